@@ -1,0 +1,50 @@
+// simreg: one binary, one subcommand per file (cmd_<name>.c).
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int sr_cmd_version(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  printf("simreg %s\n", SR_VERSION_STRING);
+  return 0;
+}
+
+typedef struct {
+  const char *name;
+  sr_cmd_fn fn;
+  const char *summary;
+} sr_cmd;
+
+static const sr_cmd COMMANDS[] = {
+    {"version", sr_cmd_version, "print the version"},
+};
+
+static void usage(FILE *out) {
+  fprintf(out, "simreg %s - similarity-regularized CNNs and their robustness\n\nusage: simreg COMMAND [options]\n\ncommands:\n",
+          SR_VERSION_STRING);
+  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    fprintf(out, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+  fprintf(out, "\nsimreg COMMAND --help shows each command's options.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return SR_EXIT_USAGE;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("simreg %s\n", SR_VERSION_STRING);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].fn(argc, argv);
+  fprintf(stderr, "simreg: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return SR_EXIT_USAGE;
+}
