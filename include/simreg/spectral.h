@@ -1,0 +1,64 @@
+// Fourier analysis of perturbation sets: mean 2D power spectrum, radial profile, cumulative power,
+// high-frequency share. See docs/SPECTRAL.md for every convention (bins, corners, channels, DC).
+#ifndef SIMREG_SPECTRAL_H
+#define SIMREG_SPECTRAL_H
+
+#include "simreg/core.h"
+#include "simreg/npy.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_SPEC_NBINS 25        // radial bins over [0, SR_SPEC_RMAX]
+#define SR_SPEC_RMAX 0.5        // cycles/pixel
+#define SR_SPEC_R0_DEFAULT 0.25 // high-frequency cut-off
+
+typedef enum sr_layout { SR_LAYOUT_AUTO, SR_LAYOUT_NCHW, SR_LAYOUT_NHWC } sr_layout;
+
+typedef struct sr_spectrum {
+  int64_t n, h, w;        // images and plane size the spectrum was computed from
+  double *map;            // (H,W) mean power, fftshifted (DC at [H/2][W/2]), max-normalized to [0,1]; owned
+  double map_max;         // the mean power at the maximum before normalization
+  double total_power;     // sum over the plane of the (unnormalized) mean power
+  double radial[SR_SPEC_NBINS];      // azimuthal mean power per bin, max-normalized (bins with no pixel: 0)
+  int64_t bin_count[SR_SPEC_NBINS];  // frequency pixels in each bin
+  double cumulative[SR_SPEC_NBINS];  // share of total power at r < upper edge of bin k
+  double bin_edges[SR_SPEC_NBINS + 1];
+  double corner_share;    // share of power at r > 0.5 (square-grid corners, outside every bin)
+  double r0;              // high-frequency cut-off used
+  double hf_share;        // share of total power at r >= r0 (corners included)
+  double *img_high;       // (N) per-image power at r >= r0, channels averaged; owned (for bootstrap)
+  double *img_total;      // (N) per-image total power, channels averaged; owned
+} sr_spectrum;
+
+// Spectrum of N perturbations. x: (N,C,H,W) for SR_LAYOUT_NCHW, (N,H,W,C) for SR_LAYOUT_NHWC, row-major
+// double. Per image the power |fftshift(fft2(x_c))|^2 is averaged over channels; then averaged over images.
+// Errors: SR_ERR_ARG for sizes (H,W < 2, N,C < 1) or r0 outside (0, 0.5]; SR_ERR_NUMERIC for a non-finite
+// value or when every perturbation is zero (the normalization would divide by zero).
+// Not safe to call from several threads at once (FFTW's planner is global).
+sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, int64_t w, sr_layout layout,
+                              double r0, sr_spectrum *out, sr_err *err);
+void sr_spectrum_free(sr_spectrum *s);
+
+// Interpret an .npy of shape (N,H,W), (N,C,H,W) or (N,H,W,C) (any numeric dtype) and compute its spectrum.
+// With SR_LAYOUT_AUTO a 4-D array is NCHW when shape[1] is 1 or 3 and NHWC when only shape[3] is; when both
+// are, NCHW wins (PyTorch's order); when neither is, SR_ERR_SHAPE.
+sr_status sr_spectrum_from_npy(const sr_npy *a, sr_layout layout, double r0, sr_spectrum *out, sr_err *err);
+// Resolve the layout of an .npy shape as above: fills *c,*h,*w and *resolved.
+sr_status sr_spectral_layout(const sr_npy *a, sr_layout layout, sr_layout *resolved, int64_t *c, int64_t *h,
+                             int64_t *w, sr_err *err);
+
+// Power share at r >= r0 for a resampled set of images (indices into img_high/img_total): the statistic
+// the bootstrap of hf_share uses. Equals s->hf_share for the identity index set.
+double sr_spectrum_hf_share_of(const sr_spectrum *s, const int64_t *idx, int64_t k);
+
+// Radius (cycles/pixel) of frequency pixel (ky,kx) of the *shifted* plane of size h x w.
+double sr_spectral_radius(int64_t ky, int64_t kx, int64_t h, int64_t w);
+// Radial bin of radius r: k with edges[k] <= r < edges[k+1] (r == 0.5 goes to the last bin); -1 past 0.5.
+int sr_spectral_bin(double r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
