@@ -1,0 +1,101 @@
+// The paper's input pipeline: random crop after reflect padding, horizontal flip, gray, x' = (x/255-mean)*scale.
+// Each sample's randomness comes from its own RNG keyed by (seed, epoch, position in the epoch).
+#include <math.h>
+
+#include "data/internal.h"
+
+#define SR_MAX_CHANNELS 4
+
+sr_loader_opts sr_loader_opts_default(void) {
+  sr_loader_opts o = {.batch = 64, .shuffle = 1, .augment = 1, .crop_pad = 4, .flip = 1, .gray = 1,
+                      .mean = 0.5f, .scale = 5.0f, .seed = 0, .drop_last = 0};
+  return o;
+}
+
+int sr_batch_channels(const sr_dataset *ds, const sr_loader_opts *o) { return o->gray ? 1 : ds->c; }
+
+sr_status sr_loader_opts_check(const sr_dataset *ds, const sr_loader_opts *o, sr_err *err) {
+  if (o->batch <= 0) return sr_fail(err, SR_ERR_ARG, "batch size %d: must be positive", o->batch);
+  if (ds->c < 1 || ds->c > SR_MAX_CHANNELS || ds->h < 1 || ds->w < 1 || !ds->images || !ds->labels)
+    return sr_fail(err, SR_ERR_ARG, "dataset '%s': no images or unsupported shape %dx%dx%d", ds->name, ds->c,
+                   ds->h, ds->w);
+  int side = ds->h < ds->w ? ds->h : ds->w;
+  if (o->augment && (o->crop_pad < 0 || o->crop_pad >= side))
+    return sr_fail(err, SR_ERR_ARG, "crop padding %d: must be in [0, %d) for %dx%d images", o->crop_pad, side,
+                   ds->h, ds->w);
+  if (!isfinite(o->mean) || !isfinite(o->scale))
+    return sr_fail(err, SR_ERR_ARG, "normalization mean %g / scale %g: must be finite", (double)o->mean,
+                   (double)o->scale);
+  return SR_OK;
+}
+
+// Index into [0, n) of padded coordinate i (i in [-pad, n+pad)), mirrored without repeating the edge.
+static inline int reflect(int i, int n) {
+  if (i < 0) return -i;
+  if (i >= n) return 2 * (n - 1) - i;
+  return i;
+}
+
+void sr_augment_image(const uint8_t *src, int c, int h, int w, int pad, int dy, int dx, int flip,
+                      uint8_t *dst) {
+  // src, dst: (c, h, w)
+  size_t plane = (size_t)h * (size_t)w;
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < h; y++) {
+      const uint8_t *srow = src + (size_t)ch * plane + (size_t)reflect(y + dy - pad, h) * (size_t)w;
+      uint8_t *drow = dst + (size_t)ch * plane + (size_t)y * (size_t)w;
+      for (int x = 0; x < w; x++) drow[x] = srow[reflect((flip ? w - 1 - x : x) + dx - pad, w)];
+    }
+}
+
+// One sample: geometric transform fused with the lookup that does gray + normalization.
+// lut[s] = (s / (255 * k) - mean) * scale, where s is a sum of k channel values.
+static void make_sample(const sr_dataset *ds, const uint8_t *img, int gray, int pad, int dy, int dx, int flip,
+                        const float *lut, float *out) {
+  // img: (c, h, w) uint8 -> out: (gray ? 1 : c, h, w) float
+  int c = ds->c, h = ds->h, w = ds->w;
+  size_t plane = (size_t)h * (size_t)w;
+  int out_c = gray ? 1 : c;
+  for (int oc = 0; oc < out_c; oc++)
+    for (int y = 0; y < h; y++) {
+      size_t row = (size_t)reflect(y + dy - pad, h) * (size_t)w;
+      float *o = out + (size_t)oc * plane + (size_t)y * (size_t)w;
+      for (int x = 0; x < w; x++) {
+        size_t sx = row + (size_t)reflect((flip ? w - 1 - x : x) + dx - pad, w);
+        unsigned s = 0;
+        if (gray)
+          for (int ch = 0; ch < c; ch++) s += img[(size_t)ch * plane + sx];
+        else
+          s = img[(size_t)oc * plane + sx];
+        o[x] = lut[s];
+      }
+    }
+}
+
+sr_status sr_make_batch(const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
+                        int epoch, int64_t first_position, float *x, int32_t *y, sr_err *err) {
+  sr_status st = sr_loader_opts_check(ds, o, err);
+  if (st) return st;
+  int k = o->gray ? ds->c : 1;  // channel values summed per output value
+  float lut[SR_MAX_CHANNELS * 255 + 1];
+  for (int s = 0; s <= 255 * k; s++) lut[s] = ((float)s / (float)(255 * k) - o->mean) * o->scale;
+  size_t in_per = (size_t)ds->c * (size_t)ds->h * (size_t)ds->w;
+  size_t out_per = (size_t)sr_batch_channels(ds, o) * (size_t)ds->h * (size_t)ds->w;
+  int pad = o->augment ? o->crop_pad : 0;
+  uint64_t key = sr_data_key(o->seed, epoch, SR_DATA_KEY_AUGMENT);
+  for (int64_t i = 0; i < n; i++) {
+    if (idx[i] < 0 || idx[i] >= ds->n)
+      return sr_fail(err, SR_ERR_ARG, "sample index %lld out of range [0, %lld)", (long long)idx[i],
+                     (long long)ds->n);
+    // Draw in a fixed order (flip bit, then offsets) so disabling one part leaves the other unchanged.
+    sr_rng r;
+    sr_rng_seed(&r, key, (uint64_t)(first_position + i));
+    int flip = (int)(sr_rng_u64(&r) >> 63);
+    int dy = (int)sr_rng_below(&r, (uint32_t)(2 * pad + 1));
+    int dx = (int)sr_rng_below(&r, (uint32_t)(2 * pad + 1));
+    if (!o->augment || !o->flip) flip = 0;
+    make_sample(ds, ds->images + (size_t)idx[i] * in_per, o->gray, pad, dy, dx, flip, lut, x + (size_t)i * out_per);
+    y[i] = ds->labels[idx[i]];
+  }
+  return SR_OK;
+}
