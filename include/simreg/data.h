@@ -79,6 +79,10 @@ int sr_batch_channels(const sr_dataset *ds, const sr_loader_opts *o);
 sr_status sr_make_batch(const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
                         int epoch, int64_t first_position, float *x, int32_t *y, sr_err *err);
 
+// The epoch order the loader uses: idx copied into order (n entries), then, if o->shuffle, Fisher-Yates
+// shuffled with an RNG keyed by (o->seed, epoch). Batch b of the epoch is order[b*batch ...].
+void sr_epoch_order(const int64_t *idx, int64_t n, const sr_loader_opts *o, int epoch, int64_t *order);
+
 // Crop-with-reflect-padding and flip of one image, with explicit offsets (dy, dx in [0, 2*pad]):
 // out(ch, y, x) = padded(ch, y + dy, x + dx) where padded is the image reflect-padded by `pad`
 // (edge pixel not repeated, like numpy/torch "reflect"), then mirrored left-right if flip.

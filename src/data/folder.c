@@ -117,7 +117,7 @@ static sr_status probe_all(const folder_scan *s, sr_data_img *shape, sr_err *err
     if (i == 0) {
       *shape = info;
     } else if (info.w != shape->w || info.h != shape->h) {
-      return sr_fail(err, SR_ERR_FORMAT, "%s is %dx%d but %s is %dx%d: all images must have the same size",
+      return sr_fail(err, SR_ERR_FORMAT, "%s is %dx%d (WxH) but %s is %dx%d: all images must have the same size",
                      s->files.v[i], info.w, info.h, s->files.v[0], shape->w, shape->h);
     }
     if (info.c > shape->c) shape->c = info.c;

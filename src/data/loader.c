@@ -42,6 +42,15 @@ static int64_t batch_size(const sr_loader *l, int64_t b) {
   return left < l->opts.batch ? left : l->opts.batch;
 }
 
+void sr_epoch_order(const int64_t *idx, int64_t n, const sr_loader_opts *o, int epoch, int64_t *order) {
+  memcpy(order, idx, sizeof(int64_t) * (size_t)n);
+  if (o->shuffle) {
+    sr_rng r;
+    sr_rng_seed(&r, sr_data_key(o->seed, epoch, SR_DATA_KEY_SHUFFLE), 0);
+    sr_rng_shuffle(&r, order, n);
+  }
+}
+
 static void *produce(void *arg) {
   sr_loader *l = arg;
   for (int64_t k = 0;; k++) {
@@ -127,12 +136,7 @@ sr_status sr_loader_start(sr_loader *l, int epoch, int64_t first_batch, sr_err *
   if (first_batch < 0 || first_batch > l->nbatches)
     return sr_fail(err, SR_ERR_ARG, "loader: first batch %lld outside [0, %lld]", (long long)first_batch,
                    (long long)l->nbatches);
-  memcpy(l->order, l->idx, sizeof(int64_t) * (size_t)l->n);
-  if (l->opts.shuffle) {
-    sr_rng r;
-    sr_rng_seed(&r, sr_data_key(l->opts.seed, epoch, SR_DATA_KEY_SHUFFLE), 0);
-    sr_rng_shuffle(&r, l->order, l->n);
-  }
+  sr_epoch_order(l->idx, l->n, &l->opts, epoch, l->order);
   l->epoch = epoch;
   l->first = first_batch;
   l->produced = l->handed = l->released = 0;
