@@ -1,0 +1,71 @@
+// Reference layer kernels: plain C in double precision. They are the oracle the oneDNN path is tested
+// against, and what finite-difference gradient checks run on. Convention (llm.c): outputs first, sizes
+// last; every *_backward ADDS into the gradients it is given (dx, dw, db) and always yields dx.
+#ifndef SIMREG_LAYERS_H
+#define SIMREG_LAYERS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Output size of a conv/pool along one axis, PyTorch's floor rule.
+static inline int sr_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
+
+// x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
+void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
+                           int W, int O, int K, int stride, int pad);
+void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
+                            const double *w, int N, int C, int H, int W, int O, int K, int stride, int pad);
+
+// Batch norm over (N,H,W) per channel. Training: batch statistics (biased variance for normalisation),
+// mean/invstd saved for backward. Eval: mean/var are the running statistics.
+// x, y: (N,C,H,W)  gamma, beta, mean, var/invstd: (C)
+void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
+                                    const double *gamma, const double *beta, double eps, int N, int C,
+                                    int HW);
+void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
+                                     const double *x, const double *mean, const double *invstd,
+                                     const double *gamma, int N, int C, int HW);
+void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gamma, const double *beta,
+                                   const double *rmean, const double *rvar, double eps, int N, int C, int HW);
+void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
+                                    const double *x, const double *gamma, const double *rmean,
+                                    const double *rvar, double eps, int N, int C, int HW);
+
+// x, y: (n)
+void sr_relu_forward_ref(double *y, const double *x, int64_t n);
+void sr_relu_backward_ref(double *dx, const double *dy, const double *x, int64_t n);
+
+// x: (N,C,H,W) -> y: (N,C,OH,OW); padding is -inf for max, counted (PyTorch count_include_pad) for avg.
+void sr_maxpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad);
+void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, int N, int C, int H, int W, int K,
+                             int stride, int pad);
+void sr_avgpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad);
+void sr_avgpool_backward_ref(double *dx, const double *dy, int N, int C, int H, int W, int K, int stride,
+                             int pad);
+
+// Global average pool. x: (N,C,H,W) -> y: (N,C)
+void sr_gap_forward_ref(double *y, const double *x, int N, int C, int HW);
+void sr_gap_backward_ref(double *dx, const double *dy, int N, int C, int HW);
+
+// x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
+void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I, int O);
+void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
+                            const double *w, int N, int I, int O);
+
+// y = a + b, all (n); backward adds dy into both da and db.
+void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n);
+void sr_add_backward_ref(double *da, double *db, const double *dy, int64_t n);
+
+// Softmax cross-entropy, mean over the batch. logits: (N,K), labels: (N). Returns the loss; dlogits
+// (may be NULL) receives d(loss)/d(logits), overwritten. The float version is the production path.
+double sr_softmax_ce_ref(double *dlogits, const double *logits, const int32_t *labels, int N, int K);
+float sr_softmax_ce(float *dlogits, const float *logits, const int32_t *labels, int N, int K,
+                    int64_t *correct);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,150 @@
+// Models: a small layer graph with flat parameter/gradient/state buffers, run by oneDNN "tapes".
+//
+// A model is a list of nodes in topological order (node 0 is the input). Parameters live in one flat
+// float buffer (PyTorch layouts: conv OIHW, linear (O,I)), gradients in another of the same size,
+// BatchNorm running statistics in a third ("state"). The optimizer, checkpoints, allreduce and the
+// regularizer all see these flat vectors.
+//
+// A tape is the oneDNN executor for one batch size: primitives created once, activations and gradients
+// allocated once, blocked layouts inside and reorders only at the boundaries (input, output, features).
+// Several tapes of the same batch size can coexist ("slots"), e.g. for the two halves of a pair batch.
+#ifndef SIMREG_MODEL_H
+#define SIMREG_MODEL_H
+
+#include <stdint.h>
+
+#include "simreg/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum sr_op {
+  SR_OP_INPUT, SR_OP_CONV, SR_OP_BN, SR_OP_RELU, SR_OP_MAXPOOL, SR_OP_AVGPOOL, SR_OP_GAP,
+  SR_OP_LINEAR, SR_OP_FLATTEN, SR_OP_ADD, SR_OP_COUNT
+} sr_op;
+
+typedef struct sr_node {
+  sr_op op;
+  int in[2];               // producer nodes (-1: none)
+  int c, h, w;             // output shape of one image (linear/flatten: h = w = 1)
+  int ic, ih, iw;          // shape of input 0 (one image)
+  int k, stride, pad;      // conv / pooling
+  int bias;                // conv / linear: has a bias
+  int64_t p_w, p_b;        // offsets in params: weight/bias, or BN gamma/beta (-1: none)
+  int64_t s_mean, s_var;   // BN: offsets of running mean/var in state
+  int bn_index;            // BN: index into num_batches_tracked
+  double eps, momentum;    // BN
+  char name[48];           // PyTorch module path, e.g. "layer1.0.conv1"
+} sr_node;
+
+// A named tensor of the model, in PyTorch state_dict order and naming.
+typedef struct sr_tensor_info {
+  char name[64];
+  int ndim;
+  int64_t shape[4];
+  int where;       // 0: params, 1: state (running stats), 2: num_batches_tracked (int64)
+  int64_t offset;  // into params/state, or the BN index
+  int64_t count;
+} sr_tensor_info;
+
+typedef struct sr_model_config {
+  char arch[32];     // "resnet18", "resnet34", "cnn-small", "mlp" (or "custom" for hand-built graphs)
+  int in_c, in_h, in_w;
+  int classes;
+  double width;      // channel multiplier for resnets (1.0 = 64,128,256,512)
+} sr_model_config;
+
+#define SR_MAX_FEATURES 8
+#define SR_MAX_TAPES 8
+
+typedef struct sr_tape sr_tape;
+
+typedef struct sr_model {
+  sr_model_config cfg;
+  sr_node *nodes;
+  int n_nodes, cap_nodes;
+  int feat[SR_MAX_FEATURES];       // nodes whose outputs are the named feature layers
+  char feat_name[SR_MAX_FEATURES][32];
+  int n_feat;
+  int64_t n_params, n_state;
+  float *params, *grads, *state;   // flat buffers, allocated by sr_model_finalize
+  int64_t *bn_tracked;             // num_batches_tracked per BN layer
+  int n_bn;
+  sr_tensor_info *tensors;
+  int n_tensors;
+  uint64_t params_version;         // bump after changing params (optimizer, load) so tapes re-read them
+  void *engine;                    // oneDNN engine + stream (opaque)
+  sr_tape *tapes[SR_MAX_TAPES];
+  int64_t tape_n[SR_MAX_TAPES];
+  int tape_slot[SR_MAX_TAPES];
+  int finalized;
+} sr_model;
+
+// ---- building (graph API; the zoo below uses it) ----
+sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err);  // adds the input node 0
+int sr_graph_conv(sr_model *m, int in, int out_c, int k, int stride, int pad, int bias, const char *name);
+int sr_graph_bn(sr_model *m, int in, const char *name);
+int sr_graph_relu(sr_model *m, int in);
+int sr_graph_maxpool(sr_model *m, int in, int k, int stride, int pad);
+int sr_graph_avgpool(sr_model *m, int in, int k, int stride, int pad);
+int sr_graph_gap(sr_model *m, int in);
+int sr_graph_linear(sr_model *m, int in, int out, int bias, const char *name);
+int sr_graph_flatten(sr_model *m, int in);
+int sr_graph_add(sr_model *m, int a, int b);
+// Graph functions return the new node index, or -1 on a bad shape/argument (then finalize fails).
+sr_status sr_model_add_feature(sr_model *m, int node, const char *name, sr_err *err);
+// Allocate params/grads/state and initialise them as PyTorch does (kaiming-uniform a=sqrt(5) for
+// conv/linear weights, U(+-1/sqrt(fan_in)) biases, BN gamma 1, beta 0, running mean 0, var 1).
+sr_status sr_model_finalize(sr_model *m, sr_rng *rng, sr_err *err);
+void sr_model_free(sr_model *m);
+
+// ---- the zoo ----
+// resnet18/resnet34: 7x7 stride-1 stem, no max-pool, BasicBlocks, GAP, linear; cnn-small; mlp.
+sr_status sr_model_create(sr_model *m, const sr_model_config *cfg, sr_rng *rng, sr_err *err);
+const char *sr_model_arch_list(void);
+int64_t sr_model_flops(const sr_model *m);  // multiply-adds x2 per image, forward
+
+// ---- running (oneDNN) ----
+// Get (create on first use) the tape for batch size n in the given slot (0..3).
+sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err);
+int64_t sr_tape_batch(const sr_tape *t);
+// x: (n, in_c, in_h, in_w) plain, values as the model sees them. out: (n, classes) or the last node's
+// output in plain NCHW. training: BN uses batch statistics and updates running stats.
+sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err);
+// Seed the gradient of a feature layer's output (plain NCHW, same shape as sr_tape_feature gives);
+// call after forward, before backward. Adds to what is already there.
+sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err);
+// Backward from dout (same shape as out; may be NULL if only feature gradients are seeded).
+// Adds parameter gradients into m->grads; writes the input gradient into dx when dx != NULL.
+sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err);
+// Copy feature layer f of the last forward into out (plain NCHW).
+sr_status sr_tape_feature(sr_tape *t, int f, float *out, sr_err *err);
+int64_t sr_model_feature_size(const sr_model *m, int f);  // C*H*W of one image
+
+// Convenience: tape(n, slot 0) forward.
+sr_status sr_model_forward(sr_model *m, const float *x, int64_t n, int training, float *out, sr_err *err);
+void sr_model_zero_grad(sr_model *m);
+int64_t sr_model_out_size(const sr_model *m);  // per image
+
+// ---- reference path (double precision, plain C): the tests' oracle ----
+typedef struct sr_ref_run sr_ref_run;
+// Forward in double with the model's parameters (converted), keeping activations for backward.
+sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, double *out,
+                         sr_ref_run **run, sr_err *err);
+// dgrads: n_params doubles (added to); dx may be NULL.
+sr_status sr_ref_backward(sr_ref_run *run, const double *dout, double *dgrads, double *dx, sr_err *err);
+const double *sr_ref_node_output(const sr_ref_run *run, int node);
+// Override the double parameters used by the reference run (for finite differences); NULL = model's.
+void sr_ref_free(sr_ref_run *run);
+sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
+                                double *out, sr_ref_run **run, sr_err *err);
+
+// ---- weights I/O: safetensors with PyTorch state_dict names ----
+sr_status sr_model_save(const sr_model *m, const char *path, sr_err *err);
+sr_status sr_model_load(sr_model *m, const char *path, sr_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

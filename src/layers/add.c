@@ -1,0 +1,71 @@
+// Residual add: y = a + b. oneDNN binary add; backward hands dy to both inputs.
+#include "engine.h"
+
+// a, b, y: (n)
+void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void sr_add_backward_ref(double *da, double *db, const double *dy, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    if (da) da[i] += dy[i];
+    if (db) db[i] += dy[i];
+  }
+}
+
+static int64_t numel(const sr_node *nd) { return (int64_t)nd->c * nd->h * nd->w; }
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)p, (void)st, (void)training, (void)aux;
+  sr_add_forward_ref(y, x0, x1, N * numel(nd));
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dp;
+  sr_add_backward_ref(dx0, dx1, dy, N * numel(nd));
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)in;
+  return numel(nd);
+}
+
+// prim: 0 binary add, 1 reorder diff -> input 0 layout, 2 reorder diff -> input 1 layout
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  sr_tnode *tn = &t->tn[i];
+  const dnnl_memory_desc_t *a = sr_in_md(t, i, 0), *b = sr_in_md(t, i, 1);
+  dnnl_binary_desc_t bd;
+  DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
+  dnnl_primitive_desc_t pd;
+  sr_status s;
+  if ((s = sr_pd_create(t, &pd, &bd, NULL, NULL, err)) || (s = sr_prim_from_pd(t, pd, &tn->prim[0], err)) ||
+      (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(t, &tn->prim[1], a, a, 0, err)) ||
+      (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)))
+    return s;
+  return SR_OK;
+}
+
+static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_SRC_1, t->tn[nd->in[1]].dst},
+                         {DNNL_ARG_DST, t->tn[i].dst}};
+  return sr_exec(t, t->tn[i].prim[0], 3, a, err);
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  for (int k = 0; k < 2; k++) {
+    dnnl_memory_t d = sr_diff_target(t, i, k);
+    if (!d) continue;
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].diff}, {DNNL_ARG_TO, d}};
+    sr_status s = sr_exec(t, t->tn[i].prim[1 + k], 2, a, err);
+    if (s) return s;
+    sr_diff_done(t, i, k);
+  }
+  return SR_OK;
+}
+
+const sr_layer_ops sr_ops_add = {"add", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

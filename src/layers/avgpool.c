@@ -1,0 +1,59 @@
+// avgpool2d: reference kernels (double) and the oneDNN layer. Padding counts in the divisor, as
+// PyTorch's default count_include_pad=True (with floor mode every window has K*K positions).
+#include "pool_common.h"
+
+// x: (N,C,H,W) -> y: (N,C,OH,OW)
+void sr_avgpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad) {
+  int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
+  for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        double s = 0;
+        for (int kh = 0; kh < K; kh++)
+          for (int kw = 0; kw < K; kw++) {
+            int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) s += x[(nc * H + ih) * W + iw];
+          }
+        y[(nc * OH + oh) * OW + ow] = s / (K * K);
+      }
+}
+
+void sr_avgpool_backward_ref(double *dx, const double *dy, int N, int C, int H, int W, int K, int stride,
+                             int pad) {
+  int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
+  for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++) {
+        double g = dy[(nc * OH + oh) * OW + ow] / (K * K);
+        for (int kh = 0; kh < K; kh++)
+          for (int kw = 0; kw < K; kw++) {
+            int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W) dx[(nc * H + ih) * W + iw] += g;
+          }
+      }
+}
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)p, (void)st, (void)training, (void)x1, (void)aux;
+  sr_avgpool_forward_ref(y, x0, (int)N, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dx1, (void)dp;
+  if (dx0) sr_avgpool_backward_ref(dx0, dy, (int)N, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)in;
+  return (int64_t)nd->c * nd->h * nd->w * nd->k * nd->k;
+}
+
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  return sr_pool_build(t, i, dnnl_pooling_avg_include_padding, nd->k, nd->k, nd->stride, nd->pad, err);
+}
+
+const sr_layer_ops sr_ops_avgpool = {"avgpool2d", build, sr_pool_forward, sr_pool_backward, ref_fwd, ref_bwd, NULL, flops};

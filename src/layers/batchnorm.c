@@ -1,0 +1,218 @@
+// batchnorm2d: reference kernels (double) and the oneDNN layer. Running statistics follow PyTorch:
+// momentum 0.1, running variance updated with the unbiased batch variance.
+#include <math.h>
+#include <string.h>
+
+#include "engine.h"
+
+// x, y: (N,C,HW)  gamma, beta, mean, invstd: (C)
+void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
+                                    const double *gamma, const double *beta, double eps, int N, int C,
+                                    int HW) {
+  double cnt = (double)N * HW;
+  for (int c = 0; c < C; c++) {
+    double s = 0, s2 = 0;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < HW; k++) s += x[((int64_t)n * C + c) * HW + k];
+    double mu = s / cnt;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < HW; k++) {
+        double d = x[((int64_t)n * C + c) * HW + k] - mu;
+        s2 += d * d;
+      }
+    double is = 1.0 / sqrt(s2 / cnt + eps);
+    mean[c] = mu;
+    invstd[c] = is;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < HW; k++) {
+        int64_t j = ((int64_t)n * C + c) * HW + k;
+        y[j] = gamma[c] * (x[j] - mu) * is + beta[c];
+      }
+  }
+}
+
+void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
+                                     const double *x, const double *mean, const double *invstd,
+                                     const double *gamma, int N, int C, int HW) {
+  double cnt = (double)N * HW;
+  for (int c = 0; c < C; c++) {
+    double sdy = 0, sdyx = 0;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < HW; k++) {
+        int64_t j = ((int64_t)n * C + c) * HW + k;
+        sdy += dy[j];
+        sdyx += dy[j] * (x[j] - mean[c]) * invstd[c];
+      }
+    if (dgamma) dgamma[c] += sdyx;
+    if (dbeta) dbeta[c] += sdy;
+    if (!dx) continue;
+    for (int n = 0; n < N; n++)
+      for (int k = 0; k < HW; k++) {
+        int64_t j = ((int64_t)n * C + c) * HW + k;
+        double xh = (x[j] - mean[c]) * invstd[c];
+        dx[j] += gamma[c] * invstd[c] * (dy[j] - sdy / cnt - xh * sdyx / cnt);
+      }
+  }
+}
+
+void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gamma, const double *beta,
+                                   const double *rmean, const double *rvar, double eps, int N, int C, int HW) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) {
+      double is = 1.0 / sqrt(rvar[c] + eps);
+      for (int k = 0; k < HW; k++) {
+        int64_t j = ((int64_t)n * C + c) * HW + k;
+        y[j] = gamma[c] * (x[j] - rmean[c]) * is + beta[c];
+      }
+    }
+}
+
+void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
+                                    const double *x, const double *gamma, const double *rmean,
+                                    const double *rvar, double eps, int N, int C, int HW) {
+  for (int n = 0; n < N; n++)
+    for (int c = 0; c < C; c++) {
+      double is = 1.0 / sqrt(rvar[c] + eps);
+      for (int k = 0; k < HW; k++) {
+        int64_t j = ((int64_t)n * C + c) * HW + k;
+        if (dgamma) dgamma[c] += dy[j] * (x[j] - rmean[c]) * is;
+        if (dbeta) dbeta[c] += dy[j];
+        if (dx) dx[j] += gamma[c] * is * dy[j];
+      }
+    }
+}
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)x1;
+  int HW = nd->h * nd->w;
+  if (training)
+    sr_batchnorm_forward_train_ref(y, aux, aux + nd->c, x0, p + nd->p_w, p + nd->p_b, nd->eps, (int)N, nd->c, HW);
+  else
+    sr_batchnorm_forward_eval_ref(y, x0, p + nd->p_w, p + nd->p_b, st + nd->s_mean, st + nd->s_var, nd->eps,
+                                  (int)N, nd->c, HW);
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)y, (void)dx1;
+  int HW = nd->h * nd->w;
+  if (training)
+    sr_batchnorm_backward_train_ref(dx0, dp + nd->p_w, dp + nd->p_b, dy, x0, aux, aux + nd->c, p + nd->p_w,
+                                    (int)N, nd->c, HW);
+  else
+    sr_batchnorm_backward_eval_ref(dx0, dp + nd->p_w, dp + nd->p_b, dy, x0, p + nd->p_w, st + nd->s_mean,
+                                   st + nd->s_var, nd->eps, (int)N, nd->c, HW);
+}
+
+static int64_t aux_size(const sr_node *nd, const sr_node *in, int64_t N) {
+  (void)in, (void)N;
+  return 2 * (int64_t)nd->c;
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)in;
+  return 2LL * nd->c * nd->h * nd->w;
+}
+
+// ---- oneDNN ----
+// prim: 0 fwd training, 1 fwd inference (running stats), 2 bwd (batch stats), 3 bwd (running stats)
+// mem:  0 gamma, 1 beta (in params), 2 batch mean, 3 batch variance, 4 running mean, 5 running var
+//       (in state), 6 dgamma temp, 7 dbeta temp
+enum { P_FT, P_FI, P_BT, P_BI };
+enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB };
+
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  unsigned flags = dnnl_use_scale | dnnl_use_shift;
+  float eps = (float)nd->eps;
+  dnnl_batch_normalization_desc_t ft, fi, bt, bi;
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&ft, dnnl_forward_training, src, eps, flags), err);
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&fi, dnnl_forward_inference, src, eps,
+                                                      flags | dnnl_use_global_stats), err);
+  DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bt, dnnl_backward, src, src, eps, flags), err);
+  DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bi, dnnl_backward, src, src, eps,
+                                                       flags | dnnl_use_global_stats), err);
+  dnnl_primitive_desc_t ftp, fip, btp, bip;
+  sr_status s;
+  if ((s = sr_pd_create(t, &ftp, &ft, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(t, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(t, &btp, &bt, NULL, ftp, err)) ||
+      (s = sr_pd_create(t, &bip, &bi, NULL, ftp, err)))
+    return s;
+  if ((s = sr_prim_from_pd(t, btp, &tn->prim[P_BT], err)) || (s = sr_prim_from_pd(t, bip, &tn->prim[P_BI], err)) ||
+      (s = sr_prim_from_pd(t, ftp, &tn->prim[P_FT], err)) || (s = sr_prim_from_pd(t, fip, &tn->prim[P_FI], err)) ||
+      (s = sr_node_outputs(t, i, src, err)))
+    return s;
+  int64_t cd[1] = {nd->c};
+  dnnl_memory_desc_t v;
+  sr_plain_md(&v, 1, cd);
+  float *state = t->m->state;
+  if ((s = sr_mem_create(t, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_MU], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_VAR], &v, NULL, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DB], &v, NULL, err)))
+    return s;
+  return SR_OK;
+}
+
+static void update_running(sr_tape *t, int i) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  float *mu, *var, *rmu = t->m->state + nd->s_mean, *rvar = t->m->state + nd->s_var;
+  dnnl_memory_get_data_handle(tn->mem[M_MU], (void **)&mu);
+  dnnl_memory_get_data_handle(tn->mem[M_VAR], (void **)&var);
+  double cnt = (double)t->n * nd->h * nd->w, mom = nd->momentum;
+  for (int c = 0; c < nd->c; c++) {
+    rmu[c] = (float)((1 - mom) * rmu[c] + mom * mu[c]);
+    rvar[c] = (float)((1 - mom) * rvar[c] + mom * var[c] * cnt / (cnt - 1));
+  }
+  t->m->bn_tracked[nd->bn_index]++;
+}
+
+static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  if (t->training && t->n * nd->h * nd->w < 2)
+    return sr_fail(err, SR_ERR_ARG, "batch norm in training needs more than one value per channel (batch %lld)",
+                   (long long)t->n);
+  int tr = t->training;
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst}, {DNNL_ARG_DST, tn->dst},
+                         {DNNL_ARG_SCALE, tn->mem[M_G]},        {DNNL_ARG_SHIFT, tn->mem[M_B]},
+                         {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
+                         {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]}};
+  sr_status s = sr_exec(t, tn->prim[tr ? P_FT : P_FI], 6, a, err);
+  if (!s && tr) update_running(t, i);
+  return s;
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  int tr = t->training;
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
+                         {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
+                         {DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_SCALE, tn->mem[M_G]},
+                         {DNNL_ARG_SHIFT, tn->mem[M_B]},  // oneDNN counts it as an input
+                         {DNNL_ARG_DIFF_SRC, dsrc ? dsrc : tn->dtmp},
+                         {DNNL_ARG_DIFF_SCALE, tn->mem[M_DG]},
+                         {DNNL_ARG_DIFF_SHIFT, tn->mem[M_DB]}};
+  sr_status s = sr_exec(t, tn->prim[tr ? P_BT : P_BI], 9, a, err);
+  if (s) return s;
+  float *dg, *db;
+  dnnl_memory_get_data_handle(tn->mem[M_DG], (void **)&dg);
+  dnnl_memory_get_data_handle(tn->mem[M_DB], (void **)&db);
+  sr_add_floats(sr_grad(t, nd->p_w), dg, nd->c);
+  sr_add_floats(sr_grad(t, nd->p_b), db, nd->c);
+  if (dsrc) sr_diff_done(t, i, 0);
+  return SR_OK;
+}
+
+const sr_layer_ops sr_ops_bn = {"batchnorm2d", build, forward, backward, ref_fwd, ref_bwd, aux_size, flops};

@@ -1,0 +1,184 @@
+// conv2d: reference kernels (double) and the oneDNN layer.
+#include <string.h>
+
+#include "engine.h"
+
+// x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
+void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
+                           int W, int O, int K, int stride, int pad) {
+  int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < O; o++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          double acc = b ? b[o] : 0.0;
+          for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < K; kh++) {
+              int ih = oh * stride - pad + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (int kw = 0; kw < K; kw++) {
+                int iw = ow * stride - pad + kw;
+                if (iw < 0 || iw >= W) continue;
+                acc += x[(((int64_t)n * C + c) * H + ih) * W + iw] * w[(((int64_t)o * C + c) * K + kh) * K + kw];
+              }
+            }
+          y[(((int64_t)n * O + o) * OH + oh) * OW + ow] = acc;
+        }
+}
+
+void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
+                            const double *w, int N, int C, int H, int W, int O, int K, int stride, int pad) {
+  int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < O; o++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          double g = dy[(((int64_t)n * O + o) * OH + oh) * OW + ow];
+          if (db) db[o] += g;
+          for (int c = 0; c < C; c++)
+            for (int kh = 0; kh < K; kh++) {
+              int ih = oh * stride - pad + kh;
+              if (ih < 0 || ih >= H) continue;
+              for (int kw = 0; kw < K; kw++) {
+                int iw = ow * stride - pad + kw;
+                if (iw < 0 || iw >= W) continue;
+                int64_t xi = (((int64_t)n * C + c) * H + ih) * W + iw;
+                int64_t wi = (((int64_t)o * C + c) * K + kh) * K + kw;
+                if (dw) dw[wi] += g * x[xi];
+                if (dx) dx[xi] += g * w[wi];
+              }
+            }
+        }
+}
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)st, (void)training, (void)x1, (void)aux;
+  sr_conv2d_forward_ref(y, x0, p + nd->p_w, nd->bias ? p + nd->p_b : NULL, (int)N, nd->ic, nd->ih, nd->iw, nd->c,
+                        nd->k, nd->stride, nd->pad);
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)st, (void)training, (void)y, (void)aux, (void)dx1;
+  sr_conv2d_backward_ref(dx0, dp + nd->p_w, nd->bias ? dp + nd->p_b : NULL, dy, x0, p + nd->p_w, (int)N, nd->ic,
+                         nd->ih, nd->iw, nd->c, nd->k, nd->stride, nd->pad);
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  return 2LL * nd->c * nd->h * nd->w * in->c * nd->k * nd->k;
+}
+
+// ---- oneDNN ----
+// prim: 0 fwd, 1 bwd-data, 2 bwd-weights, 3 reorder W->fwd layout, 4 reorder W->bwd-data layout,
+//       5 accumulate dW into grads
+// mem:  0 W (plain, in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's
+//       layout, 4 dW plain (in grads), 5 bias (in params), 6 dbias temp
+enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW };
+enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB };
+
+static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *pr) {
+  st[0] = st[1] = nd->stride;
+  pl[0] = pl[1] = nd->pad;
+  // oneDNN wants the right padding that makes the output size exact (PyTorch floors).
+  pr[0] = (int64_t)(nd->h - 1) * nd->stride + nd->k - nd->ih - nd->pad;
+  pr[1] = (int64_t)(nd->w - 1) * nd->stride + nd->k - nd->iw - nd->pad;
+}
+
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {t->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
+  dnnl_dims_t st, pl, pr;
+  conv_geometry(nd, st, pl, pr);
+  dnnl_memory_desc_t w_any, dst_any, b_md, w_plain;
+  sr_any_md(&w_any, 4, wd);
+  sr_any_md(&dst_any, 4, dd);
+  sr_plain_md(&b_md, 1, bd);
+  sr_plain_md(&w_plain, 4, wd);
+  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  dnnl_convolution_desc_t fd, bdd, bwd;
+  DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, src, &w_any,
+                                              nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
+  dnnl_primitive_desc_t fpd, dpd, wpd;
+  sr_status s = sr_pd_create(t, &fpd, &fd, NULL, NULL, err);
+  if (s) return s;
+  dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
+  DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, src, &w_any, &dst, st, pl, pr),
+           err);
+  DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, src, &w_any,
+                                                       nd->bias ? &b_md : NULL, &dst, st, pl, pr), err);
+  if ((s = sr_pd_create(t, &dpd, &bdd, NULL, fpd, err))) return s;
+  if ((s = sr_pd_create(t, &wpd, &bwd, NULL, fpd, err))) return s;
+  tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
+  tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
+  tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
+  if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
+      (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
+    return s;
+  if ((s = sr_mem_create(t, &tn->mem[M_W], &w_plain, sr_param(t, nd->p_w), err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_WF], &tn->mds[M_WF], NULL, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_DW], &tn->mds[M_DW], NULL, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_DWU], &w_plain, sr_grad(t, nd->p_w), err)) ||
+      (s = sr_reorder_create(t, &tn->prim[P_RW], &w_plain, &tn->mds[M_WF], 0, err)) ||
+      (s = sr_reorder_create(t, &tn->prim[P_RDW], &tn->mds[M_DW], &w_plain, 1, err)))
+    return s;
+  if (!dnnl_memory_desc_equal(&tn->mds[M_WB], &tn->mds[M_WF]) &&
+      ((s = sr_mem_create(t, &tn->mem[M_WB], &tn->mds[M_WB], NULL, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RWB], &w_plain, &tn->mds[M_WB], 0, err))))
+    return s;
+  if (nd->bias && ((s = sr_mem_create(t, &tn->mem[M_B], &b_md, sr_param(t, nd->p_b), err)) ||
+                   (s = sr_mem_create(t, &tn->mem[M_DB], &b_md, NULL, err))))
+    return s;
+  tn->version = (uint64_t)-1;
+  return SR_OK;
+}
+
+static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  sr_status s;
+  if (tn->version != t->m->params_version) {  // weights changed since the last reorder
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, tn->mem[M_W]}, {DNNL_ARG_TO, tn->mem[M_WF]}};
+    if ((s = sr_exec(t, tn->prim[P_RW], 2, a, err))) return s;
+    if (tn->mem[M_WB]) {
+      dnnl_exec_arg_t b[] = {{DNNL_ARG_FROM, tn->mem[M_W]}, {DNNL_ARG_TO, tn->mem[M_WB]}};
+      if ((s = sr_exec(t, tn->prim[P_RWB], 2, b, err))) return s;
+    }
+    tn->version = t->m->params_version;
+  }
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
+                         {DNNL_ARG_DST, tn->dst},
+                         {DNNL_ARG_BIAS, tn->mem[M_B]}};
+  return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  sr_status s;
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
+                         {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
+  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err))) return s;
+  dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, tn->mem[M_DW]}, {DNNL_ARG_TO, tn->mem[M_DWU]}};
+  if ((s = sr_exec(t, tn->prim[P_RDW], 2, r, err))) return s;
+  if (nd->bias) {
+    void *db;
+    dnnl_memory_get_data_handle(tn->mem[M_DB], &db);
+    sr_add_floats(sr_grad(t, nd->p_b), db, nd->c);
+  }
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  if (!dsrc) return SR_OK;
+  dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_WEIGHTS, tn->mem[M_WB] ? tn->mem[M_WB] : tn->mem[M_WF]},
+                         {DNNL_ARG_DIFF_SRC, dsrc}};
+  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  sr_diff_done(t, i, 0);
+  return SR_OK;
+}
+
+const sr_layer_ops sr_ops_conv = {"conv2d", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

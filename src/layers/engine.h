@@ -1,0 +1,111 @@
+// Internal: the oneDNN executor ("tape") shared by the layer files. Not a public header.
+#ifndef SR_ENGINE_H
+#define SR_ENGINE_H
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "simreg/layers.h"
+#include "simreg/model.h"
+
+// Convert a oneDNN status into an sr_status with a message naming the call.
+#define DNNL_TRY(call, err)                                                            \
+  do {                                                                                 \
+    dnnl_status_t s_ = (call);                                                         \
+    if (s_ != dnnl_success)                                                            \
+      return sr_fail((err), SR_ERR_BACKEND, "oneDNN: %s failed (status %d)", #call, (int)s_); \
+  } while (0)
+
+typedef struct sr_engine {
+  dnnl_engine_t eng;
+  dnnl_stream_t stream;
+} sr_engine;
+
+#define SR_TN_MEMS 8
+#define SR_TN_PRIMS 8
+
+// Per-node state of a tape. Each layer file documents what it keeps in mem[] / prim[].
+typedef struct sr_tnode {
+  dnnl_memory_desc_t md;   // layout of this node's output (and of its gradient)
+  dnnl_memory_t dst;       // output
+  dnnl_memory_t diff;      // gradient w.r.t. the output
+  dnnl_memory_t dtmp;      // same layout as diff, backed by the tape's shared temp buffer
+  int diff_written;        // diff holds a value this backward pass (else it is garbage)
+  dnnl_primitive_t prim[SR_TN_PRIMS];
+  dnnl_memory_t mem[SR_TN_MEMS];
+  dnnl_memory_desc_t mds[SR_TN_MEMS];
+  uint64_t version;        // params_version this node's reordered weights reflect
+} sr_tnode;
+
+struct sr_tape {
+  sr_model *m;
+  sr_engine *e;
+  int64_t n;
+  sr_tnode *tn;
+  dnnl_memory_t scratch;   // shared user scratchpad (all primitives use scratchpad_mode_user)
+  size_t scratch_size;
+  void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
+  size_t tmp_size;
+  void *scratch_buf;
+  dnnl_primitive_attr_t attr;     // scratchpad_mode_user
+  dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
+  dnnl_memory_t in_user;   // plain user input (handle set per call)
+  dnnl_memory_t out_user;  // plain user output
+  dnnl_primitive_t out_reorder, dout_reorder;
+  dnnl_memory_t dx_user;   // plain input gradient
+  dnnl_primitive_t dx_reorder;
+  dnnl_primitive_t feat_reorder[SR_MAX_FEATURES], featg_reorder[SR_MAX_FEATURES];
+  dnnl_primitive_t featg_sum_reorder[SR_MAX_FEATURES];
+  dnnl_memory_t feat_user[SR_MAX_FEATURES];
+  int training;            // mode of the last forward
+  int want_dx;             // set during backward: whether node 0 needs its gradient
+};
+
+// Layer vtable: one per op, defined in the op's file.
+typedef struct sr_layer_ops {
+  const char *name;
+  sr_status (*build)(sr_tape *t, int i, sr_err *err);
+  sr_status (*forward)(sr_tape *t, int i, sr_err *err);
+  sr_status (*backward)(sr_tape *t, int i, sr_err *err);
+  // reference path: y from inputs (double, plain); backward adds into dx0/dx1 and dparams.
+  void (*ref_forward)(const sr_node *nd, const double *p, double *st, int training, int64_t N,
+                      const double *x0, const double *x1, double *y, double *aux);
+  void (*ref_backward)(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                       const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                       double *dx1, double *dp);
+  int64_t (*ref_aux_size)(const sr_node *nd, const sr_node *in, int64_t N);  // doubles kept for backward
+  int64_t (*flops)(const sr_node *nd, const sr_node *in);                    // per image, forward
+} sr_layer_ops;
+
+extern const sr_layer_ops sr_ops_input, sr_ops_conv, sr_ops_bn, sr_ops_relu, sr_ops_maxpool, sr_ops_avgpool,
+    sr_ops_gap, sr_ops_linear, sr_ops_flatten, sr_ops_add;
+const sr_layer_ops *sr_layer_ops_for(sr_op op);
+
+// ---- helpers for layer files (tape.c) ----
+sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
+                       const_dnnl_primitive_desc_t hint, sr_err *err);
+// Create the primitive from pd, account its scratchpad, destroy pd.
+sr_status sr_prim_from_pd(sr_tape *t, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err);
+const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what);
+sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err);
+sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
+                            const dnnl_memory_desc_t *dst, int accumulate, sr_err *err);
+void sr_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);  // nchw / nc / oihw / x
+void sr_any_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
+// The node's output memory descriptor as a consumer's src: producer's md.
+const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k);
+// Set up this node's dst/diff/dtmp memories with the given md.
+sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err);
+// Execute a primitive with (arg, memory) pairs terminated by a 0 memory.
+sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args, sr_err *err);
+// Gradient flowing to input k of node i: returns the memory a backward primitive should write into
+// (the producer's diff, or the shared temp if the producer already holds a gradient); call
+// sr_diff_done afterwards to accumulate. Returns NULL when input k needs no gradient (node 0 during
+// training without dx).
+dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k);
+void sr_diff_done(sr_tape *t, int i, int k);
+// Float pointers into params/grads for node parameters.
+static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
+static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
+void sr_add_floats(float *dst, const float *src, int64_t n);
+
+#endif

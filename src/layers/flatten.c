@@ -1,0 +1,62 @@
+// flatten: (N,C,H,W) -> (N, C*H*W) in NCHW order. oneDNN: a reorder of the (possibly blocked) input into
+// a plain buffer viewed as 2-D, and the reverse reorder for the gradient.
+#include <string.h>
+
+#include "engine.h"
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)p, (void)st, (void)training, (void)x1, (void)aux;
+  memcpy(y, x0, sizeof(double) * (size_t)(N * nd->c));
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dx1, (void)dp;
+  if (dx0)
+    for (int64_t j = 0; j < N * nd->c; j++) dx0[j] += dy[j];
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)nd, (void)in;
+  return 0;
+}
+
+// prim: 0 reorder in -> plain 4-D view of dst, 1 reorder plain 4-D view of diff -> input layout
+// mem:  0 4-D view of dst, 1 4-D view of diff
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  int64_t d4[4] = {t->n, nd->ic, nd->ih, nd->iw}, d2[2] = {t->n, nd->c};
+  dnnl_memory_desc_t p4, p2;
+  sr_plain_md(&p4, src->ndims, src->ndims == 4 ? d4 : d2);
+  sr_plain_md(&p2, 2, d2);
+  sr_status s;
+  if ((s = sr_node_outputs(t, i, &p2, err))) return s;
+  void *dst, *diff;
+  dnnl_memory_get_data_handle(tn->dst, &dst);
+  dnnl_memory_get_data_handle(tn->diff, &diff);
+  if ((s = sr_mem_create(t, &tn->mem[0], &p4, dst, err)) || (s = sr_mem_create(t, &tn->mem[1], &p4, diff, err)) ||
+      (s = sr_reorder_create(t, &tn->prim[0], src, &p4, 0, err)) ||
+      (s = sr_reorder_create(t, &tn->prim[1], &p4, src, 0, err)))
+    return s;
+  return SR_OK;
+}
+
+static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_TO, t->tn[i].mem[0]}};
+  return sr_exec(t, t->tn[i].prim[0], 2, a, err);
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  if (!dsrc) return SR_OK;
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].mem[1]}, {DNNL_ARG_TO, dsrc}};
+  sr_status s = sr_exec(t, t->tn[i].prim[1], 2, a, err);
+  if (!s) sr_diff_done(t, i, 0);
+  return s;
+}
+
+const sr_layer_ops sr_ops_flatten = {"flatten", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

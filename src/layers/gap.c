@@ -1,0 +1,41 @@
+// Global average pool: (N,C,H,W) -> (N,C,1,1). oneDNN runs it as an average pool over the whole map.
+#include "pool_common.h"
+
+// x: (N,C,HW) -> y: (N,C)
+void sr_gap_forward_ref(double *y, const double *x, int N, int C, int HW) {
+  for (int64_t nc = 0; nc < (int64_t)N * C; nc++) {
+    double s = 0;
+    for (int k = 0; k < HW; k++) s += x[nc * HW + k];
+    y[nc] = s / HW;
+  }
+}
+
+void sr_gap_backward_ref(double *dx, const double *dy, int N, int C, int HW) {
+  for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
+    for (int k = 0; k < HW; k++) dx[nc * HW + k] += dy[nc] / HW;
+}
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)p, (void)st, (void)training, (void)x1, (void)aux;
+  sr_gap_forward_ref(y, x0, (int)N, nd->c, nd->ih * nd->iw);
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dx1, (void)dp;
+  if (dx0) sr_gap_backward_ref(dx0, dy, (int)N, nd->c, nd->ih * nd->iw);
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)nd;
+  return (int64_t)in->c * in->h * in->w;
+}
+
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  return sr_pool_build(t, i, dnnl_pooling_avg_include_padding, nd->ih, nd->iw, 1, 0, err);
+}
+
+const sr_layer_ops sr_ops_gap = {"global_avgpool", build, sr_pool_forward, sr_pool_backward, ref_fwd, ref_bwd, NULL, flops};

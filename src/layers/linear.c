@@ -1,0 +1,153 @@
+// linear: reference kernels (double) and the oneDNN inner-product layer. A 4-D input (N,C,H,W) is read
+// as (N, C*H*W) in NCHW order, the same as PyTorch's flatten; weights keep PyTorch's (O, I) layout.
+#include "engine.h"
+
+// x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
+void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I, int O) {
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < O; o++) {
+      double acc = b ? b[o] : 0;
+      for (int i = 0; i < I; i++) acc += x[(int64_t)n * I + i] * w[(int64_t)o * I + i];
+      y[(int64_t)n * O + o] = acc;
+    }
+}
+
+void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
+                            const double *w, int N, int I, int O) {
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < O; o++) {
+      double g = dy[(int64_t)n * O + o];
+      if (db) db[o] += g;
+      for (int i = 0; i < I; i++) {
+        if (dw) dw[(int64_t)o * I + i] += g * x[(int64_t)n * I + i];
+        if (dx) dx[(int64_t)n * I + i] += g * w[(int64_t)o * I + i];
+      }
+    }
+}
+
+static int in_features(const sr_node *nd) { return nd->ic * nd->ih * nd->iw; }
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)st, (void)training, (void)x1, (void)aux;
+  sr_linear_forward_ref(y, x0, p + nd->p_w, nd->bias ? p + nd->p_b : NULL, (int)N, in_features(nd), nd->c);
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)st, (void)training, (void)y, (void)aux, (void)dx1;
+  sr_linear_backward_ref(dx0, dp + nd->p_w, nd->bias ? dp + nd->p_b : NULL, dy, x0, p + nd->p_w, (int)N,
+                         in_features(nd), nd->c);
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)in;
+  return 2LL * nd->c * in_features(nd);
+}
+
+// ---- oneDNN ----
+// prim: 0 fwd, 1 bwd-data, 2 bwd-weights, 3 reorder W->fwd, 4 reorder W->bwd-data, 5 accumulate dW
+// mem:  0 W plain (params), 1 W fwd, 2 W bwd-data (NULL: same as 1), 3 dW, 4 dW plain (grads), 5 bias, 6 dbias
+enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW };
+enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB };
+
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  int four = src->ndims == 4;
+  int64_t wd[4] = {nd->c, nd->ic, nd->ih, nd->iw}, w2[2] = {nd->c, in_features(nd)};
+  int64_t dd[2] = {t->n, nd->c}, bd[1] = {nd->c};
+  dnnl_memory_desc_t w_any, w_plain, dst_any, b_md;
+  if (four) {
+    sr_any_md(&w_any, 4, wd);
+    sr_plain_md(&w_plain, 4, wd);
+  } else {
+    sr_any_md(&w_any, 2, w2);
+    sr_plain_md(&w_plain, 2, w2);
+  }
+  sr_any_md(&dst_any, 2, dd);
+  sr_plain_md(&b_md, 1, bd);
+  dnnl_inner_product_desc_t fd, bdd, bwd;
+  DNNL_TRY(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, src, &w_any, nd->bias ? &b_md : NULL,
+                                                &dst_any), err);
+  dnnl_primitive_desc_t fpd, dpd, wpd;
+  sr_status s;
+  if ((s = sr_pd_create(t, &fpd, &fd, NULL, NULL, err))) return s;
+  dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
+  DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&bdd, src, &w_any, &dst), err);
+  DNNL_TRY(dnnl_inner_product_backward_weights_desc_init(&bwd, src, &w_any, nd->bias ? &b_md : NULL, &dst), err);
+  if ((s = sr_pd_create(t, &dpd, &bdd, NULL, fpd, err)) || (s = sr_pd_create(t, &wpd, &bwd, NULL, fpd, err)))
+    return s;
+  tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
+  tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
+  tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
+  if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
+      (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
+    return s;
+  if ((s = sr_mem_create(t, &tn->mem[M_W], &w_plain, sr_param(t, nd->p_w), err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_WF], &tn->mds[M_WF], NULL, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_DW], &tn->mds[M_DW], NULL, err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_DWU], &w_plain, sr_grad(t, nd->p_w), err)) ||
+      (s = sr_reorder_create(t, &tn->prim[P_RW], &w_plain, &tn->mds[M_WF], 0, err)) ||
+      (s = sr_reorder_create(t, &tn->prim[P_RDW], &tn->mds[M_DW], &w_plain, 1, err)))
+    return s;
+  if (!dnnl_memory_desc_equal(&tn->mds[M_WB], &tn->mds[M_WF]) &&
+      ((s = sr_mem_create(t, &tn->mem[M_WB], &tn->mds[M_WB], NULL, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RWB], &w_plain, &tn->mds[M_WB], 0, err))))
+    return s;
+  if (nd->bias && ((s = sr_mem_create(t, &tn->mem[M_B], &b_md, sr_param(t, nd->p_b), err)) ||
+                   (s = sr_mem_create(t, &tn->mem[M_DB], &b_md, NULL, err))))
+    return s;
+  tn->version = (uint64_t)-1;
+  return SR_OK;
+}
+
+static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  sr_status s;
+  if (tn->version != t->m->params_version) {
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, tn->mem[M_W]}, {DNNL_ARG_TO, tn->mem[M_WF]}};
+    if ((s = sr_exec(t, tn->prim[P_RW], 2, a, err))) return s;
+    if (tn->mem[M_WB]) {
+      dnnl_exec_arg_t b[] = {{DNNL_ARG_FROM, tn->mem[M_W]}, {DNNL_ARG_TO, tn->mem[M_WB]}};
+      if ((s = sr_exec(t, tn->prim[P_RWB], 2, b, err))) return s;
+    }
+    tn->version = t->m->params_version;
+  }
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
+                         {DNNL_ARG_DST, tn->dst},
+                         {DNNL_ARG_BIAS, tn->mem[M_B]}};
+  return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  sr_status s;
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
+                         {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
+  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err))) return s;
+  dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, tn->mem[M_DW]}, {DNNL_ARG_TO, tn->mem[M_DWU]}};
+  if ((s = sr_exec(t, tn->prim[P_RDW], 2, r, err))) return s;
+  if (nd->bias) {
+    void *db;
+    dnnl_memory_get_data_handle(tn->mem[M_DB], &db);
+    sr_add_floats(sr_grad(t, nd->p_b), db, nd->c);
+  }
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  if (!dsrc) return SR_OK;
+  dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_WEIGHTS, tn->mem[M_WB] ? tn->mem[M_WB] : tn->mem[M_WF]},
+                         {DNNL_ARG_DIFF_SRC, dsrc}};
+  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  sr_diff_done(t, i, 0);
+  return SR_OK;
+}
+
+const sr_layer_ops sr_ops_linear = {"linear", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

@@ -1,0 +1,44 @@
+// Softmax cross-entropy, mean over the batch (PyTorch's CrossEntropyLoss with reduction='mean').
+#include <math.h>
+
+#include "simreg/layers.h"
+
+// logits, dlogits: (N,K)  labels: (N)
+double sr_softmax_ce_ref(double *dlogits, const double *logits, const int32_t *labels, int N, int K) {
+  double loss = 0;
+  for (int n = 0; n < N; n++) {
+    const double *z = logits + (int64_t)n * K;
+    double m = z[0], s = 0;
+    for (int k = 1; k < K; k++) m = z[k] > m ? z[k] : m;
+    for (int k = 0; k < K; k++) s += exp(z[k] - m);
+    double lse = m + log(s);
+    loss += lse - z[labels[n]];
+    if (dlogits)
+      for (int k = 0; k < K; k++)
+        dlogits[(int64_t)n * K + k] = (exp(z[k] - lse) - (k == labels[n])) / N;
+  }
+  return loss / N;
+}
+
+// Same in float with double accumulation; counts argmax hits in *correct when non-NULL.
+float sr_softmax_ce(float *dlogits, const float *logits, const int32_t *labels, int N, int K, int64_t *correct) {
+  double loss = 0;
+  int64_t hits = 0;
+  for (int n = 0; n < N; n++) {
+    const float *z = logits + (int64_t)n * K;
+    float m = z[0];
+    int arg = 0;
+    for (int k = 1; k < K; k++)
+      if (z[k] > m) m = z[k], arg = k;
+    double s = 0;
+    for (int k = 0; k < K; k++) s += exp((double)z[k] - m);
+    double lse = m + log(s);
+    loss += lse - z[labels[n]];
+    hits += arg == labels[n];
+    if (dlogits)
+      for (int k = 0; k < K; k++)
+        dlogits[(int64_t)n * K + k] = (float)((exp((double)z[k] - lse) - (k == labels[n])) / N);
+  }
+  if (correct) *correct = hits;
+  return (float)(loss / N);
+}

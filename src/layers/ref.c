@@ -1,0 +1,92 @@
+// The reference executor: the whole graph in double precision with the plain-C kernels.
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+struct sr_ref_run {
+  sr_model *m;
+  int64_t n;
+  int training;
+  double *params, *state;
+  double **y, **aux;
+};
+
+void sr_ref_free(sr_ref_run *r) {
+  if (!r) return;
+  for (int i = 0; i < r->m->n_nodes; i++) {
+    if (r->y) free(r->y[i]);
+    if (r->aux) free(r->aux[i]);
+  }
+  free(r->y);
+  free(r->aux);
+  free(r->params);
+  free(r->state);
+  free(r);
+}
+
+static int64_t node_numel(const sr_node *nd, int64_t n) { return n * nd->c * nd->h * nd->w; }
+
+sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
+                                double *out, sr_ref_run **run, sr_err *err) {
+  sr_ref_run *r = calloc(1, sizeof *r);
+  if (!r) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate reference run");
+  r->m = m, r->n = n, r->training = training;
+  r->params = malloc(sizeof(double) * (size_t)(m->n_params + 1));
+  r->state = malloc(sizeof(double) * (size_t)(m->n_state + 1));
+  r->y = calloc((size_t)m->n_nodes, sizeof(double *));
+  r->aux = calloc((size_t)m->n_nodes, sizeof(double *));
+  if (!r->params || !r->state || !r->y || !r->aux) goto nomem;
+  for (int64_t i = 0; i < m->n_params; i++) r->params[i] = params ? params[i] : m->params[i];
+  for (int64_t i = 0; i < m->n_state; i++) r->state[i] = m->state[i];
+  for (int i = 0; i < m->n_nodes; i++) {
+    const sr_node *nd = &m->nodes[i];
+    const sr_layer_ops *ops = sr_layer_ops_for(nd->op);
+    if (!(r->y[i] = malloc(sizeof(double) * (size_t)node_numel(nd, n)))) goto nomem;
+    if (i == 0) {
+      memcpy(r->y[0], x, sizeof(double) * (size_t)node_numel(nd, n));
+      continue;
+    }
+    if (ops->ref_aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref_aux_size(nd, NULL, n))))
+      goto nomem;
+    ops->ref_forward(nd, r->params, r->state, training, n, r->y[nd->in[0]], nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL,
+                     r->y[i], r->aux[i]);
+  }
+  if (out) memcpy(out, r->y[m->n_nodes - 1], sizeof(double) * (size_t)node_numel(&m->nodes[m->n_nodes - 1], n));
+  *run = r;
+  return SR_OK;
+nomem:
+  sr_ref_free(r);
+  return sr_fail(err, SR_ERR_NOMEM, "reference run: out of memory");
+}
+
+sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, double *out, sr_ref_run **run,
+                         sr_err *err) {
+  return sr_ref_forward_params(m, NULL, x, n, training, out, run, err);
+}
+
+const double *sr_ref_node_output(const sr_ref_run *r, int node) { return r->y[node]; }
+
+sr_status sr_ref_backward(sr_ref_run *r, const double *dout, double *dgrads, double *dx, sr_err *err) {
+  sr_model *m = r->m;
+  double **dy = calloc((size_t)m->n_nodes, sizeof(double *));
+  if (!dy) return sr_fail(err, SR_ERR_NOMEM, "reference backward: out of memory");
+  sr_status st = SR_OK;
+  for (int i = 0; i < m->n_nodes && !st; i++)
+    if (!(dy[i] = calloc((size_t)node_numel(&m->nodes[i], r->n), sizeof(double))))
+      st = sr_fail(err, SR_ERR_NOMEM, "reference backward: out of memory");
+  if (!st) {
+    int last = m->n_nodes - 1;
+    memcpy(dy[last], dout, sizeof(double) * (size_t)node_numel(&m->nodes[last], r->n));
+    for (int i = last; i >= 1; i--) {
+      const sr_node *nd = &m->nodes[i];
+      sr_layer_ops_for(nd->op)->ref_backward(nd, r->params, r->state, r->training, r->n, r->y[nd->in[0]], r->y[i],
+                                             r->aux[i], dy[i], dy[nd->in[0]], nd->in[1] >= 0 ? dy[nd->in[1]] : NULL,
+                                             dgrads);
+    }
+    if (dx) memcpy(dx, dy[0], sizeof(double) * (size_t)node_numel(&m->nodes[0], r->n));
+  }
+  for (int i = 0; i < m->n_nodes; i++) free(dy[i]);
+  free(dy);
+  return st;
+}

@@ -1,0 +1,66 @@
+// relu: reference kernels (double) and the oneDNN layer.
+#include "engine.h"
+
+// x, y: (n)
+void sr_relu_forward_ref(double *y, const double *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+}
+
+// Gradient is 0 at x == 0, as in PyTorch.
+void sr_relu_backward_ref(double *dx, const double *dy, const double *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0;
+}
+
+static int64_t numel(const sr_node *nd) { return (int64_t)nd->c * nd->h * nd->w; }
+
+static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
+                    const double *x1, double *y, double *aux) {
+  (void)p, (void)st, (void)training, (void)x1, (void)aux;
+  sr_relu_forward_ref(y, x0, N * numel(nd));
+}
+
+static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
+                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
+                    double *dx1, double *dp) {
+  (void)p, (void)st, (void)training, (void)y, (void)aux, (void)dx1, (void)dp;
+  if (dx0) sr_relu_backward_ref(dx0, dy, x0, N * numel(nd));
+}
+
+static int64_t flops(const sr_node *nd, const sr_node *in) {
+  (void)in;
+  return numel(nd);
+}
+
+// ---- oneDNN ---- prim: 0 fwd, 1 bwd
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  sr_tnode *tn = &t->tn[i];
+  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  dnnl_eltwise_desc_t fd, bd;
+  DNNL_TRY(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, dnnl_eltwise_relu, src, 0.f, 0.f), err);
+  DNNL_TRY(dnnl_eltwise_backward_desc_init(&bd, dnnl_eltwise_relu, src, src, 0.f, 0.f), err);
+  dnnl_primitive_desc_t fp, bp;
+  sr_status s;
+  if ((s = sr_pd_create(t, &fp, &fd, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(t, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(t, bp, &tn->prim[1], err)) ||
+      (s = sr_prim_from_pd(t, fp, &tn->prim[0], err)))
+    return s;
+  return sr_node_outputs(t, i, src, err);
+}
+
+static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_DST, t->tn[i].dst}};
+  return sr_exec(t, t->tn[i].prim[0], 2, a, err);
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  if (!dsrc) return SR_OK;
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[t->m->nodes[i].in[0]].dst},
+                         {DNNL_ARG_DIFF_DST, t->tn[i].diff},
+                         {DNNL_ARG_DIFF_SRC, dsrc}};
+  sr_status s = sr_exec(t, t->tn[i].prim[1], 3, a, err);
+  if (!s) sr_diff_done(t, i, 0);
+  return s;
+}
+
+const sr_layer_ops sr_ops_relu = {"relu", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

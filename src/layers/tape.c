@@ -1,0 +1,342 @@
+// The oneDNN executor: builds every node's primitives once per batch size, runs forward/backward.
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+const sr_layer_ops *sr_layer_ops_for(sr_op op) {
+  static const sr_layer_ops *table[SR_OP_COUNT] = {
+      [SR_OP_INPUT] = &sr_ops_input,     [SR_OP_CONV] = &sr_ops_conv,       [SR_OP_BN] = &sr_ops_bn,
+      [SR_OP_RELU] = &sr_ops_relu,       [SR_OP_MAXPOOL] = &sr_ops_maxpool, [SR_OP_AVGPOOL] = &sr_ops_avgpool,
+      [SR_OP_GAP] = &sr_ops_gap,         [SR_OP_LINEAR] = &sr_ops_linear,   [SR_OP_FLATTEN] = &sr_ops_flatten,
+      [SR_OP_ADD] = &sr_ops_add,
+  };
+  return (unsigned)op < SR_OP_COUNT ? table[op] : NULL;
+}
+
+static void init_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt,
+                    dnnl_format_tag_t tag) {
+  dnnl_dims_t d = {0};
+  for (int i = 0; i < ndims; i++) d[i] = dims[i];
+  dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tag);
+}
+
+void sr_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
+  init_md(md, ndims, dims, dnnl_f32, ndims == 4 ? dnnl_abcd : ndims == 2 ? dnnl_ab : dnnl_a);
+}
+
+void sr_any_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
+  init_md(md, ndims, dims, dnnl_f32, dnnl_format_tag_any);
+}
+
+const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+  return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
+                       const_dnnl_primitive_desc_t hint, sr_err *err) {
+  DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr ? attr : t->attr, t->e->eng, hint), err);
+  return SR_OK;
+}
+
+sr_status sr_prim_from_pd(sr_tape *t, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err) {
+  const dnnl_memory_desc_t *sp = sr_pd_md(pd, dnnl_query_scratchpad_md);
+  if (sp) {
+    size_t sz = dnnl_memory_desc_get_size(sp);
+    if (sz > t->scratch_size) t->scratch_size = sz;
+  }
+  dnnl_status_t s = dnnl_primitive_create(prim, pd);
+  dnnl_primitive_desc_destroy(pd);
+  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: primitive creation failed (%d)", (int)s);
+  return SR_OK;
+}
+
+sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err) {
+  DNNL_TRY(dnnl_memory_create(mem, md, t->e->eng, handle ? handle : DNNL_MEMORY_ALLOCATE), err);
+  return SR_OK;
+}
+
+sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
+                            const dnnl_memory_desc_t *dst, int accumulate, sr_err *err) {
+  dnnl_primitive_desc_t pd;
+  DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src, t->e->eng, dst, t->e->eng,
+                                              accumulate ? t->attr_sum : t->attr),
+           err);
+  return sr_prim_from_pd(t, pd, prim, err);
+}
+
+const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k) {
+  return &t->tn[t->m->nodes[i].in[k]].md;
+}
+
+sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err) {
+  sr_tnode *tn = &t->tn[i];
+  tn->md = *md;
+  sr_status st = sr_mem_create(t, &tn->dst, md, NULL, err);
+  if (!st) st = sr_mem_create(t, &tn->diff, md, NULL, err);
+  size_t sz = dnnl_memory_desc_get_size(md);
+  if (sz > t->tmp_size) t->tmp_size = sz;
+  return st;
+}
+
+sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args, sr_err *err) {
+  dnnl_exec_arg_t a[16];
+  memcpy(a, args, sizeof(dnnl_exec_arg_t) * (size_t)nargs);
+  a[nargs].arg = DNNL_ARG_SCRATCHPAD;
+  a[nargs].memory = t->scratch;
+  DNNL_TRY(dnnl_primitive_execute(p, t->e->stream, nargs + 1, a), err);
+  return SR_OK;
+}
+
+void sr_add_floats(float *dst, const float *src, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+  for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k) {
+  int p = t->m->nodes[i].in[k];
+  if (p < 0 || (p == 0 && !t->want_dx)) return NULL;
+  return t->tn[p].diff_written ? t->tn[p].dtmp : t->tn[p].diff;
+}
+
+void sr_diff_done(sr_tape *t, int i, int k) {
+  int p = t->m->nodes[i].in[k];
+  if (p < 0 || (p == 0 && !t->want_dx)) return;
+  sr_tnode *pn = &t->tn[p];
+  if (!pn->diff_written) {
+    pn->diff_written = 1;
+    return;
+  }
+  void *d, *s;
+  dnnl_memory_get_data_handle(pn->diff, &d);
+  dnnl_memory_get_data_handle(pn->dtmp, &s);
+  sr_add_floats(d, s, (int64_t)(dnnl_memory_desc_get_size(&pn->md) / sizeof(float)));
+}
+
+static void tape_destroy(sr_tape *t) {
+  if (!t) return;
+  if (t->tn) {
+    for (int i = 0; i < t->m->n_nodes; i++) {
+      sr_tnode *tn = &t->tn[i];
+      for (int k = 0; k < SR_TN_PRIMS; k++)
+        if (tn->prim[k]) dnnl_primitive_destroy(tn->prim[k]);
+      for (int k = 0; k < SR_TN_MEMS; k++)
+        if (tn->mem[k]) dnnl_memory_destroy(tn->mem[k]);
+      if (tn->dst) dnnl_memory_destroy(tn->dst);
+      if (tn->diff) dnnl_memory_destroy(tn->diff);
+      if (tn->dtmp) dnnl_memory_destroy(tn->dtmp);
+    }
+    free(t->tn);
+  }
+  dnnl_primitive_t ps[] = {t->out_reorder, t->dout_reorder, t->dx_reorder};
+  for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
+    if (ps[k]) dnnl_primitive_destroy(ps[k]);
+  for (int f = 0; f < SR_MAX_FEATURES; f++) {
+    if (t->feat_reorder[f]) dnnl_primitive_destroy(t->feat_reorder[f]);
+    if (t->featg_reorder[f]) dnnl_primitive_destroy(t->featg_reorder[f]);
+    if (t->featg_sum_reorder[f]) dnnl_primitive_destroy(t->featg_sum_reorder[f]);
+    if (t->feat_user[f]) dnnl_memory_destroy(t->feat_user[f]);
+  }
+  dnnl_memory_t ms[] = {t->in_user, t->out_user, t->dx_user, t->scratch};
+  for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
+    if (ms[k]) dnnl_memory_destroy(ms[k]);
+  if (t->attr) dnnl_primitive_attr_destroy(t->attr);
+  if (t->attr_sum) dnnl_primitive_attr_destroy(t->attr_sum);
+  sr_free(t->tmp_buf);
+  sr_free(t->scratch_buf);
+  free(t);
+}
+
+static void node_dims(const sr_node *nd, int64_t n, int *ndims, int64_t *dims) {
+  dims[0] = n;
+  dims[1] = nd->c;
+  dims[2] = nd->h;
+  dims[3] = nd->w;
+  *ndims = (nd->op == SR_OP_LINEAR || nd->op == SR_OP_FLATTEN) ? 2 : 4;
+}
+
+// Boundary reorders: plain user buffers <-> the layouts oneDNN chose.
+static sr_status build_boundaries(sr_tape *t, sr_err *err) {
+  sr_model *m = t->m;
+  int ndims;
+  int64_t dims[4];
+  dnnl_memory_desc_t md;
+  sr_status st;
+  const sr_node *last = &m->nodes[m->n_nodes - 1];
+  node_dims(last, t->n, &ndims, dims);
+  sr_plain_md(&md, ndims, dims);
+  if ((st = sr_mem_create(t, &t->out_user, &md, (void *)m->params, err))) return st;
+  if ((st = sr_reorder_create(t, &t->out_reorder, &t->tn[m->n_nodes - 1].md, &md, 0, err))) return st;
+  if ((st = sr_reorder_create(t, &t->dout_reorder, &md, &t->tn[m->n_nodes - 1].md, 0, err))) return st;
+  node_dims(&m->nodes[0], t->n, &ndims, dims);
+  sr_plain_md(&md, ndims, dims);
+  if ((st = sr_mem_create(t, &t->dx_user, &md, (void *)m->params, err))) return st;
+  if ((st = sr_reorder_create(t, &t->dx_reorder, &t->tn[0].md, &md, 0, err))) return st;
+  for (int f = 0; f < m->n_feat; f++) {
+    node_dims(&m->nodes[m->feat[f]], t->n, &ndims, dims);
+    sr_plain_md(&md, ndims, dims);
+    const dnnl_memory_desc_t *fmd = &t->tn[m->feat[f]].md;
+    if ((st = sr_mem_create(t, &t->feat_user[f], &md, (void *)m->params, err))) return st;
+    if ((st = sr_reorder_create(t, &t->feat_reorder[f], fmd, &md, 0, err))) return st;
+    if ((st = sr_reorder_create(t, &t->featg_reorder[f], &md, fmd, 0, err))) return st;
+    if ((st = sr_reorder_create(t, &t->featg_sum_reorder[f], &md, fmd, 1, err))) return st;
+  }
+  return SR_OK;
+}
+
+// Shared buffers are sized once every primitive exists: one scratchpad, one gradient temp.
+static sr_status bind_shared(sr_tape *t, sr_err *err) {
+  sr_status st;
+  t->tmp_buf = sr_alloc(t->tmp_size);
+  t->scratch_buf = sr_alloc(t->scratch_size ? t->scratch_size : 64);
+  if (!t->tmp_buf || !t->scratch_buf) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  dnnl_memory_desc_t smd;
+  int64_t sdim = (int64_t)(t->scratch_size ? t->scratch_size : 64);
+  init_md(&smd, 1, &sdim, dnnl_u8, dnnl_a);
+  if ((st = sr_mem_create(t, &t->scratch, &smd, t->scratch_buf, err))) return st;
+  for (int i = 0; i < t->m->n_nodes; i++)
+    if ((st = sr_mem_create(t, &t->tn[i].dtmp, &t->tn[i].md, t->tmp_buf, err))) return st;
+  return SR_OK;
+}
+
+static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) {
+  sr_tape *t = calloc(1, sizeof *t);
+  if (!t) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape");
+  t->m = m;
+  t->e = m->engine;
+  t->n = n;
+  t->tn = calloc((size_t)m->n_nodes, sizeof *t->tn);
+  sr_status st = SR_OK;
+  if (!t->tn) st = sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape nodes");
+  dnnl_post_ops_t po = NULL;
+  if (!st && (dnnl_primitive_attr_create(&t->attr) || dnnl_primitive_attr_create(&t->attr_sum) ||
+              dnnl_primitive_attr_set_scratchpad_mode(t->attr, dnnl_scratchpad_mode_user) ||
+              dnnl_primitive_attr_set_scratchpad_mode(t->attr_sum, dnnl_scratchpad_mode_user) ||
+              dnnl_post_ops_create(&po) || dnnl_post_ops_append_sum(po, 1.0f) ||
+              dnnl_primitive_attr_set_post_ops(t->attr_sum, po)))
+    st = sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create primitive attributes");
+  if (po) dnnl_post_ops_destroy(po);
+  for (int i = 0; !st && i < m->n_nodes; i++) {
+    st = sr_layer_ops_for(m->nodes[i].op)->build(t, i, err);
+    if (st) sr_err_context(err, "building %s node %d (%s)", sr_layer_ops_for(m->nodes[i].op)->name, i,
+                           m->nodes[i].name);
+  }
+  if (!st) st = build_boundaries(t, err);
+  if (!st) st = bind_shared(t, err);
+  if (st) {
+    tape_destroy(t);
+    return st;
+  }
+  *out = t;
+  return SR_OK;
+}
+
+sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err) {
+  if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "batch size %lld out of range", (long long)n);
+  int freei = -1;
+  for (int i = 0; i < SR_MAX_TAPES; i++) {
+    if (m->tapes[i] && m->tape_n[i] == n && m->tape_slot[i] == slot) {
+      *t = m->tapes[i];
+      return SR_OK;
+    }
+    if (!m->tapes[i] && freei < 0) freei = i;
+  }
+  if (freei < 0) {  // evict the oldest (slot 0 first) tape: batch sizes seldom vary much
+    freei = 0;
+    tape_destroy(m->tapes[0]);
+    memmove(m->tapes, m->tapes + 1, sizeof(m->tapes[0]) * (SR_MAX_TAPES - 1));
+    memmove(m->tape_n, m->tape_n + 1, sizeof(m->tape_n[0]) * (SR_MAX_TAPES - 1));
+    memmove(m->tape_slot, m->tape_slot + 1, sizeof(m->tape_slot[0]) * (SR_MAX_TAPES - 1));
+    freei = SR_MAX_TAPES - 1;
+    m->tapes[freei] = NULL;
+  }
+  sr_status st = tape_build(m, n, &m->tapes[freei], err);
+  if (st) return st;
+  m->tape_n[freei] = n;
+  m->tape_slot[freei] = slot;
+  *t = m->tapes[freei];
+  return SR_OK;
+}
+
+void sr_model_free_tapes(sr_model *m) {
+  for (int i = 0; i < SR_MAX_TAPES; i++) {
+    tape_destroy(m->tapes[i]);
+    m->tapes[i] = NULL;
+  }
+}
+
+int64_t sr_tape_batch(const sr_tape *t) { return t->n; }
+
+sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err) {
+  sr_model *m = t->m;
+  t->training = training;
+  dnnl_memory_set_data_handle(t->tn[0].dst, (void *)x);
+  for (int i = 1; i < m->n_nodes; i++) {
+    sr_status st = sr_layer_ops_for(m->nodes[i].op)->forward(t, i, err);
+    if (st) return sr_err_context(err, "forward %s", m->nodes[i].name);
+  }
+  if (out) {
+    dnnl_memory_set_data_handle(t->out_user, out);
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[m->n_nodes - 1].dst}, {DNNL_ARG_TO, t->out_user}};
+    sr_status st = sr_exec(t, t->out_reorder, 2, a, err);
+    if (st) return st;
+  }
+  for (int i = 0; i < m->n_nodes; i++) t->tn[i].diff_written = 0;
+  DNNL_TRY(dnnl_stream_wait(t->e->stream), err);
+  return SR_OK;
+}
+
+sr_status sr_tape_feature(sr_tape *t, int f, float *out, sr_err *err) {
+  if (f < 0 || f >= t->m->n_feat) return sr_fail(err, SR_ERR_ARG, "feature index %d out of range", f);
+  dnnl_memory_set_data_handle(t->feat_user[f], out);
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[t->m->feat[f]].dst}, {DNNL_ARG_TO, t->feat_user[f]}};
+  return sr_exec(t, t->feat_reorder[f], 2, a, err);
+}
+
+sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err) {
+  if (f < 0 || f >= t->m->n_feat) return sr_fail(err, SR_ERR_ARG, "feature index %d out of range", f);
+  sr_tnode *tn = &t->tn[t->m->feat[f]];
+  dnnl_memory_set_data_handle(t->feat_user[f], (void *)g);
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->feat_user[f]}, {DNNL_ARG_TO, tn->diff}};
+  sr_status st = sr_exec(t, tn->diff_written ? t->featg_sum_reorder[f] : t->featg_reorder[f], 2, a, err);
+  tn->diff_written = 1;
+  return st;
+}
+
+sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err) {
+  sr_model *m = t->m;
+  int last = m->n_nodes - 1;
+  sr_status st;
+  t->want_dx = dx != NULL;
+  if (dout) {
+    if (t->tn[last].diff_written) return sr_fail(err, SR_ERR_ARG, "output gradient seeded twice");
+    dnnl_memory_set_data_handle(t->out_user, (void *)dout);
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->out_user}, {DNNL_ARG_TO, t->tn[last].diff}};
+    if ((st = sr_exec(t, t->dout_reorder, 2, a, err))) return st;
+    t->tn[last].diff_written = 1;
+  }
+  for (int i = last; i >= 1; i--) {
+    if (!t->tn[i].diff_written) continue;  // no gradient reaches this node
+    if ((st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
+      return sr_err_context(err, "backward %s", m->nodes[i].name);
+  }
+  if (dx) {
+    if (!t->tn[0].diff_written) {
+      memset(dx, 0, (size_t)t->n * (size_t)(m->cfg.in_c * m->cfg.in_h * m->cfg.in_w) * sizeof(float));
+    } else {
+      dnnl_memory_set_data_handle(t->dx_user, dx);
+      dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[0].diff}, {DNNL_ARG_TO, t->dx_user}};
+      if ((st = sr_exec(t, t->dx_reorder, 2, a, err))) return st;
+    }
+  }
+  for (int i = 0; i < m->n_nodes; i++) t->tn[i].diff_written = 0;
+  DNNL_TRY(dnnl_stream_wait(t->e->stream), err);
+  return SR_OK;
+}
+
+sr_status sr_model_forward(sr_model *m, const float *x, int64_t n, int training, float *out, sr_err *err) {
+  sr_tape *t;
+  sr_status st = sr_model_tape(m, n, 0, &t, err);
+  return st ? st : sr_tape_forward(t, x, training, out, err);
+}

@@ -1,0 +1,97 @@
+// Every layer: double-precision finite-difference gradient check of the reference kernels (input,
+// weights, bias), and the oneDNN path against the reference path (forward, dx, dparams).
+#include "check.h"
+
+typedef int (*build_fn)(sr_model *m);
+
+static int conv_k3s1p1_bias(sr_model *m) { return sr_graph_conv(m, 0, 4, 3, 1, 1, 1, "conv"); }
+static int conv_k7s1p3(sr_model *m) { return sr_graph_conv(m, 0, 5, 7, 1, 3, 0, "conv"); }
+static int conv_k3s2p1(sr_model *m) { return sr_graph_conv(m, 0, 6, 3, 2, 1, 0, "conv"); }
+static int conv_k1s2p0(sr_model *m) { return sr_graph_conv(m, 0, 8, 1, 2, 0, 0, "conv"); }
+static int conv_k5s2p2_bias(sr_model *m) { return sr_graph_conv(m, 0, 3, 5, 2, 2, 1, "conv"); }
+static int bn(sr_model *m) { return sr_graph_bn(m, 0, "bn"); }
+static int relu(sr_model *m) { return sr_graph_relu(m, 0); }
+static int maxpool_k2s2(sr_model *m) { return sr_graph_maxpool(m, 0, 2, 2, 0); }
+static int maxpool_k3s2p1(sr_model *m) { return sr_graph_maxpool(m, 0, 3, 2, 1); }
+static int avgpool_k2s2(sr_model *m) { return sr_graph_avgpool(m, 0, 2, 2, 0); }
+static int avgpool_k3s1p1(sr_model *m) { return sr_graph_avgpool(m, 0, 3, 1, 1); }
+static int gap(sr_model *m) { return sr_graph_gap(m, 0); }
+static int flatten(sr_model *m) { return sr_graph_flatten(m, 0); }
+static int linear_4d(sr_model *m) { return sr_graph_linear(m, 0, 5, 1, "fc"); }
+static int linear_2d(sr_model *m) { return sr_graph_linear(m, sr_graph_flatten(m, 0), 6, 0, "fc"); }
+// Residual add with fan-out: the input feeds both branches, so its gradient accumulates.
+static int add_fanout(sr_model *m) { return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 3, 3, 1, 1, 0, "c"))); }
+
+// 16 channels: oneDNN picks blocked layouts (nChw8c/16c), exercising reorders at the boundaries.
+static int blocked_chain(sr_model *m) {
+  int x = sr_graph_bn(m, sr_graph_conv(m, 0, 16, 3, 1, 1, 0, "c1"), "bn");
+  x = sr_graph_conv(m, sr_graph_maxpool(m, sr_graph_relu(m, x), 2, 2, 0), 16, 3, 2, 1, 1, "c2");
+  return sr_graph_linear(m, sr_graph_gap(m, x), 3, 1, "fc");
+}
+
+typedef struct {
+  const char *name;
+  build_fn build;
+  int n, c, h, w;
+  int training;  // BN mode
+  int rand_stats;
+} layer_case;
+
+static const layer_case CASES[] = {
+    {"conv k3 s1 p1 +bias", conv_k3s1p1_bias, 2, 3, 6, 6, 1, 0},
+    {"conv k7 s1 p3 (stem)", conv_k7s1p3, 2, 1, 8, 8, 1, 0},
+    {"conv k3 s2 p1", conv_k3s2p1, 2, 4, 7, 7, 1, 0},
+    {"conv k1 s2 p0 (projection)", conv_k1s2p0, 2, 5, 6, 6, 1, 0},
+    {"conv k5 s2 p2 +bias", conv_k5s2p2_bias, 2, 2, 9, 9, 1, 0},
+    {"batchnorm (training)", bn, 4, 3, 4, 4, 1, 0},
+    {"batchnorm (eval)", bn, 3, 3, 4, 4, 0, 1},
+    {"relu", relu, 2, 3, 5, 5, 1, 0},
+    {"maxpool k2 s2", maxpool_k2s2, 2, 3, 6, 6, 1, 0},
+    {"maxpool k3 s2 p1", maxpool_k3s2p1, 2, 2, 7, 7, 1, 0},
+    {"avgpool k2 s2", avgpool_k2s2, 2, 3, 6, 6, 1, 0},
+    {"avgpool k3 s1 p1", avgpool_k3s1p1, 2, 2, 5, 5, 1, 0},
+    {"global avgpool", gap, 3, 4, 5, 5, 1, 0},
+    {"flatten", flatten, 2, 3, 4, 4, 1, 0},
+    {"linear on (N,C,H,W)", linear_4d, 3, 4, 3, 3, 1, 0},
+    {"linear on (N,F) no bias", linear_2d, 3, 2, 3, 3, 1, 0},
+    {"residual add with fan-out", add_fanout, 2, 3, 5, 5, 1, 0},
+    {"blocked conv-bn-relu-pool-conv-gap-fc", blocked_chain, 2, 16, 6, 6, 1, 0},
+};
+
+int main(void) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+    const layer_case *lc = &CASES[c];
+    sr_err err = {0};
+    sr_model m;
+    sr_model_config cfg = {.arch = "custom", .in_c = lc->c, .in_h = lc->h, .in_w = lc->w, .classes = 1};
+    CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
+    int last = lc->build(&m);
+    CHECK(last == m.n_nodes - 1, "%s: graph build", lc->name);
+    sr_rng rng;
+    sr_rng_seed(&rng, 1234 + c, 0);
+    CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
+    // Non-trivial BN parameters and running statistics.
+    for (int i = 0; i < m.n_nodes; i++)
+      if (m.nodes[i].op == SR_OP_BN)
+        for (int k = 0; k < m.nodes[i].c; k++) {
+          m.params[m.nodes[i].p_w + k] = (float)(0.5 + sr_rng_uniform(&rng));
+          m.params[m.nodes[i].p_b + k] = (float)(sr_rng_uniform(&rng) - 0.5);
+          if (lc->rand_stats) {
+            m.state[m.nodes[i].s_mean + k] = (float)(sr_rng_uniform(&rng) - 0.5);
+            m.state[m.nodes[i].s_var + k] = (float)(0.5 + sr_rng_uniform(&rng));
+          }
+        }
+    int64_t nin = (int64_t)lc->n * lc->c * lc->h * lc->w;
+    double *x = malloc(sizeof(double) * (size_t)nin);
+    fill_normal(x, nin, 42 + c);
+    for (int64_t i = 0; i < nin; i++) x[i] = (float)x[i];  // representable in f32 for the oneDNN run
+    double efd = fd_check(&m, x, lc->n, lc->training, lc->name);
+    CHECK(efd < 1e-6, "%s: finite-difference error %.3e", lc->name, efd);
+    double ednn = dnnl_vs_ref(&m, x, lc->n, lc->training, lc->name);
+    CHECK(ednn < 1e-5, "%s: oneDNN vs reference error %.3e", lc->name, ednn);
+    free(x);
+    sr_model_free(&m);
+  }
+  return sr_test_done();
+}
