@@ -19,6 +19,7 @@ typedef struct {
 
 static const sr_cmd COMMANDS[] = {
     {"version", sr_cmd_version, "print the version"},
+    {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},
 };
 
 static void usage(FILE *out) {
