@@ -71,12 +71,14 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 }
 
 // ---- oneDNN ----
+// The source layout is oneDNN's choice (format any). When it differs from the producer's (only at the
+// model input, in practice), the input is reordered in and its gradient reordered back out.
 // prim: 0 fwd, 1 bwd-data, 2 bwd-weights, 3 reorder W->fwd layout, 4 reorder W->bwd-data layout,
-//       5 accumulate dW into grads
+//       5 accumulate dW into grads, 6 reorder input -> src layout, 7 reorder dsrc -> producer layout
 // mem:  0 W (plain, in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's
-//       layout, 4 dW plain (in grads), 5 bias (in params), 6 dbias temp
-enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW };
-enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB };
+//       layout, 4 dW plain (in grads), 5 bias (in params), 6 dbias temp, 7 src copy, 8 dsrc copy
+enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW, P_RSRC, P_RDSRC };
+enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB, M_SRC, M_DSRC };
 
 static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *pr) {
   st[0] = st[1] = nd->stride;
@@ -92,19 +94,23 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {t->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
   dnnl_dims_t st, pl, pr;
   conv_geometry(nd, st, pl, pr);
-  dnnl_memory_desc_t w_any, dst_any, b_md, w_plain;
+  int64_t sd[4] = {t->n, nd->ic, nd->ih, nd->iw};
+  dnnl_memory_desc_t w_any, dst_any, b_md, w_plain, src_any;
+  sr_any_md(&src_any, 4, sd);
   sr_any_md(&w_any, 4, wd);
   sr_any_md(&dst_any, 4, dd);
   sr_plain_md(&b_md, 1, bd);
   sr_plain_md(&w_plain, 4, wd);
-  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  const dnnl_memory_desc_t *in = sr_in_md(t, i, 0);
   dnnl_convolution_desc_t fd, bdd, bwd;
-  DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, src, &w_any,
-                                              nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
+  DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any,
+                                              &w_any, nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
   sr_status s = sr_pd_create(t, &fpd, &fd, NULL, NULL, err);
   if (s) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
+  dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
+  const dnnl_memory_desc_t *src = &srcmd;
   DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, src, &w_any, &dst, st, pl, pr),
            err);
   DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, src, &w_any,
@@ -131,8 +137,18 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if (nd->bias && ((s = sr_mem_create(t, &tn->mem[M_B], &b_md, sr_param(t, nd->p_b), err)) ||
                    (s = sr_mem_create(t, &tn->mem[M_DB], &b_md, NULL, err))))
     return s;
+  if (!dnnl_memory_desc_equal(src, in) &&
+      ((s = sr_mem_create(t, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DSRC], src, NULL, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RSRC], in, src, 0, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RDSRC], src, in, 0, err))))
+    return s;
   tn->version = (uint64_t)-1;
   return SR_OK;
+}
+
+// The input in the layout the convolution wants.
+static dnnl_memory_t conv_src(const sr_tape *t, int i) {
+  return t->tn[i].mem[M_SRC] ? t->tn[i].mem[M_SRC] : t->tn[t->m->nodes[i].in[0]].dst;
 }
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
@@ -148,7 +164,11 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
     }
     tn->version = t->m->params_version;
   }
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+  if (tn->mem[M_SRC]) {
+    dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, t->tn[nd->in[0]].dst}, {DNNL_ARG_TO, tn->mem[M_SRC]}};
+    if ((s = sr_exec(t, tn->prim[P_RSRC], 2, r, err))) return s;
+  }
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, conv_src(t, i)},
                          {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
                          {DNNL_ARG_DST, tn->dst},
                          {DNNL_ARG_BIAS, tn->mem[M_B]}};
@@ -159,7 +179,7 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   sr_status s;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, conv_src(t, i)},
                          {DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
@@ -175,8 +195,12 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   if (!dsrc) return SR_OK;
   dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_WEIGHTS, tn->mem[M_WB] ? tn->mem[M_WB] : tn->mem[M_WF]},
-                         {DNNL_ARG_DIFF_SRC, dsrc}};
+                         {DNNL_ARG_DIFF_SRC, tn->mem[M_DSRC] ? tn->mem[M_DSRC] : dsrc}};
   if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  if (tn->mem[M_DSRC]) {
+    dnnl_exec_arg_t r2[] = {{DNNL_ARG_FROM, tn->mem[M_DSRC]}, {DNNL_ARG_TO, dsrc}};
+    if ((s = sr_exec(t, tn->prim[P_RDSRC], 2, r2, err))) return s;
+  }
   sr_diff_done(t, i, 0);
   return SR_OK;
 }

@@ -1,0 +1,105 @@
+// Comparing training runs: read run directories (docs/FORMATS.md), compute spectra and statistics, draw the
+// figures and write index.html, report.md and report.json (docs/REPORT.md).
+#ifndef SIMREG_REPORT_H
+#define SIMREG_REPORT_H
+
+#include "simreg/core.h"
+#include "simreg/spectral.h"
+#include "simreg/stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_REPORT_MAX_RUNS 8     // runs compared in one report (one colour each, maps side by side)
+#define SR_REPORT_MAX_CURVES 16  // noise or transfer types per run
+#define SR_REPORT_MAX_CORR 64    // corruptions per run
+#define SR_REPORT_MAX_SEV 8      // severities
+#define SR_REPORT_MAX_NOTES 32
+
+typedef struct sr_curve {
+  char name[64];
+  int64_t n;
+  double *levels, *acc;  // (n), owned
+  double *lo, *hi;       // (n) or NULL, owned
+  char source[256];      // transfer: the surrogate it was crafted on ("" when not given)
+} sr_curve;
+
+typedef struct sr_corruption {
+  char name[64], group[32];
+  double acc[SR_REPORT_MAX_SEV];
+} sr_corruption;
+
+typedef struct sr_run {
+  char dir[1024];
+  char name[128], model[64], dataset[64], reg[256];  // reg: "alpha=10, threshold=0.8, ..." or "none"
+  int has_config, has_seed;
+  int64_t seed;
+
+  int has_metrics;
+  int64_t n_epochs;
+  int n_gamma;  // entries of gamma per epoch (0 when absent)
+  // (n_epochs) each, owned; NaN where an epoch lacks the field. gamma: (n_epochs, n_gamma).
+  double *epoch, *lr, *train_loss, *train_acc, *val_loss, *val_acc, *test_acc, *reg_loss, *seconds, *gamma;
+
+  int has_robustness;
+  double clean_acc;  // NaN when unknown
+  int n_noise, n_transfer;
+  sr_curve noise[SR_REPORT_MAX_CURVES], transfer[SR_REPORT_MAX_CURVES];
+  int has_boundary;
+  double *norms;  // (n_norms) ||delta||^2 / D per image, owned (NULL when not given)
+  int64_t n_norms;
+  sr_ci boundary;  // median and CI (from the norms by bootstrap, else as given in the file)
+  char perturbations[1024];  // resolved path of the perturbation .npy ("" when not given)
+
+  int has_spectrum;
+  sr_spectrum spectrum;
+  sr_ci hf;  // bootstrap CI of the high-frequency share (resampling images)
+
+  int has_corruptions, n_corr, n_sev;
+  double severities[SR_REPORT_MAX_SEV];
+  sr_corruption corr[SR_REPORT_MAX_CORR];
+
+  int has_similarity;
+  int64_t sim_k;
+  double *sim_target, *sim_model;  // (K,K) each, owned
+} sr_run;
+
+// Read RUN/config.json, metrics.jsonl, robustness.json, corruptions.json and similarity/{target,model}.npy.
+// Missing files leave the corresponding has_* at 0. Malformed content: SR_ERR_FORMAT naming the file.
+sr_status sr_run_load(const char *dir, sr_run *run, sr_err *err);
+void sr_run_free(sr_run *run);
+
+typedef struct sr_report_opts {
+  const char *out_dir;   // created if needed
+  const char *title;     // NULL: "simreg report"
+  int64_t bootstrap_b;   // resamples (default SR_BOOT_DEFAULT_B when 0)
+  uint64_t seed;         // bootstrap RNG seed
+  double r0;             // high-frequency cut-off (0: SR_SPEC_R0_DEFAULT)
+  int severity;          // corruption severity for the table (0: mean over severities)
+} sr_report_opts;
+
+typedef struct sr_report {
+  sr_run runs[SR_REPORT_MAX_RUNS];
+  int nruns;
+  sr_mwu mwu[SR_REPORT_MAX_RUNS];  // boundary norms of run i against run 0 (valid when has_mwu[i])
+  int has_mwu[SR_REPORT_MAX_RUNS];
+  char notes[SR_REPORT_MAX_NOTES][512];  // non-fatal problems shown in the report
+  int nnotes;
+  char figures[64][64];  // base names of the figures written (without extension)
+  char captions[64][160];
+  int nfigures;
+} sr_report;
+
+// Load the runs, compute spectra (from each run's perturbations) and statistics, write the figures and
+// OUT/index.html, OUT/report.md, OUT/report.json. `rep` is caller storage (large); free with sr_report_free.
+sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *o, sr_report *rep, sr_err *err);
+void sr_report_free(sr_report *rep);
+
+// Escape text for HTML element content and attribute values (&, <, >, ", ').
+void sr_html_escape(char *out, size_t cap, const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+// SGD, step for step what torch.optim.SGD does (single-tensor path, float32 arithmetic).
+#include <string.h>
+
+#include "simreg/optim.h"
+
+sr_status sr_sgd_init(sr_sgd *o, int64_t n, double momentum, double weight_decay, int nesterov, sr_err *err) {
+  memset(o, 0, sizeof *o);
+  if (momentum < 0 || weight_decay < 0) return sr_fail(err, SR_ERR_ARG, "momentum and weight decay must be >= 0");
+  if (nesterov && momentum <= 0) return sr_fail(err, SR_ERR_ARG, "Nesterov momentum requires momentum > 0");
+  o->momentum = momentum;
+  o->weight_decay = weight_decay;
+  o->nesterov = nesterov;
+  o->n = n;
+  if (momentum > 0 && !(o->buf = sr_calloc((size_t)n + 1, sizeof(float))))
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the momentum buffer (%lld floats)", (long long)n);
+  return SR_OK;
+}
+
+void sr_sgd_step(sr_sgd *o, float *p, const float *g, double lr) {
+  const float wd = (float)o->weight_decay, mom = (float)o->momentum, damp = (float)(1.0 - o->dampening);
+  const float nlr = (float)-lr;
+  const int first = !o->has_buf, nest = o->nesterov, use_mom = o->momentum > 0;
+  float *buf = o->buf;
+#pragma omp parallel for simd schedule(static) if (o->n > 65536)
+  for (int64_t i = 0; i < o->n; i++) {
+    float d = wd != 0 ? g[i] + wd * p[i] : g[i];
+    if (use_mom) {
+      float b = first ? d : buf[i] * mom + damp * d;
+      buf[i] = b;
+      d = nest ? d + mom * b : b;
+    }
+    p[i] = p[i] + nlr * d;
+  }
+  o->has_buf = use_mom;
+}
+
+void sr_sgd_free(sr_sgd *o) {
+  sr_free(o->buf);
+  memset(o, 0, sizeof *o);
+}
