@@ -71,4 +71,9 @@ static inline size_t fx_file_size(const char *path) {
   return stat(path, &sb) == 0 ? (size_t)sb.st_size : 0;
 }
 
+static inline int fx_is_dir(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
 #endif
