@@ -8,6 +8,9 @@
 
 #include "data/internal.h"
 
+// Bound on one image's pixel count, checked from the headers before the dataset is allocated.
+#define SR_FOLDER_MAX_PIXELS (1 << 26)
+
 typedef struct name_list {
   char **v;
   int64_t n, cap;
@@ -115,6 +118,9 @@ static sr_status probe_all(const folder_scan *s, sr_data_img *shape, sr_err *err
     sr_status st = sr_data_image_probe(s->files.v[i], &info, err);
     if (st) return st;
     if (i == 0) {
+      if ((int64_t)info.w * info.h > SR_FOLDER_MAX_PIXELS)
+        return sr_fail(err, SR_ERR_FORMAT, "%s: %dx%d image is larger than the %d pixels supported", s->files.v[i],
+                       info.w, info.h, SR_FOLDER_MAX_PIXELS);
       *shape = info;
     } else if (info.w != shape->w || info.h != shape->h) {
       return sr_fail(err, SR_ERR_FORMAT, "%s is %dx%d (WxH) but %s is %dx%d: all images must have the same size",

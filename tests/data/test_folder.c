@@ -174,6 +174,10 @@ static void test_round_trip(void) {
         a.num_classes);
   sr_dataset_free(&a);
   sr_dataset_free(&b);
+  CHECK_OK(sr_dataset_load(root, "test", &a, &err), &err);  // a bare path with class folders: auto-detected
+  CHECK(!strcmp(a.name, "folder") && a.n == 2 && a.num_classes == 3, "bare folder path: %s, %lld images", a.name,
+        (long long)a.n);
+  sr_dataset_free(&a);
   fx_rmtree(root);
 }
 
@@ -215,6 +219,27 @@ static void test_bad(void) {
   copy_prefix(q, r, fx_file_size(q) / 2);
   remove(q);
   expect_fail(root, "train", SR_ERR_FORMAT, r, "corrupt JPEG", "JPEG cut in half");
+  // A JPEG whose frame header claims 60000x60000: refused from the header, before any allocation.
+  write_jpeg(r, 2, 1, W, H);
+  unsigned char jp[4096];
+  FILE *jf = fopen(r, "rb");
+  size_t jn = fread(jp, 1, sizeof jp, jf);
+  fclose(jf);
+  int patched = 0;
+  for (size_t i = 0; i + 8 < jn && !patched; i++)
+    if (jp[i] == 0xff && jp[i + 1] == 0xc0) {  // SOF0: length(2) precision(1) height(2) width(2)
+      jp[i + 5] = jp[i + 7] = 0xea;
+      jp[i + 6] = jp[i + 8] = 0x60;
+      patched = 1;
+    }
+  CHECK(patched, "found the SOF0 marker");
+  fx_write(r, jp, jn);
+  mkdir(mk(p, sizeof p, root, "0"), 0755);  // sorted first, so the huge image is the reference
+  char big[512];
+  rename(r, mk(big, sizeof big, root, "0/big.jpg"));
+  expect_fail(root, "train", SR_ERR_FORMAT, big, "larger than", "JPEG header claiming 60000x60000");
+  remove(big);
+  rmdir(mk(p, sizeof p, root, "0"));
   fx_write(r, "\xff\xd8\xff\xe0garbage garbage garbage", 27);
   expect_fail(root, "train", SR_ERR_FORMAT, r, "JPEG", "JPEG signature then garbage");
   remove(r);
