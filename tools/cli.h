@@ -32,5 +32,7 @@ int sr_cli_fail(const char *cmd, const sr_err *err);
 typedef int (*sr_cmd_fn)(int argc, char **argv);
 // One line per subcommand, defined in cmd_<name>.c and listed in simreg.c's COMMANDS table.
 int sr_cmd_corrupt(int argc, char **argv);
+int sr_cmd_spectrum(int argc, char **argv);
+int sr_cmd_report(int argc, char **argv);
 
 #endif

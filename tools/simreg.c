@@ -20,6 +20,8 @@ typedef struct {
 static const sr_cmd COMMANDS[] = {
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},
+    {"spectrum", sr_cmd_spectrum, "power spectrum of a set of perturbations (.npy): radial profile, HF share"},
+    {"report", sr_cmd_report, "compare runs: HTML page, report.md, report.json and figures"},
 };
 
 static void usage(FILE *out) {

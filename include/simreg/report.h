@@ -46,7 +46,7 @@ typedef struct sr_run {
   double clean_acc;  // NaN when unknown
   int n_noise, n_transfer;
   sr_curve noise[SR_REPORT_MAX_CURVES], transfer[SR_REPORT_MAX_CURVES];
-  int has_boundary;
+  int has_boundary, boundary_median_given;  // given: robustness.json states a median
   double *norms;  // (n_norms) ||delta||^2 / D per image, owned (NULL when not given)
   int64_t n_norms;
   sr_ci boundary;  // median and CI (from the norms by bootstrap, else as given in the file)
@@ -95,6 +95,12 @@ typedef struct sr_report {
 // OUT/index.html, OUT/report.md, OUT/report.json. `rep` is caller storage (large); free with sr_report_free.
 sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *o, sr_report *rep, sr_err *err);
 void sr_report_free(sr_report *rep);
+
+// Outputs of `simreg spectrum`: DIR/spectrum.json (profile, shares, hf CI, shape), DIR/spectrum_map.npy
+// (the normalized (H,W) map, float64) and the figures spectrum_2d, spectrum_radial, spectrum_cumulative.
+// label names the perturbation set in titles and JSON.
+sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const char *label, const char *dir,
+                                    sr_err *err);
 
 // Escape text for HTML element content and attribute values (&, <, >, ", ').
 void sr_html_escape(char *out, size_t cap, const char *s);

@@ -5,6 +5,7 @@
 
 #include "simreg/core.h"
 #include "simreg/npy.h"
+#include "simreg/stats.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +53,9 @@ sr_status sr_spectral_layout(const sr_npy *a, sr_layout layout, sr_layout *resol
 // Power share at r >= r0 for a resampled set of images (indices into img_high/img_total): the statistic
 // the bootstrap of hf_share uses. Equals s->hf_share for the identity index set.
 double sr_spectrum_hf_share_of(const sr_spectrum *s, const int64_t *idx, int64_t k);
+
+// Percentile-bootstrap CI of hf_share, resampling images (with their per-image high and total power).
+sr_status sr_spectrum_hf_ci(const sr_spectrum *s, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err);
 
 // Radius (cycles/pixel) of frequency pixel (ky,kx) of the *shifted* plane of size h x w.
 double sr_spectral_radius(int64_t ky, int64_t kx, int64_t h, int64_t w);

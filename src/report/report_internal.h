@@ -1,0 +1,38 @@
+// Pieces of the report shared by the analysis, figure and writer files.
+#ifndef SR_REPORT_INTERNAL_H
+#define SR_REPORT_INTERNAL_H
+
+#include "simreg/report.h"
+
+#define SR_REPORT_MAX_GROUPS 8
+
+typedef struct sr_names {
+  char name[SR_REPORT_MAX_CURVES * 2][64];
+  int n;
+} sr_names;
+
+// Union of noise (transfer = 0) or transfer (1) curve names across runs, in order of first appearance.
+void sr_report_curve_names(const sr_report *rep, int transfer, sr_names *out);
+// Union of corruption groups across runs (at most SR_REPORT_MAX_GROUPS).
+void sr_report_groups(const sr_report *rep, sr_names *out);
+// The run's curve of that name, or NULL.
+const sr_curve *sr_run_curve(const sr_run *r, int transfer, const char *name);
+// Index of the strongest (largest) level of a curve.
+int64_t sr_curve_strongest(const sr_curve *c);
+// Clean accuracy: robustness.json clean_accuracy, else the first noise curve's accuracy at level 0, else the
+// last test_acc in metrics.jsonl; NaN when none.
+double sr_run_clean(const sr_run *r);
+// Mean accuracy over a group's corruptions at severity index s (s < 0: mean over all severities); NaN if none.
+double sr_run_group_acc(const sr_run *r, const char *group, int s);
+// Severity index for the table (opts.severity 0 -> -1 meaning "mean"); -2 when this run lacks it.
+int sr_run_severity_index(const sr_run *r, int severity);
+
+void sr_report_note(sr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sr_report_add_figure(sr_report *rep, const char *base, const char *caption);
+
+// Figures into o->out_dir; registers each in rep->figures.
+sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err);
+// index.html, report.md, report.json into o->out_dir.
+sr_status sr_report_write_files(const sr_report *rep, const sr_report_opts *o, sr_err *err);
+
+#endif
