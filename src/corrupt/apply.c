@@ -30,11 +30,12 @@ sr_status sr_cws_init(sr_cws *ws, int c, int h, int w, sr_err *err) {
   ws->tab_len = (size_t)4 * (size_t)m + 256;
   // Floats: x, y, t0, t1 (n each), p0..p2 (sq each), fa, fb; ints ia, ib; bytes u8. 64-byte slices.
   size_t nf = ws->n + 16;
-  size_t bytes = 4 * nf * sizeof(float) + 3 * (sq + 16) * sizeof(float) +
+  size_t bytes = SR_CWS_DTAB * sizeof(double) + 4 * nf * sizeof(float) + 3 * (sq + 16) * sizeof(float) +
                  2 * (ws->tab_len + 16) * (sizeof(float) + sizeof(int)) + nf;
   char *b = sr_alloc(bytes);
   if (!b) return sr_fail(err, SR_ERR_NOMEM, "corrupt: cannot allocate a %zu-byte workspace", bytes);
   ws->block = b;
+  ws->dtab = (double *)b, b += SR_CWS_DTAB * sizeof(double);
   float **fl[] = {&ws->x, &ws->y, &ws->t0, &ws->t1};
   for (int i = 0; i < 4; i++, b += nf * sizeof(float)) *fl[i] = (float *)b;
   float **pl[] = {&ws->p0, &ws->p1, &ws->p2};

@@ -46,6 +46,9 @@ sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_c
   if (n < 1) return sr_fail(err, SR_ERR_ARG, "corrupt: the dataset has no images");
   if (n_kinds < 1 || n_kinds > SR_NUM_CORRUPTIONS)
     return sr_fail(err, SR_ERR_ARG, "corrupt: %d corruptions requested (1..%d)", n_kinds, SR_NUM_CORRUPTIONS);
+  if ((ds->c != 1 && ds->c != 3) || ds->h < 8 || ds->w < 8)
+    return sr_fail(err, SR_ERR_ARG, "corrupt: images are %dx%dx%d; corruptions need 1 or 3 channels and sides >= 8",
+                   ds->c, ds->h, ds->w);
   for (int64_t i = 0; i < n; i++)
     if (ds->labels[i] < 0 || ds->labels[i] > 255)
       return sr_fail(err, SR_ERR_ARG, "corrupt: label %d of image %lld does not fit CIFAR-10-C's uint8 labels",

@@ -51,8 +51,11 @@ float sr_bilinear(const float *p, int h, int w, float y, float x, sr_border b) {
   float fy = floorf(y), fx = floorf(x);
   int y0 = (int)fy, x0 = (int)fx;
   float ay = y - fy, ax = x - fx;
-  int ya = sr_border_index(y0, h, b), yb = sr_border_index(y0 + 1, h, b);
-  int xa = sr_border_index(x0, w, b), xb = sr_border_index(x0 + 1, w, b);
+  int ya = y0, yb = y0 + 1, xa = x0, xb = x0 + 1;
+  if (y0 < 0 || yb >= h || x0 < 0 || xb >= w) {  // only border samples pay for folding
+    ya = sr_border_index(y0, h, b), yb = sr_border_index(y0 + 1, h, b);
+    xa = sr_border_index(x0, w, b), xb = sr_border_index(x0 + 1, w, b);
+  }
   const float *ra = p + (size_t)ya * (size_t)w, *rb = p + (size_t)yb * (size_t)w;
   float top = ra[xa] + ax * (ra[xb] - ra[xa]);
   float bot = rb[xa] + ax * (rb[xb] - rb[xa]);

@@ -50,7 +50,7 @@ static void frost_texture(sr_cws *ws, sr_rng *rng, float *m) {
   static const float k3[3] = {.25f, .5f, .25f};
   sr_sep_filter(m, m, ws->p2, h, w, k3, 1, SR_BORDER_REFLECT, ws->ia);
   for (size_t i = 0; i < ws->plane; i++) {
-    float v = 0.12f + 0.3f * haze[i] + 1.1f * m[i];
+    float v = 0.05f + 0.3f * haze[i] + 0.85f * m[i];
     m[i] = v > 1.f ? 1.f : v;
   }
 }

@@ -23,8 +23,12 @@ typedef struct sr_cws {
   float *fa, *fb;     // weight tables, tab_len entries each
   size_t tab_len;
   uint8_t *u8;        // (c, h, w) byte scratch
+  double *dtab;       // SR_CWS_DTAB doubles: per-level tables a kernel may cache across images
+  int dtab_key;       // which kernel/severity dtab holds (0: none)
   void *block;        // the one allocation behind all of the above
 } sr_cws;
+
+#define SR_CWS_DTAB (256 * 8)
 
 sr_status sr_cws_init(sr_cws *ws, int c, int h, int w, sr_err *err);
 void sr_cws_free(sr_cws *ws);

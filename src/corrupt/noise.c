@@ -26,31 +26,46 @@ static double log_factorial(int64_t k) {
   return (n - 0.5) * log(n) - n + 0.5 * log(2 * M_PI) + in * (1.0 / 12 - in2 * (1.0 / 360 - in2 / 1260));
 }
 
-// Poisson(lam) draw: inversion by sequential search for small means, Hoermann's PTRS transformed
-// rejection (1993) for lam >= 10 -- both exact.
-static int64_t poisson(sr_rng *rng, double lam) {
+// Poisson(lam) draws: inversion by sequential search for small means, Hoermann's PTRS transformed
+// rejection (1993) for lam >= 10 -- both exact. Shot noise has one mean per 8-bit level, so the
+// constants of each level are computed once per severity and cached in the workspace.
+typedef struct {
+  double lam, loglam, b, a, vr, log_inv_alpha, exp_neg;
+  double pad;
+} ptrs_t;
+
+static void ptrs_init(ptrs_t *p, double lam) {
+  p->lam = lam;
+  p->exp_neg = exp(-lam);
+  if (lam < 10) return;
+  p->loglam = log(lam);
+  p->b = 0.931 + 2.53 * sqrt(lam);
+  p->a = -0.059 + 0.02483 * p->b;
+  p->log_inv_alpha = log(1.1239 + 1.1328 / (p->b - 3.4));
+  p->vr = 0.9277 - 3.6224 / (p->b - 2);
+}
+
+static int64_t poisson(sr_rng *rng, const ptrs_t *p) {
+  double lam = p->lam;
   if (lam <= 0) return 0;
   if (lam < 10) {
-    double p = exp(-lam), cdf = p, u = sr_rng_uniform(rng);
+    double q = p->exp_neg, cdf = q, u = sr_rng_uniform(rng);
     int64_t k = 0;
     while (u > cdf && k < 1000) {
       k++;
-      p *= lam / (double)k;
-      cdf += p;
+      q *= lam / (double)k;
+      cdf += q;
     }
     return k;
   }
-  double slam = sqrt(lam), loglam = log(lam);
-  double b = 0.931 + 2.53 * slam, a = -0.059 + 0.02483 * b;
-  double inv_alpha = 1.1239 + 1.1328 / (b - 3.4), vr = 0.9277 - 3.6224 / (b - 2);
   for (;;) {
     double u = sr_rng_uniform(rng) - 0.5, v = sr_rng_uniform(rng);
     double us = 0.5 - fabs(u);
-    double kf = floor((2 * a / us + b) * u + lam + 0.43);
-    if (us >= 0.07 && v <= vr) return (int64_t)kf;
+    double kf = floor((2 * p->a / us + p->b) * u + lam + 0.43);
+    if (us >= 0.07 && v <= p->vr) return (int64_t)kf;
     if (kf < 0 || (us < 0.013 && v > us)) continue;
     int64_t k = (int64_t)kf;
-    if (log(v) + log(inv_alpha) - log(a / (us * us) + b) <= -lam + (double)k * loglam - log_factorial(k))
+    if (log(v) + p->log_inv_alpha - log(p->a / (us * us) + p->b) <= -lam + (double)k * p->loglam - log_factorial(k))
       return k;
   }
 }
@@ -58,7 +73,13 @@ static int64_t poisson(sr_rng *rng, double lam) {
 sr_status sr_cor_shot_noise(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
   (void)err;
   double lam = SHOT_LAMBDA[severity - 1];
-  for (size_t i = 0; i < ws->n; i++) ws->y[i] = (float)((double)poisson(rng, ws->x[i] * lam) / lam);
+  ptrs_t *tab = (ptrs_t *)ws->dtab;  // 256 levels x 8 doubles
+  int key = 1000 + severity;
+  if (ws->dtab_key != key) {
+    for (int v = 0; v < 256; v++) ptrs_init(&tab[v], (double)((float)v * (1.f / 255.f)) * lam);
+    ws->dtab_key = key;
+  }
+  for (size_t i = 0; i < ws->n; i++) ws->y[i] = (float)((double)poisson(rng, &tab[ws->in[i]]) / lam);
   return SR_OK;
 }
 
