@@ -57,6 +57,10 @@ double sr_spectrum_hf_share_of(const sr_spectrum *s, const int64_t *idx, int64_t
 // Percentile-bootstrap CI of hf_share, resampling images (with their per-image high and total power).
 sr_status sr_spectrum_hf_ci(const sr_spectrum *s, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err);
 
+// The radial profile as points (bin centre, value) for the bins that contain at least one frequency pixel
+// (small planes leave some bins empty); returns the count. x, y: room for SR_SPEC_NBINS.
+int sr_spectrum_radial_points(const sr_spectrum *s, double *x, double *y);
+
 // Radius (cycles/pixel) of frequency pixel (ky,kx) of the *shifted* plane of size h x w.
 double sr_spectral_radius(int64_t ky, int64_t kx, int64_t h, int64_t w);
 // Radial bin of radius r: k with edges[k] <= r < edges[k+1] (r == 0.5 goes to the last bin); -1 past 0.5.

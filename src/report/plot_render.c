@@ -133,7 +133,7 @@ double sr_plot_legend_right(int n, const char *const *labels, int width) {
 void sr_plot_frame(const sr_plot_opts *o, double x0, double x1, double y0, double y1, double right, int categorical) {
   char buf[512];
   plschr(0, 1.25);
-  plvpor(0.11, right, 0.13, 0.90);
+  plvpor(0.13, right, 0.13, 0.89);
   plwind(x0, x1, y0, y1);
   const char *yopt = o->logy ? "gl" : "g";
   plcol0(SR_PLOT_LIGHT);

@@ -79,7 +79,7 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   if (!n) return SR_OK;
   char base[4200];
   out_base(base, sizeof base, o, "boundary_median");
-  sr_plot_opts po = {.title = "Minimal perturbation (boundary attack), median with 95% CI",
+  sr_plot_opts po = {.title = "Boundary attack: median with 95% CI",
                      .ylabel = "median ||delta||^2 / D"};
   sr_status st = sr_plot_bars_ci(base, &po, cats, n, ser, 1, v, all_ci ? lo : NULL, all_ci ? hi : NULL, err);
   if (st == SR_ERR_ARG) {  // e.g. every median is zero: nothing to draw, say so
@@ -94,10 +94,10 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
   const double *maps[SR_REPORT_MAX_RUNS];
   const char *titles[SR_REPORT_MAX_RUNS];
   sr_series rad[SR_REPORT_MAX_RUNS], cum[SR_REPORT_MAX_RUNS];
-  double centers[SR_SPEC_NBINS], edges[SR_SPEC_NBINS + 1], cums[SR_REPORT_MAX_RUNS][SR_SPEC_NBINS + 1];
+  double edges[SR_SPEC_NBINS + 1], cums[SR_REPORT_MAX_RUNS][SR_SPEC_NBINS + 1];
+  double rx[SR_REPORT_MAX_RUNS][SR_SPEC_NBINS], ry[SR_REPORT_MAX_RUNS][SR_SPEC_NBINS];
   int n = 0, same = 1;
   const sr_spectrum *first = NULL;
-  for (int k = 0; k < SR_SPEC_NBINS; k++) centers[k] = (k + 0.5) * SR_SPEC_RMAX / SR_SPEC_NBINS;
   for (int r = 0; r < rep->nruns; r++) {
     const sr_run *run = &rep->runs[r];
     if (!run->has_spectrum) continue;
@@ -108,7 +108,8 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
     memcpy(edges, s->bin_edges, sizeof edges);
     cums[n][0] = 0;
     memcpy(cums[n] + 1, s->cumulative, sizeof s->cumulative);
-    rad[n] = (sr_series){.label = run->name, .x = centers, .y = s->radial, .n = SR_SPEC_NBINS, .color = r, .style = r % 4, .marker = 1};
+    int nb = sr_spectrum_radial_points(s, rx[n], ry[n]);
+    rad[n] = (sr_series){.label = run->name, .x = rx[n], .y = ry[n], .n = nb, .color = r, .style = r % 4, .marker = 1};
     cum[n] = (sr_series){.label = run->name, .x = edges, .y = cums[n], .n = SR_SPEC_NBINS + 1, .color = r, .style = r % 4};
     n++;
   }

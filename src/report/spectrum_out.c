@@ -58,9 +58,9 @@ sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d", dir);
   st = sr_plot_maps(path, &pm, &m, maps, titles, 1, s->h, s->w, err);
-  double centers[SR_SPEC_NBINS], cum[SR_SPEC_NBINS + 1] = {0};
-  for (int k = 0; k < SR_SPEC_NBINS; k++) centers[k] = (k + 0.5) * SR_SPEC_RMAX / SR_SPEC_NBINS, cum[k + 1] = s->cumulative[k];
-  sr_series rad = {.label = label, .x = centers, .y = s->radial, .n = SR_SPEC_NBINS, .marker = 1};
+  double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], cum[SR_SPEC_NBINS + 1] = {0};
+  for (int k = 0; k < SR_SPEC_NBINS; k++) cum[k + 1] = s->cumulative[k];
+  sr_series rad = {.label = label, .x = rx, .y = ry, .n = sr_spectrum_radial_points(s, rx, ry), .marker = 1};
   sr_plot_opts pr = {.title = "Radial power profile", .xlabel = "normalized radius (cycles/pixel)",
                      .ylabel = "mean power (max = 1)", .xmin = 0, .xmax = 0.5, .ymin = 0, .ymax = 1.05};
   snprintf(path, sizeof path, "%s/spectrum_radial", dir);

@@ -238,3 +238,10 @@ sr_status sr_spectrum_from_npy(const sr_npy *a, sr_layout layout, double r0, sr_
   sr_free(x);
   return st;
 }
+
+int sr_spectrum_radial_points(const sr_spectrum *s, double *x, double *y) {
+  int n = 0;
+  for (int k = 0; k < SR_SPEC_NBINS; k++)
+    if (s->bin_count[k] > 0) x[n] = (k + 0.5) * SR_SPEC_RMAX / SR_SPEC_NBINS, y[n++] = s->radial[k];
+  return n;
+}

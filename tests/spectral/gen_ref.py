@@ -145,7 +145,14 @@ def main():
     out.append(arr("ref_boot_x", xb))
     out.append("static const double ref_boot_est = %.17g, ref_boot_lo = %.17g, ref_boot_hi = %.17g;\n" % (est, lo, hi))
     out.append("#endif\n")
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ref_data.h")
+    here = os.path.dirname(os.path.abspath(__file__))
+    # CLI fixtures: a horizontal cosine at fx = 4/16 = 0.25 cycles/pixel in NHWC layout, and all zeros.
+    os.makedirs(os.path.join(here, "data"), exist_ok=True)
+    xx = np.arange(16)
+    wave = np.cos(2 * np.pi * 4 * xx / 16)[None, None, :, None] * np.ones((3, 16, 1, 1))
+    np.save(os.path.join(here, "data", "cosine_nhwc.npy"), (0.05 * wave).astype(np.float32))
+    np.save(os.path.join(here, "data", "zeros.npy"), np.zeros((2, 8, 8), np.float32))
+    path = os.path.join(here, "ref_data.h")
     with open(path, "w") as f:
         f.write("".join(out))
     print("wrote", path)

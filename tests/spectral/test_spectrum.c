@@ -90,6 +90,10 @@ static void test_white_noise(void) {
     if (d > worst) worst = d;
   }
   CHECK(worst < 0.02, "white noise cumulative vs pixel share: max diff %g", worst);
+  double px[SR_SPEC_NBINS], py[SR_SPEC_NBINS];
+  int np_ = sr_spectrum_radial_points(&s, px, py), nonempty = 0;
+  for (int k = 0; k < SR_SPEC_NBINS; k++) nonempty += s.bin_count[k] > 0;
+  CHECK(np_ == nonempty && np_ >= 20 && px[0] == 0.01 && py[0] == s.radial[0], "radial points skip only empty bins (%d)", np_);
   double hf_pixels = 0;
   for (int y = 0; y < h; y++)
     for (int xx = 0; xx < w; xx++) hf_pixels += sr_spectral_radius(y, xx, h, w) >= 0.25 - 1e-12;

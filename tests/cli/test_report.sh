@@ -1,0 +1,45 @@
+#!/bin/sh
+# simreg report: two hand-written run directories (one with robustness and metrics, one with a config only)
+# give a page, markdown and JSON with "not run" cells; malformed JSON exits 2 naming the file.
+set -u
+BIN="$1"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+mkdir -p "$T/base" "$T/reg"
+cat >"$T/base/config.json" <<'J'
+{"name": "base", "model": "resnet18", "dataset": "cifar10-gray", "seed": 1, "reg": {"alpha": 0}}
+J
+cat >"$T/base/robustness.json" <<'J'
+{"clean_accuracy": 0.88,
+ "noise": {"gaussian": {"levels": [0, 0.05, 0.1], "accuracy": [0.88, 0.4, 0.14]}},
+ "transfer": {"fgsm": {"levels": [0, 0.01, 0.02], "accuracy": [0.88, 0.5, 0.31]}},
+ "boundary": {"median": 0.0028, "ci_low": 0.0025, "ci_high": 0.0031}}
+J
+printf '{"epoch": 1, "train_loss": 1.5, "val_loss": 1.6, "train_acc": 0.45, "val_acc": 0.44, "lr": 0.1, "seconds": 3}\n{"epoch": 2, "train_loss": 1.1, "val_loss": 1.2, "train_acc": 0.6, "val_acc": 0.58, "lr": 0.1, "seconds": 3}\n' >"$T/base/metrics.jsonl"
+cat >"$T/reg/config.json" <<'J'
+{"name": "pixel <reg>", "model": "resnet18", "seed": 2, "reg": {"alpha": 10, "threshold": 0.8}}
+J
+
+"$BIN" report "$T/base" "$T/reg" -o "$T/out" --bootstrap 200 >"$T/log" 2>&1 || fail "report exited $?: $(cat "$T/log")"
+for f in index.html report.md report.json noise_0.png noise_0.svg transfer_0.png boundary_median.png train_loss.svg; do
+  [ -s "$T/out/$f" ] || fail "missing $f"
+done
+grep -q "0.1400 @ 0.1" "$T/out/index.html" || fail "strongest Gaussian level in the table"
+grep -q "pixel &lt;reg&gt;" "$T/out/index.html" || fail "run name escaped"
+grep -q "not run" "$T/out/report.md" || fail "missing data marked not run"
+grep -q '"clean_accuracy":[[:space:]]*0.88' "$T/out/report.json" || fail "clean accuracy in report.json"
+! grep -q "spectra_2d" "$T/out/index.html" || fail "no spectra without perturbations"
+
+printf '{"noise": {"gaussian": {"levels": [0, 0.1], "accuracy": [0.9, 0.5]}}' >"$T/reg/robustness.json"
+"$BIN" report "$T/base" "$T/reg" -o "$T/out2" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] || fail "malformed JSON should exit 2, got $rc"
+grep -q "reg/robustness.json" "$T/err" || fail "message names the file: $(cat "$T/err")"
+[ ! -e "$T/out2/index.html" ] || fail "no page from a failed report"
+"$BIN" report "$T/base" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "missing -o should exit 2, got $rc"
+"$BIN" report "$T/nope" -o "$T/out3" >/dev/null 2>&1; rc=$?
+[ $rc -eq 2 ] || fail "missing run directory should exit 2, got $rc"
+"$BIN" report --help >/dev/null || fail "--help"
+echo "cli report: ok"
