@@ -23,6 +23,10 @@ static void test_numpy_reference(void) {
   CHECK(fabs(s.hf_share - ref_hf) < 1e-12, "hf %.15g vs %.15g", s.hf_share, ref_hf);
   CHECK(fabs(s.corner_share - ref_corner) < 1e-12, "corner %.15g vs %.15g", s.corner_share, ref_corner);
   CHECK(fabs(s.cumulative[SR_SPEC_NBINS - 1] + s.corner_share - 1) < 1e-12, "cumulative + corners = 1");
+  sr_spectrum e;  // r0 on a bin edge (0.2 = upper edge of bin 9): the share is the complement of the cumulative
+  CHECK_OK(sr_spectrum_compute(ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW, 0.2, &e, &err), &err);
+  if (e.map) CHECK(fabs(e.hf_share - (1 - e.cumulative[9])) < 1e-12, "hf(0.2) %g vs 1 - cum[9] %g", e.hf_share, 1 - e.cumulative[9]);
+  sr_spectrum_free(&e);
   int64_t id[REF_N] = {0, 1, 2};
   CHECK(fabs(sr_spectrum_hf_share_of(&s, id, REF_N) - s.hf_share) < 1e-12, "resample statistic on identity");
 
