@@ -147,7 +147,7 @@ static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const cha
                               const char *ylabel, int nf, double *const *(*get)(const sr_run *, int), const char *const *fname,
                               sr_err *err) {
   sr_series s[SR_PLOT_MAX_SERIES];
-  char labels[SR_PLOT_MAX_SERIES][160];
+  char labels[SR_PLOT_MAX_SERIES][256];
   bag b = {0};
   int ns = 0;
   sr_status st = SR_OK;
@@ -183,7 +183,7 @@ static double *const *get_reg(const sr_run *r, int f) {
 
 static sr_status fig_gamma(sr_report *rep, const sr_report_opts *o, sr_err *err) {
   sr_series s[SR_PLOT_MAX_SERIES];
-  char labels[SR_PLOT_MAX_SERIES][160];
+  char labels[SR_PLOT_MAX_SERIES][256];
   bag b = {0};
   int ns = 0;
   sr_status st = SR_OK;
@@ -215,7 +215,7 @@ static sr_status fig_similarity(sr_report *rep, const sr_report_opts *o, sr_err 
     int64_t k = run->sim_k;
     const double *maps[2] = {run->sim_target, run->sim_model};
     const char *titles[2] = {"target", "model"};
-    char file[64], base[4200], title[200], cap[160];
+    char file[64], base[4200], title[256], cap[256];
     snprintf(file, sizeof file, "similarity_%d", r);
     snprintf(title, sizeof title, "%s: similarity matrices", run->name);
     out_base(base, sizeof base, o, file);
@@ -255,7 +255,7 @@ static sr_status fig_corruptions(sr_report *rep, const sr_report_opts *o, sr_err
   sr_names groups;
   sr_report_groups(rep, &groups);
   sr_series s[SR_PLOT_MAX_SERIES];
-  char labels[SR_PLOT_MAX_SERIES][160];
+  char labels[SR_PLOT_MAX_SERIES][256];
   double ys[SR_PLOT_MAX_SERIES][SR_REPORT_MAX_SEV];
   int ns = 0;
   for (int r = 0; r < rep->nruns; r++) {

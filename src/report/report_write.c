@@ -12,7 +12,7 @@
 typedef struct {
   int ncols, nrows;
   char head[T_COLS][96];
-  char cell[SR_REPORT_MAX_RUNS][T_COLS][128];
+  char cell[SR_REPORT_MAX_RUNS][T_COLS][288];
 } table;
 
 static const char NOT_RUN[] = "not run";
