@@ -35,4 +35,7 @@ int sr_cmd_corrupt(int argc, char **argv);
 int sr_cmd_spectrum(int argc, char **argv);
 int sr_cmd_report(int argc, char **argv);
 
+int sr_cmd_train(int argc, char **argv);
+int sr_cmd_info(int argc, char **argv);
+
 #endif

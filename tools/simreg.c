@@ -18,6 +18,8 @@ typedef struct {
 } sr_cmd;
 
 static const sr_cmd COMMANDS[] = {
+    {"train", sr_cmd_train, "train a model (the paper's recipe by default)"},
+    {"info", sr_cmd_info, "show a model's layers, parameter count and FLOPs per image"},
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},
     {"spectrum", sr_cmd_spectrum, "power spectrum of a set of perturbations (.npy): radial profile, HF share"},

@@ -74,11 +74,15 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 // The source layout is oneDNN's choice (format any). When it differs from the producer's (only at the
 // model input, in practice), the input is reordered in and its gradient reordered back out.
 // prim: 0 fwd, 1 bwd-data, 2 bwd-weights, 3 reorder W->fwd layout, 4 reorder W->bwd-data layout,
-//       5 accumulate dW into grads, 6 reorder input -> src layout, 7 reorder dsrc -> producer layout
+//       5 accumulate dW into grads, 6 reorder input -> src layout, 7 reorder dsrc -> producer layout,
+//       8 reorder src -> bwd-weights src layout, 9 reorder diff_dst -> bwd-weights layout
 // mem:  0 W (plain, in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's
-//       layout, 4 dW plain (in grads), 5 bias (in params), 6 dbias temp, 7 src copy, 8 dsrc copy
-enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW, P_RSRC, P_RDSRC };
-enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB, M_SRC, M_DSRC };
+//       layout, 4 dW plain (in grads), 5 bias (in params), 6 dbias temp, 7 src copy, 8 dsrc copy,
+//       9 src for bwd-weights, 10 diff_dst for bwd-weights (NULL: use the forward layouts)
+// Backward-weights picks its own layouts: for the 1-channel stem no jit kernel takes the forward's
+// plain src with a blocked diff_dst, and the reference fallback is ~100x slower.
+enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW, P_RSRC, P_RDSRC, P_RSW, P_RDDW };
+enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB, M_SRC, M_DSRC, M_SRCW, M_DDW };
 
 static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *pr) {
   st[0] = st[1] = nd->stride;
@@ -113,13 +117,14 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   const dnnl_memory_desc_t *src = &srcmd;
   DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, src, &w_any, &dst, st, pl, pr),
            err);
-  DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, src, &w_any,
-                                                       nd->bias ? &b_md : NULL, &dst, st, pl, pr), err);
+  DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
+                                                       nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
   if ((s = sr_pd_create(t, &dpd, &bdd, NULL, fpd, err))) return s;
   if ((s = sr_pd_create(t, &wpd, &bwd, NULL, fpd, err))) return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
+  dnnl_memory_desc_t wsrc = *sr_pd_md(wpd, dnnl_query_src_md), wddst = *sr_pd_md(wpd, dnnl_query_diff_dst_md);
   if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
       (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
@@ -136,6 +141,14 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
     return s;
   if (nd->bias && ((s = sr_mem_create(t, &tn->mem[M_B], &b_md, sr_param(t, nd->p_b), err)) ||
                    (s = sr_mem_create(t, &tn->mem[M_DB], &b_md, NULL, err))))
+    return s;
+  if (!dnnl_memory_desc_equal(&wsrc, src) &&
+      ((s = sr_mem_create(t, &tn->mem[M_SRCW], &wsrc, NULL, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RSW], src, &wsrc, 0, err))))
+    return s;
+  if (!dnnl_memory_desc_equal(&wddst, &dst) &&
+      ((s = sr_mem_create(t, &tn->mem[M_DDW], &wddst, NULL, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(src, in) &&
       ((s = sr_mem_create(t, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DSRC], src, NULL, err)) ||
@@ -179,8 +192,16 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   sr_status s;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, conv_src(t, i)},
-                         {DNNL_ARG_DIFF_DST, tn->diff},
+  if (tn->mem[M_SRCW]) {
+    dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, conv_src(t, i)}, {DNNL_ARG_TO, tn->mem[M_SRCW]}};
+    if ((s = sr_exec(t, tn->prim[P_RSW], 2, r1, err))) return s;
+  }
+  if (tn->mem[M_DDW]) {
+    dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, tn->diff}, {DNNL_ARG_TO, tn->mem[M_DDW]}};
+    if ((s = sr_exec(t, tn->prim[P_RDDW], 2, r1, err))) return s;
+  }
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_SRCW] ? tn->mem[M_SRCW] : conv_src(t, i)},
+                         {DNNL_ARG_DIFF_DST, tn->mem[M_DDW] ? tn->mem[M_DDW] : tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
   if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err))) return s;

@@ -20,8 +20,8 @@ typedef struct sr_engine {
   dnnl_stream_t stream;
 } sr_engine;
 
-#define SR_TN_MEMS 10
-#define SR_TN_PRIMS 10
+#define SR_TN_MEMS 12
+#define SR_TN_PRIMS 12
 
 // Per-node state of a tape. Each layer file documents what it keeps in mem[] / prim[].
 typedef struct sr_tnode {

@@ -147,34 +147,25 @@ static void tape_destroy(sr_tape *t) {
   free(t);
 }
 
-static void node_dims(const sr_node *nd, int64_t n, int *ndims, int64_t *dims) {
-  dims[0] = n;
-  dims[1] = nd->c;
-  dims[2] = nd->h;
-  dims[3] = nd->w;
-  *ndims = (nd->op == SR_OP_LINEAR || nd->op == SR_OP_FLATTEN) ? 2 : 4;
+// A plain (NCHW / NC) descriptor with the same dimensions as node i's layout on this tape.
+static void plain_like(const sr_tape *t, int i, dnnl_memory_desc_t *md) {
+  sr_plain_md(md, t->tn[i].md.ndims, t->tn[i].md.dims);
 }
 
 // Boundary reorders: plain user buffers <-> the layouts oneDNN chose.
 static sr_status build_boundaries(sr_tape *t, sr_err *err) {
   sr_model *m = t->m;
-  int ndims;
-  int64_t dims[4];
   dnnl_memory_desc_t md;
   sr_status st;
-  const sr_node *last = &m->nodes[m->n_nodes - 1];
-  node_dims(last, t->n, &ndims, dims);
-  sr_plain_md(&md, ndims, dims);
+  plain_like(t, m->n_nodes - 1, &md);
   if ((st = sr_mem_create(t, &t->out_user, &md, (void *)m->params, err))) return st;
   if ((st = sr_reorder_create(t, &t->out_reorder, &t->tn[m->n_nodes - 1].md, &md, 0, err))) return st;
   if ((st = sr_reorder_create(t, &t->dout_reorder, &md, &t->tn[m->n_nodes - 1].md, 0, err))) return st;
-  node_dims(&m->nodes[0], t->n, &ndims, dims);
-  sr_plain_md(&md, ndims, dims);
+  plain_like(t, 0, &md);
   if ((st = sr_mem_create(t, &t->dx_user, &md, (void *)m->params, err))) return st;
   if ((st = sr_reorder_create(t, &t->dx_reorder, &t->tn[0].md, &md, 0, err))) return st;
   for (int f = 0; f < m->n_feat; f++) {
-    node_dims(&m->nodes[m->feat[f]], t->n, &ndims, dims);
-    sr_plain_md(&md, ndims, dims);
+    plain_like(t, m->feat[f], &md);
     const dnnl_memory_desc_t *fmd = &t->tn[m->feat[f]].md;
     if ((st = sr_mem_create(t, &t->feat_user[f], &md, (void *)m->params, err))) return st;
     if ((st = sr_reorder_create(t, &t->feat_reorder[f], fmd, &md, 0, err))) return st;

@@ -46,7 +46,7 @@ static double ref_loss(sr_model *m, const double *p, const double *x, int64_t n,
 
 // Central differences of L = sum(out * r) w.r.t. every input element and every parameter, compared
 // with the reference backward. Returns the worst relative error (per tensor scale).
-static double fd_check(sr_model *m, const double *x, int64_t n, int training, const char *what) {
+__attribute__((unused)) static double fd_check(sr_model *m, const double *x, int64_t n, int training, const char *what) {
   sr_err err = {0};
   int64_t nin = n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w, nout = n * sr_model_out_size(m);
   double *r = malloc(sizeof(double) * (size_t)nout), *p = malloc(sizeof(double) * (size_t)(m->n_params + 1));
@@ -90,7 +90,7 @@ static double fd_check(sr_model *m, const double *x, int64_t n, int training, co
 }
 
 // oneDNN tape vs reference: forward output, input gradient, parameter gradients.
-static double dnnl_vs_ref(sr_model *m, const double *x, int64_t n, int training, const char *what) {
+__attribute__((unused)) static double dnnl_vs_ref(sr_model *m, const double *x, int64_t n, int training, const char *what) {
   sr_err err = {0};
   int64_t nin = n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w, nout = n * sr_model_out_size(m);
   float *xf = malloc(sizeof(float) * (size_t)nin), *of = malloc(sizeof(float) * (size_t)nout);

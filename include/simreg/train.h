@@ -1,0 +1,57 @@
+// Training and evaluation loops: the paper's recipe over the engine, the data loader and SGD.
+#ifndef SIMREG_TRAIN_H
+#define SIMREG_TRAIN_H
+
+#include <stdint.h>
+
+#include "simreg/data.h"
+#include "simreg/model.h"
+#include "simreg/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sr_train_config {
+  char arch[32];
+  double width;
+  char data[1024];     // dataset spec (sr_dataset_load)
+  int epochs;
+  int batch;
+  double lr, momentum, weight_decay;
+  int nesterov;
+  sr_lr_schedule sched;
+  double val_fraction;
+  uint64_t seed;
+  int augment, crop_pad, flip, gray;
+  double mean, scale;
+  int64_t limit;       // use only the first `limit` training images (0: all) - for quick demos
+  int eval_test;       // evaluate on the test split after each epoch
+  int threads;         // OpenMP threads (0: all cores)
+  char out[1024];      // run directory
+  int quiet;
+  int json;            // machine-readable summary on stdout
+} sr_train_config;
+
+sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small
+
+typedef struct sr_eval_result {
+  int64_t n, correct;
+  double loss, accuracy;
+  int classes;
+  int64_t *confusion;  // classes x classes (true, predicted), owned; NULL unless requested
+} sr_eval_result;
+
+// Evaluate in eval mode (running BN statistics) on ds[idx[0..n)] (all images when idx is NULL).
+sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
+                      int want_confusion, sr_eval_result *r, sr_err *err);
+void sr_eval_result_free(sr_eval_result *r);
+
+// Train as configured, writing RUN/config.json, RUN/metrics.jsonl, RUN/last.safetensors and
+// RUN/best.safetensors (lowest validation loss).
+sr_status sr_train(const sr_train_config *cfg, sr_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,241 @@
+// The training loop: loader -> model (oneDNN tape) -> softmax CE -> backward -> SGD, with per-epoch
+// validation, metrics and checkpoints of the weights.
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "simreg/layers.h"
+#include "simreg/train.h"
+
+sr_train_config sr_train_config_default(void) {
+  sr_train_config c;
+  memset(&c, 0, sizeof c);
+  snprintf(c.arch, sizeof c.arch, "cnn-small");
+  snprintf(c.data, sizeof c.data, "fashion-mnist");
+  snprintf(c.out, sizeof c.out, "runs/train");
+  c.width = 1.0;
+  c.epochs = 20;
+  c.batch = 64;
+  c.lr = 0.1;
+  c.momentum = 0.9;
+  c.sched = (sr_lr_schedule){.kind = SR_LR_CYCLIC, .lr0 = 0.1, .step_size = 10, .gamma = 0.1, .total_epochs = 20};
+  c.val_fraction = 0.01;
+  c.augment = 1, c.crop_pad = 4, c.flip = 1, c.gray = 1;
+  c.mean = 0.5, c.scale = 5.0;
+  c.eval_test = 1;
+  return c;
+}
+
+typedef struct run_state {
+  const sr_train_config *cfg;
+  sr_dataset train, test;
+  int64_t *tr_idx, *va_idx, n_tr, n_va;
+  sr_model model;
+  sr_sgd sgd;
+  sr_loader *loader;
+  sr_loader_opts opts, eval_opts;
+  float *dlogits, *logits;
+  cJSON *metrics;  // array of epoch objects
+} run_state;
+
+static void run_free(run_state *r) {
+  sr_loader_destroy(r->loader);
+  sr_sgd_free(&r->sgd);
+  sr_model_free(&r->model);
+  sr_dataset_free(&r->train);
+  sr_dataset_free(&r->test);
+  sr_free(r->tr_idx), sr_free(r->va_idx), sr_free(r->dlogits), sr_free(r->logits);
+  cJSON_Delete(r->metrics);
+}
+
+static sr_status write_json(const char *dir, const char *name, const cJSON *j, int lines, sr_err *err) {
+  char path[2048];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  sr_afile f;
+  sr_status st = sr_afile_open(&f, path, err);
+  if (st) return st;
+  int n = lines ? cJSON_GetArraySize(j) : 1;
+  for (int i = 0; i < n; i++) {
+    char *s = lines ? cJSON_PrintUnformatted(cJSON_GetArrayItem(j, i)) : cJSON_Print(j);
+    if (!s) {
+      sr_afile_abort(&f);
+      return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path);
+    }
+    fprintf(f.fp, "%s\n", s);
+    free(s);
+  }
+  return sr_afile_commit(&f, err);
+}
+
+static sr_status write_config(const run_state *r, sr_err *err) {
+  const sr_train_config *c = r->cfg;
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "name", strrchr(c->out, '/') ? strrchr(c->out, '/') + 1 : c->out);
+  cJSON_AddStringToObject(j, "version", SR_VERSION_STRING);
+  cJSON_AddStringToObject(j, "model", c->arch);
+  cJSON_AddNumberToObject(j, "width", c->width);
+  cJSON_AddStringToObject(j, "dataset", r->train.name);
+  cJSON_AddStringToObject(j, "data", c->data);
+  cJSON_AddNumberToObject(j, "in_channels", r->model.cfg.in_c);
+  cJSON_AddNumberToObject(j, "in_height", r->model.cfg.in_h);
+  cJSON_AddNumberToObject(j, "in_width", r->model.cfg.in_w);
+  cJSON_AddNumberToObject(j, "classes", r->model.cfg.classes);
+  cJSON_AddNumberToObject(j, "parameters", (double)r->model.n_params);
+  cJSON_AddNumberToObject(j, "epochs", c->epochs);
+  cJSON_AddNumberToObject(j, "batch", c->batch);
+  cJSON_AddNumberToObject(j, "lr", c->lr);
+  cJSON_AddStringToObject(j, "lr_schedule", sr_lr_name(c->sched.kind));
+  cJSON_AddNumberToObject(j, "momentum", c->momentum);
+  cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+  cJSON_AddBoolToObject(j, "nesterov", c->nesterov);
+  cJSON_AddNumberToObject(j, "val_fraction", c->val_fraction);
+  cJSON_AddNumberToObject(j, "seed", (double)c->seed);
+  cJSON_AddBoolToObject(j, "augment", c->augment);
+  cJSON_AddNumberToObject(j, "crop_pad", c->crop_pad);
+  cJSON_AddBoolToObject(j, "flip", c->flip);
+  cJSON_AddBoolToObject(j, "gray", c->gray);
+  cJSON_AddNumberToObject(j, "input_mean", c->mean);
+  cJSON_AddNumberToObject(j, "input_scale", c->scale);
+  cJSON_AddNumberToObject(j, "limit", (double)c->limit);
+  cJSON_AddNumberToObject(j, "threads", omp_get_max_threads());
+  cJSON *reg = cJSON_AddObjectToObject(j, "reg");
+  cJSON_AddStringToObject(reg, "type", "none");
+  sr_status st = write_json(c->out, "config.json", j, 0, err);
+  cJSON_Delete(j);
+  return st;
+}
+
+static sr_status setup(run_state *r, sr_err *err) {
+  const sr_train_config *c = r->cfg;
+  sr_status st;
+  if (c->epochs < 0) return sr_fail(err, SR_ERR_ARG, "--epochs must be >= 0 (got %d)", c->epochs);
+  if (c->batch < 2) return sr_fail(err, SR_ERR_ARG, "--batch must be >= 2 for batch norm (got %d)", c->batch);
+  if (!(c->lr > 0) || !isfinite(c->lr)) return sr_fail(err, SR_ERR_ARG, "--lr must be a positive number");
+  if ((st = sr_dataset_load(c->data, "train", &r->train, err))) return st;
+  if (c->limit > 0 && c->limit < r->train.n) r->train.n = c->limit;
+  if (c->eval_test && (st = sr_dataset_load(c->data, "test", &r->test, err))) return st;
+  if ((st = sr_split_holdout(r->train.n, c->val_fraction, c->seed, &r->tr_idx, &r->n_tr, &r->va_idx, &r->n_va, err)))
+    return st;
+  r->opts = sr_loader_opts_default();
+  r->opts.batch = c->batch, r->opts.augment = c->augment, r->opts.crop_pad = c->crop_pad, r->opts.flip = c->flip;
+  r->opts.gray = c->gray, r->opts.mean = (float)c->mean, r->opts.scale = (float)c->scale, r->opts.seed = c->seed;
+  r->eval_opts = r->opts;
+  r->eval_opts.shuffle = 0, r->eval_opts.augment = 0, r->eval_opts.batch = 256;
+  if ((st = sr_loader_opts_check(&r->train, &r->opts, err))) return st;
+  sr_model_config mc = {.in_c = sr_batch_channels(&r->train, &r->opts), .in_h = r->train.h, .in_w = r->train.w,
+                        .classes = r->train.num_classes, .width = c->width};
+  snprintf(mc.arch, sizeof mc.arch, "%s", c->arch);
+  sr_rng rng;
+  sr_rng_seed(&rng, c->seed, 1);
+  if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
+  if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->momentum, c->weight_decay, c->nesterov, err))) return st;
+  if ((st = sr_loader_create(&r->train, r->tr_idx, r->n_tr, &r->opts, &r->loader, err))) return st;
+  r->logits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
+  r->dlogits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
+  r->metrics = cJSON_CreateArray();
+  if (!r->logits || !r->dlogits || !r->metrics) return sr_fail(err, SR_ERR_NOMEM, "training buffers");
+  if ((st = sr_mkdir_p(c->out, err))) return st;
+  return write_config(r, err);
+}
+
+static void progress(const run_state *r, int epoch, int64_t step, int64_t steps, double loss, double acc,
+                     double ips, double eta, int final) {
+  if (r->cfg->quiet) return;
+  if (isatty(2)) {
+    int w = 24, fill = (int)(w * (double)step / (double)(steps ? steps : 1));
+    fprintf(stderr, "\repoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs%s", epoch + 1,
+            r->cfg->epochs, fill, "########################", w - fill, "", (long long)step, (long long)steps, loss,
+            acc, ips, eta, final ? "\n" : "");
+  } else if (final || step % 200 == 0) {
+    fprintf(stderr, "epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs\n", epoch + 1,
+            r->cfg->epochs, (long long)step, (long long)steps, loss, acc, ips, eta);
+  }
+}
+
+// One epoch of SGD. Returns mean training loss/accuracy through *loss, *acc.
+static sr_status train_epoch(run_state *r, int epoch, double *loss, double *acc, double *secs, sr_err *err) {
+  sr_model *m = &r->model;
+  int K = m->cfg.classes;
+  double lr = sr_lr_at(&r->cfg->sched, epoch), t0 = sr_now(), lsum = 0;
+  int64_t steps = sr_loader_batches(r->loader), step = 0, seen = 0, hits = 0, nb;
+  sr_status st = sr_loader_start(r->loader, epoch, 0, err);
+  const float *x;
+  const int32_t *y;
+  while (!st && sr_loader_next(r->loader, &x, &y, &nb)) {
+    sr_tape *t;
+    int64_t correct;
+    if ((st = sr_model_tape(m, nb, 0, &t, err)) || (st = sr_tape_forward(t, x, 1, r->logits, err))) break;
+    float l = sr_softmax_ce(r->dlogits, r->logits, y, (int)nb, K, &correct);
+    if (!isfinite(l)) {
+      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite loss at epoch %d step %lld", epoch + 1, (long long)step);
+      break;
+    }
+    sr_model_zero_grad(m);
+    if ((st = sr_tape_backward(t, r->dlogits, NULL, err))) break;
+    sr_sgd_step(&r->sgd, m->params, m->grads, lr);
+    m->params_version++;
+    lsum += (double)l * (double)nb, seen += nb, hits += correct, step++;
+    double el = sr_now() - t0;
+    progress(r, epoch, step, steps, lsum / seen, (double)hits / seen, seen / el, el / step * (steps - step), step == steps);
+  }
+  *loss = seen ? lsum / seen : 0;
+  *acc = seen ? (double)hits / seen : 0;
+  *secs = sr_now() - t0;
+  return st;
+}
+
+static sr_status end_epoch(run_state *r, int epoch, double tl, double ta, double secs, double *best, sr_err *err) {
+  sr_eval_result val = {0}, test = {0};
+  sr_status st = sr_evaluate(&r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
+  if (!st && r->cfg->eval_test) st = sr_evaluate(&r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
+  if (st) return st;
+  cJSON *e = cJSON_CreateObject();
+  cJSON_AddNumberToObject(e, "epoch", epoch + 1);
+  cJSON_AddNumberToObject(e, "lr", sr_lr_at(&r->cfg->sched, epoch));
+  cJSON_AddNumberToObject(e, "train_loss", tl);
+  cJSON_AddNumberToObject(e, "train_acc", ta);
+  cJSON_AddNumberToObject(e, "val_loss", val.loss);
+  cJSON_AddNumberToObject(e, "val_acc", val.accuracy);
+  if (r->cfg->eval_test) cJSON_AddNumberToObject(e, "test_acc", test.accuracy);
+  cJSON_AddNumberToObject(e, "seconds", secs);
+  cJSON_AddItemToArray(r->metrics, e);
+  if (!r->cfg->quiet)
+    fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s%.4f | %.1f s\n", epoch + 1, tl, ta,
+            val.loss, val.accuracy, r->cfg->eval_test ? " | test acc " : "", r->cfg->eval_test ? test.accuracy : 0.0,
+            secs);
+  char path[2048];
+  if ((st = write_json(r->cfg->out, "metrics.jsonl", r->metrics, 1, err))) return st;
+  snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->out);
+  if ((st = sr_model_save(&r->model, path, err))) return st;
+  if (val.loss < *best) {
+    *best = val.loss;
+    snprintf(path, sizeof path, "%s/best.safetensors", r->cfg->out);
+    st = sr_model_save(&r->model, path, err);
+  }
+  return st;
+}
+
+sr_status sr_train(const sr_train_config *cfg, sr_err *err) {
+  run_state r;
+  memset(&r, 0, sizeof r);
+  r.cfg = cfg;
+  if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
+  sr_status st = setup(&r, err);
+  double best = INFINITY;
+  for (int epoch = 0; !st && epoch < cfg->epochs; epoch++) {
+    double tl, ta, secs;
+    st = train_epoch(&r, epoch, &tl, &ta, &secs, err);
+    if (!st) st = end_epoch(&r, epoch, tl, ta, secs, &best, err);
+  }
+  if (!st && cfg->json) {
+    cJSON *last = cJSON_GetArrayItem(r.metrics, cJSON_GetArraySize(r.metrics) - 1);
+    char *s = last ? cJSON_PrintUnformatted(last) : NULL;
+    printf("%s\n", s ? s : "{}");
+    free(s);
+  }
+  run_free(&r);
+  return st;
+}

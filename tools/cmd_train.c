@@ -1,0 +1,64 @@
+// simreg train: the paper's training recipe (see docs/TRAINING.md).
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "simreg/train.h"
+
+int sr_cmd_train(int argc, char **argv) {
+  sr_train_config c = sr_train_config_default();
+  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic";
+  int color = 0, no_crop = 0, no_flip = 0, no_test = 0;
+  int64_t seed = 0;
+  sr_opt opts[] = {
+      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp (default cnn-small)", 0, 0, 0},
+      {"width", SR_OPT_DOUBLE, &c.width, "channel multiplier for resnets (default 1)", 0.01, 16, 0},
+      {"data", SR_OPT_STRING, &data, "dataset spec (default fashion-mnist; cifar10:DIR, folder:DIR, ...)", 0, 0, 0},
+      {"epochs", SR_OPT_INT, &c.epochs, "epochs (default 20)", 0, 0, 0},
+      {"batch", SR_OPT_INT, &c.batch, "batch size (default 64)", 0, 0, 0},
+      {"lr", SR_OPT_DOUBLE, &c.lr, "initial learning rate (default 0.1)", 0, 0, 0},
+      {"lr-schedule", SR_OPT_STRING, &sched, "constant | step | cosine | cyclic (default cyclic, the paper's)", 0, 0, 0},
+      {"momentum", SR_OPT_DOUBLE, &c.momentum, "SGD momentum (default 0.9)", 0, 1, 0},
+      {"weight-decay", SR_OPT_DOUBLE, &c.weight_decay, "weight decay (default 0)", 0, 1, 0},
+      {"nesterov", SR_OPT_FLAG, &c.nesterov, "Nesterov momentum", 0, 0, 0},
+      {"val-fraction", SR_OPT_DOUBLE, &c.val_fraction, "held-out validation fraction (default 0.01)", 0, 0.5, 0},
+      {"seed", SR_OPT_I64, &seed, "random seed (default 0)", 0, 9.007199254740992e15, 0},
+      {"color", SR_OPT_FLAG, &color, "keep RGB (default: gray = channel mean)", 0, 0, 0},
+      {"no-crop", SR_OPT_FLAG, &no_crop, "disable random crop with reflect padding 4", 0, 0, 0},
+      {"no-flip", SR_OPT_FLAG, &no_flip, "disable horizontal flips", 0, 0, 0},
+      {"input-mean", SR_OPT_DOUBLE, &c.mean, "x' = (x - mean) * scale, x in [0,1] (default 0.5)", 0, 0, 0},
+      {"input-scale", SR_OPT_DOUBLE, &c.scale, "(default 5)", 0, 0, 0},
+      {"limit", SR_OPT_I64, &c.limit, "use only the first N training images (quick runs)", 0, 1e12, 0},
+      {"no-test", SR_OPT_FLAG, &no_test, "skip the per-epoch test-set evaluation", 0, 0, 0},
+      {"threads", SR_OPT_INT, &c.threads, "OpenMP threads (default: all cores)", 0, 1024, 0},
+      {"out", SR_OPT_STRING, &out, "run directory (default runs/train)", 0, 0, 0},
+      {"quiet", SR_OPT_FLAG, &c.quiet, "no progress output", 0, 0, 0},
+      {"json", SR_OPT_FLAG, &c.json, "print the final epoch's metrics as JSON on stdout", 0, 0, 0},
+      {0},
+  };
+  int npos;
+  int rc = sr_cli_parse("train", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
+  if (rc) return rc < 0 ? 0 : rc;
+  sr_err err = {0};
+  if (c.epochs < 0) {
+    fprintf(stderr, "simreg train: --epochs must be >= 0 (got %d)\n", c.epochs);
+    return SR_EXIT_USAGE;
+  }
+  if (c.batch < 2) {
+    fprintf(stderr, "simreg train: --batch must be >= 2 (got %d)\n", c.batch);
+    return SR_EXIT_USAGE;
+  }
+  if (sr_lr_parse(sched, &c.sched, &err)) return sr_cli_fail("train", &err);
+  snprintf(c.arch, sizeof c.arch, "%s", arch);
+  snprintf(c.data, sizeof c.data, "%s", data);
+  snprintf(c.out, sizeof c.out, "%s", out);
+  c.gray = !color, c.crop_pad = no_crop ? 0 : 4, c.flip = !no_flip, c.augment = !(no_crop && no_flip);
+  c.eval_test = !no_test;
+  c.seed = (uint64_t)seed;
+  c.sched.lr0 = c.lr;
+  c.sched.total_epochs = c.epochs;
+  sr_status st = sr_train(&c, &err);
+  if (st) return sr_cli_fail("train", &err);
+  if (!c.quiet) fprintf(stderr, "run written to %s\n", c.out);
+  return 0;
+}
