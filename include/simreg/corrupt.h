@@ -67,7 +67,8 @@ const char *sr_freq_group_name(sr_freq_group g);  // "low", "mid", "high"
 
 // Share of the power spectrum of (b - a) at normalized radius r > SR_CORRUPT_HF_RADIUS, averaged over the
 // n image pairs (channels' power summed per image; pairs with b == a are skipped). a, b: (n, c, h, w)
-// uint8. *used gets the number of pairs averaged (0 -> *share = 0). FFTW3 (single precision) inside.
+// uint8. *used gets the number of pairs averaged (0 -> *share = 0). FFTW3 (single precision) inside;
+// call it from one thread at a time (FFTW's planner is not thread-safe).
 sr_status sr_corrupt_hf_share(const uint8_t *a, const uint8_t *b, int64_t n, int c, int h, int w,
                               double *share, int64_t *used, sr_err *err);
 
