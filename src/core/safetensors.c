@@ -83,9 +83,10 @@ sr_status sr_st_read(const char *path, sr_st_file *f, sr_err *err) {
   if (f->size >= 8)
     for (int i = 7; i >= 0; i--) hl = hl << 8 | p[i];
   if (f->size < 8 || hl > f->size - 8 || hl > ST_MAX_HEADER || hl < 2) {
+    size_t size = f->size;
     sr_st_free(f);
     return sr_fail(err, SR_ERR_FORMAT, "%s: not a safetensors file (header length %llu, file %zu bytes)", path,
-                   (unsigned long long)hl, f->size);
+                   (unsigned long long)hl, size);
   }
   cJSON *root = cJSON_ParseWithLength((const char *)p + 8, (size_t)hl);
   if (!cJSON_IsObject(root)) {

@@ -203,9 +203,12 @@ static sr_status end_epoch(run_state *r, int epoch, double tl, double ta, double
   cJSON_AddNumberToObject(e, "seconds", secs);
   cJSON_AddItemToArray(r->metrics, e);
   if (!r->cfg->quiet)
-    fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s%.4f | %.1f s\n", epoch + 1, tl, ta,
-            val.loss, val.accuracy, r->cfg->eval_test ? " | test acc " : "", r->cfg->eval_test ? test.accuracy : 0.0,
-            secs);
+  {
+    char tbuf[32] = "";
+    if (r->cfg->eval_test) snprintf(tbuf, sizeof tbuf, " | test acc %.4f", test.accuracy);
+    fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.1f s\n", epoch + 1, tl, ta,
+            val.loss, val.accuracy, tbuf, secs);
+  }
   char path[2048];
   if ((st = write_json(r->cfg->out, "metrics.jsonl", r->metrics, 1, err))) return st;
   snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->out);

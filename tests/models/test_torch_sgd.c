@@ -9,9 +9,6 @@
 #include "simreg/layers.h"
 #include "simreg/optim.h"
 #include "torch_fixture.h"
-// Model tests link the models area and its dependencies only, which do not include optim; compile the
-// optimizer (one self-contained file) into this test instead.
-#include "optim/sgd.c"
 
 #define TOL 1e-4
 

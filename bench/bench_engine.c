@@ -1,0 +1,87 @@
+// Engine benchmark: training and inference images/s of a model on random data (not a test).
+// usage: bench_engine MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]
+// Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "gflops_train":...}
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "simreg/layers.h"
+#include "simreg/model.h"
+#include "simreg/optim.h"
+
+static double run_train(sr_model *m, sr_sgd *o, sr_tape *t, const float *x, const int32_t *y, float *logits,
+                        float *dl, int n, double budget, int *iters) {
+  sr_err err = {0};
+  double t0 = sr_now();
+  int it = 0;
+  while (it < 3 || sr_now() - t0 < budget) {
+    if (sr_tape_forward(t, x, 1, logits, &err)) break;
+    sr_softmax_ce(dl, logits, y, n, m->cfg.classes, NULL);
+    sr_model_zero_grad(m);
+    if (sr_tape_backward(t, dl, NULL, &err)) break;
+    sr_sgd_step(o, m->params, m->grads, 0.01);
+    m->params_version++;
+    it++;
+  }
+  if (err.msg[0]) fprintf(stderr, "bench: %s\n", err.msg);
+  *iters = it;
+  return (double)it * n / (sr_now() - t0);
+}
+
+static double run_infer(sr_tape *t, const float *x, float *logits, int n, double budget) {
+  sr_err err = {0};
+  double t0 = sr_now();
+  int it = 0;
+  while (it < 3 || sr_now() - t0 < budget) {
+    if (sr_tape_forward(t, x, 0, logits, &err)) break;
+    it++;
+  }
+  return (double)it * n / (sr_now() - t0);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 6) {
+    fprintf(stderr, "usage: %s MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]\n", argv[0]);
+    return 2;
+  }
+  sr_model_config cfg = {.in_c = atoi(argv[3]), .in_h = atoi(argv[4]), .in_w = atoi(argv[4]), .classes = 10,
+                         .width = atof(argv[2])};
+  snprintf(cfg.arch, sizeof cfg.arch, "%s", argv[1]);
+  int n = atoi(argv[5]);
+  double budget = argc > 6 ? atof(argv[6]) : 10.0;
+  sr_err err = {0};
+  sr_model m;
+  sr_rng rng;
+  sr_rng_seed(&rng, 0, 0);
+  if (sr_model_create(&m, &cfg, &rng, &err)) {
+    fprintf(stderr, "bench: %s\n", err.msg);
+    return 1;
+  }
+  size_t nin = (size_t)n * cfg.in_c * cfg.in_h * cfg.in_w;
+  float *x = sr_alloc(nin * sizeof(float)), *logits = sr_alloc((size_t)n * 10 * sizeof(float));
+  float *dl = sr_alloc((size_t)n * 10 * sizeof(float));
+  int32_t *y = sr_alloc((size_t)n * sizeof(int32_t));
+  for (size_t i = 0; i < nin; i++) x[i] = (float)sr_rng_normal(&rng);
+  for (int i = 0; i < n; i++) y[i] = (int32_t)sr_rng_below(&rng, 10);
+  sr_sgd o;
+  sr_tape *t;
+  if (sr_sgd_init(&o, m.n_params, 0.9, 0, 0, &err) || sr_model_tape(&m, n, 0, &t, &err)) {
+    fprintf(stderr, "bench: %s\n", err.msg);
+    return 1;
+  }
+  int iters;
+  run_train(&m, &o, t, x, y, logits, dl, n, 0.5, &iters);  // warm-up: first-touch, JIT kernels
+  double tr = run_train(&m, &o, t, x, y, logits, dl, n, budget, &iters);
+  run_infer(t, x, logits, n, 0.3);
+  double inf = run_infer(t, x, logits, n, budget);
+  double f = (double)sr_model_flops(&m);
+  printf("{\"model\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%d,\"train_img_s\":%.2f,"
+         "\"infer_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f}\n",
+         cfg.arch, cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, tr * 3 * f / 1e9,
+         inf * f / 1e9);
+  sr_sgd_free(&o);
+  sr_model_free(&m);
+  sr_free(x), sr_free(logits), sr_free(dl), sr_free(y);
+  return 0;
+}
