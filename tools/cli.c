@@ -110,3 +110,9 @@ int sr_cli_fail(const char *cmd, const sr_err *err) {
   fprintf(stderr, "simreg %s: %s\n", cmd, err->msg[0] ? err->msg : sr_status_name(err->code));
   return sr_status_exit_code(err->code);
 }
+
+int sr_cli_seen(const sr_opt *opts, const char *name) {
+  for (const sr_opt *o = opts; o->name; o++)
+    if (!strcmp(o->name, name)) return o->seen;
+  return 0;
+}

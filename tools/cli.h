@@ -26,6 +26,8 @@ typedef struct sr_opt {
 int sr_cli_parse(const char *cmd, const char *usage, sr_opt *opts, int argc, char **argv, int first,
                  const char **pos, int max_pos, int *npos);
 void sr_cli_usage(const char *cmd, const char *usage, const sr_opt *opts);
+// Whether the option named `name` appeared on the command line.
+int sr_cli_seen(const sr_opt *opts, const char *name);
 // Print "simreg CMD: <message>" and return the exit code for the status.
 int sr_cli_fail(const char *cmd, const sr_err *err);
 
@@ -37,5 +39,6 @@ int sr_cmd_report(int argc, char **argv);
 
 int sr_cmd_train(int argc, char **argv);
 int sr_cmd_info(int argc, char **argv);
+int sr_cmd_eval(int argc, char **argv);
 
 #endif

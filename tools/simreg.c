@@ -19,6 +19,7 @@ typedef struct {
 
 static const sr_cmd COMMANDS[] = {
     {"train", sr_cmd_train, "train a model (the paper's recipe by default)"},
+    {"eval", sr_cmd_eval, "evaluate a trained run: accuracy, per-class accuracy, confusion matrix"},
     {"info", sr_cmd_info, "show a model's layers, parameter count and FLOPs per image"},
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},

@@ -51,6 +51,16 @@ void sr_eval_result_free(sr_eval_result *r);
 // RUN/best.safetensors (lowest validation loss).
 sr_status sr_train(const sr_train_config *cfg, sr_err *err);
 
+// What a run directory says about its inputs (from RUN/config.json).
+typedef struct sr_run_info {
+  char data[1024];
+  int gray;
+  double mean, scale;
+} sr_run_info;
+
+// Rebuild the model of RUN (config.json) and load RUN/<which>.safetensors (which: "best" or "last").
+sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,22 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
   return numel(nd);
 }
 
+// An input whose only consumer is this add gets no copy of the gradient: its diff memory is re-pointed
+// at this node's diff buffer (the gradient of an add is the identity), saving a full pass per block.
+static sr_status alias_input_diff(sr_tape *t, int i, int k, sr_err *err) {
+  int p = t->m->nodes[i].in[k];
+  sr_tnode *pn = &t->tn[p];
+  if (p == 0 || t->consumers[p] != 1 || !dnnl_memory_desc_equal(&pn->md, &t->tn[i].md) ||
+      t->m->nodes[i].in[0] == t->m->nodes[i].in[1])
+    return SR_OK;
+  void *buf;
+  dnnl_memory_get_data_handle(t->tn[i].diff, &buf);
+  dnnl_memory_destroy(pn->diff);
+  pn->diff = NULL;
+  pn->diff_aliased = 1;
+  return sr_mem_create(t, &pn->diff, &pn->md, buf, err);
+}
+
 // prim: 0 binary add, 1 reorder diff -> input 0 layout, 2 reorder diff -> input 1 layout
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
@@ -43,7 +59,8 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_status s;
   if ((s = sr_pd_create(t, &pd, &bd, NULL, NULL, err)) || (s = sr_prim_from_pd(t, pd, &tn->prim[0], err)) ||
       (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(t, &tn->prim[1], a, a, 0, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)))
+      (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)) || (s = alias_input_diff(t, i, 0, err)) ||
+      (s = alias_input_diff(t, i, 1, err)))
     return s;
   return SR_OK;
 }
@@ -58,6 +75,11 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
   for (int k = 0; k < 2; k++) {
+    sr_tnode *pn = &t->tn[t->m->nodes[i].in[k]];
+    if (pn->diff_aliased) {  // already holds this node's gradient
+      pn->diff_written = 1;
+      continue;
+    }
     dnnl_memory_t d = sr_diff_target(t, i, k);
     if (!d) continue;
     dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].diff}, {DNNL_ARG_TO, d}};

@@ -30,6 +30,7 @@ typedef struct sr_tnode {
   dnnl_memory_t diff;      // gradient w.r.t. the output
   dnnl_memory_t dtmp;      // same layout as diff, backed by the tape's shared temp buffer
   int diff_written;        // diff holds a value this backward pass (else it is garbage)
+  int diff_aliased;        // diff shares its consumer's diff buffer (single-consumer residual-add input)
   dnnl_primitive_t prim[SR_TN_PRIMS];
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];
@@ -56,6 +57,7 @@ struct sr_tape {
   dnnl_primitive_t feat_reorder[SR_MAX_FEATURES], featg_reorder[SR_MAX_FEATURES];
   dnnl_primitive_t featg_sum_reorder[SR_MAX_FEATURES];
   dnnl_memory_t feat_user[SR_MAX_FEATURES];
+  int *consumers;          // per node: how many nodes (and feature reads) use its output
   int training;            // mode of the last forward
   int want_dx;             // set during backward: whether node 0 needs its gradient
 };

@@ -128,6 +128,7 @@ static void tape_destroy(sr_tape *t) {
     }
     free(t->tn);
   }
+  free(t->consumers);
   dnnl_primitive_t ps[] = {t->out_reorder, t->dout_reorder, t->dx_reorder};
   for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++)
     if (ps[k]) dnnl_primitive_destroy(ps[k]);
@@ -197,8 +198,13 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
   t->e = m->engine;
   t->n = n;
   t->tn = calloc((size_t)m->n_nodes, sizeof *t->tn);
+  t->consumers = calloc((size_t)m->n_nodes, sizeof *t->consumers);
   sr_status st = SR_OK;
-  if (!t->tn) st = sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape nodes");
+  if (!t->tn || !t->consumers) st = sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape nodes");
+  for (int i = 1; !st && i < m->n_nodes; i++)
+    for (int k = 0; k < 2; k++)
+      if (m->nodes[i].in[k] >= 0) t->consumers[m->nodes[i].in[k]]++;
+  for (int f = 0; !st && f < m->n_feat; f++) t->consumers[m->feat[f]]++;
   dnnl_post_ops_t po = NULL;
   if (!st && (dnnl_primitive_attr_create(&t->attr) || dnnl_primitive_attr_create(&t->attr_sum) ||
               dnnl_primitive_attr_set_scratchpad_mode(t->attr, dnnl_scratchpad_mode_user) ||

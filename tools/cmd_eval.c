@@ -1,0 +1,89 @@
+// simreg eval: accuracy, per-class accuracy and the confusion matrix of a trained run on any split.
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "simreg/train.h"
+
+static void print_text(const sr_dataset *ds, const sr_eval_result *r) {
+  printf("%s: %lld images, accuracy %.4f, loss %.4f\n\nper class:\n", ds->name, (long long)r->n, r->accuracy, r->loss);
+  for (int k = 0; k < ds->num_classes; k++) {
+    int64_t tot = 0;
+    for (int p = 0; p < r->classes; p++) tot += r->confusion[(int64_t)k * r->classes + p];
+    printf("  %-16s %.4f (%lld)\n", ds->class_names[k], tot ? (double)r->confusion[(int64_t)k * r->classes + k] / tot : 0.0,
+           (long long)tot);
+  }
+  printf("\nconfusion (rows: true, columns: predicted):\n");
+  for (int k = 0; k < ds->num_classes; k++) {
+    for (int p = 0; p < ds->num_classes; p++) printf("%6lld", (long long)r->confusion[(int64_t)k * r->classes + p]);
+    printf("\n");
+  }
+}
+
+static void print_json(const sr_dataset *ds, const sr_eval_result *r) {
+  cJSON *j = cJSON_CreateObject(), *pc = cJSON_AddObjectToObject(j, "per_class"), *cm = cJSON_AddArrayToObject(j, "confusion");
+  cJSON_AddStringToObject(j, "dataset", ds->name);
+  cJSON_AddNumberToObject(j, "images", (double)r->n);
+  cJSON_AddNumberToObject(j, "accuracy", r->accuracy);
+  cJSON_AddNumberToObject(j, "loss", r->loss);
+  for (int k = 0; k < ds->num_classes; k++) {
+    int64_t tot = 0;
+    cJSON *row = cJSON_CreateArray();
+    for (int p = 0; p < r->classes; p++) {
+      tot += r->confusion[(int64_t)k * r->classes + p];
+      cJSON_AddItemToArray(row, cJSON_CreateNumber((double)r->confusion[(int64_t)k * r->classes + p]));
+    }
+    cJSON_AddItemToArray(cm, row);
+    cJSON_AddNumberToObject(pc, ds->class_names[k], tot ? (double)r->confusion[(int64_t)k * r->classes + k] / tot : 0.0);
+  }
+  char *s = cJSON_PrintUnformatted(j);
+  printf("%s\n", s);
+  free(s);
+  cJSON_Delete(j);
+}
+
+int sr_cmd_eval(int argc, char **argv) {
+  const char *data = NULL, *split = "test", *which = "best";
+  int json = 0;
+  sr_opt opts[] = {
+      {"data", SR_OPT_STRING, &data, "dataset spec (default: the run's)", 0, 0, 0},
+      {"split", SR_OPT_STRING, &split, "train | test (default test)", 0, 0, 0},
+      {"checkpoint", SR_OPT_STRING, &which, "best | last (default best)", 0, 0, 0},
+      {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
+      {0},
+  };
+  const char *pos[1];
+  int npos;
+  int rc = sr_cli_parse("eval", "RUN [options]", opts, argc, argv, 2, pos, 1, &npos);
+  if (rc) return rc < 0 ? 0 : rc;
+  if (npos != 1) {
+    fprintf(stderr, "simreg eval: give one run directory (see simreg eval --help)\n");
+    return SR_EXIT_USAGE;
+  }
+  if (strcmp(which, "best") && strcmp(which, "last")) {
+    fprintf(stderr, "simreg eval: --checkpoint must be best or last, not '%s'\n", which);
+    return SR_EXIT_USAGE;
+  }
+  sr_err err = {0};
+  sr_model m;
+  sr_run_info info;
+  if (sr_run_open(pos[0], which, &m, &info, &err)) return sr_cli_fail("eval", &err);
+  sr_dataset ds;
+  sr_eval_result r = {0};
+  sr_status st = sr_dataset_load(data ? data : info.data, split, &ds, &err);
+  if (!st) {
+    sr_loader_opts o = sr_loader_opts_default();
+    o.shuffle = 0, o.augment = 0, o.batch = 256, o.gray = info.gray, o.mean = (float)info.mean, o.scale = (float)info.scale;
+    if (sr_batch_channels(&ds, &o) != m.cfg.in_c || ds.h != m.cfg.in_h || ds.w != m.cfg.in_w)
+      st = sr_fail(&err, SR_ERR_SHAPE, "%s images are %dx%dx%d, the model takes %dx%dx%d", ds.name,
+                   sr_batch_channels(&ds, &o), ds.h, ds.w, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w);
+    if (!st) st = sr_evaluate(&m, &ds, NULL, 0, &o, 1, &r, &err);
+  }
+  if (!st) json ? print_json(&ds, &r) : print_text(&ds, &r);
+  sr_eval_result_free(&r);
+  sr_dataset_free(&ds);
+  sr_model_free(&m);
+  return st ? sr_cli_fail("eval", &err) : 0;
+}
