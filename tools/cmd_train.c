@@ -1,13 +1,56 @@
 // simreg train: the paper's training recipe (see docs/TRAINING.md).
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "simreg/train.h"
 
+// The one piece of global state: set by SIGINT/SIGTERM, read by the training loop at step boundaries.
+static volatile int stop_signal;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static int run_training(sr_train_config *c) {
+  sr_err err = {0};
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  c->stop = &stop_signal;
+  sr_status st = sr_train(c, &err);
+  if (st == SR_ERR_INTERRUPTED) {
+    fprintf(stderr, "simreg train: %s\n", err.msg);
+    return 128 + stop_signal;
+  }
+  if (st) return sr_cli_fail("train", &err);
+  if (!c->quiet) fprintf(stderr, "run written to %s\n", c->out);
+  return 0;
+}
+
+// --resume RUN: every setting comes from RUN/config.json; only a few may change.
+static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet, int json) {
+  static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json"};
+  for (const sr_opt *o = opts; o->name; o++) {
+    int ok = 0;
+    for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++) ok |= !strcmp(o->name, allowed[k]);
+    if (o->seen && !ok) {
+      fprintf(stderr, "simreg train: --%s cannot be combined with --resume (settings come from %s/config.json)\n",
+              o->name, run);
+      return SR_EXIT_USAGE;
+    }
+  }
+  sr_err err = {0};
+  if (sr_train_config_load(run, c, &err)) return sr_cli_fail("train", &err);
+  if (sr_cli_seen(opts, "epochs")) c->epochs = epochs, c->sched.total_epochs = epochs;
+  c->threads = threads, c->quiet = quiet, c->json = json, c->resume = 1;
+  return run_training(c);
+}
+
 int sr_cmd_train(int argc, char **argv) {
   sr_train_config c = sr_train_config_default();
-  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic";
+  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic", *resume_run = NULL;
   int color = 0, no_crop = 0, no_flip = 0, no_test = 0;
   int64_t seed = 0;
   sr_opt opts[] = {
@@ -32,13 +75,17 @@ int sr_cmd_train(int argc, char **argv) {
       {"no-test", SR_OPT_FLAG, &no_test, "skip the per-epoch test-set evaluation", 0, 0, 0},
       {"threads", SR_OPT_INT, &c.threads, "OpenMP threads (default: all cores)", 0, 1024, 0},
       {"out", SR_OPT_STRING, &out, "run directory (default runs/train)", 0, 0, 0},
+      {"checkpoint-every", SR_OPT_INT, &c.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
+      {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &c.quiet, "no progress output", 0, 0, 0},
       {"json", SR_OPT_FLAG, &c.json, "print the final epoch's metrics as JSON on stdout", 0, 0, 0},
       {0},
   };
   int npos;
+  c.checkpoint_every = 200;
   int rc = sr_cli_parse("train", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
+  if (resume_run) return resume(resume_run, opts, &c, c.epochs, c.threads, c.quiet, c.json);
   sr_err err = {0};
   if (c.epochs < 0) {
     fprintf(stderr, "simreg train: --epochs must be >= 0 (got %d)\n", c.epochs);
@@ -60,8 +107,5 @@ int sr_cmd_train(int argc, char **argv) {
   c.seed = (uint64_t)seed;
   c.sched.lr0 = c.lr;
   c.sched.total_epochs = c.epochs;
-  sr_status st = sr_train(&c, &err);
-  if (st) return sr_cli_fail("train", &err);
-  if (!c.quiet) fprintf(stderr, "run written to %s\n", c.out);
-  return 0;
+  return run_training(&c);
 }

@@ -31,6 +31,9 @@ typedef struct sr_train_config {
   char out[1024];      // run directory
   int quiet;
   int json;            // machine-readable summary on stdout
+  int checkpoint_every;  // also write RUN/checkpoint.safetensors every N steps (0: only at epoch ends)
+  int resume;          // continue from RUN/checkpoint.safetensors
+  const volatile int *stop;  // when non-NULL and set (by a signal handler): checkpoint at the next step, stop
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small
@@ -47,8 +50,10 @@ sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int
                       int want_confusion, sr_eval_result *r, sr_err *err);
 void sr_eval_result_free(sr_eval_result *r);
 
-// Train as configured, writing RUN/config.json, RUN/metrics.jsonl, RUN/last.safetensors and
-// RUN/best.safetensors (lowest validation loss).
+// Train as configured, writing RUN/config.json, RUN/metrics.jsonl, RUN/last.safetensors,
+// RUN/best.safetensors (lowest validation loss) and RUN/checkpoint.safetensors (weights, BN statistics,
+// momentum buffer, epoch, step and running sums: resuming from it gives byte-identical final weights).
+// Returns SR_ERR_INTERRUPTED after writing the checkpoint when *cfg->stop became set.
 sr_status sr_train(const sr_train_config *cfg, sr_err *err);
 
 // What a run directory says about its inputs (from RUN/config.json).
@@ -57,6 +62,9 @@ typedef struct sr_run_info {
   int gray;
   double mean, scale;
 } sr_run_info;
+
+// Read the training settings a run recorded in RUN/config.json (for --resume).
+sr_status sr_train_config_load(const char *run, sr_train_config *cfg, sr_err *err);
 
 // Rebuild the model of RUN (config.json) and load RUN/<which>.safetensors (which: "best" or "last").
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err);

@@ -12,7 +12,12 @@ static void *tensor_data(const sr_model *m, const sr_tensor_info *ti) {
 }
 
 sr_status sr_model_save(const sr_model *m, const char *path, sr_err *err) {
-  sr_st_entry *e = calloc((size_t)m->n_tensors + 1, sizeof *e);
+  return sr_model_save_with(m, path, NULL, 0, NULL, err);
+}
+
+sr_status sr_model_save_with(const sr_model *m, const char *path, const sr_st_entry *extra, int n_extra,
+                             const char *const *extra_meta, sr_err *err) {
+  sr_st_entry *e = calloc((size_t)(m->n_tensors + n_extra) + 1, sizeof *e);
   if (!e) return sr_fail(err, SR_ERR_NOMEM, "out of memory");
   for (int i = 0; i < m->n_tensors; i++) {
     const sr_tensor_info *ti = &m->tensors[i];
@@ -24,9 +29,16 @@ sr_status sr_model_save(const sr_model *m, const char *path, sr_err *err) {
   snprintf(w, sizeof w, "%d", m->cfg.in_w);
   snprintf(k, sizeof k, "%d", m->cfg.classes);
   snprintf(wd, sizeof wd, "%.17g", m->cfg.width);
-  const char *meta[] = {"format", "pt", "producer", "simreg " SR_VERSION_STRING, "arch", m->cfg.arch, "in_channels", c,
-                        "in_height", h, "in_width", w, "classes", k, "width", wd, NULL};
-  sr_status st = sr_st_write(path, e, m->n_tensors, meta, err);
+  for (int i = 0; i < n_extra; i++) e[m->n_tensors + i] = extra[i];
+  const char *meta[64] = {"format", "pt", "producer", "simreg " SR_VERSION_STRING, "arch", m->cfg.arch, "in_channels", c,
+                          "in_height", h, "in_width", w, "classes", k, "width", wd, NULL};
+  int nm = 16;
+  for (int i = 0; extra_meta && extra_meta[i] && extra_meta[i + 1] && nm < 62; i += 2) {
+    meta[nm++] = extra_meta[i];
+    meta[nm++] = extra_meta[i + 1];
+  }
+  meta[nm] = NULL;
+  sr_status st = sr_st_write(path, e, m->n_tensors + n_extra, meta, err);
   free(e);
   return st;
 }
@@ -66,9 +78,18 @@ sr_status sr_model_load(sr_model *m, const char *path, sr_err *err) {
   sr_st_file f;
   sr_status st = sr_st_read(path, &f, err);
   if (st) return st;
-  st = check_meta(m, &f, path, err);
+  st = sr_model_load_st(m, &f, path, NULL, err);
+  sr_st_free(&f);
+  return st;
+}
+
+sr_status sr_model_load_st(sr_model *m, const sr_st_file *fp, const char *path, const char *ignore_prefix,
+                           sr_err *err) {
+  const sr_st_file f = *fp;
+  sr_status st = check_meta(m, &f, path, err);
   for (int i = 0; !st && i < m->n_tensors; i++) st = check_tensor(&m->tensors[i], sr_st_find(&f, m->tensors[i].name), path, err);
   for (int i = 0; !st && i < f.n; i++) {
+    if (ignore_prefix && !strncmp(f.tensors[i].name, ignore_prefix, strlen(ignore_prefix))) continue;
     int known = 0;
     for (int k = 0; k < m->n_tensors && !known; k++) known = !strcmp(m->tensors[k].name, f.tensors[i].name);
     if (!known) st = sr_fail(err, SR_ERR_SHAPE, "%s: unexpected tensor '%s' for a %s model", path, f.tensors[i].name, m->cfg.arch);
@@ -80,6 +101,5 @@ sr_status sr_model_load(sr_model *m, const char *path, sr_err *err) {
     memcpy(tensor_data(m, ti), t->data, (size_t)t->count * sr_dtype_size(t->dtype));
   }
   if (!st) m->params_version++;
-  sr_st_free(&f);
   return st;
 }

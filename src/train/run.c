@@ -48,3 +48,67 @@ sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_in
   if ((st = sr_model_load(m, path, err))) sr_model_free(m);
   return st;
 }
+
+static const cJSON *item(const cJSON *j, const char *k) { return cJSON_GetObjectItemCaseSensitive(j, k); }
+
+static void get_num(const cJSON *j, const char *k, double *v) {
+  if (cJSON_IsNumber(item(j, k))) *v = item(j, k)->valuedouble;
+}
+
+static void get_int(const cJSON *j, const char *k, int *v) {
+  if (cJSON_IsNumber(item(j, k))) *v = (int)item(j, k)->valuedouble;
+}
+
+static void get_bool(const cJSON *j, const char *k, int *v) {
+  if (cJSON_IsBool(item(j, k))) *v = cJSON_IsTrue(item(j, k));
+}
+
+static void get_str(const cJSON *j, const char *k, char *dst, size_t n) {
+  if (cJSON_IsString(item(j, k))) snprintf(dst, n, "%s", item(j, k)->valuestring);
+}
+
+sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err) {
+  char path[2048];
+  snprintf(path, sizeof path, "%s/config.json", run);
+  void *buf;
+  size_t n;
+  sr_status st = sr_read_file(path, 1 << 20, &buf, &n, err);
+  if (st) return st;
+  cJSON *j = cJSON_ParseWithLength(buf, n);
+  sr_free(buf);
+  if (!cJSON_IsObject(j) || !cJSON_IsString(item(j, "model")) || !cJSON_IsNumber(item(j, "seed"))) {
+    cJSON_Delete(j);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: not a simreg training config (model, seed missing)", path);
+  }
+  double seed = 0, limit = 0;
+  char sched[32] = "cyclic";
+  get_str(j, "model", c->arch, sizeof c->arch);
+  get_str(j, "data", c->data, sizeof c->data);
+  get_str(j, "lr_schedule", sched, sizeof sched);
+  get_num(j, "width", &c->width);
+  get_int(j, "epochs", &c->epochs);
+  get_int(j, "batch", &c->batch);
+  get_num(j, "lr", &c->lr);
+  get_num(j, "momentum", &c->momentum);
+  get_num(j, "weight_decay", &c->weight_decay);
+  get_bool(j, "nesterov", &c->nesterov);
+  get_num(j, "val_fraction", &c->val_fraction);
+  get_num(j, "seed", &seed);
+  get_bool(j, "augment", &c->augment);
+  get_int(j, "crop_pad", &c->crop_pad);
+  get_bool(j, "flip", &c->flip);
+  get_bool(j, "gray", &c->gray);
+  get_num(j, "input_mean", &c->mean);
+  get_num(j, "input_scale", &c->scale);
+  get_num(j, "limit", &limit);
+  get_bool(j, "eval_test", &c->eval_test);
+  get_int(j, "checkpoint_every", &c->checkpoint_every);
+  cJSON_Delete(j);
+  c->seed = (uint64_t)seed;
+  c->limit = (int64_t)limit;
+  if ((st = sr_lr_parse(sched, &c->sched, err))) return sr_err_context(err, "%s", path);
+  c->sched.lr0 = c->lr;
+  c->sched.total_epochs = c->epochs;
+  snprintf(c->out, sizeof c->out, "%s", run);
+  return SR_OK;
+}

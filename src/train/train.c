@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "simreg/layers.h"
+#include "simreg/safetensors.h"
 #include "simreg/train.h"
 
 sr_train_config sr_train_config_default(void) {
@@ -29,6 +30,16 @@ sr_train_config sr_train_config_default(void) {
   return c;
 }
 
+// Where training stands: everything a checkpoint must hold besides weights and momentum.
+typedef struct progress_state {
+  int epoch;         // current epoch (0-based)
+  int64_t step;      // batches done in it
+  double lsum;       // running sums of the current epoch
+  int64_t seen, hits;
+  double secs;       // training seconds spent in the current epoch before a resume
+  double best;       // lowest validation loss so far
+} progress_state;
+
 typedef struct run_state {
   const sr_train_config *cfg;
   sr_dataset train, test;
@@ -39,6 +50,7 @@ typedef struct run_state {
   sr_loader_opts opts, eval_opts;
   float *dlogits, *logits;
   cJSON *metrics;  // array of epoch objects
+  progress_state pos;
 } run_state;
 
 static void run_free(run_state *r) {
@@ -101,6 +113,8 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   cJSON_AddNumberToObject(j, "input_scale", c->scale);
   cJSON_AddNumberToObject(j, "limit", (double)c->limit);
   cJSON_AddNumberToObject(j, "threads", omp_get_max_threads());
+  cJSON_AddBoolToObject(j, "eval_test", c->eval_test);
+  cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
   cJSON_AddStringToObject(reg, "type", "none");
   sr_status st = write_json(c->out, "config.json", j, 0, err);
@@ -155,13 +169,78 @@ static void progress(const run_state *r, int epoch, int64_t step, int64_t steps,
   }
 }
 
-// One epoch of SGD. Returns mean training loss/accuracy through *loss, *acc.
-static sr_status train_epoch(run_state *r, int epoch, double *loss, double *acc, double *secs, sr_err *err) {
+static sr_status write_checkpoint(run_state *r, sr_err *err) {
+  char path[2048], meta[8][64];
+  const progress_state *p = &r->pos;
+  snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->out);
+  snprintf(meta[0], 64, "%d", p->epoch);
+  snprintf(meta[1], 64, "%lld", (long long)p->step);
+  snprintf(meta[2], 64, "%a", p->lsum);  // hex floats: exact round trip
+  snprintf(meta[3], 64, "%lld", (long long)p->seen);
+  snprintf(meta[4], 64, "%lld", (long long)p->hits);
+  snprintf(meta[5], 64, "%a", p->best);
+  snprintf(meta[6], 64, "%d", r->sgd.has_buf);
+  snprintf(meta[7], 64, "%a", p->secs);
+  char *metrics = cJSON_PrintUnformatted(r->metrics);
+  if (!metrics) return sr_fail(err, SR_ERR_NOMEM, "checkpoint: out of memory");
+  const char *kv[] = {"epoch", meta[0], "step", meta[1], "loss_sum", meta[2], "seen", meta[3], "hits", meta[4],
+                      "best_val_loss", meta[5], "momentum_started", meta[6], "epoch_seconds", meta[7],
+                      "metrics", metrics, NULL};
+  int64_t shape[1] = {r->model.n_params};
+  sr_st_entry mom = {"optimizer.momentum_buffer", SR_F32, 1, shape, r->sgd.buf};
+  sr_status st = sr_model_save_with(&r->model, path, &mom, r->sgd.buf ? 1 : 0, kv, err);
+  free(metrics);
+  return st;
+}
+
+static sr_status meta_num(const sr_st_file *f, const char *path, const char *key, double *v, sr_err *err) {
+  const char *s = sr_st_meta(f, key);
+  char *end;
+  if (!s || (*v = strtod(s, &end), end == s || *end))
+    return sr_fail(err, SR_ERR_FORMAT, "%s: checkpoint metadata '%s' is missing or malformed", path, key);
+  return SR_OK;
+}
+
+static sr_status read_checkpoint(run_state *r, sr_err *err) {
+  char path[2048];
+  snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->out);
+  sr_st_file f;
+  sr_status st = sr_st_read(path, &f, err);
+  if (st) return st;
+  double v[8];
+  const char *keys[] = {"epoch", "step", "loss_sum", "seen", "hits", "best_val_loss", "momentum_started", "epoch_seconds"};
+  for (int k = 0; k < 8 && !st; k++) st = meta_num(&f, path, keys[k], &v[k], err);
+  if (!st) st = sr_model_load_st(&r->model, &f, path, "optimizer.", err);
+  const sr_st_tensor *mom = sr_st_find(&f, "optimizer.momentum_buffer");
+  if (!st && r->sgd.buf) {
+    if (!mom || mom->dtype != SR_F32 || mom->count != r->model.n_params)
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: momentum buffer missing or of the wrong size", path);
+    else
+      memcpy(r->sgd.buf, mom->data, sizeof(float) * (size_t)r->model.n_params);
+  }
+  const char *metrics = sr_st_meta(&f, "metrics");
+  if (!st) {
+    cJSON_Delete(r->metrics);
+    r->metrics = metrics ? cJSON_Parse(metrics) : NULL;
+    if (!cJSON_IsArray(r->metrics)) st = sr_fail(err, SR_ERR_FORMAT, "%s: checkpoint metrics are malformed", path);
+  }
+  if (!st) {
+    r->pos = (progress_state){(int)v[0], (int64_t)v[1], v[2], (int64_t)v[3], (int64_t)v[4], v[7], v[5]};
+    r->sgd.has_buf = v[6] != 0;
+    if (!r->cfg->quiet) fprintf(stderr, "resuming %s at epoch %d, step %lld\n", r->cfg->out, r->pos.epoch + 1, (long long)r->pos.step);
+  }
+  sr_st_free(&f);
+  return st;
+}
+
+// SGD over the rest of epoch r->pos.epoch (from r->pos.step). Leaves the epoch's sums in r->pos.
+static sr_status train_epoch(run_state *r, sr_err *err) {
   sr_model *m = &r->model;
-  int K = m->cfg.classes;
-  double lr = sr_lr_at(&r->cfg->sched, epoch), t0 = sr_now(), lsum = 0;
-  int64_t steps = sr_loader_batches(r->loader), step = 0, seen = 0, hits = 0, nb;
-  sr_status st = sr_loader_start(r->loader, epoch, 0, err);
+  progress_state *p = &r->pos;
+  int K = m->cfg.classes, epoch = p->epoch;
+  double lr = sr_lr_at(&r->cfg->sched, epoch), t0 = sr_now() - p->secs, t_start = sr_now();
+  int64_t steps = sr_loader_batches(r->loader), nb, first = p->step;
+  sr_status st = sr_loader_start(r->loader, epoch, p->step, err);
   const float *x;
   const int32_t *y;
   while (!st && sr_loader_next(r->loader, &x, &y, &nb)) {
@@ -170,24 +249,34 @@ static sr_status train_epoch(run_state *r, int epoch, double *loss, double *acc,
     if ((st = sr_model_tape(m, nb, 0, &t, err)) || (st = sr_tape_forward(t, x, 1, r->logits, err))) break;
     float l = sr_softmax_ce(r->dlogits, r->logits, y, (int)nb, K, &correct);
     if (!isfinite(l)) {
-      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite loss at epoch %d step %lld", epoch + 1, (long long)step);
+      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite loss at epoch %d step %lld", epoch + 1, (long long)p->step);
       break;
     }
     sr_model_zero_grad(m);
     if ((st = sr_tape_backward(t, r->dlogits, NULL, err))) break;
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
-    lsum += (double)l * (double)nb, seen += nb, hits += correct, step++;
+    p->lsum += (double)l * (double)nb, p->seen += nb, p->hits += correct, p->step++;
     double el = sr_now() - t0;
-    progress(r, epoch, step, steps, lsum / seen, (double)hits / seen, seen / el, el / step * (steps - step), step == steps);
+    p->secs = el;
+    progress(r, epoch, p->step, steps, p->lsum / p->seen, (double)p->hits / p->seen, (double)(p->step - first) * (double)r->cfg->batch / (sr_now() - t_start),
+             el / p->step * (steps - p->step), p->step == steps);
+    int every = r->cfg->checkpoint_every;
+    if (r->cfg->stop && *r->cfg->stop) {
+      if (!(st = write_checkpoint(r, err)))
+        st = sr_fail(err, SR_ERR_INTERRUPTED, "interrupted at epoch %d step %lld; checkpoint written to %s", epoch + 1,
+                     (long long)p->step, r->cfg->out);
+      break;
+    }
+    if (every > 0 && p->step % every == 0 && p->step < steps) st = write_checkpoint(r, err);
   }
-  *loss = seen ? lsum / seen : 0;
-  *acc = seen ? (double)hits / seen : 0;
-  *secs = sr_now() - t0;
   return st;
 }
 
-static sr_status end_epoch(run_state *r, int epoch, double tl, double ta, double secs, double *best, sr_err *err) {
+static sr_status end_epoch(run_state *r, sr_err *err) {
+  int epoch = r->pos.epoch;
+  double tl = r->pos.seen ? r->pos.lsum / r->pos.seen : 0, ta = r->pos.seen ? (double)r->pos.hits / r->pos.seen : 0;
+  double secs = r->pos.secs, *best = &r->pos.best;
   sr_eval_result val = {0}, test = {0};
   sr_status st = sr_evaluate(&r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
   if (!st && r->cfg->eval_test) st = sr_evaluate(&r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
@@ -218,7 +307,8 @@ static sr_status end_epoch(run_state *r, int epoch, double tl, double ta, double
     snprintf(path, sizeof path, "%s/best.safetensors", r->cfg->out);
     st = sr_model_save(&r->model, path, err);
   }
-  return st;
+  r->pos = (progress_state){.epoch = epoch + 1, .best = *best};
+  return st ? st : write_checkpoint(r, err);
 }
 
 sr_status sr_train(const sr_train_config *cfg, sr_err *err) {
@@ -227,11 +317,11 @@ sr_status sr_train(const sr_train_config *cfg, sr_err *err) {
   r.cfg = cfg;
   if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
   sr_status st = setup(&r, err);
-  double best = INFINITY;
-  for (int epoch = 0; !st && epoch < cfg->epochs; epoch++) {
-    double tl, ta, secs;
-    st = train_epoch(&r, epoch, &tl, &ta, &secs, err);
-    if (!st) st = end_epoch(&r, epoch, tl, ta, secs, &best, err);
+  r.pos.best = INFINITY;
+  if (!st && cfg->resume) st = read_checkpoint(&r, err);
+  while (!st && r.pos.epoch < cfg->epochs) {
+    st = train_epoch(&r, err);
+    if (!st) st = end_epoch(&r, err);
   }
   if (!st && cfg->json) {
     cJSON *last = cJSON_GetArrayItem(r.metrics, cJSON_GetArraySize(r.metrics) - 1);
