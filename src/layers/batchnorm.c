@@ -119,26 +119,31 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 // ---- oneDNN ----
 // prim: 0 fwd training, 1 fwd inference (running stats), 2 bwd (batch stats), 3 bwd (running stats)
 // mem:  0 gamma, 1 beta (in params), 2 batch mean, 3 batch variance, 4 running mean, 5 running var
-//       (in state), 6 dgamma temp, 7 dbeta temp
+//       (in state), 6 dgamma temp, 7 dbeta temp, 8 ReLU workspace (fused)
+// Fused with the following ReLU (tn->fused): the forward primitives apply the ReLU and write the ReLU
+// node's output; training backward (fused, workspace = ReLU mask) runs from the ReLU node; eval-mode
+// backward stays unfused (the ReLU node masks the gradient with its output first).
 enum { P_FT, P_FI, P_BT, P_BI };
-enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB };
+enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB, M_WS };
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
-  unsigned flags = dnnl_use_scale | dnnl_use_shift;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift, relu = tn->fused ? dnnl_fuse_norm_relu : 0;
   float eps = (float)nd->eps;
   dnnl_batch_normalization_desc_t ft, fi, bt, bi;
-  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&ft, dnnl_forward_training, src, eps, flags), err);
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&ft, dnnl_forward_training, src, eps, flags | relu), err);
   DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&fi, dnnl_forward_inference, src, eps,
-                                                      flags | dnnl_use_global_stats), err);
-  DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bt, dnnl_backward, src, src, eps, flags), err);
+                                                      flags | dnnl_use_global_stats | relu), err);
+  DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bt, dnnl_backward, src, src, eps, flags | relu), err);
   DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bi, dnnl_backward, src, src, eps,
                                                        flags | dnnl_use_global_stats), err);
   dnnl_primitive_desc_t ftp, fip, btp, bip;
   sr_status s;
   if ((s = sr_pd_create(t, &ftp, &ft, NULL, NULL, err))) return s;
+  const dnnl_memory_desc_t *ws = sr_pd_md(ftp, dnnl_query_workspace_md);
+  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(t, &tn->mem[M_WS], ws, NULL, err))) return s;
   if ((s = sr_pd_create(t, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(t, &btp, &bt, NULL, ftp, err)) ||
       (s = sr_pd_create(t, &bip, &bi, NULL, ftp, err)))
     return s;
@@ -181,16 +186,21 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
     return sr_fail(err, SR_ERR_ARG, "batch norm in training needs more than one value per channel (batch %lld)",
                    (long long)t->n);
   int tr = t->training;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst}, {DNNL_ARG_DST, tn->dst},
-                         {DNNL_ARG_SCALE, tn->mem[M_G]},        {DNNL_ARG_SHIFT, tn->mem[M_B]},
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
+                         {DNNL_ARG_DST, tn->fused ? t->tn[tn->fused].dst : tn->dst},
+                         {DNNL_ARG_SCALE, tn->mem[M_G]},
+                         {DNNL_ARG_SHIFT, tn->mem[M_B]},
                          {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
-                         {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]}};
-  sr_status s = sr_exec(t, tn->prim[tr ? P_FT : P_FI], 6, a, err);
+                         {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
+                         {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
+  sr_status s = sr_exec(t, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
   if (!s && tr) update_running(t, i);
   return s;
 }
 
-static sr_status backward(sr_tape *t, int i, sr_err *err) {
+// diff_dst: the gradient at the BN output (unfused, or fused in eval mode) or at the ReLU output (fused
+// training backward, which applies the ReLU mask from the workspace itself).
+static sr_status bn_backward(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   int tr = t->training;
@@ -198,13 +208,14 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
                          {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
                          {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
-                         {DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_DIFF_DST, diff_dst},
                          {DNNL_ARG_SCALE, tn->mem[M_G]},
                          {DNNL_ARG_SHIFT, tn->mem[M_B]},  // oneDNN counts it as an input
                          {DNNL_ARG_DIFF_SRC, dsrc ? dsrc : tn->dtmp},
                          {DNNL_ARG_DIFF_SCALE, tn->mem[M_DG]},
-                         {DNNL_ARG_DIFF_SHIFT, tn->mem[M_DB]}};
-  sr_status s = sr_exec(t, tn->prim[tr ? P_BT : P_BI], 9, a, err);
+                         {DNNL_ARG_DIFF_SHIFT, tn->mem[M_DB]},
+                         {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
+  sr_status s = sr_exec(t, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
   if (s) return s;
   float *dg, *db;
   dnnl_memory_get_data_handle(tn->mem[M_DG], (void **)&dg);
@@ -213,6 +224,12 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   sr_add_floats(sr_grad(t, nd->p_b), db, nd->c);
   if (dsrc) sr_diff_done(t, i, 0);
   return SR_OK;
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) { return bn_backward(t, i, t->tn[i].diff, err); }
+
+sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err) {
+  return bn_backward(t, bn, t->tn[t->tn[bn].fused].diff, err);
 }
 
 const sr_layer_ops sr_ops_bn = {"batchnorm2d", build, forward, backward, ref_fwd, ref_bwd, aux_size, flops};

@@ -31,6 +31,7 @@ typedef struct sr_tnode {
   dnnl_memory_t dtmp;      // same layout as diff, backed by the tape's shared temp buffer
   int diff_written;        // diff holds a value this backward pass (else it is garbage)
   int diff_aliased;        // diff shares its consumer's diff buffer (single-consumer residual-add input)
+  int fused;               // BN: index of the ReLU fused into it; ReLU: index of its BN (0: not fused)
   dnnl_primitive_t prim[SR_TN_PRIMS];
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];
@@ -109,5 +110,8 @@ void sr_diff_done(sr_tape *t, int i, int k);
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
+// BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
+// ReLU node with the ReLU's output gradient (batchnorm.c).
+sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);
 
 #endif

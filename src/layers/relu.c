@@ -32,12 +32,16 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 }
 
 // ---- oneDNN ---- prim: 0 fwd, 1 bwd
+// After a fused BN (tn->fused) the BN writes this node's output, so the forward is a no-op; backward
+// masks with the output (relu_use_dst_for_bwd: same gradient, x > 0 iff y > 0) in eval mode, and hands
+// over to the fused BN backward in training.
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  dnnl_alg_kind_t alg = dnnl_eltwise_relu_use_dst_for_bwd;
   dnnl_eltwise_desc_t fd, bd;
-  DNNL_TRY(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, dnnl_eltwise_relu, src, 0.f, 0.f), err);
-  DNNL_TRY(dnnl_eltwise_backward_desc_init(&bd, dnnl_eltwise_relu, src, src, 0.f, 0.f), err);
+  DNNL_TRY(dnnl_eltwise_forward_desc_init(&fd, dnnl_forward_training, alg, src, 0.f, 0.f), err);
+  DNNL_TRY(dnnl_eltwise_backward_desc_init(&bd, alg, src, src, 0.f, 0.f), err);
   dnnl_primitive_desc_t fp, bp;
   sr_status s;
   if ((s = sr_pd_create(t, &fp, &fd, NULL, NULL, err))) return s;
@@ -48,14 +52,16 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
 }
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
+  if (t->tn[i].fused) return SR_OK;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_DST, t->tn[i].dst}};
   return sr_exec(t, t->tn[i].prim[0], 2, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  if (t->tn[i].fused && t->training) return sr_bn_backward_fused(t, t->tn[i].fused, err);
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[t->m->nodes[i].in[0]].dst},
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_DST, t->tn[i].dst},
                          {DNNL_ARG_DIFF_DST, t->tn[i].diff},
                          {DNNL_ARG_DIFF_SRC, dsrc}};
   sr_status s = sr_exec(t, t->tn[i].prim[1], 3, a, err);

@@ -205,6 +205,11 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
     for (int k = 0; k < 2; k++)
       if (m->nodes[i].in[k] >= 0) t->consumers[m->nodes[i].in[k]]++;
   for (int f = 0; !st && f < m->n_feat; f++) t->consumers[m->feat[f]]++;
+  for (int i = 1; !st && i < m->n_nodes; i++) {  // BN -> ReLU pairs run as one fused primitive
+    int b = m->nodes[i].in[0];
+    if (m->nodes[i].op == SR_OP_RELU && m->nodes[b].op == SR_OP_BN && t->consumers[b] == 1)
+      t->tn[b].fused = i, t->tn[i].fused = b;
+  }
   dnnl_post_ops_t po = NULL;
   if (!st && (dnnl_primitive_attr_create(&t->attr) || dnnl_primitive_attr_create(&t->attr_sum) ||
               dnnl_primitive_attr_set_scratchpad_mode(t->attr, dnnl_scratchpad_mode_user) ||
