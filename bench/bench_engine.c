@@ -40,7 +40,37 @@ static double run_infer(sr_tape *t, const float *x, float *logits, int n, double
   return (double)it * n / (sr_now() - t0);
 }
 
+// GFLOP/s of one 3x3 convolution (64->64 channels, 32x32, batch 64) run alone: the ceiling the
+// whole-model numbers are measured against.
+static double conv_peak(double budget) {
+  sr_err err = {0};
+  sr_model m;
+  sr_model_config cfg = {.arch = "custom", .in_c = 64, .in_h = 32, .in_w = 32, .classes = 1};
+  sr_rng rng;
+  sr_rng_seed(&rng, 0, 0);
+  if (sr_model_init(&m, &cfg, &err) || sr_graph_conv(&m, 0, 64, 3, 1, 1, 0, "conv") < 0 ||
+      sr_model_finalize(&m, &rng, &err))
+    return 0;
+  const int n = 64;
+  size_t nin = (size_t)n * 64 * 32 * 32;
+  float *x = sr_alloc(nin * sizeof(float)), *y = sr_alloc(nin * sizeof(float));
+  for (size_t i = 0; i < nin; i++) x[i] = (float)sr_rng_normal(&rng);
+  sr_tape *t;
+  double rate = 0;
+  if (!sr_model_tape(&m, n, 0, &t, &err)) {
+    run_infer(t, x, y, n, 0.3);
+    rate = run_infer(t, x, y, n, budget) * (double)sr_model_flops(&m) / 1e9;
+  }
+  sr_free(x), sr_free(y);
+  sr_model_free(&m);
+  return rate;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && !strcmp(argv[1], "--conv-peak")) {
+    printf("{\"conv3x3_64_32x32_b64_gflops\":%.1f,\"threads\":%d}\n", conv_peak(5.0), omp_get_max_threads());
+    return 0;
+  }
   if (argc < 6) {
     fprintf(stderr, "usage: %s MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]\n", argv[0]);
     return 2;

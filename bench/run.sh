@@ -12,6 +12,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 export OMP_NUM_THREADS=2
 echo "# simreg engine vs PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), 2 threads, $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "conv alone: $("$build/bench/bench_engine" --conv-peak)"
 while read -r model width ch size batch; do
   s=$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
   p=$(/usr/bin/python3 "$here/torch_peer.py" "$model" "$width" "$ch" "$size" "$batch" "$secs")
