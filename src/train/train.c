@@ -37,6 +37,7 @@ typedef struct progress_state {
   double lsum;       // running sums of the current epoch
   int64_t seen, hits;
   double secs;       // training seconds spent in the current epoch before a resume
+  double wait0;      // loader wait seconds at the epoch's (or resume's) start
   double best;       // lowest validation loss so far
 } progress_state;
 
@@ -240,6 +241,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
   int K = m->cfg.classes, epoch = p->epoch;
   double lr = sr_lr_at(&r->cfg->sched, epoch), t0 = sr_now() - p->secs, t_start = sr_now();
   int64_t steps = sr_loader_batches(r->loader), nb, first = p->step;
+  p->wait0 = sr_loader_wait_seconds(r->loader);
   sr_status st = sr_loader_start(r->loader, epoch, p->step, err);
   const float *x;
   const int32_t *y;
@@ -290,13 +292,15 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   cJSON_AddNumberToObject(e, "val_acc", val.accuracy);
   if (r->cfg->eval_test) cJSON_AddNumberToObject(e, "test_acc", test.accuracy);
   cJSON_AddNumberToObject(e, "seconds", secs);
+  double wait = sr_loader_wait_seconds(r->loader) - r->pos.wait0;
+  cJSON_AddNumberToObject(e, "data_wait_share", secs > 0 ? wait / secs : 0);
   cJSON_AddItemToArray(r->metrics, e);
   if (!r->cfg->quiet)
   {
     char tbuf[32] = "";
     if (r->cfg->eval_test) snprintf(tbuf, sizeof tbuf, " | test acc %.4f", test.accuracy);
-    fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.1f s\n", epoch + 1, tl, ta,
-            val.loss, val.accuracy, tbuf, secs);
+    fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.1f s (%.1f%% waiting for data)\n",
+            epoch + 1, tl, ta, val.loss, val.accuracy, tbuf, secs, secs > 0 ? 100 * wait / secs : 0.0);
   }
   char path[2048];
   if ((st = write_json(r->cfg->out, "metrics.jsonl", r->metrics, 1, err))) return st;
