@@ -226,7 +226,7 @@ static sr_status read_checkpoint(run_state *r, sr_err *err) {
     if (!cJSON_IsArray(r->metrics)) st = sr_fail(err, SR_ERR_FORMAT, "%s: checkpoint metrics are malformed", path);
   }
   if (!st) {
-    r->pos = (progress_state){(int)v[0], (int64_t)v[1], v[2], (int64_t)v[3], (int64_t)v[4], v[7], v[5]};
+    r->pos = (progress_state){.epoch = (int)v[0], .step = (int64_t)v[1], .lsum = v[2], .seen = (int64_t)v[3], .hits = (int64_t)v[4], .secs = v[7], .best = v[5]};
     r->sgd.has_buf = v[6] != 0;
     if (!r->cfg->quiet) fprintf(stderr, "resuming %s at epoch %d, step %lld\n", r->cfg->out, r->pos.epoch + 1, (long long)r->pos.step);
   }
