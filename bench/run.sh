@@ -30,3 +30,13 @@ resnet18 1.0 1 32 64
 resnet18 0.25 1 32 64
 cnn-small 1 1 28 128
 CONFIGS
+
+# Data loading share of a real training epoch slice (the loader thread runs ahead of the steps).
+tmp=$(mktemp -d)
+"$build/tools/simreg" train --data fashion-mnist --limit 12800 --epochs 1 --no-test --quiet --out "$tmp/run"
+/usr/bin/python3 - "$tmp/run/metrics.jsonl" <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1]).readline())
+print(f"training cnn-small on Fashion-MNIST: {m['seconds']:.1f} s for the epoch, {100*m['data_wait_share']:.2f}% waiting for data")
+PY
+rm -rf "$tmp"
