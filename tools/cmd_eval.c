@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "eval_corrupt.h"
 #include "simreg/train.h"
 
 static void print_text(const sr_dataset *ds, const sr_eval_result *r) {
@@ -45,12 +46,13 @@ static void print_json(const sr_dataset *ds, const sr_eval_result *r) {
 }
 
 int sr_cmd_eval(int argc, char **argv) {
-  const char *data = NULL, *split = "test", *which = "best";
+  const char *data = NULL, *split = "test", *which = "best", *corruptions = NULL;
   int json = 0;
   sr_opt opts[] = {
       {"data", SR_OPT_STRING, &data, "dataset spec (default: the run's)", 0, 0, 0},
       {"split", SR_OPT_STRING, &split, "train | test (default test)", 0, 0, 0},
       {"checkpoint", SR_OPT_STRING, &which, "best | last (default best)", 0, 0, 0},
+      {"corruptions", SR_OPT_STRING, &corruptions, "CIFAR-10-C style directory: accuracy per corruption, severity, group (writes RUN/corruptions.json)", 0, 0, 0},
       {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
       {0},
   };
@@ -70,6 +72,13 @@ int sr_cmd_eval(int argc, char **argv) {
   sr_model m;
   sr_run_info info;
   if (sr_run_open(pos[0], which, &m, &info, &err)) return sr_cli_fail("eval", &err);
+  if (corruptions) {
+    sr_loader_opts o = sr_loader_opts_default();
+    o.shuffle = 0, o.augment = 0, o.batch = 256, o.gray = info.gray, o.mean = (float)info.mean, o.scale = (float)info.scale;
+    rc = sr_eval_corruptions(pos[0], &m, &o, corruptions, json);
+    sr_model_free(&m);
+    return rc;
+  }
   sr_dataset ds;
   sr_eval_result r = {0};
   sr_status st = sr_dataset_load(data ? data : info.data, split, &ds, &err);

@@ -31,6 +31,23 @@ grep -q '"confusion":\[\[' "$T/eval.json" || fail "confusion matrix"
 "$SIMREG" train --data fashion-mnist --limit 2000 --epochs 2 --no-test --seed 3 --out "$T/run2" --quiet || fail "train 2"
 cmp -s "$T/run/last.safetensors" "$T/run2/last.safetensors" || fail "same seed gave different weights"
 
+# Corruption evaluation: accuracy per corruption and severity into RUN/corruptions.json, which the report reads.
+"$SIMREG" corrupt --data fashion-mnist --out "$T/fc" --limit 200 --corruptions contrast,gaussian_noise --freq-images 100 --quiet \
+  || fail "corrupt"
+"$SIMREG" eval "$T/run" --corruptions "$T/fc" > "$T/corr.txt" || fail "eval --corruptions"
+grep -q '^contrast ' "$T/corr.txt" && grep -q '^gaussian_noise ' "$T/corr.txt" || { cat "$T/corr.txt"; fail "corruption table"; }
+/usr/bin/python3 -c "
+import json,sys
+j=json.load(open('$T/run/corruptions.json'))
+c=j['corruptions']
+assert set(c)=={'contrast','gaussian_noise'}, c
+assert all(len(v['accuracy'])==5 and all(0<=a<=1 for a in v['accuracy']) and v['group'] in ('low','mid','high') for v in c.values())
+assert c['contrast']['accuracy'][4] < c['contrast']['accuracy'][0], 'contrast severity 5 must hurt more than 1'
+" 2>/dev/null || [ ! -x /usr/bin/python3 ] || fail "corruptions.json content"
+"$SIMREG" report "$T/run" -o "$T/report" > /dev/null || fail "report over the run"
+grep -q "corruption" "$T/report/report.md" || fail "report lacks the corruption table"
+expect_fail "corruptions directory missing" "$T/none" "$SIMREG" eval "$T/run" --corruptions "$T/none"
+
 # Bad data files.
 mkdir -p "$T/idx"
 cp "$FM/t10k-labels-idx1-ubyte.gz" "$T/idx/train-labels-idx1-ubyte.gz"
