@@ -40,5 +40,6 @@ int sr_cmd_report(int argc, char **argv);
 int sr_cmd_train(int argc, char **argv);
 int sr_cmd_info(int argc, char **argv);
 int sr_cmd_eval(int argc, char **argv);
+int sr_cmd_similarity(int argc, char **argv);
 
 #endif
