@@ -110,6 +110,18 @@ void sr_diff_done(sr_tape *t, int i, int k);
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
+// Layers with weights (conv2d, linear) keep these slots: prims 0 fwd, 1 bwd-data, 2 bwd-weights,
+// 3 reorder W -> fwd layout, 4 reorder W -> bwd-data layout, 5 accumulate dW into grads; mems 0 W (plain,
+// in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's layout, 4 dW plain
+// (in grads), 5 bias (in params), 6 dbias temp. Layer-specific slots start after them.
+enum { SR_WP_FWD, SR_WP_BWD_D, SR_WP_BWD_W, SR_WP_RW, SR_WP_RWB, SR_WP_RDW, SR_WP_NEXT };
+enum { SR_WM_W, SR_WM_WF, SR_WM_WB, SR_WM_DW, SR_WM_DWU, SR_WM_B, SR_WM_DB, SR_WM_NEXT };
+// After mds[SR_WM_WF/WB/DW] are set from the primitive descriptors: memories and reorders.
+sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain, const dnnl_memory_desc_t *b_md,
+                           sr_err *err);
+sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err);     // before forward
+sr_status sr_weights_accumulate(sr_tape *t, int i, sr_err *err);  // after backward-weights
+dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
 // BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
 // ReLU node with the ReLU's output gradient (batchnorm.c).
 sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);

@@ -47,10 +47,9 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 }
 
 // ---- oneDNN ----
-// prim: 0 fwd, 1 bwd-data, 2 bwd-weights, 3 reorder W->fwd, 4 reorder W->bwd-data, 5 accumulate dW
-// mem:  0 W plain (params), 1 W fwd, 2 W bwd-data (NULL: same as 1), 3 dW, 4 dW plain (grads), 5 bias, 6 dbias
-enum { P_FWD, P_BWD_D, P_BWD_W, P_RW, P_RWB, P_RDW };
-enum { M_W, M_WF, M_WB, M_DW, M_DWU, M_B, M_DB };
+// prim and mem: the weight slots of engine.h.
+enum { P_FWD = SR_WP_FWD, P_BWD_D = SR_WP_BWD_D, P_BWD_W = SR_WP_BWD_W };
+enum { M_WF = SR_WM_WF, M_WB = SR_WM_WB, M_DW = SR_WM_DW, M_B = SR_WM_B, M_DB = SR_WM_DB };
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
@@ -86,37 +85,14 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
       (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
-  if ((s = sr_mem_create(t, &tn->mem[M_W], &w_plain, sr_param(t, nd->p_w), err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_WF], &tn->mds[M_WF], NULL, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_DW], &tn->mds[M_DW], NULL, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_DWU], &w_plain, sr_grad(t, nd->p_w), err)) ||
-      (s = sr_reorder_create(t, &tn->prim[P_RW], &w_plain, &tn->mds[M_WF], 0, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[P_RDW], &tn->mds[M_DW], &w_plain, 1, err)))
-    return s;
-  if (!dnnl_memory_desc_equal(&tn->mds[M_WB], &tn->mds[M_WF]) &&
-      ((s = sr_mem_create(t, &tn->mem[M_WB], &tn->mds[M_WB], NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RWB], &w_plain, &tn->mds[M_WB], 0, err))))
-    return s;
-  if (nd->bias && ((s = sr_mem_create(t, &tn->mem[M_B], &b_md, sr_param(t, nd->p_b), err)) ||
-                   (s = sr_mem_create(t, &tn->mem[M_DB], &b_md, NULL, err))))
-    return s;
-  tn->version = (uint64_t)-1;
-  return SR_OK;
+  return sr_weights_build(t, i, &w_plain, &b_md, err);
 }
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
-  sr_status s;
-  if (tn->version != t->m->params_version) {
-    dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, tn->mem[M_W]}, {DNNL_ARG_TO, tn->mem[M_WF]}};
-    if ((s = sr_exec(t, tn->prim[P_RW], 2, a, err))) return s;
-    if (tn->mem[M_WB]) {
-      dnnl_exec_arg_t b[] = {{DNNL_ARG_FROM, tn->mem[M_W]}, {DNNL_ARG_TO, tn->mem[M_WB]}};
-      if ((s = sr_exec(t, tn->prim[P_RWB], 2, b, err))) return s;
-    }
-    tn->version = t->m->params_version;
-  }
+  sr_status s = sr_weights_refresh(t, i, err);
+  if (s) return s;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
                          {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
                          {DNNL_ARG_DST, tn->dst},
@@ -132,18 +108,12 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err))) return s;
-  dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, tn->mem[M_DW]}, {DNNL_ARG_TO, tn->mem[M_DWU]}};
-  if ((s = sr_exec(t, tn->prim[P_RDW], 2, r, err))) return s;
-  if (nd->bias) {
-    void *db;
-    dnnl_memory_get_data_handle(tn->mem[M_DB], &db);
-    sr_add_floats(sr_grad(t, nd->p_b), db, nd->c);
-  }
+  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+    return s;
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
   dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
-                         {DNNL_ARG_WEIGHTS, tn->mem[M_WB] ? tn->mem[M_WB] : tn->mem[M_WF]},
+                         {DNNL_ARG_WEIGHTS, sr_weights_for_bwd_data(t, i)},
                          {DNNL_ARG_DIFF_SRC, dsrc}};
   if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
   sr_diff_done(t, i, 0);
