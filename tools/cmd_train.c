@@ -51,6 +51,7 @@ static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int e
 int sr_cmd_train(int argc, char **argv) {
   sr_train_config c = sr_train_config_default();
   const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic", *resume_run = NULL;
+  const char *reg = "none", *reg_layers = "", *reg_data = "", *reg_target = "", *reg_indices = "", *reg_loss = "log";
   int color = 0, no_crop = 0, no_flip = 0, no_test = 0;
   int64_t seed = 0;
   sr_opt opts[] = {
@@ -75,6 +76,16 @@ int sr_cmd_train(int argc, char **argv) {
       {"no-test", SR_OPT_FLAG, &no_test, "skip the per-epoch test-set evaluation", 0, 0, 0},
       {"threads", SR_OPT_INT, &c.threads, "OpenMP threads (default: all cores)", 0, 1024, 0},
       {"out", SR_OPT_STRING, &out, "run directory (default runs/train)", 0, 0, 0},
+      {"reg", SR_OPT_STRING, &reg, "similarity regularizer: none | threshold | pixel | low | high | positive | negative | file", 0, 0, 0},
+      {"alpha", SR_OPT_DOUBLE, &c.alpha, "regularization strength (default 10)", 0, 1e6, 0},
+      {"th", SR_OPT_DOUBLE, &c.th, "similarity threshold Th (default 0.8)", 0, 0.999999, 0},
+      {"reg-n", SR_OPT_I64, &c.reg_n, "regularization images (default 5000)", 2, 1e8, 0},
+      {"reg-pairs", SR_OPT_INT, &c.reg_pairs, "pairs per step k (default 16)", 2, 512, 0},
+      {"reg-layers", SR_OPT_STRING, &reg_layers, "comma-separated feature layers (default: all; see simreg info)", 0, 0, 0},
+      {"reg-data", SR_OPT_STRING, &reg_data, "take regularization images from this dataset (resized)", 0, 0, 0},
+      {"reg-target", SR_OPT_STRING, &reg_target, "--reg file: the N x N target .npy", 0, 0, 0},
+      {"reg-indices", SR_OPT_STRING, &reg_indices, "--reg file: the N image indices (.npy or text)", 0, 0, 0},
+      {"reg-loss", SR_OPT_STRING, &reg_loss, "log (g(x) transform, default) | mse", 0, 0, 0},
       {"checkpoint-every", SR_OPT_INT, &c.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
       {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &c.quiet, "no progress output", 0, 0, 0},
@@ -102,6 +113,16 @@ int sr_cmd_train(int argc, char **argv) {
   snprintf(c.arch, sizeof c.arch, "%s", arch);
   snprintf(c.data, sizeof c.data, "%s", data);
   snprintf(c.out, sizeof c.out, "%s", out);
+  if (strcmp(reg_loss, "log") && strcmp(reg_loss, "mse")) {
+    fprintf(stderr, "simreg train: --reg-loss must be log or mse, not '%s'\n", reg_loss);
+    return SR_EXIT_USAGE;
+  }
+  c.reg_mse = !strcmp(reg_loss, "mse");
+  snprintf(c.reg, sizeof c.reg, "%s", reg);
+  snprintf(c.reg_layers, sizeof c.reg_layers, "%s", reg_layers);
+  snprintf(c.reg_data, sizeof c.reg_data, "%s", reg_data);
+  snprintf(c.reg_target, sizeof c.reg_target, "%s", reg_target);
+  snprintf(c.reg_indices, sizeof c.reg_indices, "%s", reg_indices);
   c.gray = !color, c.crop_pad = no_crop ? 0 : 4, c.flip = !no_flip, c.augment = !(no_crop && no_flip);
   c.eval_test = !no_test;
   c.seed = (uint64_t)seed;

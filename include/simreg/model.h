@@ -144,7 +144,8 @@ sr_status sr_ref_forward_params(sr_model *m, const double *params, const double 
 sr_status sr_model_save(const sr_model *m, const char *path, sr_err *err);
 sr_status sr_model_load(sr_model *m, const char *path, sr_err *err);
 // Save with extra tensors and metadata (checkpoints: optimizer state, progress). extra_meta: key, value,
-// ..., NULL. Load from an opened file, ignoring tensors whose names start with ignore_prefix.
+// ..., NULL. Load from an opened file, ignoring tensors whose names start with one of the
+// comma-separated prefixes in ignore_prefix (may be NULL).
 struct sr_st_entry;
 struct sr_st_file;
 sr_status sr_model_save_with(const sr_model *m, const char *path, const struct sr_st_entry *extra, int n_extra,

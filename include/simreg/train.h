@@ -34,6 +34,16 @@ typedef struct sr_train_config {
   int checkpoint_every;  // also write RUN/checkpoint.safetensors every N steps (0: only at epoch ends)
   int resume;          // continue from RUN/checkpoint.safetensors
   const volatile int *stop;  // when non-NULL and set (by a signal handler): checkpoint at the next step, stop
+  // The similarity regularizer (docs/REGULARIZER.md); reg[0] == 0 or "none" trains the baseline.
+  char reg[16];        // threshold | pixel | low | high | positive | negative | file | none
+  double alpha, th;
+  int64_t reg_n;       // regularization images (default 5000)
+  int reg_pairs;       // k pairs per step (default 16)
+  char reg_layers[256];     // comma-separated feature layers ("" = all)
+  char reg_data[1024];      // dataset spec of other regularization images ("" = the training set)
+  char reg_target[1024];    // --reg file: N x N .npy
+  char reg_indices[1024];   // --reg file: the N image indices
+  int reg_mse;         // plain squared difference instead of the g(x) transform
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small

@@ -83,13 +83,24 @@ sr_status sr_model_load(sr_model *m, const char *path, sr_err *err) {
   return st;
 }
 
+// Whether name starts with one of the comma-separated prefixes.
+static int has_prefix(const char *name, const char *prefixes) {
+  for (const char *p = prefixes; p && *p;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len && !strncmp(name, p, len)) return 1;
+    p = end ? end + 1 : NULL;
+  }
+  return 0;
+}
+
 sr_status sr_model_load_st(sr_model *m, const sr_st_file *fp, const char *path, const char *ignore_prefix,
                            sr_err *err) {
   const sr_st_file f = *fp;
   sr_status st = check_meta(m, &f, path, err);
   for (int i = 0; !st && i < m->n_tensors; i++) st = check_tensor(&m->tensors[i], sr_st_find(&f, m->tensors[i].name), path, err);
   for (int i = 0; !st && i < f.n; i++) {
-    if (ignore_prefix && !strncmp(f.tensors[i].name, ignore_prefix, strlen(ignore_prefix))) continue;
+    if (has_prefix(f.tensors[i].name, ignore_prefix)) continue;
     int known = 0;
     for (int k = 0; k < m->n_tensors && !known; k++) known = !strcmp(m->tensors[k].name, f.tensors[i].name);
     if (!known) st = sr_fail(err, SR_ERR_SHAPE, "%s: unexpected tensor '%s' for a %s model", path, f.tensors[i].name, m->cfg.arch);

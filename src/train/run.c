@@ -103,6 +103,23 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
   get_num(j, "limit", &limit);
   get_bool(j, "eval_test", &c->eval_test);
   get_int(j, "checkpoint_every", &c->checkpoint_every);
+  const cJSON *reg = item(j, "reg");
+  if (cJSON_IsObject(reg)) {
+    double n = (double)c->reg_n, pairs = c->reg_pairs;
+    char loss[16] = "log";
+    get_str(reg, "type", c->reg, sizeof c->reg);
+    get_num(reg, "alpha", &c->alpha);
+    get_num(reg, "threshold", &c->th);
+    get_num(reg, "images", &n);
+    get_num(reg, "pairs", &pairs);
+    get_str(reg, "layers", c->reg_layers, sizeof c->reg_layers);
+    if (!strcmp(c->reg_layers, "all")) c->reg_layers[0] = 0;
+    get_str(reg, "loss", loss, sizeof loss);
+    get_str(reg, "data", c->reg_data, sizeof c->reg_data);
+    get_str(reg, "target", c->reg_target, sizeof c->reg_target);
+    get_str(reg, "indices", c->reg_indices, sizeof c->reg_indices);
+    c->reg_n = (int64_t)n, c->reg_pairs = (int)pairs, c->reg_mse = !strcmp(loss, "mse");
+  }
   cJSON_Delete(j);
   c->seed = (uint64_t)seed;
   c->limit = (int64_t)limit;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "simreg/layers.h"
+#include "regrun.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
 
@@ -27,6 +28,8 @@ sr_train_config sr_train_config_default(void) {
   c.augment = 1, c.crop_pad = 4, c.flip = 1, c.gray = 1;
   c.mean = 0.5, c.scale = 5.0;
   c.eval_test = 1;
+  snprintf(c.reg, sizeof c.reg, "none");
+  c.alpha = 10, c.th = 0.8, c.reg_n = 5000, c.reg_pairs = 16;
   return c;
 }
 
@@ -52,9 +55,11 @@ typedef struct run_state {
   float *dlogits, *logits;
   cJSON *metrics;  // array of epoch objects
   progress_state pos;
+  sr_reg_run reg;
 } run_state;
 
 static void run_free(run_state *r) {
+  sr_reg_run_free(&r->reg);
   sr_loader_destroy(r->loader);
   sr_sgd_free(&r->sgd);
   sr_model_free(&r->model);
@@ -117,7 +122,18 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   cJSON_AddBoolToObject(j, "eval_test", c->eval_test);
   cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
-  cJSON_AddStringToObject(reg, "type", "none");
+  cJSON_AddStringToObject(reg, "type", r->reg.on ? c->reg : "none");
+  if (r->reg.on) {
+    cJSON_AddNumberToObject(reg, "alpha", c->alpha);
+    cJSON_AddNumberToObject(reg, "threshold", c->th);
+    cJSON_AddNumberToObject(reg, "images", (double)r->reg.target.n);
+    cJSON_AddNumberToObject(reg, "pairs", c->reg_pairs);
+    cJSON_AddStringToObject(reg, "layers", c->reg_layers[0] ? c->reg_layers : "all");
+    cJSON_AddStringToObject(reg, "loss", c->reg_mse ? "mse" : "log");
+    if (c->reg_data[0]) cJSON_AddStringToObject(reg, "data", c->reg_data);
+    if (c->reg_target[0]) cJSON_AddStringToObject(reg, "target", c->reg_target);
+    if (c->reg_indices[0]) cJSON_AddStringToObject(reg, "indices", c->reg_indices);
+  }
   sr_status st = write_json(c->out, "config.json", j, 0, err);
   cJSON_Delete(j);
   return st;
@@ -152,6 +168,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   r->dlogits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
   r->metrics = cJSON_CreateArray();
   if (!r->logits || !r->dlogits || !r->metrics) return sr_fail(err, SR_ERR_NOMEM, "training buffers");
+  if ((st = sr_reg_run_setup(&r->reg, c, &r->train, r->tr_idx, r->n_tr, &r->model, &r->opts, err))) return st;
   if ((st = sr_mkdir_p(c->out, err))) return st;
   return write_config(r, err);
 }
@@ -184,12 +201,17 @@ static sr_status write_checkpoint(run_state *r, sr_err *err) {
   snprintf(meta[7], 64, "%a", p->secs);
   char *metrics = cJSON_PrintUnformatted(r->metrics);
   if (!metrics) return sr_fail(err, SR_ERR_NOMEM, "checkpoint: out of memory");
-  const char *kv[] = {"epoch", meta[0], "step", meta[1], "loss_sum", meta[2], "seen", meta[3], "hits", meta[4],
-                      "best_val_loss", meta[5], "momentum_started", meta[6], "epoch_seconds", meta[7],
-                      "metrics", metrics, NULL};
-  int64_t shape[1] = {r->model.n_params};
-  sr_st_entry mom = {"optimizer.momentum_buffer", SR_F32, 1, shape, r->sgd.buf};
-  sr_status st = sr_model_save_with(&r->model, path, &mom, r->sgd.buf ? 1 : 0, kv, err);
+  const char *kv[40] = {"epoch", meta[0], "step", meta[1], "loss_sum", meta[2], "seen", meta[3], "hits", meta[4],
+                        "best_val_loss", meta[5], "momentum_started", meta[6], "epoch_seconds", meta[7],
+                        "metrics", metrics, NULL};
+  char regbuf[8][80];
+  sr_reg_run_ckpt_meta(&r->reg, regbuf, kv + 18);
+  int64_t shapes[1 + SR_MAX_FEATURES + 1] = {r->model.n_params};
+  sr_st_entry e[3 + SR_MAX_FEATURES];
+  int n = 0;
+  if (r->sgd.buf) e[n++] = (sr_st_entry){"optimizer.momentum_buffer", SR_F32, 1, shapes, r->sgd.buf};
+  n += sr_reg_run_ckpt_entries(&r->reg, e + n, shapes + 1);
+  sr_status st = sr_model_save_with(&r->model, path, e, n, kv, err);
   free(metrics);
   return st;
 }
@@ -211,7 +233,8 @@ static sr_status read_checkpoint(run_state *r, sr_err *err) {
   double v[8];
   const char *keys[] = {"epoch", "step", "loss_sum", "seen", "hits", "best_val_loss", "momentum_started", "epoch_seconds"};
   for (int k = 0; k < 8 && !st; k++) st = meta_num(&f, path, keys[k], &v[k], err);
-  if (!st) st = sr_model_load_st(&r->model, &f, path, "optimizer.", err);
+  if (!st) st = sr_model_load_st(&r->model, &f, path, "optimizer.,reg.", err);
+  if (!st) st = sr_reg_run_restore(&r->reg, &f, path, err);
   const sr_st_tensor *mom = sr_st_find(&f, "optimizer.momentum_buffer");
   if (!st && r->sgd.buf) {
     if (!mom || mom->dtype != SR_F32 || mom->count != r->model.n_params)
@@ -256,8 +279,18 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     }
     sr_model_zero_grad(m);
     if ((st = sr_tape_backward(t, r->dlogits, NULL, err))) break;
+    double rl = 0;
+    if (r->reg.on && (st = sr_reg_run_step(&r->reg, m, &rl, err))) break;
+    if (!isfinite(rl)) {
+      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite regularization loss at epoch %d step %lld", epoch + 1, (long long)p->step);
+      break;
+    }
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
+    if (r->reg.on) {  // the layer weights w follow the same SGD (as in the paper's code)
+      sr_reg_step_w(&r->reg.state, lr, r->cfg->momentum);
+      sr_reg_zero_grad(&r->reg.state);
+    }
     p->lsum += (double)l * (double)nb, p->seen += nb, p->hits += correct, p->step++;
     double el = sr_now() - t0;
     p->secs = el;
@@ -292,6 +325,22 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   cJSON_AddNumberToObject(e, "val_acc", val.accuracy);
   if (r->cfg->eval_test) cJSON_AddNumberToObject(e, "test_acc", test.accuracy);
   cJSON_AddNumberToObject(e, "seconds", secs);
+  if (r->reg.on) {
+    double gamma[SR_MAX_FEATURES], pearson, spearman;
+    sr_reg_gamma(&r->reg.state, gamma);
+    if ((st = sr_reg_run_probe(&r->reg, &r->model, &pearson, &spearman, err))) {
+      cJSON_Delete(e);
+      return st;
+    }
+    cJSON_AddNumberToObject(e, "reg_loss", r->reg.loss_n ? r->reg.loss_sum / (double)r->reg.loss_n : 0);
+    cJSON_AddItemToObject(e, "gamma", cJSON_CreateDoubleArray(gamma, r->reg.state.n_layers));
+    if (isfinite(pearson)) cJSON_AddNumberToObject(e, "similarity_pearson", pearson);
+    if (isfinite(spearman)) cJSON_AddNumberToObject(e, "similarity_spearman", spearman);
+    if (!r->cfg->quiet)
+      fprintf(stderr, "epoch %d: reg loss %.4f | S^CNN vs target on %d probe pairs: Pearson %.3f Spearman %.3f\n",
+              epoch + 1, r->reg.loss_n ? r->reg.loss_sum / (double)r->reg.loss_n : 0, SR_REG_PROBES, pearson, spearman);
+    r->reg.loss_sum = 0, r->reg.loss_n = 0;
+  }
   double wait = sr_loader_wait_seconds(r->loader) - r->pos.wait0;
   cJSON_AddNumberToObject(e, "data_wait_share", secs > 0 ? wait / secs : 0);
   cJSON_AddItemToArray(r->metrics, e);
