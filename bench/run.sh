@@ -40,3 +40,30 @@ m = json.loads(open(sys.argv[1]).readline())
 print(f"training cnn-small on Fashion-MNIST: {m['seconds']:.1f} s for the epoch, {100*m['data_wait_share']:.2f}% waiting for data")
 PY
 rm -rf "$tmp"
+
+# Regularizer overhead: one epoch slice with and without --reg (k = 16 pairs = 32 extra images per step of
+# 64), against the regularization batch's share of the FLOPs, 32 / (64 + 32) = 33%.
+for model in "cnn-small 1" "resnet18 0.25"; do
+  set -- $model
+  tmp=$(mktemp -d)
+  "$build/tools/simreg" train --model "$1" --width "$2" --limit 6400 --epochs 1 --no-test --quiet --out "$tmp/base"
+  "$build/tools/simreg" train --model "$1" --width "$2" --limit 6400 --epochs 1 --no-test --quiet --out "$tmp/reg" \
+    --reg threshold --reg-n 5000
+  /usr/bin/python3 - "$1" "$tmp/base/metrics.jsonl" "$tmp/reg/metrics.jsonl" <<'PY'
+import json, sys
+b = json.loads(open(sys.argv[2]).readline())["seconds"]
+r = json.loads(open(sys.argv[3]).readline())["seconds"]
+print(f"regularizer {sys.argv[1]}: baseline {b:.1f} s, regularized {r:.1f} s per 6336 images: "
+      f"overhead {100*(r-b)/r:.1f}% of the step (FLOP share of the pair batch 33.3%, target <= 38.3%)")
+PY
+  rm -rf "$tmp"
+done
+tmp=$(mktemp -d)
+/usr/bin/python3 - "$build/tools/simreg" "$tmp/t.npy" <<'PY'
+import subprocess, sys, time
+t0 = time.time()
+subprocess.run([sys.argv[1], "similarity", "--data", "fashion-mnist", "--reg-n", "5000", "--reg", "threshold",
+                "-o", sys.argv[2]], check=True, stdout=subprocess.DEVNULL)
+print(f"target N=5000 (Fashion-MNIST, thresholded, built and written, no cache): {time.time() - t0:.2f} s")
+PY
+rm -rf "$tmp"
