@@ -56,7 +56,7 @@ typedef struct sr_model_config {
 } sr_model_config;
 
 #define SR_MAX_FEATURES 8
-#define SR_MAX_TAPES 8
+#define SR_MAX_TAPES 16
 
 typedef struct sr_tape sr_tape;
 

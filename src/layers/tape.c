@@ -244,12 +244,17 @@ sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *e
     }
     if (!m->tapes[i] && freei < 0) freei = i;
   }
-  if (freei < 0) {  // evict the oldest (slot 0 first) tape: batch sizes seldom vary much
-    freei = 0;
-    tape_destroy(m->tapes[0]);
-    memmove(m->tapes, m->tapes + 1, sizeof(m->tapes[0]) * (SR_MAX_TAPES - 1));
-    memmove(m->tape_n, m->tape_n + 1, sizeof(m->tape_n[0]) * (SR_MAX_TAPES - 1));
-    memmove(m->tape_slot, m->tape_slot + 1, sizeof(m->tape_slot[0]) * (SR_MAX_TAPES - 1));
+  if (freei < 0) {
+    // Evict the oldest slot-0 tape. Tapes of other slots hold state a caller is using across calls (the
+    // two halves of a pair batch), so they are never evicted.
+    int v = 0;
+    while (v < SR_MAX_TAPES && m->tape_slot[v] != 0) v++;
+    if (v == SR_MAX_TAPES) return sr_fail(err, SR_ERR_ARG, "too many tapes in use (%d)", SR_MAX_TAPES);
+    tape_destroy(m->tapes[v]);
+    int tail = SR_MAX_TAPES - 1 - v;
+    memmove(m->tapes + v, m->tapes + v + 1, sizeof(m->tapes[0]) * (size_t)tail);
+    memmove(m->tape_n + v, m->tape_n + v + 1, sizeof(m->tape_n[0]) * (size_t)tail);
+    memmove(m->tape_slot + v, m->tape_slot + v + 1, sizeof(m->tape_slot[0]) * (size_t)tail);
     freei = SR_MAX_TAPES - 1;
     m->tapes[freei] = NULL;
   }

@@ -56,7 +56,35 @@ static void structure(void) {
   CHECK(sr_model_create(&m, &cfg, &rng, &err) == SR_ERR_ARG && strstr(err.msg, "vgg"), "unknown model: %s", err.msg);
 }
 
+// Many batch sizes evict old slot-0 tapes; a tape in another slot (a pair-batch half) survives and
+// still computes the same outputs.
+static void tape_cache(void) {
+  sr_err err = {0};
+  sr_model m;
+  sr_model_config cfg = {.arch = "cnn-small", .in_c = 1, .in_h = 28, .in_w = 28, .classes = 10};
+  sr_rng rng;
+  sr_rng_seed(&rng, 3, 0);
+  CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
+  float *x = calloc(40 * 784, sizeof(float)), *y0 = calloc(40 * 10, sizeof(float)), *y1 = calloc(40 * 10, sizeof(float));
+  for (int i = 0; i < 40 * 784; i++) x[i] = (float)sr_rng_normal(&rng);
+  sr_tape *keep, *t;
+  CHECK_OK(sr_model_tape(&m, 4, 1, &keep, &err), &err);
+  CHECK_OK(sr_tape_forward(keep, x, 0, y0, &err), &err);
+  for (int n = 2; n < 2 + 2 * SR_MAX_TAPES; n++) {
+    CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
+    CHECK_OK(sr_tape_forward(t, x, 0, y1, &err), &err);
+  }
+  sr_tape *again;
+  CHECK_OK(sr_model_tape(&m, 4, 1, &again, &err), &err);
+  CHECK(again == keep, "the slot-1 tape must not be evicted");
+  CHECK_OK(sr_tape_forward(keep, x, 0, y1, &err), &err);
+  CHECK(!memcmp(y0, y1, 4 * 10 * sizeof(float)), "same outputs after the cache churned");
+  free(x), free(y0), free(y1);
+  sr_model_free(&m);
+}
+
 int main(void) {
+  tape_cache();
   setvbuf(stdout, NULL, _IONBF, 0);
   structure();
   compare("cnn-small", 1, 1, 28, 3);
