@@ -17,6 +17,10 @@ sr_status sr_afile_open(sr_afile *f, const char *path, sr_err *err) {
   snprintf(f->tmp, sizeof f->tmp, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(f->tmp);
   if (fd < 0) return sr_fail(err, SR_ERR_IO, "%s: cannot create temp file: %s", path, strerror(errno));
+  // mkstemp creates 0600; outputs should get the usual 0666 & ~umask like any other written file.
+  mode_t um = umask(0);
+  umask(um);
+  fchmod(fd, 0666 & ~um);
   f->fp = fdopen(fd, "wb");
   if (!f->fp) {
     close(fd);

@@ -1,4 +1,5 @@
 // Core: RNG determinism and ranges, atomic writes, error formatting.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "simreg/core.h"
@@ -48,6 +49,11 @@ static void test_atomic(void) {
   snprintf(sub, sizeof sub, "%s/a/b", dir);
   CHECK_OK(sr_mkdir_p(sub, &err), &err);
   CHECK_OK(sr_write_file_atomic(path, "hello", 5, &err), &err);
+  struct stat sb;
+  mode_t um = umask(022);
+  CHECK_OK(sr_write_file_atomic(path, "hello", 5, &err), &err);
+  umask(um);
+  CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644, "atomic files get 0666 & ~umask, got %o", sb.st_mode & 0777);
   void *data;
   size_t n;
   CHECK_OK(sr_read_file(path, 100, &data, &n, &err), &err);
