@@ -1,0 +1,294 @@
+// The Boundary attack (Brendel et al. 2018) with Foolbox 3's schedule: blended-uniform-noise start, then
+// orthogonal (spherical) steps plus steps toward the original, with step sizes adapted from success rates.
+// Every image of a batch takes part in every step until all have converged (as Foolbox runs a batch), so
+// query counts per image are steps + steps / stats_every plus the initialisation's.
+#include <math.h>
+#include <string.h>
+
+#include "simreg/attack.h"
+
+#define SPH_Q 100  // spherical-success queue length
+#define STEP_Q 30  // step-success queue length
+
+sr_boundary_opts sr_boundary_opts_default(void) {
+  return (sr_boundary_opts){.steps = 5000, .spherical_step = 1e-2, .source_step = 1e-2, .convergence = 1e-7,
+                            .adaptation = 1.5, .stats_every = 10, .init_draws = 1000, .init_search_steps = 50};
+}
+
+void sr_boundary_result_free(sr_boundary_result *r) {
+  sr_free(r->adv);
+  sr_free(r->found);
+  sr_free(r->norm_sq_per_dim);
+  sr_free(r->queries);
+  sr_free(r->init_queries);
+  sr_free(r->steps_run);
+  memset(r, 0, sizeof *r);
+}
+
+// Per-batch working state.
+typedef struct bstate {
+  sr_amodel *am;
+  int64_t d, k;             // image size, images in this batch
+  const float *x;           // (k, d) originals
+  const int32_t *label;     // (k)
+  float *best, *cand, *sph, *buf;  // (k, d)
+  int32_t *pred;            // (k)
+  int64_t *list;            // (k) indices of a query
+  int *adv_c, *adv_s;       // (k) candidate / spherical candidate adversarial
+  int64_t *queries;         // (k) into the result
+  sr_rng *rng;              // (k)
+} bstate;
+
+// Query images src[list[j]*d] for j < m; adv[list[j]] = prediction differs from the label.
+static sr_status query(bstate *b, const float *src, const int64_t *list, int64_t m, int *adv, sr_err *err) {
+  int64_t d = b->d;
+  for (int64_t j = 0; j < m; j++) memcpy(b->buf + j * d, src + list[j] * d, (size_t)d * sizeof(float));
+  sr_status st = sr_amodel_predict(b->am, b->buf, m, b->pred, NULL, err);
+  if (st) return st;
+  for (int64_t j = 0; j < m; j++) {
+    adv[list[j]] = b->pred[j] != b->label[list[j]];
+    b->queries[list[j]]++;
+  }
+  return SR_OK;
+}
+
+// Uniform noise until adversarial (at most o->init_draws draws), then the first blend
+// (1 - e) x + e noise, e = 0, 1/s, ..., 1, that is adversarial. ok[i] = 0 when no draw was adversarial.
+static sr_status init_blended(bstate *b, const sr_boundary_opts *o, int *ok, sr_err *err) {
+  int64_t d = b->d, k = b->k, m;
+  memset(ok, 0, (size_t)k * sizeof(int));
+  sr_status st = SR_OK;
+  for (int draw = 0; draw < o->init_draws && !st; draw++) {
+    m = 0;
+    for (int64_t i = 0; i < k; i++)
+      if (!ok[i]) b->list[m++] = i;
+    if (!m) break;
+    for (int64_t j = 0; j < m; j++) {
+      float *r = b->sph + b->list[j] * d;  // sph holds the noise during initialisation
+      for (int64_t p = 0; p < d; p++) r[p] = sr_rng_uniformf(&b->rng[b->list[j]]);
+    }
+    st = query(b, b->sph, b->list, m, b->adv_s, err);
+    for (int64_t j = 0; j < m && !st; j++) ok[b->list[j]] = b->adv_s[b->list[j]];
+  }
+  int *done = b->adv_c;
+  for (int64_t i = 0; i < k; i++) done[i] = !ok[i];
+  for (int s = 0; s <= o->init_search_steps && !st; s++) {
+    float e = (float)((double)s / o->init_search_steps);
+    m = 0;
+    for (int64_t i = 0; i < k; i++)
+      if (!done[i]) b->list[m++] = i;
+    if (!m) break;
+    for (int64_t j = 0; j < m; j++) {
+      int64_t i = b->list[j];
+      for (int64_t p = 0; p < d; p++) b->cand[i * d + p] = (1 - e) * b->x[i * d + p] + e * b->sph[i * d + p];
+    }
+    st = query(b, b->cand, b->list, m, b->adv_s, err);
+    for (int64_t j = 0; j < m && !st; j++) {
+      int64_t i = b->list[j];
+      if (!b->adv_s[i]) continue;
+      done[i] = 1;
+      memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float));
+    }
+  }
+  // a draw that was adversarial but whose blends all failed (e = 1 is the draw itself: only if the model is
+  // not deterministic) keeps the draw
+  for (int64_t i = 0; i < k && !st; i++)
+    if (ok[i] && !done[i]) memcpy(b->best + i * d, b->sph + i * d, (size_t)d * sizeof(float));
+  return st;
+}
+
+static double dist(const float *a, const float *b, int64_t d) {
+  double s = 0;
+  for (int64_t p = 0; p < d; p++) s += ((double)a[p] - b[p]) * ((double)a[p] - b[p]);
+  return sqrt(s);
+}
+
+static float clip01(double v) { return v < 0 ? 0.0f : v > 1 ? 1.0f : (float)v; }
+
+// One proposal for image i: a spherical step of relative size sph_step around x (orthogonal to the source
+// direction, projected back onto the sphere), then a step of relative size src_step toward x.
+static void propose(bstate *b, int64_t i, double sph_step, double src_step, double src_norm) {
+  int64_t d = b->d;
+  const float *x = b->x + i * d, *best = b->best + i * d;
+  float *eta = b->buf + i * d, *sph = b->sph + i * d, *cand = b->cand + i * d;
+  double dot = 0, nn = 0;
+  for (int64_t p = 0; p < d; p++) {
+    eta[p] = (float)sr_rng_normal(&b->rng[i]);
+    dot += (double)eta[p] * ((double)x[p] - best[p]) / src_norm;
+  }
+  for (int64_t p = 0; p < d; p++) {
+    eta[p] -= (float)(dot * ((double)x[p] - best[p]) / src_norm);
+    nn += (double)eta[p] * eta[p];
+  }
+  double scale = nn > 0 ? sph_step * src_norm / sqrt(nn) : 0, onsphere = sqrt(sph_step * sph_step + 1), nsd = 0;
+  for (int64_t p = 0; p < d; p++) {
+    double dir = eta[p] * scale - ((double)x[p] - best[p]);
+    sph[p] = clip01(x[p] + dir / onsphere);
+    nsd += ((double)x[p] - sph[p]) * ((double)x[p] - sph[p]);
+  }
+  nsd = sqrt(nsd);
+  double len = src_step * src_norm + nsd - src_norm;  // corrected for leaving the sphere by clipping
+  len = len > 0 && nsd > 0 ? len / nsd : 0;
+  for (int64_t p = 0; p < d; p++) cand[p] = clip01(sph[p] + len * ((double)x[p] - sph[p]));
+}
+
+typedef struct queue {
+  signed char *v;  // (k, len): 1 success, 0 failure, -1 empty
+  int len, next;
+} queue;
+
+static void q_push(queue *q, const int *val, const int *active, int64_t k) {
+  for (int64_t i = 0; i < k; i++) q->v[i * q->len + q->next] = active[i] ? (signed char)(val[i] != 0) : -1;
+  q->next = (q->next + 1) % q->len;
+}
+
+// Success rate of a full queue, or -1 while it has empty slots.
+static double q_rate(const queue *q, int64_t i) {
+  int s = 0;
+  for (int j = 0; j < q->len; j++) {
+    if (q->v[i * q->len + j] < 0) return -1;
+    s += q->v[i * q->len + j];
+  }
+  return (double)s / q->len;
+}
+
+static void q_clear(queue *q, int64_t i) { memset(q->v + i * q->len, -1, (size_t)q->len); }
+
+static void adapt(const sr_boundary_opts *o, queue *qs, queue *qt, int64_t k, double *sph_step, double *src_step) {
+  double f = o->adaptation;
+  for (int64_t i = 0; i < k; i++) {
+    double p = q_rate(qs, i);
+    if (p > 0.5) sph_step[i] *= f, src_step[i] *= f, q_clear(qs, i);
+    else if (p >= 0 && p < 0.2) sph_step[i] /= f, src_step[i] /= f, q_clear(qs, i);
+    p = q_rate(qt, i);
+    if (p > 0.25) src_step[i] *= f, q_clear(qt, i);
+    else if (p >= 0 && p < 0.1) src_step[i] /= f, q_clear(qt, i);
+  }
+}
+
+static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, int *ok, int64_t *steps_run,
+                           sr_err *err) {
+  int64_t k = b->k, d = b->d;
+  sr_status st = SR_OK;
+  double *sph_step = sr_alloc((size_t)k * sizeof(double)), *src_step = sr_alloc((size_t)k * sizeof(double));
+  double *norm = sr_alloc((size_t)k * sizeof(double));
+  queue qs = {sr_alloc((size_t)k * SPH_Q), SPH_Q, 0}, qt = {sr_alloc((size_t)k * STEP_Q), STEP_Q, 0};
+  if (!sph_step || !src_step || !norm || !qs.v || !qt.v) {
+    st = sr_fail(err, SR_ERR_NOMEM, "boundary attack state");
+    goto done;
+  }
+  memset(qs.v, -1, (size_t)k * SPH_Q);
+  memset(qt.v, -1, (size_t)k * STEP_Q);
+  int64_t m = 0;
+  for (int64_t i = 0; i < k; i++) {
+    sph_step[i] = o->spherical_step, src_step[i] = o->source_step;
+    norm[i] = ok[i] ? dist(b->x + i * d, b->best + i * d, d) : NAN;
+    if (ok[i]) b->list[m++] = i;
+  }
+  for (int64_t step = 1; step <= o->steps && m > 0; step++) {
+    int all = 1;
+    for (int64_t j = 0; j < m; j++) all &= src_step[b->list[j]] < o->convergence;
+    if (all) break;
+    int check = step % o->stats_every == 0;
+    for (int64_t j = 0; j < m; j++) {
+      int64_t i = b->list[j];
+      if (norm[i] > 0) propose(b, i, sph_step[i], src_step[i], norm[i]);
+      else memcpy(b->cand + i * d, b->best + i * d, (size_t)d * sizeof(float)), memcpy(b->sph + i * d, b->best + i * d, (size_t)d * sizeof(float));
+    }
+    if ((st = query(b, b->cand, b->list, m, b->adv_c, err))) break;
+    if (check) {
+      if ((st = query(b, b->sph, b->list, m, b->adv_s, err))) break;
+      q_push(&qs, b->adv_s, ok, k);
+      q_push(&qt, b->adv_c, ok, k);
+    }
+    for (int64_t j = 0; j < m; j++) {
+      int64_t i = b->list[j];
+      steps_run[i] = step;
+      if (!b->adv_c[i] || src_step[i] < o->convergence) continue;
+      double dn = dist(b->x + i * d, b->cand + i * d, d);
+      if (dn < norm[i]) memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float)), norm[i] = dn;
+    }
+    if (check) adapt(o, &qs, &qt, k, sph_step, src_step);
+    if (o->on_step) o->on_step(o->ctx, step, first, k, norm);
+  }
+done:
+  sr_free(sph_step), sr_free(src_step), sr_free(norm), sr_free(qs.v), sr_free(qt.v);
+  return st;
+}
+
+static sr_status alloc_result(sr_boundary_result *r, int64_t n, int64_t d, sr_err *err) {
+  memset(r, 0, sizeof *r);
+  r->adv = sr_calloc((size_t)n * (size_t)d, sizeof(float));
+  r->found = sr_calloc((size_t)n, sizeof(int));
+  r->norm_sq_per_dim = sr_calloc((size_t)n, sizeof(double));
+  r->queries = sr_calloc((size_t)n, sizeof(int64_t));
+  r->init_queries = sr_calloc((size_t)n, sizeof(int64_t));
+  r->steps_run = sr_calloc((size_t)n, sizeof(int64_t));
+  if (!r->adv || !r->found || !r->norm_sq_per_dim || !r->queries || !r->init_queries || !r->steps_run) {
+    sr_boundary_result_free(r);
+    return sr_fail(err, SR_ERR_NOMEM, "boundary results for %lld images", (long long)n);
+  }
+  return SR_OK;
+}
+
+// Fresh forward pass over the final adversarials: only confirmed ones (misclassified, inside [0,1]) count.
+static sr_status recheck(sr_amodel *am, const float *x, const int32_t *label, int64_t n, sr_boundary_result *r,
+                         sr_err *err) {
+  int32_t *pred = sr_alloc((size_t)n * sizeof(int32_t));
+  if (!pred) return sr_fail(err, SR_ERR_NOMEM, "boundary re-check");
+  sr_status st = sr_amodel_predict(am, r->adv, n, pred, NULL, err);
+  for (int64_t i = 0; i < n && !st; i++) {
+    if (!r->found[i]) {
+      r->norm_sq_per_dim[i] = NAN;
+      continue;
+    }
+    const float *a = r->adv + i * am->d;
+    int inside = 1;
+    for (int64_t p = 0; p < am->d; p++) inside &= a[p] >= 0 && a[p] <= 1;
+    if (pred[i] == label[i] || !inside) {
+      r->found[i] = 0, r->recheck_failed++, r->norm_sq_per_dim[i] = NAN;
+      continue;
+    }
+    double dn = dist(x + i * am->d, a, am->d);
+    r->norm_sq_per_dim[i] = dn * dn / (double)am->d;
+  }
+  sr_free(pred);
+  return st;
+}
+
+sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
+                      uint64_t seed, sr_boundary_result *r, sr_err *err) {
+  if (n < 1 || o->steps < 0 || o->stats_every < 1 || o->init_draws < 1 || o->init_search_steps < 1 ||
+      !(o->adaptation > 1) || !(o->spherical_step > 0) || !(o->source_step > 0))
+    return sr_fail(err, SR_ERR_ARG, "boundary attack: bad settings (images %lld, steps %lld)", (long long)n,
+                   (long long)o->steps);
+  int64_t d = am->d, bsz = am->batch;
+  sr_status st = alloc_result(r, n, d, err);
+  if (st) return st;
+  bstate b = {.am = am, .d = d};
+  size_t img = (size_t)bsz * (size_t)d * sizeof(float);
+  b.best = sr_alloc(img), b.cand = sr_alloc(img), b.sph = sr_alloc(img), b.buf = sr_alloc(img);
+  b.pred = sr_alloc((size_t)bsz * sizeof(int32_t));
+  b.list = sr_alloc((size_t)bsz * sizeof(int64_t));
+  b.adv_c = sr_alloc((size_t)bsz * sizeof(int)), b.adv_s = sr_alloc((size_t)bsz * sizeof(int));
+  b.rng = sr_alloc((size_t)bsz * sizeof(sr_rng));
+  if (!b.best || !b.cand || !b.sph || !b.buf || !b.pred || !b.list || !b.adv_c || !b.adv_s || !b.rng)
+    st = sr_fail(err, SR_ERR_NOMEM, "boundary attack buffers");
+  for (int64_t i0 = 0; i0 < n && !st; i0 += bsz) {
+    b.k = n - i0 < bsz ? n - i0 : bsz;
+    b.x = x + i0 * d, b.label = label + i0, b.queries = r->queries + i0;
+    for (int64_t i = 0; i < b.k; i++) sr_rng_seed(&b.rng[i], seed, (uint64_t)(i0 + i));
+    st = init_blended(&b, o, r->found + i0, err);
+    for (int64_t i = 0; i < b.k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
+    if (!st) st = run_batch(&b, o, i0, r->found + i0, r->steps_run + i0, err);
+    for (int64_t i = 0; i < b.k && !st; i++) {
+      memcpy(r->adv + (i0 + i) * d, r->found[i0 + i] ? b.best + i * d : b.x + i * d, (size_t)d * sizeof(float));
+      r->init_failed += !r->found[i0 + i];
+    }
+  }
+  if (!st) st = recheck(am, x, label, n, r, err);
+  sr_free(b.best), sr_free(b.cand), sr_free(b.sph), sr_free(b.buf), sr_free(b.pred), sr_free(b.list);
+  sr_free(b.adv_c), sr_free(b.adv_s), sr_free(b.rng);
+  if (st) sr_boundary_result_free(r);
+  return st;
+}
