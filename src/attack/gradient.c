@@ -36,7 +36,8 @@ static void project(const sr_pgd_opts *o, const float *x, float *delta, float *a
     float a = x[i] + delta[i];
     a = a < 0 ? 0 : a > 1 ? 1 : a;
     // guard the rounding of x + delta: never step past the ball (L-inf) by an ulp
-    if (o->norm == SR_NORM_LINF && fabsf(a - x[i]) > e) a = a > x[i] ? x[i] + e : x[i] - e;
+    if (o->norm == SR_NORM_LINF)
+      while (fabs((double)a - x[i]) > (double)e) a = nextafterf(a, x[i]);
     adv[i] = a;
     delta[i] = a - x[i];
   }

@@ -1,0 +1,198 @@
+// Attacks on a small cnn-small trained here for one short epoch on a Fashion-MNIST slice: noise lowers
+// accuracy and is seeded; FGSM/PGD find adversarials and stay inside the eps ball and [0,1]; the Boundary
+// attack finds adversarials, its distances never increase, its query counts are exact, seeds repeat.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "simreg/attack.h"
+#include "simreg/train.h"
+#include "sr_test.h"
+
+enum { N = 24, NP = 16 };  // NP: images for the gradient attacks (input gradients cost more)
+
+typedef struct trace {
+  double last[N];
+  int64_t increases, calls;
+} trace;
+
+static void on_step(void *ctx, int64_t step, int64_t first, int64_t n, const double *dist) {
+  trace *t = ctx;
+  (void)step;
+  t->calls++;
+  for (int64_t i = 0; i < n; i++) {
+    if (isnan(dist[i])) continue;
+    if (dist[i] > t->last[first + i]) t->increases++;
+    t->last[first + i] = dist[i];
+  }
+}
+
+static void test_noise(sr_amodel *am, const float *x, const int32_t *y, double clean) {
+  sr_err err = {0};
+  double lv[3] = {0, 0.2, 0.5}, acc[3], lo[3], hi[3], acc2[3];
+  for (int k = 0; k < SR_NOISE_COUNT; k++) {
+    CHECK_OK(sr_noise_sweep(am, x, y, N, (sr_noise_kind)k, lv, 3, 2, 7, acc, lo, hi, &err), &err);
+    CHECK(fabs(acc[0] - clean) < 1e-12, "%s level 0 is the clean accuracy (%g vs %g)", sr_noise_name(k), acc[0], clean);
+    CHECK(acc[2] < acc[0], "%s: strong noise lowers accuracy (%g -> %g)", sr_noise_name(k), acc[0], acc[2]);
+    CHECK(lo[1] <= acc[1] && acc[1] <= hi[1], "CI brackets the accuracy");
+    CHECK_OK(sr_noise_sweep(am, x, y, N, (sr_noise_kind)k, lv, 3, 2, 7, acc2, NULL, NULL, &err), &err);
+    CHECK(!memcmp(acc, acc2, sizeof acc), "same seed, same accuracies");
+  }
+  // clamping to the image's own range
+  float img[16];
+  sr_rng rng;
+  sr_rng_seed(&rng, 1, 1);
+  for (int i = 0; i < 16; i++) img[i] = 0.2f + 0.03f * (float)i;
+  sr_noise_apply(SR_NOISE_GAUSSIAN, 1.0, img, 1, 16, &rng);
+  int inside = 1;
+  for (int i = 0; i < 16; i++) inside &= img[i] >= 0.2f && img[i] <= 0.2f + 0.03f * 15;
+  CHECK(inside, "noisy image clamped to the clean image's [min, max]");
+}
+
+static void test_pgd(sr_amodel *am, const float *x, const int32_t *y, double clean) {
+  sr_err err = {0};
+  size_t bytes = (size_t)NP * (size_t)am->d * sizeof(float);
+  float *adv = sr_alloc(bytes), *adv2 = sr_alloc(bytes);
+  int32_t pred[NP];
+  for (int norm = 0; norm < 2; norm++) {
+    sr_pgd_opts o = sr_pgd_opts_default(norm ? SR_NORM_L2 : SR_NORM_LINF, norm ? 2.0 : 0.1);
+    o.steps = 5, o.step = 2.5 * o.eps / 5;
+    int64_t counts[NP] = {0};
+    CHECK_OK(sr_pgd(am, x, y, NP, &o, 5, adv, counts, &err), &err);
+    CHECK(counts[0] == 5 && counts[NP - 1] == 5, "one query per step per image");
+    double worst = 0;
+    int box = 1;
+    for (int i = 0; i < NP; i++) {
+      double s = 0, mx = 0;
+      for (int64_t p = 0; p < am->d; p++) {
+        double dd = fabs((double)adv[i * am->d + p] - x[i * am->d + p]);
+        box &= adv[i * am->d + p] >= 0 && adv[i * am->d + p] <= 1;
+        s += dd * dd, mx = dd > mx ? dd : mx;
+      }
+      double nrm = norm ? sqrt(s) : mx;
+      worst = nrm > worst ? nrm : worst;
+    }
+    if (norm) CHECK(worst <= o.eps * (1 + 1e-6), "L2 PGD within eps: %.9g > %g", worst, o.eps);
+    else CHECK(worst <= (double)(float)o.eps, "Linf PGD within eps exactly: %.9g > %g", worst, o.eps);
+    CHECK(box, "inside [0,1]");
+    CHECK_OK(sr_amodel_predict(am, adv, NP, pred, NULL, &err), &err);
+    int correct = 0;
+    for (int i = 0; i < NP; i++) correct += pred[i] == y[i];
+    CHECK(correct < clean * NP / 2, "PGD %s eps %g: accuracy %d/%d from %g", norm ? "L2" : "Linf", o.eps, correct, NP, clean);
+    CHECK_OK(sr_pgd(am, x, y, NP, &o, 5, adv2, NULL, &err), &err);
+    CHECK(!memcmp(adv, adv2, bytes), "same seed, same adversarials");
+  }
+  // FGSM sweep, white-box: accuracy falls with eps, eps 0 is clean, nothing out of bounds
+  double eps[3] = {0, 0.05, 0.15};
+  sr_eps_curve c[3];
+  sr_pgd_opts f = sr_fgsm_opts(SR_NORM_LINF, 0.15);
+  CHECK_OK(sr_gradient_sweep(am, am, x, y, NP, &f, eps, 3, 1, c, &err), &err);
+  CHECK(c[2].acc < c[0].acc, "FGSM: %g -> %g", c[0].acc, c[2].acc);
+  CHECK(c[0].out_of_bounds + c[1].out_of_bounds + c[2].out_of_bounds == 0, "FGSM inside the ball");
+  sr_free(adv);
+  sr_free(adv2);
+}
+
+static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
+  sr_err err = {0};
+  sr_boundary_opts o = sr_boundary_opts_default();
+  o.steps = 60;
+  trace t = {0};
+  for (int i = 0; i < N; i++) t.last[i] = INFINITY;
+  o.on_step = on_step, o.ctx = &t;
+  sr_boundary_result r, r2;
+  CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r, &err), &err);
+  CHECK(t.increases == 0, "distances never increase (%lld increases)", (long long)t.increases);
+  CHECK(t.calls == 60 * ((N + am->batch - 1) / am->batch), "one callback per step and batch: %lld", (long long)t.calls);
+  int found = 0;
+  double first_d = 0;
+  for (int i = 0; i < N; i++) {
+    found += r.found[i];
+    CHECK(r.queries[i] == r.init_queries[i] + r.steps_run[i] + r.steps_run[i] / 10,
+          "image %d: %lld queries = %lld init + %lld steps + stats", i, (long long)r.queries[i],
+          (long long)r.init_queries[i], (long long)r.steps_run[i]);
+    CHECK(r.init_queries[i] >= 2, "init: a draw and at least the blends 0 and one more");
+    if (r.found[i]) {
+      double nsq = 0;
+      for (int64_t p = 0; p < am->d; p++) nsq += pow((double)r.adv[i * am->d + p] - x[i * am->d + p], 2);
+      CHECK(fabs(nsq / (double)am->d - r.norm_sq_per_dim[i]) <= 1e-9 + 1e-6 * nsq, "norm of the reported adversarial");
+      CHECK(fabs(sqrt(nsq) - t.last[i]) <= 1e-6 * sqrt(nsq), "last traced distance is the final one");
+      first_d += r.norm_sq_per_dim[i];
+    }
+  }
+  CHECK(found == N, "every image gets a confirmed adversarial (%d/%d)", found, N);
+  CHECK(r.recheck_failed == 0 && r.init_failed == 0, "no failures");
+  // confirm with an independent forward pass
+  int32_t p[N];
+  CHECK_OK(sr_amodel_predict(am, r.adv, N, p, NULL, &err), &err);
+  int flipped = 0;
+  for (int i = 0; i < N; i++) flipped += p[i] != pred0[i];
+  CHECK(flipped == N, "adversarials change the prediction (%d/%d)", flipped, N);
+  // same seed: same result; more steps only shrink the distances
+  o.on_step = NULL;
+  CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
+  CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "same seed, same adversarials");
+  CHECK(!memcmp(r.queries, r2.queries, sizeof(int64_t) * N), "same seed, same query counts");
+  sr_boundary_result_free(&r2);
+  o.steps = 200;
+  CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
+  double later = 0;
+  for (int i = 0; i < N; i++) {
+    CHECK(r2.norm_sq_per_dim[i] <= r.norm_sq_per_dim[i], "image %d: 200 steps %g > 60 steps %g", i,
+          r2.norm_sq_per_dim[i], r.norm_sq_per_dim[i]);
+    later += r2.norm_sq_per_dim[i];
+  }
+  CHECK(later < 0.9 * first_d, "the attack makes progress: mean %g -> %g", first_d / N, later / N);
+  printf("boundary: mean ||d||^2/D %.4g after 60 steps, %.4g after 200\n", first_d / N, later / N);
+  sr_boundary_result_free(&r);
+  sr_boundary_result_free(&r2);
+}
+
+int main(void) {
+  sr_err err = {0};
+  char dir[] = "/tmp/sr_attack_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "temp dir");
+  sr_train_config cfg = sr_train_config_default();
+  cfg.epochs = 2, cfg.limit = 2000, cfg.eval_test = 0, cfg.quiet = 1, cfg.threads = 1, cfg.augment = 0;
+  cfg.lr = 0.05, cfg.sched = (sr_lr_schedule){.kind = SR_LR_CONSTANT, .lr0 = 0.05, .total_epochs = 2};
+  snprintf(cfg.out, sizeof cfg.out, "%s", dir);
+  double t0 = sr_now();
+  CHECK_OK(sr_train(&cfg, &err), &err);
+  printf("trained in %.1f s\n", sr_now() - t0);
+  sr_model m;
+  sr_run_info info;
+  CHECK_OK(sr_run_open(dir, "last", &m, &info, &err), &err);
+  sr_dataset ds;
+  CHECK_OK(sr_dataset_load(info.data, "test", &ds, &err), &err);
+  if (sr_test_fail_) return sr_test_done();
+  sr_amodel am;
+  CHECK_OK(sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, 16, &err), &err);
+  float *x = sr_alloc((size_t)N * (size_t)am.d * sizeof(float));
+  int32_t y[N], pred[N];
+  for (int64_t i = 0; i < N * am.d; i++) x[i] = ds.images[i] / 255.0f;
+  for (int i = 0; i < N; i++) y[i] = ds.labels[i];
+  CHECK_OK(sr_amodel_predict(&am, x, N, pred, NULL, &err), &err);
+  int correct = 0;
+  for (int i = 0; i < N; i++) correct += pred[i] == y[i];
+  double clean = (double)correct / N;
+  printf("clean accuracy on %d test images: %.3f\n", N, clean);
+  CHECK(clean > 0.5, "the model learned something (%g)", clean);
+  t0 = sr_now();
+  test_noise(&am, x, y, clean);
+  printf("noise %.1f s, %lld queries\n", sr_now() - t0, (long long)am.queries);
+  test_pgd(&am, x, y, clean);
+  double t1 = sr_now();
+  int64_t q0 = am.queries;
+  test_boundary(&am, x, pred);
+  double t2 = sr_now();
+  printf("noise+pgd %.1f s; boundary %.1f s, %.0f queries/s\n", t1 - t0, t2 - t1, (double)(am.queries - q0) / (t2 - t1));
+  sr_free(x);
+  sr_amodel_free(&am);
+  sr_dataset_free(&ds);
+  sr_model_free(&m);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  CHECK(system(cmd) == 0, "cleanup");
+  return sr_test_done();
+}
