@@ -21,6 +21,7 @@ static const sr_cmd COMMANDS[] = {
     {"train", sr_cmd_train, "train a model (the paper's recipe by default)"},
     {"eval", sr_cmd_eval, "evaluate a trained run: accuracy, per-class accuracy, confusion matrix"},
     {"similarity", sr_cmd_similarity, "build or check a regularization target (N x N .npy) and histogram it"},
+    {"attack", sr_cmd_attack, "robustness: noise sweeps, FGSM/PGD (white-box, transferred), Boundary attack -> RUN/robustness.json"},
     {"info", sr_cmd_info, "show a model's layers, parameter count and FLOPs per image"},
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},
