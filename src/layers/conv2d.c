@@ -114,7 +114,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
   const dnnl_memory_desc_t *src = &srcmd;
-  DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, src, &w_any, &dst, st, pl, pr),
+  DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any, &dst, st, pl, pr),
            err);
   DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
                                                        nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
@@ -124,6 +124,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
   dnnl_memory_desc_t wsrc = *sr_pd_md(wpd, dnnl_query_src_md), wddst = *sr_pd_md(wpd, dnnl_query_diff_dst_md);
+  dnnl_memory_desc_t dsrcmd = *sr_pd_md(dpd, dnnl_query_diff_src_md);
   if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
       (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
@@ -137,9 +138,13 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
        (s = sr_reorder_create(t, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(src, in) &&
-      ((s = sr_mem_create(t, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DSRC], src, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RSRC], in, src, 0, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RDSRC], src, in, 0, err))))
+      ((s = sr_mem_create(t, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_reorder_create(t, &tn->prim[P_RSRC], in, src, 0, err))))
+    return s;
+  // Backward-data picks its gradient layout too (for the 1-channel stem oneDNN has no jit kernel writing a
+  // plain gradient: its reference kernel is ~50x slower); the result is reordered into the producer's.
+  if (!dnnl_memory_desc_equal(&dsrcmd, in) &&
+      ((s = sr_mem_create(t, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
+       (s = sr_reorder_create(t, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
     return s;
   return SR_OK;
 }
