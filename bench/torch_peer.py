@@ -1,50 +1,15 @@
 """PyTorch 1.13 peer for bench_engine: the same architecture, batch and thread count, random data.
 usage: torch_peer.py MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]   (prints one JSON line)"""
-import json, sys, time
+import json, os, sys, time
 import torch
 import torch.nn as nn
 
 torch.set_num_threads(2)
 
 
-class Block(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = torch.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return torch.relu(y + (x if self.downsample is None else self.downsample(x)))
-
-
-class ResNet(nn.Module):
-    def __init__(self, blocks, width, cin, classes=10):
-        super().__init__()
-        ch = [max(1, round(b * width)) for b in (64, 128, 256, 512)]
-        self.conv1 = nn.Conv2d(cin, ch[0], 7, 1, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(ch[0])
-        c = ch[0]
-        for s in range(4):
-            layers = []
-            for b in range(blocks[s]):
-                layers.append(Block(c, ch[s], 2 if (s > 0 and b == 0) else 1))
-                c = ch[s]
-            setattr(self, f"layer{s+1}", nn.Sequential(*layers))
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(c, classes)
-
-    def forward(self, x):
-        x = torch.relu(self.bn1(self.conv1(x)))
-        for s in range(4):
-            x = getattr(self, f"layer{s+1}")(x)
-        return self.fc(torch.flatten(self.avgpool(x), 1))
+# The same PyTorch ResNet (state_dict names equal to simreg's) as the test fixtures use.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
+from gen_fixtures import ResNet  # noqa: E402
 
 
 def cnn_small(cin, size, classes=10):
@@ -57,7 +22,7 @@ def main():
     arch, width, cin, size, batch = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     budget = float(sys.argv[6]) if len(sys.argv) > 6 else 10.0
     torch.manual_seed(0)
-    model = {"resnet18": lambda: ResNet([2, 2, 2, 2], width, cin), "resnet34": lambda: ResNet([3, 4, 6, 3], width, cin),
+    model = {"resnet18": lambda: ResNet((2, 2, 2, 2), cin, 10, width), "resnet34": lambda: ResNet((3, 4, 6, 3), cin, 10, width),
              "cnn-small": lambda: cnn_small(cin, size)}[arch]()
     x = torch.randn(batch, cin, size, size)
     y = torch.randint(0, 10, (batch,))
