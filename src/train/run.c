@@ -10,9 +10,9 @@ static int json_int(const cJSON *j, const char *k, int def) {
   return cJSON_IsNumber(v) ? (int)v->valuedouble : def;
 }
 
-sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err) {
-  char path[2048];
-  snprintf(path, sizeof path, "%s/config.json", run);
+// RUN/config.json parsed; *path gets its name for messages.
+static sr_status read_config(const char *run, char *path, size_t np, cJSON **out, sr_err *err) {
+  snprintf(path, np, "%s/config.json", run);
   void *buf;
   size_t n;
   sr_status st = sr_read_file(path, 1 << 20, &buf, &n, err);
@@ -23,6 +23,15 @@ sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_in
     cJSON_Delete(j);
     return sr_fail(err, SR_ERR_FORMAT, "%s: not a JSON object", path);
   }
+  *out = j;
+  return SR_OK;
+}
+
+sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err) {
+  char path[2048];
+  cJSON *j;
+  sr_status st = read_config(run, path, sizeof path, &j, err);
+  if (st) return st;
   memset(info, 0, sizeof *info);
   const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model"), *w = cJSON_GetObjectItemCaseSensitive(j, "width");
   const cJSON *data = cJSON_GetObjectItemCaseSensitive(j, "data");
@@ -69,14 +78,10 @@ static void get_str(const cJSON *j, const char *k, char *dst, size_t n) {
 
 sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err) {
   char path[2048];
-  snprintf(path, sizeof path, "%s/config.json", run);
-  void *buf;
-  size_t n;
-  sr_status st = sr_read_file(path, 1 << 20, &buf, &n, err);
+  cJSON *j;
+  sr_status st = read_config(run, path, sizeof path, &j, err);
   if (st) return st;
-  cJSON *j = cJSON_ParseWithLength(buf, n);
-  sr_free(buf);
-  if (!cJSON_IsObject(j) || !cJSON_IsString(item(j, "model")) || !cJSON_IsNumber(item(j, "seed"))) {
+  if (!cJSON_IsString(item(j, "model")) || !cJSON_IsNumber(item(j, "seed"))) {
     cJSON_Delete(j);
     return sr_fail(err, SR_ERR_FORMAT, "%s: not a simreg training config (model, seed missing)", path);
   }
