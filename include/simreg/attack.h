@@ -118,12 +118,88 @@ typedef struct sr_boundary_result {
   int64_t *steps_run;      // steps run on the image's batch
   int64_t recheck_failed;  // adversarials the final fresh forward pass did not confirm
   int64_t init_failed;     // images for which no adversarial uniform noise was found
+  int64_t zero_estimates;  // HopSkipJump: gradient estimates that were zero (step skipped); 0 elsewhere
 } sr_boundary_result;
+// The same result for every minimal-perturbation / query-budget attack (Boundary, HopSkipJump, Square).
+typedef sr_boundary_result sr_attack_result;
 
 // label: the class to move away from (the model's own prediction). Allocates the result arrays.
 sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
                       uint64_t seed, sr_boundary_result *r, sr_err *err);
 void sr_boundary_result_free(sr_boundary_result *r);
+
+// ---- decision oracle: what a decision-based attack may ask ----------------------------------------------
+// adv[j] = 1 when x[j] (m images of d values, j < m) is adversarial for image rows[j] of the attacked set.
+// One call = m queries. sr_model_oracle makes one from a wrapper and labels (adversarial = prediction differs).
+typedef struct sr_oracle {
+  sr_status (*decide)(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err);
+  void *ctx;
+  int64_t d;      // values per image
+  int64_t batch;  // queries per call the attacks aim for (a full batch of the model)
+} sr_oracle;
+
+typedef struct sr_model_oracle_ctx {
+  sr_amodel *am;
+  const int32_t *label;
+  int32_t *pred;  // (am->batch) scratch
+} sr_model_oracle_ctx;
+// ctx must outlive the oracle; sr_model_oracle_free releases the scratch.
+sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_ctx *ctx, sr_oracle *o, sr_err *err);
+void sr_model_oracle_free(sr_model_oracle_ctx *ctx);
+
+// ---- HopSkipJump (Chen, Jordan, Wainwright 2020), untargeted, L2 or L-inf ----------------------------
+typedef struct sr_hsj_opts {
+  sr_norm norm;
+  int iterations;          // 64
+  int init_evals;          // 100: gradient-estimate queries at iteration t (1-based) = init_evals * sqrt(t) ...
+  int max_evals;           // 10000: ... capped here
+  double gamma;            // 1.0: binary-search threshold theta = gamma / d^(3/2) (L2), gamma / d^2 (L-inf)
+  int max_halvings;        // 40: the geometric step search gives up (no step) after this many halvings
+  int init_draws;          // 1000 uniform-noise draws at most (as the Boundary attack)
+  int init_search_steps;   // 50: blends at linspace(0, 1, steps + 1), then a binary search to the boundary
+  // Called after every iteration with the current distances (the attack's norm) of the images of the batch.
+  void (*on_iter)(void *ctx, int64_t iter, int64_t first, int64_t n, const double *dist);
+  void *ctx;
+} sr_hsj_opts;
+
+sr_hsj_opts sr_hsj_opts_default(sr_norm norm);
+
+// label: the class to move away from. Images are attacked in groups of am->batch; randomness per image from
+// (seed, image index). r->adv is the closest adversarial found (the attack's norm), re-checked by a fresh
+// forward pass; r->queries counts the attack's queries per image (the re-check is not counted).
+sr_status sr_hsj(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_hsj_opts *o,
+                 uint64_t seed, sr_attack_result *r, sr_err *err);
+// The same against any oracle (the re-check is one more oracle call per image). Pixel range [0,1].
+sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const sr_hsj_opts *o, uint64_t seed,
+                        sr_attack_result *r, sr_err *err);
+
+// ---- Square attack (Andriushchenko et al. 2020), score-based, untargeted, L-inf or L2 -------------------
+typedef struct sr_square_opts {
+  sr_norm norm;
+  double eps;
+  int64_t queries;   // budget per image, initialisation included (default 10000)
+  double p_init;     // fraction of pixels changed at the start: 0.8 (L-inf), 0.1 (L2)
+  // Called after every iteration: it (0-based), images of the batch still being attacked.
+  void (*on_iter)(void *ctx, int64_t it, int64_t first, int64_t n, int64_t active);
+  void *ctx;
+} sr_square_opts;
+
+sr_square_opts sr_square_opts_default(sr_norm norm, double eps);
+// The paper's schedule: p at iteration it (0-based) of a budget of n iterations.
+double sr_square_p(double p_init, int64_t it, int64_t n);
+
+// Margin loss logit[label] - max_{j != label} logit[j]; an image is fooled when it is < 0. r->found: fooled
+// and confirmed by a fresh forward pass; r->queries: forward passes per image (<= budget); r->adv is inside
+// the eps ball exactly and in [0,1] (also where not fooled: the last best point).
+sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_square_opts *o,
+                    uint64_t seed, sr_attack_result *r, sr_err *err);
+
+// ---- helpers shared by the attacks -------------------------------------------------------------------------
+// Pull adv (d values, already in [0,1]) toward x until it is inside the ball of radius eps exactly, as
+// measured in double: L-inf moves offending values by an ulp toward x, L2 shrinks the difference.
+void sr_ball_fit(sr_norm norm, double eps, const float *x, float *adv, int64_t d);
+double sr_dist_l2(const float *a, const float *b, int64_t d);
+double sr_dist_linf(const float *a, const float *b, int64_t d);
 
 // ---- results -------------------------------------------------------------------------------------------
 // Merge `patch` (a cJSON object, consumed) into RUN/robustness.json: top-level objects (noise, transfer,

@@ -1,0 +1,52 @@
+// Distances and the exact eps-ball guard shared by the attacks; result allocation.
+#include <math.h>
+#include <string.h>
+
+#include "attack/internal.h"
+
+double sr_dist_l2(const float *a, const float *b, int64_t d) {
+  double s = 0;
+  for (int64_t p = 0; p < d; p++) s += ((double)a[p] - b[p]) * ((double)a[p] - b[p]);
+  return sqrt(s);
+}
+
+double sr_dist_linf(const float *a, const float *b, int64_t d) {
+  double m = 0;
+  for (int64_t p = 0; p < d; p++) {
+    double v = fabs((double)a[p] - b[p]);
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
+// Rounding x + delta to float can land an ulp outside the ball; the attacks promise "within eps exactly",
+// so the guard works on the stored floats. Moving toward x keeps every value inside [0,1] (x is).
+void sr_ball_fit(sr_norm norm, double eps, const float *x, float *adv, int64_t d) {
+  if (norm == SR_NORM_LINF) {
+    for (int64_t p = 0; p < d; p++)
+      while (fabs((double)adv[p] - x[p]) > eps) adv[p] = nextafterf(adv[p], x[p]);
+    return;
+  }
+  for (int shrink = 0; shrink < 64; shrink++) {
+    double n = sr_dist_l2(adv, x, d);
+    if (n <= eps) return;
+    double f = eps / n * (1 - 1e-6 * (shrink + 1));
+    for (int64_t p = 0; p < d; p++) adv[p] = (float)(x[p] + f * ((double)adv[p] - x[p]));
+  }
+  memcpy(adv, x, (size_t)d * sizeof(float));  // unreachable for finite eps >= 0; x is always inside
+}
+
+sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_err *err) {
+  memset(r, 0, sizeof *r);
+  r->adv = sr_calloc((size_t)n * (size_t)d, sizeof(float));
+  r->found = sr_calloc((size_t)n, sizeof(int));
+  r->norm_sq_per_dim = sr_calloc((size_t)n, sizeof(double));
+  r->queries = sr_calloc((size_t)n, sizeof(int64_t));
+  r->init_queries = sr_calloc((size_t)n, sizeof(int64_t));
+  r->steps_run = sr_calloc((size_t)n, sizeof(int64_t));
+  if (!r->adv || !r->found || !r->norm_sq_per_dim || !r->queries || !r->init_queries || !r->steps_run) {
+    sr_boundary_result_free(r);
+    return sr_fail(err, SR_ERR_NOMEM, "attack results for %lld images", (long long)n);
+  }
+  return SR_OK;
+}

@@ -1,0 +1,26 @@
+// The model as a decision oracle: adversarial = the wrapper's prediction differs from the image's label.
+#include "simreg/attack.h"
+
+static sr_status model_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err) {
+  sr_model_oracle_ctx *c = ctx;
+  int64_t b = c->am->batch;
+  for (int64_t j0 = 0; j0 < m; j0 += b) {
+    int64_t k = m - j0 < b ? m - j0 : b;
+    sr_status st = sr_amodel_predict(c->am, x + j0 * c->am->d, k, c->pred, NULL, err);
+    if (st) return st;
+    for (int64_t j = 0; j < k; j++) adv[j0 + j] = c->pred[j] != c->label[rows[j0 + j]];
+  }
+  return SR_OK;
+}
+
+sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_ctx *ctx, sr_oracle *o, sr_err *err) {
+  *ctx = (sr_model_oracle_ctx){.am = am, .label = label, .pred = sr_alloc((size_t)am->batch * sizeof(int32_t))};
+  if (!ctx->pred) return sr_fail(err, SR_ERR_NOMEM, "oracle scratch");
+  *o = (sr_oracle){.decide = model_decide, .ctx = ctx, .d = am->d, .batch = am->batch};
+  return SR_OK;
+}
+
+void sr_model_oracle_free(sr_model_oracle_ctx *ctx) {
+  sr_free(ctx->pred);
+  ctx->pred = NULL;
+}
