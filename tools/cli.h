@@ -36,11 +36,13 @@ typedef int (*sr_cmd_fn)(int argc, char **argv);
 int sr_cmd_corrupt(int argc, char **argv);
 int sr_cmd_spectrum(int argc, char **argv);
 int sr_cmd_report(int argc, char **argv);
+int sr_cmd_select(int argc, char **argv);
 
 int sr_cmd_train(int argc, char **argv);
 int sr_cmd_info(int argc, char **argv);
 int sr_cmd_eval(int argc, char **argv);
 int sr_cmd_similarity(int argc, char **argv);
 int sr_cmd_attack(int argc, char **argv);
+int sr_cmd_robustness(int argc, char **argv);
 
 #endif

@@ -21,11 +21,13 @@ static const sr_cmd COMMANDS[] = {
     {"train", sr_cmd_train, "train a model (the paper's recipe by default)"},
     {"eval", sr_cmd_eval, "evaluate a trained run: accuracy, per-class accuracy, confusion matrix"},
     {"similarity", sr_cmd_similarity, "build or check a regularization target (N x N .npy) and histogram it"},
-    {"attack", sr_cmd_attack, "robustness: noise sweeps, FGSM/PGD (white-box, transferred), Boundary attack -> RUN/robustness.json"},
+    {"attack", sr_cmd_attack, "robustness: noise sweeps, FGSM/PGD (white-box, transferred), Boundary, HopSkipJump, Square -> RUN/robustness.json"},
+    {"robustness", sr_cmd_robustness, "the paper's robustness protocol over several runs into one results file"},
     {"info", sr_cmd_info, "show a model's layers, parameter count and FLOPs per image"},
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},
     {"spectrum", sr_cmd_spectrum, "power spectrum of a set of perturbations (.npy): radial profile, HF share"},
+    {"select", sr_cmd_select, "the paper's selection rule: keep runs with >= 0.9x clean accuracy, rank by robustness"},
     {"report", sr_cmd_report, "compare runs: HTML page, report.md, report.json and figures"},
 };
 

@@ -96,6 +96,20 @@ typedef struct sr_report {
 sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *o, sr_report *rep, sr_err *err);
 void sr_report_free(sr_report *rep);
 
+// The paper's selection rule: among regularized settings keep those whose clean accuracy is at least
+// `ratio` (0.9) x the baseline's, then rank them by robustness at the highest distortion.
+// metric: "noise:KIND" or "transfer:KIND" (accuracy at the curve's largest level; clean accuracy = the same
+// curve's level-0 accuracy, so both come from the same images) or "boundary" (median ||delta||^2/D; clean
+// accuracy = the run's clean accuracy). Higher score = more robust.
+typedef struct sr_select_row {
+  double clean;  // NaN when the run lacks it
+  double score;  // NaN when the run lacks the metric
+  int kept;      // clean >= ratio * baseline clean and score known
+  int rank;      // 1 = most robust among the kept runs; 0 when not kept
+} sr_select_row;
+sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const char *metric, double ratio,
+                         sr_select_row *rows, double *base_clean, double *base_score, sr_err *err);
+
 // Outputs of `simreg spectrum`: DIR/spectrum.json (profile, shares, hf CI, shape), DIR/spectrum_map.npy
 // (the normalized (H,W) map, float64) and the figures spectrum_2d, spectrum_radial, spectrum_cumulative.
 // label names the perturbation set in titles and JSON.
