@@ -25,7 +25,8 @@ typedef struct sr_amodel {
   float mean, scale;
   int classes;
   int64_t d;            // c*h*w
-  int64_t batch;        // tape batch; larger calls are split, smaller ones padded (padding is not counted)
+  int64_t batch;        // largest tape; larger calls are split, smaller ones run on a tape of the next power
+                        // of two (zero padding, never counted)
   float *xin, *dxin;    // (batch, mc, h, w) normalised input and its gradient
   float *logits, *dlogits;  // (batch, classes)
   int64_t queries;      // forward passes, images (gradient calls included)

@@ -1,4 +1,4 @@
-// The attacked model in pixel space: normalisation inside, query counting, fixed-size padded batches.
+// The attacked model in pixel space: normalisation inside, query counting, padded power-of-two batches.
 #include <math.h>
 #include <string.h>
 
@@ -37,6 +37,15 @@ void sr_amodel_free(sr_amodel *am) {
   memset(am, 0, sizeof *am);
 }
 
+// Tape size for a call of k images: the next power of two, at most the batch. Attacks often query a few
+// images at a time (the last images of a Boundary batch, a binary search's stragglers); padding them to the
+// full batch cost up to batch/k times the compute. At most log2(batch) + 1 tapes exist.
+static int64_t tape_size(const sr_amodel *am, int64_t k) {
+  int64_t t = 1;
+  while (t < k) t *= 2;
+  return t < am->batch ? t : am->batch;
+}
+
 // x: (k, c, h, w) pixel space -> xin: (batch, mc, h, w); rows past k are zero padding.
 static void normalise(sr_amodel *am, const float *x, int64_t k) {
   int64_t hw = (int64_t)am->h * am->w, mdim = (int64_t)am->mc * hw;
@@ -53,11 +62,11 @@ static void normalise(sr_amodel *am, const float *x, int64_t k) {
       for (int64_t p = 0; p < mdim; p++) dst[p] = (src[p] - am->mean) * am->scale;
     }
   }
-  memset(am->xin + k * mdim, 0, (size_t)(am->batch - k) * (size_t)mdim * sizeof(float));
+  memset(am->xin + k * mdim, 0, (size_t)(tape_size(am, k) - k) * (size_t)mdim * sizeof(float));
 }
 
 static sr_status forward_chunk(sr_amodel *am, const float *x, int64_t k, sr_tape **t, sr_err *err) {
-  sr_status st = sr_model_tape(am->m, am->batch, 0, t, err);
+  sr_status st = sr_model_tape(am->m, tape_size(am, k), 0, t, err);
   if (st) return st;
   normalise(am, x, k);
   if ((st = sr_tape_forward(*t, am->xin, 0, am->logits, err))) return st;

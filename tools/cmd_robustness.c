@@ -1,0 +1,160 @@
+// simreg robustness --suite paper RUN...: the paper's robustness protocol on every run (noise sweeps,
+// transferred FGSM from --source, Boundary minimal perturbations over images x repeats), each run's results
+// merged into RUN/robustness.json as `simreg attack` does, and all of them in one combined file.
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "attack_run.h"
+#include "cli.h"
+
+#define MAX_RUNS 256
+
+typedef struct suite {
+  atk_args a;
+  const char *source, *out;
+  int64_t boundary_steps;
+} suite;
+
+static int is_run(const char *dir) {
+  char path[4096];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/config.json", dir);
+  return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && stat(path, &sb) == 0;
+}
+
+// The protocol on one run; its robustness.json patch goes to *patch (owned by the caller).
+static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSON *patch, cJSON *notes, sr_err *err) {
+  atk_args a = s->a;
+  atk_run r;
+  atk_target src = {0};
+  double t0 = sr_now();
+  if (!a.quiet) fprintf(stderr, "[%d/%d] %s\n", k + 1, nruns, dir);
+  sr_status st = atk_open(dir, &a, &r, patch, err);
+  double lv[ATK_MAX_LEVELS];
+  int nl = 0;
+  a.attack = "noise";
+  if (!st) st = atk_levels(&a, &r, 1, lv, &nl, err);
+  if (!st) st = atk_noise(&a, &r, lv, nl, patch, err);
+  if (!st && s->source) {
+    a.attack = "transfer", a.source = s->source, a.steps = 1, a.norm = "linf";
+    st = atk_open_target(s->source, &a, r.ds.c, &src, err);
+    if (!st) st = atk_levels(&a, &r, 0, lv, &nl, err);
+    if (!st) st = atk_gradient(&a, &r, &src, lv, nl, patch, err);
+  } else if (!st) {
+    char note[4200];
+    snprintf(note, sizeof note, "%s: transferred FGSM skipped (no --source RUN given)", dir);
+    cJSON_AddItemToArray(notes, cJSON_CreateString(note));
+    if (!a.quiet) fprintf(stderr, "transfer: skipped, no --source RUN given\n");
+  }
+  if (!st) {
+    a = s->a;
+    a.attack = "boundary", a.first_correct = 1, a.steps = s->boundary_steps;
+    st = atk_minpert(&a, &r, patch, err);
+  }
+  if (!st && !a.quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
+  atk_close_target(&src);
+  atk_close(&r);
+  return st ? sr_err_context(err, "%s", dir) : SR_OK;
+}
+
+static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const char *status, sr_err *err) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "suite", "paper");
+  cJSON_AddStringToObject(j, "status", status);
+  cJSON *set = cJSON_AddObjectToObject(j, "settings");
+  cJSON_AddNumberToObject(set, "images", (double)s->a.images);
+  cJSON_AddNumberToObject(set, "repeats", s->a.repeats);
+  cJSON_AddNumberToObject(set, "boundary_steps", (double)s->boundary_steps);
+  cJSON_AddNumberToObject(set, "seed", (double)s->a.seed);
+  cJSON_AddStringToObject(set, "checkpoint", s->a.which);
+  cJSON_AddStringToObject(set, "split", s->a.split);
+  if (s->source) cJSON_AddStringToObject(set, "source", s->source);
+  else cJSON_AddNullToObject(set, "source");
+  cJSON_AddItemReferenceToObject(j, "runs", runs);
+  cJSON_AddItemReferenceToObject(j, "notes", notes);
+  char *text = cJSON_Print(j);
+  cJSON_Delete(j);
+  if (!text) return sr_fail(err, SR_ERR_NOMEM, "%s: serialising", s->out);
+  sr_status st = sr_write_file_atomic(s->out, text, strlen(text), err);
+  cJSON_free(text);
+  return st;
+}
+
+int sr_cmd_robustness(int argc, char **argv) {
+  suite s = {.a = atk_args_default(), .out = "robustness-suite.json", .boundary_steps = 5000};
+  s.a.repeats = 5;
+  const char *name = NULL;
+  double seed = 0;
+  sr_opt opts[] = {
+      {"suite", SR_OPT_STRING, &name, "protocol to run: paper (required)", 0, 0, 0},
+      {"source", SR_OPT_STRING, &s.source, "run that crafts the transferred FGSM (skipped, with a note, if absent)", 0, 0, 0},
+      {"images", SR_OPT_I64, &s.a.images, "noise / transfer: the first N test images; Boundary: the first N correctly "
+                                          "classified ones (default 1000)", 1, 1e9, 0},
+      {"repeats", SR_OPT_INT, &s.a.repeats, "noise draws per image and level, Boundary runs per image (default 5)", 1, 1000, 0},
+      {"boundary-steps", SR_OPT_I64, &s.boundary_steps, "Boundary attack steps (default 5000)", 1, 1e9, 0},
+      {"out", SR_OPT_STRING, &s.out, "combined results file (default robustness-suite.json)", 0, 0, 0},
+      {"seed", SR_OPT_DOUBLE, &seed, "random seed (default 0; Boundary repeat r uses seed + r)", 0, 9007199254740992.0, 0},
+      {"batch", SR_OPT_I64, &s.a.batch, "images per forward pass (default 128)", 1, 65536, 0},
+      {"checkpoint", SR_OPT_STRING, &s.a.which, "best | last (default best)", 0, 0, 0},
+      {"data", SR_OPT_STRING, &s.a.data, "dataset spec (default: each run's)", 0, 0, 0},
+      {"quiet", SR_OPT_FLAG, &s.a.quiet, "no progress output", 0, 0, 0},
+      {0},
+  };
+  const char *runs[MAX_RUNS];
+  int nruns;
+  int rc = sr_cli_parse("robustness", "--suite paper [options] RUN...", opts, argc, argv, 2, runs, MAX_RUNS, &nruns);
+  if (rc) return rc < 0 ? 0 : rc;
+  s.a.seed = (uint64_t)seed;
+  if (!name || strcmp(name, "paper")) {
+    fprintf(stderr, "simreg robustness: --suite must be paper%s%s%s\n", name ? ", not '" : " (missing)", name ? name : "",
+            name ? "'" : "");
+    return SR_EXIT_USAGE;
+  }
+  if (nruns < 1) {
+    fprintf(stderr, "simreg robustness: give at least one run directory (see simreg robustness --help)\n");
+    return SR_EXIT_USAGE;
+  }
+  if (strcmp(s.a.which, "best") && strcmp(s.a.which, "last")) {
+    fprintf(stderr, "simreg robustness: --checkpoint must be best or last, not '%s'\n", s.a.which);
+    return SR_EXIT_USAGE;
+  }
+  // check every directory before hours of work start
+  for (int k = 0; k <= nruns; k++) {
+    const char *dir = k < nruns ? runs[k] : s.source;
+    if (dir && !is_run(dir)) {
+      fprintf(stderr, "simreg robustness: %s'%s' is not a run directory (no config.json)\n", k < nruns ? "" : "--source ",
+              dir);
+      return SR_EXIT_USAGE;
+    }
+  }
+  cJSON *all = cJSON_CreateArray(), *notes = cJSON_CreateArray();
+  sr_err err = {0};
+  sr_status st = SR_OK;
+  for (int k = 0; k < nruns && !st; k++) {
+    cJSON *patch = cJSON_CreateObject();
+    st = one_run(&s, runs[k], k, nruns, patch, notes, &err);
+    if (st) {
+      cJSON_Delete(patch);
+      break;
+    }
+    cJSON *entry = cJSON_CreateObject();
+    cJSON_AddStringToObject(entry, "run", runs[k]);
+    cJSON_AddItemToObject(entry, "results", cJSON_Duplicate(patch, 1));
+    cJSON_AddItemToArray(all, entry);
+    if ((st = sr_robustness_merge(runs[k], patch, &err))) break;
+    // the combined file is rewritten after every run: a long job keeps what is done
+    st = write_combined(&s, all, notes, k + 1 < nruns ? "partial" : "complete", &err);
+  }
+  if (st) {
+    sr_err werr = {0};
+    if (cJSON_GetArraySize(all) > 0) write_combined(&s, all, notes, "failed", &werr);
+  } else if (!s.a.quiet) {
+    fprintf(stderr, "results: %s and RUN/robustness.json of %d run(s)\n", s.out, nruns);
+  }
+  cJSON_Delete(all);
+  cJSON_Delete(notes);
+  return st ? sr_cli_fail("robustness", &err) : 0;
+}
