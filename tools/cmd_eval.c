@@ -72,11 +72,23 @@ int sr_cmd_eval(int argc, char **argv) {
   sr_model m;
   sr_run_info info;
   if (sr_run_open(pos[0], which, &m, &info, &err)) return sr_cli_fail("eval", &err);
+  // Under mpirun the test images are split over the ranks and rank 0 prints (docs/SCALING.md).
+  sr_dist *d;
+  if (sr_dist_init(&d, &err)) {
+    sr_model_free(&m);
+    return sr_cli_fail("eval", &err);
+  }
+  if (corruptions && sr_dist_rank(d) > 0) {  // the corruption sweep runs on rank 0 alone
+    sr_model_free(&m);
+    sr_dist_finalize(d);
+    return 0;
+  }
   if (corruptions) {
     sr_loader_opts o = sr_loader_opts_default();
     o.shuffle = 0, o.augment = 0, o.batch = 256, o.gray = info.gray, o.mean = (float)info.mean, o.scale = (float)info.scale;
     rc = sr_eval_corruptions(pos[0], &m, &o, corruptions, json);
     sr_model_free(&m);
+    sr_dist_finalize(d);
     return rc;
   }
   sr_dataset ds;
@@ -88,11 +100,14 @@ int sr_cmd_eval(int argc, char **argv) {
     if (sr_batch_channels(&ds, &o) != m.cfg.in_c || ds.h != m.cfg.in_h || ds.w != m.cfg.in_w)
       st = sr_fail(&err, SR_ERR_SHAPE, "%s images are %dx%dx%d, the model takes %dx%dx%d", ds.name,
                    sr_batch_channels(&ds, &o), ds.h, ds.w, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w);
-    if (!st) st = sr_evaluate(&m, &ds, NULL, 0, &o, 1, &r, &err);
+    if (!st) st = sr_evaluate_sharded(d, &m, &ds, NULL, 0, &o, 1, &r, &err);
   }
-  if (!st) json ? print_json(&ds, &r) : print_text(&ds, &r);
+  if (!st && sr_dist_rank(d) == 0) json ? print_json(&ds, &r) : print_text(&ds, &r);
   sr_eval_result_free(&r);
   sr_dataset_free(&ds);
   sr_model_free(&m);
-  return st ? sr_cli_fail("eval", &err) : 0;
+  rc = st ? sr_cli_fail("eval", &err) : 0;
+  if (st) sr_dist_abort(d, rc);  // a failed rank would leave the others waiting
+  sr_dist_finalize(d);
+  return rc;
 }

@@ -11,8 +11,12 @@ static volatile int stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
 
+// Under mpirun every rank runs this; a rank that fails ends the whole job (sr_dist_abort), since the
+// others would wait for it in the next collective.
 static int run_training(sr_train_config *c) {
   sr_err err = {0};
+  if (sr_dist_init(&c->dist, &err)) return sr_cli_fail("train", &err);
+  int rc = 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
@@ -20,18 +24,25 @@ static int run_training(sr_train_config *c) {
   sigaction(SIGTERM, &sa, NULL);
   c->stop = &stop_signal;
   sr_status st = sr_train(c, &err);
+  int rank = sr_dist_rank(c->dist), size = sr_dist_size(c->dist);
   if (st == SR_ERR_INTERRUPTED) {
-    fprintf(stderr, "simreg train: %s\n", err.msg);
-    return 128 + stop_signal;
+    if (rank == 0) fprintf(stderr, "simreg train: %s\n", err.msg);
+    rc = 128 + (stop_signal ? stop_signal : SIGTERM);
+  } else if (st) {
+    rc = sr_cli_fail("train", &err);
+    if (size > 1) fprintf(stderr, "simreg train: rank %d of %d failed; stopping every rank\n", rank, size);
+    sr_dist_abort(c->dist, rc);
+  } else if (!c->quiet && rank == 0) {
+    fprintf(stderr, "run written to %s\n", c->out);
   }
-  if (st) return sr_cli_fail("train", &err);
-  if (!c->quiet) fprintf(stderr, "run written to %s\n", c->out);
-  return 0;
+  sr_dist_finalize(c->dist);
+  c->dist = NULL;
+  return rc;
 }
 
 // --resume RUN: every setting comes from RUN/config.json; only a few may change.
 static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet, int json) {
-  static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json"};
+  static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json", "bucket-mb"};
   for (const sr_opt *o = opts; o->name; o++) {
     int ok = 0;
     for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++) ok |= !strcmp(o->name, allowed[k]);
@@ -86,6 +97,7 @@ int sr_cmd_train(int argc, char **argv) {
       {"reg-target", SR_OPT_STRING, &reg_target, "--reg file: the N x N target .npy", 0, 0, 0},
       {"reg-indices", SR_OPT_STRING, &reg_indices, "--reg file: the N image indices (.npy or text)", 0, 0, 0},
       {"reg-loss", SR_OPT_STRING, &reg_loss, "log (g(x) transform, default) | mse", 0, 0, 0},
+      {"bucket-mb", SR_OPT_DOUBLE, &c.bucket_mb, "under mpirun: gradient allreduce bucket size in MiB (default 1)", 0.01, 1024, 0},
       {"checkpoint-every", SR_OPT_INT, &c.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
       {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &c.quiet, "no progress output", 0, 0, 0},

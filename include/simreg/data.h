@@ -62,6 +62,9 @@ typedef struct sr_loader_opts {
   float mean, scale;  // x' = (x/255 - mean) * scale
   uint64_t seed;
   int drop_last;   // 1: drop a final partial batch
+  // Data-parallel ranks (shard_size > 1): the loader yields only rows [nb*r/R, (r+1)*nb/R) of every batch
+  // of nb rows (r = shard_rank, R = shard_size), with the same order and augmentation as the whole batch.
+  int shard_rank, shard_size;
 } sr_loader_opts;
 
 // The paper's training defaults: batch 64, shuffle, augment, crop_pad 4, flip, gray, mean 0.5, scale 5,

@@ -79,6 +79,10 @@ typedef struct sr_model {
   int64_t tape_n[SR_MAX_TAPES];
   int tape_slot[SR_MAX_TAPES];
   int finalized;
+  // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:
+  // gradients of nodes >= i are then final for that pass (the MPI gradient buckets, src/dist).
+  void (*grad_hook)(void *ctx, int node);
+  void *grad_hook_ctx;
 } sr_model;
 
 // ---- building (graph API; the zoo below uses it) ----

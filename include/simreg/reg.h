@@ -149,6 +149,17 @@ sr_status sr_reg_parse_layers(const sr_model *m, const char *names, int *layers,
 sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, const float *target,
                       double alpha, int mse, double *loss, float *s_cnn, float **grad_a, float **grad_b,
                       sr_err *err);
+// Data-parallel form (src/train with MPI ranks): each rank holds k of the k_total pairs. sums: the
+// per-channel sums over both halves of ALL k_total pairs, layer after layer (sum of C_l doubles; each rank
+// computes its part with sr_reg_channel_sums and the parts are summed over ranks). The running means,
+// similarities and feature gradients are then exactly those of sr_reg_loss on all pairs; *loss and the
+// dw added are this rank's share (their sums over ranks are the whole batch's). With k == k_total and
+// the rank's own sums it is sr_reg_loss.
+void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, double *sums);
+int64_t sr_reg_channel_count(const sr_reg_state *s);  // sum of C_l: the length of sums
+sr_status sr_reg_loss_shard(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, int k_total,
+                            const double *sums, const float *target, double alpha, int mse, double *loss,
+                            float *s_cnn, float **grad_a, float **grad_b, sr_err *err);
 // S^CNN only (no running-mean update, no gradients): for probes and logging.
 sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, float *s_cnn,
                             sr_err *err);

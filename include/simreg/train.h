@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "simreg/data.h"
+#include "simreg/dist.h"
 #include "simreg/model.h"
 #include "simreg/optim.h"
 
@@ -44,6 +45,11 @@ typedef struct sr_train_config {
   char reg_target[1024];    // --reg file: N x N .npy
   char reg_indices[1024];   // --reg file: the N image indices
   int reg_mse;         // plain squared difference instead of the g(x) transform
+  // Data parallelism (docs/SCALING.md): NULL or one process trains alone. With R ranks each takes rows
+  // [r*B/R, (r+1)*B/R) of every global batch and its share of the k pairs; gradients are summed in
+  // buckets during the backward pass. Only rank 0 writes files; the checkpoint does not depend on R.
+  sr_dist *dist;
+  double bucket_mb;    // gradient bucket size in MiB (0: 1 MiB)
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small
@@ -59,6 +65,11 @@ typedef struct sr_eval_result {
 sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
                       int want_confusion, sr_eval_result *r, sr_err *err);
 void sr_eval_result_free(sr_eval_result *r);
+// The same over data-parallel ranks: each evaluates its shard of the n images (sr_dist_shard), the sums
+// (loss, hits, confusion) are reduced, and every rank gets the result of all n. Every rank must call it
+// with the same model (weights and BN statistics). One process: sr_evaluate.
+sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
+                              const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err);
 
 // Train as configured, writing RUN/config.json, RUN/metrics.jsonl, RUN/last.safetensors,
 // RUN/best.safetensors (lowest validation loss) and RUN/checkpoint.safetensors (weights, BN statistics,

@@ -23,6 +23,8 @@ sr_status sr_loader_opts_check(const sr_dataset *ds, const sr_loader_opts *o, sr
   if (o->augment && (o->crop_pad < 0 || o->crop_pad >= side))
     return sr_fail(err, SR_ERR_ARG, "crop padding %d: must be in [0, %d) for %dx%d images", o->crop_pad, side,
                    ds->h, ds->w);
+  if (o->shard_size > 1 && (o->shard_rank < 0 || o->shard_rank >= o->shard_size))
+    return sr_fail(err, SR_ERR_ARG, "shard %d of %d: must be in [0, %d)", o->shard_rank, o->shard_size, o->shard_size);
   if (!isfinite(o->mean) || !isfinite(o->scale))
     return sr_fail(err, SR_ERR_ARG, "normalization mean %g / scale %g: must be finite", (double)o->mean,
                    (double)o->scale);

@@ -42,6 +42,13 @@ static int64_t batch_size(const sr_loader *l, int64_t b) {
   return left < l->opts.batch ? left : l->opts.batch;
 }
 
+// This rank's rows [*lo, *lo + return) of batch b (the whole batch without sharding).
+static int64_t shard_rows(const sr_loader *l, int64_t b, int64_t *lo) {
+  int64_t nb = batch_size(l, b), R = l->opts.shard_size > 1 ? l->opts.shard_size : 1, r = R > 1 ? l->opts.shard_rank : 0;
+  *lo = nb * r / R;
+  return nb * (r + 1) / R - *lo;
+}
+
 void sr_epoch_order(const int64_t *idx, int64_t n, const sr_loader_opts *o, int epoch, int64_t *order) {
   memcpy(order, idx, sizeof(int64_t) * (size_t)n);
   if (o->shuffle) {
@@ -62,10 +69,9 @@ static void *produce(void *arg) {
     pthread_mutex_unlock(&l->mu);
     if (stop) break;
     int s = (int)(b % SR_RING);
-    int64_t pos = b * l->opts.batch;
+    int64_t lo, rows = shard_rows(l, b, &lo), pos = b * l->opts.batch + lo;
     // Opts and indices were validated at create, so this cannot fail.
-    (void)sr_make_batch(l->ds, l->order + pos, batch_size(l, b), &l->opts, l->epoch, pos, l->x[s],
-                                      l->y[s], NULL);
+    (void)sr_make_batch(l->ds, l->order + pos, rows, &l->opts, l->epoch, pos, l->x[s], l->y[s], NULL);
     pthread_mutex_lock(&l->mu);
     l->produced = k + 1;
     pthread_cond_broadcast(&l->cv);
@@ -170,7 +176,8 @@ int sr_loader_next(sr_loader *l, const float **x, const int32_t **y, int64_t *nb
   int s = (int)(b % SR_RING);
   *x = l->x[s];
   *y = l->y[s];
-  *nb = batch_size(l, b);
+  int64_t lo;
+  *nb = shard_rows(l, b, &lo);
   return 1;
 }
 

@@ -324,9 +324,9 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     t->tn[last].diff_written = 1;
   }
   for (int i = last; i >= 1; i--) {
-    if (!t->tn[i].diff_written) continue;  // no gradient reaches this node
-    if ((st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
+    if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
       return sr_err_context(err, "backward %s", m->nodes[i].name);
+    if (m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are in m->grads
   }
   if (dx) {
     if (!t->tn[0].diff_written) {

@@ -20,18 +20,33 @@ static sr_status ensure_scratch(sr_reg_state *s, int k, sr_err *err) {
   return s->k_cap ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "out of memory for the regularizer scratch (k = %d)", k);
 }
 
-// mu = beta mu + (1 - beta) * per-channel mean over both halves. a, b: (k, C, HW).
-static void update_mean(sr_reg_state *s, int l, const float *a, const float *b, int k) {
-  const int C = s->channels[l];
-  const int64_t hw = s->hw[l];
-  for (int c = 0; c < C; c++) {
-    double sum = 0;
-    for (int p = 0; p < k; p++) {
-      const float *x = a + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw, *y = b + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw;
-      for (int64_t q = 0; q < hw; q++) sum += (double)x[q] + (double)y[q];
+// Per-channel sums over both halves of k pairs, layer after layer. a, b: (k, C, HW).
+void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, double *sums) {
+  for (int l = 0; l < s->n_layers; l++) {
+    const int C = s->channels[l];
+    const int64_t hw = s->hw[l];
+    const float *a = feats_a[l], *b = feats_b[l];
+    for (int c = 0; c < C; c++) {
+      double sum = 0;
+      for (int p = 0; p < k; p++) {
+        const float *x = a + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw, *y = b + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw;
+        for (int64_t q = 0; q < hw; q++) sum += (double)x[q] + (double)y[q];
+      }
+      *sums++ = sum;
     }
-    s->bmean[c] = sum / (2.0 * k * (double)hw);
   }
+}
+
+int64_t sr_reg_channel_count(const sr_reg_state *s) {
+  int64_t n = 0;
+  for (int l = 0; l < s->n_layers; l++) n += s->channels[l];
+  return n;
+}
+
+// mu = beta mu + (1 - beta) * per-channel mean over both halves of k pairs, from their channel sums.
+static void update_mean(sr_reg_state *s, int l, const double *sums, int k) {
+  const int C = s->channels[l];
+  for (int c = 0; c < C; c++) s->bmean[c] = sums[c] / (2.0 * k * (double)s->hw[l]);
   for (int c = 0; c < C; c++) s->run_mean[l][c] = (float)(s->beta * s->run_mean[l][c] + (1 - s->beta) * s->bmean[c]);
 }
 
@@ -119,13 +134,26 @@ sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const
 sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, const float *target,
                       double alpha, int mse, double *loss, float *s_cnn, float **grad_a, float **grad_b,
                       sr_err *err) {
-  sr_status st = check_inputs(s, feats_a, feats_b, k, err);
+  int64_t nc = sr_reg_channel_count(s);
+  double *sums = sr_alloc(sizeof(double) * (size_t)nc);
+  if (!sums) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the regularizer's channel sums");
+  sr_reg_channel_sums(s, feats_a, feats_b, k, sums);
+  sr_status st = sr_reg_loss_shard(s, feats_a, feats_b, k, k, sums, target, alpha, mse, loss, s_cnn, grad_a, grad_b, err);
+  sr_free(sums);
+  return st;
+}
+
+sr_status sr_reg_loss_shard(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, int k_total,
+                            const double *sums, const float *target, double alpha, int mse, double *loss,
+                            float *s_cnn, float **grad_a, float **grad_b, sr_err *err) {
+  sr_status st = k_total < k ? sr_fail(err, SR_ERR_ARG, "regularization shard of %d pairs out of %d", k, k_total)
+                             : check_inputs(s, feats_a, feats_b, k, err);
   for (int p = 0; !st && p < k; p++)
     if (!(fabsf(target[p]) <= 1.0f)) st = sr_fail(err, SR_ERR_ARG, "pair %d: target %g is outside [-1, 1]", p, target[p]);
   if (!st) st = ensure_scratch(s, k, err);
   if (st) return st;
   const int L = s->n_layers;
-  for (int l = 0; l < L; l++) update_mean(s, l, feats_a[l], feats_b[l], k);
+  for (int l = 0, off = 0; l < L; off += s->channels[l], l++) update_mean(s, l, sums + off, k_total);
   s->updates++;
   double gamma[SR_MAX_FEATURES], total = 0;
   sr_reg_gamma(s, gamma);
@@ -139,7 +167,7 @@ sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feat
     for (int p = 0; p < kk; p++) {
       double t = target[p0 + p], d = mse ? S[p] - t : sr_reg_g(S[p]) - sr_reg_g(t);
       total += d * d;
-      coef[p] = 2 * alpha / k * d * (mse ? 1.0 : sr_reg_dg(S[p]));  // dloss/dS_p
+      coef[p] = 2 * alpha / k_total * d * (mse ? 1.0 : sr_reg_dg(S[p]));  // dloss/dS_p
       if (s_cnn) s_cnn[p0 + p] = (float)S[p];
       // dS/dw_m = gamma_m (s_m - S)
       for (int m = 0; m < L; m++) s->dw[m] += coef[p] * gamma[m] * (s->s_layer[(size_t)p * L + m] - S[p]);
@@ -153,6 +181,6 @@ sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feat
                      grad_b[l] + (size_t)(p0 + p) * (size_t)s->chw[l]);
       }
   }
-  *loss = alpha * total / k;
+  *loss = alpha * total / k_total;
   return SR_OK;
 }

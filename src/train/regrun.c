@@ -10,6 +10,7 @@ void sr_reg_run_free(sr_reg_run *r) {
   sr_reg_state_free(&r->state);
   sr_free(r->images.images), sr_free(r->images.labels);
   sr_free(r->xa), sr_free(r->xb), sr_free(r->y), sr_free(r->pi), sr_free(r->pj), sr_free(r->tgt), sr_free(r->scnn);
+  sr_free(r->sums);
   for (int l = 0; l < SR_MAX_FEATURES; l++) sr_free(r->fa[l]), sr_free(r->fb[l]), sr_free(r->ga[l]), sr_free(r->gb[l]);
   memset(r, 0, sizeof *r);
 }
@@ -61,7 +62,8 @@ static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {
   r->y = sr_alloc(sizeof(int32_t) * k);
   r->pi = sr_alloc(sizeof(int64_t) * k), r->pj = sr_alloc(sizeof(int64_t) * k);
   r->tgt = sr_alloc(sizeof(float) * k), r->scnn = sr_alloc(sizeof(float) * k);
-  int ok = r->xa && r->xb && r->y && r->pi && r->pj && r->tgt && r->scnn;
+  r->sums = sr_alloc(sizeof(double) * (size_t)sr_reg_channel_count(&r->state));
+  int ok = r->xa && r->xb && r->y && r->pi && r->pj && r->tgt && r->scnn && r->sums;
   for (int l = 0; ok && l < r->state.n_layers; l++) {
     size_t n = sizeof(float) * k * (size_t)r->state.chw[l];
     ok = (r->fa[l] = sr_alloc(n)) && (r->fb[l] = sr_alloc(n)) && (r->ga[l] = sr_alloc(n)) && (r->gb[l] = sr_alloc(n));
@@ -73,15 +75,22 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dat
                            int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts, sr_err *err) {
   memset(r, 0, sizeof *r);
   if (!c->reg[0] || !strcmp(c->reg, "none")) return SR_OK;
-  r->on = 1, r->k = c->reg_pairs, r->alpha = c->alpha, r->mse = c->reg_mse;
+  r->on = 1, r->k = c->reg_pairs, r->alpha = c->alpha, r->mse = c->reg_mse, r->dist = c->dist;
   if (r->k < 2 || r->k > SR_REG_PROBES)
     return sr_fail(err, SR_ERR_ARG, "--reg-pairs must be in [2, %d] (batch norm needs 2), got %d", SR_REG_PROBES, r->k);
+  int R = sr_dist_size(r->dist), need = m->n_bn ? 2 : 1;
+  if (r->k / R < need)
+    return sr_fail(err, SR_ERR_ARG, "--reg-pairs %d over %d ranks leaves %d pairs on some rank; %s needs %d", r->k, R,
+                   r->k / R, m->n_bn ? "batch norm" : "the regularizer", need);
   if (!(c->alpha >= 0)) return sr_fail(err, SR_ERR_ARG, "--alpha must be >= 0");
   int layers[SR_MAX_FEATURES], nl = 0;
   sr_status st = c->reg_layers[0] ? sr_reg_parse_layers(m, c->reg_layers, layers, &nl, err) : SR_OK;
   if (!st) st = sr_reg_state_init(&r->state, m, nl ? layers : NULL, nl, err);
   if (!st) st = gather_images(r, c, train, tr_idx, n_tr, m, err);
+  // Rank 0 builds the target and fills the cache; the other ranks then read it from there.
+  if (!st && sr_dist_rank(r->dist) > 0) st = sr_dist_barrier(r->dist, err);
   if (!st) st = build_target(r, c, err);
+  if (!st && sr_dist_rank(r->dist) == 0) st = sr_dist_barrier(r->dist, err);
   if (!st) st = alloc_buffers(r, m, err);
   if (st) return st;
   r->opts = *train_opts;
@@ -114,17 +123,35 @@ static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const int64_t *a, con
   return st;
 }
 
+// Every rank draws the same k pairs and forwards its shard [lo, hi) of them; the channel sums (running
+// means), the loss and dw are summed over ranks, so the step is the one-process step on all k pairs.
 sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err) {
   sr_tape *ta, *tb;
   sr_reg_sample_pairs(&r->target, r->k, &r->rng, r->pi, r->pj);
   sr_reg_pair_targets(&r->target, r->k, r->pi, r->pj, r->tgt);
-  sr_status st = forward_pairs(r, m, r->pi, r->pj, r->k, 1, &ta, &tb, err);
-  if (!st) st = sr_reg_loss(&r->state, r->fa, r->fb, r->k, r->tgt, r->alpha, r->mse, loss, r->scnn, r->ga, r->gb, err);
-  for (int l = 0; l < r->state.n_layers && !st; l++)
+  int64_t lo, hi;
+  sr_dist_shard(r->k, sr_dist_rank(r->dist), sr_dist_size(r->dist), &lo, &hi);
+  int kl = (int)(hi - lo), L = r->state.n_layers;
+  sr_status st = forward_pairs(r, m, r->pi + lo, r->pj + lo, kl, 1, &ta, &tb, err);
+  if (!st) {
+    sr_reg_channel_sums(&r->state, r->fa, r->fb, kl, r->sums);
+    st = sr_dist_allreduce_f64(r->dist, r->sums, sr_reg_channel_count(&r->state), err);
+  }
+  if (!st)
+    st = sr_reg_loss_shard(&r->state, r->fa, r->fb, kl, r->k, r->sums, r->tgt + lo, r->alpha, r->mse, loss, r->scnn,
+                           r->ga, r->gb, err);
+  for (int l = 0; l < L && !st; l++)
     if (!(st = sr_tape_feature_grad(ta, r->state.feat[l], r->ga[l], err)))
       st = sr_tape_feature_grad(tb, r->state.feat[l], r->gb[l], err);
   if (!st) st = sr_tape_backward(ta, NULL, NULL, err);
   if (!st) st = sr_tape_backward(tb, NULL, NULL, err);
+  double red[SR_MAX_FEATURES + 1];  // dw (this step only: the trainer zeroes it after each step) and the loss
+  memcpy(red, r->state.dw, sizeof(double) * (size_t)L);
+  red[L] = st ? 0 : *loss;
+  if (!st && !(st = sr_dist_allreduce_f64(r->dist, red, L + 1, err))) {
+    memcpy(r->state.dw, red, sizeof(double) * (size_t)L);
+    *loss = red[L];
+  }
   if (!st) r->loss_sum += *loss, r->loss_n++;
   return st;
 }

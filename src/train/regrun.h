@@ -2,6 +2,7 @@
 #ifndef SR_REGRUN_H
 #define SR_REGRUN_H
 
+#include "simreg/dist.h"
 #include "simreg/reg.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
@@ -27,6 +28,8 @@ typedef struct sr_reg_run {
   char ckpt_names[SR_MAX_FEATURES][40];
   double loss_sum;            // this epoch (checkpointed)
   int64_t loss_n;
+  sr_dist *dist;              // data-parallel ranks: each forwards its shard of the k pairs
+  double *sums;               // per-channel sums of the pair batch (reduced over ranks)
 } sr_reg_run;
 
 sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train, const int64_t *tr_idx,

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "simreg/layers.h"
+#include "finite.h"
 #include "regrun.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
@@ -56,9 +57,13 @@ typedef struct run_state {
   cJSON *metrics;  // array of epoch objects
   progress_state pos;
   sr_reg_run reg;
+  sr_dist *dist;          // data-parallel ranks (NULL: one process)
+  int rank, size;
+  sr_dist_grads *buckets; // gradient allreduce overlapped with the backward pass
 } run_state;
 
 static void run_free(run_state *r) {
+  sr_dist_grads_free(r->buckets);
   sr_reg_run_free(&r->reg);
   sr_loader_destroy(r->loader);
   sr_sgd_free(&r->sgd);
@@ -119,6 +124,7 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   cJSON_AddNumberToObject(j, "input_scale", c->scale);
   cJSON_AddNumberToObject(j, "limit", (double)c->limit);
   cJSON_AddNumberToObject(j, "threads", omp_get_max_threads());
+  cJSON_AddNumberToObject(j, "ranks", r->size);
   cJSON_AddBoolToObject(j, "eval_test", c->eval_test);
   cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
@@ -139,6 +145,27 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   return st;
 }
 
+// Every rank needs rows of every batch (two with batch norm), the last partial batch included.
+static sr_status check_shards(const run_state *r, sr_err *err) {
+  if (r->size == 1) return SR_OK;
+  int64_t B = r->cfg->batch, last = r->n_tr % B, need = r->model.n_bn ? 2 : 1;
+  if (B / r->size < need)
+    return sr_fail(err, SR_ERR_ARG, "--batch %lld over %d ranks leaves %lld rows on some rank; %s needs %lld",
+                   (long long)B, r->size, (long long)(B / r->size), r->model.n_bn ? "batch norm" : "training", (long long)need);
+  if (last && last / r->size < need)
+    return sr_fail(err, SR_ERR_ARG, "the last batch of an epoch has %lld rows (%lld training images), too few for %d ranks; "
+                   "change --batch or --limit", (long long)last, (long long)r->n_tr, r->size);
+  return SR_OK;
+}
+
+// Make every rank's BatchNorm running statistics rank 0's (as DDP broadcasts buffers): before
+// evaluating (each rank evaluates a shard) and before checkpoints (resuming gives every rank these).
+static sr_status sync_buffers(run_state *r, sr_err *err) {
+  sr_model *m = &r->model;
+  sr_status st = sr_dist_bcast(r->dist, m->state, sizeof(float) * (size_t)m->n_state, 0, err);
+  return st ? st : sr_dist_bcast(r->dist, m->bn_tracked, sizeof(int64_t) * (size_t)m->n_bn, 0, err);
+}
+
 static sr_status setup(run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   sr_status st;
@@ -155,6 +182,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   r->opts.gray = c->gray, r->opts.mean = (float)c->mean, r->opts.scale = (float)c->scale, r->opts.seed = c->seed;
   r->eval_opts = r->opts;
   r->eval_opts.shuffle = 0, r->eval_opts.augment = 0, r->eval_opts.batch = 256;
+  r->opts.shard_rank = r->rank, r->opts.shard_size = r->size;  // training batches: this rank's rows
   if ((st = sr_loader_opts_check(&r->train, &r->opts, err))) return st;
   sr_model_config mc = {.in_c = sr_batch_channels(&r->train, &r->opts), .in_h = r->train.h, .in_w = r->train.w,
                         .classes = r->train.num_classes, .width = c->width};
@@ -163,12 +191,16 @@ static sr_status setup(run_state *r, sr_err *err) {
   sr_rng_seed(&rng, c->seed, 1);
   if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->momentum, c->weight_decay, c->nesterov, err))) return st;
+  if ((st = check_shards(r, err))) return st;
+  double mb = c->bucket_mb > 0 ? c->bucket_mb : 1.0;
+  if ((st = sr_dist_grads_create(r->dist, &r->model, (size_t)(mb * 1048576.0), &r->buckets, err))) return st;
   if ((st = sr_loader_create(&r->train, r->tr_idx, r->n_tr, &r->opts, &r->loader, err))) return st;
   r->logits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
   r->dlogits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
   r->metrics = cJSON_CreateArray();
   if (!r->logits || !r->dlogits || !r->metrics) return sr_fail(err, SR_ERR_NOMEM, "training buffers");
   if ((st = sr_reg_run_setup(&r->reg, c, &r->train, r->tr_idx, r->n_tr, &r->model, &r->opts, err))) return st;
+  if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->out, err))) return st;
   return write_config(r, err);
 }
@@ -188,6 +220,8 @@ static void progress(const run_state *r, int epoch, int64_t step, int64_t steps,
 }
 
 static sr_status write_checkpoint(run_state *r, sr_err *err) {
+  sr_status sst = sync_buffers(r, err);  // collective: every rank calls write_checkpoint at the same step
+  if (sst || r->rank > 0) return sst;
   char path[2048], meta[8][64];
   const progress_state *p = &r->pos;
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->out);
@@ -273,31 +307,40 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     int64_t correct;
     if ((st = sr_model_tape(m, nb, 0, &t, err)) || (st = sr_tape_forward(t, x, 1, r->logits, err))) break;
     float l = sr_softmax_ce(r->dlogits, r->logits, y, (int)nb, K, &correct);
-    if (!isfinite(l)) {
-      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite loss at epoch %d step %lld", epoch + 1, (long long)p->step);
-      break;
+    if (!isfinite(l) && (st = sr_train_check_finite(m, l, epoch, p->step, err))) break;
+    // The loss is a mean over the global batch of gb rows: this rank's rows weigh nb/gb, so the ranks'
+    // gradients sum to the one-process gradient.
+    int64_t gb = r->n_tr - p->step * r->cfg->batch < r->cfg->batch ? r->n_tr - p->step * r->cfg->batch : r->cfg->batch;
+    if (r->size > 1) {
+      const float w = (float)((double)nb / (double)gb);
+      for (int64_t q = 0; q < nb * K; q++) r->dlogits[q] *= w;
     }
     sr_model_zero_grad(m);
-    if ((st = sr_tape_backward(t, r->dlogits, NULL, err))) break;
-    double rl = 0;
+    double rl = 0;  // the pair batch first, so the batch's backward is the step's last and overlaps the allreduce
     if (r->reg.on && (st = sr_reg_run_step(&r->reg, m, &rl, err))) break;
     if (!isfinite(rl)) {
       st = sr_fail(err, SR_ERR_NUMERIC, "non-finite regularization loss at epoch %d step %lld", epoch + 1, (long long)p->step);
       break;
     }
+    sr_dist_grads_arm(r->buckets);
+    if ((st = sr_tape_backward(t, r->dlogits, NULL, err)) || (st = sr_dist_grads_finish(r->buckets, err))) break;
+    // Global loss sum and hits; a stop request on any rank stops all at this same step.
+    double red[3] = {(double)l * (double)nb, (double)correct, r->cfg->stop && *r->cfg->stop ? 1.0 : 0.0};
+    if ((st = sr_dist_allreduce_f64(r->dist, red, 3, err))) break;
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
+    if ((st = sr_train_check_finite(m, l, epoch, p->step, err))) break;  // stop before any checkpoint
     if (r->reg.on) {  // the layer weights w follow the same SGD (as in the paper's code)
       sr_reg_step_w(&r->reg.state, lr, r->cfg->momentum);
       sr_reg_zero_grad(&r->reg.state);
     }
-    p->lsum += (double)l * (double)nb, p->seen += nb, p->hits += correct, p->step++;
+    p->lsum += red[0], p->seen += gb, p->hits += (int64_t)red[1], p->step++;
     double el = sr_now() - t0;
     p->secs = el;
     progress(r, epoch, p->step, steps, p->lsum / p->seen, (double)p->hits / p->seen, (double)(p->step - first) * (double)r->cfg->batch / (sr_now() - t_start),
              el / p->step * (steps - p->step), p->step == steps);
     int every = r->cfg->checkpoint_every;
-    if (r->cfg->stop && *r->cfg->stop) {
+    if (red[2] > 0) {
       if (!(st = write_checkpoint(r, err)))
         st = sr_fail(err, SR_ERR_INTERRUPTED, "interrupted at epoch %d step %lld; checkpoint written to %s", epoch + 1,
                      (long long)p->step, r->cfg->out);
@@ -313,8 +356,9 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   double tl = r->pos.seen ? r->pos.lsum / r->pos.seen : 0, ta = r->pos.seen ? (double)r->pos.hits / r->pos.seen : 0;
   double secs = r->pos.secs, *best = &r->pos.best;
   sr_eval_result val = {0}, test = {0};
-  sr_status st = sr_evaluate(&r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
-  if (!st && r->cfg->eval_test) st = sr_evaluate(&r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
+  sr_status st = sync_buffers(r, err);
+  if (!st) st = sr_evaluate_sharded(r->dist, &r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
+  if (!st && r->cfg->eval_test) st = sr_evaluate_sharded(r->dist, &r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
   if (st) return st;
   cJSON *e = cJSON_CreateObject();
   cJSON_AddNumberToObject(e, "epoch", epoch + 1);
@@ -326,9 +370,9 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   if (r->cfg->eval_test) cJSON_AddNumberToObject(e, "test_acc", test.accuracy);
   cJSON_AddNumberToObject(e, "seconds", secs);
   if (r->reg.on) {
-    double gamma[SR_MAX_FEATURES], pearson, spearman;
+    double gamma[SR_MAX_FEATURES], pearson = NAN, spearman = NAN;
     sr_reg_gamma(&r->reg.state, gamma);
-    if ((st = sr_reg_run_probe(&r->reg, &r->model, &pearson, &spearman, err))) {
+    if (r->rank == 0 && (st = sr_reg_run_probe(&r->reg, &r->model, &pearson, &spearman, err))) {  // logging only
       cJSON_Delete(e);
       return st;
     }
@@ -352,22 +396,25 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
             epoch + 1, tl, ta, val.loss, val.accuracy, tbuf, secs, secs > 0 ? 100 * wait / secs : 0.0);
   }
   char path[2048];
-  if ((st = write_json(r->cfg->out, "metrics.jsonl", r->metrics, 1, err))) return st;
+  if (r->rank == 0 && (st = write_json(r->cfg->out, "metrics.jsonl", r->metrics, 1, err))) return st;
   snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->out);
-  if ((st = sr_model_save(&r->model, path, err))) return st;
+  if (r->rank == 0 && (st = sr_model_save(&r->model, path, err))) return st;
   if (val.loss < *best) {
     *best = val.loss;
     snprintf(path, sizeof path, "%s/best.safetensors", r->cfg->out);
-    st = sr_model_save(&r->model, path, err);
+    if (r->rank == 0) st = sr_model_save(&r->model, path, err);
   }
   r->pos = (progress_state){.epoch = epoch + 1, .best = *best};
   return st ? st : write_checkpoint(r, err);
 }
 
-sr_status sr_train(const sr_train_config *cfg, sr_err *err) {
+sr_status sr_train(const sr_train_config *cfg_in, sr_err *err) {
   run_state r;
   memset(&r, 0, sizeof r);
-  r.cfg = cfg;
+  sr_train_config local = *cfg_in;  // ranks other than 0 print nothing
+  const sr_train_config *cfg = &local;
+  r.cfg = cfg, r.dist = cfg->dist, r.rank = sr_dist_rank(r.dist), r.size = sr_dist_size(r.dist);
+  if (r.rank > 0) local.quiet = 1, local.json = 0;
   if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
   sr_status st = setup(&r, err);
   r.pos.best = INFINITY;
