@@ -31,6 +31,13 @@ resnet18 0.25 1 32 64
 cnn-small 1 1 28 128
 CONFIGS
 
+# Attack bookkeeping: attack queries/s vs inference img/s of the attack wrapper, same model and batch, 1 thread
+# (bench/bench_attack.c, docs/ATTACKS.md; target: overhead <= 10%).
+tmp=$(mktemp -d)
+"$build/tools/simreg" train --limit 6400 --epochs 1 --no-test --quiet --threads 1 --out "$tmp/run"
+echo "attack $(OMP_NUM_THREADS=1 "$build/bench/bench_attack" "$tmp/run" 128 "$secs")"
+rm -rf "$tmp"
+
 # Data loading share of a real training epoch slice (the loader thread runs ahead of the steps).
 tmp=$(mktemp -d)
 "$build/tools/simreg" train --data fashion-mnist --limit 12800 --epochs 1 --no-test --quiet --out "$tmp/run"

@@ -31,6 +31,7 @@ typedef struct sr_amodel {
   float *logits, *dlogits;  // (batch, classes)
   int64_t queries;      // forward passes, images (gradient calls included)
   int64_t gradients;    // input-gradient computations, images
+  double seconds;       // wall time inside the model (forward, backward): the rest of an attack is bookkeeping
 } sr_amodel;
 
 // m must be in eval-ready state (loaded weights) and outlive the wrapper. c: pixel-space channels

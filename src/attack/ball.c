@@ -36,6 +36,15 @@ void sr_ball_fit(sr_norm norm, double eps, const float *x, float *adv, int64_t d
   memcpy(adv, x, (size_t)d * sizeof(float));  // unreachable for finite eps >= 0; x is always inside
 }
 
+void sr_attack_normals(sr_rng *rng, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; i += 2) {
+    double u1 = 1.0 - sr_rng_uniform(rng), u2 = sr_rng_uniform(rng);  // u1 in (0, 1]: log is finite
+    double r = sqrt(-2.0 * log(u1)), s = sin(2.0 * M_PI * u2), c = cos(2.0 * M_PI * u2);
+    out[i] = (float)(r * c);
+    if (i + 1 < n) out[i + 1] = (float)(r * s);
+  }
+}
+
 sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_err *err) {
   memset(r, 0, sizeof *r);
   r->adv = sr_calloc((size_t)n * (size_t)d, sizeof(float));

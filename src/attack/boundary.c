@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "simreg/attack.h"
+#include "attack/internal.h"
 
 #define SPH_Q 100  // spherical-success queue length
 #define STEP_Q 30  // step-success queue length
@@ -112,10 +112,8 @@ static void propose(bstate *b, int64_t i, double sph_step, double src_step, doub
   const float *x = b->x + i * d, *best = b->best + i * d;
   float *eta = b->buf + i * d, *sph = b->sph + i * d, *cand = b->cand + i * d;
   double dot = 0, nn = 0;
-  for (int64_t p = 0; p < d; p++) {
-    eta[p] = (float)sr_rng_normal(&b->rng[i]);
-    dot += (double)eta[p] * ((double)x[p] - best[p]) / src_norm;
-  }
+  sr_attack_normals(&b->rng[i], eta, d);
+  for (int64_t p = 0; p < d; p++) dot += (double)eta[p] * ((double)x[p] - best[p]) / src_norm;
   for (int64_t p = 0; p < d; p++) {
     eta[p] -= (float)(dot * ((double)x[p] - best[p]) / src_norm);
     nn += (double)eta[p] * eta[p];

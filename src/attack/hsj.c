@@ -154,11 +154,10 @@ static sr_status init_point(hstate *h, sr_err *err) {
 // A unit direction for image i: Gaussian (L2) or uniform in [-1,1]^d (L-inf), normalised.
 static void direction(hstate *h, int64_t i, float *u) {
   double nn = 0;
-  for (int64_t p = 0; p < h->d; p++) {
-    double v = h->o->norm == SR_NORM_L2 ? sr_rng_normal(&h->rng[i]) : 2 * sr_rng_uniform(&h->rng[i]) - 1;
-    u[p] = (float)v;
-    nn += v * v;
-  }
+  if (h->o->norm == SR_NORM_L2) sr_attack_normals(&h->rng[i], u, h->d);
+  else
+    for (int64_t p = 0; p < h->d; p++) u[p] = (float)(2 * sr_rng_uniform(&h->rng[i]) - 1);
+  for (int64_t p = 0; p < h->d; p++) nn += (double)u[p] * u[p];
   float f = nn > 0 ? (float)(1 / sqrt(nn)) : 0;
   for (int64_t p = 0; p < h->d; p++) u[p] *= f;
 }

@@ -69,7 +69,10 @@ static sr_status forward_chunk(sr_amodel *am, const float *x, int64_t k, sr_tape
   sr_status st = sr_model_tape(am->m, tape_size(am, k), 0, t, err);
   if (st) return st;
   normalise(am, x, k);
-  if ((st = sr_tape_forward(*t, am->xin, 0, am->logits, err))) return st;
+  double t0 = sr_now();
+  st = sr_tape_forward(*t, am->xin, 0, am->logits, err);
+  am->seconds += sr_now() - t0;
+  if (st) return st;
   am->queries += k;
   return SR_OK;
 }
@@ -135,7 +138,10 @@ sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int
     sr_status st = forward_chunk(am, x + i0 * am->d, k, &t, err);
     if (st) return st;
     ce_grad(am, y + i0, k);
-    if ((st = sr_tape_backward(t, am->dlogits, am->dxin, err))) return st;
+    double t0 = sr_now();
+    st = sr_tape_backward(t, am->dlogits, am->dxin, err);
+    am->seconds += sr_now() - t0;
+    if (st) return st;
     sr_model_zero_grad(am->m);  // parameter gradients are a by-product here; keep them from accumulating
     am->gradients += k;
     // chain rule through x' = (x - mean) * scale and the channel mean of gray runs
