@@ -97,6 +97,7 @@ int sr_cmd_train(int argc, char **argv) {
       {"reg-target", SR_OPT_STRING, &reg_target, "--reg file: the N x N target .npy", 0, 0, 0},
       {"reg-indices", SR_OPT_STRING, &reg_indices, "--reg file: the N image indices (.npy or text)", 0, 0, 0},
       {"reg-loss", SR_OPT_STRING, &reg_loss, "log (g(x) transform, default) | mse", 0, 0, 0},
+      {"sync-bn", SR_OPT_FLAG, &c.sync_bn, "under mpirun: BatchNorm statistics over the whole batch (default: per rank)", 0, 0, 0},
       {"bucket-mb", SR_OPT_DOUBLE, &c.bucket_mb, "under mpirun: gradient allreduce bucket size in MiB (default 1)", 0.01, 1024, 0},
       {"checkpoint-every", SR_OPT_INT, &c.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
       {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},

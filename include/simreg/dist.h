@@ -53,6 +53,10 @@ void sr_dist_shard(int64_t n, int rank, int size, int64_t *lo, int64_t *hi);
 // int64 predictions, per-image attack distances.
 sr_status sr_dist_gather_items(sr_dist *d, const void *local, int64_t n, size_t item_bytes, void *out, sr_err *err);
 
+// SyncBN: BatchNorm layers of m normalise with the statistics of the whole global batch in training
+// (m->bn_allreduce). Call before the model's tapes are built. No-op with one process.
+void sr_dist_sync_bn(sr_dist *d, sr_model *m);
+
 // ---- gradient allreduce overlapped with the backward pass ------------------------------------------
 // Buckets of about bucket_bytes over m->grads, from the end of the buffer (the last layers' gradients
 // are final first). Arm before the last backward of a step: the model's gradient hook posts a bucket's

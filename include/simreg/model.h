@@ -83,6 +83,11 @@ typedef struct sr_model {
   // gradients of nodes >= i are then final for that pass (the MPI gradient buckets, src/dist).
   void (*grad_hook)(void *ctx, int node);
   void *grad_hook_ctx;
+  // SyncBN (src/dist, --sync-bn), when set before the tapes are built: BatchNorm in training mode sums its
+  // per-channel statistics (forward: counts, sums, squares; backward: the two gradient sums) over the
+  // data-parallel ranks with this in-place allreduce of doubles, so it normalises with the whole batch.
+  sr_status (*bn_allreduce)(void *ctx, double *buf, int64_t n, sr_err *err);
+  void *bn_allreduce_ctx;
 } sr_model;
 
 // ---- building (graph API; the zoo below uses it) ----

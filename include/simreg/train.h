@@ -50,6 +50,7 @@ typedef struct sr_train_config {
   // buckets during the backward pass. Only rank 0 writes files; the checkpoint does not depend on R.
   sr_dist *dist;
   double bucket_mb;    // gradient bucket size in MiB (0: 1 MiB)
+  int sync_bn;         // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small

@@ -110,3 +110,13 @@ sr_status sr_dist_gather(sr_dist *d, const void *send, size_t bytes, void *recv,
   return sr_dist_mpi_check(MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD),
                            "gather", err);
 }
+
+static sr_status bn_allreduce(void *ctx, double *buf, int64_t n, sr_err *err) {
+  return sr_dist_allreduce_f64(ctx, buf, n, err);
+}
+
+void sr_dist_sync_bn(sr_dist *d, sr_model *m) {
+  if (!sr_dist_active(d)) return;
+  m->bn_allreduce = bn_allreduce;
+  m->bn_allreduce_ctx = d;
+}

@@ -117,14 +117,37 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 }
 
 // ---- oneDNN ----
-// prim: 0 fwd training, 1 fwd inference (running stats), 2 bwd (batch stats), 3 bwd (running stats)
+// prim: 0 fwd training, 1 fwd inference (running stats), 2 bwd (batch stats), 3 bwd (running stats),
+//       SyncBN only: 4 fwd training with given statistics, 5 affine of x-hat (backward correction)
 // mem:  0 gamma, 1 beta (in params), 2 batch mean, 3 batch variance, 4 running mean, 5 running var
-//       (in state), 6 dgamma temp, 7 dbeta temp, 8 ReLU workspace (fused)
+//       (in state), 6 dgamma temp, 7 dbeta temp, 8 ReLU workspace (fused), SyncBN only: 9 correction
+//       (src layout), 10 its per-channel scale, 11 its shift
 // Fused with the following ReLU (tn->fused): the forward primitives apply the ReLU and write the ReLU
 // node's output; training backward (fused, workspace = ReLU mask) runs from the ReLU node; eval-mode
 // backward stays unfused (the ReLU node masks the gradient with its output first).
-enum { P_FT, P_FI, P_BT, P_BI };
-enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB, M_WS };
+enum { P_FT, P_FI, P_BT, P_BI, P_FTG, P_CORR };
+enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB, M_WS, M_CORR, M_CS, M_CB };
+
+// SyncBN primitives: forward training that normalises with the (global) statistics it is given, and
+// y = scale * x-hat + shift with those statistics (no ReLU) for the backward correction.
+static sr_status build_sync(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *v,
+                            sr_err *err) {
+  sr_tnode *tn = &t->tn[i];
+  unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_use_global_stats;
+  float eps = (float)t->m->nodes[i].eps;
+  dnnl_batch_normalization_desc_t fg, co;
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&fg, dnnl_forward_training, src, eps,
+                                                      flags | (tn->fused ? dnnl_fuse_norm_relu : 0)), err);
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&co, dnnl_forward_inference, src, eps, flags), err);
+  dnnl_primitive_desc_t fgp, cop;
+  sr_status s;
+  if ((s = sr_pd_create(t, &fgp, &fg, NULL, NULL, err))) return s;
+  if ((s = sr_prim_from_pd(t, fgp, &tn->prim[P_FTG], err))) return s;
+  if ((s = sr_pd_create(t, &cop, &co, NULL, NULL, err)) || (s = sr_prim_from_pd(t, cop, &tn->prim[P_CORR], err)) ||
+      (s = sr_mem_create(t, &tn->mem[M_CORR], src, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_CS], v, NULL, err)))
+    return s;
+  return sr_mem_create(t, &tn->mem[M_CB], v, NULL, err);
+}
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
@@ -162,16 +185,22 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
       (s = sr_mem_create(t, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
       (s = sr_mem_create(t, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DB], &v, NULL, err)))
     return s;
-  return SR_OK;
+  return t->m->bn_allreduce ? build_sync(t, i, src, &v, err) : SR_OK;
 }
 
-static void update_running(sr_tape *t, int i) {
+static float *mem_f32(dnnl_memory_t m) {
+  void *p;
+  dnnl_memory_get_data_handle(m, &p);
+  return p;
+}
+
+// cnt: values per channel the statistics came from (all ranks' with SyncBN).
+static void update_running(sr_tape *t, int i, double cnt) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
-  float *mu, *var, *rmu = t->m->state + nd->s_mean, *rvar = t->m->state + nd->s_var;
-  dnnl_memory_get_data_handle(tn->mem[M_MU], (void **)&mu);
-  dnnl_memory_get_data_handle(tn->mem[M_VAR], (void **)&var);
-  double cnt = (double)t->n * nd->h * nd->w, mom = nd->momentum;
+  float *mu = mem_f32(tn->mem[M_MU]), *var = mem_f32(tn->mem[M_VAR]);
+  float *rmu = t->m->state + nd->s_mean, *rvar = t->m->state + nd->s_var;
+  double mom = nd->momentum;
   for (int c = 0; c < nd->c; c++) {
     rmu[c] = (float)((1 - mom) * rmu[c] + mom * mu[c]);
     rvar[c] = (float)((1 - mom) * rvar[c] + mom * var[c] * cnt / (cnt - 1));
@@ -194,8 +223,55 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
                          {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
   sr_status s = sr_exec(t, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
-  if (!s && tr) update_running(t, i);
+  double cnt = (double)t->n * nd->h * nd->w;
+  if (!s && tr && t->m->bn_allreduce) {
+    // SyncBN: this rank's mean and (biased) variance become sums, summed over ranks, and the output is
+    // recomputed with the statistics of the whole batch.
+    int C = nd->c;
+    double *b = t->sync_buf;
+    float *mu = mem_f32(tn->mem[M_MU]), *var = mem_f32(tn->mem[M_VAR]);
+    for (int c = 0; c < C; c++) b[c] = cnt * mu[c], b[C + c] = cnt * ((double)var[c] + (double)mu[c] * mu[c]);
+    b[2 * C] = cnt;
+    if ((s = t->m->bn_allreduce(t->m->bn_allreduce_ctx, b, 2 * C + 1, err))) return sr_err_context(err, "SyncBN");
+    cnt = b[2 * C];
+    for (int c = 0; c < C; c++) {
+      double m = b[c] / cnt, v = b[C + c] / cnt - m * m;
+      mu[c] = (float)m, var[c] = (float)(v > 0 ? v : 0);
+    }
+    s = sr_exec(t, tn->prim[P_FTG], tn->mem[M_WS] ? 7 : 6, a, err);
+  }
+  if (!s && tr) update_running(t, i, cnt);
   return s;
+}
+
+// SyncBN backward: oneDNN's backward used this rank's sums of dy and dy*x-hat (L1, L2 over n values)
+// where the whole batch's (G1, G2 over N) belong: dx += gamma*invstd*((L1/n - G1/N) + x-hat (L2/n - G2/N)),
+// one more BN-inference pass with that per-channel scale and shift. dsrc may be NULL (no dx wanted).
+static sr_status sync_backward(sr_tape *t, int i, dnnl_memory_t dsrc, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  int C = nd->c;
+  double *b = t->sync_buf, n = (double)t->n * nd->h * nd->w;
+  const float *l2 = mem_f32(tn->mem[M_DG]), *l1 = mem_f32(tn->mem[M_DB]), *var = mem_f32(tn->mem[M_VAR]);
+  const float *gamma = sr_param(t, nd->p_w);
+  for (int c = 0; c < C; c++) b[c] = l1[c], b[C + c] = l2[c];
+  b[2 * C] = n;
+  sr_status s = t->m->bn_allreduce(t->m->bn_allreduce_ctx, b, 2 * C + 1, err);
+  if (s) return sr_err_context(err, "SyncBN backward");
+  if (!dsrc) return SR_OK;
+  double N = b[2 * C];
+  float *cs = mem_f32(tn->mem[M_CS]), *cb = mem_f32(tn->mem[M_CB]);
+  for (int c = 0; c < C; c++) {
+    double k = gamma[c] / sqrt((double)var[c] + nd->eps);
+    cb[c] = (float)(k * (l1[c] / n - b[c] / N));
+    cs[c] = (float)(k * (l2[c] / n - b[C + c] / N));
+  }
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst}, {DNNL_ARG_DST, tn->mem[M_CORR]},
+                         {DNNL_ARG_SCALE, tn->mem[M_CS]},       {DNNL_ARG_SHIFT, tn->mem[M_CB]},
+                         {DNNL_ARG_MEAN, tn->mem[M_MU]},        {DNNL_ARG_VARIANCE, tn->mem[M_VAR]}};
+  if ((s = sr_exec(t, tn->prim[P_CORR], 6, a, err))) return s;
+  sr_add_floats(mem_f32(dsrc), mem_f32(tn->mem[M_CORR]), (int64_t)(dnnl_memory_desc_get_size(&tn->md) / sizeof(float)));
+  return SR_OK;
 }
 
 // diff_dst: the gradient at the BN output (unfused, or fused in eval mode) or at the ReLU output (fused
@@ -217,11 +293,11 @@ static sr_status bn_backward(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *
                          {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
   sr_status s = sr_exec(t, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
   if (s) return s;
-  float *dg, *db;
-  dnnl_memory_get_data_handle(tn->mem[M_DG], (void **)&dg);
-  dnnl_memory_get_data_handle(tn->mem[M_DB], (void **)&db);
-  sr_add_floats(sr_grad(t, nd->p_w), dg, nd->c);
-  sr_add_floats(sr_grad(t, nd->p_b), db, nd->c);
+  // dgamma, dbeta: this rank's part (the gradient allreduce sums them) - with SyncBN, x-hat used the
+  // whole batch's statistics, so the parts sum to the one-process gradient.
+  sr_add_floats(sr_grad(t, nd->p_w), mem_f32(tn->mem[M_DG]), nd->c);
+  sr_add_floats(sr_grad(t, nd->p_b), mem_f32(tn->mem[M_DB]), nd->c);
+  if (tr && t->m->bn_allreduce && (s = sync_backward(t, i, dsrc, err))) return s;
   if (dsrc) sr_diff_done(t, i, 0);
   return SR_OK;
 }

@@ -48,6 +48,7 @@ struct sr_tape {
   void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
   void *scratch_buf;
+  double *sync_buf;        // SyncBN: 2*C+1 doubles for the largest BN (NULL without m->bn_allreduce)
   dnnl_primitive_attr_t attr;     // scratchpad_mode_user
   dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
   dnnl_memory_t in_user;   // plain user input (handle set per call)

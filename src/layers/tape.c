@@ -145,6 +145,7 @@ static void tape_destroy(sr_tape *t) {
   if (t->attr_sum) dnnl_primitive_attr_destroy(t->attr_sum);
   sr_free(t->tmp_buf);
   sr_free(t->scratch_buf);
+  sr_free(t->sync_buf);
   free(t);
 }
 
@@ -182,6 +183,12 @@ static sr_status bind_shared(sr_tape *t, sr_err *err) {
   t->tmp_buf = sr_alloc(t->tmp_size);
   t->scratch_buf = sr_alloc(t->scratch_size ? t->scratch_size : 64);
   if (!t->tmp_buf || !t->scratch_buf) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  if (t->m->bn_allreduce) {
+    int cmax = 1;
+    for (int i = 0; i < t->m->n_nodes; i++) cmax = t->m->nodes[i].c > cmax ? t->m->nodes[i].c : cmax;
+    if (!(t->sync_buf = sr_alloc(sizeof(double) * (size_t)(2 * cmax + 1))))
+      return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the SyncBN buffer");
+  }
   dnnl_memory_desc_t smd;
   int64_t sdim = (int64_t)(t->scratch_size ? t->scratch_size : 64);
   init_md(&smd, 1, &sdim, dnnl_u8, dnnl_a);

@@ -107,6 +107,7 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
   get_num(j, "input_scale", &c->scale);
   get_num(j, "limit", &limit);
   get_bool(j, "eval_test", &c->eval_test);
+  get_bool(j, "sync_bn", &c->sync_bn);
   get_int(j, "checkpoint_every", &c->checkpoint_every);
   const cJSON *reg = item(j, "reg");
   if (cJSON_IsObject(reg)) {

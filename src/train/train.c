@@ -124,6 +124,7 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   cJSON_AddNumberToObject(j, "limit", (double)c->limit);
   cJSON_AddNumberToObject(j, "threads", omp_get_max_threads());
   cJSON_AddNumberToObject(j, "ranks", r->size);
+  cJSON_AddBoolToObject(j, "sync_bn", c->sync_bn);
   cJSON_AddBoolToObject(j, "eval_test", c->eval_test);
   cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every);
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
@@ -191,6 +192,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->momentum, c->weight_decay, c->nesterov, err))) return st;
   if ((st = check_shards(r, err))) return st;
+  if (c->sync_bn) sr_dist_sync_bn(r->dist, &r->model);  // before any tape exists
   double mb = c->bucket_mb > 0 ? c->bucket_mb : 1.0;
   if ((st = sr_dist_grads_create(r->dist, &r->model, (size_t)(mb * 1048576.0), &r->buckets, err))) return st;
   if ((st = sr_loader_create(&r->train, r->tr_idx, r->n_tr, &r->opts, &r->loader, err))) return st;

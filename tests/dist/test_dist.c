@@ -108,6 +108,54 @@ static void test_hook(const char *arch, int hw) {
 }
 
 // ---- under mpirun (3 ranks) --------------------------------------------------------------------------
+// SyncBN: each rank forwards 2 of 6 images; the outputs of its rows, the running statistics and the summed
+// parameter gradients equal one model's on all 6 (which every rank computes alone as the reference).
+static void test_sync_bn(sr_dist *d) {
+  sr_err err = {0};
+  int R = sr_dist_size(d), me = sr_dist_rank(d);
+  sr_model full, part;
+  CHECK_OK(make_model(&full, "resnet18", 12, &err), &err);
+  CHECK_OK(make_model(&part, "resnet18", 12, &err), &err);
+  if (err.code) return;
+  sr_dist_sync_bn(d, &part);
+  CHECK(part.bn_allreduce != NULL, "sr_dist_sync_bn must set the hook with %d ranks", R);
+  int64_t n = 2 * R, in = 144, P = full.n_params, K = 10;
+  float *x = sr_alloc(sizeof(float) * (size_t)(n * in)), *dout = sr_alloc(sizeof(float) * (size_t)(n * K));
+  float *yf = sr_alloc(sizeof(float) * (size_t)(n * K)), *yp = sr_alloc(sizeof(float) * (size_t)(2 * K));
+  fill(x, n * in, 30), fill(dout, n * K, 31);
+  sr_tape *tf, *tp;
+  CHECK_OK(sr_model_tape(&full, n, 0, &tf, &err), &err);
+  CHECK_OK(sr_model_tape(&part, 2, 0, &tp, &err), &err);
+  sr_model_zero_grad(&full), sr_model_zero_grad(&part);
+  CHECK_OK(sr_tape_forward(tf, x, 1, yf, &err), &err);
+  CHECK_OK(sr_tape_forward(tp, x + 2 * me * in, 1, yp, &err), &err);
+  CHECK_OK(sr_tape_backward(tf, dout, NULL, &err), &err);
+  CHECK_OK(sr_tape_backward(tp, dout + 2 * me * K, NULL, &err), &err);
+  CHECK_OK(sr_dist_allreduce_f32(d, part.grads, P, &err), &err);
+  double ry = sr_test_max_rel(yp, yf + 2 * me * K, (size_t)(2 * K), 1e-2);
+  double rs = sr_test_max_rel(part.state, full.state, (size_t)full.n_state, 1e-2);
+  CHECK(ry < 1e-4, "rank %d: SyncBN outputs differ from the whole batch's by %g", me, ry);
+  CHECK(rs < 1e-4, "rank %d: SyncBN running statistics differ by %g", me, rs);
+  // Gradients: float sums with cancellation (BN's dbeta) differ by reduction order, so both are held
+  // against the double-precision reference of the whole batch: SyncBN may not be much worse than oneDNN.
+  double *xd = sr_alloc(sizeof(double) * (size_t)(n * in)), *dd = sr_alloc(sizeof(double) * (size_t)(n * K));
+  double *gd = sr_calloc((size_t)P, sizeof(double));
+  float *gref = sr_alloc(sizeof(float) * (size_t)P);
+  for (int64_t i = 0; i < n * in; i++) xd[i] = x[i];
+  for (int64_t i = 0; i < n * K; i++) dd[i] = dout[i];
+  sr_ref_run *run = NULL;
+  CHECK_OK(sr_ref_forward(&full, xd, n, 1, NULL, &run, &err), &err);
+  if (run) CHECK_OK(sr_ref_backward(run, dd, gd, NULL, &err), &err);
+  for (int64_t p = 0; p < P; p++) gref[p] = (float)gd[p];
+  double e_one = sr_test_max_rel(full.grads, gref, (size_t)P, 1e-2), e_sync = sr_test_max_rel(part.grads, gref, (size_t)P, 1e-2);
+  if (me == 0) printf("SyncBN gradients vs float64: one model %.3g, 3 ranks %.3g\n", e_one, e_sync);
+  CHECK(e_sync <= 2 * e_one + 1e-5, "rank %d: SyncBN gradients err %g vs one model's %g (float64 reference)", me, e_sync, e_one);
+  sr_ref_free(run);
+  sr_free(xd), sr_free(dd), sr_free(gd), sr_free(gref);
+  sr_free(x), sr_free(dout), sr_free(yf), sr_free(yp);
+  sr_model_free(&full), sr_model_free(&part);
+}
+
 static int mpi_child(void) {
   sr_err err = {0};
   sr_dist *d;
@@ -170,6 +218,7 @@ static int mpi_child(void) {
   sr_dist_grads_free(gb);
   sr_free(x), sr_free(dout), sr_free(want);
   sr_model_free(&m);
+  test_sync_bn(d);
   sr_dist_finalize(d);
   return sr_test_done();
 }

@@ -1,8 +1,8 @@
 // Data-parallel training and evaluation against one process, through the simreg binary:
 // `mpirun -np 2 simreg train` with the same global batch and seed gives the same weights (1e-5 relative),
 // with and without the regularizer; a 2-rank checkpoint resumes with 1 process (and the reverse) to the
-// uninterrupted result; `mpirun -np 2 simreg eval` reports what one process does; bad shard settings fail
-// on every rank with a clear message and a non-zero exit.
+// uninterrupted result; `mpirun -np 2 simreg eval` reports what one process does; --sync-bn matches one
+// process up to reduction order; bad shard settings fail on every rank with a clear message.
 //
 // Relative difference of two weight files: per tensor max|a - b| / max|b| (b: the one-process run), the
 // maximum over tensors. Model: mlp. It has no BatchNorm, whose batch statistics are per rank by default
@@ -177,6 +177,34 @@ static void test_eval(void) {
   cJSON_Delete(one);
 }
 
+// SyncBN on cnn-small (BatchNorm after both convolutions), one step: the checkpoint (weights, BN running
+// statistics, momentum = the gradient) differs from one process by no more than one process differs from
+// itself with 2 threads instead of 1 (oneDNN's reduction order; the first BN's bias gradient is a sum with
+// heavy cancellation, ~3e-3 relative), while per-rank statistics differ by far more.
+static void test_sync_bn(void) {
+  const char *args = "--model cnn-small --limit 33 --batch 32 --epochs 1 --no-test --seed 3 --lr 0.005 --quiet";
+  int r1 = sh("'%s' train %s --threads 1 --out %s/bn1", simreg, args, tmp);
+  int r2 = sh("'%s' train %s --threads 2 --out %s/bn1t2", simreg, args, tmp);
+  int r3 = sh(MPIRUN " -np 2 '%s' train %s --threads 1 --sync-bn --out %s/bnsync", simreg, args, tmp);
+  int r4 = sh(MPIRUN " -np 2 '%s' train %s --threads 1 --out %s/bnlocal", simreg, args, tmp);
+  CHECK(!r1 && !r2 && !r3 && !r4, "SyncBN runs failed: %d %d %d %d", r1, r2, r3, r4);
+  char a[1024], b[1024];
+  snprintf(b, sizeof b, "%s/bn1/checkpoint.safetensors", tmp);
+  snprintf(a, sizeof a, "%s/bn1t2/checkpoint.safetensors", tmp);
+  double threads = rel_diff(a, b, NULL);
+  snprintf(a, sizeof a, "%s/bnsync/checkpoint.safetensors", tmp);
+  double sync = rel_diff(a, b, NULL);
+  snprintf(a, sizeof a, "%s/bnlocal/checkpoint.safetensors", tmp);
+  double local = rel_diff(a, b, NULL);
+  printf("cnn-small, 1 step: 2 threads %.3g, 2 ranks SyncBN %.3g, 2 ranks local BN %.3g (relative)\n", threads, sync, local);
+  CHECK(sync >= 0 && sync <= fmax(1e-5, 2 * threads), "SyncBN differs by %g, 2 threads by %g", sync, threads);
+  CHECK(local > 10 * sync, "local BN statistics (%g) should differ far more than SyncBN (%g)", local, sync);
+  snprintf(a, sizeof a, "%s/bnsync/config.json", tmp);
+  cJSON *cfg = read_json(a, 0);
+  CHECK(cfg && cJSON_IsTrue(cJSON_GetObjectItem(cfg, "sync_bn")), "config.json should record sync_bn");
+  cJSON_Delete(cfg);
+}
+
 static void test_bad_shards(void) {
   // cnn-small has BatchNorm: 3 rows over 2 ranks leaves one row on rank 0.
   int rc = sh(MPIRUN " -np 2 '%s' train --model cnn-small --limit 300 --batch 3 --epochs 1 --no-test --threads 1 "
@@ -201,6 +229,7 @@ int main(void) {
   test_equivalence();
   test_resume_other_ranks();
   test_eval();
+  test_sync_bn();
   test_bad_shards();
   if (!sr_test_fail_) sh("rm -rf '%s'", tmp);
   else fprintf(stderr, "runs kept in %s\n", tmp);
