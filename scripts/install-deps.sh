@@ -3,7 +3,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev libfftw3-dev libplplot-dev
 plplot-driver-cairo libcjson-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin
-dataset-fashion-mnist python3-pil chromium"
+dataset-fashion-mnist python3-pil chromium clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

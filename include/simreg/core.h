@@ -37,7 +37,8 @@ sr_status sr_fail(sr_err *err, sr_status code, const char *fmt, ...)
 // Prefix the message already in `err` with more context ("loading X: <old message>"); returns err->code.
 sr_status sr_err_context(sr_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sr_status_name(sr_status s);
-// Exit code a CLI should use: 2 for bad user input (arg, io, format, shape), 1 otherwise.
+// Exit code a CLI should use: 2 for bad user input (arg, io, format, shape), 3 for non-finite numbers
+// (SR_ERR_NUMERIC: training diverged), 1 otherwise.
 int sr_status_exit_code(sr_status s);
 
 // ---- allocation: 64-byte aligned, checked size arithmetic -----------------------------------

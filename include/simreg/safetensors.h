@@ -16,18 +16,19 @@ typedef struct sr_st_tensor {
   int ndim;
   int64_t shape[SR_NPY_MAX_DIMS];
   int64_t count;
-  const void *data;  // points into the file buffer
+  const void *data;  // points into buf (64-byte aligned)
 } sr_st_tensor;
 
 typedef struct sr_st_file {
-  void *buf;  // whole file
-  size_t size;
+  void *buf;    // the tensors' bytes, each tensor in its own 64-byte aligned slot
+  size_t size;  // its length
   sr_st_tensor *tensors;
   int n;
   char **meta;  // key, value, key, value, ..., NULL
 } sr_st_file;
 
-// Read and validate (header bounds, dtypes, shapes, offsets inside the file, sizes consistent).
+// Read and validate (header bounds, dtypes, shapes, offsets inside the file, sizes consistent, tensor byte
+// ranges tiling the data section without overlap or hole) before the data is allocated and read.
 sr_status sr_st_read(const char *path, sr_st_file *f, sr_err *err);
 const sr_st_tensor *sr_st_find(const sr_st_file *f, const char *name);
 const char *sr_st_meta(const sr_st_file *f, const char *key);  // NULL if absent

@@ -9,6 +9,9 @@ int sr_mul_overflow(size_t a, size_t b, size_t *out) {
 }
 
 void *sr_alloc(size_t bytes) {
+#ifdef SR_FAULT_INJECTION
+  if (sr_fault_should_fail(bytes)) return NULL;
+#endif
   if (bytes == 0) bytes = 1;
   size_t rounded = (bytes + 63) & ~(size_t)63;
   if (rounded < bytes) return NULL;

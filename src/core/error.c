@@ -55,6 +55,7 @@ int sr_status_exit_code(sr_status s) {
     case SR_ERR_IO:
     case SR_ERR_FORMAT:
     case SR_ERR_SHAPE: return 2;
+    case SR_ERR_NUMERIC: return 3;  // non-finite numbers: e.g. training diverged (docs/ERRORS.md)
     default: return 1;
   }
 }

@@ -10,9 +10,12 @@ void sr_model_free_tapes(sr_model *m);
 sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
   memset(m, 0, sizeof *m);
   m->cfg = *cfg;
-  if (cfg->in_c < 1 || cfg->in_h < 1 || cfg->in_w < 1 || cfg->classes < 1)
-    return sr_fail(err, SR_ERR_ARG, "model input %dx%dx%d with %d classes is invalid", cfg->in_c, cfg->in_h,
-                   cfg->in_w, cfg->classes);
+  // Node sizes are ints (c*h*w of a flatten): bound the input so no product can overflow.
+  if (cfg->in_c < 1 || cfg->in_h < 1 || cfg->in_w < 1 || cfg->classes < 1 || cfg->in_c > 4096 ||
+      cfg->in_h > 16384 || cfg->in_w > 16384 || (int64_t)cfg->in_c * cfg->in_h * cfg->in_w > ((int64_t)1 << 28) ||
+      cfg->classes > (1 << 20))
+    return sr_fail(err, SR_ERR_ARG, "model input %dx%dx%d with %d classes is invalid (at most 4096 channels, "
+                   "16384 pixels a side, 2^28 values, 2^20 classes)", cfg->in_c, cfg->in_h, cfg->in_w, cfg->classes);
   sr_engine *e = calloc(1, sizeof *e);
   if (!e) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate engine");
   m->engine = e;

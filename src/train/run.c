@@ -5,9 +5,13 @@
 
 #include "simreg/train.h"
 
+// Converting a double outside int's range to int is undefined: such values become 0 (invalid everywhere
+// they are read, so the caller's checks reject them).
+static int to_int(double v) { return v >= -2147483648.0 && v <= 2147483647.0 ? (int)v : 0; }
+
 static int json_int(const cJSON *j, const char *k, int def) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-  return cJSON_IsNumber(v) ? (int)v->valuedouble : def;
+  return cJSON_IsNumber(v) ? to_int(v->valuedouble) : def;
 }
 
 // RUN/config.json parsed; *path gets its name for messages.
@@ -65,7 +69,7 @@ static void get_num(const cJSON *j, const char *k, double *v) {
 }
 
 static void get_int(const cJSON *j, const char *k, int *v) {
-  if (cJSON_IsNumber(item(j, k))) *v = (int)item(j, k)->valuedouble;
+  if (cJSON_IsNumber(item(j, k))) *v = to_int(item(j, k)->valuedouble);
 }
 
 static void get_bool(const cJSON *j, const char *k, int *v) {
@@ -124,9 +128,13 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
     get_str(reg, "data", c->reg_data, sizeof c->reg_data);
     get_str(reg, "target", c->reg_target, sizeof c->reg_target);
     get_str(reg, "indices", c->reg_indices, sizeof c->reg_indices);
-    c->reg_n = (int64_t)n, c->reg_pairs = (int)pairs, c->reg_mse = !strcmp(loss, "mse");
+    if (!(n >= 2 && n <= 1e8)) seed = -1;  // reported below
+    else c->reg_n = (int64_t)n;
+    c->reg_pairs = to_int(pairs), c->reg_mse = !strcmp(loss, "mse");
   }
   cJSON_Delete(j);
+  if (!(seed >= 0 && seed <= 9007199254740992.0) || !(limit >= 0 && limit <= 9e15))
+    return sr_fail(err, SR_ERR_FORMAT, "%s: seed, limit or reg.images out of range", path);
   c->seed = (uint64_t)seed;
   c->limit = (int64_t)limit;
   if ((st = sr_lr_parse(sched, &c->sched, err))) return sr_err_context(err, "%s", path);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "simreg/layers.h"
+#include "finite.h"
 #include "regrun.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
@@ -59,6 +60,7 @@ typedef struct run_state {
   sr_dist *dist;          // data-parallel ranks (NULL: one process)
   int rank, size;
   sr_dist_grads *buckets; // gradient allreduce overlapped with the backward pass
+  double comm_wait0;      // the buckets' wait seconds at the epoch's start
 } run_state;
 
 static void run_free(run_state *r) {
@@ -308,10 +310,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     int64_t correct;
     if ((st = sr_model_tape(m, nb, 0, &t, err)) || (st = sr_tape_forward(t, x, 1, r->logits, err))) break;
     float l = sr_softmax_ce(r->dlogits, r->logits, y, (int)nb, K, &correct);
-    if (!isfinite(l)) {
-      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite loss at epoch %d step %lld", epoch + 1, (long long)p->step);
-      break;
-    }
+    if (!isfinite(l) && (st = sr_train_check_finite(m, l, epoch, p->step, err))) break;
     // The loss is a mean over the global batch of gb rows: this rank's rows weigh nb/gb, so the ranks'
     // gradients sum to the one-process gradient.
     int64_t gb = r->n_tr - p->step * r->cfg->batch < r->cfg->batch ? r->n_tr - p->step * r->cfg->batch : r->cfg->batch;
@@ -333,6 +332,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     if ((st = sr_dist_allreduce_f64(r->dist, red, 3, err))) break;
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
+    if ((st = sr_train_check_finite(m, l, epoch, p->step, err))) break;  // stop before any checkpoint
     if (r->reg.on) {  // the layer weights w follow the same SGD (as in the paper's code)
       sr_reg_step_w(&r->reg.state, lr, r->cfg->momentum);
       sr_reg_zero_grad(&r->reg.state);
@@ -390,6 +390,14 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   }
   double wait = sr_loader_wait_seconds(r->loader) - r->pos.wait0;
   cJSON_AddNumberToObject(e, "data_wait_share", secs > 0 ? wait / secs : 0);
+  if (r->size > 1) {  // communication the backward pass did not hide (rank 0's view)
+    double cw;
+    int64_t early, late;
+    sr_dist_grads_stats(r->buckets, &cw, &early, &late);
+    cJSON_AddNumberToObject(e, "ranks", r->size);
+    cJSON_AddNumberToObject(e, "allreduce_wait_share", secs > 0 ? (cw - r->comm_wait0) / secs : 0);
+    r->comm_wait0 = cw;
+  }
   cJSON_AddItemToArray(r->metrics, e);
   if (!r->cfg->quiet)
   {

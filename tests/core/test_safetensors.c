@@ -79,10 +79,15 @@ static void roundtrip(void) {
   CHECK(sr_st_meta(&f, "note") && !strcmp(sr_st_meta(&f, "note"), "x \"quoted\""), "metadata");
   CHECK(sr_st_meta(&f, "absent") == NULL, "absent metadata");
   // Data is 8-byte aligned after the header, as the format requires (the length is a multiple of 8).
-  const unsigned char *b = f.buf;
+  unsigned char b[8] = {0};
+  FILE *fp = fopen(p, "rb");
+  CHECK(fp && fread(b, 1, 8, fp) == 8, "cannot reread %s", p);
+  if (fp) fclose(fp);
   uint64_t hl = 0;
   for (int i = 7; i >= 0; i--) hl = hl << 8 | b[i];
   CHECK(hl % 8 == 0, "header length %llu not a multiple of 8", (unsigned long long)hl);
+  for (int i = 0; i < f.n; i++)  // every tensor is aligned for any dtype, whatever its file offset
+    CHECK((uintptr_t)f.tensors[i].data % 64 == 0, "tensor %s is not 64-byte aligned", f.tensors[i].name);
   sr_st_free(&f);
   remove(p);
 }
@@ -122,6 +127,28 @@ static void malformed(void) {
                 "'big'", "10 GB claimed in a tiny file");
   expect_format("{\"big\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,16]}}", 16, 0,
                 "'big'", "element count overflows");
+  // Tensor byte ranges must tile the data section: no overlap, no hole, nothing after the last tensor.
+  const char *two = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                    "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[8,12]}}";
+  raw_file(tmp("t2.safetensors"), two, 12, 0);
+  CHECK_OK(sr_st_read(tmp("t2.safetensors"), &f, &err), &err);
+  if (!err.code) {
+    const sr_st_tensor *tb = sr_st_find(&f, "b");
+    const sr_st_tensor *ta = sr_st_find(&f, "a");
+    CHECK(ta && tb && (const char *)tb->data == (const char *)ta->data + 64, "b's data pointer");
+    sr_st_free(&f);
+  }
+  remove(tmp("t2.safetensors"));
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[4,8]}}", 8, 0, "overlap", "overlapping tensors");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, 0, "overlap", "two tensors on the same bytes");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, 0, "hole", "bytes before the first tensor");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, 0, "hole", "gap between tensors");
+  expect_format(ok1, 16, 0, "after the last tensor", "trailing bytes");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.5]}}", 8, 0, "'a'", "fractional offset");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[\"0\",8]}}", 8, 0, "'a'", "offset as a string");
   // Too short to hold the length field; an empty file.
   {
     const char *p = tmp("short.safetensors");
