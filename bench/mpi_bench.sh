@@ -29,4 +29,6 @@ echo "1 process x 2 threads: $one img/s"
 OMP_NUM_THREADS=1 $mpirun -np 2 "$simreg" train $common --threads 1 --out "$tmp/p2t1"
 two=$(rate "$tmp/p2t1")
 echo "2 ranks x 1 thread:    $two img/s"
+share=$(sed -n 2p "$tmp/p2t1/metrics.jsonl" | sed 's/.*"allreduce_wait_share":\([0-9.e+-]*\).*/\1/')
+echo "  gradient allreduce not hidden by the backward pass: $(awk -v s="$share" 'BEGIN { printf "%.1f", 100 * s }')% of the epoch"
 awk -v a="$two" -v b="$one" 'BEGIN { r = a / b; printf "ratio 2x1 / 1x2 = %.3f (target >= 0.9): %s\n", r, (r >= 0.9 ? "met" : "NOT met") }'
