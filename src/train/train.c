@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "simreg/layers.h"
+#include "finite.h"
 #include "regrun.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
@@ -309,10 +310,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     int64_t correct;
     if ((st = sr_model_tape(m, nb, 0, &t, err)) || (st = sr_tape_forward(t, x, 1, r->logits, err))) break;
     float l = sr_softmax_ce(r->dlogits, r->logits, y, (int)nb, K, &correct);
-    if (!isfinite(l)) {
-      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite loss at epoch %d step %lld", epoch + 1, (long long)p->step);
-      break;
-    }
+    if (!isfinite(l) && (st = sr_train_check_finite(m, l, epoch, p->step, err))) break;
     // The loss is a mean over the global batch of gb rows: this rank's rows weigh nb/gb, so the ranks'
     // gradients sum to the one-process gradient.
     int64_t gb = r->n_tr - p->step * r->cfg->batch < r->cfg->batch ? r->n_tr - p->step * r->cfg->batch : r->cfg->batch;
@@ -334,6 +332,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     if ((st = sr_dist_allreduce_f64(r->dist, red, 3, err))) break;
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
+    if ((st = sr_train_check_finite(m, l, epoch, p->step, err))) break;  // stop before any checkpoint
     if (r->reg.on) {  // the layer weights w follow the same SGD (as in the paper's code)
       sr_reg_step_w(&r->reg.state, lr, r->cfg->momentum);
       sr_reg_zero_grad(&r->reg.state);
