@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Generates the table of docs/ERRORS.md by running the simreg CLI on bad inputs (real runs, real
+"""Generates the table of docs/ERRORS.md (run it with LSAN_OPTIONS pointing at scripts/sanitizers/lsan.supp
+when the binary is a sanitizer build) by running the simreg CLI on bad inputs (real runs, real
 messages). usage: scripts/errors_table.py BUILD/tools/simreg > table.md
 Temporary paths in messages are shown as $T."""
-import gzip, json, os, shutil, struct, subprocess, sys, tempfile
+import gzip, json, os, re, shutil, struct, subprocess, sys, tempfile
 
 SIMREG = os.path.abspath(sys.argv[1])
 T = tempfile.mkdtemp(prefix="sr_errors_")
@@ -22,8 +23,8 @@ def run(what, fault, args, env=None):
     e = dict(os.environ, OMP_NUM_THREADS="1")
     e.update(env or {})
     r = subprocess.run([SIMREG] + args, capture_output=True, text=True, env=e, timeout=600)
-    lines = [l for l in r.stderr.splitlines() if l.startswith("simreg")]
-    msg = (lines[-1] if lines else r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "(no message)")
+    lines = [l for l in r.stderr.splitlines() if re.match(r"^simreg( [a-z]+)?: ", l)]
+    msg = (lines[0] if lines else r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "(no message)")
     msg = msg.replace(T, "$T")
     rows.append((what, fault, msg, r.returncode))
 
@@ -67,7 +68,7 @@ run("`train --epochs 99999999999`", "does not fit in an int", ["train", "--epoch
 run("`train --bogus`", "unknown option", ["train", "--bogus"])
 run("`train --out`", "missing value", ["train", "--out"])
 run("`train --nesterov=1`", "value for a flag", ["train", "--nesterov=1"])
-run("`train --model vgg`", "unknown model", ["train", "--model", "vgg", "--data", f"idx:{T}/fm", "--out", f"{T}/x1"])
+run("`train --model vgg`", "unknown model", ["train", "--model", "vgg", "--data", f"idx:{T}/fm", "--no-test", "--out", f"{T}/x1"])
 run("`simreg frobnicate`", "unknown command", ["frobnicate"])
 run("`train --resume $T/nope`", "resume a missing run", ["train", "--resume", f"{T}/nope"])
 run("`train --resume RUN --lr 0.5`", "setting changed on resume", ["train", "--resume", f"{T}/run", "--lr", "0.5"])

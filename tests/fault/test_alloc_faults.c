@@ -12,6 +12,7 @@
 
 #include "core/fault.h"
 #include "simreg/attack.h"
+#include "simreg/npy.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
 #include "sr_test.h"
@@ -148,6 +149,38 @@ static sr_status attack_setup(ctx *c, sr_err *err) {
   return st;
 }
 
+// A 1 KB file claiming 10 GB (safetensors and npy) is refused, and nothing near the claim is requested:
+// the largest allocation while reading it must be the header text at most.
+static void huge_claims(void) {
+  char st[1024] = {0}, npy[1024] = {0};
+  const char *h = "{\"w\":{\"dtype\":\"F32\",\"shape\":[50000,50000],\"data_offsets\":[0,10000000000]}}";
+  size_t hl = (strlen(h) + 7) & ~(size_t)7;
+  for (int i = 0; i < 8; i++) st[i] = (char)((uint64_t)hl >> (8 * i));
+  memset(st + 8, ' ', hl);
+  memcpy(st + 8, h, strlen(h));
+  put_file("huge.safetensors", st, sizeof st);
+  const char *nh = "{'descr': '<f4', 'fortran_order': False, 'shape': (50000, 50000), }";
+  memcpy(npy, "\x93NUMPY\x01\x00", 8);
+  npy[8] = 118, npy[9] = 0;  // header length: 128 - 10
+  memset(npy + 10, ' ', 118);
+  memcpy(npy + 10, nh, strlen(nh));
+  npy[127] = '\n';
+  put_file("huge.npy", npy, sizeof npy);
+  sr_err err = {0};
+  sr_st_file f;
+  sr_fault_fail_at(0);
+  sr_status s1 = sr_st_read(path_of("huge.safetensors"), &f, &err);
+  size_t big1 = sr_fault_largest();
+  printf("10 GB claim in a 1 KB safetensors: %s (largest allocation %zu bytes): %s\n", sr_status_name(s1), big1, err.msg);
+  CHECK(s1 == SR_ERR_FORMAT && big1 <= 1024, "safetensors: %s, largest allocation %zu", sr_status_name(s1), big1);
+  sr_npy a;
+  sr_fault_fail_at(0);
+  sr_status s2 = sr_npy_read(path_of("huge.npy"), &a, &err);
+  size_t big2 = sr_fault_largest();
+  printf("10 GB claim in a 1 KB npy: %s (largest allocation %zu bytes): %s\n", sr_status_name(s2), big2, err.msg);
+  CHECK(s2 == SR_ERR_FORMAT && big2 <= 1024, "npy: %s, largest allocation %zu", sr_status_name(s2), big2);
+}
+
 typedef sr_status (*scenario)(ctx *, sr_err *);
 
 static void sweep(const char *name, scenario fn, ctx *c) {
@@ -205,6 +238,7 @@ int main(void) {
   c.cfg.sched.lr0 = 0.01, c.cfg.sched.total_epochs = 1;
   CHECK_OK(sr_train(&c.cfg, &err), &err);
 
+  huge_claims();
   sweep("dataset load (idx)", load_idx, &c);
   sweep("dataset load (cifar)", load_cifar, &c);
   sweep("dataset load (folder)", load_folder, &c);
