@@ -3,6 +3,7 @@
 #include "attack_run.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,10 @@ atk_args atk_args_default(void) {
   return (atk_args){.split = "test", .which = "best", .noise = "gaussian,uniform,salt_pepper", .norm = "linf",
                     .images = 1000, .batch = 128, .repeats = 1, .n_levels = 10, .queries = 10000,
                     .iterations = 64, .init_evals = 100, .max_evals = 10000};
+}
+
+void atk_threads(const atk_args *a) {
+  if (a->threads > 0) omp_set_num_threads(a->threads);
 }
 
 static cJSON *doubles(const double *v, int64_t n) {

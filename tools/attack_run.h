@@ -16,11 +16,14 @@ typedef struct atk_args {
   int repeats;         // noise draws per image and level; runs of boundary / hsj (seeds seed + r)
   int n_levels, quiet, no_random_start, iterations, init_evals, max_evals;
   int first_correct;   // boundary / hsj: the first `images` correctly classified images of the split
+  int threads;         // OpenMP threads, 0: the runtime's default
   double max_level, eps, step_size, p_init;
   uint64_t seed;
 } atk_args;
 
 atk_args atk_args_default(void);
+// Apply a->threads (omp_set_num_threads) when > 0.
+void atk_threads(const atk_args *a);
 
 typedef struct atk_target {
   sr_model m;

@@ -63,6 +63,7 @@ int sr_cmd_attack(int argc, char **argv) {
       {"p-init", SR_OPT_DOUBLE, &a.p_init, "square: initial fraction of pixels per window (default 0.8 linf, 0.1 l2)",
        0, 1, 0},
       {"quiet", SR_OPT_FLAG, &a.quiet, "no progress output", 0, 0, 0},
+      {"threads", SR_OPT_INT, &a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
       {0},
   };
   const char *pos[1];
@@ -100,6 +101,7 @@ int sr_cmd_attack(int argc, char **argv) {
   }
   if (!strcmp(a.attack, "transfer") && !sr_cli_seen(opts, "steps")) a.steps = 1;
   if (!strcmp(a.attack, "hsj") && !sr_cli_seen(opts, "norm")) a.norm = "l2";  // the paper's main setting
+  atk_threads(&a);
   sr_err err = {0};
   cJSON *out = cJSON_CreateObject();
   sr_status st = attack(pos[0], &a, out, &err);

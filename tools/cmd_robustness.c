@@ -71,6 +71,7 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
   cJSON_AddNumberToObject(set, "seed", (double)s->a.seed);
   cJSON_AddStringToObject(set, "checkpoint", s->a.which);
   cJSON_AddStringToObject(set, "split", s->a.split);
+  cJSON_AddNumberToObject(set, "threads", s->a.threads);
   if (s->source) cJSON_AddStringToObject(set, "source", s->source);
   else cJSON_AddNullToObject(set, "source");
   cJSON_AddItemReferenceToObject(j, "runs", runs);
@@ -101,6 +102,7 @@ int sr_cmd_robustness(int argc, char **argv) {
       {"checkpoint", SR_OPT_STRING, &s.a.which, "best | last (default best)", 0, 0, 0},
       {"data", SR_OPT_STRING, &s.a.data, "dataset spec (default: each run's)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &s.a.quiet, "no progress output", 0, 0, 0},
+      {"threads", SR_OPT_INT, &s.a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
       {0},
   };
   const char *runs[MAX_RUNS];
@@ -130,6 +132,7 @@ int sr_cmd_robustness(int argc, char **argv) {
       return SR_EXIT_USAGE;
     }
   }
+  atk_threads(&s.a);
   cJSON *all = cJSON_CreateArray(), *notes = cJSON_CreateArray();
   sr_err err = {0};
   sr_status st = SR_OK;

@@ -2,6 +2,7 @@
 // accuracy and is seeded; FGSM/PGD find adversarials and stay inside the eps ball and [0,1]; the Boundary
 // attack finds adversarials, its distances never increase, its query counts are exact, seeds repeat.
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -151,6 +152,7 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
 
 int main(void) {
   sr_err err = {0};
+  omp_set_num_threads(1);  // the attacks' small batches: a second thread mostly waits (and spins under load)
   char dir[] = "/tmp/sr_attack_XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "temp dir");
   sr_train_config cfg = sr_train_config_default();

@@ -3,6 +3,7 @@
 // the wrapper's own counts), seeds repeat, Square stays inside the eps ball exactly. HopSkipJump against an
 // oracle that makes every gradient estimate zero ends, with finite results and the expected query counts.
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -181,6 +182,7 @@ static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
 
 int main(void) {
   sr_err err = {0};
+  omp_set_num_threads(1);  // the attacks' small batches: a second thread mostly waits (and spins under load)
   test_hsj_zero();
   char dir[] = "/tmp/sr_qattack_XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "temp dir");

@@ -12,7 +12,7 @@ py() { /usr/bin/python3 -c "import json,sys; j=json.load(open('$T/a/robustness.j
 "$SIMREG" train --epochs 1 --limit 1500 --lr-schedule constant --no-crop --no-flip --no-test --threads 1 --quiet --seed 1 --out "$T/b"
 "$SIMREG" attack --help | grep -q -- "--attack" || fail "help"
 
-A="--checkpoint last --images 24 --batch 16 --quiet"
+A="--checkpoint last --images 24 --batch 16 --quiet --threads 1"
 "$SIMREG" attack --attack noise $A --n-levels 3 --noise gaussian,salt_pepper --repeats 2 "$T/a"
 "$SIMREG" attack --attack fgsm $A --levels 0,0.05,0.2 "$T/a"
 "$SIMREG" attack --attack pgd $A --levels 0,0.1 --steps 3 --norm l2 "$T/a"

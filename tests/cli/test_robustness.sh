@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 "$SIMREG" train --epochs 1 --limit 1500 --lr-schedule constant --no-crop --no-flip --no-test --threads 1 --quiet --out "$T/a"
 "$SIMREG" train --epochs 1 --limit 1500 --lr-schedule constant --no-crop --no-flip --no-test --threads 1 --quiet --seed 1 --out "$T/b"
-A="--checkpoint last --images 8 --batch 16 --quiet"
+A="--checkpoint last --images 8 --batch 16 --quiet --threads 1"
 
 "$SIMREG" attack --attack hsj $A --iterations 3 --init-evals 20 --max-evals 40 --repeats 2 --seed 4 "$T/a"
 "$SIMREG" attack --attack hsj --norm linf $A --iterations 2 --init-evals 20 --max-evals 40 "$T/a"
@@ -40,8 +40,8 @@ assert all(q == 100 for q, f in zip(s["queries"], s["fooled"]) if not f)
 PY
 
 # the suite: without --source a note, with --source the transfer curve; --quiet is silent
-S="--images 6 --repeats 2 --boundary-steps 20 --checkpoint last --batch 16"
-"$SIMREG" robustness --suite paper --images 4 --repeats 1 --boundary-steps 10 --checkpoint last --batch 16 --quiet \
+S="--images 6 --repeats 2 --boundary-steps 20 --checkpoint last --batch 16 --threads 1"
+"$SIMREG" robustness --suite paper --images 4 --repeats 1 --boundary-steps 10 --checkpoint last --batch 16 --threads 1 --quiet \
   --out "$T/s1.json" "$T/a" 2> "$T/err1"
 [ ! -s "$T/err1" ] || fail "--quiet printed: $(cat "$T/err1")"
 "$SIMREG" robustness --suite paper $S --source "$T/b" --out "$T/s2.json" "$T/a" "$T/b" 2> "$T/err2"
