@@ -8,7 +8,8 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 # Loopback containers: shared memory + self transports only; root needs --allow-run-as-root.
 MPIRUN="mpirun --allow-run-as-root --oversubscribe --mca btl self,vader"
-ARGS="--model mlp --limit 20000 --batch 32 --epochs 2 --no-test --seed 2 --threads 1 --checkpoint-every 20 --quiet"
+# 50 epochs: the job is still running whatever the machine's speed when it is killed; resumes stop at 1.
+ARGS="--model mlp --limit 20000 --batch 32 --epochs 50 --no-test --seed 2 --threads 1 --checkpoint-every 20 --quiet"
 export OMP_NUM_THREADS=1
 
 wait_ckpt() {  # until RUN/checkpoint.safetensors exists
@@ -29,8 +30,8 @@ rc=$?
 [ "$rc" -ne 0 ] || fail "mpirun exited 0 after a rank was killed"
 grep -q "exited on signal 9" "$T/k.txt" || { cat "$T/k.txt"; fail "mpirun did not report the killed rank"; }
 ls "$T/k" | grep -q '\.tmp\.' && echo "note: a temp file was left by the kill (never renamed over the checkpoint)"
-"$SIMREG" train --resume "$T/k" --threads 1 --quiet || fail "the checkpoint left by the failed job does not resume"
-[ "$(wc -l < "$T/k/metrics.jsonl")" -eq 2 ] || fail "the resumed run did not finish both epochs"
+"$SIMREG" train --resume "$T/k" --epochs 1 --threads 1 --quiet || fail "the checkpoint left by the failed job does not resume"
+[ -s "$T/k/last.safetensors" ] && [ "$(wc -l < "$T/k/metrics.jsonl")" -ge 1 ] || fail "the resumed run did not finish epoch 1"
 
 # SIGTERM to mpirun: forwarded to the ranks, checkpoint at an agreed step, non-zero exit.
 $MPIRUN -np 2 "$SIMREG" train $ARGS --out "$T/t" > "$T/t.txt" 2>&1 &
@@ -44,5 +45,5 @@ rc=$?
 # report, so the message is not required - the checkpoint on disk is.
 grep -q "interrupted at epoch" "$T/t.txt" || echo "note: mpirun killed the ranks before they reported the interruption"
 
-"$SIMREG" train --resume "$T/t" --threads 1 --quiet || fail "resume after SIGTERM"
+"$SIMREG" train --resume "$T/t" --epochs 1 --threads 1 --quiet || fail "resume after SIGTERM"
 echo "1 passed, 0 failed"
