@@ -204,6 +204,7 @@ sr_status atk_gradient(const atk_args *a, atk_run *r, atk_target *src, const dou
 // whole split. *seen: images looked at.
 static sr_status correct_images(const atk_args *a, atk_run *r, int64_t want, float **xc, int32_t **lab, int64_t *nc,
                                 int64_t *seen, sr_err *err) {
+  if (want > r->ds.n) want = r->ds.n;
   int64_t d = r->d, cap = a->first_correct ? want : r->n;
   *xc = sr_alloc((size_t)cap * (size_t)d * sizeof(float)), *lab = sr_alloc((size_t)cap * sizeof(int32_t));
   if (!*xc || !*lab) return sr_fail(err, SR_ERR_NOMEM, "%lld images", (long long)cap);
