@@ -354,7 +354,7 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
   sr_status st = sr_attack_result_alloc(r, n, d, err);
   if (st) return st;
   double dd = (double)d;
-  hstate h = {.orc = orc, .o = o, .d = d, .qcap = g,
+  hstate h = {.orc = orc, .o = o, .d = d, .qcap = orc->batch,  // estimate probes fill whole batches
               .theta = o->norm == SR_NORM_L2 ? o->gamma / (dd * sqrt(dd)) : o->gamma / (dd * dd)};
   st = alloc_state(&h, g, err);
   for (int64_t i0 = 0; i0 < n && !st; i0 += g) {

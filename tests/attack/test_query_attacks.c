@@ -76,11 +76,14 @@ static void test_hsj(sr_amodel *am, const float *x, const int32_t *pred0) {
     CHECK(after < 0.8 * before, "%s: 6 iterations shrink the mean distance %g -> %g", nm, before / N, after / N);
     printf("hsj %s: mean distance after init %.4f, after 6 iterations %.4f, %lld queries for %d images\n", nm,
            before / N, after / N, (long long)sum, N);
-    o.iterations = 6;
-    CHECK_OK(sr_hsj(am, x, pred0, N, &o, 5, &r2, &err), &err);
-    CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "%s: same seed, same adversarials", nm);
-    CHECK(!memcmp(r.queries, r2.queries, N * sizeof(int64_t)), "%s: same seed, same query counts", nm);
-    sr_boundary_result_free(&r), sr_boundary_result_free(&r0), sr_boundary_result_free(&r2);
+    if (!ni) {  // the same code path for both norms; once keeps the test short
+      o.iterations = 6;
+      CHECK_OK(sr_hsj(am, x, pred0, N, &o, 5, &r2, &err), &err);
+      CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "%s: same seed, same adversarials", nm);
+      CHECK(!memcmp(r.queries, r2.queries, N * sizeof(int64_t)), "%s: same seed, same query counts", nm);
+      sr_boundary_result_free(&r2);
+    }
+    sr_boundary_result_free(&r), sr_boundary_result_free(&r0);
     sr_model_oracle_free(&mctx);
   }
 }
