@@ -6,10 +6,13 @@
 option(SIMREG_FAULT_INJECTION "Test-only allocation-failure injection hook" OFF)
 option(SIMREG_FUZZ "Build the libFuzzer targets (clang)" OFF)
 
+# simreg.pc: programs linking an instrumented libsimreg need the sanitizer runtimes first.
+set(SR_PC_SANITIZE "")
 if(SIMREG_SANITIZE)
   set(_sr_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_compile_options(sr_deps INTERFACE ${_sr_san})
   target_link_options(sr_deps INTERFACE -fsanitize=address,undefined)
+  set(SR_PC_SANITIZE "-fsanitize=address,undefined")
 endif()
 
 if(SIMREG_FAULT_INJECTION)
