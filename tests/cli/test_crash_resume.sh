@@ -19,53 +19,57 @@ t0=$(date +%s)
 "$SIMREG" train $ARGS --out "$T/full" || fail "uninterrupted run"
 t1=$(date +%s)
 
-# Seeded kill points: "W D" pairs.
-POINTS=$(awk -v n="$KILLS" 'BEGIN { srand(20261201); for (i = 0; i < n; i++) printf "%d:%.2f\n", 1 + int(2 * rand()), 0.4 * rand() }')
+# Seeded kill points "W:D" (three times as many as needed: a fast machine may finish a run between kills).
+POINTS=$(awk -v n="$((3 * KILLS))" 'BEGIN { srand(20261201); for (i = 0; i < n; i++) printf "%d:%.2f\n", 1 + int(2 * rand()), 0.4 * rand() }')
 ckpt_id() { stat -c %i "$T/run/checkpoint.safetensors" 2>/dev/null || echo none; }
 # wait_ckpts PID W: until W new checkpoint files (a rename gives a new inode) or the process ended.
 wait_ckpts() {
   last=$(ckpt_id) seen=0 i=0
-  while [ "$seen" -lt "$2" ] && [ $i -lt 1200 ] && kill -0 "$1" 2>/dev/null; do
+  while [ "$seen" -lt "$2" ] && [ $i -lt 1500 ] && kill -0 "$1" 2>/dev/null; do
     sleep 0.02
     now=$(ckpt_id)
     [ "$now" != "$last" ] && seen=$((seen + 1)) && last=$now
     i=$((i + 1))
   done
 }
-kills=0 resumes=0 finished_early=0
-"$SIMREG" train $ARGS --out "$T/run" 2>>"$T/log.txt" &
-pid=$!
+kills=0 resumes=0 completed=0
 for p in $POINTS; do
-  if [ -z "$pid" ]; then
+  [ "$kills" -ge "$KILLS" ] && break
+  if [ -f "$T/run/checkpoint.safetensors" ]; then
     "$SIMREG" train --resume "$T/run" --threads 2 --quiet 2>>"$T/log.txt" &
-    pid=$!
     resumes=$((resumes + 1))
+  else
+    "$SIMREG" train $ARGS --out "$T/run" 2>>"$T/log.txt" &
   fi
+  pid=$!
   wait_ckpts "$pid" "${p%%:*}"
   sleep "${p#*:}"
   kill -9 "$pid" 2>/dev/null
   wait "$pid"
   rc=$?
-  pid=""
   if [ "$rc" -eq 137 ]; then
     kills=$((kills + 1))
+    [ -f "$T/run/checkpoint.safetensors" ] || fail "killed before the first checkpoint (wait_ckpts timed out?)"
   elif [ "$rc" -eq 0 ]; then
-    finished_early=1
-    break
+    # The run finished between two kills: it must already match, then the next kills go to a fresh run.
+    cmp -s "$T/full/last.safetensors" "$T/run/last.safetensors" || fail "a run finished after $kills kills with different weights"
+    completed=$((completed + 1))
+    rm -rf "$T/run"
   else
     cat "$T/log.txt"
     fail "run exited $rc before the kill (resume after a SIGKILL failed?)"
   fi
-  [ -f "$T/run/checkpoint.safetensors" ] || fail "killed before the first checkpoint (wait_ckpts timed out?)"
 done
+[ "$kills" -eq "$KILLS" ] || fail "only $kills SIGKILLs landed"
 # Finish the job.
-if [ "$finished_early" -eq 0 ]; then
+if [ -f "$T/run/checkpoint.safetensors" ]; then
   "$SIMREG" train --resume "$T/run" --threads 2 --quiet || fail "final resume"
   resumes=$((resumes + 1))
+else
+  "$SIMREG" train $ARGS --out "$T/run" || fail "final run"
 fi
 t2=$(date +%s)
-echo "uninterrupted: $((t1 - t0)) s; $kills SIGKILLs, $resumes resumes, interrupted run total $((t2 - t1)) s"
-[ "$kills" -ge $((KILLS * 3 / 4)) ] || fail "only $kills of $KILLS kills landed before the run finished (make the run longer)"
+echo "uninterrupted: $((t1 - t0)) s; $kills SIGKILLs, $resumes resumes, $completed runs completed between kills, killed runs total $((t2 - t1)) s"
 cmp -s "$T/full/last.safetensors" "$T/run/last.safetensors" || fail "final weights differ from the uninterrupted run"
 cmp -s "$T/full/best.safetensors" "$T/run/best.safetensors" || fail "best weights differ from the uninterrupted run"
 n=$(grep -c . "$T/run/metrics.jsonl")
