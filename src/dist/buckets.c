@@ -53,8 +53,9 @@ sr_status sr_dist_grads_create(sr_dist *d, sr_model *m, size_t bucket_bytes, sr_
   g->lo = sr_calloc((size_t)g->nb, sizeof(int64_t)), g->hi = sr_calloc((size_t)g->nb, sizeof(int64_t));
   g->req = sr_calloc((size_t)g->nb, sizeof(MPI_Request));
   if (!g->ready || !g->lo || !g->hi || !g->req) {
+    int nb = g->nb;
     sr_dist_grads_free(g);
-    return sr_fail(err, SR_ERR_NOMEM, "dist: out of memory for %d gradient buckets", g->nb);
+    return sr_fail(err, SR_ERR_NOMEM, "dist: out of memory for %d gradient buckets", nb);
   }
   for (int i = 0; i < m->n_nodes; i++) g->ready[i] = sr_dist_ready_offset(m, i);
   for (int b = 0; b < g->nb; b++) {

@@ -247,10 +247,10 @@ int main(void) {
   sweep("checkpoint read", read_checkpoint_file, &c);
   sweep("weights load", load_weights, &c);
   sweep("attack setup", attack_setup, &c);
-  // Training setup + checkpoint resume. Off by default until the use-after-free it finds in
-  // src/dist/buckets.c (sr_dist_grads_create reads g->nb after sr_dist_grads_free(g) when an allocation
-  // fails) is fixed by that file's owner; SR_FAULT_RESUME=1 runs it. The checkpoint and weights readers
-  // are swept above either way.
+  // Training setup + checkpoint resume: SR_FAULT_RESUME=1 runs it. The use-after-free it found in
+  // src/dist/buckets.c is fixed; it still finds one allocation of the training setup (#49 of 484 on
+  // mlp) whose failure is not reported, so it stays off by default until that is traced. The checkpoint
+  // and weights readers are swept above either way.
   if (getenv("SR_FAULT_RESUME")) sweep("resume (setup+ckpt)", resume_run, &c);
   char cmd[1200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir_);
