@@ -58,9 +58,9 @@ job() {
       xp_wait_for "train:$name" && xp_wait_for "train:src" && xp_wait_for "corrupt:test" || return 1
       r="$OUT/$name"
       "$bin" eval "$r" --corruptions "$OUT/cifar10-c" --json >"$r/eval-corruptions.json"
-      "$bin" attack --attack boundary --images "$BIMAGES" --steps "$BSTEPS" --seed "$SEED" --quiet "$r"
-      "$bin" attack --attack transfer --source "$OUT/src" --images 1000 --seed "$SEED" --quiet "$r"
-      "$bin" attack --attack noise --images "$NIMG" --seed "$SEED" --quiet "$r" ;;
+      "$bin" attack --threads "$THREADS" --attack boundary --images "$BIMAGES" --steps "$BSTEPS" --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack transfer --source "$OUT/src" --images 1000 --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack noise --images "$NIMG" --seed "$SEED" --quiet "$r" ;;
   esac
 }
 

@@ -46,9 +46,9 @@ job() {
       xp_wait_for "train:$name" && xp_wait_for "train:src" || return 1
       r="$OUT/$name"
       # noise last: clean_accuracy in robustness.json is that of the last command's images (2000 here)
-      "$bin" attack --attack boundary --images "$BIMAGES" --steps "$BSTEPS" --seed "$SEED" --quiet "$r"
-      "$bin" attack --attack transfer --source "$OUT/src" --images 1000 --seed "$SEED" --quiet "$r"
-      "$bin" attack --attack noise --images 2000 --max-level 0.5 --n-levels 11 --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack boundary --images "$BIMAGES" --steps "$BSTEPS" --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack transfer --source "$OUT/src" --images 1000 --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack noise --images 2000 --max-level 0.5 --n-levels 11 --seed "$SEED" --quiet "$r"
       "$bin" eval "$r" --json >"$r/eval-test.json" ;;
   esac
 }

@@ -30,9 +30,9 @@ job() {
     attack)
       xp_wait_for "train:$name" && xp_wait_for "train:src" || return 1
       r="$OUT/$name"
-      "$bin" attack --attack boundary --images 100 --steps 500 --seed "$SEED" --quiet "$r"
-      "$bin" attack --attack transfer --source "$OUT/src" --images 1000 --seed "$SEED" --quiet "$r"
-      "$bin" attack --attack noise --images 2000 --max-level 0.5 --n-levels 11 --seed "$SEED" --quiet "$r" ;;
+      "$bin" attack --threads "$THREADS" --attack boundary --images 100 --steps 500 --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack transfer --source "$OUT/src" --images 1000 --seed "$SEED" --quiet "$r"
+      "$bin" attack --threads "$THREADS" --attack noise --images 2000 --max-level 0.5 --n-levels 11 --seed "$SEED" --quiet "$r" ;;
   esac
 }
 
