@@ -214,21 +214,6 @@ done:
   return st;
 }
 
-static sr_status alloc_result(sr_boundary_result *r, int64_t n, int64_t d, sr_err *err) {
-  memset(r, 0, sizeof *r);
-  r->adv = sr_calloc((size_t)n * (size_t)d, sizeof(float));
-  r->found = sr_calloc((size_t)n, sizeof(int));
-  r->norm_sq_per_dim = sr_calloc((size_t)n, sizeof(double));
-  r->queries = sr_calloc((size_t)n, sizeof(int64_t));
-  r->init_queries = sr_calloc((size_t)n, sizeof(int64_t));
-  r->steps_run = sr_calloc((size_t)n, sizeof(int64_t));
-  if (!r->adv || !r->found || !r->norm_sq_per_dim || !r->queries || !r->init_queries || !r->steps_run) {
-    sr_boundary_result_free(r);
-    return sr_fail(err, SR_ERR_NOMEM, "boundary results for %lld images", (long long)n);
-  }
-  return SR_OK;
-}
-
 // Fresh forward pass over the final adversarials: only confirmed ones (misclassified, inside [0,1]) count.
 static sr_status recheck(sr_amodel *am, const float *x, const int32_t *label, int64_t n, sr_boundary_result *r,
                          sr_err *err) {
@@ -261,7 +246,7 @@ sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64
     return sr_fail(err, SR_ERR_ARG, "boundary attack: bad settings (images %lld, steps %lld)", (long long)n,
                    (long long)o->steps);
   int64_t d = am->d, bsz = am->batch;
-  sr_status st = alloc_result(r, n, d, err);
+  sr_status st = sr_attack_result_alloc(r, n, d, err);
   if (st) return st;
   bstate b = {.am = am, .d = d};
   size_t img = (size_t)bsz * (size_t)d * sizeof(float);
