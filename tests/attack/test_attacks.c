@@ -9,6 +9,7 @@
 
 #include "simreg/attack.h"
 #include "simreg/train.h"
+#include "small_model.h"
 #include "sr_test.h"
 
 enum { N = 24, NP = 16 };  // NP: images for the gradient attacks (input gradients cost more)
@@ -155,18 +156,10 @@ int main(void) {
   omp_set_num_threads(1);  // the attacks' small batches: a second thread mostly waits (and spins under load)
   char dir[] = "/tmp/sr_attack_XXXXXX";
   CHECK(mkdtemp(dir) != NULL, "temp dir");
-  sr_train_config cfg = sr_train_config_default();
-  cfg.epochs = 2, cfg.limit = 2000, cfg.eval_test = 0, cfg.quiet = 1, cfg.threads = 1, cfg.augment = 0;
-  cfg.lr = 0.05, cfg.sched = (sr_lr_schedule){.kind = SR_LR_CONSTANT, .lr0 = 0.05, .total_epochs = 2};
-  snprintf(cfg.out, sizeof cfg.out, "%s", dir);
-  double t0 = sr_now();
-  CHECK_OK(sr_train(&cfg, &err), &err);
-  printf("trained in %.1f s\n", sr_now() - t0);
   sr_model m;
   sr_run_info info;
-  CHECK_OK(sr_run_open(dir, "last", &m, &info, &err), &err);
   sr_dataset ds;
-  CHECK_OK(sr_dataset_load(info.data, "test", &ds, &err), &err);
+  small_model(dir, &m, &info, &ds, &err);
   if (sr_test_fail_) return sr_test_done();
   sr_amodel am;
   CHECK_OK(sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, 16, &err), &err);
@@ -180,7 +173,7 @@ int main(void) {
   double clean = (double)correct / N;
   printf("clean accuracy on %d test images: %.3f\n", N, clean);
   CHECK(clean > 0.5, "the model learned something (%g)", clean);
-  t0 = sr_now();
+  double t0 = sr_now();
   test_noise(&am, x, y, clean);
   printf("noise %.1f s, %lld queries\n", sr_now() - t0, (long long)am.queries);
   test_pgd(&am, x, y, clean);
