@@ -59,6 +59,12 @@ void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy
 void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n);
 void sr_add_backward_ref(double *da, double *db, const double *dy, int64_t n);
 
+// Eval-mode BatchNorm folded into the convolution before it (inference plans): s = gamma / sqrt(var + eps)
+// per output channel, wf = w * s, bf = beta + (b - mean) * s, computed in double. w, wf: (O, I) with
+// I = C*K*K; b (O) may be NULL (no conv bias); gamma, beta, mean, var, bf: (O).
+void sr_fold_bn(float *wf, float *bf, const float *w, const float *b, const float *gamma, const float *beta,
+                const float *mean, const float *var, double eps, int O, int64_t I);
+
 // Softmax cross-entropy, mean over the batch. logits: (N,K), labels: (N). Returns the loss; dlogits
 // (may be NULL) receives d(loss)/d(logits), overwritten. The float version is the production path.
 double sr_softmax_ce_ref(double *dlogits, const double *logits, const int32_t *labels, int N, int K);

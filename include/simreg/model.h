@@ -57,8 +57,10 @@ typedef struct sr_model_config {
 
 #define SR_MAX_FEATURES 8
 #define SR_MAX_TAPES 16
+#define SR_MAX_INFERS 8
 
 typedef struct sr_tape sr_tape;
+typedef struct sr_infer sr_infer;
 
 typedef struct sr_model {
   sr_model_config cfg;
@@ -74,10 +76,13 @@ typedef struct sr_model {
   sr_tensor_info *tensors;
   int n_tensors;
   uint64_t params_version;         // bump after changing params (optimizer, load) so tapes re-read them
+  uint64_t state_version;          // bumped when BN running statistics change (training forward); bump by hand too
   void *engine;                    // oneDNN engine + stream (opaque)
   sr_tape *tapes[SR_MAX_TAPES];
   int64_t tape_n[SR_MAX_TAPES];
   int tape_slot[SR_MAX_TAPES];
+  sr_infer *infers[SR_MAX_INFERS]; // inference plans of sr_model_infer, one per batch size
+  int64_t infer_n[SR_MAX_INFERS];
   int finalized;
   // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:
   // gradients of nodes >= i are then final for that pass (the MPI gradient buckets, src/dist).
@@ -135,6 +140,31 @@ int64_t sr_model_feature_size(const sr_model *m, int f);  // C*H*W of one image
 sr_status sr_model_forward(sr_model *m, const float *x, int64_t n, int training, float *out, sr_err *err);
 void sr_model_zero_grad(sr_model *m);
 int64_t sr_model_out_size(const sr_model *m);  // per image
+
+// ---- inference plans (forward only, eval mode) ----
+// A plan runs the model's eval-mode forward for one batch size with BatchNorm folded into the preceding
+// convolution's weights and bias, and ReLU and residual adds fused into the convolution as oneDNN post-ops
+// (sum, then relu: relu(bn(conv(x)) + shortcut)). No gradient buffers; activations share buffers by
+// liveness. Folded weights are recomputed when params_version or state_version moved. Outputs are the
+// logits (the last node), equal to sr_model_forward(training = 0) up to float rounding.
+sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **p, sr_err *err);
+// x: (n, in_c, in_h, in_w) plain -> out: (n, classes) plain.
+sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err);
+sr_status sr_infer_refresh(sr_infer *p, sr_err *err);  // refold now (after editing params by hand)
+void sr_infer_free(sr_infer *p);
+typedef struct sr_infer_stats {
+  int steps;           // primitives run per forward (reorders of inputs and sum operands included)
+  int bn_folded;       // BatchNorms folded into convolutions
+  int relu_fused;      // ReLUs run as a post-op (of a convolution, linear, add) or inside a BN primitive
+  int add_fused;       // residual adds run as a convolution's sum post-op
+  int add_in_place;    // of those, how many wrote into the shortcut's buffer (no copy)
+  int64_t act_bytes;   // activation buffers
+  int64_t weight_bytes;
+} sr_infer_stats;
+void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s);
+// Convenience: the model's cached plan for batch n (created on first use, at most SR_MAX_INFERS kept), run.
+sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err);
+void sr_model_free_infers(sr_model *m);
 
 // ---- reference path (double precision, plain C): the tests' oracle ----
 typedef struct sr_ref_run sr_ref_run;

@@ -206,6 +206,7 @@ static void update_running(sr_tape *t, int i, double cnt) {
     rvar[c] = (float)((1 - mom) * rvar[c] + mom * var[c] * cnt / (cnt - 1));
   }
   t->m->bn_tracked[nd->bn_index]++;
+  t->m->state_version++;  // inference plans refold
 }
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {

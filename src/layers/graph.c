@@ -221,6 +221,7 @@ sr_status sr_model_finalize(sr_model *m, sr_rng *rng, sr_err *err) {
 void sr_model_free(sr_model *m) {
   if (!m) return;
   sr_model_free_tapes(m);
+  sr_model_free_infers(m);
   sr_engine *e = m->engine;
   if (e) {
     if (e->stream) dnnl_stream_destroy(e->stream);

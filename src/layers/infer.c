@@ -1,0 +1,505 @@
+// Inference plans, oneDNN side: forward_inference primitives for the fused steps of infer_plan.c, folded
+// weights, activation buffers shared by liveness, and the run. See docs/PERFORMANCE.md.
+#include <stdlib.h>
+#include <string.h>
+
+#include "infer.h"
+
+static void md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag) {
+  dnnl_dims_t d = {0};
+  for (int i = 0; i < ndims; i++) d[i] = dims[i];
+  dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag);
+}
+
+static void plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
+  md_init(md, ndims, dims, ndims == 4 ? dnnl_abcd : ndims == 2 ? dnnl_ab : dnnl_a);
+}
+
+// Primitive from a descriptor: creates the pd, records its scratchpad need, creates the primitive.
+static sr_status make_prim(sr_infer *p, const void *desc, const_dnnl_primitive_attr_t attr, dnnl_primitive_t *prim,
+                           dnnl_primitive_desc_t *keep, sr_err *err) {
+  dnnl_primitive_desc_t pd;
+  DNNL_TRY(dnnl_primitive_desc_create(&pd, desc, attr ? attr : p->attr, p->e->eng, NULL), err);
+  const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (sp && dnnl_memory_desc_get_size(sp) > p->scratch_size) p->scratch_size = dnnl_memory_desc_get_size(sp);
+  dnnl_status_t s = dnnl_primitive_create(prim, pd);
+  if (s != dnnl_success || !keep) dnnl_primitive_desc_destroy(pd);
+  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: inference primitive creation failed (%d)", (int)s);
+  if (keep) *keep = pd;
+  return SR_OK;
+}
+
+static sr_status make_reorder(sr_infer *p, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
+                              dnnl_primitive_t *prim, sr_err *err) {
+  dnnl_primitive_desc_t pd;
+  DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src, p->e->eng, dst, p->e->eng, p->attr), err);
+  const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+  if (sp && dnnl_memory_desc_get_size(sp) > p->scratch_size) p->scratch_size = dnnl_memory_desc_get_size(sp);
+  dnnl_status_t s = dnnl_primitive_create(prim, pd);
+  dnnl_primitive_desc_destroy(pd);
+  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: reorder creation failed (%d)", (int)s);
+  return SR_OK;
+}
+
+static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t q) {
+  return dnnl_primitive_desc_query_md(pd, q, 0);
+}
+
+// Attribute of a step: user scratchpad, then the post-ops (sum before relu: relu(conv + shortcut)).
+static sr_status step_attr(int sum, int relu, dnnl_primitive_attr_t *attr, sr_err *err) {
+  dnnl_post_ops_t po = NULL;
+  if (dnnl_primitive_attr_create(attr) || dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user) ||
+      dnnl_post_ops_create(&po) || (sum && dnnl_post_ops_append_sum(po, 1.0f)) ||
+      (relu && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.f, 0.f)) ||
+      dnnl_primitive_attr_set_post_ops(*attr, po)) {
+    if (po) dnnl_post_ops_destroy(po);
+    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create inference post-ops");
+  }
+  dnnl_post_ops_destroy(po);
+  return SR_OK;
+}
+
+static int new_value(sr_infer *p, const dnnl_memory_desc_t *md) {
+  p->vals[p->n_vals] = (sr_ivalue){.md = *md, .buf = 0, .last = -1};
+  return p->n_vals++;
+}
+
+// Weights: plain (O, I...) source memory (the shared fold buffer for convolutions, the params for linear
+// layers), the primitive's layout, and the reorder between them.
+static sr_status weights(sr_infer *p, sr_istep *s, const dnnl_memory_desc_t *wplain, const dnnl_memory_desc_t *wmd,
+                         void *src, sr_err *err) {
+  DNNL_TRY(dnnl_memory_create(&s->wplain, wplain, p->e->eng, src), err);
+  DNNL_TRY(dnnl_memory_create(&s->w, wmd, p->e->eng, DNNL_MEMORY_ALLOCATE), err);
+  p->stats.weight_bytes += (int64_t)dnnl_memory_desc_get_size(wmd);
+  return make_reorder(p, wplain, wmd, &s->wre, err);
+}
+
+static sr_status build_conv(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
+  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw};
+  dnnl_dims_t st = {nd->stride, nd->stride}, pl = {nd->pad, nd->pad};
+  // right padding that makes the output size exact (PyTorch floors)
+  dnnl_dims_t pr = {(int64_t)(nd->h - 1) * nd->stride + nd->k - nd->ih - nd->pad,
+                    (int64_t)(nd->w - 1) * nd->stride + nd->k - nd->iw - nd->pad};
+  dnnl_memory_desc_t src_any, w_any, dst, b_md, w_plain;
+  md_init(&src_any, 4, sd, dnnl_format_tag_any);
+  md_init(&w_any, 4, wd, dnnl_format_tag_any);
+  // with a fused add, dst takes the shortcut's layout: the sum post-op accumulates onto it in place
+  if (s->add >= 0) dst = p->vals[s->in[1]].md;
+  else md_init(&dst, 4, dd, dnnl_format_tag_any);
+  plain(&b_md, 1, bd);
+  plain(&w_plain, 4, wd);
+  int has_bias = nd->bias || s->bn >= 0;
+  dnnl_convolution_desc_t cd;
+  DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &w_any,
+                                              has_bias ? &b_md : NULL, &dst, st, pl, pr), err);
+  dnnl_primitive_attr_t attr;
+  sr_status e = step_attr(s->add >= 0, s->relu >= 0, &attr, err);
+  if (e) return e;
+  dnnl_primitive_desc_t pd;
+  e = make_prim(p, &cd, attr, &s->prim, &pd, err);
+  dnnl_primitive_attr_destroy(attr);
+  if (e) return e;
+  dnnl_memory_desc_t src = *pd_md(pd, dnnl_query_src_md), wmd = *pd_md(pd, dnnl_query_weights_md);
+  dnnl_memory_desc_t dmd = *pd_md(pd, dnnl_query_dst_md);
+  dnnl_primitive_desc_destroy(pd);
+  p->vals[s->out].md = dmd;
+  if (!dnnl_memory_desc_equal(&src, &p->vals[s->in[0]].md)) {
+    s->src_tmp = new_value(p, &src);
+    if ((e = make_reorder(p, &p->vals[s->in[0]].md, &src, &s->pre, err))) return e;
+  }
+  if (s->add >= 0) {
+    sr_ivalue *sc = &p->vals[s->in[1]];
+    s->in_place = sc->last == t && s->in[1] != 0 && s->in[1] != s->in[0] && dnnl_memory_desc_equal(&sc->md, &dmd);
+    if (!s->in_place && (e = make_reorder(p, &sc->md, &dmd, &s->copy, err))) return e;
+    p->stats.add_fused++;
+    p->stats.add_in_place += s->in_place;
+  }
+  if (has_bias) {
+    if (!(s->bias = sr_alloc(sizeof(float) * (size_t)nd->c)))
+      return sr_fail(err, SR_ERR_NOMEM, "inference bias of %s", nd->name);
+    DNNL_TRY(dnnl_memory_create(&s->b, &b_md, p->e->eng, s->bias), err);
+  }
+  p->stats.bn_folded += s->bn >= 0;
+  p->stats.relu_fused += s->relu >= 0;
+  return weights(p, s, &w_plain, &wmd, p->wtmp, err);
+}
+
+static sr_status build_linear(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  int64_t wd4[4] = {nd->c, nd->ic, nd->ih, nd->iw}, wd2[2] = {nd->c, (int64_t)nd->ic * nd->ih * nd->iw};
+  int64_t dd[2] = {p->n, nd->c}, bd[1] = {nd->c};
+  const int64_t *wd = src->ndims == 4 ? wd4 : wd2;
+  dnnl_memory_desc_t w_any, w_plain, dst_any, b_md;
+  md_init(&w_any, src->ndims, wd, dnnl_format_tag_any);
+  plain(&w_plain, src->ndims, wd);
+  md_init(&dst_any, 2, dd, dnnl_format_tag_any);
+  plain(&b_md, 1, bd);
+  dnnl_inner_product_desc_t id;
+  DNNL_TRY(dnnl_inner_product_forward_desc_init(&id, dnnl_forward_inference, src, &w_any, nd->bias ? &b_md : NULL,
+                                                &dst_any), err);
+  dnnl_primitive_attr_t attr;
+  sr_status e = step_attr(0, s->relu >= 0, &attr, err);
+  if (e) return e;
+  dnnl_primitive_desc_t pd;
+  e = make_prim(p, &id, attr, &s->prim, &pd, err);
+  dnnl_primitive_attr_destroy(attr);
+  if (e) return e;
+  dnnl_memory_desc_t wmd = *pd_md(pd, dnnl_query_weights_md);
+  p->vals[s->out].md = *pd_md(pd, dnnl_query_dst_md);
+  dnnl_primitive_desc_destroy(pd);
+  if (nd->bias) DNNL_TRY(dnnl_memory_create(&s->b, &b_md, p->e->eng, p->m->params + nd->p_b), err);
+  p->stats.relu_fused += s->relu >= 0;
+  return weights(p, s, &w_plain, &wmd, p->m->params + nd->p_w, err);
+}
+
+// A BN that does not follow a convolution: oneDNN's inference BN on the running statistics (read live).
+static sr_status build_bn(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_use_global_stats | (s->relu >= 0 ? dnnl_fuse_norm_relu : 0);
+  dnnl_batch_normalization_desc_t bd;
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, src, (float)nd->eps, flags), err);
+  sr_status e = make_prim(p, &bd, NULL, &s->prim, NULL, err);
+  if (e) return e;
+  p->vals[s->out].md = *src;
+  int64_t cd[1] = {nd->c};
+  dnnl_memory_desc_t v;
+  plain(&v, 1, cd);
+  float *at[4] = {p->m->params + nd->p_w, p->m->params + nd->p_b, p->m->state + nd->s_mean, p->m->state + nd->s_var};
+  for (int k = 0; k < 4; k++) DNNL_TRY(dnnl_memory_create(&s->bn_mem[k], &v, p->e->eng, at[k]), err);
+  p->stats.relu_fused += s->relu >= 0;
+  return SR_OK;
+}
+
+static sr_status build_relu(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  dnnl_eltwise_desc_t ed;
+  DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_relu, src, 0.f, 0.f), err);
+  p->vals[s->out].md = *src;
+  return make_prim(p, &ed, NULL, &s->prim, NULL, err);
+}
+
+static sr_status build_pool(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  int gap = nd->op == SR_OP_GAP;
+  int64_t kh = gap ? nd->ih : nd->k, kw = gap ? nd->iw : nd->k, stride = gap ? 1 : nd->stride, pad = gap ? 0 : nd->pad;
+  dnnl_alg_kind_t alg = nd->op == SR_OP_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding;
+  int64_t dd[4] = {p->n, nd->c, nd->h, nd->w};
+  dnnl_dims_t st = {stride, stride}, k = {kh, kw}, dil = {0, 0}, pl = {pad, pad};
+  dnnl_dims_t pr = {(int64_t)(nd->h - 1) * stride + kh - nd->ih - pad, (int64_t)(nd->w - 1) * stride + kw - nd->iw - pad};
+  dnnl_memory_desc_t dst_any;
+  md_init(&dst_any, 4, dd, dnnl_format_tag_any);
+  dnnl_pooling_v2_desc_t pd_desc;
+  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, alg, &p->vals[s->in[0]].md, &dst_any,
+                                             st, k, dil, pl, pr), err);
+  dnnl_primitive_desc_t pd;
+  sr_status e = make_prim(p, &pd_desc, NULL, &s->prim, &pd, err);
+  if (e) return e;
+  p->vals[s->out].md = *pd_md(pd, dnnl_query_dst_md);
+  dnnl_primitive_desc_destroy(pd);
+  return SR_OK;
+}
+
+static sr_status build_add(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const dnnl_memory_desc_t *a = &p->vals[s->in[0]].md, *b = &p->vals[s->in[1]].md;
+  dnnl_binary_desc_t bd;
+  DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
+  dnnl_primitive_attr_t attr;
+  sr_status e = step_attr(0, s->relu >= 0, &attr, err);
+  if (e) return e;
+  e = make_prim(p, &bd, attr, &s->prim, NULL, err);
+  dnnl_primitive_attr_destroy(attr);
+  p->vals[s->out].md = *a;
+  p->stats.relu_fused += s->relu >= 0;
+  return e;
+}
+
+// Flatten: reorder into a plain buffer, viewed as (N, C, H, W) for the reorder and (N, C*H*W) after it.
+static sr_status build_flatten(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  int64_t d4[4] = {p->n, nd->ic, nd->ih, nd->iw}, d2[2] = {p->n, nd->c};
+  plain(&s->view_md, src->ndims, src->ndims == 4 ? d4 : d2);
+  plain(&p->vals[s->out].md, 2, d2);
+  return make_reorder(p, src, &s->view_md, &s->prim, err);
+}
+
+static sr_status build_step(sr_infer *p, int t, sr_err *err) {
+  switch (p->steps[t].kind) {
+    case SR_IS_CONV: return build_conv(p, t, err);
+    case SR_IS_LINEAR: return build_linear(p, t, err);
+    case SR_IS_BN: return build_bn(p, t, err);
+    case SR_IS_RELU: return build_relu(p, t, err);
+    case SR_IS_POOL: return build_pool(p, t, err);
+    case SR_IS_ADD: return build_add(p, t, err);
+    case SR_IS_FLATTEN: return build_flatten(p, t, err);
+  }
+  return sr_fail(err, SR_ERR_ARG, "unknown inference step");
+}
+
+// ---- activation buffers: values whose lifetimes do not overlap share a buffer ----
+static int acquire(sr_infer *p, int *busy, size_t need) {
+  int best = -1, grow = -1;
+  for (int b = 0; b < p->n_bufs; b++) {
+    if (busy[b]) continue;
+    if (p->buf_size[b] >= need && (best < 0 || p->buf_size[b] < p->buf_size[best])) best = b;
+    if (grow < 0 || p->buf_size[b] > p->buf_size[grow]) grow = b;
+  }
+  if (best < 0 && grow >= 0) best = grow, p->buf_size[grow] = need;
+  if (best < 0) best = p->n_bufs++, p->buf_size[best] = need;
+  busy[best] = 1;
+  return best;
+}
+
+static sr_status assign_buffers(sr_infer *p, sr_err *err) {
+  int cap = p->n_vals + 1;
+  int *busy = calloc((size_t)cap, sizeof *busy);
+  p->buf_size = calloc((size_t)cap, sizeof *p->buf_size);
+  p->bufs = calloc((size_t)cap, sizeof *p->bufs);
+  if (!busy || !p->buf_size || !p->bufs) {
+    free(busy);
+    return sr_fail(err, SR_ERR_NOMEM, "inference buffer table");
+  }
+  for (int t = 0; t < p->n_steps; t++) {
+    sr_istep *s = &p->steps[t];
+    if (s->src_tmp >= 0) p->vals[s->src_tmp].buf = acquire(p, busy, dnnl_memory_desc_get_size(&p->vals[s->src_tmp].md));
+    sr_ivalue *o = &p->vals[s->out];
+    o->buf = s->in_place ? p->vals[s->in[1]].buf : acquire(p, busy, dnnl_memory_desc_get_size(&o->md));
+    if (s->src_tmp >= 0) busy[p->vals[s->src_tmp].buf] = 0;
+    for (int k = 0; k < 2; k++) {
+      int v = s->in[k];
+      if (v > 0 && p->vals[v].last == t && !(k == 1 && s->in_place)) busy[p->vals[v].buf] = 0;
+    }
+  }
+  free(busy);
+  for (int b = 0; b < p->n_bufs; b++) {
+    if (!(p->bufs[b] = sr_alloc(p->buf_size[b] ? p->buf_size[b] : 64)))
+      return sr_fail(err, SR_ERR_NOMEM, "cannot allocate %zu bytes of inference activations", p->buf_size[b]);
+    p->stats.act_bytes += (int64_t)p->buf_size[b];
+  }
+  for (int v = 0; v < p->n_vals; v++)
+    DNNL_TRY(dnnl_memory_create(&p->vals[v].mem, &p->vals[v].md, p->e->eng,
+                                p->vals[v].buf < 0 ? DNNL_MEMORY_NONE : p->bufs[p->vals[v].buf]), err);
+  for (int t = 0; t < p->n_steps; t++)
+    if (p->steps[t].kind == SR_IS_FLATTEN)
+      DNNL_TRY(dnnl_memory_create(&p->steps[t].view, &p->steps[t].view_md, p->e->eng,
+                                  p->bufs[p->vals[p->steps[t].out].buf]), err);
+  return SR_OK;
+}
+
+static sr_status exec(sr_infer *p, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args, sr_err *err) {
+  dnnl_exec_arg_t a[12];
+  memcpy(a, args, sizeof(dnnl_exec_arg_t) * (size_t)nargs);
+  a[nargs] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+  DNNL_TRY(dnnl_primitive_execute(prim, p->e->stream, nargs + 1, a), err);
+  return SR_OK;
+}
+
+static sr_status reorder(sr_infer *p, dnnl_primitive_t prim, dnnl_memory_t from, dnnl_memory_t to, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  return exec(p, prim, 2, a, err);
+}
+
+sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
+  const sr_model *m = p->m;
+  for (int t = 0; t < p->n_steps; t++) {
+    sr_istep *s = &p->steps[t];
+    if (s->kind != SR_IS_CONV && s->kind != SR_IS_LINEAR) continue;
+    const sr_node *nd = &m->nodes[s->node];
+    if (s->kind == SR_IS_CONV) {
+      int64_t per = (int64_t)nd->ic * nd->k * nd->k;
+      const float *w = m->params + nd->p_w, *b = nd->bias ? m->params + nd->p_b : NULL;
+      if (s->bn >= 0) {
+        const sr_node *bn = &m->nodes[s->bn];
+        sr_fold_bn(p->wtmp, s->bias, w, b, m->params + bn->p_w, m->params + bn->p_b, m->state + bn->s_mean,
+                   m->state + bn->s_var, (double)(float)bn->eps, nd->c, per);
+      } else {
+        memcpy(p->wtmp, w, sizeof(float) * (size_t)(per * nd->c));
+        if (b) memcpy(s->bias, b, sizeof(float) * (size_t)nd->c);
+      }
+    }
+    sr_status e = reorder(p, s->wre, s->wplain, s->w, err);
+    if (e) return e;
+  }
+  DNNL_TRY(dnnl_stream_wait(p->e->stream), err);  // the fold buffer is reused by the next convolution
+  p->version = m->params_version;
+  p->state_version = m->state_version;
+  return SR_OK;
+}
+
+static sr_status run_step(sr_infer *p, const sr_istep *s, sr_err *err) {
+  dnnl_memory_t in = p->vals[s->in[0]].mem, out = p->vals[s->out].mem;
+  sr_status e = SR_OK;
+  switch (s->kind) {
+    case SR_IS_CONV: {
+      if (s->pre && (e = reorder(p, s->pre, in, p->vals[s->src_tmp].mem, err))) return e;
+      if (s->copy && (e = reorder(p, s->copy, p->vals[s->in[1]].mem, out, err))) return e;
+      dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, s->pre ? p->vals[s->src_tmp].mem : in},
+                             {DNNL_ARG_WEIGHTS, s->w}, {DNNL_ARG_DST, out}, {DNNL_ARG_BIAS, s->b}};
+      return exec(p, s->prim, s->b ? 4 : 3, a, err);
+    }
+    case SR_IS_LINEAR: {
+      dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_WEIGHTS, s->w}, {DNNL_ARG_DST, out}, {DNNL_ARG_BIAS, s->b}};
+      return exec(p, s->prim, s->b ? 4 : 3, a, err);
+    }
+    case SR_IS_BN: {
+      dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}, {DNNL_ARG_SCALE, s->bn_mem[0]},
+                             {DNNL_ARG_SHIFT, s->bn_mem[1]}, {DNNL_ARG_MEAN, s->bn_mem[2]},
+                             {DNNL_ARG_VARIANCE, s->bn_mem[3]}};
+      return exec(p, s->prim, 6, a, err);
+    }
+    case SR_IS_ADD: {
+      dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, in}, {DNNL_ARG_SRC_1, p->vals[s->in[1]].mem}, {DNNL_ARG_DST, out}};
+      return exec(p, s->prim, 3, a, err);
+    }
+    case SR_IS_FLATTEN: return reorder(p, s->prim, in, s->view, err);
+    case SR_IS_RELU:
+    case SR_IS_POOL: {
+      dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, out}};
+      return exec(p, s->prim, 2, a, err);
+    }
+  }
+  return e;
+}
+
+sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err) {
+  sr_model *m = p->m;
+  sr_status e;
+  if ((p->version != m->params_version || p->state_version != m->state_version) && (e = sr_infer_refresh(p, err)))
+    return e;
+  dnnl_memory_set_data_handle(p->vals[0].mem, (void *)x);
+  for (int t = 0; t < p->n_steps; t++)
+    if ((e = run_step(p, &p->steps[t], err)))
+      return sr_err_context(err, "inference step %d (%s)", t, m->nodes[p->steps[t].node].name);
+  dnnl_memory_set_data_handle(p->out_user, out);
+  if ((e = reorder(p, p->out_reorder, p->vals[p->val_of[m->n_nodes - 1]].mem, p->out_user, err))) return e;
+  DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
+  return SR_OK;
+}
+
+void sr_infer_free(sr_infer *p) {
+  if (!p) return;
+  for (int t = 0; t < p->n_steps; t++) {
+    sr_istep *s = &p->steps[t];
+    dnnl_primitive_t prims[] = {s->prim, s->pre, s->copy, s->wre};
+    for (size_t k = 0; k < sizeof prims / sizeof prims[0]; k++)
+      if (prims[k]) dnnl_primitive_destroy(prims[k]);
+    dnnl_memory_t mems[] = {s->w, s->wplain, s->b, s->view, s->bn_mem[0], s->bn_mem[1], s->bn_mem[2], s->bn_mem[3]};
+    for (size_t k = 0; k < sizeof mems / sizeof mems[0]; k++)
+      if (mems[k]) dnnl_memory_destroy(mems[k]);
+    sr_free(s->bias);
+  }
+  for (int v = 0; p->vals && v < p->n_vals; v++)
+    if (p->vals[v].mem) dnnl_memory_destroy(p->vals[v].mem);
+  for (int b = 0; p->bufs && b < p->n_bufs; b++) sr_free(p->bufs[b]);
+  if (p->out_reorder) dnnl_primitive_destroy(p->out_reorder);
+  if (p->out_user) dnnl_memory_destroy(p->out_user);
+  if (p->scratch) dnnl_memory_destroy(p->scratch);
+  if (p->attr) dnnl_primitive_attr_destroy(p->attr);
+  sr_free(p->scratch_buf);
+  sr_free(p->wtmp);
+  free(p->steps), free(p->vals), free(p->val_of), free(p->bufs), free(p->buf_size);
+  free(p);
+}
+
+// Largest plain convolution weight tensor: the fold buffer's size.
+static int64_t max_conv_weights(const sr_model *m) {
+  int64_t mx = 1;
+  for (int i = 1; i < m->n_nodes; i++) {
+    const sr_node *nd = &m->nodes[i];
+    int64_t c = nd->op == SR_OP_CONV ? (int64_t)nd->c * nd->ic * nd->k * nd->k : 0;
+    mx = c > mx ? c : mx;
+  }
+  return mx;
+}
+
+static sr_status finish(sr_infer *p, sr_err *err) {
+  sr_model *m = p->m;
+  const dnnl_memory_desc_t *omd = &p->vals[p->val_of[m->n_nodes - 1]].md;
+  dnnl_memory_desc_t o;
+  plain(&o, omd->ndims, omd->dims);
+  sr_status e = make_reorder(p, omd, &o, &p->out_reorder, err);
+  if (e) return e;
+  DNNL_TRY(dnnl_memory_create(&p->out_user, &o, p->e->eng, DNNL_MEMORY_NONE), err);
+  if ((e = assign_buffers(p, err))) return e;
+  if (!(p->scratch_buf = sr_alloc(p->scratch_size ? p->scratch_size : 64)))
+    return sr_fail(err, SR_ERR_NOMEM, "inference scratchpad of %zu bytes", p->scratch_size);
+  dnnl_memory_desc_t smd;
+  int64_t sdim = (int64_t)(p->scratch_size ? p->scratch_size : 64);
+  dnnl_dims_t sd = {sdim};
+  dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_a);
+  DNNL_TRY(dnnl_memory_create(&p->scratch, &smd, p->e->eng, p->scratch_buf), err);
+  for (int t = 0; t < p->n_steps; t++) {
+    const sr_istep *s = &p->steps[t];
+    p->stats.steps += 1 + (s->pre != NULL) + (s->copy != NULL);
+  }
+  return sr_infer_refresh(p, err);
+}
+
+sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **out, sr_err *err) {
+  *out = NULL;
+  if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "inference batch size %lld out of range", (long long)n);
+  sr_infer *p = calloc(1, sizeof *p);
+  if (!p) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate an inference plan");
+  p->m = m, p->e = m->engine, p->n = n;
+  sr_status e = sr_infer_plan(p, err);
+  if (!e && (dnnl_primitive_attr_create(&p->attr) ||
+             dnnl_primitive_attr_set_scratchpad_mode(p->attr, dnnl_scratchpad_mode_user)))
+    e = sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create primitive attributes");
+  if (!e && !(p->wtmp = sr_alloc(sizeof(float) * (size_t)max_conv_weights(m))))
+    e = sr_fail(err, SR_ERR_NOMEM, "inference weight fold buffer");
+  if (!e) {
+    const sr_model_config *c = &m->cfg;
+    int64_t in[4] = {n, c->in_c, c->in_h, c->in_w};
+    plain(&p->vals[0].md, 4, in);
+  }
+  for (int t = 0; !e && t < p->n_steps; t++) {
+    e = build_step(p, t, err);
+    if (e) sr_err_context(err, "building inference step for node %d (%s)", p->steps[t].node, m->nodes[p->steps[t].node].name);
+  }
+  if (!e) e = finish(p, err);
+  if (e) {
+    sr_infer_free(p);
+    return e;
+  }
+  *out = p;
+  return SR_OK;
+}
+
+void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s) { *s = p->stats; }
+
+sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err) {
+  int k = 0;
+  while (k < SR_MAX_INFERS && m->infers[k] && m->infer_n[k] != n) k++;
+  if (k == SR_MAX_INFERS) {  // full: drop the oldest
+    sr_infer_free(m->infers[0]);
+    memmove(m->infers, m->infers + 1, sizeof m->infers[0] * (SR_MAX_INFERS - 1));
+    memmove(m->infer_n, m->infer_n + 1, sizeof m->infer_n[0] * (SR_MAX_INFERS - 1));
+    k = SR_MAX_INFERS - 1;
+    m->infers[k] = NULL;
+  }
+  if (!m->infers[k]) {
+    sr_status e = sr_infer_create(m, n, &m->infers[k], err);
+    if (e) return e;
+    m->infer_n[k] = n;
+  }
+  return sr_infer_forward(m->infers[k], x, out, err);
+}
+
+void sr_model_free_infers(sr_model *m) {
+  for (int k = 0; k < SR_MAX_INFERS; k++) {
+    sr_infer_free(m->infers[k]);
+    m->infers[k] = NULL;
+  }
+}
