@@ -30,6 +30,27 @@ static cJSON *doubles(const double *v, int64_t n) {
 
 static double per_sec(double n, double secs) { return n / (secs > 0 ? secs : 1e-9); }
 
+// This rank's rows [lo, hi) of n images attacked in batches (whole batches per rank: see dist.h).
+static void shard_rows(const atk_args *a, int64_t n, int64_t batch, int64_t *lo, int64_t *hi) {
+  sr_dist_shard_batches(n, batch, sr_dist_rank(a->dist), sr_dist_size(a->dist), lo, hi);
+}
+
+static int is_root(const atk_args *a) { return sr_dist_rank(a->dist) == 0; }
+
+// Clean predictions of the n loaded images: each rank its rows, then everyone gets all of them (the
+// minimal-perturbation attacks pick correctly classified images on every rank alike).
+static sr_status clean_predictions(const atk_args *a, atk_run *r, sr_err *err) {
+  int64_t lo, hi, b = r->t.am.batch;
+  shard_rows(a, r->n, b, &lo, &hi);
+  int32_t *mine = sr_alloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(int32_t));
+  if (!mine) return sr_fail(err, SR_ERR_NOMEM, "%lld predictions", (long long)r->n);
+  sr_status st = hi > lo ? sr_amodel_predict(&r->t.am, r->x + lo * r->d, hi - lo, mine, NULL, err) : SR_OK;
+  if (!st) st = sr_dist_gather_batches(a->dist, mine, r->n, b, sizeof(int32_t), r->pred, err);
+  if (!st) st = sr_dist_bcast(a->dist, r->pred, (size_t)r->n * sizeof(int32_t), 0, err);
+  sr_free(mine);
+  return st;
+}
+
 // ---- progress ----------------------------------------------------------------------------------------------
 void atk_progress_start(atk_progress *p, const char *label, const sr_amodel *am, int64_t total, int quiet) {
   *p = (atk_progress){.label = label, .am = am, .q0 = am ? am->queries : 0, .total = total, .t0 = sr_now(),
@@ -97,7 +118,7 @@ sr_status atk_open(const char *dir, const atk_args *a, atk_run *r, cJSON *out, s
   if (!r->x || !r->y || !r->pred) return sr_fail(err, SR_ERR_NOMEM, "%lld images", (long long)r->n);
   for (int64_t i = 0; i < r->n * r->d; i++) r->x[i] = r->ds.images[i] / 255.0f;
   for (int64_t i = 0; i < r->n; i++) r->y[i] = r->ds.labels[i];
-  if ((st = sr_amodel_predict(&r->t.am, r->x, r->n, r->pred, NULL, err))) return st;
+  if ((st = clean_predictions(a, r, err))) return st;
   int64_t ok = 0;
   for (int64_t i = 0; i < r->n; i++) ok += r->pred[i] == r->y[i];
   cJSON_AddNumberToObject(out, "clean_accuracy", (double)ok / (double)r->n);
@@ -140,20 +161,25 @@ sr_status atk_noise(const atk_args *a, atk_run *r, const double *lv, int nl, cJS
   cJSON *noise = cJSON_AddObjectToObject(out, "noise");
   char kinds[256];
   snprintf(kinds, sizeof kinds, "%s", a->noise);
+  int64_t lo, hi;
+  shard_rows(a, r->n, r->t.am.batch, &lo, &hi);
   for (char *save = NULL, *k = strtok_r(kinds, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
     int kind = sr_noise_parse(k);
     if (kind < 0) return sr_fail(err, SR_ERR_ARG, "--noise: unknown kind '%s' (gaussian, uniform, salt_pepper)", k);
-    double acc[ATK_MAX_LEVELS], lo[ATK_MAX_LEVELS], hi[ATK_MAX_LEVELS], t0 = sr_now();
-    int64_t q0 = r->t.am.queries;
-    sr_status st = sr_noise_sweep(&r->t.am, r->x, r->y, r->n, (sr_noise_kind)kind, lv, nl, a->repeats, a->seed, acc,
-                                  lo, hi, err);
+    double acc[ATK_MAX_LEVELS], lo_ci[ATK_MAX_LEVELS], hi_ci[ATK_MAX_LEVELS], t0 = sr_now();
+    int64_t cnt[ATK_MAX_LEVELS + 1], q0 = r->t.am.queries, total = r->n * a->repeats;  // cnt[nl]: queries
+    sr_status st = sr_noise_sweep_counts(&r->t.am, r->x + lo * r->d, r->y + lo, hi - lo, lo, (sr_noise_kind)kind, lv,
+                                         nl, a->repeats, a->seed, cnt, err);
+    cnt[nl] = r->t.am.queries - q0;
+    if (!st) st = sr_dist_allreduce_i64(a->dist, cnt, nl + 1, err);
     if (st) return st;
-    double qps = per_sec((double)(r->t.am.queries - q0), sr_now() - t0);
+    for (int l = 0; l < nl; l++) acc[l] = (double)cnt[l] / (double)total, sr_wilson_ci(cnt[l], total, &lo_ci[l], &hi_ci[l]);
+    double qps = per_sec((double)cnt[nl], sr_now() - t0);
     cJSON *c = cJSON_AddObjectToObject(noise, k);
     cJSON_AddItemToObject(c, "levels", doubles(lv, nl));
     cJSON_AddItemToObject(c, "accuracy", doubles(acc, nl));
-    cJSON_AddItemToObject(c, "ci_low", doubles(lo, nl));
-    cJSON_AddItemToObject(c, "ci_high", doubles(hi, nl));
+    cJSON_AddItemToObject(c, "ci_low", doubles(lo_ci, nl));
+    cJSON_AddItemToObject(c, "ci_high", doubles(hi_ci, nl));
     cJSON_AddNumberToObject(c, "repeats", a->repeats);
     cJSON_AddNumberToObject(c, "images", (double)r->n);
     cJSON_AddNumberToObject(c, "seed", (double)a->seed);
@@ -174,12 +200,19 @@ sr_status atk_gradient(const atk_args *a, atk_run *r, atk_target *src, const dou
   if (!fgsm && a->steps > 0) o.steps = (int)a->steps, o.step = 2.5 * top / (double)o.steps;
   if (!fgsm && a->step_size > 0) o.step = a->step_size * top;  // relative to eps: scales along the sweep
   if (a->no_random_start) o.random_start = 0;
-  sr_eps_curve c[ATK_MAX_LEVELS];
+  sr_eps_curve c[ATK_MAX_LEVELS] = {{0}};
+  int64_t lo, hi, cnt[2 * ATK_MAX_LEVELS];
+  shard_rows(a, r->n, r->t.am.batch, &lo, &hi);
+  o.first_index = lo;
   double t0 = sr_now();
-  sr_status st = sr_gradient_sweep(src ? &src->am : &r->t.am, &r->t.am, r->x, r->y, r->n, &o, lv, nl, a->seed, c, err);
+  sr_status st = hi > lo ? sr_gradient_sweep(src ? &src->am : &r->t.am, &r->t.am, r->x + lo * r->d, r->y + lo, hi - lo,
+                                             &o, lv, nl, a->seed, c, err)
+                         : SR_OK;
+  for (int l = 0; l < nl; l++) cnt[l] = c[l].correct, cnt[nl + l] = c[l].out_of_bounds;
+  if (!st) st = sr_dist_allreduce_i64(a->dist, cnt, 2 * nl, err);
   if (st) return st;
   double acc[ATK_MAX_LEVELS], oob = 0;
-  for (int l = 0; l < nl; l++) acc[l] = c[l].acc, oob += (double)c[l].out_of_bounds;
+  for (int l = 0; l < nl; l++) acc[l] = (double)cnt[l] / (double)r->n, oob += (double)cnt[nl + l];
   char key[32];
   snprintf(key, sizeof key, "%s%s", fgsm ? "fgsm" : "pgd", norm == SR_NORM_L2 ? "_l2" : "");
   cJSON *group = cJSON_AddObjectToObject(out, src ? "transfer" : "white_box");
@@ -270,53 +303,31 @@ static cJSON *quartiles_of(const double *v, int64_t n, double *scratch) {
   return quartiles(scratch, n);
 }
 
-sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
-  int hsj = !strcmp(a->attack, "hsj");
-  sr_norm norm = hsj && !strcmp(a->norm, "linf") ? SR_NORM_LINF : SR_NORM_L2;
-  const char *name = !hsj ? "boundary" : norm == SR_NORM_L2 ? "hsj_l2" : "hsj_linf";
-  int64_t d = r->d, nc = 0, seen = 0, R = a->repeats, nf = 0, qsum = 0, initf = 0, recf = 0, zero = 0;
-  float *xc = NULL, *delta = NULL;
-  int32_t *lab = NULL;
-  sr_status st = correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
-  if (!st && !nc)
-    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir, (long long)seen);
-  size_t m = (size_t)(st ? 1 : nc) * (size_t)R;
-  double *nsq = sr_alloc(m * sizeof(double)), *l2 = sr_alloc(m * sizeof(double)), *li = sr_alloc(m * sizeof(double));
-  double *scratch = sr_alloc(m * sizeof(double)), *qs = sr_alloc(m * sizeof(double));
-  double *idx = sr_alloc(m * sizeof(double)), *rep = sr_alloc(m * sizeof(double));
-  if (!st) {
-    delta = sr_alloc(m * (size_t)d * sizeof(float));
-    if (!nsq || !l2 || !li || !scratch || !qs || !idx || !rep || !delta) st = sr_fail(err, SR_ERR_NOMEM, "%s results", name);
-  }
-  sr_boundary_opts bo = sr_boundary_opts_default();
-  if (a->steps > 0) bo.steps = a->steps;
-  sr_hsj_opts ho = sr_hsj_opts_default(norm);
-  ho.iterations = a->iterations, ho.init_evals = a->init_evals, ho.max_evals = a->max_evals;
-  atk_progress p;
-  atk_progress_start(&p, name, &r->t.am, nc * R, a->quiet);
-  mp_ctx mc = {.p = &p, .steps = hsj ? (ho.iterations > 0 ? ho.iterations : 1) : (bo.steps > 0 ? bo.steps : 1)};
-  bo.on_step = mp_step, bo.ctx = &mc, ho.on_iter = mp_step, ho.ctx = &mc;
-  double t0 = sr_now();
-  for (int64_t k = 0; k < R && !st; k++) {
-    sr_attack_result res;
-    mc.base = k * nc;
-    uint64_t seed = a->seed + (uint64_t)k;
-    st = hsj ? sr_hsj(&r->t.am, xc, lab, nc, &ho, seed, &res, err) : sr_boundary(&r->t.am, xc, lab, nc, &bo, seed, &res, err);
-    if (st) break;
-    for (int64_t i = 0; i < nc; i++) {
-      qsum += res.queries[i];
-      if (!res.found[i]) continue;
-      const float *adv = res.adv + i * d, *x = xc + i * d;
-      for (int64_t q = 0; q < d; q++) delta[(size_t)nf * (size_t)d + (size_t)q] = adv[q] - x[q];
-      nsq[nf] = res.norm_sq_per_dim[i], l2[nf] = sr_dist_l2(adv, x, d), li[nf] = sr_dist_linf(adv, x, d);
-      qs[nf] = (double)res.queries[i], idx[nf] = (double)i, rep[nf] = (double)k;
-      nf++;
-    }
-    initf += res.init_failed, recf += res.recheck_failed, zero += res.zero_estimates;
-    sr_boundary_result_free(&res);
-  }
-  double secs = sr_now() - t0;
-  atk_progress_end(&p);
+// What rank 0 reports for a Boundary / HopSkipJump run: bootstrap CI, the perturbations file, the JSON.
+typedef struct mp_report {
+  const char *name;
+  int hsj;
+  sr_norm norm;
+  const sr_boundary_opts *bo;
+  const sr_hsj_opts *ho;
+  double *nsq, *l2, *li, *qs, *idx, *rep, *scratch;
+  const float *delta;
+  int64_t nf, nc, seen, R, qsum, initf, recf, zero;
+  double secs;
+} mp_report;
+
+static sr_status mp_write(const atk_args *a, const atk_run *r, const mp_report *m, cJSON *out, sr_err *err) {
+  const char *name = m->name;
+  int hsj = m->hsj;
+  sr_norm norm = m->norm;
+  sr_boundary_opts bo = *m->bo;
+  sr_hsj_opts ho = *m->ho;
+  double *nsq = m->nsq, *l2 = m->l2, *li = m->li, *qs = m->qs, *idx = m->idx, *rep = m->rep, *scratch = m->scratch;
+  const float *delta = m->delta;
+  int64_t nf = m->nf, nc = m->nc, seen = m->seen, R = m->R, qsum = m->qsum, initf = m->initf, recf = m->recf;
+  int64_t zero = m->zero;
+  double secs = m->secs;
+  sr_status st = SR_OK;
   if (!st && !nf) st = sr_fail(err, SR_ERR_NUMERIC, "%s: no confirmed adversarial", name);
   sr_ci ci = {0};
   if (!st) {
@@ -372,6 +383,93 @@ sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
              (long long)R, (long long)(seen - nc), (long long)initf, (long long)recf, ci.estimate, ci.lo, ci.hi,
              per_sec((double)qsum, secs));
   }
+  return st;
+}
+
+// One repeat's per-image results of all ranks, in image order on rank 0.
+typedef struct mp_full {
+  float *adv;
+  int *found;
+  double *nsq;
+  int64_t *queries;
+  int64_t counters[3];  // init_failed, recheck_failed, zero_estimates (summed over ranks)
+} mp_full;
+
+static sr_status mp_gather(const atk_args *a, const sr_attack_result *res, int64_t nc, int64_t d, int64_t batch,
+                           mp_full *f, sr_err *err) {
+  f->counters[0] = res->init_failed, f->counters[1] = res->recheck_failed, f->counters[2] = res->zero_estimates;
+  sr_status st = sr_dist_gather_batches(a->dist, res->adv, nc, batch, (size_t)d * sizeof(float), f->adv, err);
+  if (!st) st = sr_dist_gather_batches(a->dist, res->found, nc, batch, sizeof(int), f->found, err);
+  if (!st) st = sr_dist_gather_batches(a->dist, res->norm_sq_per_dim, nc, batch, sizeof(double), f->nsq, err);
+  if (!st) st = sr_dist_gather_batches(a->dist, res->queries, nc, batch, sizeof(int64_t), f->queries, err);
+  if (!st) st = sr_dist_allreduce_i64(a->dist, f->counters, 3, err);
+  return st;
+}
+
+sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
+  int hsj = !strcmp(a->attack, "hsj");
+  sr_norm norm = hsj && !strcmp(a->norm, "linf") ? SR_NORM_LINF : SR_NORM_L2;
+  const char *name = !hsj ? "boundary" : norm == SR_NORM_L2 ? "hsj_l2" : "hsj_linf";
+  int64_t d = r->d, nc = 0, seen = 0, R = a->repeats, nf = 0, qsum = 0, initf = 0, recf = 0, zero = 0, lo = 0, hi = 0;
+  float *xc = NULL, *delta = NULL;
+  int32_t *lab = NULL;
+  mp_full f = {0};
+  sr_status st = correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
+  if (!st && !nc)
+    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir, (long long)seen);
+  size_t m = (size_t)(st ? 1 : nc) * (size_t)R;
+  double *nsq = sr_alloc(m * sizeof(double)), *l2 = sr_alloc(m * sizeof(double)), *li = sr_alloc(m * sizeof(double));
+  double *scratch = sr_alloc(m * sizeof(double)), *qs = sr_alloc(m * sizeof(double));
+  double *idx = sr_alloc(m * sizeof(double)), *rep = sr_alloc(m * sizeof(double));
+  if (!st) {
+    delta = sr_alloc(m * (size_t)d * sizeof(float));
+    f.adv = sr_alloc((size_t)nc * (size_t)d * sizeof(float)), f.found = sr_alloc((size_t)nc * sizeof(int));
+    f.nsq = sr_alloc((size_t)nc * sizeof(double)), f.queries = sr_alloc((size_t)nc * sizeof(int64_t));
+    if (!nsq || !l2 || !li || !scratch || !qs || !idx || !rep || !delta || !f.adv || !f.found || !f.nsq || !f.queries)
+      st = sr_fail(err, SR_ERR_NOMEM, "%s results", name);
+    shard_rows(a, nc, r->t.am.batch, &lo, &hi);
+  }
+  sr_boundary_opts bo = sr_boundary_opts_default();
+  if (a->steps > 0) bo.steps = a->steps;
+  sr_hsj_opts ho = sr_hsj_opts_default(norm);
+  ho.iterations = a->iterations, ho.init_evals = a->init_evals, ho.max_evals = a->max_evals;
+  bo.first_index = ho.first_index = lo;
+  atk_progress p;
+  atk_progress_start(&p, name, &r->t.am, (hi - lo) * R, a->quiet);
+  mp_ctx mc = {.p = &p, .steps = hsj ? (ho.iterations > 0 ? ho.iterations : 1) : (bo.steps > 0 ? bo.steps : 1)};
+  bo.on_step = mp_step, bo.ctx = &mc, ho.on_iter = mp_step, ho.ctx = &mc;
+  double t0 = sr_now();
+  for (int64_t k = 0; k < R && !st; k++) {
+    sr_attack_result res = {0};
+    mc.base = k * (hi - lo);
+    uint64_t seed = a->seed + (uint64_t)k;
+    const float *xs = xc + lo * d;
+    if (hi > lo)
+      st = hsj ? sr_hsj(&r->t.am, xs, lab + lo, hi - lo, &ho, seed, &res, err)
+               : sr_boundary(&r->t.am, xs, lab + lo, hi - lo, &bo, seed, &res, err);
+    if (!st) st = mp_gather(a, &res, nc, d, r->t.am.batch, &f, err);
+    sr_boundary_result_free(&res);
+    if (st || !is_root(a)) continue;
+    for (int64_t i = 0; i < nc; i++) {
+      qsum += f.queries[i];
+      if (!f.found[i]) continue;
+      const float *adv = f.adv + i * d, *x = xc + i * d;
+      for (int64_t q = 0; q < d; q++) delta[(size_t)nf * (size_t)d + (size_t)q] = adv[q] - x[q];
+      nsq[nf] = f.nsq[i], l2[nf] = sr_dist_l2(adv, x, d), li[nf] = sr_dist_linf(adv, x, d);
+      qs[nf] = (double)f.queries[i], idx[nf] = (double)i, rep[nf] = (double)k;
+      nf++;
+    }
+    initf += f.counters[0], recf += f.counters[1], zero += f.counters[2];
+  }
+  double secs = sr_now() - t0;
+  atk_progress_end(&p);
+  sr_free(f.adv), sr_free(f.found), sr_free(f.nsq), sr_free(f.queries);
+  if (!st && is_root(a)) {
+    mp_report rep_ = {.name = name, .hsj = hsj, .norm = norm, .bo = &bo, .ho = &ho, .nsq = nsq, .l2 = l2, .li = li,
+                      .qs = qs, .idx = idx, .rep = rep, .scratch = scratch, .delta = delta, .nf = nf, .nc = nc,
+                      .seen = seen, .R = R, .qsum = qsum, .initf = initf, .recf = recf, .zero = zero, .secs = secs};
+    st = mp_write(a, r, &rep_, out, err);
+  }
   sr_free(xc), sr_free(lab), sr_free(delta), sr_free(nsq), sr_free(l2), sr_free(li), sr_free(scratch), sr_free(qs);
   sr_free(idx), sr_free(rep);
   return st;
@@ -402,23 +500,33 @@ sr_status atk_square(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
   sr_square_opts o = sr_square_opts_default(norm, eps);
   o.queries = a->queries;
   if (a->p_init > 0) o.p_init = a->p_init;
+  int64_t lo = 0, hi = 0, recf = 0;
+  if (!st) shard_rows(a, nc, r->t.am.batch, &lo, &hi);
+  o.first_index = lo;
   atk_progress p;
-  atk_progress_start(&p, name, &r->t.am, nc, a->quiet);
+  atk_progress_start(&p, name, &r->t.am, hi - lo, a->quiet);
   sq_ctx c = {.p = &p, .budget = o.queries};
   o.on_iter = sq_iter, o.ctx = &c;
   sr_attack_result res = {0};
+  int64_t *fq = sr_alloc((size_t)(nc > 0 ? nc : 1) * sizeof(int64_t));
+  int *ffound = sr_alloc((size_t)(nc > 0 ? nc : 1) * sizeof(int));
+  if (!st && (!fq || !ffound)) st = sr_fail(err, SR_ERR_NOMEM, "square results");
   double t0 = sr_now();
-  if (!st) st = sr_square(&r->t.am, xc, lab, nc, &o, a->seed, &res, err);
+  if (!st && hi > lo) st = sr_square(&r->t.am, xc + lo * r->d, lab + lo, hi - lo, &o, a->seed, &res, err);
+  recf = res.recheck_failed;
+  if (!st) st = sr_dist_gather_batches(a->dist, res.queries, nc, r->t.am.batch, sizeof(int64_t), fq, err);
+  if (!st) st = sr_dist_gather_batches(a->dist, res.found, nc, r->t.am.batch, sizeof(int), ffound, err);
+  if (!st) st = sr_dist_allreduce_i64(a->dist, &recf, 1, err);
   double secs = sr_now() - t0;
   atk_progress_end(&p);
-  if (!st) {
+  if (!st && is_root(a)) {
     double *q = sr_alloc((size_t)nc * sizeof(double)), *qf = sr_alloc((size_t)nc * sizeof(double));
     double *fooled = sr_alloc((size_t)nc * sizeof(double)), *scratch = sr_alloc((size_t)nc * sizeof(double));
     if (!q || !qf || !fooled || !scratch) st = sr_fail(err, SR_ERR_NOMEM, "square results");
     int64_t nf = 0, qsum = 0;
     for (int64_t i = 0; i < nc && !st; i++) {
-      q[i] = (double)res.queries[i], fooled[i] = res.found[i], qsum += res.queries[i];
-      if (res.found[i]) qf[nf++] = (double)res.queries[i];
+      q[i] = (double)fq[i], fooled[i] = ffound[i], qsum += fq[i];
+      if (ffound[i]) qf[nf++] = (double)fq[i];
     }
     if (!st) {
       cJSON *b = cJSON_AddObjectToObject(member(out, "attacks"), name);
@@ -436,17 +544,17 @@ sr_status atk_square(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
       cJSON_AddNumberToObject(b, "images", (double)seen);
       cJSON_AddNumberToObject(b, "attacked", (double)nc);
       cJSON_AddNumberToObject(b, "misclassified_clean", (double)(seen - nc));
-      cJSON_AddNumberToObject(b, "recheck_failed", (double)res.recheck_failed);
+      cJSON_AddNumberToObject(b, "recheck_failed", (double)recf);
       cJSON_AddNumberToObject(b, "queries_per_second", per_sec((double)qsum, secs));
       if (!a->quiet)
         printf("%s eps %g: %lld/%lld fooled (%.3f), median %g queries of %lld, %lld re-check failures, %.0f queries/s\n",
                name, eps, (long long)nf, (long long)nc, (double)nf / (double)nc,
-               mq ? cJSON_GetArrayItem(mq, 1)->valuedouble : NAN, (long long)o.queries, (long long)res.recheck_failed,
+               mq ? cJSON_GetArrayItem(mq, 1)->valuedouble : NAN, (long long)o.queries, (long long)recf,
                per_sec((double)qsum, secs));
     }
     sr_free(q), sr_free(qf), sr_free(fooled), sr_free(scratch);
   }
   sr_boundary_result_free(&res);
-  sr_free(xc), sr_free(lab);
+  sr_free(xc), sr_free(lab), sr_free(fq), sr_free(ffound);
   return st;
 }

@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "simreg/attack.h"
+#include "simreg/dist.h"
 #include "simreg/train.h"
 
 #define ATK_MAX_LEVELS 64
@@ -19,6 +20,9 @@ typedef struct atk_args {
   int threads;         // OpenMP threads, 0: the runtime's default
   double max_level, eps, step_size, p_init;
   uint64_t seed;
+  // Under mpirun: the images are shared out over the ranks in whole batches and the results gathered on
+  // rank 0, which alone reports (docs/SCALING.md). NULL: one process.
+  sr_dist *dist;
 } atk_args;
 
 atk_args atk_args_default(void);

@@ -103,13 +103,21 @@ int sr_cmd_attack(int argc, char **argv) {
   if (!strcmp(a.attack, "hsj") && !sr_cli_seen(opts, "norm")) a.norm = "l2";  // the paper's main setting
   atk_threads(&a);
   sr_err err = {0};
+  // Under mpirun the images are shared out over the ranks; rank 0 reports and writes (docs/SCALING.md).
+  if (sr_dist_init(&a.dist, &err)) return sr_cli_fail("attack", &err);
+  int root = sr_dist_rank(a.dist) == 0;
+  if (!root) a.quiet = 1;
   cJSON *out = cJSON_CreateObject();
-  sr_status st = attack(pos[0], &a, out, &err);
+  sr_status st = out ? attack(pos[0], &a, out, &err) : sr_fail(&err, SR_ERR_NOMEM, "results object");
+  if (!st && root) st = sr_robustness_merge(pos[0], out, &err);  // takes out
+  else cJSON_Delete(out);
   if (st) {
-    cJSON_Delete(out);
-    return sr_cli_fail("attack", &err);
+    int rc = sr_cli_fail("attack", &err);
+    sr_dist_abort(a.dist, rc);  // the other ranks would wait in a collective forever
+    sr_dist_finalize(a.dist);
+    return rc;
   }
-  if ((st = sr_robustness_merge(pos[0], out, &err))) return sr_cli_fail("attack", &err);
   if (!a.quiet) fprintf(stderr, "results merged into %s/robustness.json\n", pos[0]);
+  sr_dist_finalize(a.dist);
   return 0;
 }

@@ -63,6 +63,13 @@ void sr_noise_apply(sr_noise_kind k, double level, float *img, int c, int64_t hw
 sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_t n, sr_noise_kind kind,
                          const double *levels, int n_levels, int repeats, uint64_t seed, double *acc,
                          double *ci_low, double *ci_high, sr_err *err);
+// The same as counts: correct[l] = correctly classified noisy images at level l over all repeats, with
+// image i keyed as first_index + i (a shard of a larger set; sum the counts over shards).
+sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
+                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
+                                int64_t *correct, sr_err *err);
+// 95% Wilson score interval for k successes out of n.
+void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi);
 
 // ---- FGSM / PGD --------------------------------------------------------------------------------------------
 typedef enum sr_norm { SR_NORM_LINF = 0, SR_NORM_L2 = 2 } sr_norm;
@@ -73,6 +80,7 @@ typedef struct sr_pgd_opts {
   int steps;         // 1 with step = eps and no random start is FGSM
   double step;       // step size (absolute)
   int random_start;  // uniform in the L-inf box / the L2 ball
+  int64_t first_index;  // index of x[0] in the whole image set: random starts are keyed by it (sharding)
 } sr_pgd_opts;
 
 sr_pgd_opts sr_fgsm_opts(sr_norm norm, double eps);
@@ -87,6 +95,7 @@ sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, con
 // level; a fresh forward pass of target decides. Eps 0 evaluates the clean images.
 typedef struct sr_eps_curve {
   double acc;
+  int64_t correct;        // images target still classifies correctly (acc = correct / n)
   int64_t out_of_bounds;  // adversarials outside the ball or [0,1] (must be 0; counted, never dropped)
 } sr_eps_curve;
 sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
@@ -107,6 +116,9 @@ typedef struct sr_boundary_opts {
   // attacked (first: their index in the whole call). May be NULL.
   void (*on_step)(void *ctx, int64_t step, int64_t first, int64_t n, const double *dist);
   void *ctx;
+  // Index of x[0] in the whole image set: image i's random stream is keyed by first_index + i, so a shard
+  // (an MPI rank's share, cut at batch boundaries) gets the same streams as one process. Default 0.
+  int64_t first_index;
 } sr_boundary_opts;
 
 sr_boundary_opts sr_boundary_opts_default(void);
@@ -162,6 +174,7 @@ typedef struct sr_hsj_opts {
   // Called after every iteration with the current distances (the attack's norm) of the images of the batch.
   void (*on_iter)(void *ctx, int64_t iter, int64_t first, int64_t n, const double *dist);
   void *ctx;
+  int64_t first_index;     // as sr_boundary_opts.first_index
 } sr_hsj_opts;
 
 sr_hsj_opts sr_hsj_opts_default(sr_norm norm);
@@ -184,6 +197,7 @@ typedef struct sr_square_opts {
   // Called after every iteration: it (0-based), images of the batch still being attacked.
   void (*on_iter)(void *ctx, int64_t it, int64_t first, int64_t n, int64_t active);
   void *ctx;
+  int64_t first_index;  // as sr_boundary_opts.first_index
 } sr_square_opts;
 
 sr_square_opts sr_square_opts_default(sr_norm norm, double eps);

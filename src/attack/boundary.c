@@ -260,7 +260,7 @@ sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64
   for (int64_t i0 = 0; i0 < n && !st; i0 += bsz) {
     b.k = n - i0 < bsz ? n - i0 : bsz;
     b.x = x + i0 * d, b.label = label + i0, b.queries = r->queries + i0;
-    for (int64_t i = 0; i < b.k; i++) sr_rng_seed(&b.rng[i], seed, (uint64_t)(i0 + i));
+    for (int64_t i = 0; i < b.k; i++) sr_rng_seed(&b.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
     st = init_blended(&b, o, r->found + i0, err);
     for (int64_t i = 0; i < b.k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
     if (!st) st = run_batch(&b, o, i0, r->found + i0, r->steps_run + i0, err);

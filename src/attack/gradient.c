@@ -82,7 +82,7 @@ sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, con
   for (int64_t i = 0; i < n; i++) {
     if (o->random_start) {
       sr_rng rng;
-      sr_rng_seed(&rng, seed, (uint64_t)i);
+      sr_rng_seed(&rng, seed, (uint64_t)(o->first_index + i));
       random_start(o, delta + i * d, d, &rng);
     }
     project(o, x + i * d, delta + i * d, adv + i * d, d);
@@ -144,7 +144,7 @@ sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x
     if (st) break;
     int64_t correct = 0;
     for (int64_t i = 0; i < n; i++) correct += pred[i] == y[i];
-    out[l].acc = (double)correct / (double)n;
+    out[l].acc = (double)correct / (double)n, out[l].correct = correct;
     out[l].out_of_bounds = out_of_bounds(&o, x, adv, n, source->d);
   }
   sr_free(adv);

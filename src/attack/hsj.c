@@ -360,7 +360,7 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
   for (int64_t i0 = 0; i0 < n && !st; i0 += g) {
     h.k = n - i0 < g ? n - i0 : g;
     h.first = i0, h.x = x + i0 * d, h.queries = r->queries + i0;
-    for (int64_t i = 0; i < h.k; i++) sr_rng_seed(&h.rng[i], seed, (uint64_t)(i0 + i));
+    for (int64_t i = 0; i < h.k; i++) sr_rng_seed(&h.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
     st = run_group(&h, r->init_queries + i0, r->steps_run + i0, err);
     for (int64_t i = 0; i < h.k && !st; i++) {
       int64_t gi = i0 + i;

@@ -41,8 +41,7 @@ void sr_noise_apply(sr_noise_kind k, double level, float *img, int c, int64_t hw
   for (int64_t i = 0; i < d; i++) img[i] = img[i] < lo ? lo : img[i] > hi ? hi : img[i];
 }
 
-// Wilson score interval (95%) for k successes out of n.
-static void wilson(int64_t k, int64_t n, double *lo, double *hi) {
+void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi) {
   const double z = 1.959963984540054;
   double p = (double)k / (double)n, z2n = z * z / (double)n;
   double c = (p + z2n / 2) / (1 + z2n), h = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
@@ -50,12 +49,12 @@ static void wilson(int64_t k, int64_t n, double *lo, double *hi) {
   *hi = c + h > 1 ? 1 : c + h;
 }
 
-sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_t n, sr_noise_kind kind,
-                         const double *levels, int n_levels, int repeats, uint64_t seed, double *acc,
-                         double *ci_low, double *ci_high, sr_err *err) {
+sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
+                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
+                                int64_t *correct, sr_err *err) {
   if ((unsigned)kind >= SR_NOISE_COUNT) return sr_fail(err, SR_ERR_ARG, "unknown noise kind %d", (int)kind);
-  if (n < 1 || n_levels < 1 || repeats < 1)
-    return sr_fail(err, SR_ERR_ARG, "noise sweep needs images, levels and repeats >= 1");
+  if (n < 0 || first_index < 0 || n_levels < 1 || repeats < 1)
+    return sr_fail(err, SR_ERR_ARG, "noise sweep needs levels and repeats >= 1");
   for (int l = 0; l < n_levels; l++)
     if (!(levels[l] >= 0) || (kind == SR_NOISE_SALT_PEPPER && levels[l] > 1))
       return sr_fail(err, SR_ERR_ARG, "noise level %g is out of range for %s", levels[l], sr_noise_name(kind));
@@ -68,28 +67,43 @@ sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_
   }
   sr_status st = SR_OK;
   for (int l = 0; l < n_levels && !st; l++) {
-    int64_t correct = 0;
+    correct[l] = 0;
     for (int r = 0; r < repeats && !st; r++) {
       for (int64_t i0 = 0; i0 < n && !st; i0 += b) {
         int64_t k = n - i0 < b ? n - i0 : b;
         memcpy(buf, x + i0 * am->d, (size_t)k * (size_t)am->d * sizeof(float));
         for (int64_t i = 0; i < k; i++) {
           sr_rng rng;
-          sr_rng_seed(&rng, seed ^ ((uint64_t)kind << 56) ^ ((uint64_t)l << 40) ^ ((uint64_t)r << 20), (uint64_t)(i0 + i));
+          uint64_t key = seed ^ ((uint64_t)kind << 56) ^ ((uint64_t)l << 40) ^ ((uint64_t)r << 20);
+          sr_rng_seed(&rng, key, (uint64_t)(first_index + i0 + i));
           sr_noise_apply(kind, levels[l], buf + i * am->d, am->c, hw, &rng);
         }
         st = sr_amodel_predict(am, buf, k, pred, NULL, err);
-        for (int64_t i = 0; i < k && !st; i++) correct += pred[i] == y[i0 + i];
+        for (int64_t i = 0; i < k && !st; i++) correct[l] += pred[i] == y[i0 + i];
       }
     }
-    int64_t total = n * repeats;
-    acc[l] = (double)correct / (double)total;
-    double lo, hi;
-    wilson(correct, total, &lo, &hi);
-    if (ci_low) ci_low[l] = lo;
-    if (ci_high) ci_high[l] = hi;
   }
   sr_free(buf);
   sr_free(pred);
+  return st;
+}
+
+sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_t n, sr_noise_kind kind,
+                         const double *levels, int n_levels, int repeats, uint64_t seed, double *acc,
+                         double *ci_low, double *ci_high, sr_err *err) {
+  if (n < 1 || n_levels < 1 || repeats < 1)
+    return sr_fail(err, SR_ERR_ARG, "noise sweep needs images, levels and repeats >= 1");
+  int64_t *correct = sr_alloc((size_t)n_levels * sizeof(int64_t));
+  if (!correct) return sr_fail(err, SR_ERR_NOMEM, "noise sweep counts");
+  sr_status st = sr_noise_sweep_counts(am, x, y, n, 0, kind, levels, n_levels, repeats, seed, correct, err);
+  for (int l = 0; l < n_levels && !st; l++) {
+    int64_t total = n * repeats;
+    acc[l] = (double)correct[l] / (double)total;
+    double lo, hi;
+    sr_wilson_ci(correct[l], total, &lo, &hi);
+    if (ci_low) ci_low[l] = lo;
+    if (ci_high) ci_high[l] = hi;
+  }
+  sr_free(correct);
   return st;
 }

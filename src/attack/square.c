@@ -292,7 +292,7 @@ sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t
   for (int64_t i0 = 0; i0 < n && !st; i0 += g) {
     s.k = n - i0 < g ? n - i0 : g;
     s.x = x + i0 * d, s.label = label + i0, s.queries = r->queries + i0;
-    for (int64_t i = 0; i < s.k; i++) sr_rng_seed(&s.rng[i], seed, (uint64_t)(i0 + i)), r->init_queries[i0 + i] = 1;
+    for (int64_t i = 0; i < s.k; i++) sr_rng_seed(&s.rng[i], seed, (uint64_t)(o->first_index + i0 + i)), r->init_queries[i0 + i] = 1;
     st = run_group(&s, i0, r->found + i0, r->steps_run + i0, err);
     if (!st) memcpy(r->adv + i0 * d, s.best, (size_t)s.k * (size_t)d * sizeof(float));
   }

@@ -29,6 +29,29 @@ static void test_shard(void) {
   CHECK(lo == 32 && hi == 64, "rank 1 of 2 of a batch of 64: [%lld, %lld)", (long long)lo, (long long)hi);
 }
 
+// Batch shards: contiguous, covering, cut only at multiples of the batch, batch counts within one.
+static void test_shard_batches(void) {
+  const int64_t ns[] = {0, 1, 15, 16, 17, 40, 1000};
+  const int64_t bs[] = {1, 16, 128};
+  for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+    for (size_t b = 0; b < sizeof bs / sizeof bs[0]; b++)
+      for (int R = 1; R <= 5; R++) {
+        int64_t n = ns[a], B = bs[b], prev = 0, mn = n, mx = 0;
+        int ok = 1;
+        for (int r = 0; r < R; r++) {
+          int64_t lo, hi;
+          sr_dist_shard_batches(n, B, r, R, &lo, &hi);
+          ok &= lo == prev && hi >= lo && (lo % B == 0 || lo == n) && (hi % B == 0 || hi == n);
+          prev = hi;
+          int64_t nb = (hi - lo + B - 1) / B;
+          mn = nb < mn ? nb : mn, mx = nb > mx ? nb : mx;
+        }
+        CHECK(ok && prev == n, "batch shards of %lld (batch %lld) over %d ranks", (long long)n, (long long)B, R);
+        CHECK(mx - mn <= 1, "batch counts of %lld (batch %lld) over %d ranks differ by %lld", (long long)n,
+              (long long)B, R, (long long)(mx - mn));
+      }
+}
+
 static void test_local(void) {
   sr_err err = {0};
   sr_dist *d;
@@ -182,6 +205,12 @@ static int mpi_child(void) {
   for (int64_t i = lo; i < hi; i++) loc[i - lo] = 100 + i;
   CHECK_OK(sr_dist_gather_items(d, loc, 10, sizeof(int64_t), out, &err), &err);
   for (int i = 0; me == 0 && i < 10; i++) CHECK(out[i] == 100 + i, "gathered item %d is %lld", i, (long long)out[i]);
+  // The same by batches of 4 over 10 items: ranks hold [0,4), [4,8), [8,10).
+  sr_dist_shard_batches(10, 4, me, R, &lo, &hi);
+  for (int64_t i = lo; i < hi; i++) loc[i - lo] = 200 + i;
+  memset(out, 0, sizeof out);
+  CHECK_OK(sr_dist_gather_batches(d, loc, 10, 4, sizeof(int64_t), out, &err), &err);
+  for (int i = 0; me == 0 && i < 10; i++) CHECK(out[i] == 200 + i, "batch-gathered item %d is %lld", i, (long long)out[i]);
 
   // Bucketed allreduce during a real backward: the result must equal the sum of every rank's gradient,
   // which each rank can compute alone by running the other ranks' batches.
@@ -226,6 +255,7 @@ static int mpi_child(void) {
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--mpi-child")) return mpi_child();
   test_shard();
+  test_shard_batches();
   test_local();
   test_hook("cnn-small", 12);
   test_hook("mlp", 8);
