@@ -57,7 +57,7 @@ typedef struct sr_model_config {
 
 #define SR_MAX_FEATURES 8
 #define SR_MAX_TAPES 16
-#define SR_MAX_INFERS 8
+#define SR_MAX_INFERS 12
 
 typedef struct sr_tape sr_tape;
 typedef struct sr_infer sr_infer;

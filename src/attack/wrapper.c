@@ -37,9 +37,10 @@ void sr_amodel_free(sr_amodel *am) {
   memset(am, 0, sizeof *am);
 }
 
-// Tape size for a call of k images: the next power of two, at most the batch. Attacks often query a few
-// images at a time (the last images of a Boundary batch, a binary search's stragglers); padding them to the
-// full batch cost up to batch/k times the compute. At most log2(batch) + 1 tapes exist.
+// Tape (or inference plan) size for a call of k images: the next power of two, at most the batch. Attacks
+// often query a few images at a time (the last images of a Boundary batch, a binary search's stragglers);
+// padding them to the full batch cost up to batch/k times the compute. At most log2(batch) + 1 tapes and
+// plans exist (the model keeps SR_MAX_INFERS plans: up to batch 2048 none is ever rebuilt).
 static int64_t tape_size(const sr_amodel *am, int64_t k) {
   int64_t t = 1;
   while (t < k) t *= 2;
@@ -65,12 +66,16 @@ static void normalise(sr_amodel *am, const float *x, int64_t k) {
   memset(am->xin + k * mdim, 0, (size_t)(tape_size(am, k) - k) * (size_t)mdim * sizeof(float));
 }
 
+// Forward of k images. Queries without a gradient run the model's inference plan (BN folded, ReLU and
+// residual adds fused, no gradient buffers); gradient calls run the training graph in eval mode (t != NULL),
+// whose backward needs its activations.
 static sr_status forward_chunk(sr_amodel *am, const float *x, int64_t k, sr_tape **t, sr_err *err) {
-  sr_status st = sr_model_tape(am->m, tape_size(am, k), 0, t, err);
+  int64_t n = tape_size(am, k);
+  sr_status st = t ? sr_model_tape(am->m, n, 0, t, err) : SR_OK;
   if (st) return st;
   normalise(am, x, k);
   double t0 = sr_now();
-  st = sr_tape_forward(*t, am->xin, 0, am->logits, err);
+  st = t ? sr_tape_forward(*t, am->xin, 0, am->logits, err) : sr_model_infer(am->m, am->xin, n, am->logits, err);
   am->seconds += sr_now() - t0;
   if (st) return st;
   am->queries += k;
@@ -80,8 +85,7 @@ static sr_status forward_chunk(sr_amodel *am, const float *x, int64_t k, sr_tape
 sr_status sr_amodel_logits(sr_amodel *am, const float *x, int64_t n, float *logits, int64_t *counts, sr_err *err) {
   for (int64_t i0 = 0; i0 < n; i0 += am->batch) {
     int64_t k = n - i0 < am->batch ? n - i0 : am->batch;
-    sr_tape *t;
-    sr_status st = forward_chunk(am, x + i0 * am->d, k, &t, err);
+    sr_status st = forward_chunk(am, x + i0 * am->d, k, NULL, err);
     if (st) return st;
     memcpy(logits + i0 * am->classes, am->logits, (size_t)k * (size_t)am->classes * sizeof(float));
     if (counts)
@@ -100,8 +104,7 @@ static int32_t argmax(const float *v, int n) {
 sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *pred, int64_t *counts, sr_err *err) {
   for (int64_t i0 = 0; i0 < n; i0 += am->batch) {
     int64_t k = n - i0 < am->batch ? n - i0 : am->batch;
-    sr_tape *t;
-    sr_status st = forward_chunk(am, x + i0 * am->d, k, &t, err);
+    sr_status st = forward_chunk(am, x + i0 * am->d, k, NULL, err);
     if (st) return st;
     for (int64_t i = 0; i < k; i++) {
       pred[i0 + i] = argmax(am->logits + i * am->classes, am->classes);
