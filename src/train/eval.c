@@ -1,4 +1,4 @@
-// Evaluation: accuracy, mean loss and the confusion matrix, in eval mode.
+// Evaluation: accuracy, mean loss and the confusion matrix, in eval mode, on the model's inference plans.
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +42,7 @@ sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int
     int64_t nb = n - s < B ? n - s : B;
     for (int64_t i = 0; i < nb; i++) ids[i] = idx ? idx[s + i] : s + i;
     st = sr_make_batch(ds, ids, nb, o, 0, s, x, y, err);
-    if (!st) st = sr_model_forward(m, x, nb, 0, logits, err);
+    if (!st) st = sr_model_infer(m, x, nb, logits, err);  // fused inference plan (BN folded)
     if (st) break;
     loss_sum += (double)sr_softmax_ce(NULL, logits, y, (int)nb, K, NULL) * (double)nb;
     tally(r, logits, y, nb, K);
