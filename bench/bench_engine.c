@@ -1,7 +1,12 @@
 // Engine benchmark: training and inference images/s of a model on random data (not a test).
 // usage: bench_engine MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]
-// Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "gflops_train":...}
+//        bench_engine --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS   (peak RSS of a training run, own process)
+//        bench_engine --conv-peak
+// Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
+// infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
+// and residual adds fused as post-ops: sr_infer_*).
 #include <omp.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +15,25 @@
 #include "simreg/model.h"
 #include "simreg/optim.h"
 
+static sr_status train_step(sr_model *m, sr_sgd *o, sr_tape *t, const float *x, const int32_t *y, float *logits,
+                            float *dl, int n, sr_err *err) {
+  sr_status st = sr_tape_forward(t, x, 1, logits, err);
+  if (st) return st;
+  sr_softmax_ce(dl, logits, y, n, m->cfg.classes, NULL);
+  sr_model_zero_grad(m);
+  if ((st = sr_tape_backward(t, dl, NULL, err))) return st;
+  sr_sgd_step(o, m->params, m->grads, 0.01);
+  m->params_version++;
+  return SR_OK;
+}
+
 static double run_train(sr_model *m, sr_sgd *o, sr_tape *t, const float *x, const int32_t *y, float *logits,
                         float *dl, int n, double budget, int *iters) {
   sr_err err = {0};
   double t0 = sr_now();
   int it = 0;
   while (it < 3 || sr_now() - t0 < budget) {
-    if (sr_tape_forward(t, x, 1, logits, &err)) break;
-    sr_softmax_ce(dl, logits, y, n, m->cfg.classes, NULL);
-    sr_model_zero_grad(m);
-    if (sr_tape_backward(t, dl, NULL, &err)) break;
-    sr_sgd_step(o, m->params, m->grads, 0.01);
-    m->params_version++;
+    if (train_step(m, o, t, x, y, logits, dl, n, &err)) break;
     it++;
   }
   if (err.msg[0]) fprintf(stderr, "bench: %s\n", err.msg);
@@ -38,6 +50,24 @@ static double run_infer(sr_tape *t, const float *x, float *logits, int n, double
     it++;
   }
   return (double)it * n / (sr_now() - t0);
+}
+
+static double run_fused(sr_infer *p, const float *x, float *logits, int n, double budget) {
+  sr_err err = {0};
+  double t0 = sr_now();
+  int it = 0;
+  while (it < 3 || sr_now() - t0 < budget) {
+    if (sr_infer_forward(p, x, logits, &err)) break;
+    it++;
+  }
+  if (err.msg[0]) fprintf(stderr, "bench: %s\n", err.msg);
+  return (double)it * n / (sr_now() - t0);
+}
+
+static double peak_rss_mb(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_maxrss / 1024.0;  // Linux: kilobytes
 }
 
 // GFLOP/s of one 3x3 convolution (64->64 channels, 32x32, batch 64) run alone: the ceiling the
@@ -71,8 +101,10 @@ int main(int argc, char **argv) {
     printf("{\"conv3x3_64_32x32_b64_gflops\":%.1f,\"threads\":%d}\n", conv_peak(5.0), omp_get_max_threads());
     return 0;
   }
+  int rss = argc > 1 && !strcmp(argv[1], "--rss");
+  if (rss) argv++, argc--;
   if (argc < 6) {
-    fprintf(stderr, "usage: %s MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]\n", argv[0]);
+    fprintf(stderr, "usage: %s [--rss] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS | STEPS]\n", argv[0]);
     return 2;
   }
   sr_model_config cfg = {.in_c = atoi(argv[3]), .in_h = atoi(argv[4]), .in_w = atoi(argv[4]), .classes = 10,
@@ -101,15 +133,36 @@ int main(int argc, char **argv) {
     return 1;
   }
   int iters;
+  if (rss) {  // a training run of STEPS steps; setup: model, optimizer, data and tape created, no step yet
+    double setup = peak_rss_mb();
+    int steps = argc > 6 ? atoi(argv[6]) : 10;
+    for (int k = 0; k < steps; k++)
+      if (train_step(&m, &o, t, x, y, logits, dl, n, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 1;
+      }
+    printf("{\"model\":\"%s\",\"width\":%g,\"batch\":%d,\"steps\":%d,\"setup_rss_mb\":%.1f,\"train_peak_rss_mb\":%.1f}\n",
+           cfg.arch, cfg.width, n, steps, setup, peak_rss_mb());
+    return 0;
+  }
   run_train(&m, &o, t, x, y, logits, dl, n, 0.5, &iters);  // warm-up: first-touch, JIT kernels
   double tr = run_train(&m, &o, t, x, y, logits, dl, n, budget, &iters);
   run_infer(t, x, logits, n, 0.3);
   double inf = run_infer(t, x, logits, n, budget);
+  sr_infer *p;
+  if (sr_infer_create(&m, n, &p, &err)) {
+    fprintf(stderr, "bench: %s\n", err.msg);
+    return 1;
+  }
+  run_fused(p, x, logits, n, 0.3);
+  double fused = run_fused(p, x, logits, n, budget);
+  sr_infer_free(p);
   double f = (double)sr_model_flops(&m);
   printf("{\"model\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%d,\"train_img_s\":%.2f,"
-         "\"infer_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f}\n",
-         cfg.arch, cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, tr * 3 * f / 1e9,
-         inf * f / 1e9);
+         "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
+         "\"infer_fused_gflops\":%.2f}\n",
+         cfg.arch, cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9,
+         inf * f / 1e9, fused * f / 1e9);
   sr_sgd_free(&o);
   sr_model_free(&m);
   sr_free(x), sr_free(logits), sr_free(dl), sr_free(y);

@@ -1,6 +1,8 @@
 """PyTorch 1.13 peer for bench_engine: the same architecture, batch and thread count, random data.
-usage: torch_peer.py MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]   (prints one JSON line)"""
-import json, os, sys, time
+usage: torch_peer.py MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]   (prints one JSON line)
+       torch_peer.py --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS  (peak RSS of a training run of STEPS steps;
+                                                                    run it in a fresh process per measurement)"""
+import json, os, resource, sys, time
 import torch
 import torch.nn as nn
 
@@ -18,7 +20,14 @@ def cnn_small(cin, size, classes=10):
                          nn.Flatten(), nn.Linear(64 * (size // 4) ** 2, classes))
 
 
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: kilobytes
+
+
 def main():
+    rss = sys.argv[1] == "--rss"
+    if rss:
+        del sys.argv[1]
     arch, width, cin, size, batch = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     budget = float(sys.argv[6]) if len(sys.argv) > 6 else 10.0
     torch.manual_seed(0)
@@ -48,6 +57,18 @@ def main():
                 it += 1
         return it * batch / (time.time() - t0)
 
+    if rss:  # the same run as bench_engine --rss: STEPS training steps
+        setup = peak_rss_mb()
+        steps = int(sys.argv[6])
+        model.train()
+        for _ in range(steps):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        print(json.dumps({"model": arch, "width": width, "batch": batch, "steps": steps, "setup_rss_mb": round(setup, 1),
+                          "train_peak_rss_mb": round(peak_rss_mb(), 1)}))
+        return
     train_for(0.5)
     tr = train_for(budget)
     infer_for(0.3)

@@ -49,15 +49,33 @@ static sr_status alias_input_diff(sr_tape *t, int i, int k, sr_err *err) {
   return sr_mem_create(t, &pn->diff, &pn->md, buf, err);
 }
 
-// prim: 0 binary add, 1 reorder diff -> input 0 layout, 2 reorder diff -> input 1 layout
+// A ReLU attribute for the fused add -> ReLU (tn->fused): the add writes relu(a + b) into the ReLU's output.
+static sr_status relu_attr(dnnl_primitive_attr_t *attr, sr_err *err) {
+  dnnl_post_ops_t po = NULL;
+  if (dnnl_primitive_attr_create(attr) || dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user) ||
+      dnnl_post_ops_create(&po) || dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.f, 0.f) ||
+      dnnl_primitive_attr_set_post_ops(*attr, po)) {
+    if (po) dnnl_post_ops_destroy(po);
+    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create the add's ReLU post-op");
+  }
+  dnnl_post_ops_destroy(po);
+  return SR_OK;
+}
+
+// prim: 0 binary add (with a ReLU post-op when fused), 1 reorder diff -> input 0 layout, 2 reorder diff ->
+// input 1 layout
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   const dnnl_memory_desc_t *a = sr_in_md(t, i, 0), *b = sr_in_md(t, i, 1);
   dnnl_binary_desc_t bd;
   DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
   dnnl_primitive_desc_t pd;
-  sr_status s;
-  if ((s = sr_pd_create(t, &pd, &bd, NULL, NULL, err)) || (s = sr_prim_from_pd(t, pd, &tn->prim[0], err)) ||
+  dnnl_primitive_attr_t attr = NULL;
+  sr_status s = tn->fused ? relu_attr(&attr, err) : SR_OK;
+  if (!s) s = sr_pd_create(t, &pd, &bd, attr, NULL, err);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  if (s) return s;
+  if ((s = sr_prim_from_pd(t, pd, &tn->prim[0], err)) ||
       (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(t, &tn->prim[1], a, a, 0, err)) ||
       (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)) || (s = alias_input_diff(t, i, 0, err)) ||
       (s = alias_input_diff(t, i, 1, err)))
@@ -67,9 +85,10 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
+  int f = t->tn[i].fused;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, t->tn[nd->in[0]].dst},
                          {DNNL_ARG_SRC_1, t->tn[nd->in[1]].dst},
-                         {DNNL_ARG_DST, t->tn[i].dst}};
+                         {DNNL_ARG_DST, f ? t->tn[f].dst : t->tn[i].dst}};
   return sr_exec(t, t->tn[i].prim[0], 3, a, err);
 }
 

@@ -31,7 +31,7 @@ typedef struct sr_tnode {
   dnnl_memory_t dtmp;      // same layout as diff, backed by the tape's shared temp buffer
   int diff_written;        // diff holds a value this backward pass (else it is garbage)
   int diff_aliased;        // diff shares its consumer's diff buffer (single-consumer residual-add input)
-  int fused;               // BN: index of the ReLU fused into it; ReLU: index of its BN (0: not fused)
+  int fused;               // BN, add: index of the ReLU fused into it; ReLU: index of its BN or add (0: not fused)
   dnnl_primitive_t prim[SR_TN_PRIMS];
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];

@@ -32,9 +32,9 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 }
 
 // ---- oneDNN ---- prim: 0 fwd, 1 bwd
-// After a fused BN (tn->fused) the BN writes this node's output, so the forward is a no-op; backward
-// masks with the output (relu_use_dst_for_bwd: same gradient, x > 0 iff y > 0) in eval mode, and hands
-// over to the fused BN backward in training.
+// After a fused BN or add (tn->fused) that node writes this node's output, so the forward is a no-op;
+// backward masks with the output (relu_use_dst_for_bwd: same gradient, x > 0 iff y > 0), except after a
+// BN in training, where it hands over to the fused BN backward.
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
@@ -58,7 +58,8 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
-  if (t->tn[i].fused && t->training) return sr_bn_backward_fused(t, t->tn[i].fused, err);
+  int f = t->tn[i].fused;
+  if (f && t->training && t->m->nodes[f].op == SR_OP_BN) return sr_bn_backward_fused(t, f, err);
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_DST, t->tn[i].dst},

@@ -212,9 +212,12 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
     for (int k = 0; k < 2; k++)
       if (m->nodes[i].in[k] >= 0) t->consumers[m->nodes[i].in[k]]++;
   for (int f = 0; !st && f < m->n_feat; f++) t->consumers[m->feat[f]]++;
-  for (int i = 1; !st && i < m->n_nodes; i++) {  // BN -> ReLU pairs run as one fused primitive
+  // BN -> ReLU and add -> ReLU pairs run as one primitive writing the ReLU's output (the BN's or add's own
+  // output is never written: the ReLU's backward needs only its output, BN's its input)
+  for (int i = 1; !st && i < m->n_nodes; i++) {
     int b = m->nodes[i].in[0];
-    if (m->nodes[i].op == SR_OP_RELU && m->nodes[b].op == SR_OP_BN && t->consumers[b] == 1)
+    sr_op op = m->nodes[b].op;
+    if (m->nodes[i].op == SR_OP_RELU && (op == SR_OP_BN || op == SR_OP_ADD) && t->consumers[b] == 1)
       t->tn[b].fused = i, t->tn[i].fused = b;
   }
   dnnl_post_ops_t po = NULL;
