@@ -42,7 +42,7 @@ static int run_training(sr_train_config *c) {
 
 // --resume RUN: every setting comes from RUN/config.json; only a few may change.
 static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet, int json) {
-  static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json", "bucket-mb"};
+  static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json", "bucket-mb", "precision"};
   for (const sr_opt *o = opts; o->name; o++) {
     int ok = 0;
     for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++) ok |= !strcmp(o->name, allowed[k]);
@@ -61,7 +61,7 @@ static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int e
 
 int sr_cmd_train(int argc, char **argv) {
   sr_train_config c = sr_train_config_default();
-  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic", *resume_run = NULL;
+  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic", *resume_run = NULL, *precision = "f32";
   const char *reg = "none", *reg_layers = "", *reg_data = "", *reg_target = "", *reg_indices = "", *reg_loss = "log";
   int color = 0, no_crop = 0, no_flip = 0, no_test = 0;
   int64_t seed = 0;
@@ -101,6 +101,7 @@ int sr_cmd_train(int argc, char **argv) {
       {"bucket-mb", SR_OPT_DOUBLE, &c.bucket_mb, "under mpirun: gradient allreduce bucket size in MiB (default 1)", 0.01, 1024, 0},
       {"checkpoint-every", SR_OPT_INT, &c.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
       {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
+      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 (needs AVX-512; refused on AVX2)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &c.quiet, "no progress output", 0, 0, 0},
       {"json", SR_OPT_FLAG, &c.json, "print the final epoch's metrics as JSON on stdout", 0, 0, 0},
       {0},
@@ -109,8 +110,9 @@ int sr_cmd_train(int argc, char **argv) {
   c.checkpoint_every = 200;
   int rc = sr_cli_parse("train", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
-  if (resume_run) return resume(resume_run, opts, &c, c.epochs, c.threads, c.quiet, c.json);
   sr_err err = {0};
+  if (sr_precision_check(precision, &err)) return sr_cli_fail("train", &err);
+  if (resume_run) return resume(resume_run, opts, &c, c.epochs, c.threads, c.quiet, c.json);
   if (c.epochs < 0) {
     fprintf(stderr, "simreg train: --epochs must be >= 0 (got %d)\n", c.epochs);
     return SR_EXIT_USAGE;

@@ -166,6 +166,13 @@ void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s);
 sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err);
 void sr_model_free_infers(sr_model *m);
 
+// ---- precision ----
+// --precision f32 | bf16. f32 (or NULL) is OK; bf16 fails with SR_ERR_ARG naming the flag and oneDNN's
+// effective ISA ("--precision bf16 needs AVX-512 (bf16 instructions); this CPU's oneDNN ISA is avx2"); the
+// engine has no bf16 path, so a CPU that could run one is told that too.
+sr_status sr_precision_check(const char *precision, sr_err *err);
+const char *sr_cpu_isa_name(void);  // oneDNN's effective ISA: "avx2", "avx512_core_bf16", ...
+
 // ---- reference path (double precision, plain C): the tests' oracle ----
 typedef struct sr_ref_run sr_ref_run;
 // Forward in double with the model's parameters (converted), keeping activations for backward.
