@@ -12,18 +12,42 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 export OMP_NUM_THREADS=2
 echo "# simreg engine vs PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), 2 threads, $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "conv alone: $("$build/bench/bench_engine" --conv-peak)"
+peak=$("$build/bench/bench_engine" --conv-peak)
+echo "conv alone: $peak"
 while read -r model width ch size batch; do
   s=$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
   p=$(/usr/bin/python3 "$here/torch_peer.py" "$model" "$width" "$ch" "$size" "$batch" "$secs")
   echo "simreg  $s"
   echo "pytorch $p"
+  /usr/bin/python3 - "$s" "$p" "$peak" <<'PY'
+import json, sys
+s, p, k = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+peak = k["conv3x3_64_32x32_b64_gflops"]
+print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']}: "
+      f"train {s['train_img_s']:.1f} vs {p['train_img_s']:.1f} img/s = {s['train_img_s']/p['train_img_s']:.2f}x, "
+      f"inference {s['infer_img_s']:.1f} vs {p['infer_img_s']:.1f} img/s = {s['infer_img_s']/p['infer_img_s']:.2f}x, "
+      f"fused inference {s['infer_fused_img_s']:.1f} img/s = {s['infer_fused_img_s']/p['infer_img_s']:.2f}x")
+print(f"  GFLOP/s against the convolution alone ({peak:.1f}): train {s['train_gflops']:.1f} "
+      f"({100*s['train_gflops']/peak:.0f}%), inference {s['infer_gflops']:.1f} ({100*s['infer_gflops']/peak:.0f}%), "
+      f"fused inference {s['infer_fused_gflops']:.1f} ({100*s['infer_fused_gflops']/peak:.0f}%)")
+PY
+done <<'CONFIGS'
+resnet18 1.0 1 32 64
+resnet18 0.25 1 32 64
+cnn-small 1 1 28 128
+CONFIGS
+
+# Peak memory (RSS) of the same 10-step training run, each measurement in a fresh process so peaks do not mix.
+# setup: after building the model, optimizer and data (PyTorch: after importing torch), before the first step.
+while read -r model width ch size batch; do
+  s=$("$build/bench/bench_engine" --rss "$model" "$width" "$ch" "$size" "$batch" 10)
+  p=$(/usr/bin/python3 "$here/torch_peer.py" --rss "$model" "$width" "$ch" "$size" "$batch" 10)
   /usr/bin/python3 - "$s" "$p" <<'PY'
 import json, sys
 s, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']}: "
-      f"train {s['train_img_s']:.1f} vs {p['train_img_s']:.1f} img/s = {s['train_img_s']/p['train_img_s']:.2f}x, "
-      f"inference {s['infer_img_s']:.1f} vs {p['infer_img_s']:.1f} img/s = {s['infer_img_s']/p['infer_img_s']:.2f}x")
+print(f"peak RSS {s['model']} width {s['width']} batch {s['batch']}, {s['steps']} training steps: "
+      f"{s['train_peak_rss_mb']:.0f} MB vs PyTorch {p['train_peak_rss_mb']:.0f} MB = {s['train_peak_rss_mb']/p['train_peak_rss_mb']:.2f}x "
+      f"(setup {s['setup_rss_mb']:.0f} vs {p['setup_rss_mb']:.0f} MB)")
 PY
 done <<'CONFIGS'
 resnet18 1.0 1 32 64
