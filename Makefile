@@ -13,18 +13,22 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_re
   LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMPI_MCA_mca_base_component_disable_dlclose=1
 
-.PHONY: all deps build main test test-plain test-asan fuzz-ci test-all bench install clean
+.PHONY: all deps deps-main build main test test-plain test-asan fuzz-ci test-all bench install clean
 all: build
 
 deps:
 	sh scripts/install-deps.sh
+
+# Build and main-job packages only (no fuzzing compiler, browser or valgrind: those are for make test).
+deps-main:
+	sh scripts/install-deps.sh main
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 # README command 1: install, build, run the main job.
-main: deps build
+main: deps-main build
 	sh scripts/main-job.sh $(BUILD)
 
 # README command 2: install, build, run the test suite (long tests excluded; see test-all), then the same

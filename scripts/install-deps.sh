@@ -1,9 +1,20 @@
 #!/bin/sh
 # Install every Debian package simreg uses. Idempotent: does nothing when all are present.
+# usage: scripts/install-deps.sh [main]
+#   (no argument) everything: build, run, and the test suite's tools (clang for the fuzzers, valgrind,
+#                 chromium for the report render test, PIL for fixture/corpus generators)
+#   main          only what building simreg and running the main job need (make main): a fresh
+#                 machine's first command should not wait for a browser and a second compiler
 set -eu
 PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev libfftw3-dev libplplot-dev
 plplot-driver-cairo libcjson-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin
-dataset-fashion-mnist python3-pil chromium clang libclang-rt-14-dev valgrind"
+dataset-fashion-mnist"
+TEST_PKGS="python3-pil chromium clang libclang-rt-14-dev valgrind"
+case "${1:-all}" in
+  main) ;;
+  all) PKGS="$PKGS $TEST_PKGS" ;;
+  *) echo "install-deps: unknown argument '$1' (use 'main' or nothing)" >&2; exit 2 ;;
+esac
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
