@@ -83,6 +83,10 @@ static sr_status parse_metric_line(sr_run *r, const char *line, size_t len, int6
     double *v = *metric_slot(r, k);
     st = sr_json_number(j, METRIC_KEYS[k], &v[e], &present, where, err);
     if (!st && k == M_EPOCH && !present) st = sr_fail(err, SR_ERR_FORMAT, "%s: \"epoch\" is required", where);
+    int acc = k == M_TACC || k == M_VACC || k == M_TEST;
+    if (!st && acc && present && !(v[e] >= 0 && v[e] <= 1))  // a percentage where a fraction belongs
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" is %g, accuracies are fractions in [0,1]", where, METRIC_KEYS[k],
+                   v[e]);
   }
   const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gamma");
   if (!st && g && !cJSON_IsNull(g)) {

@@ -108,6 +108,9 @@ static void test_malformed(const char *root) {
   fx_write(dir, "metrics.jsonl", "{\"epoch\": 1, \"train_loss\": 2}\n\n{\"epoch\": 2, \"train_loss\": }\n");
   CHECK(sr_report_build(d, 1, &o, rep, &err) == SR_ERR_FORMAT && strstr(err.msg, "metrics.jsonl:3"),
         "bad metrics line is named with its number: %s", err.msg);
+  fx_write(dir, "metrics.jsonl", "{\"epoch\": 1, \"val_acc\": 0.5}\n{\"epoch\": 2, \"val_acc\": 1.5}\n");
+  CHECK(sr_report_build(d, 1, &o, rep, &err) == SR_ERR_FORMAT && strstr(err.msg, "metrics.jsonl:2") &&
+            strstr(err.msg, "val_acc"), "accuracy outside [0,1] is named: %s", err.msg);
   fx_write(dir, "metrics.jsonl", "{\"epoch\": 1}\n");
   fx_write(dir, "config.json", "[1, 2]");
   CHECK(sr_report_build(d, 1, &o, rep, &err) == SR_ERR_FORMAT && strstr(err.msg, "config.json"), "non-object config: %s", err.msg);
