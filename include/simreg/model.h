@@ -84,6 +84,7 @@ typedef struct sr_model {
   sr_infer *infers[SR_MAX_INFERS]; // inference plans of sr_model_infer, one per batch size
   int64_t infer_n[SR_MAX_INFERS];
   int finalized;
+  int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad shape
   // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:
   // gradients of nodes >= i are then final for that pass (the MPI gradient buckets, src/dist).
   void (*grad_hook)(void *ctx, int node);

@@ -35,7 +35,7 @@ sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
 static int add_tensor(sr_model *m, const char *mod, const char *leaf, int where, int64_t off, int ndim,
                       const int64_t *shape) {
   sr_tensor_info *ti = realloc(m->tensors, sizeof *ti * (size_t)(m->n_tensors + 1));
-  if (!ti) return -1;
+  if (!ti) return m->graph_oom = 1, -1;
   m->tensors = ti;
   ti = &m->tensors[m->n_tensors++];
   memset(ti, 0, sizeof *ti);
@@ -59,7 +59,7 @@ static int push(sr_model *m, sr_op op, int in, int c, int h, int w, const char *
   if (in < 0 || in >= m->n_nodes || c < 1 || h < 1 || w < 1 || m->finalized) return -1;
   if (m->n_nodes == m->cap_nodes) {
     sr_node *nn = realloc(m->nodes, sizeof *nn * (size_t)m->cap_nodes * 2);
-    if (!nn) return -1;
+    if (!nn) return m->graph_oom = 1, -1;
     m->nodes = nn;
     m->cap_nodes *= 2;
   }

@@ -9,6 +9,12 @@ static int width_of(int base, double width) {
   return c < 1 ? 1 : (int)c;
 }
 
+// A graph function returned -1: a shape that does not fit, or an allocation that failed.
+static sr_status unfit(const sr_model *m, sr_err *err, const char *what) {
+  if (m->graph_oom) return sr_fail(err, SR_ERR_NOMEM, "out of memory while building the model graph (%s)", what);
+  return sr_fail(err, SR_ERR_SHAPE, "%s does not fit the input", what);
+}
+
 // One BasicBlock: conv3x3-BN-ReLU-conv3x3-BN, plus an identity or 1x1-conv+BN projection, add, ReLU.
 static int basic_block(sr_model *m, int x, int ch, int stride, const char *prefix) {
   char n[48];
@@ -35,7 +41,7 @@ static sr_status build_resnet(sr_model *m, const int *blocks, sr_err *err) {
   double w = m->cfg.width > 0 ? m->cfg.width : 1.0;
   int x = sr_graph_conv(m, 0, width_of(64, w), 7, 1, 3, 0, "conv1");
   x = sr_graph_relu(m, sr_graph_bn(m, x, "bn1"));
-  sr_status st = x < 0 ? sr_fail(err, SR_ERR_SHAPE, "resnet stem does not fit the input") : sr_model_add_feature(m, x, "stem", err);
+  sr_status st = x < 0 ? unfit(m, err, "resnet stem") : sr_model_add_feature(m, x, "stem", err);
   for (int s = 0; s < 4 && !st; s++) {
     for (int b = 0; b < blocks[s]; b++) {
       char prefix[32];
@@ -44,40 +50,41 @@ static sr_status build_resnet(sr_model *m, const int *blocks, sr_err *err) {
     }
     char fname[16];
     snprintf(fname, sizeof fname, "layer%d", s + 1);
-    st = x < 0 ? sr_fail(err, SR_ERR_SHAPE, "resnet stage %d does not fit the input", s + 1)
-               : sr_model_add_feature(m, x, fname, err);
+    char what[32];
+    snprintf(what, sizeof what, "resnet stage %d", s + 1);
+    st = x < 0 ? unfit(m, err, what) : sr_model_add_feature(m, x, fname, err);
   }
   if (st) return st;
   x = sr_graph_linear(m, sr_graph_gap(m, x), m->cfg.classes, 1, "fc");
-  return x < 0 ? sr_fail(err, SR_ERR_SHAPE, "resnet head does not fit") : SR_OK;
+  return x < 0 ? unfit(m, err, "resnet head") : SR_OK;
 }
 
 // cnn-small: two conv3x3-BN-ReLU-maxpool2 blocks (32, 64 channels) and a linear classifier.
 static sr_status build_cnn_small(sr_model *m, sr_err *err) {
   int x = sr_graph_conv(m, 0, 32, 3, 1, 1, 0, "conv1");
   x = sr_graph_maxpool(m, sr_graph_relu(m, sr_graph_bn(m, x, "bn1")), 2, 2, 0);
-  sr_status st = x < 0 ? sr_fail(err, SR_ERR_SHAPE, "cnn-small block 1 does not fit the input")
+  sr_status st = x < 0 ? unfit(m, err, "cnn-small block 1")
                        : sr_model_add_feature(m, x, "block1", err);
   if (st) return st;
   x = sr_graph_conv(m, x, 64, 3, 1, 1, 0, "conv2");
   x = sr_graph_maxpool(m, sr_graph_relu(m, sr_graph_bn(m, x, "bn2")), 2, 2, 0);
-  st = x < 0 ? sr_fail(err, SR_ERR_SHAPE, "cnn-small block 2 does not fit the input")
+  st = x < 0 ? unfit(m, err, "cnn-small block 2")
              : sr_model_add_feature(m, x, "block2", err);
   if (st) return st;
   x = sr_graph_linear(m, sr_graph_flatten(m, x), m->cfg.classes, 1, "fc");
-  return x < 0 ? sr_fail(err, SR_ERR_SHAPE, "cnn-small head does not fit") : SR_OK;
+  return x < 0 ? unfit(m, err, "cnn-small head") : SR_OK;
 }
 
 // mlp: flatten, two hidden layers of 256 with ReLU, linear classifier.
 static sr_status build_mlp(sr_model *m, sr_err *err) {
   int x = sr_graph_relu(m, sr_graph_linear(m, sr_graph_flatten(m, 0), 256, 1, "fc1"));
-  sr_status st = x < 0 ? sr_fail(err, SR_ERR_SHAPE, "mlp layer 1") : sr_model_add_feature(m, x, "fc1", err);
+  sr_status st = x < 0 ? unfit(m, err, "mlp layer 1") : sr_model_add_feature(m, x, "fc1", err);
   if (st) return st;
   x = sr_graph_relu(m, sr_graph_linear(m, x, 256, 1, "fc2"));
-  st = x < 0 ? sr_fail(err, SR_ERR_SHAPE, "mlp layer 2") : sr_model_add_feature(m, x, "fc2", err);
+  st = x < 0 ? unfit(m, err, "mlp layer 2") : sr_model_add_feature(m, x, "fc2", err);
   if (st) return st;
   x = sr_graph_linear(m, x, m->cfg.classes, 1, "fc3");
-  return x < 0 ? sr_fail(err, SR_ERR_SHAPE, "mlp head") : SR_OK;
+  return x < 0 ? unfit(m, err, "mlp head") : SR_OK;
 }
 
 const char *sr_model_arch_list(void) { return "resnet18, resnet34, cnn-small, mlp"; }
