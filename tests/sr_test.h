@@ -28,6 +28,17 @@ static int sr_test_pass_, sr_test_fail_;
   } while (0)
 
 // Max relative error with a floor on the denominator, as PyTorch-fixture comparisons report it.
+// max|got - want| / max|want| over the whole array (one scale for all entries, as for logits).
+static inline double sr_test_rel_to_max(const float *got, const float *want, size_t n) {
+  double md = 0, mw = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - (double)want[i]);
+    if (!(d <= md)) md = d;  // NaN propagates as failure
+    if (fabs((double)want[i]) > mw) mw = fabs((double)want[i]);
+  }
+  return md / (mw > 1e-30 ? mw : 1e-30);
+}
+
 static inline double sr_test_max_rel(const float *got, const float *want, size_t n, double floor_) {
   double m = 0;
   for (size_t i = 0; i < n; i++) {

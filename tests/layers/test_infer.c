@@ -20,17 +20,6 @@ static void randomise_bn(sr_model *m, sr_rng *rng) {
   m->params_version++;
 }
 
-// max|a-b| / max|b|
-static double max_rel_f(const float *a, const float *b, int64_t n) {
-  double md = 0, mb = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - b[i]);
-    if (!(d <= md)) md = d;
-    if (fabs(b[i]) > mb) mb = fabs(b[i]);
-  }
-  return md / (mb > 1e-30 ? mb : 1e-30);
-}
-
 // w' = w*s, b' = beta + (b - mean)*s against conv then eval BN, all in double.
 static void check_fold_double(sr_rng *rng) {
   enum { N = 2, C = 3, H = 7, W = 6, O = 5, K = 3 };
@@ -80,7 +69,7 @@ static void compare(sr_model *m, int64_t n, sr_rng *rng, const char *what, sr_in
     sr_ref_run *run = NULL;
     CHECK_OK(sr_ref_forward(m, xd, n, 0, r, &run, &err), &err);
     sr_ref_free(run);
-    double eb = max_rel_f(a, b, nout), et = rel_err_fd(a, r, nout);
+    double eb = sr_test_rel_to_max(a, b, (size_t)(nout)), et = rel_err_fd(a, r, nout);
     CHECK(eb < 1e-4, "%s batch %lld: plan vs tape eval forward rel err %.3g", what, (long long)n, eb);
     CHECK(et < 1e-4, "%s batch %lld: plan vs double reference rel err %.3g", what, (long long)n, et);
     sr_infer_get_stats(p, st);

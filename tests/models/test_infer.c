@@ -4,17 +4,6 @@
 #include "simreg/model.h"
 #include "sr_test.h"
 
-// max|a-b| / max|b| over the whole output
-static double rel(const float *a, const float *b, int64_t n) {
-  double md = 0, mb = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = fabs((double)a[i] - b[i]);
-    if (!(d <= md)) md = d;
-    if (fabs(b[i]) > mb) mb = fabs(b[i]);
-  }
-  return md / (mb > 1e-30 ? mb : 1e-30);
-}
-
 static void nontrivial_bn(sr_model *m, sr_rng *rng) {
   sr_err err = {0};
   int64_t n = 6, nin = n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
@@ -55,12 +44,12 @@ static void check_model(const char *arch, double width, int c, int hw, int want_
     if (!p) continue;
     CHECK_OK(sr_infer_forward(p, x, a, &err), &err);
     CHECK_OK(sr_model_forward(&m, x, n, 0, b, &err), &err);
-    double e = rel(a, b, n * 10);
+    double e = sr_test_rel_to_max(a, b, (size_t)(n * 10));
     printf("%-9s width %.2f batch %lld: plan vs eval forward rel err %.2e\n", arch, width, (long long)n, e);
     CHECK(e < 1e-4, "%s batch %lld: rel err %.3g", arch, (long long)n, e);
     if (k == 2) {  // the last image alone gives the same logits
       CHECK_OK(sr_model_infer(&m, x + 7 * d, 1, one, &err), &err);
-      CHECK(rel(one, a + 70, 10) < 1e-5, "%s: image 7 alone vs in a batch of 8", arch);
+      CHECK(sr_test_rel_to_max(one, a + 70, 10) < 1e-5, "%s: image 7 alone vs in a batch of 8", arch);
       sr_infer_stats st;
       sr_infer_get_stats(p, &st);
       printf("  %d steps, %d BN folded, %d ReLU fused, %d adds fused (%d in place), %.1f MB activations\n", st.steps,
