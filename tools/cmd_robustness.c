@@ -133,8 +133,12 @@ int sr_cmd_robustness(int argc, char **argv) {
     }
   }
   atk_threads(&s.a);
-  cJSON *all = cJSON_CreateArray(), *notes = cJSON_CreateArray();
   sr_err err = {0};
+  // Under mpirun every attack is sharded over the ranks (as simreg attack); rank 0 reports and writes.
+  if (sr_dist_init(&s.a.dist, &err)) return sr_cli_fail("robustness", &err);
+  int root = sr_dist_rank(s.a.dist) == 0;
+  if (!root) s.a.quiet = 1;
+  cJSON *all = cJSON_CreateArray(), *notes = cJSON_CreateArray();
   sr_status st = SR_OK;
   for (int k = 0; k < nruns && !st; k++) {
     cJSON *patch = cJSON_CreateObject();
@@ -142,6 +146,10 @@ int sr_cmd_robustness(int argc, char **argv) {
     if (st) {
       cJSON_Delete(patch);
       break;
+    }
+    if (!root) {
+      cJSON_Delete(patch);
+      continue;
     }
     cJSON *entry = cJSON_CreateObject();
     cJSON_AddStringToObject(entry, "run", runs[k]);
@@ -153,11 +161,14 @@ int sr_cmd_robustness(int argc, char **argv) {
   }
   if (st) {
     sr_err werr = {0};
-    if (cJSON_GetArraySize(all) > 0) write_combined(&s, all, notes, "failed", &werr);
+    if (root && cJSON_GetArraySize(all) > 0) write_combined(&s, all, notes, "failed", &werr);
   } else if (!s.a.quiet) {
     fprintf(stderr, "results: %s and RUN/robustness.json of %d run(s)\n", s.out, nruns);
   }
   cJSON_Delete(all);
   cJSON_Delete(notes);
-  return st ? sr_cli_fail("robustness", &err) : 0;
+  int code = st ? sr_cli_fail("robustness", &err) : 0;
+  if (st) sr_dist_abort(s.a.dist, code);  // the other ranks would wait in a collective forever
+  sr_dist_finalize(s.a.dist);
+  return code;
 }

@@ -43,6 +43,22 @@ n = a["noise"]["gaussian"]; assert n["images"] == 40 and len(n["accuracy"]) == 3
 assert a["boundary"]["attacked"] + a["boundary"]["misclassified_clean"] == 40 and len(a["boundary"]["queries"]) > 0
 PY
 done
+# The robustness suite under mpirun: the same combined results as one process.
+for np in 1 2; do
+  rm -rf "$T/s$np" && cp -r "$T/run" "$T/s$np" && rm -f "$T/s$np/robustness.json"
+  L=""; [ $np = 1 ] || L="$MPIRUN -np $np"
+  $L "$SIMREG" robustness --suite paper --images 40 --repeats 2 --boundary-steps 20 --checkpoint last --batch 16 \
+    --threads 1 --quiet --source "$T/src" --out "$T/suite$np.json" "$T/s$np"
+done
+/usr/bin/python3 - "$T/suite1.json" "$T/suite2.json" <<'PY' || fail "robustness suite differs between 1 and 2 processes"
+import json, sys
+def strip(o):
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k not in ("queries_per_second", "run")}
+    if isinstance(o, list): return [strip(v) for v in o]
+    return o
+a, b = (strip(json.load(open(p))) for p in sys.argv[1:])
+assert a == b and a["status"] == "complete" and len(a["runs"]) == 1, (a, b)
+PY
 # Only rank 0 writes: no stray temp files, one results file.
 ls "$T/r2" | grep -q '\.tmp' && fail "temp files left behind"
 echo "1 passed, 0 failed"
