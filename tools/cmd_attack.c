@@ -32,6 +32,7 @@ static sr_status attack(const char *dir, const atk_args *a, cJSON *out, sr_err *
 int sr_cmd_attack(int argc, char **argv) {
   atk_args a = atk_args_default();
   double seed = 0;
+  const char *precision = "f32";
   sr_opt opts[] = {
       {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | square (required)", 0, 0, 0},
       {"images", SR_OPT_I64, &a.images, "first N images of the split (default 1000)", 1, 1e9, 0},
@@ -64,6 +65,7 @@ int sr_cmd_attack(int argc, char **argv) {
        0, 1, 0},
       {"quiet", SR_OPT_FLAG, &a.quiet, "no progress output", 0, 0, 0},
       {"threads", SR_OPT_INT, &a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
+      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 (needs AVX-512; refused on AVX2)", 0, 0, 0},
       {0},
   };
   const char *pos[1];
@@ -103,6 +105,7 @@ int sr_cmd_attack(int argc, char **argv) {
   if (!strcmp(a.attack, "hsj") && !sr_cli_seen(opts, "norm")) a.norm = "l2";  // the paper's main setting
   atk_threads(&a);
   sr_err err = {0};
+  if (sr_precision_check(precision, &err)) return sr_cli_fail("attack", &err);
   // Under mpirun the images are shared out over the ranks; rank 0 reports and writes (docs/SCALING.md).
   if (sr_dist_init(&a.dist, &err)) return sr_cli_fail("attack", &err);
   int root = sr_dist_rank(a.dist) == 0;

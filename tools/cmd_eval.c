@@ -46,7 +46,7 @@ static void print_json(const sr_dataset *ds, const sr_eval_result *r) {
 }
 
 int sr_cmd_eval(int argc, char **argv) {
-  const char *data = NULL, *split = "test", *which = "best", *corruptions = NULL;
+  const char *data = NULL, *split = "test", *which = "best", *corruptions = NULL, *precision = "f32";
   int json = 0;
   sr_opt opts[] = {
       {"data", SR_OPT_STRING, &data, "dataset spec (default: the run's)", 0, 0, 0},
@@ -54,6 +54,7 @@ int sr_cmd_eval(int argc, char **argv) {
       {"checkpoint", SR_OPT_STRING, &which, "best | last (default best)", 0, 0, 0},
       {"corruptions", SR_OPT_STRING, &corruptions, "CIFAR-10-C style directory: accuracy per corruption, severity, group (writes RUN/corruptions.json)", 0, 0, 0},
       {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
+      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 (needs AVX-512; refused on AVX2)", 0, 0, 0},
       {0},
   };
   const char *pos[1];
@@ -69,6 +70,7 @@ int sr_cmd_eval(int argc, char **argv) {
     return SR_EXIT_USAGE;
   }
   sr_err err = {0};
+  if (sr_precision_check(precision, &err)) return sr_cli_fail("eval", &err);
   sr_model m;
   sr_run_info info;
   if (sr_run_open(pos[0], which, &m, &info, &err)) return sr_cli_fail("eval", &err);

@@ -21,5 +21,14 @@ rc=$?
 [ "$rc" -eq 2 ] && grep -q "must be f32 or bf16" "$tmp/err" || { echo "FAIL: --precision fp8: exit $rc, $(cat "$tmp/err")"; fail=1; }
 "$bin" train --precision f32 --limit 64 --epochs 1 --no-test --quiet --out "$tmp/f32" || { echo "FAIL: --precision f32"; fail=1; }
 [ -e "$tmp/f32/last.safetensors" ] || { echo "FAIL: f32 run wrote no checkpoint"; fail=1; }
+# eval and attack take the same flag and refuse bf16 the same way, before touching the run
+for cmd in eval "attack --attack noise"; do
+  # shellcheck disable=SC2086
+  "$bin" $cmd --precision bf16 "$tmp/f32" 2>"$tmp/err"
+  rc=$?
+  [ "$rc" -eq 2 ] && grep -q "precision bf16" "$tmp/err" || { echo "FAIL: $cmd --precision bf16: exit $rc, $(cat "$tmp/err")"; fail=1; }
+done
+"$bin" eval --precision f32 "$tmp/f32" >/dev/null || { echo "FAIL: eval --precision f32"; fail=1; }
+[ ! -e "$tmp/f32/robustness.json" ] || { echo "FAIL: a refused attack wrote robustness.json"; fail=1; }
 [ "$fail" -eq 0 ] && echo "precision: ok"
 exit "$fail"
