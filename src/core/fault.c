@@ -4,8 +4,10 @@
 #undef calloc
 #undef realloc
 #undef strdup
+#include <execinfo.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/fault.h"
 
@@ -30,6 +32,11 @@ int sr_fault_should_fail(size_t bytes) {
   if (bytes > largest) largest = bytes;
   if (fail_at && seen == fail_at) {
     fired = 1;
+    if (getenv("SR_FAULT_TRACE")) {  // where the injected failure happened (resolve with addr2line)
+      void *frames[24];
+      int n = backtrace(frames, 24);
+      backtrace_symbols_fd(frames, n, STDERR_FILENO);
+    }
     return 1;
   }
   return 0;
