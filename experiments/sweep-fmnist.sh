@@ -4,7 +4,7 @@
 # a separately trained cnn-small, and a short Boundary attack; then the paper's selection rule (keep settings
 # with clean accuracy >= 0.9x baseline, rank by Gaussian-noise accuracy at sigma = 0.5) and a report of the
 # baseline and the three best settings.
-# Stated time: ~25 min on 2 cores (2 lanes x 1 thread, EPOCHS=3).
+# Stated time: ~25 min on 2 cores (2 lanes x 1 thread, EPOCHS=3); measured 52 min beside other heavy jobs.
 # Usage: experiments/sweep-fmnist.sh   (env: OUT, EPOCHS, LANES, THREADS, BUILD, SEED)
 set -eu
 . "$(dirname "$0")/lib.sh"
