@@ -12,13 +12,7 @@
 #include "sr_test.h"
 
 static inline double fx_rel(const float *got, const float *want, int64_t n) {
-  double md = 0, mb = 0;
-  for (int64_t i = 0; i < n; i++) {
-    double d = fabs((double)got[i] - (double)want[i]);
-    if (!(d <= md)) md = d;  // NaN propagates as failure
-    if (fabs((double)want[i]) > mb) mb = fabs((double)want[i]);
-  }
-  return md / (mb > 1e-30 ? mb : 1e-30);
+  return sr_test_rel_to_max(got, want, (size_t)n);
 }
 
 static inline double fx_rel_d(const double *got, const float *want, int64_t n) {
