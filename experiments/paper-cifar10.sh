@@ -9,7 +9,8 @@
 #     prefixes every training command (docs/SCALING.md), THREADS sets threads per process.
 # Data: CIFAR_DIR=DIR (containing cifar-10-batches-bin/), else built from ../shared/data/cifar10-jpeg.tar.xz
 # with ../shared/tools/cifar10-bin into OUT/data.
-# Usage: experiments/paper-cifar10.sh [--full]   (env: OUT, EPOCHS, ALPHA, LANES, THREADS, BUILD, SEED, LAUNCH)
+# Usage: experiments/paper-cifar10.sh [--full]   (env: OUT, EPOCHS, SRC_EPOCHS, ALPHA, LANES, THREADS, BUILD, SEED,
+#   LAUNCH, CIFAR_DIR). Measured short run: EPOCHS=4 SRC_EPOCHS=4 took 36 min (docs/RESULTS.md).
 set -eu
 . "$(dirname "$0")/lib.sh"
 FULL=0
@@ -21,7 +22,7 @@ LAUNCH=${LAUNCH:-}
 if [ $FULL = 1 ]; then
   WIDTH=1; EPOCHS=${EPOCHS:-40}; SRC_EPOCHS=$EPOCHS; CLIMIT=10000; NIMG=10000; BIMAGES=${BIMAGES:-1000}; BSTEPS=${BSTEPS:-5000}
 else
-  WIDTH=0.25; EPOCHS=${EPOCHS:-16}; SRC_EPOCHS=8; CLIMIT=2000; NIMG=2000; BIMAGES=${BIMAGES:-100}; BSTEPS=${BSTEPS:-1000}
+  WIDTH=0.25; EPOCHS=${EPOCHS:-16}; SRC_EPOCHS=${SRC_EPOCHS:-8}; CLIMIT=2000; NIMG=2000; BIMAGES=${BIMAGES:-100}; BSTEPS=${BSTEPS:-1000}
 fi
 
 xp_init
