@@ -20,19 +20,12 @@ void sr_dist_shard_batches(int64_t n, int64_t batch, int rank, int size, int64_t
   *hi = bhi * batch < n ? bhi * batch : n;
 }
 
-typedef void (*shard_fn)(int64_t n, int64_t batch, int rank, int size, int64_t *lo, int64_t *hi);
-
-static void by_items(int64_t n, int64_t batch, int rank, int size, int64_t *lo, int64_t *hi) {
-  (void)batch;
-  sr_dist_shard(n, rank, size, lo, hi);
-}
-
-// Rank r's items [lo, hi) of shard(r) land at out + lo*item_bytes on rank 0.
-static sr_status gather(sr_dist *d, const void *local, int64_t n, int64_t batch, shard_fn shard, size_t item_bytes,
-                        void *out, sr_err *err) {
+// Rank r's items [lo, hi) of its batch shard land at out + lo*item_bytes on rank 0 (batch 1: item shards).
+static sr_status gather(sr_dist *d, const void *local, int64_t n, int64_t batch, size_t item_bytes, void *out,
+                        sr_err *err) {
   int R = sr_dist_size(d), me = sr_dist_rank(d);
   int64_t lo, hi;
-  shard(n, batch, me, R, &lo, &hi);
+  sr_dist_shard_batches(n, batch, me, R, &lo, &hi);
   if (!sr_dist_active(d)) {
     if (hi > lo) memmove((char *)out + (size_t)lo * item_bytes, local, (size_t)(hi - lo) * item_bytes);
     return SR_OK;
@@ -45,7 +38,7 @@ static sr_status gather(sr_dist *d, const void *local, int64_t n, int64_t batch,
   int counts[4096], displs[4096];
   for (int r = 0; r < R; r++) {
     int64_t a, b;
-    shard(n, batch, r, R, &a, &b);
+    sr_dist_shard_batches(n, batch, r, R, &a, &b);
     counts[r] = (int)((size_t)(b - a) * item_bytes), displs[r] = (int)((size_t)a * item_bytes);
   }
   return sr_dist_mpi_check(MPI_Gatherv(local, counts[me], MPI_BYTE, out, counts, displs, MPI_BYTE, 0, MPI_COMM_WORLD),
@@ -53,10 +46,10 @@ static sr_status gather(sr_dist *d, const void *local, int64_t n, int64_t batch,
 }
 
 sr_status sr_dist_gather_items(sr_dist *d, const void *local, int64_t n, size_t item_bytes, void *out, sr_err *err) {
-  return gather(d, local, n, 1, by_items, item_bytes, out, err);
+  return gather(d, local, n, 1, item_bytes, out, err);
 }
 
 sr_status sr_dist_gather_batches(sr_dist *d, const void *local, int64_t n, int64_t batch, size_t item_bytes, void *out,
                                  sr_err *err) {
-  return gather(d, local, n, batch, sr_dist_shard_batches, item_bytes, out, err);
+  return gather(d, local, n, batch, item_bytes, out, err);
 }
