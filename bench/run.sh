@@ -27,6 +27,9 @@ print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']}: "
       f"train {s['train_img_s']:.1f} vs {p['train_img_s']:.1f} img/s = {s['train_img_s']/p['train_img_s']:.2f}x, "
       f"inference {s['infer_img_s']:.1f} vs {p['infer_img_s']:.1f} img/s = {s['infer_img_s']/p['infer_img_s']:.2f}x, "
       f"fused inference {s['infer_fused_img_s']:.1f} img/s = {s['infer_fused_img_s']/p['infer_img_s']:.2f}x")
+print(f"  fused inference with {s['winograd_convs']} Winograd convolutions {s['infer_fused_img_s']:.1f} img/s, all direct "
+      f"{s['infer_fused_direct_img_s']:.1f} img/s ({s['infer_fused_direct_img_s']/p['infer_img_s']:.2f}x PyTorch): "
+      f"Winograd {s['infer_fused_img_s']/s['infer_fused_direct_img_s']:.2f}x")
 print(f"  GFLOP/s against the convolution alone ({peak:.1f}): train {s['train_gflops']:.1f} "
       f"({100*s['train_gflops']/peak:.0f}%), inference {s['infer_gflops']:.1f} ({100*s['infer_gflops']/peak:.0f}%), "
       f"fused inference {s['infer_fused_gflops']:.1f} ({100*s['infer_fused_gflops']/peak:.0f}%)")

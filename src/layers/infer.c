@@ -82,7 +82,7 @@ static sr_status build_wino(sr_infer *p, int t, sr_err *err);
 static sr_status build_conv(sr_infer *p, int t, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
-  if (p->opts.winograd && sr_wino_eligible(nd)) return build_wino(p, t, err);
+  if (p->opts.winograd && sr_wino_eligible(nd, p->n)) return build_wino(p, t, err);
   int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
   int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw};
   dnnl_dims_t st = {nd->stride, nd->stride}, pl = {nd->pad, nd->pad};

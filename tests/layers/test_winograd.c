@@ -129,22 +129,26 @@ static void check_shape(sr_rng *rng, int N, int C, int K, int H, int W) {
 
 static void check_rule(void) {
   sr_node nd = {.op = SR_OP_CONV, .c = 64, .h = 8, .w = 8, .ic = 64, .ih = 8, .iw = 8, .k = 3, .stride = 1, .pad = 1};
-  CHECK(sr_wino_eligible(&nd), "3x3 s1 p1 64->64 is Winograd");
+  CHECK(sr_wino_eligible(&nd, 1), "3x3 s1 p1 64->64 is Winograd");
   sr_node x = nd;
   x.stride = 2;
-  CHECK(!sr_wino_eligible(&x), "stride 2 excluded");
+  CHECK(!sr_wino_eligible(&x, 1), "stride 2 excluded");
   x = nd, x.k = 1, x.pad = 0;
-  CHECK(!sr_wino_eligible(&x), "1x1 excluded");
+  CHECK(!sr_wino_eligible(&x, 1), "1x1 excluded");
   x = nd, x.pad = 0;
-  CHECK(!sr_wino_eligible(&x), "pad 0 excluded");
+  CHECK(!sr_wino_eligible(&x, 1), "pad 0 excluded");
   x = nd, x.ic = 36;
-  CHECK(!sr_wino_eligible(&x), "C not a multiple of 8 excluded");
+  CHECK(!sr_wino_eligible(&x, 1), "C not a multiple of 8 excluded");
   x = nd, x.c = 20;
-  CHECK(!sr_wino_eligible(&x), "K not a multiple of 8 excluded");
+  CHECK(!sr_wino_eligible(&x, 1), "K not a multiple of 8 excluded");
   x = nd, x.ic = 16;
-  CHECK(!sr_wino_eligible(&x), "C < 32 excluded");
+  CHECK(!sr_wino_eligible(&x, 1), "C < 32 excluded");
+  x = nd, x.h = x.w = x.ih = x.iw = 4;  // one 4x4 tile per image
+  CHECK(!sr_wino_eligible(&x, 1) && !sr_wino_eligible(&x, 3) && sr_wino_eligible(&x, 4), "at least 4 tiles");
+  x = nd, x.h = x.w = x.ih = x.iw = 5;  // 2x2 tiles, the last ones partial
+  CHECK(sr_wino_eligible(&x, 1), "5x5: 4 tiles");
   x = nd, x.op = SR_OP_MAXPOOL;
-  CHECK(!sr_wino_eligible(&x), "not a convolution");
+  CHECK(!sr_wino_eligible(&x, 1), "not a convolution");
 }
 
 // A small residual net whose 3x3 convolutions pass the rule: plan with Winograd vs without vs tape.
