@@ -6,6 +6,8 @@
 // with U = G g G^T computed once per weight fold. Interpolation points 0, +-1, +-2 (and infinity).
 // Tiles are processed in blocks of w->tb per OpenMP iteration so that a block's V and M stay in the
 // thread's cache-sized scratch; the GEMM inside runs single-threaded (oneDNN does not nest parallelism).
+// A tile's result depends only on the plan's fixed block size, not on which thread runs its block, so the
+// dynamic schedule keeps results deterministic.
 #include "winograd.h"
 
 #include <omp.h>
@@ -24,15 +26,18 @@ int sr_wino_eligible(const sr_node *nd, int64_t n) {
          nd->c % L == 0 && nd->ic >= 32 && nd->c >= 32 && tiles >= 4;
 }
 
-// Tiles per block: a block's V (36 x tb x C) and M (36 x tb x K) within ~4 MiB (Zen 3: 512 KiB L2 per
-// core, 32 MiB L3 shared), at least 16 rows for the GEMM, and every thread gets a block. Measured on
-// resnet18's shapes, larger blocks won over L2-sized ones: the GEMMs' efficiency grows with their M.
+// Tiles per block. A block's V (36 x tb x C) and M (36 x tb x K) stay within ~4 MiB (Zen 3: 512 KiB L2
+// per core, 32 MiB L3 shared); on resnet18's shapes larger blocks won over L2-sized ones, as the GEMMs'
+// efficiency grows with their M. Within that, up to 4 blocks per thread of >= 32 tiles (the dynamic
+// schedule evens out a thread that the OS delays), and a block count that is a multiple of the threads.
 static int64_t block_tiles(int64_t C, int64_t K, int64_t tiles, int nthr) {
-  int64_t tb = ((int64_t)4 << 20) / ((int64_t)SR_WINO_XI * (C + K) * (int64_t)sizeof(float));
-  if (tb < 16) tb = 16;
-  if (tb > 256) tb = 256;
-  int64_t fair = (tiles + nthr - 1) / nthr;
-  return tb < fair ? tb : fair;
+  int64_t cap = ((int64_t)4 << 20) / ((int64_t)SR_WINO_XI * (C + K) * (int64_t)sizeof(float));
+  cap = cap < 16 ? 16 : cap > 256 ? 256 : cap;
+  int64_t nb = (tiles + cap - 1) / cap, want = (tiles + 31) / 32;
+  if (want > 4 * (int64_t)nthr) want = 4 * (int64_t)nthr;
+  if (nb < want) nb = want;
+  nb = (nb + nthr - 1) / nthr * nthr;
+  return (tiles + nb - 1) / nb;
 }
 
 sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_err *err) {
@@ -202,7 +207,7 @@ sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const 
   int nthr = omp_get_max_threads() < w->nthr ? omp_get_max_threads() : w->nthr;  // never more than the scratch serves
   size_t per = (size_t)SR_WINO_XI * (size_t)w->tb * (size_t)(w->C + w->K);
   int fail = 0;
-#pragma omp parallel for num_threads(nthr) schedule(static) reduction(| : fail)
+#pragma omp parallel for num_threads(nthr) schedule(dynamic, 1) reduction(| : fail)
   for (int64_t b = 0; b < nb; b++) {
     float *v = scratch + per * (size_t)omp_get_thread_num(), *m = v + (size_t)SR_WINO_XI * (size_t)(w->tb * w->C);
     int64_t t0 = b * w->tb, cnt = w->tiles - t0 < w->tb ? w->tiles - t0 : w->tb;

@@ -192,6 +192,8 @@ static void check_plan(sr_rng *rng) {
       CHECK_OK(sr_model_forward(&m, x, n, 0, t, &err), &err);
       double e = sr_test_rel_to_max(a, b, (size_t)nout), et = sr_test_rel_to_max(a, t, (size_t)nout);
       CHECK(e < LIMIT, "plan batch %lld: Winograd vs direct %.3g", (long long)n, e);
+      CHECK_OK(sr_infer_forward(pw, x, b, &err), &err);  // deterministic: the same bits on a second run
+      CHECK(memcmp(a, b, sizeof(float) * (size_t)nout) == 0, "plan batch %lld: Winograd run twice differs", (long long)n);
       CHECK(et < LIMIT, "plan batch %lld: Winograd vs tape eval %.3g", (long long)n, et);
       sr_infer_stats sw, sd;
       sr_infer_get_stats(pw, &sw);
