@@ -18,7 +18,7 @@
 #define L 8  // channels per nChw8c block: the lanes every transform loop runs over
 
 // Measured against oneDNN's direct convolution (1 thread, batch 64, docs/PERFORMANCE.md): 1.1x at 8
-// channels, 1.2-1.4x at 16-32, 2-4x at 64-512; slower (0.7-0.8x) with a single tile, where each
+// channels, 1.2-1.7x at 16-32, 2-4x at 64-512; slower (0.7-0.8x) with a single tile, where each
 // transformed weight (4x the direct weights) is read from memory for one use, and on tiny layers
 // (16 channels, 4 tiles: 0.3x, 10 us) where the fixed cost of 36 GEMM calls dominates.
 int sr_wino_eligible(const sr_node *nd, int64_t n) {
