@@ -124,6 +124,18 @@ static void check_shape(sr_rng *rng, int N, int C, int K, int H, int W) {
   worst = fmax(worst, e1);
   printf("N%d C%-3d K%-3d %2dx%-2d  vs double %.2e  vs oneDNN %.2e  (oneDNN vs double %.2e)\n", N, C, K, H, W, e1, ed,
          edd);
+
+  // the shortcut alone, and ReLU alone
+  wino_run(y, x, w, b, sc, 0, N, C, K, H, W, 2);
+  for (size_t i = 0; i < ny; i++) rs[i] = r[i] + sc[i];
+  e = err_to_max(y, rs, ny);
+  worst = fmax(worst, e);
+  CHECK(e < LIMIT, "N%d C%d K%d %dx%d: Winograd + shortcut vs double %.3g", N, C, K, H, W, e);
+  wino_run(y, x, w, b, NULL, 1, N, C, K, H, W, 2);
+  for (size_t i = 0; i < ny; i++) rs[i] = fmax(0.0, r[i]);
+  e = err_to_max(y, rs, ny);
+  worst = fmax(worst, e);
+  CHECK(e < LIMIT, "N%d C%d K%d %dx%d: Winograd + ReLU vs double %.3g", N, C, K, H, W, e);
   free(x), free(w), free(b), free(sc), free(y), free(yd), free(y1), free(xdd), free(wdd), free(bdd), free(r), free(rs);
 }
 
