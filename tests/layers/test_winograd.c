@@ -139,6 +139,34 @@ static void check_shape(sr_rng *rng, int N, int C, int K, int H, int W) {
   free(x), free(w), free(b), free(sc), free(y), free(yd), free(y1), free(xdd), free(wdd), free(bdd), free(r), free(rs);
 }
 
+// A plan's block size is fixed when it is built; running it with fewer threads than it was sized for
+// gives the same bits (each block's arithmetic does not depend on the thread that runs it).
+static void check_thread_independence(sr_rng *rng) {
+  enum { N = 2, C = 32, K = 48, H = 13, W = 11 };
+  sr_err err = {0};
+  sr_node nd = {.op = SR_OP_CONV, .c = K, .h = H, .w = W, .ic = C, .ih = H, .iw = W, .k = 3, .stride = 1, .pad = 1, .name = "t"};
+  sr_wino wn;
+  CHECK_OK(sr_wino_init(&wn, &nd, N, 2, &err), &err);
+  size_t nx = (size_t)N * C * H * W, ny = (size_t)N * K * H * W;
+  float *x = sr_alloc(sizeof(float) * nx), *wt = sr_alloc(sizeof(float) * K * C * 9), *b = sr_alloc(sizeof(float) * K);
+  float *y2 = sr_alloc(sizeof(float) * ny), *y1 = sr_alloc(sizeof(float) * ny);
+  float *scr = sr_alloc(sizeof(float) * sr_wino_scratch_floats(&wn));
+  for (size_t i = 0; i < nx; i++) x[i] = (float)sr_rng_normal(rng);
+  for (int i = 0; i < K * C * 9; i++) wt[i] = (float)(0.1 * sr_rng_normal(rng));
+  for (int i = 0; i < K; i++) b[i] = (float)sr_rng_normal(rng);
+  sr_wino_set_weights(&wn, wt);
+  int threads = omp_get_max_threads();
+  omp_set_num_threads(2);
+  CHECK_OK(sr_wino_forward(&wn, x, y2, b, 0, 1, scr, &err), &err);
+  omp_set_num_threads(1);
+  CHECK_OK(sr_wino_forward(&wn, x, y1, b, 0, 1, scr, &err), &err);
+  omp_set_num_threads(threads);
+  CHECK(wn.tiles > wn.tb, "several blocks (%lld tiles, %lld per block)", (long long)wn.tiles, (long long)wn.tb);
+  CHECK(memcmp(y1, y2, sizeof(float) * ny) == 0, "same bits with 1 and 2 threads");
+  sr_free(x), sr_free(wt), sr_free(b), sr_free(y2), sr_free(y1), sr_free(scr);
+  sr_wino_free(&wn);
+}
+
 static void check_rule(void) {
   sr_node nd = {.op = SR_OP_CONV, .c = 64, .h = 8, .w = 8, .ic = 64, .ih = 8, .iw = 8, .k = 3, .stride = 1, .pad = 1};
   CHECK(sr_wino_eligible(&nd, 1), "3x3 s1 p1 64->64 is Winograd");
@@ -237,6 +265,7 @@ int main(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 33, 0);
   check_rule();
+  check_thread_independence(&rng);
   // kernel shapes: spatial not multiples of 4, 1x1 spatial (all padding), batch 1 and 3, C != K
   int shapes[][5] = {{1, 32, 32, 7, 7}, {3, 32, 40, 5, 9}, {3, 64, 32, 1, 1}, {1, 32, 64, 4, 4},
                      {1, 32, 32, 32, 32}, {3, 8, 16, 6, 11}, {1, 256, 32, 8, 8}, {3, 48, 24, 3, 2}};
