@@ -261,6 +261,36 @@ static void check_plan(sr_rng *rng) {
   sr_model_free(&m);
 }
 
+// The Winograd step reads the caller's plain input (a reorder to nChw8c first) and adds onto it (the
+// shortcut is copied into dst: the input buffer is read-only): relu(bn(conv(x)) + x).
+static void check_plan_input_shortcut(sr_rng *rng) {
+  enum { N = 2, C = 32, S = 9 };  // 18 tiles x 32 x 32: over the work floor
+  sr_err err = {0};
+  sr_model m;
+  sr_model_config cfg = {.arch = "custom", .in_c = C, .in_h = S, .in_w = S, .classes = 5};
+  CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
+  int a = sr_graph_relu(&m, sr_graph_add(&m, sr_graph_bn(&m, sr_graph_conv(&m, 0, C, 3, 1, 1, 0, "c"), "b"), 0));
+  CHECK(sr_graph_linear(&m, sr_graph_gap(&m, a), 5, 1, "fc") > 0, "graph");
+  CHECK_OK(sr_model_finalize(&m, rng, &err), &err);
+  float x[N * C * S * S], z[N * 5], t[N * 5];
+  for (int i = 0; i < N * C * S * S; i++) x[i] = (float)sr_rng_normal(rng);
+  sr_infer_options on = {.winograd = 1};
+  sr_infer *p = NULL;
+  CHECK_OK(sr_infer_create_opts(&m, N, &on, &p, &err), &err);
+  if (p) {
+    sr_infer_stats st;
+    sr_infer_get_stats(p, &st);
+    CHECK(st.winograd == 1 && st.add_fused == 1 && st.add_in_place == 0, "Winograd %d, add fused %d, in place %d",
+          st.winograd, st.add_fused, st.add_in_place);
+    CHECK_OK(sr_infer_forward(p, x, z, &err), &err);
+    CHECK_OK(sr_model_forward(&m, x, N, 0, t, &err), &err);
+    double e = sr_test_rel_to_max(z, t, N * 5);
+    CHECK(e < LIMIT, "input shortcut: Winograd plan vs tape %.3g", e);
+    sr_infer_free(p);
+  }
+  sr_model_free(&m);
+}
+
 int main(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 33, 0);
@@ -273,5 +303,6 @@ int main(void) {
     check_shape(&rng, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4]);
   printf("largest Winograd error vs the double direct convolution: %.3g (limit %g)\n", worst, LIMIT);
   check_plan(&rng);
+  check_plan_input_shortcut(&rng);
   return sr_test_done();
 }
