@@ -4,7 +4,9 @@
 //        bench_engine --conv-peak
 // Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
 // infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
-// and residual adds fused as post-ops: sr_infer_*).
+// and residual adds fused as post-ops: sr_infer_*), with its 3x3 convolutions as Winograd F(4x4, 3x3) where
+// the plan's rule picks it (winograd_convs; off with SR_WINOGRAD=0); infer_fused_direct_img_s is the same plan
+// with every convolution direct (oneDNN), measured in the same process.
 #include <omp.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -149,20 +151,31 @@ int main(int argc, char **argv) {
   double tr = run_train(&m, &o, t, x, y, logits, dl, n, budget, &iters);
   run_infer(t, x, logits, n, 0.3);
   double inf = run_infer(t, x, logits, n, budget);
-  sr_infer *p;
-  if (sr_infer_create(&m, n, &p, &err)) {
+  // the plan as configured (Winograd unless SR_WINOGRAD=0), then every convolution direct, same process
+  sr_infer *p, *pd;
+  sr_infer_options direct = {.winograd = 0};
+  if (sr_infer_create(&m, n, &p, &err) || sr_infer_create_opts(&m, n, &direct, &pd, &err)) {
     fprintf(stderr, "bench: %s\n", err.msg);
     return 1;
   }
+  sr_infer_stats st;
+  sr_infer_get_stats(p, &st);
   run_fused(p, x, logits, n, 0.3);
-  double fused = run_fused(p, x, logits, n, budget);
+  run_fused(pd, x, logits, n, 0.3);
+  // alternating slices, so that a change in the machine's load hits both plans alike
+  double fused = 0, fused_direct = 0;
+  for (int k = 0; k < 4; k++) {
+    fused += run_fused(p, x, logits, n, budget / 4) / 4;
+    fused_direct += run_fused(pd, x, logits, n, budget / 4) / 4;
+  }
   sr_infer_free(p);
+  sr_infer_free(pd);
   double f = (double)sr_model_flops(&m);
   printf("{\"model\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%d,\"train_img_s\":%.2f,"
          "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
-         "\"infer_fused_gflops\":%.2f}\n",
+         "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f}\n",
          cfg.arch, cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9,
-         inf * f / 1e9, fused * f / 1e9);
+         inf * f / 1e9, fused * f / 1e9, st.winograd, fused_direct);
   sr_sgd_free(&o);
   sr_model_free(&m);
   sr_free(x), sr_free(logits), sr_free(dl), sr_free(y);

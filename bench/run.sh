@@ -43,6 +43,9 @@ print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']} (m
       f"inference {med(S, 'infer_img_s'):.1f} vs {med(P, 'infer_img_s'):.1f} img/s = {ratio('infer_img_s', 'infer_img_s'):.2f}x, "
       f"fused inference {med(S, 'infer_fused_img_s'):.1f} img/s = {ratio('infer_fused_img_s', 'infer_img_s'):.2f}x "
       f"[{rounds('infer_fused_img_s', 'infer_img_s')}]")
+print(f"  fused inference with {s['winograd_convs']} Winograd convolutions {med(S, 'infer_fused_img_s'):.1f} img/s, all direct "
+      f"{med(S, 'infer_fused_direct_img_s'):.1f} img/s ({ratio('infer_fused_direct_img_s', 'infer_img_s'):.2f}x PyTorch): "
+      f"Winograd {st.median(s['infer_fused_img_s'] / s['infer_fused_direct_img_s'] for s in S):.2f}x")
 print(f"  GFLOP/s against the convolution alone ({peak:.1f}): train {med(S, 'train_gflops'):.1f} "
       f"({100*med(S, 'train_gflops')/peak:.0f}%), inference {med(S, 'infer_gflops'):.1f} ({100*med(S, 'infer_gflops')/peak:.0f}%), "
       f"fused inference {med(S, 'infer_fused_gflops'):.1f} ({100*med(S, 'infer_fused_gflops')/peak:.0f}%)")

@@ -151,6 +151,14 @@ int64_t sr_model_out_size(const sr_model *m);  // per image
 // liveness. Folded weights are recomputed when params_version or state_version moved. Outputs are the
 // logits (the last node), equal to sr_model_forward(training = 0) up to float rounding.
 sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **p, sr_err *err);
+// Plan options. Winograd: 3x3 stride-1 pad-1 convolutions with >= 32 input and output channels, both
+// multiples of 8, run as Winograd F(4x4, 3x3) instead of oneDNN's direct convolution (docs/PERFORMANCE.md).
+typedef struct sr_infer_options {
+  int winograd;  // 1: use the rule above; 0: every convolution direct
+} sr_infer_options;
+// Defaults: Winograd on, unless the environment variable SR_WINOGRAD is "0" (sr_infer_create uses these).
+void sr_infer_default_options(sr_infer_options *o);
+sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o, sr_infer **p, sr_err *err);
 // x: (n, in_c, in_h, in_w) plain -> out: (n, classes) plain.
 sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err);
 sr_status sr_infer_refresh(sr_infer *p, sr_err *err);  // refold now (after editing params by hand)
@@ -161,6 +169,7 @@ typedef struct sr_infer_stats {
   int relu_fused;      // ReLUs run as a post-op (of a convolution, linear, add) or inside a BN primitive
   int add_fused;       // residual adds run as a convolution's sum post-op
   int add_in_place;    // of those, how many wrote into the shortcut's buffer (no copy)
+  int winograd;        // convolutions run as Winograd F(4x4, 3x3) (the rest: oneDNN direct)
   int64_t act_bytes;   // activation buffers
   int64_t weight_bytes;
 } sr_infer_stats;

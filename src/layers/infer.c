@@ -1,5 +1,6 @@
 // Inference plans, oneDNN side: forward_inference primitives for the fused steps of infer_plan.c, folded
 // weights, activation buffers shared by liveness, and the run. See docs/PERFORMANCE.md.
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,9 +75,14 @@ static sr_status weights(sr_infer *p, sr_istep *s, const dnnl_memory_desc_t *wpl
   return make_reorder(p, wplain, wmd, &s->wre, err);
 }
 
+static sr_status conv_io(sr_infer *p, int t, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dmd,
+                         sr_err *err);
+static sr_status build_wino(sr_infer *p, int t, sr_err *err);
+
 static sr_status build_conv(sr_infer *p, int t, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
+  if (p->opts.winograd && sr_wino_eligible(nd, p->n)) return build_wino(p, t, err);
   int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
   int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw};
   dnnl_dims_t st = {nd->stride, nd->stride}, pl = {nd->pad, nd->pad};
@@ -105,6 +111,38 @@ static sr_status build_conv(sr_infer *p, int t, sr_err *err) {
   dnnl_memory_desc_t src = *pd_md(pd, dnnl_query_src_md), wmd = *pd_md(pd, dnnl_query_weights_md);
   dnnl_memory_desc_t dmd = *pd_md(pd, dnnl_query_dst_md);
   dnnl_primitive_desc_destroy(pd);
+  if ((e = conv_io(p, t, &src, &dmd, err))) return e;
+  return weights(p, s, &w_plain, &wmd, p->wtmp, err);
+}
+
+// Winograd step: src and dst forced to nChw8c (what the direct convolutions pick on AVX2 for these widths,
+// so no extra reorders in a resnet); weights transformed at every fold, no oneDNN primitive.
+static sr_status build_wino(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
+  dnnl_memory_desc_t src, dmd;
+  md_init(&src, 4, sd, dnnl_nChw8c);
+  md_init(&dmd, 4, dd, dnnl_nChw8c);
+  if (!(s->wino = calloc(1, sizeof *s->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
+  sr_status e = sr_wino_init(s->wino, nd, p->n, omp_get_max_threads(), err);
+  if (e) return e;
+  size_t need = sr_wino_scratch_floats(s->wino);
+  if (need > p->wino_floats) p->wino_floats = need;
+  p->stats.winograd++;
+  p->stats.weight_bytes += (int64_t)sizeof(float) * SR_WINO_XI * nd->ic * nd->c;
+  return conv_io(p, t, &src, &dmd, err);
+}
+
+static sr_status conv_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, const dnnl_memory_desc_t *dmdp,
+                         sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  dnnl_memory_desc_t src = *srcp, dmd = *dmdp, b_md;
+  int64_t bd[1] = {nd->c};
+  plain(&b_md, 1, bd);
+  int has_bias = nd->bias || s->bn >= 0;
+  sr_status e;
   p->vals[s->out].md = dmd;
   if (!dnnl_memory_desc_equal(&src, &p->vals[s->in[0]].md)) {
     s->src_tmp = new_value(p, &src);
@@ -124,7 +162,7 @@ static sr_status build_conv(sr_infer *p, int t, sr_err *err) {
   }
   p->stats.bn_folded += s->bn >= 0;
   p->stats.relu_fused += s->relu >= 0;
-  return weights(p, s, &w_plain, &wmd, p->wtmp, err);
+  return SR_OK;
 }
 
 static sr_status build_linear(sr_infer *p, int t, sr_err *err) {
@@ -327,6 +365,10 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
         memcpy(p->wtmp, w, sizeof(float) * (size_t)(per * nd->c));
         if (b) memcpy(s->bias, b, sizeof(float) * (size_t)nd->c);
       }
+      if (s->wino) {
+        sr_wino_set_weights(s->wino, p->wtmp);
+        continue;
+      }
     }
     sr_status e = reorder(p, s->wre, s->wplain, s->w, err);
     if (e) return e;
@@ -337,6 +379,14 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
   return SR_OK;
 }
 
+static sr_status run_wino(sr_infer *p, const sr_istep *s, sr_err *err) {
+  void *src, *dst;
+  DNNL_TRY(dnnl_stream_wait(p->e->stream), err);  // the reorders above have written src / dst
+  DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->pre ? s->src_tmp : s->in[0]].mem, &src), err);
+  DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &dst), err);
+  return sr_wino_forward(s->wino, src, dst, s->bias, s->add >= 0, s->relu >= 0, p->wino_scratch, err);
+}
+
 static sr_status run_step(sr_infer *p, const sr_istep *s, sr_err *err) {
   dnnl_memory_t in = p->vals[s->in[0]].mem, out = p->vals[s->out].mem;
   sr_status e = SR_OK;
@@ -344,6 +394,7 @@ static sr_status run_step(sr_infer *p, const sr_istep *s, sr_err *err) {
     case SR_IS_CONV: {
       if (s->pre && (e = reorder(p, s->pre, in, p->vals[s->src_tmp].mem, err))) return e;
       if (s->copy && (e = reorder(p, s->copy, p->vals[s->in[1]].mem, out, err))) return e;
+      if (s->wino) return run_wino(p, s, err);
       dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, s->pre ? p->vals[s->src_tmp].mem : in},
                              {DNNL_ARG_WEIGHTS, s->w}, {DNNL_ARG_DST, out}, {DNNL_ARG_BIAS, s->b}};
       return exec(p, s->prim, s->b ? 4 : 3, a, err);
@@ -398,6 +449,7 @@ void sr_infer_free(sr_infer *p) {
     for (size_t k = 0; k < sizeof mems / sizeof mems[0]; k++)
       if (mems[k]) dnnl_memory_destroy(mems[k]);
     sr_free(s->bias);
+    if (s->wino) sr_wino_free(s->wino), free(s->wino);
   }
   for (int v = 0; p->vals && v < p->n_vals; v++)
     if (p->vals[v].mem) dnnl_memory_destroy(p->vals[v].mem);
@@ -408,6 +460,7 @@ void sr_infer_free(sr_infer *p) {
   if (p->attr) dnnl_primitive_attr_destroy(p->attr);
   sr_free(p->scratch_buf);
   sr_free(p->wtmp);
+  sr_free(p->wino_scratch);
   free(p->steps), free(p->vals), free(p->val_of), free(p->bufs), free(p->buf_size);
   free(p);
 }
@@ -439,6 +492,8 @@ static sr_status finish(sr_infer *p, sr_err *err) {
   dnnl_dims_t sd = {sdim};
   dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_a);
   DNNL_TRY(dnnl_memory_create(&p->scratch, &smd, p->e->eng, p->scratch_buf), err);
+  if (p->wino_floats && !(p->wino_scratch = sr_alloc(sizeof(float) * p->wino_floats)))
+    return sr_fail(err, SR_ERR_NOMEM, "Winograd scratch of %zu floats", p->wino_floats);
   for (int t = 0; t < p->n_steps; t++) {
     const sr_istep *s = &p->steps[t];
     p->stats.steps += 1 + (s->pre != NULL) + (s->copy != NULL);
@@ -446,13 +501,26 @@ static sr_status finish(sr_infer *p, sr_err *err) {
   return sr_infer_refresh(p, err);
 }
 
+void sr_infer_default_options(sr_infer_options *o) {
+  const char *w = getenv("SR_WINOGRAD");
+  *o = (sr_infer_options){.winograd = !(w && strcmp(w, "0") == 0)};
+}
+
 sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **out, sr_err *err) {
+  sr_infer_options o;
+  sr_infer_default_options(&o);
+  return sr_infer_create_opts(m, n, &o, out, err);
+}
+
+sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o, sr_infer **out, sr_err *err) {
   *out = NULL;
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
   if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "inference batch size %lld out of range", (long long)n);
   sr_infer *p = calloc(1, sizeof *p);
   if (!p) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate an inference plan");
   p->m = m, p->e = m->engine, p->n = n;
+  if (o) p->opts = *o;
+  else sr_infer_default_options(&p->opts);
   sr_status e = sr_infer_plan(p, err);
   if (!e && (dnnl_primitive_attr_create(&p->attr) ||
              dnnl_primitive_attr_set_scratchpad_mode(p->attr, dnnl_scratchpad_mode_user)))

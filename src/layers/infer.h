@@ -3,6 +3,7 @@
 #define SR_INFER_H
 
 #include "engine.h"
+#include "winograd.h"
 
 typedef enum sr_istep_kind { SR_IS_CONV, SR_IS_LINEAR, SR_IS_BN, SR_IS_RELU, SR_IS_POOL, SR_IS_ADD, SR_IS_FLATTEN } sr_istep_kind;
 
@@ -23,6 +24,7 @@ typedef struct sr_istep {
   dnnl_memory_t bn_mem[4];                // standalone BN: scale, shift, mean, variance (live in the model)
   dnnl_memory_desc_t view_md;
   float *bias;          // conv: folded bias (O)
+  sr_wino *wino;        // conv run as Winograd (winograd.c; prim, w, wre unused), else NULL
 } sr_istep;
 
 typedef struct sr_ivalue {
@@ -50,6 +52,9 @@ struct sr_infer {
   void *scratch_buf;
   size_t scratch_size;
   float *wtmp;          // folded plain weights before their reorder (largest conv)
+  sr_infer_options opts;
+  float *wino_scratch;  // transformed tiles, shared by every Winograd step (largest need)
+  size_t wino_floats;
   uint64_t version, state_version;
   sr_infer_stats stats;
 };

@@ -1,0 +1,39 @@
+// Internal: Winograd F(4x4, 3x3) convolution for the inference plan (winograd.c). Not a public header.
+// 3x3, stride 1, pad 1, f32, channels in multiples of 8; activations in oneDNN's nChw8c layout
+// (8 channels of one pixel contiguous: one ymm on AVX2).
+#ifndef SR_WINOGRAD_H
+#define SR_WINOGRAD_H
+
+#include "simreg/core.h"
+#include "simreg/model.h"
+
+#define SR_WINO_M 4                       // output tile side
+#define SR_WINO_A 6                       // input tile side: M + 3 - 1
+#define SR_WINO_XI (SR_WINO_A * SR_WINO_A)  // 36 GEMMs
+
+typedef struct sr_wino {
+  int C, K, H, W;     // input channels, output channels, spatial size (same in and out)
+  int64_t n;          // batch
+  int64_t th, tw;     // tiles per image along H and W
+  int64_t tiles;      // n * th * tw
+  int64_t tb;         // tiles per block: the GEMMs' M; one block's V and M stay in the thread's scratch
+  int nthr;           // threads the scratch is sized for
+  float *u;           // transformed weights: (36, C, K)
+} sr_wino;
+
+// The fixed rule: does the plan for batch n run this convolution node with Winograd? 3x3, stride 1, pad 1,
+// input and output channels >= 32 and multiples of 8, at least 4 output tiles (n * ceil(H/4) * ceil(W/4)).
+int sr_wino_eligible(const sr_node *nd, int64_t n);
+// Shapes, block size and the transformed-weight buffer for batch n; nthr: threads the scratch serves.
+sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_err *err);
+// Floats of scratch one forward needs (all threads): transformed input and GEMM output of one block each.
+size_t sr_wino_scratch_floats(const sr_wino *w);
+// w: (K, C, 3, 3) plain, already BN-folded -> w->u. Done once per (re)fold.
+void sr_wino_set_weights(sr_wino *w, const float *wt);
+// src: (n, C, H, W) nChw8c; dst: (n, K, H, W) nChw8c. dst = relu?(conv(src) + bias + (sum ? dst : 0)).
+// bias may be NULL. scratch: sr_wino_scratch_floats floats.
+sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
+                          float *scratch, sr_err *err);
+void sr_wino_free(sr_wino *w);
+
+#endif
