@@ -37,6 +37,7 @@ typedef struct sr_tnode {
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];
   uint64_t version;        // params_version this node's reordered weights reflect
+  struct sr_wino *wino;    // conv run as Winograd: [0] forward, [1] backward-data (winograd_train.c); else NULL
 } sr_tnode;
 
 struct sr_tape {
@@ -49,6 +50,9 @@ struct sr_tape {
   void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
   void *scratch_buf;
+  float *wino_u;           // transformed weights, shared by every Winograd conv (rebuilt at each use)
+  float *wino_work;        // per-thread temp of the weight transform
+  size_t wino_u_floats, wino_work_floats;
   void **diff_bufs;        // gradient buffers shared by nodes whose backward lifetimes do not overlap
   int n_diff_bufs;
   size_t diff_bytes;       // their total size
@@ -129,6 +133,9 @@ sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
 sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err);     // before forward
 sr_status sr_weights_accumulate(sr_tape *t, int i, sr_err *err);  // after backward-weights
 dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
+// Winograd in training (winograd_train.c). wt: (O, I, 3, 3) plain; flip 0: u (36, I, O) for the forward,
+// flip 1: u (36, O, I) for backward-data (filters rotated 180 degrees); work: nthr * 27 * max(O, I) floats.
+void sr_wino_train_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work);
 // BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
 // ReLU node with the ReLU's output gradient (batchnorm.c).
 sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "winograd.h"
 
 const sr_layer_ops *sr_layer_ops_for(sr_op op) {
   static const sr_layer_ops *table[SR_OP_COUNT] = {
@@ -131,6 +132,7 @@ static void tape_destroy(sr_tape *t) {
       if (tn->dst) dnnl_memory_destroy(tn->dst);
       if (tn->diff) dnnl_memory_destroy(tn->diff);
       if (tn->dtmp) dnnl_memory_destroy(tn->dtmp);
+      if (tn->wino) free(tn->wino);  // their u is the tape's shared wino_u
     }
     free(t->tn);
   }
@@ -152,6 +154,8 @@ static void tape_destroy(sr_tape *t) {
   sr_free(t->tmp_buf);
   sr_free(t->scratch_buf);
   sr_free(t->sync_buf);
+  sr_free(t->wino_u);
+  sr_free(t->wino_work);
   for (int b = 0; b < t->n_diff_bufs; b++) sr_free(t->diff_bufs[b]);
   free(t->diff_bufs);
   free(t);
@@ -260,12 +264,23 @@ static sr_status bind_diffs(sr_tape *t, sr_err *err) {
 
 size_t sr_tape_diff_bytes(const sr_tape *t) { return t->diff_bytes; }
 
+int sr_tape_winograd_convs(const sr_tape *t) {
+  int n = 0;
+  for (int i = 0; i < t->m->n_nodes; i++) n += t->tn[i].wino != NULL;
+  return n;
+}
+
 // Shared buffers are sized once every primitive exists: one scratchpad, one gradient temp.
 static sr_status bind_shared(sr_tape *t, sr_err *err) {
   sr_status st;
   t->tmp_buf = sr_alloc(t->tmp_size);
   t->scratch_buf = sr_alloc(t->scratch_size ? t->scratch_size : 64);
   if (!t->tmp_buf || !t->scratch_buf) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  if (t->wino_u_floats && (!(t->wino_u = sr_alloc(sizeof(float) * t->wino_u_floats)) ||
+                           !(t->wino_work = sr_alloc(sizeof(float) * t->wino_work_floats))))
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the Winograd weight buffers");
+  for (int i = 0; i < t->m->n_nodes; i++)
+    if (t->tn[i].wino) t->tn[i].wino[0].u = t->tn[i].wino[1].u = t->wino_u;
   if (t->m->bn_allreduce) {
     int cmax = 1;
     for (int i = 0; i < t->m->n_nodes; i++) cmax = t->m->nodes[i].c > cmax ? t->m->nodes[i].c : cmax;

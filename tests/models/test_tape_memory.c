@@ -1,7 +1,8 @@
 // The training tape's activation gradients share buffers by backward liveness (tape.c bind_diffs). Checks
 // that the sharing is real (far below one buffer per node) and harmless: a training-mode forward + backward
-// of resnet18 width 0.25 (residual adds, aliased add inputs, fused BN/add -> ReLU) and cnn-small (flatten)
-// gives the double reference's parameter and input gradients, twice in a row on the same tape.
+// of resnet18 width 0.25 and 0.125 (residual adds, aliased add inputs, fused BN/add -> ReLU, Winograd
+// forward and backward-data) and cnn-small (flatten) gives the double reference's parameter and input
+// gradients, twice in a row on the same tape.
 #include "simreg/model.h"
 #include "sr_test.h"
 
@@ -31,7 +32,7 @@ static double grads_vs_ref(sr_model *m, sr_tape *t, const float *x, const float 
   return eg > ex ? eg : ex;
 }
 
-static void check(const char *arch, double width, int hw, double max_share) {
+static void check(const char *arch, double width, int hw, double max_share, int want_wino) {
   sr_err err = {0};
   sr_rng rng;
   sr_rng_seed(&rng, 4242, 0);
@@ -46,8 +47,11 @@ static void check(const char *arch, double width, int hw, double max_share) {
   for (int i = 0; i < m.n_nodes; i++)
     per_node += sizeof(float) * (size_t)n * (size_t)m.nodes[i].c * (size_t)m.nodes[i].h * (size_t)m.nodes[i].w;
   size_t shared = sr_tape_diff_bytes(t);
-  printf("%-9s width %.2f batch %lld: gradient buffers %.2f MB shared vs %.2f MB one per node (%.0f%%)\n", arch,
-         width, (long long)n, (double)shared / 1e6, (double)per_node / 1e6, 100.0 * (double)shared / (double)per_node);
+  CHECK(sr_tape_winograd_convs(t) == want_wino, "%s: %d Winograd convolutions, expected %d", arch,
+        sr_tape_winograd_convs(t), want_wino);
+  printf("%-9s width %.3g batch %lld: %d Winograd convs, gradient buffers %.2f MB shared vs %.2f MB one per node "
+         "(%.0f%%)\n", arch, width, (long long)n, sr_tape_winograd_convs(t), (double)shared / 1e6, (double)per_node / 1e6,
+         100.0 * (double)shared / (double)per_node);
   CHECK(shared > 0 && (double)shared < max_share * (double)per_node, "%s: %zu bytes of gradient buffers (one per node: %zu)",
         arch, shared, per_node);
   float *x = malloc(sizeof(float) * (size_t)(n * d)), *dy = malloc(sizeof(float) * (size_t)(n * 10));
@@ -63,8 +67,11 @@ static void check(const char *arch, double width, int hw, double max_share) {
 }
 
 int main(void) {
-  check("resnet18", 0.25, 16, 0.3);
+  // Winograd (C, K >= 32, >= 4 tiles): layers 2-4 at width 0.25 on 16x16 (3 + 3 + 3 convs), layers 3-4 at
+  // width 0.125 on 28x28 (7x7 and 4x4: partial tiles)
+  check("resnet18", 0.25, 16, 0.3, 9);
+  check("resnet18", 0.125, 28, 0.3, 6);
   // few nodes: around a fused BN -> ReLU three gradients of the widest layer are live at once
-  check("cnn-small", 1.0, 28, 0.7);
+  check("cnn-small", 1.0, 28, 0.7, 1);  // its 32 -> 64 conv at 14x14
   return sr_test_done();
 }
