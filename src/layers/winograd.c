@@ -6,6 +6,8 @@
 // with U = G g G^T computed once per weight fold. Interpolation points 0, +-1, +-2 (and infinity).
 // Tiles are processed in blocks of w->tb per OpenMP iteration so that a block's V and M stay in the
 // thread's cache-sized scratch; the GEMM inside runs single-threaded (oneDNN does not nest parallelism).
+// A tile's result depends only on the plan's fixed block size, not on which thread runs its block, so the
+// dynamic schedule keeps results deterministic.
 #include "winograd.h"
 
 #include <omp.h>
@@ -15,24 +17,28 @@
 
 #define L 8  // channels per nChw8c block: the lanes every transform loop runs over
 
-// Measured against oneDNN's direct convolution (1 thread, docs/PERFORMANCE.md): 1.2-1.4x at 32 channels,
-// 2-4x at 64-512, about 1x at 16-24; and slower (0.6-0.8x) with a single tile, where each transformed
-// weight (4x the direct weights) is read from memory for one use.
+// Measured against oneDNN's direct convolution (1 thread, batch 64, docs/PERFORMANCE.md): 1.1x at 8
+// channels, 1.2-1.7x at 16-32, 2-4x at 64-512; slower (0.7-0.8x) with a single tile, where each
+// transformed weight (4x the direct weights) is read from memory for one use, and on tiny layers
+// (16 channels, 4 tiles: 0.3x, 10 us) where the fixed cost of 36 GEMM calls dominates.
 int sr_wino_eligible(const sr_node *nd, int64_t n) {
   int64_t tiles = n * ((nd->h + SR_WINO_M - 1) / SR_WINO_M) * ((nd->w + SR_WINO_M - 1) / SR_WINO_M);
   return nd->op == SR_OP_CONV && nd->k == 3 && nd->stride == 1 && nd->pad == 1 && nd->ic % L == 0 &&
-         nd->c % L == 0 && nd->ic >= 32 && nd->c >= 32 && tiles >= 4;
+         nd->c % L == 0 && nd->ic >= 16 && nd->c >= 16 && tiles >= 4 && tiles * nd->ic * nd->c >= (1 << 14);
 }
 
-// Tiles per block: a block's V (36 x tb x C) and M (36 x tb x K) within ~4 MiB (Zen 3: 512 KiB L2 per
-// core, 32 MiB L3 shared), at least 16 rows for the GEMM, and every thread gets a block. Measured on
-// resnet18's shapes, larger blocks won over L2-sized ones: the GEMMs' efficiency grows with their M.
+// Tiles per block. A block's V (36 x tb x C) and M (36 x tb x K) stay within ~4 MiB (Zen 3: 512 KiB L2
+// per core, 32 MiB L3 shared); on resnet18's shapes larger blocks won over L2-sized ones, as the GEMMs'
+// efficiency grows with their M. Within that, up to 2 blocks per thread of >= 64 tiles (the dynamic
+// schedule evens out a thread that the OS delays), and a block count that is a multiple of the threads.
 static int64_t block_tiles(int64_t C, int64_t K, int64_t tiles, int nthr) {
-  int64_t tb = ((int64_t)4 << 20) / ((int64_t)SR_WINO_XI * (C + K) * (int64_t)sizeof(float));
-  if (tb < 16) tb = 16;
-  if (tb > 256) tb = 256;
-  int64_t fair = (tiles + nthr - 1) / nthr;
-  return tb < fair ? tb : fair;
+  int64_t cap = ((int64_t)4 << 20) / ((int64_t)SR_WINO_XI * (C + K) * (int64_t)sizeof(float));
+  cap = cap < 16 ? 16 : cap > 256 ? 256 : cap;
+  int64_t nb = (tiles + cap - 1) / cap, want = (tiles + 63) / 64;
+  if (want > 2 * (int64_t)nthr) want = 2 * (int64_t)nthr;
+  if (nb < want) nb = want;
+  nb = (nb + nthr - 1) / nthr * nthr;
+  return (tiles + nb - 1) / nb;
 }
 
 sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_err *err) {
@@ -46,9 +52,16 @@ sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_er
   return SR_OK;
 }
 
-size_t sr_wino_scratch_floats(const sr_wino *w) {
-  return (size_t)w->nthr * (size_t)SR_WINO_XI * (size_t)w->tb * (size_t)(w->C + w->K);
+// Stride between the 36 points' matrices in a block, in floats: one cache line more than the matrix, so
+// that the 36 rows a tile's transform touches do not fall into the same L1 sets (tb * C * 4 bytes is
+// often a multiple of 4 KiB).
+static ptrdiff_t point_stride(const sr_wino *w, int ch) { return (ptrdiff_t)(w->tb * ch + 16); }
+
+static size_t thread_floats(const sr_wino *w) {
+  return (size_t)SR_WINO_XI * (size_t)(point_stride(w, w->C) + point_stride(w, w->K));
 }
+
+size_t sr_wino_scratch_floats(const sr_wino *w) { return (size_t)w->nthr * thread_floats(w); }
 
 void sr_wino_free(sr_wino *w) {
   if (w) sr_free(w->u), w->u = NULL;
@@ -119,7 +132,7 @@ static tile_pos tile_at(const sr_wino *w, int64_t t) {
 }
 
 // One tile, one channel block: src (n, C/8, H, W, 8) -> v[xi * vs + c], xi = 0..35 (v: the block's V at
-// this tile and channel block; vs = tb * C, the stride between points).
+// this tile and channel block; vs: the stride between points).
 static void input_tile(const sr_wino *w, const float *src, tile_pos p, int cb, float *v, ptrdiff_t vs) {
   float d[SR_WINO_A][SR_WINO_A][L], t[SR_WINO_A][SR_WINO_A][L];
   const float *plane = src + ((p.img * (w->C / L) + cb) * w->H) * (int64_t)w->W * L;
@@ -175,10 +188,11 @@ static void output_tile(const sr_wino *w, const float *m, ptrdiff_t ms, tile_pos
   }
 }
 
-// One block of cnt tiles starting at t0: transform in, 36 GEMMs, transform out. v: (36, tb, C), m: (36, tb, K).
+// One block of cnt tiles starting at t0: transform in, 36 GEMMs, transform out. v: (36, tb, C), m: (36, tb, K),
+// the 36 matrices point_stride apart.
 static int run_block(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu, int64_t t0,
                      int64_t cnt, float *v, float *m) {
-  ptrdiff_t vs = (ptrdiff_t)(w->tb * w->C), ms = (ptrdiff_t)(w->tb * w->K);
+  ptrdiff_t vs = point_stride(w, w->C), ms = point_stride(w, w->K);
   for (int64_t t = 0; t < cnt; t++) {
     tile_pos p = tile_at(w, t0 + t);
     for (int cb = 0; cb < w->C / L; cb++) input_tile(w, src, p, cb, v + t * w->C + cb * L, vs);
@@ -200,11 +214,11 @@ sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const 
                           float *scratch, sr_err *err) {
   int64_t nb = (w->tiles + w->tb - 1) / w->tb;
   int nthr = omp_get_max_threads() < w->nthr ? omp_get_max_threads() : w->nthr;  // never more than the scratch serves
-  size_t per = (size_t)SR_WINO_XI * (size_t)w->tb * (size_t)(w->C + w->K);
+  size_t per = thread_floats(w);
   int fail = 0;
-#pragma omp parallel for num_threads(nthr) schedule(static) reduction(| : fail)
+#pragma omp parallel for num_threads(nthr) schedule(dynamic, 1) reduction(| : fail)
   for (int64_t b = 0; b < nb; b++) {
-    float *v = scratch + per * (size_t)omp_get_thread_num(), *m = v + (size_t)SR_WINO_XI * (size_t)(w->tb * w->C);
+    float *v = scratch + per * (size_t)omp_get_thread_num(), *m = v + (size_t)SR_WINO_XI * (size_t)point_stride(w, w->C);
     int64_t t0 = b * w->tb, cnt = w->tiles - t0 < w->tb ? w->tiles - t0 : w->tb;
     fail |= run_block(w, src, dst, bias, sum, relu, t0, cnt, v, m);
   }

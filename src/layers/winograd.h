@@ -22,7 +22,8 @@ typedef struct sr_wino {
 } sr_wino;
 
 // The fixed rule: does the plan for batch n run this convolution node with Winograd? 3x3, stride 1, pad 1,
-// input and output channels >= 32 and multiples of 8, at least 4 output tiles (n * ceil(H/4) * ceil(W/4)).
+// input and output channels >= 16 and multiples of 8, at least 4 output tiles (n * ceil(H/4) * ceil(W/4))
+// and tiles * C * K >= 2^14.
 int sr_wino_eligible(const sr_node *nd, int64_t n);
 // Shapes, block size and the transformed-weight buffer for batch n; nthr: threads the scratch serves.
 sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_err *err);

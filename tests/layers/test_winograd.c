@@ -141,8 +141,12 @@ static void check_rule(void) {
   CHECK(!sr_wino_eligible(&x, 1), "C not a multiple of 8 excluded");
   x = nd, x.c = 20;
   CHECK(!sr_wino_eligible(&x, 1), "K not a multiple of 8 excluded");
-  x = nd, x.ic = 16;
-  CHECK(!sr_wino_eligible(&x, 1), "C < 32 excluded");
+  x = nd, x.ic = 8;
+  CHECK(!sr_wino_eligible(&x, 1), "C < 16 excluded");
+  x = nd, x.c = 8;
+  CHECK(!sr_wino_eligible(&x, 1), "K < 16 excluded");
+  x = nd, x.ic = x.c = 16, x.h = x.w = x.ih = x.iw = 4;  // one tile per image, 16 x 16 channels: little work
+  CHECK(!sr_wino_eligible(&x, 4) && !sr_wino_eligible(&x, 63) && sr_wino_eligible(&x, 64), "tiles * C * K >= 2^14");
   x = nd, x.h = x.w = x.ih = x.iw = 4;  // one 4x4 tile per image
   CHECK(!sr_wino_eligible(&x, 1) && !sr_wino_eligible(&x, 3) && sr_wino_eligible(&x, 4), "at least 4 tiles");
   x = nd, x.h = x.w = x.ih = x.iw = 5;  // 2x2 tiles, the last ones partial
@@ -155,7 +159,7 @@ static void check_rule(void) {
 static void check_plan(sr_rng *rng) {
   sr_err err = {0};
   sr_model m;
-  sr_model_config cfg = {.arch = "custom", .in_c = 3, .in_h = 10, .in_w = 10, .classes = 7};
+  sr_model_config cfg = {.arch = "custom", .in_c = 3, .in_h = 14, .in_w = 14, .classes = 7};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
   int r1 = sr_graph_relu(&m, sr_graph_bn(&m, sr_graph_conv(&m, 0, 32, 3, 1, 1, 0, "c1"), "b1"));  // C = 3: direct
   int h = sr_graph_relu(&m, sr_graph_bn(&m, sr_graph_conv(&m, r1, 32, 3, 1, 1, 0, "ca"), "ba"));
@@ -178,7 +182,7 @@ static void check_plan(sr_rng *rng) {
   m.params_version++;
   int64_t ns[] = {1, 3};
   for (int k = 0; k < 2; k++) {
-    int64_t n = ns[k], nin = n * 3 * 10 * 10, nout = n * 7;
+    int64_t n = ns[k], nin = n * 3 * 14 * 14, nout = n * 7;
     float *x = malloc(sizeof(float) * (size_t)nin), *a = malloc(sizeof(float) * (size_t)nout);
     float *b = malloc(sizeof(float) * (size_t)nout), *t = malloc(sizeof(float) * (size_t)nout);
     for (int64_t i = 0; i < nin; i++) x[i] = (float)sr_rng_normal(rng);
@@ -192,6 +196,8 @@ static void check_plan(sr_rng *rng) {
       CHECK_OK(sr_model_forward(&m, x, n, 0, t, &err), &err);
       double e = sr_test_rel_to_max(a, b, (size_t)nout), et = sr_test_rel_to_max(a, t, (size_t)nout);
       CHECK(e < LIMIT, "plan batch %lld: Winograd vs direct %.3g", (long long)n, e);
+      CHECK_OK(sr_infer_forward(pw, x, b, &err), &err);  // deterministic: the same bits on a second run
+      CHECK(memcmp(a, b, sizeof(float) * (size_t)nout) == 0, "plan batch %lld: Winograd run twice differs", (long long)n);
       CHECK(et < LIMIT, "plan batch %lld: Winograd vs tape eval %.3g", (long long)n, et);
       sr_infer_stats sw, sd;
       sr_infer_get_stats(pw, &sw);
