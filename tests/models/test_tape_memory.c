@@ -67,10 +67,10 @@ static void check(const char *arch, double width, int hw, double max_share, int 
 }
 
 int main(void) {
-  // Winograd (C, K >= 32, >= 4 tiles): layers 2-4 at width 0.25 on 16x16 (3 + 3 + 3 convs), layers 3-4 at
-  // width 0.125 on 28x28 (7x7 and 4x4: partial tiles)
-  check("resnet18", 0.25, 16, 0.3, 9);
-  check("resnet18", 0.125, 28, 0.3, 6);
+  // Winograd (winograd.c's rule): layers 1-4 at width 0.25 on 16x16 (4 + 3 + 3 + 3 convs), layers 2-4 at
+  // width 0.125 on 28x28 (14x14, 7x7 and 4x4: partial tiles)
+  check("resnet18", 0.25, 16, 0.3, 13);
+  check("resnet18", 0.125, 28, 0.3, 9);
   // few nodes: around a fused BN -> ReLU three gradients of the widest layer are live at once
   check("cnn-small", 1.0, 28, 0.7, 1);  // its 32 -> 64 conv at 14x14
   return sr_test_done();
