@@ -123,6 +123,7 @@ static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
     sr_wino_free(&tn->wino[d]);  // its own weight buffer: the tape shares one (bind_shared)
     t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
   }
+  t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
   t->wino_u_floats = max_size(t->wino_u_floats, (size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
   t->wino_work_floats = max_size(t->wino_work_floats, (size_t)nthr * 27 * (size_t)(nd->c > nd->ic ? nd->c : nd->ic));
   return SR_OK;
@@ -219,24 +220,9 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
   return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
 }
 
-static sr_status backward(sr_tape *t, int i, sr_err *err) {
-  const sr_node *nd = &t->m->nodes[i];
+static sr_status backward_data(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   sr_status s;
-  if (tn->mem[M_SRCW]) {
-    dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, conv_src(t, i)}, {DNNL_ARG_TO, tn->mem[M_SRCW]}};
-    if ((s = sr_exec(t, tn->prim[P_RSW], 2, r1, err))) return s;
-  }
-  if (tn->mem[M_DDW]) {
-    dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, tn->diff}, {DNNL_ARG_TO, tn->mem[M_DDW]}};
-    if ((s = sr_exec(t, tn->prim[P_RDDW], 2, r1, err))) return s;
-  }
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_SRCW] ? tn->mem[M_SRCW] : conv_src(t, i)},
-                         {DNNL_ARG_DIFF_DST, tn->mem[M_DDW] ? tn->mem[M_DDW] : tn->diff},
-                         {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
-                         {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
-    return s;
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
   if (tn->wino) {  // the producer's gradient layout is the input's, nChw8c
@@ -254,6 +240,40 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   }
   sr_diff_done(t, i, 0);
   return SR_OK;
+}
+
+// dW += from the forward's input and this node's output gradient (t->wino_u is free here: work for M).
+static sr_status wino_backward_weights(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  void *x, *dy;
+  dnnl_memory_get_data_handle(t->tn[nd->in[0]].dst, &x);
+  dnnl_memory_get_data_handle(t->tn[i].diff, &dy);
+  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->scratch_buf, err);
+}
+
+static sr_status backward(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  sr_status s;
+  if (tn->wino && !nd->bias) {
+    if ((s = wino_backward_weights(t, i, err))) return s;
+    return backward_data(t, i, err);
+  }
+  if (tn->mem[M_SRCW]) {
+    dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, conv_src(t, i)}, {DNNL_ARG_TO, tn->mem[M_SRCW]}};
+    if ((s = sr_exec(t, tn->prim[P_RSW], 2, r1, err))) return s;
+  }
+  if (tn->mem[M_DDW]) {
+    dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, tn->diff}, {DNNL_ARG_TO, tn->mem[M_DDW]}};
+    if ((s = sr_exec(t, tn->prim[P_RDDW], 2, r1, err))) return s;
+  }
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_SRCW] ? tn->mem[M_SRCW] : conv_src(t, i)},
+                         {DNNL_ARG_DIFF_DST, tn->mem[M_DDW] ? tn->mem[M_DDW] : tn->diff},
+                         {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
+                         {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
+  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+    return s;
+  return backward_data(t, i, err);
 }
 
 const sr_layer_ops sr_ops_conv = {"conv2d", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

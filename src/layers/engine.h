@@ -136,6 +136,12 @@ dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
 // Winograd in training (winograd_train.c). wt: (O, I, 3, 3) plain; flip 0: u (36, I, O) for the forward,
 // flip 1: u (36, O, I) for backward-data (filters rotated 180 degrees); work: nthr * 27 * max(O, I) floats.
 void sr_wino_train_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work);
+// Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
+// gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.
+struct sr_wino;
+size_t sr_wino_bwdw_scratch_floats(const struct sr_wino *w);
+sr_status sr_wino_backward_weights(const struct sr_wino *w, const float *x, const float *dy, float *dw, float *m,
+                                   float *scratch, sr_err *err);
 // BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
 // ReLU node with the ReLU's output gradient (batchnorm.c).
 sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);
