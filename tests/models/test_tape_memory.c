@@ -66,7 +66,36 @@ static void check(const char *arch, double width, int hw, double max_share, int 
   sr_model_free(&m);
 }
 
+// One Winograd convolution (64 -> 64 at 32x32, batch 8: 512 tiles, so its weight gradient sums two chunks of
+// tiles) behind a conv that gives it an nChw8c input; with a bias its weight gradient stays oneDNN's.
+static void check_conv(int bias) {
+  sr_err err = {0};
+  sr_rng rng;
+  sr_rng_seed(&rng, 77, (uint64_t)bias);
+  sr_model m;
+  sr_model_config cfg = {.arch = "custom", .in_c = 8, .in_h = 32, .in_w = 32, .classes = 10};
+  CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
+  int h = sr_graph_relu(&m, sr_graph_conv(&m, 0, 64, 3, 1, 1, 1, "c1"));
+  h = sr_graph_relu(&m, sr_graph_conv(&m, h, 64, 3, 1, 1, bias, "c2"));
+  CHECK(sr_graph_linear(&m, sr_graph_gap(&m, h), 10, 1, "fc") > 0, "graph");
+  CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
+  int64_t n = 8, d = 8 * 32 * 32;
+  sr_tape *t = NULL;
+  CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
+  CHECK(sr_tape_winograd_convs(t) == 1, "conv 64 -> 64 runs as Winograd (%d)", sr_tape_winograd_convs(t));
+  float *x = malloc(sizeof(float) * (size_t)(n * d)), *dy = malloc(sizeof(float) * (size_t)(n * 10));
+  for (int64_t i = 0; i < n * d; i++) x[i] = (float)sr_rng_normal(&rng);
+  for (int64_t i = 0; i < n * 10; i++) dy[i] = (float)sr_rng_normal(&rng);
+  double e = grads_vs_ref(&m, t, x, dy, n, d);
+  printf("conv 64 -> 64, 32x32, batch 8, bias %d: gradients vs double reference, rel err %.2e\n", bias, e);
+  CHECK(e < 1e-4, "conv bias %d: rel err %.3g", bias, e);
+  free(x), free(dy);
+  sr_model_free(&m);
+}
+
 int main(void) {
+  check_conv(0);
+  check_conv(1);
   // Winograd (winograd.c's rule): layers 1-4 at width 0.25 on 16x16 (4 + 3 + 3 + 3 convs), layers 2-4 at
   // width 0.125 on 28x28 (14x14, 7x7 and 4x4: partial tiles)
   check("resnet18", 0.25, 16, 0.3, 13);
