@@ -1,7 +1,7 @@
 #!/bin/sh
 # Engine benchmark beside PyTorch 1.13 (Debian python3-torch), same architecture, batch and 2 threads,
 # in the same run. Prints each side's JSON and one ratio line per configuration.
-# usage: bench/run.sh [BUILD_DIR] [SECONDS_PER_MEASUREMENT]
+# usage: [ROUNDS=3] bench/run.sh [BUILD_DIR] [SECONDS_PER_MEASUREMENT]
 set -eu
 build=${1:-build}
 secs=${2:-10}
@@ -14,25 +14,41 @@ export OMP_NUM_THREADS=2
 echo "# simreg engine vs PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'), 2 threads, $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 peak=$("$build/bench/bench_engine" --conv-peak)
 echo "conv alone: $peak"
+# ROUNDS alternating simreg / PyTorch measurements per configuration: drift of the machine's speed (other
+# tenants, frequency) hits both sides alike; the ratio reported is the median of the per-round ratios.
+rounds=${ROUNDS:-3}
 while read -r model width ch size batch; do
-  s=$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
-  p=$(/usr/bin/python3 "$here/torch_peer.py" "$model" "$width" "$ch" "$size" "$batch" "$secs")
-  echo "simreg  $s"
-  echo "pytorch $p"
-  /usr/bin/python3 - "$s" "$p" "$peak" <<'PY'
-import json, sys
-s, p, k = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
-peak = k["conv3x3_64_32x32_b64_gflops"]
-print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']}: "
-      f"train {s['train_img_s']:.1f} vs {p['train_img_s']:.1f} img/s = {s['train_img_s']/p['train_img_s']:.2f}x, "
-      f"inference {s['infer_img_s']:.1f} vs {p['infer_img_s']:.1f} img/s = {s['infer_img_s']/p['infer_img_s']:.2f}x, "
-      f"fused inference {s['infer_fused_img_s']:.1f} img/s = {s['infer_fused_img_s']/p['infer_img_s']:.2f}x")
-print(f"  fused inference with {s['winograd_convs']} Winograd convolutions {s['infer_fused_img_s']:.1f} img/s, all direct "
-      f"{s['infer_fused_direct_img_s']:.1f} img/s ({s['infer_fused_direct_img_s']/p['infer_img_s']:.2f}x PyTorch): "
-      f"Winograd {s['infer_fused_img_s']/s['infer_fused_direct_img_s']:.2f}x")
-print(f"  GFLOP/s against the convolution alone ({peak:.1f}): train {s['train_gflops']:.1f} "
-      f"({100*s['train_gflops']/peak:.0f}%), inference {s['infer_gflops']:.1f} ({100*s['infer_gflops']/peak:.0f}%), "
-      f"fused inference {s['infer_fused_gflops']:.1f} ({100*s['infer_fused_gflops']/peak:.0f}%)")
+  ss=""; ps=""
+  for r in $(seq "$rounds"); do
+    s=$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
+    p=$(/usr/bin/python3 "$here/torch_peer.py" "$model" "$width" "$ch" "$size" "$batch" "$secs")
+    echo "simreg  $s"
+    echo "pytorch $p"
+    ss="$ss$s
+"; ps="$ps$p
+"
+  done
+  /usr/bin/python3 - "$ss" "$ps" "$peak" <<'PY'
+import json, statistics as st, sys
+S = [json.loads(l) for l in sys.argv[1].split("\n") if l.strip()]
+P = [json.loads(l) for l in sys.argv[2].split("\n") if l.strip()]
+peak = json.loads(sys.argv[3])["conv3x3_64_32x32_b64_gflops"]
+def med(rows, key): return st.median(r[key] for r in rows)
+def ratio(skey, pkey): return st.median(s[skey] / p[pkey] for s, p in zip(S, P))
+def rounds(skey, pkey): return "/".join(f"{s[skey] / p[pkey]:.2f}" for s, p in zip(S, P))
+s = S[0]
+print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']} (median of {len(S)} rounds): "
+      f"train {med(S, 'train_img_s'):.1f} vs {med(P, 'train_img_s'):.1f} img/s = {ratio('train_img_s', 'train_img_s'):.2f}x "
+      f"[{rounds('train_img_s', 'train_img_s')}], "
+      f"inference {med(S, 'infer_img_s'):.1f} vs {med(P, 'infer_img_s'):.1f} img/s = {ratio('infer_img_s', 'infer_img_s'):.2f}x, "
+      f"fused inference {med(S, 'infer_fused_img_s'):.1f} img/s = {ratio('infer_fused_img_s', 'infer_img_s'):.2f}x "
+      f"[{rounds('infer_fused_img_s', 'infer_img_s')}]")
+print(f"  fused inference with {s['winograd_convs']} Winograd convolutions {med(S, 'infer_fused_img_s'):.1f} img/s, all direct "
+      f"{med(S, 'infer_fused_direct_img_s'):.1f} img/s ({ratio('infer_fused_direct_img_s', 'infer_img_s'):.2f}x PyTorch): "
+      f"Winograd {st.median(s['infer_fused_img_s'] / s['infer_fused_direct_img_s'] for s in S):.2f}x")
+print(f"  GFLOP/s against the convolution alone ({peak:.1f}): train {med(S, 'train_gflops'):.1f} "
+      f"({100*med(S, 'train_gflops')/peak:.0f}%), inference {med(S, 'infer_gflops'):.1f} ({100*med(S, 'infer_gflops')/peak:.0f}%), "
+      f"fused inference {med(S, 'infer_fused_gflops'):.1f} ({100*med(S, 'infer_fused_gflops')/peak:.0f}%)")
 PY
 done <<'CONFIGS'
 resnet18 1.0 1 32 64
@@ -44,13 +60,19 @@ CONFIGS
 # setup: after building the model, optimizer and data (PyTorch: after importing torch), before the first step.
 while read -r model width ch size batch; do
   s=$("$build/bench/bench_engine" --rss "$model" "$width" "$ch" "$size" "$batch" 10)
-  p=$(/usr/bin/python3 "$here/torch_peer.py" --rss "$model" "$width" "$ch" "$size" "$batch" 10)
-  /usr/bin/python3 - "$s" "$p" <<'PY'
-import json, sys
-s, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+  ps=""
+  for r in $(seq "$rounds"); do  # PyTorch's peak moves between runs (its caching allocator); simreg's does not
+    ps="$ps$(/usr/bin/python3 "$here/torch_peer.py" --rss "$model" "$width" "$ch" "$size" "$batch" 10)
+"
+  done
+  /usr/bin/python3 - "$s" "$ps" <<'PY'
+import json, statistics as st, sys
+s = json.loads(sys.argv[1])
+P = [json.loads(l) for l in sys.argv[2].split("\n") if l.strip()]
+pk = [p["train_peak_rss_mb"] for p in P]
 print(f"peak RSS {s['model']} width {s['width']} batch {s['batch']}, {s['steps']} training steps: "
-      f"{s['train_peak_rss_mb']:.0f} MB vs PyTorch {p['train_peak_rss_mb']:.0f} MB = {s['train_peak_rss_mb']/p['train_peak_rss_mb']:.2f}x "
-      f"(setup {s['setup_rss_mb']:.0f} vs {p['setup_rss_mb']:.0f} MB)")
+      f"{s['train_peak_rss_mb']:.0f} MB vs PyTorch median {st.median(pk):.0f} MB (min {min(pk):.0f}, max {max(pk):.0f}, "
+      f"{len(pk)} runs) = {s['train_peak_rss_mb']/st.median(pk):.2f}x (setup {s['setup_rss_mb']:.0f} vs {P[0]['setup_rss_mb']:.0f} MB)")
 PY
 done <<'CONFIGS'
 resnet18 1.0 1 32 64

@@ -124,6 +124,11 @@ int64_t sr_model_flops(const sr_model *m);  // multiply-adds x2 per image, forwa
 // Get (create on first use) the tape for batch size n in the given slot (0..3).
 sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err);
 int64_t sr_tape_batch(const sr_tape *t);
+// Bytes of activation-gradient buffers the tape holds (nodes share them by backward liveness).
+size_t sr_tape_diff_bytes(const sr_tape *t);
+// Convolutions whose forward and backward-data run as Winograd F(4x4, 3x3) on this tape (the inference
+// plan's rule, sr_infer_options; SR_WINOGRAD=0 turns it off); backward-weights stays oneDNN's direct.
+int sr_tape_winograd_convs(const sr_tape *t);
 // x: (n, in_c, in_h, in_w) plain, values as the model sees them. out: (n, classes) or the last node's
 // output in plain NCHW. training: BN uses batch statistics and updates running stats.
 sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err);

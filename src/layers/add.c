@@ -33,20 +33,16 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
   return numel(nd);
 }
 
-// An input whose only consumer is this add gets no copy of the gradient: its diff memory is re-pointed
-// at this node's diff buffer (the gradient of an add is the identity), saving a full pass per block.
-static sr_status alias_input_diff(sr_tape *t, int i, int k, sr_err *err) {
+// An input whose only consumer is this add gets no copy of the gradient: its diff shares this node's diff
+// buffer (the gradient of an add is the identity), saving a full pass per block. tape.c binds the buffer.
+static void alias_input_diff(sr_tape *t, int i, int k) {
   int p = t->m->nodes[i].in[k];
   sr_tnode *pn = &t->tn[p];
   if (p == 0 || t->consumers[p] != 1 || !dnnl_memory_desc_equal(&pn->md, &t->tn[i].md) ||
       t->m->nodes[i].in[0] == t->m->nodes[i].in[1])
-    return SR_OK;
-  void *buf;
-  dnnl_memory_get_data_handle(t->tn[i].diff, &buf);
-  dnnl_memory_destroy(pn->diff);
-  pn->diff = NULL;
+    return;
   pn->diff_aliased = 1;
-  return sr_mem_create(t, &pn->diff, &pn->md, buf, err);
+  pn->diff_alias = i;
 }
 
 // A ReLU attribute for the fused add -> ReLU (tn->fused): the add writes relu(a + b) into the ReLU's output.
@@ -77,9 +73,10 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if (s) return s;
   if ((s = sr_prim_from_pd(t, pd, &tn->prim[0], err)) ||
       (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(t, &tn->prim[1], a, a, 0, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)) || (s = alias_input_diff(t, i, 0, err)) ||
-      (s = alias_input_diff(t, i, 1, err)))
+      (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)))
     return s;
+  alias_input_diff(t, i, 0);
+  alias_input_diff(t, i, 1);
   return SR_OK;
 }
 

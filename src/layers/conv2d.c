@@ -1,7 +1,10 @@
 // conv2d: reference kernels (double) and the oneDNN layer.
+#include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "winograd.h"
 
 // x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
 void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
@@ -91,6 +94,52 @@ static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *
   pr[1] = (int64_t)(nd->w - 1) * nd->stride + nd->k - nd->iw - nd->pad;
 }
 
+// ---- Winograd (winograd.c, winograd_train.c): forward and backward-data of eligible 3x3 stride-1 convs ----
+static int is_nchw8c(const dnnl_memory_desc_t *md) {
+  dnnl_memory_desc_t b;
+  return md->ndims == 4 && dnnl_memory_desc_init_by_tag(&b, 4, md->dims, dnnl_f32, dnnl_aBcd8b) == dnnl_success &&
+         dnnl_memory_desc_equal(md, &b);
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+// Only where the rule picks it (the plan's rule: SR_WINOGRAD=0 turns it off) and oneDNN chose nChw8c for the
+// input, its gradient and the output, so the kernels read and write the tape's buffers in place.
+static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
+                            sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  const char *env = getenv("SR_WINOGRAD");
+  if ((env && strcmp(env, "0") == 0) || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
+      !dnnl_memory_desc_equal(src, sr_in_md(t, i, 0)))
+    return SR_OK;
+  sr_tnode *tn = &t->tn[i];
+  if (!(tn->wino = calloc(2, sizeof *tn->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd state of %s", nd->name);
+  sr_node swapped = *nd;  // backward-data: the same convolution with input and output channels swapped
+  swapped.ic = nd->c, swapped.c = nd->ic;
+  int nthr = omp_get_max_threads();
+  sr_status s;
+  for (int d = 0; d < 2; d++) {
+    if ((s = sr_wino_init(&tn->wino[d], d ? &swapped : nd, t->n, nthr, err))) return s;
+    sr_wino_free(&tn->wino[d]);  // its own weight buffer: the tape shares one (bind_shared)
+    t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
+  }
+  t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
+  t->wino_u_floats = max_size(t->wino_u_floats, (size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
+  t->wino_work_floats = max_size(t->wino_work_floats, (size_t)nthr * 27 * (size_t)(nd->c > nd->ic ? nd->c : nd->ic));
+  return SR_OK;
+}
+
+// d = 0: dst = conv(src) (+ bias); d = 1: dst = the input gradient from src = the output gradient.
+static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memory_t dst, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  void *x, *y;
+  dnnl_memory_get_data_handle(src, &x);
+  dnnl_memory_get_data_handle(dst, &y);
+  sr_wino_train_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->wino_work);
+  const float *bias = !d && nd->bias ? sr_param(t, nd->p_b) : NULL;
+  return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->scratch_buf, err);
+}
+
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
@@ -146,7 +195,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
       ((s = sr_mem_create(t, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
        (s = sr_reorder_create(t, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
     return s;
-  return SR_OK;
+  return build_wino(t, i, src, &dst, err);
 }
 
 // The input in the layout the convolution wants.
@@ -157,6 +206,7 @@ static dnnl_memory_t conv_src(const sr_tape *t, int i) {
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
+  if (tn->wino) return wino_run(t, i, 0, t->tn[nd->in[0]].dst, tn->dst, err);  // no oneDNN weight layouts needed
   sr_status s = sr_weights_refresh(t, i, err);
   if (s) return s;
   if (tn->mem[M_SRC]) {
@@ -170,10 +220,45 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
   return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
 }
 
+static sr_status backward_data(sr_tape *t, int i, sr_err *err) {
+  sr_tnode *tn = &t->tn[i];
+  sr_status s;
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  if (!dsrc) return SR_OK;
+  if (tn->wino) {  // the producer's gradient layout is the input's, nChw8c
+    if ((s = wino_run(t, i, 1, tn->diff, dsrc, err))) return s;
+    sr_diff_done(t, i, 0);
+    return SR_OK;
+  }
+  dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
+                         {DNNL_ARG_WEIGHTS, sr_weights_for_bwd_data(t, i)},
+                         {DNNL_ARG_DIFF_SRC, tn->mem[M_DSRC] ? tn->mem[M_DSRC] : dsrc}};
+  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  if (tn->mem[M_DSRC]) {
+    dnnl_exec_arg_t r2[] = {{DNNL_ARG_FROM, tn->mem[M_DSRC]}, {DNNL_ARG_TO, dsrc}};
+    if ((s = sr_exec(t, tn->prim[P_RDSRC], 2, r2, err))) return s;
+  }
+  sr_diff_done(t, i, 0);
+  return SR_OK;
+}
+
+// dW += from the forward's input and this node's output gradient (t->wino_u is free here: work for M).
+static sr_status wino_backward_weights(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  void *x, *dy;
+  dnnl_memory_get_data_handle(t->tn[nd->in[0]].dst, &x);
+  dnnl_memory_get_data_handle(t->tn[i].diff, &dy);
+  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->scratch_buf, err);
+}
+
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   sr_status s;
+  if (tn->wino && !nd->bias) {
+    if ((s = wino_backward_weights(t, i, err))) return s;
+    return backward_data(t, i, err);
+  }
   if (tn->mem[M_SRCW]) {
     dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, conv_src(t, i)}, {DNNL_ARG_TO, tn->mem[M_SRCW]}};
     if ((s = sr_exec(t, tn->prim[P_RSW], 2, r1, err))) return s;
@@ -188,18 +273,7 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
   if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
     return s;
-  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
-  if (!dsrc) return SR_OK;
-  dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
-                         {DNNL_ARG_WEIGHTS, sr_weights_for_bwd_data(t, i)},
-                         {DNNL_ARG_DIFF_SRC, tn->mem[M_DSRC] ? tn->mem[M_DSRC] : dsrc}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
-  if (tn->mem[M_DSRC]) {
-    dnnl_exec_arg_t r2[] = {{DNNL_ARG_FROM, tn->mem[M_DSRC]}, {DNNL_ARG_TO, dsrc}};
-    if ((s = sr_exec(t, tn->prim[P_RDSRC], 2, r2, err))) return s;
-  }
-  sr_diff_done(t, i, 0);
-  return SR_OK;
+  return backward_data(t, i, err);
 }
 
 const sr_layer_ops sr_ops_conv = {"conv2d", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};

@@ -27,15 +27,17 @@ typedef struct sr_engine {
 typedef struct sr_tnode {
   dnnl_memory_desc_t md;   // layout of this node's output (and of its gradient)
   dnnl_memory_t dst;       // output
-  dnnl_memory_t diff;      // gradient w.r.t. the output
+  dnnl_memory_t diff;      // gradient w.r.t. the output; its buffer is bound by liveness (tape.c bind_diffs)
   dnnl_memory_t dtmp;      // same layout as diff, backed by the tape's shared temp buffer
   int diff_written;        // diff holds a value this backward pass (else it is garbage)
   int diff_aliased;        // diff shares its consumer's diff buffer (single-consumer residual-add input)
+  int diff_alias;          // with diff_aliased: the add node whose diff buffer this one shares
   int fused;               // BN, add: index of the ReLU fused into it; ReLU: index of its BN or add (0: not fused)
   dnnl_primitive_t prim[SR_TN_PRIMS];
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];
   uint64_t version;        // params_version this node's reordered weights reflect
+  struct sr_wino *wino;    // conv run as Winograd: [0] forward, [1] backward-data (winograd_train.c); else NULL
 } sr_tnode;
 
 struct sr_tape {
@@ -48,6 +50,12 @@ struct sr_tape {
   void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
   void *scratch_buf;
+  float *wino_u;           // transformed weights, shared by every Winograd conv (rebuilt at each use)
+  float *wino_work;        // per-thread temp of the weight transform
+  size_t wino_u_floats, wino_work_floats;
+  void **diff_bufs;        // gradient buffers shared by nodes whose backward lifetimes do not overlap
+  int n_diff_bufs;
+  size_t diff_bytes;       // their total size
   double *sync_buf;        // SyncBN: 2*C+1 doubles for the largest BN (NULL without m->bn_allreduce)
   dnnl_primitive_attr_t attr;     // scratchpad_mode_user
   dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
@@ -91,13 +99,15 @@ sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, 
 sr_status sr_prim_from_pd(sr_tape *t, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err);
 const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what);
 sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err);
+// A memory with no buffer yet (DNNL_MEMORY_NONE); its handle is set later.
+sr_status sr_mem_create_unbound(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, sr_err *err);
 sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
                             const dnnl_memory_desc_t *dst, int accumulate, sr_err *err);
 void sr_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);  // nchw / nc / oihw / x
 void sr_any_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
 // The node's output memory descriptor as a consumer's src: producer's md.
 const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k);
-// Set up this node's dst/diff/dtmp memories with the given md.
+// Set up this node's dst and diff memories with the given md (diff's buffer is bound after build).
 sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err);
 // Execute a primitive with (arg, memory) pairs terminated by a 0 memory.
 sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args, sr_err *err);
@@ -123,6 +133,15 @@ sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
 sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err);     // before forward
 sr_status sr_weights_accumulate(sr_tape *t, int i, sr_err *err);  // after backward-weights
 dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
+// Winograd in training (winograd_train.c). wt: (O, I, 3, 3) plain; flip 0: u (36, I, O) for the forward,
+// flip 1: u (36, O, I) for backward-data (filters rotated 180 degrees); work: nthr * 27 * max(O, I) floats.
+void sr_wino_train_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work);
+// Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
+// gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.
+struct sr_wino;
+size_t sr_wino_bwdw_scratch_floats(const struct sr_wino *w);
+sr_status sr_wino_backward_weights(const struct sr_wino *w, const float *x, const float *dy, float *dw, float *m,
+                                   float *scratch, sr_err *err);
 // BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
 // ReLU node with the ReLU's output gradient (batchnorm.c).
 sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);

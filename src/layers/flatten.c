@@ -24,7 +24,7 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 }
 
 // prim: 0 reorder in -> plain 4-D view of dst, 1 reorder plain 4-D view of diff -> input layout
-// mem:  0 4-D view of dst, 1 4-D view of diff
+// mem:  0 4-D view of dst, 1 4-D view of diff (handle set in backward)
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
@@ -35,10 +35,10 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_plain_md(&p2, 2, d2);
   sr_status s;
   if ((s = sr_node_outputs(t, i, &p2, err))) return s;
-  void *dst, *diff;
+  void *dst;
   dnnl_memory_get_data_handle(tn->dst, &dst);
-  dnnl_memory_get_data_handle(tn->diff, &diff);
-  if ((s = sr_mem_create(t, &tn->mem[0], &p4, dst, err)) || (s = sr_mem_create(t, &tn->mem[1], &p4, diff, err)) ||
+  if ((s = sr_mem_create(t, &tn->mem[0], &p4, dst, err)) ||
+      (s = sr_mem_create_unbound(t, &tn->mem[1], &p4, err)) ||
       (s = sr_reorder_create(t, &tn->prim[0], src, &p4, 0, err)) ||
       (s = sr_reorder_create(t, &tn->prim[1], &p4, src, 0, err)))
     return s;
@@ -53,6 +53,9 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
+  void *diff;  // the diff buffer is bound after build (liveness), so the 4-D view follows it here
+  dnnl_memory_get_data_handle(t->tn[i].diff, &diff);
+  dnnl_memory_set_data_handle(t->tn[i].mem[1], diff);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].mem[1]}, {DNNL_ARG_TO, dsrc}};
   sr_status s = sr_exec(t, t->tn[i].prim[1], 2, a, err);
   if (!s) sr_diff_done(t, i, 0);

@@ -1,8 +1,10 @@
 // The oneDNN executor: builds every node's primitives once per batch size, runs forward/backward.
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "winograd.h"
 
 const sr_layer_ops *sr_layer_ops_for(sr_op op) {
   static const sr_layer_ops *table[SR_OP_COUNT] = {
@@ -56,6 +58,11 @@ sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t
   return SR_OK;
 }
 
+sr_status sr_mem_create_unbound(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, sr_err *err) {
+  DNNL_TRY(dnnl_memory_create(mem, md, t->e->eng, DNNL_MEMORY_NONE), err);
+  return SR_OK;
+}
+
 sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
                             const dnnl_memory_desc_t *dst, int accumulate, sr_err *err) {
   dnnl_primitive_desc_t pd;
@@ -73,7 +80,7 @@ sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_er
   sr_tnode *tn = &t->tn[i];
   tn->md = *md;
   sr_status st = sr_mem_create(t, &tn->dst, md, NULL, err);
-  if (!st) st = sr_mem_create(t, &tn->diff, md, NULL, err);
+  if (!st) st = sr_mem_create_unbound(t, &tn->diff, md, err);
   size_t sz = dnnl_memory_desc_get_size(md);
   if (sz > t->tmp_size) t->tmp_size = sz;
   return st;
@@ -125,6 +132,7 @@ static void tape_destroy(sr_tape *t) {
       if (tn->dst) dnnl_memory_destroy(tn->dst);
       if (tn->diff) dnnl_memory_destroy(tn->diff);
       if (tn->dtmp) dnnl_memory_destroy(tn->dtmp);
+      if (tn->wino) free(tn->wino);  // their u is the tape's shared wino_u
     }
     free(t->tn);
   }
@@ -146,6 +154,10 @@ static void tape_destroy(sr_tape *t) {
   sr_free(t->tmp_buf);
   sr_free(t->scratch_buf);
   sr_free(t->sync_buf);
+  sr_free(t->wino_u);
+  sr_free(t->wino_work);
+  for (int b = 0; b < t->n_diff_bufs; b++) sr_free(t->diff_bufs[b]);
+  free(t->diff_bufs);
   free(t);
 }
 
@@ -177,12 +189,98 @@ static sr_status build_boundaries(sr_tape *t, sr_err *err) {
   return SR_OK;
 }
 
+// ---- gradient buffers by liveness ----
+// Backward visits nodes last..1; call node i's visit step last - i. Node p's gradient is written first by
+// its latest consumer (or by the ReLU that consumer is fused with, which runs the fused backward) and read
+// last by p's own backward (node 0: by the dx reorder after the loop). The output's gradient and the
+// regularizer's feature gradients are written before the loop (step -1). Inclusive intervals: at the
+// step where a node reads its own gradient it writes its inputs', so those two must not share.
+static int node_root(const sr_tape *t, int p) {
+  while (t->tn[p].diff_aliased) p = t->tn[p].diff_alias;
+  return p;
+}
+
+static void diff_lifetimes(const sr_tape *t, int *start, int *end) {
+  const sr_model *m = t->m;
+  int last = m->n_nodes - 1;
+  for (int p = 0; p <= last; p++) start[p] = INT_MAX, end[p] = p == 0 ? last + 1 : last - p;
+  start[last] = -1;
+  for (int f = 0; f < m->n_feat; f++) start[m->feat[f]] = -1;
+  for (int c = 1; c <= last; c++) {
+    int w = t->tn[c].fused > c ? t->tn[c].fused : c;  // a fused BN/add's backward runs from its ReLU
+    for (int k = 0; k < 2; k++) {
+      int p = m->nodes[c].in[k];
+      if (p >= 0 && last - w < start[p]) start[p] = last - w;
+    }
+  }
+  for (int p = 0; p <= last; p++) {
+    if (start[p] == INT_MAX) start[p] = end[p];  // never written: a placeholder interval
+    int r = node_root(t, p);
+    if (r == p) continue;
+    if (start[p] < start[r]) start[r] = start[p];
+    if (end[p] > end[r]) end[r] = end[p];
+  }
+}
+
+// Greedy in step order: a starting gradient takes the smallest free buffer that fits, else grows the
+// largest free one, else a new one.
+static int take_buffer(size_t *size, int *busy_until, int *nb, int step, int until, size_t need) {
+  int best = -1, grow = -1;
+  for (int b = 0; b < *nb; b++) {
+    if (busy_until[b] >= step) continue;
+    if (size[b] >= need && (best < 0 || size[b] < size[best])) best = b;
+    if (grow < 0 || size[b] > size[grow]) grow = b;
+  }
+  if (best < 0 && grow >= 0) best = grow, size[grow] = need;
+  if (best < 0) best = (*nb)++, size[best] = need;
+  busy_until[best] = until;
+  return best;
+}
+
+static sr_status bind_diffs(sr_tape *t, sr_err *err) {
+  int n = t->m->n_nodes, nb = 0;
+  int *start = malloc(sizeof(int) * (size_t)n * 4), *end = start + n, *buf = start + 2 * n, *busy = start + 3 * n;
+  size_t *size = calloc((size_t)n, sizeof *size);
+  if (!start || !size || !(t->diff_bufs = calloc((size_t)n, sizeof *t->diff_bufs))) {
+    free(start), free(size);
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the gradient buffer table");
+  }
+  diff_lifetimes(t, start, end);
+  for (int s = -1; s <= n; s++)
+    for (int p = 0; p < n; p++)
+      if (node_root(t, p) == p && start[p] == s)
+        buf[p] = take_buffer(size, busy, &nb, s, end[p], dnnl_memory_desc_get_size(&t->tn[p].md));
+  sr_status st = SR_OK;
+  t->n_diff_bufs = nb;
+  for (int b = 0; b < nb && !st; b++) {
+    t->diff_bytes += size[b];
+    if (!(t->diff_bufs[b] = sr_alloc(size[b] ? size[b] : 64)))
+      st = sr_fail(err, SR_ERR_NOMEM, "cannot allocate %zu bytes of gradient buffers", size[b]);
+  }
+  for (int p = 0; p < n && !st; p++) dnnl_memory_set_data_handle(t->tn[p].diff, t->diff_bufs[buf[node_root(t, p)]]);
+  free(start), free(size);
+  return st;
+}
+
+size_t sr_tape_diff_bytes(const sr_tape *t) { return t->diff_bytes; }
+
+int sr_tape_winograd_convs(const sr_tape *t) {
+  int n = 0;
+  for (int i = 0; i < t->m->n_nodes; i++) n += t->tn[i].wino != NULL;
+  return n;
+}
+
 // Shared buffers are sized once every primitive exists: one scratchpad, one gradient temp.
 static sr_status bind_shared(sr_tape *t, sr_err *err) {
   sr_status st;
   t->tmp_buf = sr_alloc(t->tmp_size);
   t->scratch_buf = sr_alloc(t->scratch_size ? t->scratch_size : 64);
   if (!t->tmp_buf || !t->scratch_buf) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  if (t->wino_u_floats && (!(t->wino_u = sr_alloc(sizeof(float) * t->wino_u_floats)) ||
+                           !(t->wino_work = sr_alloc(sizeof(float) * t->wino_work_floats))))
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the Winograd weight buffers");
+  for (int i = 0; i < t->m->n_nodes; i++)
+    if (t->tn[i].wino) t->tn[i].wino[0].u = t->tn[i].wino[1].u = t->wino_u;
   if (t->m->bn_allreduce) {
     int cmax = 1;
     for (int i = 0; i < t->m->n_nodes; i++) cmax = t->m->nodes[i].c > cmax ? t->m->nodes[i].c : cmax;
@@ -195,7 +293,7 @@ static sr_status bind_shared(sr_tape *t, sr_err *err) {
   if ((st = sr_mem_create(t, &t->scratch, &smd, t->scratch_buf, err))) return st;
   for (int i = 0; i < t->m->n_nodes; i++)
     if ((st = sr_mem_create(t, &t->tn[i].dtmp, &t->tn[i].md, t->tmp_buf, err))) return st;
-  return SR_OK;
+  return bind_diffs(t, err);
 }
 
 static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) {

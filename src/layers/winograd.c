@@ -226,3 +226,8 @@ sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const 
                            w->C, w->K);
   return SR_OK;
 }
+
+// Backward-weights (winograd_train.c) transforms the same input windows as the forward.
+void sr_wino_input_tile_at(const sr_wino *w, const float *src, int64_t t, int cb, float *v, ptrdiff_t vs) {
+  input_tile(w, src, tile_at(w, t), cb, v, vs);
+}

@@ -4,6 +4,8 @@
 #ifndef SR_WINOGRAD_H
 #define SR_WINOGRAD_H
 
+#include <stddef.h>
+
 #include "simreg/core.h"
 #include "simreg/model.h"
 
@@ -36,5 +38,8 @@ void sr_wino_set_weights(sr_wino *w, const float *wt);
 sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
                           float *scratch, sr_err *err);
 void sr_wino_free(sr_wino *w);
+// Tile t's 6x6 input window (pad 1) of channel block cb transformed, B^T d B: the 8 lanes of point xi go to
+// v + xi * vs. src: (n, C, H, W) nChw8c.
+void sr_wino_input_tile_at(const sr_wino *w, const float *src, int64_t t, int cb, float *v, ptrdiff_t vs);
 
 #endif

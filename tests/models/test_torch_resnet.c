@@ -149,6 +149,11 @@ static double run_variant(const sr_st_file *f, const variant *v) {
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
+  // PyTorch's kernels here are direct convolutions. With Winograd (7x7 layer3 of the first variant) one
+  // pre-activation of the last ReLU that is ~0 changes sign, and that element's whole gradient flips:
+  // 2e-2 relative on every gradient below it. Winograd's training path is checked against the double
+  // reference in test_tape_memory.c and against PyTorch in reg_torch_e2e (no tie there).
+  setenv("SR_WINOGRAD", "0", 1);
   sr_st_file f;
   if (fx_open("resnet_tiny.safetensors", &f)) return sr_test_done();
   static const variant V[] = {{"", 1, 28, 0.125}, {"c3.", 3, 32, 0.0625}};

@@ -1,0 +1,160 @@
+// Winograd in the training tape: F(4x4, 3x3) for the forward and the backward-data of an eligible 3x3
+// stride-1 convolution (backward-data of such a convolution is the same convolution of the output gradient
+// with the filters rotated by 180 degrees and input/output channels swapped), F(3x3, 4x4) for its
+// backward-weights.
+// Weights change every step, so their transform runs at every use into one buffer shared by all nodes
+// (keeping 4x the weights per node and direction would cost resnet18 width 1 about 360 MB).
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "winograd.h"
+
+// G (6x3) for the interpolation points 0, +-1, +-2, infinity (as winograd.c).
+static const float GF[SR_WINO_A][3] = {{1.0f / 4, 0, 0},
+                                       {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                       {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                       {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                       {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                       {0, 0, 1}};
+
+// U = G g G^T for the K filters of input channel c, vectorised over k. g: (9, K) taps of each filter.
+// u: (36, C, K) -> writes u[xi][c][0..K). tmp: 18 * K floats.
+static void transform_channel(float *restrict u, const float *restrict g, float *restrict tmp, int64_t C, int64_t K,
+                              int64_t c) {
+  for (int i = 0; i < SR_WINO_A; i++)  // tmp[i][j][k] = (G g)[i][j]
+    for (int j = 0; j < 3; j++) {
+      float *o = tmp + (i * 3 + j) * K;
+      const float *g0 = g + j * K, *g1 = g + (3 + j) * K, *g2 = g + (6 + j) * K;
+      for (int64_t k = 0; k < K; k++) o[k] = GF[i][0] * g0[k] + GF[i][1] * g1[k] + GF[i][2] * g2[k];
+    }
+  for (int i = 0; i < SR_WINO_A; i++)
+    for (int j = 0; j < SR_WINO_A; j++) {
+      float *o = u + ((int64_t)(i * SR_WINO_A + j) * C + c) * K;
+      const float *t0 = tmp + (i * 3) * K, *t1 = t0 + K, *t2 = t1 + K;
+      for (int64_t k = 0; k < K; k++) o[k] = t0[k] * GF[j][0] + t1[k] * GF[j][1] + t2[k] * GF[j][2];
+    }
+}
+
+// wt: (O, I, 3, 3) plain. flip = 0: u for the forward, (36, I, O). flip = 1: u for backward-data,
+// (36, O, I) from the filters rotated by 180 degrees. work: nthr * 27 * max(O, I) floats.
+void sr_wino_train_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work) {
+  int64_t C = flip ? O : I, K = flip ? I : O;  // u's input and output channels
+#pragma omp parallel
+  {
+    float *g = work + (size_t)omp_get_thread_num() * 27 * (size_t)K, *tmp = g + 9 * K;
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < C; c++) {
+      for (int64_t k = 0; k < K; k++) {  // gather the taps of the filter from channel c to channel k
+        const float *f = flip ? wt + (c * I + k) * 9 : wt + (k * I + c) * 9;
+        for (int e = 0; e < 9; e++) g[e * K + k] = f[flip ? 8 - e : e];
+      }
+      transform_channel(u, g, tmp, C, K, c);
+    }
+  }
+}
+
+// ---- backward-weights: dW = sum over tiles of F(3x3, 4x4) correlations ----
+// Per 4x4 output tile, dW[k][c] (3x3) += corr(x window 6x6 of channel c, dy tile 4x4 of channel k), the
+// same interpolation points as the forward, so the input windows take the forward's transform B^T d B;
+// the dy tile takes G4 (6x4) f G4^T, and the result A3^T (3x6) M A3. The sum over tiles becomes 36 GEMMs
+// M[xi] (K x C) += Udy[xi]^T (K x T) Vx[xi] (T x C), chunk by chunk of tiles.
+#define L 8
+
+// G4 rows: (1/4 0 0 0) (-1/6 -1/6 -1/6 -1/6) (-1/6 1/6 -1/6 1/6) (1/24 1/12 1/6 1/3) (1/24 -1/12 1/6 -1/3) (0 0 0 1)
+static inline void g4(const float *restrict x, ptrdiff_t xs, float y[restrict SR_WINO_A][L]) {
+  for (int c = 0; c < L; c++) {
+    float f0 = x[c], f1 = x[xs + c], f2 = x[2 * xs + c], f3 = x[3 * xs + c];
+    float e = f0 + f2, o = f1 + f3, e4 = f0 / 24 + f2 / 6, o4 = f1 / 12 + f3 / 3;
+    y[0][c] = f0 / 4;
+    y[1][c] = -(e + o) / 6;
+    y[2][c] = (o - e) / 6;
+    y[3][c] = e4 + o4;
+    y[4][c] = e4 - o4;
+    y[5][c] = f3;
+  }
+}
+
+// The 4x4 output-gradient tile t of channel block kb (zero beyond the image) -> u + xi * us (8 lanes).
+static void dy_tile(const sr_wino *w, const float *dy, int64_t t, int kb, float *u, ptrdiff_t us) {
+  int64_t per = w->th * w->tw, img = t / per, r = t % per;
+  int y0 = (int)(r / w->tw) * SR_WINO_M, x0 = (int)(r % w->tw) * SR_WINO_M;
+  float f[SR_WINO_M][SR_WINO_M][L], g[SR_WINO_A][SR_WINO_M][L], o[SR_WINO_A][L];
+  const float *plane = dy + ((img * (w->K / L) + kb) * w->H) * (int64_t)w->W * L;
+  for (int i = 0; i < SR_WINO_M; i++)
+    for (int j = 0; j < SR_WINO_M; j++) {
+      if (y0 + i < w->H && x0 + j < w->W) memcpy(f[i][j], plane + ((int64_t)(y0 + i) * w->W + x0 + j) * L, sizeof f[i][j]);
+      else memset(f[i][j], 0, sizeof f[i][j]);
+    }
+  for (int j = 0; j < SR_WINO_M; j++) {  // g = G4 f, column j
+    g4(&f[0][j][0], SR_WINO_M * L, o);
+    for (int i = 0; i < SR_WINO_A; i++) memcpy(g[i][j], o[i], sizeof o[i]);
+  }
+  for (int i = 0; i < SR_WINO_A; i++) {  // u = g G4^T, row i
+    g4(&g[i][0][0], L, o);
+    for (int j = 0; j < SR_WINO_A; j++) memcpy(u + (ptrdiff_t)(i * SR_WINO_A + j) * us, o[j], sizeof o[j]);
+  }
+}
+
+// Tiles per chunk: the chunk's Vx and Udy within ~8 MiB, at least 64 (the GEMMs' reduction length).
+static int64_t bwdw_chunk(const sr_wino *w) {
+  int64_t tc = ((int64_t)8 << 20) / ((int64_t)SR_WINO_XI * (w->C + w->K) * (int64_t)sizeof(float));
+  if (tc < 64) tc = 64;
+  return tc < w->tiles ? tc : w->tiles;
+}
+
+size_t sr_wino_bwdw_scratch_floats(const sr_wino *w) {
+  int64_t tc = bwdw_chunk(w);
+  return (size_t)SR_WINO_XI * (size_t)((tc * w->C + 16) + (tc * w->K + 16));
+}
+
+// m: (36, K, C) -> dw (K, C, 3, 3) += A3^T m A3. A3^T rows: (1 1 1 1 1 0) (0 1 -1 2 -2 0) (0 1 1 4 4 1)
+static void bwdw_output(const sr_wino *w, const float *m, float *dw) {
+  int64_t C = w->C, K = w->K;
+#pragma omp parallel for schedule(static)
+  for (int64_t k = 0; k < K; k++)
+    for (int64_t c = 0; c < C; c++) {
+      float p[SR_WINO_A][SR_WINO_A], q[3][SR_WINO_A];
+      for (int xi = 0; xi < SR_WINO_XI; xi++) p[xi / SR_WINO_A][xi % SR_WINO_A] = m[((int64_t)xi * K + k) * C + c];
+      for (int j = 0; j < SR_WINO_A; j++) {
+        q[0][j] = p[0][j] + p[1][j] + p[2][j] + p[3][j] + p[4][j];
+        q[1][j] = p[1][j] - p[2][j] + 2 * (p[3][j] - p[4][j]);
+        q[2][j] = p[1][j] + p[2][j] + 4 * (p[3][j] + p[4][j]) + p[5][j];
+      }
+      float *o = dw + (k * C + c) * 9;
+      for (int a = 0; a < 3; a++) {
+        const float *r = q[a];
+        o[a * 3 + 0] += r[0] + r[1] + r[2] + r[3] + r[4];
+        o[a * 3 + 1] += r[1] - r[2] + 2 * (r[3] - r[4]);
+        o[a * 3 + 2] += r[1] + r[2] + 4 * (r[3] + r[4]) + r[5];
+      }
+    }
+}
+
+// x: (n, C, H, W) nChw8c, the forward's input; dy: (n, K, H, W) nChw8c. dw (K, C, 3, 3) += dL/dW.
+// m: 36 * K * C floats; scratch: sr_wino_bwdw_scratch_floats floats.
+sr_status sr_wino_backward_weights(const sr_wino *w, const float *x, const float *dy, float *dw, float *m,
+                                   float *scratch, sr_err *err) {
+  int64_t tc = bwdw_chunk(w);
+  ptrdiff_t vs = (ptrdiff_t)(tc * w->C + 16), us = (ptrdiff_t)(tc * w->K + 16);
+  float *v = scratch, *u = scratch + (size_t)SR_WINO_XI * (size_t)vs;
+  int fail = 0;
+  for (int64_t t0 = 0; t0 < w->tiles; t0 += tc) {
+    int64_t cnt = w->tiles - t0 < tc ? w->tiles - t0 : tc;
+#pragma omp parallel for schedule(static)
+    for (int64_t t = 0; t < cnt; t++) {
+      for (int cb = 0; cb < w->C / L; cb++) sr_wino_input_tile_at(w, x, t0 + t, cb, v + t * w->C + cb * L, vs);
+      for (int kb = 0; kb < w->K / L; kb++) dy_tile(w, dy, t0 + t, kb, u + t * w->K + kb * L, us);
+    }
+    float beta = t0 ? 1.f : 0.f;
+#pragma omp parallel for schedule(dynamic) reduction(| : fail)
+    for (int xi = 0; xi < SR_WINO_XI; xi++)  // M[xi] (K x C) (+)= Udy[xi]^T (K x cnt) Vx[xi] (cnt x C)
+      fail |= dnnl_sgemm('T', 'N', w->K, w->C, cnt, 1.f, u + xi * us, w->K, v + xi * vs, w->C, beta,
+                         m + (int64_t)xi * w->K * w->C, w->C) != dnnl_success;
+  }
+  if (fail) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: dnnl_sgemm failed in a Winograd weight gradient (%d -> %d)",
+                           w->C, w->K);
+  bwdw_output(w, m, dw);
+  return SR_OK;
+}
