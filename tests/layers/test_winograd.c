@@ -167,6 +167,24 @@ static void check_thread_independence(sr_rng *rng) {
   sr_wino_free(&wn);
 }
 
+// SR_WINOGRAD=0 in the environment turns the default off (sr_infer_create uses the defaults).
+static void check_env(void) {
+  const char *old = getenv("SR_WINOGRAD");
+  char keep[16] = "";
+  if (old) snprintf(keep, sizeof keep, "%s", old);
+  sr_infer_options o;
+  setenv("SR_WINOGRAD", "0", 1);
+  sr_infer_default_options(&o);
+  CHECK(o.winograd == 0, "SR_WINOGRAD=0: off");
+  setenv("SR_WINOGRAD", "1", 1);
+  sr_infer_default_options(&o);
+  CHECK(o.winograd == 1, "SR_WINOGRAD=1: on");
+  unsetenv("SR_WINOGRAD");
+  sr_infer_default_options(&o);
+  CHECK(o.winograd == 1, "unset: on");
+  if (old) setenv("SR_WINOGRAD", keep, 1);
+}
+
 static void check_rule(void) {
   sr_node nd = {.op = SR_OP_CONV, .c = 64, .h = 8, .w = 8, .ic = 64, .ih = 8, .iw = 8, .k = 3, .stride = 1, .pad = 1};
   CHECK(sr_wino_eligible(&nd, 1), "3x3 s1 p1 64->64 is Winograd");
@@ -295,6 +313,7 @@ int main(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 33, 0);
   check_rule();
+  check_env();
   check_thread_independence(&rng);
   // kernel shapes: spatial not multiples of 4, 1x1 spatial (all padding), batch 1 and 3, C != K
   int shapes[][5] = {{1, 32, 32, 7, 7}, {3, 32, 40, 5, 9}, {3, 64, 32, 1, 1}, {1, 32, 64, 4, 4},
