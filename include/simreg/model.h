@@ -61,6 +61,7 @@ typedef struct sr_model_config {
 
 typedef struct sr_tape sr_tape;
 typedef struct sr_infer sr_infer;
+typedef struct sr_wino_cache sr_wino_cache;
 
 typedef struct sr_model {
   sr_model_config cfg;
@@ -83,6 +84,7 @@ typedef struct sr_model {
   int tape_slot[SR_MAX_TAPES];
   sr_infer *infers[SR_MAX_INFERS]; // inference plans of sr_model_infer, one per batch size
   int64_t infer_n[SR_MAX_INFERS];
+  sr_wino_cache *wino_cache;       // Winograd-transformed weights shared by the plans (src/layers/infer.c)
   int finalized;
   int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad shape
   // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:

@@ -125,7 +125,7 @@ static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   }
   t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
   t->wino_u_floats = max_size(t->wino_u_floats, (size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
-  t->wino_work_floats = max_size(t->wino_work_floats, (size_t)nthr * 27 * (size_t)(nd->c > nd->ic ? nd->c : nd->ic));
+  t->wino_work_floats = max_size(t->wino_work_floats, sr_wino_weights_work_floats(nd->c, nd->ic, nthr));
   return SR_OK;
 }
 
@@ -135,7 +135,9 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
   void *x, *y;
   dnnl_memory_get_data_handle(src, &x);
   dnnl_memory_get_data_handle(dst, &y);
-  sr_wino_train_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->wino_work);
+  // weights change every step: transformed at each use into one buffer all Winograd convs share (U per
+  // layer and direction would cost resnet18 width 1 about 360 MB)
+  sr_wino_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->wino_work);
   const float *bias = !d && nd->bias ? sr_param(t, nd->p_b) : NULL;
   return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->scratch_buf, err);
 }

@@ -133,9 +133,7 @@ sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
 sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err);     // before forward
 sr_status sr_weights_accumulate(sr_tape *t, int i, sr_err *err);  // after backward-weights
 dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
-// Winograd in training (winograd_train.c). wt: (O, I, 3, 3) plain; flip 0: u (36, I, O) for the forward,
-// flip 1: u (36, O, I) for backward-data (filters rotated 180 degrees); work: nthr * 27 * max(O, I) floats.
-void sr_wino_train_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work);
+// Winograd in training (winograd_train.c; the forward and backward-data kernels are winograd.c's).
 // Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
 // gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.
 struct sr_wino;

@@ -6,6 +6,7 @@
 #include "engine.h"
 
 void sr_model_free_tapes(sr_model *m);
+void sr_model_free_wino_cache(sr_model *m);
 
 sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
   memset(m, 0, sizeof *m);
@@ -222,6 +223,7 @@ void sr_model_free(sr_model *m) {
   if (!m) return;
   sr_model_free_tapes(m);
   sr_model_free_infers(m);
+  sr_model_free_wino_cache(m);
   sr_engine *e = m->engine;
   if (e) {
     if (e->stream) dnnl_stream_destroy(e->stream);

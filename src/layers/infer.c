@@ -127,6 +127,7 @@ static sr_status build_wino(sr_infer *p, int t, sr_err *err) {
   if (!(s->wino = calloc(1, sizeof *s->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
   sr_status e = sr_wino_init(s->wino, nd, p->n, omp_get_max_threads(), err);
   if (e) return e;
+  sr_wino_free(s->wino);  // its weights live in the model's cache (shared_wino_weights)
   size_t need = sr_wino_scratch_floats(s->wino);
   if (need > p->wino_floats) p->wino_floats = need;
   p->stats.winograd++;
@@ -348,6 +349,43 @@ static sr_status reorder(sr_infer *p, dnnl_primitive_t prim, dnnl_memory_t from,
   return exec(p, prim, 2, a, err);
 }
 
+// Every plan of a model folds the same weights, so their Winograd transforms (4x the weights) are kept once
+// per model, stamped with the versions they were folded from: an attack's plans of 8 batch sizes share them.
+struct sr_wino_cache {
+  float **u;
+  uint64_t *version, *state_version;
+};
+
+void sr_model_free_wino_cache(sr_model *m) {
+  sr_wino_cache *c = m->wino_cache;
+  if (!c) return;
+  for (int i = 0; c->u && i < m->n_nodes; i++) sr_free(c->u[i]);
+  free(c->u), free(c->version), free(c->state_version), free(c);
+  m->wino_cache = NULL;
+}
+
+static sr_status shared_wino_weights(sr_infer *p, sr_istep *s, sr_err *err) {
+  sr_model *m = p->m;
+  int n = m->n_nodes, i = s->node;
+  sr_wino_cache *c = m->wino_cache;
+  if (!c && (!(c = m->wino_cache = calloc(1, sizeof *c)) || !(c->u = calloc((size_t)n, sizeof *c->u)) ||
+             !(c->version = calloc((size_t)n, sizeof *c->version)) ||
+             !(c->state_version = calloc((size_t)n, sizeof *c->state_version)))) {
+    sr_model_free_wino_cache(m);
+    return sr_fail(err, SR_ERR_NOMEM, "Winograd weight cache of %d nodes", n);
+  }
+  if (!c->u[i]) {
+    if (!(c->u[i] = sr_alloc(sizeof(float) * SR_WINO_XI * (size_t)s->wino->C * (size_t)s->wino->K)))
+      return sr_fail(err, SR_ERR_NOMEM, "Winograd weights of %s", m->nodes[i].name);
+    c->version[i] = 0;  // params_version starts at 1: nothing is stamped yet
+  }
+  s->wino->u = c->u[i];
+  if (c->version[i] == m->params_version && c->state_version[i] == m->state_version) return SR_OK;
+  sr_status e = sr_wino_set_weights(s->wino, p->wtmp, err);
+  if (!e) c->version[i] = m->params_version, c->state_version[i] = m->state_version;
+  return e;
+}
+
 sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
   const sr_model *m = p->m;
   for (int t = 0; t < p->n_steps; t++) {
@@ -366,7 +404,8 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
         if (b) memcpy(s->bias, b, sizeof(float) * (size_t)nd->c);
       }
       if (s->wino) {
-        sr_wino_set_weights(s->wino, p->wtmp);
+        sr_status e = shared_wino_weights(p, s, err);
+        if (e) return e;
         continue;
       }
     }
@@ -449,7 +488,7 @@ void sr_infer_free(sr_infer *p) {
     for (size_t k = 0; k < sizeof mems / sizeof mems[0]; k++)
       if (mems[k]) dnnl_memory_destroy(mems[k]);
     sr_free(s->bias);
-    if (s->wino) sr_wino_free(s->wino), free(s->wino);
+    free(s->wino);  // its u belongs to the model's cache
   }
   for (int v = 0; p->vals && v < p->n_vals; v++)
     if (p->vals[v].mem) dnnl_memory_destroy(p->vals[v].mem);

@@ -67,30 +67,59 @@ void sr_wino_free(sr_wino *w) {
   if (w) sr_free(w->u), w->u = NULL;
 }
 
-// ---- weights: U = G g G^T, in double ----
-static const double G[SR_WINO_A][3] = {{1.0 / 4, 0, 0},
-                                       {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-                                       {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
-                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
-                                       {0, 0, 1}};
+// ---- weights: U = G g G^T ----
+// G (6x3) for the interpolation points 0, +-1, +-2, infinity.
+static const float G[SR_WINO_A][3] = {{1.0f / 4, 0, 0},
+                                      {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                                      {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                                      {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                                      {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                                      {0, 0, 1}};
 
-// wt: (K, C, 3, 3) -> w->u: (36, C, K)
-void sr_wino_set_weights(sr_wino *w, const float *wt) {
-  int C = w->C, K = w->K;
-#pragma omp parallel for schedule(static)
-  for (int k = 0; k < K; k++)
-    for (int c = 0; c < C; c++) {
-      const float *g = wt + ((int64_t)k * C + c) * 9;
-      double gg[SR_WINO_A][3];  // G g
-      for (int i = 0; i < SR_WINO_A; i++)
-        for (int j = 0; j < 3; j++) gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-      for (int i = 0; i < SR_WINO_A; i++)
-        for (int j = 0; j < SR_WINO_A; j++) {
-          double u = gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2];
-          w->u[((int64_t)(i * SR_WINO_A + j) * C + c) * K + k] = (float)u;
-        }
+// U for the K filters of input channel c, vectorised over k. g: (9, K) taps of each filter.
+// u: (36, C, K) -> writes u[xi][c][0..K). tmp: 18 * K floats.
+static void transform_channel(float *restrict u, const float *restrict g, float *restrict tmp, int64_t C, int64_t K,
+                              int64_t c) {
+  for (int i = 0; i < SR_WINO_A; i++)  // tmp[i][j][k] = (G g)[i][j]
+    for (int j = 0; j < 3; j++) {
+      float *o = tmp + (i * 3 + j) * K;
+      const float *g0 = g + j * K, *g1 = g + (3 + j) * K, *g2 = g + (6 + j) * K;
+      for (int64_t k = 0; k < K; k++) o[k] = G[i][0] * g0[k] + G[i][1] * g1[k] + G[i][2] * g2[k];
     }
+  for (int i = 0; i < SR_WINO_A; i++)
+    for (int j = 0; j < SR_WINO_A; j++) {
+      float *o = u + ((int64_t)(i * SR_WINO_A + j) * C + c) * K;
+      const float *t0 = tmp + (i * 3) * K, *t1 = t0 + K, *t2 = t1 + K;
+      for (int64_t k = 0; k < K; k++) o[k] = t0[k] * G[j][0] + t1[k] * G[j][1] + t2[k] * G[j][2];
+    }
+}
+
+size_t sr_wino_weights_work_floats(int64_t O, int64_t I, int nthr) {
+  return (size_t)(nthr < 1 ? 1 : nthr) * 27 * (size_t)(O > I ? O : I);
+}
+
+void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work) {
+  int64_t C = flip ? O : I, K = flip ? I : O;  // u's input and output channels
+#pragma omp parallel
+  {
+    float *g = work + (size_t)omp_get_thread_num() * 27 * (size_t)K, *tmp = g + 9 * K;
+#pragma omp for schedule(static)
+    for (int64_t c = 0; c < C; c++) {
+      for (int64_t k = 0; k < K; k++) {  // gather the taps of the filter from channel c to channel k
+        const float *f = flip ? wt + (c * I + k) * 9 : wt + (k * I + c) * 9;
+        for (int e = 0; e < 9; e++) g[e * K + k] = f[flip ? 8 - e : e];
+      }
+      transform_channel(u, g, tmp, C, K, c);
+    }
+  }
+}
+
+sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err) {
+  float *work = sr_alloc(sizeof(float) * sr_wino_weights_work_floats(w->K, w->C, omp_get_max_threads()));
+  if (!work) return sr_fail(err, SR_ERR_NOMEM, "Winograd weight transform (%d x %d)", w->K, w->C);
+  sr_wino_weights(w->u, wt, w->K, w->C, 0, work);
+  sr_free(work);
+  return SR_OK;
 }
 
 // ---- 1-D transforms over 8 lanes: element i of the input is x[i*xs .. i*xs+7] ----

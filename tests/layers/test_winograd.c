@@ -67,7 +67,7 @@ static void wino_run(float *y, const float *x, const float *w, const float *b, c
   float *scr = sr_alloc(sizeof(float) * sr_wino_scratch_floats(&wn));
   to_blocked(xb, x, N, C, H * W);
   if (sc) to_blocked(yb, sc, N, K, H * W);
-  sr_wino_set_weights(&wn, w);
+  CHECK_OK(sr_wino_set_weights(&wn, w, &err), &err);
   CHECK_OK(sr_wino_forward(&wn, xb, yb, b, sc != NULL, relu, scr, &err), &err);
   from_blocked(y, yb, N, K, H * W);
   sr_free(xb), sr_free(yb), sr_free(scr);
@@ -154,7 +154,7 @@ static void check_thread_independence(sr_rng *rng) {
   for (size_t i = 0; i < nx; i++) x[i] = (float)sr_rng_normal(rng);
   for (int i = 0; i < K * C * 9; i++) wt[i] = (float)(0.1 * sr_rng_normal(rng));
   for (int i = 0; i < K; i++) b[i] = (float)sr_rng_normal(rng);
-  sr_wino_set_weights(&wn, wt);
+  CHECK_OK(sr_wino_set_weights(&wn, wt, &err), &err);
   int threads = omp_get_max_threads();
   omp_set_num_threads(2);
   CHECK_OK(sr_wino_forward(&wn, x, y2, b, 0, 1, scr, &err), &err);

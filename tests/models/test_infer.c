@@ -65,7 +65,49 @@ static void check_model(const char *arch, double width, int c, int hw, int want_
   sr_model_free(&m);
 }
 
+// Two plans of one model share its Winograd weights (m->wino_cache): after the parameters change, and again
+// after the running statistics change, each plan (the second finds the cache already refreshed by the
+// first) must give the eval forward's logits.
+static void check_shared_wino(void) {
+  sr_err err = {0};
+  sr_rng rng;
+  sr_rng_seed(&rng, 3131, 0);
+  sr_model m;
+  sr_model_config cfg = {.arch = "resnet18", .in_c = 1, .in_h = 28, .in_w = 28, .classes = 10, .width = 0.25};
+  CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
+  nontrivial_bn(&m, &rng);
+  int64_t d = 28 * 28;
+  float *x = malloc(sizeof(float) * (size_t)(8 * d)), *a = malloc(sizeof(float) * 80), *b = malloc(sizeof(float) * 80);
+  for (int64_t i = 0; i < 8 * d; i++) x[i] = (float)sr_rng_normal(&rng);
+  sr_infer *p[2] = {NULL, NULL};
+  int64_t ns[2] = {5, 8};
+  for (int k = 0; k < 2; k++) CHECK_OK(sr_infer_create(&m, ns[k], &p[k], &err), &err);
+  for (int change = 0; change < 3; change++) {
+    if (change == 1) {  // new weights everywhere
+      for (int64_t i = 0; i < m.n_params; i++) m.params[i] *= (float)(0.9 + 0.2 * sr_rng_uniform(&rng));
+      m.params_version++;
+    } else if (change == 2) {  // new running statistics only
+      for (int64_t i = 0; i < m.n_state; i++) m.state[i] *= (float)(0.8 + 0.4 * sr_rng_uniform(&rng));
+      m.state_version++;
+    }
+    for (int k = 0; k < 2; k++) {
+      sr_infer_stats st;
+      sr_infer_get_stats(p[k], &st);
+      CHECK(st.winograd == 13, "resnet18 plan of %lld: %d Winograd convolutions", (long long)ns[k], st.winograd);
+      CHECK_OK(sr_infer_forward(p[k], x, a, &err), &err);
+      CHECK_OK(sr_model_forward(&m, x, ns[k], 0, b, &err), &err);
+      double e = sr_test_rel_to_max(a, b, (size_t)(ns[k] * 10));
+      printf("shared Winograd weights, change %d, plan of %lld: rel err %.2e\n", change, (long long)ns[k], e);
+      CHECK(e < 1e-4, "change %d, plan of %lld: rel err %.3g", change, (long long)ns[k], e);
+    }
+  }
+  for (int k = 0; k < 2; k++) sr_infer_free(p[k]);
+  free(x), free(a), free(b);
+  sr_model_free(&m);
+}
+
 int main(void) {
+  check_shared_wino();
   // resnet18: 20 BNs (stem, 16 in blocks, 3 projections), 17 ReLUs, 8 adds
   check_model("resnet18", 0.25, 1, 28, 20, 17, 8);
   check_model("cnn-small", 1, 1, 28, 2, 2, 0);
