@@ -94,7 +94,7 @@ static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *
   pr[1] = (int64_t)(nd->w - 1) * nd->stride + nd->k - nd->iw - nd->pad;
 }
 
-// ---- Winograd (winograd.c, winograd_train.c): forward and backward-data of eligible 3x3 stride-1 convs ----
+// ---- Winograd (winograd.c, winograd_train.c): all three passes of eligible 3x3 stride-1 convs ----
 static int is_nchw8c(const dnnl_memory_desc_t *md) {
   dnnl_memory_desc_t b;
   return md->ndims == 4 && dnnl_memory_desc_init_by_tag(&b, 4, md->dims, dnnl_f32, dnnl_aBcd8b) == dnnl_success &&

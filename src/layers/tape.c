@@ -214,7 +214,7 @@ static void diff_lifetimes(const sr_tape *t, int *start, int *end) {
     }
   }
   for (int p = 0; p <= last; p++) {
-    if (start[p] == INT_MAX) start[p] = end[p];  // never written: a placeholder interval
+    if (start[p] == INT_MAX) start[p] = end[p];  // never written: live only at its own step
     int r = node_root(t, p);
     if (r == p) continue;
     if (start[p] < start[r]) start[r] = start[p];
