@@ -108,8 +108,9 @@ static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
                             sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
-  const char *env = getenv("SR_WINOGRAD");
-  if ((env && strcmp(env, "0") == 0) || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
+  sr_infer_options o;
+  sr_infer_default_options(&o);
+  if (!o.winograd || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
       !dnnl_memory_desc_equal(src, sr_in_md(t, i, 0)))
     return SR_OK;
   sr_tnode *tn = &t->tn[i];
