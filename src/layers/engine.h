@@ -133,6 +133,9 @@ sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
 sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err);     // before forward
 sr_status sr_weights_accumulate(sr_tape *t, int i, sr_err *err);  // after backward-weights
 dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
+// Buffers shared by liveness (tape gradients, plan activations): among buffers with busy[b] == 0 the
+// smallest that fits, else the largest free one grown to need, else a new one (*nb grows). Returns it.
+int sr_fit_buffer(size_t *size, const int *busy, int *nb, size_t need);
 // Winograd in training (winograd_train.c; the forward and backward-data kernels are winograd.c's).
 // Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
 // gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.

@@ -288,14 +288,7 @@ static sr_status build_step(sr_infer *p, int t, sr_err *err) {
 
 // ---- activation buffers: values whose lifetimes do not overlap share a buffer ----
 static int acquire(sr_infer *p, int *busy, size_t need) {
-  int best = -1, grow = -1;
-  for (int b = 0; b < p->n_bufs; b++) {
-    if (busy[b]) continue;
-    if (p->buf_size[b] >= need && (best < 0 || p->buf_size[b] < p->buf_size[best])) best = b;
-    if (grow < 0 || p->buf_size[b] > p->buf_size[grow]) grow = b;
-  }
-  if (best < 0 && grow >= 0) best = grow, p->buf_size[grow] = need;
-  if (best < 0) best = p->n_bufs++, p->buf_size[best] = need;
+  int best = sr_fit_buffer(p->buf_size, busy, &p->n_bufs, need);
   busy[best] = 1;
   return best;
 }

@@ -222,24 +222,30 @@ static void diff_lifetimes(const sr_tape *t, int *start, int *end) {
   }
 }
 
-// Greedy in step order: a starting gradient takes the smallest free buffer that fits, else grows the
-// largest free one, else a new one.
-static int take_buffer(size_t *size, int *busy_until, int *nb, int step, int until, size_t need) {
+int sr_fit_buffer(size_t *size, const int *busy, int *nb, size_t need) {
   int best = -1, grow = -1;
   for (int b = 0; b < *nb; b++) {
-    if (busy_until[b] >= step) continue;
+    if (busy[b]) continue;
     if (size[b] >= need && (best < 0 || size[b] < size[best])) best = b;
     if (grow < 0 || size[b] > size[grow]) grow = b;
   }
   if (best < 0 && grow >= 0) best = grow, size[grow] = need;
   if (best < 0) best = (*nb)++, size[best] = need;
+  return best;
+}
+
+// Greedy in step order: a gradient starting at this step takes a buffer free here (its last interval ended).
+static int take_buffer(size_t *size, int *busy_until, int *busy, int *nb, int step, int until, size_t need) {
+  for (int b = 0; b < *nb; b++) busy[b] = busy_until[b] >= step;
+  int best = sr_fit_buffer(size, busy, nb, need);
   busy_until[best] = until;
   return best;
 }
 
 static sr_status bind_diffs(sr_tape *t, sr_err *err) {
   int n = t->m->n_nodes, nb = 0;
-  int *start = malloc(sizeof(int) * (size_t)n * 4), *end = start + n, *buf = start + 2 * n, *busy = start + 3 * n;
+  int *start = malloc(sizeof(int) * (size_t)n * 5), *end = start + n, *buf = start + 2 * n, *until = start + 3 * n;
+  int *busy = start + 4 * n;
   size_t *size = calloc((size_t)n, sizeof *size);
   if (!start || !size || !(t->diff_bufs = calloc((size_t)n, sizeof *t->diff_bufs))) {
     free(start), free(size);
@@ -249,7 +255,7 @@ static sr_status bind_diffs(sr_tape *t, sr_err *err) {
   for (int s = -1; s <= n; s++)
     for (int p = 0; p < n; p++)
       if (node_root(t, p) == p && start[p] == s)
-        buf[p] = take_buffer(size, busy, &nb, s, end[p], dnnl_memory_desc_get_size(&t->tn[p].md));
+        buf[p] = take_buffer(size, until, busy, &nb, s, end[p], dnnl_memory_desc_get_size(&t->tn[p].md));
   sr_status st = SR_OK;
   t->n_diff_bufs = nb;
   for (int b = 0; b < nb && !st; b++) {
