@@ -118,10 +118,8 @@ static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   sr_node swapped = *nd;  // backward-data: the same convolution with input and output channels swapped
   swapped.ic = nd->c, swapped.c = nd->ic;
   int nthr = omp_get_max_threads();
-  sr_status s;
-  for (int d = 0; d < 2; d++) {
-    if ((s = sr_wino_init(&tn->wino[d], d ? &swapped : nd, t->n, nthr, err))) return s;
-    sr_wino_free(&tn->wino[d]);  // its own weight buffer: the tape shares one (bind_shared)
+  for (int d = 0; d < 2; d++) {  // their weight buffer is the tape's shared one (bind_shared)
+    sr_wino_init(&tn->wino[d], d ? &swapped : nd, t->n, nthr);
     t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
   }
   t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));

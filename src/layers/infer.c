@@ -125,9 +125,7 @@ static sr_status build_wino(sr_infer *p, int t, sr_err *err) {
   md_init(&src, 4, sd, dnnl_nChw8c);
   md_init(&dmd, 4, dd, dnnl_nChw8c);
   if (!(s->wino = calloc(1, sizeof *s->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
-  sr_status e = sr_wino_init(s->wino, nd, p->n, omp_get_max_threads(), err);
-  if (e) return e;
-  sr_wino_free(s->wino);  // its weights live in the model's cache (shared_wino_weights)
+  sr_wino_init(s->wino, nd, p->n, omp_get_max_threads());  // weights: the model's cache (shared_wino_weights)
   size_t need = sr_wino_scratch_floats(s->wino);
   if (need > p->wino_floats) p->wino_floats = need;
   p->stats.winograd++;

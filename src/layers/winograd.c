@@ -41,15 +41,12 @@ static int64_t block_tiles(int64_t C, int64_t K, int64_t tiles, int nthr) {
   return (tiles + nb - 1) / nb;
 }
 
-sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_err *err) {
+void sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr) {
   *w = (sr_wino){.C = nd->ic, .K = nd->c, .H = nd->h, .W = nd->w, .n = n, .nthr = nthr < 1 ? 1 : nthr};
   w->th = (nd->h + SR_WINO_M - 1) / SR_WINO_M;
   w->tw = (nd->w + SR_WINO_M - 1) / SR_WINO_M;
   w->tiles = n * w->th * w->tw;
   w->tb = block_tiles(w->C, w->K, w->tiles, w->nthr);
-  if (!(w->u = sr_alloc(sizeof(float) * (size_t)SR_WINO_XI * (size_t)w->C * (size_t)w->K)))
-    return sr_fail(err, SR_ERR_NOMEM, "Winograd weights of %s (%d x %d)", nd->name, w->C, w->K);
-  return SR_OK;
 }
 
 // Stride between the 36 points' matrices in a block, in floats: one cache line more than the matrix, so
@@ -62,10 +59,6 @@ static size_t thread_floats(const sr_wino *w) {
 }
 
 size_t sr_wino_scratch_floats(const sr_wino *w) { return (size_t)w->nthr * thread_floats(w); }
-
-void sr_wino_free(sr_wino *w) {
-  if (w) sr_free(w->u), w->u = NULL;
-}
 
 // ---- weights: U = G g G^T ----
 // G (6x3) for the interpolation points 0, +-1, +-2, infinity.

@@ -20,15 +20,15 @@ typedef struct sr_wino {
   int64_t tiles;      // n * th * tw
   int64_t tb;         // tiles per block: the GEMMs' M; one block's V and M stay in the thread's scratch
   int nthr;           // threads the scratch is sized for
-  float *u;           // transformed weights: (36, C, K)
+  float *u;           // transformed weights: (36, C, K), the caller's buffer (shared by plans / by a tape)
 } sr_wino;
 
 // The fixed rule: does the plan for batch n run this convolution node with Winograd? 3x3, stride 1, pad 1,
 // input and output channels >= 16 and multiples of 8, at least 4 output tiles (n * ceil(H/4) * ceil(W/4))
 // and tiles * C * K >= 2^14.
 int sr_wino_eligible(const sr_node *nd, int64_t n);
-// Shapes, block size and the transformed-weight buffer for batch n; nthr: threads the scratch serves.
-sr_status sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr, sr_err *err);
+// Shapes and block size for batch n (u left NULL for the caller to set); nthr: threads the scratch serves.
+void sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr);
 // Floats of scratch one forward needs (all threads): transformed input and GEMM output of one block each.
 size_t sr_wino_scratch_floats(const sr_wino *w);
 // U = G g G^T. wt: (O, I, 3, 3) plain. flip 0: u (36, I, O), the forward's; flip 1: u (36, O, I) from the
@@ -41,7 +41,6 @@ sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err);
 // bias may be NULL. scratch: sr_wino_scratch_floats floats.
 sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
                           float *scratch, sr_err *err);
-void sr_wino_free(sr_wino *w);
 // Tile t's 6x6 input window (pad 1) of channel block cb transformed, B^T d B: the 8 lanes of point xi go to
 // v + xi * vs. src: (n, C, H, W) nChw8c.
 void sr_wino_input_tile_at(const sr_wino *w, const float *src, int64_t t, int cb, float *v, ptrdiff_t vs);

@@ -61,7 +61,8 @@ static void wino_run(float *y, const float *x, const float *w, const float *b, c
   sr_err err = {0};
   sr_node nd = {.op = SR_OP_CONV, .c = K, .h = H, .w = W, .ic = C, .ih = H, .iw = W, .k = 3, .stride = 1, .pad = 1, .name = "t"};
   sr_wino wn;
-  CHECK_OK(sr_wino_init(&wn, &nd, N, nthr, &err), &err);
+  sr_wino_init(&wn, &nd, N, nthr);
+  wn.u = sr_alloc(sizeof(float) * SR_WINO_XI * (size_t)C * (size_t)K);
   size_t nx = (size_t)N * C * H * W, ny = (size_t)N * K * H * W;
   float *xb = sr_alloc(sizeof(float) * nx), *yb = sr_alloc(sizeof(float) * ny);
   float *scr = sr_alloc(sizeof(float) * sr_wino_scratch_floats(&wn));
@@ -70,8 +71,7 @@ static void wino_run(float *y, const float *x, const float *w, const float *b, c
   CHECK_OK(sr_wino_set_weights(&wn, w, &err), &err);
   CHECK_OK(sr_wino_forward(&wn, xb, yb, b, sc != NULL, relu, scr, &err), &err);
   from_blocked(y, yb, N, K, H * W);
-  sr_free(xb), sr_free(yb), sr_free(scr);
-  sr_wino_free(&wn);
+  sr_free(xb), sr_free(yb), sr_free(scr), sr_free(wn.u);
 }
 
 // max |a - r| / max |r|
@@ -146,7 +146,8 @@ static void check_thread_independence(sr_rng *rng) {
   sr_err err = {0};
   sr_node nd = {.op = SR_OP_CONV, .c = K, .h = H, .w = W, .ic = C, .ih = H, .iw = W, .k = 3, .stride = 1, .pad = 1, .name = "t"};
   sr_wino wn;
-  CHECK_OK(sr_wino_init(&wn, &nd, N, 2, &err), &err);
+  sr_wino_init(&wn, &nd, N, 2);
+  wn.u = sr_alloc(sizeof(float) * SR_WINO_XI * (size_t)C * (size_t)K);
   size_t nx = (size_t)N * C * H * W, ny = (size_t)N * K * H * W;
   float *x = sr_alloc(sizeof(float) * nx), *wt = sr_alloc(sizeof(float) * K * C * 9), *b = sr_alloc(sizeof(float) * K);
   float *y2 = sr_alloc(sizeof(float) * ny), *y1 = sr_alloc(sizeof(float) * ny);
@@ -163,8 +164,7 @@ static void check_thread_independence(sr_rng *rng) {
   omp_set_num_threads(threads);
   CHECK(wn.tiles > wn.tb, "several blocks (%lld tiles, %lld per block)", (long long)wn.tiles, (long long)wn.tb);
   CHECK(memcmp(y1, y2, sizeof(float) * ny) == 0, "same bits with 1 and 2 threads");
-  sr_free(x), sr_free(wt), sr_free(b), sr_free(y2), sr_free(y1), sr_free(scr);
-  sr_wino_free(&wn);
+  sr_free(x), sr_free(wt), sr_free(b), sr_free(y2), sr_free(y1), sr_free(scr), sr_free(wn.u);
 }
 
 // SR_WINOGRAD=0 in the environment turns the default off (sr_infer_create uses the defaults).
