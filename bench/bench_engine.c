@@ -1,6 +1,6 @@
 // Engine benchmark: training and inference images/s of a model on random data (not a test).
-// usage: bench_engine MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]
-//        bench_engine --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS   (peak RSS of a training run, own process)
+// usage: bench_engine [--bf16] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]
+//        bench_engine [--bf16] --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS   (peak RSS of a training run, own process)
 //        bench_engine --conv-peak
 // Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
 // infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
@@ -103,10 +103,12 @@ int main(int argc, char **argv) {
     printf("{\"conv3x3_64_32x32_b64_gflops\":%.1f,\"threads\":%d}\n", conv_peak(5.0), omp_get_max_threads());
     return 0;
   }
+  int bf16 = argc > 1 && !strcmp(argv[1], "--bf16");  // --precision bf16 (model.h: rounding, f32 kernels)
+  if (bf16) argv++, argc--;
   int rss = argc > 1 && !strcmp(argv[1], "--rss");
   if (rss) argv++, argc--;
   if (argc < 6) {
-    fprintf(stderr, "usage: %s [--rss] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS | STEPS]\n", argv[0]);
+    fprintf(stderr, "usage: %s [--bf16] [--rss] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS | STEPS]\n", argv[0]);
     return 2;
   }
   sr_model_config cfg = {.in_c = atoi(argv[3]), .in_h = atoi(argv[4]), .in_w = atoi(argv[4]), .classes = 10,
@@ -118,7 +120,8 @@ int main(int argc, char **argv) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 0, 0);
-  if (sr_model_create(&m, &cfg, &rng, &err)) {
+  if (sr_model_create(&m, &cfg, &rng, &err) ||
+      sr_model_set_precision(&m, bf16 ? SR_PRECISION_BF16 : SR_PRECISION_F32, &err)) {
     fprintf(stderr, "bench: %s\n", err.msg);
     return 1;
   }
@@ -171,10 +174,10 @@ int main(int argc, char **argv) {
   sr_infer_free(p);
   sr_infer_free(pd);
   double f = (double)sr_model_flops(&m);
-  printf("{\"model\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%d,\"train_img_s\":%.2f,"
+  printf("{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%d,\"train_img_s\":%.2f,"
          "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
          "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f}\n",
-         cfg.arch, cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9,
+         cfg.arch, sr_precision_name(m.precision), cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9,
          inf * f / 1e9, fused * f / 1e9, st.winograd, fused_direct);
   sr_sgd_free(&o);
   sr_model_free(&m);

@@ -56,6 +56,34 @@ resnet18 0.25 1 32 64
 cnn-small 1 1 28 128
 CONFIGS
 
+# --precision bf16: rounding to bf16 at every layer boundary around the f32 kernels (this CPU and oneDNN 2.6
+# have no bf16 convolution: docs/PERFORMANCE.md). Its cost against f32, alternating, and so its ratio to
+# PyTorch's f32 (bf16 / f32 here x the f32 ratio above).
+while read -r model width ch size batch; do
+  s16=""; s32=""
+  for r in $(seq "$rounds"); do
+    s16="$s16$("$build/bench/bench_engine" --bf16 "$model" "$width" "$ch" "$size" "$batch" "$secs")
+"
+    s32="$s32$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
+"
+  done
+  printf '%s' "$s16" | sed 's/^/simreg  /'
+  /usr/bin/python3 - "$s16" "$s32" <<'PY'
+import json, statistics as st, sys
+B = [json.loads(l) for l in sys.argv[1].split("\n") if l.strip()]
+F = [json.loads(l) for l in sys.argv[2].split("\n") if l.strip()]
+def r(k): return st.median(b[k] / f[k] for b, f in zip(B, F))
+b = B[0]
+print(f"bf16 {b['model']} width {b['width']} batch {b['batch']} (median of {len(B)} rounds): "
+      f"train {st.median(x['train_img_s'] for x in B):.1f} img/s = {r('train_img_s'):.2f}x f32, "
+      f"fused inference {st.median(x['infer_fused_img_s'] for x in B):.1f} img/s = {r('infer_fused_img_s'):.2f}x f32")
+PY
+done <<'CONFIGS'
+resnet18 1.0 1 32 64
+resnet18 0.25 1 32 64
+cnn-small 1 1 28 128
+CONFIGS
+
 # Peak memory (RSS) of the same 10-step training run, each measurement in a fresh process so peaks do not mix.
 # setup: after building the model, optimizer and data (PyTorch: after importing torch), before the first step.
 while read -r model width ch size batch; do

@@ -20,6 +20,7 @@ typedef struct atk_args {
   int threads;         // OpenMP threads, 0: the runtime's default
   double max_level, eps, step_size, p_init;
   uint64_t seed;
+  sr_precision precision;  // of the attacked model and of a transfer source
   // Under mpirun: the images are shared out over the ranks in whole batches and the results gathered on
   // rank 0, which alone reports (docs/SCALING.md). NULL: one process.
   sr_dist *dist;

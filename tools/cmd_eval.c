@@ -54,7 +54,7 @@ int sr_cmd_eval(int argc, char **argv) {
       {"checkpoint", SR_OPT_STRING, &which, "best | last (default best)", 0, 0, 0},
       {"corruptions", SR_OPT_STRING, &corruptions, "CIFAR-10-C style directory: accuracy per corruption, severity, group (writes RUN/corruptions.json)", 0, 0, 0},
       {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
-      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 (needs AVX-512; refused on AVX2)", 0, 0, 0},
+      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
       {0},
   };
   const char *pos[1];
@@ -70,10 +70,15 @@ int sr_cmd_eval(int argc, char **argv) {
     return SR_EXIT_USAGE;
   }
   sr_err err = {0};
-  if (sr_precision_check(precision, &err)) return sr_cli_fail("eval", &err);
+  sr_precision prec;
+  if (sr_precision_parse(precision, &prec, &err)) return sr_cli_fail("eval", &err);
   sr_model m;
   sr_run_info info;
   if (sr_run_open(pos[0], which, &m, &info, &err)) return sr_cli_fail("eval", &err);
+  if (sr_model_set_precision(&m, prec, &err)) {
+    sr_model_free(&m);
+    return sr_cli_fail("eval", &err);
+  }
   // Under mpirun the test images are split over the ranks and rank 0 prints (docs/SCALING.md).
   sr_dist *d;
   if (sr_dist_init(&d, &err)) {

@@ -41,7 +41,8 @@ static int run_training(sr_train_config *c) {
 }
 
 // --resume RUN: every setting comes from RUN/config.json; only a few may change.
-static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet, int json) {
+static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet, int json,
+                  sr_precision precision) {
   static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json", "bucket-mb", "precision"};
   for (const sr_opt *o = opts; o->name; o++) {
     int ok = 0;
@@ -56,6 +57,7 @@ static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int e
   if (sr_train_config_load(run, c, &err)) return sr_cli_fail("train", &err);
   if (sr_cli_seen(opts, "epochs")) c->epochs = epochs, c->sched.total_epochs = epochs;
   c->threads = threads, c->quiet = quiet, c->json = json, c->resume = 1;
+  if (sr_cli_seen(opts, "precision")) c->precision = precision;  // master weights are f32 either way
   return run_training(c);
 }
 
@@ -101,7 +103,7 @@ int sr_cmd_train(int argc, char **argv) {
       {"bucket-mb", SR_OPT_DOUBLE, &c.bucket_mb, "under mpirun: gradient allreduce bucket size in MiB (default 1)", 0.01, 1024, 0},
       {"checkpoint-every", SR_OPT_INT, &c.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
       {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
-      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 (needs AVX-512; refused on AVX2)", 0, 0, 0},
+      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &c.quiet, "no progress output", 0, 0, 0},
       {"json", SR_OPT_FLAG, &c.json, "print the final epoch's metrics as JSON on stdout", 0, 0, 0},
       {0},
@@ -111,8 +113,8 @@ int sr_cmd_train(int argc, char **argv) {
   int rc = sr_cli_parse("train", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   sr_err err = {0};
-  if (sr_precision_check(precision, &err)) return sr_cli_fail("train", &err);
-  if (resume_run) return resume(resume_run, opts, &c, c.epochs, c.threads, c.quiet, c.json);
+  if (sr_precision_parse(precision, &c.precision, &err)) return sr_cli_fail("train", &err);
+  if (resume_run) return resume(resume_run, opts, &c, c.epochs, c.threads, c.quiet, c.json, c.precision);
   if (c.epochs < 0) {
     fprintf(stderr, "simreg train: --epochs must be >= 0 (got %d)\n", c.epochs);
     return SR_EXIT_USAGE;

@@ -61,6 +61,7 @@ typedef struct sr_model_config {
 
 typedef struct sr_tape sr_tape;
 typedef struct sr_infer sr_infer;
+typedef enum sr_precision { SR_PRECISION_F32 = 0, SR_PRECISION_BF16 = 1 } sr_precision;
 typedef struct sr_wino_cache sr_wino_cache;
 
 typedef struct sr_model {
@@ -85,6 +86,9 @@ typedef struct sr_model {
   sr_infer *infers[SR_MAX_INFERS]; // inference plans of sr_model_infer, one per batch size
   int64_t infer_n[SR_MAX_INFERS];
   sr_wino_cache *wino_cache;       // Winograd-transformed weights shared by the plans (src/layers/infer.c)
+  sr_precision precision;          // set with sr_model_set_precision (tapes and plans follow it)
+  float *params_lp;                // bf16: params with conv/linear weights rounded to bf16 (what layers read)
+  uint64_t params_lp_version;      // params_version params_lp was rounded from
   int finalized;
   int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad shape
   // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:
@@ -184,10 +188,18 @@ sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_
 void sr_model_free_infers(sr_model *m);
 
 // ---- precision ----
-// --precision f32 | bf16. f32 (or NULL) is OK; bf16 fails with SR_ERR_ARG naming the flag and oneDNN's
-// effective ISA ("--precision bf16 needs AVX-512 (bf16 instructions); this CPU's oneDNN ISA is avx2"); the
-// engine has no bf16 path, so a CPU that could run one is told that too.
-sr_status sr_precision_check(const char *precision, sr_err *err);
+// --precision f32 | bf16. bf16 is mixed precision: activations, activation gradients (the input gradient
+// too) and conv/linear weights are bf16 numbers at every layer boundary; sums are accumulated in f32; master
+// weights, weight gradients, biases, BatchNorm parameters and statistics, the loss and the regularizer stay
+// f32. The engine rounds (f32 kernels on bf16-rounded operands): the numbers of bf16 kernels with f32
+// accumulation, on any CPU, without their speed (docs/PERFORMANCE.md).
+sr_status sr_precision_parse(const char *s, sr_precision *p, sr_err *err);  // NULL -> f32; else SR_ERR_ARG
+const char *sr_precision_name(sr_precision p);                              // "f32" / "bf16"
+// Switch a finalized model's precision: its tapes and plans are dropped and rebuilt on next use.
+sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err);
+void sr_model_lp_refresh(sr_model *m);  // bf16: re-round params_lp if params_version moved (engine calls it)
+// x[i] = the nearest bf16 number (ties to even), in place; NaN stays NaN, overflow becomes infinity.
+void sr_bf16_round(float *x, int64_t n);
 const char *sr_cpu_isa_name(void);  // oneDNN's effective ISA: "avx2", "avx512_core_bf16", ...
 
 // ---- reference path (double precision, plain C): the tests' oracle ----

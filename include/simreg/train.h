@@ -51,6 +51,7 @@ typedef struct sr_train_config {
   sr_dist *dist;
   double bucket_mb;    // gradient bucket size in MiB (0: 1 MiB)
   int sync_bn;         // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
+  sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small

@@ -56,6 +56,7 @@ struct sr_tape {
   void **diff_bufs;        // gradient buffers shared by nodes whose backward lifetimes do not overlap
   int n_diff_bufs;
   size_t diff_bytes;       // their total size
+  float *x_lp;             // bf16 (m->precision): the input rounded, bound as node 0's output
   double *sync_buf;        // SyncBN: 2*C+1 doubles for the largest BN (NULL without m->bn_allreduce)
   dnnl_primitive_attr_t attr;     // scratchpad_mode_user
   dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
@@ -92,6 +93,10 @@ extern const sr_layer_ops sr_ops_input, sr_ops_conv, sr_ops_bn, sr_ops_relu, sr_
     sr_ops_gap, sr_ops_linear, sr_ops_flatten, sr_ops_add;
 const sr_layer_ops *sr_layer_ops_for(sr_op op);
 
+// Drop a model's tapes (tape.c) and its plans' shared Winograd weights (infer.c).
+void sr_model_free_tapes(sr_model *m);
+void sr_model_free_wino_cache(sr_model *m);
+
 // ---- helpers for layer files (tape.c) ----
 sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
                        const_dnnl_primitive_desc_t hint, sr_err *err);
@@ -118,7 +123,9 @@ sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg
 dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k);
 void sr_diff_done(sr_tape *t, int i, int k);
 // Float pointers into params/grads for node parameters.
-static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
+// Layers read parameters from params_lp under bf16 (weights rounded; the rest copied), else params.
+static inline float *sr_model_wparams(const sr_model *m) { return m->params_lp ? m->params_lp : m->params; }
+static inline float *sr_param(const sr_tape *t, int64_t off) { return sr_model_wparams(t->m) + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
 // Layers with weights (conv2d, linear) keep these slots: prims 0 fwd, 1 bwd-data, 2 bwd-weights,

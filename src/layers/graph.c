@@ -5,8 +5,6 @@
 
 #include "engine.h"
 
-void sr_model_free_tapes(sr_model *m);
-void sr_model_free_wino_cache(sr_model *m);
 
 sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
   memset(m, 0, sizeof *m);
@@ -236,6 +234,7 @@ void sr_model_free(sr_model *m) {
   sr_free(m->grads);
   sr_free(m->state);
   sr_free(m->bn_tracked);
+  sr_free(m->params_lp);
   memset(m, 0, sizeof *m);
 }
 

@@ -191,7 +191,7 @@ static sr_status build_linear(sr_infer *p, int t, sr_err *err) {
   dnnl_primitive_desc_destroy(pd);
   if (nd->bias) DNNL_TRY(dnnl_memory_create(&s->b, &b_md, p->e->eng, p->m->params + nd->p_b), err);
   p->stats.relu_fused += s->relu >= 0;
-  return weights(p, s, &w_plain, &wmd, p->m->params + nd->p_w, err);
+  return weights(p, s, &w_plain, &wmd, sr_model_wparams(p->m) + nd->p_w, err);  // bf16: rounded weights
 }
 
 // A BN that does not follow a convolution: oneDNN's inference BN on the running statistics (read live).
@@ -378,7 +378,8 @@ static sr_status shared_wino_weights(sr_infer *p, sr_istep *s, sr_err *err) {
 }
 
 sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
-  const sr_model *m = p->m;
+  sr_model *m = p->m;
+  sr_model_lp_refresh(m);  // bf16: linear layers read the rounded copy
   for (int t = 0; t < p->n_steps; t++) {
     sr_istep *s = &p->steps[t];
     if (s->kind != SR_IS_CONV && s->kind != SR_IS_LINEAR) continue;
@@ -394,6 +395,8 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
         memcpy(p->wtmp, w, sizeof(float) * (size_t)(per * nd->c));
         if (b) memcpy(s->bias, b, sizeof(float) * (size_t)nd->c);
       }
+      // bf16: the folded weights are rounded (the bias stays f32), as a bf16 primitive would read them
+      if (m->precision == SR_PRECISION_BF16) sr_bf16_round(p->wtmp, per * nd->c);
       if (s->wino) {
         sr_status e = shared_wino_weights(p, s, err);
         if (e) return e;
@@ -458,10 +461,24 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
   sr_status e;
   if ((p->version != m->params_version || p->state_version != m->state_version) && (e = sr_infer_refresh(p, err)))
     return e;
+  if (p->x_lp) {  // bf16
+    int64_t nx = p->n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+    memcpy(p->x_lp, x, sizeof(float) * (size_t)nx);
+    sr_bf16_round(p->x_lp, nx);
+    x = p->x_lp;
+  }
   dnnl_memory_set_data_handle(p->vals[0].mem, (void *)x);
-  for (int t = 0; t < p->n_steps; t++)
-    if ((e = run_step(p, &p->steps[t], err)))
-      return sr_err_context(err, "inference step %d (%s)", t, m->nodes[p->steps[t].node].name);
+  for (int t = 0; t < p->n_steps; t++) {
+    const sr_istep *s = &p->steps[t];
+    if ((e = run_step(p, s, err)))
+      return sr_err_context(err, "inference step %d (%s)", t, m->nodes[s->node].name);
+    if (p->x_lp) {  // bf16: every step's output is a bf16 tensor
+      void *y;
+      DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
+      DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &y), err);
+      sr_bf16_round(y, (int64_t)(dnnl_memory_desc_get_size(&p->vals[s->out].md) / sizeof(float)));
+    }
+  }
   dnnl_memory_set_data_handle(p->out_user, out);
   if ((e = reorder(p, p->out_reorder, p->vals[p->val_of[m->n_nodes - 1]].mem, p->out_user, err))) return e;
   DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
@@ -490,6 +507,7 @@ void sr_infer_free(sr_infer *p) {
   if (p->attr) dnnl_primitive_attr_destroy(p->attr);
   sr_free(p->scratch_buf);
   sr_free(p->wtmp);
+  sr_free(p->x_lp);
   sr_free(p->wino_scratch);
   free(p->steps), free(p->vals), free(p->val_of), free(p->bufs), free(p->buf_size);
   free(p);
@@ -524,6 +542,9 @@ static sr_status finish(sr_infer *p, sr_err *err) {
   DNNL_TRY(dnnl_memory_create(&p->scratch, &smd, p->e->eng, p->scratch_buf), err);
   if (p->wino_floats && !(p->wino_scratch = sr_alloc(sizeof(float) * p->wino_floats)))
     return sr_fail(err, SR_ERR_NOMEM, "Winograd scratch of %zu floats", p->wino_floats);
+  if (m->precision == SR_PRECISION_BF16 &&
+      !(p->x_lp = sr_alloc(sizeof(float) * (size_t)(p->n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w))))
+    return sr_fail(err, SR_ERR_NOMEM, "bf16 input copy of the inference plan");
   for (int t = 0; t < p->n_steps; t++) {
     const sr_istep *s = &p->steps[t];
     p->stats.steps += 1 + (s->pre != NULL) + (s->copy != NULL);

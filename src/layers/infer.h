@@ -52,6 +52,7 @@ struct sr_infer {
   void *scratch_buf;
   size_t scratch_size;
   float *wtmp;          // folded plain weights before their reorder (largest conv)
+  float *x_lp;          // bf16 (m->precision when built): the input rounded, read in place of the user's
   sr_infer_options opts;
   float *wino_scratch;  // transformed tiles, shared by every Winograd step (largest need)
   size_t wino_floats;

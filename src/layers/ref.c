@@ -27,6 +27,24 @@ void sr_ref_free(sr_ref_run *r) {
 
 static int64_t node_numel(const sr_node *nd, int64_t n) { return n * nd->c * nd->h * nd->w; }
 
+// bf16 models (m->precision): values rounded where the engine rounds them (src/layers/precision.c), through
+// float as the engine's values are.
+static void round_bf16(double *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    float f = (float)x[i];
+    sr_bf16_round(&f, 1);
+    x[i] = f;
+  }
+}
+
+static void round_weights(const sr_model *m, double *p) {
+  for (int i = 1; i < m->n_nodes; i++) {
+    const sr_node *nd = &m->nodes[i];
+    if (nd->op == SR_OP_CONV || nd->op == SR_OP_LINEAR)
+      round_bf16(p + nd->p_w, (int64_t)nd->c * nd->ic * (nd->op == SR_OP_CONV ? nd->k * nd->k : nd->ih * nd->iw));
+  }
+}
+
 sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
                                 double *out, sr_ref_run **run, sr_err *err) {
   sr_ref_run *r = calloc(1, sizeof *r);
@@ -39,18 +57,24 @@ sr_status sr_ref_forward_params(sr_model *m, const double *params, const double 
   if (!r->params || !r->state || !r->y || !r->aux) goto nomem;
   for (int64_t i = 0; i < m->n_params; i++) r->params[i] = params ? params[i] : m->params[i];
   for (int64_t i = 0; i < m->n_state; i++) r->state[i] = m->state[i];
+  int bf16 = m->precision == SR_PRECISION_BF16;
+  if (bf16) round_weights(m, r->params);
   for (int i = 0; i < m->n_nodes; i++) {
     const sr_node *nd = &m->nodes[i];
     const sr_layer_ops *ops = sr_layer_ops_for(nd->op);
     if (!(r->y[i] = malloc(sizeof(double) * (size_t)node_numel(nd, n)))) goto nomem;
     if (i == 0) {
       memcpy(r->y[0], x, sizeof(double) * (size_t)node_numel(nd, n));
+      if (bf16) round_bf16(r->y[0], node_numel(nd, n));
       continue;
     }
     if (ops->ref_aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref_aux_size(nd, NULL, n))))
       goto nomem;
     ops->ref_forward(nd, r->params, r->state, training, n, r->y[nd->in[0]], nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL,
                      r->y[i], r->aux[i]);
+    // a BN or add before a ReLU is rounded too, where the engine rounds the fused ReLU's output: the same
+    // (rounding keeps the sign)
+    if (bf16) round_bf16(r->y[i], node_numel(nd, n));
   }
   if (out) memcpy(out, r->y[m->n_nodes - 1], sizeof(double) * (size_t)node_numel(&m->nodes[m->n_nodes - 1], n));
   *run = r;
@@ -78,12 +102,15 @@ sr_status sr_ref_backward(sr_ref_run *r, const double *dout, double *dgrads, dou
   if (!st) {
     int last = m->n_nodes - 1;
     memcpy(dy[last], dout, sizeof(double) * (size_t)node_numel(&m->nodes[last], r->n));
+    int bf16 = m->precision == SR_PRECISION_BF16;
     for (int i = last; i >= 1; i--) {
       const sr_node *nd = &m->nodes[i];
+      if (bf16) round_bf16(dy[i], node_numel(nd, r->n));
       sr_layer_ops_for(nd->op)->ref_backward(nd, r->params, r->state, r->training, r->n, r->y[nd->in[0]], r->y[i],
                                              r->aux[i], dy[i], dy[nd->in[0]], nd->in[1] >= 0 ? dy[nd->in[1]] : NULL,
                                              dgrads);
     }
+    if (bf16) round_bf16(dy[0], node_numel(&m->nodes[0], r->n));
     if (dx) memcpy(dx, dy[0], sizeof(double) * (size_t)node_numel(&m->nodes[0], r->n));
   }
   for (int i = 0; i < m->n_nodes; i++) free(dy[i]);

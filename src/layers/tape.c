@@ -154,6 +154,7 @@ static void tape_destroy(sr_tape *t) {
   sr_free(t->tmp_buf);
   sr_free(t->scratch_buf);
   sr_free(t->sync_buf);
+  sr_free(t->x_lp);
   sr_free(t->wino_u);
   sr_free(t->wino_work);
   for (int b = 0; b < t->n_diff_bufs; b++) sr_free(t->diff_bufs[b]);
@@ -276,6 +277,11 @@ int sr_tape_winograd_convs(const sr_tape *t) {
   return n;
 }
 
+static int64_t input_floats(const sr_tape *t) {
+  const sr_model_config *c = &t->m->cfg;
+  return t->n * c->in_c * c->in_h * c->in_w;
+}
+
 // Shared buffers are sized once every primitive exists: one scratchpad, one gradient temp.
 static sr_status bind_shared(sr_tape *t, sr_err *err) {
   sr_status st;
@@ -287,6 +293,8 @@ static sr_status bind_shared(sr_tape *t, sr_err *err) {
     return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the Winograd weight buffers");
   for (int i = 0; i < t->m->n_nodes; i++)
     if (t->tn[i].wino) t->tn[i].wino[0].u = t->tn[i].wino[1].u = t->wino_u;
+  if (t->m->precision == SR_PRECISION_BF16 && !(t->x_lp = sr_alloc(sizeof(float) * (size_t)input_floats(t))))
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the bf16 input copy");
   if (t->m->bn_allreduce) {
     int cmax = 1;
     for (int i = 0; i < t->m->n_nodes; i++) cmax = t->m->nodes[i].c > cmax ? t->m->nodes[i].c : cmax;
@@ -389,13 +397,34 @@ void sr_model_free_tapes(sr_model *m) {
 
 int64_t sr_tape_batch(const sr_tape *t) { return t->n; }
 
+// bf16: round a node's output or gradient buffer in place (padding included: zeros stay zeros).
+static void round_mem(dnnl_memory_t mem, const dnnl_memory_desc_t *md) {
+  void *p;
+  dnnl_memory_get_data_handle(mem, &p);
+  sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
+}
+
+// A BN or add fused with its ReLU writes the ReLU node's output, not its own.
+static int writes_own_output(const sr_tape *t, int i) {
+  sr_op op = t->m->nodes[i].op;
+  return !(t->tn[i].fused && (op == SR_OP_BN || op == SR_OP_ADD));
+}
+
 sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err) {
   sr_model *m = t->m;
+  int bf16 = m->precision == SR_PRECISION_BF16;
   t->training = training;
+  if (bf16) {
+    sr_model_lp_refresh(m);
+    memcpy(t->x_lp, x, sizeof(float) * (size_t)input_floats(t));
+    sr_bf16_round(t->x_lp, input_floats(t));
+    x = t->x_lp;
+  }
   dnnl_memory_set_data_handle(t->tn[0].dst, (void *)x);
   for (int i = 1; i < m->n_nodes; i++) {
     sr_status st = sr_layer_ops_for(m->nodes[i].op)->forward(t, i, err);
     if (st) return sr_err_context(err, "forward %s", m->nodes[i].name);
+    if (bf16 && writes_own_output(t, i)) round_mem(t->tn[i].dst, &t->tn[i].md);
   }
   if (out) {
     dnnl_memory_set_data_handle(t->out_user, out);
@@ -437,7 +466,10 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     if ((st = sr_exec(t, t->dout_reorder, 2, a, err))) return st;
     t->tn[last].diff_written = 1;
   }
+  int bf16 = m->precision == SR_PRECISION_BF16;
   for (int i = last; i >= 1; i--) {
+    // bf16: a node's gradient is complete (every consumer has added to it) when its own backward starts
+    if (bf16 && t->tn[i].diff_written) round_mem(t->tn[i].diff, &t->tn[i].md);
     if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
       return sr_err_context(err, "backward %s", m->nodes[i].name);
     if (m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are in m->grads
@@ -446,6 +478,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     if (!t->tn[0].diff_written) {
       memset(dx, 0, (size_t)t->n * (size_t)(m->cfg.in_c * m->cfg.in_h * m->cfg.in_w) * sizeof(float));
     } else {
+      if (bf16) round_mem(t->tn[0].diff, &t->tn[0].md);
       dnnl_memory_set_data_handle(t->dx_user, dx);
       dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[0].diff}, {DNNL_ARG_TO, t->dx_user}};
       if ((st = sr_exec(t, t->dx_reorder, 2, a, err))) return st;

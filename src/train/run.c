@@ -112,6 +112,12 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
   get_num(j, "limit", &limit);
   get_bool(j, "eval_test", &c->eval_test);
   get_bool(j, "sync_bn", &c->sync_bn);
+  char prec[8] = "f32";
+  get_str(j, "precision", prec, sizeof prec);
+  if ((st = sr_precision_parse(prec, &c->precision, err))) {
+    cJSON_Delete(j);
+    return sr_err_context(err, "%s", path);
+  }
   get_int(j, "checkpoint_every", &c->checkpoint_every);
   const cJSON *reg = item(j, "reg");
   if (cJSON_IsObject(reg)) {

@@ -128,6 +128,7 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   ok &= cJSON_AddNumberToObject(j, "threads", omp_get_max_threads()) != NULL;
   ok &= cJSON_AddNumberToObject(j, "ranks", r->size) != NULL;
   ok &= cJSON_AddBoolToObject(j, "sync_bn", c->sync_bn) != NULL;
+  ok &= cJSON_AddStringToObject(j, "precision", sr_precision_name(c->precision)) != NULL;
   ok &= cJSON_AddBoolToObject(j, "eval_test", c->eval_test) != NULL;
   ok &= cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every) != NULL;
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
@@ -195,6 +196,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   sr_rng rng;
   sr_rng_seed(&rng, c->seed, 1);
   if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
+  if ((st = sr_model_set_precision(&r->model, c->precision, err))) return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->momentum, c->weight_decay, c->nesterov, err))) return st;
   if ((st = check_shards(r, err))) return st;
   if (c->sync_bn) sr_dist_sync_bn(r->dist, &r->model);  // before any tape exists

@@ -112,6 +112,22 @@ static sr_status build_model(ctx *c, const char *arch, double width, sr_err *err
 static sr_status build_cnn(ctx *c, sr_err *err) { return build_model(c, "cnn-small", 1, err); }
 static sr_status build_resnet(ctx *c, sr_err *err) { return build_model(c, "resnet18", 0.125, err); }
 
+// bf16: the rounded weight copy, the tape's and the plan's input copies; forward, backward with dx, plan.
+static sr_status build_bf16(ctx *c, sr_err *err) {
+  sr_model_config mc = {.arch = "resnet18", .in_c = 1, .in_h = 16, .in_w = 16, .classes = 10, .width = 0.125};
+  sr_rng rng;
+  sr_rng_seed(&rng, 1, 2);
+  sr_status st = sr_model_create(&c->m, &mc, &rng, err);
+  if (!st) st = sr_model_set_precision(&c->m, SR_PRECISION_BF16, err);
+  sr_tape *t;
+  float x[4 * 256] = {0}, out[40], dout[40] = {1}, dx[4 * 256];
+  if (!st) st = sr_model_tape(&c->m, 4, 0, &t, err);
+  if (!st) st = sr_tape_forward(t, x, 0, out, err);
+  if (!st) st = sr_tape_backward(t, dout, dx, err);
+  if (!st) st = sr_model_infer(&c->m, x, 4, out, err);
+  return st;
+}
+
 static sr_status load_weights(ctx *c, sr_err *err) {
   sr_run_info info;
   return sr_run_open(path_of("run"), "last", &c->m, &info, err);
@@ -244,6 +260,7 @@ int main(void) {
   sweep("dataset load (folder)", load_folder, &c);
   sweep("model build (cnn)", build_cnn, &c);
   sweep("model build (resnet)", build_resnet, &c);
+  sweep("model build (resnet, bf16)", build_bf16, &c);
   sweep("checkpoint read", read_checkpoint_file, &c);
   sweep("weights load", load_weights, &c);
   sweep("attack setup", attack_setup, &c);
