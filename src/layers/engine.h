@@ -37,6 +37,7 @@ typedef struct sr_tnode {
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];
   uint64_t version;        // params_version this node's reordered weights reflect
+  int round_out, round_diff;  // bf16: the output / gradient needs rounding (else it holds bf16 values already)
   struct sr_wino *wino;    // conv run as Winograd: [0] forward, [1] backward-data (winograd_train.c); else NULL
 } sr_tnode;
 

@@ -456,6 +456,12 @@ static sr_status run_step(sr_infer *p, const sr_istep *s, sr_err *err) {
   return e;
 }
 
+// bf16: a ReLU, max-pool or flatten step outputs values of its (bf16) input, or 0: no rounding needed.
+static int keeps_values(const sr_model *m, const sr_istep *s) {
+  return s->kind == SR_IS_RELU || s->kind == SR_IS_FLATTEN ||
+         (s->kind == SR_IS_POOL && m->nodes[s->node].op == SR_OP_MAXPOOL);
+}
+
 sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err) {
   sr_model *m = p->m;
   sr_status e;
@@ -472,7 +478,7 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
     const sr_istep *s = &p->steps[t];
     if ((e = run_step(p, s, err)))
       return sr_err_context(err, "inference step %d (%s)", t, m->nodes[s->node].name);
-    if (p->x_lp) {  // bf16: every step's output is a bf16 tensor
+    if (p->x_lp && !keeps_values(m, s)) {  // bf16: every step's output is a bf16 tensor
       void *y;
       DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
       DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &y), err);

@@ -310,6 +310,31 @@ static sr_status bind_shared(sr_tape *t, sr_err *err) {
   return bind_diffs(t, err);
 }
 
+// bf16: which buffers hold bf16 values without rounding. Unfused ReLU, max-pool and flatten outputs are
+// values of their (bf16) inputs, or 0. A gradient written by a single consumer of those kinds is the
+// consumer's (rounded) output gradient copied, masked or, for max-pool windows that do not overlap,
+// scattered. A BN or add fused with a ReLU writes the ReLU's output, not its own.
+static int keeps_values(const sr_tape *t, int i) {
+  const sr_node *nd = &t->m->nodes[i];
+  return (nd->op == SR_OP_RELU && !t->tn[i].fused) || nd->op == SR_OP_FLATTEN ||
+         (nd->op == SR_OP_MAXPOOL && nd->stride >= nd->k);
+}
+
+static void plan_rounding(sr_tape *t) {
+  const sr_model *m = t->m;
+  for (int i = 1; i < m->n_nodes; i++) {
+    sr_op op = m->nodes[i].op;
+    int fused_away = t->tn[i].fused && (op == SR_OP_BN || op == SR_OP_ADD);
+    t->tn[i].round_out = !fused_away && !keeps_values(t, i);
+  }
+  for (int p = 0; p < m->n_nodes; p++) {
+    int c = -1;
+    for (int i = p + 1; i < m->n_nodes && t->consumers[p] == 1; i++)
+      if (m->nodes[i].in[0] == p || m->nodes[i].in[1] == p) c = i;
+    t->tn[p].round_diff = p == m->n_nodes - 1 || c < 0 || !keeps_values(t, c);
+  }
+}
+
 static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) {
   sr_tape *t = calloc(1, sizeof *t);
   if (!t) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape");
@@ -347,6 +372,7 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
   }
   if (!st) st = build_boundaries(t, err);
   if (!st) st = bind_shared(t, err);
+  if (!st) plan_rounding(t);
   if (st) {
     tape_destroy(t);
     return st;
@@ -404,12 +430,6 @@ static void round_mem(dnnl_memory_t mem, const dnnl_memory_desc_t *md) {
   sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
 }
 
-// A BN or add fused with its ReLU writes the ReLU node's output, not its own.
-static int writes_own_output(const sr_tape *t, int i) {
-  sr_op op = t->m->nodes[i].op;
-  return !(t->tn[i].fused && (op == SR_OP_BN || op == SR_OP_ADD));
-}
-
 sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err) {
   sr_model *m = t->m;
   int bf16 = m->precision == SR_PRECISION_BF16;
@@ -424,7 +444,7 @@ sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, 
   for (int i = 1; i < m->n_nodes; i++) {
     sr_status st = sr_layer_ops_for(m->nodes[i].op)->forward(t, i, err);
     if (st) return sr_err_context(err, "forward %s", m->nodes[i].name);
-    if (bf16 && writes_own_output(t, i)) round_mem(t->tn[i].dst, &t->tn[i].md);
+    if (bf16 && t->tn[i].round_out) round_mem(t->tn[i].dst, &t->tn[i].md);
   }
   if (out) {
     dnnl_memory_set_data_handle(t->out_user, out);
@@ -469,7 +489,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
   int bf16 = m->precision == SR_PRECISION_BF16;
   for (int i = last; i >= 1; i--) {
     // bf16: a node's gradient is complete (every consumer has added to it) when its own backward starts
-    if (bf16 && t->tn[i].diff_written) round_mem(t->tn[i].diff, &t->tn[i].md);
+    if (bf16 && t->tn[i].diff_written && t->tn[i].round_diff) round_mem(t->tn[i].diff, &t->tn[i].md);
     if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
       return sr_err_context(err, "backward %s", m->nodes[i].name);
     if (m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are in m->grads
@@ -478,7 +498,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     if (!t->tn[0].diff_written) {
       memset(dx, 0, (size_t)t->n * (size_t)(m->cfg.in_c * m->cfg.in_h * m->cfg.in_w) * sizeof(float));
     } else {
-      if (bf16) round_mem(t->tn[0].diff, &t->tn[0].md);
+      if (bf16 && t->tn[0].round_diff) round_mem(t->tn[0].diff, &t->tn[0].md);
       dnnl_memory_set_data_handle(t->dx_user, dx);
       dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[0].diff}, {DNNL_ARG_TO, t->dx_user}};
       if ((st = sr_exec(t, t->dx_reorder, 2, a, err))) return st;

@@ -213,6 +213,14 @@ static void check_vs_ref(const char *arch, double width, int hw, int training) {
   if (training) CHECK(eref < 1e-2 && eref < 0.2 * worst(&bf, &f32, &m, n, d, k), "%s: vs reference %.3g", arch, eref);
   else CHECK(eref < 1e-5, "%s eval: bf16 engine vs bf16 reference %.3g", arch, eref);
   CHECK(all_bf16(bf.y, n * k) && all_bf16(bf.dx, n * d), "%s: logits and input gradient are bf16 numbers", arch);
+  // the inference plan (ReLU fused into convolutions, max-pool and flatten steps left unrounded) vs the tape
+  sr_tape *t;
+  CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
+  CHECK_OK(sr_tape_forward(t, x, 0, f32.y, &err), &err);
+  CHECK_OK(sr_model_infer(&m, x, n, ref.y, &err), &err);
+  double ep = rel(ref.y, f32.y, n * k);
+  printf("  bf16 plan vs bf16 tape (eval) %.2e\n", ep);
+  CHECK(ep < 2e-2 && all_bf16(ref.y, n * k), "%s: plan vs tape %.3g", arch, ep);
   pass_free(&f32), pass_free(&bf), pass_free(&ref);
   free(x), free(dy), free(st0);
   sr_model_free(&m);
