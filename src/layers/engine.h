@@ -124,6 +124,11 @@ sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg
 dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k);
 void sr_diff_done(sr_tape *t, int i, int k);
 // Float pointers into params/grads for node parameters.
+// Weights of a conv (O*C*K*K) or linear (O*fan_in) node; 0 for the others.
+static inline int64_t sr_node_weight_count(const sr_node *nd) {
+  if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k;
+  return nd->op == SR_OP_LINEAR ? (int64_t)nd->c * nd->ic * nd->ih * nd->iw : 0;
+}
 // Layers read parameters from params_lp under bf16 (weights rounded; the rest copied), else params.
 static inline float *sr_model_wparams(const sr_model *m) { return m->params_lp ? m->params_lp : m->params; }
 static inline float *sr_param(const sr_tape *t, int64_t off) { return sr_model_wparams(t->m) + off; }

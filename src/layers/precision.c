@@ -5,7 +5,6 @@
 // kernels run on bf16-rounded inputs and weights, and each output and gradient is rounded to bf16. A product
 // of two bf16 numbers is exact in f32, so this computes what bf16 kernels with f32 accumulation compute, up
 // to the order of the sums; it changes the numbers, not the speed (docs/PERFORMANCE.md).
-#include <stdlib.h>
 #include <string.h>
 
 #include <oneapi/dnnl/dnnl.h>
@@ -54,13 +53,9 @@ void sr_bf16_round(float *x, int64_t n) {
 void sr_model_lp_refresh(sr_model *m) {
   if (!m->params_lp || m->params_lp_version == m->params_version) return;
   memcpy(m->params_lp, m->params, sizeof(float) * (size_t)m->n_params);
-  for (int i = 0; i < m->n_nodes; i++) {
-    const sr_node *nd = &m->nodes[i];
-    if (nd->op != SR_OP_CONV && nd->op != SR_OP_LINEAR) continue;
-    int64_t count = nd->op == SR_OP_CONV ? (int64_t)nd->c * nd->ic * nd->k * nd->k
-                                         : (int64_t)nd->c * nd->ic * nd->ih * nd->iw;
-    sr_bf16_round(m->params_lp + nd->p_w, count);  // biases stay f32, as oneDNN's bf16 primitives allow
-  }
+  for (int i = 1; i < m->n_nodes; i++)  // biases stay f32, as oneDNN's bf16 primitives allow
+    if (sr_node_weight_count(&m->nodes[i]))
+      sr_bf16_round(m->params_lp + m->nodes[i].p_w, sr_node_weight_count(&m->nodes[i]));
   m->params_lp_version = m->params_version;
 }
 

@@ -38,11 +38,8 @@ static void round_bf16(double *x, int64_t n) {
 }
 
 static void round_weights(const sr_model *m, double *p) {
-  for (int i = 1; i < m->n_nodes; i++) {
-    const sr_node *nd = &m->nodes[i];
-    if (nd->op == SR_OP_CONV || nd->op == SR_OP_LINEAR)
-      round_bf16(p + nd->p_w, (int64_t)nd->c * nd->ic * (nd->op == SR_OP_CONV ? nd->k * nd->k : nd->ih * nd->iw));
-  }
+  for (int i = 1; i < m->n_nodes; i++)
+    if (sr_node_weight_count(&m->nodes[i])) round_bf16(p + m->nodes[i].p_w, sr_node_weight_count(&m->nodes[i]));
 }
 
 sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
