@@ -200,6 +200,7 @@ sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err);
 void sr_model_lp_refresh(sr_model *m);  // bf16: re-round params_lp if params_version moved (engine calls it)
 // x[i] = the nearest bf16 number (ties to even), in place; NaN stays NaN, overflow becomes infinity.
 void sr_bf16_round(float *x, int64_t n);
+void sr_bf16_round_copy(float *dst, const float *src, int64_t n);  // dst[i] = src[i] rounded (one pass)
 const char *sr_cpu_isa_name(void);  // oneDNN's effective ISA: "avx2", "avx512_core_bf16", ...
 
 // ---- reference path (double precision, plain C): the tests' oracle ----

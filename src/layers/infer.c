@@ -468,9 +468,7 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
   if ((p->version != m->params_version || p->state_version != m->state_version) && (e = sr_infer_refresh(p, err)))
     return e;
   if (p->x_lp) {  // bf16
-    int64_t nx = p->n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-    memcpy(p->x_lp, x, sizeof(float) * (size_t)nx);
-    sr_bf16_round(p->x_lp, nx);
+    sr_bf16_round_copy(p->x_lp, x, p->n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w);
     x = p->x_lp;
   }
   dnnl_memory_set_data_handle(p->vals[0].mem, (void *)x);

@@ -38,17 +38,19 @@ const char *sr_precision_name(sr_precision p) { return p == SR_PRECISION_BF16 ? 
 
 // Round to nearest, ties to even, on the bit pattern (what oneDNN's f32 -> bf16 conversion does); NaN stays
 // a (quiet) NaN, overflow goes to infinity. Branch-free so the loop vectorises.
-void sr_bf16_round(float *x, int64_t n) {
+void sr_bf16_round_copy(float *dst, const float *src, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; i++) {
     uint32_t u;
-    memcpy(&u, &x[i], 4);
+    memcpy(&u, &src[i], 4);
     uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u;
     uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
     u = nan ? ((u | 0x00400000u) & 0xffff0000u) : r;
-    memcpy(&x[i], &u, 4);
+    memcpy(&dst[i], &u, 4);
   }
 }
+
+void sr_bf16_round(float *x, int64_t n) { sr_bf16_round_copy(x, x, n); }
 
 void sr_model_lp_refresh(sr_model *m) {
   if (!m->params_lp || m->params_lp_version == m->params_version) return;

@@ -436,8 +436,7 @@ sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, 
   t->training = training;
   if (bf16) {
     sr_model_lp_refresh(m);
-    memcpy(t->x_lp, x, sizeof(float) * (size_t)input_floats(t));
-    sr_bf16_round(t->x_lp, input_floats(t));
+    sr_bf16_round_copy(t->x_lp, x, input_floats(t));
     x = t->x_lp;
   }
   dnnl_memory_set_data_handle(t->tn[0].dst, (void *)x);
