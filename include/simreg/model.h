@@ -87,8 +87,6 @@ typedef struct sr_model {
   int64_t infer_n[SR_MAX_INFERS];
   sr_wino_cache *wino_cache;       // Winograd-transformed weights shared by the plans (src/layers/infer.c)
   sr_precision precision;          // set with sr_model_set_precision (tapes and plans follow it)
-  float *params_lp;                // bf16: params with conv/linear weights rounded to bf16 (what layers read)
-  uint64_t params_lp_version;      // params_version params_lp was rounded from
   int finalized;
   int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad shape
   // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:
@@ -197,7 +195,6 @@ sr_status sr_precision_parse(const char *s, sr_precision *p, sr_err *err);  // N
 const char *sr_precision_name(sr_precision p);                              // "f32" / "bf16"
 // Switch a finalized model's precision: its tapes and plans are dropped and rebuilt on next use.
 sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err);
-void sr_model_lp_refresh(sr_model *m);  // bf16: re-round params_lp if params_version moved (engine calls it)
 // x[i] = the nearest bf16 number (ties to even), in place; NaN stays NaN, overflow becomes infinity.
 void sr_bf16_round(float *x, int64_t n);
 void sr_bf16_round_copy(float *dst, const float *src, int64_t n);  // dst[i] = src[i] rounded (one pass)

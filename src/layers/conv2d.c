@@ -136,7 +136,8 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
   dnnl_memory_get_data_handle(dst, &y);
   // weights change every step: transformed at each use into one buffer all Winograd convs share (U per
   // layer and direction would cost resnet18 width 1 about 360 MB)
-  sr_wino_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->wino_work);
+  sr_wino_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->m->precision == SR_PRECISION_BF16,
+                  t->wino_work);
   const float *bias = !d && nd->bias ? sr_param(t, nd->p_b) : NULL;
   return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->scratch_buf, err);
 }

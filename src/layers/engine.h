@@ -129,9 +129,9 @@ static inline int64_t sr_node_weight_count(const sr_node *nd) {
   if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k;
   return nd->op == SR_OP_LINEAR ? (int64_t)nd->c * nd->ic * nd->ih * nd->iw : 0;
 }
-// Layers read parameters from params_lp under bf16 (weights rounded; the rest copied), else params.
-static inline float *sr_model_wparams(const sr_model *m) { return m->params_lp ? m->params_lp : m->params; }
-static inline float *sr_param(const sr_tape *t, int64_t off) { return sr_model_wparams(t->m) + off; }
+// The f32 master parameters. bf16 weights are rounded where the layer copies them (weights.c, Winograd's
+// transform, the plan's refresh): no second copy of the parameters.
+static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
 // Layers with weights (conv2d, linear) keep these slots: prims 0 fwd, 1 bwd-data, 2 bwd-weights,

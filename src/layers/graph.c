@@ -234,7 +234,6 @@ void sr_model_free(sr_model *m) {
   sr_free(m->grads);
   sr_free(m->state);
   sr_free(m->bn_tracked);
-  sr_free(m->params_lp);
   memset(m, 0, sizeof *m);
 }
 

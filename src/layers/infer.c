@@ -191,7 +191,7 @@ static sr_status build_linear(sr_infer *p, int t, sr_err *err) {
   dnnl_primitive_desc_destroy(pd);
   if (nd->bias) DNNL_TRY(dnnl_memory_create(&s->b, &b_md, p->e->eng, p->m->params + nd->p_b), err);
   p->stats.relu_fused += s->relu >= 0;
-  return weights(p, s, &w_plain, &wmd, sr_model_wparams(p->m) + nd->p_w, err);  // bf16: rounded weights
+  return weights(p, s, &w_plain, &wmd, p->m->params + nd->p_w, err);  // bf16: rounded after the reorder
 }
 
 // A BN that does not follow a convolution: oneDNN's inference BN on the running statistics (read live).
@@ -379,7 +379,6 @@ static sr_status shared_wino_weights(sr_infer *p, sr_istep *s, sr_err *err) {
 
 sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
   sr_model *m = p->m;
-  sr_model_lp_refresh(m);  // bf16: linear layers read the rounded copy
   for (int t = 0; t < p->n_steps; t++) {
     sr_istep *s = &p->steps[t];
     if (s->kind != SR_IS_CONV && s->kind != SR_IS_LINEAR) continue;
@@ -405,6 +404,14 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
     }
     sr_status e = reorder(p, s->wre, s->wplain, s->w, err);
     if (e) return e;
+    if (s->kind == SR_IS_LINEAR && m->precision == SR_PRECISION_BF16) {  // from the f32 master weights
+      void *w;
+      const dnnl_memory_desc_t *md;
+      DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
+      DNNL_TRY(dnnl_memory_get_data_handle(s->w, &w), err);
+      DNNL_TRY(dnnl_memory_get_memory_desc(s->w, &md), err);
+      sr_bf16_round(w, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
+    }
   }
   DNNL_TRY(dnnl_stream_wait(p->e->stream), err);  // the fold buffer is reused by the next convolution
   p->version = m->params_version;

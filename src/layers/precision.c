@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "bf16.h"
 #include "engine.h"
 
 const char *sr_cpu_isa_name(void) {
@@ -36,30 +37,12 @@ sr_status sr_precision_parse(const char *s, sr_precision *p, sr_err *err) {
 
 const char *sr_precision_name(sr_precision p) { return p == SR_PRECISION_BF16 ? "bf16" : "f32"; }
 
-// Round to nearest, ties to even, on the bit pattern (what oneDNN's f32 -> bf16 conversion does); NaN stays
-// a (quiet) NaN, overflow goes to infinity. Branch-free so the loop vectorises.
 void sr_bf16_round_copy(float *dst, const float *src, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; i++) {
-    uint32_t u;
-    memcpy(&u, &src[i], 4);
-    uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u;
-    uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-    u = nan ? ((u | 0x00400000u) & 0xffff0000u) : r;
-    memcpy(&dst[i], &u, 4);
-  }
+  for (int64_t i = 0; i < n; i++) dst[i] = sr_bf16_round1(src[i]);
 }
 
 void sr_bf16_round(float *x, int64_t n) { sr_bf16_round_copy(x, x, n); }
-
-void sr_model_lp_refresh(sr_model *m) {
-  if (!m->params_lp || m->params_lp_version == m->params_version) return;
-  memcpy(m->params_lp, m->params, sizeof(float) * (size_t)m->n_params);
-  for (int i = 1; i < m->n_nodes; i++)  // biases stay f32, as oneDNN's bf16 primitives allow
-    if (sr_node_weight_count(&m->nodes[i]))
-      sr_bf16_round(m->params_lp + m->nodes[i].p_w, sr_node_weight_count(&m->nodes[i]));
-  m->params_lp_version = m->params_version;
-}
 
 sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
@@ -69,15 +52,6 @@ sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
   sr_model_free_tapes(m);
   sr_model_free_infers(m);
   sr_model_free_wino_cache(m);
-  sr_free(m->params_lp);
-  m->params_lp = NULL;
-  m->precision = SR_PRECISION_F32;
-  if (p == SR_PRECISION_BF16) {
-    if (!(m->params_lp = sr_alloc(sizeof(float) * (size_t)(m->n_params + 1))))
-      return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the bf16 weight copy (%lld floats)", (long long)m->n_params);
-    m->params_lp_version = m->params_version - 1;
-    sr_model_lp_refresh(m);
-  }
   m->precision = p;
   return SR_OK;
 }

@@ -435,7 +435,6 @@ sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, 
   int bf16 = m->precision == SR_PRECISION_BF16;
   t->training = training;
   if (bf16) {
-    sr_model_lp_refresh(m);
     sr_bf16_round_copy(t->x_lp, x, input_floats(t));
     x = t->x_lp;
   }

@@ -10,6 +10,8 @@
 // dynamic schedule keeps results deterministic.
 #include "winograd.h"
 
+#include "bf16.h"
+
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
@@ -91,7 +93,7 @@ size_t sr_wino_weights_work_floats(int64_t O, int64_t I, int nthr) {
   return (size_t)(nthr < 1 ? 1 : nthr) * 27 * (size_t)(O > I ? O : I);
 }
 
-void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work) {
+void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, int bf16, float *work) {
   int64_t C = flip ? O : I, K = flip ? I : O;  // u's input and output channels
 #pragma omp parallel
   {
@@ -100,7 +102,7 @@ void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, 
     for (int64_t c = 0; c < C; c++) {
       for (int64_t k = 0; k < K; k++) {  // gather the taps of the filter from channel c to channel k
         const float *f = flip ? wt + (c * I + k) * 9 : wt + (k * I + c) * 9;
-        for (int e = 0; e < 9; e++) g[e * K + k] = f[flip ? 8 - e : e];
+        for (int e = 0; e < 9; e++) g[e * K + k] = bf16 ? sr_bf16_round1(f[flip ? 8 - e : e]) : f[flip ? 8 - e : e];
       }
       transform_channel(u, g, tmp, C, K, c);
     }
@@ -110,7 +112,7 @@ void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, 
 sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err) {
   float *work = sr_alloc(sizeof(float) * sr_wino_weights_work_floats(w->K, w->C, omp_get_max_threads()));
   if (!work) return sr_fail(err, SR_ERR_NOMEM, "Winograd weight transform (%d x %d)", w->K, w->C);
-  sr_wino_weights(w->u, wt, w->K, w->C, 0, work);
+  sr_wino_weights(w->u, wt, w->K, w->C, 0, 0, work);
   sr_free(work);
   return SR_OK;
 }

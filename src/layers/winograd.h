@@ -32,8 +32,9 @@ void sr_wino_init(sr_wino *w, const sr_node *nd, int64_t n, int nthr);
 // Floats of scratch one forward needs (all threads): transformed input and GEMM output of one block each.
 size_t sr_wino_scratch_floats(const sr_wino *w);
 // U = G g G^T. wt: (O, I, 3, 3) plain. flip 0: u (36, I, O), the forward's; flip 1: u (36, O, I) from the
-// filters rotated by 180 degrees (backward-data). work: sr_wino_weights_work_floats floats.
-void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, float *work);
+// filters rotated by 180 degrees (backward-data); bf16 != 0: each tap rounded to bf16 as it is read (the
+// training tape's bf16 weights). work: sr_wino_weights_work_floats floats.
+void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, int bf16, float *work);
 size_t sr_wino_weights_work_floats(int64_t O, int64_t I, int nthr);
 // w: (K, C, 3, 3) plain, already BN-folded -> w->u. Done once per (re)fold.
 sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err);

@@ -72,7 +72,8 @@ static int64_t count_diff(const float *a, const float *b, int64_t n) {
 }
 
 // One layer, model A in bf16, model B in f32 with A's weights rounded: A(x) = round(B(round(x))), A's weight
-// gradient from dy = B's from round(dy), A's input gradient = round(B's) - bit for bit.
+// gradient from dy = B's from round(dy), A's input gradient = round(B's) - bit for bit. Two steps on the same
+// tapes, A's weights changed in between (as SGD does): A must round its new weights, not reuse old copies.
 static void check_exact(int linear) {
   sr_err err = {0};
   sr_rng rng;
@@ -89,11 +90,8 @@ static void check_exact(int linear) {
   }
   CHECK_OK(sr_model_set_precision(&a, SR_PRECISION_BF16, &err), &err);
   CHECK(a.precision == SR_PRECISION_BF16 && b.precision == SR_PRECISION_F32, "precisions");
-  memcpy(b.params, a.params, sizeof(float) * (size_t)a.n_params);
   const sr_node *nd = &a.nodes[1];
   int64_t nw = (int64_t)nd->c * nd->ic * (linear ? nd->ih * nd->iw : nd->k * nd->k);
-  sr_bf16_round(b.params + nd->p_w, nw);  // the weights; the bias stays f32
-  b.params_version++;
   int64_t n = 4, d = 16 * 12 * 12, o = sr_model_out_size(&a) * n;
   float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, o), *xr = malloc(sizeof(float) * (size_t)(n * d));
   float *dyr = malloc(sizeof(float) * (size_t)o);
@@ -106,23 +104,34 @@ static void check_exact(int linear) {
   sr_tape *ta, *tb;
   CHECK_OK(sr_model_tape(&a, n, 0, &ta, &err), &err);
   CHECK_OK(sr_model_tape(&b, n, 0, &tb, &err), &err);
-  sr_model_zero_grad(&a), sr_model_zero_grad(&b);
-  CHECK_OK(sr_tape_forward(ta, x, 1, ya, &err), &err);
-  CHECK_OK(sr_tape_backward(ta, dy, dxa, &err), &err);
-  CHECK_OK(sr_tape_forward(tb, xr, 1, yb, &err), &err);
-  CHECK_OK(sr_tape_backward(tb, dyr, dxb, &err), &err);
-  int64_t changed = count_diff(ya, yb, o);  // before rounding B: A really differs from plain f32
-  sr_bf16_round(yb, o);
-  sr_bf16_round(dxb, n * d);
   const char *what = linear ? "linear" : "conv";
-  CHECK(count_diff(ya, yb, o) == 0, "%s output: %lld of %lld differ", what, (long long)count_diff(ya, yb, o), (long long)o);
-  CHECK(changed > o / 2, "%s: only %lld of %lld outputs were rounded", what, (long long)changed, (long long)o);
-  CHECK(count_diff(dxa, dxb, n * d) == 0, "%s input gradient: %lld differ", what, (long long)count_diff(dxa, dxb, n * d));
-  CHECK(count_diff(a.grads, b.grads, a.n_params) == 0, "%s weight gradient: %lld differ", what,
-        (long long)count_diff(a.grads, b.grads, a.n_params));
-  CHECK(!all_bf16(a.grads, a.n_params), "%s: weight gradients stay f32", what);
-  printf("%s: bf16 = f32 on rounded operands, bit for bit (output, input gradient, %lld weight gradients)\n", what,
-         (long long)a.n_params);
+  for (int step = 0; step < 2; step++) {
+    if (step)  // a weight update that moves most weights to another bf16 number
+      for (int64_t i = 0; i < nw; i++) a.params[nd->p_w + i] *= 1.0f + 0.03f * (float)sr_rng_normal(&rng);
+    a.params_version++;
+    memcpy(b.params, a.params, sizeof(float) * (size_t)a.n_params);
+    sr_bf16_round(b.params + nd->p_w, nw);  // the weights; the bias stays f32
+    b.params_version++;
+    sr_model_zero_grad(&a), sr_model_zero_grad(&b);
+    CHECK_OK(sr_tape_forward(ta, x, 1, ya, &err), &err);
+    CHECK_OK(sr_tape_backward(ta, dy, dxa, &err), &err);
+    CHECK_OK(sr_tape_forward(tb, xr, 1, yb, &err), &err);
+    CHECK_OK(sr_tape_backward(tb, dyr, dxb, &err), &err);
+    int64_t changed = count_diff(ya, yb, o);  // before rounding B: A really differs from plain f32
+    sr_bf16_round(yb, o);
+    sr_bf16_round(dxb, n * d);
+    CHECK(count_diff(ya, yb, o) == 0, "%s step %d output: %lld of %lld differ", what, step,
+          (long long)count_diff(ya, yb, o), (long long)o);
+    CHECK(changed > o / 2, "%s: only %lld of %lld outputs were rounded", what, (long long)changed, (long long)o);
+    CHECK(count_diff(dxa, dxb, n * d) == 0, "%s step %d input gradient: %lld differ", what, step,
+          (long long)count_diff(dxa, dxb, n * d));
+    CHECK(count_diff(a.grads, b.grads, a.n_params) == 0, "%s step %d weight gradient: %lld differ", what, step,
+          (long long)count_diff(a.grads, b.grads, a.n_params));
+    CHECK(!all_bf16(a.grads, a.n_params), "%s: weight gradients stay f32", what);
+    CHECK(!all_bf16(a.params + nd->p_w, nw), "%s: master weights stay f32", what);
+  }
+  printf("%s: bf16 = f32 on rounded operands, bit for bit, 2 steps (output, input gradient, %lld weight gradients)\n",
+         what, (long long)a.n_params);
   free(x), free(dy), free(xr), free(dyr), free(ya), free(yb), free(dxa), free(dxb);
   sr_model_free(&a), sr_model_free(&b);
 }
@@ -183,6 +192,42 @@ static void run(sr_model *m, const float *st0, int ref, const float *x, const fl
 static double worst(const pass *a, const pass *b, const sr_model *m, int64_t n, int64_t d, int64_t k) {
   double e[3] = {rel(a->y, b->y, n * k), rel(a->dx, b->dx, n * d), rel(a->g, b->g, m->n_params)};
   return fmax(e[0], fmax(e[1], e[2]));
+}
+
+// The inference plan on a conv -> linear model (no BatchNorm to fold, direct convolution): the same bf16
+// numbers as the tape's eval forward, also after a weight change (the plan rounds its own weight copies).
+static void check_plan_exact(void) {
+  sr_err err = {0};
+  sr_rng rng;
+  sr_rng_seed(&rng, 9, 0);
+  sr_model m;
+  sr_model_config cfg = {.arch = "custom", .in_c = 16, .in_h = 12, .in_w = 12, .classes = 10};
+  CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
+  int c = sr_graph_conv(&m, 0, 24, 3, 1, 1, 1, "conv");
+  CHECK(c > 0 && sr_graph_linear(&m, c, 10, 1, "fc") > 0, "graph");
+  CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
+  CHECK_OK(sr_model_set_precision(&m, SR_PRECISION_BF16, &err), &err);
+  int64_t n = 4, d = 16 * 12 * 12, o = 10 * n;
+  float *x = rand_floats(&rng, n * d), *yt = malloc(sizeof(float) * (size_t)o), *yp = malloc(sizeof(float) * (size_t)o);
+  sr_tape *t;
+  sr_infer *p;
+  sr_infer_options direct = {.winograd = 0};
+  CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
+  CHECK_OK(sr_infer_create_opts(&m, n, &direct, &p, &err), &err);
+  for (int step = 0; step < 2; step++) {
+    if (step)
+      for (int64_t i = 0; i < m.n_params; i++) m.params[i] *= 1.0f + 0.03f * (float)sr_rng_normal(&rng);
+    m.params_version++;
+    CHECK_OK(sr_tape_forward(t, x, 0, yt, &err), &err);
+    CHECK_OK(sr_infer_forward(p, x, yp, &err), &err);
+    double e = rel(yp, yt, o);
+    CHECK(e < 1e-6, "conv -> linear, step %d: plan vs tape rel %.3g", step, e);
+    CHECK(all_bf16(yp, o), "plan logits are bf16 numbers");
+    if (step) printf("conv -> linear plan vs tape in bf16, 2 weight versions: rel %.2e\n", e);
+  }
+  sr_infer_free(p);
+  free(x), free(yt), free(yp);
+  sr_model_free(&m);
 }
 
 // Where the engine and the reference compute the same f32 values (eval mode, direct convolutions), the bf16
@@ -265,7 +310,6 @@ static void check_resnet(void) {
   CHECK(all_bf16(yp, n * k), "plan logits are bf16 numbers");
   // back to f32: the same numbers as before the switch
   CHECK_OK(sr_model_set_precision(&m, SR_PRECISION_F32, &err), &err);
-  CHECK(m.params_lp == NULL, "f32 keeps no rounded copy");
   run(&m, st0, 0, x, dy, n, 1, &again);
   CHECK(count_diff(again.y, f32.y, n * k) == 0 && count_diff(again.g, f32.g, m.n_params) == 0,
         "f32 after bf16 = f32 before");
@@ -289,6 +333,7 @@ int main(void) {
   check_rounding();
   check_exact(0);
   check_exact(1);
+  check_plan_exact();
   check_resnet();
   check_vs_ref("cnn-small", 1.0, 28, 1);
   setenv("SR_WINOGRAD", "0", 1);  // the reference computes direct convolutions
