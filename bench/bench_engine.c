@@ -1,12 +1,13 @@
 // Engine benchmark: training and inference images/s of a model on random data (not a test).
 // usage: bench_engine [--bf16] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]
 //        bench_engine [--bf16] --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS   (peak RSS of a training run, own process)
-//        bench_engine --conv-peak
+//        bench_engine --conv-peak   (the f32 engine's 3x3 convolution alone, and oneDNN's bf16 one where it has one)
 // Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
 // infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
 // and residual adds fused as post-ops: sr_infer_*), with its 3x3 convolutions as Winograd F(4x4, 3x3) where
 // the plan's rule picks it (winograd_convs; off with SR_WINOGRAD=0); infer_fused_direct_img_s is the same plan
 // with every convolution direct (oneDNN), measured in the same process.
+#include <dnnl.h>
 #include <omp.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -98,9 +99,64 @@ static double conv_peak(double budget) {
   return rate;
 }
 
+// The same convolution as oneDNN's own bf16 primitive (bf16 src/weights/dst, f32 accumulation), outside
+// the engine: the bf16 ceiling of this CPU. Returns 0 and sets *why when oneDNN has no such kernel here
+// (CPUs without AVX-512: then --precision bf16 rounds around the f32 kernels, docs/PERFORMANCE.md).
+static double conv_peak_bf16(double budget, const char **why) {
+  const int n = 64, c = 64, hw = 32;
+  dnnl_engine_t eng;
+  dnnl_stream_t s;
+  if (dnnl_engine_create(&eng, dnnl_cpu, 0) != dnnl_success) return *why = "no oneDNN CPU engine", 0;
+  dnnl_stream_create(&s, eng, dnnl_stream_default_flags);
+  dnnl_dims_t xd = {n, c, hw, hw}, wd = {c, c, 3, 3}, st = {1, 1}, pad = {1, 1};
+  dnnl_memory_desc_t xa, wa, ya;
+  dnnl_memory_desc_init_by_tag(&xa, 4, xd, dnnl_bf16, dnnl_format_tag_any);
+  dnnl_memory_desc_init_by_tag(&wa, 4, wd, dnnl_bf16, dnnl_format_tag_any);
+  dnnl_memory_desc_init_by_tag(&ya, 4, xd, dnnl_bf16, dnnl_format_tag_any);
+  dnnl_convolution_desc_t cd;
+  dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_t conv = NULL;
+  dnnl_memory_t mem[3] = {0};
+  double rate = 0;
+  *why = "oneDNN has no bf16 convolution on this CPU (unimplemented)";
+  if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &xa, &wa, NULL, &ya,
+                                         st, pad, pad) == dnnl_success &&
+      dnnl_primitive_desc_create(&pd, &cd, NULL, eng, NULL) == dnnl_success &&
+      dnnl_primitive_create(&conv, pd) == dnnl_success) {
+    const dnnl_query_t q[3] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md};
+    int ok = 1;
+    for (int k = 0; k < 3; k++) {
+      const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, q[k], 0);
+      ok = ok && dnnl_memory_create(&mem[k], md, eng, DNNL_MEMORY_ALLOCATE) == dnnl_success;
+      void *h = NULL;
+      if (ok && dnnl_memory_get_data_handle(mem[k], &h) == dnnl_success)  // bf16 0x3c00 = 2^-7: no denormals
+        for (size_t i = 0; i < dnnl_memory_desc_get_size(md) / 2; i++) ((uint16_t *)h)[i] = 0x3c00;
+    }
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, mem[0]}, {DNNL_ARG_WEIGHTS, mem[1]}, {DNNL_ARG_DST, mem[2]}};
+    int it = 0;
+    double t0 = 0;
+    for (; ok && (it < 4 || sr_now() - t0 < budget); it++) {
+      if (it == 1) t0 = sr_now();  // the first call is a warm-up
+      ok = dnnl_primitive_execute(conv, s, 3, a) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
+    }
+    if (ok) rate = (double)(it - 1) * 2.0 * n * c * c * 9 * hw * hw / (sr_now() - t0) / 1e9, *why = NULL;
+    else *why = "oneDNN failed to run its bf16 convolution";
+  }
+  for (int k = 0; k < 3; k++) dnnl_memory_destroy(mem[k]);
+  dnnl_primitive_destroy(conv);
+  dnnl_primitive_desc_destroy(pd);
+  dnnl_stream_destroy(s);
+  dnnl_engine_destroy(eng);
+  return rate;
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && !strcmp(argv[1], "--conv-peak")) {
-    printf("{\"conv3x3_64_32x32_b64_gflops\":%.1f,\"threads\":%d}\n", conv_peak(5.0), omp_get_max_threads());
+    const char *why;
+    double f32 = conv_peak(5.0), bf16 = conv_peak_bf16(5.0, &why);
+    printf("{\"conv3x3_64_32x32_b64_gflops\":%.1f,\"threads\":%d,", f32, omp_get_max_threads());
+    if (why) printf("\"bf16_conv_gflops\":null,\"bf16_conv\":\"%s\"}\n", why);
+    else printf("\"bf16_conv_gflops\":%.1f}\n", bf16);
     return 0;
   }
   int bf16 = argc > 1 && !strcmp(argv[1], "--bf16");  // --precision bf16 (model.h: rounding, f32 kernels)
@@ -146,8 +202,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
       }
-    printf("{\"model\":\"%s\",\"width\":%g,\"batch\":%d,\"steps\":%d,\"setup_rss_mb\":%.1f,\"train_peak_rss_mb\":%.1f}\n",
-           cfg.arch, cfg.width, n, steps, setup, peak_rss_mb());
+    printf("{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"batch\":%d,\"steps\":%d,\"setup_rss_mb\":%.1f,"
+           "\"train_peak_rss_mb\":%.1f}\n",
+           cfg.arch, sr_precision_name(m.precision), cfg.width, n, steps, setup, peak_rss_mb());
     return 0;
   }
   run_train(&m, &o, t, x, y, logits, dl, n, 0.5, &iters);  // warm-up: first-touch, JIT kernels

@@ -17,6 +17,7 @@ echo "conv alone: $peak"
 # ROUNDS alternating simreg / PyTorch measurements per configuration: drift of the machine's speed (other
 # tenants, frequency) hits both sides alike; the ratio reported is the median of the per-round ratios.
 rounds=${ROUNDS:-3}
+tmp32=$(mktemp -d)  # PyTorch's f32 rows, for the bf16 section's second ratio
 while read -r model width ch size batch; do
   ss=""; ps=""
   for r in $(seq "$rounds"); do
@@ -28,6 +29,7 @@ while read -r model width ch size batch; do
 "; ps="$ps$p
 "
   done
+  printf '%s' "$ps" > "$tmp32/$model-$width"
   /usr/bin/python3 - "$ss" "$ps" "$peak" <<'PY'
 import json, statistics as st, sys
 S = [json.loads(l) for l in sys.argv[1].split("\n") if l.strip()]
@@ -56,33 +58,52 @@ resnet18 0.25 1 32 64
 cnn-small 1 1 28 128
 CONFIGS
 
-# --precision bf16: rounding to bf16 at every layer boundary around the f32 kernels (this CPU and oneDNN 2.6
-# have no bf16 convolution: docs/PERFORMANCE.md). Its cost against f32, alternating, and so its ratio to
-# PyTorch's f32 (bf16 / f32 here x the f32 ratio above).
+# --precision bf16 beside PyTorch's bf16 (torch_peer.py --bf16: autocast, f32 master weights), alternating with
+# simreg's f32. This CPU and oneDNN 2.6 have no bf16 convolution (docs/PERFORMANCE.md): simreg rounds to bf16 at
+# every layer boundary around f32 kernels; PyTorch falls back to its slow bf16 kernels. Both ratios are printed:
+# against PyTorch in bf16 (like for like) and against PyTorch in f32 (its median from the f32 section above).
 while read -r model width ch size batch; do
-  s16=""; s32=""
+  s16=""; p16=""; s32=""
   for r in $(seq "$rounds"); do
-    s16="$s16$("$build/bench/bench_engine" --bf16 "$model" "$width" "$ch" "$size" "$batch" "$secs")
-"
-    s32="$s32$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
+    s=$("$build/bench/bench_engine" --bf16 "$model" "$width" "$ch" "$size" "$batch" "$secs")
+    p=$(/usr/bin/python3 "$here/torch_peer.py" --bf16 "$model" "$width" "$ch" "$size" "$batch" "$secs")
+    f=$("$build/bench/bench_engine" "$model" "$width" "$ch" "$size" "$batch" "$secs")
+    echo "simreg  $s"
+    echo "pytorch $p"
+    s16="$s16$s
+"; p16="$p16$p
+"; s32="$s32$f
 "
   done
-  printf '%s' "$s16" | sed 's/^/simreg  /'
-  /usr/bin/python3 - "$s16" "$s32" <<'PY'
+  /usr/bin/python3 - "$s16" "$p16" "$s32" "$(cat "$tmp32/$model-$width")" "$peak" <<'PY'
 import json, statistics as st, sys
-B = [json.loads(l) for l in sys.argv[1].split("\n") if l.strip()]
-F = [json.loads(l) for l in sys.argv[2].split("\n") if l.strip()]
-def r(k): return st.median(b[k] / f[k] for b, f in zip(B, F))
+B, P, F, P32 = ([json.loads(l) for l in a.split("\n") if l.strip()] for a in sys.argv[1:5])
+peak = json.loads(sys.argv[5])
+def med(rows, k): return st.median(r[k] for r in rows)
+def r(X, Y, kx, ky): return st.median(x[kx] / y[ky] for x, y in zip(X, Y))
 b = B[0]
 print(f"bf16 {b['model']} width {b['width']} batch {b['batch']} (median of {len(B)} rounds): "
-      f"train {st.median(x['train_img_s'] for x in B):.1f} img/s = {r('train_img_s'):.2f}x f32, "
-      f"fused inference {st.median(x['infer_fused_img_s'] for x in B):.1f} img/s = {r('infer_fused_img_s'):.2f}x f32")
+      f"train {med(B, 'train_img_s'):.1f} vs PyTorch bf16 {med(P, 'train_img_s'):.2f} img/s = "
+      f"{r(B, P, 'train_img_s', 'train_img_s'):.1f}x, fused inference {med(B, 'infer_fused_img_s'):.1f} vs "
+      f"PyTorch bf16 {med(P, 'infer_img_s'):.1f} img/s = {r(B, P, 'infer_fused_img_s', 'infer_img_s'):.1f}x")
+print(f"  against PyTorch f32 ({med(P32, 'train_img_s'):.1f} / {med(P32, 'infer_img_s'):.1f} img/s above): "
+      f"train {med(B, 'train_img_s') / med(P32, 'train_img_s'):.2f}x, "
+      f"fused inference {med(B, 'infer_fused_img_s') / med(P32, 'infer_img_s'):.2f}x; "
+      f"simreg bf16 / f32 (alternating): train {r(B, F, 'train_img_s', 'train_img_s'):.2f}x, "
+      f"fused inference {r(B, F, 'infer_fused_img_s', 'infer_fused_img_s'):.2f}x")
+print(f"  PyTorch bf16 inference: autocast {med(P, 'infer_autocast_img_s'):.1f}, whole model in bf16 "
+      f"{med(P, 'infer_pure_bf16_img_s'):.1f} img/s (the faster is compared)")
+f32c = peak["conv3x3_64_32x32_b64_gflops"]
+bfc = f"{peak['bf16_conv_gflops']:.1f} GFLOP/s" if peak.get("bf16_conv_gflops") else peak.get("bf16_conv", "not measured")
+print(f"  GFLOP/s: train {med(B, 'train_gflops'):.1f}, fused inference {med(B, 'infer_fused_gflops'):.1f}, against the "
+      f"f32 convolution alone {f32c:.1f} (the kernels bf16 runs on here); oneDNN's bf16 convolution alone: {bfc}")
 PY
 done <<'CONFIGS'
 resnet18 1.0 1 32 64
 resnet18 0.25 1 32 64
 cnn-small 1 1 28 128
 CONFIGS
+rm -rf "$tmp32"
 
 # Peak memory (RSS) of the same 10-step training run, each measurement in a fresh process so peaks do not mix.
 # setup: after building the model, optimizer and data (PyTorch: after importing torch), before the first step.
@@ -101,6 +122,23 @@ pk = [p["train_peak_rss_mb"] for p in P]
 print(f"peak RSS {s['model']} width {s['width']} batch {s['batch']}, {s['steps']} training steps: "
       f"{s['train_peak_rss_mb']:.0f} MB vs PyTorch median {st.median(pk):.0f} MB (min {min(pk):.0f}, max {max(pk):.0f}, "
       f"{len(pk)} runs) = {s['train_peak_rss_mb']/st.median(pk):.2f}x (setup {s['setup_rss_mb']:.0f} vs {P[0]['setup_rss_mb']:.0f} MB)")
+PY
+done <<'CONFIGS'
+resnet18 1.0 1 32 64
+resnet18 0.25 1 32 64
+cnn-small 1 1 28 128
+CONFIGS
+
+# The same in bf16, 2 training steps and one PyTorch run (a PyTorch bf16 step of resnet18 width 1 takes ~70 s here).
+while read -r model width ch size batch; do
+  s=$("$build/bench/bench_engine" --bf16 --rss "$model" "$width" "$ch" "$size" "$batch" 2)
+  p=$(/usr/bin/python3 "$here/torch_peer.py" --bf16 --rss "$model" "$width" "$ch" "$size" "$batch" 2)
+  /usr/bin/python3 - "$s" "$p" <<'PY'
+import json, sys
+s, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"peak RSS bf16 {s['model']} width {s['width']} batch {s['batch']}, {s['steps']} training steps: "
+      f"{s['train_peak_rss_mb']:.0f} MB vs PyTorch autocast {p['train_peak_rss_mb']:.0f} MB = "
+      f"{s['train_peak_rss_mb']/p['train_peak_rss_mb']:.2f}x (setup {s['setup_rss_mb']:.0f} vs {p['setup_rss_mb']:.0f} MB)")
 PY
 done <<'CONFIGS'
 resnet18 1.0 1 32 64

@@ -1,8 +1,11 @@
 """PyTorch 1.13 peer for bench_engine: the same architecture, batch and thread count, random data.
-usage: torch_peer.py MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]   (prints one JSON line)
-       torch_peer.py --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS  (peak RSS of a training run of STEPS steps;
-                                                                    run it in a fresh process per measurement)"""
-import json, os, resource, sys, time
+usage: torch_peer.py [--bf16] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]   (prints one JSON line)
+       torch_peer.py [--bf16] --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS  (peak RSS of a training run of STEPS
+                                                                    steps; run it in a fresh process per measurement)
+--bf16: PyTorch's CPU mixed precision, torch.autocast("cpu", dtype=torch.bfloat16): f32 master weights, bf16
+convolutions and matmuls, the loss in f32 (what simreg's --precision bf16 computes). Inference is also timed
+with the whole model cast to bf16 (model.to(torch.bfloat16)); infer_img_s is the faster of the two."""
+import copy, json, os, resource, sys, time
 import torch
 import torch.nn as nn
 
@@ -25,6 +28,9 @@ def peak_rss_mb():
 
 
 def main():
+    bf16 = sys.argv[1] == "--bf16"
+    if bf16:
+        del sys.argv[1]
     rss = sys.argv[1] == "--rss"
     if rss:
         del sys.argv[1]
@@ -37,23 +43,28 @@ def main():
     y = torch.randint(0, 10, (batch,))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(x)
+        loss = nn.functional.cross_entropy(out.float(), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
     def train_for(sec):
         model.train()
         t0, it = time.time(), 0
-        while it < 3 or time.time() - t0 < sec:
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        while it < 1 or time.time() - t0 < sec:  # a bf16 step can take a minute here
+            step()
             it += 1
         return it * batch / (time.time() - t0)
 
-    def infer_for(sec):
-        model.eval()
+    def infer_for(sec, net=model, inp=x):
+        net.eval()
         t0, it = time.time(), 0
-        with torch.no_grad():
-            while it < 3 or time.time() - t0 < sec:
-                model(x)
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16 and inp.dtype == torch.float32):
+            while it < 1 or time.time() - t0 < sec:  # a bf16 step can take a minute here
+                net(inp)
                 it += 1
         return it * batch / (time.time() - t0)
 
@@ -62,19 +73,25 @@ def main():
         steps = int(sys.argv[6])
         model.train()
         for _ in range(steps):
-            loss = nn.functional.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        print(json.dumps({"model": arch, "width": width, "batch": batch, "steps": steps, "setup_rss_mb": round(setup, 1),
+            step()
+        print(json.dumps({"model": arch, "precision": "bf16" if bf16 else "f32", "width": width, "batch": batch,
+                          "steps": steps, "setup_rss_mb": round(setup, 1),
                           "train_peak_rss_mb": round(peak_rss_mb(), 1)}))
         return
     train_for(0.5)
     tr = train_for(budget)
     infer_for(0.3)
     inf = infer_for(budget)
-    print(json.dumps({"model": arch, "width": width, "batch": batch, "threads": torch.get_num_threads(),
-                      "train_img_s": round(tr, 2), "infer_img_s": round(inf, 2)}))
+    row = {"model": arch, "precision": "bf16" if bf16 else "f32", "width": width, "batch": batch,
+           "threads": torch.get_num_threads(), "train_img_s": round(tr, 2), "infer_img_s": round(inf, 2)}
+    if bf16:
+        pure = copy.deepcopy(model).to(torch.bfloat16)
+        xb = x.to(torch.bfloat16)
+        infer_for(0.3, pure, xb)
+        row["infer_autocast_img_s"] = row["infer_img_s"]
+        row["infer_pure_bf16_img_s"] = round(infer_for(budget, pure, xb), 2)
+        row["infer_img_s"] = max(row["infer_autocast_img_s"], row["infer_pure_bf16_img_s"])
+    print(json.dumps(row))
 
 
 if __name__ == "__main__":
