@@ -164,19 +164,26 @@ PY
 rm -rf "$tmp"
 
 # Regularizer overhead: one epoch slice with and without --reg (k = 16 pairs = 32 extra images per step of
-# 64), against the regularization batch's share of the FLOPs, 32 / (64 + 32) = 33%.
+# 64), against the regularization batch's share of the FLOPs, 32 / (64 + 32) = 33%. ROUNDS alternating
+# pairs; the overhead reported is the median of the per-round ones (one pair alone swings by +-15 points).
 for model in "cnn-small 1" "resnet18 0.25"; do
   set -- $model
   tmp=$(mktemp -d)
-  "$build/tools/simreg" train --model "$1" --width "$2" --limit 6400 --epochs 1 --no-test --quiet --out "$tmp/base"
-  "$build/tools/simreg" train --model "$1" --width "$2" --limit 6400 --epochs 1 --no-test --quiet --out "$tmp/reg" \
-    --reg threshold --reg-n 5000
-  /usr/bin/python3 - "$1" "$tmp/base/metrics.jsonl" "$tmp/reg/metrics.jsonl" <<'PY'
-import json, sys
-b = json.loads(open(sys.argv[2]).readline())["seconds"]
-r = json.loads(open(sys.argv[3]).readline())["seconds"]
-print(f"regularizer {sys.argv[1]}: baseline {b:.1f} s, regularized {r:.1f} s per 6336 images: "
-      f"overhead {100*(r-b)/r:.1f}% of the step (FLOP share of the pair batch 33.3%, target <= 38.3%)")
+  for r in $(seq "$rounds"); do
+    "$build/tools/simreg" train --model "$1" --width "$2" --limit 6400 --epochs 1 --no-test --quiet --out "$tmp/base$r"
+    "$build/tools/simreg" train --model "$1" --width "$2" --limit 6400 --epochs 1 --no-test --quiet --out "$tmp/reg$r" \
+      --reg threshold --reg-n 5000
+  done
+  /usr/bin/python3 - "$1" "$tmp" "$rounds" <<'PY'
+import json, statistics as st, sys
+sec = lambda p: json.loads(open(p).readline())["seconds"]
+R = range(1, int(sys.argv[3]) + 1)
+b = [sec(f"{sys.argv[2]}/base{r}/metrics.jsonl") for r in R]
+g = [sec(f"{sys.argv[2]}/reg{r}/metrics.jsonl") for r in R]
+ov = [100 * (y - x) / y for x, y in zip(b, g)]
+print(f"regularizer {sys.argv[1]}: baseline {st.median(b):.1f} s, regularized {st.median(g):.1f} s per 6336 images "
+      f"(medians of {len(b)}): overhead {st.median(ov):.1f}% of the step [{'/'.join(f'{o:.1f}' for o in ov)}] "
+      f"(FLOP share of the pair batch 33.3%, target <= 38.3%)")
 PY
   rm -rf "$tmp"
 done
