@@ -134,6 +134,8 @@ static inline int64_t sr_node_weight_count(const sr_node *nd) {
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
+// bf16: round a oneDNN memory in place, whatever its layout (padding zeros stay zero).
+void sr_bf16_round_mem(dnnl_memory_t mem);
 // Layers with weights (conv2d, linear) keep these slots: prims 0 fwd, 1 bwd-data, 2 bwd-weights,
 // 3 reorder W -> fwd layout, 4 reorder W -> bwd-data layout, 5 accumulate dW into grads; mems 0 W (plain,
 // in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's layout, 4 dW plain

@@ -405,12 +405,8 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
     sr_status e = reorder(p, s->wre, s->wplain, s->w, err);
     if (e) return e;
     if (s->kind == SR_IS_LINEAR && m->precision == SR_PRECISION_BF16) {  // from the f32 master weights
-      void *w;
-      const dnnl_memory_desc_t *md;
       DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
-      DNNL_TRY(dnnl_memory_get_data_handle(s->w, &w), err);
-      DNNL_TRY(dnnl_memory_get_memory_desc(s->w, &md), err);
-      sr_bf16_round(w, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
+      sr_bf16_round_mem(s->w);
     }
   }
   DNNL_TRY(dnnl_stream_wait(p->e->stream), err);  // the fold buffer is reused by the next convolution
@@ -484,10 +480,8 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
     if ((e = run_step(p, s, err)))
       return sr_err_context(err, "inference step %d (%s)", t, m->nodes[s->node].name);
     if (p->x_lp && !keeps_values(m, s)) {  // bf16: every step's output is a bf16 tensor
-      void *y;
       DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
-      DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &y), err);
-      sr_bf16_round(y, (int64_t)(dnnl_memory_desc_get_size(&p->vals[s->out].md) / sizeof(float)));
+      sr_bf16_round_mem(p->vals[s->out].mem);
     }
   }
   dnnl_memory_set_data_handle(p->out_user, out);

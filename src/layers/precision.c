@@ -44,6 +44,14 @@ void sr_bf16_round_copy(float *dst, const float *src, int64_t n) {
 
 void sr_bf16_round(float *x, int64_t n) { sr_bf16_round_copy(x, x, n); }
 
+void sr_bf16_round_mem(dnnl_memory_t mem) {
+  void *p = NULL;
+  const dnnl_memory_desc_t *md = NULL;
+  if (dnnl_memory_get_data_handle(mem, &p) != dnnl_success || dnnl_memory_get_memory_desc(mem, &md) != dnnl_success)
+    return;  // only for memories the engine created itself: neither call can fail on those
+  sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
+}
+
 sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
   if (p != SR_PRECISION_F32 && p != SR_PRECISION_BF16) return sr_fail(err, SR_ERR_ARG, "unknown precision %d", (int)p);

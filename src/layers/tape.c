@@ -423,13 +423,6 @@ void sr_model_free_tapes(sr_model *m) {
 
 int64_t sr_tape_batch(const sr_tape *t) { return t->n; }
 
-// bf16: round a node's output or gradient buffer in place (padding included: zeros stay zeros).
-static void round_mem(dnnl_memory_t mem, const dnnl_memory_desc_t *md) {
-  void *p;
-  dnnl_memory_get_data_handle(mem, &p);
-  sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
-}
-
 sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err) {
   sr_model *m = t->m;
   int bf16 = m->precision == SR_PRECISION_BF16;
@@ -442,7 +435,7 @@ sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, 
   for (int i = 1; i < m->n_nodes; i++) {
     sr_status st = sr_layer_ops_for(m->nodes[i].op)->forward(t, i, err);
     if (st) return sr_err_context(err, "forward %s", m->nodes[i].name);
-    if (bf16 && t->tn[i].round_out) round_mem(t->tn[i].dst, &t->tn[i].md);
+    if (bf16 && t->tn[i].round_out) sr_bf16_round_mem(t->tn[i].dst);
   }
   if (out) {
     dnnl_memory_set_data_handle(t->out_user, out);
@@ -487,7 +480,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
   int bf16 = m->precision == SR_PRECISION_BF16;
   for (int i = last; i >= 1; i--) {
     // bf16: a node's gradient is complete (every consumer has added to it) when its own backward starts
-    if (bf16 && t->tn[i].diff_written && t->tn[i].round_diff) round_mem(t->tn[i].diff, &t->tn[i].md);
+    if (bf16 && t->tn[i].diff_written && t->tn[i].round_diff) sr_bf16_round_mem(t->tn[i].diff);
     if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
       return sr_err_context(err, "backward %s", m->nodes[i].name);
     if (m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are in m->grads
@@ -496,7 +489,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     if (!t->tn[0].diff_written) {
       memset(dx, 0, (size_t)t->n * (size_t)(m->cfg.in_c * m->cfg.in_h * m->cfg.in_w) * sizeof(float));
     } else {
-      if (bf16 && t->tn[0].round_diff) round_mem(t->tn[0].diff, &t->tn[0].md);
+      if (bf16 && t->tn[0].round_diff) sr_bf16_round_mem(t->tn[0].diff);
       dnnl_memory_set_data_handle(t->dx_user, dx);
       dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[0].diff}, {DNNL_ARG_TO, t->dx_user}};
       if ((st = sr_exec(t, t->dx_reorder, 2, a, err))) return st;

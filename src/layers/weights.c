@@ -26,25 +26,17 @@ sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
   return SR_OK;
 }
 
-// bf16: round a weight copy in oneDNN's layout in place (rounding is per element, so the layout does not
-// matter; padding zeros stay zero).
-static void round_copy(const sr_tnode *tn, int slot) {
-  void *p;
-  dnnl_memory_get_data_handle(tn->mem[slot], &p);
-  sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(&tn->mds[slot]) / sizeof(float)));
-}
-
 sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   if (tn->version == t->m->params_version) return SR_OK;
   int bf16 = t->m->precision == SR_PRECISION_BF16;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, tn->mem[SR_WM_W]}, {DNNL_ARG_TO, tn->mem[SR_WM_WF]}};
   sr_status s = sr_exec(t, tn->prim[SR_WP_RW], 2, a, err);
-  if (!s && bf16) round_copy(tn, SR_WM_WF);
+  if (!s && bf16) sr_bf16_round_mem(tn->mem[SR_WM_WF]);
   if (!s && tn->mem[SR_WM_WB]) {
     dnnl_exec_arg_t b[] = {{DNNL_ARG_FROM, tn->mem[SR_WM_W]}, {DNNL_ARG_TO, tn->mem[SR_WM_WB]}};
     s = sr_exec(t, tn->prim[SR_WP_RWB], 2, b, err);
-    if (!s && bf16) round_copy(tn, SR_WM_WB);
+    if (!s && bf16) sr_bf16_round_mem(tn->mem[SR_WM_WB]);
   }
   if (!s) tn->version = t->m->params_version;
   return s;
