@@ -102,7 +102,10 @@ void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, 
     for (int64_t c = 0; c < C; c++) {
       for (int64_t k = 0; k < K; k++) {  // gather the taps of the filter from channel c to channel k
         const float *f = flip ? wt + (c * I + k) * 9 : wt + (k * I + c) * 9;
-        for (int e = 0; e < 9; e++) g[e * K + k] = bf16 ? sr_bf16_round1(f[flip ? 8 - e : e]) : f[flip ? 8 - e : e];
+        for (int e = 0; e < 9; e++) {
+          float v = f[flip ? 8 - e : e];
+          g[e * K + k] = bf16 ? sr_bf16_round1(v) : v;
+        }
       }
       transform_channel(u, g, tmp, C, K, c);
     }
