@@ -11,6 +11,7 @@
 #include "winograd.h"
 
 #include "bf16.h"
+#include "v8.h"
 
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -120,32 +121,25 @@ sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err) {
   return SR_OK;
 }
 
-// ---- 1-D transforms over 8 lanes: element i of the input is x[i*xs .. i*xs+7] ----
-// The results go to a local array with constant strides so that gcc vectorizes the lane loop (it would
-// not on stores at a run-time stride, which might alias each other); callers copy rows out.
+// ---- 1-D transforms over 8 lanes: element i is x[i], one point's 8 channels ----
 // B^T rows: (4 0 -5 0 1 0) (0 -4 -4 1 1 0) (0 4 -4 -1 1 0) (0 -2 -1 2 1 0) (0 2 -1 -2 1 0) (0 4 0 -5 0 1)
-static inline void bt6(const float *restrict x, ptrdiff_t xs, float y[restrict SR_WINO_A][L]) {
-  for (int c = 0; c < L; c++) {
-    float d0 = x[c], d1 = x[xs + c], d2 = x[2 * xs + c], d3 = x[3 * xs + c], d4 = x[4 * xs + c], d5 = x[5 * xs + c];
-    y[0][c] = 4 * d0 - 5 * d2 + d4;
-    y[1][c] = d3 + d4 - 4 * (d1 + d2);
-    y[2][c] = d4 - d3 + 4 * (d1 - d2);
-    y[3][c] = d4 - d2 + 2 * (d3 - d1);
-    y[4][c] = d4 - d2 + 2 * (d1 - d3);
-    y[5][c] = 4 * d1 - 5 * d3 + d5;
-  }
+static inline void bt6(const sr_v8 x[restrict SR_WINO_A], sr_v8 y[restrict SR_WINO_A]) {
+  sr_v8 d0 = x[0], d1 = x[1], d2 = x[2], d3 = x[3], d4 = x[4], d5 = x[5];
+  y[0] = 4 * d0 - 5 * d2 + d4;
+  y[1] = d3 + d4 - 4 * (d1 + d2);
+  y[2] = d4 - d3 + 4 * (d1 - d2);
+  y[3] = d4 - d2 + 2 * (d3 - d1);
+  y[4] = d4 - d2 + 2 * (d1 - d3);
+  y[5] = 4 * d1 - 5 * d3 + d5;
 }
 
 // A^T rows: (1 1 1 1 1 0) (0 1 -1 2 -2 0) (0 1 1 4 4 0) (0 1 -1 8 -8 1)
-static inline void at4(const float *restrict x, ptrdiff_t xs, float y[restrict SR_WINO_M][L]) {
-  for (int c = 0; c < L; c++) {
-    float m0 = x[c], m1 = x[xs + c], m2 = x[2 * xs + c], m3 = x[3 * xs + c], m4 = x[4 * xs + c], m5 = x[5 * xs + c];
-    float p12 = m1 + m2, d12 = m1 - m2, p34 = m3 + m4, d34 = m3 - m4;
-    y[0][c] = m0 + p12 + p34;
-    y[1][c] = d12 + 2 * d34;
-    y[2][c] = p12 + 4 * p34;
-    y[3][c] = d12 + 8 * d34 + m5;
-  }
+static inline void at4(const sr_v8 x[restrict SR_WINO_A], sr_v8 y[restrict SR_WINO_M]) {
+  sr_v8 p12 = x[1] + x[2], d12 = x[1] - x[2], p34 = x[3] + x[4], d34 = x[3] - x[4];
+  y[0] = x[0] + p12 + p34;
+  y[1] = d12 + 2 * d34;
+  y[2] = p12 + 4 * p34;
+  y[3] = d12 + 8 * d34 + x[5];
 }
 
 typedef struct tile_pos {
@@ -159,59 +153,47 @@ static tile_pos tile_at(const sr_wino *w, int64_t t) {
 }
 
 // One tile, one channel block: src (n, C/8, H, W, 8) -> v[xi * vs + c], xi = 0..35 (v: the block's V at
-// this tile and channel block; vs: the stride between points).
+// this tile and channel block; vs: the stride between points). The 6x6 window sits at (y0 - 1, x0 - 1)
+// (pad 1); its cells outside the image are zero.
 static void input_tile(const sr_wino *w, const float *src, tile_pos p, int cb, float *v, ptrdiff_t vs) {
-  float d[SR_WINO_A][SR_WINO_A][L], t[SR_WINO_A][SR_WINO_A][L];
   const float *plane = src + ((p.img * (w->C / L) + cb) * w->H) * (int64_t)w->W * L;
-  // d: the 6x6 window at (y0 - 1, x0 - 1) (pad 1); row i, column j at base[i * rs + j * L]
-  const float *base = plane + ((int64_t)(p.y0 - 1) * w->W + p.x0 - 1) * L;
-  ptrdiff_t rs = (ptrdiff_t)w->W * L;
-  if (p.y0 < 1 || p.x0 < 1 || p.y0 + SR_WINO_A - 1 > w->H || p.x0 + SR_WINO_A - 1 > w->W) {  // touches the padding
+  sr_v8 d[SR_WINO_A], t[SR_WINO_A][SR_WINO_A], r[SR_WINO_A];
+  for (int j = 0; j < SR_WINO_A; j++) {  // t = B^T d, column j
+    int x = p.x0 - 1 + j;
     for (int i = 0; i < SR_WINO_A; i++) {
       int y = p.y0 - 1 + i;
-      for (int j = 0; j < SR_WINO_A; j++) {
-        int x = p.x0 - 1 + j;
-        if (y >= 0 && y < w->H && x >= 0 && x < w->W) memcpy(d[i][j], plane + ((int64_t)y * w->W + x) * L, sizeof d[i][j]);
-        else memset(d[i][j], 0, sizeof d[i][j]);
-      }
+      d[i] = y >= 0 && y < w->H && x >= 0 && x < w->W ? SR_V8_LOAD(plane + ((int64_t)y * w->W + x) * L) : (sr_v8){0};
     }
-    base = &d[0][0][0], rs = SR_WINO_A * L;
-  }
-  float r[SR_WINO_A][L];
-  for (int j = 0; j < SR_WINO_A; j++) {  // t = B^T d, column j
-    bt6(base + j * L, rs, r);
-    for (int i = 0; i < SR_WINO_A; i++) memcpy(t[i][j], r[i], sizeof r[i]);
+    bt6(d, r);
+    for (int i = 0; i < SR_WINO_A; i++) t[i][j] = r[i];
   }
   for (int i = 0; i < SR_WINO_A; i++) {  // v = t B, row i
-    bt6(&t[i][0][0], L, r);
-    for (int j = 0; j < SR_WINO_A; j++) memcpy(v + (ptrdiff_t)(i * SR_WINO_A + j) * vs, r[j], sizeof r[j]);
+    bt6(t[i], r);
+    for (int j = 0; j < SR_WINO_A; j++) SR_V8_STORE(v + (ptrdiff_t)(i * SR_WINO_A + j) * vs, r[j]);
   }
 }
 
 // One tile, one output-channel block: m[xi * ms + c] -> dst (n, K/8, H, W, 8), with bias, sum, ReLU.
 static void output_tile(const sr_wino *w, const float *m, ptrdiff_t ms, tile_pos p, int kb, float *dst,
                         const float *bias, int sum, int relu) {
-  float t[SR_WINO_M][SR_WINO_A][L], y[SR_WINO_M][SR_WINO_M][L];
-  float r[SR_WINO_M][L];
+  sr_v8 x[SR_WINO_A], t[SR_WINO_M][SR_WINO_A], y[SR_WINO_M];
   for (int j = 0; j < SR_WINO_A; j++) {  // t = A^T m, column j: m's point (i, j) is at m + (i * 6 + j) * ms
-    at4(m + j * ms, SR_WINO_A * ms, r);
-    for (int i = 0; i < SR_WINO_M; i++) memcpy(t[i][j], r[i], sizeof r[i]);
+    for (int i = 0; i < SR_WINO_A; i++) x[i] = SR_V8_LOAD(m + (ptrdiff_t)(i * SR_WINO_A + j) * ms);
+    at4(x, y);
+    for (int i = 0; i < SR_WINO_M; i++) t[i][j] = y[i];
   }
-  for (int i = 0; i < SR_WINO_M; i++) at4(&t[i][0][0], L, y[i]);  // y = t A, row i
-  float b[L] = {0};
-  if (bias) memcpy(b, bias + (int64_t)kb * L, sizeof b);
+  sr_v8 b = bias ? SR_V8_LOAD(bias + (int64_t)kb * L) : (sr_v8){0};
   float *plane = dst + ((p.img * (w->K / L) + kb) * w->H) * (int64_t)w->W * L;
   int ny = w->H - p.y0 < SR_WINO_M ? w->H - p.y0 : SR_WINO_M, nx = w->W - p.x0 < SR_WINO_M ? w->W - p.x0 : SR_WINO_M;
   for (int i = 0; i < ny; i++) {
+    at4(t[i], y);  // y = t A, row i
     float *o = plane + ((int64_t)(p.y0 + i) * w->W + p.x0) * L;  // nx pixels x 8 channels, contiguous
-    float *yi = &y[i][0][0];
-    for (int k = 0; k < nx * L; k++) yi[k] += b[k % L];
-    if (sum)
-      for (int k = 0; k < nx * L; k++) yi[k] += o[k];
-    if (relu)
-      for (int k = 0; k < nx * L; k++) yi[k] = yi[k] < 0 ? 0 : yi[k];
-    if (nx == SR_WINO_M) memcpy(o, yi, sizeof y[i]);  // constant size: inlined
-    else memcpy(o, yi, sizeof(float) * (size_t)(nx * L));
+    for (int k = 0; k < nx; k++) {
+      sr_v8 e = y[k] + b;
+      if (sum) e += SR_V8_LOAD(o + k * L);
+      if (relu) e = (sr_v8)((sr_v8i)e & ~(e < 0));  // as x < 0 ? 0 : x (NaN and -0 kept)
+      SR_V8_STORE(o + k * L, e);
+    }
   }
 }
 

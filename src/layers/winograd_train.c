@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "v8.h"
 #include "winograd.h"
 
 // ---- backward-weights: dW = sum over tiles of F(3x3, 4x4) correlations ----
@@ -15,37 +16,33 @@
 #define L 8
 
 // G4 rows: (1/4 0 0 0) (-1/6 -1/6 -1/6 -1/6) (-1/6 1/6 -1/6 1/6) (1/24 1/12 1/6 1/3) (1/24 -1/12 1/6 -1/3) (0 0 0 1)
-static inline void g4(const float *restrict x, ptrdiff_t xs, float y[restrict SR_WINO_A][L]) {
-  for (int c = 0; c < L; c++) {
-    float f0 = x[c], f1 = x[xs + c], f2 = x[2 * xs + c], f3 = x[3 * xs + c];
-    float e = f0 + f2, o = f1 + f3, e4 = f0 / 24 + f2 / 6, o4 = f1 / 12 + f3 / 3;
-    y[0][c] = f0 / 4;
-    y[1][c] = -(e + o) / 6;
-    y[2][c] = (o - e) / 6;
-    y[3][c] = e4 + o4;
-    y[4][c] = e4 - o4;
-    y[5][c] = f3;
-  }
+// x[i]: element i's 8 lanes.
+static inline void g4(const sr_v8 x[restrict SR_WINO_M], sr_v8 y[restrict SR_WINO_A]) {
+  sr_v8 f0 = x[0], f1 = x[1], f2 = x[2], f3 = x[3];
+  sr_v8 e = f0 + f2, o = f1 + f3, e4 = f0 / 24 + f2 / 6, o4 = f1 / 12 + f3 / 3;
+  y[0] = f0 / 4;
+  y[1] = -(e + o) / 6;
+  y[2] = (o - e) / 6;
+  y[3] = e4 + o4;
+  y[4] = e4 - o4;
+  y[5] = f3;
 }
 
 // The 4x4 output-gradient tile t of channel block kb (zero beyond the image) -> u + xi * us (8 lanes).
 static void dy_tile(const sr_wino *w, const float *dy, int64_t t, int kb, float *u, ptrdiff_t us) {
   int64_t per = w->th * w->tw, img = t / per, r = t % per;
   int y0 = (int)(r / w->tw) * SR_WINO_M, x0 = (int)(r % w->tw) * SR_WINO_M;
-  float f[SR_WINO_M][SR_WINO_M][L], g[SR_WINO_A][SR_WINO_M][L], o[SR_WINO_A][L];
   const float *plane = dy + ((img * (w->K / L) + kb) * w->H) * (int64_t)w->W * L;
-  for (int i = 0; i < SR_WINO_M; i++)
-    for (int j = 0; j < SR_WINO_M; j++) {
-      if (y0 + i < w->H && x0 + j < w->W) memcpy(f[i][j], plane + ((int64_t)(y0 + i) * w->W + x0 + j) * L, sizeof f[i][j]);
-      else memset(f[i][j], 0, sizeof f[i][j]);
-    }
+  sr_v8 f[SR_WINO_M], g[SR_WINO_A][SR_WINO_M], o[SR_WINO_A];
   for (int j = 0; j < SR_WINO_M; j++) {  // g = G4 f, column j
-    g4(&f[0][j][0], SR_WINO_M * L, o);
-    for (int i = 0; i < SR_WINO_A; i++) memcpy(g[i][j], o[i], sizeof o[i]);
+    for (int i = 0; i < SR_WINO_M; i++)
+      f[i] = y0 + i < w->H && x0 + j < w->W ? SR_V8_LOAD(plane + ((int64_t)(y0 + i) * w->W + x0 + j) * L) : (sr_v8){0};
+    g4(f, o);
+    for (int i = 0; i < SR_WINO_A; i++) g[i][j] = o[i];
   }
   for (int i = 0; i < SR_WINO_A; i++) {  // u = g G4^T, row i
-    g4(&g[i][0][0], L, o);
-    for (int j = 0; j < SR_WINO_A; j++) memcpy(u + (ptrdiff_t)(i * SR_WINO_A + j) * us, o[j], sizeof o[j]);
+    g4(g[i], o);
+    for (int j = 0; j < SR_WINO_A; j++) SR_V8_STORE(u + (ptrdiff_t)(i * SR_WINO_A + j) * us, o[j]);
   }
 }
 
@@ -61,26 +58,29 @@ size_t sr_wino_bwdw_scratch_floats(const sr_wino *w) {
   return (size_t)SR_WINO_XI * (size_t)((tc * w->C + 16) + (tc * w->K + 16));
 }
 
-// m: (36, K, C) -> dw (K, C, 3, 3) += A3^T m A3. A3^T rows: (1 1 1 1 1 0) (0 1 -1 2 -2 0) (0 1 1 4 4 1)
+// m: (36, K, C) -> dw (K, C, 3, 3) += A3^T m A3, 8 input channels at a time (C is a multiple of 8).
+// A3^T rows: (1 1 1 1 1 0) (0 1 -1 2 -2 0) (0 1 1 4 4 1)
 static void bwdw_output(const sr_wino *w, const float *m, float *dw) {
   int64_t C = w->C, K = w->K;
 #pragma omp parallel for schedule(static)
   for (int64_t k = 0; k < K; k++)
-    for (int64_t c = 0; c < C; c++) {
-      float p[SR_WINO_A][SR_WINO_A], q[3][SR_WINO_A];
-      for (int xi = 0; xi < SR_WINO_XI; xi++) p[xi / SR_WINO_A][xi % SR_WINO_A] = m[((int64_t)xi * K + k) * C + c];
+    for (int64_t c = 0; c < C; c += L) {
+      sr_v8 p[SR_WINO_A][SR_WINO_A], q[3][SR_WINO_A], e[9];
+      for (int xi = 0; xi < SR_WINO_XI; xi++) p[xi / SR_WINO_A][xi % SR_WINO_A] = SR_V8_LOAD(m + ((int64_t)xi * K + k) * C + c);
       for (int j = 0; j < SR_WINO_A; j++) {
         q[0][j] = p[0][j] + p[1][j] + p[2][j] + p[3][j] + p[4][j];
         q[1][j] = p[1][j] - p[2][j] + 2 * (p[3][j] - p[4][j]);
         q[2][j] = p[1][j] + p[2][j] + 4 * (p[3][j] + p[4][j]) + p[5][j];
       }
-      float *o = dw + (k * C + c) * 9;
       for (int a = 0; a < 3; a++) {
-        const float *r = q[a];
-        o[a * 3 + 0] += r[0] + r[1] + r[2] + r[3] + r[4];
-        o[a * 3 + 1] += r[1] - r[2] + 2 * (r[3] - r[4]);
-        o[a * 3 + 2] += r[1] + r[2] + 4 * (r[3] + r[4]) + r[5];
+        const sr_v8 *r = q[a];
+        e[a * 3 + 0] = r[0] + r[1] + r[2] + r[3] + r[4];
+        e[a * 3 + 1] = r[1] - r[2] + 2 * (r[3] - r[4]);
+        e[a * 3 + 2] = r[1] + r[2] + 4 * (r[3] + r[4]) + r[5];
       }
+      float *o = dw + (k * C + c) * 9;  // 8 filters' 9 taps, one after another
+      for (int l = 0; l < L; l++)
+        for (int tap = 0; tap < 9; tap++) o[l * 9 + tap] += e[tap][l];
     }
 }
 
