@@ -16,7 +16,6 @@
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
-#include <string.h>
 
 #define L 8  // channels per nChw8c block: the lanes every transform loop runs over
 

@@ -2,7 +2,6 @@
 // forward and backward-data with winograd.c's F(4x4, 3x3) kernel (backward-data of a 3x3 stride-1 pad-1
 // convolution is the same convolution of the output gradient with the filters rotated by 180 degrees and
 // the channel roles swapped) and its backward-weights with this.
-#include <string.h>
 
 #include "engine.h"
 #include "v8.h"
@@ -78,7 +77,7 @@ static void bwdw_output(const sr_wino *w, const float *m, float *dw) {
         e[a * 3 + 1] = r[1] - r[2] + 2 * (r[3] - r[4]);
         e[a * 3 + 2] = r[1] + r[2] + 4 * (r[3] + r[4]) + r[5];
       }
-      float *o = dw + (k * C + c) * 9;  // 8 filters' 9 taps, one after another
+      float *o = dw + (k * C + c) * 9;  // filter k's 8 input channels, 9 taps each
       for (int l = 0; l < L; l++)
         for (int tap = 0; tap < 9; tap++) o[l * 9 + tap] += e[tap][l];
     }
