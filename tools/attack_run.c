@@ -30,6 +30,18 @@ static cJSON *doubles(const double *v, int64_t n) {
 
 static double per_sec(double n, double secs) { return n / (secs > 0 ? secs : 1e-9); }
 
+// Per-image 0/1 results as a string of '0'/'1': character j is v[j * stride + offset] (paired statistics in
+// the report need them; a string is 1 byte per image in the JSON).
+static cJSON *bits(const uint8_t *v, int64_t n, int64_t stride, int64_t offset) {
+  char *s = sr_alloc((size_t)n + 1);
+  if (!s) return cJSON_CreateNull();
+  for (int64_t j = 0; j < n; j++) s[j] = v[j * stride + offset] ? '1' : '0';
+  s[n] = 0;
+  cJSON *out = cJSON_CreateString(s);
+  sr_free(s);
+  return out;
+}
+
 // This rank's rows [lo, hi) of n images attacked in batches (whole batches per rank: see dist.h).
 static void shard_rows(const atk_args *a, int64_t n, int64_t batch, int64_t *lo, int64_t *hi) {
   sr_dist_shard_batches(n, batch, sr_dist_rank(a->dist), sr_dist_size(a->dist), lo, hi);
@@ -125,6 +137,11 @@ sr_status atk_open(const char *dir, const atk_args *a, atk_run *r, cJSON *out, s
   for (int64_t i = 0; i < r->n; i++) ok += r->pred[i] == r->y[i];
   cJSON_AddNumberToObject(out, "clean_accuracy", (double)ok / (double)r->n);
   cJSON_AddNumberToObject(out, "clean_images", (double)r->n);
+  uint8_t *cc = sr_alloc((size_t)r->n);
+  if (!cc) return sr_fail(err, SR_ERR_NOMEM, "%lld images", (long long)r->n);
+  for (int64_t i = 0; i < r->n; i++) cc[i] = r->pred[i] == r->y[i];
+  cJSON_AddItemToObject(out, "clean_correct", bits(cc, r->n, 1, 0));
+  sr_free(cc);
   return SR_OK;
 }
 
@@ -158,6 +175,18 @@ sr_status atk_levels(const atk_args *a, const atk_run *r, int noise, double *lv,
   return SR_OK;
 }
 
+// Level l of per-image results (n, levels, repeats) as one string, repeat-major: character r * n + i.
+static cJSON *level_bits(const uint8_t *v, int64_t n, int levels, int64_t repeats, int l) {
+  char *s = sr_alloc((size_t)(n * repeats) + 1);
+  if (!s) return cJSON_CreateNull();
+  for (int64_t k = 0; k < repeats; k++)
+    for (int64_t i = 0; i < n; i++) s[k * n + i] = v[(i * levels + l) * repeats + k] ? '1' : '0';
+  s[n * repeats] = 0;
+  cJSON *out = cJSON_CreateString(s);
+  sr_free(s);
+  return out;
+}
+
 // ---- noise and gradient attacks ------------------------------------------------------------------------------
 sr_status atk_noise(const atk_args *a, atk_run *r, const double *lv, int nl, cJSON *out, sr_err *err) {
   cJSON *noise = cJSON_AddObjectToObject(out, "noise");
@@ -170,11 +199,20 @@ sr_status atk_noise(const atk_args *a, atk_run *r, const double *lv, int nl, cJS
     if (kind < 0) return sr_fail(err, SR_ERR_ARG, "--noise: unknown kind '%s' (gaussian, uniform, salt_pepper)", k);
     double acc[ATK_MAX_LEVELS], lo_ci[ATK_MAX_LEVELS], hi_ci[ATK_MAX_LEVELS], t0 = sr_now();
     int64_t cnt[ATK_MAX_LEVELS + 1], q0 = r->t.am.queries, total = r->n * a->repeats;  // cnt[nl]: queries
-    sr_status st = sr_noise_sweep_counts(&r->t.am, r->x + lo * r->d, r->y + lo, hi - lo, lo, (sr_noise_kind)kind, lv,
-                                         nl, a->repeats, a->seed, cnt, err);
+    size_t row = (size_t)nl * (size_t)a->repeats;  // per image: (level, repeat)
+    uint8_t *mine = sr_alloc((size_t)(hi > lo ? hi - lo : 1) * row), *all = sr_alloc((size_t)r->n * row);
+    sr_status st = !mine || !all ? sr_fail(err, SR_ERR_NOMEM, "per-image noise results") : SR_OK;
+    if (!st)
+      st = sr_noise_sweep_images(&r->t.am, r->x + lo * r->d, r->y + lo, hi - lo, lo, (sr_noise_kind)kind, lv, nl,
+                                 a->repeats, a->seed, cnt, mine, err);
     cnt[nl] = r->t.am.queries - q0;
     if (!st) st = sr_dist_allreduce_i64(a->dist, cnt, nl + 1, err);
-    if (st) return st;
+    if (!st) st = sr_dist_gather_batches(a->dist, mine, r->n, r->t.am.batch, row, all, err);
+    sr_free(mine);
+    if (st) {
+      sr_free(all);
+      return st;
+    }
     for (int l = 0; l < nl; l++) acc[l] = (double)cnt[l] / (double)total, sr_wilson_ci(cnt[l], total, &lo_ci[l], &hi_ci[l]);
     double qps = per_sec((double)cnt[nl], sr_now() - t0);
     cJSON *c = cJSON_AddObjectToObject(noise, k);
@@ -186,6 +224,10 @@ sr_status atk_noise(const atk_args *a, atk_run *r, const double *lv, int nl, cJS
     cJSON_AddNumberToObject(c, "images", (double)r->n);
     cJSON_AddNumberToObject(c, "seed", (double)a->seed);
     cJSON_AddNumberToObject(c, "queries_per_second", qps);
+    // per level: character r * images + i is 1 when image i was still classified correctly in repeat r
+    cJSON *pc = cJSON_AddArrayToObject(c, "correct");
+    for (int l = 0; l < nl; l++) cJSON_AddItemToArray(pc, level_bits(all, r->n, nl, a->repeats, l));
+    sr_free(all);
     if (!a->quiet)
       fprintf(stderr, "noise %s: accuracy %.4f at %g .. %.4f at %g (%.0f queries/s)\n", k, acc[0], lv[0], acc[nl - 1],
               lv[nl - 1], qps);
@@ -207,12 +249,19 @@ sr_status atk_gradient(const atk_args *a, atk_run *r, atk_target *src, const dou
   shard_rows(a, r->n, r->t.am.batch, &lo, &hi);
   o.first_index = lo;
   double t0 = sr_now();
-  sr_status st = hi > lo ? sr_gradient_sweep(src ? &src->am : &r->t.am, &r->t.am, r->x + lo * r->d, r->y + lo, hi - lo,
-                                             &o, lv, nl, a->seed, c, err)
-                         : SR_OK;
+  uint8_t *mine = sr_alloc((size_t)(hi > lo ? hi - lo : 1) * (size_t)nl), *all = sr_alloc((size_t)r->n * (size_t)nl);
+  sr_status st = !mine || !all ? sr_fail(err, SR_ERR_NOMEM, "per-image results") : SR_OK;
+  if (!st && hi > lo)
+    st = sr_gradient_sweep_images(src ? &src->am : &r->t.am, &r->t.am, r->x + lo * r->d, r->y + lo, hi - lo, &o, lv,
+                                  nl, a->seed, c, mine, err);
   for (int l = 0; l < nl; l++) cnt[l] = c[l].correct, cnt[nl + l] = c[l].out_of_bounds;
   if (!st) st = sr_dist_allreduce_i64(a->dist, cnt, 2 * nl, err);
-  if (st) return st;
+  if (!st) st = sr_dist_gather_batches(a->dist, mine, r->n, r->t.am.batch, (size_t)nl, all, err);
+  sr_free(mine);
+  if (st) {
+    sr_free(all);
+    return st;
+  }
   double acc[ATK_MAX_LEVELS], oob = 0;
   for (int l = 0; l < nl; l++) acc[l] = (double)cnt[l] / (double)r->n, oob += (double)cnt[nl + l];
   char key[32];
@@ -228,6 +277,9 @@ sr_status atk_gradient(const atk_args *a, atk_run *r, atk_target *src, const dou
   cJSON_AddNumberToObject(cv, "out_of_bounds", oob);
   cJSON_AddNumberToObject(cv, "images", (double)r->n);
   cJSON_AddNumberToObject(cv, "seed", (double)a->seed);
+  cJSON *pc = cJSON_AddArrayToObject(cv, "correct");  // per level: character i is 1 when image i stayed correct
+  for (int l = 0; l < nl; l++) cJSON_AddItemToArray(pc, level_bits(all, r->n, nl, 1, l));
+  sr_free(all);
   if (!a->quiet)
     fprintf(stderr, "%s%s: accuracy %.4f at eps %g .. %.4f at eps %g (%.1f s)%s\n", src ? "transfer " : "", key, acc[0],
             lv[0], acc[nl - 1], lv[nl - 1], sr_now() - t0, oob ? " - ADVERSARIALS OUT OF BOUNDS" : "");
@@ -312,11 +364,35 @@ typedef struct mp_report {
   sr_norm norm;
   const sr_boundary_opts *bo;
   const sr_hsj_opts *ho;
-  double *nsq, *l2, *li, *qs, *idx, *rep, *scratch;
+  double *nsq, *l2, *li, *qs, *idx, *rep, *scratch, *trace;  // trace: (nf, SR_TRACE_POINTS)
+  const int64_t *trace_at;
   const float *delta;
   int64_t nf, nc, seen, R, qsum, initf, recf, zero;
   double secs;
 } mp_report;
+
+// The convergence curve (median distance at the start and after each tenth of the steps) and its flag.
+static sr_status mp_convergence(const mp_report *m, cJSON *b, sr_err *err) {
+  sr_convergence c;
+  sr_status st = sr_convergence_summary(m->trace, NULL, m->nf, m->trace_at, 0.05, &c, err);
+  if (st) return st;
+  double at[SR_TRACE_POINTS];
+  for (int k = 0; k < SR_TRACE_POINTS; k++) at[k] = (double)c.at[k];
+  cJSON *cv = cJSON_AddObjectToObject(b, "convergence");
+  cJSON_AddStringToObject(cv, "distance", m->hsj && m->norm == SR_NORM_LINF ? "linf" : "norm_sq_per_dim");
+  cJSON_AddItemToObject(cv, "steps", doubles(at, SR_TRACE_POINTS));
+  cJSON_AddItemToObject(cv, "median", doubles(c.median, SR_TRACE_POINTS));
+  cJSON_AddNumberToObject(cv, "images", (double)c.images);
+  if (isfinite(c.last_drop)) cJSON_AddNumberToObject(cv, "last20_drop", c.last_drop);
+  else cJSON_AddNullToObject(cv, "last20_drop");
+  cJSON_AddNumberToObject(cv, "tolerance", c.tol);
+  cJSON_AddBoolToObject(cv, "converged", c.converged);
+  cJSON_AddStringToObject(cv, "rule", "converged when the last 20% of the steps cut the median by at most 5%");
+  if (!c.converged)
+    fprintf(stderr, "%s: not converged: the last 20%% of the steps cut the median distance by %.1f%% (rule: <= 5%%)\n",
+            m->name, 100 * c.last_drop);
+  return SR_OK;
+}
 
 static sr_status mp_write(const atk_args *a, const atk_run *r, const mp_report *m, cJSON *out, sr_err *err) {
   const char *name = m->name;
@@ -371,6 +447,7 @@ static sr_status mp_write(const atk_args *a, const atk_run *r, const mp_report *
     } else {
       cJSON_AddNumberToObject(b, "steps", (double)bo.steps);
     }
+    if (!st) st = mp_convergence(m, b, err);
     cJSON_AddNumberToObject(b, "seed", (double)a->seed);
     cJSON_AddNumberToObject(b, "repeats", (double)R);
     cJSON_AddNumberToObject(b, "images", (double)seen);
@@ -392,7 +469,7 @@ static sr_status mp_write(const atk_args *a, const atk_run *r, const mp_report *
 typedef struct mp_full {
   float *adv;
   int *found;
-  double *nsq;
+  double *nsq, *trace;
   int64_t *queries;
   int64_t counters[3];  // init_failed, recheck_failed, zero_estimates (summed over ranks)
 } mp_full;
@@ -404,6 +481,8 @@ static sr_status mp_gather(const atk_args *a, const sr_attack_result *res, int64
   if (!st) st = sr_dist_gather_batches(a->dist, res->found, nc, batch, sizeof(int), f->found, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->norm_sq_per_dim, nc, batch, sizeof(double), f->nsq, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->queries, nc, batch, sizeof(int64_t), f->queries, err);
+  if (!st)
+    st = sr_dist_gather_batches(a->dist, res->trace, nc, batch, SR_TRACE_POINTS * sizeof(double), f->trace, err);
   if (!st) st = sr_dist_allreduce_i64(a->dist, f->counters, 3, err);
   return st;
 }
@@ -423,11 +502,15 @@ sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
   double *nsq = sr_alloc(m * sizeof(double)), *l2 = sr_alloc(m * sizeof(double)), *li = sr_alloc(m * sizeof(double));
   double *scratch = sr_alloc(m * sizeof(double)), *qs = sr_alloc(m * sizeof(double));
   double *idx = sr_alloc(m * sizeof(double)), *rep = sr_alloc(m * sizeof(double));
+  double *trace = sr_alloc(m * SR_TRACE_POINTS * sizeof(double));
+  int64_t trace_at[SR_TRACE_POINTS] = {0};
   if (!st) {
     delta = sr_alloc(m * (size_t)d * sizeof(float));
     f.adv = sr_alloc((size_t)nc * (size_t)d * sizeof(float)), f.found = sr_alloc((size_t)nc * sizeof(int));
     f.nsq = sr_alloc((size_t)nc * sizeof(double)), f.queries = sr_alloc((size_t)nc * sizeof(int64_t));
-    if (!nsq || !l2 || !li || !scratch || !qs || !idx || !rep || !delta || !f.adv || !f.found || !f.nsq || !f.queries)
+    f.trace = sr_alloc((size_t)nc * SR_TRACE_POINTS * sizeof(double));
+    if (!nsq || !l2 || !li || !scratch || !qs || !idx || !rep || !delta || !f.adv || !f.found || !f.nsq || !f.queries ||
+        !trace || !f.trace)
       st = sr_fail(err, SR_ERR_NOMEM, "%s results", name);
     shard_rows(a, nc, r->t.am.batch, &lo, &hi);
   }
@@ -436,6 +519,8 @@ sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
   sr_hsj_opts ho = sr_hsj_opts_default(norm);
   ho.iterations = a->iterations, ho.init_evals = a->init_evals, ho.max_evals = a->max_evals;
   bo.first_index = ho.first_index = lo;
+  for (int k = 0; k < SR_TRACE_POINTS; k++)  // as sr_trace_alloc: every rank knows them, rows or not
+    trace_at[k] = (int64_t)llround((double)k * (double)(hsj ? ho.iterations : bo.steps) / (SR_TRACE_POINTS - 1));
   atk_progress p;
   atk_progress_start(&p, name, &r->t.am, (hi - lo) * R, a->quiet);
   mp_ctx mc = {.p = &p, .steps = hsj ? (ho.iterations > 0 ? ho.iterations : 1) : (bo.steps > 0 ? bo.steps : 1)};
@@ -459,21 +544,23 @@ sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
       for (int64_t q = 0; q < d; q++) delta[(size_t)nf * (size_t)d + (size_t)q] = adv[q] - x[q];
       nsq[nf] = f.nsq[i], l2[nf] = sr_dist_l2(adv, x, d), li[nf] = sr_dist_linf(adv, x, d);
       qs[nf] = (double)f.queries[i], idx[nf] = (double)i, rep[nf] = (double)k;
+      memcpy(trace + (size_t)nf * SR_TRACE_POINTS, f.trace + (size_t)i * SR_TRACE_POINTS, SR_TRACE_POINTS * sizeof(double));
       nf++;
     }
     initf += f.counters[0], recf += f.counters[1], zero += f.counters[2];
   }
   double secs = sr_now() - t0;
   atk_progress_end(&p);
-  sr_free(f.adv), sr_free(f.found), sr_free(f.nsq), sr_free(f.queries);
+  sr_free(f.adv), sr_free(f.found), sr_free(f.nsq), sr_free(f.queries), sr_free(f.trace);
   if (!st && is_root(a)) {
     mp_report rep_ = {.name = name, .hsj = hsj, .norm = norm, .bo = &bo, .ho = &ho, .nsq = nsq, .l2 = l2, .li = li,
-                      .qs = qs, .idx = idx, .rep = rep, .scratch = scratch, .delta = delta, .nf = nf, .nc = nc,
+                      .qs = qs, .idx = idx, .rep = rep, .scratch = scratch, .trace = trace, .trace_at = trace_at,
+                      .delta = delta, .nf = nf, .nc = nc,
                       .seen = seen, .R = R, .qsum = qsum, .initf = initf, .recf = recf, .zero = zero, .secs = secs};
     st = mp_write(a, r, &rep_, out, err);
   }
   sr_free(xc), sr_free(lab), sr_free(delta), sr_free(nsq), sr_free(l2), sr_free(li), sr_free(scratch), sr_free(qs);
-  sr_free(idx), sr_free(rep);
+  sr_free(idx), sr_free(rep), sr_free(trace);
   return st;
 }
 

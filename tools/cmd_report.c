@@ -1,9 +1,12 @@
 // simreg report RUN... -o DIR: compare runs in one static HTML page plus report.md and report.json.
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
 #include "simreg/report.h"
 
 int sr_cmd_report(int argc, char **argv) {
-  const char *out = NULL, *title = NULL;
+  const char *out = NULL, *title = NULL, *minimal = "auto", *vnoise = NULL, *vtransfer = NULL;
   int64_t b = SR_BOOT_DEFAULT_B, seed = 0;
   double r0 = SR_SPEC_R0_DEFAULT;
   int severity = 0;
@@ -15,6 +18,10 @@ int sr_cmd_report(int argc, char **argv) {
       {"seed", SR_OPT_I64, &seed, "bootstrap RNG seed (default 0)", 0, 9.0e15, 0},
       {"r0", SR_OPT_DOUBLE, &r0, "high-frequency cut-off, cycles/pixel (default 0.25)", 1e-9, 0.5, 0},
       {"severity", SR_OPT_INT, &severity, "corruption severity for the table; 0 = mean over severities", 0, 100, 0},
+      {"minimal", SR_OPT_STRING, &minimal, "minimal perturbations (spectra, distance verdict) from boundary | hsj | auto "
+                                           "(default: hsj when every run has it, else boundary)", 0, 0, 0},
+      {"verdict-noise", SR_OPT_STRING, &vnoise, "noise verdict at KIND:LEVEL (default gaussian:0.2)", 0, 0, 0},
+      {"verdict-transfer", SR_OPT_STRING, &vtransfer, "transfer verdict at KIND[:EPS] (default fgsm at its largest eps)", 0, 0, 0},
       {0}};
   const char *pos[SR_REPORT_MAX_RUNS + 1];
   int npos;
@@ -28,7 +35,21 @@ int sr_cmd_report(int argc, char **argv) {
     fprintf(stderr, "simreg report: at most %d runs per report\n", SR_REPORT_MAX_RUNS);
     return SR_EXIT_USAGE;
   }
-  sr_report_opts o = {.out_dir = out, .title = title, .bootstrap_b = b, .seed = (uint64_t)seed, .r0 = r0, .severity = severity};
+  if (strcmp(minimal, "auto") && strcmp(minimal, "boundary") && strcmp(minimal, "hsj")) {
+    fprintf(stderr, "simreg report: --minimal must be boundary, hsj or auto, not '%s'\n", minimal);
+    return SR_EXIT_USAGE;
+  }
+  for (int i = 0; i < 2; i++) {
+    const char *v = i ? vtransfer : vnoise, *colon = v ? strchr(v, ':') : NULL;
+    char *end = NULL;
+    if (v && (colon == v || (colon && (strtod(colon + 1, &end) < 0 || end == colon + 1 || *end)))) {
+      fprintf(stderr, "simreg report: --verdict-%s '%s' is not KIND or KIND:LEVEL with LEVEL >= 0\n",
+              i ? "transfer" : "noise", v);
+      return SR_EXIT_USAGE;
+    }
+  }
+  sr_report_opts o = {.out_dir = out, .title = title, .bootstrap_b = b, .seed = (uint64_t)seed, .r0 = r0,
+                      .severity = severity, .minimal = minimal, .verdict_noise = vnoise, .verdict_transfer = vtransfer};
   sr_report *rep = sr_calloc(1, sizeof *rep);
   if (!rep) {
     fprintf(stderr, "simreg report: out of memory\n");

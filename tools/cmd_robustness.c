@@ -14,7 +14,7 @@
 
 typedef struct suite {
   atk_args a;
-  const char *source, *out;
+  const char *source, *out, *minimal;
   int64_t boundary_steps;
 } suite;
 
@@ -51,7 +51,7 @@ static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSO
   }
   if (!st) {
     a = s->a;
-    a.attack = "boundary", a.first_correct = 1, a.steps = s->boundary_steps;
+    a.attack = s->minimal, a.first_correct = 1, a.steps = s->boundary_steps, a.norm = "l2";
     st = atk_minpert(&a, &r, patch, err);
   }
   if (!st && !a.quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
@@ -67,7 +67,9 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
   cJSON *set = cJSON_AddObjectToObject(j, "settings");
   cJSON_AddNumberToObject(set, "images", (double)s->a.images);
   cJSON_AddNumberToObject(set, "repeats", s->a.repeats);
+  cJSON_AddStringToObject(set, "minimal", s->minimal);
   cJSON_AddNumberToObject(set, "boundary_steps", (double)s->boundary_steps);
+  cJSON_AddNumberToObject(set, "hsj_iterations", s->a.iterations);
   cJSON_AddNumberToObject(set, "seed", (double)s->a.seed);
   cJSON_AddStringToObject(set, "checkpoint", s->a.which);
   cJSON_AddStringToObject(set, "split", s->a.split);
@@ -85,7 +87,7 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
 }
 
 int sr_cmd_robustness(int argc, char **argv) {
-  suite s = {.a = atk_args_default(), .out = "robustness-suite.json", .boundary_steps = 5000};
+  suite s = {.a = atk_args_default(), .out = "robustness-suite.json", .boundary_steps = 5000, .minimal = "boundary"};
   s.a.repeats = 5;
   const char *name = NULL;
   double seed = 0;
@@ -96,6 +98,9 @@ int sr_cmd_robustness(int argc, char **argv) {
                                           "classified ones (default 1000)", 1, 1e9, 0},
       {"repeats", SR_OPT_INT, &s.a.repeats, "noise draws per image and level, Boundary runs per image (default 5)", 1, 1000, 0},
       {"boundary-steps", SR_OPT_I64, &s.boundary_steps, "Boundary attack steps (default 5000)", 1, 1e9, 0},
+      {"minimal", SR_OPT_STRING, &s.minimal, "minimal perturbations from boundary | hsj (HopSkipJump L2; default boundary)", 0, 0, 0},
+      {"iterations", SR_OPT_INT, &s.a.iterations, "HopSkipJump iterations (default 64)", 1, 100000, 0},
+      {"init-evals", SR_OPT_INT, &s.a.init_evals, "HopSkipJump gradient-estimate queries at iteration 1 (default 100)", 1, 1e9, 0},
       {"out", SR_OPT_STRING, &s.out, "combined results file (default robustness-suite.json)", 0, 0, 0},
       {"seed", SR_OPT_DOUBLE, &seed, "random seed (default 0; Boundary repeat r uses seed + r)", 0, 9007199254740992.0, 0},
       {"batch", SR_OPT_I64, &s.a.batch, "images per forward pass (default 128)", 1, 65536, 0},
@@ -113,6 +118,10 @@ int sr_cmd_robustness(int argc, char **argv) {
   if (!name || strcmp(name, "paper")) {
     fprintf(stderr, "simreg robustness: --suite must be paper%s%s%s\n", name ? ", not '" : " (missing)", name ? name : "",
             name ? "'" : "");
+    return SR_EXIT_USAGE;
+  }
+  if (strcmp(s.minimal, "boundary") && strcmp(s.minimal, "hsj")) {
+    fprintf(stderr, "simreg robustness: --minimal must be boundary or hsj, not '%s'\n", s.minimal);
     return SR_EXIT_USAGE;
   }
   if (nruns < 1) {

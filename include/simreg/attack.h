@@ -68,6 +68,12 @@ sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_
 sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
                                 sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
                                 int64_t *correct, sr_err *err);
+// The same, also per image: per_image (n, n_levels, repeats), 1 where image i was classified correctly at
+// level l, repeat r (may be NULL). The noise of (image, level, repeat) does not depend on the model, so two
+// models' per-image results are paired.
+sr_status sr_noise_sweep_images(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
+                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
+                                int64_t *correct, uint8_t *per_image, sr_err *err);
 // 95% Wilson score interval for k successes out of n.
 void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi);
 
@@ -101,6 +107,10 @@ typedef struct sr_eps_curve {
 sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
                             const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
                             sr_eps_curve *out, sr_err *err);
+// The same, also per image: per_image (n, n_eps), 1 where target classified image i correctly at eps l.
+sr_status sr_gradient_sweep_images(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
+                                   const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
+                                   sr_eps_curve *out, uint8_t *per_image, sr_err *err);
 
 // ---- Boundary attack (Brendel et al. 2018, as Foolbox 3 runs it) --------------------------------------
 typedef struct sr_boundary_opts {
@@ -123,6 +133,8 @@ typedef struct sr_boundary_opts {
 
 sr_boundary_opts sr_boundary_opts_default(void);
 
+#define SR_TRACE_POINTS 11  // checkpoints of a convergence trace: after the start, then every 10% of the steps
+
 typedef struct sr_boundary_result {
   float *adv;              // (n, c, h, w)
   int *found;              // 1: adversarial, re-checked by a fresh forward pass; 0: init failed or re-check failed
@@ -133,6 +145,12 @@ typedef struct sr_boundary_result {
   int64_t recheck_failed;  // adversarials the final fresh forward pass did not confirm
   int64_t init_failed;     // images for which no adversarial uniform noise was found
   int64_t zero_estimates;  // HopSkipJump: gradient estimates that were zero (step skipped); 0 elsewhere
+  // Convergence trace (Boundary, HopSkipJump; NULL elsewhere): (n, SR_TRACE_POINTS) distance of the best
+  // adversarial so far after the initialisation (point 0) and after each tenth of the steps / iterations
+  // (point k after step trace_at[k] = round(k * steps / 10)); ||delta||^2 / D for L2 attacks, ||delta||_inf for
+  // L-inf; NaN while an image has no adversarial. A batch that stops early repeats its final distances.
+  double *trace;
+  int64_t trace_at[SR_TRACE_POINTS];
 } sr_boundary_result;
 // The same result for every minimal-perturbation / query-budget attack (Boundary, HopSkipJump, Square).
 typedef sr_boundary_result sr_attack_result;
@@ -209,6 +227,21 @@ double sr_square_p(double p_init, int64_t it, int64_t n);
 // the eps ball exactly and in [0,1] (also where not fooled: the last best point).
 sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_square_opts *o,
                     uint64_t seed, sr_attack_result *r, sr_err *err);
+
+// ---- convergence of a minimal-perturbation attack -----------------------------------------------------
+// Median over images of a trace (rows with use[i] != 0, use may be NULL; NaN entries skipped) at each
+// checkpoint; last_drop = (median at 80% - median at 100%) / median at 80% of the steps; converged when
+// last_drop <= tol (default rule: 0.05, i.e. the last 20% of the steps cut the median by at most 5%).
+typedef struct sr_convergence {
+  int64_t at[SR_TRACE_POINTS];
+  double median[SR_TRACE_POINTS];
+  int64_t images;   // rows that entered the medians
+  double last_drop; // NaN when the medians at 80% or 100% are unknown or 0
+  double tol;
+  int converged;    // 0 also when last_drop is NaN
+} sr_convergence;
+sr_status sr_convergence_summary(const double *trace, const int *use, int64_t n, const int64_t *at, double tol,
+                                 sr_convergence *out, sr_err *err);
 
 // ---- helpers shared by the attacks -------------------------------------------------------------------------
 // Pull adv (d values, already in [0,1]) toward x until it is inside the ball of radius eps exactly, as

@@ -163,8 +163,13 @@ sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **p, sr_err *err);
 typedef struct sr_infer_options {
   int winograd;  // 1: use the rule above; 0: every convolution direct
 } sr_infer_options;
-// Defaults: Winograd on, unless the environment variable SR_WINOGRAD is "0" (sr_infer_create uses these).
+// Defaults: Winograd on where it is native (below), unless the environment variable SR_WINOGRAD is "0"
+// (sr_infer_create and the training tape use these).
 void sr_infer_default_options(sr_infer_options *o);
+// 1 when oneDNN's blocked f32 layout on this CPU is nChw8c (AVX2 and below), the layout the Winograd kernels
+// work in; 0 on AVX-512 CPUs, where oneDNN blocks channels by 16: there the direct oneDNN convolutions run
+// (Winograd can still be asked for in a plan, at the cost of layout reorders around it).
+int sr_wino_native(void);
 sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o, sr_infer **p, sr_err *err);
 // x: (n, in_c, in_h, in_w) plain -> out: (n, classes) plain.
 sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err);

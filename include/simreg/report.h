@@ -6,6 +6,7 @@
 #include "simreg/core.h"
 #include "simreg/spectral.h"
 #include "simreg/stats.h"
+#include "simreg/verdict.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,6 +17,7 @@ extern "C" {
 #define SR_REPORT_MAX_CORR 64    // corruptions per run
 #define SR_REPORT_MAX_SEV 8      // severities
 #define SR_REPORT_MAX_NOTES 32
+#define SR_REPORT_CLAIMS 5       // verdicts per run: clean cost, noise, transfer, decision distance, spectrum
 
 typedef struct sr_curve {
   char name[64];
@@ -23,6 +25,8 @@ typedef struct sr_curve {
   double *levels, *acc;  // (n), owned
   double *lo, *hi;       // (n) or NULL, owned
   char source[256];      // transfer: the surrogate it was crafted on ("" when not given)
+  uint8_t *correct;      // (n, n_correct) per level, 1 where an image (x draw) stayed correct; NULL when absent
+  int64_t n_correct;     // images x draws per level (index r * images + i)
 } sr_curve;
 
 typedef struct sr_corruption {
@@ -44,6 +48,8 @@ typedef struct sr_run {
 
   int has_robustness;
   double clean_acc;  // NaN when unknown
+  uint8_t *clean_correct;  // (clean_n) 1 where the image was classified correctly (NULL when not given)
+  int64_t clean_n;
   int n_noise, n_transfer;
   sr_curve noise[SR_REPORT_MAX_CURVES], transfer[SR_REPORT_MAX_CURVES];
   int has_boundary, boundary_median_given;  // given: robustness.json states a median
@@ -51,6 +57,11 @@ typedef struct sr_run {
   int64_t n_norms;
   sr_ci boundary;  // median and CI (from the norms by bootstrap, else as given in the file)
   char perturbations[1024];  // resolved path of the perturbation .npy ("" when not given)
+  char minimal[16];  // the attack the minimal perturbations above come from: "boundary" or "hsj_l2"
+  int has_convergence;  // its convergence curve (absent in runs written before it was recorded)
+  int64_t conv_steps[11];
+  double conv_median[11], conv_drop;
+  int converged;
 
   int has_spectrum;
   sr_spectrum spectrum;
@@ -67,7 +78,10 @@ typedef struct sr_run {
 
 // Read RUN/config.json, metrics.jsonl, robustness.json, corruptions.json and similarity/{target,model}.npy.
 // Missing files leave the corresponding has_* at 0. Malformed content: SR_ERR_FORMAT naming the file.
+// The minimal perturbations come from the Boundary attack.
 sr_status sr_run_load(const char *dir, sr_run *run, sr_err *err);
+// The same with the minimal perturbations taken from `minimal`: "boundary" or "hsj" (HopSkipJump L2).
+sr_status sr_run_load_minimal(const char *dir, const char *minimal, sr_run *run, sr_err *err);
 void sr_run_free(sr_run *run);
 
 typedef struct sr_report_opts {
@@ -77,6 +91,10 @@ typedef struct sr_report_opts {
   uint64_t seed;         // bootstrap RNG seed
   double r0;             // high-frequency cut-off (0: SR_SPEC_R0_DEFAULT)
   int severity;          // corruption severity for the table (0: mean over severities)
+  const char *minimal;   // minimal perturbations from "boundary", "hsj", or "auto" / NULL (hsj when every run
+                         // has it, else boundary)
+  const char *verdict_noise;     // "KIND:LEVEL" for the noise verdict (NULL: "gaussian:0.2")
+  const char *verdict_transfer;  // "KIND:LEVEL" (NULL: "fgsm" at the curve's largest level)
 } sr_report_opts;
 
 typedef struct sr_report {
@@ -84,6 +102,8 @@ typedef struct sr_report {
   int nruns;
   sr_mwu mwu[SR_REPORT_MAX_RUNS];  // boundary norms of run i against run 0 (valid when has_mwu[i])
   int has_mwu[SR_REPORT_MAX_RUNS];
+  sr_verdict verdicts[SR_REPORT_MAX_RUNS][SR_REPORT_CLAIMS];  // run i against run 0 (i >= 1)
+  char minimal[16];  // the attack the minimal perturbations of every run come from
   char notes[SR_REPORT_MAX_NOTES][512];  // non-fatal problems shown in the report
   int nnotes;
   char figures[64][64];  // base names of the figures written (without extension)

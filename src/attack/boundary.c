@@ -22,6 +22,7 @@ void sr_boundary_result_free(sr_boundary_result *r) {
   sr_free(r->queries);
   sr_free(r->init_queries);
   sr_free(r->steps_run);
+  sr_free(r->trace);
   memset(r, 0, sizeof *r);
 }
 
@@ -165,7 +166,7 @@ static void adapt(const sr_boundary_opts *o, queue *qs, queue *qt, int64_t k, do
 }
 
 static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, int *ok, int64_t *steps_run,
-                           sr_err *err) {
+                           sr_tracer *tr, sr_err *err) {
   int64_t k = b->k, d = b->d;
   sr_status st = SR_OK;
   double *sph_step = sr_alloc((size_t)k * sizeof(double)), *src_step = sr_alloc((size_t)k * sizeof(double));
@@ -183,6 +184,7 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
     norm[i] = ok[i] ? dist(b->x + i * d, b->best + i * d, d) : NAN;
     if (ok[i]) b->list[m++] = i;
   }
+  sr_trace_record(tr, 0, norm);
   for (int64_t step = 1; step <= o->steps && m > 0; step++) {
     int all = 1;
     for (int64_t j = 0; j < m; j++) all &= src_step[b->list[j]] < o->convergence;
@@ -207,8 +209,10 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
       if (dn < norm[i]) memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float)), norm[i] = dn;
     }
     if (check) adapt(o, &qs, &qt, k, sph_step, src_step);
+    sr_trace_record(tr, step, norm);
     if (o->on_step) o->on_step(o->ctx, step, first, k, norm);
   }
+  if (!st) sr_trace_finish(tr, norm);
 done:
   sr_free(sph_step), sr_free(src_step), sr_free(norm), sr_free(qs.v), sr_free(qt.v);
   return st;
@@ -247,7 +251,11 @@ sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64
                    (long long)o->steps);
   int64_t d = am->d, bsz = am->batch;
   sr_status st = sr_attack_result_alloc(r, n, d, err);
-  if (st) return st;
+  if (!st) st = sr_trace_alloc(r, n, o->steps, err);
+  if (st) {
+    sr_boundary_result_free(r);
+    return st;
+  }
   bstate b = {.am = am, .d = d};
   size_t img = (size_t)bsz * (size_t)d * sizeof(float);
   b.best = sr_alloc(img), b.cand = sr_alloc(img), b.sph = sr_alloc(img), b.buf = sr_alloc(img);
@@ -263,7 +271,8 @@ sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64
     for (int64_t i = 0; i < b.k; i++) sr_rng_seed(&b.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
     st = init_blended(&b, o, r->found + i0, err);
     for (int64_t i = 0; i < b.k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
-    if (!st) st = run_batch(&b, o, i0, r->found + i0, r->steps_run + i0, err);
+    sr_tracer tr = {.r = r, .first = i0, .k = b.k, .d = d, .l2 = 1};
+    if (!st) st = run_batch(&b, o, i0, r->found + i0, r->steps_run + i0, &tr, err);
     for (int64_t i = 0; i < b.k && !st; i++) {
       memcpy(r->adv + (i0 + i) * d, r->found[i0 + i] ? b.best + i * d : b.x + i * d, (size_t)d * sizeof(float));
       r->init_failed += !r->found[i0 + i];

@@ -121,6 +121,12 @@ static int64_t out_of_bounds(const sr_pgd_opts *o, const float *x, const float *
 sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
                             const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
                             sr_eps_curve *out, sr_err *err) {
+  return sr_gradient_sweep_images(source, target, x, y, n, base, eps, n_eps, seed, out, NULL, err);
+}
+
+sr_status sr_gradient_sweep_images(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
+                                   const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
+                                   sr_eps_curve *out, uint8_t *per_image, sr_err *err) {
   if (source->d != target->d) return sr_fail(err, SR_ERR_SHAPE, "source and target models take different images");
   size_t bytes = (size_t)n * (size_t)source->d * sizeof(float);
   float *adv = sr_alloc(bytes);
@@ -143,7 +149,10 @@ sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x
     if (!st) st = sr_amodel_predict(target, adv, n, pred, NULL, err);
     if (st) break;
     int64_t correct = 0;
-    for (int64_t i = 0; i < n; i++) correct += pred[i] == y[i];
+    for (int64_t i = 0; i < n; i++) {
+      correct += pred[i] == y[i];
+      if (per_image) per_image[(size_t)i * (size_t)n_eps + (size_t)l] = pred[i] == y[i];
+    }
     out[l].acc = (double)correct / (double)n, out[l].correct = correct;
     out[l].out_of_bounds = out_of_bounds(&o, x, adv, n, source->d);
   }

@@ -256,12 +256,13 @@ static sr_status step(hstate *h, int *sel, int t, sr_err *err) {
   return st;
 }
 
-static sr_status run_group(hstate *h, int64_t *init_q, int64_t *iters, sr_err *err) {
+static sr_status run_group(hstate *h, int64_t *init_q, int64_t *iters, sr_tracer *tr, sr_err *err) {
   const sr_hsj_opts *o = h->o;
   int *sel = h->pend + h->k;  // second half of pend
   sr_status st = init_point(h, err);
   for (int64_t i = 0; i < h->k; i++) init_q[i] = h->queries[i];
   for (int64_t i = 0; i < h->k && !st; i++) h->delta[i] = 0.1;  // t = 1: a tenth of the pixel range
+  if (!st) sr_trace_record(tr, 0, h->bestd);
   for (int t = 1; t <= o->iterations && !st; t++) {
     int64_t b = (int64_t)((double)o->init_evals * sqrt((double)t));
     if (b > o->max_evals) b = o->max_evals;
@@ -283,8 +284,10 @@ static sr_status run_group(hstate *h, int64_t *init_q, int64_t *iters, sr_err *e
       double dd = (double)h->d;
       h->delta[i] = o->norm == SR_NORM_L2 ? sqrt(dd) * h->theta * h->dist[i] : dd * h->theta * h->dist[i];
     }
+    sr_trace_record(tr, t, h->bestd);
     if (o->on_iter) o->on_iter(o->ctx, t, h->first, h->k, h->bestd);
   }
+  if (!st) sr_trace_finish(tr, h->bestd);
   return st;
 }
 
@@ -352,7 +355,11 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
                    (long long)n, o->iterations, o->init_evals, o->max_evals, o->gamma);
   int64_t d = orc->d, g = orc->batch < n ? orc->batch : n;
   sr_status st = sr_attack_result_alloc(r, n, d, err);
-  if (st) return st;
+  if (!st) st = sr_trace_alloc(r, n, o->iterations, err);
+  if (st) {
+    sr_boundary_result_free(r);
+    return st;
+  }
   double dd = (double)d;
   hstate h = {.orc = orc, .o = o, .d = d, .qcap = orc->batch,  // estimate probes fill whole batches
               .theta = o->norm == SR_NORM_L2 ? o->gamma / (dd * sqrt(dd)) : o->gamma / (dd * dd)};
@@ -361,7 +368,8 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
     h.k = n - i0 < g ? n - i0 : g;
     h.first = i0, h.x = x + i0 * d, h.queries = r->queries + i0;
     for (int64_t i = 0; i < h.k; i++) sr_rng_seed(&h.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
-    st = run_group(&h, r->init_queries + i0, r->steps_run + i0, err);
+    sr_tracer tr = {.r = r, .first = i0, .k = h.k, .d = d, .l2 = o->norm == SR_NORM_L2};
+    st = run_group(&h, r->init_queries + i0, r->steps_run + i0, &tr, err);
     for (int64_t i = 0; i < h.k && !st; i++) {
       int64_t gi = i0 + i;
       r->found[gi] = h.ok[i];

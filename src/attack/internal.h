@@ -10,6 +10,21 @@ sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_e
 // n standard normals (both Box-Muller outputs used: half the log/sqrt/trig of sr_rng_normal per value).
 void sr_attack_normals(sr_rng *rng, float *out, int64_t n);
 
+// Convergence trace (trace.c): sr_trace_alloc sets r->trace to NaN and the checkpoint steps of a run of
+// `steps`; a tracer records the k images of one batch (rows first..first+k of r) as the steps pass.
+sr_status sr_trace_alloc(sr_attack_result *r, int64_t n, int64_t steps, sr_err *err);
+typedef struct sr_tracer {
+  sr_attack_result *r;
+  int64_t first, k, d;
+  int l2;    // 1: store ||delta||^2 / D from L2 distances; 0: the L-inf distance itself
+  int next;  // next checkpoint to fill
+} sr_tracer;
+// After step `step` (0: after the initialisation): fills every checkpoint at or before it. dist: (k) current
+// best distances (NaN or infinity where none).
+void sr_trace_record(sr_tracer *t, int64_t step, const double *dist);
+// The batch stopped: the remaining checkpoints get its final distances.
+void sr_trace_finish(sr_tracer *t, const double *dist);
+
 static inline float sr_clip01f(double v) { return v < 0 ? 0.0f : v > 1 ? 1.0f : (float)v; }
 
 #endif

@@ -52,6 +52,12 @@ void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi) {
 sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
                                 sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
                                 int64_t *correct, sr_err *err) {
+  return sr_noise_sweep_images(am, x, y, n, first_index, kind, levels, n_levels, repeats, seed, correct, NULL, err);
+}
+
+sr_status sr_noise_sweep_images(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
+                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
+                                int64_t *correct, uint8_t *per_image, sr_err *err) {
   if ((unsigned)kind >= SR_NOISE_COUNT) return sr_fail(err, SR_ERR_ARG, "unknown noise kind %d", (int)kind);
   if (n < 0 || first_index < 0 || n_levels < 1 || repeats < 1)
     return sr_fail(err, SR_ERR_ARG, "noise sweep needs levels and repeats >= 1");
@@ -79,7 +85,10 @@ sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y,
           sr_noise_apply(kind, levels[l], buf + i * am->d, am->c, hw, &rng);
         }
         st = sr_amodel_predict(am, buf, k, pred, NULL, err);
-        for (int64_t i = 0; i < k && !st; i++) correct[l] += pred[i] == y[i0 + i];
+        for (int64_t i = 0; i < k && !st; i++) {
+          correct[l] += pred[i] == y[i0 + i];
+          if (per_image) per_image[((size_t)(i0 + i) * (size_t)n_levels + (size_t)l) * (size_t)repeats + (size_t)r] = pred[i] == y[i0 + i];
+        }
       }
     }
   }

@@ -557,9 +557,14 @@ static sr_status finish(sr_infer *p, sr_err *err) {
   return sr_infer_refresh(p, err);
 }
 
+int sr_wino_native(void) {
+  dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+  return (isa & dnnl_cpu_isa_avx512_core) != dnnl_cpu_isa_avx512_core;
+}
+
 void sr_infer_default_options(sr_infer_options *o) {
   const char *w = getenv("SR_WINOGRAD");
-  *o = (sr_infer_options){.winograd = !(w && strcmp(w, "0") == 0)};
+  *o = (sr_infer_options){.winograd = sr_wino_native() && !(w && strcmp(w, "0") == 0)};
 }
 
 sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **out, sr_err *err) {

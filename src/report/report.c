@@ -121,6 +121,27 @@ static sr_status analyze_spectrum(sr_report *rep, sr_run *r, int idx, const sr_r
   return st ? sr_err_context(err, "%s: high-frequency share", r->dir) : SR_OK;
 }
 
+static sr_status load_all(const char *const *dirs, int ndirs, const char *minimal, sr_report *rep, sr_err *err) {
+  sr_status st = SR_OK;
+  for (int i = 0; i < ndirs && !st; i++) {
+    st = sr_run_load_minimal(dirs[i], minimal, &rep->runs[i], err);
+    if (!st) rep->nruns++;
+  }
+  snprintf(rep->minimal, sizeof rep->minimal, "%s", !strcmp(minimal, "hsj") ? "hsj_l2" : "boundary");
+  return st;
+}
+
+// minimal "auto" (or NULL): HopSkipJump's perturbations when every run has them, else the Boundary attack's.
+static sr_status load_runs(const char *const *dirs, int ndirs, const char *minimal, sr_report *rep, sr_err *err) {
+  if (minimal && strcmp(minimal, "auto")) return load_all(dirs, ndirs, minimal, rep, err);
+  sr_status st = load_all(dirs, ndirs, "hsj", rep, err);
+  int all = !st;
+  for (int i = 0; i < rep->nruns; i++) all &= rep->runs[i].has_boundary;
+  if (all || st) return st;
+  sr_report_free(rep);
+  return load_all(dirs, ndirs, "boundary", rep, err);
+}
+
 void sr_report_free(sr_report *rep) {
   for (int i = 0; i < rep->nruns; i++) sr_run_free(&rep->runs[i]);
   rep->nruns = 0;
@@ -135,11 +156,7 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
   if (!o.bootstrap_b) o.bootstrap_b = SR_BOOT_DEFAULT_B;
   if (o.r0 == 0) o.r0 = SR_SPEC_R0_DEFAULT;
   if (!o.title) o.title = "simreg report";
-  sr_status st = SR_OK;
-  for (int i = 0; i < ndirs && !st; i++) {
-    st = sr_run_load(dirs[i], &rep->runs[i], err);
-    if (!st) rep->nruns++;
-  }
+  sr_status st = load_runs(dirs, ndirs, o.minimal, rep, err);
   for (int i = 0; i < rep->nruns && !st; i++) {
     sr_run *r = &rep->runs[i];
     for (int j = 0; j < i; j++)
@@ -154,6 +171,7 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
                            &rep->mwu[i], err);
       rep->has_mwu[i] = !st;
     }
+  if (!st) st = sr_report_verdicts(rep, &o, err);
   if (!st) st = sr_mkdir_p(o.out_dir, err);
   if (!st) st = sr_report_figures(rep, &o, err);
   if (!st) st = sr_report_write_files(rep, &o, err);

@@ -2,6 +2,8 @@
 #ifndef SR_REPORT_INTERNAL_H
 #define SR_REPORT_INTERNAL_H
 
+#include <stdio.h>
+
 #include "simreg/report.h"
 
 #define SR_REPORT_MAX_GROUPS 8
@@ -29,6 +31,13 @@ int sr_run_severity_index(const sr_run *r, int severity);
 
 void sr_report_note(sr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sr_report_add_figure(sr_report *rep, const char *base, const char *caption);
+
+// Verdicts of every run after the first against the first (report_verdicts.c), and their sections.
+extern const char *const SR_VERDICT_RULES[SR_REPORT_CLAIMS];
+sr_status sr_report_verdicts(sr_report *rep, const sr_report_opts *o, sr_err *err);
+void sr_report_verdicts_html(const sr_report *rep, FILE *h);
+void sr_report_verdicts_md(const sr_report *rep, FILE *m);
+struct cJSON *sr_report_verdicts_json(const sr_report *rep);
 
 // Figures into o->out_dir; registers each in rep->figures.
 sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err);

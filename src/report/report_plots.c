@@ -79,14 +79,15 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   if (!n) return SR_OK;
   char base[4200];
   out_base(base, sizeof base, o, "boundary_median");
-  sr_plot_opts po = {.title = "Boundary attack: median with 95% CI",
+  sr_plot_opts po = {.title = strcmp(rep->minimal, "hsj_l2") ? "Boundary attack: median with 95% CI"
+                                                               : "HopSkipJump L2: median with 95% CI",
                      .ylabel = "median ||delta||^2 / D"};
   sr_status st = sr_plot_bars_ci(base, &po, cats, n, ser, 1, v, all_ci ? lo : NULL, all_ci ? hi : NULL, err);
   if (st == SR_ERR_ARG) {  // e.g. every median is zero: nothing to draw, say so
     sr_report_note(rep, "boundary figure skipped: %s", err->msg);
     return SR_OK;
   }
-  if (!st) sr_report_add_figure(rep, "boundary_median", "Boundary attack: median ||delta||^2/D per run, 95% bootstrap CI");
+  if (!st) sr_report_add_figure(rep, "boundary_median", "Minimal perturbations: median ||delta||^2/D per run, 95% bootstrap CI");
   return st;
 }
 
@@ -279,11 +280,43 @@ static sr_status fig_corruptions(sr_report *rep, const sr_report_opts *o, sr_err
   return st;
 }
 
+// Median distance of the minimal-perturbation attack after the start and each tenth of its steps, log y.
+static sr_status fig_convergence(sr_report *rep, const sr_report_opts *o, sr_err *err) {
+  sr_series s[SR_REPORT_MAX_RUNS];
+  double x[SR_REPORT_MAX_RUNS][11], y[SR_REPORT_MAX_RUNS][11];
+  int ns = 0;
+  for (int r = 0; r < rep->nruns; r++) {
+    const sr_run *run = &rep->runs[r];
+    if (!run->has_convergence) continue;
+    int64_t n = 0;
+    for (int k = 0; k < 11; k++)
+      if (isfinite(run->conv_median[k]) && run->conv_median[k] > 0)
+        x[ns][n] = (double)run->conv_steps[k], y[ns][n] = run->conv_median[k], n++;
+    if (n < 2) continue;
+    s[ns] = (sr_series){.label = run->name, .x = x[ns], .y = y[ns], .n = n, .color = r, .marker = 1};
+    ns++;
+  }
+  if (!ns) return SR_OK;
+  char base[4200], title[160];
+  int hsj = !strcmp(rep->minimal, "hsj_l2");
+  snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack", hsj ? "HopSkipJump L2" : "Boundary attack");
+  out_base(base, sizeof base, o, "attack_convergence");
+  sr_plot_opts po = {.title = title, .xlabel = hsj ? "iteration" : "step", .ylabel = "median ||delta||^2 / D",
+                     .logy = 1, .legend = 1};
+  sr_status st = sr_plot_lines(base, &po, s, ns, err);
+  if (!st)
+    sr_report_add_figure(rep, "attack_convergence",
+                         "Convergence of the minimal perturbations: median over images after each tenth of the steps "
+                         "(converged: the last 20% cut it by at most 5%)");
+  return st;
+}
+
 sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err) {
   static const char *const loss_f[2] = {"train", "val"}, *const acc_f[3] = {"train", "val", "test"};
   sr_status st = fig_curves(rep, o, 0, err);
   if (!st) st = fig_curves(rep, o, 1, err);
   if (!st) st = fig_boundary(rep, o, err);
+  if (!st) st = fig_convergence(rep, o, err);
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
   if (!st) st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);

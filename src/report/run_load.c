@@ -148,6 +148,51 @@ static sr_status load_metrics(sr_run *r, sr_err *err) {
 }
 
 // ---- robustness.json ----
+// A string of '0'/'1' (per-image outcomes) into a fresh buffer of n bytes.
+static sr_status load_bits(const cJSON *v, const char *key, const char *path, uint8_t **out, int64_t *n, sr_err *err) {
+  const char *s = cJSON_GetStringValue(v);
+  if (!s) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be a string of 0 and 1", path, key);
+  size_t len = strlen(s);
+  *out = sr_alloc(len ? len : 1);
+  if (!*out) return sr_fail(err, SR_ERR_NOMEM, "%s: %s", path, key);
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] != '0' && s[i] != '1') {
+      sr_free(*out);
+      *out = NULL;
+      return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" has '%c' at %zu (only 0 and 1)", path, key, s[i], i);
+    }
+    (*out)[i] = s[i] == '1';
+  }
+  *n = (int64_t)len;
+  return SR_OK;
+}
+
+// "correct": one string per level, all of one length (images x draws).
+static sr_status load_curve_bits(const cJSON *c, const char *name, const char *path, sr_curve *out, sr_err *err) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, "correct");
+  if (!arr || cJSON_IsNull(arr)) return SR_OK;
+  char key[128];
+  snprintf(key, sizeof key, "%s.correct", name);
+  if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != out->n)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must hold one string per level", path, key);
+  sr_status st = SR_OK;
+  for (int64_t l = 0; l < out->n && !st; l++) {
+    uint8_t *b = NULL;
+    int64_t len = 0;
+    st = load_bits(cJSON_GetArrayItem(arr, (int)l), key, path, &b, &len, err);
+    if (!st && l == 0) {
+      out->n_correct = len;
+      out->correct = sr_alloc((size_t)(out->n * len) + 1);
+      if (!out->correct) st = sr_fail(err, SR_ERR_NOMEM, "%s: %s", path, key);
+    }
+    if (!st && len != out->n_correct)
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" strings differ in length", path, key);
+    if (!st) memcpy(out->correct + l * len, b, (size_t)len);
+    sr_free(b);
+  }
+  return st;
+}
+
 static sr_status load_curve(const cJSON *c, const char *name, const char *path, sr_curve *out, sr_err *err) {
   char key[128];
   memset(out, 0, sizeof *out);
@@ -175,6 +220,7 @@ static sr_status load_curve(const cJSON *c, const char *name, const char *path, 
   }
   if (!st) st = sr_json_string(c, "source", out->source, sizeof out->source, path, err);
   out->n = na;
+  if (!st) st = load_curve_bits(c, name, path, out, err);
   return st;
 }
 
@@ -192,9 +238,36 @@ static sr_status load_curves(const cJSON *obj, const char *key, const char *path
   return SR_OK;
 }
 
+// The convergence curve of a minimal-perturbation attack (absent in older files).
+static sr_status load_convergence(sr_run *r, const cJSON *b, const char *path, sr_err *err) {
+  const cJSON *c = cJSON_GetObjectItemCaseSensitive(b, "convergence");
+  if (!c || cJSON_IsNull(c)) return SR_OK;
+  double *steps = NULL, *med = NULL;
+  int64_t ns = 0, nm = 0;
+  int present = 0;
+  sr_status st = cJSON_IsObject(c) ? SR_OK : sr_fail(err, SR_ERR_FORMAT, "%s: \"convergence\" must be an object", path);
+  if (!st) st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "steps"), "convergence.steps", path, &steps, &ns, err);
+  if (!st) {  // medians may be null (no adversarial yet at a checkpoint): read them one by one
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "median"), *e;
+    nm = cJSON_GetArraySize(m);
+    int k = 0;
+    cJSON_ArrayForEach(e, m) if (k < 11) r->conv_median[k++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+  }
+  if (!st && (ns != 11 || nm != 11))
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: convergence needs 11 steps and 11 medians", path);
+  for (int k = 0; k < 11 && !st; k++) r->conv_steps[k] = (int64_t)steps[k];
+  r->conv_drop = NAN;
+  if (!st) st = sr_json_number(c, "last20_drop", &r->conv_drop, &present, path, err);
+  const cJSON *cv = cJSON_GetObjectItemCaseSensitive(c, "converged");
+  if (!st && !cJSON_IsBool(cv)) st = sr_fail(err, SR_ERR_FORMAT, "%s: convergence.converged must be true or false", path);
+  if (!st) r->converged = cJSON_IsTrue(cv), r->has_convergence = 1;
+  sr_free(steps), sr_free(med);
+  return st;
+}
+
 static sr_status load_boundary(sr_run *r, const cJSON *b, const char *path, sr_err *err) {
   if (!b || cJSON_IsNull(b)) return SR_OK;
-  if (!cJSON_IsObject(b)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"boundary\" must be an object", path);
+  if (!cJSON_IsObject(b)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object", path, r->minimal);
   sr_status st = SR_OK;
   const cJSON *norms = cJSON_GetObjectItemCaseSensitive(b, "norms_sq_per_dim");
   if (norms && !cJSON_IsNull(norms)) {
@@ -218,7 +291,7 @@ static sr_status load_boundary(sr_run *r, const cJSON *b, const char *path, sr_e
   }
   r->has_boundary = r->n_norms > 0 || has_med;
   r->boundary_median_given = has_med;
-  return SR_OK;
+  return load_convergence(r, b, path, err);
 }
 
 static sr_status load_robustness(sr_run *r, sr_err *err) {
@@ -230,9 +303,14 @@ static sr_status load_robustness(sr_run *r, sr_err *err) {
   if (st || missing) return st;
   r->has_robustness = 1;
   st = sr_json_number(j, "clean_accuracy", &r->clean_acc, &present, path, err);
+  const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "clean_correct");
+  if (!st && cc && !cJSON_IsNull(cc)) st = load_bits(cc, "clean_correct", path, &r->clean_correct, &r->clean_n, err);
   if (!st) st = load_curves(j, "noise", path, r->noise, &r->n_noise, err);
   if (!st) st = load_curves(j, "transfer", path, r->transfer, &r->n_transfer, err);
-  if (!st) st = load_boundary(r, cJSON_GetObjectItemCaseSensitive(j, "boundary"), path, err);
+  const cJSON *mp = !strcmp(r->minimal, "boundary")
+                        ? cJSON_GetObjectItemCaseSensitive(j, "boundary")
+                        : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "attacks"), "hsj_l2");
+  if (!st) st = load_boundary(r, mp, path, err);
   cJSON_Delete(j);
   return st;
 }
@@ -314,9 +392,14 @@ static sr_status load_similarity(sr_run *r, sr_err *err) {
   return st;
 }
 
-sr_status sr_run_load(const char *dir, sr_run *r, sr_err *err) {
+sr_status sr_run_load(const char *dir, sr_run *r, sr_err *err) { return sr_run_load_minimal(dir, "boundary", r, err); }
+
+sr_status sr_run_load_minimal(const char *dir, const char *minimal, sr_run *r, sr_err *err) {
   memset(r, 0, sizeof *r);
   r->clean_acc = NAN;
+  if (!minimal || (strcmp(minimal, "boundary") && strcmp(minimal, "hsj")))
+    return sr_fail(err, SR_ERR_ARG, "minimal perturbations: '%s' is not boundary or hsj", minimal ? minimal : "");
+  snprintf(r->minimal, sizeof r->minimal, "%s", !strcmp(minimal, "hsj") ? "hsj_l2" : "boundary");
   if (strlen(dir) >= sizeof r->dir - 64) return sr_fail(err, SR_ERR_ARG, "%s: run directory path too long", dir);
   snprintf(r->dir, sizeof r->dir, "%s", dir);
   size_t len = strlen(r->dir);
@@ -336,6 +419,7 @@ sr_status sr_run_load(const char *dir, sr_run *r, sr_err *err) {
 }
 
 static void free_curve(sr_curve *c) {
+  sr_free(c->correct);
   sr_free(c->levels);
   sr_free(c->acc);
   sr_free(c->lo);
@@ -348,6 +432,7 @@ void sr_run_free(sr_run *r) {
   for (int i = 0; i < r->n_noise; i++) free_curve(&r->noise[i]);
   for (int i = 0; i < r->n_transfer; i++) free_curve(&r->transfer[i]);
   sr_free(r->norms);
+  sr_free(r->clean_correct);
   sr_spectrum_free(&r->spectrum);
   sr_free(r->sim_target);
   sr_free(r->sim_model);

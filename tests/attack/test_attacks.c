@@ -125,6 +125,14 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   }
   CHECK(found == N, "every image gets a confirmed adversarial (%d/%d)", found, N);
   CHECK(r.recheck_failed == 0 && r.init_failed == 0, "no failures");
+  // convergence trace: checkpoints at 0, 6, ..., 60; best distances never grow; the last is the final norm
+  for (int k = 0; k < SR_TRACE_POINTS; k++) CHECK(r.trace_at[k] == 6 * k, "checkpoint %d at step %lld", k, (long long)r.trace_at[k]);
+  for (int i = 0; i < N; i++) {
+    const double *tr = r.trace + (size_t)i * SR_TRACE_POINTS;
+    for (int k = 1; k < SR_TRACE_POINTS; k++) CHECK(tr[k] <= tr[k - 1], "image %d: trace grows at %d", i, k);
+    CHECK(fabs(tr[SR_TRACE_POINTS - 1] - r.norm_sq_per_dim[i]) <= 1e-9 * r.norm_sq_per_dim[i], "image %d: last trace %g vs %g",
+          i, tr[SR_TRACE_POINTS - 1], r.norm_sq_per_dim[i]);
+  }
   // confirm with an independent forward pass
   int32_t p[N];
   CHECK_OK(sr_amodel_predict(am, r.adv, N, p, NULL, &err), &err);
@@ -137,16 +145,19 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "same seed, same adversarials");
   CHECK(!memcmp(r.queries, r2.queries, sizeof(int64_t) * N), "same seed, same query counts");
   sr_boundary_result_free(&r2);
-  o.steps = 200;
+  o.steps = 600;
   CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
   double later = 0;
   for (int i = 0; i < N; i++) {
-    CHECK(r2.norm_sq_per_dim[i] <= r.norm_sq_per_dim[i], "image %d: 200 steps %g > 60 steps %g", i,
+    CHECK(r2.norm_sq_per_dim[i] <= r.norm_sq_per_dim[i], "image %d: 600 steps %g > 60 steps %g", i,
           r2.norm_sq_per_dim[i], r.norm_sq_per_dim[i]);
     later += r2.norm_sq_per_dim[i];
   }
   CHECK(later < 0.9 * first_d, "the attack makes progress: mean %g -> %g", first_d / N, later / N);
-  printf("boundary: mean ||d||^2/D %.4g after 60 steps, %.4g after 200\n", first_d / N, later / N);
+  // the 60-step run's last checkpoint is the 600-step run's first after the start (same seed, same path)
+  CHECK(r2.trace_at[1] == 60 && r2.trace[1] == r.trace[SR_TRACE_POINTS - 1], "same path: step 60 of the longer run %g vs %g",
+        r2.trace[1], r.trace[SR_TRACE_POINTS - 1]);
+  printf("boundary: mean ||d||^2/D %.4g after 60 steps, %.4g after 600\n", first_d / N, later / N);
   sr_boundary_result_free(&r);
   sr_boundary_result_free(&r2);
 }
