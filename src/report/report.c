@@ -118,7 +118,8 @@ static sr_status analyze_spectrum(sr_report *rep, sr_run *r, int idx, const sr_r
   sr_rng rng;
   sr_rng_seed(&rng, o->seed, 2 * (uint64_t)idx + 1);
   st = sr_spectrum_hf_ci(&r->spectrum, o->bootstrap_b, 0.95, &rng, &r->hf, err);
-  return st ? sr_err_context(err, "%s: high-frequency share", r->dir) : SR_OK;
+  if (st) return sr_err_context(err, "%s: high-frequency share", r->dir);
+  return sr_report_spectrum_cis(rep, r, idx, o, err);
 }
 
 void sr_report_free(sr_report *rep) {
@@ -154,6 +155,7 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
                            &rep->mwu[i], err);
       rep->has_mwu[i] = !st;
     }
+  if (!st) st = sr_report_spectrum_diffs(rep, &o, err);
   if (!st) st = sr_mkdir_p(o.out_dir, err);
   if (!st) st = sr_report_figures(rep, &o, err);
   if (!st) st = sr_report_write_files(rep, &o, err);

@@ -284,6 +284,7 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   sr_status st = fig_curves(rep, o, 0, err);
   if (!st) st = fig_curves(rep, o, 1, err);
   if (!st) st = fig_boundary(rep, o, err);
+  if (!st) st = sr_report_fig_spectra_db(rep, o, err);
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
   if (!st) st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);
