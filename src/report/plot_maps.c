@@ -28,6 +28,12 @@ static void set_cmap(sr_cmap cmap) {
     plscmap1l(1, 5, sp, sr, sg, sb, NULL);
 }
 
+// plimagefr without a transform steps (max - min) / (n - 1) per cell and draws cell k from min + k * step,
+// so passing the lower edge of the last cell as max gives n cells of width (x1 - x0) / n filling x0..x1.
+static double last_edge(double x0, double x1, int64_t n) {
+  return n > 1 ? x0 + (x1 - x0) * (double)(n - 1) / (double)n : x1;
+}
+
 // Masked (NaN) cells: plimagefr leaves them out (their value is below its range), then they are filled grey.
 static void fill_masked(const maps_ctx *c, int i) {
   if (!c->m->mask_nan) return;
@@ -56,8 +62,8 @@ static void draw_maps(const void *p) {
       plwind(c->x0, c->x1, c->y1, c->y0);
     else
       plwind(c->x0, c->x1, c->y0, c->y1);
-    plimagefr((PLFLT_MATRIX)c->cols[i], (PLINT)c->w, (PLINT)c->h, c->x0, c->x1, c->y0, c->y1, c->vmin, c->vmax,
-              c->vmin, c->vmax, NULL, NULL);
+    plimagefr((PLFLT_MATRIX)c->cols[i], (PLINT)c->w, (PLINT)c->h, c->x0, last_edge(c->x0, c->x1, c->w), c->y0,
+              last_edge(c->y0, c->y1, c->h), c->vmin, c->vmax, c->vmin, c->vmax, NULL, NULL);
     fill_masked(c, i);
     plcol0(SR_PLOT_BLACK);
     plbox("bcnst", 0, 0, i == 0 ? "bcnstv" : "bcst", 0, 0);
