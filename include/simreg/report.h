@@ -86,12 +86,12 @@ typedef struct sr_report {
   int nruns;
   sr_mwu mwu[SR_REPORT_MAX_RUNS];  // boundary norms of run i against run 0 (valid when has_mwu[i])
   int has_mwu[SR_REPORT_MAX_RUNS];
+  char notes[SR_REPORT_MAX_NOTES][512];  // non-fatal problems shown in the report
+  int nnotes;
   // HF share of run i minus run 0's, images of each run resampled independently (valid when has_hf_diff[i]);
   // hf_ac_diff: the same for the mean-removed share.
   sr_ci hf_diff[SR_REPORT_MAX_RUNS], hf_ac_diff[SR_REPORT_MAX_RUNS];
   int has_hf_diff[SR_REPORT_MAX_RUNS], has_hf_ac_diff[SR_REPORT_MAX_RUNS];
-  char notes[SR_REPORT_MAX_NOTES][512];  // non-fatal problems shown in the report
-  int nnotes;
   char figures[64][64];  // base names of the figures written (without extension)
   char captions[64][160];
   int nfigures;

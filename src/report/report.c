@@ -118,8 +118,7 @@ static sr_status analyze_spectrum(sr_report *rep, sr_run *r, int idx, const sr_r
   sr_rng rng;
   sr_rng_seed(&rng, o->seed, 2 * (uint64_t)idx + 1);
   st = sr_spectrum_hf_ci(&r->spectrum, o->bootstrap_b, 0.95, &rng, &r->hf, err);
-  if (st) return sr_err_context(err, "%s: high-frequency share", r->dir);
-  return sr_report_spectrum_cis(rep, r, idx, o, err);
+  return st ? sr_err_context(err, "%s: high-frequency share", r->dir) : SR_OK;
 }
 
 void sr_report_free(sr_report *rep) {
@@ -147,15 +146,16 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
       if (!strcmp(rep->runs[j].name, r->name)) snprintf(r->name + strnlen(r->name, 100), 28, " (%d)", i + 1);
     st = analyze_boundary(rep, r, i, &o, err);
     if (!st) st = analyze_spectrum(rep, r, i, &o, err);
+    if (!st) st = sr_report_spectrum_cis(rep, r, i, &o, err);
     if (!st && !r->has_config) sr_report_note(rep, "%s: no config.json", r->name);
   }
+  if (!st) st = sr_report_spectrum_diffs(rep, &o, err);
   for (int i = 1; i < rep->nruns && !st; i++)
     if (rep->runs[0].n_norms && rep->runs[i].n_norms) {
       st = sr_mann_whitney(rep->runs[i].norms, rep->runs[i].n_norms, rep->runs[0].norms, rep->runs[0].n_norms,
                            &rep->mwu[i], err);
       rep->has_mwu[i] = !st;
     }
-  if (!st) st = sr_report_spectrum_diffs(rep, &o, err);
   if (!st) st = sr_mkdir_p(o.out_dir, err);
   if (!st) st = sr_report_figures(rep, &o, err);
   if (!st) st = sr_report_write_files(rep, &o, err);

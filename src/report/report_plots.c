@@ -90,7 +90,10 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   return st;
 }
 
+// The log-power figures of report_spectra.c first, then the linear ones.
 static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *err) {
+  sr_status st0 = sr_report_fig_spectra_db(rep, o, err);
+  if (st0) return st0;
   const double *maps[SR_REPORT_MAX_RUNS];
   const char *titles[SR_REPORT_MAX_RUNS];
   sr_series rad[SR_REPORT_MAX_RUNS], cum[SR_REPORT_MAX_RUNS];
@@ -284,7 +287,6 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   sr_status st = fig_curves(rep, o, 0, err);
   if (!st) st = fig_curves(rep, o, 1, err);
   if (!st) st = fig_boundary(rep, o, err);
-  if (!st) st = sr_report_fig_spectra_db(rep, o, err);
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
   if (!st) st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);
