@@ -53,15 +53,25 @@ int sr_cmd_spectrum(int argc, char **argv) {
   }
   sr_rng rng;
   sr_rng_seed(&rng, (uint64_t)seed, 0);
-  sr_ci hf;
+  sr_ci hf, dc, hf_ac;
   st = sr_spectrum_hf_ci(&s, b, 0.95, &rng, &hf, &err);
-  if (!st) st = sr_spectrum_write_outputs(&s, &hf, label, out, &err);
+  sr_rng_seed(&rng, (uint64_t)seed, 1);  // streams 1, 2: DC share and mean-removed HF share (0 stays the HF CI's)
+  if (!st) st = sr_spectrum_share_ci(&s, SR_SHARE_DC, b, 0.95, &rng, &dc, &err);
+  sr_rng_seed(&rng, (uint64_t)seed, 2);
+  if (!st && s.has_ac) st = sr_spectrum_share_ci(&s, SR_SHARE_HF_AC, b, 0.95, &rng, &hf_ac, &err);
+  if (!st) st = sr_spectrum_write_outputs(&s, &hf, &dc, s.has_ac ? &hf_ac : NULL, label, out, &err);
   if (!st) {
     printf("%s: %lld images of %lldx%lld, HF share (r >= %g) %.4f [95%% CI %.4f, %.4f], corners %.4f\n", label,
            (long long)s.n, (long long)s.h, (long long)s.w, s.r0, s.hf_share, hf.lo, hf.hi, s.corner_share);
+    printf("DC share %.4f [95%% CI %.4f, %.4f]; ", s.dc_share, dc.lo, dc.hi);
+    if (s.has_ac)
+      printf("mean removed: HF share %.4f [95%% CI %.4f, %.4f]\n", s.hf_share_ac, hf_ac.lo, hf_ac.hi);
+    else
+      printf("every perturbation is constant: no mean-removed spectrum, no dB figures\n");
     printf("radial profile (bin centre: power):");
     for (int k = 0; k < SR_SPEC_NBINS; k++) printf("%s%.2f:%.3f", k % 5 ? " " : "\n  ", (k + 0.5) * 0.02, s.radial[k]);
-    printf("\nwrote %s/{spectrum.json,spectrum_map.npy,spectrum_2d,spectrum_radial,spectrum_cumulative}\n", out);
+    printf("\nwrote %s/{spectrum.json,spectrum_map.npy,spectrum_2d,spectrum_radial,spectrum_cumulative%s}\n", out,
+           s.has_ac ? ",spectrum_map_db.npy,spectrum_2d_db,spectrum_radial_db" : "");
   }
   sr_spectrum_free(&s);
   return st ? sr_cli_fail("spectrum", &err) : 0;

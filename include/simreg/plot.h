@@ -50,6 +50,7 @@ typedef struct sr_map_opts {
   const char *cbar_label;   // colour bar label (NULL: none)
   sr_cmap cmap;
   int origin_top;           // draw row 0 at the top (matrix convention) instead of the bottom
+  int mask_nan;             // NaN cells are allowed and drawn in grey (masked, e.g. a DC pixel); inf still rejected
 } sr_map_opts;
 
 // Up to SR_PLOT_MAX_MAPS maps (each row-major (h,w); row 0 at y0, the bottom, unless origin_top) side by

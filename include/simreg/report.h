@@ -66,6 +66,8 @@ typedef struct sr_run {
   int has_spectrum;
   sr_spectrum spectrum;
   sr_ci hf;  // bootstrap CI of the high-frequency share (resampling images)
+  sr_ci dc;     // bootstrap CI of spectrum.dc_share (valid when has_spectrum)
+  sr_ci hf_ac;  // bootstrap CI of spectrum.hf_share_ac, the mean-removed share (valid when spectrum.has_ac)
 
   int has_corruptions, n_corr, n_sev;
   double severities[SR_REPORT_MAX_SEV];
@@ -106,6 +108,10 @@ typedef struct sr_report {
   char minimal[16];  // the attack the minimal perturbations of every run come from
   char notes[SR_REPORT_MAX_NOTES][512];  // non-fatal problems shown in the report
   int nnotes;
+  // HF share of run i minus run 0's, images of each run resampled independently (valid when has_hf_diff[i]);
+  // hf_ac_diff: the same for the mean-removed share.
+  sr_ci hf_diff[SR_REPORT_MAX_RUNS], hf_ac_diff[SR_REPORT_MAX_RUNS];
+  int has_hf_diff[SR_REPORT_MAX_RUNS], has_hf_ac_diff[SR_REPORT_MAX_RUNS];
   char figures[64][64];  // base names of the figures written (without extension)
   char captions[64][160];
   int nfigures;
@@ -130,11 +136,14 @@ typedef struct sr_select_row {
 sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const char *metric, double ratio,
                          sr_select_row *rows, double *base_clean, double *base_score, sr_err *err);
 
-// Outputs of `simreg spectrum`: DIR/spectrum.json (profile, shares, hf CI, shape), DIR/spectrum_map.npy
-// (the normalized (H,W) map, float64) and the figures spectrum_2d, spectrum_radial, spectrum_cumulative.
+// Outputs of `simreg spectrum`: DIR/spectrum.json (profile, shares, hf CI, shape, DC share and mean-removed
+// fields), DIR/spectrum_map.npy (the normalized (H,W) map, float64), DIR/spectrum_map_db.npy (the dB map of
+// the mean-removed spectrum, NaN at DC; only when s->has_ac) and the figures spectrum_2d, spectrum_radial,
+// spectrum_cumulative, spectrum_2d_db, spectrum_radial_db (the last two only when s->has_ac).
+// dc, hf_ac: CIs of the DC share and the mean-removed HF share (NULL: written as null).
 // label names the perturbation set in titles and JSON.
-sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const char *label, const char *dir,
-                                    sr_err *err);
+sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,
+                                    const char *label, const char *dir, sr_err *err);
 
 // Escape text for HTML element content and attribute values (&, <, >, ", ').
 void sr_html_escape(char *out, size_t cap, const char *s);

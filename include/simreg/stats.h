@@ -32,6 +32,11 @@ typedef struct sr_ci {
 // SR_ERR_ARG: n < 1, B < 2, level outside (0,1); SR_ERR_NUMERIC: the statistic returned a non-finite value.
 sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, double level, sr_rng *rng, sr_ci *out,
                        sr_err *err);
+// Two-sample percentile bootstrap of stat2(sample 2) - stat1(sample 1): each resample draws n1 indices for
+// sample 1, then n2 for sample 2, independently with replacement; estimate = the difference on the original
+// samples. Same errors as sr_bootstrap (for either sample size).
+sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t n2, sr_boot_stat stat2, void *ctx2,
+                            int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err);
 // Convenience: bootstrap CI of the median of x.
 sr_status sr_bootstrap_median(const double *x, int64_t n, int64_t b, double level, sr_rng *rng, sr_ci *out,
                               sr_err *err);

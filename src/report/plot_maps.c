@@ -7,6 +7,7 @@ typedef struct {
   const sr_plot_opts *o;
   const sr_map_opts *m;
   PLFLT **cols[SR_PLOT_MAX_MAPS];  // per map: w pointers to columns of h values (PLplot's [x][y] order)
+  const double *const *maps;        // the caller's maps (row-major (h,w)), for the masked cells
   const char *const *titles;
   int nmaps;
   int64_t h, w;
@@ -27,6 +28,26 @@ static void set_cmap(sr_cmap cmap) {
     plscmap1l(1, 5, sp, sr, sg, sb, NULL);
 }
 
+// plimagefr without a transform steps (max - min) / (n - 1) per cell and draws cell k from min + k * step,
+// so passing the lower edge of the last cell as max gives n cells of width (x1 - x0) / n filling x0..x1.
+static double last_edge(double x0, double x1, int64_t n) {
+  return n > 1 ? x0 + (x1 - x0) * (double)(n - 1) / (double)n : x1;
+}
+
+// Masked (NaN) cells: plimagefr leaves them out (their value is below its range), then they are filled grey.
+static void fill_masked(const maps_ctx *c, int i) {
+  if (!c->m->mask_nan) return;
+  double dx = (c->x1 - c->x0) / (double)c->w, dy = (c->y1 - c->y0) / (double)c->h;
+  plcol0(SR_PLOT_GRAY);
+  for (int64_t y = 0; y < c->h; y++)
+    for (int64_t x = 0; x < c->w; x++) {
+      if (!isnan(c->maps[i][y * c->w + x])) continue;
+      PLFLT xs[4] = {c->x0 + x * dx, c->x0 + (x + 1) * dx, c->x0 + (x + 1) * dx, c->x0 + x * dx};
+      PLFLT ys[4] = {c->y0 + y * dy, c->y0 + y * dy, c->y0 + (y + 1) * dy, c->y0 + (y + 1) * dy};
+      plfill(4, xs, ys);
+    }
+}
+
 static void draw_maps(const void *p) {
   const maps_ctx *c = p;
   char buf[512];
@@ -41,8 +62,9 @@ static void draw_maps(const void *p) {
       plwind(c->x0, c->x1, c->y1, c->y0);
     else
       plwind(c->x0, c->x1, c->y0, c->y1);
-    plimagefr((PLFLT_MATRIX)c->cols[i], (PLINT)c->w, (PLINT)c->h, c->x0, c->x1, c->y0, c->y1, c->vmin, c->vmax,
-              c->vmin, c->vmax, NULL, NULL);
+    plimagefr((PLFLT_MATRIX)c->cols[i], (PLINT)c->w, (PLINT)c->h, c->x0, last_edge(c->x0, c->x1, c->w), c->y0,
+              last_edge(c->y0, c->y1, c->h), c->vmin, c->vmax, c->vmin, c->vmax, NULL, NULL);
+    fill_masked(c, i);
     plcol0(SR_PLOT_BLACK);
     plbox("bcnst", 0, 0, i == 0 ? "bcnstv" : "bcst", 0, 0);
     if (c->titles && c->titles[i]) {
@@ -77,6 +99,13 @@ static void draw_maps(const void *p) {
   }
 }
 
+static sr_status check_map(const double *v, int64_t n, int mask_nan, sr_err *err) {
+  if (!mask_nan) return sr_plot_check_finite(v, n, "map", err);
+  for (int64_t i = 0; i < n; i++)
+    if (isinf(v[i])) return sr_fail(err, SR_ERR_NUMERIC, "map: value %lld is infinite", (long long)i);
+  return SR_OK;
+}
+
 sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *const *maps,
                        const char *const *titles, int nmaps, int64_t h, int64_t w, sr_err *err) {
   sr_status st = sr_plot_check_base(base, err);
@@ -85,13 +114,14 @@ sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opt
     return sr_fail(err, SR_ERR_ARG, "%s: need 1..%d maps (got %d)", base, SR_PLOT_MAX_MAPS, nmaps);
   if (h < 1 || w < 1 || h > 4096 || w > 4096)
     return sr_fail(err, SR_ERR_ARG, "%s: map size %lldx%lld outside 1..4096", base, (long long)h, (long long)w);
-  maps_ctx c = {.o = o, .m = m, .titles = titles, .nmaps = nmaps, .h = h, .w = w};
+  maps_ctx c = {.o = o, .m = m, .maps = maps, .titles = titles, .nmaps = nmaps, .h = h, .w = w};
   double lo = INFINITY, hi = -INFINITY;
   for (int i = 0; i < nmaps; i++) {
     if (!maps[i]) return sr_fail(err, SR_ERR_ARG, "%s: map %d is missing", base, i);
-    if ((st = sr_plot_check_finite(maps[i], h * w, "map", err))) return sr_err_context(err, "%s", base);
+    if ((st = check_map(maps[i], h * w, m->mask_nan, err))) return sr_err_context(err, "%s", base);
     for (int64_t k = 0; k < h * w; k++) lo = fmin(lo, maps[i][k]), hi = fmax(hi, maps[i][k]);
   }
+  if (!(lo <= hi)) lo = hi = 0;  // every cell masked
   if (m->vmin < m->vmax) {
     c.vmin = m->vmin, c.vmax = m->vmax;
   } else if (m->cmap == SR_CMAP_DIVERGING) {
@@ -121,7 +151,9 @@ sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opt
       PLFLT *col = buf + (i * w + x) * h;
       c.cols[i][x] = col;
       for (int64_t y = 0; y < h; y++) {
-        col[y] = fmin(fmax(maps[i][y * w + x], c.vmin), c.vmax);
+        double v = maps[i][y * w + x];
+        // A masked cell gets a value below the drawn range, so plimagefr skips it.
+        col[y] = isnan(v) ? c.vmin - 1.0 - (c.vmax - c.vmin) : fmin(fmax(v, c.vmin), c.vmax);
       }
     }
   }

@@ -163,8 +163,10 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
       if (!strcmp(rep->runs[j].name, r->name)) snprintf(r->name + strnlen(r->name, 100), 28, " (%d)", i + 1);
     st = analyze_boundary(rep, r, i, &o, err);
     if (!st) st = analyze_spectrum(rep, r, i, &o, err);
+    if (!st) st = sr_report_spectrum_cis(rep, r, i, &o, err);
     if (!st && !r->has_config) sr_report_note(rep, "%s: no config.json", r->name);
   }
+  if (!st) st = sr_report_spectrum_diffs(rep, &o, err);
   for (int i = 1; i < rep->nruns && !st; i++)
     if (rep->runs[0].n_norms && rep->runs[i].n_norms) {
       st = sr_mann_whitney(rep->runs[i].norms, rep->runs[i].n_norms, rep->runs[0].norms, rep->runs[0].n_norms,

@@ -44,4 +44,13 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
 // index.html, report.md, report.json into o->out_dir.
 sr_status sr_report_write_files(const sr_report *rep, const sr_report_opts *o, sr_err *err);
 
+// Spectra beyond the linear ones (report_spectra.c). Per-run bootstrap CIs of the DC share and the
+// mean-removed HF share; HF share differences of every run against run 0; the figures spectra_2d_db,
+// spectra_2d_diff and spectra_radial_db; the run's new spectrum fields in its report.json object.
+sr_status sr_report_spectrum_cis(sr_report *rep, sr_run *r, int idx, const sr_report_opts *o, sr_err *err);
+sr_status sr_report_spectrum_diffs(sr_report *rep, const sr_report_opts *o, sr_err *err);
+sr_status sr_report_fig_spectra_db(sr_report *rep, const sr_report_opts *o, sr_err *err);
+struct cJSON;
+void sr_report_spectrum_json(const sr_report *rep, int idx, struct cJSON *j);
+
 #endif

@@ -91,7 +91,10 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   return st;
 }
 
+// The log-power figures of report_spectra.c first, then the linear ones.
 static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *err) {
+  sr_status st0 = sr_report_fig_spectra_db(rep, o, err);
+  if (st0) return st0;
   const double *maps[SR_REPORT_MAX_RUNS];
   const char *titles[SR_REPORT_MAX_RUNS];
   sr_series rad[SR_REPORT_MAX_RUNS], cum[SR_REPORT_MAX_RUNS];

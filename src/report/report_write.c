@@ -51,7 +51,9 @@ static void build_table(const sr_report *rep, const sr_report_opts *o, table *t)
   int c_mw = add_col(t, "Mann-Whitney p vs %s%s", first, "");
   char r0[32];
   snprintf(r0, sizeof r0, "%g", o->r0);
-  int c_hf = add_col(t, "HF share r>=%s [95%% CI]%s", r0, "");
+  int c_hf = add_col(t, "HF share r>=%s (incl. DC) [95%% CI]%s", r0, "");
+  int c_hfd = add_col(t, "HF share minus %s's [95%% CI]%s", first, "");
+  int c_dc = add_col(t, "DC share [95%% CI]%s%s", "", "");
   int c_g = t->ncols;
   char sev[32];
   if (o->severity)
@@ -97,6 +99,16 @@ static void build_table(const sr_report *rep, const sr_report_opts *o, table *t)
       set(t, r, c_hf, "%.4f [%.4f, %.4f]", run->spectrum.hf_share, run->hf.lo, run->hf.hi);
     else
       set(t, r, c_hf, "", NAN, 0, 0);
+    if (r == 0 && run->has_spectrum)
+      snprintf(t->cell[r][c_hfd], sizeof t->cell[0][0], "(reference)");
+    else if (rep->has_hf_diff[r])
+      set(t, r, c_hfd, "%+.4f [%+.4f, %+.4f]", rep->hf_diff[r].estimate, rep->hf_diff[r].lo, rep->hf_diff[r].hi);
+    else
+      set(t, r, c_hfd, "", NAN, 0, 0);
+    if (run->has_spectrum)
+      set(t, r, c_dc, "%.4f [%.4f, %.4f]", run->spectrum.dc_share, run->dc.lo, run->dc.hi);
+    else
+      set(t, r, c_dc, "", NAN, 0, 0);
     int si = sr_run_severity_index(run, o->severity);
     for (int g = 0; g < groups.n; g++) set(t, r, c_g + g, "%.4f", sr_run_group_acc(run, groups.name[g], si), 0, 0);
   }
@@ -311,6 +323,7 @@ static cJSON *run_json(const sr_report *rep, int idx, const sr_report_opts *o) {
   } else {
     cJSON_AddNullToObject(j, "hf_share");
   }
+  sr_report_spectrum_json(rep, idx, j);
   sr_names groups;
   sr_report_groups(rep, &groups);
   cJSON *g = cJSON_AddObjectToObject(j, "corruptions");

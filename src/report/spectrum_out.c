@@ -1,5 +1,7 @@
-// Files written by `simreg spectrum` for one perturbation set: JSON numbers, the map as .npy, three figures.
+// Files written by `simreg spectrum` for one perturbation set: JSON numbers, the maps as .npy, the figures
+// (linear map, radial profile, cumulative power; log-power map and radial profile of the mean-removed spectrum).
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -7,7 +9,33 @@
 #include "simreg/plot.h"
 #include "simreg/report.h"
 
-static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const char *label, const char *dir, sr_err *err) {
+#define FLOOR_DB (-300.0)  // dB of zero power (keeps every value finite)
+
+static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+// DC share, mean-removed share and profile (docs/REPORT.md lists the fields).
+static void add_mean_removed(cJSON *j, const sr_spectrum *s, const sr_ci *dc, const sr_ci *hf_ac, double peak_db) {
+  cJSON_AddNumberToObject(j, "dc_share", s->dc_share);
+  cJSON_AddItemToObject(j, "dc_ci_low", num_or_null(dc ? dc->lo : NAN));
+  cJSON_AddItemToObject(j, "dc_ci_high", num_or_null(dc ? dc->hi : NAN));
+  cJSON_AddItemToObject(j, "mean_removed_total_power", num_or_null(s->has_ac ? s->ac_total_power : NAN));
+  cJSON_AddItemToObject(j, "hf_share_mean_removed", num_or_null(s->hf_share_ac));
+  cJSON_AddItemToObject(j, "hf_mean_removed_ci_low", num_or_null(s->has_ac && hf_ac ? hf_ac->lo : NAN));
+  cJSON_AddItemToObject(j, "hf_mean_removed_ci_high", num_or_null(s->has_ac && hf_ac ? hf_ac->hi : NAN));
+  cJSON_AddItemToObject(j, "db_max", num_or_null(peak_db));
+  cJSON_AddNumberToObject(j, "db_range", SR_SPEC_DB_RANGE);
+  if (!s->has_ac) {
+    cJSON_AddNullToObject(j, "radial_db_mean_removed");
+    return;
+  }
+  cJSON *a = cJSON_AddArrayToObject(j, "radial_db_mean_removed");
+  for (int k = 0; k < SR_SPEC_NBINS; k++)
+    cJSON_AddItemToArray(a, s->bin_count_ac[k] && s->radial_ac[k] > 0 ? cJSON_CreateNumber(10 * log10(s->radial_ac[k]))
+                                                                        : cJSON_CreateNull());
+}
+
+static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,
+                            double peak_db, const char *label, const char *dir, sr_err *err) {
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "label", label);
   cJSON_AddNumberToObject(j, "images", (double)s->n);
@@ -23,6 +51,7 @@ static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const char *l
   cJSON_AddItemToObject(j, "bin_edges", cJSON_CreateDoubleArray(s->bin_edges, SR_SPEC_NBINS + 1));
   cJSON_AddItemToObject(j, "radial", cJSON_CreateDoubleArray(s->radial, SR_SPEC_NBINS));
   cJSON_AddItemToObject(j, "cumulative", cJSON_CreateDoubleArray(s->cumulative, SR_SPEC_NBINS));
+  add_mean_removed(j, s, dc, hf_ac, peak_db);
   char *text = cJSON_Print(j);
   cJSON_Delete(j);
   if (!text) return sr_fail(err, SR_ERR_NOMEM, "spectrum.json: cannot serialize");
@@ -40,10 +69,52 @@ static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const char *l
   return st;
 }
 
-sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const char *label, const char *dir,
-                                    sr_err *err) {
-  sr_status st = sr_mkdir_p(dir, err);
-  if (!st) st = write_json(s, hf, label, dir, err);
+// spectrum_map_db.npy and the figures spectrum_2d_db, spectrum_radial_db from the dB map `db` (H,W).
+static sr_status write_db(const sr_spectrum *s, const double *db, double peak, const char *label, const char *dir,
+                          sr_err *err) {
+  char path[4200], title[256];
+  snprintf(path, sizeof path, "%s/spectrum_map_db.npy", dir);
+  int64_t shape[2] = {s->h, s->w};
+  sr_status st = sr_npy_write(path, SR_F64, 2, shape, db, err);
+  if (st) return st;
+  const double *maps[1] = {db};
+  const char *titles[1] = {label};
+  sr_map_opts m = {.vmin = peak - SR_SPEC_DB_RANGE, .vmax = peak, .x0 = s->w % 2 ? -0.5 : -0.5 - 0.5 / s->w,
+                   .x1 = s->w % 2 ? 0.5 : 0.5 - 0.5 / s->w, .y0 = s->h % 2 ? -0.5 : -0.5 - 0.5 / s->h,
+                   .y1 = s->h % 2 ? 0.5 : 0.5 - 0.5 / s->h, .cbar_label = "dB re total power",
+                   .cmap = SR_CMAP_SEQUENTIAL, .mask_nan = 1};
+  snprintf(title, sizeof title, "Log power, mean removed (DC %.1f%%, grey)", 100 * s->dc_share);
+  sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
+  snprintf(path, sizeof path, "%s/spectrum_2d_db", dir);
+  st = sr_plot_maps(path, &pm, &m, maps, titles, 1, s->h, s->w, err);
+  double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], top = -INFINITY, fx[2] = {0, 0.5}, flat[2];
+  int n = sr_spectrum_radial_db_points(s, FLOOR_DB, rx, ry);
+  for (int k = 0; k < n; k++) top = fmax(top, ry[k]);
+  for (int k = 0; k < n; k++) ry[k] = fmax(ry[k], top - 60);
+  flat[0] = flat[1] = fmax(-10.0 * log10((double)(s->h * s->w - 1)), top - 60);
+  sr_series rs[2] = {{.label = label, .x = rx, .y = ry, .n = n, .marker = 1},
+                     {.label = "white noise", .x = fx, .y = flat, .n = 2, .color = 9, .style = 1}};
+  sr_plot_opts pr = {.title = "Radial power profile (mean removed)", .xlabel = "normalized radius (cycles/pixel)",
+                     .ylabel = "dB re total power per frequency", .legend = 1, .xmin = 0, .xmax = 0.5,
+                     .ymin = top - 62, .ymax = top + 3};
+  snprintf(path, sizeof path, "%s/spectrum_radial_db", dir);
+  if (!st) st = sr_plot_lines(path, &pr, rs, 2, err);
+  return st;
+}
+
+sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,
+                                    const char *label, const char *dir, sr_err *err) {
+  double *db = NULL, peak = NAN;
+  sr_status st = SR_OK;
+  if (s->has_ac) {
+    db = sr_alloc(sizeof(double) * (size_t)(s->h * s->w));
+    st = db ? sr_spectrum_db_map(s, FLOOR_DB, db, &peak, err) : sr_fail(err, SR_ERR_NOMEM, "spectrum: cannot allocate the dB map");
+  }
+  if (!st) st = sr_mkdir_p(dir, err);
+  if (!st) st = write_json(s, hf, dc, hf_ac, peak, label, dir, err);
+  if (!st && db) st = write_db(s, db, peak, label, dir, err);
+  sr_free(db);
+  if (st) return st;
   char path[4200], title[256];
   snprintf(path, sizeof path, "%s/spectrum_map.npy", dir);
   int64_t shape[2] = {s->h, s->w};

@@ -30,6 +30,8 @@ void sr_spectrum_free(sr_spectrum *s) {
   sr_free(s->map);
   sr_free(s->img_high);
   sr_free(s->img_total);
+  sr_free(s->img_dc);
+  sr_free(s->img_ac);
   memset(s, 0, sizeof *s);
 }
 
@@ -88,6 +90,30 @@ static sr_status check_args(const double *x, int64_t n, int64_t c, int64_t h, in
   return SR_OK;
 }
 
+// The mean-removed spectrum from the unnormalized mean power `acc` (H,W): everything but the DC pixel.
+static void summarize_ac(sr_spectrum *s, const double *acc) {
+  int64_t h = s->h, w = s->w, dc = (h / 2) * w + w / 2;
+  double total = 0, high = 0, bin_sum[SR_SPEC_NBINS] = {0};
+  memset(s->bin_count_ac, 0, sizeof s->bin_count_ac);
+  for (int64_t y = 0; y < h; y++)
+    for (int64_t x = 0; x < w; x++) {
+      if (y * w + x == dc) continue;
+      double p = acc[y * w + x], r = sr_spectral_radius(y, x, h, w);
+      total += p;
+      if (is_high(r, s->r0)) high += p;
+      int k = sr_spectral_bin(r);
+      if (k < 0) continue;
+      bin_sum[k] += p;
+      s->bin_count_ac[k]++;
+    }
+  s->dc_share = acc[dc] / s->total_power;
+  s->has_ac = total > SR_SPEC_AC_EPS * s->total_power;
+  s->ac_total_power = s->has_ac ? total : 0.0;
+  s->hf_share_ac = s->has_ac ? high / total : NAN;
+  for (int k = 0; k < SR_SPEC_NBINS; k++)
+    s->radial_ac[k] = !s->has_ac ? NAN : s->bin_count_ac[k] ? bin_sum[k] / (double)s->bin_count_ac[k] / total : 0.0;
+}
+
 // Radial statistics, shares and the normalized map from the mean power `acc` (H,W), consumed into s->map.
 static sr_status summarize(sr_spectrum *s, double *acc, sr_err *err) {
   int64_t h = s->h, w = s->w;
@@ -125,6 +151,7 @@ static sr_status summarize(sr_spectrum *s, double *acc, sr_err *err) {
   s->map_max = mx;
   s->hf_share = high / total;
   s->corner_share = corner / total;
+  summarize_ac(s, acc);
   for (int64_t i = 0; i < h * w; i++) acc[i] /= mx;
   s->map = acc;
   return SR_OK;
@@ -145,8 +172,10 @@ sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, 
   fftw_complex *spec = fftw_alloc_complex((size_t)(howmany * h * wh));
   out->img_high = sr_calloc((size_t)n, sizeof(double));
   out->img_total = sr_calloc((size_t)n, sizeof(double));
+  out->img_dc = sr_calloc((size_t)n, sizeof(double));
+  out->img_ac = sr_calloc((size_t)n, sizeof(double));
   fftw_plan plan = NULL;
-  if (acc && plane && in && spec && out->img_high && out->img_total) {
+  if (acc && plane && in && spec && out->img_high && out->img_total && out->img_dc && out->img_ac) {
     int dims[2] = {(int)h, (int)w};
     plan = fftw_plan_many_dft_r2c(2, dims, howmany, in, NULL, 1, (int)hw, spec, NULL, 1, (int)(h * wh),
                                   FFTW_ESTIMATE);
@@ -165,16 +194,19 @@ sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, 
     for (int64_t j = 0; j < m; j++) {
       memset(plane, 0, (size_t)hw * sizeof(double));
       add_power(plane, spec + j * c * h * wh, c, h, w);
-      double tot = 0, hi = 0;
+      double tot = 0, hi = 0, ac = 0;
       for (int64_t y = 0; y < h; y++)
         for (int64_t xx = 0; xx < w; xx++) {
           double p = plane[y * w + xx];
           tot += p;
+          if (y != h / 2 || xx != w / 2) ac += p;  // all but the DC bin: the mean-removed image's power
           if (is_high(sr_spectral_radius(y, xx, h, w), r0)) hi += p;
           acc[y * w + xx] += p / (double)n;
         }
       out->img_total[i0 + j] = tot;
       out->img_high[i0 + j] = hi;
+      out->img_dc[i0 + j] = plane[(h / 2) * w + w / 2];
+      out->img_ac[i0 + j] = ac;
     }
   }
   st = summarize(out, acc, err);

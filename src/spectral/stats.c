@@ -43,6 +43,15 @@ sr_status sr_median(const double *x, int64_t n, double *out, sr_err *err) {
   return SR_OK;
 }
 
+// Percentile interval of the B resampled statistics (sorted in place) into out->lo, hi, level, b.
+static void percentile_ci(double *vals, int64_t b, double level, sr_ci *out) {
+  qsort(vals, (size_t)b, sizeof(double), cmp_double);
+  out->lo = sr_quantile_sorted(vals, b, (1 - level) / 2);
+  out->hi = sr_quantile_sorted(vals, b, (1 + level) / 2);
+  out->level = level;
+  out->b = b;
+}
+
 sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, double level, sr_rng *rng, sr_ci *out,
                        sr_err *err) {
   if (n < 1 || n > (int64_t)UINT32_MAX) return sr_fail(err, SR_ERR_ARG, "bootstrap: sample size %lld", (long long)n);
@@ -64,14 +73,49 @@ sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, doubl
     if (!isfinite(vals[r])) st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap: resample %lld gave a non-finite statistic", (long long)r);
   }
   if (!st && !isfinite(out->estimate)) st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap: the statistic is not finite");
-  if (!st) {
-    qsort(vals, (size_t)b, sizeof(double), cmp_double);
-    out->lo = sr_quantile_sorted(vals, b, (1 - level) / 2);
-    out->hi = sr_quantile_sorted(vals, b, (1 + level) / 2);
-    out->level = level;
-    out->b = b;
-  }
+  if (!st) percentile_ci(vals, b, level, out);
   sr_free(idx);
+  sr_free(vals);
+  return st;
+}
+
+static sr_status check_boot_args(int64_t n, int64_t b, double level, const char *what, sr_err *err) {
+  if (n < 1 || n > (int64_t)UINT32_MAX) return sr_fail(err, SR_ERR_ARG, "%s: sample size %lld", what, (long long)n);
+  if (b < 2) return sr_fail(err, SR_ERR_ARG, "%s: need at least 2 resamples (got %lld)", what, (long long)b);
+  if (!(level > 0 && level < 1)) return sr_fail(err, SR_ERR_ARG, "%s: level %g is outside (0,1)", what, level);
+  return SR_OK;
+}
+
+static void draw_indices(int64_t *idx, int64_t n, sr_rng *rng) {
+  for (int64_t i = 0; i < n; i++) idx[i] = sr_rng_below(rng, (uint32_t)n);
+}
+
+sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t n2, sr_boot_stat stat2, void *ctx2,
+                            int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+  sr_status st = check_boot_args(n1, b, level, "bootstrap difference (sample 1)", err);
+  if (!st) st = check_boot_args(n2, b, level, "bootstrap difference (sample 2)", err);
+  if (st) return st;
+  int64_t *i1 = sr_alloc((size_t)n1 * sizeof(int64_t)), *i2 = sr_alloc((size_t)n2 * sizeof(int64_t));
+  double *vals = sr_alloc((size_t)b * sizeof(double));
+  if (!i1 || !i2 || !vals) {
+    st = sr_fail(err, SR_ERR_NOMEM, "bootstrap difference: cannot allocate %lld resamples", (long long)b);
+    goto done;
+  }
+  for (int64_t i = 0; i < n1; i++) i1[i] = i;
+  for (int64_t i = 0; i < n2; i++) i2[i] = i;
+  out->estimate = stat2(i2, n2, ctx2) - stat1(i1, n1, ctx1);
+  if (!isfinite(out->estimate)) st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap difference: the statistic is not finite");
+  for (int64_t r = 0; r < b && !st; r++) {
+    draw_indices(i1, n1, rng);
+    draw_indices(i2, n2, rng);
+    vals[r] = stat2(i2, n2, ctx2) - stat1(i1, n1, ctx1);
+    if (!isfinite(vals[r]))
+      st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap difference: resample %lld gave a non-finite statistic", (long long)r);
+  }
+  if (!st) percentile_ci(vals, b, level, out);
+done:
+  sr_free(i1);
+  sr_free(i2);
   sr_free(vals);
   return st;
 }

@@ -32,6 +32,26 @@ grep -q "not run" "$T/out/report.md" || fail "missing data marked not run"
 grep -q '"clean_accuracy":[[:space:]]*0.88' "$T/out/report.json" || fail "clean accuracy in report.json"
 ! grep -q "spectra_2d" "$T/out/index.html" || fail "no spectra without perturbations"
 
+# Perturbations for the base run only (robustness.json in the format written before the dB outputs existed):
+# dB map and dB radial profile, no difference map (a note says why), HF difference of the other run null.
+SRC="${SR_SRC_DIR:-.}"
+COS="$(cd "$SRC/tests/spectral/data" && pwd)/cosine_nhwc.npy"
+sed "s|\"ci_high\": 0.0031}|\"ci_high\": 0.0031, \"perturbations\": \"$COS\"}|" "$T/base/robustness.json" >"$T/rb" &&
+  mv "$T/rb" "$T/base/robustness.json"
+"$BIN" report "$T/base" "$T/reg" -o "$T/outs" --bootstrap 200 >"$T/log" 2>&1 || fail "report with spectra exited $?: $(cat "$T/log")"
+for f in spectra_2d_db.png spectra_2d_db.svg spectra_radial_db.png spectra_radial_db.svg spectra_2d.png; do
+  [ -s "$T/outs/$f" ] || fail "missing $f"
+done
+[ ! -e "$T/outs/spectra_2d_diff.png" ] || fail "no difference map with one spectrum"
+grep -q "no spectrum difference map" "$T/outs/report.md" || fail "note about the missing difference map"
+grep -q '"hf_share_diff":[[:space:]]*null' "$T/outs/report.json" || fail "hf_share_diff null without a pair"
+grep -q '"dc_share":' "$T/outs/report.json" || fail "dc_share in report.json"
+# Both runs with the same perturbations: a difference map, and an HF difference of exactly 0.
+cp "$T/base/robustness.json" "$T/reg/robustness.json"
+"$BIN" report "$T/base" "$T/reg" -o "$T/outd" --bootstrap 200 >"$T/log" 2>&1 || fail "report of a pair exited $?: $(cat "$T/log")"
+[ -s "$T/outd/spectra_2d_diff.png" ] && [ -s "$T/outd/spectra_2d_diff.svg" ] || fail "missing spectra_2d_diff"
+grep -q "<td>+0.0000 \[" "$T/outd/index.html" || fail "HF difference of identical sets is 0 in the table"
+
 printf '{"noise": {"gaussian": {"levels": [0, 0.1], "accuracy": [0.9, 0.5]}}' >"$T/reg/robustness.json"
 "$BIN" report "$T/base" "$T/reg" -o "$T/out2" >/dev/null 2>"$T/err"; rc=$?
 [ $rc -eq 2 ] || fail "malformed JSON should exit 2, got $rc"

@@ -146,7 +146,16 @@ static void test_maps_hist(void) {
   snprintf(base, sizeof base, "%s/hist", dir);
   CHECK_OK(sr_plot_hist(base, &ohist, sets, n, labels, 2, 40, &err), &err);
   check_files("hist", 900, 600);
+  // A masked (NaN) DC cell: rejected unless mask_nan, then drawn (grey) and the files are complete.
+  m1[(H / 2) * W + W / 2] = NAN;
+  snprintf(base, sizeof base, "%s/masked", dir);
+  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "NaN rejected without mask_nan");
+  m.mask_nan = 1;
+  CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
+  check_files("masked", 2 * 330 + 190, 430);
   m1[5] = INFINITY;
+  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "inf in a map rejected (even with mask_nan)");
+  m.mask_nan = 0;
   CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "inf in a map rejected");
 }
 

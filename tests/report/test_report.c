@@ -63,6 +63,28 @@ static void test_report(const char *root) {
   CHECK(fabs(jnum(r0, "clean_accuracy", NULL) - 0.88) < 1e-12, "clean accuracy from robustness.json");
   CHECK(fabs(jnum(r1, "corruptions", "high") - (0.8 + 0.7 + 0.65 + 0.61 + 0.55) / 5) < 1e-9, "group mean %g",
         jnum(r1, "corruptions", "high"));
+  // Mean-removed spectra, DC share and HF share differences against the first run (white noise).
+  double d1 = jnum(r1, "hf_share_diff", "estimate"), dlo = jnum(r1, "hf_share_diff", "ci_low"),
+         dhi = jnum(r1, "hf_share_diff", "ci_high");
+  CHECK(fabs(d1 - (hf1 - hf0)) < 1e-9 && dlo < d1 && d1 < dhi && dhi < 0, "HF difference %g [%g, %g] = %g - %g, below 0",
+        d1, dlo, dhi, hf1, hf0);
+  double a0 = jnum(r0, "hf_share_mean_removed", "estimate"), a1 = jnum(r1, "hf_share_mean_removed", "estimate");
+  CHECK(a0 >= hf0 && a0 < 0.9 && a1 < 0.2 * a0, "mean-removed HF shares %g %g", a0, a1);
+  CHECK(fabs(jnum(r1, "hf_share_mean_removed_diff", "estimate") - (a1 - a0)) < 1e-9 &&
+            jnum(r1, "hf_share_mean_removed_diff", "ci_high") < 0,
+        "mean-removed HF difference below 0");
+  double dc0 = jnum(r0, "dc_share", "estimate");
+  CHECK(dc0 > 0 && dc0 < 0.05 && jnum(r0, "dc_share", "ci_low") <= dc0 && dc0 <= jnum(r0, "dc_share", "ci_high"),
+        "white noise: small DC share %g inside its CI", dc0);
+  CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r0, "hf_share_diff")), "the first run has no difference");
+  const cJSON *rdb = cJSON_GetObjectItemCaseSensitive(r0, "radial_db_mean_removed");
+  CHECK(cJSON_GetArraySize(rdb) == SR_SPEC_NBINS && cJSON_IsNull(cJSON_GetArrayItem(rdb, 0)) &&
+            cJSON_IsNumber(cJSON_GetArrayItem(rdb, 24)),
+        "dB radial profile: DC-only bin 0 null, last bin a number");
+  CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2, "dc_share")) &&
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2, "hf_share_diff")) &&
+            cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2, "radial_db_mean_removed")),
+        "config-only run: new spectrum fields null");
   CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2, "hf_share")) &&
             cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r2, "boundary_median_norm_sq_per_dim")),
         "config-only run has nulls");
@@ -79,6 +101,17 @@ static void test_report(const char *root) {
           "no external URLs");
     CHECK(strstr(html, "<td class=\"nr\">not run</td>") != NULL, "missing data says not run");
     CHECK(strstr(html, "<img src=\"spectra_2d.png\"") != NULL, "spectra figure linked");
+    const char *figs[3] = {"spectra_2d_db", "spectra_2d_diff", "spectra_radial_db"};
+    for (int i = 0; i < 3; i++) {
+      char tag[80], path[800];
+      snprintf(tag, sizeof tag, "<img src=\"%s.png\"", figs[i]);
+      CHECK(strstr(html, tag) != NULL, "%s linked", figs[i]);
+      snprintf(path, sizeof path, "%s/%s.svg", out, figs[i]);
+      CHECK(access(path, R_OK) == 0, "%s written", path);
+    }
+    CHECK(strstr(html, "HF share minus baseline&#39;s [95% CI]") != NULL && strstr(html, "DC share [95% CI]") != NULL,
+          "difference and DC columns");
+    CHECK(strstr(html, "<td>(reference)</td><td>0.00") != NULL, "first run: reference, then its DC share");
   }
   sr_free(html);
   char *md = slurp(out, "report.md");
