@@ -7,7 +7,6 @@
 
 #include <stdint.h>
 
-#include "simreg/spectral.h"
 #include "simreg/stats.h"
 
 #ifdef __cplusplus
@@ -37,11 +36,6 @@ void sr_paired_discordant(const sr_paired01 *p, int64_t *only_a, int64_t *only_b
 // median(y) / median(x) of two independent samples, each resampled on its own.
 sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot, double level,
                              sr_rng *rng, sr_ci *out, sr_err *err);
-
-// b->hf_share - a->hf_share with its percentile-bootstrap interval, resampling each set's images on its own
-// (two sets of minimal perturbations are different images).
-sr_status sr_hf_share_diff_ci(const sr_spectrum *a, const sr_spectrum *b, int64_t nboot, double level, sr_rng *rng,
-                              sr_ci *out, sr_err *err);
 
 // ---- verdict rules (src/report/verdict.c) -------------------------------------------------------------------
 typedef enum sr_verdict_word {

@@ -103,29 +103,3 @@ sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64
   return SR_OK;
 }
 
-// Share of power at r >= r0 of a resample of the images of s drawn into idx.
-static double resample_share(const sr_spectrum *s, int64_t *idx, sr_rng *rng) {
-  for (int64_t j = 0; j < s->n; j++) idx[j] = (int64_t)sr_rng_below(rng, (uint32_t)s->n);
-  return sr_spectrum_hf_share_of(s, idx, s->n);
-}
-
-sr_status sr_hf_share_diff_ci(const sr_spectrum *a, const sr_spectrum *b, int64_t nboot, double level, sr_rng *rng,
-                              sr_ci *out, sr_err *err) {
-  if (!a->img_high || !b->img_high || a->n < 1 || b->n < 1 || nboot < 2 || !(level > 0 && level < 1))
-    return sr_fail(err, SR_ERR_ARG, "HF share difference: need two spectra, B >= 2, level in (0,1)");
-  int64_t *idx = sr_alloc((size_t)(a->n > b->n ? a->n : b->n) * sizeof(int64_t));
-  double *v = sr_alloc((size_t)nboot * sizeof(double));
-  if (!idx || !v) {
-    sr_free(idx), sr_free(v);
-    return sr_fail(err, SR_ERR_NOMEM, "HF share difference bootstrap");
-  }
-  for (int64_t k = 0; k < nboot; k++) {
-    double sa = resample_share(a, idx, rng);
-    v[k] = resample_share(b, idx, rng) - sa;
-  }
-  qsort(v, (size_t)nboot, sizeof(double), cmp_double);
-  *out = (sr_ci){.estimate = b->hf_share - a->hf_share, .lo = sr_quantile_sorted(v, nboot, (1 - level) / 2),
-                 .hi = sr_quantile_sorted(v, nboot, (1 + level) / 2), .level = level, .b = nboot};
-  sr_free(idx), sr_free(v);
-  return SR_OK;
-}

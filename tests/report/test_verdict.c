@@ -1,5 +1,6 @@
 // The verdict rules on synthetic inputs: for each claim a clear effect (supports), no effect (inconclusive)
 // and an opposite effect (contradicts); McNemar's exact p against hand-computed binomial sums.
+#include "simreg/spectral.h"
 #include "simreg/verdict.h"
 #include "sr_test.h"
 
@@ -79,8 +80,9 @@ static void spectrum_of(sr_spectrum *s, double *hi, double *tot, double share, s
     tot[i] = 1 + sr_rng_uniform(rng);
     hi[i] = tot[i] * (share + 0.1 * (sr_rng_uniform(rng) - 0.5));
   }
+  static double dc[300];  // no mean shift in these sets
   memset(s, 0, sizeof *s);
-  s->n = 300, s->img_high = hi, s->img_total = tot;
+  s->n = 300, s->img_high = hi, s->img_total = tot, s->img_dc = dc;
   int64_t idx[300];
   for (int i = 0; i < 300; i++) idx[i] = i;
   s->hf_share = sr_spectrum_hf_share_of(s, idx, 300);
@@ -95,7 +97,7 @@ static sr_verdict_word hf_word(double base_share, double run_share) {
   spectrum_of(&b, h2, t2, run_share, &rng);
   sr_ci d;
   sr_err err = {0};
-  CHECK_OK(sr_hf_share_diff_ci(&a, &b, 1000, 0.95, &rng, &d, &err), &err);
+  CHECK_OK(sr_spectrum_share_diff_ci(&a, &b, SR_SHARE_HF, 1000, 0.95, &rng, &d, &err), &err);
   CHECK(fabs(d.estimate - (b.hf_share - a.hf_share)) < 1e-15 && d.lo <= d.estimate && d.estimate <= d.hi, "HF CI");
   return sr_verdict_reduction(&d, 0);
 }
