@@ -27,6 +27,8 @@ static void map_rates(const fmap_result *r, int64_t m, double *rate, double *lo,
     for (int64_t i = 0; i < r->n; i++) k += e[i];
     rate[p] = (double)k / (double)r->n;
     sr_wilson_ci(k, r->n, &lo[p], &hi[p]);
+    // sr_wilson_ci's bounds at k = 0 and k = n are 0 and 1 only up to rounding (1e-17 off): pin them
+    lo[p] = k == 0 ? 0 : lo[p], hi[p] = k == r->n ? 1 : hi[p];
   }
 }
 
