@@ -60,8 +60,8 @@ static sr_status map_bands(const fmap_result *r, int64_t m, cJSON *j, sr_err *er
   cJSON *bands = cJSON_AddObjectToObject(j, "bands"), *img = cJSON_AddObjectToObject(j, "image_band_errors");
   sr_status st = SR_OK;
   for (int b = 0; b < SR_FOURIER_NBANDS && !st; b++) {
-    sr_ci ci;
-    st = sr_fourier_band_ci(count + b * r->n, NULL, r->n, pixels[b], r->b, 0.95, &rng, &ci, err);
+    sr_ci ci = {.estimate = NAN, .lo = NAN, .hi = NAN};  // a band without positions (planes under 8x8): nulls
+    if (pixels[b]) st = sr_fourier_band_ci(count + b * r->n, NULL, r->n, pixels[b], r->b, 0.95, &rng, &ci, err);
     if (st) break;
     cJSON *o = cJSON_AddObjectToObject(bands, sr_fourier_band_name(b));
     cJSON_AddNumberToObject(o, "mean", ci.estimate);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "report_fourier.h"
 #include "report_internal.h"
 #include "simreg/npy.h"
 
@@ -124,6 +125,7 @@ static sr_status analyze_spectrum(sr_report *rep, sr_run *r, int idx, const sr_r
 void sr_report_free(sr_report *rep) {
   for (int i = 0; i < rep->nruns; i++) sr_run_free(&rep->runs[i]);
   rep->nruns = 0;
+  sr_report_fourier_free(rep);
 }
 
 sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *in, sr_report *rep, sr_err *err) {
@@ -156,6 +158,7 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
     }
   if (!st) st = sr_mkdir_p(o.out_dir, err);
   if (!st) st = sr_report_figures(rep, &o, err);
+  if (!st) st = sr_report_fourier(rep, &o, err);
   if (!st) st = sr_report_write_files(rep, &o, err);
   if (st) sr_report_free(rep);
   return st;
