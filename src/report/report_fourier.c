@@ -231,7 +231,11 @@ static void rows(const sr_report *rep, FILE *out, row_fn row) {
 }
 
 static void md_row(FILE *f, const char *const *c, int n) {
-  for (int i = 0; i < n; i++) fprintf(f, "| %s ", c[i]);
+  for (int i = 0; i < n; i++) {
+    fputs("| ", f);
+    for (const char *s = c[i]; *s; s++) fputs(*s == '|' ? "\\|" : (char[2]){*s, 0}, f);  // a '|' in a run name
+    fputc(' ', f);
+  }
   fputs("|\n", f);
   if (!strcmp(c[0], "run") && !strcmp(c[1], "band")) {
     for (int i = 0; i < n; i++) fputs("|---", f);
