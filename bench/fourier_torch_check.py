@@ -2,7 +2,7 @@
 """PyTorch cross-check of `simreg fourier-map`: recompute chosen cells of the map on the same weights, images
 and signs, with an independent basis (numpy inverse FFT of a spectrum with ones at (u,v) and (-u,-v)).
 
-    /usr/bin/python3 bench/fourier_torch_check.py RUN FMAP_DIR [--cells 16] [--seed 0] [--checkpoint best]
+    /usr/bin/python3 bench/fourier_torch_check.py RUN FMAP_DIR [--cells 16] [--seed 0] [--checkpoint best] [--threads 2]
 
 RUN is the run directory (config.json, best|last.safetensors), FMAP_DIR holds fourier_map.json written by
 `simreg fourier-map RUN -o FMAP_DIR` (the signs of --random-sign are read from it). Cells: DC, the Nyquist
@@ -67,8 +67,9 @@ def main():
     ap.add_argument("--cells", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     a = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(a.threads)
     j = json.load(open(os.path.join(a.fmap, "fourier_map.json")))
     s = j["settings"]
     cfg = json.load(open(os.path.join(a.run, "config.json")))

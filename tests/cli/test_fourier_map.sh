@@ -1,6 +1,7 @@
 #!/bin/sh
 # simreg fourier-map on a tiny run: JSON, .npy per eps, heat maps, symmetric maps, band means that agree
-# with the map, exported signs, the default output directory; bad input exits 2 and leaves no output.
+# with the map, exported signs, the default output directory, mpirun -np 2 = one process; bad input exits 2
+# and leaves no output.
 set -eu
 SIMREG=$1
 T=$(mktemp -d)
@@ -60,6 +61,18 @@ assert b['settings']['channels'] == 'each' and len(b['maps']) == 1 and b['maps']
 assert b['maps'][0]['npy'] == 'fourier_map_c0.npy'
 assert a['error'] == b['maps'][0]['error'], 'same seed, same eps: the gray map must not depend on --channels'
 " || fail "default directory / channels each"
+
+# under mpirun the (map, cell) jobs are sharded over the ranks: the same JSON as one process
+if command -v mpirun > /dev/null; then
+  mpirun --allow-run-as-root --oversubscribe --mca btl self,vader -np 2 "$SIMREG" fourier-map $A --eps 1,6 \
+    --random-sign --seed 5 --quiet -o "$T/fm2" "$T/a"
+  /usr/bin/python3 -c "
+import json
+a, b = [json.load(open(f'$T/{d}/fourier_map.json')) for d in ('fm', 'fm2')]
+for j in (a, b): j.pop('seconds'); j['settings'].pop('ranks')
+assert a == b, 'mpirun -np 2 differs from one process'
+" || fail "mpirun"
+fi
 
 # bad input: exit 2, a message naming the flag or file, no output left behind
 expect2() {
