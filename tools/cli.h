@@ -35,6 +35,7 @@ typedef int (*sr_cmd_fn)(int argc, char **argv);
 // One line per subcommand, defined in cmd_<name>.c and listed in simreg.c's COMMANDS table.
 int sr_cmd_corrupt(int argc, char **argv);
 int sr_cmd_spectrum(int argc, char **argv);
+int sr_cmd_fourier_map(int argc, char **argv);
 int sr_cmd_report(int argc, char **argv);
 int sr_cmd_select(int argc, char **argv);
 

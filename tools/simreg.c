@@ -27,6 +27,7 @@ static const sr_cmd COMMANDS[] = {
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},
     {"spectrum", sr_cmd_spectrum, "power spectrum of a set of perturbations (.npy): radial profile, HF share"},
+    {"fourier-map", sr_cmd_fourier_map, "Fourier sensitivity map of a run: error rate under each Fourier basis perturbation"},
     {"select", sr_cmd_select, "the paper's selection rule: keep runs with >= 0.9x clean accuracy, rank by robustness"},
     {"report", sr_cmd_report, "compare runs: HTML page, report.md, report.json and figures"},
 };

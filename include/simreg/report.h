@@ -115,6 +115,7 @@ typedef struct sr_report {
   char figures[64][64];  // base names of the figures written (without extension)
   char captions[64][160];
   int nfigures;
+  struct sr_fourier_report *fourier;  // runs' fourier_map.json, compared (src/report/report_fourier.c); owned
 } sr_report;
 
 // Load the runs, compute spectra (from each run's perturbations) and statistics, write the figures and

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "report_fourier.h"
 #include "report_internal.h"
 #include "simreg/npy.h"
 
@@ -145,6 +146,7 @@ static sr_status load_runs(const char *const *dirs, int ndirs, const char *minim
 void sr_report_free(sr_report *rep) {
   for (int i = 0; i < rep->nruns; i++) sr_run_free(&rep->runs[i]);
   rep->nruns = 0;
+  sr_report_fourier_free(rep);
 }
 
 sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *in, sr_report *rep, sr_err *err) {
@@ -176,6 +178,7 @@ sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_op
   if (!st) st = sr_report_verdicts(rep, &o, err);
   if (!st) st = sr_mkdir_p(o.out_dir, err);
   if (!st) st = sr_report_figures(rep, &o, err);
+  if (!st) st = sr_report_fourier(rep, &o, err);
   if (!st) st = sr_report_write_files(rep, &o, err);
   if (st) sr_report_free(rep);
   return st;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "report_fourier.h"
 #include "report_internal.h"
 
 #define T_COLS 48
@@ -215,6 +216,7 @@ static sr_status write_html(const sr_report *rep, const sr_report_opts *o, const
     fputs("</li>\n", h);
   }
   fputs("</ul>\n", h);
+  sr_report_fourier_html(rep, h);
   if (rep->nnotes) {
     fputs("<h2>Notes</h2>\n<ul class=\"notes\">\n", h);
     for (int i = 0; i < rep->nnotes; i++) fputs("<li>", h), hput(h, rep->notes[i]), fputs("</li>\n", h);
@@ -253,6 +255,7 @@ static sr_status write_md(const sr_report *rep, const sr_report_opts *o, const t
     for (int c = 0; c < t->ncols; c++) md_escape(buf, sizeof buf, t->cell[r][c]), fprintf(m, "| %s ", buf);
     fputs("|\n", m);
   }
+  sr_report_fourier_md(rep, m);
   if (rep->nnotes) {
     fputs("\n## Notes\n\n", m);
     for (int i = 0; i < rep->nnotes; i++) md_escape(buf, sizeof buf, rep->notes[i]), fprintf(m, "- %s\n", buf);
@@ -346,6 +349,7 @@ static sr_status write_json(const sr_report *rep, const sr_report_opts *o, sr_er
   cJSON_AddItemToObject(root, "verdicts", sr_report_verdicts_json(rep));
   cJSON *runs = cJSON_AddArrayToObject(root, "runs");
   for (int i = 0; i < rep->nruns; i++) cJSON_AddItemToArray(runs, run_json(rep, i, o));
+  sr_report_fourier_json(rep, root);
   cJSON *notes = cJSON_AddArrayToObject(root, "notes");
   for (int i = 0; i < rep->nnotes; i++) cJSON_AddItemToArray(notes, cJSON_CreateString(rep->notes[i]));
   cJSON *figs = cJSON_AddArrayToObject(root, "figures");
