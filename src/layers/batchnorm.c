@@ -141,12 +141,12 @@ static sr_status build_sync(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&co, dnnl_forward_inference, src, eps, flags), err);
   dnnl_primitive_desc_t fgp, cop;
   sr_status s;
-  if ((s = sr_pd_create(t, &fgp, &fg, NULL, NULL, err))) return s;
-  if ((s = sr_prim_from_pd(t, fgp, &tn->prim[P_FTG], err))) return s;
-  if ((s = sr_pd_create(t, &cop, &co, NULL, NULL, err)) || (s = sr_prim_from_pd(t, cop, &tn->prim[P_CORR], err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_CORR], src, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_CS], v, NULL, err)))
+  if ((s = sr_pd_create(&t->dnn, &fgp, &fg, NULL, NULL, err))) return s;
+  if ((s = sr_prim_from_pd(&t->dnn, fgp, &tn->prim[P_FTG], err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &cop, &co, NULL, NULL, err)) || (s = sr_prim_from_pd(&t->dnn, cop, &tn->prim[P_CORR], err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_CORR], src, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_CS], v, NULL, err)))
     return s;
-  return sr_mem_create(t, &tn->mem[M_CB], v, NULL, err);
+  return sr_mem_create(&t->dnn, &tn->mem[M_CB], v, NULL, err);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
@@ -164,26 +164,26 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
                                                        flags | dnnl_use_global_stats), err);
   dnnl_primitive_desc_t ftp, fip, btp, bip;
   sr_status s;
-  if ((s = sr_pd_create(t, &ftp, &ft, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &ftp, &ft, NULL, NULL, err))) return s;
   const dnnl_memory_desc_t *ws = sr_pd_md(ftp, dnnl_query_workspace_md);
-  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(t, &tn->mem[M_WS], ws, NULL, err))) return s;
-  if ((s = sr_pd_create(t, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(t, &btp, &bt, NULL, ftp, err)) ||
-      (s = sr_pd_create(t, &bip, &bi, NULL, ftp, err)))
+  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[M_WS], ws, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(&t->dnn, &btp, &bt, NULL, ftp, err)) ||
+      (s = sr_pd_create(&t->dnn, &bip, &bi, NULL, ftp, err)))
     return s;
-  if ((s = sr_prim_from_pd(t, btp, &tn->prim[P_BT], err)) || (s = sr_prim_from_pd(t, bip, &tn->prim[P_BI], err)) ||
-      (s = sr_prim_from_pd(t, ftp, &tn->prim[P_FT], err)) || (s = sr_prim_from_pd(t, fip, &tn->prim[P_FI], err)) ||
+  if ((s = sr_prim_from_pd(&t->dnn, btp, &tn->prim[P_BT], err)) || (s = sr_prim_from_pd(&t->dnn, bip, &tn->prim[P_BI], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, ftp, &tn->prim[P_FT], err)) || (s = sr_prim_from_pd(&t->dnn, fip, &tn->prim[P_FI], err)) ||
       (s = sr_node_outputs(t, i, src, err)))
     return s;
   int64_t cd[1] = {nd->c};
   dnnl_memory_desc_t v;
   sr_plain_md(&v, 1, cd);
   float *state = t->m->state;
-  if ((s = sr_mem_create(t, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_MU], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_VAR], &v, NULL, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DB], &v, NULL, err)))
+  if ((s = sr_mem_create(&t->dnn, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_DB], &v, NULL, err)))
     return s;
   return t->m->bn_allreduce ? build_sync(t, i, src, &v, err) : SR_OK;
 }
@@ -223,7 +223,7 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
                          {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
                          {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
-  sr_status s = sr_exec(t, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
+  sr_status s = sr_exec(&t->dnn, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
   double cnt = (double)t->n * nd->h * nd->w;
   if (!s && tr && t->m->bn_allreduce) {
     // SyncBN: this rank's mean and (biased) variance become sums, summed over ranks, and the output is
@@ -239,7 +239,7 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
       double m = b[c] / cnt, v = b[C + c] / cnt - m * m;
       mu[c] = (float)m, var[c] = (float)(v > 0 ? v : 0);
     }
-    s = sr_exec(t, tn->prim[P_FTG], tn->mem[M_WS] ? 7 : 6, a, err);
+    s = sr_exec(&t->dnn, tn->prim[P_FTG], tn->mem[M_WS] ? 7 : 6, a, err);
   }
   if (!s && tr) update_running(t, i, cnt);
   return s;
@@ -270,7 +270,7 @@ static sr_status sync_backward(sr_tape *t, int i, dnnl_memory_t dsrc, sr_err *er
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst}, {DNNL_ARG_DST, tn->mem[M_CORR]},
                          {DNNL_ARG_SCALE, tn->mem[M_CS]},       {DNNL_ARG_SHIFT, tn->mem[M_CB]},
                          {DNNL_ARG_MEAN, tn->mem[M_MU]},        {DNNL_ARG_VARIANCE, tn->mem[M_VAR]}};
-  if ((s = sr_exec(t, tn->prim[P_CORR], 6, a, err))) return s;
+  if ((s = sr_exec(&t->dnn, tn->prim[P_CORR], 6, a, err))) return s;
   sr_add_floats(mem_f32(dsrc), mem_f32(tn->mem[M_CORR]), (int64_t)(dnnl_memory_desc_get_size(&tn->md) / sizeof(float)));
   return SR_OK;
 }
@@ -292,7 +292,7 @@ static sr_status bn_backward(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *
                          {DNNL_ARG_DIFF_SCALE, tn->mem[M_DG]},
                          {DNNL_ARG_DIFF_SHIFT, tn->mem[M_DB]},
                          {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
-  sr_status s = sr_exec(t, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
+  sr_status s = sr_exec(&t->dnn, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
   if (s) return s;
   // dgamma, dbeta: this rank's part (the gradient allreduce sums them) - with SyncBN, x-hat used the
   // whole batch's statistics, so the parts sum to the one-process gradient.

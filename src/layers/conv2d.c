@@ -120,9 +120,9 @@ static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   int nthr = omp_get_max_threads();
   for (int d = 0; d < 2; d++) {  // their weight buffer is the tape's shared one (bind_shared)
     sr_wino_init(&tn->wino[d], d ? &swapped : nd, t->n, nthr);
-    t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
+    t->dnn.scratch_size = max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
   }
-  t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
+  t->dnn.scratch_size = max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
   t->wino_u_floats = max_size(t->wino_u_floats, (size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
   t->wino_work_floats = max_size(t->wino_work_floats, sr_wino_weights_work_floats(nd->c, nd->ic, nthr));
   return SR_OK;
@@ -139,7 +139,7 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
   sr_wino_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->m->precision == SR_PRECISION_BF16,
                   t->wino_work);
   const float *bias = !d && nd->bias ? sr_param(t, nd->p_b) : NULL;
-  return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->scratch_buf, err);
+  return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->dnn.scratch_buf, err);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
@@ -160,7 +160,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any,
                                               &w_any, nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
-  sr_status s = sr_pd_create(t, &fpd, &fd, NULL, NULL, err);
+  sr_status s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err);
   if (s) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
@@ -169,33 +169,33 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
            err);
   DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
                                                        nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
-  if ((s = sr_pd_create(t, &dpd, &bdd, NULL, fpd, err))) return s;
-  if ((s = sr_pd_create(t, &wpd, &bwd, NULL, fpd, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err))) return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
   dnnl_memory_desc_t wsrc = *sr_pd_md(wpd, dnnl_query_src_md), wddst = *sr_pd_md(wpd, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t dsrcmd = *sr_pd_md(dpd, dnnl_query_diff_src_md);
-  if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
-      (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
+  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
   if ((s = sr_weights_build(t, i, &w_plain, &b_md, err))) return s;
   if (!dnnl_memory_desc_equal(&wsrc, src) &&
-      ((s = sr_mem_create(t, &tn->mem[M_SRCW], &wsrc, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RSW], src, &wsrc, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_SRCW], &wsrc, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RSW], src, &wsrc, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(&wddst, &dst) &&
-      ((s = sr_mem_create(t, &tn->mem[M_DDW], &wddst, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_DDW], &wddst, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(src, in) &&
-      ((s = sr_mem_create(t, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_reorder_create(t, &tn->prim[P_RSRC], in, src, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_reorder_create(&t->dnn, &tn->prim[P_RSRC], in, src, 0, err))))
     return s;
   // Backward-data picks its gradient layout too (for the 1-channel stem oneDNN has no jit kernel writing a
   // plain gradient: its reference kernel is ~50x slower); the result is reordered into the producer's.
   if (!dnnl_memory_desc_equal(&dsrcmd, in) &&
-      ((s = sr_mem_create(t, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
     return s;
   return build_wino(t, i, src, &dst, err);
 }
@@ -213,13 +213,13 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
   if (s) return s;
   if (tn->mem[M_SRC]) {
     dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, t->tn[nd->in[0]].dst}, {DNNL_ARG_TO, tn->mem[M_SRC]}};
-    if ((s = sr_exec(t, tn->prim[P_RSRC], 2, r, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RSRC], 2, r, err))) return s;
   }
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, conv_src(t, i)},
                          {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
                          {DNNL_ARG_DST, tn->dst},
                          {DNNL_ARG_BIAS, tn->mem[M_B]}};
-  return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
+  return sr_exec(&t->dnn, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
 }
 
 static sr_status backward_data(sr_tape *t, int i, sr_err *err) {
@@ -235,10 +235,10 @@ static sr_status backward_data(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_WEIGHTS, sr_weights_for_bwd_data(t, i)},
                          {DNNL_ARG_DIFF_SRC, tn->mem[M_DSRC] ? tn->mem[M_DSRC] : dsrc}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_D], 3, d, err))) return s;
   if (tn->mem[M_DSRC]) {
     dnnl_exec_arg_t r2[] = {{DNNL_ARG_FROM, tn->mem[M_DSRC]}, {DNNL_ARG_TO, dsrc}};
-    if ((s = sr_exec(t, tn->prim[P_RDSRC], 2, r2, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RDSRC], 2, r2, err))) return s;
   }
   sr_diff_done(t, i, 0);
   return SR_OK;
@@ -250,7 +250,7 @@ static sr_status wino_backward_weights(sr_tape *t, int i, sr_err *err) {
   void *x, *dy;
   dnnl_memory_get_data_handle(t->tn[nd->in[0]].dst, &x);
   dnnl_memory_get_data_handle(t->tn[i].diff, &dy);
-  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->scratch_buf, err);
+  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->dnn.scratch_buf, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -263,17 +263,17 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   }
   if (tn->mem[M_SRCW]) {
     dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, conv_src(t, i)}, {DNNL_ARG_TO, tn->mem[M_SRCW]}};
-    if ((s = sr_exec(t, tn->prim[P_RSW], 2, r1, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RSW], 2, r1, err))) return s;
   }
   if (tn->mem[M_DDW]) {
     dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, tn->diff}, {DNNL_ARG_TO, tn->mem[M_DDW]}};
-    if ((s = sr_exec(t, tn->prim[P_RDDW], 2, r1, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RDDW], 2, r1, err))) return s;
   }
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_SRCW] ? tn->mem[M_SRCW] : conv_src(t, i)},
                          {DNNL_ARG_DIFF_DST, tn->mem[M_DDW] ? tn->mem[M_DDW] : tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
     return s;
   return backward_data(t, i, err);
 }

@@ -4,21 +4,9 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "dnn.h"
 #include "simreg/layers.h"
 #include "simreg/model.h"
-
-// Convert a oneDNN status into an sr_status with a message naming the call.
-#define DNNL_TRY(call, err)                                                            \
-  do {                                                                                 \
-    dnnl_status_t s_ = (call);                                                         \
-    if (s_ != dnnl_success)                                                            \
-      return sr_fail((err), SR_ERR_BACKEND, "oneDNN: %s failed (status %d)", #call, (int)s_); \
-  } while (0)
-
-typedef struct sr_engine {
-  dnnl_engine_t eng;
-  dnnl_stream_t stream;
-} sr_engine;
 
 #define SR_TN_MEMS 12
 #define SR_TN_PRIMS 12
@@ -43,14 +31,11 @@ typedef struct sr_tnode {
 
 struct sr_tape {
   sr_model *m;
-  sr_engine *e;
+  sr_dnn dnn;              // engine, stream, attributes, the shared user scratchpad (also Winograd's)
   int64_t n;
   sr_tnode *tn;
-  dnnl_memory_t scratch;   // shared user scratchpad (all primitives use scratchpad_mode_user)
-  size_t scratch_size;
   void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
-  void *scratch_buf;
   float *wino_u;           // transformed weights, shared by every Winograd conv (rebuilt at each use)
   float *wino_work;        // per-thread temp of the weight transform
   size_t wino_u_floats, wino_work_floats;
@@ -59,8 +44,6 @@ struct sr_tape {
   size_t diff_bytes;       // their total size
   float *x_lp;             // bf16 (m->precision): the input rounded, bound as node 0's output
   double *sync_buf;        // SyncBN: 2*C+1 doubles for the largest BN (NULL without m->bn_allreduce)
-  dnnl_primitive_attr_t attr;     // scratchpad_mode_user
-  dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
   dnnl_memory_t in_user;   // plain user input (handle set per call)
   dnnl_memory_t out_user;  // plain user output
   dnnl_primitive_t out_reorder, dout_reorder;
@@ -98,25 +81,11 @@ const sr_layer_ops *sr_layer_ops_for(sr_op op);
 void sr_model_free_tapes(sr_model *m);
 void sr_model_free_wino_cache(sr_model *m);
 
-// ---- helpers for layer files (tape.c) ----
-sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
-                       const_dnnl_primitive_desc_t hint, sr_err *err);
-// Create the primitive from pd, account its scratchpad, destroy pd.
-sr_status sr_prim_from_pd(sr_tape *t, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err);
-const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what);
-sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err);
-// A memory with no buffer yet (DNNL_MEMORY_NONE); its handle is set later.
-sr_status sr_mem_create_unbound(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, sr_err *err);
-sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
-                            const dnnl_memory_desc_t *dst, int accumulate, sr_err *err);
-void sr_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);  // nchw / nc / oihw / x
-void sr_any_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
+// ---- helpers for layer files (tape.c; the oneDNN ones, on t->dnn, are dnn.h's) ----
 // The node's output memory descriptor as a consumer's src: producer's md.
 const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k);
 // Set up this node's dst and diff memories with the given md (diff's buffer is bound after build).
 sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err);
-// Execute a primitive with (arg, memory) pairs terminated by a 0 memory.
-sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args, sr_err *err);
 // Gradient flowing to input k of node i: returns the memory a backward primitive should write into
 // (the producer's diff, or the shared temp if the producer already holds a gradient); call
 // sr_diff_done afterwards to accumulate. Returns NULL when input k needs no gradient (node 0 during

@@ -37,17 +37,17 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if ((s = sr_node_outputs(t, i, &p2, err))) return s;
   void *dst;
   dnnl_memory_get_data_handle(tn->dst, &dst);
-  if ((s = sr_mem_create(t, &tn->mem[0], &p4, dst, err)) ||
-      (s = sr_mem_create_unbound(t, &tn->mem[1], &p4, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[0], src, &p4, 0, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[1], &p4, src, 0, err)))
+  if ((s = sr_mem_create(&t->dnn, &tn->mem[0], &p4, dst, err)) ||
+      (s = sr_mem_create_unbound(&t->dnn, &tn->mem[1], &p4, err)) ||
+      (s = sr_reorder_create(&t->dnn, &tn->prim[0], src, &p4, 0, err)) ||
+      (s = sr_reorder_create(&t->dnn, &tn->prim[1], &p4, src, 0, err)))
     return s;
   return SR_OK;
 }
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_TO, t->tn[i].mem[0]}};
-  return sr_exec(t, t->tn[i].prim[0], 2, a, err);
+  return sr_exec(&t->dnn, t->tn[i].prim[0], 2, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -57,7 +57,7 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   dnnl_memory_get_data_handle(t->tn[i].diff, &diff);
   dnnl_memory_set_data_handle(t->tn[i].mem[1], diff);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].mem[1]}, {DNNL_ARG_TO, dsrc}};
-  sr_status s = sr_exec(t, t->tn[i].prim[1], 2, a, err);
+  sr_status s = sr_exec(&t->dnn, t->tn[i].prim[1], 2, a, err);
   if (!s) sr_diff_done(t, i, 0);
   return s;
 }

@@ -6,58 +6,22 @@
 
 #include "infer.h"
 
-static void md_init(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_format_tag_t tag) {
-  dnnl_dims_t d = {0};
-  for (int i = 0; i < ndims; i++) d[i] = dims[i];
-  dnnl_memory_desc_init_by_tag(md, ndims, d, dnnl_f32, tag);
-}
-
-static void plain(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
-  md_init(md, ndims, dims, ndims == 4 ? dnnl_abcd : ndims == 2 ? dnnl_ab : dnnl_a);
-}
-
-// Primitive from a descriptor: creates the pd, records its scratchpad need, creates the primitive.
+// Primitive from a descriptor (attr NULL: the plan's). keep: the pd is returned for queries (the caller
+// destroys it), else destroyed.
 static sr_status make_prim(sr_infer *p, const void *desc, const_dnnl_primitive_attr_t attr, dnnl_primitive_t *prim,
                            dnnl_primitive_desc_t *keep, sr_err *err) {
   dnnl_primitive_desc_t pd;
-  DNNL_TRY(dnnl_primitive_desc_create(&pd, desc, attr ? attr : p->attr, p->e->eng, NULL), err);
-  const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-  if (sp && dnnl_memory_desc_get_size(sp) > p->scratch_size) p->scratch_size = dnnl_memory_desc_get_size(sp);
-  dnnl_status_t s = dnnl_primitive_create(prim, pd);
-  if (s != dnnl_success || !keep) dnnl_primitive_desc_destroy(pd);
-  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: inference primitive creation failed (%d)", (int)s);
-  if (keep) *keep = pd;
-  return SR_OK;
+  sr_status e = sr_pd_create(&p->dnn, &pd, desc, attr, NULL, err);
+  if (e) return e;
+  if (!keep) return sr_prim_from_pd(&p->dnn, pd, prim, err);
+  if ((e = sr_prim_create(&p->dnn, pd, prim, err))) dnnl_primitive_desc_destroy(pd);
+  else *keep = pd;
+  return e;
 }
 
 static sr_status make_reorder(sr_infer *p, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
                               dnnl_primitive_t *prim, sr_err *err) {
-  dnnl_primitive_desc_t pd;
-  DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src, p->e->eng, dst, p->e->eng, p->attr), err);
-  const dnnl_memory_desc_t *sp = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-  if (sp && dnnl_memory_desc_get_size(sp) > p->scratch_size) p->scratch_size = dnnl_memory_desc_get_size(sp);
-  dnnl_status_t s = dnnl_primitive_create(prim, pd);
-  dnnl_primitive_desc_destroy(pd);
-  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: reorder creation failed (%d)", (int)s);
-  return SR_OK;
-}
-
-static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t q) {
-  return dnnl_primitive_desc_query_md(pd, q, 0);
-}
-
-// Attribute of a step: user scratchpad, then the post-ops (sum before relu: relu(conv + shortcut)).
-static sr_status step_attr(int sum, int relu, dnnl_primitive_attr_t *attr, sr_err *err) {
-  dnnl_post_ops_t po = NULL;
-  if (dnnl_primitive_attr_create(attr) || dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user) ||
-      dnnl_post_ops_create(&po) || (sum && dnnl_post_ops_append_sum(po, 1.0f)) ||
-      (relu && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.f, 0.f)) ||
-      dnnl_primitive_attr_set_post_ops(*attr, po)) {
-    if (po) dnnl_post_ops_destroy(po);
-    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create inference post-ops");
-  }
-  dnnl_post_ops_destroy(po);
-  return SR_OK;
+  return sr_reorder_create(&p->dnn, prim, src, dst, 0, err);
 }
 
 static int new_value(sr_infer *p, const dnnl_memory_desc_t *md) {
@@ -69,8 +33,9 @@ static int new_value(sr_infer *p, const dnnl_memory_desc_t *md) {
 // layers), the primitive's layout, and the reorder between them.
 static sr_status weights(sr_infer *p, sr_istep *s, const dnnl_memory_desc_t *wplain, const dnnl_memory_desc_t *wmd,
                          void *src, sr_err *err) {
-  DNNL_TRY(dnnl_memory_create(&s->wplain, wplain, p->e->eng, src), err);
-  DNNL_TRY(dnnl_memory_create(&s->w, wmd, p->e->eng, DNNL_MEMORY_ALLOCATE), err);
+  sr_status e;
+  if ((e = sr_mem_create(&p->dnn, &s->wplain, wplain, src, err)) || (e = sr_mem_create(&p->dnn, &s->w, wmd, NULL, err)))
+    return e;
   p->stats.weight_bytes += (int64_t)dnnl_memory_desc_get_size(wmd);
   return make_reorder(p, wplain, wmd, &s->wre, err);
 }
@@ -90,26 +55,26 @@ static sr_status build_conv(sr_infer *p, int t, sr_err *err) {
   dnnl_dims_t pr = {(int64_t)(nd->h - 1) * nd->stride + nd->k - nd->ih - nd->pad,
                     (int64_t)(nd->w - 1) * nd->stride + nd->k - nd->iw - nd->pad};
   dnnl_memory_desc_t src_any, w_any, dst, b_md, w_plain;
-  md_init(&src_any, 4, sd, dnnl_format_tag_any);
-  md_init(&w_any, 4, wd, dnnl_format_tag_any);
+  sr_md(&src_any, 4, sd, dnnl_format_tag_any);
+  sr_md(&w_any, 4, wd, dnnl_format_tag_any);
   // with a fused add, dst takes the shortcut's layout: the sum post-op accumulates onto it in place
   if (s->add >= 0) dst = p->vals[s->in[1]].md;
-  else md_init(&dst, 4, dd, dnnl_format_tag_any);
-  plain(&b_md, 1, bd);
-  plain(&w_plain, 4, wd);
+  else sr_md(&dst, 4, dd, dnnl_format_tag_any);
+  sr_plain_md(&b_md, 1, bd);
+  sr_plain_md(&w_plain, 4, wd);
   int has_bias = nd->bias || s->bn >= 0;
   dnnl_convolution_desc_t cd;
   DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &w_any,
                                               has_bias ? &b_md : NULL, &dst, st, pl, pr), err);
   dnnl_primitive_attr_t attr;
-  sr_status e = step_attr(s->add >= 0, s->relu >= 0, &attr, err);
+  sr_status e = sr_post_ops_attr(s->add >= 0, s->relu >= 0, &attr, err);
   if (e) return e;
   dnnl_primitive_desc_t pd;
   e = make_prim(p, &cd, attr, &s->prim, &pd, err);
   dnnl_primitive_attr_destroy(attr);
   if (e) return e;
-  dnnl_memory_desc_t src = *pd_md(pd, dnnl_query_src_md), wmd = *pd_md(pd, dnnl_query_weights_md);
-  dnnl_memory_desc_t dmd = *pd_md(pd, dnnl_query_dst_md);
+  dnnl_memory_desc_t src = *sr_pd_md(pd, dnnl_query_src_md), wmd = *sr_pd_md(pd, dnnl_query_weights_md);
+  dnnl_memory_desc_t dmd = *sr_pd_md(pd, dnnl_query_dst_md);
   dnnl_primitive_desc_destroy(pd);
   if ((e = conv_io(p, t, &src, &dmd, err))) return e;
   return weights(p, s, &w_plain, &wmd, p->wtmp, err);
@@ -122,8 +87,8 @@ static sr_status build_wino(sr_infer *p, int t, sr_err *err) {
   const sr_node *nd = &p->m->nodes[s->node];
   int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
   dnnl_memory_desc_t src, dmd;
-  md_init(&src, 4, sd, dnnl_nChw8c);
-  md_init(&dmd, 4, dd, dnnl_nChw8c);
+  sr_md(&src, 4, sd, dnnl_nChw8c);
+  sr_md(&dmd, 4, dd, dnnl_nChw8c);
   if (!(s->wino = calloc(1, sizeof *s->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
   sr_wino_init(s->wino, nd, p->n, omp_get_max_threads());  // weights: the model's cache (shared_wino_weights)
   size_t need = sr_wino_scratch_floats(s->wino);
@@ -139,7 +104,7 @@ static sr_status conv_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, con
   const sr_node *nd = &p->m->nodes[s->node];
   dnnl_memory_desc_t src = *srcp, dmd = *dmdp, b_md;
   int64_t bd[1] = {nd->c};
-  plain(&b_md, 1, bd);
+  sr_plain_md(&b_md, 1, bd);
   int has_bias = nd->bias || s->bn >= 0;
   sr_status e;
   p->vals[s->out].md = dmd;
@@ -157,7 +122,7 @@ static sr_status conv_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, con
   if (has_bias) {
     if (!(s->bias = sr_alloc(sizeof(float) * (size_t)nd->c)))
       return sr_fail(err, SR_ERR_NOMEM, "inference bias of %s", nd->name);
-    DNNL_TRY(dnnl_memory_create(&s->b, &b_md, p->e->eng, s->bias), err);
+    if ((e = sr_mem_create(&p->dnn, &s->b, &b_md, s->bias, err))) return e;
   }
   p->stats.bn_folded += s->bn >= 0;
   p->stats.relu_fused += s->relu >= 0;
@@ -172,24 +137,24 @@ static sr_status build_linear(sr_infer *p, int t, sr_err *err) {
   int64_t dd[2] = {p->n, nd->c}, bd[1] = {nd->c};
   const int64_t *wd = src->ndims == 4 ? wd4 : wd2;
   dnnl_memory_desc_t w_any, w_plain, dst_any, b_md;
-  md_init(&w_any, src->ndims, wd, dnnl_format_tag_any);
-  plain(&w_plain, src->ndims, wd);
-  md_init(&dst_any, 2, dd, dnnl_format_tag_any);
-  plain(&b_md, 1, bd);
+  sr_md(&w_any, src->ndims, wd, dnnl_format_tag_any);
+  sr_plain_md(&w_plain, src->ndims, wd);
+  sr_md(&dst_any, 2, dd, dnnl_format_tag_any);
+  sr_plain_md(&b_md, 1, bd);
   dnnl_inner_product_desc_t id;
   DNNL_TRY(dnnl_inner_product_forward_desc_init(&id, dnnl_forward_inference, src, &w_any, nd->bias ? &b_md : NULL,
                                                 &dst_any), err);
   dnnl_primitive_attr_t attr;
-  sr_status e = step_attr(0, s->relu >= 0, &attr, err);
+  sr_status e = sr_post_ops_attr(0, s->relu >= 0, &attr, err);
   if (e) return e;
   dnnl_primitive_desc_t pd;
   e = make_prim(p, &id, attr, &s->prim, &pd, err);
   dnnl_primitive_attr_destroy(attr);
   if (e) return e;
-  dnnl_memory_desc_t wmd = *pd_md(pd, dnnl_query_weights_md);
-  p->vals[s->out].md = *pd_md(pd, dnnl_query_dst_md);
+  dnnl_memory_desc_t wmd = *sr_pd_md(pd, dnnl_query_weights_md);
+  p->vals[s->out].md = *sr_pd_md(pd, dnnl_query_dst_md);
   dnnl_primitive_desc_destroy(pd);
-  if (nd->bias) DNNL_TRY(dnnl_memory_create(&s->b, &b_md, p->e->eng, p->m->params + nd->p_b), err);
+  if (nd->bias && (e = sr_mem_create(&p->dnn, &s->b, &b_md, p->m->params + nd->p_b, err))) return e;
   p->stats.relu_fused += s->relu >= 0;
   return weights(p, s, &w_plain, &wmd, p->m->params + nd->p_w, err);  // bf16: rounded after the reorder
 }
@@ -207,9 +172,10 @@ static sr_status build_bn(sr_infer *p, int t, sr_err *err) {
   p->vals[s->out].md = *src;
   int64_t cd[1] = {nd->c};
   dnnl_memory_desc_t v;
-  plain(&v, 1, cd);
+  sr_plain_md(&v, 1, cd);
   float *at[4] = {p->m->params + nd->p_w, p->m->params + nd->p_b, p->m->state + nd->s_mean, p->m->state + nd->s_var};
-  for (int k = 0; k < 4; k++) DNNL_TRY(dnnl_memory_create(&s->bn_mem[k], &v, p->e->eng, at[k]), err);
+  for (int k = 0; k < 4; k++)
+    if ((e = sr_mem_create(&p->dnn, &s->bn_mem[k], &v, at[k], err))) return e;
   p->stats.relu_fused += s->relu >= 0;
   return SR_OK;
 }
@@ -233,14 +199,14 @@ static sr_status build_pool(sr_infer *p, int t, sr_err *err) {
   dnnl_dims_t st = {stride, stride}, k = {kh, kw}, dil = {0, 0}, pl = {pad, pad};
   dnnl_dims_t pr = {(int64_t)(nd->h - 1) * stride + kh - nd->ih - pad, (int64_t)(nd->w - 1) * stride + kw - nd->iw - pad};
   dnnl_memory_desc_t dst_any;
-  md_init(&dst_any, 4, dd, dnnl_format_tag_any);
+  sr_md(&dst_any, 4, dd, dnnl_format_tag_any);
   dnnl_pooling_v2_desc_t pd_desc;
   DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, alg, &p->vals[s->in[0]].md, &dst_any,
                                              st, k, dil, pl, pr), err);
   dnnl_primitive_desc_t pd;
   sr_status e = make_prim(p, &pd_desc, NULL, &s->prim, &pd, err);
   if (e) return e;
-  p->vals[s->out].md = *pd_md(pd, dnnl_query_dst_md);
+  p->vals[s->out].md = *sr_pd_md(pd, dnnl_query_dst_md);
   dnnl_primitive_desc_destroy(pd);
   return SR_OK;
 }
@@ -251,7 +217,7 @@ static sr_status build_add(sr_infer *p, int t, sr_err *err) {
   dnnl_binary_desc_t bd;
   DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
   dnnl_primitive_attr_t attr;
-  sr_status e = step_attr(0, s->relu >= 0, &attr, err);
+  sr_status e = sr_post_ops_attr(0, s->relu >= 0, &attr, err);
   if (e) return e;
   e = make_prim(p, &bd, attr, &s->prim, NULL, err);
   dnnl_primitive_attr_destroy(attr);
@@ -266,8 +232,8 @@ static sr_status build_flatten(sr_infer *p, int t, sr_err *err) {
   const sr_node *nd = &p->m->nodes[s->node];
   const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
   int64_t d4[4] = {p->n, nd->ic, nd->ih, nd->iw}, d2[2] = {p->n, nd->c};
-  plain(&s->view_md, src->ndims, src->ndims == 4 ? d4 : d2);
-  plain(&p->vals[s->out].md, 2, d2);
+  sr_plain_md(&s->view_md, src->ndims, src->ndims == 4 ? d4 : d2);
+  sr_plain_md(&p->vals[s->out].md, 2, d2);
   return make_reorder(p, src, &s->view_md, &s->prim, err);
 }
 
@@ -317,27 +283,22 @@ static sr_status assign_buffers(sr_infer *p, sr_err *err) {
       return sr_fail(err, SR_ERR_NOMEM, "cannot allocate %zu bytes of inference activations", p->buf_size[b]);
     p->stats.act_bytes += (int64_t)p->buf_size[b];
   }
-  for (int v = 0; v < p->n_vals; v++)
-    DNNL_TRY(dnnl_memory_create(&p->vals[v].mem, &p->vals[v].md, p->e->eng,
-                                p->vals[v].buf < 0 ? DNNL_MEMORY_NONE : p->bufs[p->vals[v].buf]), err);
-  for (int t = 0; t < p->n_steps; t++)
+  sr_status e = SR_OK;
+  for (int v = 0; v < p->n_vals && !e; v++)
+    e = p->vals[v].buf < 0 ? sr_mem_create_unbound(&p->dnn, &p->vals[v].mem, &p->vals[v].md, err)
+                           : sr_mem_create(&p->dnn, &p->vals[v].mem, &p->vals[v].md, p->bufs[p->vals[v].buf], err);
+  for (int t = 0; t < p->n_steps && !e; t++)
     if (p->steps[t].kind == SR_IS_FLATTEN)
-      DNNL_TRY(dnnl_memory_create(&p->steps[t].view, &p->steps[t].view_md, p->e->eng,
-                                  p->bufs[p->vals[p->steps[t].out].buf]), err);
-  return SR_OK;
+      e = sr_mem_create(&p->dnn, &p->steps[t].view, &p->steps[t].view_md, p->bufs[p->vals[p->steps[t].out].buf], err);
+  return e;
 }
 
 static sr_status exec(sr_infer *p, dnnl_primitive_t prim, int nargs, const dnnl_exec_arg_t *args, sr_err *err) {
-  dnnl_exec_arg_t a[12];
-  memcpy(a, args, sizeof(dnnl_exec_arg_t) * (size_t)nargs);
-  a[nargs] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
-  DNNL_TRY(dnnl_primitive_execute(prim, p->e->stream, nargs + 1, a), err);
-  return SR_OK;
+  return sr_exec(&p->dnn, prim, nargs, args, err);
 }
 
 static sr_status reorder(sr_infer *p, dnnl_primitive_t prim, dnnl_memory_t from, dnnl_memory_t to, sr_err *err) {
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-  return exec(p, prim, 2, a, err);
+  return sr_reorder_run(&p->dnn, prim, from, to, err);
 }
 
 // Every plan of a model folds the same weights, so their Winograd transforms (4x the weights) are kept once
@@ -405,11 +366,11 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
     sr_status e = reorder(p, s->wre, s->wplain, s->w, err);
     if (e) return e;
     if (s->kind == SR_IS_LINEAR && m->precision == SR_PRECISION_BF16) {  // from the f32 master weights
-      DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
+      DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);
       sr_bf16_round_mem(s->w);
     }
   }
-  DNNL_TRY(dnnl_stream_wait(p->e->stream), err);  // the fold buffer is reused by the next convolution
+  DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);  // the fold buffer is reused by the next convolution
   p->version = m->params_version;
   p->state_version = m->state_version;
   return SR_OK;
@@ -417,7 +378,7 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
 
 static sr_status run_wino(sr_infer *p, const sr_istep *s, sr_err *err) {
   void *src, *dst;
-  DNNL_TRY(dnnl_stream_wait(p->e->stream), err);  // the reorders above have written src / dst
+  DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);  // the reorders above have written src / dst
   DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->pre ? s->src_tmp : s->in[0]].mem, &src), err);
   DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &dst), err);
   return sr_wino_forward(s->wino, src, dst, s->bias, s->add >= 0, s->relu >= 0, p->wino_scratch, err);
@@ -480,13 +441,13 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
     if ((e = run_step(p, s, err)))
       return sr_err_context(err, "inference step %d (%s)", t, m->nodes[s->node].name);
     if (p->x_lp && !keeps_values(m, s)) {  // bf16: every step's output is a bf16 tensor
-      DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
+      DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);
       sr_bf16_round_mem(p->vals[s->out].mem);
     }
   }
   dnnl_memory_set_data_handle(p->out_user, out);
   if ((e = reorder(p, p->out_reorder, p->vals[p->val_of[m->n_nodes - 1]].mem, p->out_user, err))) return e;
-  DNNL_TRY(dnnl_stream_wait(p->e->stream), err);
+  DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);
   return SR_OK;
 }
 
@@ -508,9 +469,7 @@ void sr_infer_free(sr_infer *p) {
   for (int b = 0; p->bufs && b < p->n_bufs; b++) sr_free(p->bufs[b]);
   if (p->out_reorder) dnnl_primitive_destroy(p->out_reorder);
   if (p->out_user) dnnl_memory_destroy(p->out_user);
-  if (p->scratch) dnnl_memory_destroy(p->scratch);
-  if (p->attr) dnnl_primitive_attr_destroy(p->attr);
-  sr_free(p->scratch_buf);
+  sr_dnn_free(&p->dnn);
   sr_free(p->wtmp);
   sr_free(p->x_lp);
   sr_free(p->wino_scratch);
@@ -533,18 +492,12 @@ static sr_status finish(sr_infer *p, sr_err *err) {
   sr_model *m = p->m;
   const dnnl_memory_desc_t *omd = &p->vals[p->val_of[m->n_nodes - 1]].md;
   dnnl_memory_desc_t o;
-  plain(&o, omd->ndims, omd->dims);
+  sr_plain_md(&o, omd->ndims, omd->dims);
   sr_status e = make_reorder(p, omd, &o, &p->out_reorder, err);
   if (e) return e;
-  DNNL_TRY(dnnl_memory_create(&p->out_user, &o, p->e->eng, DNNL_MEMORY_NONE), err);
+  if ((e = sr_mem_create_unbound(&p->dnn, &p->out_user, &o, err))) return e;
   if ((e = assign_buffers(p, err))) return e;
-  if (!(p->scratch_buf = sr_alloc(p->scratch_size ? p->scratch_size : 64)))
-    return sr_fail(err, SR_ERR_NOMEM, "inference scratchpad of %zu bytes", p->scratch_size);
-  dnnl_memory_desc_t smd;
-  int64_t sdim = (int64_t)(p->scratch_size ? p->scratch_size : 64);
-  dnnl_dims_t sd = {sdim};
-  dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_u8, dnnl_a);
-  DNNL_TRY(dnnl_memory_create(&p->scratch, &smd, p->e->eng, p->scratch_buf), err);
+  if ((e = sr_dnn_bind_scratch(&p->dnn, err))) return e;
   if (p->wino_floats && !(p->wino_scratch = sr_alloc(sizeof(float) * p->wino_floats)))
     return sr_fail(err, SR_ERR_NOMEM, "Winograd scratch of %zu floats", p->wino_floats);
   if (m->precision == SR_PRECISION_BF16 &&
@@ -574,19 +527,17 @@ sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o
   if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "inference batch size %lld out of range", (long long)n);
   sr_infer *p = calloc(1, sizeof *p);
   if (!p) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate an inference plan");
-  p->m = m, p->e = m->engine, p->n = n;
+  p->m = m, p->n = n;
   if (o) p->opts = *o;
   else sr_infer_default_options(&p->opts);
-  sr_status e = sr_infer_plan(p, err);
-  if (!e && (dnnl_primitive_attr_create(&p->attr) ||
-             dnnl_primitive_attr_set_scratchpad_mode(p->attr, dnnl_scratchpad_mode_user)))
-    e = sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create primitive attributes");
+  sr_status e = sr_dnn_init(&p->dnn, m->engine, err);
+  if (!e) e = sr_infer_plan(p, err);
   if (!e && !(p->wtmp = sr_alloc(sizeof(float) * (size_t)max_conv_weights(m))))
     e = sr_fail(err, SR_ERR_NOMEM, "inference weight fold buffer");
   if (!e) {
     const sr_model_config *c = &m->cfg;
     int64_t in[4] = {n, c->in_c, c->in_h, c->in_w};
-    plain(&p->vals[0].md, 4, in);
+    sr_plain_md(&p->vals[0].md, 4, in);
   }
   for (int t = 0; !e && t < p->n_steps; t++) {
     e = build_step(p, t, err);

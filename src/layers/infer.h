@@ -36,7 +36,7 @@ typedef struct sr_ivalue {
 
 struct sr_infer {
   sr_model *m;
-  sr_engine *e;
+  sr_dnn dnn;           // engine, stream, attributes, the shared user scratchpad
   int64_t n;
   sr_istep *steps;
   int n_steps;
@@ -46,11 +46,8 @@ struct sr_infer {
   void **bufs;
   size_t *buf_size;
   int n_bufs;
-  dnnl_primitive_attr_t attr;
-  dnnl_memory_t scratch, out_user;
+  dnnl_memory_t out_user;
   dnnl_primitive_t out_reorder;
-  void *scratch_buf;
-  size_t scratch_size;
   float *wtmp;          // folded plain weights before their reorder (largest conv)
   float *x_lp;          // bf16 (m->precision when built): the input rounded, read in place of the user's
   sr_infer_options opts;

@@ -73,17 +73,17 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
                                                 &dst_any), err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
   sr_status s;
-  if ((s = sr_pd_create(t, &fpd, &fd, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err))) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&bdd, src, &w_any, &dst), err);
   DNNL_TRY(dnnl_inner_product_backward_weights_desc_init(&bwd, src, &w_any, nd->bias ? &b_md : NULL, &dst), err);
-  if ((s = sr_pd_create(t, &dpd, &bdd, NULL, fpd, err)) || (s = sr_pd_create(t, &wpd, &bwd, NULL, fpd, err)))
+  if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err)) || (s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err)))
     return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
-  if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
-      (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
+  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
   return sr_weights_build(t, i, &w_plain, &b_md, err);
 }
@@ -97,7 +97,7 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
                          {DNNL_ARG_DST, tn->dst},
                          {DNNL_ARG_BIAS, tn->mem[M_B]}};
-  return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
+  return sr_exec(&t->dnn, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -108,14 +108,14 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
     return s;
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
   dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_WEIGHTS, sr_weights_for_bwd_data(t, i)},
                          {DNNL_ARG_DIFF_SRC, dsrc}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_D], 3, d, err))) return s;
   sr_diff_done(t, i, 0);
   return SR_OK;
 }

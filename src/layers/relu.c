@@ -44,9 +44,9 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   DNNL_TRY(dnnl_eltwise_backward_desc_init(&bd, alg, src, src, 0.f, 0.f), err);
   dnnl_primitive_desc_t fp, bp;
   sr_status s;
-  if ((s = sr_pd_create(t, &fp, &fd, NULL, NULL, err))) return s;
-  if ((s = sr_pd_create(t, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(t, bp, &tn->prim[1], err)) ||
-      (s = sr_prim_from_pd(t, fp, &tn->prim[0], err)))
+  if ((s = sr_pd_create(&t->dnn, &fp, &fd, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, fp, &tn->prim[0], err)))
     return s;
   return sr_node_outputs(t, i, src, err);
 }
@@ -54,7 +54,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   if (t->tn[i].fused) return SR_OK;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_DST, t->tn[i].dst}};
-  return sr_exec(t, t->tn[i].prim[0], 2, a, err);
+  return sr_exec(&t->dnn, t->tn[i].prim[0], 2, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -65,7 +65,7 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_DST, t->tn[i].dst},
                          {DNNL_ARG_DIFF_DST, t->tn[i].diff},
                          {DNNL_ARG_DIFF_SRC, dsrc}};
-  sr_status s = sr_exec(t, t->tn[i].prim[1], 3, a, err);
+  sr_status s = sr_exec(&t->dnn, t->tn[i].prim[1], 3, a, err);
   if (!s) sr_diff_done(t, i, 0);
   return s;
 }
