@@ -6,7 +6,7 @@
 #include <omp.h>
 
 #include "sr_test.h"
-#include "layers/winograd.h"
+#include "kernels/winograd.h"
 #include "simreg/layers.h"
 #include "simreg/model.h"
 

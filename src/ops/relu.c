@@ -1,5 +1,5 @@
 // relu: reference kernels (double) and the oneDNN layer.
-#include "engine.h"
+#include "exec/engine.h"
 
 // x, y: (n)
 void sr_relu_forward_ref(double *y, const double *x, int64_t n) {

@@ -1,6 +1,6 @@
 // linear: reference kernels (double) and the oneDNN inner-product layer. A 4-D input (N,C,H,W) is read
 // as (N, C*H*W) in NCHW order, the same as PyTorch's flatten; weights keep PyTorch's (O, I) layout.
-#include "engine.h"
+#include "exec/engine.h"
 
 // x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
 void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I, int O) {

@@ -1,7 +1,7 @@
 // Weight plumbing shared by the layers with weights (conv2d, linear): the flat PyTorch-layout parameters
 // reordered into the layouts oneDNN chose (only when params_version moved), and weight/bias gradients
 // accumulated back into the flat gradient buffer. Slots: SR_WP_* in prim[], SR_WM_* in mem[].
-#include "engine.h"
+#include "exec/engine.h"
 
 sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain, const dnnl_memory_desc_t *b_md,
                            sr_err *err) {

@@ -10,7 +10,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "bf16.h"
-#include "engine.h"
+#include "exec/engine.h"
 
 const char *sr_cpu_isa_name(void) {
   switch (dnnl_get_effective_cpu_isa()) {

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "winograd.h"
+#include "exec/engine.h"
+#include "kernels/winograd.h"
 
 // x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
 void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,

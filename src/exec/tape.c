@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "winograd.h"
+#include "kernels/winograd.h"
 
 const sr_layer_ops *sr_layer_ops_for(sr_op op) {
   static const sr_layer_ops *table[SR_OP_COUNT] = {

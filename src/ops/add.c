@@ -1,5 +1,5 @@
 // Residual add: y = a + b. oneDNN binary add; backward hands dy to both inputs.
-#include "engine.h"
+#include "exec/engine.h"
 
 // a, b, y: (n)
 void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n) {

@@ -3,7 +3,7 @@
 #define SR_INFER_H
 
 #include "engine.h"
-#include "winograd.h"
+#include "kernels/winograd.h"
 
 typedef enum sr_istep_kind { SR_IS_CONV, SR_IS_LINEAR, SR_IS_BN, SR_IS_RELU, SR_IS_POOL, SR_IS_ADD, SR_IS_FLATTEN } sr_istep_kind;
 

@@ -2,7 +2,7 @@
 // a plain buffer viewed as 2-D, and the reverse reorder for the gradient.
 #include <string.h>
 
-#include "engine.h"
+#include "exec/engine.h"
 
 static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
                     const double *x1, double *y, double *aux) {

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine.h"
+#include "exec/engine.h"
 
 // x, y: (N,C,HW)  gamma, beta, mean, invstd: (C)
 void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,

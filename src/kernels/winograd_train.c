@@ -3,7 +3,7 @@
 // convolution is the same convolution of the output gradient with the filters rotated by 180 degrees and
 // the channel roles swapped) and its backward-weights with this.
 
-#include "engine.h"
+#include "exec/engine.h"
 #include "v8.h"
 #include "winograd.h"
 
