@@ -5,6 +5,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "dnn.h"
+#include "kernels/bf16.h"
 #include "simreg/layers.h"
 #include "simreg/model.h"
 
@@ -57,7 +58,8 @@ struct sr_tape {
   int want_dx;             // set during backward: whether node 0 needs its gradient
 };
 
-// Layer vtable: one per op, defined in the op's file.
+// Layer vtable: one per op, defined in the op's file: training tape, reference path, inference plan.
+struct sr_istep;
 typedef struct sr_layer_ops {
   const char *name;
   sr_status (*build)(sr_tape *t, int i, sr_err *err);
@@ -71,6 +73,15 @@ typedef struct sr_layer_ops {
                        double *dx1, double *dp);
   int64_t (*ref_aux_size)(const sr_node *nd, const sr_node *in, int64_t N);  // doubles kept for backward
   int64_t (*flops)(const sr_node *nd, const sr_node *in);                    // per image, forward
+  // Inference plan (infer.h, infer.c; NULL plan_build: the op cannot start a step). plan_fuse: which of the
+  // following nodes the step starting at node i absorbs (one[]: each node's only consumer or -1; NULL:
+  // none); plan_build: primitives and the output value's layout of step t; plan_refresh: refold weights
+  // after params_version or state_version moved (NULL: nothing to do); plan_run: one forward.
+  void (*plan_fuse)(const sr_model *m, const int *one, int i, struct sr_istep *s);
+  sr_status (*plan_build)(sr_infer *p, int t, sr_err *err);
+  sr_status (*plan_refresh)(sr_infer *p, struct sr_istep *s, sr_err *err);
+  sr_status (*plan_run)(sr_infer *p, const struct sr_istep *s, sr_err *err);
+  int plan_keeps_values;  // bf16: the step outputs values of its (bf16) input, or 0: no rounding needed
 } sr_layer_ops;
 
 extern const sr_layer_ops sr_ops_input, sr_ops_conv, sr_ops_bn, sr_ops_relu, sr_ops_maxpool, sr_ops_avgpool,
@@ -103,8 +114,6 @@ static inline int64_t sr_node_weight_count(const sr_node *nd) {
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
-// bf16: round a oneDNN memory in place, whatever its layout (padding zeros stay zero).
-void sr_bf16_round_mem(dnnl_memory_t mem);
 // Layers with weights (conv2d, linear) keep these slots: prims 0 fwd, 1 bwd-data, 2 bwd-weights,
 // 3 reorder W -> fwd layout, 4 reorder W -> bwd-data layout, 5 accumulate dW into grads; mems 0 W (plain,
 // in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's layout, 4 dW plain
@@ -120,13 +129,6 @@ dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
 // Buffers shared by liveness (tape gradients, plan activations): among buffers with busy[b] == 0 the
 // smallest that fits, else the largest free one grown to need, else a new one (*nb grows). Returns it.
 int sr_fit_buffer(size_t *size, const int *busy, int *nb, size_t need);
-// Winograd in training (winograd_train.c; the forward and backward-data kernels are winograd.c's).
-// Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
-// gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.
-struct sr_wino;
-size_t sr_wino_bwdw_scratch_floats(const struct sr_wino *w);
-sr_status sr_wino_backward_weights(const struct sr_wino *w, const float *x, const float *dy, float *dw, float *m,
-                                   float *scratch, sr_err *err);
 // BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
 // ReLU node with the ReLU's output gradient (batchnorm.c).
 sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);

@@ -237,6 +237,19 @@ void sr_model_free(sr_model *m) {
   memset(m, 0, sizeof *m);
 }
 
+// Precision (kernels/precision.c rounds) is a property of the model its executors are built for.
+sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
+  if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  if (p != SR_PRECISION_F32 && p != SR_PRECISION_BF16) return sr_fail(err, SR_ERR_ARG, "unknown precision %d", (int)p);
+  if (p == m->precision) return SR_OK;
+  // tapes and plans bind weight pointers and input copies for one precision when they are built
+  sr_model_free_tapes(m);
+  sr_model_free_infers(m);
+  sr_model_free_wino_cache(m);
+  m->precision = p;
+  return SR_OK;
+}
+
 void sr_model_zero_grad(sr_model *m) { memset(m->grads, 0, sizeof(float) * (size_t)m->n_params); }
 
 int64_t sr_model_out_size(const sr_model *m) {

@@ -1,5 +1,5 @@
 // Residual add: y = a + b. oneDNN binary add; backward hands dy to both inputs.
-#include "exec/engine.h"
+#include "exec/infer.h"
 
 // a, b, y: (n)
 void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n) {
@@ -93,4 +93,28 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   return SR_OK;
 }
 
-const sr_layer_ops sr_ops_add = {"add", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): an add no convolution took as its sum post-op [-> ReLU post-op] ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const dnnl_memory_desc_t *a = &p->vals[s->in[0]].md, *b = &p->vals[s->in[1]].md;
+  dnnl_binary_desc_t bd;
+  DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
+  dnnl_primitive_attr_t attr;
+  sr_status e = sr_post_ops_attr(0, s->relu >= 0, &attr, err);
+  if (e) return e;
+  e = sr_plan_prim(p, &bd, attr, &s->prim, NULL, err);
+  dnnl_primitive_attr_destroy(attr);
+  p->vals[s->out].md = *a;
+  p->stats.relu_fused += s->relu >= 0;
+  return e;
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, p->vals[s->in[0]].mem}, {DNNL_ARG_SRC_1, p->vals[s->in[1]].mem},
+                         {DNNL_ARG_DST, p->vals[s->out].mem}};
+  return sr_exec(&p->dnn, s->prim, 3, a, err);
+}
+
+const sr_layer_ops sr_ops_add = {.name = "add", .build = build, .forward = forward, .backward = backward,
+                                 .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                 .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build, .plan_run = plan_run};

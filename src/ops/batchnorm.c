@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "exec/engine.h"
+#include "exec/infer.h"
 
 // x, y: (N,C,HW)  gamma, beta, mean, invstd: (C)
 void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
@@ -309,4 +309,36 @@ sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err) {
   return bn_backward(t, bn, t->tn[t->tn[bn].fused].diff, err);
 }
 
-const sr_layer_ops sr_ops_bn = {"batchnorm2d", build, forward, backward, ref_fwd, ref_bwd, aux_size, flops};
+// ---- inference plan (infer.c): a BN that does not follow a convolution (those are folded into it, conv2d.c):
+// oneDNN's inference BN on the running statistics (read live) [-> ReLU, fused in the primitive] ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_use_global_stats | (s->relu >= 0 ? dnnl_fuse_norm_relu : 0);
+  dnnl_batch_normalization_desc_t bd;
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, src, (float)nd->eps, flags), err);
+  sr_status e = sr_plan_prim(p, &bd, NULL, &s->prim, NULL, err);
+  if (e) return e;
+  p->vals[s->out].md = *src;
+  int64_t cd[1] = {nd->c};
+  dnnl_memory_desc_t v;
+  sr_plain_md(&v, 1, cd);
+  float *at[4] = {p->m->params + nd->p_w, p->m->params + nd->p_b, p->m->state + nd->s_mean, p->m->state + nd->s_var};
+  for (int k = 0; k < 4; k++)
+    if ((e = sr_mem_create(&p->dnn, &s->bn_mem[k], &v, at[k], err))) return e;
+  p->stats.relu_fused += s->relu >= 0;
+  return SR_OK;
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->vals[s->in[0]].mem}, {DNNL_ARG_DST, p->vals[s->out].mem},
+                         {DNNL_ARG_SCALE, s->bn_mem[0]}, {DNNL_ARG_SHIFT, s->bn_mem[1]},
+                         {DNNL_ARG_MEAN, s->bn_mem[2]}, {DNNL_ARG_VARIANCE, s->bn_mem[3]}};
+  return sr_exec(&p->dnn, s->prim, 6, a, err);
+}
+
+const sr_layer_ops sr_ops_bn = {.name = "batchnorm2d", .build = build, .forward = forward, .backward = backward,
+                                .ref_forward = ref_fwd, .ref_backward = ref_bwd, .ref_aux_size = aux_size,
+                                .flops = flops, .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build,
+                                .plan_run = plan_run};

@@ -2,7 +2,7 @@
 // a plain buffer viewed as 2-D, and the reverse reorder for the gradient.
 #include <string.h>
 
-#include "exec/engine.h"
+#include "exec/infer.h"
 
 static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
                     const double *x1, double *y, double *aux) {
@@ -62,4 +62,22 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   return s;
 }
 
-const sr_layer_ops sr_ops_flatten = {"flatten", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): reorder into a plain buffer, viewed as (N, C, H, W) for the reorder and
+// (N, C*H*W) after it ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  int64_t d4[4] = {p->n, nd->ic, nd->ih, nd->iw}, d2[2] = {p->n, nd->c};
+  sr_plain_md(&s->view_md, src->ndims, src->ndims == 4 ? d4 : d2);
+  sr_plain_md(&p->vals[s->out].md, 2, d2);
+  return sr_reorder_create(&p->dnn, &s->prim, src, &s->view_md, 0, err);
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  return sr_reorder_run(&p->dnn, s->prim, p->vals[s->in[0]].mem, s->view, err);
+}
+
+const sr_layer_ops sr_ops_flatten = {.name = "flatten", .build = build, .forward = forward, .backward = backward,
+                                     .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                     .plan_build = plan_build, .plan_run = plan_run, .plan_keeps_values = 1};

@@ -43,3 +43,24 @@ sr_status sr_pool_backward(sr_tape *t, int i, sr_err *err) {
   if (!s) sr_diff_done(t, i, 0);
   return s;
 }
+
+// Inference plan (infer.c): one forward_inference pooling step.
+sr_status sr_pool_plan_build(sr_infer *p, int t, dnnl_alg_kind_t alg, int64_t kh, int64_t kw, int64_t stride,
+                             int64_t pad, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  int64_t dd[4] = {p->n, nd->c, nd->h, nd->w};
+  dnnl_dims_t st = {stride, stride}, k = {kh, kw}, dil = {0, 0}, pl = {pad, pad};
+  dnnl_dims_t pr = {(int64_t)(nd->h - 1) * stride + kh - nd->ih - pad, (int64_t)(nd->w - 1) * stride + kw - nd->iw - pad};
+  dnnl_memory_desc_t dst_any;
+  sr_md(&dst_any, 4, dd, dnnl_format_tag_any);
+  dnnl_pooling_v2_desc_t pd_desc;
+  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, alg, &p->vals[s->in[0]].md, &dst_any,
+                                             st, k, dil, pl, pr), err);
+  dnnl_primitive_desc_t pd;
+  sr_status e = sr_plan_prim(p, &pd_desc, NULL, &s->prim, &pd, err);
+  if (e) return e;
+  p->vals[s->out].md = *sr_pd_md(pd, dnnl_query_dst_md);
+  dnnl_primitive_desc_destroy(pd);
+  return SR_OK;
+}

@@ -1,5 +1,5 @@
 // relu: reference kernels (double) and the oneDNN layer.
-#include "exec/engine.h"
+#include "exec/infer.h"
 
 // x, y: (n)
 void sr_relu_forward_ref(double *y, const double *x, int64_t n) {
@@ -70,4 +70,16 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   return s;
 }
 
-const sr_layer_ops sr_ops_relu = {"relu", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): a ReLU no conv, linear, BN or add step absorbed ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  dnnl_eltwise_desc_t ed;
+  DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_relu, src, 0.f, 0.f), err);
+  p->vals[s->out].md = *src;
+  return sr_plan_prim(p, &ed, NULL, &s->prim, NULL, err);
+}
+
+const sr_layer_ops sr_ops_relu = {.name = "relu", .build = build, .forward = forward, .backward = backward,
+                                  .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                  .plan_build = plan_build, .plan_run = sr_plan_run_src_dst, .plan_keeps_values = 1};
