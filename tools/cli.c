@@ -111,6 +111,11 @@ int sr_cli_fail(const char *cmd, const sr_err *err) {
   return sr_status_exit_code(err->code);
 }
 
+int sr_cli_winograd(void) {
+  const char *w = getenv("SR_WINOGRAD");
+  return !(w && strcmp(w, "0") == 0);
+}
+
 int sr_cli_seen(const sr_opt *opts, const char *name) {
   for (const sr_opt *o = opts; o->name; o++)
     if (!strcmp(o->name, name)) return o->seen;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "engine.h"
 
 
@@ -18,6 +19,8 @@ sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
   sr_engine *e = calloc(1, sizeof *e);
   if (!e) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate engine");
   m->engine = e;
+  if (!(m->exec = calloc(1, sizeof *m->exec))) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the executor cache");
+  m->exec->winograd = 1;
   DNNL_TRY(dnnl_engine_create(&e->eng, dnnl_cpu, 0), err);
   DNNL_TRY(dnnl_stream_create(&e->stream, e->eng, dnnl_stream_default_flags), err);
   sr_node in = {.op = SR_OP_INPUT, .in = {-1, -1}, .c = cfg->in_c, .h = cfg->in_h, .w = cfg->in_w,
@@ -222,6 +225,7 @@ void sr_model_free(sr_model *m) {
   sr_model_free_tapes(m);
   sr_model_free_infers(m);
   sr_model_free_wino_cache(m);
+  free(m->exec);
   sr_engine *e = m->engine;
   if (e) {
     if (e->stream) dnnl_stream_destroy(e->stream);

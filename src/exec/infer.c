@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "infer.h"
 
 sr_status sr_plan_prim(sr_infer *p, const void *desc, const_dnnl_primitive_attr_t attr, dnnl_primitive_t *prim,
@@ -89,18 +90,18 @@ struct sr_wino_cache {
 };
 
 void sr_model_free_wino_cache(sr_model *m) {
-  sr_wino_cache *c = m->wino_cache;
+  struct sr_wino_cache *c = m->exec ? m->exec->wino : NULL;
   if (!c) return;
   for (int i = 0; c->u && i < m->n_nodes; i++) sr_free(c->u[i]);
   free(c->u), free(c->version), free(c->state_version), free(c);
-  m->wino_cache = NULL;
+  m->exec->wino = NULL;
 }
 
 sr_status sr_plan_wino_weights(sr_infer *p, sr_istep *s, sr_err *err) {
   sr_model *m = p->m;
   int n = m->n_nodes, i = s->node;
-  sr_wino_cache *c = m->wino_cache;
-  if (!c && (!(c = m->wino_cache = calloc(1, sizeof *c)) || !(c->u = calloc((size_t)n, sizeof *c->u)) ||
+  struct sr_wino_cache *c = m->exec->wino;
+  if (!c && (!(c = m->exec->wino = calloc(1, sizeof *c)) || !(c->u = calloc((size_t)n, sizeof *c->u)) ||
              !(c->version = calloc((size_t)n, sizeof *c->version)) ||
              !(c->state_version = calloc((size_t)n, sizeof *c->state_version)))) {
     sr_model_free_wino_cache(m);
@@ -221,14 +222,10 @@ static sr_status finish(sr_infer *p, sr_err *err) {
   return sr_infer_refresh(p, err);
 }
 
-void sr_infer_default_options(sr_infer_options *o) {
-  const char *w = getenv("SR_WINOGRAD");
-  *o = (sr_infer_options){.winograd = !(w && strcmp(w, "0") == 0)};
-}
+void sr_infer_default_options(sr_infer_options *o) { *o = (sr_infer_options){.winograd = 1}; }
 
 sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **out, sr_err *err) {
-  sr_infer_options o;
-  sr_infer_default_options(&o);
+  sr_infer_options o = {.winograd = sr_model_winograd(m)};
   return sr_infer_create_opts(m, n, &o, out, err);
 }
 
@@ -266,26 +263,29 @@ sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o
 void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s) { *s = p->stats; }
 
 sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err) {
+  if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  struct sr_exec_cache *c = m->exec;
   int k = 0;
-  while (k < SR_MAX_INFERS && m->infers[k] && m->infer_n[k] != n) k++;
+  while (k < SR_MAX_INFERS && c->infers[k] && c->infer_n[k] != n) k++;
   if (k == SR_MAX_INFERS) {  // full: drop the oldest
-    sr_infer_free(m->infers[0]);
-    memmove(m->infers, m->infers + 1, sizeof m->infers[0] * (SR_MAX_INFERS - 1));
-    memmove(m->infer_n, m->infer_n + 1, sizeof m->infer_n[0] * (SR_MAX_INFERS - 1));
+    sr_infer_free(c->infers[0]);
+    memmove(c->infers, c->infers + 1, sizeof c->infers[0] * (SR_MAX_INFERS - 1));
+    memmove(c->infer_n, c->infer_n + 1, sizeof c->infer_n[0] * (SR_MAX_INFERS - 1));
     k = SR_MAX_INFERS - 1;
-    m->infers[k] = NULL;
+    c->infers[k] = NULL;
   }
-  if (!m->infers[k]) {
-    sr_status e = sr_infer_create(m, n, &m->infers[k], err);
+  if (!c->infers[k]) {
+    sr_status e = sr_infer_create(m, n, &c->infers[k], err);
     if (e) return e;
-    m->infer_n[k] = n;
+    c->infer_n[k] = n;
   }
-  return sr_infer_forward(m->infers[k], x, out, err);
+  return sr_infer_forward(c->infers[k], x, out, err);
 }
 
 void sr_model_free_infers(sr_model *m) {
-  for (int k = 0; k < SR_MAX_INFERS; k++) {
-    sr_infer_free(m->infers[k]);
-    m->infers[k] = NULL;
+  struct sr_exec_cache *c = m->exec;
+  for (int k = 0; c && k < SR_MAX_INFERS; k++) {
+    sr_infer_free(c->infers[k]);
+    c->infers[k] = NULL;
   }
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "engine.h"
 #include "kernels/winograd.h"
 
@@ -293,41 +294,43 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
 
 sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  struct sr_exec_cache *c = m->exec;
   if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "batch size %lld out of range", (long long)n);
   int freei = -1;
   for (int i = 0; i < SR_MAX_TAPES; i++) {
-    if (m->tapes[i] && m->tape_n[i] == n && m->tape_slot[i] == slot) {
-      *t = m->tapes[i];
+    if (c->tapes[i] && c->tape_n[i] == n && c->tape_slot[i] == slot) {
+      *t = c->tapes[i];
       return SR_OK;
     }
-    if (!m->tapes[i] && freei < 0) freei = i;
+    if (!c->tapes[i] && freei < 0) freei = i;
   }
   if (freei < 0) {
     // Evict the oldest slot-0 tape. Tapes of other slots hold state a caller is using across calls (the
     // two halves of a pair batch), so they are never evicted.
     int v = 0;
-    while (v < SR_MAX_TAPES && m->tape_slot[v] != 0) v++;
+    while (v < SR_MAX_TAPES && c->tape_slot[v] != 0) v++;
     if (v == SR_MAX_TAPES) return sr_fail(err, SR_ERR_ARG, "too many tapes in use (%d)", SR_MAX_TAPES);
-    tape_destroy(m->tapes[v]);
+    tape_destroy(c->tapes[v]);
     int tail = SR_MAX_TAPES - 1 - v;
-    memmove(m->tapes + v, m->tapes + v + 1, sizeof(m->tapes[0]) * (size_t)tail);
-    memmove(m->tape_n + v, m->tape_n + v + 1, sizeof(m->tape_n[0]) * (size_t)tail);
-    memmove(m->tape_slot + v, m->tape_slot + v + 1, sizeof(m->tape_slot[0]) * (size_t)tail);
+    memmove(c->tapes + v, c->tapes + v + 1, sizeof(c->tapes[0]) * (size_t)tail);
+    memmove(c->tape_n + v, c->tape_n + v + 1, sizeof(c->tape_n[0]) * (size_t)tail);
+    memmove(c->tape_slot + v, c->tape_slot + v + 1, sizeof(c->tape_slot[0]) * (size_t)tail);
     freei = SR_MAX_TAPES - 1;
-    m->tapes[freei] = NULL;
+    c->tapes[freei] = NULL;
   }
-  sr_status st = tape_build(m, n, &m->tapes[freei], err);
+  sr_status st = tape_build(m, n, &c->tapes[freei], err);
   if (st) return st;
-  m->tape_n[freei] = n;
-  m->tape_slot[freei] = slot;
-  *t = m->tapes[freei];
+  c->tape_n[freei] = n;
+  c->tape_slot[freei] = slot;
+  *t = c->tapes[freei];
   return SR_OK;
 }
 
 void sr_model_free_tapes(sr_model *m) {
-  for (int i = 0; i < SR_MAX_TAPES; i++) {
-    tape_destroy(m->tapes[i]);
-    m->tapes[i] = NULL;
+  struct sr_exec_cache *c = m->exec;
+  for (int i = 0; c && i < SR_MAX_TAPES; i++) {
+    tape_destroy(c->tapes[i]);
+    c->tapes[i] = NULL;
   }
 }
 

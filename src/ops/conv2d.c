@@ -103,14 +103,12 @@ static int is_nchw8c(const dnnl_memory_desc_t *md) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-// Only where the rule picks it (the plan's rule: SR_WINOGRAD=0 turns it off) and oneDNN chose nChw8c for the
-// input, its gradient and the output, so the kernels read and write the tape's buffers in place.
+// Only where the rule picks it (the plan's rule; sr_model_set_winograd(m, 0) turns it off) and oneDNN chose
+// nChw8c for the input, its gradient and the output, so the kernels read and write the tape's buffers in place.
 static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
                             sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
-  sr_infer_options o;
-  sr_infer_default_options(&o);
-  if (!o.winograd || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
+  if (!sr_model_winograd(t->m) || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
       !dnnl_memory_desc_equal(src, sr_in_md(t, i, 0)))
     return SR_OK;
   sr_tnode *tn = &t->tn[i];
