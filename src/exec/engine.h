@@ -1,4 +1,5 @@
-// Internal: the oneDNN executor ("tape") shared by the layer files. Not a public header.
+// Internal: the training tape (tape.c) as the op files see it, and the op vtable every executor calls (each
+// op's file in src/ops defines its sr_layer_ops; src/ops/registry.c maps sr_op to it). Not a public header.
 #ifndef SR_ENGINE_H
 #define SR_ENGINE_H
 
@@ -84,6 +85,7 @@ typedef struct sr_layer_ops {
   int plan_keeps_values;  // bf16: the step outputs values of its (bf16) input, or 0: no rounding needed
 } sr_layer_ops;
 
+// The ops (src/ops/<op>.c), registered in src/ops/registry.c.
 extern const sr_layer_ops sr_ops_input, sr_ops_conv, sr_ops_bn, sr_ops_relu, sr_ops_maxpool, sr_ops_avgpool,
     sr_ops_gap, sr_ops_linear, sr_ops_flatten, sr_ops_add;
 const sr_layer_ops *sr_layer_ops_for(sr_op op);
@@ -92,7 +94,7 @@ const sr_layer_ops *sr_layer_ops_for(sr_op op);
 void sr_model_free_tapes(sr_model *m);
 void sr_model_free_wino_cache(sr_model *m);
 
-// ---- helpers for layer files (tape.c; the oneDNN ones, on t->dnn, are dnn.h's) ----
+// ---- tape helpers for the op files (tape.c; the oneDNN ones, on t->dnn, are dnn.h's) ----
 // The node's output memory descriptor as a consumer's src: producer's md.
 const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k);
 // Set up this node's dst and diff memories with the given md (diff's buffer is bound after build).
@@ -103,13 +105,12 @@ sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_er
 // training without dx).
 dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k);
 void sr_diff_done(sr_tape *t, int i, int k);
-// Float pointers into params/grads for node parameters.
 // Weights of a conv (O*C*K*K) or linear (O*fan_in) node; 0 for the others.
 static inline int64_t sr_node_weight_count(const sr_node *nd) {
   if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k;
   return nd->op == SR_OP_LINEAR ? (int64_t)nd->c * nd->ic * nd->ih * nd->iw : 0;
 }
-// The f32 master parameters. bf16 weights are rounded where the layer copies them (weights.c, Winograd's
+// Float pointers into params/grads for node parameters: the f32 master parameters. bf16 weights are rounded where the layer copies them (weights.c, Winograd's
 // transform, the plan's refresh): no second copy of the parameters.
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
