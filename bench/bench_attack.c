@@ -77,7 +77,9 @@ int main(int argc, char **argv) {
   sr_run_info info;
   sr_dataset ds;
   sr_amodel am;
-  if (sr_run_open(argv[1], "last", &m, &info, &err) || sr_dataset_load(info.data, "test", &ds, &err) ||
+  const char *wg = getenv("SR_WINOGRAD");  // 0: every convolution direct (the library reads no environment)
+  if (sr_run_open(argv[1], "last", &m, &info, &err) || sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err) ||
+      sr_dataset_load(info.data, "test", &ds, &err) ||
       sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, b, &err))
     die(&err);
   // the first b correctly classified test images; labels = predictions

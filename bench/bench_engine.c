@@ -176,8 +176,10 @@ int main(int argc, char **argv) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 0, 0);
+  const char *wg = getenv("SR_WINOGRAD");  // 0: every convolution direct (the library reads no environment)
   if (sr_model_create(&m, &cfg, &rng, &err) ||
-      sr_model_set_precision(&m, bf16 ? SR_PRECISION_BF16 : SR_PRECISION_F32, &err)) {
+      sr_model_set_precision(&m, bf16 ? SR_PRECISION_BF16 : SR_PRECISION_F32, &err) ||
+      sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err)) {
     fprintf(stderr, "bench: %s\n", err.msg);
     return 1;
   }

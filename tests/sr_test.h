@@ -1,4 +1,6 @@
 // Minimal test harness: CHECK macros count failures; sr_test_done() prints "N passed, N failed".
+// A test that cannot run (its data is absent) says why and exits SR_TEST_SKIP, which CTest reports as
+// skipped (SKIP_RETURN_CODE in tests/CMakeLists.txt), never as passed.
 #ifndef SR_TEST_H
 #define SR_TEST_H
 
@@ -7,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int sr_test_pass_, sr_test_fail_;
+#define SR_TEST_SKIP 77
+
+static int sr_test_pass_, sr_test_fail_, sr_test_skipped_;
 
 #define CHECK(cond, ...)                                          \
   do {                                                            \
@@ -58,9 +62,21 @@ static inline const char *sr_test_src(const char *rel) {
   return buf;
 }
 
+// Part of a test cannot run: say why; sr_test_done() then reports the test as skipped (unless a check failed).
+static inline void sr_test_skip(const char *why) {
+  printf("SKIP: %s\n", why);
+  sr_test_skipped_++;
+}
+
+// 1 if a check failed or none ran, SR_TEST_SKIP if a part was skipped, else 0.
 static inline int sr_test_done(void) {
-  printf("%d passed, %d failed\n", sr_test_pass_, sr_test_fail_);
-  return sr_test_fail_ ? 1 : 0;
+  printf("%d passed, %d failed%s\n", sr_test_pass_, sr_test_fail_, sr_test_skipped_ ? " (parts skipped)" : "");
+  if (sr_test_fail_) return 1;
+  if (sr_test_pass_ == 0) {
+    printf("FAIL: no check ran\n");
+    return 1;
+  }
+  return sr_test_skipped_ ? SR_TEST_SKIP : 0;
 }
 
 #endif

@@ -1,6 +1,7 @@
 // The attack runners behind `simreg attack` and `simreg robustness`: each fills its part of a
 // RUN/robustness.json patch (docs/FORMATS.md, docs/ATTACKS.md).
 #include "attack_run.h"
+#include "cli.h"
 
 #include <math.h>
 #include <omp.h>
@@ -99,7 +100,9 @@ sr_status atk_open_target(const char *dir, const atk_args *a, int c, atk_target 
   sr_status st = sr_run_open(dir, a->which, &t->m, &t->info, err);
   if (st) return sr_err_context(err, "%s", dir);
   t->open = 1;
-  if ((st = sr_model_set_precision(&t->m, a->precision, err))) return st;
+  if ((st = sr_model_set_precision(&t->m, a->precision, err)) ||
+      (st = sr_model_set_winograd(&t->m, sr_cli_winograd(), err)))
+    return st;
   if ((st = sr_amodel_init(&t->am, &t->m, c, t->info.gray, t->info.mean, t->info.scale, a->batch, err)))
     return sr_err_context(err, "%s", dir);
   t->wrapped = 1;
@@ -118,7 +121,9 @@ sr_status atk_open(const char *dir, const atk_args *a, atk_run *r, cJSON *out, s
   sr_status st = sr_run_open(dir, a->which, &r->t.m, &r->t.info, err);
   if (st) return sr_err_context(err, "%s", dir);
   r->t.open = 1;
-  if ((st = sr_model_set_precision(&r->t.m, a->precision, err))) return st;
+  if ((st = sr_model_set_precision(&r->t.m, a->precision, err)) ||
+      (st = sr_model_set_winograd(&r->t.m, sr_cli_winograd(), err)))
+    return st;
   st = sr_dataset_load(a->data ? a->data : r->t.info.data, a->split, &r->ds, err);
   if (!st && (r->ds.h != r->t.m.cfg.in_h || r->ds.w != r->t.m.cfg.in_w))
     st = sr_fail(err, SR_ERR_SHAPE, "%s images are %dx%d, the model of %s takes %dx%d", r->ds.name, r->ds.h, r->ds.w,

@@ -30,6 +30,8 @@ void sr_cli_usage(const char *cmd, const char *usage, const sr_opt *opts);
 int sr_cli_seen(const sr_opt *opts, const char *name);
 // Print "simreg CMD: <message>" and return the exit code for the status.
 int sr_cli_fail(const char *cmd, const sr_err *err);
+// SR_WINOGRAD: 0 every convolution direct, 1 Winograd where its rule picks it, unset: where native (cli_exec.c).
+int sr_cli_winograd(void);
 
 typedef int (*sr_cmd_fn)(int argc, char **argv);
 // One line per subcommand, defined in cmd_<name>.c and listed in simreg.c's COMMANDS table.

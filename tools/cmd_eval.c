@@ -75,7 +75,7 @@ int sr_cmd_eval(int argc, char **argv) {
   sr_model m;
   sr_run_info info;
   if (sr_run_open(pos[0], which, &m, &info, &err)) return sr_cli_fail("eval", &err);
-  if (sr_model_set_precision(&m, prec, &err)) {
+  if (sr_model_set_precision(&m, prec, &err) || sr_model_set_winograd(&m, sr_cli_winograd(), &err)) {
     sr_model_free(&m);
     return sr_cli_fail("eval", &err);
   }

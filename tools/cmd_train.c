@@ -14,6 +14,7 @@ static void on_signal(int sig) { stop_signal = sig; }
 // Under mpirun every rank runs this; a rank that fails ends the whole job (sr_dist_abort), since the
 // others would wait for it in the next collective.
 static int run_training(sr_train_config *c) {
+  c->direct_conv = !sr_cli_winograd();
   sr_err err = {0};
   if (sr_dist_init(&c->dist, &err)) return sr_cli_fail("train", &err);
   int rc = 0;

@@ -62,7 +62,7 @@ typedef struct sr_model_config {
 typedef struct sr_tape sr_tape;
 typedef struct sr_infer sr_infer;
 typedef enum sr_precision { SR_PRECISION_F32 = 0, SR_PRECISION_BF16 = 1 } sr_precision;
-typedef struct sr_wino_cache sr_wino_cache;
+struct sr_exec_cache;
 
 typedef struct sr_model {
   sr_model_config cfg;
@@ -80,12 +80,7 @@ typedef struct sr_model {
   uint64_t params_version;         // bump after changing params (optimizer, load) so tapes re-read them
   uint64_t state_version;          // bumped when BN running statistics change (training forward); bump by hand too
   void *engine;                    // oneDNN engine + stream (opaque)
-  sr_tape *tapes[SR_MAX_TAPES];
-  int64_t tape_n[SR_MAX_TAPES];
-  int tape_slot[SR_MAX_TAPES];
-  sr_infer *infers[SR_MAX_INFERS]; // inference plans of sr_model_infer, one per batch size
-  int64_t infer_n[SR_MAX_INFERS];
-  sr_wino_cache *wino_cache;       // Winograd-transformed weights shared by the plans (src/layers/infer.c)
+  struct sr_exec_cache *exec;      // the executors' caches: tapes, plans, Winograd weights, options (opaque)
   sr_precision precision;          // set with sr_model_set_precision (tapes and plans follow it)
   int finalized;
   int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad shape
@@ -130,8 +125,9 @@ sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *e
 int64_t sr_tape_batch(const sr_tape *t);
 // Bytes of activation-gradient buffers the tape holds (nodes share them by backward liveness).
 size_t sr_tape_diff_bytes(const sr_tape *t);
-// Convolutions whose forward and backward-data run as Winograd F(4x4, 3x3) on this tape (the inference
-// plan's rule, sr_infer_options; SR_WINOGRAD=0 turns it off); backward-weights stays oneDNN's direct.
+// Convolutions that run as Winograd F(4x4, 3x3) on this tape, in all three passes (forward, backward-data,
+// and backward-weights unless the convolution has a bias): the inference plan's rule (sr_infer_options),
+// where oneDNN picked nChw8c for the input, its gradient and the output; off with sr_model_set_winograd(m, 0).
 int sr_tape_winograd_convs(const sr_tape *t);
 // x: (n, in_c, in_h, in_w) plain, values as the model sees them. out: (n, classes) or the last node's
 // output in plain NCHW. training: BN uses batch statistics and updates running stats.
@@ -145,6 +141,12 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
 // Copy feature layer f of the last forward into out (plain NCHW).
 sr_status sr_tape_feature(sr_tape *t, int f, float *out, sr_err *err);
 int64_t sr_model_feature_size(const sr_model *m, int f);  // C*H*W of one image
+
+// Winograd F(4x4, 3x3) for the convolutions its rule picks (sr_infer_options), in the model's tapes and in
+// the plans of sr_infer_create / sr_model_infer: on (1, the default) or off (0: every convolution direct).
+// Drops the model's tapes and plans (rebuilt on next use). The CLI reads SR_WINOGRAD=0 and calls this.
+sr_status sr_model_set_winograd(sr_model *m, int on, sr_err *err);
+int sr_model_winograd(const sr_model *m);
 
 // Convenience: tape(n, slot 0) forward.
 sr_status sr_model_forward(sr_model *m, const float *x, int64_t n, int training, float *out, sr_err *err);
@@ -163,8 +165,8 @@ sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **p, sr_err *err);
 typedef struct sr_infer_options {
   int winograd;  // 1: use the rule above; 0: every convolution direct
 } sr_infer_options;
-// Defaults: Winograd on where it is native (below), unless the environment variable SR_WINOGRAD is "0"
-// (sr_infer_create and the training tape use these).
+// Defaults: Winograd where it is native (below). sr_infer_create and sr_model_infer use the model's setting
+// (sr_model_set_winograd), which starts at sr_wino_native().
 void sr_infer_default_options(sr_infer_options *o);
 // 1 when oneDNN's blocked f32 layout on this CPU is nChw8c (AVX2 and below), the layout the Winograd kernels
 // work in; 0 on AVX-512 CPUs, where oneDNN blocks channels by 16: there the direct oneDNN convolutions run
@@ -213,8 +215,8 @@ sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, 
 // dgrads: n_params doubles (added to); dx may be NULL.
 sr_status sr_ref_backward(sr_ref_run *run, const double *dout, double *dgrads, double *dx, sr_err *err);
 const double *sr_ref_node_output(const sr_ref_run *run, int node);
-// Override the double parameters used by the reference run (for finite differences); NULL = model's.
 void sr_ref_free(sr_ref_run *run);
+// sr_ref_forward with the double parameters given (finite differences); params NULL: the model's.
 sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
                                 double *out, sr_ref_run **run, sr_err *err);
 

@@ -52,6 +52,7 @@ typedef struct sr_train_config {
   double bucket_mb;    // gradient bucket size in MiB (0: 1 MiB)
   int sync_bn;         // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
   sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
+  int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small

@@ -196,7 +196,9 @@ static sr_status setup(run_state *r, sr_err *err) {
   sr_rng rng;
   sr_rng_seed(&rng, c->seed, 1);
   if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
-  if ((st = sr_model_set_precision(&r->model, c->precision, err))) return st;
+  if ((st = sr_model_set_precision(&r->model, c->precision, err)) ||
+      (st = sr_model_set_winograd(&r->model, !c->direct_conv, err)))
+    return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->momentum, c->weight_decay, c->nesterov, err))) return st;
   if ((st = check_shards(r, err))) return st;
   if (c->sync_bn) sr_dist_sync_bn(r->dist, &r->model);  // before any tape exists

@@ -4,8 +4,8 @@
 SIMREG="$1"
 FM=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 if [ ! -r "$FM" ]; then
-  echo "Fashion-MNIST not installed: skipping"
-  exit 0
+  echo "SKIP: Fashion-MNIST not installed ($FM)"
+  exit 77
 fi
 T=$(mktemp -d /tmp/sr_cli_corrupt_XXXXXX)
 trap 'rm -rf "$T"' EXIT

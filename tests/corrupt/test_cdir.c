@@ -128,7 +128,7 @@ static void test_errors(void) {
 // A real dataset through the loader: Fashion-MNIST (28x28 gray), if installed.
 static void test_fashion_mnist(void) {
   if (access("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", R_OK) != 0) {
-    printf("Fashion-MNIST not installed: skipping\n");
+    sr_test_skip("Fashion-MNIST not installed (/usr/share/datasets/fashion-mnist): its corrupted directory");
     return;
   }
   sr_dataset ds;

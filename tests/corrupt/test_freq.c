@@ -111,7 +111,7 @@ static void test_measured_groups(void) {
   check_groups(&f, "synthetic");
   sr_dataset_free(&ds);
   if (access("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", R_OK) != 0) {
-    printf("Fashion-MNIST not installed: skipping its frequency groups\n");
+    sr_test_skip("Fashion-MNIST not installed (/usr/share/datasets/fashion-mnist): its frequency groups");
     return;
   }
   CHECK_OK(sr_dataset_load("fashion-mnist", "test", &ds, &err), &err);

@@ -133,13 +133,13 @@ int main(void) {
   snprintf(tarball, sizeof tarball, "%s/data/cifar10-jpeg.tar.xz", shared);
   if (access(tool, X_OK) != 0 || access(tarball, R_OK) != 0) {
     printf("SKIP: %s or %s is absent\n", tool, tarball);
-    return 0;
+    return SR_TEST_SKIP;
   }
   snprintf(cache, sizeof cache, "%s/data-cache", build ? build : ".");
   snprintf(cmd, sizeof cmd, "mkdir -p '%s' && '%s' '%s/cifar10'", cache, tool, cache);
   if (run(cmd) != 0) {
     printf("SKIP: %s could not convert CIFAR-10 (python3-pil missing?)\n", tool);
-    return 0;
+    return SR_TEST_SKIP;
   }
   sr_dataset test;
   check_binary(cache, &test);

@@ -59,7 +59,7 @@ static void throughput(const sr_dataset *ds) {
 int main(void) {
   if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) {
     printf("SKIP: /usr/share/datasets/fashion-mnist is absent (install dataset-fashion-mnist)\n");
-    return 0;
+    return SR_TEST_SKIP;
   }
   sr_dataset train, test;
   check_split("train", 60000, 6000, &train);

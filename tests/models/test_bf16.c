@@ -1,4 +1,4 @@
-// --precision bf16 (src/layers/precision.c): the rounding itself against an independent double-arithmetic
+// --precision bf16 (src/kernels/precision.c): the rounding itself against an independent double-arithmetic
 // oracle; one convolution and one linear layer bit-exactly against the f32 engine fed bf16-rounded operands
 // (what bf16 kernels with f32 accumulation compute); a resnet with Winograd convolutions, in training, close
 // to f32 but not equal, with bf16 outputs and input gradient and untouched f32 master weights; the inference
@@ -235,7 +235,7 @@ static void check_plan_exact(void) {
 // rounding (BatchNorm's batch statistics, Winograd); a bf16 rounding that differs is an error of 2^-9, and
 // those flips multiply layer by layer, so a deep net in training mode ends as far from the reference as from
 // f32: only the shallow cnn-small (no BatchNorm) is compared in training mode.
-static void check_vs_ref(const char *arch, double width, int hw, int training) {
+static void check_vs_ref(const char *arch, double width, int hw, int training, int winograd) {
   sr_err err = {0};
   sr_rng rng;
   sr_rng_seed(&rng, 1616, 0);
@@ -243,6 +243,7 @@ static void check_vs_ref(const char *arch, double width, int hw, int training) {
   sr_model_config cfg = {.in_c = 1, .in_h = hw, .in_w = hw, .classes = 10, .width = width};
   snprintf(cfg.arch, sizeof cfg.arch, "%s", arch);
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
+  CHECK_OK(sr_model_set_winograd(&m, winograd, &err), &err);
   int64_t n = 8, d = (int64_t)hw * hw, k = 10;
   float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, n * k), *st0 = malloc(sizeof(float) * (size_t)m.n_state);
   memcpy(st0, m.state, sizeof(float) * (size_t)m.n_state);
@@ -335,8 +336,7 @@ int main(void) {
   check_exact(1);
   check_plan_exact();
   check_resnet();
-  check_vs_ref("cnn-small", 1.0, 28, 1);
-  setenv("SR_WINOGRAD", "0", 1);  // the reference computes direct convolutions
-  check_vs_ref("resnet18", 0.25, 16, 0);
+  check_vs_ref("cnn-small", 1.0, 28, 1, 1);
+  check_vs_ref("resnet18", 0.25, 16, 0, 0);  // the reference computes direct convolutions
   return sr_test_done();
 }

@@ -65,7 +65,7 @@ static void check_model(const char *arch, double width, int c, int hw, int want_
   sr_model_free(&m);
 }
 
-// Two plans of one model share its Winograd weights (m->wino_cache): after the parameters change, and again
+// Two plans of one model share its Winograd weights (the model's Winograd cache, exec/cache.h): after the parameters change, and again
 // after the running statistics change, each plan (the second finds the cache already refreshed by the
 // first) must give the eval forward's logits.
 static void check_shared_wino(void) {

@@ -53,7 +53,7 @@ static double run_variant(const sr_st_file *f, const variant *v) {
   sr_model_config cfg = {.arch = "resnet18", .in_c = v->in_c, .in_h = v->hw, .in_w = v->hw, .classes = K,
                          .width = v->width};
   printf("resnet18 width %g on %dx%dx%d, batch %d\n", v->width, v->in_c, v->hw, v->hw, N);
-  if (sr_model_create(&m, &cfg, &rng, &err)) {
+  if (sr_model_create(&m, &cfg, &rng, &err) || sr_model_set_winograd(&m, 0, &err)) {  // see main
     CHECK(0, "create: %s", err.msg);
     return INFINITY;
   }
@@ -152,8 +152,8 @@ int main(void) {
   // PyTorch's kernels here are direct convolutions. With Winograd (7x7 layer3 of the first variant) one
   // pre-activation of the last ReLU that is ~0 changes sign, and that element's whole gradient flips:
   // 2e-2 relative on every gradient below it. Winograd's training path is checked against the double
-  // reference in test_tape_memory.c and against PyTorch in reg_torch_e2e (no tie there).
-  setenv("SR_WINOGRAD", "0", 1);
+  // reference in test_tape_memory.c and against PyTorch in reg_torch_e2e (no tie there). run_variant turns
+  // Winograd off (sr_model_set_winograd).
   sr_st_file f;
   if (fx_open("resnet_tiny.safetensors", &f)) return sr_test_done();
   static const variant V[] = {{"", 1, 28, 0.125}, {"c3.", 3, 32, 0.0625}};

@@ -2,7 +2,7 @@
 // and the architecture facts the paper fixes (no max-pool in the resnets, feature layers, names).
 #include <string.h>
 
-#include "../layers/check.h"
+#include "../exec/check.h"
 
 static void compare(const char *arch, double width, int c, int hw, int n) {
   sr_err err = {0};

@@ -1,5 +1,5 @@
 // Helpers for tests that compare simreg against the PyTorch fixtures in tests/fixtures/*.safetensors
-// (written by tests/fixtures/gen_fixtures.py). Error measure, as tests/layers/check.h: max|a-b| / max|b|
+// (written by tests/fixtures/gen_fixtures.py). Error measure, as tests/exec/check.h: max|a-b| / max|b|
 // over the whole tensor.
 #ifndef SR_TORCH_FIXTURE_H
 #define SR_TORCH_FIXTURE_H

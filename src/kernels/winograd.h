@@ -45,5 +45,11 @@ sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const 
 // Tile t's 6x6 input window (pad 1) of channel block cb transformed, B^T d B: the 8 lanes of point xi go to
 // v + xi * vs. src: (n, C, H, W) nChw8c.
 void sr_wino_input_tile_at(const sr_wino *w, const float *src, int64_t t, int cb, float *v, ptrdiff_t vs);
+// Winograd in training (winograd_train.c; the forward and backward-data kernels are the ones above).
+// Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
+// gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.
+size_t sr_wino_bwdw_scratch_floats(const sr_wino *w);
+sr_status sr_wino_backward_weights(const sr_wino *w, const float *x, const float *dy, float *dw, float *m,
+                                   float *scratch, sr_err *err);
 
 #endif

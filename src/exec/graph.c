@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "engine.h"
 
 
@@ -18,6 +19,8 @@ sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
   sr_engine *e = calloc(1, sizeof *e);
   if (!e) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate engine");
   m->engine = e;
+  if (!(m->exec = calloc(1, sizeof *m->exec))) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the executor cache");
+  m->exec->winograd = sr_wino_native();
   DNNL_TRY(dnnl_engine_create(&e->eng, dnnl_cpu, 0), err);
   DNNL_TRY(dnnl_stream_create(&e->stream, e->eng, dnnl_stream_default_flags), err);
   sr_node in = {.op = SR_OP_INPUT, .in = {-1, -1}, .c = cfg->in_c, .h = cfg->in_h, .w = cfg->in_w,
@@ -222,6 +225,7 @@ void sr_model_free(sr_model *m) {
   sr_model_free_tapes(m);
   sr_model_free_infers(m);
   sr_model_free_wino_cache(m);
+  free(m->exec);
   sr_engine *e = m->engine;
   if (e) {
     if (e->stream) dnnl_stream_destroy(e->stream);
@@ -235,6 +239,19 @@ void sr_model_free(sr_model *m) {
   sr_free(m->state);
   sr_free(m->bn_tracked);
   memset(m, 0, sizeof *m);
+}
+
+// Precision (kernels/precision.c rounds) is a property of the model its executors are built for.
+sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
+  if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  if (p != SR_PRECISION_F32 && p != SR_PRECISION_BF16) return sr_fail(err, SR_ERR_ARG, "unknown precision %d", (int)p);
+  if (p == m->precision) return SR_OK;
+  // tapes and plans bind weight pointers and input copies for one precision when they are built
+  sr_model_free_tapes(m);
+  sr_model_free_infers(m);
+  sr_model_free_wino_cache(m);
+  m->precision = p;
+  return SR_OK;
 }
 
 void sr_model_zero_grad(sr_model *m) { memset(m->grads, 0, sizeof(float) * (size_t)m->n_params); }

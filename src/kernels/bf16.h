@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <oneapi/dnnl/dnnl.h>
+
 // Round to nearest, ties to even, on the bit pattern (what oneDNN's f32 -> bf16 conversion does); NaN stays
 // a (quiet) NaN, overflow goes to infinity. Branch-free so that loops over it vectorise.
 static inline float sr_bf16_round1(float v) {
@@ -17,5 +19,8 @@ static inline float sr_bf16_round1(float v) {
   memcpy(&v, &u, 4);
   return v;
 }
+
+// Round a oneDNN memory in place, whatever its layout (padding zeros stay zero). precision.c.
+void sr_bf16_round_mem(dnnl_memory_t mem);
 
 #endif

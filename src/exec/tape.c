@@ -3,74 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "engine.h"
-#include "winograd.h"
-
-const sr_layer_ops *sr_layer_ops_for(sr_op op) {
-  static const sr_layer_ops *table[SR_OP_COUNT] = {
-      [SR_OP_INPUT] = &sr_ops_input,     [SR_OP_CONV] = &sr_ops_conv,       [SR_OP_BN] = &sr_ops_bn,
-      [SR_OP_RELU] = &sr_ops_relu,       [SR_OP_MAXPOOL] = &sr_ops_maxpool, [SR_OP_AVGPOOL] = &sr_ops_avgpool,
-      [SR_OP_GAP] = &sr_ops_gap,         [SR_OP_LINEAR] = &sr_ops_linear,   [SR_OP_FLATTEN] = &sr_ops_flatten,
-      [SR_OP_ADD] = &sr_ops_add,
-  };
-  return (unsigned)op < SR_OP_COUNT ? table[op] : NULL;
-}
-
-static void init_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims, dnnl_data_type_t dt,
-                    dnnl_format_tag_t tag) {
-  dnnl_dims_t d = {0};
-  for (int i = 0; i < ndims; i++) d[i] = dims[i];
-  dnnl_memory_desc_init_by_tag(md, ndims, d, dt, tag);
-}
-
-void sr_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
-  init_md(md, ndims, dims, dnnl_f32, ndims == 4 ? dnnl_abcd : ndims == 2 ? dnnl_ab : dnnl_a);
-}
-
-void sr_any_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims) {
-  init_md(md, ndims, dims, dnnl_f32, dnnl_format_tag_any);
-}
-
-const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
-  return dnnl_primitive_desc_query_md(pd, what, 0);
-}
-
-sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
-                       const_dnnl_primitive_desc_t hint, sr_err *err) {
-  DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr ? attr : t->attr, t->e->eng, hint), err);
-  return SR_OK;
-}
-
-sr_status sr_prim_from_pd(sr_tape *t, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err) {
-  const dnnl_memory_desc_t *sp = sr_pd_md(pd, dnnl_query_scratchpad_md);
-  if (sp) {
-    size_t sz = dnnl_memory_desc_get_size(sp);
-    if (sz > t->scratch_size) t->scratch_size = sz;
-  }
-  dnnl_status_t s = dnnl_primitive_create(prim, pd);
-  dnnl_primitive_desc_destroy(pd);
-  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: primitive creation failed (%d)", (int)s);
-  return SR_OK;
-}
-
-sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err) {
-  DNNL_TRY(dnnl_memory_create(mem, md, t->e->eng, handle ? handle : DNNL_MEMORY_ALLOCATE), err);
-  return SR_OK;
-}
-
-sr_status sr_mem_create_unbound(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, sr_err *err) {
-  DNNL_TRY(dnnl_memory_create(mem, md, t->e->eng, DNNL_MEMORY_NONE), err);
-  return SR_OK;
-}
-
-sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
-                            const dnnl_memory_desc_t *dst, int accumulate, sr_err *err) {
-  dnnl_primitive_desc_t pd;
-  DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src, t->e->eng, dst, t->e->eng,
-                                              accumulate ? t->attr_sum : t->attr),
-           err);
-  return sr_prim_from_pd(t, pd, prim, err);
-}
+#include "kernels/winograd.h"
 
 const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k) {
   return &t->tn[t->m->nodes[i].in[k]].md;
@@ -79,20 +14,11 @@ const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k) {
 sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   tn->md = *md;
-  sr_status st = sr_mem_create(t, &tn->dst, md, NULL, err);
-  if (!st) st = sr_mem_create_unbound(t, &tn->diff, md, err);
+  sr_status st = sr_mem_create(&t->dnn, &tn->dst, md, NULL, err);
+  if (!st) st = sr_mem_create_unbound(&t->dnn, &tn->diff, md, err);
   size_t sz = dnnl_memory_desc_get_size(md);
   if (sz > t->tmp_size) t->tmp_size = sz;
   return st;
-}
-
-sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args, sr_err *err) {
-  dnnl_exec_arg_t a[16];
-  memcpy(a, args, sizeof(dnnl_exec_arg_t) * (size_t)nargs);
-  a[nargs].arg = DNNL_ARG_SCRATCHPAD;
-  a[nargs].memory = t->scratch;
-  DNNL_TRY(dnnl_primitive_execute(p, t->e->stream, nargs + 1, a), err);
-  return SR_OK;
 }
 
 void sr_add_floats(float *dst, const float *src, int64_t n) {
@@ -146,13 +72,11 @@ static void tape_destroy(sr_tape *t) {
     if (t->featg_sum_reorder[f]) dnnl_primitive_destroy(t->featg_sum_reorder[f]);
     if (t->feat_user[f]) dnnl_memory_destroy(t->feat_user[f]);
   }
-  dnnl_memory_t ms[] = {t->in_user, t->out_user, t->dx_user, t->scratch};
+  dnnl_memory_t ms[] = {t->in_user, t->out_user, t->dx_user};
   for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
     if (ms[k]) dnnl_memory_destroy(ms[k]);
-  if (t->attr) dnnl_primitive_attr_destroy(t->attr);
-  if (t->attr_sum) dnnl_primitive_attr_destroy(t->attr_sum);
+  sr_dnn_free(&t->dnn);
   sr_free(t->tmp_buf);
-  sr_free(t->scratch_buf);
   sr_free(t->sync_buf);
   sr_free(t->x_lp);
   sr_free(t->wino_u);
@@ -173,19 +97,19 @@ static sr_status build_boundaries(sr_tape *t, sr_err *err) {
   dnnl_memory_desc_t md;
   sr_status st;
   plain_like(t, m->n_nodes - 1, &md);
-  if ((st = sr_mem_create(t, &t->out_user, &md, (void *)m->params, err))) return st;
-  if ((st = sr_reorder_create(t, &t->out_reorder, &t->tn[m->n_nodes - 1].md, &md, 0, err))) return st;
-  if ((st = sr_reorder_create(t, &t->dout_reorder, &md, &t->tn[m->n_nodes - 1].md, 0, err))) return st;
+  if ((st = sr_mem_create(&t->dnn, &t->out_user, &md, (void *)m->params, err))) return st;
+  if ((st = sr_reorder_create(&t->dnn, &t->out_reorder, &t->tn[m->n_nodes - 1].md, &md, 0, err))) return st;
+  if ((st = sr_reorder_create(&t->dnn, &t->dout_reorder, &md, &t->tn[m->n_nodes - 1].md, 0, err))) return st;
   plain_like(t, 0, &md);
-  if ((st = sr_mem_create(t, &t->dx_user, &md, (void *)m->params, err))) return st;
-  if ((st = sr_reorder_create(t, &t->dx_reorder, &t->tn[0].md, &md, 0, err))) return st;
+  if ((st = sr_mem_create(&t->dnn, &t->dx_user, &md, (void *)m->params, err))) return st;
+  if ((st = sr_reorder_create(&t->dnn, &t->dx_reorder, &t->tn[0].md, &md, 0, err))) return st;
   for (int f = 0; f < m->n_feat; f++) {
     plain_like(t, m->feat[f], &md);
     const dnnl_memory_desc_t *fmd = &t->tn[m->feat[f]].md;
-    if ((st = sr_mem_create(t, &t->feat_user[f], &md, (void *)m->params, err))) return st;
-    if ((st = sr_reorder_create(t, &t->feat_reorder[f], fmd, &md, 0, err))) return st;
-    if ((st = sr_reorder_create(t, &t->featg_reorder[f], &md, fmd, 0, err))) return st;
-    if ((st = sr_reorder_create(t, &t->featg_sum_reorder[f], &md, fmd, 1, err))) return st;
+    if ((st = sr_mem_create(&t->dnn, &t->feat_user[f], &md, (void *)m->params, err))) return st;
+    if ((st = sr_reorder_create(&t->dnn, &t->feat_reorder[f], fmd, &md, 0, err))) return st;
+    if ((st = sr_reorder_create(&t->dnn, &t->featg_reorder[f], &md, fmd, 0, err))) return st;
+    if ((st = sr_reorder_create(&t->dnn, &t->featg_sum_reorder[f], &md, fmd, 1, err))) return st;
   }
   return SR_OK;
 }
@@ -285,9 +209,8 @@ static int64_t input_floats(const sr_tape *t) {
 // Shared buffers are sized once every primitive exists: one scratchpad, one gradient temp.
 static sr_status bind_shared(sr_tape *t, sr_err *err) {
   sr_status st;
-  t->tmp_buf = sr_alloc(t->tmp_size);
-  t->scratch_buf = sr_alloc(t->scratch_size ? t->scratch_size : 64);
-  if (!t->tmp_buf || !t->scratch_buf) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  if (!(t->tmp_buf = sr_alloc(t->tmp_size))) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  if ((st = sr_dnn_bind_scratch(&t->dnn, err))) return st;
   if (t->wino_u_floats && (!(t->wino_u = sr_alloc(sizeof(float) * t->wino_u_floats)) ||
                            !(t->wino_work = sr_alloc(sizeof(float) * t->wino_work_floats))))
     return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the Winograd weight buffers");
@@ -301,12 +224,8 @@ static sr_status bind_shared(sr_tape *t, sr_err *err) {
     if (!(t->sync_buf = sr_alloc(sizeof(double) * (size_t)(2 * cmax + 1))))
       return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the SyncBN buffer");
   }
-  dnnl_memory_desc_t smd;
-  int64_t sdim = (int64_t)(t->scratch_size ? t->scratch_size : 64);
-  init_md(&smd, 1, &sdim, dnnl_u8, dnnl_a);
-  if ((st = sr_mem_create(t, &t->scratch, &smd, t->scratch_buf, err))) return st;
   for (int i = 0; i < t->m->n_nodes; i++)
-    if ((st = sr_mem_create(t, &t->tn[i].dtmp, &t->tn[i].md, t->tmp_buf, err))) return st;
+    if ((st = sr_mem_create(&t->dnn, &t->tn[i].dtmp, &t->tn[i].md, t->tmp_buf, err))) return st;
   return bind_diffs(t, err);
 }
 
@@ -339,7 +258,6 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
   sr_tape *t = calloc(1, sizeof *t);
   if (!t) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape");
   t->m = m;
-  t->e = m->engine;
   t->n = n;
   t->tn = calloc((size_t)m->n_nodes, sizeof *t->tn);
   t->consumers = calloc((size_t)m->n_nodes, sizeof *t->consumers);
@@ -357,14 +275,7 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
     if (m->nodes[i].op == SR_OP_RELU && (op == SR_OP_BN || op == SR_OP_ADD) && t->consumers[b] == 1)
       t->tn[b].fused = i, t->tn[i].fused = b;
   }
-  dnnl_post_ops_t po = NULL;
-  if (!st && (dnnl_primitive_attr_create(&t->attr) || dnnl_primitive_attr_create(&t->attr_sum) ||
-              dnnl_primitive_attr_set_scratchpad_mode(t->attr, dnnl_scratchpad_mode_user) ||
-              dnnl_primitive_attr_set_scratchpad_mode(t->attr_sum, dnnl_scratchpad_mode_user) ||
-              dnnl_post_ops_create(&po) || dnnl_post_ops_append_sum(po, 1.0f) ||
-              dnnl_primitive_attr_set_post_ops(t->attr_sum, po)))
-    st = sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create primitive attributes");
-  if (po) dnnl_post_ops_destroy(po);
+  if (!st) st = sr_dnn_init(&t->dnn, m->engine, err);
   for (int i = 0; !st && i < m->n_nodes; i++) {
     st = sr_layer_ops_for(m->nodes[i].op)->build(t, i, err);
     if (st) sr_err_context(err, "building %s node %d (%s)", sr_layer_ops_for(m->nodes[i].op)->name, i,
@@ -383,41 +294,43 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
 
 sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
+  struct sr_exec_cache *c = m->exec;
   if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "batch size %lld out of range", (long long)n);
   int freei = -1;
   for (int i = 0; i < SR_MAX_TAPES; i++) {
-    if (m->tapes[i] && m->tape_n[i] == n && m->tape_slot[i] == slot) {
-      *t = m->tapes[i];
+    if (c->tapes[i] && c->tape_n[i] == n && c->tape_slot[i] == slot) {
+      *t = c->tapes[i];
       return SR_OK;
     }
-    if (!m->tapes[i] && freei < 0) freei = i;
+    if (!c->tapes[i] && freei < 0) freei = i;
   }
   if (freei < 0) {
     // Evict the oldest slot-0 tape. Tapes of other slots hold state a caller is using across calls (the
     // two halves of a pair batch), so they are never evicted.
     int v = 0;
-    while (v < SR_MAX_TAPES && m->tape_slot[v] != 0) v++;
+    while (v < SR_MAX_TAPES && c->tape_slot[v] != 0) v++;
     if (v == SR_MAX_TAPES) return sr_fail(err, SR_ERR_ARG, "too many tapes in use (%d)", SR_MAX_TAPES);
-    tape_destroy(m->tapes[v]);
+    tape_destroy(c->tapes[v]);
     int tail = SR_MAX_TAPES - 1 - v;
-    memmove(m->tapes + v, m->tapes + v + 1, sizeof(m->tapes[0]) * (size_t)tail);
-    memmove(m->tape_n + v, m->tape_n + v + 1, sizeof(m->tape_n[0]) * (size_t)tail);
-    memmove(m->tape_slot + v, m->tape_slot + v + 1, sizeof(m->tape_slot[0]) * (size_t)tail);
+    memmove(c->tapes + v, c->tapes + v + 1, sizeof(c->tapes[0]) * (size_t)tail);
+    memmove(c->tape_n + v, c->tape_n + v + 1, sizeof(c->tape_n[0]) * (size_t)tail);
+    memmove(c->tape_slot + v, c->tape_slot + v + 1, sizeof(c->tape_slot[0]) * (size_t)tail);
     freei = SR_MAX_TAPES - 1;
-    m->tapes[freei] = NULL;
+    c->tapes[freei] = NULL;
   }
-  sr_status st = tape_build(m, n, &m->tapes[freei], err);
+  sr_status st = tape_build(m, n, &c->tapes[freei], err);
   if (st) return st;
-  m->tape_n[freei] = n;
-  m->tape_slot[freei] = slot;
-  *t = m->tapes[freei];
+  c->tape_n[freei] = n;
+  c->tape_slot[freei] = slot;
+  *t = c->tapes[freei];
   return SR_OK;
 }
 
 void sr_model_free_tapes(sr_model *m) {
-  for (int i = 0; i < SR_MAX_TAPES; i++) {
-    tape_destroy(m->tapes[i]);
-    m->tapes[i] = NULL;
+  struct sr_exec_cache *c = m->exec;
+  for (int i = 0; c && i < SR_MAX_TAPES; i++) {
+    tape_destroy(c->tapes[i]);
+    c->tapes[i] = NULL;
   }
 }
 
@@ -440,11 +353,11 @@ sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, 
   if (out) {
     dnnl_memory_set_data_handle(t->out_user, out);
     dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[m->n_nodes - 1].dst}, {DNNL_ARG_TO, t->out_user}};
-    sr_status st = sr_exec(t, t->out_reorder, 2, a, err);
+    sr_status st = sr_exec(&t->dnn, t->out_reorder, 2, a, err);
     if (st) return st;
   }
   for (int i = 0; i < m->n_nodes; i++) t->tn[i].diff_written = 0;
-  DNNL_TRY(dnnl_stream_wait(t->e->stream), err);
+  DNNL_TRY(dnnl_stream_wait(t->dnn.e->stream), err);
   return SR_OK;
 }
 
@@ -452,7 +365,7 @@ sr_status sr_tape_feature(sr_tape *t, int f, float *out, sr_err *err) {
   if (f < 0 || f >= t->m->n_feat) return sr_fail(err, SR_ERR_ARG, "feature index %d out of range", f);
   dnnl_memory_set_data_handle(t->feat_user[f], out);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[t->m->feat[f]].dst}, {DNNL_ARG_TO, t->feat_user[f]}};
-  return sr_exec(t, t->feat_reorder[f], 2, a, err);
+  return sr_exec(&t->dnn, t->feat_reorder[f], 2, a, err);
 }
 
 sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err) {
@@ -460,7 +373,7 @@ sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err) {
   sr_tnode *tn = &t->tn[t->m->feat[f]];
   dnnl_memory_set_data_handle(t->feat_user[f], (void *)g);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->feat_user[f]}, {DNNL_ARG_TO, tn->diff}};
-  sr_status st = sr_exec(t, tn->diff_written ? t->featg_sum_reorder[f] : t->featg_reorder[f], 2, a, err);
+  sr_status st = sr_exec(&t->dnn, tn->diff_written ? t->featg_sum_reorder[f] : t->featg_reorder[f], 2, a, err);
   tn->diff_written = 1;
   return st;
 }
@@ -474,7 +387,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     if (t->tn[last].diff_written) return sr_fail(err, SR_ERR_ARG, "output gradient seeded twice");
     dnnl_memory_set_data_handle(t->out_user, (void *)dout);
     dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->out_user}, {DNNL_ARG_TO, t->tn[last].diff}};
-    if ((st = sr_exec(t, t->dout_reorder, 2, a, err))) return st;
+    if ((st = sr_exec(&t->dnn, t->dout_reorder, 2, a, err))) return st;
     t->tn[last].diff_written = 1;
   }
   int bf16 = m->precision == SR_PRECISION_BF16;
@@ -492,11 +405,11 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
       if (bf16 && t->tn[0].round_diff) sr_bf16_round_mem(t->tn[0].diff);
       dnnl_memory_set_data_handle(t->dx_user, dx);
       dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[0].diff}, {DNNL_ARG_TO, t->dx_user}};
-      if ((st = sr_exec(t, t->dx_reorder, 2, a, err))) return st;
+      if ((st = sr_exec(&t->dnn, t->dx_reorder, 2, a, err))) return st;
     }
   }
   for (int i = 0; i < m->n_nodes; i++) t->tn[i].diff_written = 0;
-  DNNL_TRY(dnnl_stream_wait(t->e->stream), err);
+  DNNL_TRY(dnnl_stream_wait(t->dnn.e->stream), err);
   return SR_OK;
 }
 

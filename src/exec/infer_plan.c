@@ -1,4 +1,5 @@
-// Inference plans, graph side: which nodes run as one oneDNN primitive. Pure graph logic, no oneDNN calls.
+// Inference plans, graph side: which nodes run as one step. Pure graph logic, no oneDNN calls; what a step
+// absorbs is its first node's op's rule (sr_layer_ops.plan_fuse, in the op's file).
 #include <limits.h>
 #include <stdlib.h>
 
@@ -23,20 +24,8 @@ static int *single_consumers(const sr_model *m) {
   return one;
 }
 
-static int is_op(const sr_model *m, int i, sr_op op) { return i >= 0 && m->nodes[i].op == op; }
-
-// A conv step absorbs: the BN reading it, then an add whose other operand is computed earlier (so it is
-// ready when the conv runs; of a block's two branches the later conv takes the add), then a ReLU.
-static void plan_conv(const sr_model *m, const int *one, int i, sr_istep *s) {
-  int head = i;
-  if (is_op(m, one[head], SR_OP_BN)) s->bn = head = one[head];
-  int a = one[head];
-  if (is_op(m, a, SR_OP_ADD)) {
-    int other = m->nodes[a].in[0] == head ? m->nodes[a].in[1] : m->nodes[a].in[0];
-    if (other < i) s->add = head = a, s->in[1] = other;  // a node index here; made a value by the caller
-  }
-  if (is_op(m, one[head], SR_OP_RELU)) s->relu = head = one[head];
-  s->last = head;
+void sr_plan_fuse_relu(const sr_model *m, const int *one, int i, sr_istep *s) {
+  if (sr_plan_is_op(m, one[i], SR_OP_RELU)) s->relu = s->last = one[i];
 }
 
 sr_status sr_infer_plan(sr_infer *p, sr_err *err) {
@@ -57,19 +46,13 @@ sr_status sr_infer_plan(sr_infer *p, sr_err *err) {
     if (p->val_of[i] >= 0) continue;  // covered by an earlier step
     const sr_node *nd = &m->nodes[i];
     sr_istep *s = &p->steps[p->n_steps];
-    *s = (sr_istep){.node = i, .bn = -1, .add = -1, .relu = -1, .last = i, .in = {nd->in[0], -1}, .src_tmp = -1};
-    switch (nd->op) {
-      case SR_OP_CONV: s->kind = SR_IS_CONV, plan_conv(m, one, i, s); break;
-      case SR_OP_LINEAR: s->kind = SR_IS_LINEAR; break;
-      case SR_OP_BN: s->kind = SR_IS_BN; break;
-      case SR_OP_RELU: s->kind = SR_IS_RELU; break;
-      case SR_OP_ADD: s->kind = SR_IS_ADD, s->in[1] = nd->in[1]; break;
-      case SR_OP_FLATTEN: s->kind = SR_IS_FLATTEN; break;
-      case SR_OP_MAXPOOL: case SR_OP_AVGPOOL: case SR_OP_GAP: s->kind = SR_IS_POOL; break;
-      default: free(one); return sr_fail(err, SR_ERR_ARG, "node %d (%s): no inference step for this op", i, nd->name);
+    const sr_layer_ops *ops = sr_layer_ops_for(nd->op);
+    if (!ops || !ops->plan_build) {
+      free(one);
+      return sr_fail(err, SR_ERR_ARG, "node %d (%s): no inference step for this op", i, nd->name);
     }
-    if ((s->kind == SR_IS_LINEAR || s->kind == SR_IS_BN || s->kind == SR_IS_ADD) && is_op(m, one[i], SR_OP_RELU))
-      s->relu = s->last = one[i];
+    *s = (sr_istep){.node = i, .bn = -1, .add = -1, .relu = -1, .last = i, .in = {nd->in[0], nd->in[1]}, .src_tmp = -1};
+    if (ops->plan_fuse) ops->plan_fuse(m, one, i, s);  // the op's fusion rule
     // node indices -> values (the inputs precede the step, so they have values already)
     for (int k = 0; k < 2; k++)
       if (s->in[k] >= 0) s->in[k] = p->val_of[s->in[k]];

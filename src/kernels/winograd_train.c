@@ -3,7 +3,8 @@
 // convolution is the same convolution of the output gradient with the filters rotated by 180 degrees and
 // the channel roles swapped) and its backward-weights with this.
 
-#include "engine.h"
+#include <oneapi/dnnl/dnnl.h>
+
 #include "v8.h"
 #include "winograd.h"
 

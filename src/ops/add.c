@@ -1,5 +1,5 @@
 // Residual add: y = a + b. oneDNN binary add; backward hands dy to both inputs.
-#include "engine.h"
+#include "exec/infer.h"
 
 // a, b, y: (n)
 void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n) {
@@ -45,19 +45,6 @@ static void alias_input_diff(sr_tape *t, int i, int k) {
   pn->diff_alias = i;
 }
 
-// A ReLU attribute for the fused add -> ReLU (tn->fused): the add writes relu(a + b) into the ReLU's output.
-static sr_status relu_attr(dnnl_primitive_attr_t *attr, sr_err *err) {
-  dnnl_post_ops_t po = NULL;
-  if (dnnl_primitive_attr_create(attr) || dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user) ||
-      dnnl_post_ops_create(&po) || dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.f, 0.f) ||
-      dnnl_primitive_attr_set_post_ops(*attr, po)) {
-    if (po) dnnl_post_ops_destroy(po);
-    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: cannot create the add's ReLU post-op");
-  }
-  dnnl_post_ops_destroy(po);
-  return SR_OK;
-}
-
 // prim: 0 binary add (with a ReLU post-op when fused), 1 reorder diff -> input 0 layout, 2 reorder diff ->
 // input 1 layout
 static sr_status build(sr_tape *t, int i, sr_err *err) {
@@ -67,13 +54,13 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
   dnnl_primitive_desc_t pd;
   dnnl_primitive_attr_t attr = NULL;
-  sr_status s = tn->fused ? relu_attr(&attr, err) : SR_OK;
-  if (!s) s = sr_pd_create(t, &pd, &bd, attr, NULL, err);
+  sr_status s = tn->fused ? sr_post_ops_attr(0, 1, &attr, err) : SR_OK;
+  if (!s) s = sr_pd_create(&t->dnn, &pd, &bd, attr, NULL, err);
   if (attr) dnnl_primitive_attr_destroy(attr);
   if (s) return s;
-  if ((s = sr_prim_from_pd(t, pd, &tn->prim[0], err)) ||
-      (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(t, &tn->prim[1], a, a, 0, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[2], a, b, 0, err)))
+  if ((s = sr_prim_from_pd(&t->dnn, pd, &tn->prim[0], err)) ||
+      (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(&t->dnn, &tn->prim[1], a, a, 0, err)) ||
+      (s = sr_reorder_create(&t->dnn, &tn->prim[2], a, b, 0, err)))
     return s;
   alias_input_diff(t, i, 0);
   alias_input_diff(t, i, 1);
@@ -86,7 +73,7 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, t->tn[nd->in[0]].dst},
                          {DNNL_ARG_SRC_1, t->tn[nd->in[1]].dst},
                          {DNNL_ARG_DST, f ? t->tn[f].dst : t->tn[i].dst}};
-  return sr_exec(t, t->tn[i].prim[0], 3, a, err);
+  return sr_exec(&t->dnn, t->tn[i].prim[0], 3, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -99,11 +86,35 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
     dnnl_memory_t d = sr_diff_target(t, i, k);
     if (!d) continue;
     dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].diff}, {DNNL_ARG_TO, d}};
-    sr_status s = sr_exec(t, t->tn[i].prim[1 + k], 2, a, err);
+    sr_status s = sr_exec(&t->dnn, t->tn[i].prim[1 + k], 2, a, err);
     if (s) return s;
     sr_diff_done(t, i, k);
   }
   return SR_OK;
 }
 
-const sr_layer_ops sr_ops_add = {"add", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): an add no convolution took as its sum post-op [-> ReLU post-op] ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const dnnl_memory_desc_t *a = &p->vals[s->in[0]].md, *b = &p->vals[s->in[1]].md;
+  dnnl_binary_desc_t bd;
+  DNNL_TRY(dnnl_binary_desc_init(&bd, dnnl_binary_add, a, b, a), err);
+  dnnl_primitive_attr_t attr;
+  sr_status e = sr_post_ops_attr(0, s->relu >= 0, &attr, err);
+  if (e) return e;
+  e = sr_plan_prim(p, &bd, attr, &s->prim, NULL, err);
+  dnnl_primitive_attr_destroy(attr);
+  p->vals[s->out].md = *a;
+  p->stats.relu_fused += s->relu >= 0;
+  return e;
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, p->vals[s->in[0]].mem}, {DNNL_ARG_SRC_1, p->vals[s->in[1]].mem},
+                         {DNNL_ARG_DST, p->vals[s->out].mem}};
+  return sr_exec(&p->dnn, s->prim, 3, a, err);
+}
+
+const sr_layer_ops sr_ops_add = {.name = "add", .build = build, .forward = forward, .backward = backward,
+                                 .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                 .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build, .plan_run = plan_run};

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "winograd.h"
+#include "exec/infer.h"
+#include "kernels/winograd.h"
 
 // x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
 void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
@@ -103,14 +103,12 @@ static int is_nchw8c(const dnnl_memory_desc_t *md) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-// Only where the rule picks it (the plan's rule: SR_WINOGRAD=0 turns it off) and oneDNN chose nChw8c for the
-// input, its gradient and the output, so the kernels read and write the tape's buffers in place.
+// Only where the rule picks it (the plan's rule; sr_model_set_winograd(m, 0) turns it off) and oneDNN chose
+// nChw8c for the input, its gradient and the output, so the kernels read and write the tape's buffers in place.
 static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
                             sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
-  sr_infer_options o;
-  sr_infer_default_options(&o);
-  if (!o.winograd || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
+  if (!sr_model_winograd(t->m) || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
       !dnnl_memory_desc_equal(src, sr_in_md(t, i, 0)))
     return SR_OK;
   sr_tnode *tn = &t->tn[i];
@@ -120,9 +118,9 @@ static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   int nthr = omp_get_max_threads();
   for (int d = 0; d < 2; d++) {  // their weight buffer is the tape's shared one (bind_shared)
     sr_wino_init(&tn->wino[d], d ? &swapped : nd, t->n, nthr);
-    t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
+    t->dnn.scratch_size = max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
   }
-  t->scratch_size = max_size(t->scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
+  t->dnn.scratch_size = max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
   t->wino_u_floats = max_size(t->wino_u_floats, (size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
   t->wino_work_floats = max_size(t->wino_work_floats, sr_wino_weights_work_floats(nd->c, nd->ic, nthr));
   return SR_OK;
@@ -139,7 +137,7 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
   sr_wino_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->m->precision == SR_PRECISION_BF16,
                   t->wino_work);
   const float *bias = !d && nd->bias ? sr_param(t, nd->p_b) : NULL;
-  return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->scratch_buf, err);
+  return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->dnn.scratch_buf, err);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
@@ -160,7 +158,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any,
                                               &w_any, nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
-  sr_status s = sr_pd_create(t, &fpd, &fd, NULL, NULL, err);
+  sr_status s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err);
   if (s) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
@@ -169,33 +167,33 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
            err);
   DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
                                                        nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
-  if ((s = sr_pd_create(t, &dpd, &bdd, NULL, fpd, err))) return s;
-  if ((s = sr_pd_create(t, &wpd, &bwd, NULL, fpd, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err))) return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
   dnnl_memory_desc_t wsrc = *sr_pd_md(wpd, dnnl_query_src_md), wddst = *sr_pd_md(wpd, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t dsrcmd = *sr_pd_md(dpd, dnnl_query_diff_src_md);
-  if ((s = sr_prim_from_pd(t, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(t, dpd, &tn->prim[P_BWD_D], err)) ||
-      (s = sr_prim_from_pd(t, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
+  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
   if ((s = sr_weights_build(t, i, &w_plain, &b_md, err))) return s;
   if (!dnnl_memory_desc_equal(&wsrc, src) &&
-      ((s = sr_mem_create(t, &tn->mem[M_SRCW], &wsrc, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RSW], src, &wsrc, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_SRCW], &wsrc, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RSW], src, &wsrc, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(&wddst, &dst) &&
-      ((s = sr_mem_create(t, &tn->mem[M_DDW], &wddst, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_DDW], &wddst, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(src, in) &&
-      ((s = sr_mem_create(t, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_reorder_create(t, &tn->prim[P_RSRC], in, src, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_reorder_create(&t->dnn, &tn->prim[P_RSRC], in, src, 0, err))))
     return s;
   // Backward-data picks its gradient layout too (for the 1-channel stem oneDNN has no jit kernel writing a
   // plain gradient: its reference kernel is ~50x slower); the result is reordered into the producer's.
   if (!dnnl_memory_desc_equal(&dsrcmd, in) &&
-      ((s = sr_mem_create(t, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
-       (s = sr_reorder_create(t, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
     return s;
   return build_wino(t, i, src, &dst, err);
 }
@@ -213,13 +211,13 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
   if (s) return s;
   if (tn->mem[M_SRC]) {
     dnnl_exec_arg_t r[] = {{DNNL_ARG_FROM, t->tn[nd->in[0]].dst}, {DNNL_ARG_TO, tn->mem[M_SRC]}};
-    if ((s = sr_exec(t, tn->prim[P_RSRC], 2, r, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RSRC], 2, r, err))) return s;
   }
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, conv_src(t, i)},
                          {DNNL_ARG_WEIGHTS, tn->mem[M_WF]},
                          {DNNL_ARG_DST, tn->dst},
                          {DNNL_ARG_BIAS, tn->mem[M_B]}};
-  return sr_exec(t, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
+  return sr_exec(&t->dnn, tn->prim[P_FWD], nd->bias ? 4 : 3, a, err);
 }
 
 static sr_status backward_data(sr_tape *t, int i, sr_err *err) {
@@ -235,10 +233,10 @@ static sr_status backward_data(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t d[] = {{DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_WEIGHTS, sr_weights_for_bwd_data(t, i)},
                          {DNNL_ARG_DIFF_SRC, tn->mem[M_DSRC] ? tn->mem[M_DSRC] : dsrc}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_D], 3, d, err))) return s;
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_D], 3, d, err))) return s;
   if (tn->mem[M_DSRC]) {
     dnnl_exec_arg_t r2[] = {{DNNL_ARG_FROM, tn->mem[M_DSRC]}, {DNNL_ARG_TO, dsrc}};
-    if ((s = sr_exec(t, tn->prim[P_RDSRC], 2, r2, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RDSRC], 2, r2, err))) return s;
   }
   sr_diff_done(t, i, 0);
   return SR_OK;
@@ -250,7 +248,7 @@ static sr_status wino_backward_weights(sr_tape *t, int i, sr_err *err) {
   void *x, *dy;
   dnnl_memory_get_data_handle(t->tn[nd->in[0]].dst, &x);
   dnnl_memory_get_data_handle(t->tn[i].diff, &dy);
-  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->scratch_buf, err);
+  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->dnn.scratch_buf, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -263,19 +261,162 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   }
   if (tn->mem[M_SRCW]) {
     dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, conv_src(t, i)}, {DNNL_ARG_TO, tn->mem[M_SRCW]}};
-    if ((s = sr_exec(t, tn->prim[P_RSW], 2, r1, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RSW], 2, r1, err))) return s;
   }
   if (tn->mem[M_DDW]) {
     dnnl_exec_arg_t r1[] = {{DNNL_ARG_FROM, tn->diff}, {DNNL_ARG_TO, tn->mem[M_DDW]}};
-    if ((s = sr_exec(t, tn->prim[P_RDDW], 2, r1, err))) return s;
+    if ((s = sr_exec(&t->dnn, tn->prim[P_RDDW], 2, r1, err))) return s;
   }
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_SRCW] ? tn->mem[M_SRCW] : conv_src(t, i)},
                          {DNNL_ARG_DIFF_DST, tn->mem[M_DDW] ? tn->mem[M_DDW] : tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(t, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
     return s;
   return backward_data(t, i, err);
 }
 
-const sr_layer_ops sr_ops_conv = {"conv2d", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): one step covers conv [-> BN folded] [-> add: sum post-op] [-> ReLU post-op] ----
+// The step absorbs: the BN reading it, then an add whose other operand is computed earlier (so it is
+// ready when the conv runs; of a block's two branches the later conv takes the add), then a ReLU.
+static void plan_fuse(const sr_model *m, const int *one, int i, sr_istep *s) {
+  int head = i;
+  if (sr_plan_is_op(m, one[head], SR_OP_BN)) s->bn = head = one[head];
+  int a = one[head];
+  if (sr_plan_is_op(m, a, SR_OP_ADD)) {
+    int other = m->nodes[a].in[0] == head ? m->nodes[a].in[1] : m->nodes[a].in[0];
+    if (other < i) s->add = head = a, s->in[1] = other;  // a node index here; made a value by the caller
+  }
+  if (sr_plan_is_op(m, one[head], SR_OP_RELU)) s->relu = head = one[head];
+  s->last = head;
+}
+
+// The step's input (reordered in if the convolution picked another layout), its sum operand (copied into
+// dst unless dst can be the shortcut's own buffer), its bias (folded at refresh).
+static sr_status plan_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, const dnnl_memory_desc_t *dmdp,
+                       sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  dnnl_memory_desc_t src = *srcp, dmd = *dmdp, b_md;
+  int64_t bd[1] = {nd->c};
+  sr_plain_md(&b_md, 1, bd);
+  int has_bias = nd->bias || s->bn >= 0;
+  sr_status e;
+  p->vals[s->out].md = dmd;
+  if (!dnnl_memory_desc_equal(&src, &p->vals[s->in[0]].md)) {
+    s->src_tmp = sr_plan_value(p, &src);
+    if ((e = sr_reorder_create(&p->dnn, &s->pre, &p->vals[s->in[0]].md, &src, 0, err))) return e;
+  }
+  if (s->add >= 0) {
+    sr_ivalue *sc = &p->vals[s->in[1]];
+    s->in_place = sc->last == t && s->in[1] != 0 && s->in[1] != s->in[0] && dnnl_memory_desc_equal(&sc->md, &dmd);
+    if (!s->in_place && (e = sr_reorder_create(&p->dnn, &s->copy, &sc->md, &dmd, 0, err))) return e;
+    p->stats.add_fused++;
+    p->stats.add_in_place += s->in_place;
+  }
+  if (has_bias) {
+    if (!(s->bias = sr_alloc(sizeof(float) * (size_t)nd->c)))
+      return sr_fail(err, SR_ERR_NOMEM, "inference bias of %s", nd->name);
+    if ((e = sr_mem_create(&p->dnn, &s->b, &b_md, s->bias, err))) return e;
+  }
+  p->stats.bn_folded += s->bn >= 0;
+  p->stats.relu_fused += s->relu >= 0;
+  return SR_OK;
+}
+
+// Winograd step: src and dst forced to nChw8c (what the direct convolutions pick on AVX2 for these widths,
+// so no extra reorders in a resnet); weights transformed at every fold, no oneDNN primitive.
+static sr_status plan_build_wino(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
+  dnnl_memory_desc_t src, dmd;
+  sr_md(&src, 4, sd, dnnl_nChw8c);
+  sr_md(&dmd, 4, dd, dnnl_nChw8c);
+  if (!(s->wino = calloc(1, sizeof *s->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
+  sr_wino_init(s->wino, nd, p->n, omp_get_max_threads());  // weights: the model's cache (sr_plan_wino_weights)
+  size_t need = sr_wino_scratch_floats(s->wino);
+  if (need > p->wino_floats) p->wino_floats = need;
+  p->stats.winograd++;
+  p->stats.weight_bytes += (int64_t)sizeof(float) * SR_WINO_XI * nd->ic * nd->c;
+  return plan_io(p, t, &src, &dmd, err);
+}
+
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  if (p->opts.winograd && sr_wino_eligible(nd, p->n)) return plan_build_wino(p, t, err);
+  int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
+  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw};
+  dnnl_dims_t st, pl, pr;
+  conv_geometry(nd, st, pl, pr);
+  dnnl_memory_desc_t src_any, w_any, dst, b_md, w_plain;
+  sr_md(&src_any, 4, sd, dnnl_format_tag_any);
+  sr_md(&w_any, 4, wd, dnnl_format_tag_any);
+  // with a fused add, dst takes the shortcut's layout: the sum post-op accumulates onto it in place
+  if (s->add >= 0) dst = p->vals[s->in[1]].md;
+  else sr_md(&dst, 4, dd, dnnl_format_tag_any);
+  sr_plain_md(&b_md, 1, bd);
+  sr_plain_md(&w_plain, 4, wd);
+  int has_bias = nd->bias || s->bn >= 0;
+  dnnl_convolution_desc_t cd;
+  DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &w_any,
+                                              has_bias ? &b_md : NULL, &dst, st, pl, pr), err);
+  dnnl_primitive_attr_t attr;
+  sr_status e = sr_post_ops_attr(s->add >= 0, s->relu >= 0, &attr, err);
+  if (e) return e;
+  dnnl_primitive_desc_t pd;
+  e = sr_plan_prim(p, &cd, attr, &s->prim, &pd, err);
+  dnnl_primitive_attr_destroy(attr);
+  if (e) return e;
+  dnnl_memory_desc_t src = *sr_pd_md(pd, dnnl_query_src_md), wmd = *sr_pd_md(pd, dnnl_query_weights_md);
+  dnnl_memory_desc_t dmd = *sr_pd_md(pd, dnnl_query_dst_md);
+  dnnl_primitive_desc_destroy(pd);
+  if ((e = plan_io(p, t, &src, &dmd, err))) return e;
+  return sr_plan_weights(p, s, &w_plain, &wmd, p->wtmp, err);
+}
+
+// Fold the BN (if any) into the weights and bias, bf16-round them, then into the primitive's layout, or
+// Winograd's transform (kept once per model, sr_plan_wino_weights).
+static sr_status plan_refresh(sr_infer *p, sr_istep *s, sr_err *err) {
+  const sr_model *m = p->m;
+  const sr_node *nd = &m->nodes[s->node];
+  int64_t per = (int64_t)nd->ic * nd->k * nd->k;
+  const float *w = m->params + nd->p_w, *b = nd->bias ? m->params + nd->p_b : NULL;
+  if (s->bn >= 0) {
+    const sr_node *bn = &m->nodes[s->bn];
+    sr_fold_bn(p->wtmp, s->bias, w, b, m->params + bn->p_w, m->params + bn->p_b, m->state + bn->s_mean,
+               m->state + bn->s_var, (double)(float)bn->eps, nd->c, per);
+  } else {
+    memcpy(p->wtmp, w, sizeof(float) * (size_t)(per * nd->c));
+    if (b) memcpy(s->bias, b, sizeof(float) * (size_t)nd->c);
+  }
+  // bf16: the folded weights are rounded (the bias stays f32), as a bf16 primitive would read them
+  if (m->precision == SR_PRECISION_BF16) sr_bf16_round(p->wtmp, per * nd->c);
+  if (s->wino) return sr_plan_wino_weights(p, s, err);
+  return sr_reorder_run(&p->dnn, s->wre, s->wplain, s->w, err);  // the plan waits after the last step's
+}
+
+static sr_status plan_run_wino(sr_infer *p, const sr_istep *s, sr_err *err) {
+  void *src, *dst;
+  DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);  // the reorders above have written src / dst
+  DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->pre ? s->src_tmp : s->in[0]].mem, &src), err);
+  DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &dst), err);
+  return sr_wino_forward(s->wino, src, dst, s->bias, s->add >= 0, s->relu >= 0, p->wino_scratch, err);
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  dnnl_memory_t in = p->vals[s->in[0]].mem, out = p->vals[s->out].mem;
+  sr_status e;
+  if (s->pre && (e = sr_reorder_run(&p->dnn, s->pre, in, p->vals[s->src_tmp].mem, err))) return e;
+  if (s->copy && (e = sr_reorder_run(&p->dnn, s->copy, p->vals[s->in[1]].mem, out, err))) return e;
+  if (s->wino) return plan_run_wino(p, s, err);
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, s->pre ? p->vals[s->src_tmp].mem : in},
+                         {DNNL_ARG_WEIGHTS, s->w}, {DNNL_ARG_DST, out}, {DNNL_ARG_BIAS, s->b}};
+  return sr_exec(&p->dnn, s->prim, s->b ? 4 : 3, a, err);
+}
+
+const sr_layer_ops sr_ops_conv = {.name = "conv2d", .build = build, .forward = forward, .backward = backward,
+                                  .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                  .plan_fuse = plan_fuse, .plan_build = plan_build, .plan_refresh = plan_refresh,
+                                  .plan_run = plan_run};

@@ -1,4 +1,4 @@
-// Winograd F(4x4, 3x3) (src/layers/winograd.c): against a double-precision direct convolution and oneDNN's
+// Winograd F(4x4, 3x3) (src/kernels/winograd.c): against a double-precision direct convolution and oneDNN's
 // direct convolution on random data, with bias, shortcut and ReLU, spatial sizes that are and are not
 // multiples of 4; the plan's fixed rule; and an inference plan with Winograd on against the same plan with
 // it off and the tape's eval forward.
@@ -6,7 +6,7 @@
 #include <omp.h>
 
 #include "sr_test.h"
-#include "layers/winograd.h"
+#include "kernels/winograd.h"
 #include "simreg/layers.h"
 #include "simreg/model.h"
 
@@ -167,23 +167,39 @@ static void check_thread_independence(sr_rng *rng) {
   sr_free(x), sr_free(wt), sr_free(b), sr_free(y2), sr_free(y1), sr_free(scr), sr_free(wn.u);
 }
 
-// SR_WINOGRAD=0 in the environment turns the default off (sr_infer_create uses the defaults).
-static void check_env(void) {
-  const char *old = getenv("SR_WINOGRAD");
-  char keep[16] = "";
-  if (old) snprintf(keep, sizeof keep, "%s", old);
+// The switch is explicit: the defaults are on whatever the environment says, and a model's plans and tapes
+// follow sr_model_set_winograd.
+static void check_switch(void) {
+  sr_rng rng;
+  sr_rng_seed(&rng, 34, 0);
+  setenv("SR_WINOGRAD", "0", 1);  // read by the CLI only
   sr_infer_options o;
-  setenv("SR_WINOGRAD", "0", 1);
   sr_infer_default_options(&o);
-  CHECK(o.winograd == 0, "SR_WINOGRAD=0: off");
   // on where the Winograd kernels' layout is oneDNN's own (AVX2); off by default on AVX-512 CPUs
-  setenv("SR_WINOGRAD", "1", 1);
-  sr_infer_default_options(&o);
-  CHECK(o.winograd == sr_wino_native(), "SR_WINOGRAD=1: %d (native %d)", o.winograd, sr_wino_native());
+  CHECK(o.winograd == sr_wino_native(), "defaults: native (%d), environment ignored", sr_wino_native());
   unsetenv("SR_WINOGRAD");
-  sr_infer_default_options(&o);
-  CHECK(o.winograd == sr_wino_native(), "unset: %d (native %d)", o.winograd, sr_wino_native());
-  if (old) setenv("SR_WINOGRAD", keep, 1);
+  sr_err err = {0};
+  sr_model m;
+  sr_model_config cfg = {.arch = "custom", .in_c = 32, .in_h = 8, .in_w = 8, .classes = 4};
+  CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
+  int c = sr_graph_conv(&m, 0, 32, 3, 1, 1, 0, "conv");
+  int f = sr_graph_flatten(&m, c);
+  sr_graph_linear(&m, f, 4, 1, "fc");
+  CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
+  CHECK(sr_model_winograd(&m) == sr_wino_native(), "a new model: Winograd where native");
+  int64_t n = 4;
+  for (int on = 1; on >= 0; on--) {
+    CHECK_OK(sr_model_set_winograd(&m, on, &err), &err);
+    sr_infer *p = NULL;
+    CHECK_OK(sr_infer_create(&m, n, &p, &err), &err);
+    sr_infer_stats st = {0};
+    if (p) sr_infer_get_stats(p, &st);
+    CHECK(st.winograd == on, "sr_infer_create follows the model's switch %d: %d Winograd convolutions", on,
+          st.winograd);
+    sr_infer_free(p);
+  }
+  CHECK(sr_model_set_winograd(&m, 2, &err) == SR_ERR_ARG, "switch 2 refused");
+  sr_model_free(&m);
 }
 
 static void check_rule(void) {
@@ -317,7 +333,7 @@ int main(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 33, 0);
   check_rule();
-  check_env();
+  check_switch();
   check_thread_independence(&rng);
   // kernel shapes: spatial not multiples of 4, 1x1 spatial (all padding), batch 1 and 3, C != K
   int shapes[][5] = {{1, 32, 32, 7, 7}, {3, 32, 40, 5, 9}, {3, 64, 32, 1, 1}, {1, 32, 64, 4, 4},

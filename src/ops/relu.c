@@ -1,5 +1,5 @@
 // relu: reference kernels (double) and the oneDNN layer.
-#include "engine.h"
+#include "exec/infer.h"
 
 // x, y: (n)
 void sr_relu_forward_ref(double *y, const double *x, int64_t n) {
@@ -44,9 +44,9 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   DNNL_TRY(dnnl_eltwise_backward_desc_init(&bd, alg, src, src, 0.f, 0.f), err);
   dnnl_primitive_desc_t fp, bp;
   sr_status s;
-  if ((s = sr_pd_create(t, &fp, &fd, NULL, NULL, err))) return s;
-  if ((s = sr_pd_create(t, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(t, bp, &tn->prim[1], err)) ||
-      (s = sr_prim_from_pd(t, fp, &tn->prim[0], err)))
+  if ((s = sr_pd_create(&t->dnn, &fp, &fd, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, fp, &tn->prim[0], err)))
     return s;
   return sr_node_outputs(t, i, src, err);
 }
@@ -54,7 +54,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   if (t->tn[i].fused) return SR_OK;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_DST, t->tn[i].dst}};
-  return sr_exec(t, t->tn[i].prim[0], 2, a, err);
+  return sr_exec(&t->dnn, t->tn[i].prim[0], 2, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -65,9 +65,21 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_DST, t->tn[i].dst},
                          {DNNL_ARG_DIFF_DST, t->tn[i].diff},
                          {DNNL_ARG_DIFF_SRC, dsrc}};
-  sr_status s = sr_exec(t, t->tn[i].prim[1], 3, a, err);
+  sr_status s = sr_exec(&t->dnn, t->tn[i].prim[1], 3, a, err);
   if (!s) sr_diff_done(t, i, 0);
   return s;
 }
 
-const sr_layer_ops sr_ops_relu = {"relu", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): a ReLU no conv, linear, BN or add step absorbed ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  dnnl_eltwise_desc_t ed;
+  DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_relu, src, 0.f, 0.f), err);
+  p->vals[s->out].md = *src;
+  return sr_plan_prim(p, &ed, NULL, &s->prim, NULL, err);
+}
+
+const sr_layer_ops sr_ops_relu = {.name = "relu", .build = build, .forward = forward, .backward = backward,
+                                  .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                  .plan_build = plan_build, .plan_run = sr_plan_run_src_dst, .plan_keeps_values = 1};

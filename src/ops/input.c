@@ -1,5 +1,5 @@
 // The input node: a plain (N,C,H,W) view of the caller's buffer (handle set per forward call).
-#include "engine.h"
+#include "exec/engine.h"
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
@@ -14,4 +14,4 @@ static sr_status nothing(sr_tape *t, int i, sr_err *err) {
   return SR_OK;
 }
 
-const sr_layer_ops sr_ops_input = {"input", build, nothing, nothing, NULL, NULL, NULL, NULL};
+const sr_layer_ops sr_ops_input = {.name = "input", .build = build, .forward = nothing, .backward = nothing};

@@ -2,7 +2,7 @@
 // a plain buffer viewed as 2-D, and the reverse reorder for the gradient.
 #include <string.h>
 
-#include "engine.h"
+#include "exec/infer.h"
 
 static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
                     const double *x1, double *y, double *aux) {
@@ -37,17 +37,17 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if ((s = sr_node_outputs(t, i, &p2, err))) return s;
   void *dst;
   dnnl_memory_get_data_handle(tn->dst, &dst);
-  if ((s = sr_mem_create(t, &tn->mem[0], &p4, dst, err)) ||
-      (s = sr_mem_create_unbound(t, &tn->mem[1], &p4, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[0], src, &p4, 0, err)) ||
-      (s = sr_reorder_create(t, &tn->prim[1], &p4, src, 0, err)))
+  if ((s = sr_mem_create(&t->dnn, &tn->mem[0], &p4, dst, err)) ||
+      (s = sr_mem_create_unbound(&t->dnn, &tn->mem[1], &p4, err)) ||
+      (s = sr_reorder_create(&t->dnn, &tn->prim[0], src, &p4, 0, err)) ||
+      (s = sr_reorder_create(&t->dnn, &tn->prim[1], &p4, src, 0, err)))
     return s;
   return SR_OK;
 }
 
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[t->m->nodes[i].in[0]].dst}, {DNNL_ARG_TO, t->tn[i].mem[0]}};
-  return sr_exec(t, t->tn[i].prim[0], 2, a, err);
+  return sr_exec(&t->dnn, t->tn[i].prim[0], 2, a, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -57,9 +57,27 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   dnnl_memory_get_data_handle(t->tn[i].diff, &diff);
   dnnl_memory_set_data_handle(t->tn[i].mem[1], diff);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->tn[i].mem[1]}, {DNNL_ARG_TO, dsrc}};
-  sr_status s = sr_exec(t, t->tn[i].prim[1], 2, a, err);
+  sr_status s = sr_exec(&t->dnn, t->tn[i].prim[1], 2, a, err);
   if (!s) sr_diff_done(t, i, 0);
   return s;
 }
 
-const sr_layer_ops sr_ops_flatten = {"flatten", build, forward, backward, ref_fwd, ref_bwd, NULL, flops};
+// ---- inference plan (infer.c): reorder into a plain buffer, viewed as (N, C, H, W) for the reorder and
+// (N, C*H*W) after it ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  int64_t d4[4] = {p->n, nd->ic, nd->ih, nd->iw}, d2[2] = {p->n, nd->c};
+  sr_plain_md(&s->view_md, src->ndims, src->ndims == 4 ? d4 : d2);
+  sr_plain_md(&p->vals[s->out].md, 2, d2);
+  return sr_reorder_create(&p->dnn, &s->prim, src, &s->view_md, 0, err);
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  return sr_reorder_run(&p->dnn, s->prim, p->vals[s->in[0]].mem, s->view, err);
+}
+
+const sr_layer_ops sr_ops_flatten = {.name = "flatten", .build = build, .forward = forward, .backward = backward,
+                                     .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
+                                     .plan_build = plan_build, .plan_run = plan_run, .plan_keeps_values = 1};

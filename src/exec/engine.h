@@ -1,24 +1,14 @@
-// Internal: the oneDNN executor ("tape") shared by the layer files. Not a public header.
+// Internal: the training tape (tape.c) as the op files see it, and the op vtable every executor calls (each
+// op's file in src/ops defines its sr_layer_ops; src/ops/registry.c maps sr_op to it). Not a public header.
 #ifndef SR_ENGINE_H
 #define SR_ENGINE_H
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "dnn.h"
+#include "kernels/bf16.h"
 #include "simreg/layers.h"
 #include "simreg/model.h"
-
-// Convert a oneDNN status into an sr_status with a message naming the call.
-#define DNNL_TRY(call, err)                                                            \
-  do {                                                                                 \
-    dnnl_status_t s_ = (call);                                                         \
-    if (s_ != dnnl_success)                                                            \
-      return sr_fail((err), SR_ERR_BACKEND, "oneDNN: %s failed (status %d)", #call, (int)s_); \
-  } while (0)
-
-typedef struct sr_engine {
-  dnnl_engine_t eng;
-  dnnl_stream_t stream;
-} sr_engine;
 
 #define SR_TN_MEMS 12
 #define SR_TN_PRIMS 12
@@ -43,14 +33,11 @@ typedef struct sr_tnode {
 
 struct sr_tape {
   sr_model *m;
-  sr_engine *e;
+  sr_dnn dnn;              // engine, stream, attributes, the shared user scratchpad (also Winograd's)
   int64_t n;
   sr_tnode *tn;
-  dnnl_memory_t scratch;   // shared user scratchpad (all primitives use scratchpad_mode_user)
-  size_t scratch_size;
   void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
-  void *scratch_buf;
   float *wino_u;           // transformed weights, shared by every Winograd conv (rebuilt at each use)
   float *wino_work;        // per-thread temp of the weight transform
   size_t wino_u_floats, wino_work_floats;
@@ -59,8 +46,6 @@ struct sr_tape {
   size_t diff_bytes;       // their total size
   float *x_lp;             // bf16 (m->precision): the input rounded, bound as node 0's output
   double *sync_buf;        // SyncBN: 2*C+1 doubles for the largest BN (NULL without m->bn_allreduce)
-  dnnl_primitive_attr_t attr;     // scratchpad_mode_user
-  dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
   dnnl_memory_t in_user;   // plain user input (handle set per call)
   dnnl_memory_t out_user;  // plain user output
   dnnl_primitive_t out_reorder, dout_reorder;
@@ -74,7 +59,8 @@ struct sr_tape {
   int want_dx;             // set during backward: whether node 0 needs its gradient
 };
 
-// Layer vtable: one per op, defined in the op's file.
+// Layer vtable: one per op, defined in the op's file: training tape, reference path, inference plan.
+struct sr_istep;
 typedef struct sr_layer_ops {
   const char *name;
   sr_status (*build)(sr_tape *t, int i, sr_err *err);
@@ -88,8 +74,18 @@ typedef struct sr_layer_ops {
                        double *dx1, double *dp);
   int64_t (*ref_aux_size)(const sr_node *nd, const sr_node *in, int64_t N);  // doubles kept for backward
   int64_t (*flops)(const sr_node *nd, const sr_node *in);                    // per image, forward
+  // Inference plan (infer.h, infer.c; NULL plan_build: the op cannot start a step). plan_fuse: which of the
+  // following nodes the step starting at node i absorbs (one[]: each node's only consumer or -1; NULL:
+  // none); plan_build: primitives and the output value's layout of step t; plan_refresh: refold weights
+  // after params_version or state_version moved (NULL: nothing to do); plan_run: one forward.
+  void (*plan_fuse)(const sr_model *m, const int *one, int i, struct sr_istep *s);
+  sr_status (*plan_build)(sr_infer *p, int t, sr_err *err);
+  sr_status (*plan_refresh)(sr_infer *p, struct sr_istep *s, sr_err *err);
+  sr_status (*plan_run)(sr_infer *p, const struct sr_istep *s, sr_err *err);
+  int plan_keeps_values;  // bf16: the step outputs values of its (bf16) input, or 0: no rounding needed
 } sr_layer_ops;
 
+// The ops (src/ops/<op>.c), registered in src/ops/registry.c.
 extern const sr_layer_ops sr_ops_input, sr_ops_conv, sr_ops_bn, sr_ops_relu, sr_ops_maxpool, sr_ops_avgpool,
     sr_ops_gap, sr_ops_linear, sr_ops_flatten, sr_ops_add;
 const sr_layer_ops *sr_layer_ops_for(sr_op op);
@@ -98,44 +94,27 @@ const sr_layer_ops *sr_layer_ops_for(sr_op op);
 void sr_model_free_tapes(sr_model *m);
 void sr_model_free_wino_cache(sr_model *m);
 
-// ---- helpers for layer files (tape.c) ----
-sr_status sr_pd_create(sr_tape *t, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
-                       const_dnnl_primitive_desc_t hint, sr_err *err);
-// Create the primitive from pd, account its scratchpad, destroy pd.
-sr_status sr_prim_from_pd(sr_tape *t, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err);
-const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what);
-sr_status sr_mem_create(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err);
-// A memory with no buffer yet (DNNL_MEMORY_NONE); its handle is set later.
-sr_status sr_mem_create_unbound(sr_tape *t, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, sr_err *err);
-sr_status sr_reorder_create(sr_tape *t, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
-                            const dnnl_memory_desc_t *dst, int accumulate, sr_err *err);
-void sr_plain_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);  // nchw / nc / oihw / x
-void sr_any_md(dnnl_memory_desc_t *md, int ndims, const int64_t *dims);
+// ---- tape helpers for the op files (tape.c; the oneDNN ones, on t->dnn, are dnn.h's) ----
 // The node's output memory descriptor as a consumer's src: producer's md.
 const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k);
 // Set up this node's dst and diff memories with the given md (diff's buffer is bound after build).
 sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err);
-// Execute a primitive with (arg, memory) pairs terminated by a 0 memory.
-sr_status sr_exec(sr_tape *t, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args, sr_err *err);
 // Gradient flowing to input k of node i: returns the memory a backward primitive should write into
 // (the producer's diff, or the shared temp if the producer already holds a gradient); call
 // sr_diff_done afterwards to accumulate. Returns NULL when input k needs no gradient (node 0 during
 // training without dx).
 dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k);
 void sr_diff_done(sr_tape *t, int i, int k);
-// Float pointers into params/grads for node parameters.
 // Weights of a conv (O*C*K*K) or linear (O*fan_in) node; 0 for the others.
 static inline int64_t sr_node_weight_count(const sr_node *nd) {
   if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k;
   return nd->op == SR_OP_LINEAR ? (int64_t)nd->c * nd->ic * nd->ih * nd->iw : 0;
 }
-// The f32 master parameters. bf16 weights are rounded where the layer copies them (weights.c, Winograd's
+// Float pointers into params/grads for node parameters: the f32 master parameters. bf16 weights are rounded where the layer copies them (weights.c, Winograd's
 // transform, the plan's refresh): no second copy of the parameters.
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
-// bf16: round a oneDNN memory in place, whatever its layout (padding zeros stay zero).
-void sr_bf16_round_mem(dnnl_memory_t mem);
 // Layers with weights (conv2d, linear) keep these slots: prims 0 fwd, 1 bwd-data, 2 bwd-weights,
 // 3 reorder W -> fwd layout, 4 reorder W -> bwd-data layout, 5 accumulate dW into grads; mems 0 W (plain,
 // in params), 1 W fwd layout, 2 W bwd-data layout (NULL: same as 1), 3 dW in oneDNN's layout, 4 dW plain
@@ -151,13 +130,6 @@ dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);
 // Buffers shared by liveness (tape gradients, plan activations): among buffers with busy[b] == 0 the
 // smallest that fits, else the largest free one grown to need, else a new one (*nb grows). Returns it.
 int sr_fit_buffer(size_t *size, const int *busy, int *nb, size_t need);
-// Winograd in training (winograd_train.c; the forward and backward-data kernels are winograd.c's).
-// Weight gradient of the forward w describes: dw (K, C, 3, 3) += from x (its input) and dy (its output
-// gradient), both nChw8c. m: 36 * C * K floats of work; scratch: sr_wino_bwdw_scratch_floats(w) floats.
-struct sr_wino;
-size_t sr_wino_bwdw_scratch_floats(const struct sr_wino *w);
-sr_status sr_wino_backward_weights(const struct sr_wino *w, const float *x, const float *dy, float *dw, float *m,
-                                   float *scratch, sr_err *err);
 // BN+ReLU fusion (a BN whose only consumer is a ReLU): in training the fused BN backward runs from the
 // ReLU node with the ReLU's output gradient (batchnorm.c).
 sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err);

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "engine.h"
+#include "exec/infer.h"
 
 // x, y: (N,C,HW)  gamma, beta, mean, invstd: (C)
 void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
@@ -141,12 +141,12 @@ static sr_status build_sync(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&co, dnnl_forward_inference, src, eps, flags), err);
   dnnl_primitive_desc_t fgp, cop;
   sr_status s;
-  if ((s = sr_pd_create(t, &fgp, &fg, NULL, NULL, err))) return s;
-  if ((s = sr_prim_from_pd(t, fgp, &tn->prim[P_FTG], err))) return s;
-  if ((s = sr_pd_create(t, &cop, &co, NULL, NULL, err)) || (s = sr_prim_from_pd(t, cop, &tn->prim[P_CORR], err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_CORR], src, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_CS], v, NULL, err)))
+  if ((s = sr_pd_create(&t->dnn, &fgp, &fg, NULL, NULL, err))) return s;
+  if ((s = sr_prim_from_pd(&t->dnn, fgp, &tn->prim[P_FTG], err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &cop, &co, NULL, NULL, err)) || (s = sr_prim_from_pd(&t->dnn, cop, &tn->prim[P_CORR], err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_CORR], src, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_CS], v, NULL, err)))
     return s;
-  return sr_mem_create(t, &tn->mem[M_CB], v, NULL, err);
+  return sr_mem_create(&t->dnn, &tn->mem[M_CB], v, NULL, err);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
@@ -164,26 +164,26 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
                                                        flags | dnnl_use_global_stats), err);
   dnnl_primitive_desc_t ftp, fip, btp, bip;
   sr_status s;
-  if ((s = sr_pd_create(t, &ftp, &ft, NULL, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &ftp, &ft, NULL, NULL, err))) return s;
   const dnnl_memory_desc_t *ws = sr_pd_md(ftp, dnnl_query_workspace_md);
-  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(t, &tn->mem[M_WS], ws, NULL, err))) return s;
-  if ((s = sr_pd_create(t, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(t, &btp, &bt, NULL, ftp, err)) ||
-      (s = sr_pd_create(t, &bip, &bi, NULL, ftp, err)))
+  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[M_WS], ws, NULL, err))) return s;
+  if ((s = sr_pd_create(&t->dnn, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(&t->dnn, &btp, &bt, NULL, ftp, err)) ||
+      (s = sr_pd_create(&t->dnn, &bip, &bi, NULL, ftp, err)))
     return s;
-  if ((s = sr_prim_from_pd(t, btp, &tn->prim[P_BT], err)) || (s = sr_prim_from_pd(t, bip, &tn->prim[P_BI], err)) ||
-      (s = sr_prim_from_pd(t, ftp, &tn->prim[P_FT], err)) || (s = sr_prim_from_pd(t, fip, &tn->prim[P_FI], err)) ||
+  if ((s = sr_prim_from_pd(&t->dnn, btp, &tn->prim[P_BT], err)) || (s = sr_prim_from_pd(&t->dnn, bip, &tn->prim[P_BI], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, ftp, &tn->prim[P_FT], err)) || (s = sr_prim_from_pd(&t->dnn, fip, &tn->prim[P_FI], err)) ||
       (s = sr_node_outputs(t, i, src, err)))
     return s;
   int64_t cd[1] = {nd->c};
   dnnl_memory_desc_t v;
   sr_plain_md(&v, 1, cd);
   float *state = t->m->state;
-  if ((s = sr_mem_create(t, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_MU], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_VAR], &v, NULL, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
-      (s = sr_mem_create(t, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(t, &tn->mem[M_DB], &v, NULL, err)))
+  if ((s = sr_mem_create(&t->dnn, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_DB], &v, NULL, err)))
     return s;
   return t->m->bn_allreduce ? build_sync(t, i, src, &v, err) : SR_OK;
 }
@@ -223,7 +223,7 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
                          {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
                          {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
-  sr_status s = sr_exec(t, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
+  sr_status s = sr_exec(&t->dnn, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
   double cnt = (double)t->n * nd->h * nd->w;
   if (!s && tr && t->m->bn_allreduce) {
     // SyncBN: this rank's mean and (biased) variance become sums, summed over ranks, and the output is
@@ -239,7 +239,7 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
       double m = b[c] / cnt, v = b[C + c] / cnt - m * m;
       mu[c] = (float)m, var[c] = (float)(v > 0 ? v : 0);
     }
-    s = sr_exec(t, tn->prim[P_FTG], tn->mem[M_WS] ? 7 : 6, a, err);
+    s = sr_exec(&t->dnn, tn->prim[P_FTG], tn->mem[M_WS] ? 7 : 6, a, err);
   }
   if (!s && tr) update_running(t, i, cnt);
   return s;
@@ -270,7 +270,7 @@ static sr_status sync_backward(sr_tape *t, int i, dnnl_memory_t dsrc, sr_err *er
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst}, {DNNL_ARG_DST, tn->mem[M_CORR]},
                          {DNNL_ARG_SCALE, tn->mem[M_CS]},       {DNNL_ARG_SHIFT, tn->mem[M_CB]},
                          {DNNL_ARG_MEAN, tn->mem[M_MU]},        {DNNL_ARG_VARIANCE, tn->mem[M_VAR]}};
-  if ((s = sr_exec(t, tn->prim[P_CORR], 6, a, err))) return s;
+  if ((s = sr_exec(&t->dnn, tn->prim[P_CORR], 6, a, err))) return s;
   sr_add_floats(mem_f32(dsrc), mem_f32(tn->mem[M_CORR]), (int64_t)(dnnl_memory_desc_get_size(&tn->md) / sizeof(float)));
   return SR_OK;
 }
@@ -292,7 +292,7 @@ static sr_status bn_backward(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *
                          {DNNL_ARG_DIFF_SCALE, tn->mem[M_DG]},
                          {DNNL_ARG_DIFF_SHIFT, tn->mem[M_DB]},
                          {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
-  sr_status s = sr_exec(t, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
+  sr_status s = sr_exec(&t->dnn, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
   if (s) return s;
   // dgamma, dbeta: this rank's part (the gradient allreduce sums them) - with SyncBN, x-hat used the
   // whole batch's statistics, so the parts sum to the one-process gradient.
@@ -309,4 +309,36 @@ sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err) {
   return bn_backward(t, bn, t->tn[t->tn[bn].fused].diff, err);
 }
 
-const sr_layer_ops sr_ops_bn = {"batchnorm2d", build, forward, backward, ref_fwd, ref_bwd, aux_size, flops};
+// ---- inference plan (infer.c): a BN that does not follow a convolution (those are folded into it, conv2d.c):
+// oneDNN's inference BN on the running statistics (read live) [-> ReLU, fused in the primitive] ----
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
+  unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_use_global_stats | (s->relu >= 0 ? dnnl_fuse_norm_relu : 0);
+  dnnl_batch_normalization_desc_t bd;
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, src, (float)nd->eps, flags), err);
+  sr_status e = sr_plan_prim(p, &bd, NULL, &s->prim, NULL, err);
+  if (e) return e;
+  p->vals[s->out].md = *src;
+  int64_t cd[1] = {nd->c};
+  dnnl_memory_desc_t v;
+  sr_plain_md(&v, 1, cd);
+  float *at[4] = {p->m->params + nd->p_w, p->m->params + nd->p_b, p->m->state + nd->s_mean, p->m->state + nd->s_var};
+  for (int k = 0; k < 4; k++)
+    if ((e = sr_mem_create(&p->dnn, &s->bn_mem[k], &v, at[k], err))) return e;
+  p->stats.relu_fused += s->relu >= 0;
+  return SR_OK;
+}
+
+static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->vals[s->in[0]].mem}, {DNNL_ARG_DST, p->vals[s->out].mem},
+                         {DNNL_ARG_SCALE, s->bn_mem[0]}, {DNNL_ARG_SHIFT, s->bn_mem[1]},
+                         {DNNL_ARG_MEAN, s->bn_mem[2]}, {DNNL_ARG_VARIANCE, s->bn_mem[3]}};
+  return sr_exec(&p->dnn, s->prim, 6, a, err);
+}
+
+const sr_layer_ops sr_ops_bn = {.name = "batchnorm2d", .build = build, .forward = forward, .backward = backward,
+                                .ref_forward = ref_fwd, .ref_backward = ref_bwd, .ref_aux_size = aux_size,
+                                .flops = flops, .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build,
+                                .plan_run = plan_run};

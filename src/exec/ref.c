@@ -27,7 +27,7 @@ void sr_ref_free(sr_ref_run *r) {
 
 static int64_t node_numel(const sr_node *nd, int64_t n) { return n * nd->c * nd->h * nd->w; }
 
-// bf16 models (m->precision): values rounded where the engine rounds them (src/layers/precision.c), through
+// bf16 models (m->precision): values rounded where the engine rounds them (src/kernels/precision.c), through
 // float as the engine's values are.
 static void round_bf16(double *x, int64_t n) {
   for (int64_t i = 0; i < n; i++) {

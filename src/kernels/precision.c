@@ -10,7 +10,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "bf16.h"
-#include "engine.h"
+#include "simreg/model.h"
 
 const char *sr_cpu_isa_name(void) {
   switch (dnnl_get_effective_cpu_isa()) {
@@ -50,16 +50,4 @@ void sr_bf16_round_mem(dnnl_memory_t mem) {
   if (dnnl_memory_get_data_handle(mem, &p) != dnnl_success || dnnl_memory_get_memory_desc(mem, &md) != dnnl_success)
     return;  // only for memories the engine created itself: neither call can fail on those
   sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
-}
-
-sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
-  if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
-  if (p != SR_PRECISION_F32 && p != SR_PRECISION_BF16) return sr_fail(err, SR_ERR_ARG, "unknown precision %d", (int)p);
-  if (p == m->precision) return SR_OK;
-  // tapes and plans bind weight pointers and input copies for one precision when they are built
-  sr_model_free_tapes(m);
-  sr_model_free_infers(m);
-  sr_model_free_wino_cache(m);
-  m->precision = p;
-  return SR_OK;
 }

@@ -56,4 +56,11 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   return sr_pool_build(t, i, dnnl_pooling_avg_include_padding, nd->k, nd->k, nd->stride, nd->pad, err);
 }
 
-const sr_layer_ops sr_ops_avgpool = {"avgpool2d", build, sr_pool_forward, sr_pool_backward, ref_fwd, ref_bwd, NULL, flops};
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  const sr_node *nd = &p->m->nodes[p->steps[t].node];
+  return sr_pool_plan_build(p, t, dnnl_pooling_avg_include_padding, nd->k, nd->k, nd->stride, nd->pad, err);
+}
+
+const sr_layer_ops sr_ops_avgpool = {.name = "avgpool2d", .build = build, .forward = sr_pool_forward,
+                                     .backward = sr_pool_backward, .ref_forward = ref_fwd, .ref_backward = ref_bwd,
+                                     .flops = flops, .plan_build = plan_build, .plan_run = sr_plan_run_src_dst};
