@@ -13,7 +13,7 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_re
   LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMPI_MCA_mca_base_component_disable_dlclose=1
 
-.PHONY: all deps deps-main build main test test-plain test-asan fuzz-ci test-all bench install clean
+.PHONY: all deps deps-main build build-cli main test test-plain test-asan fuzz-ci test-all bench install clean
 all: build
 
 deps:
@@ -27,8 +27,13 @@ build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-# README command 1: install, build, run the main job.
-main: deps-main build
+# The CLI alone (the main job needs nothing else; tests and benches are make build's).
+build-cli:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target simreg_cli
+
+# README command 1: install, build the CLI, run the main job.
+main: deps-main build-cli
 	sh scripts/main-job.sh $(BUILD)
 
 # README command 2: install, build, run the test suite (long tests excluded; see test-all), then the same

@@ -177,22 +177,39 @@ static void html_text(FILE *h, const char *s) {
   fputs(buf, h);
 }
 
+// The nine cells of verdict k of run i, as text.
+typedef struct vrow {
+  char value[2][64], effect[96], test[160];
+  const char *cell[9];
+} vrow;
+
+static void verdict_row(const sr_report *rep, int i, int k, vrow *r) {
+  const sr_verdict *v = &rep->verdicts[i][k];
+  fmt_value(r->value[0], sizeof r->value[0], v->base);
+  fmt_value(r->value[1], sizeof r->value[1], v->run);
+  fmt_effect(v, r->effect, sizeof r->effect);
+  fmt_p(v, r->test, sizeof r->test);
+  const char *cells[9] = {rep->runs[i].name, v->claim,  v->measure, r->value[0], r->value[1],
+                          r->effect,         r->test,   sr_verdict_name(v->word), v->note};
+  memcpy(r->cell, cells, sizeof cells);
+}
+
+static const char INTRO[] = "Each claim of the method, checked against the first run (the baseline) by the fixed "
+                            "rule listed below the table; no verdict is written by hand.";
+
 void sr_report_verdicts_html(const sr_report *rep, FILE *h) {
   if (rep->nruns < 2) return;
-  fputs("<h2>Verdicts</h2>\n<p>Each claim of the method, checked against the first run (the baseline) by the fixed "
-        "rule listed below the table; no verdict is written by hand.</p>\n<div class=\"wide\"><table>\n"
-        "<tr><th>Run</th><th>Claim</th><th>Measure</th><th>Baseline</th><th>Run</th><th>Effect [95% CI]</th>"
-        "<th>Test</th><th>Verdict</th><th>Note</th></tr>\n", h);
-  char a[64], b[64], e[96], p[160];
+  fprintf(h, "<h2>Verdicts</h2>\n<p>%s</p>\n<div class=\"wide\"><table>\n<tr><th>Run</th><th>Claim</th>"
+             "<th>Measure</th><th>Baseline</th><th>Run</th><th>Effect [95%% CI]</th><th>Test</th><th>Verdict</th>"
+             "<th>Note</th></tr>\n", INTRO);
+  vrow r;
   for (int i = 1; i < rep->nruns; i++)
     for (int k = 0; k < SR_REPORT_CLAIMS; k++) {
-      const sr_verdict *v = &rep->verdicts[i][k];
-      fmt_value(a, sizeof a, v->base), fmt_value(b, sizeof b, v->run), fmt_effect(v, e, sizeof e), fmt_p(v, p, sizeof p);
-      const char *cols[9] = {rep->runs[i].name, v->claim, v->measure, a, b, e, p, sr_verdict_name(v->word), v->note};
+      verdict_row(rep, i, k, &r);
       fputs("<tr>", h);
       for (int c = 0; c < 9; c++) {
-        fprintf(h, c == 7 ? "<td class=\"v-%s\"><b>" : "<td>", sr_verdict_name(v->word));
-        html_text(h, cols[c]);
+        fprintf(h, c == 7 ? "<td class=\"v-%s\"><b>" : "<td>", r.cell[7]);
+        html_text(h, r.cell[c]);
         fputs(c == 7 ? "</b></td>" : "</td>", h);
       }
       fputs("</tr>\n", h);
@@ -210,17 +227,14 @@ void sr_report_verdicts_html(const sr_report *rep, FILE *h) {
 
 void sr_report_verdicts_md(const sr_report *rep, FILE *m) {
   if (rep->nruns < 2) return;
-  fputs("## Verdicts\n\nEach claim of the method, checked against the first run (the baseline) by the fixed rule "
-        "listed below the table; no verdict is written by hand.\n\n"
-        "| Run | Claim | Measure | Baseline | Run | Effect [95% CI] | Test | Verdict | Note |\n"
-        "|---|---|---|---|---|---|---|---|---|\n", m);
-  char a[64], b[64], e[96], p[160];
+  fprintf(m, "## Verdicts\n\n%s\n\n| Run | Claim | Measure | Baseline | Run | Effect [95%% CI] | Test | Verdict | Note |\n"
+             "|---|---|---|---|---|---|---|---|---|\n", INTRO);
+  vrow r;
   for (int i = 1; i < rep->nruns; i++)
     for (int k = 0; k < SR_REPORT_CLAIMS; k++) {
-      const sr_verdict *v = &rep->verdicts[i][k];
-      fmt_value(a, sizeof a, v->base), fmt_value(b, sizeof b, v->run), fmt_effect(v, e, sizeof e), fmt_p(v, p, sizeof p);
-      fprintf(m, "| %s | %s | %s | %s | %s | %s | %s | **%s** | %s |\n", rep->runs[i].name, v->claim, v->measure, a, b,
-              e, p, sr_verdict_name(v->word), v->note);
+      verdict_row(rep, i, k, &r);
+      fprintf(m, "| %s | %s | %s | %s | %s | %s | %s | **%s** | %s |\n", r.cell[0], r.cell[1], r.cell[2], r.cell[3],
+              r.cell[4], r.cell[5], r.cell[6], r.cell[7], r.cell[8]);
     }
   fputs("\nRules:\n\n", m);
   for (int k = 0; k < SR_REPORT_CLAIMS; k++) fprintf(m, "- **%s**: %s.\n", rep->verdicts[1][k].claim, SR_VERDICT_RULES[k]);
