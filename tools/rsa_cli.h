@@ -44,7 +44,7 @@ typedef struct rsa_job {
   sr_rsa_timing timing;
   double *cka;          // (ncka, ncka)
   int cka_of[RSA_MAX_SOURCES], ncka;
-  double seconds_sources, seconds_total;
+  double seconds_sources, seconds_total, cpu_sources, cpu_total;  // wall and process CPU seconds
 } rsa_job;
 
 // rsa.json, the comparison heat map, hexbin plots and the per-layer profile into a->out.

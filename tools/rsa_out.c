@@ -51,9 +51,10 @@ void rsa_print(const rsa_job *j) {
     for (int b = 0; b < j->ncka; b++) printf(" %.4f", j->cka[a * j->ncka + b]);
     printf("\n");
   }
-  printf("rsa: sources %.1f s, statistics %.1f s (ranks %.1f, bootstrap %.1f, Mantel %.1f, Kendall %.1f), total %.1f s\n",
+  printf("rsa: sources %.1f s, statistics %.1f s (ranks %.1f, bootstrap %.1f, Mantel %.1f, Kendall %.1f), total %.1f s wall; "
+         "CPU %.1f s sources, %.1f s statistics\n",
          j->seconds_sources, j->timing.total, j->timing.rank, j->timing.boot, j->timing.mantel, j->timing.kendall,
-         j->seconds_total);
+         j->seconds_total, j->cpu_sources, j->timing.cpu_total);
 }
 
 static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
@@ -201,6 +202,8 @@ static sr_status write_json(const rsa_job *j, const char *path, sr_err *err) {
   cJSON_AddNumberToObject(tm, "mantel", j->timing.mantel);
   cJSON_AddNumberToObject(tm, "kendall", j->timing.kendall);
   cJSON_AddNumberToObject(tm, "total", j->seconds_total);
+  cJSON_AddNumberToObject(tm, "cpu_sources", j->cpu_sources);
+  cJSON_AddNumberToObject(tm, "cpu_statistics", j->timing.cpu_total);
   cJSON_AddItemToObject(root, "seconds", tm);
   char *text = cJSON_Print(root);
   cJSON_Delete(root);

@@ -56,7 +56,8 @@ sr_status sr_rsa_standardize_ranks(const sr_rsa_ranks *r, int64_t n, float *Z, s
 // B resamples of n images drawn with replacement. Resample r has counts c_i (how often image i was drawn);
 // its pairs are all pairs of draws p < q of *different* images, so image pair (i, j) enters with weight
 // c_i c_j and two draws of the same image (a diagonal entry) are left out. Weighted sums are quadratic forms
-// c^T M c computed for all B resamples at once by one GEMM (M C, C = the n x B count matrix).
+// c^T M c computed for all B resamples at once by one triangular matrix product (triu(M) C, strmm; C = the
+// n x B count matrix).
 typedef struct sr_rsa_boot {
   int64_t n, b;
   float *C;   // (n, b) counts, owned
@@ -167,8 +168,12 @@ typedef struct sr_rsa_source_info {
 } sr_rsa_source_info;
 
 typedef struct sr_rsa_timing {
-  double rank, standardize, boot, mantel, kendall, total;  // seconds
+  double rank, standardize, boot, mantel, kendall, total;  // wall seconds
+  double cpu_total;  // process CPU seconds (all threads) of the whole comparison
 } sr_rsa_timing;
+
+// Process CPU seconds so far (all threads): with other jobs on the machine, wall time alone misleads.
+double sr_rsa_cpu_seconds(void);
 
 // Statistics for every pair a < b of k sources S[s] (n x n, symmetric) into pairs[k (k - 1) / 2] (order:
 // (0,1), (0,2), ..., (k-2,k-1)). is_target[s]: pixel/threshold/file targets (see opts.all_pairs).

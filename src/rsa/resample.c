@@ -39,7 +39,8 @@ void sr_rsa_boot_free(sr_rsa_boot *bt) {
   memset(bt, 0, sizeof *bt);
 }
 
-// Columns of Y = M C per block, then q[r] = (c^T M c - sum_i c_i^2 M_ii) / 2.
+// Per block of resamples: Y = U C with U the upper triangle of M (strmm: half the work of a full product), then
+// q[r] = sum_i c_i (U c)_i - sum_i c_i^2 M_ii = sum_{i<j} c_i c_j M_ij.
 #define BOOT_COLS 256
 
 sr_status sr_rsa_boot_quad(const sr_rsa_boot *bt, const float *M, double *q, sr_err *err) {
@@ -48,8 +49,10 @@ sr_status sr_rsa_boot_quad(const sr_rsa_boot *bt, const float *M, double *q, sr_
   if (!Y) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the bootstrap product");
   for (int64_t r0 = 0; r0 < b; r0 += cols) {
     const int64_t nc = b - r0 < cols ? b - r0 : cols;
-    // Y (n, nc) = M (n, n) . C[:, r0:r0+nc]
-    cblas_ssymm(CblasRowMajor, CblasLeft, CblasUpper, (int)n, (int)nc, 1.0f, M, (int)n, bt->C + r0, (int)b, 0.0f, Y,
+    for (int64_t i = 0; i < n; i++)
+      memcpy(Y + (size_t)i * (size_t)nc, bt->C + (size_t)i * (size_t)b + (size_t)r0, sizeof(float) * (size_t)nc);
+    // Y (n, nc) <- triu(M) (n, n) . Y
+    cblas_strmm(CblasRowMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, (int)nc, 1.0f, M, (int)n, Y,
                 (int)nc);
     for (int64_t r = 0; r < nc; r++) q[r0 + r] = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -57,7 +60,6 @@ sr_status sr_rsa_boot_quad(const sr_rsa_boot *bt, const float *M, double *q, sr_
       const double mii = M[(size_t)i * (size_t)n + (size_t)i];
       for (int64_t r = 0; r < nc; r++) q[r0 + r] += (double)c[r] * ((double)y[r] - (double)c[r] * mii);
     }
-    for (int64_t r = 0; r < nc; r++) q[r0 + r] *= 0.5;
   }
   sr_free(Y);
   return SR_OK;
