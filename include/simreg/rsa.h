@@ -78,8 +78,8 @@ void sr_rsa_boot_pearson(const sr_rsa_boot *bt, const double *sa, const double *
 
 // Permutation p (0..b-1) is a Fisher-Yates shuffle of 0..n-1 with sr_rng_seed(seed, 0x3a47 + p). For each
 // source s: out[s * b + p] = sum_{i<j} Z_s[i][j] T[pi_p(i)][pi_p(j)] (T's image labels permuted). Computed
-// by blocks of rows: the permuted entries of T are gathered once per permutation and block, and all sources
-// are multiplied against them in one sgemm. T and Z_s: n x n, symmetric.
+// by blocks of ~4096 upper-triangle entries: per permutation (one OpenMP thread each) the permuted entries of
+// T are gathered once per block and every source is dotted with them while they sit in L1. T and Z_s: n x n.
 sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b, uint64_t seed,
                              double *out, sr_err *err);
 // One-sided p-value (alternative: more similar than chance): (1 + #{perm >= obs}) / (b + 1).

@@ -2,6 +2,7 @@
 // permutation test (permuted entries gathered once per block, every source multiplied in one sgemm).
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "simreg/rsa.h"
@@ -112,6 +113,37 @@ static uint32_t *draw_perms(int64_t n, int64_t b, uint64_t seed) {
   return perms;
 }
 
+// sums[s] += z_s . g for every source s of the block (q entries; 8 independent lanes so the compiler vectorizes).
+static void dot_block(const float *zb, int ns, int64_t q, const float *g, double *sums, int64_t stride) {
+  for (int s = 0; s < ns; s++) {
+    const float *z = zb + (size_t)s * (size_t)q;
+    float acc[8] = {0};
+    int64_t k = 0;
+    for (; k + 8 <= q; k += 8)
+      for (int l = 0; l < 8; l++) acc[l] += z[k + l] * g[k + l];
+    double t = 0;
+    for (; k < q; k++) t += (double)z[k] * g[k];
+    for (int l = 0; l < 8; l++) t += acc[l];
+    sums[(size_t)s * (size_t)stride] += t;
+  }
+}
+
+// Permutations [p0, p1) over all blocks of rows: pack the sources' block, gather each permutation's block of T
+// and dot it with every source while it sits in L1. zb: (ns, qmax), g: (qmax) scratch of the caller.
+static void mantel_range(const float *T, const float *const *Z, int ns, int64_t n, const uint32_t *perms, int64_t b,
+                         int64_t p0, int64_t p1, int64_t qmax, float *zb, float *g, double *out) {
+  for (int64_t i0 = 0; i0 < n - 1;) {
+    int64_t i1 = i0, q = 0;
+    while (i1 < n - 1 && (q == 0 || q + (n - 1 - i1) <= qmax)) q += n - 1 - i1, i1++;
+    for (int s = 0; s < ns; s++) pack_block(Z[s], n, i0, i1, zb + (size_t)s * (size_t)q);
+    for (int64_t p = p0; p < p1; p++) {
+      gather_block(T, n, perms + (size_t)p * (size_t)n, i0, i1, g);
+      dot_block(zb, ns, q, g, out + p, b);
+    }
+    i0 = i1;
+  }
+}
+
 sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b, uint64_t seed,
                              double *out, sr_err *err) {
   if (n < 2 || b < 1 || ns < 1 || n > (int64_t)UINT32_MAX)
@@ -119,27 +151,25 @@ sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int6
                    (long long)b, ns);
   const int64_t qmax = (n - 1) > MANTEL_Q ? n - 1 : MANTEL_Q;
   uint32_t *perms = draw_perms(n, b, seed);
-  float *G = sr_alloc(sizeof(float) * (size_t)b * (size_t)qmax), *zb = sr_alloc(sizeof(float) * (size_t)ns * (size_t)qmax);
-  float *R = sr_alloc(sizeof(float) * (size_t)ns * (size_t)b);
-  if (!perms || !G || !zb || !R) {
-    sr_free(perms), sr_free(G), sr_free(zb), sr_free(R);
-    return sr_fail(err, SR_ERR_NOMEM, "out of memory for %lld permutations of %lld images", (long long)b, (long long)n);
-  }
+  if (!perms) return sr_fail(err, SR_ERR_NOMEM, "out of memory for %lld permutations of %lld images", (long long)b, (long long)n);
   memset(out, 0, sizeof(double) * (size_t)ns * (size_t)b);
-  for (int64_t i0 = 0; i0 < n - 1;) {
-    int64_t i1 = i0, q = 0;
-    while (i1 < n - 1 && (q == 0 || q + (n - 1 - i1) <= qmax)) q += n - 1 - i1, i1++;
-#pragma omp parallel for schedule(static)
-    for (int64_t p = 0; p < b; p++) gather_block(T, n, perms + (size_t)p * (size_t)n, i0, i1, G + (size_t)p * (size_t)q);
-    for (int s = 0; s < ns; s++) pack_block(Z[s], n, i0, i1, zb + (size_t)s * (size_t)q);
-    // R (ns, b) = zb (ns, q) . G^T (q, b)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ns, (int)b, (int)q, 1.0f, zb, (int)q, G, (int)q, 0.0f, R,
-                (int)b);
-    for (int64_t k = 0; k < (int64_t)ns * b; k++) out[k] += R[k];
-    i0 = i1;
+  int failed = 0;
+  // One region, no barrier per block: thread t takes a contiguous range of permutations through every block.
+  // Each permutation's sums are one thread's, in block order: the result does not depend on the thread count.
+#pragma omp parallel
+  {
+    const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t p0 = b * t / nt, p1 = b * (t + 1) / nt;
+    float *zb = sr_alloc(sizeof(float) * (size_t)ns * (size_t)qmax), *g = sr_alloc(sizeof(float) * (size_t)qmax);
+    if (zb && g) mantel_range(T, Z, ns, n, perms, b, p0, p1, qmax, zb, g, out);
+    else {
+#pragma omp atomic write
+      failed = 1;
+    }
+    sr_free(zb), sr_free(g);
   }
-  sr_free(perms), sr_free(G), sr_free(zb), sr_free(R);
-  return SR_OK;
+  sr_free(perms);
+  return failed ? sr_fail(err, SR_ERR_NOMEM, "out of memory for a permutation block") : SR_OK;
 }
 
 double sr_rsa_mantel_p(const double *perm, int64_t b, double obs) {
