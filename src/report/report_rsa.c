@@ -61,8 +61,10 @@ static int read_series(const cJSON *profile, prof_series *s, int cap, char *xlab
       prof_series *p = &s[ns];
       memset(p, 0, sizeof *p);
       p->run = r, p->target = t;
-      snprintf(p->label, sizeof p->label, "%s vs %s", cJSON_IsString(name) ? name->valuestring : "run",
-               cJSON_IsString(tn) ? tn->valuestring : "target");
+      const char *tl = cJSON_IsString(tn) ? tn->valuestring : "target";
+      // short legend text (the legend box is sized by an estimate that long labels overrun)
+      snprintf(p->label, sizeof p->label, "%s / %s%s", cJSON_IsString(name) ? name->valuestring : "run",
+               strncmp(tl, "threshold:", 10) ? "" : "Th ", strncmp(tl, "threshold:", 10) ? tl : tl + 10);
       read_target(tg, layers, names, &nn, p);
       if (p->n) ns++;
     }
@@ -88,7 +90,10 @@ sr_status sr_rsa_plot_profile(const char *rsa_json, const char *base, sr_err *er
     cJSON_Delete(root);
     return sr_fail(err, SR_ERR_NOMEM, "profile series");
   }
-  char xlab[512];
+  const cJSON *set = cJSON_GetObjectItemCaseSensitive(root, "settings");
+  const cJSON *lv = set ? cJSON_GetObjectItemCaseSensitive(set, "level") : NULL;
+  char xlab[512], title[96];
+  snprintf(title, sizeof title, "RSA profile: Pearson r per layer, %g%% CI", cJSON_IsNumber(lv) ? 100 * lv->valuedouble : 95.0);
   int ns = read_series(cJSON_GetObjectItemCaseSensitive(root, "profile"), s, SR_PLOT_MAX_SERIES, xlab, sizeof xlab);
   cJSON_Delete(root);
   if (!ns) {
@@ -100,8 +105,8 @@ sr_status sr_rsa_plot_profile(const char *rsa_json, const char *base, sr_err *er
     ser[q] = (sr_series){.label = s[q].label, .x = s[q].x, .y = s[q].y, .lo = s[q].has_ci ? s[q].lo : NULL,
                          .hi = s[q].has_ci ? s[q].hi : NULL, .n = s[q].n, .color = s[q].run, .style = s[q].target % 4,
                          .marker = 1};
-  sr_plot_opts po = {.title = "RSA per-layer profile (Pearson r, image-bootstrap CI)",
-                     .xlabel = xlab, .ylabel = "Pearson r (pairs i<j)", .legend = 1, .width = 1300, .height = 600};
+  sr_plot_opts po = {.title = title,
+                     .xlabel = xlab, .ylabel = "Pearson r (pairs i<j)", .legend = 1};
   st = sr_plot_lines(base, &po, ser, ns, err);
   free(s);
   return st;
