@@ -51,9 +51,9 @@ void rsa_print(const rsa_job *j) {
     for (int b = 0; b < j->ncka; b++) printf(" %.4f", j->cka[a * j->ncka + b]);
     printf("\n");
   }
-  printf("rsa: sources %.1f s, statistics %.1f s (ranks %.1f, bootstrap %.1f, Mantel %.1f, Kendall %.1f), total %.1f s wall; "
+  printf("rsa: sources %.1f s, statistics %.1f s (ranks %.1f, estimates %.1f, bootstrap %.1f, Mantel %.1f), total %.1f s wall; "
          "CPU %.1f s sources, %.1f s statistics\n",
-         j->seconds_sources, j->timing.total, j->timing.rank, j->timing.boot, j->timing.mantel, j->timing.kendall,
+         j->seconds_sources, j->timing.total, j->timing.rank, j->timing.kendall, j->timing.boot, j->timing.mantel,
          j->seconds_total, j->cpu_sources, j->timing.cpu_total);
 }
 
@@ -196,11 +196,10 @@ static sr_status write_json(const rsa_job *j, const char *path, sr_err *err) {
   cJSON_AddItemToObject(root, "profile", profile_json(j));
   if (j->ncka) cJSON_AddItemToObject(root, "cka", cka_json(j));
   cJSON_AddNumberToObject(tm, "sources", j->seconds_sources);
-  cJSON_AddNumberToObject(tm, "ranks", j->timing.rank);
-  cJSON_AddNumberToObject(tm, "standardize", j->timing.standardize);
+  cJSON_AddNumberToObject(tm, "ranks_and_standardize", j->timing.rank);
   cJSON_AddNumberToObject(tm, "bootstrap", j->timing.boot);
   cJSON_AddNumberToObject(tm, "mantel", j->timing.mantel);
-  cJSON_AddNumberToObject(tm, "kendall", j->timing.kendall);
+  cJSON_AddNumberToObject(tm, "point_estimates", j->timing.kendall);
   cJSON_AddNumberToObject(tm, "total", j->seconds_total);
   cJSON_AddNumberToObject(tm, "cpu_sources", j->cpu_sources);
   cJSON_AddNumberToObject(tm, "cpu_statistics", j->timing.cpu_total);

@@ -168,7 +168,9 @@ typedef struct sr_rsa_source_info {
 } sr_rsa_source_info;
 
 typedef struct sr_rsa_timing {
-  double rank, standardize, boot, mantel, kendall, total;  // wall seconds
+  double rank;     // wall seconds: ranks and standardized matrices of every source
+  double kendall;  // wall seconds: every point estimate (Pearson, Spearman, Kendall)
+  double boot, mantel, total;
   double cpu_total;  // process CPU seconds (all threads) of the whole comparison
 } sr_rsa_timing;
 

@@ -27,55 +27,84 @@ static int wants_resampling(const cmp_ctx *c, const int *is_target, int a, int b
   return c->o->all_pairs || is_target[a] || is_target[b];
 }
 
-static sr_status prepare_sources(cmp_ctx *c, const float *const *S, sr_rsa_source_info *info, sr_err *err) {
+// Ranks, summary and both standardized matrices of source s (independent of every other source).
+static sr_status prepare_one(cmp_ctx *c, const float *S, int s, sr_rsa_source_info *info, sr_err *err) {
   const size_t nn = (size_t)c->n * (size_t)c->n;
   const int64_t m = sr_rsa_pairs(c->n);
-  for (int s = 0; s < c->k; s++) {
-    double t0 = sr_now();
-    sr_status st = sr_rsa_rank(S[s], c->n, &c->ranks[s], err);
-    if (st) return sr_err_context(err, "source %d", s + 1);
-    c->t->rank += sr_now() - t0;
-    t0 = sr_now();
-    c->zp[s] = sr_alloc(sizeof(float) * nn);
-    c->zr[s] = sr_alloc(sizeof(float) * nn);
-    if (!c->zp[s] || !c->zr[s]) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the standardized matrices");
-    double mean = 0, ss = 0;
-    for (int64_t i = 0; i < c->n; i++)
-      for (int64_t j = i + 1; j < c->n; j++) mean += S[s][(size_t)i * (size_t)c->n + (size_t)j];
-    mean /= (double)m;
-    for (int64_t i = 0; i < c->n; i++)
-      for (int64_t j = i + 1; j < c->n; j++) {
-        double v = S[s][(size_t)i * (size_t)c->n + (size_t)j] - mean;
-        ss += v * v;
-      }
-    info[s] = (sr_rsa_source_info){.n_distinct = c->ranks[s].n_distinct, .tied_pairs = c->ranks[s].tied_pairs,
-                                   .tie_fraction = (double)c->ranks[s].tied_pairs / (double)m, .mean = mean,
-                                   .sd = sqrt(ss / (double)m)};
-    if ((st = sr_rsa_standardize(S[s], c->n, c->zp[s], err)) ||
-        (st = sr_rsa_standardize_ranks(&c->ranks[s], c->n, c->zr[s], err)))
-      return sr_err_context(err, "source %d", s + 1);
-    c->t->standardize += sr_now() - t0;
-  }
+  sr_status st = sr_rsa_rank(S, c->n, &c->ranks[s], err);
+  if (st) return st;
+  c->zp[s] = sr_alloc(sizeof(float) * nn);
+  c->zr[s] = sr_alloc(sizeof(float) * nn);
+  if (!c->zp[s] || !c->zr[s]) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the standardized matrices");
+  double mean = 0, ss = 0;
+  for (int64_t i = 0; i < c->n; i++)
+    for (int64_t j = i + 1; j < c->n; j++) mean += S[(size_t)i * (size_t)c->n + (size_t)j];
+  mean /= (double)m;
+  for (int64_t i = 0; i < c->n; i++)
+    for (int64_t j = i + 1; j < c->n; j++) {
+      double v = S[(size_t)i * (size_t)c->n + (size_t)j] - mean;
+      ss += v * v;
+    }
+  *info = (sr_rsa_source_info){.n_distinct = c->ranks[s].n_distinct, .tied_pairs = c->ranks[s].tied_pairs,
+                               .tie_fraction = (double)c->ranks[s].tied_pairs / (double)m, .mean = mean,
+                               .sd = sqrt(ss / (double)m)};
+  st = sr_rsa_standardize(S, c->n, c->zp[s], err);
+  return st ? st : sr_rsa_standardize_ranks(&c->ranks[s], c->n, c->zr[s], err);
+}
+
+// First failure of a parallel loop (lowest index) into err.
+static sr_status first_failure(const sr_status *st, const sr_err *errs, int n, const char *what, sr_err *err) {
+  for (int q = 0; q < n; q++)
+    if (st[q]) {
+      if (err) *err = errs[q];
+      return sr_err_context(err, "%s %d", what, q + 1);
+    }
   return SR_OK;
 }
 
+// Sources are independent: two at a time (OpenMP), each single-threaded.
+static sr_status prepare_sources(cmp_ctx *c, const float *const *S, sr_rsa_source_info *info, sr_err *err) {
+  sr_status *st = calloc((size_t)c->k, sizeof *st);
+  sr_err *errs = calloc((size_t)c->k, sizeof *errs);
+  if (!st || !errs) return free(st), free(errs), sr_fail(err, SR_ERR_NOMEM, "source status");
+  const double t0 = sr_now();
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int s = 0; s < c->k; s++) st[s] = prepare_one(c, S[s], s, &info[s], &errs[s]);
+  c->t->rank = sr_now() - t0;  // ranks and standardized matrices together
+  sr_status r = first_failure(st, errs, c->k, "source", err);
+  free(st), free(errs);
+  return r;
+}
+
+static int wants_kendall(const cmp_ctx *c, const sr_rsa_source_info *info, int a, int b) {
+  return c->o->kendall_all || info[a].tie_fraction > 0.5 || info[b].tie_fraction > 0.5;
+}
+
+// Pearson, Spearman and (where asked) Kendall of every pair; pairs are independent (OpenMP over pairs).
 static sr_status point_estimates(cmp_ctx *c, const float *const *S, const sr_rsa_source_info *info, sr_err *err) {
+  const int np = c->k * (c->k - 1) / 2;
+  sr_status *st = calloc((size_t)np, sizeof *st);
+  sr_err *errs = calloc((size_t)np, sizeof *errs);
+  if (!st || !errs) return free(st), free(errs), sr_fail(err, SR_ERR_NOMEM, "pair status");
   for (int a = 0; a < c->k; a++)
-    for (int b = a + 1; b < c->k; b++) {
-      sr_rsa_pair *p = &c->pairs[pair_index(c->k, a, b)];
-      p->a = a, p->b = b;
-      p->pearson = (sr_rsa_stat){.r = sr_rsa_pearson(S[a], S[b], c->n), .lo = NAN, .hi = NAN, .p = NAN};
-      p->spearman = (sr_rsa_stat){.r = sr_rsa_spearman(&c->ranks[a], &c->ranks[b]), .lo = NAN, .hi = NAN, .p = NAN};
-      p->kendall = NAN;
-      if (c->o->kendall_all || info[a].tie_fraction > 0.5 || info[b].tie_fraction > 0.5) {
-        double t0 = sr_now();
-        sr_status st = sr_rsa_kendall(&c->ranks[a], &c->ranks[b], &p->kendall, err);
-        if (st) return st;
-        p->has_kendall = 1;
-        c->t->kendall += sr_now() - t0;
-      }
+    for (int b = a + 1; b < c->k; b++) c->pairs[pair_index(c->k, a, b)].a = a, c->pairs[pair_index(c->k, a, b)].b = b;
+  const double t0 = sr_now();
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int q = 0; q < np; q++) {
+    sr_rsa_pair *p = &c->pairs[q];
+    const int a = p->a, b = p->b;
+    p->pearson = (sr_rsa_stat){.r = sr_rsa_pearson(S[a], S[b], c->n), .lo = NAN, .hi = NAN, .p = NAN};
+    p->spearman = (sr_rsa_stat){.r = sr_rsa_spearman(&c->ranks[a], &c->ranks[b]), .lo = NAN, .hi = NAN, .p = NAN};
+    p->kendall = NAN;
+    if (wants_kendall(c, info, a, b)) {
+      st[q] = sr_rsa_kendall(&c->ranks[a], &c->ranks[b], &p->kendall, &errs[q]);
+      p->has_kendall = st[q] == SR_OK;
     }
-  return SR_OK;
+  }
+  c->t->kendall = sr_now() - t0;  // all point estimates, Kendall's included
+  sr_status r = first_failure(st, errs, np, "pair", err);
+  free(st), free(errs);
+  return r;
 }
 
 static int cmp_double(const void *x, const void *y) {
