@@ -324,7 +324,8 @@ static sr_status compare(rsa_job *j, sr_err *err) {
     j->pairs = calloc((size_t)j->k * (size_t)(j->k - 1) / 2, sizeof *j->pairs);
     if (!j->pairs) return sr_fail(err, SR_ERR_NOMEM, "pairs");
     sr_rsa_opts o = {.boot_b = j->a->boot_b, .perm_b = j->a->perm_b, .seed = (uint64_t)j->a->seed, .level = j->a->level,
-                     .all_pairs = j->a->all_pairs, .kendall_all = j->a->kendall_all, .quiet = j->a->quiet};
+                     .all_pairs = j->a->all_pairs, .kendall_all = j->a->kendall_all,
+                     .no_rank_resampling = j->a->no_rank_resampling, .quiet = j->a->quiet};
     st = sr_rsa_compare(S, tgt, j->k, j->n, &o, j->pairs, j->info, &j->timing, err);
   }
   if (!st && j->ncka) {
@@ -383,6 +384,7 @@ int sr_cmd_rsa(int argc, char **argv) {
       {"level", SR_OPT_DOUBLE, &a.level, "CI level (default 0.95)", 0.5, 0.9999, 0},
       {"all-pairs", SR_OPT_FLAG, &a.all_pairs, "CIs and p-values for every pair (default: pairs with a target side)", 0, 0, 0},
       {"kendall-all", SR_OPT_FLAG, &a.kendall_all, "Kendall tau-b for every pair (default: pairs with a >50%-tied side)", 0, 0, 0},
+      {"no-rank-resampling", SR_OPT_FLAG, &a.no_rank_resampling, "no CI / p for Spearman: half the bootstrap and Mantel work", 0, 0, 0},
       {"sym-tol", SR_OPT_DOUBLE, &a.sym_tol, "file sources: largest |S_ij - S_ji| accepted (default 1e-5)", 0, 1, 0},
       {"hexbin", SR_OPT_STRING, &a.hexbin, "pair-density plots for these source pairs, e.g. 1-3,2-3 (default: first target vs each other)", 0, 0, 0},
       {"o", SR_OPT_STRING, &a.out, "output directory (rsa.json and figures)", 0, 0, 0},

@@ -29,7 +29,7 @@ typedef struct rsa_args {
   const char *data, *split, *indices, *out, *which, *hexbin;
   int64_t n, boot_b, perm_b, seed, holdout_seed;
   double level, val_fraction, sym_tol;
-  int all_pairs, kendall_all, no_plot, quiet;
+  int all_pairs, kendall_all, no_rank_resampling, no_plot, quiet;
 } rsa_args;
 
 typedef struct rsa_job {

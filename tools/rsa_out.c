@@ -85,6 +85,7 @@ static cJSON *settings_json(const rsa_job *j) {
   cJSON_AddNumberToObject(o, "seed", (double)a->seed);
   cJSON_AddNumberToObject(o, "level", a->level);
   cJSON_AddStringToObject(o, "resampled_pairs", a->all_pairs ? "all" : "pairs with a target (pixel, threshold, file) on one side");
+  cJSON_AddBoolToObject(o, "spearman_resampled", !a->no_rank_resampling);
   cJSON_AddStringToObject(o, "kendall_pairs", a->kendall_all ? "all" : "pairs with a side whose pairs are >50% tied");
   cJSON_AddStringToObject(o, "bootstrap", "images resampled with replacement; pairs of draws of two different images, weight c_i c_j; pairs of two draws of one image left out; percentile interval");
   cJSON_AddStringToObject(o, "mantel", "one-sided (greater): p = (1 + #{r_perm >= r_obs}) / (B + 1), image labels of one matrix permuted");

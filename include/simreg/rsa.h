@@ -144,6 +144,7 @@ typedef struct sr_rsa_opts {
   double level;      // CI level, e.g. 0.95
   int all_pairs;     // 0: CI and p only for pairs with a target on one side; 1: for every pair
   int kendall_all;   // 0: Kendall only for pairs with a heavily tied side (> 50% of pairs tied); 1: every pair
+  int no_rank_resampling;  // 1: Spearman gets no CI and no p (halves the bootstrap and Mantel work)
   int quiet;         // 0: progress lines on stderr
 } sr_rsa_opts;
 

@@ -35,6 +35,10 @@ grep -q '"p":	0\.0099' "$T/out/rsa.json" || fail "no Mantel p = 1/101 for pixel 
 sed '/"seconds"/,$d' "$T/a/rsa.json" >"$T/a.j"
 sed '/"seconds"/,$d' "$T/b/rsa.json" >"$T/b.j"
 cmp -s "$T/a.j" "$T/b.j" || fail "two runs with one seed differ"
+# Without rank resampling Spearman has no CI and no p; Pearson keeps both.
+"$BIN" rsa pixel threshold:0.8 --n 60 --boot 20 --perm 20 --no-rank-resampling --no-plot --quiet -o "$T/nr" >/dev/null 2>&1 || fail "no-rank-resampling"
+grep -q '"spearman_resampled":	false' "$T/nr/rsa.json" || fail "setting not recorded"
+[ "$(grep -c '"p":	null' "$T/nr/rsa.json")" -eq 1 ] || fail "want exactly the Spearman p null: $(grep '"p":' "$T/nr/rsa.json")"
 mkdir -p "$T/run/rsa" && cp "$T/out/rsa.json" "$T/run/rsa/rsa.json"
 "$BIN" report "$T/run" -o "$T/rep" >/dev/null 2>"$T/err" || fail "report: $(cat "$T/err")"
 [ -s "$T/rep/rsa_profile_1.png" ] || fail "report did not draw the RSA profile"
