@@ -346,24 +346,25 @@ static void job_free(rsa_job *j) {
 }
 
 static int run(const rsa_args *a, const char **specs, int nspec) {
-  static rsa_job j;  // large (sources carry paths); one job per process
-  memset(&j, 0, sizeof j);
-  j.a = a;
+  rsa_job *j = calloc(1, sizeof *j);  // large (sources carry paths): on the heap
+  if (!j) return fprintf(stderr, "simreg rsa: out of memory\n"), SR_EXIT_FAIL;
+  j->a = a;
   sr_err err = {0};
   sr_status st = SR_OK;
   const double t0 = sr_now(), c0 = sr_rsa_cpu_seconds();
-  for (int s = 0; s < nspec && !st; s++) st = parse_source(specs[s], &j.src[j.nsrc++], &err);
-  if (!st) st = build_sources(&j, &err);
-  j.seconds_sources = sr_now() - t0, j.cpu_sources = sr_rsa_cpu_seconds() - c0;
+  for (int s = 0; s < nspec && !st; s++) st = parse_source(specs[s], &j->src[j->nsrc++], &err);
+  if (!st) st = build_sources(j, &err);
+  j->seconds_sources = sr_now() - t0, j->cpu_sources = sr_rsa_cpu_seconds() - c0;
   int nrsa = 0, ncka = 0;
-  for (int s = 0; s < j.nsrc; s++) nrsa += j.src[s].kind != SRC_CKA, ncka += j.src[s].kind == SRC_CKA;
+  for (int s = 0; s < j->nsrc; s++) nrsa += j->src[s].kind != SRC_CKA, ncka += j->src[s].kind == SRC_CKA;
   if (!st && nrsa < 2 && ncka < 2) st = sr_fail(&err, SR_ERR_ARG, "need at least two sources to compare (got %d, and %d CKA layers)", nrsa, ncka);
   if (!st && nrsa == 1) st = sr_fail(&err, SR_ERR_ARG, "one RSA source alone has nothing to be compared with");
-  if (!st) st = compare(&j, &err);
-  j.seconds_total = sr_now() - t0, j.cpu_total = sr_rsa_cpu_seconds() - c0;
-  if (!st) rsa_print(&j);
-  if (!st) st = rsa_write_outputs(&j, &err);
-  job_free(&j);
+  if (!st) st = compare(j, &err);
+  j->seconds_total = sr_now() - t0, j->cpu_total = sr_rsa_cpu_seconds() - c0;
+  if (!st) rsa_print(j);
+  if (!st) st = rsa_write_outputs(j, &err);
+  job_free(j);
+  free(j);
   return st ? sr_cli_fail("rsa", &err) : 0;
 }
 
