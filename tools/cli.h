@@ -45,6 +45,7 @@ int sr_cmd_train(int argc, char **argv);
 int sr_cmd_info(int argc, char **argv);
 int sr_cmd_eval(int argc, char **argv);
 int sr_cmd_similarity(int argc, char **argv);
+int sr_cmd_rsa(int argc, char **argv);
 int sr_cmd_attack(int argc, char **argv);
 int sr_cmd_robustness(int argc, char **argv);
 

@@ -21,6 +21,7 @@ static const sr_cmd COMMANDS[] = {
     {"train", sr_cmd_train, "train a model (the paper's recipe by default)"},
     {"eval", sr_cmd_eval, "evaluate a trained run: accuracy, per-class accuracy, confusion matrix"},
     {"similarity", sr_cmd_similarity, "build or check a regularization target (N x N .npy) and histogram it"},
+    {"rsa", sr_cmd_rsa, "representational similarity analysis: targets, files and run layers compared (rsa.json, figures)"},
     {"attack", sr_cmd_attack, "robustness: noise sweeps, FGSM/PGD (white-box, transferred), Boundary, HopSkipJump, Square -> RUN/robustness.json"},
     {"robustness", sr_cmd_robustness, "the paper's robustness protocol over several runs into one results file"},
     {"info", sr_cmd_info, "show a model's layers, parameter count and FLOPs per image"},

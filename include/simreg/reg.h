@@ -72,6 +72,9 @@ sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images
 sr_status sr_reg_target_from_file(const char *npy, const char *indices, int64_t n_images, sr_reg_target *t,
                                   sr_err *err);
 void sr_reg_target_free(sr_reg_target *t);
+// Image indices from a .npy (1-D int32/int64) or a text file (integers separated by white space or commas),
+// as sr_reg_target_from_file reads them; no range check. Caller sr_free's *out.
+sr_status sr_reg_read_indices(const char *path, int64_t **out, int64_t *count, sr_err *err);
 
 // S^pix of n images (n, c, h, w) into S (n, n) float32: gray = channel mean, rows centred by the mean image,
 // L2-normalized (a row equal to the mean image stays zero), U U^T in double (blocked OpenBLAS dgemm),

@@ -55,7 +55,7 @@ static sr_status read_text_indices(const char *path, int64_t **out, int64_t *cou
   return SR_OK;
 }
 
-static sr_status read_indices(const char *path, int64_t **out, int64_t *count, sr_err *err) {
+sr_status sr_reg_read_indices(const char *path, int64_t **out, int64_t *count, sr_err *err) {
   if (!ends_with(path, ".npy")) return read_text_indices(path, out, count, err);
   sr_npy a;
   sr_status st = sr_npy_read(path, &a, err);
@@ -102,7 +102,7 @@ sr_status sr_reg_target_from_file(const char *npy, const char *indices, int64_t 
   double t0 = sr_now();
   if (!npy || !indices) return sr_fail(err, SR_ERR_ARG, "a file target needs both the matrix and the indices file");
   int64_t *idx = NULL, ni = 0;
-  sr_status st = read_indices(indices, &idx, &ni, err);
+  sr_status st = sr_reg_read_indices(indices, &idx, &ni, err);
   if (st) return st;
   sr_npy a = {0};
   double *S = NULL;

@@ -41,6 +41,8 @@ struct cJSON *sr_report_verdicts_json(const sr_report *rep);
 
 // Figures into o->out_dir; registers each in rep->figures.
 sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err);
+// RSA per-layer profiles of runs carrying RUN/rsa.json or RUN/rsa/rsa.json (report_rsa.c).
+sr_status sr_report_rsa_figures(sr_report *rep, const sr_report_opts *o, sr_err *err);
 // index.html, report.md, report.json into o->out_dir.
 sr_status sr_report_write_files(const sr_report *rep, const sr_report_opts *o, sr_err *err);
 

@@ -327,5 +327,6 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   if (!st) st = fig_training(rep, o, "train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL, err);
   if (!st) st = fig_gamma(rep, o, err);
   if (!st) st = fig_similarity(rep, o, err);
+  if (!st) st = sr_report_rsa_figures(rep, o, err);
   return st ? sr_err_context(err, "report figures") : SR_OK;
 }
