@@ -67,8 +67,5 @@ xp_run $JOBS || { echo "main job: a job failed" >&2; exit 1; }
   --title "simreg: baseline vs thresholded pixel regularizer (resnet18 w0.25, Fashion-MNIST, $EPOCHS epochs)"
 "$bin" select --baseline "$OUT/base" --metric noise:gaussian "$OUT/reg" | tee "$OUT/selection.txt"
 echo
-echo "verdicts (rules in the report):"
-sed -n '/^## Verdicts/,/^Rules:/p' "$OUT/report/report.md" | grep '^| reg' | cut -d'|' -f3,7,9 | sed 's/|/:/; s/ *|/ /'
-echo
 echo "main job finished in $(( $(date +%s) - t0 )) s"
 echo "report: $OUT/report/index.html"

@@ -1,9 +1,25 @@
 // simreg report RUN... -o DIR: compare runs in one static HTML page plus report.md and report.json.
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "simreg/report.h"
+
+// One line per verdict: run, claim, word, effect with its interval.
+static void print_verdicts(const sr_report *rep) {
+  for (int i = 1; i < rep->nruns; i++)
+    for (int k = 0; k < SR_REPORT_CLAIMS; k++) {
+      const sr_verdict *v = &rep->verdicts[i][k];
+      printf("verdict: %s, %s: %s", rep->runs[i].name, v->claim, sr_verdict_name(v->word));
+      if (isfinite(v->effect.estimate))
+        printf(" (%s %.4g [%.4g, %.4g]", v->effect_kind, v->effect.estimate, v->effect.lo, v->effect.hi);
+      if (isfinite(v->effect.estimate) && !isnan(v->p)) printf("; p = %.3g", v->p);
+      if (isfinite(v->effect.estimate)) printf(")");
+      if (v->note[0]) printf("; %s", v->note);
+      printf("\n");
+    }
+}
 
 int sr_cmd_report(int argc, char **argv) {
   const char *out = NULL, *title = NULL, *minimal = "auto", *vnoise = NULL, *vtransfer = NULL;
@@ -60,6 +76,7 @@ int sr_cmd_report(int argc, char **argv) {
   if (!st) {
     printf("wrote %s/index.html, report.md, report.json and %d figures (PNG+SVG)\n", out, rep->nfigures);
     for (int i = 0; i < rep->nnotes; i++) printf("note: %s\n", rep->notes[i]);
+    print_verdicts(rep);
   }
   sr_report_free(rep);
   sr_free(rep);

@@ -32,6 +32,9 @@ int sr_run_severity_index(const sr_run *r, int severity);
 void sr_report_note(sr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sr_report_add_figure(sr_report *rep, const char *base, const char *caption);
 
+// Markdown-escape text for a table cell (| \ * _ ` [ ] < > #; newlines become spaces).
+void sr_report_md_escape(char *out, size_t cap, const char *s);
+
 // Verdicts of every run after the first against the first (report_verdicts.c), and their sections.
 extern const char *const SR_VERDICT_RULES[SR_REPORT_CLAIMS];
 sr_status sr_report_verdicts(sr_report *rep, const sr_report_opts *o, sr_err *err);

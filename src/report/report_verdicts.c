@@ -233,11 +233,19 @@ void sr_report_verdicts_md(const sr_report *rep, FILE *m) {
   for (int i = 1; i < rep->nruns; i++)
     for (int k = 0; k < SR_REPORT_CLAIMS; k++) {
       verdict_row(rep, i, k, &r);
-      fprintf(m, "| %s | %s | %s | %s | %s | %s | %s | **%s** | %s |\n", r.cell[0], r.cell[1], r.cell[2], r.cell[3],
-              r.cell[4], r.cell[5], r.cell[6], r.cell[7], r.cell[8]);
+      for (int c = 0; c < 9; c++) {
+        char buf[512];
+        sr_report_md_escape(buf, sizeof buf, r.cell[c]);
+        fprintf(m, c == 7 ? "| **%s** " : "| %s ", buf);
+      }
+      fputs("|\n", m);
     }
   fputs("\nRules:\n\n", m);
-  for (int k = 0; k < SR_REPORT_CLAIMS; k++) fprintf(m, "- **%s**: %s.\n", rep->verdicts[1][k].claim, SR_VERDICT_RULES[k]);
+  for (int k = 0; k < SR_REPORT_CLAIMS; k++) {
+    char buf[1024];
+    sr_report_md_escape(buf, sizeof buf, SR_VERDICT_RULES[k]);
+    fprintf(m, "- **%s**: %s.\n", rep->verdicts[1][k].claim, buf);
+  }
   fputs("\n", m);
 }
 
