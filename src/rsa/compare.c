@@ -87,7 +87,7 @@ static sr_status point_estimates(cmp_ctx *c, const float *const *S, const sr_rsa
   sr_err *errs = calloc((size_t)np, sizeof *errs);
   if (!st || !errs) return free(st), free(errs), sr_fail(err, SR_ERR_NOMEM, "pair status");
   for (int a = 0; a < c->k; a++)
-    for (int b = a + 1; b < c->k; b++) c->pairs[pair_index(c->k, a, b)].a = a, c->pairs[pair_index(c->k, a, b)].b = b;
+    for (int b = a + 1; b < c->k; b++) c->pairs[pair_index(c->k, a, b)] = (sr_rsa_pair){.a = a, .b = b};  // flags 0
   const double t0 = sr_now();
 #pragma omp parallel for schedule(dynamic, 1)
   for (int q = 0; q < np; q++) {
