@@ -23,6 +23,18 @@ void atk_threads(const atk_args *a) {
   if (a->threads > 0) omp_set_num_threads(a->threads);
 }
 
+// Level l of per-image results (n, levels, repeats) as one string, repeat-major: character r * n + i.
+static cJSON *level_bits(const uint8_t *v, int64_t n, int levels, int64_t repeats, int l) {
+  char *s = sr_alloc((size_t)(n * repeats) + 1);
+  if (!s) return cJSON_CreateNull();
+  for (int64_t k = 0; k < repeats; k++)
+    for (int64_t i = 0; i < n; i++) s[k * n + i] = v[(i * levels + l) * repeats + k] ? '1' : '0';
+  s[n * repeats] = 0;
+  cJSON *out = cJSON_CreateString(s);
+  sr_free(s);
+  return out;
+}
+
 static cJSON *doubles(const double *v, int64_t n) {
   cJSON *a = cJSON_CreateArray();
   for (int64_t i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
@@ -30,18 +42,6 @@ static cJSON *doubles(const double *v, int64_t n) {
 }
 
 static double per_sec(double n, double secs) { return n / (secs > 0 ? secs : 1e-9); }
-
-// Per-image 0/1 results as a string of '0'/'1': character j is v[j * stride + offset] (paired statistics in
-// the report need them; a string is 1 byte per image in the JSON).
-static cJSON *bits(const uint8_t *v, int64_t n, int64_t stride, int64_t offset) {
-  char *s = sr_alloc((size_t)n + 1);
-  if (!s) return cJSON_CreateNull();
-  for (int64_t j = 0; j < n; j++) s[j] = v[j * stride + offset] ? '1' : '0';
-  s[n] = 0;
-  cJSON *out = cJSON_CreateString(s);
-  sr_free(s);
-  return out;
-}
 
 // This rank's rows [lo, hi) of n images attacked in batches (whole batches per rank: see dist.h).
 static void shard_rows(const atk_args *a, int64_t n, int64_t batch, int64_t *lo, int64_t *hi) {
@@ -145,7 +145,7 @@ sr_status atk_open(const char *dir, const atk_args *a, atk_run *r, cJSON *out, s
   uint8_t *cc = sr_alloc((size_t)r->n);
   if (!cc) return sr_fail(err, SR_ERR_NOMEM, "%lld images", (long long)r->n);
   for (int64_t i = 0; i < r->n; i++) cc[i] = r->pred[i] == r->y[i];
-  cJSON_AddItemToObject(out, "clean_correct", bits(cc, r->n, 1, 0));
+  cJSON_AddItemToObject(out, "clean_correct", level_bits(cc, r->n, 1, 1, 0));
   sr_free(cc);
   return SR_OK;
 }
@@ -178,18 +178,6 @@ sr_status atk_levels(const atk_args *a, const atk_run *r, int noise, double *lv,
   *nl = a->n_levels;
   for (int i = 0; i < *nl; i++) lv[i] = *nl > 1 ? hi * i / (*nl - 1) : hi;
   return SR_OK;
-}
-
-// Level l of per-image results (n, levels, repeats) as one string, repeat-major: character r * n + i.
-static cJSON *level_bits(const uint8_t *v, int64_t n, int levels, int64_t repeats, int l) {
-  char *s = sr_alloc((size_t)(n * repeats) + 1);
-  if (!s) return cJSON_CreateNull();
-  for (int64_t k = 0; k < repeats; k++)
-    for (int64_t i = 0; i < n; i++) s[k * n + i] = v[(i * levels + l) * repeats + k] ? '1' : '0';
-  s[n * repeats] = 0;
-  cJSON *out = cJSON_CreateString(s);
-  sr_free(s);
-  return out;
 }
 
 // ---- noise and gradient attacks ------------------------------------------------------------------------------
@@ -524,8 +512,7 @@ sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
   sr_hsj_opts ho = sr_hsj_opts_default(norm);
   ho.iterations = a->iterations, ho.init_evals = a->init_evals, ho.max_evals = a->max_evals;
   bo.first_index = ho.first_index = lo;
-  for (int k = 0; k < SR_TRACE_POINTS; k++)  // as sr_trace_alloc: every rank knows them, rows or not
-    trace_at[k] = (int64_t)llround((double)k * (double)(hsj ? ho.iterations : bo.steps) / (SR_TRACE_POINTS - 1));
+  sr_trace_steps(hsj ? ho.iterations : bo.steps, trace_at);  // every rank knows them, rows or not
   atk_progress p;
   atk_progress_start(&p, name, &r->t.am, (hi - lo) * R, a->quiet);
   mp_ctx mc = {.p = &p, .steps = hsj ? (ho.iterations > 0 ? ho.iterations : 1) : (bo.steps > 0 ? bo.steps : 1)};

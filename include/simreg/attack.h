@@ -229,6 +229,8 @@ sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t
                     uint64_t seed, sr_attack_result *r, sr_err *err);
 
 // ---- convergence of a minimal-perturbation attack -----------------------------------------------------
+// The steps after which a trace of a run of `steps` records: round(k * steps / 10), k = 0..10.
+void sr_trace_steps(int64_t steps, int64_t at[SR_TRACE_POINTS]);
 // Median over images of a trace (rows with use[i] != 0, use may be NULL; NaN entries skipped) at each
 // checkpoint; last_drop = (median at 80% - median at 100%) / median at 80% of the steps; converged when
 // last_drop <= tol (default rule: 0.05, i.e. the last 20% of the steps cut the median by at most 5%).

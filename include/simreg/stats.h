@@ -14,6 +14,8 @@ extern "C" {
 // Median of n finite values (mean of the two middle ones for even n). SR_ERR_ARG for n < 1,
 // SR_ERR_NUMERIC for a non-finite value.
 sr_status sr_median(const double *x, int64_t n, double *out, sr_err *err);
+// qsort comparator of doubles, ascending.
+int sr_cmp_double(const void *a, const void *b);
 // Quantile q in [0,1] of sorted values, linear interpolation between order statistics (NumPy's default).
 double sr_quantile_sorted(const double *sorted, int64_t n, double q);
 

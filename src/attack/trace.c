@@ -11,9 +11,12 @@ sr_status sr_trace_alloc(sr_attack_result *r, int64_t n, int64_t steps, sr_err *
   r->trace = sr_alloc((size_t)n * SR_TRACE_POINTS * sizeof(double));
   if (!r->trace) return sr_fail(err, SR_ERR_NOMEM, "convergence trace for %lld images", (long long)n);
   for (size_t i = 0; i < (size_t)n * SR_TRACE_POINTS; i++) r->trace[i] = NAN;
-  for (int k = 0; k < SR_TRACE_POINTS; k++)
-    r->trace_at[k] = (int64_t)llround((double)k * (double)steps / (SR_TRACE_POINTS - 1));
+  sr_trace_steps(steps, r->trace_at);
   return SR_OK;
+}
+
+void sr_trace_steps(int64_t steps, int64_t at[SR_TRACE_POINTS]) {
+  for (int k = 0; k < SR_TRACE_POINTS; k++) at[k] = (int64_t)llround((double)k * (double)steps / (SR_TRACE_POINTS - 1));
 }
 
 // The distance a trace stores: ||delta||^2 / D from an L2 distance, the distance itself for L-inf.
@@ -33,11 +36,6 @@ void sr_trace_record(sr_tracer *t, int64_t step, const double *dist) {
 
 void sr_trace_finish(sr_tracer *t, const double *dist) { sr_trace_record(t, INT64_MAX, dist); }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 sr_status sr_convergence_summary(const double *trace, const int *use, int64_t n, const int64_t *at, double tol,
                                  sr_convergence *out, sr_err *err) {
   memset(out, 0, sizeof *out);
@@ -52,7 +50,7 @@ sr_status sr_convergence_summary(const double *trace, const int *use, int64_t n,
       double v = trace[(size_t)i * SR_TRACE_POINTS + (size_t)k];
       if ((!use || use[i]) && isfinite(v)) col[m++] = v;
     }
-    qsort(col, (size_t)m, sizeof(double), cmp_double);
+    qsort(col, (size_t)m, sizeof(double), sr_cmp_double);
     out->median[k] = m ? sr_quantile_sorted(col, m, 0.5) : NAN;
     out->at[k] = at[k];
     if (k == SR_TRACE_POINTS - 1) out->images = m;

@@ -32,6 +32,10 @@ int sr_run_severity_index(const sr_run *r, int severity);
 void sr_report_note(sr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sr_report_add_figure(sr_report *rep, const char *base, const char *caption);
 
+// 10 log10 of the mean-removed radial profile per bin (null for bins without a non-DC pixel), or null
+// without a mean-removed spectrum: report.json and spectrum.json share it (spectrum_out.c).
+struct cJSON *sr_radial_db_json(const sr_spectrum *s);
+
 // Markdown-escape text for a table cell (| \ * _ ` [ ] < > #; newlines become spaces).
 void sr_report_md_escape(char *out, size_t cap, const char *s);
 

@@ -236,12 +236,5 @@ void sr_report_spectrum_json(const sr_report *rep, int idx, struct cJSON *j) {
   add_ci(j, "hf_share_mean_removed", ac ? &r->hf_ac : NULL, NULL);
   add_ci(j, "hf_share_diff", rep->has_hf_diff[idx] ? &rep->hf_diff[idx] : NULL, rep->runs[0].name);
   add_ci(j, "hf_share_mean_removed_diff", rep->has_hf_ac_diff[idx] ? &rep->hf_ac_diff[idx] : NULL, rep->runs[0].name);
-  if (!ac) {
-    cJSON_AddNullToObject(j, "radial_db_mean_removed");
-    return;
-  }
-  cJSON *a = cJSON_AddArrayToObject(j, "radial_db_mean_removed");
-  for (int k = 0; k < SR_SPEC_NBINS; k++)
-    cJSON_AddItemToArray(a, s->bin_count_ac[k] && s->radial_ac[k] > 0 ? cJSON_CreateNumber(10 * log10(s->radial_ac[k]))
-                                                                        : cJSON_CreateNull());
+  cJSON_AddItemToObject(j, "radial_db_mean_removed", ac ? sr_radial_db_json(s) : cJSON_CreateNull());
 }

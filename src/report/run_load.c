@@ -242,7 +242,7 @@ static sr_status load_curves(const cJSON *obj, const char *key, const char *path
 static sr_status load_convergence(sr_run *r, const cJSON *b, const char *path, sr_err *err) {
   const cJSON *c = cJSON_GetObjectItemCaseSensitive(b, "convergence");
   if (!c || cJSON_IsNull(c)) return SR_OK;
-  double *steps = NULL, *med = NULL;
+  double *steps = NULL;
   int64_t ns = 0, nm = 0;
   int present = 0;
   sr_status st = cJSON_IsObject(c) ? SR_OK : sr_fail(err, SR_ERR_FORMAT, "%s: \"convergence\" must be an object", path);
@@ -261,7 +261,7 @@ static sr_status load_convergence(sr_run *r, const cJSON *b, const char *path, s
   const cJSON *cv = cJSON_GetObjectItemCaseSensitive(c, "converged");
   if (!st && !cJSON_IsBool(cv)) st = sr_fail(err, SR_ERR_FORMAT, "%s: convergence.converged must be true or false", path);
   if (!st) r->converged = cJSON_IsTrue(cv), r->has_convergence = 1;
-  sr_free(steps), sr_free(med);
+  sr_free(steps);
   return st;
 }
 

@@ -7,9 +7,19 @@
 
 #include "simreg/npy.h"
 #include "simreg/plot.h"
+#include "report_internal.h"
 #include "simreg/report.h"
 
 #define FLOOR_DB (-300.0)  // dB of zero power (keeps every value finite)
+
+cJSON *sr_radial_db_json(const sr_spectrum *s) {
+  if (!s->has_ac) return cJSON_CreateNull();
+  cJSON *a = cJSON_CreateArray();
+  for (int k = 0; k < SR_SPEC_NBINS; k++)
+    cJSON_AddItemToArray(a, s->bin_count_ac[k] && s->radial_ac[k] > 0 ? cJSON_CreateNumber(10 * log10(s->radial_ac[k]))
+                                                                        : cJSON_CreateNull());
+  return a;
+}
 
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
@@ -24,14 +34,7 @@ static void add_mean_removed(cJSON *j, const sr_spectrum *s, const sr_ci *dc, co
   cJSON_AddItemToObject(j, "hf_mean_removed_ci_high", num_or_null(s->has_ac && hf_ac ? hf_ac->hi : NAN));
   cJSON_AddItemToObject(j, "db_max", num_or_null(peak_db));
   cJSON_AddNumberToObject(j, "db_range", SR_SPEC_DB_RANGE);
-  if (!s->has_ac) {
-    cJSON_AddNullToObject(j, "radial_db_mean_removed");
-    return;
-  }
-  cJSON *a = cJSON_AddArrayToObject(j, "radial_db_mean_removed");
-  for (int k = 0; k < SR_SPEC_NBINS; k++)
-    cJSON_AddItemToArray(a, s->bin_count_ac[k] && s->radial_ac[k] > 0 ? cJSON_CreateNumber(10 * log10(s->radial_ac[k]))
-                                                                        : cJSON_CreateNull());
+  cJSON_AddItemToObject(j, "radial_db_mean_removed", sr_radial_db_json(s));
 }
 
 static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,

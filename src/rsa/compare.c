@@ -107,11 +107,6 @@ static sr_status point_estimates(cmp_ctx *c, const float *const *S, const sr_rsa
   return r;
 }
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
 // Percentile CI of the finite values of r[0..b) into st.
 static void percentile_ci(double *r, int64_t b, double level, sr_rsa_stat *st) {
   int64_t m = 0;
@@ -119,7 +114,7 @@ static void percentile_ci(double *r, int64_t b, double level, sr_rsa_stat *st) {
     if (isfinite(r[q])) r[m++] = r[q];
   st->boot_used = m;
   if (m < 2) return;
-  qsort(r, (size_t)m, sizeof *r, cmp_double);
+  qsort(r, (size_t)m, sizeof *r, sr_cmp_double);
   st->lo = sr_quantile_sorted(r, m, (1 - level) / 2);
   st->hi = sr_quantile_sorted(r, m, (1 + level) / 2);
 }

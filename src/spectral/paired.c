@@ -66,15 +66,10 @@ void sr_paired_discordant(const sr_paired01 *p, int64_t *only_a, int64_t *only_b
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 // Median of a resample of x (n values) drawn into buf.
 static double resample_median(const double *x, int64_t n, double *buf, sr_rng *rng) {
   for (int64_t j = 0; j < n; j++) buf[j] = x[sr_rng_below(rng, (uint32_t)n)];
-  qsort(buf, (size_t)n, sizeof(double), cmp_double);
+  qsort(buf, (size_t)n, sizeof(double), sr_cmp_double);
   return sr_quantile_sorted(buf, n, 0.5);
 }
 
@@ -96,7 +91,7 @@ sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64
     double a = resample_median(x, nx, buf, rng), b = resample_median(y, ny, buf, rng);
     v[k] = a > 0 ? b / a : INFINITY;  // a resampled median of 0: the ratio is unbounded
   }
-  qsort(v, (size_t)nboot, sizeof(double), cmp_double);
+  qsort(v, (size_t)nboot, sizeof(double), sr_cmp_double);
   *out = (sr_ci){.estimate = my / mx, .lo = sr_quantile_sorted(v, nboot, (1 - level) / 2),
                  .hi = sr_quantile_sorted(v, nboot, (1 + level) / 2), .level = level, .b = nboot};
   sr_free(buf), sr_free(v);

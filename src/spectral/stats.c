@@ -6,7 +6,7 @@
 
 #include "simreg/stats.h"
 
-static int cmp_double(const void *a, const void *b) {
+int sr_cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
@@ -37,7 +37,7 @@ sr_status sr_median(const double *x, int64_t n, double *out, sr_err *err) {
   double *s = sr_alloc((size_t)n * sizeof(double));
   if (!s) return sr_fail(err, SR_ERR_NOMEM, "median: cannot allocate %lld values", (long long)n);
   memcpy(s, x, (size_t)n * sizeof(double));
-  qsort(s, (size_t)n, sizeof(double), cmp_double);
+  qsort(s, (size_t)n, sizeof(double), sr_cmp_double);
   *out = median_sorted(s, n);
   sr_free(s);
   return SR_OK;
@@ -45,7 +45,7 @@ sr_status sr_median(const double *x, int64_t n, double *out, sr_err *err) {
 
 // Percentile interval of the B resampled statistics (sorted in place) into out->lo, hi, level, b.
 static void percentile_ci(double *vals, int64_t b, double level, sr_ci *out) {
-  qsort(vals, (size_t)b, sizeof(double), cmp_double);
+  qsort(vals, (size_t)b, sizeof(double), sr_cmp_double);
   out->lo = sr_quantile_sorted(vals, b, (1 - level) / 2);
   out->hi = sr_quantile_sorted(vals, b, (1 + level) / 2);
   out->level = level;
@@ -128,7 +128,7 @@ typedef struct {
 static double median_of(const int64_t *idx, int64_t k, void *ctx) {
   median_ctx *m = ctx;
   for (int64_t i = 0; i < k; i++) m->scratch[i] = m->x[idx[i]];
-  qsort(m->scratch, (size_t)k, sizeof(double), cmp_double);
+  qsort(m->scratch, (size_t)k, sizeof(double), sr_cmp_double);
   return median_sorted(m->scratch, k);
 }
 
@@ -149,7 +149,7 @@ typedef struct {
   int g;  // 0: first sample, 1: second
 } tagged;
 
-static int cmp_tagged(const void *a, const void *b) { return cmp_double(&((const tagged *)a)->v, &((const tagged *)b)->v); }
+static int cmp_tagged(const void *a, const void *b) { return sr_cmp_double(&((const tagged *)a)->v, &((const tagged *)b)->v); }
 
 sr_status sr_mann_whitney(const double *x, int64_t n1, const double *y, int64_t n2, sr_mwu *out, sr_err *err) {
   if (n1 < 1 || n2 < 1)
