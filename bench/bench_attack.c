@@ -116,7 +116,7 @@ int main(int argc, char **argv) {
   q0 = am.queries, t0 = sr_now(), s0 = am.seconds;
   if (sr_boundary(&am, x, y, b, &bo, 1, &r, &err)) die(&err);
   rate bnd = measure(&am, q0, t0, s0, infer, &mb);
-  sr_boundary_result_free(&r);
+  sr_attack_result_free(&r);
 
   rate hsj[2];
   for (int k = 0; k < 2; k++) {
@@ -130,7 +130,7 @@ int main(int argc, char **argv) {
     q0 = am.queries, t0 = sr_now(), s0 = am.seconds;
     if (sr_hsj(&am, x, y, b, &ho, 1, &r, &err)) die(&err);
     hsj[k] = measure(&am, q0, t0, s0, infer, &mh);
-    sr_boundary_result_free(&r);
+    sr_attack_result_free(&r);
   }
   double infer1 = infer_rate(&am, x, b, logits, budget / 2);
   infer = (infer0 + infer1) / 2;

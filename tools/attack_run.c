@@ -469,7 +469,7 @@ typedef struct mp_full {
 
 static sr_status mp_gather(const atk_args *a, const sr_attack_result *res, int64_t nc, int64_t d, int64_t batch,
                            mp_full *f, sr_err *err) {
-  f->counters[0] = res->init_failed, f->counters[1] = res->recheck_failed, f->counters[2] = res->zero_estimates;
+  f->counters[0] = res->init_failed, f->counters[1] = res->recheck_failed, f->counters[2] = res->hsj.zero_estimates;
   sr_status st = sr_dist_gather_batches(a->dist, res->adv, nc, batch, (size_t)d * sizeof(float), f->adv, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->found, nc, batch, sizeof(int), f->found, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->norm_sq_per_dim, nc, batch, sizeof(double), f->nsq, err);
@@ -527,7 +527,7 @@ sr_status atk_minpert(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
       st = hsj ? sr_hsj(&r->t.am, xs, lab + lo, hi - lo, &ho, seed, &res, err)
                : sr_boundary(&r->t.am, xs, lab + lo, hi - lo, &bo, seed, &res, err);
     if (!st) st = mp_gather(a, &res, nc, d, r->t.am.batch, &f, err);
-    sr_boundary_result_free(&res);
+    sr_attack_result_free(&res);
     if (st || !is_root(a)) continue;
     for (int64_t i = 0; i < nc; i++) {
       qsum += f.queries[i];
@@ -635,7 +635,7 @@ sr_status atk_square(const atk_args *a, atk_run *r, cJSON *out, sr_err *err) {
     }
     sr_free(q), sr_free(qf), sr_free(fooled), sr_free(scratch);
   }
-  sr_boundary_result_free(&res);
+  sr_attack_result_free(&res);
   sr_free(xc), sr_free(lab), sr_free(fq), sr_free(ffound);
   return st;
 }

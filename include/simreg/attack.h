@@ -47,6 +47,13 @@ sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *p
 // (n, classes) may be NULL. One query per image.
 sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g, float *logits,
                             int64_t *counts, sr_err *err);
+// Gradient of any loss of the logits: for each chunk of k <= am->batch images starting at image `first`, fn
+// gets their logits (k, classes) and writes dLoss/dlogits (k, classes) (zeroed before the call); g (n, c, h, w)
+// receives dLoss/dx in pixel space. logits (n, classes) and counts may be NULL. One query per image.
+typedef sr_status (*sr_dlogits_fn)(void *ctx, const float *logits, int64_t first, int64_t k, int classes,
+                                   float *dlogits, sr_err *err);
+sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn fn, void *ctx, float *g,
+                         float *logits, int64_t *counts, sr_err *err);
 
 // ---- noise sweeps ----------------------------------------------------------------------------------------
 typedef enum sr_noise_kind { SR_NOISE_GAUSSIAN, SR_NOISE_UNIFORM, SR_NOISE_SALT_PEPPER, SR_NOISE_COUNT } sr_noise_kind;
@@ -135,7 +142,9 @@ sr_boundary_opts sr_boundary_opts_default(void);
 
 #define SR_TRACE_POINTS 11  // checkpoints of a convergence trace: after the start, then every 10% of the steps
 
-typedef struct sr_boundary_result {
+// The result of every minimal-perturbation / query-budget attack (Boundary, HopSkipJump, Square, and the
+// white-box minimal-norm attacks); what only one attack reports lives in its own member (hsj, ...).
+typedef struct sr_attack_result {
   float *adv;              // (n, c, h, w)
   int *found;              // 1: adversarial, re-checked by a fresh forward pass; 0: init failed or re-check failed
   double *norm_sq_per_dim; // ||adv - x||^2 / D (NaN where !found)
@@ -144,21 +153,21 @@ typedef struct sr_boundary_result {
   int64_t *steps_run;      // steps run on the image's batch
   int64_t recheck_failed;  // adversarials the final fresh forward pass did not confirm
   int64_t init_failed;     // images for which no adversarial uniform noise was found
-  int64_t zero_estimates;  // HopSkipJump: gradient estimates that were zero (step skipped); 0 elsewhere
   // Convergence trace (Boundary, HopSkipJump; NULL elsewhere): (n, SR_TRACE_POINTS) distance of the best
   // adversarial so far after the initialisation (point 0) and after each tenth of the steps / iterations
   // (point k after step trace_at[k] = round(k * steps / 10)); ||delta||^2 / D for L2 attacks, ||delta||_inf for
   // L-inf; NaN while an image has no adversarial. A batch that stops early repeats its final distances.
   double *trace;
   int64_t trace_at[SR_TRACE_POINTS];
-} sr_boundary_result;
-// The same result for every minimal-perturbation / query-budget attack (Boundary, HopSkipJump, Square).
-typedef sr_boundary_result sr_attack_result;
+  struct {
+    int64_t zero_estimates;  // gradient estimates that were zero (step skipped)
+  } hsj;
+} sr_attack_result;
 
 // label: the class to move away from (the model's own prediction). Allocates the result arrays.
 sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
-                      uint64_t seed, sr_boundary_result *r, sr_err *err);
-void sr_boundary_result_free(sr_boundary_result *r);
+                      uint64_t seed, sr_attack_result *r, sr_err *err);
+void sr_attack_result_free(sr_attack_result *r);
 
 // ---- decision oracle: what a decision-based attack may ask ----------------------------------------------
 // adv[j] = 1 when x[j] (m images of d values, j < m) is adversarial for image rows[j] of the attacked set.

@@ -54,7 +54,7 @@ sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_e
   r->init_queries = sr_calloc((size_t)n, sizeof(int64_t));
   r->steps_run = sr_calloc((size_t)n, sizeof(int64_t));
   if (!r->adv || !r->found || !r->norm_sq_per_dim || !r->queries || !r->init_queries || !r->steps_run) {
-    sr_boundary_result_free(r);
+    sr_attack_result_free(r);
     return sr_fail(err, SR_ERR_NOMEM, "attack results for %lld images", (long long)n);
   }
   return SR_OK;

@@ -15,7 +15,7 @@ sr_boundary_opts sr_boundary_opts_default(void) {
                             .adaptation = 1.5, .stats_every = 10, .init_draws = 1000, .init_search_steps = 50};
 }
 
-void sr_boundary_result_free(sr_boundary_result *r) {
+void sr_attack_result_free(sr_attack_result *r) {
   sr_free(r->adv);
   sr_free(r->found);
   sr_free(r->norm_sq_per_dim);
@@ -219,7 +219,7 @@ done:
 }
 
 // Fresh forward pass over the final adversarials: only confirmed ones (misclassified, inside [0,1]) count.
-static sr_status recheck(sr_amodel *am, const float *x, const int32_t *label, int64_t n, sr_boundary_result *r,
+static sr_status recheck(sr_amodel *am, const float *x, const int32_t *label, int64_t n, sr_attack_result *r,
                          sr_err *err) {
   int32_t *pred = sr_alloc((size_t)n * sizeof(int32_t));
   if (!pred) return sr_fail(err, SR_ERR_NOMEM, "boundary re-check");
@@ -244,7 +244,7 @@ static sr_status recheck(sr_amodel *am, const float *x, const int32_t *label, in
 }
 
 sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
-                      uint64_t seed, sr_boundary_result *r, sr_err *err) {
+                      uint64_t seed, sr_attack_result *r, sr_err *err) {
   if (n < 1 || o->steps < 0 || o->stats_every < 1 || o->init_draws < 1 || o->init_search_steps < 1 ||
       !(o->adaptation > 1) || !(o->spherical_step > 0) || !(o->source_step > 0))
     return sr_fail(err, SR_ERR_ARG, "boundary attack: bad settings (images %lld, steps %lld)", (long long)n,
@@ -253,7 +253,7 @@ sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64
   sr_status st = sr_attack_result_alloc(r, n, d, err);
   if (!st) st = sr_trace_alloc(r, n, o->steps, err);
   if (st) {
-    sr_boundary_result_free(r);
+    sr_attack_result_free(r);
     return st;
   }
   bstate b = {.am = am, .d = d};
@@ -281,6 +281,6 @@ sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64
   if (!st) st = recheck(am, x, label, n, r, err);
   sr_free(b.best), sr_free(b.cand), sr_free(b.sph), sr_free(b.buf), sr_free(b.pred), sr_free(b.list);
   sr_free(b.adv_c), sr_free(b.adv_s), sr_free(b.rng);
-  if (st) sr_boundary_result_free(r);
+  if (st) sr_attack_result_free(r);
   return st;
 }

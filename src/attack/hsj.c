@@ -357,7 +357,7 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
   sr_status st = sr_attack_result_alloc(r, n, d, err);
   if (!st) st = sr_trace_alloc(r, n, o->iterations, err);
   if (st) {
-    sr_boundary_result_free(r);
+    sr_attack_result_free(r);
     return st;
   }
   double dd = (double)d;
@@ -377,10 +377,10 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
       memcpy(r->adv + gi * d, h.ok[i] ? h.best + i * d : h.x + i * d, (size_t)d * sizeof(float));
     }
   }
-  r->zero_estimates = h.zero_estimates;
+  r->hsj.zero_estimates = h.zero_estimates;
   if (!st) st = recheck(orc, x, n, r, err);
   free_state(&h);
-  if (st) sr_boundary_result_free(r);
+  if (st) sr_attack_result_free(r);
   return st;
 }
 

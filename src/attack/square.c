@@ -299,6 +299,6 @@ sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t
   if (!st) st = recheck(am, o, x, label, n, r, err);
   sr_free(s.best), sr_free(s.qbuf), sr_free(s.logits), sr_free(s.margin), sr_free(s.dc), sr_free(s.pg);
   sr_free(s.list), sr_free(s.rng);
-  if (st) sr_boundary_result_free(r);
+  if (st) sr_attack_result_free(r);
   return st;
 }

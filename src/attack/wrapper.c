@@ -114,53 +114,66 @@ sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *p
   return SR_OK;
 }
 
-// dlogits of the summed cross-entropy: softmax - onehot (padding rows get zero).
-static void ce_grad(sr_amodel *am, const int32_t *y, int64_t k) {
-  int nc = am->classes;
-  memset(am->dlogits, 0, (size_t)am->batch * (size_t)nc * sizeof(float));
+// dlogits of the summed cross-entropy: softmax - onehot, for rows [0, k) of logits.
+static sr_status ce_dlogits(void *ctx, const float *logits, int64_t first, int64_t k, int classes, float *dlogits,
+                            sr_err *err) {
+  (void)err;
+  const int32_t *y = (const int32_t *)ctx + first;
   for (int64_t i = 0; i < k; i++) {
-    const float *z = am->logits + i * nc;
-    float *g = am->dlogits + i * nc;
-    float mx = z[argmax(z, nc)];
+    const float *z = logits + i * classes;
+    float *g = dlogits + i * classes;
+    float mx = z[argmax(z, classes)];
     double s = 0;
-    for (int j = 0; j < nc; j++) s += exp((double)(z[j] - mx));
-    for (int j = 0; j < nc; j++) g[j] = (float)(exp((double)(z[j] - mx)) / s);
+    for (int j = 0; j < classes; j++) s += exp((double)(z[j] - mx));
+    for (int j = 0; j < classes; j++) g[j] = (float)(exp((double)(z[j] - mx)) / s);
     g[y[i]] -= 1.0f;
+  }
+  return SR_OK;
+}
+
+// Chain rule through x' = (x - mean) * scale and the channel mean of gray runs: dxin (mc, h, w) -> g (c, h, w).
+static void to_pixel_grad(const sr_amodel *am, const float *dn, float *gi) {
+  int64_t hw = (int64_t)am->h * am->w, mdim = (int64_t)am->mc * hw;
+  if (am->gray && am->c > 1) {
+    float f = am->scale / (float)am->c;
+    for (int ch = 0; ch < am->c; ch++)
+      for (int64_t p = 0; p < hw; p++) gi[(int64_t)ch * hw + p] = dn[p] * f;
+  } else {
+    for (int64_t p = 0; p < mdim; p++) gi[p] = dn[p] * am->scale;
   }
 }
 
-sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g, float *logits,
-                            int64_t *counts, sr_err *err) {
-  int64_t hw = (int64_t)am->h * am->w, mdim = (int64_t)am->mc * hw;
-  for (int64_t i = 0; i < n; i++)
-    if (y[i] < 0 || y[i] >= am->classes)
-      return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", y[i], (long long)i, am->classes);
+sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn fn, void *ctx, float *g,
+                         float *logits, int64_t *counts, sr_err *err) {
+  int64_t mdim = (int64_t)am->mc * am->h * am->w;
   for (int64_t i0 = 0; i0 < n; i0 += am->batch) {
     int64_t k = n - i0 < am->batch ? n - i0 : am->batch;
     sr_tape *t;
     sr_status st = forward_chunk(am, x + i0 * am->d, k, &t, err);
     if (st) return st;
-    ce_grad(am, y + i0, k);
+    // padding rows get a zero cotangent
+    memset(am->dlogits, 0, (size_t)am->batch * (size_t)am->classes * sizeof(float));
+    st = fn(ctx, am->logits, i0, k, am->classes, am->dlogits, err);
+    if (st) return st;
     double t0 = sr_now();
     st = sr_tape_backward(t, am->dlogits, am->dxin, err);
     am->seconds += sr_now() - t0;
     if (st) return st;
     sr_model_zero_grad(am->m);  // parameter gradients are a by-product here; keep them from accumulating
     am->gradients += k;
-    // chain rule through x' = (x - mean) * scale and the channel mean of gray runs
     for (int64_t i = 0; i < k; i++) {
-      float *gi = g + (i0 + i) * am->d;
-      const float *dn = am->dxin + i * mdim;
-      if (am->gray && am->c > 1) {
-        float f = am->scale / (float)am->c;
-        for (int ch = 0; ch < am->c; ch++)
-          for (int64_t p = 0; p < hw; p++) gi[(int64_t)ch * hw + p] = dn[p] * f;
-      } else {
-        for (int64_t p = 0; p < mdim; p++) gi[p] = dn[p] * am->scale;
-      }
+      to_pixel_grad(am, am->dxin + i * mdim, g + (i0 + i) * am->d);
       if (counts) counts[i0 + i]++;
     }
     if (logits) memcpy(logits + i0 * am->classes, am->logits, (size_t)k * (size_t)am->classes * sizeof(float));
   }
   return SR_OK;
+}
+
+sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g, float *logits,
+                            int64_t *counts, sr_err *err) {
+  for (int64_t i = 0; i < n; i++)
+    if (y[i] < 0 || y[i] >= am->classes)
+      return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", y[i], (long long)i, am->classes);
+  return sr_amodel_grad(am, x, n, ce_dlogits, (void *)y, g, logits, counts, err);
 }

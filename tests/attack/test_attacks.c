@@ -103,7 +103,7 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   trace t = {0};
   for (int i = 0; i < N; i++) t.last[i] = INFINITY;
   o.on_step = on_step, o.ctx = &t;
-  sr_boundary_result r, r2;
+  sr_attack_result r, r2;
   CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r, &err), &err);
   CHECK(t.increases == 0, "distances never increase (%lld increases)", (long long)t.increases);
   CHECK(t.calls == 60 * ((N + am->batch - 1) / am->batch), "one callback per step and batch: %lld", (long long)t.calls);
@@ -144,7 +144,7 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
   CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "same seed, same adversarials");
   CHECK(!memcmp(r.queries, r2.queries, sizeof(int64_t) * N), "same seed, same query counts");
-  sr_boundary_result_free(&r2);
+  sr_attack_result_free(&r2);
   o.steps = 600;
   CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
   double later = 0;
@@ -158,8 +158,8 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   CHECK(r2.trace_at[1] == 60 && r2.trace[1] == r.trace[SR_TRACE_POINTS - 1], "same path: step 60 of the longer run %g vs %g",
         r2.trace[1], r.trace[SR_TRACE_POINTS - 1]);
   printf("boundary: mean ||d||^2/D %.4g after 60 steps, %.4g after 600\n", first_d / N, later / N);
-  sr_boundary_result_free(&r);
-  sr_boundary_result_free(&r2);
+  sr_attack_result_free(&r);
+  sr_attack_result_free(&r2);
 }
 
 int main(void) {

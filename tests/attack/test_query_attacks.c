@@ -82,9 +82,9 @@ static void test_hsj(sr_amodel *am, const float *x, const int32_t *pred0) {
       CHECK_OK(sr_hsj(am, x, pred0, N, &o, 5, &r2, &err), &err);
       CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "%s: same seed, same adversarials", nm);
       CHECK(!memcmp(r.queries, r2.queries, N * sizeof(int64_t)), "%s: same seed, same query counts", nm);
-      sr_boundary_result_free(&r2);
+      sr_attack_result_free(&r2);
     }
-    sr_boundary_result_free(&r), sr_boundary_result_free(&r0);
+    sr_attack_result_free(&r), sr_attack_result_free(&r0);
     sr_model_oracle_free(&mctx);
   }
 }
@@ -123,7 +123,7 @@ static void test_hsj_zero(void) {
     CHECK_OK(sr_hsj_oracle(&orc, x0, M, &o, 1, &r, &err), &err);
     int64_t est = 0;
     for (int t = 1; t <= 5; t++) est += (int64_t)(100 * sqrt((double)t));
-    CHECK(r.zero_estimates == M * 5, "every estimate was zero: %lld", (long long)r.zero_estimates);
+    CHECK(r.hsj.zero_estimates == M * 5, "every estimate was zero: %lld", (long long)r.hsj.zero_estimates);
     for (int i = 0; i < M; i++) {
       int finite = 1;
       for (int p = 0; p < D; p++) finite &= isfinite(r.adv[i * D + p]) && r.adv[i * D + p] >= 0 && r.adv[i * D + p] <= 1;
@@ -133,7 +133,7 @@ static void test_hsj_zero(void) {
       CHECK(a.counts[i] == r.queries[i] + 1, "image %d: counted %lld vs reported %lld + re-check", i,
             (long long)a.counts[i], (long long)r.queries[i]);
     }
-    sr_boundary_result_free(&r);
+    sr_attack_result_free(&r);
   }
 }
 
@@ -180,7 +180,7 @@ static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
     CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)) &&
               !memcmp(r.queries, r2.queries, N * sizeof(int64_t)),
           "%s: same seed, same result", nm);
-    sr_boundary_result_free(&r), sr_boundary_result_free(&r2);
+    sr_attack_result_free(&r), sr_attack_result_free(&r2);
   }
 }
 

@@ -156,11 +156,11 @@ static sr_status attack_setup(ctx *c, sr_err *err) {
   if (!st) st = sr_pgd(&c->am, x, y, 2, &po, 3, adv, NULL, err);
   sr_boundary_opts bo = sr_boundary_opts_default();
   bo.steps = 3, bo.init_draws = 20, bo.init_search_steps = 4;
-  sr_boundary_result br;
+  sr_attack_result br;
   memset(&br, 0, sizeof br);
   if (!st) {
     st = sr_boundary(&c->am, x, y, 2, &bo, 4, &br, err);
-    if (!st) sr_boundary_result_free(&br);
+    if (!st) sr_attack_result_free(&br);
   }
   return st;
 }
