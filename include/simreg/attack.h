@@ -119,6 +119,25 @@ sr_status sr_gradient_sweep_images(sr_amodel *source, sr_amodel *target, const f
                                    const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
                                    sr_eps_curve *out, uint8_t *per_image, sr_err *err);
 
+// ---- decision oracle: what a decision-based attack may ask ----------------------------------------------
+// adv[j] = 1 when x[j] (m images of d values, j < m) is adversarial for image rows[j] of the attacked set.
+// One call = m queries. sr_model_oracle makes one from a wrapper and labels (adversarial = prediction differs).
+typedef struct sr_oracle {
+  sr_status (*decide)(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err);
+  void *ctx;
+  int64_t d;      // values per image
+  int64_t batch;  // queries per call the attacks aim for (a full batch of the model)
+} sr_oracle;
+
+typedef struct sr_model_oracle_ctx {
+  sr_amodel *am;
+  const int32_t *label;
+  int32_t *pred;  // (am->batch) scratch
+} sr_model_oracle_ctx;
+// ctx must outlive the oracle; sr_model_oracle_free releases the scratch.
+sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_ctx *ctx, sr_oracle *o, sr_err *err);
+void sr_model_oracle_free(sr_model_oracle_ctx *ctx);
+
 // ---- Boundary attack (Brendel et al. 2018, as Foolbox 3 runs it) --------------------------------------
 typedef struct sr_boundary_opts {
   int64_t steps;              // default 5000
@@ -167,26 +186,21 @@ typedef struct sr_attack_result {
 // label: the class to move away from (the model's own prediction). Allocates the result arrays.
 sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
                       uint64_t seed, sr_attack_result *r, sr_err *err);
+// The same against any oracle (the re-check is one more oracle call per image). Pixel range [0,1].
+sr_status sr_boundary_oracle(const sr_oracle *orc, const float *x, int64_t n, const sr_boundary_opts *o,
+                             uint64_t seed, sr_attack_result *r, sr_err *err);
 void sr_attack_result_free(sr_attack_result *r);
 
-// ---- decision oracle: what a decision-based attack may ask ----------------------------------------------
-// adv[j] = 1 when x[j] (m images of d values, j < m) is adversarial for image rows[j] of the attacked set.
-// One call = m queries. sr_model_oracle makes one from a wrapper and labels (adversarial = prediction differs).
-typedef struct sr_oracle {
-  sr_status (*decide)(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err);
-  void *ctx;
-  int64_t d;      // values per image
-  int64_t batch;  // queries per call the attacks aim for (a full batch of the model)
-} sr_oracle;
-
-typedef struct sr_model_oracle_ctx {
-  sr_amodel *am;
-  const int32_t *label;
-  int32_t *pred;  // (am->batch) scratch
-} sr_model_oracle_ctx;
-// ctx must outlive the oracle; sr_model_oracle_free releases the scratch.
-sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_ctx *ctx, sr_oracle *o, sr_err *err);
-void sr_model_oracle_free(sr_model_oracle_ctx *ctx);
+// ---- what every attack ends with ---------------------------------------------------------------------------
+// A fresh oracle call over r->adv (rows 0..n-1): an adversarial counts (found stays 1) only when the oracle
+// confirms it, it lies in [0,1] and, when ball is given, inside the ball around x; others are cleared and
+// counted in r->recheck_failed. r->norm_sq_per_dim = ||adv - x||_2^2 / D for the confirmed, NaN elsewhere.
+typedef struct sr_attack_ball {
+  sr_norm norm;
+  double eps;
+} sr_attack_ball;
+sr_status sr_attack_recheck(const sr_oracle *orc, const float *x, int64_t n, const sr_attack_ball *ball,
+                            sr_attack_result *r, sr_err *err);
 
 // ---- HopSkipJump (Chen, Jordan, Wainwright 2020), untargeted, L2 or L-inf ----------------------------
 typedef struct sr_hsj_opts {

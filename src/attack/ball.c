@@ -1,4 +1,4 @@
-// Distances and the exact eps-ball guard shared by the attacks; result allocation.
+// Distances and the exact eps-ball guard shared by the attacks.
 #include <math.h>
 #include <string.h>
 
@@ -43,19 +43,4 @@ void sr_attack_normals(sr_rng *rng, float *out, int64_t n) {
     out[i] = (float)(r * c);
     if (i + 1 < n) out[i + 1] = (float)(r * s);
   }
-}
-
-sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_err *err) {
-  memset(r, 0, sizeof *r);
-  r->adv = sr_calloc((size_t)n * (size_t)d, sizeof(float));
-  r->found = sr_calloc((size_t)n, sizeof(int));
-  r->norm_sq_per_dim = sr_calloc((size_t)n, sizeof(double));
-  r->queries = sr_calloc((size_t)n, sizeof(int64_t));
-  r->init_queries = sr_calloc((size_t)n, sizeof(int64_t));
-  r->steps_run = sr_calloc((size_t)n, sizeof(int64_t));
-  if (!r->adv || !r->found || !r->norm_sq_per_dim || !r->queries || !r->init_queries || !r->steps_run) {
-    sr_attack_result_free(r);
-    return sr_fail(err, SR_ERR_NOMEM, "attack results for %lld images", (long long)n);
-  }
-  return SR_OK;
 }

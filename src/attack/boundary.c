@@ -15,96 +15,34 @@ sr_boundary_opts sr_boundary_opts_default(void) {
                             .adaptation = 1.5, .stats_every = 10, .init_draws = 1000, .init_search_steps = 50};
 }
 
-void sr_attack_result_free(sr_attack_result *r) {
-  sr_free(r->adv);
-  sr_free(r->found);
-  sr_free(r->norm_sq_per_dim);
-  sr_free(r->queries);
-  sr_free(r->init_queries);
-  sr_free(r->steps_run);
-  sr_free(r->trace);
-  memset(r, 0, sizeof *r);
-}
-
 // Per-batch working state.
 typedef struct bstate {
-  sr_amodel *am;
-  int64_t d, k;             // image size, images in this batch
+  const sr_oracle *orc;
+  int64_t d, k, first;      // image size, images in this batch, oracle row of its first image
   const float *x;           // (k, d) originals
-  const int32_t *label;     // (k)
   float *best, *cand, *sph, *buf;  // (k, d)
-  int32_t *pred;            // (k)
-  int64_t *list;            // (k) indices of a query
+  int64_t *list, *rows;     // (k) indices of a query, their oracle rows
+  int *packed;              // (k) answers of a query
   int *adv_c, *adv_s;       // (k) candidate / spherical candidate adversarial
   int64_t *queries;         // (k) into the result
   sr_rng *rng;              // (k)
 } bstate;
 
-// Query images src[list[j]*d] for j < m; adv[list[j]] = prediction differs from the label.
+// Query images src[list[j]*d] for j < m; adv[list[j]] = the oracle calls it adversarial.
 static sr_status query(bstate *b, const float *src, const int64_t *list, int64_t m, int *adv, sr_err *err) {
   int64_t d = b->d;
-  for (int64_t j = 0; j < m; j++) memcpy(b->buf + j * d, src + list[j] * d, (size_t)d * sizeof(float));
-  sr_status st = sr_amodel_predict(b->am, b->buf, m, b->pred, NULL, err);
+  for (int64_t j = 0; j < m; j++) {
+    memcpy(b->buf + j * d, src + list[j] * d, (size_t)d * sizeof(float));
+    b->rows[j] = b->first + list[j];
+  }
+  sr_status st = b->orc->decide(b->orc->ctx, b->buf, b->rows, m, b->packed, err);
   if (st) return st;
   for (int64_t j = 0; j < m; j++) {
-    adv[list[j]] = b->pred[j] != b->label[list[j]];
+    adv[list[j]] = b->packed[j];
     b->queries[list[j]]++;
   }
   return SR_OK;
 }
-
-// Uniform noise until adversarial (at most o->init_draws draws), then the first blend
-// (1 - e) x + e noise, e = 0, 1/s, ..., 1, that is adversarial. ok[i] = 0 when no draw was adversarial.
-static sr_status init_blended(bstate *b, const sr_boundary_opts *o, int *ok, sr_err *err) {
-  int64_t d = b->d, k = b->k, m;
-  memset(ok, 0, (size_t)k * sizeof(int));
-  sr_status st = SR_OK;
-  for (int draw = 0; draw < o->init_draws && !st; draw++) {
-    m = 0;
-    for (int64_t i = 0; i < k; i++)
-      if (!ok[i]) b->list[m++] = i;
-    if (!m) break;
-    for (int64_t j = 0; j < m; j++) {
-      float *r = b->sph + b->list[j] * d;  // sph holds the noise during initialisation
-      for (int64_t p = 0; p < d; p++) r[p] = sr_rng_uniformf(&b->rng[b->list[j]]);
-    }
-    st = query(b, b->sph, b->list, m, b->adv_s, err);
-    for (int64_t j = 0; j < m && !st; j++) ok[b->list[j]] = b->adv_s[b->list[j]];
-  }
-  int *done = b->adv_c;
-  for (int64_t i = 0; i < k; i++) done[i] = !ok[i];
-  for (int s = 0; s <= o->init_search_steps && !st; s++) {
-    float e = (float)((double)s / o->init_search_steps);
-    m = 0;
-    for (int64_t i = 0; i < k; i++)
-      if (!done[i]) b->list[m++] = i;
-    if (!m) break;
-    for (int64_t j = 0; j < m; j++) {
-      int64_t i = b->list[j];
-      for (int64_t p = 0; p < d; p++) b->cand[i * d + p] = (1 - e) * b->x[i * d + p] + e * b->sph[i * d + p];
-    }
-    st = query(b, b->cand, b->list, m, b->adv_s, err);
-    for (int64_t j = 0; j < m && !st; j++) {
-      int64_t i = b->list[j];
-      if (!b->adv_s[i]) continue;
-      done[i] = 1;
-      memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float));
-    }
-  }
-  // a draw that was adversarial but whose blends all failed (e = 1 is the draw itself: only if the model is
-  // not deterministic) keeps the draw
-  for (int64_t i = 0; i < k && !st; i++)
-    if (ok[i] && !done[i]) memcpy(b->best + i * d, b->sph + i * d, (size_t)d * sizeof(float));
-  return st;
-}
-
-static double dist(const float *a, const float *b, int64_t d) {
-  double s = 0;
-  for (int64_t p = 0; p < d; p++) s += ((double)a[p] - b[p]) * ((double)a[p] - b[p]);
-  return sqrt(s);
-}
-
-static float clip01(double v) { return v < 0 ? 0.0f : v > 1 ? 1.0f : (float)v; }
 
 // One proposal for image i: a spherical step of relative size sph_step around x (orthogonal to the source
 // direction, projected back onto the sphere), then a step of relative size src_step toward x.
@@ -122,13 +60,13 @@ static void propose(bstate *b, int64_t i, double sph_step, double src_step, doub
   double scale = nn > 0 ? sph_step * src_norm / sqrt(nn) : 0, onsphere = sqrt(sph_step * sph_step + 1), nsd = 0;
   for (int64_t p = 0; p < d; p++) {
     double dir = eta[p] * scale - ((double)x[p] - best[p]);
-    sph[p] = clip01(x[p] + dir / onsphere);
+    sph[p] = sr_clip01f(x[p] + dir / onsphere);
     nsd += ((double)x[p] - sph[p]) * ((double)x[p] - sph[p]);
   }
   nsd = sqrt(nsd);
   double len = src_step * src_norm + nsd - src_norm;  // corrected for leaving the sphere by clipping
   len = len > 0 && nsd > 0 ? len / nsd : 0;
-  for (int64_t p = 0; p < d; p++) cand[p] = clip01(sph[p] + len * ((double)x[p] - sph[p]));
+  for (int64_t p = 0; p < d; p++) cand[p] = sr_clip01f(sph[p] + len * ((double)x[p] - sph[p]));
 }
 
 typedef struct queue {
@@ -181,7 +119,7 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
   int64_t m = 0;
   for (int64_t i = 0; i < k; i++) {
     sph_step[i] = o->spherical_step, src_step[i] = o->source_step;
-    norm[i] = ok[i] ? dist(b->x + i * d, b->best + i * d, d) : NAN;
+    norm[i] = ok[i] ? sr_dist_l2(b->x + i * d, b->best + i * d, d) : NAN;
     if (ok[i]) b->list[m++] = i;
   }
   sr_trace_record(tr, 0, norm);
@@ -205,7 +143,7 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
       int64_t i = b->list[j];
       steps_run[i] = step;
       if (!b->adv_c[i] || src_step[i] < o->convergence) continue;
-      double dn = dist(b->x + i * d, b->cand + i * d, d);
+      double dn = sr_dist_l2(b->x + i * d, b->cand + i * d, d);
       if (dn < norm[i]) memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float)), norm[i] = dn;
     }
     if (check) adapt(o, &qs, &qt, k, sph_step, src_step);
@@ -218,69 +156,91 @@ done:
   return st;
 }
 
-// Fresh forward pass over the final adversarials: only confirmed ones (misclassified, inside [0,1]) count.
-static sr_status recheck(sr_amodel *am, const float *x, const int32_t *label, int64_t n, sr_attack_result *r,
-                         sr_err *err) {
-  int32_t *pred = sr_alloc((size_t)n * sizeof(int32_t));
-  if (!pred) return sr_fail(err, SR_ERR_NOMEM, "boundary re-check");
-  sr_status st = sr_amodel_predict(am, r->adv, n, pred, NULL, err);
-  for (int64_t i = 0; i < n && !st; i++) {
-    if (!r->found[i]) {
-      r->norm_sq_per_dim[i] = NAN;
-      continue;
-    }
-    const float *a = r->adv + i * am->d;
-    int inside = 1;
-    for (int64_t p = 0; p < am->d; p++) inside &= a[p] >= 0 && a[p] <= 1;
-    if (pred[i] == label[i] || !inside) {
-      r->found[i] = 0, r->recheck_failed++, r->norm_sq_per_dim[i] = NAN;
-      continue;
-    }
-    double dn = dist(x + i * am->d, a, am->d);
-    r->norm_sq_per_dim[i] = dn * dn / (double)am->d;
+static void free_state(bstate *b) {
+  sr_free(b->best);
+  sr_free(b->cand);
+  sr_free(b->sph);
+  sr_free(b->buf);
+  sr_free(b->list);
+  sr_free(b->rows);
+  sr_free(b->packed);
+  sr_free(b->adv_c);
+  sr_free(b->adv_s);
+  sr_free(b->rng);
+}
+
+static sr_status alloc_state(bstate *b, int64_t bsz, sr_err *err) {
+  size_t img = (size_t)bsz * (size_t)b->d * sizeof(float);
+  b->best = sr_alloc(img);
+  b->cand = sr_alloc(img);
+  b->sph = sr_alloc(img);
+  b->buf = sr_alloc(img);
+  b->list = sr_alloc((size_t)bsz * sizeof(int64_t));
+  b->rows = sr_alloc((size_t)bsz * sizeof(int64_t));
+  b->packed = sr_alloc((size_t)bsz * sizeof(int));
+  b->adv_c = sr_alloc((size_t)bsz * sizeof(int));
+  b->adv_s = sr_alloc((size_t)bsz * sizeof(int));
+  b->rng = sr_alloc((size_t)bsz * sizeof(sr_rng));
+  if (!b->best || !b->cand || !b->sph || !b->buf || !b->list || !b->rows || !b->packed || !b->adv_c ||
+      !b->adv_s || !b->rng)
+    return sr_fail(err, SR_ERR_NOMEM, "boundary attack buffers");
+  return SR_OK;
+}
+
+// One batch: the blended start, the steps, the best adversarial (or the original) into r's rows.
+static sr_status attack_batch(bstate *b, const sr_boundary_opts *o, uint64_t seed, sr_attack_result *r,
+                              sr_err *err) {
+  int64_t i0 = b->first;
+  int64_t d = b->d;
+  for (int64_t i = 0; i < b->k; i++) sr_rng_seed(&b->rng[i], seed, (uint64_t)(o->first_index + i0 + i));
+  sr_status st = sr_attack_init_blended(b->orc, b->x, b->k, i0, o->init_draws, o->init_search_steps, b->rng,
+                                        b->best, r->found + i0, b->queries, err);
+  for (int64_t i = 0; i < b->k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
+  sr_tracer tr = {.r = r, .first = i0, .k = b->k, .d = d, .l2 = 1};
+  if (!st) st = run_batch(b, o, i0, r->found + i0, r->steps_run + i0, &tr, err);
+  for (int64_t i = 0; i < b->k && !st; i++) {
+    const float *src = r->found[i0 + i] ? b->best + i * d : b->x + i * d;
+    memcpy(r->adv + (i0 + i) * d, src, (size_t)d * sizeof(float));
+    r->init_failed += !r->found[i0 + i];
   }
-  sr_free(pred);
   return st;
 }
 
-sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
-                      uint64_t seed, sr_attack_result *r, sr_err *err) {
-  if (n < 1 || o->steps < 0 || o->stats_every < 1 || o->init_draws < 1 || o->init_search_steps < 1 ||
-      !(o->adaptation > 1) || !(o->spherical_step > 0) || !(o->source_step > 0))
+sr_status sr_boundary_oracle(const sr_oracle *orc, const float *x, int64_t n, const sr_boundary_opts *o,
+                             uint64_t seed, sr_attack_result *r, sr_err *err) {
+  if (n < 1 || orc->d < 1 || orc->batch < 1 || o->steps < 0 || o->stats_every < 1 || o->init_draws < 1 ||
+      o->init_search_steps < 1 || !(o->adaptation > 1) || !(o->spherical_step > 0) || !(o->source_step > 0))
     return sr_fail(err, SR_ERR_ARG, "boundary attack: bad settings (images %lld, steps %lld)", (long long)n,
                    (long long)o->steps);
-  int64_t d = am->d, bsz = am->batch;
+  int64_t d = orc->d;
+  int64_t bsz = orc->batch;
   sr_status st = sr_attack_result_alloc(r, n, d, err);
   if (!st) st = sr_trace_alloc(r, n, o->steps, err);
   if (st) {
     sr_attack_result_free(r);
     return st;
   }
-  bstate b = {.am = am, .d = d};
-  size_t img = (size_t)bsz * (size_t)d * sizeof(float);
-  b.best = sr_alloc(img), b.cand = sr_alloc(img), b.sph = sr_alloc(img), b.buf = sr_alloc(img);
-  b.pred = sr_alloc((size_t)bsz * sizeof(int32_t));
-  b.list = sr_alloc((size_t)bsz * sizeof(int64_t));
-  b.adv_c = sr_alloc((size_t)bsz * sizeof(int)), b.adv_s = sr_alloc((size_t)bsz * sizeof(int));
-  b.rng = sr_alloc((size_t)bsz * sizeof(sr_rng));
-  if (!b.best || !b.cand || !b.sph || !b.buf || !b.pred || !b.list || !b.adv_c || !b.adv_s || !b.rng)
-    st = sr_fail(err, SR_ERR_NOMEM, "boundary attack buffers");
+  bstate b = {.orc = orc, .d = d};
+  st = alloc_state(&b, bsz, err);
   for (int64_t i0 = 0; i0 < n && !st; i0 += bsz) {
     b.k = n - i0 < bsz ? n - i0 : bsz;
-    b.x = x + i0 * d, b.label = label + i0, b.queries = r->queries + i0;
-    for (int64_t i = 0; i < b.k; i++) sr_rng_seed(&b.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
-    st = init_blended(&b, o, r->found + i0, err);
-    for (int64_t i = 0; i < b.k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
-    sr_tracer tr = {.r = r, .first = i0, .k = b.k, .d = d, .l2 = 1};
-    if (!st) st = run_batch(&b, o, i0, r->found + i0, r->steps_run + i0, &tr, err);
-    for (int64_t i = 0; i < b.k && !st; i++) {
-      memcpy(r->adv + (i0 + i) * d, r->found[i0 + i] ? b.best + i * d : b.x + i * d, (size_t)d * sizeof(float));
-      r->init_failed += !r->found[i0 + i];
-    }
+    b.first = i0;
+    b.x = x + i0 * d;
+    b.queries = r->queries + i0;
+    st = attack_batch(&b, o, seed, r, err);
   }
-  if (!st) st = recheck(am, x, label, n, r, err);
-  sr_free(b.best), sr_free(b.cand), sr_free(b.sph), sr_free(b.buf), sr_free(b.pred), sr_free(b.list);
-  sr_free(b.adv_c), sr_free(b.adv_s), sr_free(b.rng);
+  if (!st) st = sr_attack_recheck(orc, x, n, NULL, r, err);
+  free_state(&b);
   if (st) sr_attack_result_free(r);
+  return st;
+}
+
+sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
+                      uint64_t seed, sr_attack_result *r, sr_err *err) {
+  sr_model_oracle_ctx ctx;
+  sr_oracle orc;
+  sr_status st = sr_model_oracle(am, label, &ctx, &orc, err);
+  if (!st) st = sr_boundary_oracle(&orc, x, n, o, seed, r, err);
+  sr_model_oracle_free(&ctx);
   return st;
 }

@@ -23,7 +23,7 @@ typedef struct hstate {
   int64_t d, k, first, qcap;
   double theta;
   const float *x;                  // (k, d) originals
-  float *cur, *best, *keep;        // (k, d) current boundary point, closest so far, noise / step direction
+  float *cur, *best, *keep;        // (k, d) current boundary point, closest so far, step direction
   float *qbuf, *rv;                // (qcap, d) queries and the directions they probe
   int64_t *qrow, *rows;            // (qcap) local image of a query, its row for the oracle
   int *adv;                        // (qcap)
@@ -104,50 +104,11 @@ static sr_status bsearch(hstate *h, const int *sel, sr_err *err) {
   return st;
 }
 
-// As the Boundary attack: uniform noise until adversarial, the first adversarial blend (1-e) x + e noise on
-// e = linspace(0, 1, steps + 1); then the binary search. ok[i] = 0 when no draw was adversarial.
+// The shared blended-noise start (as the Boundary attack's), then the binary search to the boundary.
 static sr_status init_point(hstate *h, sr_err *err) {
-  int64_t d = h->d, k = h->k;
-  sr_status st = SR_OK;
-  memset(h->ok, 0, (size_t)k * sizeof(int));
-  for (int draw = 0; draw < h->o->init_draws && !st; draw++) {
-    int64_t m = 0;
-    for (int64_t i = 0; i < k; i++) {
-      if (h->ok[i]) continue;
-      h->qrow[m] = i;
-      float *q = h->qbuf + m * d, *noise = h->keep + i * d;
-      for (int64_t p = 0; p < d; p++) q[p] = noise[p] = sr_rng_uniformf(&h->rng[i]);
-      m++;
-    }
-    if (!m) break;
-    if ((st = ask(h, m, err))) break;
-    for (int64_t j = 0; j < m; j++) h->ok[h->qrow[j]] = h->adv[j];
-  }
-  int *done = h->pend;
-  for (int64_t i = 0; i < k; i++) {
-    done[i] = !h->ok[i];
-    if (h->ok[i]) memcpy(h->cur + i * d, h->keep + i * d, (size_t)d * sizeof(float));  // e = 1 (if nothing earlier)
-  }
-  for (int s = 0; s <= h->o->init_search_steps && !st; s++) {
-    float e = (float)((double)s / h->o->init_search_steps);
-    int64_t m = 0;
-    for (int64_t i = 0; i < k; i++) {
-      if (done[i]) continue;
-      h->qrow[m] = i;
-      float *q = h->qbuf + m * d;
-      const float *x = h->x + i * d, *noise = h->keep + i * d;
-      for (int64_t p = 0; p < d; p++) q[p] = (1 - e) * x[p] + e * noise[p];
-      m++;
-    }
-    if (!m) break;
-    if ((st = ask(h, m, err))) break;
-    for (int64_t j = 0; j < m; j++) {
-      if (!h->adv[j]) continue;
-      done[h->qrow[j]] = 1;
-      memcpy(h->cur + h->qrow[j] * d, h->qbuf + j * d, (size_t)d * sizeof(float));
-    }
-  }
-  for (int64_t i = 0; i < k; i++) h->bestd[i] = INFINITY;
+  sr_status st = sr_attack_init_blended(h->orc, h->x, h->k, h->first, h->o->init_draws, h->o->init_search_steps,
+                                        h->rng, h->cur, h->ok, h->queries, err);
+  for (int64_t i = 0; i < h->k; i++) h->bestd[i] = INFINITY;
   return st ? st : bsearch(h, h->ok, err);
 }
 
@@ -319,33 +280,6 @@ static sr_status alloc_state(hstate *h, int64_t g, sr_err *err) {
   return SR_OK;
 }
 
-// Fresh oracle call over the reported adversarials; only confirmed ones (adversarial, inside [0,1]) count.
-static sr_status recheck(const sr_oracle *orc, const float *x, int64_t n, sr_attack_result *r, sr_err *err) {
-  int64_t d = orc->d, *rows = sr_alloc((size_t)n * sizeof(int64_t));
-  int *adv = sr_alloc((size_t)n * sizeof(int));
-  if (!rows || !adv) {
-    sr_free(rows), sr_free(adv);
-    return sr_fail(err, SR_ERR_NOMEM, "re-check");
-  }
-  for (int64_t i = 0; i < n; i++) rows[i] = i;
-  sr_status st = orc->decide(orc->ctx, r->adv, rows, n, adv, err);
-  for (int64_t i = 0; i < n && !st; i++) {
-    r->norm_sq_per_dim[i] = NAN;
-    if (!r->found[i]) continue;
-    const float *a = r->adv + i * d;
-    int inside = 1;
-    for (int64_t p = 0; p < d; p++) inside &= a[p] >= 0 && a[p] <= 1;
-    if (!adv[i] || !inside) {
-      r->found[i] = 0, r->recheck_failed++;
-      continue;
-    }
-    double dn = sr_dist_l2(a, x + i * d, d);
-    r->norm_sq_per_dim[i] = dn * dn / (double)d;
-  }
-  sr_free(rows), sr_free(adv);
-  return st;
-}
-
 sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const sr_hsj_opts *o, uint64_t seed,
                         sr_attack_result *r, sr_err *err) {
   if (n < 1 || orc->d < 1 || orc->batch < 1 || (o->norm != SR_NORM_L2 && o->norm != SR_NORM_LINF) ||
@@ -378,7 +312,7 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
     }
   }
   r->hsj.zero_estimates = h.zero_estimates;
-  if (!st) st = recheck(orc, x, n, r, err);
+  if (!st) st = sr_attack_recheck(orc, x, n, NULL, r, err);
   free_state(&h);
   if (st) sr_attack_result_free(r);
   return st;

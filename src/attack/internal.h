@@ -7,6 +7,13 @@
 // Allocate the per-image arrays of a result for n images of d values (zeroed).
 sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_err *err);
 
+// The decision attacks' start (Foolbox's blended uniform noise + linear search) for k images x (k, d) of the
+// oracle's rows first..first+k-1: uniform noise until adversarial (at most `draws` rounds), then the first
+// adversarial blend (1 - e) x + e noise on e = linspace(0, 1, steps + 1). start (k, d) gets it; ok[i] = 0 (start
+// untouched) when no draw was adversarial. rng: (k) per-image streams; queries (k) += the queries spent.
+sr_status sr_attack_init_blended(const sr_oracle *orc, const float *x, int64_t k, int64_t first, int draws,
+                                 int steps, sr_rng *rng, float *start, int *ok, int64_t *queries, sr_err *err);
+
 // n standard normals (both Box-Muller outputs used: half the log/sqrt/trig of sr_rng_normal per value).
 void sr_attack_normals(sr_rng *rng, float *out, int64_t n);
 

@@ -239,28 +239,15 @@ static sr_status run_group(sqstate *s, int64_t first, int *fooled, int64_t *iter
   return SR_OK;
 }
 
-// Fresh forward pass: fooled images must change the prediction and every image stay in the ball and [0,1].
+// Fresh forward pass: fooled images must change the prediction and stay in the ball and [0,1].
 static sr_status recheck(sr_amodel *am, const sr_square_opts *o, const float *x, const int32_t *label, int64_t n,
                          sr_attack_result *r, sr_err *err) {
-  int32_t *pred = sr_alloc((size_t)n * sizeof(int32_t));
-  if (!pred) return sr_fail(err, SR_ERR_NOMEM, "square re-check");
-  sr_status st = sr_amodel_predict(am, r->adv, n, pred, NULL, err);
-  int64_t d = am->d;
-  for (int64_t i = 0; i < n && !st; i++) {
-    const float *a = r->adv + i * d, *xi = x + i * d;
-    int inside = 1;
-    for (int64_t p = 0; p < d; p++) inside &= a[p] >= 0 && a[p] <= 1;
-    double dl2 = sr_dist_l2(a, xi, d), dn = o->norm == SR_NORM_L2 ? dl2 : sr_dist_linf(a, xi, d);
-    inside &= dn <= o->eps;
-    r->norm_sq_per_dim[i] = NAN;
-    if (!r->found[i]) continue;
-    if (pred[i] == label[i] || !inside) {
-      r->found[i] = 0, r->recheck_failed++;
-      continue;
-    }
-    r->norm_sq_per_dim[i] = dl2 * dl2 / (double)d;
-  }
-  sr_free(pred);
+  sr_model_oracle_ctx ctx;
+  sr_oracle orc;
+  sr_attack_ball ball = {.norm = o->norm, .eps = o->eps};
+  sr_status st = sr_model_oracle(am, label, &ctx, &orc, err);
+  if (!st) st = sr_attack_recheck(&orc, x, n, &ball, r, err);
+  sr_model_oracle_free(&ctx);
   return st;
 }
 
