@@ -7,30 +7,47 @@
 #include "attack_run.h"
 #include "cli.h"
 
-static sr_status attack(const char *dir, const atk_args *a, cJSON *out, sr_err *err) {
-  atk_run r;
-  atk_target src = {0};
-  sr_status st = atk_open(dir, a, &r, out, err);
-  if (!st && !strcmp(a->attack, "transfer")) {
+// The runner for a->attack; rank 0 (quiet == 0) prints its summary line.
+static sr_status run_one(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *src, const double *lv, int nl,
+                         cJSON *out, int quiet, sr_err *err) {
+  sr_status st;
+  if (!strcmp(a->attack, "noise")) {
+    st = sr_rob_noise(a, r, lv, nl, out, err);
+    if (!st && !quiet) atk_print_noise(a, out);
+  } else if (!strcmp(a->attack, "boundary") || !strcmp(a->attack, "hsj")) {
+    st = sr_rob_minpert(a, r, out, err);
+    if (!st) atk_print_minpert(a, out, quiet);
+  } else if (!strcmp(a->attack, "square")) {
+    st = sr_rob_square(a, r, out, err);
+    if (!st && !quiet) atk_print_square(a, out);
+  } else {
+    st = sr_rob_gradient(a, r, src, lv, nl, out, err);
+    if (!quiet) atk_print_gradient(a, src != NULL, out);
+  }
+  return st;
+}
+
+static sr_status attack(const char *dir, const sr_rob_opts *a, cJSON *out, int quiet, sr_err *err) {
+  sr_rob_run r;
+  sr_rob_target src = {0};
+  int transfer = !strcmp(a->attack, "transfer");
+  sr_status st = sr_rob_open(dir, a, &r, out, err);
+  if (!st && transfer) {
     if (!a->source) st = sr_fail(err, SR_ERR_ARG, "--attack transfer needs --source RUN (the model to craft on)");
-    else st = atk_open_target(a->source, a, r.ds.c, &src, err);
+    else st = sr_rob_open_target(a->source, a, r.ds.c, &src, err);
   }
-  double lv[ATK_MAX_LEVELS];
-  int nl = 0, noise = !strcmp(a->attack, "noise");
-  if (!st) st = atk_levels(a, &r, noise, lv, &nl, err);
-  if (!st) {
-    if (noise) st = atk_noise(a, &r, lv, nl, out, err);
-    else if (!strcmp(a->attack, "boundary") || !strcmp(a->attack, "hsj")) st = atk_minpert(a, &r, out, err);
-    else if (!strcmp(a->attack, "square")) st = atk_square(a, &r, out, err);
-    else st = atk_gradient(a, &r, !strcmp(a->attack, "transfer") ? &src : NULL, lv, nl, out, err);
-  }
-  atk_close_target(&src);
-  atk_close(&r);
+  double lv[SR_ROB_MAX_LEVELS];
+  int nl = 0;
+  if (!st) st = sr_rob_levels(a, &r, !strcmp(a->attack, "noise"), lv, &nl, err);
+  if (!st) st = run_one(a, &r, transfer ? &src : NULL, lv, nl, out, quiet, err);
+  sr_rob_close_target(&src);
+  sr_rob_close(&r);
   return st;
 }
 
 int sr_cmd_attack(int argc, char **argv) {
-  atk_args a = atk_args_default();
+  sr_rob_opts a = sr_rob_opts_default();
+  int quiet = 0;
   double seed = 0;
   const char *precision = "f32";
   sr_opt opts[] = {
@@ -44,7 +61,7 @@ int sr_cmd_attack(int argc, char **argv) {
       {"levels", SR_OPT_STRING, &a.levels, "comma-separated noise levels / eps values", 0, 0, 0},
       {"max-level", SR_OPT_DOUBLE, &a.max_level, "levels = linspace(0, X, --n-levels) (default: 0.1 color / 0.5 gray "
                                                  "for noise, 0.02 color / 0.1 gray for eps)", 0, 1e6, 0},
-      {"n-levels", SR_OPT_INT, &a.n_levels, "number of levels (default 10)", 1, ATK_MAX_LEVELS, 0},
+      {"n-levels", SR_OPT_INT, &a.n_levels, "number of levels (default 10)", 1, SR_ROB_MAX_LEVELS, 0},
       {"noise", SR_OPT_STRING, &a.noise, "noise kinds (default gaussian,uniform,salt_pepper)", 0, 0, 0},
       {"repeats", SR_OPT_INT, &a.repeats, "noise: draws per image and level; boundary/hsj: runs with seeds seed+r "
                                           "(default 1)", 1, 1000, 0},
@@ -63,7 +80,7 @@ int sr_cmd_attack(int argc, char **argv) {
       {"queries", SR_OPT_I64, &a.queries, "square: query budget per image (default 10000)", 1, 1e9, 0},
       {"p-init", SR_OPT_DOUBLE, &a.p_init, "square: initial fraction of pixels per window (default 0.8 linf, 0.1 l2)",
        0, 1, 0},
-      {"quiet", SR_OPT_FLAG, &a.quiet, "no progress output", 0, 0, 0},
+      {"quiet", SR_OPT_FLAG, &quiet, "no progress output", 0, 0, 0},
       {"threads", SR_OPT_INT, &a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
       {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
       {0},
@@ -103,15 +120,18 @@ int sr_cmd_attack(int argc, char **argv) {
   }
   if (!strcmp(a.attack, "transfer") && !sr_cli_seen(opts, "steps")) a.steps = 1;
   if (!strcmp(a.attack, "hsj") && !sr_cli_seen(opts, "norm")) a.norm = "l2";  // the paper's main setting
-  atk_threads(&a);
+  sr_rob_threads(&a);
+  a.winograd = sr_cli_winograd();
   sr_err err = {0};
   if (sr_precision_parse(precision, &a.precision, &err)) return sr_cli_fail("attack", &err);
   // Under mpirun the images are shared out over the ranks; rank 0 reports and writes (docs/SCALING.md).
   if (sr_dist_init(&a.dist, &err)) return sr_cli_fail("attack", &err);
   int root = sr_dist_rank(a.dist) == 0;
-  if (!root) a.quiet = 1;
+  if (!root) quiet = 1;
+  atk_progress bar;
+  atk_progress_attach(&bar, &a, quiet);
   cJSON *out = cJSON_CreateObject();
-  sr_status st = out ? attack(pos[0], &a, out, &err) : sr_fail(&err, SR_ERR_NOMEM, "results object");
+  sr_status st = out ? attack(pos[0], &a, out, quiet, &err) : sr_fail(&err, SR_ERR_NOMEM, "results object");
   if (!st && root) st = sr_robustness_merge(pos[0], out, &err);  // takes out
   else cJSON_Delete(out);
   if (st) {
@@ -120,7 +140,7 @@ int sr_cmd_attack(int argc, char **argv) {
     sr_dist_finalize(a.dist);
     return rc;
   }
-  if (!a.quiet) fprintf(stderr, "results merged into %s/robustness.json\n", pos[0]);
+  if (!quiet) fprintf(stderr, "results merged into %s/robustness.json\n", pos[0]);
   sr_dist_finalize(a.dist);
   return 0;
 }

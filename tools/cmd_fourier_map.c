@@ -43,11 +43,11 @@ static int is_run(const char *dir) {
 static void on_progress(void *ctx, double done) { atk_progress_update(ctx, done); }
 
 // Each rank runs its shard of the (map, cell) jobs; rank 0 gathers every row of err.
-static sr_status compute(const atk_args *a, atk_run *r, fmap_result *res, uint8_t *err, sr_err *e) {
+static sr_status compute(const sr_rob_opts *a, int quiet, sr_rob_run *r, fmap_result *res, uint8_t *err, sr_err *e) {
   int64_t jobs = res->n_maps * res->cells->n, lo, hi;
   sr_dist_shard(jobs, sr_dist_rank(a->dist), sr_dist_size(a->dist), &lo, &hi);
   atk_progress p;
-  atk_progress_start(&p, CMD, &r->t.am, (hi - lo) * r->n, a->quiet);
+  atk_progress_start(&p, CMD, &r->t.am, (hi - lo) * r->n, quiet);
   sr_fmap_opts o = res->o;
   o.job_lo = lo, o.job_hi = hi, o.on_progress = on_progress, o.ctx = &p;
   sr_status st = hi > lo ? sr_fourier_errors(&r->t.am, r->x, r->y, r->n, res->cells, &o, err, e) : SR_OK;
@@ -62,10 +62,10 @@ static sr_status compute(const atk_args *a, atk_run *r, fmap_result *res, uint8_
   return st;
 }
 
-static sr_status run_map(const atk_args *a, const char *dir, fmap_result *res, sr_err *e) {
-  atk_run r;
+static sr_status run_map(const sr_rob_opts *a, int quiet, const char *dir, fmap_result *res, sr_err *e) {
+  sr_rob_run r;
   cJSON *clean = cJSON_CreateObject();
-  sr_status st = atk_open(dir, a, &r, clean, e);
+  sr_status st = sr_rob_open(dir, a, &r, clean, e);
   cJSON_Delete(clean);
   if (!st && a->images > r.ds.n)
     st = sr_fail(e, SR_ERR_ARG, "--images %lld: the %s split of %s has only %lld images", (long long)a->images,
@@ -84,22 +84,23 @@ static sr_status run_map(const atk_args *a, const char *dir, fmap_result *res, s
   for (int64_t i = 0; !st && i < r.n; i++) wrong += r.pred[i] != r.y[i];
   res->clean_error = (double)wrong / (double)(r.n ? r.n : 1);
   double t0 = sr_now();
-  if (!st) st = compute(a, &r, res, err, e);
+  if (!st) st = compute(a, quiet, &r, res, err, e);
   res->seconds = sr_now() - t0, res->err = err;
   if (!st && sr_dist_rank(a->dist) == 0) st = fmap_write(res, e);
-  if (!st && !a->quiet)
+  if (!st && !quiet)
     printf("%s: %lld maps x %lld frequencies (%lld computed, Hermitian half) x %lld images in %.1f s, %.0f images/s; "
            "wrote %s/fourier_map.json\n", dir, (long long)res->n_maps, (long long)(res->h * res->w),
            (long long)cells.n, (long long)r.n, res->seconds,
            (double)(res->n_maps * cells.n * r.n) / (res->seconds > 0 ? res->seconds : 1e-9), res->out);
   sr_free(err);
   sr_fourier_cells_free(&cells);
-  atk_close(&r);
+  sr_rob_close(&r);
   return st;
 }
 
 int sr_cmd_fourier_map(int argc, char **argv) {
-  atk_args a = atk_args_default();
+  sr_rob_opts a = sr_rob_opts_default();
+  int quiet = 0;
   const char *eps_s = "4", *channels = "all", *out = NULL;
   double seed = 0;
   int64_t b = SR_BOOT_DEFAULT_B;
@@ -117,7 +118,7 @@ int sr_cmd_fourier_map(int argc, char **argv) {
       {"bootstrap", SR_OPT_I64, &b, "bootstrap resamples for the band CIs (default 2000)", 2, 1e7, 0},
       {"checkpoint", SR_OPT_STRING, &a.which, "best | last (default best)", 0, 0, 0},
       {"data", SR_OPT_STRING, &a.data, "dataset spec (default: the run's)", 0, 0, 0},
-      {"quiet", SR_OPT_FLAG, &a.quiet, "no progress output", 0, 0, 0},
+      {"quiet", SR_OPT_FLAG, &quiet, "no progress output", 0, 0, 0},
       {0},
   };
   a.batch = 256;
@@ -139,12 +140,13 @@ int sr_cmd_fourier_map(int argc, char **argv) {
   res.o.eps = eps, res.o.each = !strcmp(channels, "each"), res.o.seed = a.seed;
   res.run = pos[0], res.checkpoint = a.which, res.split = a.split, res.out = out, res.b = b;
   res.threads = a.threads;
-  atk_threads(&a);
+  sr_rob_threads(&a);
+  a.winograd = sr_cli_winograd();
   sr_err err = {0};
   if (sr_dist_init(&a.dist, &err)) return sr_cli_fail(CMD, &err);
   res.ranks = sr_dist_size(a.dist);
-  if (sr_dist_rank(a.dist) != 0) a.quiet = 1;
-  sr_status st = run_map(&a, pos[0], &res, &err);
+  if (sr_dist_rank(a.dist) != 0) quiet = 1;
+  sr_status st = run_map(&a, quiet, pos[0], &res, &err);
   if (st) {
     rc = sr_cli_fail(CMD, &err);
     if (sr_dist_size(a.dist) > 1) sr_dist_abort(a.dist, rc);

@@ -13,7 +13,8 @@
 #define MAX_RUNS 256
 
 typedef struct suite {
-  atk_args a;
+  sr_rob_opts a;
+  int quiet;
   const char *source, *out, *minimal;
   int64_t boundary_steps;
 } suite;
@@ -27,36 +28,39 @@ static int is_run(const char *dir) {
 
 // The protocol on one run; its robustness.json patch goes to *patch (owned by the caller).
 static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSON *patch, cJSON *notes, sr_err *err) {
-  atk_args a = s->a;
-  atk_run r;
-  atk_target src = {0};
+  sr_rob_opts a = s->a;
+  sr_rob_run r;
+  sr_rob_target src = {0};
   double t0 = sr_now();
-  if (!a.quiet) fprintf(stderr, "[%d/%d] %s\n", k + 1, nruns, dir);
-  sr_status st = atk_open(dir, &a, &r, patch, err);
-  double lv[ATK_MAX_LEVELS];
+  if (!s->quiet) fprintf(stderr, "[%d/%d] %s\n", k + 1, nruns, dir);
+  sr_status st = sr_rob_open(dir, &a, &r, patch, err);
+  double lv[SR_ROB_MAX_LEVELS];
   int nl = 0;
   a.attack = "noise";
-  if (!st) st = atk_levels(&a, &r, 1, lv, &nl, err);
-  if (!st) st = atk_noise(&a, &r, lv, nl, patch, err);
+  if (!st) st = sr_rob_levels(&a, &r, 1, lv, &nl, err);
+  if (!st) st = sr_rob_noise(&a, &r, lv, nl, patch, err);
+  if (!st && !s->quiet) atk_print_noise(&a, patch);
   if (!st && s->source) {
     a.attack = "transfer", a.source = s->source, a.steps = 1, a.norm = "linf";
-    st = atk_open_target(s->source, &a, r.ds.c, &src, err);
-    if (!st) st = atk_levels(&a, &r, 0, lv, &nl, err);
-    if (!st) st = atk_gradient(&a, &r, &src, lv, nl, patch, err);
+    st = sr_rob_open_target(s->source, &a, r.ds.c, &src, err);
+    if (!st) st = sr_rob_levels(&a, &r, 0, lv, &nl, err);
+    if (!st) st = sr_rob_gradient(&a, &r, &src, lv, nl, patch, err);
+    if (!s->quiet) atk_print_gradient(&a, 1, patch);
   } else if (!st) {
     char note[4200];
     snprintf(note, sizeof note, "%s: transferred FGSM skipped (no --source RUN given)", dir);
     cJSON_AddItemToArray(notes, cJSON_CreateString(note));
-    if (!a.quiet) fprintf(stderr, "transfer: skipped, no --source RUN given\n");
+    if (!s->quiet) fprintf(stderr, "transfer: skipped, no --source RUN given\n");
   }
   if (!st) {
     a = s->a;
     a.attack = s->minimal, a.first_correct = 1, a.steps = s->boundary_steps, a.norm = "l2";
-    st = atk_minpert(&a, &r, patch, err);
+    st = sr_rob_minpert(&a, &r, patch, err);
+    if (!st) atk_print_minpert(&a, patch, s->quiet);
   }
-  if (!st && !a.quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
-  atk_close_target(&src);
-  atk_close(&r);
+  if (!st && !s->quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
+  sr_rob_close_target(&src);
+  sr_rob_close(&r);
   return st ? sr_err_context(err, "%s", dir) : SR_OK;
 }
 
@@ -87,7 +91,7 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
 }
 
 int sr_cmd_robustness(int argc, char **argv) {
-  suite s = {.a = atk_args_default(), .out = "robustness-suite.json", .boundary_steps = 5000, .minimal = "boundary"};
+  suite s = {.a = sr_rob_opts_default(), .out = "robustness-suite.json", .boundary_steps = 5000, .minimal = "boundary"};
   s.a.repeats = 5;
   const char *name = NULL;
   double seed = 0;
@@ -106,7 +110,7 @@ int sr_cmd_robustness(int argc, char **argv) {
       {"batch", SR_OPT_I64, &s.a.batch, "images per forward pass (default 128)", 1, 65536, 0},
       {"checkpoint", SR_OPT_STRING, &s.a.which, "best | last (default best)", 0, 0, 0},
       {"data", SR_OPT_STRING, &s.a.data, "dataset spec (default: each run's)", 0, 0, 0},
-      {"quiet", SR_OPT_FLAG, &s.a.quiet, "no progress output", 0, 0, 0},
+      {"quiet", SR_OPT_FLAG, &s.quiet, "no progress output", 0, 0, 0},
       {"threads", SR_OPT_INT, &s.a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
       {0},
   };
@@ -141,12 +145,15 @@ int sr_cmd_robustness(int argc, char **argv) {
       return SR_EXIT_USAGE;
     }
   }
-  atk_threads(&s.a);
+  sr_rob_threads(&s.a);
+  s.a.winograd = sr_cli_winograd();
   sr_err err = {0};
   // Under mpirun every attack is sharded over the ranks (as simreg attack); rank 0 reports and writes.
   if (sr_dist_init(&s.a.dist, &err)) return sr_cli_fail("robustness", &err);
   int root = sr_dist_rank(s.a.dist) == 0;
-  if (!root) s.a.quiet = 1;
+  if (!root) s.quiet = 1;
+  atk_progress bar;
+  atk_progress_attach(&bar, &s.a, s.quiet);
   cJSON *all = cJSON_CreateArray(), *notes = cJSON_CreateArray();
   sr_status st = SR_OK;
   for (int k = 0; k < nruns && !st; k++) {
@@ -171,7 +178,7 @@ int sr_cmd_robustness(int argc, char **argv) {
   if (st) {
     sr_err werr = {0};
     if (root && cJSON_GetArraySize(all) > 0) write_combined(&s, all, notes, "failed", &werr);
-  } else if (!s.a.quiet) {
+  } else if (!s.quiet) {
     fprintf(stderr, "results: %s and RUN/robustness.json of %d run(s)\n", s.out, nruns);
   }
   cJSON_Delete(all);

@@ -13,46 +13,105 @@
 extern "C" {
 #endif
 
-typedef struct sr_train_config {
+// What training reports, rank 0 only: the library prints nothing, the program renders these.
+typedef struct sr_train_start_info {
+  const char *out;     // the run directory
+  int resumed;         // 1: continuing from RUN/checkpoint.safetensors at (epoch, step)
+  int epoch;           // 0-based
+  int64_t step;
+  int reg;             // 1: the regularizer is on and the members below describe it
+  const char *reg_kind;
+  int64_t reg_n;       // regularization images
+  double th, alpha;
+  int pairs, layers;   // pairs per step, feature layers
+  int target_cached;   // the target came from RUN/cache
+  double target_seconds;
+} sr_train_start_info;
+
+typedef struct sr_train_step_info {
+  int epoch, epochs;   // epoch 0-based
+  int64_t step, steps; // batches done in this epoch, batches per epoch
+  double loss, acc;    // running means over the epoch so far
+  double img_per_s, eta_s;
+} sr_train_step_info;
+
+typedef struct sr_train_epoch_info {
+  int epoch, epochs;   // epoch 0-based
+  double lr, train_loss, train_acc, val_loss, val_acc;
+  double test_acc;     // NaN without eval_test
+  double seconds, data_wait_share;
+  int reg;             // 1: the regularizer's numbers are set
+  double reg_loss, similarity_pearson, similarity_spearman;  // NaN where not computed
+  int probes;          // probe pairs of the two correlations
+} sr_train_epoch_info;
+
+typedef struct sr_train_callbacks {
+  void (*on_start)(void *ctx, const sr_train_start_info *s);
+  void (*on_step)(void *ctx, const sr_train_step_info *s);  // after every SGD step
+  void (*on_epoch)(void *ctx, const sr_train_epoch_info *e);
+  void (*on_done)(void *ctx, const sr_train_epoch_info *last);  // training finished (not when interrupted)
+  void *ctx;
+} sr_train_callbacks;
+
+typedef struct sr_train_data {
+  char spec[1024];     // dataset spec (sr_dataset_load)
+  double val_fraction;
+  int augment, crop_pad, flip, gray;
+  double mean, scale;  // x' = (x - mean) * scale
+  int64_t limit;       // use only the first `limit` training images (0: all) - for quick demos
+  int eval_test;       // evaluate on the test split after each epoch
+} sr_train_data;
+
+typedef struct sr_train_model {
   char arch[32];
   double width;
-  char data[1024];     // dataset spec (sr_dataset_load)
+  sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
+  int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)
+} sr_train_model;
+
+typedef struct sr_train_optim {
   int epochs;
   int batch;
   double lr, momentum, weight_decay;
   int nesterov;
   sr_lr_schedule sched;
-  double val_fraction;
   uint64_t seed;
-  int augment, crop_pad, flip, gray;
-  double mean, scale;
-  int64_t limit;       // use only the first `limit` training images (0: all) - for quick demos
-  int eval_test;       // evaluate on the test split after each epoch
-  int threads;         // OpenMP threads (0: all cores)
+} sr_train_optim;
+
+// The similarity regularizer (docs/REGULARIZER.md); kind[0] == 0 or "none" trains the baseline.
+typedef struct sr_train_reg {
+  char kind[16];       // threshold | pixel | low | high | positive | negative | file | none
+  double alpha, th;
+  int64_t n;           // regularization images (default 5000)
+  int pairs;           // k pairs per step (default 16)
+  char layers[256];    // comma-separated feature layers ("" = all)
+  char data[1024];     // dataset spec of other regularization images ("" = the training set)
+  char target[1024];   // --reg file: N x N .npy
+  char indices[1024];  // --reg file: the N image indices
+  int mse;             // plain squared difference instead of the g(x) transform
+} sr_train_reg;
+
+typedef struct sr_train_run {
   char out[1024];      // run directory
-  int quiet;
-  int json;            // machine-readable summary on stdout
+  int threads;         // OpenMP threads (0: all cores)
   int checkpoint_every;  // also write RUN/checkpoint.safetensors every N steps (0: only at epoch ends)
   int resume;          // continue from RUN/checkpoint.safetensors
   const volatile int *stop;  // when non-NULL and set (by a signal handler): checkpoint at the next step, stop
-  // The similarity regularizer (docs/REGULARIZER.md); reg[0] == 0 or "none" trains the baseline.
-  char reg[16];        // threshold | pixel | low | high | positive | negative | file | none
-  double alpha, th;
-  int64_t reg_n;       // regularization images (default 5000)
-  int reg_pairs;       // k pairs per step (default 16)
-  char reg_layers[256];     // comma-separated feature layers ("" = all)
-  char reg_data[1024];      // dataset spec of other regularization images ("" = the training set)
-  char reg_target[1024];    // --reg file: N x N .npy
-  char reg_indices[1024];   // --reg file: the N image indices
-  int reg_mse;         // plain squared difference instead of the g(x) transform
   // Data parallelism (docs/SCALING.md): NULL or one process trains alone. With R ranks each takes rows
   // [r*B/R, (r+1)*B/R) of every global batch and its share of the k pairs; gradients are summed in
   // buckets during the backward pass. Only rank 0 writes files; the checkpoint does not depend on R.
   sr_dist *dist;
   double bucket_mb;    // gradient bucket size in MiB (0: 1 MiB)
   int sync_bn;         // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
-  sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
-  int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)
+  sr_train_callbacks cb;  // progress, per-epoch and final reports (all may be NULL)
+} sr_train_run;
+
+typedef struct sr_train_config {
+  sr_train_data data;
+  sr_train_model model;
+  sr_train_optim optim;
+  sr_train_reg reg;
+  sr_train_run run;
 } sr_train_config;
 
 sr_train_config sr_train_config_default(void);  // the paper's recipe on Fashion-MNIST, cnn-small

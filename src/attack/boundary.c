@@ -193,8 +193,10 @@ static sr_status attack_batch(bstate *b, const sr_boundary_opts *o, uint64_t see
   int64_t i0 = b->first;
   int64_t d = b->d;
   for (int64_t i = 0; i < b->k; i++) sr_rng_seed(&b->rng[i], seed, (uint64_t)(o->first_index + i0 + i));
-  sr_status st = sr_attack_init_blended(b->orc, b->x, b->k, i0, o->init_draws, o->init_search_steps, b->rng,
-                                        b->best, r->found + i0, b->queries, err);
+  sr_blend_start bs = {.orc = b->orc, .x = b->x, .k = b->k, .first = i0, .draws = o->init_draws,
+                       .steps = o->init_search_steps, .rng = b->rng, .start = b->best, .ok = r->found + i0,
+                       .queries = b->queries};
+  sr_status st = sr_attack_init_blended(&bs, err);
   for (int64_t i = 0; i < b->k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
   sr_tracer tr = {.r = r, .first = i0, .k = b->k, .d = d, .l2 = 1};
   if (!st) st = run_batch(b, o, i0, r->found + i0, r->steps_run + i0, &tr, err);
@@ -235,12 +237,21 @@ sr_status sr_boundary_oracle(const sr_oracle *orc, const float *x, int64_t n, co
   return st;
 }
 
+typedef struct on_model {
+  const float *x;
+  int64_t n;
+  const sr_boundary_opts *o;
+  uint64_t seed;
+  sr_attack_result *r;
+} on_model;
+
+static sr_status run_on_oracle(const sr_oracle *orc, void *ctx, sr_err *err) {
+  const on_model *a = ctx;
+  return sr_boundary_oracle(orc, a->x, a->n, a->o, a->seed, a->r, err);
+}
+
 sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
                       uint64_t seed, sr_attack_result *r, sr_err *err) {
-  sr_model_oracle_ctx ctx;
-  sr_oracle orc;
-  sr_status st = sr_model_oracle(am, label, &ctx, &orc, err);
-  if (!st) st = sr_boundary_oracle(&orc, x, n, o, seed, r, err);
-  sr_model_oracle_free(&ctx);
-  return st;
+  on_model a = {.x = x, .n = n, .o = o, .seed = seed, .r = r};
+  return sr_with_model_oracle(am, label, run_on_oracle, &a, err);
 }

@@ -106,8 +106,10 @@ static sr_status bsearch(hstate *h, const int *sel, sr_err *err) {
 
 // The shared blended-noise start (as the Boundary attack's), then the binary search to the boundary.
 static sr_status init_point(hstate *h, sr_err *err) {
-  sr_status st = sr_attack_init_blended(h->orc, h->x, h->k, h->first, h->o->init_draws, h->o->init_search_steps,
-                                        h->rng, h->cur, h->ok, h->queries, err);
+  sr_blend_start bs = {.orc = h->orc, .x = h->x, .k = h->k, .first = h->first, .draws = h->o->init_draws,
+                       .steps = h->o->init_search_steps, .rng = h->rng, .start = h->cur, .ok = h->ok,
+                       .queries = h->queries};
+  sr_status st = sr_attack_init_blended(&bs, err);
   for (int64_t i = 0; i < h->k; i++) h->bestd[i] = INFINITY;
   return st ? st : bsearch(h, h->ok, err);
 }
@@ -318,12 +320,21 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
   return st;
 }
 
+typedef struct on_model {
+  const float *x;
+  int64_t n;
+  const sr_hsj_opts *o;
+  uint64_t seed;
+  sr_attack_result *r;
+} on_model;
+
+static sr_status run_on_oracle(const sr_oracle *orc, void *ctx, sr_err *err) {
+  const on_model *a = ctx;
+  return sr_hsj_oracle(orc, a->x, a->n, a->o, a->seed, a->r, err);
+}
+
 sr_status sr_hsj(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_hsj_opts *o,
                  uint64_t seed, sr_attack_result *r, sr_err *err) {
-  sr_model_oracle_ctx ctx;
-  sr_oracle orc;
-  sr_status st = sr_model_oracle(am, label, &ctx, &orc, err);
-  if (!st) st = sr_hsj_oracle(&orc, x, n, o, seed, r, err);
-  sr_model_oracle_free(&ctx);
-  return st;
+  on_model a = {.x = x, .n = n, .o = o, .seed = seed, .r = r};
+  return sr_with_model_oracle(am, label, run_on_oracle, &a, err);
 }

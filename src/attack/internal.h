@@ -11,8 +11,21 @@ sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_e
 // oracle's rows first..first+k-1: uniform noise until adversarial (at most `draws` rounds), then the first
 // adversarial blend (1 - e) x + e noise on e = linspace(0, 1, steps + 1). start (k, d) gets it; ok[i] = 0 (start
 // untouched) when no draw was adversarial. rng: (k) per-image streams; queries (k) += the queries spent.
-sr_status sr_attack_init_blended(const sr_oracle *orc, const float *x, int64_t k, int64_t first, int draws,
-                                 int steps, sr_rng *rng, float *start, int *ok, int64_t *queries, sr_err *err);
+typedef struct sr_blend_start {
+  const sr_oracle *orc;
+  const float *x;
+  int64_t k, first;
+  int draws, steps;
+  sr_rng *rng;
+  float *start;
+  int *ok;
+  int64_t *queries;
+} sr_blend_start;
+sr_status sr_attack_init_blended(const sr_blend_start *s, sr_err *err);
+
+// Run fn against the model as a decision oracle (adversarial = prediction differs from label[row]).
+typedef sr_status (*sr_oracle_fn)(const sr_oracle *orc, void *ctx, sr_err *err);
+sr_status sr_with_model_oracle(sr_amodel *am, const int32_t *label, sr_oracle_fn fn, void *ctx, sr_err *err);
 
 // n standard normals (both Box-Muller outputs used: half the log/sqrt/trig of sr_rng_normal per value).
 void sr_attack_normals(sr_rng *rng, float *out, int64_t n);

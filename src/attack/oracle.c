@@ -1,5 +1,5 @@
 // The model as a decision oracle: adversarial = the wrapper's prediction differs from the image's label.
-#include "simreg/attack.h"
+#include "attack/internal.h"
 
 static sr_status model_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err) {
   sr_model_oracle_ctx *c = ctx;
@@ -23,4 +23,13 @@ sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_c
 void sr_model_oracle_free(sr_model_oracle_ctx *ctx) {
   sr_free(ctx->pred);
   ctx->pred = NULL;
+}
+
+sr_status sr_with_model_oracle(sr_amodel *am, const int32_t *label, sr_oracle_fn fn, void *ctx, sr_err *err) {
+  sr_model_oracle_ctx mctx;
+  sr_oracle orc;
+  sr_status st = sr_model_oracle(am, label, &mctx, &orc, err);
+  if (!st) st = fn(&orc, ctx, err);
+  sr_model_oracle_free(&mctx);
+  return st;
 }

@@ -103,10 +103,10 @@ static sr_status blend_search(blend *b, const float *x, int steps, const int *ok
   return st;
 }
 
-sr_status sr_attack_init_blended(const sr_oracle *orc, const float *x, int64_t k, int64_t first, int draws,
-                                 int steps, sr_rng *rng, float *start, int *ok, int64_t *queries, sr_err *err) {
-  size_t img = (size_t)k * (size_t)orc->d * sizeof(float);
-  blend b = {.orc = orc, .k = k, .d = orc->d, .first = first, .queries = queries};
+sr_status sr_attack_init_blended(const sr_blend_start *s, sr_err *err) {
+  int64_t k = s->k;
+  size_t img = (size_t)k * (size_t)s->orc->d * sizeof(float);
+  blend b = {.orc = s->orc, .k = k, .d = s->orc->d, .first = s->first, .queries = s->queries};
   b.noise = sr_alloc(img);
   b.q = sr_alloc(img);
   b.idx = sr_alloc((size_t)k * sizeof(int64_t));
@@ -116,9 +116,9 @@ sr_status sr_attack_init_blended(const sr_oracle *orc, const float *x, int64_t k
   sr_status st = SR_OK;
   if (!b.noise || !b.q || !b.idx || !b.rows || !b.adv || !b.done)
     st = sr_fail(err, SR_ERR_NOMEM, "attack start for %lld images", (long long)k);
-  memset(ok, 0, (size_t)k * sizeof(int));
-  if (!st) st = blend_draws(&b, draws, rng, ok, err);
-  if (!st) st = blend_search(&b, x, steps, ok, start, err);
+  memset(s->ok, 0, (size_t)k * sizeof(int));
+  if (!st) st = blend_draws(&b, s->draws, s->rng, s->ok, err);
+  if (!st) st = blend_search(&b, s->x, s->steps, s->ok, s->start, err);
   sr_free(b.noise);
   sr_free(b.q);
   sr_free(b.idx);

@@ -20,10 +20,10 @@ static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr
                                int64_t n_tr, const sr_model *m, sr_err *err) {
   sr_dataset other = {0}, *src = (sr_dataset *)train;
   sr_status st = SR_OK;
-  if (c->reg_data[0] && (st = sr_dataset_load(c->reg_data, "train", &other, err))) return st;
-  if (c->reg_data[0]) src = &other;
-  int64_t avail = c->reg_data[0] ? src->n : n_tr, n = c->reg_n < avail ? c->reg_n : avail;
-  int oc = c->gray ? 1 : m->cfg.in_c;
+  if (c->reg.data[0] && (st = sr_dataset_load(c->reg.data, "train", &other, err))) return st;
+  if (c->reg.data[0]) src = &other;
+  int64_t avail = c->reg.data[0] ? src->n : n_tr, n = c->reg.n < avail ? c->reg.n : avail;
+  int oc = c->data.gray ? 1 : m->cfg.in_c;
   size_t img = (size_t)src->c * src->h * src->w, out = (size_t)oc * m->cfg.in_h * m->cfg.in_w;
   uint8_t *tmp = sr_alloc(img * (size_t)n);
   r->images = (sr_dataset){.n = n, .c = oc, .h = m->cfg.in_h, .w = m->cfg.in_w, .num_classes = 1};
@@ -31,7 +31,7 @@ static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr
   r->images.labels = sr_calloc((size_t)n, sizeof(int32_t));
   if (!tmp || !r->images.images || !r->images.labels) st = sr_fail(err, SR_ERR_NOMEM, "regularization images");
   for (int64_t i = 0; !st && i < n; i++)  // the first N training images after the hold-out, or of --reg-data
-    memcpy(tmp + img * (size_t)i, src->images + img * (size_t)(c->reg_data[0] ? i : tr_idx[i]), img);
+    memcpy(tmp + img * (size_t)i, src->images + img * (size_t)(c->reg.data[0] ? i : tr_idx[i]), img);
   if (!st && n < 2) st = sr_fail(err, SR_ERR_ARG, "--reg-n: need at least 2 regularization images (have %lld)", (long long)n);
   if (!st) st = sr_reg_resize_images(tmp, n, src->c, src->h, src->w, oc, m->cfg.in_h, m->cfg.in_w, SR_RESIZE_AREA,
                                      r->images.images, err);
@@ -42,16 +42,16 @@ static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr
 
 static sr_status build_target(sr_reg_run *r, const sr_train_config *c, sr_err *err) {
   sr_reg_target_opts o = sr_reg_target_opts_default();
-  sr_status st = sr_reg_kind_parse(c->reg, &o.kind, err);
+  sr_status st = sr_reg_kind_parse(c->reg.kind, &o.kind, err);
   if (st) return sr_err_context(err, "--reg");
-  o.th = c->th;
+  o.th = c->reg.th;
   if (o.kind == SR_REG_FILE) {
-    if (!c->reg_target[0] || !c->reg_indices[0])
+    if (!c->reg.target[0] || !c->reg.indices[0])
       return sr_fail(err, SR_ERR_ARG, "--reg file needs --reg-target FILE.npy and --reg-indices FILE");
-    return sr_reg_target_from_file(c->reg_target, c->reg_indices, r->images.n, &r->target, err);
+    return sr_reg_target_from_file(c->reg.target, c->reg.indices, r->images.n, &r->target, err);
   }
   char cache[1100];
-  snprintf(cache, sizeof cache, "%s/cache", c->out);
+  snprintf(cache, sizeof cache, "%s/cache", c->run.out);
   const sr_dataset *d = &r->images;
   return sr_reg_target_build(&o, d->images, d->n, d->c, d->h, d->w, cache, &r->target, err);
 }
@@ -74,17 +74,17 @@ static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {
 sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train, const int64_t *tr_idx,
                            int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts, sr_err *err) {
   memset(r, 0, sizeof *r);
-  if (!c->reg[0] || !strcmp(c->reg, "none")) return SR_OK;
-  r->on = 1, r->k = c->reg_pairs, r->alpha = c->alpha, r->mse = c->reg_mse, r->dist = c->dist;
+  if (!c->reg.kind[0] || !strcmp(c->reg.kind, "none")) return SR_OK;
+  r->on = 1, r->k = c->reg.pairs, r->alpha = c->reg.alpha, r->mse = c->reg.mse, r->dist = c->run.dist;
   if (r->k < 2 || r->k > SR_REG_PROBES)
     return sr_fail(err, SR_ERR_ARG, "--reg-pairs must be in [2, %d] (batch norm needs 2), got %d", SR_REG_PROBES, r->k);
   int R = sr_dist_size(r->dist), need = m->n_bn ? 2 : 1;
   if (r->k / R < need)
     return sr_fail(err, SR_ERR_ARG, "--reg-pairs %d over %d ranks leaves %d pairs on some rank; %s needs %d", r->k, R,
                    r->k / R, m->n_bn ? "batch norm" : "the regularizer", need);
-  if (!(c->alpha >= 0)) return sr_fail(err, SR_ERR_ARG, "--alpha must be >= 0");
+  if (!(c->reg.alpha >= 0)) return sr_fail(err, SR_ERR_ARG, "--alpha must be >= 0");
   int layers[SR_MAX_FEATURES], nl = 0;
-  sr_status st = c->reg_layers[0] ? sr_reg_parse_layers(m, c->reg_layers, layers, &nl, err) : SR_OK;
+  sr_status st = c->reg.layers[0] ? sr_reg_parse_layers(m, c->reg.layers, layers, &nl, err) : SR_OK;
   if (!st) st = sr_reg_state_init(&r->state, m, nl ? layers : NULL, nl, err);
   if (!st) st = gather_images(r, c, train, tr_idx, n_tr, m, err);
   // Rank 0 builds the target and fills the cache; the other ranks then read it from there.
@@ -95,15 +95,11 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dat
   if (st) return st;
   r->opts = *train_opts;
   r->opts.augment = 0, r->opts.shuffle = 0, r->opts.gray = 0, r->opts.batch = r->k;  // images already in model channels
-  sr_rng_seed(&r->rng, c->seed, 7);
+  sr_rng_seed(&r->rng, c->optim.seed, 7);
   sr_rng probe;
-  sr_rng_seed(&probe, c->seed, 8);
+  sr_rng_seed(&probe, c->optim.seed, 8);
   sr_reg_sample_pairs(&r->target, SR_REG_PROBES, &probe, r->probe_i, r->probe_j);
   sr_reg_pair_targets(&r->target, SR_REG_PROBES, r->probe_i, r->probe_j, r->probe_t);
-  if (!c->quiet)
-    fprintf(stderr, "regularizer: %s target, N = %lld, Th = %g, alpha = %g, %d pairs/step, %d layers (%s, %.2f s)\n",
-            c->reg, (long long)r->target.n, c->th, c->alpha, r->k, r->state.n_layers,
-            r->target.from_cache ? "from cache" : "built", r->target.seconds);
   return SR_OK;
 }
 

@@ -91,61 +91,61 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
   }
   double seed = 0, limit = 0;
   char sched[32] = "cyclic";
-  get_str(j, "model", c->arch, sizeof c->arch);
-  get_str(j, "data", c->data, sizeof c->data);
+  get_str(j, "model", c->model.arch, sizeof c->model.arch);
+  get_str(j, "data", c->data.spec, sizeof c->data.spec);
   get_str(j, "lr_schedule", sched, sizeof sched);
-  get_num(j, "width", &c->width);
-  get_int(j, "epochs", &c->epochs);
-  get_int(j, "batch", &c->batch);
-  get_num(j, "lr", &c->lr);
-  get_num(j, "momentum", &c->momentum);
-  get_num(j, "weight_decay", &c->weight_decay);
-  get_bool(j, "nesterov", &c->nesterov);
-  get_num(j, "val_fraction", &c->val_fraction);
+  get_num(j, "width", &c->model.width);
+  get_int(j, "epochs", &c->optim.epochs);
+  get_int(j, "batch", &c->optim.batch);
+  get_num(j, "lr", &c->optim.lr);
+  get_num(j, "momentum", &c->optim.momentum);
+  get_num(j, "weight_decay", &c->optim.weight_decay);
+  get_bool(j, "nesterov", &c->optim.nesterov);
+  get_num(j, "val_fraction", &c->data.val_fraction);
   get_num(j, "seed", &seed);
-  get_bool(j, "augment", &c->augment);
-  get_int(j, "crop_pad", &c->crop_pad);
-  get_bool(j, "flip", &c->flip);
-  get_bool(j, "gray", &c->gray);
-  get_num(j, "input_mean", &c->mean);
-  get_num(j, "input_scale", &c->scale);
+  get_bool(j, "augment", &c->data.augment);
+  get_int(j, "crop_pad", &c->data.crop_pad);
+  get_bool(j, "flip", &c->data.flip);
+  get_bool(j, "gray", &c->data.gray);
+  get_num(j, "input_mean", &c->data.mean);
+  get_num(j, "input_scale", &c->data.scale);
   get_num(j, "limit", &limit);
-  get_bool(j, "eval_test", &c->eval_test);
-  get_bool(j, "sync_bn", &c->sync_bn);
+  get_bool(j, "eval_test", &c->data.eval_test);
+  get_bool(j, "sync_bn", &c->run.sync_bn);
   char prec[8] = "f32";
   get_str(j, "precision", prec, sizeof prec);
-  if ((st = sr_precision_parse(prec, &c->precision, err))) {
+  if ((st = sr_precision_parse(prec, &c->model.precision, err))) {
     cJSON_Delete(j);
     return sr_err_context(err, "%s", path);
   }
-  get_int(j, "checkpoint_every", &c->checkpoint_every);
+  get_int(j, "checkpoint_every", &c->run.checkpoint_every);
   const cJSON *reg = item(j, "reg");
   if (cJSON_IsObject(reg)) {
-    double n = (double)c->reg_n, pairs = c->reg_pairs;
+    double n = (double)c->reg.n, pairs = c->reg.pairs;
     char loss[16] = "log";
-    get_str(reg, "type", c->reg, sizeof c->reg);
-    get_num(reg, "alpha", &c->alpha);
-    get_num(reg, "threshold", &c->th);
+    get_str(reg, "type", c->reg.kind, sizeof c->reg.kind);
+    get_num(reg, "alpha", &c->reg.alpha);
+    get_num(reg, "threshold", &c->reg.th);
     get_num(reg, "images", &n);
     get_num(reg, "pairs", &pairs);
-    get_str(reg, "layers", c->reg_layers, sizeof c->reg_layers);
-    if (!strcmp(c->reg_layers, "all")) c->reg_layers[0] = 0;
+    get_str(reg, "layers", c->reg.layers, sizeof c->reg.layers);
+    if (!strcmp(c->reg.layers, "all")) c->reg.layers[0] = 0;
     get_str(reg, "loss", loss, sizeof loss);
-    get_str(reg, "data", c->reg_data, sizeof c->reg_data);
-    get_str(reg, "target", c->reg_target, sizeof c->reg_target);
-    get_str(reg, "indices", c->reg_indices, sizeof c->reg_indices);
+    get_str(reg, "data", c->reg.data, sizeof c->reg.data);
+    get_str(reg, "target", c->reg.target, sizeof c->reg.target);
+    get_str(reg, "indices", c->reg.indices, sizeof c->reg.indices);
     if (!(n >= 2 && n <= 1e8)) seed = -1;  // reported below
-    else c->reg_n = (int64_t)n;
-    c->reg_pairs = to_int(pairs), c->reg_mse = !strcmp(loss, "mse");
+    else c->reg.n = (int64_t)n;
+    c->reg.pairs = to_int(pairs), c->reg.mse = !strcmp(loss, "mse");
   }
   cJSON_Delete(j);
   if (!(seed >= 0 && seed <= 9007199254740992.0) || !(limit >= 0 && limit <= 9e15))
     return sr_fail(err, SR_ERR_FORMAT, "%s: seed, limit or reg.images out of range", path);
-  c->seed = (uint64_t)seed;
-  c->limit = (int64_t)limit;
-  if ((st = sr_lr_parse(sched, &c->sched, err))) return sr_err_context(err, "%s", path);
-  c->sched.lr0 = c->lr;
-  c->sched.total_epochs = c->epochs;
-  snprintf(c->out, sizeof c->out, "%s", run);
+  c->optim.seed = (uint64_t)seed;
+  c->data.limit = (int64_t)limit;
+  if ((st = sr_lr_parse(sched, &c->optim.sched, err))) return sr_err_context(err, "%s", path);
+  c->optim.sched.lr0 = c->optim.lr;
+  c->optim.sched.total_epochs = c->optim.epochs;
+  snprintf(c->run.out, sizeof c->run.out, "%s", run);
   return SR_OK;
 }

@@ -16,21 +16,28 @@
 sr_train_config sr_train_config_default(void) {
   sr_train_config c;
   memset(&c, 0, sizeof c);
-  snprintf(c.arch, sizeof c.arch, "cnn-small");
-  snprintf(c.data, sizeof c.data, "fashion-mnist");
-  snprintf(c.out, sizeof c.out, "runs/train");
-  c.width = 1.0;
-  c.epochs = 20;
-  c.batch = 64;
-  c.lr = 0.1;
-  c.momentum = 0.9;
-  c.sched = (sr_lr_schedule){.kind = SR_LR_CYCLIC, .lr0 = 0.1, .step_size = 10, .gamma = 0.1, .total_epochs = 20};
-  c.val_fraction = 0.01;
-  c.augment = 1, c.crop_pad = 4, c.flip = 1, c.gray = 1;
-  c.mean = 0.5, c.scale = 5.0;
-  c.eval_test = 1;
-  snprintf(c.reg, sizeof c.reg, "none");
-  c.alpha = 10, c.th = 0.8, c.reg_n = 5000, c.reg_pairs = 16;
+  snprintf(c.model.arch, sizeof c.model.arch, "cnn-small");
+  snprintf(c.data.spec, sizeof c.data.spec, "fashion-mnist");
+  snprintf(c.run.out, sizeof c.run.out, "runs/train");
+  c.model.width = 1.0;
+  c.optim.epochs = 20;
+  c.optim.batch = 64;
+  c.optim.lr = 0.1;
+  c.optim.momentum = 0.9;
+  c.optim.sched = (sr_lr_schedule){.kind = SR_LR_CYCLIC, .lr0 = 0.1, .step_size = 10, .gamma = 0.1, .total_epochs = 20};
+  c.data.val_fraction = 0.01;
+  c.data.augment = 1;
+  c.data.crop_pad = 4;
+  c.data.flip = 1;
+  c.data.gray = 1;
+  c.data.mean = 0.5;
+  c.data.scale = 5.0;
+  c.data.eval_test = 1;
+  snprintf(c.reg.kind, sizeof c.reg.kind, "none");
+  c.reg.alpha = 10;
+  c.reg.th = 0.8;
+  c.reg.n = 5000;
+  c.reg.pairs = 16;
   return c;
 }
 
@@ -61,6 +68,9 @@ typedef struct run_state {
   int rank, size;
   sr_dist_grads *buckets; // gradient allreduce overlapped with the backward pass
   double comm_wait0;      // the buckets' wait seconds at the epoch's start
+  int resumed;            // continued from a checkpoint
+  sr_train_epoch_info last;  // the last epoch's report
+  int have_last;
 } run_state;
 
 static void run_free(run_state *r) {
@@ -98,55 +108,55 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   cJSON *j = cJSON_CreateObject();
   int ok = j != NULL;  // every member must make it in: a config.json missing a setting is not the run's
-  ok &= cJSON_AddStringToObject(j, "name", strrchr(c->out, '/') ? strrchr(c->out, '/') + 1 : c->out) != NULL;
+  ok &= cJSON_AddStringToObject(j, "name", strrchr(c->run.out, '/') ? strrchr(c->run.out, '/') + 1 : c->run.out) != NULL;
   ok &= cJSON_AddStringToObject(j, "version", SR_VERSION_STRING) != NULL;
-  ok &= cJSON_AddStringToObject(j, "model", c->arch) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "width", c->width) != NULL;
+  ok &= cJSON_AddStringToObject(j, "model", c->model.arch) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "width", c->model.width) != NULL;
   ok &= cJSON_AddStringToObject(j, "dataset", r->train.name) != NULL;
-  ok &= cJSON_AddStringToObject(j, "data", c->data) != NULL;
+  ok &= cJSON_AddStringToObject(j, "data", c->data.spec) != NULL;
   ok &= cJSON_AddNumberToObject(j, "in_channels", r->model.cfg.in_c) != NULL;
   ok &= cJSON_AddNumberToObject(j, "in_height", r->model.cfg.in_h) != NULL;
   ok &= cJSON_AddNumberToObject(j, "in_width", r->model.cfg.in_w) != NULL;
   ok &= cJSON_AddNumberToObject(j, "classes", r->model.cfg.classes) != NULL;
   ok &= cJSON_AddNumberToObject(j, "parameters", (double)r->model.n_params) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "epochs", c->epochs) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "batch", c->batch) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "lr", c->lr) != NULL;
-  ok &= cJSON_AddStringToObject(j, "lr_schedule", sr_lr_name(c->sched.kind)) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "momentum", c->momentum) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay) != NULL;
-  ok &= cJSON_AddBoolToObject(j, "nesterov", c->nesterov) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "val_fraction", c->val_fraction) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "seed", (double)c->seed) != NULL;
-  ok &= cJSON_AddBoolToObject(j, "augment", c->augment) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "crop_pad", c->crop_pad) != NULL;
-  ok &= cJSON_AddBoolToObject(j, "flip", c->flip) != NULL;
-  ok &= cJSON_AddBoolToObject(j, "gray", c->gray) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "input_mean", c->mean) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "input_scale", c->scale) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "limit", (double)c->limit) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "epochs", c->optim.epochs) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "batch", c->optim.batch) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "lr", c->optim.lr) != NULL;
+  ok &= cJSON_AddStringToObject(j, "lr_schedule", sr_lr_name(c->optim.sched.kind)) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "momentum", c->optim.momentum) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "weight_decay", c->optim.weight_decay) != NULL;
+  ok &= cJSON_AddBoolToObject(j, "nesterov", c->optim.nesterov) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "val_fraction", c->data.val_fraction) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "seed", (double)c->optim.seed) != NULL;
+  ok &= cJSON_AddBoolToObject(j, "augment", c->data.augment) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "crop_pad", c->data.crop_pad) != NULL;
+  ok &= cJSON_AddBoolToObject(j, "flip", c->data.flip) != NULL;
+  ok &= cJSON_AddBoolToObject(j, "gray", c->data.gray) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "input_mean", c->data.mean) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "input_scale", c->data.scale) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "limit", (double)c->data.limit) != NULL;
   ok &= cJSON_AddNumberToObject(j, "threads", omp_get_max_threads()) != NULL;
   ok &= cJSON_AddNumberToObject(j, "ranks", r->size) != NULL;
-  ok &= cJSON_AddBoolToObject(j, "sync_bn", c->sync_bn) != NULL;
-  ok &= cJSON_AddStringToObject(j, "precision", sr_precision_name(c->precision)) != NULL;
-  ok &= cJSON_AddBoolToObject(j, "eval_test", c->eval_test) != NULL;
-  ok &= cJSON_AddNumberToObject(j, "checkpoint_every", c->checkpoint_every) != NULL;
+  ok &= cJSON_AddBoolToObject(j, "sync_bn", c->run.sync_bn) != NULL;
+  ok &= cJSON_AddStringToObject(j, "precision", sr_precision_name(c->model.precision)) != NULL;
+  ok &= cJSON_AddBoolToObject(j, "eval_test", c->data.eval_test) != NULL;
+  ok &= cJSON_AddNumberToObject(j, "checkpoint_every", c->run.checkpoint_every) != NULL;
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
   ok &= reg != NULL;
-  ok &= cJSON_AddStringToObject(reg, "type", r->reg.on ? c->reg : "none") != NULL;
+  ok &= cJSON_AddStringToObject(reg, "type", r->reg.on ? c->reg.kind : "none") != NULL;
   if (r->reg.on) {
-    ok &= cJSON_AddNumberToObject(reg, "alpha", c->alpha) != NULL;
-    ok &= cJSON_AddNumberToObject(reg, "threshold", c->th) != NULL;
+    ok &= cJSON_AddNumberToObject(reg, "alpha", c->reg.alpha) != NULL;
+    ok &= cJSON_AddNumberToObject(reg, "threshold", c->reg.th) != NULL;
     ok &= cJSON_AddNumberToObject(reg, "images", (double)r->reg.target.n) != NULL;
-    ok &= cJSON_AddNumberToObject(reg, "pairs", c->reg_pairs) != NULL;
-    ok &= cJSON_AddStringToObject(reg, "layers", c->reg_layers[0] ? c->reg_layers : "all") != NULL;
-    ok &= cJSON_AddStringToObject(reg, "loss", c->reg_mse ? "mse" : "log") != NULL;
-    if (c->reg_data[0]) ok &= cJSON_AddStringToObject(reg, "data", c->reg_data) != NULL;
-    if (c->reg_target[0]) ok &= cJSON_AddStringToObject(reg, "target", c->reg_target) != NULL;
-    if (c->reg_indices[0]) ok &= cJSON_AddStringToObject(reg, "indices", c->reg_indices) != NULL;
+    ok &= cJSON_AddNumberToObject(reg, "pairs", c->reg.pairs) != NULL;
+    ok &= cJSON_AddStringToObject(reg, "layers", c->reg.layers[0] ? c->reg.layers : "all") != NULL;
+    ok &= cJSON_AddStringToObject(reg, "loss", c->reg.mse ? "mse" : "log") != NULL;
+    if (c->reg.data[0]) ok &= cJSON_AddStringToObject(reg, "data", c->reg.data) != NULL;
+    if (c->reg.target[0]) ok &= cJSON_AddStringToObject(reg, "target", c->reg.target) != NULL;
+    if (c->reg.indices[0]) ok &= cJSON_AddStringToObject(reg, "indices", c->reg.indices) != NULL;
   }
-  sr_status st = ok ? write_json(c->out, "config.json", j, 0, err)
-                    : sr_fail(err, SR_ERR_NOMEM, "%s/config.json: out of memory", c->out);
+  sr_status st = ok ? write_json(c->run.out, "config.json", j, 0, err)
+                    : sr_fail(err, SR_ERR_NOMEM, "%s/config.json: out of memory", c->run.out);
   cJSON_Delete(j);
   return st;
 }
@@ -154,7 +164,7 @@ static sr_status write_config(const run_state *r, sr_err *err) {
 // Every rank needs rows of every batch (two with batch norm), the last partial batch included.
 static sr_status check_shards(const run_state *r, sr_err *err) {
   if (r->size == 1) return SR_OK;
-  int64_t B = r->cfg->batch, last = r->n_tr % B, need = r->model.n_bn ? 2 : 1;
+  int64_t B = r->cfg->optim.batch, last = r->n_tr % B, need = r->model.n_bn ? 2 : 1;
   if (B / r->size < need)
     return sr_fail(err, SR_ERR_ARG, "--batch %lld over %d ranks leaves %lld rows on some rank; %s needs %lld",
                    (long long)B, r->size, (long long)(B / r->size), r->model.n_bn ? "batch norm" : "training", (long long)need);
@@ -175,58 +185,56 @@ static sr_status sync_buffers(run_state *r, sr_err *err) {
 static sr_status setup(run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   sr_status st;
-  if (c->epochs < 0) return sr_fail(err, SR_ERR_ARG, "--epochs must be >= 0 (got %d)", c->epochs);
-  if (c->batch < 2) return sr_fail(err, SR_ERR_ARG, "--batch must be >= 2 for batch norm (got %d)", c->batch);
-  if (!(c->lr > 0) || !isfinite(c->lr)) return sr_fail(err, SR_ERR_ARG, "--lr must be a positive number");
-  if ((st = sr_dataset_load(c->data, "train", &r->train, err))) return st;
-  if (c->limit > 0 && c->limit < r->train.n) r->train.n = c->limit;
-  if (c->eval_test && (st = sr_dataset_load(c->data, "test", &r->test, err))) return st;
-  if ((st = sr_split_holdout(r->train.n, c->val_fraction, c->seed, &r->tr_idx, &r->n_tr, &r->va_idx, &r->n_va, err)))
+  if (c->optim.epochs < 0) return sr_fail(err, SR_ERR_ARG, "--epochs must be >= 0 (got %d)", c->optim.epochs);
+  if (c->optim.batch < 2) return sr_fail(err, SR_ERR_ARG, "--batch must be >= 2 for batch norm (got %d)", c->optim.batch);
+  if (!(c->optim.lr > 0) || !isfinite(c->optim.lr)) return sr_fail(err, SR_ERR_ARG, "--lr must be a positive number");
+  if ((st = sr_dataset_load(c->data.spec, "train", &r->train, err))) return st;
+  if (c->data.limit > 0 && c->data.limit < r->train.n) r->train.n = c->data.limit;
+  if (c->data.eval_test && (st = sr_dataset_load(c->data.spec, "test", &r->test, err))) return st;
+  if ((st = sr_split_holdout(r->train.n, c->data.val_fraction, c->optim.seed, &r->tr_idx, &r->n_tr, &r->va_idx, &r->n_va, err)))
     return st;
   r->opts = sr_loader_opts_default();
-  r->opts.batch = c->batch, r->opts.augment = c->augment, r->opts.crop_pad = c->crop_pad, r->opts.flip = c->flip;
-  r->opts.gray = c->gray, r->opts.mean = (float)c->mean, r->opts.scale = (float)c->scale, r->opts.seed = c->seed;
+  r->opts.batch = c->optim.batch, r->opts.augment = c->data.augment, r->opts.crop_pad = c->data.crop_pad, r->opts.flip = c->data.flip;
+  r->opts.gray = c->data.gray, r->opts.mean = (float)c->data.mean, r->opts.scale = (float)c->data.scale, r->opts.seed = c->optim.seed;
   r->eval_opts = r->opts;
   r->eval_opts.shuffle = 0, r->eval_opts.augment = 0, r->eval_opts.batch = 256;
   r->opts.shard_rank = r->rank, r->opts.shard_size = r->size;  // training batches: this rank's rows
   if ((st = sr_loader_opts_check(&r->train, &r->opts, err))) return st;
   sr_model_config mc = {.in_c = sr_batch_channels(&r->train, &r->opts), .in_h = r->train.h, .in_w = r->train.w,
-                        .classes = r->train.num_classes, .width = c->width};
-  snprintf(mc.arch, sizeof mc.arch, "%s", c->arch);
+                        .classes = r->train.num_classes, .width = c->model.width};
+  snprintf(mc.arch, sizeof mc.arch, "%s", c->model.arch);
   sr_rng rng;
-  sr_rng_seed(&rng, c->seed, 1);
+  sr_rng_seed(&rng, c->optim.seed, 1);
   if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
-  if ((st = sr_model_set_precision(&r->model, c->precision, err)) ||
-      (st = sr_model_set_winograd(&r->model, !c->direct_conv, err)))
+  if ((st = sr_model_set_precision(&r->model, c->model.precision, err)) ||
+      (st = sr_model_set_winograd(&r->model, !c->model.direct_conv, err)))
     return st;
-  if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->momentum, c->weight_decay, c->nesterov, err))) return st;
+  if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->optim.momentum, c->optim.weight_decay, c->optim.nesterov, err))) return st;
   if ((st = check_shards(r, err))) return st;
-  if (c->sync_bn) sr_dist_sync_bn(r->dist, &r->model);  // before any tape exists
-  double mb = c->bucket_mb > 0 ? c->bucket_mb : 1.0;
+  if (c->run.sync_bn) sr_dist_sync_bn(r->dist, &r->model);  // before any tape exists
+  double mb = c->run.bucket_mb > 0 ? c->run.bucket_mb : 1.0;
   if ((st = sr_dist_grads_create(r->dist, &r->model, (size_t)(mb * 1048576.0), &r->buckets, err))) return st;
   if ((st = sr_loader_create(&r->train, r->tr_idx, r->n_tr, &r->opts, &r->loader, err))) return st;
-  r->logits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
-  r->dlogits = sr_alloc(sizeof(float) * (size_t)c->batch * (size_t)mc.classes);
+  r->logits = sr_alloc(sizeof(float) * (size_t)c->optim.batch * (size_t)mc.classes);
+  r->dlogits = sr_alloc(sizeof(float) * (size_t)c->optim.batch * (size_t)mc.classes);
   r->metrics = cJSON_CreateArray();
   if (!r->logits || !r->dlogits || !r->metrics) return sr_fail(err, SR_ERR_NOMEM, "training buffers");
   if ((st = sr_reg_run_setup(&r->reg, c, &r->train, r->tr_idx, r->n_tr, &r->model, &r->opts, err))) return st;
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
-  if ((st = sr_mkdir_p(c->out, err))) return st;
+  if ((st = sr_mkdir_p(c->run.out, err))) return st;
   return write_config(r, err);
 }
 
-static void progress(const run_state *r, int epoch, int64_t step, int64_t steps, double loss, double acc,
-                     double ips, double eta, int final) {
-  if (r->cfg->quiet) return;
-  if (isatty(2)) {
-    int w = 24, fill = (int)(w * (double)step / (double)(steps ? steps : 1));
-    fprintf(stderr, "\repoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs%s", epoch + 1,
-            r->cfg->epochs, fill, "########################", w - fill, "", (long long)step, (long long)steps, loss,
-            acc, ips, eta, final ? "\n" : "");
-  } else if (final || step % 200 == 0) {
-    fprintf(stderr, "epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs\n", epoch + 1,
-            r->cfg->epochs, (long long)step, (long long)steps, loss, acc, ips, eta);
-  }
+static void report_step(const run_state *r, int64_t steps, int64_t first, double t_start, double elapsed) {
+  const sr_train_callbacks *cb = &r->cfg->run.cb;
+  if (!cb->on_step) return;
+  const progress_state *p = &r->pos;
+  sr_train_step_info s = {.epoch = p->epoch, .epochs = r->cfg->optim.epochs, .step = p->step, .steps = steps};
+  s.loss = p->lsum / (double)p->seen;
+  s.acc = (double)p->hits / (double)p->seen;
+  s.img_per_s = (double)(p->step - first) * (double)r->cfg->optim.batch / (sr_now() - t_start);
+  s.eta_s = elapsed / (double)p->step * (double)(steps - p->step);
+  cb->on_step(cb->ctx, &s);
 }
 
 static sr_status write_checkpoint(run_state *r, sr_err *err) {
@@ -234,7 +242,7 @@ static sr_status write_checkpoint(run_state *r, sr_err *err) {
   if (sst || r->rank > 0) return sst;
   char path[2048], meta[8][64];
   const progress_state *p = &r->pos;
-  snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->out);
+  snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->run.out);
   snprintf(meta[0], 64, "%d", p->epoch);
   snprintf(meta[1], 64, "%lld", (long long)p->step);
   snprintf(meta[2], 64, "%a", p->lsum);  // hex floats: exact round trip
@@ -270,7 +278,7 @@ static sr_status meta_num(const sr_st_file *f, const char *path, const char *key
 
 static sr_status read_checkpoint(run_state *r, sr_err *err) {
   char path[2048];
-  snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->out);
+  snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->run.out);
   sr_st_file f;
   sr_status st = sr_st_read(path, &f, err);
   if (st) return st;
@@ -295,7 +303,7 @@ static sr_status read_checkpoint(run_state *r, sr_err *err) {
   if (!st) {
     r->pos = (progress_state){.epoch = (int)v[0], .step = (int64_t)v[1], .lsum = v[2], .seen = (int64_t)v[3], .hits = (int64_t)v[4], .secs = v[7], .best = v[5]};
     r->sgd.has_buf = v[6] != 0;
-    if (!r->cfg->quiet) fprintf(stderr, "resuming %s at epoch %d, step %lld\n", r->cfg->out, r->pos.epoch + 1, (long long)r->pos.step);
+    r->resumed = 1;
   }
   sr_st_free(&f);
   return st;
@@ -306,7 +314,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
   sr_model *m = &r->model;
   progress_state *p = &r->pos;
   int K = m->cfg.classes, epoch = p->epoch;
-  double lr = sr_lr_at(&r->cfg->sched, epoch), t0 = sr_now() - p->secs, t_start = sr_now();
+  double lr = sr_lr_at(&r->cfg->optim.sched, epoch), t0 = sr_now() - p->secs, t_start = sr_now();
   int64_t steps = sr_loader_batches(r->loader), nb, first = p->step;
   p->wait0 = sr_loader_wait_seconds(r->loader);
   sr_status st = sr_loader_start(r->loader, epoch, p->step, err);
@@ -320,7 +328,7 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     if (!isfinite(l) && (st = sr_train_check_finite(m, l, epoch, p->step, err))) break;
     // The loss is a mean over the global batch of gb rows: this rank's rows weigh nb/gb, so the ranks'
     // gradients sum to the one-process gradient.
-    int64_t gb = r->n_tr - p->step * r->cfg->batch < r->cfg->batch ? r->n_tr - p->step * r->cfg->batch : r->cfg->batch;
+    int64_t gb = r->n_tr - p->step * r->cfg->optim.batch < r->cfg->optim.batch ? r->n_tr - p->step * r->cfg->optim.batch : r->cfg->optim.batch;
     if (r->size > 1) {
       const float w = (float)((double)nb / (double)gb);
       for (int64_t q = 0; q < nb * K; q++) r->dlogits[q] *= w;
@@ -335,25 +343,24 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     sr_dist_grads_arm(r->buckets);
     if ((st = sr_tape_backward(t, r->dlogits, NULL, err)) || (st = sr_dist_grads_finish(r->buckets, err))) break;
     // Global loss sum and hits; a stop request on any rank stops all at this same step.
-    double red[3] = {(double)l * (double)nb, (double)correct, r->cfg->stop && *r->cfg->stop ? 1.0 : 0.0};
+    double red[3] = {(double)l * (double)nb, (double)correct, r->cfg->run.stop && *r->cfg->run.stop ? 1.0 : 0.0};
     if ((st = sr_dist_allreduce_f64(r->dist, red, 3, err))) break;
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
     if ((st = sr_train_check_finite(m, l, epoch, p->step, err))) break;  // stop before any checkpoint
     if (r->reg.on) {  // the layer weights w follow the same SGD (as in the paper's code)
-      sr_reg_step_w(&r->reg.state, lr, r->cfg->momentum);
+      sr_reg_step_w(&r->reg.state, lr, r->cfg->optim.momentum);
       sr_reg_zero_grad(&r->reg.state);
     }
     p->lsum += red[0], p->seen += gb, p->hits += (int64_t)red[1], p->step++;
     double el = sr_now() - t0;
     p->secs = el;
-    progress(r, epoch, p->step, steps, p->lsum / p->seen, (double)p->hits / p->seen, (double)(p->step - first) * (double)r->cfg->batch / (sr_now() - t_start),
-             el / p->step * (steps - p->step), p->step == steps);
-    int every = r->cfg->checkpoint_every;
+    report_step(r, steps, first, t_start, el);
+    int every = r->cfg->run.checkpoint_every;
     if (red[2] > 0) {
       if (!(st = write_checkpoint(r, err)))
         st = sr_fail(err, SR_ERR_INTERRUPTED, "interrupted at epoch %d step %lld; checkpoint written to %s", epoch + 1,
-                     (long long)p->step, r->cfg->out);
+                     (long long)p->step, r->cfg->run.out);
       break;
     }
     if (every > 0 && p->step % every == 0 && p->step < steps) st = write_checkpoint(r, err);
@@ -366,18 +373,19 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   double tl = r->pos.seen ? r->pos.lsum / r->pos.seen : 0, ta = r->pos.seen ? (double)r->pos.hits / r->pos.seen : 0;
   double secs = r->pos.secs, *best = &r->pos.best;
   sr_eval_result val = {0}, test = {0};
+  r->last = (sr_train_epoch_info){.reg_loss = NAN, .similarity_pearson = NAN, .similarity_spearman = NAN};
   sr_status st = sync_buffers(r, err);
   if (!st) st = sr_evaluate_sharded(r->dist, &r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
-  if (!st && r->cfg->eval_test) st = sr_evaluate_sharded(r->dist, &r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
+  if (!st && r->cfg->data.eval_test) st = sr_evaluate_sharded(r->dist, &r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
   if (st) return st;
   cJSON *e = cJSON_CreateObject();
   cJSON_AddNumberToObject(e, "epoch", epoch + 1);
-  cJSON_AddNumberToObject(e, "lr", sr_lr_at(&r->cfg->sched, epoch));
+  cJSON_AddNumberToObject(e, "lr", sr_lr_at(&r->cfg->optim.sched, epoch));
   cJSON_AddNumberToObject(e, "train_loss", tl);
   cJSON_AddNumberToObject(e, "train_acc", ta);
   cJSON_AddNumberToObject(e, "val_loss", val.loss);
   cJSON_AddNumberToObject(e, "val_acc", val.accuracy);
-  if (r->cfg->eval_test) cJSON_AddNumberToObject(e, "test_acc", test.accuracy);
+  if (r->cfg->data.eval_test) cJSON_AddNumberToObject(e, "test_acc", test.accuracy);
   cJSON_AddNumberToObject(e, "seconds", secs);
   if (r->reg.on) {
     double gamma[SR_MAX_FEATURES], pearson = NAN, spearman = NAN;
@@ -390,9 +398,11 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
     cJSON_AddItemToObject(e, "gamma", cJSON_CreateDoubleArray(gamma, r->reg.state.n_layers));
     if (isfinite(pearson)) cJSON_AddNumberToObject(e, "similarity_pearson", pearson);
     if (isfinite(spearman)) cJSON_AddNumberToObject(e, "similarity_spearman", spearman);
-    if (!r->cfg->quiet)
-      fprintf(stderr, "epoch %d: reg loss %.4f | S^CNN vs target on %d probe pairs: Pearson %.3f Spearman %.3f\n",
-              epoch + 1, r->reg.loss_n ? r->reg.loss_sum / (double)r->reg.loss_n : 0, SR_REG_PROBES, pearson, spearman);
+    r->last.reg = 1;
+    r->last.reg_loss = r->reg.loss_n ? r->reg.loss_sum / (double)r->reg.loss_n : 0;
+    r->last.similarity_pearson = pearson;
+    r->last.similarity_spearman = spearman;
+    r->last.probes = SR_REG_PROBES;
     r->reg.loss_sum = 0, r->reg.loss_n = 0;
   }
   double wait = sr_loader_wait_seconds(r->loader) - r->pos.wait0;
@@ -406,47 +416,69 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
     r->comm_wait0 = cw;
   }
   cJSON_AddItemToArray(r->metrics, e);
-  if (!r->cfg->quiet)
-  {
-    char tbuf[32] = "";
-    if (r->cfg->eval_test) snprintf(tbuf, sizeof tbuf, " | test acc %.4f", test.accuracy);
-    fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.1f s (%.1f%% waiting for data)\n",
-            epoch + 1, tl, ta, val.loss, val.accuracy, tbuf, secs, secs > 0 ? 100 * wait / secs : 0.0);
-  }
+  r->last.epoch = epoch;
+  r->last.epochs = r->cfg->optim.epochs;
+  r->last.lr = sr_lr_at(&r->cfg->optim.sched, epoch);
+  r->last.train_loss = tl;
+  r->last.train_acc = ta;
+  r->last.val_loss = val.loss;
+  r->last.val_acc = val.accuracy;
+  r->last.test_acc = r->cfg->data.eval_test ? test.accuracy : NAN;
+  r->last.seconds = secs;
+  r->last.data_wait_share = secs > 0 ? wait / secs : 0;
+  r->have_last = 1;
+  if (r->cfg->run.cb.on_epoch) r->cfg->run.cb.on_epoch(r->cfg->run.cb.ctx, &r->last);
   char path[2048];
-  if (r->rank == 0 && (st = write_json(r->cfg->out, "metrics.jsonl", r->metrics, 1, err))) return st;
-  snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->out);
+  if (r->rank == 0 && (st = write_json(r->cfg->run.out, "metrics.jsonl", r->metrics, 1, err))) return st;
+  snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->run.out);
   if (r->rank == 0 && (st = sr_model_save(&r->model, path, err))) return st;
   if (val.loss < *best) {
     *best = val.loss;
-    snprintf(path, sizeof path, "%s/best.safetensors", r->cfg->out);
+    snprintf(path, sizeof path, "%s/best.safetensors", r->cfg->run.out);
     if (r->rank == 0) st = sr_model_save(&r->model, path, err);
   }
   r->pos = (progress_state){.epoch = epoch + 1, .best = *best};
   return st ? st : write_checkpoint(r, err);
 }
 
+static void report_start(const run_state *r) {
+  const sr_train_callbacks *cb = &r->cfg->run.cb;
+  if (!cb->on_start) return;
+  sr_train_start_info s = {.out = r->cfg->run.out, .resumed = r->resumed, .epoch = r->pos.epoch, .step = r->pos.step};
+  if (r->reg.on) {
+    s.reg = 1;
+    s.reg_kind = r->cfg->reg.kind;
+    s.reg_n = r->reg.target.n;
+    s.th = r->cfg->reg.th;
+    s.alpha = r->cfg->reg.alpha;
+    s.pairs = r->reg.k;
+    s.layers = r->reg.state.n_layers;
+    s.target_cached = r->reg.target.from_cache;
+    s.target_seconds = r->reg.target.seconds;
+  }
+  cb->on_start(cb->ctx, &s);
+}
+
 sr_status sr_train(const sr_train_config *cfg_in, sr_err *err) {
   run_state r;
   memset(&r, 0, sizeof r);
-  sr_train_config local = *cfg_in;  // ranks other than 0 print nothing
+  sr_train_config local = *cfg_in;
   const sr_train_config *cfg = &local;
-  r.cfg = cfg, r.dist = cfg->dist, r.rank = sr_dist_rank(r.dist), r.size = sr_dist_size(r.dist);
-  if (r.rank > 0) local.quiet = 1, local.json = 0;
-  if (cfg->threads > 0) omp_set_num_threads(cfg->threads);
+  r.cfg = cfg;
+  r.dist = cfg->run.dist;
+  r.rank = sr_dist_rank(r.dist);
+  r.size = sr_dist_size(r.dist);
+  if (r.rank > 0) memset(&local.run.cb, 0, sizeof local.run.cb);  // rank 0 alone reports
+  if (cfg->run.threads > 0) omp_set_num_threads(cfg->run.threads);
   sr_status st = setup(&r, err);
   r.pos.best = INFINITY;
-  if (!st && cfg->resume) st = read_checkpoint(&r, err);
-  while (!st && r.pos.epoch < cfg->epochs) {
+  if (!st && cfg->run.resume) st = read_checkpoint(&r, err);
+  if (!st) report_start(&r);
+  while (!st && r.pos.epoch < cfg->optim.epochs) {
     st = train_epoch(&r, err);
     if (!st) st = end_epoch(&r, err);
   }
-  if (!st && cfg->json) {
-    cJSON *last = cJSON_GetArrayItem(r.metrics, cJSON_GetArraySize(r.metrics) - 1);
-    char *s = last ? cJSON_PrintUnformatted(last) : NULL;
-    printf("%s\n", s ? s : "{}");
-    free(s);
-  }
+  if (!st && cfg->run.cb.on_done) cfg->run.cb.on_done(cfg->run.cb.ctx, r.have_last ? &r.last : NULL);
   run_free(&r);
   return st;
 }

@@ -9,9 +9,13 @@
 
 static void small_model(const char *dir, sr_model *m, sr_run_info *info, sr_dataset *ds, sr_err *err) {
   sr_train_config cfg = sr_train_config_default();
-  cfg.epochs = 2, cfg.limit = 2000, cfg.eval_test = 0, cfg.quiet = 1, cfg.threads = 1, cfg.augment = 0;
-  cfg.lr = 0.05, cfg.sched = (sr_lr_schedule){.kind = SR_LR_CONSTANT, .lr0 = 0.05, .total_epochs = 2};
-  snprintf(cfg.out, sizeof cfg.out, "%s", dir);
+  cfg.optim.epochs = 2;
+  cfg.data.limit = 2000;
+  cfg.data.eval_test = 0;
+  cfg.run.threads = 1;
+  cfg.data.augment = 0;
+  cfg.optim.lr = 0.05, cfg.optim.sched = (sr_lr_schedule){.kind = SR_LR_CONSTANT, .lr0 = 0.05, .total_epochs = 2};
+  snprintf(cfg.run.out, sizeof cfg.run.out, "%s", dir);
   double t0 = sr_now();
   CHECK_OK(sr_train(&cfg, err), err);
   printf("trained in %.1f s\n", sr_now() - t0);

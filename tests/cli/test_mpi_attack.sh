@@ -33,7 +33,7 @@ for np in 2 3 5; do
   /usr/bin/python3 - "$T/r1/robustness.json" "$T/r$np/robustness.json" <<'PY' || fail "robustness.json differs between 1 and $np processes"
 import json, sys
 def strip(o):
-    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k != "queries_per_second"}
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k not in ("queries_per_second", "seconds")}
     if isinstance(o, list): return [strip(v) for v in o]
     return o
 a, b = (strip(json.load(open(p))) for p in sys.argv[1:])
@@ -53,7 +53,7 @@ done
 /usr/bin/python3 - "$T/suite1.json" "$T/suite2.json" <<'PY' || fail "robustness suite differs between 1 and 2 processes"
 import json, sys
 def strip(o):
-    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k not in ("queries_per_second", "run")}
+    if isinstance(o, dict): return {k: strip(v) for k, v in o.items() if k not in ("queries_per_second", "seconds", "run")}
     if isinstance(o, list): return [strip(v) for v in o]
     return o
 a, b = (strip(json.load(open(p))) for p in sys.argv[1:])

@@ -140,7 +140,7 @@ static sr_status read_checkpoint_file(ctx *c, sr_err *err) {
 // Resume a finished run: setup (dataset, model, optimizer, loader, config.json) and the checkpoint read.
 static sr_status resume_run(ctx *c, sr_err *err) {
   sr_train_config cfg = c->cfg;
-  cfg.resume = 1;
+  cfg.run.resume = 1;
   return sr_train(&cfg, err);
 }
 
@@ -247,11 +247,15 @@ int main(void) {
   memset(&c, 0, sizeof c);
   // A finished one-epoch run to resume, load and attack.
   c.cfg = sr_train_config_default();
-  snprintf(c.cfg.arch, sizeof c.cfg.arch, "cnn-small");
-  snprintf(c.cfg.data, sizeof c.cfg.data, "idx:%s", path_of("idx"));
-  snprintf(c.cfg.out, sizeof c.cfg.out, "%s", path_of("run"));
-  c.cfg.epochs = 1, c.cfg.batch = 8, c.cfg.lr = 0.01, c.cfg.quiet = 1, c.cfg.threads = 1, c.cfg.val_fraction = 0.25;
-  c.cfg.sched.lr0 = 0.01, c.cfg.sched.total_epochs = 1;
+  snprintf(c.cfg.model.arch, sizeof c.cfg.model.arch, "cnn-small");
+  snprintf(c.cfg.data.spec, sizeof c.cfg.data.spec, "idx:%s", path_of("idx"));
+  snprintf(c.cfg.run.out, sizeof c.cfg.run.out, "%s", path_of("run"));
+  c.cfg.optim.epochs = 1;
+  c.cfg.optim.batch = 8;
+  c.cfg.optim.lr = 0.01;
+  c.cfg.run.threads = 1;
+  c.cfg.data.val_fraction = 0.25;
+  c.cfg.optim.sched.lr0 = 0.01, c.cfg.optim.sched.total_epochs = 1;
   CHECK_OK(sr_train(&c.cfg, &err), &err);
 
   huge_claims();

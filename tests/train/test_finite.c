@@ -65,11 +65,15 @@ static void direct_checks(void) {
 
 static void diverging_run(void) {
   sr_train_config c = sr_train_config_default();
-  snprintf(c.arch, sizeof c.arch, "mlp");
-  snprintf(c.data, sizeof c.data, "idx:%s", dir_);
-  snprintf(c.out, sizeof c.out, "%s/run", dir_);
-  c.epochs = 1, c.batch = 8, c.quiet = 1, c.threads = 1, c.val_fraction = 0.25, c.checkpoint_every = 1;
-  c.lr = 1e30, c.sched.lr0 = 1e30, c.sched.total_epochs = 1;
+  snprintf(c.model.arch, sizeof c.model.arch, "mlp");
+  snprintf(c.data.spec, sizeof c.data.spec, "idx:%s", dir_);
+  snprintf(c.run.out, sizeof c.run.out, "%s/run", dir_);
+  c.optim.epochs = 1;
+  c.optim.batch = 8;
+  c.run.threads = 1;
+  c.data.val_fraction = 0.25;
+  c.run.checkpoint_every = 1;
+  c.optim.lr = 1e30, c.optim.sched.lr0 = 1e30, c.optim.sched.total_epochs = 1;
   sr_err err = {0};
   sr_status st = sr_train(&c, &err);
   printf("  --lr 1e30: %s: %s\n", sr_status_name(st), err.msg);

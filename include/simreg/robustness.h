@@ -1,0 +1,102 @@
+// The robustness protocol on a trained run: load it with its images, run noise sweeps, white-box or
+// transferred FGSM/PGD, the minimal-perturbation attacks (Boundary, HopSkipJump) and Square, sharded over MPI
+// ranks in whole batches and gathered on rank 0, each filling its part of a RUN/robustness.json patch
+// (docs/FORMATS.md, docs/ATTACKS.md). The library prints nothing: progress goes to a callback, results into the
+// patch; `simreg attack` and `simreg robustness` render both.
+#ifndef SIMREG_ROBUSTNESS_H
+#define SIMREG_ROBUSTNESS_H
+
+#include <stdint.h>
+
+#include "simreg/attack.h"
+#include "simreg/data.h"
+#include "simreg/dist.h"
+#include "simreg/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_ROB_MAX_LEVELS 64
+
+typedef enum sr_rob_phase { SR_ROB_START, SR_ROB_UPDATE, SR_ROB_END } sr_rob_phase;
+
+// Where a runner stands: `done` of `total` work units (images x repeats, fractional), the queries its model
+// answered since the start and the seconds spent.
+typedef struct sr_rob_progress {
+  sr_rob_phase phase;
+  const char *label;
+  double done;
+  int64_t total;
+  int64_t queries;
+  double seconds;
+} sr_rob_progress;
+
+typedef struct sr_rob_opts {
+  const char *attack, *data, *split, *which, *levels, *noise, *norm, *source;
+  int64_t images, batch, steps, queries;
+  int repeats;         // noise draws per image and level; runs of boundary / hsj (seeds seed + r)
+  int n_levels, no_random_start, iterations, init_evals, max_evals;
+  int first_correct;   // boundary / hsj: the first `images` correctly classified images of the split
+  int threads;         // OpenMP threads, 0: the runtime's default
+  double max_level, eps, step_size, p_init;
+  uint64_t seed;
+  sr_precision precision;  // of the attacked model and of a transfer source
+  int winograd;            // sr_model_set_winograd for every model opened (sr_wino_native() by default)
+  // Under mpirun: the images are shared out over the ranks in whole batches and the results gathered on
+  // rank 0, which alone fills the patch (docs/SCALING.md). NULL: one process.
+  sr_dist *dist;
+  void (*on_progress)(void *ctx, const sr_rob_progress *p);  // may be NULL; called on every rank
+  void *progress_ctx;
+} sr_rob_opts;
+
+sr_rob_opts sr_rob_opts_default(void);
+// Apply o->threads (omp_set_num_threads) when > 0.
+void sr_rob_threads(const sr_rob_opts *o);
+
+typedef struct sr_rob_target {
+  sr_model m;
+  sr_run_info info;
+  sr_amodel am;
+  int open, wrapped;
+} sr_rob_target;
+
+// A run under attack: the first n images of the split in pixel space, labels, the clean predictions.
+typedef struct sr_rob_run {
+  const char *dir;
+  sr_rob_target t;
+  sr_dataset ds;
+  float *x;
+  int32_t *y, *pred;
+  int64_t n, d;
+} sr_rob_run;
+
+struct cJSON;
+// Opens the run and its dataset, predicts the clean images; adds clean_accuracy, clean_images and
+// clean_correct to out.
+sr_status sr_rob_open(const char *dir, const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
+void sr_rob_close(sr_rob_run *r);
+// A second model (a transfer source) for images of c channels.
+sr_status sr_rob_open_target(const char *dir, const sr_rob_opts *o, int c, sr_rob_target *t, sr_err *err);
+void sr_rob_close_target(sr_rob_target *t);
+
+// o->levels parsed, or the defaults: noise linspace(0, 0.5 | 0.1, n), eps linspace(0, 0.1 | 0.02, n) for
+// gray | color data. lv: SR_ROB_MAX_LEVELS values.
+sr_status sr_rob_levels(const sr_rob_opts *o, const sr_rob_run *r, int noise, double *lv, int *nl, sr_err *err);
+
+// out.noise.<kind> for each kind of o->noise.
+sr_status sr_rob_noise(const sr_rob_opts *o, sr_rob_run *r, const double *lv, int nl, struct cJSON *out,
+                       sr_err *err);
+// White-box (src NULL: out.white_box) or transferred (out.transfer) FGSM/PGD.
+sr_status sr_rob_gradient(const sr_rob_opts *o, sr_rob_run *r, sr_rob_target *src, const double *lv, int nl,
+                          struct cJSON *out, sr_err *err);
+// Boundary (o->attack "boundary": out.boundary) or HopSkipJump ("hsj": out.attacks.hsj_l2 / hsj_linf): minimal
+// perturbations over images x repeats, RUN/<name>_delta.npy.
+sr_status sr_rob_minpert(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
+// Square (out.attacks.square_linf / square_l2): success rate and queries within a budget.
+sr_status sr_rob_square(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,34 @@
+// Shared by the robustness runners (rob_*.c) only.
+#ifndef SR_ROB_INTERNAL_H
+#define SR_ROB_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "attack/internal.h"
+#include "simreg/robustness.h"
+
+// Level l of per-image results (n, levels, repeats) as one string, repeat-major: character r * n + i.
+cJSON *sr_rob_bits(const uint8_t *v, int64_t n, int levels, int64_t repeats, int l);
+cJSON *sr_rob_doubles(const double *v, int64_t n);
+double sr_rob_per_sec(double n, double secs);
+// This rank's rows [lo, hi) of n images attacked in batches (whole batches per rank: see dist.h).
+void sr_rob_shard(const sr_rob_opts *a, int64_t n, int64_t batch, int64_t *lo, int64_t *hi);
+int sr_rob_root(const sr_rob_opts *a);
+// Get or add an object member (several results may share "attacks").
+cJSON *sr_rob_member(cJSON *o, const char *key);
+// Quartiles of v (n values, sorted in scratch).
+cJSON *sr_rob_quartiles_of(const double *v, int64_t n, double *scratch);
+
+// Progress of one runner through o->on_progress.
+typedef struct sr_rob_tick {
+  const sr_rob_opts *o;
+  const char *label;
+  const sr_amodel *am;
+  int64_t q0, total;
+  double t0;
+} sr_rob_tick;
+void sr_rob_tick_start(sr_rob_tick *t, const sr_rob_opts *o, const char *label, const sr_amodel *am, int64_t total);
+void sr_rob_tick_update(sr_rob_tick *t, double done);
+void sr_rob_tick_end(sr_rob_tick *t);
+
+#endif
