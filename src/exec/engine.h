@@ -59,6 +59,22 @@ struct sr_tape {
   int want_dx;             // set during backward: whether node 0 needs its gradient
 };
 
+// One node's step on the reference path. Forward reads x0 / x1 (x1: a second input or NULL), writes y and
+// aux (ref_aux_size doubles kept for backward) and, in training mode, may update the running statistics st;
+// backward reads dy and adds into dx0, dx1 and dp (each may be NULL). p, st, dp: the whole flat buffers
+// (the node's p_w / p_b / s_mean / s_var index them).
+typedef struct sr_ref_io {
+  const sr_node *nd;
+  const double *p;
+  double *st;
+  int training;
+  int64_t n;  // batch
+  const double *x0, *x1;
+  double *y, *aux;
+  const double *dy;
+  double *dx0, *dx1, *dp;
+} sr_ref_io;
+
 // Layer vtable: one per op, defined in the op's file: training tape, reference path, inference plan.
 struct sr_istep;
 typedef struct sr_layer_ops {
@@ -66,12 +82,10 @@ typedef struct sr_layer_ops {
   sr_status (*build)(sr_tape *t, int i, sr_err *err);
   sr_status (*forward)(sr_tape *t, int i, sr_err *err);
   sr_status (*backward)(sr_tape *t, int i, sr_err *err);
-  // reference path: y from inputs (double, plain); backward adds into dx0/dx1 and dparams.
-  void (*ref_forward)(const sr_node *nd, const double *p, double *st, int training, int64_t N,
-                      const double *x0, const double *x1, double *y, double *aux);
-  void (*ref_backward)(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                       const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                       double *dx1, double *dp);
+  // reference path (double, plain layouts): forward writes io->y (and io->aux); backward adds into
+  // io->dx0 / io->dx1 / io->dp.
+  void (*ref_forward)(const struct sr_ref_io *io);
+  void (*ref_backward)(const struct sr_ref_io *io);
   int64_t (*ref_aux_size)(const sr_node *nd, const sr_node *in, int64_t N);  // doubles kept for backward
   int64_t (*flops)(const sr_node *nd, const sr_node *in);                    // per image, forward
   // Inference plan (infer.h, infer.c; NULL plan_build: the op cannot start a step). plan_fuse: which of the

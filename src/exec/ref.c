@@ -67,8 +67,9 @@ sr_status sr_ref_forward_params(sr_model *m, const double *params, const double 
     }
     if (ops->ref_aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref_aux_size(nd, NULL, n))))
       goto nomem;
-    ops->ref_forward(nd, r->params, r->state, training, n, r->y[nd->in[0]], nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL,
-                     r->y[i], r->aux[i]);
+    sr_ref_io io = {.nd = nd, .p = r->params, .st = r->state, .training = training, .n = n, .x0 = r->y[nd->in[0]],
+                    .x1 = nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL, .y = r->y[i], .aux = r->aux[i]};
+    ops->ref_forward(&io);
     // a BN or add before a ReLU is rounded too, where the engine rounds the fused ReLU's output: the same
     // (rounding keeps the sign)
     if (bf16) round_bf16(r->y[i], node_numel(nd, n));
@@ -103,9 +104,10 @@ sr_status sr_ref_backward(sr_ref_run *r, const double *dout, double *dgrads, dou
     for (int i = last; i >= 1; i--) {
       const sr_node *nd = &m->nodes[i];
       if (bf16) round_bf16(dy[i], node_numel(nd, r->n));
-      sr_layer_ops_for(nd->op)->ref_backward(nd, r->params, r->state, r->training, r->n, r->y[nd->in[0]], r->y[i],
-                                             r->aux[i], dy[i], dy[nd->in[0]], nd->in[1] >= 0 ? dy[nd->in[1]] : NULL,
-                                             dgrads);
+      sr_ref_io io = {.nd = nd, .p = r->params, .st = r->state, .training = r->training, .n = r->n,
+                      .x0 = r->y[nd->in[0]], .y = r->y[i], .aux = r->aux[i], .dy = dy[i], .dx0 = dy[nd->in[0]],
+                      .dx1 = nd->in[1] >= 0 ? dy[nd->in[1]] : NULL, .dp = dgrads};
+      sr_layer_ops_for(nd->op)->ref_backward(&io);
     }
     if (bf16) round_bf16(dy[0], node_numel(&m->nodes[0], r->n));
     if (dx) memcpy(dx, dy[0], sizeof(double) * (size_t)node_numel(&m->nodes[0], r->n));

@@ -15,17 +15,14 @@ void sr_add_backward_ref(double *da, double *db, const double *dy, int64_t n) {
 
 static int64_t numel(const sr_node *nd) { return (int64_t)nd->c * nd->h * nd->w; }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p, (void)st, (void)training, (void)aux;
-  sr_add_forward_ref(y, x0, x1, N * numel(nd));
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  sr_add_forward_ref(io->y, io->x0, io->x1, io->n * numel(nd));
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dp;
-  sr_add_backward_ref(dx0, dx1, dy, N * numel(nd));
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  sr_add_backward_ref(io->dx0, io->dx1, io->dy, io->n * numel(nd));
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {

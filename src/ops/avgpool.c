@@ -33,17 +33,14 @@ void sr_avgpool_backward_ref(double *dx, const double *dy, int N, int C, int H, 
       }
 }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p, (void)st, (void)training, (void)x1, (void)aux;
-  sr_avgpool_forward_ref(y, x0, (int)N, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  sr_avgpool_forward_ref(io->y, io->x0, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dx1, (void)dp;
-  if (dx0) sr_avgpool_backward_ref(dx0, dy, (int)N, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  if (io->dx0) sr_avgpool_backward_ref(io->dx0, io->dy, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {

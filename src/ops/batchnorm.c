@@ -82,28 +82,25 @@ void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, c
     }
 }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)x1;
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
   int HW = nd->h * nd->w;
-  if (training)
-    sr_batchnorm_forward_train_ref(y, aux, aux + nd->c, x0, p + nd->p_w, p + nd->p_b, nd->eps, (int)N, nd->c, HW);
+  if (io->training)
+    sr_batchnorm_forward_train_ref(io->y, io->aux, io->aux + nd->c, io->x0, io->p + nd->p_w, io->p + nd->p_b, nd->eps, (int)io->n, nd->c, HW);
   else
-    sr_batchnorm_forward_eval_ref(y, x0, p + nd->p_w, p + nd->p_b, st + nd->s_mean, st + nd->s_var, nd->eps,
-                                  (int)N, nd->c, HW);
+    sr_batchnorm_forward_eval_ref(io->y, io->x0, io->p + nd->p_w, io->p + nd->p_b, io->st + nd->s_mean, io->st + nd->s_var, nd->eps,
+                                  (int)io->n, nd->c, HW);
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)y, (void)dx1;
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
   int HW = nd->h * nd->w;
-  if (training)
-    sr_batchnorm_backward_train_ref(dx0, dp + nd->p_w, dp + nd->p_b, dy, x0, aux, aux + nd->c, p + nd->p_w,
-                                    (int)N, nd->c, HW);
+  if (io->training)
+    sr_batchnorm_backward_train_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0, io->aux, io->aux + nd->c, io->p + nd->p_w,
+                                    (int)io->n, nd->c, HW);
   else
-    sr_batchnorm_backward_eval_ref(dx0, dp + nd->p_w, dp + nd->p_b, dy, x0, p + nd->p_w, st + nd->s_mean,
-                                   st + nd->s_var, nd->eps, (int)N, nd->c, HW);
+    sr_batchnorm_backward_eval_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0, io->p + nd->p_w, io->st + nd->s_mean,
+                                   io->st + nd->s_var, nd->eps, (int)io->n, nd->c, HW);
 }
 
 static int64_t aux_size(const sr_node *nd, const sr_node *in, int64_t N) {

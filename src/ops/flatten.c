@@ -4,18 +4,15 @@
 
 #include "exec/infer.h"
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p, (void)st, (void)training, (void)x1, (void)aux;
-  memcpy(y, x0, sizeof(double) * (size_t)(N * nd->c));
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  memcpy(io->y, io->x0, sizeof(double) * (size_t)(io->n * nd->c));
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p, (void)st, (void)training, (void)x0, (void)y, (void)aux, (void)dx1, (void)dp;
-  if (dx0)
-    for (int64_t j = 0; j < N * nd->c; j++) dx0[j] += dy[j];
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  if (io->dx0)
+    for (int64_t j = 0; j < io->n * nd->c; j++) io->dx0[j] += io->dy[j];
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {

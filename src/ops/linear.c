@@ -27,17 +27,14 @@ void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy
 
 static int in_features(const sr_node *nd) { return nd->ic * nd->ih * nd->iw; }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)st, (void)training, (void)x1, (void)aux;
-  sr_linear_forward_ref(y, x0, p + nd->p_w, nd->bias ? p + nd->p_b : NULL, (int)N, in_features(nd), nd->c);
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  sr_linear_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, (int)io->n, in_features(nd), nd->c);
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)st, (void)training, (void)y, (void)aux, (void)dx1;
-  sr_linear_backward_ref(dx0, dp + nd->p_w, nd->bias ? dp + nd->p_b : NULL, dy, x0, p + nd->p_w, (int)N,
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  sr_linear_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0, io->p + nd->p_w, (int)io->n,
                          in_features(nd), nd->c);
 }
 

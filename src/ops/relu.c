@@ -13,17 +13,14 @@ void sr_relu_backward_ref(double *dx, const double *dy, const double *x, int64_t
 
 static int64_t numel(const sr_node *nd) { return (int64_t)nd->c * nd->h * nd->w; }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p, (void)st, (void)training, (void)x1, (void)aux;
-  sr_relu_forward_ref(y, x0, N * numel(nd));
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  sr_relu_forward_ref(io->y, io->x0, io->n * numel(nd));
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p, (void)st, (void)training, (void)y, (void)aux, (void)dx1, (void)dp;
-  if (dx0) sr_relu_backward_ref(dx0, dy, x0, N * numel(nd));
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  if (io->dx0) sr_relu_backward_ref(io->dx0, io->dy, io->x0, io->n * numel(nd));
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
