@@ -237,21 +237,13 @@ sr_status sr_boundary_oracle(const sr_oracle *orc, const float *x, int64_t n, co
   return st;
 }
 
-typedef struct on_model {
-  const float *x;
-  int64_t n;
-  const sr_boundary_opts *o;
-  uint64_t seed;
-  sr_attack_result *r;
-} on_model;
-
-static sr_status run_on_oracle(const sr_oracle *orc, void *ctx, sr_err *err) {
-  const on_model *a = ctx;
-  return sr_boundary_oracle(orc, a->x, a->n, a->o, a->seed, a->r, err);
+static sr_status on_oracle(const sr_oracle *orc, const float *x, int64_t n, const void *o, uint64_t seed,
+                           sr_attack_result *r, sr_err *err) {
+  return sr_boundary_oracle(orc, x, n, o, seed, r, err);
 }
 
 sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
                       uint64_t seed, sr_attack_result *r, sr_err *err) {
-  on_model a = {.x = x, .n = n, .o = o, .seed = seed, .r = r};
-  return sr_with_model_oracle(am, label, run_on_oracle, &a, err);
+  sr_decision_run run = {.fn = on_oracle, .x = x, .n = n, .opts = o, .seed = seed, .r = r};
+  return sr_decision_on_model(am, label, &run, err);
 }

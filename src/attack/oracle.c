@@ -33,3 +33,12 @@ sr_status sr_with_model_oracle(sr_amodel *am, const int32_t *label, sr_oracle_fn
   sr_model_oracle_free(&mctx);
   return st;
 }
+
+static sr_status decision_fn(const sr_oracle *orc, void *ctx, sr_err *err) {
+  const sr_decision_run *a = ctx;
+  return a->fn(orc, a->x, a->n, a->opts, a->seed, a->r, err);
+}
+
+sr_status sr_decision_on_model(sr_amodel *am, const int32_t *label, const sr_decision_run *run, sr_err *err) {
+  return sr_with_model_oracle(am, label, decision_fn, (void *)run, err);
+}

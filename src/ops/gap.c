@@ -32,12 +32,14 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
-  return sr_pool_build(t, i, dnnl_pooling_avg_include_padding, nd->ih, nd->iw, 1, 0, err);
+  sr_pool_geom g = sr_pool_global(nd);
+  return sr_pool_build(t, i, &g, err);
 }
 
 static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   const sr_node *nd = &p->m->nodes[p->steps[t].node];
-  return sr_pool_plan_build(p, t, dnnl_pooling_avg_include_padding, nd->ih, nd->iw, 1, 0, err);
+  sr_pool_geom g = sr_pool_global(nd);
+  return sr_pool_plan_build(p, t, &g, err);
 }
 
 const sr_layer_ops sr_ops_gap = {.name = "global_avgpool", .build = build, .forward = sr_pool_forward,

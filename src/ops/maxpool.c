@@ -49,22 +49,17 @@ static void ref_bwd(const sr_ref_io *io) {
   if (io->dx0) sr_maxpool_backward_ref(io->dx0, io->dy, io->x0, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
 }
 
-static int64_t flops(const sr_node *nd, const sr_node *in) {
-  (void)in;
-  return (int64_t)nd->c * nd->h * nd->w * nd->k * nd->k;
-}
-
 static sr_status build(sr_tape *t, int i, sr_err *err) {
-  const sr_node *nd = &t->m->nodes[i];
-  return sr_pool_build(t, i, dnnl_pooling_max, nd->k, nd->k, nd->stride, nd->pad, err);
+  sr_pool_geom g = sr_pool_window(&t->m->nodes[i], dnnl_pooling_max);
+  return sr_pool_build(t, i, &g, err);
 }
 
 static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
-  const sr_node *nd = &p->m->nodes[p->steps[t].node];
-  return sr_pool_plan_build(p, t, dnnl_pooling_max, nd->k, nd->k, nd->stride, nd->pad, err);
+  sr_pool_geom g = sr_pool_window(&p->m->nodes[p->steps[t].node], dnnl_pooling_max);
+  return sr_pool_plan_build(p, t, &g, err);
 }
 
 const sr_layer_ops sr_ops_maxpool = {.name = "maxpool2d", .build = build, .forward = sr_pool_forward,
                                      .backward = sr_pool_backward, .ref_forward = ref_fwd, .ref_backward = ref_bwd,
-                                     .flops = flops, .plan_build = plan_build, .plan_run = sr_plan_run_src_dst,
+                                     .flops = sr_pool_flops, .plan_build = plan_build, .plan_run = sr_plan_run_src_dst,
                                      .plan_keeps_values = 1};

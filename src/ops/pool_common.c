@@ -1,25 +1,50 @@
 // Shared oneDNN plumbing of the pooling layers (max, avg, global avg): one forward, one backward.
 #include "pool_common.h"
 
+sr_pool_geom sr_pool_window(const sr_node *nd, dnnl_alg_kind_t alg) {
+  return (sr_pool_geom){.alg = alg, .kh = nd->k, .kw = nd->k, .stride = nd->stride, .pad = nd->pad};
+}
+
+sr_pool_geom sr_pool_global(const sr_node *nd) {
+  return (sr_pool_geom){.alg = dnnl_pooling_avg_include_padding, .kh = nd->ih, .kw = nd->iw, .stride = 1};
+}
+
+int64_t sr_pool_flops(const sr_node *nd, const sr_node *in) {
+  (void)in;
+  return (int64_t)nd->c * nd->h * nd->w * nd->k * nd->k;
+}
+
+// oneDNN's window arguments for node nd: strides, kernel, dilation, left and right padding.
+typedef struct pool_dims {
+  dnnl_dims_t st, k, dil, pl, pr;
+} pool_dims;
+
+static pool_dims dims_of(const sr_node *nd, const sr_pool_geom *g) {
+  pool_dims d = {.st = {g->stride, g->stride}, .k = {g->kh, g->kw}, .pl = {g->pad, g->pad}};
+  d.pr[0] = (int64_t)(nd->h - 1) * g->stride + g->kh - nd->ih - g->pad;
+  d.pr[1] = (int64_t)(nd->w - 1) * g->stride + g->kw - nd->iw - g->pad;
+  return d;
+}
+
 // prim: 0 fwd, 1 bwd;  mem: 0 workspace (max pooling only)
-sr_status sr_pool_build(sr_tape *t, int i, dnnl_alg_kind_t alg, int kh, int kw, int stride, int pad, sr_err *err) {
+sr_status sr_pool_build(sr_tape *t, int i, const sr_pool_geom *g, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
   int64_t dd[4] = {t->n, nd->c, nd->h, nd->w};
-  dnnl_dims_t st = {stride, stride}, k = {kh, kw}, dil = {0, 0}, pl = {pad, pad};
-  dnnl_dims_t pr = {(int64_t)(nd->h - 1) * stride + kh - nd->ih - pad, (int64_t)(nd->w - 1) * stride + kw - nd->iw - pad};
+  pool_dims w = dims_of(nd, g);
   dnnl_memory_desc_t dst_any;
   sr_any_md(&dst_any, 4, dd);
   dnnl_pooling_v2_desc_t fd, bd;
-  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fd, dnnl_forward_training, alg, src, &dst_any, st, k, dil, pl, pr), err);
+  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fd, dnnl_forward_training, g->alg, src, &dst_any, w.st, w.k, w.dil, w.pl,
+                                             w.pr), err);
   dnnl_primitive_desc_t fp, bp;
   sr_status s;
   if ((s = sr_pd_create(&t->dnn, &fp, &fd, NULL, NULL, err))) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fp, dnnl_query_dst_md);
   const dnnl_memory_desc_t *ws = sr_pd_md(fp, dnnl_query_workspace_md);
   if (ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[0], ws, NULL, err))) return s;
-  DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&bd, alg, src, &dst, st, k, dil, pl, pr), err);
+  DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&bd, g->alg, src, &dst, w.st, w.k, w.dil, w.pl, w.pr), err);
   if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
       (s = sr_prim_from_pd(&t->dnn, fp, &tn->prim[0], err)))
     return s;
@@ -45,18 +70,16 @@ sr_status sr_pool_backward(sr_tape *t, int i, sr_err *err) {
 }
 
 // Inference plan (infer.c): one forward_inference pooling step.
-sr_status sr_pool_plan_build(sr_infer *p, int t, dnnl_alg_kind_t alg, int64_t kh, int64_t kw, int64_t stride,
-                             int64_t pad, sr_err *err) {
+sr_status sr_pool_plan_build(sr_infer *p, int t, const sr_pool_geom *g, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
   int64_t dd[4] = {p->n, nd->c, nd->h, nd->w};
-  dnnl_dims_t st = {stride, stride}, k = {kh, kw}, dil = {0, 0}, pl = {pad, pad};
-  dnnl_dims_t pr = {(int64_t)(nd->h - 1) * stride + kh - nd->ih - pad, (int64_t)(nd->w - 1) * stride + kw - nd->iw - pad};
+  pool_dims w = dims_of(nd, g);
   dnnl_memory_desc_t dst_any;
   sr_md(&dst_any, 4, dd, dnnl_format_tag_any);
   dnnl_pooling_v2_desc_t pd_desc;
-  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, alg, &p->vals[s->in[0]].md, &dst_any,
-                                             st, k, dil, pl, pr), err);
+  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, g->alg, &p->vals[s->in[0]].md,
+                                             &dst_any, w.st, w.k, w.dil, w.pl, w.pr), err);
   dnnl_primitive_desc_t pd;
   sr_status e = sr_plan_prim(p, &pd_desc, NULL, &s->prim, &pd, err);
   if (e) return e;
