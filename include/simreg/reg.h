@@ -141,17 +141,25 @@ void sr_reg_state_free(sr_reg_state *s);
 // Layer indices by name list "stem,layer2" (comma-separated feature names of the model) into layers[].
 sr_status sr_reg_parse_layers(const sr_model *m, const char *names, int *layers, int *n_layers, sr_err *err);
 
-// One regularization step. feats_a[l], feats_b[l]: (k, C_l, H_l, W_l) plain NCHW, the two halves (image
-// i[p] in half A, j[p] in half B). target: (k). Steps:
+// One regularization step (sr_reg_step). feats_a[l], feats_b[l]: (k, C_l, H_l, W_l) plain NCHW, the two
+// halves (image i[p] in half A, j[p] in half B). target: (k). Steps:
 //   1. mu_l = beta mu_l + (1 - beta) mean over both halves (k, H, W) of each channel (detached);
 //   2. S^l_p = cos(a_p - mu_l, b_p - mu_l) over the flattened (C, H, W) vectors, S^CNN_p = sum_l gamma_l S^l_p;
 //   3. loss = alpha / k * sum_p (g(S^CNN_p) - g(target_p))^2, or (S^CNN_p - target_p)^2 when mse.
 // Writes *loss, s_cnn[p] (may be NULL), overwrites grad_a[l], grad_b[l] (same shapes; both NULL: no
 // feature gradients) with dloss/dfeature (mu is a constant shift), and adds dloss/dw into s->dw.
 // Errors: SR_ERR_ARG (k < 1, a target outside [-1, 1]), SR_ERR_NUMERIC (non-finite features), SR_ERR_NOMEM.
-sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, const float *target,
-                      double alpha, int mse, double *loss, float *s_cnn, float **grad_a, float **grad_b,
-                      sr_err *err);
+typedef struct sr_reg_step {
+  float *const *feats_a, *const *feats_b;  // per layer l: (k, C_l, H_l, W_l)
+  int k;                                   // pairs
+  const float *target;                     // (k)
+  double alpha;
+  int mse;
+  double *loss;                            // written
+  float *s_cnn;                            // (k) or NULL
+  float **grad_a, **grad_b;                // overwritten, or both NULL
+} sr_reg_step;
+sr_status sr_reg_loss(sr_reg_state *s, const sr_reg_step *step, sr_err *err);
 // Data-parallel form (src/train with MPI ranks): each rank holds k of the k_total pairs. sums: the
 // per-channel sums over both halves of ALL k_total pairs, layer after layer (sum of C_l doubles; each rank
 // computes its part with sr_reg_channel_sums and the parts are summed over ranks). The running means,
@@ -160,9 +168,7 @@ sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feat
 // the rank's own sums it is sr_reg_loss.
 void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, double *sums);
 int64_t sr_reg_channel_count(const sr_reg_state *s);  // sum of C_l: the length of sums
-sr_status sr_reg_loss_shard(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, int k_total,
-                            const double *sums, const float *target, double alpha, int mse, double *loss,
-                            float *s_cnn, float **grad_a, float **grad_b, sr_err *err);
+sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_total, const double *sums, sr_err *err);
 // S^CNN only (no running-mean update, no gradients): for probes and logging.
 sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, float *s_cnn,
                             sr_err *err);

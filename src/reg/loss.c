@@ -131,21 +131,26 @@ sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const
   return SR_OK;
 }
 
-sr_status sr_reg_loss(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, const float *target,
-                      double alpha, int mse, double *loss, float *s_cnn, float **grad_a, float **grad_b,
-                      sr_err *err) {
+sr_status sr_reg_loss(sr_reg_state *s, const sr_reg_step *step, sr_err *err) {
   int64_t nc = sr_reg_channel_count(s);
   double *sums = sr_alloc(sizeof(double) * (size_t)nc);
   if (!sums) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the regularizer's channel sums");
-  sr_reg_channel_sums(s, feats_a, feats_b, k, sums);
-  sr_status st = sr_reg_loss_shard(s, feats_a, feats_b, k, k, sums, target, alpha, mse, loss, s_cnn, grad_a, grad_b, err);
+  sr_reg_channel_sums(s, step->feats_a, step->feats_b, step->k, sums);
+  sr_status st = sr_reg_loss_shard(s, step, step->k, sums, err);
   sr_free(sums);
   return st;
 }
 
-sr_status sr_reg_loss_shard(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, int k_total,
-                            const double *sums, const float *target, double alpha, int mse, double *loss,
-                            float *s_cnn, float **grad_a, float **grad_b, sr_err *err) {
+sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_total, const double *sums, sr_err *err) {
+  float *const *feats_a = step->feats_a;
+  float *const *feats_b = step->feats_b;
+  const float *target = step->target;
+  const int k = step->k;
+  const int mse = step->mse;
+  const double alpha = step->alpha;
+  float *s_cnn = step->s_cnn;
+  float **grad_a = step->grad_a;
+  float **grad_b = step->grad_b;
   sr_status st = k_total < k ? sr_fail(err, SR_ERR_ARG, "regularization shard of %d pairs out of %d", k, k_total)
                              : check_inputs(s, feats_a, feats_b, k, err);
   for (int p = 0; !st && p < k; p++)
@@ -181,6 +186,6 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, float *const *feats_a, float *const
                      grad_b[l] + (size_t)(p0 + p) * (size_t)s->chw[l]);
       }
   }
-  *loss = alpha * total / k_total;
+  *step->loss = alpha * total / k_total;
   return SR_OK;
 }

@@ -133,9 +133,9 @@ sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err)
     sr_reg_channel_sums(&r->state, r->fa, r->fb, kl, r->sums);
     st = sr_dist_allreduce_f64(r->dist, r->sums, sr_reg_channel_count(&r->state), err);
   }
-  if (!st)
-    st = sr_reg_loss_shard(&r->state, r->fa, r->fb, kl, r->k, r->sums, r->tgt + lo, r->alpha, r->mse, loss, r->scnn,
-                           r->ga, r->gb, err);
+  sr_reg_step step = {.feats_a = r->fa, .feats_b = r->fb, .k = kl, .target = r->tgt + lo, .alpha = r->alpha,
+                      .mse = r->mse, .loss = loss, .s_cnn = r->scnn, .grad_a = r->ga, .grad_b = r->gb};
+  if (!st) st = sr_reg_loss_shard(&r->state, &step, r->k, r->sums, err);
   for (int l = 0; l < L && !st; l++)
     if (!(st = sr_tape_feature_grad(ta, r->state.feat[l], r->ga[l], err)))
       st = sr_tape_feature_grad(tb, r->state.feat[l], r->gb[l], err);

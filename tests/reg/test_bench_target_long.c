@@ -63,7 +63,7 @@ static void bench_loss(void) {
   float target[16], sc[16];
   for (int p = 0; p < 16; p++) target[p] = (float)(p % 3) - 1;
   double loss, t0 = sr_now();
-  for (int r = 0; r < 10; r++) CHECK_OK(sr_reg_loss(&s, fa, fb, 16, target, 10, 0, &loss, sc, ga, gb, &err), &err);
+  for (int r = 0; r < 10; r++) CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = 16, .target = target, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err), &err);
   printf("sr_reg_loss, k = 16, resnet18 width 1 features (2.9 M floats per half): %.2f ms per step\n",
          (sr_now() - t0) / 10 * 1e3);
   for (int l = 0; l < 5; l++) free(fa[l]), free(fb[l]), free(ga[l]), free(gb[l]);

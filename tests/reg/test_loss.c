@@ -39,7 +39,7 @@ static void fixture_case(const sr_st_file *f, const char *var, double alpha, int
     double loss;
     sr_reg_zero_grad(&s);
     printf("%s step %d\n", var, step);
-    CHECK_OK(sr_reg_loss(&s, fa, fb, K, target, alpha, mse, &loss, s_cnn, ga, gb, &err), &err);
+    CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = alpha, .mse = mse, .loss = &loss, .s_cnn = s_cnn, .grad_a = ga, .grad_b = gb}, &err), &err);
     snprintf(key, sizeof key, "loss.%s%d.", var, step);
     char k2[160];
     snprintf(k2, sizeof k2, "%sloss", key);
@@ -87,7 +87,7 @@ static double loss_at(sr_reg_state *s, float **fa, float **fb, const float *targ
   double loss = 0, dw[SR_MAX_FEATURES];
   memcpy(dw, s->dw, sizeof dw);
   sr_err err = {0};
-  CHECK_OK(sr_reg_loss(s, fa, fb, K, target, 3.0, mse, &loss, NULL, NULL, NULL, &err), &err);
+  CHECK_OK(sr_reg_loss(s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = 3.0, .mse = mse, .loss = &loss}, &err), &err);
   memcpy(s->dw, dw, sizeof dw);  // probes must not accumulate into dw
   return loss;
 }
@@ -110,7 +110,7 @@ static void fd_loss(int mse) {
   }
   const float target[K] = {1.0f, -1.0f, 0.0f, 0.45f};
   double loss;
-  CHECK_OK(sr_reg_loss(&s, fa, fb, K, target, 3.0, mse, &loss, NULL, ga, gb, &err), &err);
+  CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = 3.0, .mse = mse, .loss = &loss, .grad_a = ga, .grad_b = gb}, &err), &err);
   double worst = 0, gmax = 0;
   // Feature gradients: every element of every layer, both halves. Perturbations are exact float values.
   for (int l = 0; l < L; l++)
@@ -168,16 +168,16 @@ static void identical_halves(void) {
   const float one[K] = {1, 1, 1, 1};
   float sc[K];
   double loss;
-  CHECK_OK(sr_reg_loss(&s, fa, fa, K, one, 10, 0, &loss, sc, ga, gb, &err), &err);
+  CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fa, .k = K, .target = one, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err), &err);
   double gm = 0;
   for (int l = 0; l < L; l++)
     for (int64_t q = 0; q < K * s.chw[l]; q++) gm = fmax(gm, fabs(ga[l][q]) + fabs(gb[l][q]));
   CHECK(fabs(sc[0] - 1) < 1e-6 && loss < 1e-8 && gm < 1e-3, "identical halves: S %g, loss %g, |grad| %g", sc[0], loss, gm);
   float bad[K] = {1, 1, 1.5f, 1};
-  CHECK(sr_reg_loss(&s, fa, fa, K, bad, 10, 0, &loss, sc, ga, gb, &err) == SR_ERR_ARG && strstr(err.msg, "1.5"),
+  CHECK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fa, .k = K, .target = bad, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err) == SR_ERR_ARG && strstr(err.msg, "1.5"),
         "target outside [-1, 1] rejected: %s", err.msg);
   fa[1][3] = NAN;
-  CHECK(sr_reg_loss(&s, fa, fa, K, one, 10, 0, &loss, sc, ga, gb, &err) == SR_ERR_NUMERIC, "NaN features rejected");
+  CHECK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fa, .k = K, .target = one, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err) == SR_ERR_NUMERIC, "NaN features rejected");
   for (int l = 0; l < L; l++) free(fa[l]), free(ga[l]), free(gb[l]);
   sr_reg_state_free(&s);
 }
