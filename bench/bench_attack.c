@@ -99,12 +99,17 @@ int main(int argc, char **argv) {
   // inference before and after the attacks, averaged: the machine's load may change in between
   double infer0 = infer_rate(&am, x, b, logits, budget / 2), infer = infer0;
 
-  double levels[10], acc[10];
+  double levels[10];
+  sr_level_acc acc[10];
   for (int l = 0; l < 10; l++) levels[l] = 0.5 * l / 9;
   int64_t q0 = am.queries;
   double t0 = sr_now(), s0 = am.seconds;
   while (am.queries - q0 < 3 * 10 * b || sr_now() - t0 < budget)
-    if (sr_noise_sweep(&am, x, y, b, SR_NOISE_GAUSSIAN, levels, 10, 1, 1, acc, NULL, NULL, &err)) die(&err);
+    if (sr_noise_sweep(&am, &(sr_labeled){.x = x, .y = y, .n = b},
+                       &(sr_noise_sweep_opts){.kind = SR_NOISE_GAUSSIAN, .levels = levels, .n_levels = 10, .repeats = 1,
+                                              .seed = 1},
+                       acc, &err))
+      die(&err);
   rate noise = measure(&am, q0, t0, s0, infer, NULL);
 
   // Boundary: steps sized from the inference rate to take about `budget` seconds after the initialisation

@@ -65,22 +65,34 @@ int sr_noise_parse(const char *name);        // -1 when unknown
 // (all channels together) of becoming the image's max (half) or min (half).
 void sr_noise_apply(sr_noise_kind k, double level, float *img, int c, int64_t hw, sr_rng *rng);
 
-// Accuracy per level (mean over repeats); ci_low/ci_high (may be NULL): 95% Wilson interval over all
-// n*repeats noisy images. Image i, level l, repeat r draws from an RNG keyed by (seed, kind, l, r, i).
-sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_t n, sr_noise_kind kind,
-                         const double *levels, int n_levels, int repeats, uint64_t seed, double *acc,
-                         double *ci_low, double *ci_high, sr_err *err);
-// The same as counts: correct[l] = correctly classified noisy images at level l over all repeats, with
-// image i keyed as first_index + i (a shard of a larger set; sum the counts over shards).
-sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
-                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
-                                int64_t *correct, sr_err *err);
-// The same, also per image: per_image (n, n_levels, repeats), 1 where image i was classified correctly at
-// level l, repeat r (may be NULL). The noise of (image, level, repeat) does not depend on the model, so two
-// models' per-image results are paired.
-sr_status sr_noise_sweep_images(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
-                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
-                                int64_t *correct, uint8_t *per_image, sr_err *err);
+// Labelled images: x (n, c, h, w) in pixel space [0,1], y (n) their labels.
+typedef struct sr_labeled {
+  const float *x;
+  const int32_t *y;
+  int64_t n;
+} sr_labeled;
+
+// A noise sweep: levels of one kind, `repeats` draws per image and level. Image i, level l, repeat r draws
+// from an RNG keyed by (seed, kind, l, r, first_index + i), so a shard of a larger set (first_index > 0)
+// draws what the whole set would, and two models' per-image results are paired.
+typedef struct sr_noise_sweep_opts {
+  sr_noise_kind kind;
+  const double *levels;
+  int n_levels, repeats;
+  uint64_t seed;
+  int64_t first_index;
+} sr_noise_sweep_opts;
+// Accuracy at one level with its 95% Wilson interval over all n*repeats noisy images.
+typedef struct sr_level_acc {
+  double acc, ci_low, ci_high;
+} sr_level_acc;
+sr_status sr_noise_sweep(sr_amodel *am, const sr_labeled *im, const sr_noise_sweep_opts *o, sr_level_acc *out,
+                         sr_err *err);
+// The same as counts: correct[l] = correctly classified noisy images at level l over all repeats (sum them
+// over shards); per_image (n, n_levels, repeats), may be NULL: 1 where image i was classified correctly at
+// level l, repeat r.
+sr_status sr_noise_sweep_counts(sr_amodel *am, const sr_labeled *im, const sr_noise_sweep_opts *o, int64_t *correct,
+                                uint8_t *per_image, sr_err *err);
 // 95% Wilson score interval for k successes out of n.
 void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi);
 
@@ -111,13 +123,16 @@ typedef struct sr_eps_curve {
   int64_t correct;        // images target still classifies correctly (acc = correct / n)
   int64_t out_of_bounds;  // adversarials outside the ball or [0,1] (must be 0; counted, never dropped)
 } sr_eps_curve;
-sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
-                            const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
-                            sr_eps_curve *out, sr_err *err);
-// The same, also per image: per_image (n, n_eps), 1 where target classified image i correctly at eps l.
-sr_status sr_gradient_sweep_images(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
-                                   const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
-                                   sr_eps_curve *out, uint8_t *per_image, sr_err *err);
+// The eps levels of a sweep; each level's attack is `base` with eps (and a step scaled with it) replaced.
+typedef struct sr_eps_sweep {
+  const sr_pgd_opts *base;
+  const double *eps;
+  int n_eps;
+  uint64_t seed;
+} sr_eps_sweep;
+// per_image (n, n_eps), may be NULL: 1 where target classified image i correctly at eps l.
+sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_labeled *im, const sr_eps_sweep *sw,
+                            sr_eps_curve *out, uint8_t *per_image, sr_err *err);
 
 // ---- decision oracle: what a decision-based attack may ask ----------------------------------------------
 // adv[j] = 1 when x[j] (m images of d values, j < m) is adversarial for image rows[j] of the attacked set.

@@ -118,15 +118,15 @@ static int64_t out_of_bounds(const sr_pgd_opts *o, const float *x, const float *
   return bad;
 }
 
-sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
-                            const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
-                            sr_eps_curve *out, sr_err *err) {
-  return sr_gradient_sweep_images(source, target, x, y, n, base, eps, n_eps, seed, out, NULL, err);
-}
-
-sr_status sr_gradient_sweep_images(sr_amodel *source, sr_amodel *target, const float *x, const int32_t *y, int64_t n,
-                                   const sr_pgd_opts *base, const double *eps, int n_eps, uint64_t seed,
-                                   sr_eps_curve *out, uint8_t *per_image, sr_err *err) {
+sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_labeled *im, const sr_eps_sweep *sw,
+                            sr_eps_curve *out, uint8_t *per_image, sr_err *err) {
+  const float *x = im->x;
+  const int32_t *y = im->y;
+  const int64_t n = im->n;
+  const sr_pgd_opts *base = sw->base;
+  const double *eps = sw->eps;
+  const int n_eps = sw->n_eps;
+  const uint64_t seed = sw->seed;
   if (source->d != target->d) return sr_fail(err, SR_ERR_SHAPE, "source and target models take different images");
   size_t bytes = (size_t)n * (size_t)source->d * sizeof(float);
   float *adv = sr_alloc(bytes);

@@ -49,15 +49,15 @@ void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi) {
   *hi = c + h > 1 ? 1 : c + h;
 }
 
-sr_status sr_noise_sweep_counts(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
-                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
-                                int64_t *correct, sr_err *err) {
-  return sr_noise_sweep_images(am, x, y, n, first_index, kind, levels, n_levels, repeats, seed, correct, NULL, err);
-}
-
-sr_status sr_noise_sweep_images(sr_amodel *am, const float *x, const int32_t *y, int64_t n, int64_t first_index,
-                                sr_noise_kind kind, const double *levels, int n_levels, int repeats, uint64_t seed,
-                                int64_t *correct, uint8_t *per_image, sr_err *err) {
+sr_status sr_noise_sweep_counts(sr_amodel *am, const sr_labeled *im, const sr_noise_sweep_opts *o, int64_t *correct,
+                                uint8_t *per_image, sr_err *err) {
+  const float *x = im->x;
+  const int32_t *y = im->y;
+  const int64_t n = im->n, first_index = o->first_index;
+  const sr_noise_kind kind = o->kind;
+  const double *levels = o->levels;
+  const int n_levels = o->n_levels, repeats = o->repeats;
+  const uint64_t seed = o->seed;
   if ((unsigned)kind >= SR_NOISE_COUNT) return sr_fail(err, SR_ERR_ARG, "unknown noise kind %d", (int)kind);
   if (n < 0 || first_index < 0 || n_levels < 1 || repeats < 1)
     return sr_fail(err, SR_ERR_ARG, "noise sweep needs levels and repeats >= 1");
@@ -97,21 +97,19 @@ sr_status sr_noise_sweep_images(sr_amodel *am, const float *x, const int32_t *y,
   return st;
 }
 
-sr_status sr_noise_sweep(sr_amodel *am, const float *x, const int32_t *y, int64_t n, sr_noise_kind kind,
-                         const double *levels, int n_levels, int repeats, uint64_t seed, double *acc,
-                         double *ci_low, double *ci_high, sr_err *err) {
+sr_status sr_noise_sweep(sr_amodel *am, const sr_labeled *im, const sr_noise_sweep_opts *o, sr_level_acc *out,
+                         sr_err *err) {
+  const int64_t n = im->n;
+  const int n_levels = o->n_levels, repeats = o->repeats;
   if (n < 1 || n_levels < 1 || repeats < 1)
     return sr_fail(err, SR_ERR_ARG, "noise sweep needs images, levels and repeats >= 1");
   int64_t *correct = sr_alloc((size_t)n_levels * sizeof(int64_t));
   if (!correct) return sr_fail(err, SR_ERR_NOMEM, "noise sweep counts");
-  sr_status st = sr_noise_sweep_counts(am, x, y, n, 0, kind, levels, n_levels, repeats, seed, correct, err);
+  sr_status st = sr_noise_sweep_counts(am, im, o, correct, NULL, err);
   for (int l = 0; l < n_levels && !st; l++) {
     int64_t total = n * repeats;
-    acc[l] = (double)correct[l] / (double)total;
-    double lo, hi;
-    sr_wilson_ci(correct[l], total, &lo, &hi);
-    if (ci_low) ci_low[l] = lo;
-    if (ci_high) ci_high[l] = hi;
+    out[l].acc = (double)correct[l] / (double)total;
+    sr_wilson_ci(correct[l], total, &out[l].ci_low, &out[l].ci_high);
   }
   sr_free(correct);
   return st;

@@ -21,9 +21,10 @@ sr_status sr_rob_noise(const sr_rob_opts *a, sr_rob_run *r, const double *lv, in
     size_t row = (size_t)nl * (size_t)a->repeats;  // per image: (level, repeat)
     uint8_t *mine = sr_alloc((size_t)(hi > lo ? hi - lo : 1) * row), *all = sr_alloc((size_t)r->n * row);
     sr_status st = !mine || !all ? sr_fail(err, SR_ERR_NOMEM, "per-image noise results") : SR_OK;
-    if (!st)
-      st = sr_noise_sweep_images(&r->t.am, r->x + lo * r->d, r->y + lo, hi - lo, lo, (sr_noise_kind)kind, lv, nl,
-                                 a->repeats, a->seed, cnt, mine, err);
+    sr_labeled im = {.x = r->x + lo * r->d, .y = r->y + lo, .n = hi - lo};
+    sr_noise_sweep_opts no = {.kind = (sr_noise_kind)kind, .levels = lv, .n_levels = nl, .repeats = a->repeats,
+                              .seed = a->seed, .first_index = lo};
+    if (!st) st = sr_noise_sweep_counts(&r->t.am, &im, &no, cnt, mine, err);
     cnt[nl] = r->t.am.queries - q0;
     if (!st) st = sr_dist_allreduce_i64(a->dist, cnt, nl + 1, err);
     if (!st) st = sr_dist_gather_batches(a->dist, mine, r->n, r->t.am.batch, row, all, err);
@@ -67,9 +68,9 @@ sr_status sr_rob_gradient(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *sr
   double t0 = sr_now();
   uint8_t *mine = sr_alloc((size_t)(hi > lo ? hi - lo : 1) * (size_t)nl), *all = sr_alloc((size_t)r->n * (size_t)nl);
   sr_status st = !mine || !all ? sr_fail(err, SR_ERR_NOMEM, "per-image results") : SR_OK;
-  if (!st && hi > lo)
-    st = sr_gradient_sweep_images(src ? &src->am : &r->t.am, &r->t.am, r->x + lo * r->d, r->y + lo, hi - lo, &o, lv,
-                                  nl, a->seed, c, mine, err);
+  sr_labeled im = {.x = r->x + lo * r->d, .y = r->y + lo, .n = hi - lo};
+  sr_eps_sweep sw = {.base = &o, .eps = lv, .n_eps = nl, .seed = a->seed};
+  if (!st && hi > lo) st = sr_gradient_sweep(src ? &src->am : &r->t.am, &r->t.am, &im, &sw, c, mine, err);
   for (int l = 0; l < nl; l++) cnt[l] = c[l].correct, cnt[nl + l] = c[l].out_of_bounds;
   if (!st) st = sr_dist_allreduce_i64(a->dist, cnt, 2 * nl, err);
   if (!st) st = sr_dist_gather_batches(a->dist, mine, r->n, r->t.am.batch, (size_t)nl, all, err);

@@ -32,13 +32,18 @@ static void on_step(void *ctx, int64_t step, int64_t first, int64_t n, const dou
 
 static void test_noise(sr_amodel *am, const float *x, const int32_t *y, double clean) {
   sr_err err = {0};
-  double lv[3] = {0, 0.2, 0.5}, acc[3], lo[3], hi[3], acc2[3];
+  double lv[3] = {0, 0.2, 0.5};
+  sr_level_acc acc[3], acc2[3];
+  sr_labeled im = {.x = x, .y = y, .n = N};
   for (int k = 0; k < SR_NOISE_COUNT; k++) {
-    CHECK_OK(sr_noise_sweep(am, x, y, N, (sr_noise_kind)k, lv, 3, 2, 7, acc, lo, hi, &err), &err);
-    CHECK(fabs(acc[0] - clean) < 1e-12, "%s level 0 is the clean accuracy (%g vs %g)", sr_noise_name(k), acc[0], clean);
-    CHECK(acc[2] < acc[0], "%s: strong noise lowers accuracy (%g -> %g)", sr_noise_name(k), acc[0], acc[2]);
-    CHECK(lo[1] <= acc[1] && acc[1] <= hi[1], "CI brackets the accuracy");
-    CHECK_OK(sr_noise_sweep(am, x, y, N, (sr_noise_kind)k, lv, 3, 2, 7, acc2, NULL, NULL, &err), &err);
+    sr_noise_sweep_opts o = {.kind = (sr_noise_kind)k, .levels = lv, .n_levels = 3, .repeats = 2, .seed = 7};
+    CHECK_OK(sr_noise_sweep(am, &im, &o, acc, &err), &err);
+    CHECK(fabs(acc[0].acc - clean) < 1e-12, "%s level 0 is the clean accuracy (%g vs %g)", sr_noise_name(k),
+          acc[0].acc, clean);
+    CHECK(acc[2].acc < acc[0].acc, "%s: strong noise lowers accuracy (%g -> %g)", sr_noise_name(k), acc[0].acc,
+          acc[2].acc);
+    CHECK(acc[1].ci_low <= acc[1].acc && acc[1].acc <= acc[1].ci_high, "CI brackets the accuracy");
+    CHECK_OK(sr_noise_sweep(am, &im, &o, acc2, &err), &err);
     CHECK(!memcmp(acc, acc2, sizeof acc), "same seed, same accuracies");
   }
   // clamping to the image's own range
@@ -89,7 +94,9 @@ static void test_pgd(sr_amodel *am, const float *x, const int32_t *y, double cle
   double eps[3] = {0, 0.05, 0.15};
   sr_eps_curve c[3];
   sr_pgd_opts f = sr_fgsm_opts(SR_NORM_LINF, 0.15);
-  CHECK_OK(sr_gradient_sweep(am, am, x, y, NP, &f, eps, 3, 1, c, &err), &err);
+  sr_labeled im = {.x = x, .y = y, .n = NP};
+  sr_eps_sweep sw = {.base = &f, .eps = eps, .n_eps = 3, .seed = 1};
+  CHECK_OK(sr_gradient_sweep(am, am, &im, &sw, c, NULL, &err), &err);
   CHECK(c[2].acc < c[0].acc, "FGSM: %g -> %g", c[0].acc, c[2].acc);
   CHECK(c[0].out_of_bounds + c[1].out_of_bounds + c[2].out_of_bounds == 0, "FGSM inside the ball");
   sr_free(adv);
