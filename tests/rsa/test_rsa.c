@@ -3,6 +3,7 @@
 // repeated draws, Mantel sums and p-value, centred cosine, linear CKA, bootstrap coverage on a synthetic model
 // with a known correlation, and a "neural" matrix = pixel similarity + noise recovered within its CI.
 #include <math.h>
+#include <omp.h>
 
 #include "simreg/npy.h"
 #include "simreg/reg.h"
@@ -202,6 +203,14 @@ static void test_mantel_sparse(void) {
   CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense, &err), &err);
   CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_SPARSE, sparse, &err), &err);
   CHECK_OK(sr_rsa_mantel_sums(T, zs, ns, n, B, 3, autom, &err), &err);
+  // the dense sums do not depend on how the permutations are split between threads (groups of 4 vs 3 + 3 + 3)
+  double *dense3 = sr_alloc(sizeof(double) * (size_t)(B * ns));
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(3);
+  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense3, &err), &err);
+  omp_set_num_threads(threads);
+  CHECK(memcmp(dense, dense3, sizeof(double) * (size_t)(B * ns)) == 0, "dense sums depend on the thread count");
+  sr_free(dense3);
   for (int64_t p = 0; p < B; p++) {
     sr_rng r;
     int64_t pi[37];
