@@ -31,18 +31,21 @@ typedef struct sr_rsa_ranks {
   uint32_t *dense;     // (m) 0-based dense rank of each pair's value (equal floats share one), owned
   int64_t n_distinct;  // distinct values
   double *midrank;     // (n_distinct) average 1-based rank of each distinct value, owned
+  uint32_t *mid2;      // (m) twice the midrank of each pair (an integer), owned: read in pair order, no lookup
   int64_t tied_pairs;  // pairs whose value another pair shares
   int64_t tie_sum;     // sum over tie groups of t (t - 1) / 2 (Kendall's n1 / n2)
 } sr_rsa_ranks;
 
 // Rank the upper triangle of S (n x n; finite values, -0 equals +0). LSD radix sort, O(M).
-// SR_ERR_ARG for n < 2 or more than 2^32 - 1 pairs, SR_ERR_NUMERIC for a NaN/inf, SR_ERR_NOMEM.
+// SR_ERR_ARG for n < 2 or more than 2^31 - 2 pairs (n > 65536), SR_ERR_NUMERIC for a NaN/inf, SR_ERR_NOMEM.
 sr_status sr_rsa_rank(const float *S, int64_t n, sr_rsa_ranks *r, sr_err *err);
 void sr_rsa_ranks_free(sr_rsa_ranks *r);
 // Spearman: Pearson of the midranks (ties share their average rank). NaN when a side is constant.
 double sr_rsa_spearman(const sr_rsa_ranks *a, const sr_rsa_ranks *b);
 // Kendall tau-b (tie-corrected), Knight's algorithm: counting sorts by (rank a, rank b), then a merge sort
-// counting exchanges. O(M log M) time, O(M) memory. NaN when a side is constant.
+// counting exchanges. O(M log M) time, O(M) memory. When one side has at most 64 distinct values (a
+// thresholded target) the discordant pairs are counted in one pass in the other side's order instead, O(M):
+// the same integer counts, so the same tau. NaN when a side is constant.
 sr_status sr_rsa_kendall(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *tau, sr_err *err);
 
 // Z (n x n): the upper-triangle values of S standardized over the M pairs (mean 0, population sd 1),

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "simreg/rsa.h"
+#include "rsa_internal.h"
 #include "simreg/stats.h"
 
 typedef struct {
@@ -33,8 +33,8 @@ static sr_status prepare_one(cmp_ctx *c, const float *S, int s, sr_rsa_source_in
   const int64_t m = sr_rsa_pairs(c->n);
   sr_status st = sr_rsa_rank(S, c->n, &c->ranks[s], err);
   if (st) return st;
-  c->zp[s] = sr_alloc(sizeof(float) * nn);
-  c->zr[s] = sr_alloc(sizeof(float) * nn);
+  c->zp[s] = sr_rsa_big_alloc(sizeof(float) * nn);
+  c->zr[s] = sr_rsa_big_alloc(sizeof(float) * nn);
   if (!c->zp[s] || !c->zr[s]) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the standardized matrices");
   double mean = 0, ss = 0;
   for (int64_t i = 0; i < c->n; i++)
@@ -125,7 +125,7 @@ static sr_status boot_family(cmp_ctx *c, const sr_rsa_boot *bt, float **z, const
   const size_t nn = (size_t)c->n * (size_t)c->n, B = (size_t)bt->b;
   double *s1 = sr_calloc((size_t)c->k * B, sizeof(double)), *s2 = sr_calloc((size_t)c->k * B, sizeof(double));
   double *sab = sr_alloc(sizeof(double) * B), *r = sr_alloc(sizeof(double) * B);
-  float *prod = sr_alloc(sizeof(float) * nn);
+  float *prod = sr_rsa_big_alloc(sizeof(float) * nn);
   int *used = calloc((size_t)c->k, sizeof(int));
   sr_status st = s1 && s2 && sab && r && prod && used ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "bootstrap buffers");
   for (int a = 0; a < c->k && !st; a++)

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "simreg/rsa.h"
+#include "rsa_internal.h"
 
 int64_t sr_rsa_pairs(int64_t n) { return n < 2 ? 0 : n * (n - 1) / 2; }
 
@@ -65,7 +65,10 @@ static sr_status assign_ranks(const uint32_t *key, const uint32_t *idx, int64_t 
     const int64_t t = b - a + 1;
     r->midrank[g] = 0.5 * (double)(a + b) + 1;
     if (t > 1) r->tied_pairs += t, r->tie_sum += t * (t - 1) / 2;
-    for (int64_t q = a; q <= b; q++) r->dense[idx[q]] = (uint32_t)g;
+    for (int64_t q = a; q <= b; q++) {
+      r->dense[idx[q]] = (uint32_t)g;
+      r->mid2[idx[q]] = (uint32_t)(a + b + 2);  // 2 * midrank, exact
+    }
     g++, a = b + 1;
   }
   return SR_OK;
@@ -74,13 +77,15 @@ static sr_status assign_ranks(const uint32_t *key, const uint32_t *idx, int64_t 
 sr_status sr_rsa_rank(const float *S, int64_t n, sr_rsa_ranks *r, sr_err *err) {
   memset(r, 0, sizeof *r);
   const int64_t m = sr_rsa_pairs(n);
-  if (n < 2 || m > (int64_t)UINT32_MAX)
-    return sr_fail(err, SR_ERR_ARG, "ranks need 2 to 92681 images (got %lld)", (long long)n);
+  if (n < 2 || m > (int64_t)(UINT32_MAX / 2 - 1))  // 2 * midrank <= 2 m must fit in uint32
+    return sr_fail(err, SR_ERR_ARG, "ranks need 2 to 65536 images (got %lld)", (long long)n);
   r->m = m;
-  uint32_t *buf = sr_alloc(sizeof(uint32_t) * (size_t)m * 4);
-  r->dense = sr_alloc(sizeof(uint32_t) * (size_t)m);
-  if (!buf || !r->dense) {
+  uint32_t *buf = sr_rsa_big_alloc(sizeof(uint32_t) * (size_t)m * 4);
+  r->dense = sr_rsa_big_alloc(sizeof(uint32_t) * (size_t)m);
+  r->mid2 = sr_rsa_big_alloc(sizeof(uint32_t) * (size_t)m);
+  if (!buf || !r->dense || !r->mid2) {
     sr_free(buf);
+    sr_rsa_ranks_free(r);
     return sr_fail(err, SR_ERR_NOMEM, "out of memory ranking %lld pairs", (long long)m);
   }
   uint32_t *key = buf, *idx = buf + m, *tkey = buf + 2 * m, *tidx = buf + 3 * m;
@@ -108,16 +113,18 @@ void sr_rsa_ranks_free(sr_rsa_ranks *r) {
   if (!r) return;
   sr_free(r->dense);
   sr_free(r->midrank);
+  sr_free(r->mid2);
   memset(r, 0, sizeof *r);
 }
 
 double sr_rsa_spearman(const sr_rsa_ranks *a, const sr_rsa_ranks *b) {
   const int64_t m = a->m;
   if (m != b->m || m < 2) return NAN;
-  const double mean = 0.5 * (double)(m + 1);  // midranks always average (m + 1) / 2
+  // On twice the midranks (they average m + 1): a power-of-two scale, so r is the same to the last bit.
+  const double mean2 = (double)(m + 1);
   double sab = 0, saa = 0, sbb = 0;
   for (int64_t p = 0; p < m; p++) {
-    double x = a->midrank[a->dense[p]] - mean, y = b->midrank[b->dense[p]] - mean;
+    double x = (double)a->mid2[p] - mean2, y = (double)b->mid2[p] - mean2;
     sab += x * y, saa += x * x, sbb += y * y;
   }
   return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
@@ -159,10 +166,58 @@ static int64_t count_inversions(uint32_t *y, uint32_t *tmp, int64_t m) {
   return swaps;
 }
 
+// A side with at most this many distinct values takes the one-pass count.
+#define KENDALL_FEW 64
+
+static double tau_b(int64_t m, int64_t n1, int64_t n2, int64_t joint, int64_t swaps) {
+  const double n0 = (double)m * (double)(m - 1) / 2;
+  const double num = n0 - (double)n1 - (double)n2 + (double)joint - 2.0 * (double)swaps;
+  return n0 - (double)n1 > 0 && n0 - (double)n2 > 0 ? num / sqrt((n0 - (double)n1) * (n0 - (double)n2)) : NAN;
+}
+
+// Kendall with a side a of k <= KENDALL_FEW distinct values: the a values are put in b's order (counting sort by
+// b's dense rank); walking up b tie group by tie group, each element is discordant with every element of a
+// lower b group whose a is larger (counts per a value so far), and jointly tied with the earlier elements of
+// its own group that share its a.
+static sr_status kendall_few(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *tau, sr_err *err) {
+  const int64_t m = a->m, k = a->n_distinct, nb = b->n_distinct;
+  uint32_t *end = sr_rsa_big_alloc(sizeof(uint32_t) * (size_t)(nb + 1));
+  uint8_t *av = sr_rsa_big_alloc((size_t)m);
+  if (!end || !av) {
+    sr_free(end);
+    sr_free(av);
+    return sr_fail(err, SR_ERR_NOMEM, "out of memory for Kendall's tau over %lld pairs", (long long)m);
+  }
+  memset(end, 0, sizeof(uint32_t) * (size_t)(nb + 1));
+  for (int64_t p = 0; p < m; p++) end[b->dense[p] + 1]++;
+  for (int64_t v = 0; v < nb; v++) end[v + 1] += end[v];
+  for (int64_t p = 0; p < m; p++) av[end[b->dense[p]]++] = (uint8_t)a->dense[p];  // end[v]: end of group v
+  int64_t below[KENDALL_FEW] = {0}, group[KENDALL_FEW], swaps = 0, joint = 0;
+  for (int64_t v = 0, q0 = 0; v < nb; v++) {
+    const int64_t q1 = end[v];
+    int64_t above[KENDALL_FEW + 1];  // above[g]: earlier groups' elements with a > g
+    above[k] = 0;
+    for (int64_t g = k - 1; g >= 0; g--) above[g] = above[g + 1] + (g + 1 < k ? below[g + 1] : 0);
+    memset(group, 0, sizeof(int64_t) * (size_t)k);
+    for (int64_t q = q0; q < q1; q++) {
+      swaps += above[av[q]];
+      joint += group[av[q]]++;
+    }
+    for (int64_t g = 0; g < k; g++) below[g] += group[g];
+    q0 = q1;
+  }
+  sr_free(end);
+  sr_free(av);
+  *tau = tau_b(m, a->tie_sum, b->tie_sum, joint, swaps);
+  return SR_OK;
+}
+
 sr_status sr_rsa_kendall(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *tau, sr_err *err) {
   *tau = NAN;
   const int64_t m = a->m;
   if (m != b->m) return sr_fail(err, SR_ERR_ARG, "Kendall: %lld and %lld pairs", (long long)a->m, (long long)b->m);
+  if (a->n_distinct <= KENDALL_FEW) return kendall_few(a, b, tau, err);
+  if (b->n_distinct <= KENDALL_FEW) return kendall_few(b, a, tau, err);
   uint32_t *buf = sr_alloc(sizeof(uint32_t) * (size_t)m * 3);
   if (!buf) return sr_fail(err, SR_ERR_NOMEM, "out of memory for Kendall's tau over %lld pairs", (long long)m);
   uint32_t *by_b = buf, *order = buf + m, *y = buf + 2 * m;
@@ -182,9 +237,7 @@ sr_status sr_rsa_kendall(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *t
   }
   const int64_t swaps = count_inversions(y, order, m);  // order is free now: the merge buffer
   sr_free(buf);
-  const double n0 = (double)m * (double)(m - 1) / 2, n1 = (double)a->tie_sum, n2 = (double)b->tie_sum;
-  const double num = n0 - n1 - n2 + (double)joint - 2.0 * (double)swaps;
-  if (n0 - n1 > 0 && n0 - n2 > 0) *tau = num / sqrt((n0 - n1) * (n0 - n2));
+  *tau = tau_b(m, a->tie_sum, b->tie_sum, joint, swaps);
   return SR_OK;
 }
 
@@ -193,12 +246,12 @@ static sr_status fill_standardized(const sr_rsa_ranks *r, const float *S, int64_
   double mean = 0, ss = 0;
   int64_t p = 0;
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i + 1; j < n; j++, p++) mean += r ? r->midrank[r->dense[p]] : S[(size_t)i * (size_t)n + (size_t)j];
+    for (int64_t j = i + 1; j < n; j++, p++) mean += r ? 0.5 * (double)r->mid2[p] : S[(size_t)i * (size_t)n + (size_t)j];
   mean /= (double)m;
   p = 0;
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = i + 1; j < n; j++, p++) {
-      double v = (r ? r->midrank[r->dense[p]] : S[(size_t)i * (size_t)n + (size_t)j]) - mean;
+      double v = (r ? 0.5 * (double)r->mid2[p] : S[(size_t)i * (size_t)n + (size_t)j]) - mean;
       ss += v * v;
     }
   const double sd = sqrt(ss / (double)m);
@@ -207,7 +260,7 @@ static sr_status fill_standardized(const sr_rsa_ranks *r, const float *S, int64_
   for (int64_t i = 0; i < n; i++) {
     Z[(size_t)i * (size_t)n + (size_t)i] = 0;
     for (int64_t j = i + 1; j < n; j++, p++) {
-      double v = (r ? r->midrank[r->dense[p]] : S[(size_t)i * (size_t)n + (size_t)j]) - mean;
+      double v = (r ? 0.5 * (double)r->mid2[p] : S[(size_t)i * (size_t)n + (size_t)j]) - mean;
       float z = (float)(v / sd);
       Z[(size_t)i * (size_t)n + (size_t)j] = z;
       Z[(size_t)j * (size_t)n + (size_t)i] = z;

@@ -3,9 +3,11 @@
 // repeated draws, Mantel sums and p-value, centred cosine, linear CKA, bootstrap coverage on a synthetic model
 // with a known correlation, and a "neural" matrix = pixel similarity + noise recovered within its CI.
 #include <math.h>
+#include <omp.h>
 
 #include "simreg/npy.h"
 #include "simreg/reg.h"
+#include "rsa/rsa_internal.h"
 #include "simreg/rsa.h"
 #include "sr_test.h"
 
@@ -40,37 +42,64 @@ static void test_scipy_stats(void) {
   sr_npy_free(&m), sr_npy_free(&r);
 }
 
-// Kendall tau-b by counting all pairs of pairs, for random matrices with many ties.
-static void test_kendall_brute(void) {
-  const int64_t n = 23, m = n * (n - 1) / 2;
-  float A[23 * 23], B[23 * 23];
-  sr_rng rng;
-  sr_rng_seed(&rng, 5, 1);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i; j < n; j++) {
-      A[i * n + j] = A[j * n + i] = (float)sr_rng_below(&rng, 4);
-      B[i * n + j] = B[j * n + i] = (float)sr_rng_below(&rng, 3) + 0.25f * (float)A[i * n + j];
-    }
-  double x[253], y[253];
+// Kendall tau-b by counting all pairs of pairs of the upper triangles of A and B (n x n).
+static double kendall_brute(const float *A, const float *B, int64_t n) {
+  const int64_t m = n * (n - 1) / 2;
+  double *x = malloc(sizeof(double) * (size_t)m), *y = malloc(sizeof(double) * (size_t)m);
   int64_t p = 0;
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i + 1; j < n; j++, p++) x[p] = A[i * n + j], y[p] = B[i * n + j];
+    for (int64_t j = i + 1; j < n; j++, p++) {
+      x[p] = A[i * n + j];
+      y[p] = B[i * n + j];
+    }
   double con = 0, tx = 0, ty = 0, n0 = (double)m * (m - 1) / 2;
   for (int64_t a = 0; a < m; a++)
     for (int64_t b = a + 1; b < m; b++) {
       double dx = x[a] - x[b], dy = y[a] - y[b];
       con += (dx * dy > 0) - (dx * dy < 0);
-      tx += dx == 0, ty += dy == 0;
+      tx += dx == 0;
+      ty += dy == 0;
     }
-  const double want = con / sqrt((n0 - tx) * (n0 - ty));
-  sr_rsa_ranks ra, rb;
-  sr_err err = {0};
-  double tau;
-  CHECK_OK(sr_rsa_rank(A, n, &ra, &err), &err);
-  CHECK_OK(sr_rsa_rank(B, n, &rb, &err), &err);
-  CHECK_OK(sr_rsa_kendall(&ra, &rb, &tau, &err), &err);
-  CHECK(fabs(tau - want) < 1e-12, "kendall %.15f vs brute force %.15f", tau, want);
-  sr_rsa_ranks_free(&ra), sr_rsa_ranks_free(&rb);
+  free(x);
+  free(y);
+  return con / sqrt((n0 - tx) * (n0 - ty));
+}
+
+// Kendall tau-b against the brute-force count, for random matrices with many ties: both sides few-valued and
+// one few-valued side (the one-pass count, either order), both sides with > 64 values (Knight's merge sort).
+static void test_kendall_brute(void) {
+  const int64_t n = 23;
+  float A[23 * 23], B[23 * 23];
+  sr_rng rng;
+  sr_rng_seed(&rng, 5, 1);
+  for (int c = 0; c < 4; c++) {
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = i; j < n; j++) {
+        float a = (float)sr_rng_below(&rng, 4), b = (float)sr_rng_below(&rng, 3) + 0.25f * a;
+        if (c >= 1) b = (float)sr_rng_below(&rng, 150) + 0.5f * a;  // > 64 distinct values, with ties
+        if (c == 3) a = (float)sr_rng_below(&rng, 120) - 0.5f * b;
+        if (c == 2) {
+          const float t = a;
+          a = b;
+          b = t;
+        }
+        A[i * n + j] = A[j * n + i] = a;
+        B[i * n + j] = B[j * n + i] = b;
+      }
+    const double want = kendall_brute(A, B, n);
+    sr_rsa_ranks ra, rb;
+    sr_err err = {0};
+    double tau;
+    CHECK_OK(sr_rsa_rank(A, n, &ra, &err), &err);
+    CHECK_OK(sr_rsa_rank(B, n, &rb, &err), &err);
+    const int few = ra.n_distinct <= 64 || rb.n_distinct <= 64;
+    CHECK(few == (c < 3), "case %d: distinct values %lld and %lld", c, (long long)ra.n_distinct, (long long)rb.n_distinct);
+    CHECK(ra.tied_pairs > 0 && rb.tied_pairs > 0, "case %d has ties on both sides", c);
+    CHECK_OK(sr_rsa_kendall(&ra, &rb, &tau, &err), &err);
+    CHECK(fabs(tau - want) < 1e-12, "case %d: kendall %.15f vs brute force %.15f", c, tau, want);
+    sr_rsa_ranks_free(&ra);
+    sr_rsa_ranks_free(&rb);
+  }
 }
 
 // Bootstrap sums against the explicit rule: draws p < q of different images, M[idx_p][idx_q].
@@ -144,6 +173,65 @@ static void test_mantel(void) {
   }
   sr_free(zx), sr_free(zy), sr_free(perm);
   sr_npy_free(&m), sr_npy_free(&r);
+}
+
+// Mantel sums with a thresholded (3-valued, mostly 0) target, whose sums take the sparse form, against the dense
+// form and a brute-force relabelling; 18 partners (two interleaved groups of up to 16).
+static void test_mantel_sparse(void) {
+  const int64_t n = 37, B = 9;
+  const int ns = 18;
+  float *T = sr_alloc(sizeof(float) * (size_t)(n * n)), *Z[18];
+  sr_rng rng;
+  sr_rng_seed(&rng, 8, 2);
+  int64_t nonzero = 0;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = i; j < n; j++) {
+      const double v = sr_rng_normal(&rng);
+      T[i * n + j] = T[j * n + i] = i == j ? 1.0f : v > 1.6 ? 1.0f : v < -2.0 ? -1.0f : 0.0f;
+      nonzero += i != j && T[i * n + j] != 0;
+    }
+  CHECK(nonzero > 0 && nonzero < sr_rsa_pairs(n) / 10, "%lld non-zero pairs", (long long)nonzero);
+  for (int s = 0; s < ns; s++) {
+    Z[s] = sr_alloc(sizeof(float) * (size_t)(n * n));
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = i; j < n; j++) Z[s][i * n + j] = Z[s][j * n + i] = i == j ? 0.0f : (float)sr_rng_normal(&rng);
+  }
+  double *dense = sr_alloc(sizeof(double) * (size_t)(B * ns)), *sparse = sr_alloc(sizeof(double) * (size_t)(B * ns));
+  double *autom = sr_alloc(sizeof(double) * (size_t)(B * ns));
+  sr_err err = {0};
+  const float *const *zs = (const float *const *)Z;
+  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense, &err), &err);
+  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_SPARSE, sparse, &err), &err);
+  CHECK_OK(sr_rsa_mantel_sums(T, zs, ns, n, B, 3, autom, &err), &err);
+  // the dense sums do not depend on how the permutations are split between threads (groups of 4 vs 3 + 3 + 3)
+  double *dense3 = sr_alloc(sizeof(double) * (size_t)(B * ns));
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(3);
+  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense3, &err), &err);
+  omp_set_num_threads(threads);
+  CHECK(memcmp(dense, dense3, sizeof(double) * (size_t)(B * ns)) == 0, "dense sums depend on the thread count");
+  sr_free(dense3);
+  for (int64_t p = 0; p < B; p++) {
+    sr_rng r;
+    int64_t pi[37];
+    sr_rng_seed(&r, 3, 0x3a47 + (uint64_t)p);
+    for (int64_t i = 0; i < n; i++) pi[i] = i;
+    sr_rng_shuffle(&r, pi, n);
+    for (int s = 0; s < ns; s++) {
+      double want = 0;
+      for (int64_t i = 0; i < n; i++)
+        for (int64_t j = i + 1; j < n; j++) want += (double)Z[s][i * n + j] * T[pi[i] * n + pi[j]];
+      const size_t k = (size_t)s * (size_t)B + (size_t)p;
+      CHECK(fabs(sparse[k] - want) < 1e-9, "sparse perm %lld partner %d: %.12f vs %.12f", (long long)p, s, sparse[k], want);
+      CHECK(fabs(dense[k] - want) < 1e-4, "dense perm %lld partner %d: %.8f vs %.8f", (long long)p, s, dense[k], want);
+      CHECK(autom[k] == sparse[k], "the automatic choice is the sparse form");
+    }
+  }
+  for (int s = 0; s < ns; s++) sr_free(Z[s]);
+  sr_free(T);
+  sr_free(dense);
+  sr_free(sparse);
+  sr_free(autom);
 }
 
 static void test_cka_and_cosine(void) {
@@ -290,6 +378,7 @@ int main(void) {
   test_kendall_brute();
   test_boot_quad();
   test_mantel();
+  test_mantel_sparse();
   test_cka_and_cosine();
   test_coverage();
   test_neural_recovery();
