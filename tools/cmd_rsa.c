@@ -312,6 +312,12 @@ static sr_status build_sources(rsa_job *j, sr_err *err) {
   return st ? st : file_sources(j, err);
 }
 
+static void print_phase(void *ctx, const char *phase, int64_t resamples, double seconds) {
+  (void)ctx;
+  fprintf(stderr, "rsa: %s (%lld %s) %.1f s\n", strcmp(phase, "mantel") ? phase : "Mantel", (long long)resamples,
+          strcmp(phase, "mantel") ? "resamples" : "permutations", seconds);
+}
+
 static sr_status compare(rsa_job *j, sr_err *err) {
   const float *S[RSA_MAX_SOURCES];
   int tgt[RSA_MAX_SOURCES];
@@ -326,7 +332,7 @@ static sr_status compare(rsa_job *j, sr_err *err) {
     if (!j->pairs) return sr_fail(err, SR_ERR_NOMEM, "pairs");
     sr_rsa_opts o = {.boot_b = j->a->boot_b, .perm_b = j->a->perm_b, .seed = (uint64_t)j->a->seed, .level = j->a->level,
                      .all_pairs = j->a->all_pairs, .kendall_all = j->a->kendall_all,
-                     .no_rank_resampling = j->a->no_rank_resampling, .quiet = j->a->quiet};
+                     .no_rank_resampling = j->a->no_rank_resampling, .on_phase = j->a->quiet ? NULL : print_phase};
     st = sr_rsa_compare(S, tgt, j->k, j->n, &o, j->pairs, j->info, &j->timing, err);
   }
   if (!st && j->ncka) {

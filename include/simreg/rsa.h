@@ -148,7 +148,9 @@ typedef struct sr_rsa_opts {
   int all_pairs;     // 0: CI and p only for pairs with a target on one side; 1: for every pair
   int kendall_all;   // 0: Kendall only for pairs with a heavily tied side (> 50% of pairs tied); 1: every pair
   int no_rank_resampling;  // 1: Spearman gets no CI and no p (halves the bootstrap and Mantel work)
-  int quiet;         // 0: progress lines on stderr
+  // Called (may be NULL) when a phase ends: "bootstrap" or "mantel", its resamples and wall seconds.
+  void (*on_phase)(void *ctx, const char *phase, int64_t resamples, double seconds);
+  void *phase_ctx;
 } sr_rsa_opts;
 
 typedef struct sr_rsa_stat {

@@ -197,14 +197,14 @@ static sr_status resampling(cmp_ctx *c, const int *is_target, sr_err *err) {
     if (!st && !c->o->no_rank_resampling) st = boot_family(c, &bt, c->zr, is_target, 1, err);
     sr_rsa_boot_free(&bt);
     c->t->boot = sr_now() - t0;
-    if (!c->o->quiet) fprintf(stderr, "rsa: bootstrap (%lld resamples) %.1f s\n", (long long)c->o->boot_b, c->t->boot);
+    if (c->o->on_phase) c->o->on_phase(c->o->phase_ctx, "bootstrap", c->o->boot_b, c->t->boot);
   }
   if (!st && c->o->perm_b > 0) {
     double t0 = sr_now();
     st = mantel_family(c, c->zp, is_target, 0, err);
     if (!st && !c->o->no_rank_resampling) st = mantel_family(c, c->zr, is_target, 1, err);
     c->t->mantel = sr_now() - t0;
-    if (!c->o->quiet) fprintf(stderr, "rsa: Mantel (%lld permutations) %.1f s\n", (long long)c->o->perm_b, c->t->mantel);
+    if (c->o->on_phase) c->o->on_phase(c->o->phase_ctx, "mantel", c->o->perm_b, c->t->mantel);
   }
   return st;
 }

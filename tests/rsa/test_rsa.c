@@ -297,7 +297,7 @@ static void test_coverage(void) {
     synth_pair(n, d, rho, &rng, A, B);
     const float *S[2] = {A, B};
     const int tgt[2] = {1, 0};
-    sr_rsa_opts o = {.boot_b = 400, .perm_b = 0, .seed = (uint64_t)t, .level = 0.95, .quiet = 1};
+    sr_rsa_opts o = {.boot_b = 400, .perm_b = 0, .seed = (uint64_t)t, .level = 0.95};
     sr_rsa_pair p;
     sr_rsa_source_info info[2];
     sr_rsa_timing tm;
@@ -345,7 +345,7 @@ static void test_neural_recovery(void) {
   }
   const float *S[2] = {P, N};
   const int tgt[2] = {1, 0};
-  sr_rsa_opts o = {.boot_b = 500, .perm_b = 200, .seed = 1, .level = 0.95, .quiet = 1};
+  sr_rsa_opts o = {.boot_b = 500, .perm_b = 200, .seed = 1, .level = 0.95};
   sr_rsa_pair p;
   sr_rsa_source_info info[2];
   sr_rsa_timing tm;
