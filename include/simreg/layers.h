@@ -14,10 +14,14 @@ extern "C" {
 static inline int sr_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
 // x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
-void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
-                           int W, int O, int K, int stride, int pad);
+typedef struct sr_conv_shape {
+  int n, c, h, w;  // input
+  int o, k;        // output channels, kernel k x k
+  int stride, pad;
+} sr_conv_shape;
+void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, const sr_conv_shape *s);
 void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                            const double *w, int N, int C, int H, int W, int O, int K, int stride, int pad);
+                            const double *w, const sr_conv_shape *s);
 
 // Batch norm over (N,H,W) per channel. Training: batch statistics (biased variance for normalisation),
 // mean/invstd saved for backward. Eval: mean/var are the running statistics.
@@ -39,12 +43,14 @@ void sr_relu_forward_ref(double *y, const double *x, int64_t n);
 void sr_relu_backward_ref(double *dx, const double *dy, const double *x, int64_t n);
 
 // x: (N,C,H,W) -> y: (N,C,OH,OW); padding is -inf for max, counted (PyTorch count_include_pad) for avg.
-void sr_maxpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad);
-void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, int N, int C, int H, int W, int K,
-                             int stride, int pad);
-void sr_avgpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad);
-void sr_avgpool_backward_ref(double *dx, const double *dy, int N, int C, int H, int W, int K, int stride,
-                             int pad);
+typedef struct sr_pool_shape {
+  int n, c, h, w;  // input
+  int k, stride, pad;
+} sr_pool_shape;
+void sr_maxpool_forward_ref(double *y, const double *x, const sr_pool_shape *s);
+void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, const sr_pool_shape *s);
+void sr_avgpool_forward_ref(double *y, const double *x, const sr_pool_shape *s);
+void sr_avgpool_backward_ref(double *dx, const double *dy, const sr_pool_shape *s);
 
 // Global average pool. x: (N,C,H,W) -> y: (N,C)
 void sr_gap_forward_ref(double *y, const double *x, int N, int C, int HW);
@@ -62,8 +68,11 @@ void sr_add_backward_ref(double *da, double *db, const double *dy, int64_t n);
 // Eval-mode BatchNorm folded into the convolution before it (inference plans): s = gamma / sqrt(var + eps)
 // per output channel, wf = w * s, bf = beta + (b - mean) * s, computed in double. w, wf: (O, I) with
 // I = C*K*K; b (O) may be NULL (no conv bias); gamma, beta, mean, var, bf: (O).
-void sr_fold_bn(float *wf, float *bf, const float *w, const float *b, const float *gamma, const float *beta,
-                const float *mean, const float *var, double eps, int O, int64_t I);
+typedef struct sr_bn_eval {
+  const float *gamma, *beta, *mean, *var;  // (O)
+  double eps;
+} sr_bn_eval;
+void sr_fold_bn(float *wf, float *bf, const float *w, const float *b, const sr_bn_eval *bn, int O, int64_t I);
 
 // Softmax cross-entropy, mean over the batch. logits: (N,K), labels: (N). Returns the loss; dlogits
 // (may be NULL) receives d(loss)/d(logits), overwritten. The float version is the production path.

@@ -3,7 +3,8 @@
 #include "pool_common.h"
 
 // x: (N,C,H,W) -> y: (N,C,OH,OW)
-void sr_avgpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad) {
+void sr_avgpool_forward_ref(double *y, const double *x, const sr_pool_shape *s) {
+  const int N = s->n, C = s->c, H = s->h, W = s->w, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
     for (int oh = 0; oh < OH; oh++)
@@ -18,8 +19,8 @@ void sr_avgpool_forward_ref(double *y, const double *x, int N, int C, int H, int
       }
 }
 
-void sr_avgpool_backward_ref(double *dx, const double *dy, int N, int C, int H, int W, int K, int stride,
-                             int pad) {
+void sr_avgpool_backward_ref(double *dx, const double *dy, const sr_pool_shape *s) {
+  const int N = s->n, C = s->c, H = s->h, W = s->w, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
     for (int oh = 0; oh < OH; oh++)
@@ -34,13 +35,13 @@ void sr_avgpool_backward_ref(double *dx, const double *dy, int N, int C, int H, 
 }
 
 static void ref_fwd(const sr_ref_io *io) {
-  const sr_node *nd = io->nd;
-  sr_avgpool_forward_ref(io->y, io->x0, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
+  sr_avgpool_forward_ref(io->y, io->x0, &sh);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
-  const sr_node *nd = io->nd;
-  if (io->dx0) sr_avgpool_backward_ref(io->dx0, io->dy, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
+  if (io->dx0) sr_avgpool_backward_ref(io->dx0, io->dy, &sh);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {

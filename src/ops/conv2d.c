@@ -7,8 +7,8 @@
 #include "kernels/winograd.h"
 
 // x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
-void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int C, int H,
-                           int W, int O, int K, int stride, int pad) {
+void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, const sr_conv_shape *s) {
+  const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++)
@@ -30,7 +30,8 @@ void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const do
 }
 
 void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                            const double *w, int N, int C, int H, int W, int O, int K, int stride, int pad) {
+                            const double *w, const sr_conv_shape *s) {
+  const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++)
@@ -54,16 +55,21 @@ void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy
         }
 }
 
+static sr_conv_shape shape_of(const sr_node *nd, int64_t n) {
+  return (sr_conv_shape){.n = (int)n, .c = nd->ic, .h = nd->ih, .w = nd->iw, .o = nd->c, .k = nd->k,
+                         .stride = nd->stride, .pad = nd->pad};
+}
+
 static void ref_fwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  sr_conv2d_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, (int)io->n, nd->ic, nd->ih, nd->iw, nd->c,
-                        nd->k, nd->stride, nd->pad);
+  sr_conv_shape sh = shape_of(nd, io->n);
+  sr_conv2d_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, &sh);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  sr_conv2d_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0, io->p + nd->p_w, (int)io->n, nd->ic,
-                         nd->ih, nd->iw, nd->c, nd->k, nd->stride, nd->pad);
+  sr_conv_shape sh = shape_of(nd, io->n);
+  sr_conv2d_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0, io->p + nd->p_w, &sh);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
@@ -382,8 +388,9 @@ static sr_status plan_refresh(sr_infer *p, sr_istep *s, sr_err *err) {
   const float *w = m->params + nd->p_w, *b = nd->bias ? m->params + nd->p_b : NULL;
   if (s->bn >= 0) {
     const sr_node *bn = &m->nodes[s->bn];
-    sr_fold_bn(p->wtmp, s->bias, w, b, m->params + bn->p_w, m->params + bn->p_b, m->state + bn->s_mean,
-               m->state + bn->s_var, (double)(float)bn->eps, nd->c, per);
+    sr_bn_eval e = {.gamma = m->params + bn->p_w, .beta = m->params + bn->p_b, .mean = m->state + bn->s_mean,
+                    .var = m->state + bn->s_var, .eps = (double)(float)bn->eps};
+    sr_fold_bn(p->wtmp, s->bias, w, b, &e, nd->c, per);
   } else {
     memcpy(p->wtmp, w, sizeof(float) * (size_t)(per * nd->c));
     if (b) memcpy(s->bias, b, sizeof(float) * (size_t)nd->c);

@@ -4,7 +4,8 @@
 #include "pool_common.h"
 
 // x: (N,C,H,W) -> y: (N,C,OH,OW); padded positions never win.
-void sr_maxpool_forward_ref(double *y, const double *x, int N, int C, int H, int W, int K, int stride, int pad) {
+void sr_maxpool_forward_ref(double *y, const double *x, const sr_pool_shape *s) {
+  const int N = s->n, C = s->c, H = s->h, W = s->w, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
     for (int oh = 0; oh < OH; oh++)
@@ -20,8 +21,8 @@ void sr_maxpool_forward_ref(double *y, const double *x, int N, int C, int H, int
 }
 
 // The gradient goes to the first maximum in scan order (PyTorch's and oneDNN's tie rule).
-void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, int N, int C, int H, int W, int K,
-                             int stride, int pad) {
+void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, const sr_pool_shape *s) {
+  const int N = s->n, C = s->c, H = s->h, W = s->w, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
     for (int oh = 0; oh < OH; oh++)
@@ -40,13 +41,13 @@ void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, int 
 }
 
 static void ref_fwd(const sr_ref_io *io) {
-  const sr_node *nd = io->nd;
-  sr_maxpool_forward_ref(io->y, io->x0, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
+  sr_maxpool_forward_ref(io->y, io->x0, &sh);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
-  const sr_node *nd = io->nd;
-  if (io->dx0) sr_maxpool_backward_ref(io->dx0, io->dy, io->x0, (int)io->n, nd->c, nd->ih, nd->iw, nd->k, nd->stride, nd->pad);
+  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
+  if (io->dx0) sr_maxpool_backward_ref(io->dx0, io->dy, io->x0, &sh);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {

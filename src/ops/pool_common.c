@@ -9,6 +9,11 @@ sr_pool_geom sr_pool_global(const sr_node *nd) {
   return (sr_pool_geom){.alg = dnnl_pooling_avg_include_padding, .kh = nd->ih, .kw = nd->iw, .stride = 1};
 }
 
+sr_pool_shape sr_pool_ref_shape(const sr_node *nd, int64_t n) {
+  return (sr_pool_shape){.n = (int)n, .c = nd->c, .h = nd->ih, .w = nd->iw, .k = nd->k, .stride = nd->stride,
+                         .pad = nd->pad};
+}
+
 int64_t sr_pool_flops(const sr_node *nd, const sr_node *in) {
   (void)in;
   return (int64_t)nd->c * nd->h * nd->w * nd->k * nd->k;

@@ -10,6 +10,8 @@ typedef struct sr_pool_geom {
 // A max/avg pool node's window (its k, stride, pad); a global pool's (the whole input).
 sr_pool_geom sr_pool_window(const sr_node *nd, dnnl_alg_kind_t alg);
 sr_pool_geom sr_pool_global(const sr_node *nd);
+// A max/avg pool node's shape for the reference kernels, batch n.
+sr_pool_shape sr_pool_ref_shape(const sr_node *nd, int64_t n);
 // Forward FLOPs per image of a windowed pool.
 int64_t sr_pool_flops(const sr_node *nd, const sr_node *in);
 sr_status sr_pool_build(sr_tape *t, int i, const sr_pool_geom *g, sr_err *err);

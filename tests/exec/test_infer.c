@@ -35,12 +35,14 @@ static void check_fold_double(sr_rng *rng) {
     bd[o] = b[o], g[o] = gf[o], be[o] = bef[o], mu[o] = muf[o], var[o] = varf[o];
   }
   for (int withb = 0; withb < 2; withb++) {
-    sr_conv2d_forward_ref(y, x, wd, withb ? bd : NULL, N, C, H, W, O, K, 2, 1);
+    sr_conv_shape sh = {.n = N, .c = C, .h = H, .w = W, .o = O, .k = K, .stride = 2, .pad = 1};
+    sr_conv2d_forward_ref(y, x, wd, withb ? bd : NULL, &sh);
     sr_batchnorm_forward_eval_ref(yb, y, g, be, mu, var, 1e-5, N, O, OH * OW);
-    sr_fold_bn(wf, bf, w, withb ? b : NULL, gf, bef, muf, varf, 1e-5, O, C * K * K);
+    sr_bn_eval bn_e = {.gamma = gf, .beta = bef, .mean = muf, .var = varf, .eps = 1e-5};
+    sr_fold_bn(wf, bf, w, withb ? b : NULL, &bn_e, O, C * K * K);
     for (int i = 0; i < O * C * K * K; i++) wfd[i] = wf[i];
     for (int o = 0; o < O; o++) bfd[o] = bf[o];
-    sr_conv2d_forward_ref(yf, x, wfd, bfd, N, C, H, W, O, K, 2, 1);
+    sr_conv2d_forward_ref(yf, x, wfd, bfd, &sh);
     double e = rel_err_d(yf, yb, ny);
     // the only error is rounding the folded weights to float
     CHECK(e < 1e-6, "folded conv vs conv+BN (bias %d): rel err %.3g", withb, e);

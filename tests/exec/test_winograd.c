@@ -97,7 +97,7 @@ static void check_shape(sr_rng *rng, int N, int C, int K, int H, int W) {
   for (size_t i = 0; i < nw; i++) w[i] = (float)(ws * sr_rng_normal(rng)), wdd[i] = w[i];
   for (int k = 0; k < K; k++) b[k] = (float)(0.5 * sr_rng_normal(rng)), bdd[k] = b[k];
   for (size_t i = 0; i < ny; i++) sc[i] = (float)sr_rng_normal(rng);
-  sr_conv2d_forward_ref(r, xdd, wdd, bdd, N, C, H, W, K, 3, 1, 1);
+  sr_conv2d_forward_ref(r, xdd, wdd, bdd, &(sr_conv_shape){.n = N, .c = C, .h = H, .w = W, .o = K, .k = 3, .stride = 1, .pad = 1});
   for (size_t i = 0; i < ny; i++) rs[i] = fmax(0.0, r[i] + sc[i]);  // relu(conv + bias + shortcut)
 
   wino_run(y, x, w, b, NULL, 0, N, C, K, H, W, 2);
