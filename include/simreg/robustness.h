@@ -93,6 +93,9 @@ sr_status sr_rob_gradient(const sr_rob_opts *o, sr_rob_run *r, sr_rob_target *sr
 // Boundary (o->attack "boundary": out.boundary) or HopSkipJump ("hsj": out.attacks.hsj_l2 / hsj_linf): minimal
 // perturbations over images x repeats, RUN/<name>_delta.npy.
 sr_status sr_rob_minpert(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
+// FMN (o->attack "fmn", o->norm l2 | linf: out.attacks.fmn_l2 / fmn_linf) or DDN ("ddn": out.attacks.ddn_l2):
+// minimal perturbations of the correctly classified images by white-box gradients, RUN/<name>_delta.npy.
+sr_status sr_rob_wbmin(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 // Square (out.attacks.square_linf / square_l2): success rate and queries within a budget.
 sr_status sr_rob_square(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 
