@@ -145,6 +145,31 @@ void atk_print_wbmin(const sr_rob_opts *o, const cJSON *out, int quiet) {
          num(b, "seconds"));
 }
 
+// The per-image minimum over attacks: median, which attack gave the smallest how often.
+void atk_print_minimal(const cJSON *out) {
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(out, "minimal");
+  if (!m) return;
+  printf("minimum over attacks: median ||d||_2 %.4g over %.0f images (%.0f not found); smallest by",
+         at(m, "quartiles_l2", 1), num(m, "attacked"), num(m, "not_found"));
+  for (const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "smallest_by")->child; c; c = c->next)
+    printf(" %s %.0f", c->string, c->valuedouble);
+  printf("\n");
+}
+
+// The gradient-masking flags, one line each.
+void atk_print_masking(const cJSON *out) {
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "masking"), "flags");
+  for (const cJSON *c = f ? f->child : NULL; c; c = c->next) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+    const cJSON *numbers = cJSON_GetObjectItemCaseSensitive(c, "numbers");
+    const char *word = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "measured")) ? "not measured"
+                       : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "fired"))   ? "FIRED"
+                                                                                        : "off";
+    printf("masking %s: %s (%s)\n", cJSON_IsString(name) ? name->valuestring : "?", word,
+           cJSON_IsString(numbers) ? numbers->valuestring : "");
+  }
+}
+
 void atk_print_square(const sr_rob_opts *o, const cJSON *out) {
   const char *name = !strcmp(o->norm, "l2") ? "square_l2" : "square_linf";
   const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "attacks"), name);
