@@ -116,7 +116,8 @@ static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSO
   }
   if (!st) st = run_minimal(s, &r, patch, err);
   if (!st && s->masking_images > 0) {
-    st = sr_rob_masking(&s->a, &r, s->masking_images, patch, err);
+    int64_t n = s->masking_images < s->a.images ? s->masking_images : s->a.images;
+    st = sr_rob_masking(&s->a, &r, n, patch, err);
     if (!st && !s->quiet) atk_print_masking(patch);
   }
   if (!st && !s->quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
@@ -172,7 +173,7 @@ int sr_cmd_robustness(int argc, char **argv) {
                                                      "(default: 21 from 0 to the largest minimal norm)", 0, 0, 0},
       {"wb-steps", SR_OPT_I64, &s.wb_steps, "FMN / DDN steps (default 100)", 1, 1e6, 0},
       {"masking-images", SR_OPT_I64, &s.masking_images, "gradient-masking checks on the first N correctly classified "
-                                                        "images (default 100; 0: skipped)", 0, 1e9, 0},
+                                                        "images (default 100, at most --images; 0: skipped)", 0, 1e9, 0},
       {"iterations", SR_OPT_INT, &s.a.iterations, "HopSkipJump iterations (default 64)", 1, 100000, 0},
       {"init-evals", SR_OPT_INT, &s.a.init_evals, "HopSkipJump gradient-estimate queries at iteration 1 (default 100)", 1, 1e9, 0},
       {"out", SR_OPT_STRING, &s.out, "combined results file (default robustness-suite.json)", 0, 0, 0},
