@@ -145,14 +145,15 @@ typedef struct wb_meta {
 
 static sr_status wb_write(const sr_rob_opts *a, const sr_rob_run *r, const wb_meta *m, const wb_rows *w,
                           cJSON *out, sr_err *err) {
-  if (!w->nf) return sr_fail(err, SR_ERR_NUMERIC, "%s: no confirmed adversarial", m->name);
-  sr_ci ci = {0};
+  // No adversarial at all (a model with zero gradients, say) is a result, not an error: the masking flags
+  // and the minimum over attacks use it; median, CI and the perturbations file are then null.
+  sr_ci ci = {.estimate = NAN, .lo = NAN, .hi = NAN};
   sr_rng rng;
   sr_rng_seed(&rng, a->seed, 77);
-  sr_status st = sr_bootstrap_median(w->nsq, w->nf, SR_BOOT_DEFAULT_B, 0.95, &rng, &ci, err);
+  sr_status st = w->nf ? sr_bootstrap_median(w->nsq, w->nf, SR_BOOT_DEFAULT_B, 0.95, &rng, &ci, err) : SR_OK;
   char file[64];
   snprintf(file, sizeof file, "%s_delta.npy", m->name);
-  if (!st) {
+  if (!st && w->nf) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", r->dir, file);
     int64_t shape[4] = {w->nf, r->ds.c, r->ds.h, r->ds.w};
@@ -164,14 +165,17 @@ static sr_status wb_write(const sr_rob_opts *a, const sr_rob_run *r, const wb_me
   cJSON_AddItemToObject(b, "norms_sq_per_dim", sr_rob_doubles(w->nsq, w->nf));
   cJSON_AddItemToObject(b, "l2", sr_rob_doubles(w->l2, w->nf));
   cJSON_AddItemToObject(b, "linf", sr_rob_doubles(w->li, w->nf));
-  cJSON_AddNumberToObject(b, "median", ci.estimate);
-  cJSON_AddNumberToObject(b, "ci_low", ci.lo);
-  cJSON_AddNumberToObject(b, "ci_high", ci.hi);
+  cJSON_AddItemToObject(b, "median", w->nf ? cJSON_CreateNumber(ci.estimate) : cJSON_CreateNull());
+  cJSON_AddItemToObject(b, "ci_low", w->nf ? cJSON_CreateNumber(ci.lo) : cJSON_CreateNull());
+  cJSON_AddItemToObject(b, "ci_high", w->nf ? cJSON_CreateNumber(ci.hi) : cJSON_CreateNull());
   cJSON *qt = cJSON_AddObjectToObject(b, "quartiles");
   cJSON_AddItemToObject(qt, "norm_sq_per_dim", sr_rob_quartiles_of(w->nsq, w->nf, w->scratch));
   cJSON_AddItemToObject(qt, "l2", sr_rob_quartiles_of(w->l2, w->nf, w->scratch));
   cJSON_AddItemToObject(qt, "linf", sr_rob_quartiles_of(w->li, w->nf, w->scratch));
-  cJSON_AddStringToObject(b, "perturbations", file);
+  if (w->nf)
+    cJSON_AddStringToObject(b, "perturbations", file);
+  else
+    cJSON_AddNullToObject(b, "perturbations");
   cJSON_AddItemToObject(b, "queries", sr_rob_doubles(w->qs, w->nf));
   cJSON_AddItemToObject(b, "gradients", sr_rob_doubles(w->gs, w->nf));
   cJSON_AddItemToObject(b, "image", sr_rob_doubles(w->idx, w->nf));
