@@ -97,6 +97,26 @@ assert [f["name"] for f in k["flags"]] == ["black_box_beats_white_box", "accurac
                                           "stronger_pgd_finds_more", "zero_gradients"]
 assert k["images"] == 3 and all(f["measured"] for f in k["flags"]) and all(f["rule"] for f in k["flags"])
 PY
+# a model with every weight zero (constant logits, zero input gradients): FMN / DDN find nothing without
+# failing, and the masking flags (b) and (d) fire
+mkdir "$T/z" && cp "$T/a/config.json" "$T/a/last.safetensors" "$T/z/"
+/usr/bin/python3 - "$T/z/last.safetensors" <<'PY'
+import struct, sys
+raw = bytearray(open(sys.argv[1], "rb").read())
+(hl,) = struct.unpack("<Q", raw[:8])
+raw[8 + hl:] = bytes(len(raw) - 8 - hl)
+open(sys.argv[1], "wb").write(raw)
+PY
+"$SIMREG" robustness --suite paper --images 4 --repeats 1 --minimal fmn,ddn --wb-steps 3 --masking-images 3 \
+  --checkpoint last --batch 16 --threads 1 --quiet --out "$T/s4.json" "$T/z" 2> /dev/null || fail "zero model suite"
+/usr/bin/python3 - "$T/z/robustness.json" <<'PY' || fail "zero model: not found, flags fired"
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["attacks"]["fmn_l2"]
+assert f["l2"] == [] and f["median"] is None and f["zero_gradients"] == 4 * 3 and j["minimal"]["not_found"] == 4
+fired = {x["name"]: x["fired"] for x in j["masking"]["flags"]}
+assert fired["zero_gradients"] and fired["accuracy_at_large_eps"] and not fired["stronger_pgd_finds_more"], fired
+PY
 "$SIMREG" report --out "$T/rep3" "$T/b" > /dev/null 2>&1 || fail "report with minimal / masking"
 grep -q "Gradient-masking flags" "$T/rep3/report.md" && grep -q "per-image minimum over attacks" "$T/rep3/report.md" \
   || fail "report sections"
