@@ -129,6 +129,47 @@ void atk_print_minpert(const sr_rob_opts *o, const cJSON *out, int quiet) {
   if (b) print_one_minpert(name, b, quiet);
 }
 
+// FMN / DDN: found / attacked, the median L2 and L-inf distances, gradient calls and time.
+void atk_print_wbmin(const sr_rob_opts *o, const cJSON *out, int quiet) {
+  const char *name = !strcmp(o->attack, "ddn") ? "ddn_l2" : !strcmp(o->norm, "linf") ? "fmn_linf" : "fmn_l2";
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "attacks"), name);
+  if (!b) return;
+  print_convergence(name, b);
+  if (quiet) return;
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "quartiles");
+  printf("%s: %d/%.0f adversarials (%.0f misclassified clean, %.0f re-check failures, %.0f zero gradients), median "
+         "||d||_2 %.4g, ||d||_inf %.4g, ||d||^2/D %.4g [%.4g, %.4g], %.0f gradient calls in %.1f s\n",
+         name, count(b, "norms_sq_per_dim"), num(b, "attacked"), num(b, "misclassified_clean"),
+         num(b, "recheck_failed"), num(b, "zero_gradients"), at(q, "l2", 1),
+         at(q, "linf", 1), num(b, "median"), num(b, "ci_low"), num(b, "ci_high"), num(b, "gradient_calls"),
+         num(b, "seconds"));
+}
+
+// The per-image minimum over attacks: median, which attack gave the smallest how often.
+void atk_print_minimal(const cJSON *out) {
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(out, "minimal");
+  if (!m) return;
+  printf("minimum over attacks: median ||d||_2 %.4g over %.0f images (%.0f not found); smallest by",
+         at(m, "quartiles_l2", 1), num(m, "attacked"), num(m, "not_found"));
+  for (const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "smallest_by")->child; c; c = c->next)
+    printf(" %s %.0f", c->string, c->valuedouble);
+  printf("\n");
+}
+
+// The gradient-masking flags, one line each.
+void atk_print_masking(const cJSON *out) {
+  const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "masking"), "flags");
+  for (const cJSON *c = f ? f->child : NULL; c; c = c->next) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
+    const cJSON *numbers = cJSON_GetObjectItemCaseSensitive(c, "numbers");
+    const char *word = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "measured")) ? "not measured"
+                       : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "fired"))   ? "FIRED"
+                                                                                        : "off";
+    printf("masking %s: %s (%s)\n", cJSON_IsString(name) ? name->valuestring : "?", word,
+           cJSON_IsString(numbers) ? numbers->valuestring : "");
+  }
+}
+
 void atk_print_square(const sr_rob_opts *o, const cJSON *out) {
   const char *name = !strcmp(o->norm, "l2") ? "square_l2" : "square_linf";
   const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "attacks"), name);

@@ -27,6 +27,9 @@ void atk_progress_attach(atk_progress *p, sr_rob_opts *o, int quiet);
 void atk_print_noise(const sr_rob_opts *o, const cJSON *out);
 void atk_print_gradient(const sr_rob_opts *o, int transfer, const cJSON *out);
 // The convergence warning of Boundary / HopSkipJump is printed even when quiet.
+void atk_print_minimal(const cJSON *out);
+void atk_print_masking(const cJSON *out);
+void atk_print_wbmin(const sr_rob_opts *o, const cJSON *out, int quiet);
 void atk_print_minpert(const sr_rob_opts *o, const cJSON *out, int quiet);
 void atk_print_square(const sr_rob_opts *o, const cJSON *out);
 

@@ -17,6 +17,9 @@ static sr_status run_one(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *src
   } else if (!strcmp(a->attack, "boundary") || !strcmp(a->attack, "hsj")) {
     st = sr_rob_minpert(a, r, out, err);
     if (!st) atk_print_minpert(a, out, quiet);
+  } else if (!strcmp(a->attack, "fmn") || !strcmp(a->attack, "ddn")) {
+    st = sr_rob_wbmin(a, r, out, err);
+    if (!st) atk_print_wbmin(a, out, quiet);
   } else if (!strcmp(a->attack, "square")) {
     st = sr_rob_square(a, r, out, err);
     if (!st && !quiet) atk_print_square(a, out);
@@ -51,7 +54,7 @@ int sr_cmd_attack(int argc, char **argv) {
   double seed = 0;
   const char *precision = "f32";
   sr_opt opts[] = {
-      {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | square (required)", 0, 0, 0},
+      {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | fmn | ddn | square (required)", 0, 0, 0},
       {"images", SR_OPT_I64, &a.images, "first N images of the split (default 1000)", 1, 1e9, 0},
       {"data", SR_OPT_STRING, &a.data, "dataset spec (default: the run's)", 0, 0, 0},
       {"split", SR_OPT_STRING, &a.split, "train | test (default test)", 0, 0, 0},
@@ -68,8 +71,8 @@ int sr_cmd_attack(int argc, char **argv) {
       {"norm", SR_OPT_STRING, &a.norm, "linf | l2 (fgsm, pgd, transfer, square: default linf; hsj: default l2)", 0, 0, 0},
       {"eps", SR_OPT_DOUBLE, &a.eps, "largest eps of the sweep (same as --max-level); square: the radius (default "
                                      "0.1 gray / 8/255 color for linf, 2 gray / 0.5 color for l2)", 0, 1e6, 0},
-      {"steps", SR_OPT_I64, &a.steps, "PGD steps (default 40 linf / 50 l2; transfer: 1 = FGSM, the default) or "
-                                      "Boundary steps (default 5000)", 0, 1e9, 0},
+      {"steps", SR_OPT_I64, &a.steps, "PGD steps (default 40 linf / 50 l2; transfer: 1 = FGSM, the default), "
+                                      "Boundary steps (default 5000) or fmn / ddn steps (default 100)", 0, 1e9, 0},
       {"step-size", SR_OPT_DOUBLE, &a.step_size, "PGD step relative to eps (default 2.5/steps)", 0, 1e6, 0},
       {"no-random-start", SR_OPT_FLAG, &a.no_random_start, "PGD starts at the clean image", 0, 0, 0},
       {"source", SR_OPT_STRING, &a.source, "transfer: run whose gradients craft the adversarials", 0, 0, 0},
@@ -94,11 +97,11 @@ int sr_cmd_attack(int argc, char **argv) {
     fprintf(stderr, "simreg attack: give one run directory (see simreg attack --help)\n");
     return SR_EXIT_USAGE;
   }
-  const char *kinds[] = {"noise", "fgsm", "pgd", "transfer", "boundary", "hsj", "square"};
+  const char *kinds[] = {"noise", "fgsm", "pgd", "transfer", "boundary", "hsj", "square", "fmn", "ddn"};
   int known = 0;
-  for (int i = 0; i < 7; i++) known |= a.attack && !strcmp(a.attack, kinds[i]);
+  for (int i = 0; i < 9; i++) known |= a.attack && !strcmp(a.attack, kinds[i]);
   if (!known) {
-    fprintf(stderr, "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj or square%s%s%s\n",
+    fprintf(stderr, "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj, fmn, ddn or square%s%s%s\n",
             a.attack ? ", not '" : "", a.attack ? a.attack : "", a.attack ? "'" : "");
     return SR_EXIT_USAGE;
   }
@@ -120,6 +123,11 @@ int sr_cmd_attack(int argc, char **argv) {
   }
   if (!strcmp(a.attack, "transfer") && !sr_cli_seen(opts, "steps")) a.steps = 1;
   if (!strcmp(a.attack, "hsj") && !sr_cli_seen(opts, "norm")) a.norm = "l2";  // the paper's main setting
+  if ((!strcmp(a.attack, "fmn") || !strcmp(a.attack, "ddn")) && !sr_cli_seen(opts, "norm")) a.norm = "l2";
+  if (!strcmp(a.attack, "ddn") && strcmp(a.norm, "l2")) {
+    fprintf(stderr, "simreg attack: --norm: ddn is an L2 attack, not '%s'\n", a.norm);
+    return SR_EXIT_USAGE;
+  }
   sr_rob_threads(&a);
   a.winograd = sr_cli_winograd();
   sr_err err = {0};

@@ -34,7 +34,7 @@ int sr_cmd_report(int argc, char **argv) {
       {"seed", SR_OPT_I64, &seed, "bootstrap RNG seed (default 0)", 0, 9.0e15, 0},
       {"r0", SR_OPT_DOUBLE, &r0, "high-frequency cut-off, cycles/pixel (default 0.25)", 1e-9, 0.5, 0},
       {"severity", SR_OPT_INT, &severity, "corruption severity for the table; 0 = mean over severities", 0, 100, 0},
-      {"minimal", SR_OPT_STRING, &minimal, "minimal perturbations (spectra, distance verdict) from boundary | hsj | auto "
+      {"minimal", SR_OPT_STRING, &minimal, "minimal perturbations (spectra, distance verdict) from boundary | hsj | fmn | ddn | auto "
                                            "(default: hsj when every run has it, else boundary)", 0, 0, 0},
       {"verdict-noise", SR_OPT_STRING, &vnoise, "noise verdict at KIND:LEVEL (default gaussian:0.2)", 0, 0, 0},
       {"verdict-transfer", SR_OPT_STRING, &vtransfer, "transfer verdict at KIND[:EPS] (default fgsm at its largest eps)", 0, 0, 0},
@@ -51,8 +51,9 @@ int sr_cmd_report(int argc, char **argv) {
     fprintf(stderr, "simreg report: at most %d runs per report\n", SR_REPORT_MAX_RUNS);
     return SR_EXIT_USAGE;
   }
-  if (strcmp(minimal, "auto") && strcmp(minimal, "boundary") && strcmp(minimal, "hsj")) {
-    fprintf(stderr, "simreg report: --minimal must be boundary, hsj or auto, not '%s'\n", minimal);
+  if (strcmp(minimal, "auto") && strcmp(minimal, "boundary") && strcmp(minimal, "hsj") && strcmp(minimal, "fmn") &&
+      strcmp(minimal, "ddn")) {
+    fprintf(stderr, "simreg report: --minimal must be boundary, hsj, fmn, ddn or auto, not '%s'\n", minimal);
     return SR_EXIT_USAGE;
   }
   for (int i = 0; i < 2; i++) {

@@ -3,6 +3,7 @@
 // merged into RUN/robustness.json as `simreg attack` does, and all of them in one combined file.
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -12,12 +13,73 @@
 
 #define MAX_RUNS 256
 
+#define MAX_MINIMAL 4
+
 typedef struct suite {
   sr_rob_opts a;
   int quiet;
-  const char *source, *out, *minimal;
-  int64_t boundary_steps;
+  const char *source, *out, *minimal, *minimal_eps;
+  int64_t boundary_steps, wb_steps, masking_images;
+  const char *names[MAX_MINIMAL];  // --minimal parsed
+  char names_buf[64];
+  int k;
+  double eps[SR_ROB_MAX_LEVELS];
+  int n_eps;  // 0: the default grid
 } suite;
+
+// --minimal LIST: boundary, hsj, fmn, ddn, each at most once.
+static int parse_minimal(suite *s) {
+  if (strlen(s->minimal) >= sizeof s->names_buf) return 0;
+  snprintf(s->names_buf, sizeof s->names_buf, "%s", s->minimal);
+  s->k = 0;
+  char *save = NULL;
+  for (char *t = strtok_r(s->names_buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+    int known = !strcmp(t, "boundary") || !strcmp(t, "hsj") || !strcmp(t, "fmn") || !strcmp(t, "ddn");
+    for (int j = 0; j < s->k; j++) known &= strcmp(s->names[j], t) != 0;
+    if (!known || s->k >= MAX_MINIMAL) return 0;
+    s->names[s->k] = t;
+    s->k++;
+  }
+  return s->k > 0;
+}
+
+// --minimal-eps LIST: non-negative numbers.
+static int parse_eps(suite *s) {
+  s->n_eps = 0;
+  const char *p = s->minimal_eps;
+  while (p && *p) {
+    char *end;
+    double v = strtod(p, &end);
+    if (end == p || !isfinite(v) || v < 0 || s->n_eps >= SR_ROB_MAX_LEVELS) return 0;
+    s->eps[s->n_eps] = v;
+    s->n_eps++;
+    if (*end && *end != ',') return 0;
+    p = *end ? end + 1 : end;
+  }
+  return !s->minimal_eps || s->n_eps > 0;
+}
+
+// The minimal-perturbation attacks of --minimal on the first correctly classified images, then (two or more)
+// the per-image minimum over them.
+static sr_status run_minimal(const suite *s, sr_rob_run *r, cJSON *patch, sr_err *err) {
+  sr_status st = SR_OK;
+  for (int j = 0; j < s->k && !st; j++) {
+    sr_rob_opts a = s->a;
+    a.attack = s->names[j];
+    a.first_correct = 1;
+    a.norm = "l2";
+    int wb = !strcmp(a.attack, "fmn") || !strcmp(a.attack, "ddn");
+    a.steps = wb ? s->wb_steps : s->boundary_steps;
+    st = wb ? sr_rob_wbmin(&a, r, patch, err) : sr_rob_minpert(&a, r, patch, err);
+    if (!st && wb) atk_print_wbmin(&a, patch, s->quiet);
+    else if (!st) atk_print_minpert(&a, patch, s->quiet);
+  }
+  if (!st && s->k > 1 && sr_dist_rank(s->a.dist) == 0) {
+    st = sr_rob_minimal(s->names, s->k, s->n_eps ? s->eps : NULL, s->n_eps, patch, err);
+    if (!st && !s->quiet) atk_print_minimal(patch);
+  }
+  return st;
+}
 
 static int is_run(const char *dir) {
   char path[4096];
@@ -52,11 +114,11 @@ static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSO
     cJSON_AddItemToArray(notes, cJSON_CreateString(note));
     if (!s->quiet) fprintf(stderr, "transfer: skipped, no --source RUN given\n");
   }
-  if (!st) {
-    a = s->a;
-    a.attack = s->minimal, a.first_correct = 1, a.steps = s->boundary_steps, a.norm = "l2";
-    st = sr_rob_minpert(&a, &r, patch, err);
-    if (!st) atk_print_minpert(&a, patch, s->quiet);
+  if (!st) st = run_minimal(s, &r, patch, err);
+  if (!st && s->masking_images > 0) {
+    int64_t n = s->masking_images < s->a.images ? s->masking_images : s->a.images;
+    st = sr_rob_masking(&s->a, &r, n, patch, err);
+    if (!st && !s->quiet) atk_print_masking(patch);
   }
   if (!st && !s->quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
   sr_rob_close_target(&src);
@@ -73,6 +135,8 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
   cJSON_AddNumberToObject(set, "repeats", s->a.repeats);
   cJSON_AddStringToObject(set, "minimal", s->minimal);
   cJSON_AddNumberToObject(set, "boundary_steps", (double)s->boundary_steps);
+  cJSON_AddNumberToObject(set, "white_box_steps", (double)s->wb_steps);
+  cJSON_AddNumberToObject(set, "masking_images", (double)s->masking_images);
   cJSON_AddNumberToObject(set, "hsj_iterations", s->a.iterations);
   cJSON_AddNumberToObject(set, "seed", (double)s->a.seed);
   cJSON_AddStringToObject(set, "checkpoint", s->a.which);
@@ -91,7 +155,8 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
 }
 
 int sr_cmd_robustness(int argc, char **argv) {
-  suite s = {.a = sr_rob_opts_default(), .out = "robustness-suite.json", .boundary_steps = 5000, .minimal = "boundary"};
+  suite s = {.a = sr_rob_opts_default(), .out = "robustness-suite.json", .boundary_steps = 5000, .minimal = "boundary",
+           .wb_steps = 100, .masking_images = 100};
   s.a.repeats = 5;
   const char *name = NULL;
   double seed = 0;
@@ -102,7 +167,13 @@ int sr_cmd_robustness(int argc, char **argv) {
                                           "classified ones (default 1000)", 1, 1e9, 0},
       {"repeats", SR_OPT_INT, &s.a.repeats, "noise draws per image and level, Boundary runs per image (default 5)", 1, 1000, 0},
       {"boundary-steps", SR_OPT_I64, &s.boundary_steps, "Boundary attack steps (default 5000)", 1, 1e9, 0},
-      {"minimal", SR_OPT_STRING, &s.minimal, "minimal perturbations from boundary | hsj (HopSkipJump L2; default boundary)", 0, 0, 0},
+      {"minimal", SR_OPT_STRING, &s.minimal, "minimal perturbations from a list of boundary, hsj (HopSkipJump L2), fmn "
+                                             "(FMN L2), ddn; two or more: also their per-image minimum (default boundary)", 0, 0, 0},
+      {"minimal-eps", SR_OPT_STRING, &s.minimal_eps, "eps values of the robust-accuracy curve of the per-image minimum "
+                                                     "(default: 21 from 0 to the largest minimal norm)", 0, 0, 0},
+      {"wb-steps", SR_OPT_I64, &s.wb_steps, "FMN / DDN steps (default 100)", 1, 1e6, 0},
+      {"masking-images", SR_OPT_I64, &s.masking_images, "gradient-masking checks on the first N correctly classified "
+                                                        "images (default 100, at most --images; 0: skipped)", 0, 1e9, 0},
       {"iterations", SR_OPT_INT, &s.a.iterations, "HopSkipJump iterations (default 64)", 1, 100000, 0},
       {"init-evals", SR_OPT_INT, &s.a.init_evals, "HopSkipJump gradient-estimate queries at iteration 1 (default 100)", 1, 1e9, 0},
       {"out", SR_OPT_STRING, &s.out, "combined results file (default robustness-suite.json)", 0, 0, 0},
@@ -124,8 +195,13 @@ int sr_cmd_robustness(int argc, char **argv) {
             name ? "'" : "");
     return SR_EXIT_USAGE;
   }
-  if (strcmp(s.minimal, "boundary") && strcmp(s.minimal, "hsj")) {
-    fprintf(stderr, "simreg robustness: --minimal must be boundary or hsj, not '%s'\n", s.minimal);
+  if (!parse_minimal(&s)) {
+    fprintf(stderr, "simreg robustness: --minimal must list boundary, hsj, fmn, ddn (each once), not '%s'\n", s.minimal);
+    return SR_EXIT_USAGE;
+  }
+  if (!parse_eps(&s)) {
+    fprintf(stderr, "simreg robustness: --minimal-eps: '%s' is not a list of up to %d non-negative numbers\n",
+            s.minimal_eps, SR_ROB_MAX_LEVELS);
     return SR_EXIT_USAGE;
   }
   if (nruns < 1) {

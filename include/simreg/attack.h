@@ -196,6 +196,10 @@ typedef struct sr_attack_result {
   struct {
     int64_t zero_estimates;  // gradient estimates that were zero (step skipped)
   } hsj;
+  struct {
+    int64_t zero_gradients;  // FMN / DDN steps whose input gradient was zero or non-finite
+    int64_t *gradients;      // (n) input-gradient calls per image (NULL elsewhere)
+  } wb;
 } sr_attack_result;
 
 // label: the class to move away from (the model's own prediction). Allocates the result arrays.
@@ -265,6 +269,37 @@ double sr_square_p(double p_init, int64_t it, int64_t n);
 // the eps ball exactly and in [0,1] (also where not fooled: the last best point).
 sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_square_opts *o,
                     uint64_t seed, sr_attack_result *r, sr_err *err);
+
+// ---- minimal-norm white-box attacks: FMN (Pintor et al. 2021), DDN (Rony et al. 2019) ---------------------
+// Untargeted, from the clean image, through input gradients (sr_amodel_grad). An image the model already
+// misclassifies (prediction != label on the first forward pass) costs that one query, no gradient, and is
+// returned as itself (found, distance 0). r->adv: the smallest adversarial seen (the attack's norm), re-checked
+// by a fresh forward pass; r->queries: forward passes per image (gradient calls included, the first check too,
+// the re-check not); r->steps_run: gradient steps; r->trace: convergence trace as HopSkipJump's.
+typedef struct sr_wbmin_opts {
+  sr_norm norm;               // FMN: L2 or L-inf; DDN: L2 only
+  int steps;                  // 100
+  // FMN: step size alpha cosine-annealed from alpha_init to alpha_final (default alpha_init / 100); the
+  // epsilon factor gamma from gamma_init to gamma_final. DDN: alpha from 1 to 0.01, fixed gamma = gamma_init.
+  double alpha_init, alpha_final, gamma_init, gamma_final;
+  double init_norm;           // DDN: the first epsilon (1.0)
+  int levels;                 // DDN: pixel values rounded to this many levels after each step (256; 0: off)
+  // FMN: optional adversarial starting points (n, d) (NULL: start at x); a binary search of
+  // binary_search_steps moves each toward x along the norm's mid-points first.
+  const float *start;
+  int binary_search_steps;    // 10
+  void (*on_step)(void *ctx, int64_t step, int64_t first, int64_t n, const double *dist);
+  void *ctx;
+  int64_t first_index;        // as sr_boundary_opts.first_index (DDN draws a random direction on zero gradients)
+} sr_wbmin_opts;
+
+sr_wbmin_opts sr_fmn_opts_default(sr_norm norm);
+sr_wbmin_opts sr_ddn_opts_default(void);
+// label: the class to move away from. r->wb.zero_gradients: steps whose input gradient was zero or non-finite.
+sr_status sr_fmn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
+                 sr_attack_result *r, sr_err *err);
+sr_status sr_ddn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
+                 uint64_t seed, sr_attack_result *r, sr_err *err);
 
 // ---- convergence of a minimal-perturbation attack -----------------------------------------------------
 // The steps after which a trace of a run of `steps` records: round(k * steps / 10), k = 0..10.

@@ -17,6 +17,8 @@ extern "C" {
 #define SR_REPORT_MAX_CORR 64    // corruptions per run
 #define SR_REPORT_MAX_SEV 8      // severities
 #define SR_REPORT_MAX_NOTES 32
+#define SR_REPORT_MAX_MIN_EPS 64  // points of the minimum-over-attacks curve
+#define SR_REPORT_MAX_MASK 8      // gradient-masking flags
 #define SR_REPORT_CLAIMS 5       // verdicts per run: clean cost, noise, transfer, decision distance, spectrum
 
 typedef struct sr_curve {
@@ -62,6 +64,24 @@ typedef struct sr_run {
   int64_t conv_steps[11];
   double conv_median[11], conv_drop;
   int converged;
+
+  // robustness.json "minimal": the per-image minimum over attacks and its robust-accuracy curve
+  struct {
+    int has;
+    char attacks[64];  // "boundary,fmn,..."
+    int64_t attacked, not_found;
+    double median;     // of ||delta||_2 over the images some attack broke
+    int n_eps;
+    double eps[SR_REPORT_MAX_MIN_EPS], acc[SR_REPORT_MAX_MIN_EPS];
+  } min_over;
+  // robustness.json "masking": the gradient-masking flags as measured
+  struct {
+    int has, n;
+    struct {
+      char name[40], numbers[200], rule[240];
+      int measured, fired;
+    } flag[SR_REPORT_MAX_MASK];
+  } masking;
 
   int has_spectrum;
   sr_spectrum spectrum;

@@ -93,8 +93,75 @@ sr_status sr_rob_gradient(const sr_rob_opts *o, sr_rob_run *r, sr_rob_target *sr
 // Boundary (o->attack "boundary": out.boundary) or HopSkipJump ("hsj": out.attacks.hsj_l2 / hsj_linf): minimal
 // perturbations over images x repeats, RUN/<name>_delta.npy.
 sr_status sr_rob_minpert(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
+// FMN (o->attack "fmn", o->norm l2 | linf: out.attacks.fmn_l2 / fmn_linf) or DDN ("ddn": out.attacks.ddn_l2):
+// minimal perturbations of the correctly classified images by white-box gradients, RUN/<name>_delta.npy.
+sr_status sr_rob_wbmin(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 // Square (out.attacks.square_linf / square_l2): success rate and queries within a budget.
 sr_status sr_rob_square(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
+
+// ---- the per-image minimum over minimal-perturbation attacks ----------------------------------------------
+// norms: (k, n) the verified ||delta||_2 of attack a on image i, row a * n + i (NaN or infinity: none found).
+// min[i]: the smallest over the k attacks (INFINITY when none), argmin[i]: that attack (-1 when none; the first
+// attack on ties).
+void sr_min_over_attacks(const double *norms, int k, int64_t n, double *min, int *argmin);
+// Robust accuracy at each eps from per-image minimal norms, as Foolbox's epsilons=[...] counts it: an attacked
+// image is broken at eps when min <= eps; acc = (attacked images not broken) / total, total >= n counting the
+// clean-misclassified images (never robust).
+void sr_min_curve(const double *min, int64_t n, int64_t total, const double *eps, int n_eps, double *acc);
+// out.minimal from the results of the attacks `names` (boundary, hsj, fmn, ddn; all L2) already in patch: per
+// image (over repeats and attacks) the smallest norm and the attack that gave it, the counts per attack, the
+// median, and the curve at eps (n_eps values; NULL: 21 points from 0 to the largest minimal norm).
+sr_status sr_rob_minimal(const char *const *names, int k, const double *eps, int n_eps, struct cJSON *patch,
+                         sr_err *err);
+
+// ---- gradient-masking flags (after AutoAttack's checks) ----------------------------------------------------
+// What the flags are decided on; NaN (or n = 0) where not measured.
+typedef struct sr_masking_in {
+  // (a) black box beats white box: per-image minimal L2 norms of the best black-box attack (Boundary,
+  // HopSkipJump) and the best white-box one (FMN, DDN) on the same n_min images (NaN / infinity: none) ...
+  const double *bb_min, *wb_min;
+  int64_t n_min;
+  // ... or the success rates of Square and PGD at the same eps
+  double square_success, pgd_success;
+  // (b) PGD's robust accuracy at a large eps (eps_large)
+  double acc_large, eps_large;
+  // (c) PGD's robust accuracy with the default settings and with more steps and restarts, at eps_pgd
+  double acc_default, acc_strong, eps_pgd;
+  // (d) images whose input gradient (cross-entropy at the clean image) is zero or not finite, of n_grad
+  int64_t zero_grad, n_grad;
+} sr_masking_in;
+
+sr_masking_in sr_masking_in_none(void);
+
+enum { SR_MASK_BLACK_BOX, SR_MASK_LARGE_EPS, SR_MASK_STRONGER_PGD, SR_MASK_ZERO_GRAD, SR_MASK_COUNT };
+
+// One flag: measured, fired, the value and threshold it was decided on, the rule and the numbers as text.
+typedef struct sr_masking_flag {
+  const char *name;  // black_box_beats_white_box | accuracy_at_large_eps | stronger_pgd_finds_more | zero_gradients
+  int measured, fired;
+  double value, threshold;
+  char rule[200];
+  char numbers[200];
+} sr_masking_flag;
+
+// The thresholds: (a) black box >= 10% smaller on more than 10% of the images both found, or Square's success
+// rate above PGD's by more than 2 points; (b) accuracy above 1% at the large eps; (c) the stronger PGD lowers
+// accuracy by more than 3 points; (d) more than 1% of the images.
+#define SR_MASK_BB_RATIO 0.9
+#define SR_MASK_BB_SHARE 0.10
+#define SR_MASK_SQUARE_MARGIN 0.02
+#define SR_MASK_LARGE_ACC 0.01
+#define SR_MASK_STRONG_DROP 0.03
+#define SR_MASK_ZERO_SHARE 0.01
+void sr_masking_flags(const sr_masking_in *in, sr_masking_flag out[SR_MASK_COUNT]);
+// The flags as out.masking {flags: [...], any_fired, measured}.
+void sr_masking_json(const sr_masking_flag f[SR_MASK_COUNT], struct cJSON *out);
+
+// The checks on a run: (d) the clean images' input gradients, (b) PGD L-inf at eps 1 (steps: 10), (c) PGD
+// L-inf at o->eps (default 0.1 gray / 8/255 color) with the default 40 steps vs 4x the steps and 3 restarts,
+// on the first `images` correctly classified images; (a) from out.minimal (per-image black- vs white-box) or
+// out.attacks.square_linf and out.white_box.pgd at the same eps when present. Fills out.masking.
+sr_status sr_rob_masking(const sr_rob_opts *o, sr_rob_run *r, int64_t images, struct cJSON *out, sr_err *err);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@
 // ---- the images a minimal-perturbation or budget attack works on ---------------------------------------------
 // Correctly classified images: among the first n loaded ones, or (first_correct) the first `want` of the
 // whole split. *seen: images looked at.
-static sr_status correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab, int64_t *nc,
+sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab, int64_t *nc,
                                 int64_t *seen, sr_err *err) {
   if (want > r->ds.n) want = r->ds.n;
   int64_t d = r->d, cap = a->first_correct ? want : r->n;
@@ -186,7 +186,7 @@ sr_status sr_rob_minpert(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err
   float *xc = NULL, *delta = NULL;
   int32_t *lab = NULL;
   mp_full f = {0};
-  sr_status st = correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
+  sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
   if (!st && !nc)
     st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir, (long long)seen);
   size_t m = (size_t)(st ? 1 : nc) * (size_t)R;
@@ -273,7 +273,7 @@ sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err 
   float *xc = NULL;
   int32_t *lab = NULL;
   int64_t nc = 0, seen = 0;
-  sr_status st = correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
+  sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
   if (!st && !nc)
     st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir, (long long)seen);
   sr_square_opts o = sr_square_opts_default(norm, eps);

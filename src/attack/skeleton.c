@@ -28,6 +28,7 @@ void sr_attack_result_free(sr_attack_result *r) {
   sr_free(r->init_queries);
   sr_free(r->steps_run);
   sr_free(r->trace);
+  sr_free(r->wb.gradients);
   memset(r, 0, sizeof *r);
 }
 

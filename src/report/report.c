@@ -128,7 +128,8 @@ static sr_status load_all(const char *const *dirs, int ndirs, const char *minima
     st = sr_run_load_minimal(dirs[i], minimal, &rep->runs[i], err);
     if (!st) rep->nruns++;
   }
-  snprintf(rep->minimal, sizeof rep->minimal, "%s", !strcmp(minimal, "hsj") ? "hsj_l2" : "boundary");
+  snprintf(rep->minimal, sizeof rep->minimal, "%s%s", !strcmp(minimal, "boundary") ? "boundary" : minimal,
+           strcmp(minimal, "boundary") ? "_l2" : "");
   return st;
 }
 

@@ -46,6 +46,18 @@ void sr_report_verdicts_html(const sr_report *rep, FILE *h);
 void sr_report_verdicts_md(const sr_report *rep, FILE *m);
 struct cJSON *sr_report_verdicts_json(const sr_report *rep);
 
+// The per-image minimum over attacks and the gradient-masking flags (report_attacks.c): loaded from
+// robustness.json, their sections, report.json members and the curve figure (base: the file path sans
+// extension).
+struct cJSON;
+// "Boundary", "HopSkipJump L2", "FMN L2", "DDN L2" for rep->minimal.
+const char *sr_report_minimal_label(const char *minimal);
+sr_status sr_report_load_attacks(sr_run *r, const struct cJSON *robustness, const char *path, sr_err *err);
+void sr_report_attacks_md(const sr_report *rep, FILE *m);
+void sr_report_attacks_html(const sr_report *rep, FILE *h);
+void sr_report_attacks_json(const sr_run *r, struct cJSON *j);
+sr_status sr_report_fig_min_over(sr_report *rep, const char *base, sr_err *err);
+
 // Figures into o->out_dir; registers each in rep->figures.
 sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err);
 // RSA per-layer profiles of runs carrying RUN/rsa.json or RUN/rsa/rsa.json (report_rsa.c).

@@ -79,9 +79,9 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   if (!n) return SR_OK;
   char base[4200];
   out_base(base, sizeof base, o, "boundary_median");
-  sr_plot_opts po = {.title = strcmp(rep->minimal, "hsj_l2") ? "Boundary attack: median with 95% CI"
-                                                               : "HopSkipJump L2: median with 95% CI",
-                     .ylabel = "median ||delta||^2 / D"};
+  char btitle[96];
+  snprintf(btitle, sizeof btitle, "%s: median with 95%% CI", sr_report_minimal_label(rep->minimal));
+  sr_plot_opts po = {.title = btitle, .ylabel = "median ||delta||^2 / D"};
   sr_status st = sr_plot_bars_ci(base, &po, cats, n, ser, 1, v, all_ci ? lo : NULL, all_ci ? hi : NULL, err);
   if (st == SR_ERR_ARG) {  // e.g. every median is zero: nothing to draw, say so
     sr_report_note(rep, "boundary figure skipped: %s", err->msg);
@@ -302,7 +302,7 @@ static sr_status fig_convergence(sr_report *rep, const sr_report_opts *o, sr_err
   if (!ns) return SR_OK;
   char base[4200], title[160];
   int hsj = !strcmp(rep->minimal, "hsj_l2");
-  snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack", hsj ? "HopSkipJump L2" : "Boundary attack");
+  snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack", sr_report_minimal_label(rep->minimal));
   out_base(base, sizeof base, o, "attack_convergence");
   sr_plot_opts po = {.title = title, .xlabel = hsj ? "iteration" : "step", .ylabel = "median ||delta||^2 / D",
                      .logy = 1, .legend = 1};
@@ -320,6 +320,11 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   if (!st) st = fig_curves(rep, o, 1, err);
   if (!st) st = fig_boundary(rep, o, err);
   if (!st) st = fig_convergence(rep, o, err);
+  if (!st) {
+    char base[4200];
+    out_base(base, sizeof base, o, "min_over_attacks");
+    st = sr_report_fig_min_over(rep, base, err);
+  }
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
   if (!st) st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);

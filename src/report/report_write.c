@@ -45,8 +45,8 @@ static void build_table(const sr_report *rep, const sr_report_opts *o, table *t)
   for (int i = 0; i < noise.n; i++) add_col(t, "%s, strongest%s", noise.name[i], "");
   int c_tr = t->ncols;
   for (int i = 0; i < transfer.n; i++) add_col(t, "%s transfer, strongest%s", transfer.name[i], "");
-  int c_b = add_col(t, "%s median ||d||^2/D [95%% CI]%s", strcmp(rep->minimal, "hsj_l2") ? "Boundary" : "HopSkipJump L2", "");
-  int c_conv = add_col(t, "%s converged (last-20%% drop)%s", strcmp(rep->minimal, "hsj_l2") ? "Boundary" : "HopSkipJump", "");
+  int c_b = add_col(t, "%s median ||d||^2/D [95%% CI]%s", sr_report_minimal_label(rep->minimal), "");
+  int c_conv = add_col(t, "%s converged (last-20%% drop)%s", sr_report_minimal_label(rep->minimal), "");
   char first[160];
   snprintf(first, sizeof first, "%s", rep->runs[0].name);
   int c_mw = add_col(t, "Mann-Whitney p vs %s%s", first, "");
@@ -217,6 +217,7 @@ static sr_status write_html(const sr_report *rep, const sr_report_opts *o, const
   }
   fputs("</ul>\n", h);
   sr_report_fourier_html(rep, h);
+  sr_report_attacks_html(rep, h);
   if (rep->nnotes) {
     fputs("<h2>Notes</h2>\n<ul class=\"notes\">\n", h);
     for (int i = 0; i < rep->nnotes; i++) fputs("<li>", h), hput(h, rep->notes[i]), fputs("</li>\n", h);
@@ -256,6 +257,7 @@ static sr_status write_md(const sr_report *rep, const sr_report_opts *o, const t
     fputs("|\n", m);
   }
   sr_report_fourier_md(rep, m);
+  sr_report_attacks_md(rep, m);
   if (rep->nnotes) {
     fputs("\n## Notes\n\n", m);
     for (int i = 0; i < rep->nnotes; i++) sr_report_md_escape(buf, sizeof buf, rep->notes[i]), fprintf(m, "- %s\n", buf);
@@ -327,6 +329,7 @@ static cJSON *run_json(const sr_report *rep, int idx, const sr_report_opts *o) {
     cJSON_AddNullToObject(j, "hf_share");
   }
   sr_report_spectrum_json(rep, idx, j);
+  sr_report_attacks_json(r, j);
   sr_names groups;
   sr_report_groups(rep, &groups);
   cJSON *g = cJSON_AddObjectToObject(j, "corruptions");

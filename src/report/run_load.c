@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "report_internal.h"
 #include "run_json.h"
 #include "simreg/npy.h"
 #include "simreg/report.h"
@@ -309,8 +310,9 @@ static sr_status load_robustness(sr_run *r, sr_err *err) {
   if (!st) st = load_curves(j, "transfer", path, r->transfer, &r->n_transfer, err);
   const cJSON *mp = !strcmp(r->minimal, "boundary")
                         ? cJSON_GetObjectItemCaseSensitive(j, "boundary")
-                        : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "attacks"), "hsj_l2");
+                        : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "attacks"), r->minimal);
   if (!st) st = load_boundary(r, mp, path, err);
+  if (!st) st = sr_report_load_attacks(r, j, path, err);
   cJSON_Delete(j);
   return st;
 }
@@ -397,9 +399,13 @@ sr_status sr_run_load(const char *dir, sr_run *r, sr_err *err) { return sr_run_l
 sr_status sr_run_load_minimal(const char *dir, const char *minimal, sr_run *r, sr_err *err) {
   memset(r, 0, sizeof *r);
   r->clean_acc = NAN;
-  if (!minimal || (strcmp(minimal, "boundary") && strcmp(minimal, "hsj")))
-    return sr_fail(err, SR_ERR_ARG, "minimal perturbations: '%s' is not boundary or hsj", minimal ? minimal : "");
-  snprintf(r->minimal, sizeof r->minimal, "%s", !strcmp(minimal, "hsj") ? "hsj_l2" : "boundary");
+  if (!minimal || (strcmp(minimal, "boundary") && strcmp(minimal, "hsj") && strcmp(minimal, "fmn") &&
+                   strcmp(minimal, "ddn")))
+    return sr_fail(err, SR_ERR_ARG, "minimal perturbations: '%s' is not boundary, hsj, fmn or ddn",
+                   minimal ? minimal : "");
+  // the white-box attacks' results sit beside HopSkipJump's under "attacks" (fmn_l2, ddn_l2)
+  snprintf(r->minimal, sizeof r->minimal, "%s%s", !strcmp(minimal, "boundary") ? "boundary" : minimal,
+           strcmp(minimal, "boundary") ? "_l2" : "");
   if (strlen(dir) >= sizeof r->dir - 64) return sr_fail(err, SR_ERR_ARG, "%s: run directory path too long", dir);
   snprintf(r->dir, sizeof r->dir, "%s", dir);
   size_t len = strlen(r->dir);

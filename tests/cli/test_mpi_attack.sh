@@ -21,13 +21,15 @@ attacks() {  # $1: launcher prefix (empty: one process), $2: run directory
   $1 "$SIMREG" attack --attack boundary $A --steps 40 --repeats 2 "$2"
   $1 "$SIMREG" attack --attack hsj $A --iterations 3 --init-evals 20 --max-evals 40 "$2"
   $1 "$SIMREG" attack --attack square $A --queries 60 "$2"
+  $1 "$SIMREG" attack --attack fmn $A --steps 5 "$2"
+  $1 "$SIMREG" attack --attack ddn $A --steps 5 "$2"
 }
 for np in 1 2 3 5; do
   rm -rf "$T/r$np" && cp -r "$T/run" "$T/r$np" && rm -f "$T/r$np/robustness.json"
   if [ $np = 1 ]; then attacks "" "$T/r1"; else attacks "$MPIRUN -np $np" "$T/r$np"; fi
 done
 for np in 2 3 5; do
-  for f in boundary_delta.npy hsj_l2_delta.npy; do
+  for f in boundary_delta.npy hsj_l2_delta.npy fmn_l2_delta.npy ddn_l2_delta.npy; do
     cmp -s "$T/r1/$f" "$T/r$np/$f" || fail "$f differs between 1 and $np processes"
   done
   /usr/bin/python3 - "$T/r1/robustness.json" "$T/r$np/robustness.json" <<'PY' || fail "robustness.json differs between 1 and $np processes"

@@ -66,6 +66,61 @@ assert "hsj_l2" in json.load(open(t + "/a/robustness.json"))["attacks"]  # earli
 PY
 "$SIMREG" report --out "$T/rep" "$T/a" "$T/b" > /dev/null 2>&1 || fail "report reads the suite's results"
 
+# FMN / DDN, the per-image minimum over attacks and the masking flags; the report shows them
+"$SIMREG" attack --attack fmn $A --steps 10 "$T/a"
+"$SIMREG" attack --attack fmn --norm linf $A --steps 10 "$T/a"
+"$SIMREG" robustness --suite paper --images 6 --repeats 1 --boundary-steps 20 --minimal boundary,fmn,ddn --wb-steps 10 \
+  --masking-images 3 --checkpoint last --batch 16 --threads 1 --quiet --out "$T/s3.json" "$T/b"
+/usr/bin/python3 - "$T" <<'PY' || fail "fmn / ddn / minimal / masking results"
+import json, sys, numpy as np
+t = sys.argv[1]
+a = json.load(open(t + "/a/robustness.json"))["attacks"]
+for name in ("fmn_l2", "fmn_linf"):
+    f = a[name]
+    n = len(f["l2"])
+    assert n > 0 and f["steps"] == 10 and f["recheck_failed"] == 0 and len(f["gradients"]) == n
+    assert all(g == 10 for g in f["gradients"]) and all(q == 11 for q in f["queries"])
+    d = np.load(t + "/a/" + f["perturbations"]).astype(np.float64).reshape(n, -1)
+    assert np.allclose(np.sqrt((d ** 2).sum(1)), f["l2"], rtol=1e-5)
+j = json.load(open(t + "/b/robustness.json"))
+m = j["minimal"]
+assert m["attacks"] == ["boundary", "fmn", "ddn"] and m["attacked"] == 6 and len(m["l2"]) == 6
+for i in range(6):
+    own = [min([l for l, k in zip(r["l2"], r["image"]) if k == i] or [float("inf")])
+           for r in (j["boundary"], j["attacks"]["fmn_l2"], j["attacks"]["ddn_l2"])]
+    assert (m["l2"][i] is None and min(own) == float("inf")) or abs(m["l2"][i] - min(own)) < 1e-12, (i, own, m["l2"][i])
+    assert m["l2"][i] is None or m["attack"][i] == m["attacks"][own.index(min(own))]
+acc = m["curve"]["robust_accuracy"]
+assert all(x >= y for x, y in zip(acc, acc[1:])) and len(acc) == len(m["curve"]["eps"])
+k = j["masking"]
+assert [f["name"] for f in k["flags"]] == ["black_box_beats_white_box", "accuracy_at_large_eps",
+                                          "stronger_pgd_finds_more", "zero_gradients"]
+assert k["images"] == 3 and all(f["measured"] for f in k["flags"]) and all(f["rule"] for f in k["flags"])
+PY
+# a model with every weight zero (constant logits, zero input gradients): FMN / DDN find nothing without
+# failing, and the masking flags (b) and (d) fire
+mkdir "$T/z" && cp "$T/a/config.json" "$T/a/last.safetensors" "$T/z/"
+/usr/bin/python3 - "$T/z/last.safetensors" <<'PY'
+import struct, sys
+raw = bytearray(open(sys.argv[1], "rb").read())
+(hl,) = struct.unpack("<Q", raw[:8])
+raw[8 + hl:] = bytes(len(raw) - 8 - hl)
+open(sys.argv[1], "wb").write(raw)
+PY
+"$SIMREG" robustness --suite paper --images 4 --repeats 1 --minimal fmn,ddn --wb-steps 3 --masking-images 3 \
+  --checkpoint last --batch 16 --threads 1 --quiet --out "$T/s4.json" "$T/z" 2> /dev/null || fail "zero model suite"
+/usr/bin/python3 - "$T/z/robustness.json" <<'PY' || fail "zero model: not found, flags fired"
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["attacks"]["fmn_l2"]
+assert f["l2"] == [] and f["median"] is None and f["zero_gradients"] == 4 * 3 and j["minimal"]["not_found"] == 4
+fired = {x["name"]: x["fired"] for x in j["masking"]["flags"]}
+assert fired["zero_gradients"] and fired["accuracy_at_large_eps"] and not fired["stronger_pgd_finds_more"], fired
+PY
+"$SIMREG" report --out "$T/rep3" "$T/b" > /dev/null 2>&1 || fail "report with minimal / masking"
+grep -q "Gradient-masking flags" "$T/rep3/report.md" && grep -q "per-image minimum over attacks" "$T/rep3/report.md" \
+  || fail "report sections"
+
 set +e
 "$SIMREG" robustness --suite nope "$T/a" 2> "$T/e"; [ $? -eq 2 ] && grep -q "suite" "$T/e" || fail "unknown suite"
 "$SIMREG" robustness --suite paper "$T/a" "$T/missing" 2> "$T/e"; [ $? -eq 2 ] && grep -q missing "$T/e" || fail "missing run"
@@ -74,4 +129,9 @@ set +e
 "$SIMREG" robustness --suite paper --images 0 "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "--images 0"
 "$SIMREG" attack --attack hsj --init-evals 50 --max-evals 10 "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "max-evals < init-evals"
 "$SIMREG" attack --attack square --p-init 2 "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "p-init > 1"
+"$SIMREG" attack --attack ddn --norm linf "$T/a" 2> "$T/e"; [ $? -eq 2 ] && grep -q norm "$T/e" || fail "ddn linf"
+"$SIMREG" robustness --suite paper --minimal boundary,nope "$T/a" 2> "$T/e"; [ $? -eq 2 ] && grep -q minimal "$T/e" \
+  || fail "unknown minimal attack"
+"$SIMREG" robustness --suite paper --minimal fmn,fmn "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "minimal twice"
+"$SIMREG" robustness --suite paper --minimal-eps 1,-2 "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "negative minimal eps"
 echo ok
