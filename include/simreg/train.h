@@ -63,7 +63,7 @@ typedef struct sr_train_data {
 } sr_train_data;
 
 typedef struct sr_train_model {
-  char arch[32];
+  char arch[256];  // a zoo name or "onnx:PATH"
   double width;
   sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
   int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Generate the ONNX import fixtures (run once; the outputs are committed under tests/onnx/fixtures/).
+
+Needs Debian's python3-torch and python3-onnx. For each small CNN (a torchvision-style ResNet-18 with a 3x3
+CIFAR stem at width 8, a VGG-11-BN-like net, a net normalising its input inside the graph with Sub/Div, a
+net with Concat, LeakyReLU, ReLU6 and average pooling) it writes:
+  NAME.onnx        the model in eval mode (opset 13), BatchNorm kept as its own node
+  NAME_x.npy       fixture inputs (4, 3, 32, 32) in [0, 1]
+  NAME_logits.npy  eval-mode logits
+  NAME_dx.npy      eval-mode input gradient of the mean cross-entropy with labels i % 10
+  NAME_sgd.onnx    the same model after one plain SGD step (lr 0.1, training mode: batch statistics, running
+                   statistics updated) on the same batch and labels: its initializers are the reference weights
+usage: /usr/bin/python3 tests/onnx/gen_fixtures.py [OUTDIR]   (default: tests/onnx/fixtures next to this script)
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_num_threads(2)
+OPSET = 13
+LR = 0.1
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        s = x if self.downsample is None else self.downsample(x)
+        return F.relu(y + s)
+
+
+class ResNet18(nn.Module):
+    def __init__(self, w=8, classes=10):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, w, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        layers, cin = [], w
+        for i, c in enumerate([w, 2 * w, 4 * w, 8 * w]):
+            blocks = [BasicBlock(cin, c, 1 if i == 0 else 2), BasicBlock(c, c, 1)]
+            cin = c
+            layers.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.fc = nn.Linear(8 * w, classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = F.adaptive_avg_pool2d(x, 1)
+        return self.fc(torch.flatten(x, 1))
+
+
+class VGG11BN(nn.Module):
+    def __init__(self, classes=10):
+        super().__init__()
+        cfg = [8, "M", 16, "M", 32, 32, "M", 64, 64, "M", 64, 64, "M"]
+        layers, cin = [], 3
+        for v in cfg:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(cin, v, 3, padding=1), nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+                cin = v
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Linear(64, 64), nn.ReLU(True), nn.Dropout(), nn.Linear(64, classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+class NormNet(nn.Module):
+    """Input normalisation inside the graph: (x - mean) / std with per-channel constants."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor([0.4914, 0.4822, 0.4465]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.2470, 0.2435, 0.2616]).view(1, 3, 1, 1))
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16, classes)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.relu(self.bn2(self.conv2(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+class ConcatNet(nn.Module):
+    """Two branches joined with Concat on channels; LeakyReLU, ReLU6 (Clip), AveragePool, Gemm."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 4, 1)
+        self.bn = nn.BatchNorm2d(12)
+        self.mix = nn.Conv2d(12, 16, 3, stride=2, padding=1)
+        self.fc = nn.Linear(16 * 8 * 8, classes)
+
+    def forward(self, x):
+        x = F.leaky_relu(self.stem(x), 0.1)
+        y = torch.cat([F.leaky_relu(self.a(x), 0.2), self.b(x)], 1)
+        y = F.relu6(self.bn(y))
+        y = F.avg_pool2d(F.leaky_relu(self.mix(y), 0.1), 2)
+        return self.fc(torch.flatten(y, 1))
+
+
+def export(model, x, path):
+    model.eval()
+    torch.onnx.export(model, x, path, opset_version=OPSET, do_constant_folding=False, input_names=["input"],
+                      output_names=["logits"], training=torch.onnx.TrainingMode.PRESERVE,
+                      dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
+    onnx.checker.check_model(onnx.load(path))
+
+
+def make(name, model, out, seed):
+    torch.manual_seed(seed)
+    for m in model.modules():  # non-trivial BN statistics so folding and eval mode are tested
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    x = torch.rand(4, 3, 32, 32)
+    labels = torch.arange(4) % 10
+    export(model, x, os.path.join(out, name + ".onnx"))
+    model.eval()
+    xg = x.clone().requires_grad_(True)
+    logits = model(xg)
+    F.cross_entropy(logits, labels).backward()
+    np.save(os.path.join(out, name + "_x.npy"), x.numpy().astype(np.float32))
+    np.save(os.path.join(out, name + "_logits.npy"), logits.detach().numpy().astype(np.float32))
+    np.save(os.path.join(out, name + "_dx.npy"), xg.grad.numpy().astype(np.float32))
+    # one plain SGD step in training mode (Dropout off: p = 0 here so the step is deterministic)
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    model.train()
+    model.zero_grad()
+    F.cross_entropy(model(x), labels).backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= LR * p.grad
+    export(model, x, os.path.join(out, name + "_sgd.onnx"))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    nets = [("resnet18", ResNet18), ("vgg11bn", VGG11BN), ("normnet", NormNet), ("concatnet", ConcatNet)]
+    for i, (name, cls) in enumerate(nets):
+        torch.manual_seed(100 + i)
+        make(name, cls(), out, 200 + i)
+
+
+if __name__ == "__main__":
+    main()
