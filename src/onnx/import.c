@@ -56,6 +56,7 @@ typedef struct ctx {
   sr_oimp *im;
   sr_model *m;
   const Onnx__NodeProto *nd;
+  int first_new;  // model nodes from this index on were made for nd (named after it)
   sr_err *err;
 } ctx;
 
@@ -92,7 +93,8 @@ static sr_status set_out(ctx *c, int node) {
   }
   if (c->nd->n_output < 1) return bad_shape(c, "no output");
   sr_node *n = &c->m->nodes[node];
-  if (c->nd->name && c->nd->name[0] && node > 0) snprintf(n->name, sizeof n->name, "%s", c->nd->name);
+  if (c->nd->name && c->nd->name[0] && node >= c->first_new)
+    snprintf(n->name, sizeof n->name, "%s", c->nd->name);
   return sr_oval_set(c->im, c->nd->output[0], node, -1, c->err);
 }
 
@@ -541,8 +543,8 @@ static sr_status features(sr_oimp *im, sr_model *m, const char *spec, sr_err *er
   }
   int first = nc > SR_MAX_FEATURES ? nc - SR_MAX_FEATURES : 0;
   for (int k = first; k < nc; k++) {
-    const char *name = NULL;  // its ONNX tensor name (the last value bound to the node)
-    for (int v = im->n_vals - 1; v >= 0 && !name; v--)
+    const char *name = NULL;  // its ONNX tensor name (the output of the node that computed it)
+    for (int v = 0; v < im->n_vals && !name; v++)
       if (im->vals[v].node == cand[k]) name = im->vals[v].name;
     char nm[64];
     snprintf(nm, sizeof nm, "%s", name ? name : m->nodes[cand[k]].name);
@@ -590,6 +592,7 @@ sr_status sr_onnx_build(sr_oimp *im, const sr_onnx_opts *opts, sr_model *m, sr_o
   ctx c = {.im = im, .m = m, .err = err};
   for (size_t k = 0; k < g->n_node && !s; k++) {
     c.nd = g->node[k];
+    c.first_new = m->n_nodes;
     if (!c.nd->op_type)
       s = sr_fail(err, SR_ERR_FORMAT, "%s: node %zu has no op_type", im->path, k);
     else
