@@ -11,6 +11,7 @@ net with Concat, LeakyReLU, ReLU6 and average pooling) it writes:
   NAME_sgd.onnx    the same model after one plain SGD step (lr 0.1, training mode: batch statistics, running
                    statistics updated) on the same batch and labels: its initializers are the reference weights
 usage: /usr/bin/python3 tests/onnx/gen_fixtures.py [OUTDIR]   (default: tests/onnx/fixtures next to this script)
+       /usr/bin/python3 tests/onnx/gen_fixtures.py --fuzz-seeds DIR   (tiny models for fuzz/corpus/onnx)
 """
 import os
 import sys
@@ -161,7 +162,53 @@ def make(name, model, out, seed):
     export(model, x, os.path.join(out, name + "_sgd.onnx"))
 
 
+def fuzz_seeds(out):
+    """Three tiny graphs (onnx.helper, a few hundred bytes each) covering every importer path."""
+    from onnx import TensorProto, helper
+
+    rng = np.random.RandomState(0)
+
+    def init(name, *shape, dtype=np.float32):
+        return numpy_helper.from_array(rng.uniform(-1, 1, shape).astype(dtype), name)
+
+    def model(nodes, inits, cin, classes, opset, name):
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", cin, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", classes])], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(out, name + ".onnx"))
+
+    from onnx import numpy_helper
+    N = helper.make_node
+    model([N("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv"),
+           N("BatchNormalization", ["c", "g", "be", "mu", "var"], ["n"], epsilon=1e-5, name="bn"),
+           N("Relu", ["n"], ["r"]), N("GlobalAveragePool", ["r"], ["p"]), N("Flatten", ["p"], ["f"]),
+           N("Gemm", ["f", "fw", "fb"], ["l"], transB=1), N("Softmax", ["l"], ["y"], axis=1)],
+          [init("w", 3, 2, 3, 3), init("b", 3), init("g", 3), init("be", 3), init("mu", 3),
+           numpy_helper.from_array(np.ones(3, np.float32), "var"), init("fw", 2, 3), init("fb", 2)], 2, 2, 13, "cbr")
+    model([N("Sub", ["x", "m"], ["s"]), N("Div", ["s", "sd"], ["d"]),
+           N("Conv", ["d", "w1"], ["a"], kernel_shape=[1, 1]), N("LeakyRelu", ["a"], ["la"], alpha=0.2),
+           N("Conv", ["d", "w2"], ["b"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]),
+           N("Concat", ["la", "b"], ["cat"], axis=1), N("Clip", ["cat", "lo", "hi"], ["cl"]),
+           N("MaxPool", ["cl"], ["mp"], kernel_shape=[2, 2], strides=[2, 2]),
+           N("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([0, -1], np.int64))),
+           N("Reshape", ["mp", "shape"], ["fl"]), N("MatMul", ["fl", "mw"], ["mm"]), N("Add", ["mm", "mb"], ["y"])],
+          [init("m", 1, 1, 1, 1), numpy_helper.from_array(np.array([[[[0.5]]]], np.float32), "sd"), init("w1", 2, 1, 1, 1),
+           init("w2", 1, 1, 3, 3), numpy_helper.from_array(np.array(0, np.float32), "lo"),
+           numpy_helper.from_array(np.array(6, np.float32), "hi"), init("mw", 12, 3), init("mb", 3)], 1, 3, 11, "concat")
+    model([N("AveragePool", ["x"], ["ap"], kernel_shape=[2, 2], strides=[2, 2]), N("Sigmoid", ["ap"], ["sg"]),
+           N("Tanh", ["sg"], ["th"]), N("Mul", ["th", "k"], ["mk"]), N("Flatten", ["mk"], ["f"]),
+           N("Unsqueeze", ["v"], ["v2"], axes=[0]), N("Mul", ["v2", "two"], ["v3"]),
+           N("Dropout", ["f"], ["dr"]), N("Identity", ["dr"], ["id"]), N("Gemm", ["id", "gw", "v3"], ["y"])],
+          [init("k", 1, 1, 1), init("v", 2), numpy_helper.from_array(np.array(2, np.float32), "two"),
+           init("gw", 4, 2)], 1, 2, 9, "misc")
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-seeds":
+        os.makedirs(sys.argv[2], exist_ok=True)
+        fuzz_seeds(sys.argv[2])
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
