@@ -12,6 +12,7 @@ net with Concat, LeakyReLU, ReLU6 and average pooling) it writes:
                    statistics updated) on the same batch and labels: its initializers are the reference weights
 usage: /usr/bin/python3 tests/onnx/gen_fixtures.py [OUTDIR]   (default: tests/onnx/fixtures next to this script)
        /usr/bin/python3 tests/onnx/gen_fixtures.py --fuzz-seeds DIR   (tiny models for fuzz/corpus/onnx)
+       /usr/bin/python3 tests/onnx/gen_fixtures.py --seed-references fuzz/corpus/onnx tests/onnx/fixtures
 """
 import os
 import sys
@@ -204,7 +205,32 @@ def fuzz_seeds(out):
            init("gw", 4, 2)], 1, 2, 9, "misc")
 
 
+def seed_references(seeds, out):
+    """For the tiny graphs of fuzz/corpus/onnx (Sigmoid, Tanh, MatMul, Clip, constant folding...): inputs,
+    logits and input gradients from the graph run by tests/onnx/eval_onnx.py's torch interpreter (a final
+    Softmax left out: simreg works on the logits)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import eval_onnx
+
+    for name in ("cbr", "concat", "misc"):
+        m = onnx.load(os.path.join(seeds, name + ".onnx"))
+        if m.graph.node[-1].op_type == "Softmax":
+            m.graph.output[0].name = m.graph.node[-1].input[0]
+            del m.graph.node[-1]
+        cin = m.graph.input[0].type.tensor_type.shape.dim[1].dim_value
+        torch.manual_seed(7)
+        x = torch.rand(4, cin, 4, 4).requires_grad_(True)
+        y = eval_onnx.forward(m, x)
+        F.cross_entropy(y, torch.arange(4) % y.shape[1]).backward()
+        np.save(os.path.join(out, "seed_%s_x.npy" % name), x.detach().numpy())
+        np.save(os.path.join(out, "seed_%s_logits.npy" % name), y.detach().numpy())
+        np.save(os.path.join(out, "seed_%s_dx.npy" % name), x.grad.numpy())
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--seed-references":
+        seed_references(sys.argv[2], sys.argv[3])
+        return
     if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-seeds":
         os.makedirs(sys.argv[2], exist_ok=True)
         fuzz_seeds(sys.argv[2])

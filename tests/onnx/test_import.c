@@ -113,8 +113,68 @@ static void check_net(const char *name) {
   sr_free(dx_want);
 }
 
+// The fuzz seeds (Sigmoid, Tanh, MatMul, Clip, Sub/Div/Mul constants, folding) against the torch interpreter
+// of tests/onnx/eval_onnx.py: logits of tape, plan and reference path; input gradients of tape and reference.
+static void check_seed(const char *name) {
+  char rel[128], fx[64];
+  snprintf(rel, sizeof rel, "fuzz/corpus/onnx/%s.onnx", name);
+  snprintf(fx, sizeof fx, "seed_%s", name);
+  int64_t nx = 0, nl = 0, nd = 0;
+  float *x = load_npy(fx, "x", &nx), *want = load_npy(fx, "logits", &nl), *dx_want = load_npy(fx, "dx", &nd);
+  sr_model m;
+  sr_err err = {0};
+  if (!x || !want || !dx_want || sr_model_from_onnx(sr_test_src(rel), NULL, &m, NULL, &err)) {
+    CHECK(0, "%s: fixtures or import: %s", name, err.msg);
+    return;
+  }
+  const int N = 4;
+  int K = m.cfg.classes;
+  int32_t labels[4];
+  for (int i = 0; i < N; i++) labels[i] = i % K;
+  float *out = calloc((size_t)nl, sizeof(float)), *dl = calloc((size_t)nl, sizeof(float)), *dx = calloc((size_t)nx, sizeof(float));
+  double *xd = calloc((size_t)nx, sizeof(double)), *od = calloc((size_t)nl, sizeof(double)),
+         *dld = calloc((size_t)nl, sizeof(double)), *dxd = calloc((size_t)nx, sizeof(double)),
+         *dp = calloc((size_t)m.n_params + 1, sizeof(double));
+  CHECK(nl == (int64_t)N * K, "%s: %lld logits", name, (long long)nl);
+  CHECK_OK(sr_model_infer(&m, x, N, out, &err), &err);
+  double r1 = sr_test_rel_to_max(out, want, (size_t)nl);
+  sr_tape *t;
+  CHECK_OK(sr_model_tape(&m, N, 0, &t, &err), &err);
+  CHECK_OK(sr_tape_forward(t, x, 0, out, &err), &err);
+  double r2 = sr_test_rel_to_max(out, want, (size_t)nl);
+  sr_softmax_ce(dl, out, labels, N, K, NULL);
+  CHECK_OK(sr_tape_backward(t, dl, dx, &err), &err);
+  double r3 = sr_test_rel_to_max(dx, dx_want, (size_t)nx);
+  sr_ref_run *run = NULL;
+  for (int64_t j = 0; j < nx; j++) xd[j] = x[j];
+  CHECK_OK(sr_ref_forward(&m, xd, N, 0, od, &run, &err), &err);
+  sr_softmax_ce_ref(dld, od, labels, N, K);
+  CHECK_OK(sr_ref_backward(run, dld, dp, dxd, &err), &err);
+  sr_ref_free(run);
+  for (int64_t j = 0; j < nl; j++) out[j] = (float)od[j];
+  for (int64_t j = 0; j < nx; j++) dx[j] = (float)dxd[j];
+  double r4 = sr_test_rel_to_max(out, want, (size_t)nl), r5 = sr_test_rel_to_max(dx, dx_want, (size_t)nx);
+  CHECK(r1 <= 1e-4 && r2 <= 1e-4 && r4 <= 1e-4, "%s logits rel err plan %.3g tape %.3g ref %.3g", name, r1, r2, r4);
+  CHECK(r3 <= 1e-4 && r5 <= 1e-4, "%s input gradient rel err tape %.3g ref %.3g", name, r3, r5);
+  printf("seed %s: logits plan %.2e tape %.2e ref %.2e, dx tape %.2e ref %.2e\n", name, r1, r2, r4, r3, r5);
+  sr_model_free(&m);
+  free(out);
+  free(dl);
+  free(dx);
+  free(xd);
+  free(od);
+  free(dld);
+  free(dxd);
+  free(dp);
+  sr_free(x);
+  sr_free(want);
+  sr_free(dx_want);
+}
+
 int main(void) {
   const char *nets[] = {"resnet18", "vgg11bn", "normnet", "concatnet"};
   for (int k = 0; k < 4; k++) check_net(nets[k]);
+  const char *seeds[] = {"cbr", "concat", "misc"};
+  for (int k = 0; k < 3; k++) check_seed(seeds[k]);
   return sr_test_done();
 }
