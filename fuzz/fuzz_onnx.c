@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // run small models once (eval, batch 2), so shapes the importer accepted are ones the engine can build
   if (m.n_params < (1 << 20) && sr_model_flops(&m) < (int64_t)1e8) {
     int64_t in = (int64_t)m.cfg.in_c * m.cfg.in_h * m.cfg.in_w;
-    float *x = calloc((size_t)(2 * in), sizeof(float)), *y = calloc((size_t)(2 * sr_model_out_size(&m)), sizeof(float));
+    float *x = calloc((size_t)(2 * in), sizeof(float)),
+          *y = calloc((size_t)(2 * sr_model_out_size(&m)), sizeof(float));
     if (!x || !y) abort();
     st = sr_model_forward(&m, x, 2, 0, y, &err);
     fz_check_err(st, &err);

@@ -47,9 +47,11 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    def __init__(self, w=8, classes=10):
+    """torchvision's BasicBlock ResNet-18 without the max-pool; stem 3 (CIFAR) or 7 (simreg's built-in)."""
+
+    def __init__(self, w=8, classes=10, stem=3, cin=3):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, w, 3, 1, 1, bias=False)
+        self.conv1 = nn.Conv2d(cin, w, stem, 1, stem // 2, bias=False)
         self.bn1 = nn.BatchNorm2d(w)
         layers, cin = [], w
         for i, c in enumerate([w, 2 * w, 4 * w, 8 * w]):
@@ -124,6 +126,58 @@ class ConcatNet(nn.Module):
         return self.fc(torch.flatten(y, 1))
 
 
+BETA, GEPS, ALPHA = 0.9, 1e-5, 10.0  # simreg's regularizer (docs/REGULARIZER.md, tests/fixtures/gen_reg_fixtures.py)
+
+
+def reg_loss(fa, fb, w, target):
+    """L_reg of simreg's threshold regularizer with zero running means (the first step): running means
+    updated (detached), centred cosines per layer, softmax(w)-weighted, atanh-style g, alpha * mean square."""
+    k = fa[0].shape[0]
+    cos = []
+    for a, b in zip(fa, fb):
+        rm = (1 - BETA) * torch.cat([a.detach(), b.detach()]).mean(dim=(0, 2, 3))
+        cos.append(F.cosine_similarity((a - rm[:, None, None]).reshape(k, -1), (b - rm[:, None, None]).reshape(k, -1)))
+    s = (torch.stack(cos, 1) * torch.softmax(w, 0)).sum(1)
+
+    def g(x):
+        return torch.log(1 + x + GEPS) - torch.log(1 - x + GEPS)
+
+    d = g(s) - g(target)
+    return ALPHA * (d * d).mean()
+
+
+def resnet_stages(net, x):
+    """The four stage outputs: what `--features auto` picks in the imported graph."""
+    x = F.relu(net.bn1(net.conv1(x)))
+    f = []
+    for s in range(1, 5):
+        x = getattr(net, f"layer{s}")(x)
+        f.append(x)
+    return f
+
+
+def reg_step(name, model, out):
+    """One SGD step on the regularizer alone (training mode, halves A then B through the net): NAME_reg_*.npy
+    (xa, xb, target, w, loss) and NAME_reg.onnx, the model after the step."""
+    import copy
+    net = copy.deepcopy(model)
+    torch.manual_seed(77)
+    xa, xb = torch.rand(4, 3, 32, 32), torch.rand(4, 3, 32, 32)
+    target = torch.tensor([1.0, -1.0, 0.0, 1.0])
+    w = torch.tensor([0.2, -0.1, 0.0, 0.3])
+    net.train()
+    net.zero_grad()
+    loss = reg_loss(resnet_stages(net, xa), resnet_stages(net, xb), w, target)
+    loss.backward()
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.grad is not None:
+                p -= LR * p.grad
+    for k, v in (("xa", xa), ("xb", xb), ("target", target), ("w", w), ("loss", loss.detach().reshape(1))):
+        np.save(os.path.join(out, f"{name}_reg_{k}.npy"), v.numpy().astype(np.float32))
+    export(net, xa, os.path.join(out, name + "_reg.onnx"))
+
+
 def export(model, x, path):
     model.eval()
     torch.onnx.export(model, x, path, opset_version=OPSET, do_constant_folding=False, input_names=["input"],
@@ -143,6 +197,8 @@ def make(name, model, out, seed):
     x = torch.rand(4, 3, 32, 32)
     labels = torch.arange(4) % 10
     export(model, x, os.path.join(out, name + ".onnx"))
+    if name == "resnet18":
+        reg_step(name, model, out)
     model.eval()
     xg = x.clone().requires_grad_(True)
     logits = model(xg)

@@ -131,7 +131,8 @@ static void check_seed(const char *name) {
   int K = m.cfg.classes;
   int32_t labels[4];
   for (int i = 0; i < N; i++) labels[i] = i % K;
-  float *out = calloc((size_t)nl, sizeof(float)), *dl = calloc((size_t)nl, sizeof(float)), *dx = calloc((size_t)nx, sizeof(float));
+  float *out = calloc((size_t)nl, sizeof(float)), *dl = calloc((size_t)nl, sizeof(float)),
+        *dx = calloc((size_t)nx, sizeof(float));
   double *xd = calloc((size_t)nx, sizeof(double)), *od = calloc((size_t)nl, sizeof(double)),
          *dld = calloc((size_t)nl, sizeof(double)), *dxd = calloc((size_t)nx, sizeof(double)),
          *dp = calloc((size_t)m.n_params + 1, sizeof(double));
@@ -154,7 +155,8 @@ static void check_seed(const char *name) {
   for (int64_t j = 0; j < nl; j++) out[j] = (float)od[j];
   for (int64_t j = 0; j < nx; j++) dx[j] = (float)dxd[j];
   double r4 = sr_test_rel_to_max(out, want, (size_t)nl), r5 = sr_test_rel_to_max(dx, dx_want, (size_t)nx);
-  CHECK(r1 <= 1e-4 && r2 <= 1e-4 && r4 <= 1e-4, "%s logits rel err plan %.3g tape %.3g ref %.3g", name, r1, r2, r4);
+  CHECK(r1 <= 1e-4 && r2 <= 1e-4 && r4 <= 1e-4, "%s logits rel err plan %.3g tape %.3g ref %.3g", name, r1,
+        r2, r4);
   CHECK(r3 <= 1e-4 && r5 <= 1e-4, "%s input gradient rel err tape %.3g ref %.3g", name, r3, r5);
   printf("seed %s: logits plan %.2e tape %.2e ref %.2e, dx tape %.2e ref %.2e\n", name, r1, r2, r4, r3, r5);
   sr_model_free(&m);
