@@ -425,6 +425,7 @@ static sr_status op_pad(ctx *c) {
 
 static sr_status node(ctx *c, int last) {
   const char *op = c->nd->op_type ? c->nd->op_type : "";
+  if (c->nd->n_output < 1 || !c->nd->output[0][0]) return bad_shape(c, "no output");
   if (c->nd->domain && c->nd->domain[0] && strcmp(c->nd->domain, "ai.onnx"))
     return unsupported(c, "an operator of another domain");
   int done;
