@@ -105,7 +105,10 @@ static sr_status read_external(sr_oimp *im, const Onnx__TensorProto *t, size_t b
   FILE *fp = fopen(file, "rb");
   if (!fp)
     return sr_fail(err, SR_ERR_IO, "%s: tensor '%s': external data file %s is missing", im->path, tn, file);
-  unsigned char *b = malloc(bytes + 1);
+  long size =
+      fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;  // the file must hold the bytes before we allocate
+  int fits = size >= 0 && (unsigned long long)off + bytes <= (unsigned long long)size;
+  unsigned char *b = fits ? malloc(bytes + 1) : NULL;
   int ok = b && fseek(fp, (long)off, SEEK_SET) == 0 && fread(b, 1, bytes, fp) == bytes;
   fclose(fp);
   if (!ok) {
@@ -130,25 +133,40 @@ sr_status sr_oconst_from_tensor(sr_oimp *im, const Onnx__TensorProto *t, int ini
   if (t->n_dims > SR_ONNX_MAX_DIMS)
     return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has %zu dimensions (at most %d)", im->path, tn,
                    t->n_dims, SR_ONNX_MAX_DIMS);
-  int c = sr_oconst_new(im, (int)t->n_dims, t->dims, type != 1 && type != 11);
-  if (c < 0)
-    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has an absurd or negative size (or memory ran out)",
-                   im->path, tn);
-  sr_oconst *k = &im->consts[c];
-  k->init = init;
-  size_t n = (size_t)k->n, bytes = n * es;
+  int64_t ne = 1;  // elements, checked against the data before anything is allocated for them
+  for (size_t d = 0; d < t->n_dims; d++) {
+    if (t->dims[d] < 0 || (t->dims[d] > 0 && ne > SR_ONNX_MAX_ELEMS / t->dims[d]))
+      return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has an absurd or negative size", im->path, tn);
+    ne *= t->dims[d];
+  }
+  size_t n = (size_t)ne, bytes = n * es;
   const unsigned char *raw = NULL;
   unsigned char *ext = NULL;
-  if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+  int external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+  if (!external && t->has_raw_data && t->raw_data.len != bytes)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' holds %zu bytes of data, its shape needs %zu",
+                   im->path, tn, t->raw_data.len, bytes);
+  size_t typed = type == 1    ? t->n_float_data
+                 : type == 7  ? t->n_int64_data
+                 : type == 11 ? t->n_double_data
+                              : t->n_int32_data;
+  if (!external && !t->has_raw_data && typed != n)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has %zu values for its %zu elements (truncated?)",
+                   im->path, tn, typed, n);
+  if (external) {
     sr_status s = read_external(im, t, bytes, &ext, err);
     if (s) return s;
     raw = ext;
   } else if (t->has_raw_data) {
-    if (t->raw_data.len != bytes)
-      return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' holds %zu bytes of data, its shape needs %zu",
-                     im->path, tn, t->raw_data.len, bytes);
     raw = t->raw_data.data;
   }
+  int c = sr_oconst_new(im, (int)t->n_dims, t->dims, type != 1 && type != 11);
+  if (c < 0) {
+    free(ext);
+    return sr_fail(err, SR_ERR_NOMEM, "%s: tensor '%s': out of memory", im->path, tn);
+  }
+  sr_oconst *k = &im->consts[c];
+  k->init = init;
   if (raw) {
     for (size_t j = 0; j < n; j++) k->v[j] = raw_value(raw + j * es, type);
     free(ext);
@@ -229,7 +247,10 @@ static sr_status fold_binary(sr_oimp *im, const Onnx__NodeProto *nd, const sr_oc
       return fold_fail(im, nd, "operand shapes do not broadcast", err);
     dims[d] = da[d] == 1 ? db[d] : da[d];
   }
-  int c = sr_oconst_new(im, nd_, dims, a->is_int && b->is_int);
+  int64_t total = 1;
+  for (int d = 0; d < nd_; d++)
+    total = dims[d] && total > SR_ONNX_MAX_FOLD / dims[d] ? SR_ONNX_MAX_FOLD + 1 : total * dims[d];
+  int c = total > SR_ONNX_MAX_FOLD ? -1 : sr_oconst_new(im, nd_, dims, a->is_int && b->is_int);
   if (c < 0) return fold_fail(im, nd, "folded constant too large", err);
   sr_oconst *o = &im->consts[c];
   a = NULL;  // consts may have moved

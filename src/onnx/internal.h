@@ -8,6 +8,7 @@
 
 #define SR_ONNX_MAX_DIMS  8
 #define SR_ONNX_MAX_ELEMS ((int64_t)1 << 31)  // elements of one constant: anything above is an absurd size
+#define SR_ONNX_MAX_FOLD  ((int64_t)1 << 24)  // elements of a folded (broadcast) result: shapes and constants
 
 // A constant tensor: an initializer, a Constant node's value or a folded result. Values are doubles
 // (float, double and integer tensors all fit one code path; int64 shapes are exact below 2^53).
