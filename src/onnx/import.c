@@ -174,6 +174,10 @@ static sr_status window(ctx *c, int64_t kdef, int *k, int *stride, int *pad) {
 
 static int is_spatial(const sr_node *n) { return n->op != SR_OP_LINEAR && n->op != SR_OP_FLATTEN; }
 
+// A (C, 1, 1) output is already flat for the ops that follow a Flatten (linear, affine, the logits), as in
+// the built-in models (GAP -> linear): no flatten node, no reorder step.
+static int needs_flatten(const sr_node *n) { return is_spatial(n) && (n->h != 1 || n->w != 1); }
+
 // ---- operators ----
 static sr_status op_conv(ctx *c) {
   int x = in_node(c, 0), w = in_const_idx(c, 1), b = in_const_idx(c, 2);
@@ -344,7 +348,7 @@ static sr_status op_reshape(ctx *c) {
   if (S->n != 2 || !(S->v[0] == 0 || S->v[0] == -1 || S->v[0] >= 1) ||
       !(S->v[1] == -1 || S->v[1] == (double)flat) || (S->v[0] == -1 && S->v[1] == -1))
     return unsupported(c, "a Reshape to a shape other than (N, -1)");
-  return set_out(c, is_spatial(in) ? sr_graph_flatten(c->m, x) : x);
+  return set_out(c, needs_flatten(in) ? sr_graph_flatten(c->m, x) : x);
 }
 
 static sr_status op_act(ctx *c) {
@@ -397,7 +401,7 @@ static sr_status op_flatten(ctx *c) {
   int x = in_node(c, 0);
   if (x < 0) return unsupported(c, "a constant input");
   if (sr_oattr_int(c->nd, "axis", 1) != 1) return unsupported(c, "axis other than 1");
-  return set_out(c, is_spatial(&c->m->nodes[x]) ? sr_graph_flatten(c->m, x) : x);
+  return set_out(c, needs_flatten(&c->m->nodes[x]) ? sr_graph_flatten(c->m, x) : x);
 }
 
 static sr_status op_passthrough(ctx *c) {
