@@ -249,7 +249,8 @@ static sr_status op_pool(ctx *c, int max) {
 static sr_status channel_vector(ctx *c, int cst, int x, double *v) {
   const sr_oconst *k = &c->im->consts[cst];
   const sr_node *n = &c->m->nodes[x];
-  // (C, 1, 1) outputs stand for ONNX's flat (N, C) too (needs_flatten): a constant of rank <= 2 is per channel
+  // (C, 1, 1) outputs stand for ONNX's flat (N, C) too (needs_flatten): a constant of rank <= 2 is per
+  // channel
   int rank = is_spatial(n) && !(n->h == 1 && n->w == 1 && k->ndim <= 2) ? 4 : 2;
   if (k->ndim > rank) return bad_shape(c, "a constant operand of higher rank than the tensor");
   int64_t d[4] = {1, 1, 1, 1};
