@@ -52,7 +52,7 @@ test-asan: deps
 # libFuzzer smoke: each target FUZZ_SECONDS from the committed seeds, JOBS at a time (clang).
 fuzz-ci: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIMREG_FUZZ=ON -DSIMREG_TESTS=OFF >/dev/null
-	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_npy fuzz_safetensors fuzz_idx fuzz_cifar fuzz_png fuzz_jpeg fuzz_json fuzz_cli
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_npy fuzz_safetensors fuzz_idx fuzz_cifar fuzz_png fuzz_jpeg fuzz_json fuzz_cli fuzz_onnx
 	sh scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(JOBS)
 
 test-all: deps build

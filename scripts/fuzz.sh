@@ -10,7 +10,7 @@ SECS=${2:-60}
 JOBS=${3:-2}
 OUT=${4:-$BUILD/fuzz-out}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-TARGETS="npy safetensors idx cifar png jpeg json cli"
+TARGETS="npy safetensors idx cifar png jpeg json cli onnx"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
 run_one() {

@@ -2,14 +2,15 @@
 # Install every Debian package simreg uses. Idempotent: does nothing when all are present.
 # usage: scripts/install-deps.sh [main]
 #   (no argument) everything: build, run, and the test suite's tools (clang for the fuzzers, valgrind,
-#                 chromium for the report render test, PIL for fixture/corpus generators)
+#                 chromium for the report render test, PIL for fixture/corpus generators, PyTorch and
+#                 python3-onnx for the ONNX fixture generator)
 #   main          only what building simreg and running the main job need (make main): a fresh
 #                 machine's first command should not wait for a browser and a second compiler
 set -eu
 PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev libfftw3-dev libplplot-dev
 plplot-driver-cairo libcjson-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin
-dataset-fashion-mnist"
-TEST_PKGS="python3-pil chromium clang libclang-rt-14-dev valgrind"
+dataset-fashion-mnist libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
+TEST_PKGS="python3-pil chromium clang libclang-rt-14-dev valgrind python3-torch python3-onnx"
 case "${1:-all}" in
   main) ;;
   all) PKGS="$PKGS $TEST_PKGS" ;;

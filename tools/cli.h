@@ -48,5 +48,7 @@ int sr_cmd_similarity(int argc, char **argv);
 int sr_cmd_rsa(int argc, char **argv);
 int sr_cmd_attack(int argc, char **argv);
 int sr_cmd_robustness(int argc, char **argv);
+int sr_cmd_import(int argc, char **argv);
+int sr_cmd_export(int argc, char **argv);
 
 #endif

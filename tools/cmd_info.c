@@ -9,7 +9,8 @@
 
 static const char *op_name(sr_op op) {
   static const char *n[SR_OP_COUNT] = {"input", "conv2d", "batchnorm2d", "relu", "maxpool2d", "avgpool2d",
-                                       "global_avgpool", "linear", "flatten", "add"};
+                                       "global_avgpool", "linear", "flatten", "add", "affine", "activation",
+                                       "concat"};
   return (unsigned)op < SR_OP_COUNT ? n[op] : "?";
 }
 
@@ -22,10 +23,10 @@ static int64_t node_params(const sr_node *nd) {
 
 int sr_cmd_info(int argc, char **argv) {
   const char *arch = "cnn-small", *weights = NULL;
-  sr_model_config cfg = {.in_c = 1, .in_h = 28, .in_w = 28, .classes = 10, .width = 1.0};
+  sr_model_config cfg = {.width = 1.0};  // input and classes: defaults below, or an ONNX graph's own
   int json = 0;
   sr_opt opts[] = {
-      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp", 0, 0, 0},
+      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp | onnx:PATH", 0, 0, 0},
       {"width", SR_OPT_DOUBLE, &cfg.width, "channel multiplier for resnets (default 1)", 0.01, 16, 0},
       {"channels", SR_OPT_INT, &cfg.in_c, "input channels (default 1)", 1, 64, 0},
       {"size", SR_OPT_INT, &cfg.in_h, "input height = width (default 28)", 4, 4096, 0},
@@ -37,6 +38,11 @@ int sr_cmd_info(int argc, char **argv) {
   int npos;
   int rc = sr_cli_parse("info", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
+  if (strncmp(arch, "onnx:", 5)) {
+    cfg.in_c = cfg.in_c ? cfg.in_c : 1;
+    cfg.in_h = cfg.in_h ? cfg.in_h : 28;
+    cfg.classes = cfg.classes ? cfg.classes : 10;
+  }
   cfg.in_w = cfg.in_h;
   snprintf(cfg.arch, sizeof cfg.arch, "%s", arch);
   sr_model m;
@@ -77,7 +83,7 @@ int sr_cmd_info(int argc, char **argv) {
       printf("%-4d %-16s %-24s %-16s %12lld\n", i, op_name(nd->op), nd->name, shape, (long long)node_params(nd));
     }
     printf("\nmodel %s  input %dx%dx%d  classes %d\nparameters %lld  forward FLOPs per image %.4g M\nfeature layers:",
-           arch, cfg.in_c, cfg.in_h, cfg.in_w, cfg.classes, (long long)m.n_params, sr_model_flops(&m) / 1e6);
+           arch, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w, m.cfg.classes, (long long)m.n_params, sr_model_flops(&m) / 1e6);
     for (int k = 0; k < m.n_feat; k++) printf(" %s", m.feat_name[k]);
     printf("\n");
   }

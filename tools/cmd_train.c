@@ -130,14 +130,43 @@ static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int e
   return run_training(c, quiet, json);
 }
 
+// --init X: an .onnx file (its weights) or a run directory made by simreg import / train (its graph, features,
+// pixel scaling and best weights). Returns 0 or an exit code.
+static int init_from(const char *x, const sr_opt *opts, sr_train_config *c) {
+  size_t n = strlen(x);
+  if (n > 5 && !strcmp(x + n - 5, ".onnx")) {
+    snprintf(c->model.arch, sizeof c->model.arch, "onnx:%s", x);
+    c->data.mean = sr_cli_seen(opts, "input-mean") ? c->data.mean : 0.0;
+    c->data.scale = sr_cli_seen(opts, "input-scale") ? c->data.scale : 1.0;
+    c->data.gray = 0;
+    if (!sr_cli_seen(opts, "lr")) c->optim.lr = 0.01;
+    return 0;
+  }
+  sr_train_config r = sr_train_config_default();
+  sr_err err = {0};
+  if (sr_train_config_load(x, &r, &err)) return sr_cli_fail("train", &err);
+  snprintf(c->model.arch, sizeof c->model.arch, "%s", r.model.arch);
+  snprintf(c->model.features, sizeof c->model.features, "%s", r.model.features);
+  c->model.width = r.model.width;
+  snprintf(c->model.init, sizeof c->model.init, "%s/best.safetensors", x);
+  if (!sr_cli_seen(opts, "input-mean")) c->data.mean = r.data.mean;
+  if (!sr_cli_seen(opts, "input-scale")) c->data.scale = r.data.scale;
+  c->data.gray = r.data.gray;
+  if (!sr_cli_seen(opts, "lr")) c->optim.lr = 0.01;
+  return 0;
+}
+
 int sr_cmd_train(int argc, char **argv) {
   sr_train_config c = sr_train_config_default();
   const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic", *resume_run = NULL, *precision = "f32";
+  const char *init = NULL, *features = NULL;
   const char *reg = "none", *reg_layers = "", *reg_data = "", *reg_target = "", *reg_indices = "", *reg_loss = "log";
   int color = 0, no_crop = 0, no_flip = 0, no_test = 0, quiet = 0, json = 0;
   int64_t seed = 0;
   sr_opt opts[] = {
-      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp (default cnn-small)", 0, 0, 0},
+      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp | onnx:PATH (default cnn-small)", 0, 0, 0},
+      {"init", SR_OPT_STRING, &init, "fine-tune: start from an imported run (simreg import) or an .onnx file", 0, 0, 0},
+      {"features", SR_OPT_STRING, &features, "ONNX models: feature layers for the regularizer, ONNX tensor names (a,b) or auto", 0, 0, 0},
       {"width", SR_OPT_DOUBLE, &c.model.width, "channel multiplier for resnets (default 1)", 0.01, 16, 0},
       {"data", SR_OPT_STRING, &data, "dataset spec (default fashion-mnist; cifar10:DIR, folder:DIR, ...)", 0, 0, 0},
       {"epochs", SR_OPT_INT, &c.optim.epochs, "epochs (default 20)", 0, 0, 0},
@@ -197,6 +226,21 @@ int sr_cmd_train(int argc, char **argv) {
   // diverge at 0.1 in PyTorch as well, so they default lower.
   if (!sr_cli_seen(opts, "lr") && (!strcmp(arch, "cnn-small") || !strcmp(arch, "mlp"))) c.optim.lr = 0.02;
   snprintf(c.model.arch, sizeof c.model.arch, "%s", arch);
+  if (init && (rc = init_from(init, opts, &c))) return rc;
+  if (features) {
+    if (strncmp(c.model.arch, "onnx:", 5)) {
+      fprintf(stderr, "simreg train: --features is for ONNX models (--model onnx:PATH or --init)\n");
+      return SR_EXIT_USAGE;
+    }
+    snprintf(c.model.features, sizeof c.model.features, "%s", strcmp(features, "auto") ? features : "");
+  }
+  // imported models see pixels as PyTorch's ToTensor gives them (RGB in [0, 1]) unless told otherwise
+  if (!strncmp(c.model.arch, "onnx:", 5)) {
+    if (!sr_cli_seen(opts, "input-mean") && !init) c.data.mean = 0.0;
+    if (!sr_cli_seen(opts, "input-scale") && !init) c.data.scale = 1.0;
+    if (!sr_cli_seen(opts, "color") && !init) color = 1;
+    if (!sr_cli_seen(opts, "lr") && !init) c.optim.lr = 0.01;
+  }
   snprintf(c.data.spec, sizeof c.data.spec, "%s", data);
   snprintf(c.run.out, sizeof c.run.out, "%s", out);
   if (strcmp(reg_loss, "log") && strcmp(reg_loss, "mse")) {
@@ -209,7 +253,8 @@ int sr_cmd_train(int argc, char **argv) {
   snprintf(c.reg.data, sizeof c.reg.data, "%s", reg_data);
   snprintf(c.reg.target, sizeof c.reg.target, "%s", reg_target);
   snprintf(c.reg.indices, sizeof c.reg.indices, "%s", reg_indices);
-  c.data.gray = !color, c.data.crop_pad = no_crop ? 0 : 4, c.data.flip = !no_flip, c.data.augment = !(no_crop && no_flip);
+  if (!init) c.data.gray = !color;
+  c.data.crop_pad = no_crop ? 0 : 4, c.data.flip = !no_flip, c.data.augment = !(no_crop && no_flip);
   c.data.eval_test = !no_test;
   c.optim.seed = (uint64_t)seed;
   c.optim.sched.lr0 = c.optim.lr;

@@ -24,6 +24,8 @@ static const sr_cmd COMMANDS[] = {
     {"rsa", sr_cmd_rsa, "representational similarity analysis: targets, files and run layers compared (rsa.json, figures)"},
     {"attack", sr_cmd_attack, "robustness: noise sweeps, FGSM/PGD (white-box, transferred), Boundary, HopSkipJump, Square -> RUN/robustness.json"},
     {"robustness", sr_cmd_robustness, "the paper's robustness protocol over several runs into one results file"},
+    {"import", sr_cmd_import, "import an ONNX model (torch.onnx.export) as a run directory every command accepts"},
+    {"export", sr_cmd_export, "write an imported run (fine-tuned or not) back to ONNX"},
     {"info", sr_cmd_info, "show a model's layers, parameter count and FLOPs per image"},
     {"version", sr_cmd_version, "print the version"},
     {"corrupt", sr_cmd_corrupt, "CIFAR-10-C corruptions of a dataset (15 x 5 severities), frequency groups"},

@@ -21,8 +21,16 @@ extern "C" {
 
 typedef enum sr_op {
   SR_OP_INPUT, SR_OP_CONV, SR_OP_BN, SR_OP_RELU, SR_OP_MAXPOOL, SR_OP_AVGPOOL, SR_OP_GAP,
-  SR_OP_LINEAR, SR_OP_FLATTEN, SR_OP_ADD, SR_OP_COUNT
+  SR_OP_LINEAR, SR_OP_FLATTEN, SR_OP_ADD, SR_OP_AFFINE, SR_OP_ACT, SR_OP_CONCAT, SR_OP_COUNT
 } sr_op;
+
+// Elementwise activations of SR_OP_ACT (imported models): y = f(x) with the node's alpha, beta.
+typedef enum sr_act {
+  SR_ACT_LEAKY_RELU,  // x > 0 ? x : alpha * x
+  SR_ACT_CLIP,        // min(max(x, alpha), beta) (ReLU6: 0, 6)
+  SR_ACT_SIGMOID,
+  SR_ACT_TANH
+} sr_act;
 
 typedef struct sr_node {
   sr_op op;
@@ -35,6 +43,8 @@ typedef struct sr_node {
   int64_t s_mean, s_var;   // BN: offsets of running mean/var in state
   int bn_index;            // BN: index into num_batches_tracked
   double eps, momentum;    // BN
+  int act;                 // SR_OP_ACT: which sr_act
+  double alpha, beta;      // SR_OP_ACT: its parameters
   char name[48];           // PyTorch module path, e.g. "layer1.0.conv1"
 } sr_node;
 
@@ -49,10 +59,15 @@ typedef struct sr_tensor_info {
 } sr_tensor_info;
 
 typedef struct sr_model_config {
-  char arch[32];     // "resnet18", "resnet34", "cnn-small", "mlp" (or "custom" for hand-built graphs)
+  // "resnet18", "resnet34", "cnn-small", "mlp", "onnx:PATH" (an imported graph, include/simreg/onnx.h), or
+  // "custom" for hand-built graphs
+  char arch[256];
   int in_c, in_h, in_w;
   int classes;
   double width;      // channel multiplier for resnets (1.0 = 64,128,256,512)
+  // onnx: the feature layers (comma-separated ONNX tensor names, or "" / "auto": the output of the last node
+  // of each spatial resolution; include/simreg/onnx.h)
+  char features[512];
 } sr_model_config;
 
 #define SR_MAX_FEATURES 8
@@ -69,7 +84,7 @@ typedef struct sr_model {
   sr_node *nodes;
   int n_nodes, cap_nodes;
   int feat[SR_MAX_FEATURES];       // nodes whose outputs are the named feature layers
-  char feat_name[SR_MAX_FEATURES][32];
+  char feat_name[SR_MAX_FEATURES][64];
   int n_feat;
   int64_t n_params, n_state;
   float *params, *grads, *state;   // flat buffers, allocated by sr_model_finalize
@@ -106,6 +121,12 @@ int sr_graph_gap(sr_model *m, int in);
 int sr_graph_linear(sr_model *m, int in, int out, int bias, const char *name);
 int sr_graph_flatten(sr_model *m, int in);
 int sr_graph_add(sr_model *m, int a, int b);
+// Constant per-channel y = x * scale[c] + shift[c] (an imported model's Sub/Div/Mul/Add by constants): scale and
+// shift are state tensors "<name>.scale", "<name>.shift" (1 and 0 after finalize), not trained.
+int sr_graph_affine(sr_model *m, int in, const char *name);
+int sr_graph_act(sr_model *m, int in, sr_act act, double alpha, double beta);
+// Concatenation along channels of two (C, H, W) outputs with the same H, W.
+int sr_graph_concat(sr_model *m, int a, int b);
 // Graph functions return the new node index, or -1 on a bad shape/argument (then finalize fails).
 sr_status sr_model_add_feature(sr_model *m, int node, const char *name, sr_err *err);
 // Allocate params/grads/state and initialise them as PyTorch does (kaiming-uniform a=sqrt(5) for

@@ -63,7 +63,9 @@ typedef struct sr_train_data {
 } sr_train_data;
 
 typedef struct sr_train_model {
-  char arch[32];
+  char arch[256];  // a zoo name or "onnx:PATH"
+  char features[512];  // onnx: feature layers, ONNX tensor names comma-separated, or "" = auto (simreg/onnx.h)
+  char init[2048];     // weights loaded after the model is built (a run's best.safetensors; --init), or ""
   double width;
   sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
   int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)
@@ -150,7 +152,10 @@ typedef struct sr_run_info {
 sr_status sr_train_config_load(const char *run, sr_train_config *cfg, sr_err *err);
 
 // Rebuild the model of RUN (config.json) and load RUN/<which>.safetensors (which: "best" or "last").
+// An imported model's config.json names its graph "onnx:model.onnx", relative to RUN.
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err);
+// arch as a run records it -> as the model builder takes it: "onnx:REL" becomes "onnx:RUN/REL" (absolute kept).
+void sr_run_resolve_arch(const char *run, const char *arch, char *out, size_t n);
 
 #ifdef __cplusplus
 }

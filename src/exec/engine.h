@@ -101,7 +101,7 @@ typedef struct sr_layer_ops {
 
 // The ops (src/ops/<op>.c), registered in src/ops/registry.c.
 extern const sr_layer_ops sr_ops_input, sr_ops_conv, sr_ops_bn, sr_ops_relu, sr_ops_maxpool, sr_ops_avgpool,
-    sr_ops_gap, sr_ops_linear, sr_ops_flatten, sr_ops_add;
+    sr_ops_gap, sr_ops_linear, sr_ops_flatten, sr_ops_add, sr_ops_affine, sr_ops_act, sr_ops_concat;
 const sr_layer_ops *sr_layer_ops_for(sr_op op);
 
 // Drop a model's tapes (tape.c) and its plans' shared Winograd weights (infer.c).

@@ -177,6 +177,45 @@ int sr_graph_add(sr_model *m, int a, int b) {
   return i;
 }
 
+int sr_graph_affine(sr_model *m, int in, const char *name) {
+  if (in < 0 || in >= m->n_nodes) return -1;
+  const sr_node *p = &m->nodes[in];
+  int i = push(m, SR_OP_AFFINE, in, p->c, p->h, p->w, name);
+  if (i < 0) return -1;
+  sr_node *nd = &m->nodes[i];
+  int64_t cs[1] = {nd->c};
+  nd->s_mean = m->n_state;  // scale
+  nd->s_var = m->n_state + nd->c;  // shift
+  m->n_state += 2 * (int64_t)nd->c;
+  if (add_tensor(m, name, "scale", 1, nd->s_mean, 1, cs) || add_tensor(m, name, "shift", 1, nd->s_var, 1, cs))
+    return -1;
+  return i;
+}
+
+int sr_graph_act(sr_model *m, int in, sr_act act, double alpha, double beta) {
+  if (in < 0 || in >= m->n_nodes || (unsigned)act > SR_ACT_TANH) return -1;
+  if (act == SR_ACT_CLIP && !(alpha <= beta)) return -1;
+  const sr_node *p = &m->nodes[in];
+  static const char *names[] = {"leaky_relu", "clip", "sigmoid", "tanh"};
+  int i = push(m, SR_OP_ACT, in, p->c, p->h, p->w, names[act]);
+  if (i < 0) return -1;
+  m->nodes[i].act = act;
+  m->nodes[i].alpha = alpha;
+  m->nodes[i].beta = beta;
+  return i;
+}
+
+int sr_graph_concat(sr_model *m, int a, int b) {
+  if (a < 0 || b < 0 || a >= m->n_nodes || b >= m->n_nodes) return -1;
+  const sr_node *pa = &m->nodes[a], *pb = &m->nodes[b];
+  if (pa->h != pb->h || pa->w != pb->w || pa->op == SR_OP_LINEAR || pa->op == SR_OP_FLATTEN ||
+      pb->op == SR_OP_LINEAR || pb->op == SR_OP_FLATTEN || (int64_t)pa->c + pb->c > 65536)
+    return -1;
+  int i = push(m, SR_OP_CONCAT, a, pa->c + pb->c, pa->h, pa->w, "concat");
+  if (i >= 0) m->nodes[i].in[1] = b;
+  return i;
+}
+
 sr_status sr_model_add_feature(sr_model *m, int node, const char *name, sr_err *err) {
   if (m->n_feat == SR_MAX_FEATURES) return sr_fail(err, SR_ERR_ARG, "too many feature layers");
   if (node < 0 || node >= m->n_nodes) return sr_fail(err, SR_ERR_ARG, "feature node %d does not exist", node);
@@ -208,6 +247,8 @@ sr_status sr_model_finalize(sr_model *m, sr_rng *rng, sr_err *err) {
       double bound = 1.0 / sqrt((double)fan_in);
       init_uniform(m->params + nd->p_w, (int64_t)nd->c * fan_in, bound, rng);
       if (nd->bias) init_uniform(m->params + nd->p_b, nd->c, bound, rng);
+    } else if (nd->op == SR_OP_AFFINE) {
+      for (int c = 0; c < nd->c; c++) m->state[nd->s_mean + c] = 1.0f;
     } else if (nd->op == SR_OP_BN) {
       for (int c = 0; c < nd->c; c++) {
         m->params[nd->p_w + c] = 1.0f;

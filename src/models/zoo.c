@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "simreg/model.h"
+#include "simreg/onnx.h"
 
 static int width_of(int base, double width) {
   long c = lround(base * width);
@@ -87,10 +88,16 @@ static sr_status build_mlp(sr_model *m, sr_err *err) {
   return x < 0 ? unfit(m, err, "mlp head") : SR_OK;
 }
 
-const char *sr_model_arch_list(void) { return "resnet18, resnet34, cnn-small, mlp"; }
+const char *sr_model_arch_list(void) { return "resnet18, resnet34, cnn-small, mlp, onnx:PATH"; }
 
 sr_status sr_model_create(sr_model *m, const sr_model_config *cfg, sr_rng *rng, sr_err *err) {
   static const int r18[4] = {2, 2, 2, 2}, r34[4] = {3, 4, 6, 3};
+  if (!strncmp(cfg->arch, "onnx:", 5)) {  // an imported graph with its own weights (rng unused)
+    sr_onnx_opts o = {.in_c = cfg->in_c, .in_h = cfg->in_h, .in_w = cfg->in_w, .classes = cfg->classes,
+                      .features = cfg->features};
+    (void)rng;
+    return sr_model_from_onnx(cfg->arch + 5, &o, m, NULL, err);
+  }
   sr_status st = sr_model_init(m, cfg, err);
   if (st) return st;
   if (!strcmp(cfg->arch, "resnet18"))

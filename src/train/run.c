@@ -31,6 +31,11 @@ static sr_status read_config(const char *run, char *path, size_t np, cJSON **out
   return SR_OK;
 }
 
+void sr_run_resolve_arch(const char *run, const char *arch, char *out, size_t n) {
+  if (!strncmp(arch, "onnx:", 5) && arch[5] && arch[5] != '/') snprintf(out, n, "onnx:%s/%s", run, arch + 5);
+  else snprintf(out, n, "%s", arch);
+}
+
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err) {
   char path[2048];
   cJSON *j;
@@ -46,7 +51,9 @@ sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_in
     cJSON_Delete(j);
     return sr_fail(err, SR_ERR_FORMAT, "%s: lacks model, in_channels, in_height, in_width or classes", path);
   }
-  snprintf(cfg.arch, sizeof cfg.arch, "%s", model->valuestring);
+  sr_run_resolve_arch(run, model->valuestring, cfg.arch, sizeof cfg.arch);
+  const cJSON *feats = cJSON_GetObjectItemCaseSensitive(j, "features");
+  if (cJSON_IsString(feats)) snprintf(cfg.features, sizeof cfg.features, "%s", feats->valuestring);
   snprintf(info->data, sizeof info->data, "%s", cJSON_IsString(data) ? data->valuestring : "fashion-mnist");
   const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gray"), *mean = cJSON_GetObjectItemCaseSensitive(j, "input_mean"),
               *scale = cJSON_GetObjectItemCaseSensitive(j, "input_scale");
@@ -91,7 +98,10 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
   }
   double seed = 0, limit = 0;
   char sched[32] = "cyclic";
-  get_str(j, "model", c->model.arch, sizeof c->model.arch);
+  char arch[sizeof c->model.arch] = "";
+  get_str(j, "model", arch, sizeof arch);
+  sr_run_resolve_arch(run, arch, c->model.arch, sizeof c->model.arch);
+  get_str(j, "features", c->model.features, sizeof c->model.features);
   get_str(j, "data", c->data.spec, sizeof c->data.spec);
   get_str(j, "lr_schedule", sched, sizeof sched);
   get_num(j, "width", &c->model.width);

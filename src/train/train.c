@@ -104,13 +104,30 @@ static sr_status write_json(const char *dir, const char *name, const cJSON *j, i
   return sr_afile_commit(&f, err);
 }
 
+// An imported model's graph is part of its run: OUT/model.onnx (unless it is that file already).
+static sr_status copy_onnx(const sr_train_config *c, sr_err *err) {
+  if (strncmp(c->model.arch, "onnx:", 5)) return SR_OK;
+  char dst[2200];
+  snprintf(dst, sizeof dst, "%s/model.onnx", c->run.out);
+  if (!strcmp(dst, c->model.arch + 5)) return SR_OK;
+  void *buf;
+  size_t n;
+  sr_status st = sr_read_file(c->model.arch + 5, (size_t)2 << 30, &buf, &n, err);
+  if (st) return st;
+  st = sr_write_file_atomic(dst, buf, n, err);
+  sr_free(buf);
+  return st;
+}
+
 static sr_status write_config(const run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   cJSON *j = cJSON_CreateObject();
   int ok = j != NULL;  // every member must make it in: a config.json missing a setting is not the run's
   ok &= cJSON_AddStringToObject(j, "name", strrchr(c->run.out, '/') ? strrchr(c->run.out, '/') + 1 : c->run.out) != NULL;
   ok &= cJSON_AddStringToObject(j, "version", SR_VERSION_STRING) != NULL;
-  ok &= cJSON_AddStringToObject(j, "model", c->model.arch) != NULL;
+  // an imported graph travels with the run (copied by copy_onnx), named relative to it
+  ok &= cJSON_AddStringToObject(j, "model", strncmp(c->model.arch, "onnx:", 5) ? c->model.arch : "onnx:model.onnx") != NULL;
+  if (c->model.features[0]) ok &= cJSON_AddStringToObject(j, "features", c->model.features) != NULL;
   ok &= cJSON_AddNumberToObject(j, "width", c->model.width) != NULL;
   ok &= cJSON_AddStringToObject(j, "dataset", r->train.name) != NULL;
   ok &= cJSON_AddStringToObject(j, "data", c->data.spec) != NULL;
@@ -203,9 +220,11 @@ static sr_status setup(run_state *r, sr_err *err) {
   sr_model_config mc = {.in_c = sr_batch_channels(&r->train, &r->opts), .in_h = r->train.h, .in_w = r->train.w,
                         .classes = r->train.num_classes, .width = c->model.width};
   snprintf(mc.arch, sizeof mc.arch, "%s", c->model.arch);
+  snprintf(mc.features, sizeof mc.features, "%s", c->model.features);
   sr_rng rng;
   sr_rng_seed(&rng, c->optim.seed, 1);
   if ((st = sr_model_create(&r->model, &mc, &rng, err))) return st;
+  if (c->model.init[0] && (st = sr_model_load(&r->model, c->model.init, err))) return st;
   if ((st = sr_model_set_precision(&r->model, c->model.precision, err)) ||
       (st = sr_model_set_winograd(&r->model, !c->model.direct_conv, err)))
     return st;
@@ -222,6 +241,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_reg_run_setup(&r->reg, c, &r->train, r->tr_idx, r->n_tr, &r->model, &r->opts, err))) return st;
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->run.out, err))) return st;
+  if ((st = copy_onnx(c, err))) return st;
   return write_config(r, err);
 }
 
