@@ -36,27 +36,15 @@ static double act_slope(const sr_node *nd, double x, double y) {
   return 1.0;
 }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p;
-  (void)st;
-  (void)training;
-  (void)x1;
-  (void)aux;
-  for (int64_t j = 0; j < N * numel(nd); j++) y[j] = act_fwd(nd, x0[j]);
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  for (int64_t j = 0; j < io->n * numel(nd); j++) io->y[j] = act_fwd(nd, io->x0[j]);
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p;
-  (void)st;
-  (void)training;
-  (void)aux;
-  (void)dx1;
-  (void)dp;
-  if (!dx0) return;
-  for (int64_t j = 0; j < N * numel(nd); j++) dx0[j] += dy[j] * act_slope(nd, x0[j], y[j]);
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  if (!io->dx0) return;
+  for (int64_t j = 0; j < io->n * numel(nd); j++) io->dx0[j] += io->dy[j] * act_slope(nd, io->x0[j], io->y[j]);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {

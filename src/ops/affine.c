@@ -6,36 +6,24 @@
 
 static int64_t plane(const sr_node *nd) { return (int64_t)nd->h * nd->w; }
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p;
-  (void)training;
-  (void)x1;
-  (void)aux;
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
   int64_t hw = plane(nd);
-  for (int64_t n = 0; n < N; n++)
+  for (int64_t n = 0; n < io->n; n++)
     for (int c = 0; c < nd->c; c++) {
       int64_t o = (n * nd->c + c) * hw;
-      for (int64_t j = 0; j < hw; j++) y[o + j] = x0[o + j] * st[nd->s_mean + c] + st[nd->s_var + c];
+      for (int64_t j = 0; j < hw; j++) io->y[o + j] = io->x0[o + j] * io->st[nd->s_mean + c] + io->st[nd->s_var + c];
     }
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p;
-  (void)training;
-  (void)x0;
-  (void)y;
-  (void)aux;
-  (void)dx1;
-  (void)dp;
-  if (!dx0) return;
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
+  if (!io->dx0) return;
   int64_t hw = plane(nd);
-  for (int64_t n = 0; n < N; n++)
+  for (int64_t n = 0; n < io->n; n++)
     for (int c = 0; c < nd->c; c++) {
       int64_t o = (n * nd->c + c) * hw;
-      for (int64_t j = 0; j < hw; j++) dx0[o + j] += dy[o + j] * st[nd->s_mean + c];
+      for (int64_t j = 0; j < hw; j++) io->dx0[o + j] += io->dy[o + j] * io->st[nd->s_mean + c];
     }
 }
 

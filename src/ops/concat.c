@@ -5,35 +5,23 @@
 
 #include "exec/infer.h"
 
-static void ref_fwd(const sr_node *nd, const double *p, double *st, int training, int64_t N, const double *x0,
-                    const double *x1, double *y, double *aux) {
-  (void)p;
-  (void)st;
-  (void)training;
-  (void)aux;
+static void ref_fwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
   size_t hw = (size_t)nd->h * nd->w, ca = (size_t)nd->ic * hw, cb = (size_t)(nd->c - nd->ic) * hw;
-  for (int64_t n = 0; n < N; n++) {
-    memcpy(y + (size_t)n * (ca + cb), x0 + (size_t)n * ca, sizeof(double) * ca);
-    memcpy(y + (size_t)n * (ca + cb) + ca, x1 + (size_t)n * cb, sizeof(double) * cb);
+  for (int64_t n = 0; n < io->n; n++) {
+    memcpy(io->y + (size_t)n * (ca + cb), io->x0 + (size_t)n * ca, sizeof(double) * ca);
+    memcpy(io->y + (size_t)n * (ca + cb) + ca, io->x1 + (size_t)n * cb, sizeof(double) * cb);
   }
 }
 
-static void ref_bwd(const sr_node *nd, const double *p, const double *st, int training, int64_t N,
-                    const double *x0, const double *y, const double *aux, const double *dy, double *dx0,
-                    double *dx1, double *dp) {
-  (void)p;
-  (void)st;
-  (void)training;
-  (void)x0;
-  (void)y;
-  (void)aux;
-  (void)dp;
+static void ref_bwd(const sr_ref_io *io) {
+  const sr_node *nd = io->nd;
   size_t hw = (size_t)nd->h * nd->w, ca = (size_t)nd->ic * hw, cb = (size_t)(nd->c - nd->ic) * hw;
-  for (int64_t n = 0; n < N; n++)
+  for (int64_t n = 0; n < io->n; n++)
     for (size_t j = 0; j < ca + cb; j++) {
-      double g = dy[(size_t)n * (ca + cb) + j];
-      if (j < ca && dx0) dx0[(size_t)n * ca + j] += g;
-      if (j >= ca && dx1) dx1[(size_t)n * cb + j - ca] += g;
+      double g = io->dy[(size_t)n * (ca + cb) + j];
+      if (j < ca && io->dx0) io->dx0[(size_t)n * ca + j] += g;
+      if (j >= ca && io->dx1) io->dx1[(size_t)n * cb + j - ca] += g;
     }
 }
 
