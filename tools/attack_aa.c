@@ -1,5 +1,5 @@
-// `simreg attack --attack autoattack | apgd-ce | apgd-dlr | apgd-t`: the flag checks and the summary lines
-// (the runner is sr_rob_autoattack in the library).
+// `simreg attack --attack autoattack | apgd-ce | apgd-dlr | apgd-t | fab-t`: the flag checks and the summary
+// lines (the runner is sr_rob_autoattack in the library).
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +8,8 @@
 #include "cli.h"
 
 int atk_is_autoattack(const char *attack) {
-  const char *names[] = {"autoattack", "apgd-ce", "apgd-dlr", "apgd-t"};
-  for (int i = 0; i < 4; i++)
+  const char *names[] = {"autoattack", "apgd-ce", "apgd-dlr", "apgd-t", "fab-t"};
+  for (int i = 0; i < 5; i++)
     if (!strcmp(attack, names[i])) return 1;
   return 0;
 }

@@ -55,10 +55,10 @@ int sr_cmd_attack(int argc, char **argv) {
   const char *precision = "f32";
   sr_opt opts[] = {
       {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | square | autoattack | "
-                                           "apgd-ce | apgd-dlr | apgd-t (required)", 0, 0, 0},
-      {"version", SR_OPT_STRING, &a.version, "autoattack: standard (APGD-CE, APGD-T, Square; default) | fast "
+                                           "apgd-ce | apgd-dlr | apgd-t | fab-t (required)", 0, 0, 0},
+      {"version", SR_OPT_STRING, &a.version, "autoattack: standard (APGD-CE, APGD-T, FAB-T, Square; default) | fast "
                                              "(APGD-CE, APGD-T with 3 targets)", 0, 0, 0},
-      {"targets", SR_OPT_INT, &a.targets, "apgd-t: target classes (default 9; autoattack fast: 3)", 1, 1000, 0},
+      {"targets", SR_OPT_INT, &a.targets, "apgd-t, fab-t: target classes (default 9; autoattack fast: 3)", 1, 1000, 0},
       {"images", SR_OPT_I64, &a.images, "first N images of the split (default 1000)", 1, 1e9, 0},
       {"data", SR_OPT_STRING, &a.data, "dataset spec (default: the run's)", 0, 0, 0},
       {"split", SR_OPT_STRING, &a.split, "train | test (default test)", 0, 0, 0},
@@ -106,7 +106,7 @@ int sr_cmd_attack(int argc, char **argv) {
   for (int i = 0; i < 7; i++) known |= a.attack && !strcmp(a.attack, kinds[i]);
   if (!known) {
     fprintf(stderr, "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj, square, autoattack, "
-            "apgd-ce, apgd-dlr or apgd-t%s%s%s\n", a.attack ? ", not '" : "", a.attack ? a.attack : "",
+            "apgd-ce, apgd-dlr, apgd-t or fab-t%s%s%s\n", a.attack ? ", not '" : "", a.attack ? a.attack : "",
             a.attack ? "'" : "");
     return SR_EXIT_USAGE;
   }

@@ -286,6 +286,29 @@ sr_status sr_apgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, co
 // + 1e-12), pi the classes sorted by descending logit.
 double sr_apgd_dlr(const double *z, int classes, int32_t y, int32_t target, double *grad);
 
+// ---- FAB-T (Croce & Hein 2020, targeted Fast Adaptive Boundary), L-inf or L2 ------------------------------
+typedef struct sr_fab_opts {
+  sr_norm norm;
+  double eps;        // a target run is skipped for images with an adversarial within eps (<= 0: never)
+  int iterations;    // 100 per target
+  int targets;       // 9: the classes ranked 2nd .. 10th by the clean logits; < classes
+  double alpha_max;  // 0.1
+  double eta;        // 1.05 overshoot
+  double beta;       // 0.9 backward step after an adversarial point
+  // Called after each iteration of target run `run` for the batch's k images (first: their index in the call).
+  void (*on_iter)(void *ctx, int run, int64_t it, int64_t first, int64_t k);
+  void *ctx;
+} sr_fab_opts;
+
+sr_fab_opts sr_fab_opts_default(sr_norm norm, double eps);
+// y: the labels (an image counts when the prediction differs). r->adv: the smallest adversarial found (the
+// attack's norm) over all targets, the clean image where none; r->found: one was found and a fresh forward pass
+// confirms it (no eps ball: compare the distance with eps yourself); r->queries: forward passes per image, of
+// which r->init_queries without a gradient (the clean pass and each iteration's check). No randomness: the
+// seed is unused (AutoAttack's FAB-T starts at the clean image).
+sr_status sr_fab(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_fab_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err);
+
 // ---- convergence of a minimal-perturbation attack -----------------------------------------------------
 // The steps after which a trace of a run of `steps` records: round(k * steps / 10), k = 0..10.
 void sr_trace_steps(int64_t steps, int64_t at[SR_TRACE_POINTS]);

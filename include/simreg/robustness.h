@@ -99,8 +99,8 @@ sr_status sr_rob_minpert(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out,
 sr_status sr_rob_square(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 
 // AutoAttack (o->attack "autoattack", o->version standard | fast) or one of its attacks alone ("apgd-ce",
-// "apgd-dlr", "apgd-t"), o->norm, o->eps (<= 0: 0.1 gray / 8/255 color for linf, 2 / 0.5 for l2), o->steps > 0:
-// APGD iterations (default 100), o->queries: Square's budget (the CLI passes 5000): out.attacks.autoattack_<norm>
+// "apgd-dlr", "apgd-t", "fab-t"), o->norm, o->eps (<= 0: 0.1 gray / 8/255 color for linf, 2 / 0.5 for l2), o->steps > 0:
+// APGD / FAB iterations (default 100), o->queries: Square's budget (the CLI passes 5000): out.attacks.autoattack_<norm>
 // or out.attacks.<attack>_<norm> with robust accuracy after each attack and per image the attack that broke it.
 sr_status sr_rob_autoattack(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 

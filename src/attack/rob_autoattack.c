@@ -9,9 +9,9 @@
 
 #include "attack/rob_internal.h"
 
-typedef enum aa_kind { AA_APGD_CE, AA_APGD_DLR, AA_APGD_T, AA_SQUARE, AA_KINDS } aa_kind;
+typedef enum aa_kind { AA_APGD_CE, AA_APGD_DLR, AA_APGD_T, AA_FAB_T, AA_SQUARE, AA_KINDS } aa_kind;
 
-static const char *const aa_names[AA_KINDS] = {"apgd-ce", "apgd-dlr", "apgd-t", "square"};
+static const char *const aa_names[AA_KINDS] = {"apgd-ce", "apgd-dlr", "apgd-t", "fab-t", "square"};
 
 // What one attack of the list spent and achieved (summed over the ranks).
 typedef struct aa_stats {
@@ -44,9 +44,9 @@ static sr_status make_plan(const sr_rob_opts *o, int classes, aa_plan *p, sr_err
   if (!strcmp(o->attack, "autoattack")) {
     p->version = o->version ? o->version : "standard";
     if (!strcmp(p->version, "standard")) {
-      aa_kind l[] = {AA_APGD_CE, AA_APGD_T, AA_SQUARE};
+      aa_kind l[] = {AA_APGD_CE, AA_APGD_T, AA_FAB_T, AA_SQUARE};
       memcpy(p->list, l, sizeof l);
-      p->count = 3;
+      p->count = 4;
     } else if (!strcmp(p->version, "fast")) {
       // fast: the two APGD attacks that break nearly everything the full list breaks, with 3 targets
       aa_kind l[] = {AA_APGD_CE, AA_APGD_T};
@@ -91,6 +91,23 @@ static void square_iter(void *ctx, int64_t it, int64_t first, int64_t n, int64_t
   sr_rob_tick_update(p->tick, (double)first + (double)n * (double)(it + 1) / (double)p->iterations);
 }
 
+static void fab_iter(void *ctx, int run, int64_t it, int64_t first, int64_t k) {
+  aa_prog *p = ctx;
+  double frac =
+      ((double)run * (double)p->iterations + (double)it) / ((double)p->runs * (double)p->iterations);
+  sr_rob_tick_update(p->tick, (double)first + (double)k * frac);
+}
+
+// FAB returns its smallest adversarial whatever its size: only those within eps break an image.
+static void within_eps(const aa_run *a, const float *x, int64_t n, sr_attack_result *res) {
+  int64_t d = a->r->d;
+  for (int64_t i = 0; i < n; i++) {
+    const float *v = res->adv + i * d;
+    double dn = a->norm == SR_NORM_L2 ? sr_dist_l2(v, x + i * d, d) : sr_dist_linf(v, x + i * d, d);
+    if (res->found[i] && !(dn <= a->eps)) res->found[i] = 0;
+  }
+}
+
 static sr_status attack_share(aa_run *a, aa_kind kind, const float *x, const int32_t *y, int64_t n,
                               int64_t first, sr_rob_tick *tick, sr_attack_result *res, sr_err *err) {
   sr_amodel *am = &a->r->t.am;
@@ -107,6 +124,17 @@ static sr_status attack_share(aa_run *a, aa_kind kind, const float *x, const int
     so.on_iter = square_iter;
     so.ctx = &p;
     return sr_square(am, x, y, n, &so, seed, res, err);
+  }
+  if (kind == AA_FAB_T) {
+    sr_fab_opts fo = sr_fab_opts_default(a->norm, a->eps);
+    fo.targets = a->plan.targets;
+    if (a->o->steps > 0) fo.iterations = (int)a->o->steps;
+    aa_prog p = {.tick = tick, .runs = fo.targets, .iterations = fo.iterations};
+    fo.on_iter = fab_iter;
+    fo.ctx = &p;
+    sr_status st = sr_fab(am, x, y, n, &fo, seed, res, err);
+    if (!st) within_eps(a, x, n, res);
+    return st;
   }
   sr_apgd_loss loss = kind == AA_APGD_CE    ? SR_APGD_CE
                       : kind == AA_APGD_DLR ? SR_APGD_DLR
@@ -224,7 +252,8 @@ static void write_json(const aa_run *a, const aa_stats *s, double clean, const d
     cJSON_AddNumberToObject(e, "gradients", (double)s[k].gradients);
     cJSON_AddNumberToObject(e, "recheck_failed", (double)s[k].recheck_failed);
     cJSON_AddNumberToObject(e, "seconds", s[k].seconds);
-    if (a->plan.list[k] == AA_APGD_T) cJSON_AddNumberToObject(e, "targets", a->plan.targets);
+    if (a->plan.list[k] == AA_APGD_T || a->plan.list[k] == AA_FAB_T)
+      cJSON_AddNumberToObject(e, "targets", a->plan.targets);
     if (a->plan.list[k] == AA_SQUARE) cJSON_AddNumberToObject(e, "budget", (double)a->plan.square_queries);
     cJSON_AddItemToArray(at, e);
   }

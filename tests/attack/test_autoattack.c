@@ -125,6 +125,48 @@ static void test_apgd(sr_amodel *am, const float *x, const int32_t *pred) {
   }
 }
 
+// FAB-T: confirmed adversarials in [0,1]; more iterations never return a larger one (the same deterministic
+// path, the smallest kept); repeats exactly.
+static void test_fab(sr_amodel *am, const float *x, const int32_t *pred) {
+  sr_err err = {0};
+  for (int nm = 0; nm < 2; nm++) {
+    sr_fab_opts o = sr_fab_opts_default(nm ? SR_NORM_L2 : SR_NORM_LINF, 0);
+    o.targets = 2;
+    o.iterations = 4;
+    sr_attack_result a, b, c;
+    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &a, &err), &err);
+    o.iterations = 20;
+    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &b, &err), &err);
+    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &c, &err), &err);
+    if (err.code) return;
+    int32_t p[N];
+    CHECK_OK(sr_amodel_predict(am, b.adv, N, p, NULL, &err), &err);
+    int found = 0, ok = 1, shrink = 1, box = 1;
+    double mean = 0;
+    for (int i = 0; i < N; i++) {
+      const float *xi = x + i * am->d;
+      double da = nm ? sr_dist_l2(a.adv + i * am->d, xi, am->d) : sr_dist_linf(a.adv + i * am->d, xi, am->d);
+      double db = nm ? sr_dist_l2(b.adv + i * am->d, xi, am->d) : sr_dist_linf(b.adv + i * am->d, xi, am->d);
+      found += b.found[i];
+      ok &= !b.found[i] || p[i] != pred[i];
+      if (b.found[i]) mean += db;
+      shrink &= !a.found[i] || (b.found[i] && db <= da);
+      for (int64_t q = 0; q < am->d; q++) box &= b.adv[i * am->d + q] >= 0 && b.adv[i * am->d + q] <= 1;
+    }
+    CHECK(found >= N / 2 && ok && b.recheck_failed == 0 && box, "fab %s: %d/%d found, confirmed, in [0,1]",
+          nm ? "l2" : "linf", found, N);
+    CHECK(shrink, "fab %s: 20 iterations return no larger adversarial than 4", nm ? "l2" : "linf");
+    CHECK(!memcmp(b.adv, c.adv, (size_t)N * (size_t)am->d * sizeof(float)) &&
+              !memcmp(b.queries, c.queries, N * sizeof(int64_t)),
+          "fab %s: repeats exactly", nm ? "l2" : "linf");
+    printf("fab-t %s: %d/%d found, mean distance %.4f, %lld gradient calls\n", nm ? "l2" : "linf", found, N,
+           found ? mean / found : NAN, (long long)(sum64(b.queries, N) - sum64(b.init_queries, N)));
+    sr_attack_result_free(&a);
+    sr_attack_result_free(&b);
+    sr_attack_result_free(&c);
+  }
+}
+
 // A label the model does not predict: found at once, no query, the clean image returned.
 static void test_misclassified(sr_amodel *am, const float *x, const int32_t *pred) {
   sr_err err = {0};
@@ -148,6 +190,18 @@ static void test_misclassified(sr_amodel *am, const float *x, const int32_t *pre
     CHECK(r.norm_sq_per_dim[0] == 0, "loss %d: zero perturbation", l);
     sr_attack_result_free(&r);
   }
+  sr_fab_opts fo = sr_fab_opts_default(SR_NORM_L2, 0);
+  fo.iterations = 5;
+  fo.targets = 2;
+  sr_attack_result r;
+  CHECK_OK(sr_fab(am, x, y, N, &fo, 0, &r, &err), &err);
+  if (err.code) return;
+  int finite = 1;
+  for (int64_t q = 0; q < N * am->d; q++) finite &= isfinite(r.adv[q]);
+  CHECK(r.found[0] && r.found[5] && r.queries[0] == r.init_queries[0] && r.queries[5] == r.init_queries[5] &&
+            finite,
+        "fab: misclassified images found with no gradient call, finite");
+  sr_attack_result_free(&r);
 }
 
 // All weights zero: every logit equal, every input gradient zero.
@@ -171,6 +225,19 @@ static void test_zero_model(sr_amodel *am, sr_model *m, const float *x) {
       CHECK(finite && found == 0, "zero model, loss %d norm %d: %d found, finite %d", l, nm, found, finite);
       sr_attack_result_free(&r);
     }
+  for (int nm = 0; nm < 2; nm++) {
+    sr_fab_opts o = sr_fab_opts_default(nm ? SR_NORM_L2 : SR_NORM_LINF, 0.1);
+    o.iterations = 10;
+    o.targets = 3;
+    sr_attack_result r;
+    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &r, &err), &err);
+    if (err.code) return;
+    int finite = 1, found = 0;
+    for (int64_t q = 0; q < N * am->d; q++) finite &= isfinite(r.adv[q]);
+    for (int i = 0; i < N; i++) found += r.found[i];
+    CHECK(finite && found == 0, "zero model, fab norm %d: %d found, finite %d", nm, found, finite);
+    sr_attack_result_free(&r);
+  }
 }
 
 int main(void) {
@@ -192,8 +259,9 @@ int main(void) {
   CHECK_OK(sr_amodel_predict(&am, x, N, pred, NULL, &err), &err);
   double t0 = sr_now();
   test_apgd(&am, x, pred);
+  test_fab(&am, x, pred);
   test_misclassified(&am, x, pred);
-  printf("apgd tests %.1f s\n", sr_now() - t0);
+  printf("apgd / fab tests %.1f s\n", sr_now() - t0);
   test_zero_model(&am, &m, x);
   sr_free(x);
   sr_amodel_free(&am);
