@@ -18,7 +18,7 @@ SIMREG=${SIMREG:-build/tools/simreg}
 ATTACKS=${ATTACKS:-"apgd-ce autoattack"}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-git --git-dir="$GITDIR" archive HEAD autoattack | tar -x -C "$TMP"
+git --git-dir="$GITDIR" archive HEAD $(git --git-dir="$GITDIR" ls-tree --name-only HEAD autoattack/ | grep "\.py$") | tar -x -C "$TMP"
 cp -r "$RUN" "$TMP/run"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; load: $(uptime | sed 's/.*load average: //')"
 echo "images $IMAGES, eps $EPS (Linf), rounds $ROUNDS; reference $(git --git-dir="$GITDIR" rev-parse --short HEAD)"
