@@ -7,7 +7,8 @@
 #
 # RUN: a trained simreg run (Fashion-MNIST); AUTOATTACK_GIT_DIR: a git directory of fra31/auto-attack (the
 # `fetch` tool's mirror); it is unpacked with `git archive` into a temp dir put on PYTHONPATH, never into the
-# tree. SIMREG: the binary (default build/tools/simreg). ATTACKS: which to run (default "apgd-ce autoattack").
+# tree (only its .py files: a mirror without the large example weights makes `git archive` print "invalid
+# object ... model_test.pt", harmless). SIMREG: the binary (default build/tools/simreg). ATTACKS: which to run (default "apgd-ce autoattack").
 set -eu
 RUN=$1
 GITDIR=$2
