@@ -33,4 +33,11 @@ void atk_print_wbmin(const sr_rob_opts *o, const cJSON *out, int quiet);
 void atk_print_minpert(const sr_rob_opts *o, const cJSON *out, int quiet);
 void atk_print_square(const sr_rob_opts *o, const cJSON *out);
 
+// autoattack and its attacks alone (tools/attack_aa.c): the names, the flag checks of `simreg attack` (exit
+// code 2 naming the flag, 0 when fine; sets Square's budget to AutoAttack's 5000 unless --queries was given),
+// the summary.
+int atk_is_autoattack(const char *attack);
+int atk_check_autoattack(sr_rob_opts *o, int eps_seen, int queries_seen);
+void atk_print_autoattack(const sr_rob_opts *o, const cJSON *out);
+
 #endif

@@ -20,6 +20,9 @@ static sr_status run_one(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *src
   } else if (!strcmp(a->attack, "fmn") || !strcmp(a->attack, "ddn")) {
     st = sr_rob_wbmin(a, r, out, err);
     if (!st) atk_print_wbmin(a, out, quiet);
+  } else if (atk_is_autoattack(a->attack)) {
+    st = sr_rob_autoattack(a, r, out, err);
+    if (!st && !quiet) atk_print_autoattack(a, out);
   } else if (!strcmp(a->attack, "square")) {
     st = sr_rob_square(a, r, out, err);
     if (!st && !quiet) atk_print_square(a, out);
@@ -54,7 +57,11 @@ int sr_cmd_attack(int argc, char **argv) {
   double seed = 0;
   const char *precision = "f32";
   sr_opt opts[] = {
-      {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | fmn | ddn | square (required)", 0, 0, 0},
+      {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | fmn | ddn | square | "
+                                           "autoattack | apgd-ce | apgd-dlr | apgd-t | fab-t (required)", 0, 0, 0},
+      {"version", SR_OPT_STRING, &a.version, "autoattack: standard (APGD-CE, APGD-T, FAB-T, Square; default) | fast "
+                                             "(APGD-CE, APGD-T with 3 targets)", 0, 0, 0},
+      {"targets", SR_OPT_INT, &a.targets, "apgd-t, fab-t: target classes (default 9; autoattack fast: 3)", 1, 1000, 0},
       {"images", SR_OPT_I64, &a.images, "first N images of the split (default 1000)", 1, 1e9, 0},
       {"data", SR_OPT_STRING, &a.data, "dataset spec (default: the run's)", 0, 0, 0},
       {"split", SR_OPT_STRING, &a.split, "train | test (default test)", 0, 0, 0},
@@ -98,13 +105,16 @@ int sr_cmd_attack(int argc, char **argv) {
     return SR_EXIT_USAGE;
   }
   const char *kinds[] = {"noise", "fgsm", "pgd", "transfer", "boundary", "hsj", "square", "fmn", "ddn"};
-  int known = 0;
+  int known = a.attack && atk_is_autoattack(a.attack);
   for (int i = 0; i < 9; i++) known |= a.attack && !strcmp(a.attack, kinds[i]);
   if (!known) {
-    fprintf(stderr, "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj, fmn, ddn or square%s%s%s\n",
-            a.attack ? ", not '" : "", a.attack ? a.attack : "", a.attack ? "'" : "");
+    fprintf(stderr, "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj, fmn, ddn, square, "
+            "autoattack, apgd-ce, apgd-dlr, apgd-t or fab-t%s%s%s\n", a.attack ? ", not '" : "", a.attack ? a.attack : "",
+            a.attack ? "'" : "");
     return SR_EXIT_USAGE;
   }
+  int rc_aa = atk_check_autoattack(&a, sr_cli_seen(opts, "eps"), sr_cli_seen(opts, "queries"));
+  if (rc_aa) return rc_aa;
   if (strcmp(a.norm, "linf") && strcmp(a.norm, "l2")) {
     fprintf(stderr, "simreg attack: --norm must be linf or l2, not '%s'\n", a.norm);
     return SR_EXIT_USAGE;

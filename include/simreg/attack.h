@@ -301,6 +301,64 @@ sr_status sr_fmn(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
 sr_status sr_ddn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
                  uint64_t seed, sr_attack_result *r, sr_err *err);
 
+// ---- Auto-PGD (Croce & Hein 2020), L-inf or L2: APGD-CE, APGD-DLR, APGD-T (targeted DLR) -------------------
+typedef enum sr_apgd_loss { SR_APGD_CE, SR_APGD_DLR, SR_APGD_DLR_TARGETED } sr_apgd_loss;
+
+typedef struct sr_apgd_opts {
+  sr_norm norm;
+  double eps;
+  sr_apgd_loss loss;
+  int iterations;    // 100 per run
+  int restarts;      // 1 (per target for APGD-T)
+  int targets;       // APGD-T: 9, the classes ranked 2nd .. 10th by the clean logits; < classes
+  double rho;        // 0.75: halve the step when the loss rose in at most rho of the steps since a checkpoint
+  double momentum;   // 0.75
+  // Clean predictions of the n images (may be NULL): a misclassified image is done at no cost. Without them
+  // one forward pass per image decides (counted in init_queries); APGD-T takes that pass for its targets.
+  const int32_t *clean_pred;
+  // Called at the start of each run (it 0) and after each iteration with the best losses of the batch's k
+  // images (first: their index in the call); run counts restarts x targets.
+  void (*on_iter)(void *ctx, int run, int64_t it, int64_t first, int64_t k, const double *best_loss);
+  void *ctx;
+  int64_t first_index;  // as sr_boundary_opts.first_index
+} sr_apgd_opts;
+
+sr_apgd_opts sr_apgd_opts_default(sr_norm norm, double eps, sr_apgd_loss loss);
+
+// Untargeted against the labels y (an image counts when the prediction differs from y). r->found: an iterate
+// was misclassified and a fresh forward pass confirms it inside the eps ball and [0,1]; r->adv: that iterate,
+// elsewhere the highest-loss point; r->queries: forward passes per image, of which r->init_queries without a
+// gradient (so gradient calls = queries - init_queries); r->steps_run: iterations over all runs.
+sr_status sr_apgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_apgd_opts *o, uint64_t seed,
+                  sr_attack_result *r, sr_err *err);
+// The DLR loss of logits z (classes >= 3; targeted: target >= 0 and classes >= 4) and its gradient (may be
+// NULL): -(z_y - max_{j!=y} z_j) / (z_pi1 - z_pi3 + 1e-12), targeted -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2
+// + 1e-12), pi the classes sorted by descending logit.
+double sr_apgd_dlr(const double *z, int classes, int32_t y, int32_t target, double *grad);
+
+// ---- FAB-T (Croce & Hein 2020, targeted Fast Adaptive Boundary), L-inf or L2 ------------------------------
+typedef struct sr_fab_opts {
+  sr_norm norm;
+  double eps;        // a target run is skipped for images with an adversarial within eps (<= 0: never)
+  int iterations;    // 100 per target
+  int targets;       // 9: the classes ranked 2nd .. 10th by the clean logits; < classes
+  double alpha_max;  // 0.1
+  double eta;        // 1.05 overshoot
+  double beta;       // 0.9 backward step after an adversarial point
+  // Called after each iteration of target run `run` for the batch's k images (first: their index in the call).
+  void (*on_iter)(void *ctx, int run, int64_t it, int64_t first, int64_t k);
+  void *ctx;
+} sr_fab_opts;
+
+sr_fab_opts sr_fab_opts_default(sr_norm norm, double eps);
+// y: the labels (an image counts when the prediction differs). r->adv: the smallest adversarial found (the
+// attack's norm) over all targets, the clean image where none; r->found: one was found and a fresh forward pass
+// confirms it (no eps ball: compare the distance with eps yourself); r->queries: forward passes per image, of
+// which r->init_queries without a gradient (the clean pass and each iteration's check). No randomness: the
+// seed is unused (AutoAttack's FAB-T starts at the clean image).
+sr_status sr_fab(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_fab_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err);
+
 // ---- convergence of a minimal-perturbation attack -----------------------------------------------------
 // The steps after which a trace of a run of `steps` records: round(k * steps / 10), k = 0..10.
 void sr_trace_steps(int64_t steps, int64_t at[SR_TRACE_POINTS]);

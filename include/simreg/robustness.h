@@ -41,6 +41,8 @@ typedef struct sr_rob_opts {
   int threads;         // OpenMP threads, 0: the runtime's default
   double max_level, eps, step_size, p_init;
   uint64_t seed;
+  const char *version;     // autoattack: standard (default) | fast
+  int targets;             // apgd-t / fab-t target classes (0: 9; autoattack fast: 3)
   sr_precision precision;  // of the attacked model and of a transfer source
   int winograd;            // sr_model_set_winograd for every model opened (sr_wino_native() by default)
   // Under mpirun: the images are shared out over the ranks in whole batches and the results gathered on
@@ -162,6 +164,12 @@ void sr_masking_json(const sr_masking_flag f[SR_MASK_COUNT], struct cJSON *out);
 // on the first `images` correctly classified images; (a) from out.minimal (per-image black- vs white-box) or
 // out.attacks.square_linf and out.white_box.pgd at the same eps when present. Fills out.masking.
 sr_status sr_rob_masking(const sr_rob_opts *o, sr_rob_run *r, int64_t images, struct cJSON *out, sr_err *err);
+
+// AutoAttack (o->attack "autoattack", o->version standard | fast) or one of its attacks alone ("apgd-ce",
+// "apgd-dlr", "apgd-t", "fab-t"), o->norm, o->eps (<= 0: 0.1 gray / 8/255 color for linf, 2 / 0.5 for l2), o->steps > 0:
+// APGD / FAB iterations (default 100), o->queries: Square's budget (the CLI passes 5000): out.attacks.autoattack_<norm>
+// or out.attacks.<attack>_<norm> with robust accuracy after each attack and per image the attack that broke it.
+sr_status sr_rob_autoattack(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 
 #ifdef __cplusplus
 }
