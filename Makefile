@@ -13,7 +13,7 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_re
   LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMPI_MCA_mca_base_component_disable_dlclose=1
 
-.PHONY: all deps deps-main build build-cli main test test-plain test-asan fuzz-ci test-all bench install clean
+.PHONY: all deps deps-main build build-cli main test test-plain test-asan fuzz-ci test-all bench install clean format format-check
 all: build
 
 deps:
@@ -38,7 +38,16 @@ main: deps-main build-cli
 
 # README command 2: install, build, run the test suite (long tests excluded; see test-all), then the same
 # suite under ASan+UBSan (with the allocation-failure sweeps), then every fuzz target for FUZZ_SECONDS.
-test: test-plain test-asan fuzz-ci
+test: format-check test-plain test-asan fuzz-ci
+
+# Every C file of the tree formatted by the committed .clang-format (Debian's clang-format 14).
+FORMAT_FILES = $(shell find include src tools tests bench fuzz -name '*.[ch]' | sort)
+format-check: deps
+	@clang-format --dry-run -Werror $(FORMAT_FILES)
+	@echo "format-check: $(words $(FORMAT_FILES)) files formatted"
+
+format:
+	clang-format -i $(FORMAT_FILES)
 
 test-plain: deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) $(CTEST_ARGS)

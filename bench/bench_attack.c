@@ -42,17 +42,23 @@ static rate measure(const sr_amodel *am, int64_t q0, double t0, double s0, doubl
 }
 
 static void put(const char *name, rate r, double infer, int last) {
-  printf("\"%s\":{\"queries_s\":%.1f,\"overhead\":%.4f,\"in_model\":%.4f,\"steady_queries_s\":%.1f,"
-         "\"steady_overhead\":%.4f,\"queries\":%lld,\"seconds\":%.2f}%s",
-         name, r.qps, r.overhead, r.in_model, r.steady, 1 - r.steady / infer, (long long)r.queries, r.secs,
-         last ? "" : ",");
+  printf(
+      "\"%s\":{\"queries_s\":%.1f,\"overhead\":%.4f,\"in_model\":%.4f,\"steady_queries_s\":%.1f,"
+      "\"steady_overhead\":%.4f,\"queries\":%lld,\"seconds\":%.2f}%s",
+      name, r.qps, r.overhead, r.in_model, r.steady, 1 - r.steady / infer, (long long)r.queries, r.secs,
+      last ? "" : ",");
 }
 
 // First step / iteration callback: the initialisation is over.
 static void on_first(void *ctx, int64_t step, int64_t first, int64_t n, const double *dist) {
   mark *mk = ctx;
-  (void)first, (void)n, (void)dist;
-  if (step == 1 && mk->t == 0) mk->t = sr_now(), mk->q = mk->am->queries;
+  (void)first;
+  (void)n;
+  (void)dist;
+  if (step == 1 && mk->t == 0) {
+    mk->t = sr_now();
+    mk->q = mk->am->queries;
+  }
 }
 
 static double infer_rate(sr_amodel *am, const float *x, int64_t b, float *logits, double budget) {
@@ -60,8 +66,10 @@ static double infer_rate(sr_amodel *am, const float *x, int64_t b, float *logits
   double t0 = sr_now();
   int64_t it = 0;
   while (it < 3 || sr_now() - t0 < budget)
-    if (sr_amodel_logits(am, x, b, logits, NULL, &err)) die(&err);
-    else it++;
+    if (sr_amodel_logits(am, x, b, logits, NULL, &err))
+      die(&err);
+    else
+      it++;
   return (double)(it * b) / (sr_now() - t0);
 }
 
@@ -78,13 +86,15 @@ int main(int argc, char **argv) {
   sr_dataset ds;
   sr_amodel am;
   const char *wg = getenv("SR_WINOGRAD");  // 0: every convolution direct (the library reads no environment)
-  if (sr_run_open(argv[1], "last", &m, &info, &err) || sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err) ||
+  if (sr_run_open(argv[1], "last", &m, &info, &err) ||
+      sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err) ||
       sr_dataset_load(info.data, "test", &ds, &err) ||
       sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, b, &err))
     die(&err);
   // the first b correctly classified test images; labels = predictions
   int64_t d = am.d, n = 0;
-  float *x = sr_alloc((size_t)b * (size_t)d * sizeof(float)), *logits = sr_alloc((size_t)b * 64 * sizeof(float));
+  float *x = sr_alloc((size_t)b * (size_t)d * sizeof(float)),
+        *logits = sr_alloc((size_t)b * 64 * sizeof(float));
   int32_t *y = sr_alloc((size_t)b * sizeof(int32_t)), p;
   for (int64_t i = 0; i < ds.n && n < b; i++) {
     float *xi = x + n * d;
@@ -105,10 +115,11 @@ int main(int argc, char **argv) {
   int64_t q0 = am.queries;
   double t0 = sr_now(), s0 = am.seconds;
   while (am.queries - q0 < 3 * 10 * b || sr_now() - t0 < budget)
-    if (sr_noise_sweep(&am, &(sr_labeled){.x = x, .y = y, .n = b},
-                       &(sr_noise_sweep_opts){.kind = SR_NOISE_GAUSSIAN, .levels = levels, .n_levels = 10, .repeats = 1,
-                                              .seed = 1},
-                       acc, &err))
+    if (sr_noise_sweep(
+            &am, &(sr_labeled){.x = x, .y = y, .n = b},
+            &(sr_noise_sweep_opts){
+                .kind = SR_NOISE_GAUSSIAN, .levels = levels, .n_levels = 10, .repeats = 1, .seed = 1},
+            acc, &err))
       die(&err);
   rate noise = measure(&am, q0, t0, s0, infer, NULL);
 
@@ -116,9 +127,12 @@ int main(int argc, char **argv) {
   sr_boundary_opts bo = sr_boundary_opts_default();
   bo.steps = (int64_t)fmax(20, infer * budget / (double)b / 1.1);
   mark mb = {.am = &am};
-  bo.on_step = on_first, bo.ctx = &mb;
+  bo.on_step = on_first;
+  bo.ctx = &mb;
   sr_attack_result r;
-  q0 = am.queries, t0 = sr_now(), s0 = am.seconds;
+  q0 = am.queries;
+  t0 = sr_now();
+  s0 = am.seconds;
   if (sr_boundary(&am, x, y, b, &bo, 1, &r, &err)) die(&err);
   rate bnd = measure(&am, q0, t0, s0, infer, &mb);
   sr_attack_result_free(&r);
@@ -129,27 +143,36 @@ int main(int argc, char **argv) {
     ho.iterations = 1;
     // iterations for about `budget` seconds: iteration t costs about 100 sqrt(t) + 20 rounds
     double per = infer * budget / (double)b, sum = 0;
-    while (ho.iterations < 64 && sum + 100 * sqrt(ho.iterations + 1.0) + 20 < per) sum += 100 * sqrt(++ho.iterations) + 20;
+    while (ho.iterations < 64 && sum + 100 * sqrt(ho.iterations + 1.0) + 20 < per)
+      sum += 100 * sqrt(++ho.iterations) + 20;
     mark mh = {.am = &am};
-    ho.on_iter = on_first, ho.ctx = &mh;
-    q0 = am.queries, t0 = sr_now(), s0 = am.seconds;
+    ho.on_iter = on_first;
+    ho.ctx = &mh;
+    q0 = am.queries;
+    t0 = sr_now();
+    s0 = am.seconds;
     if (sr_hsj(&am, x, y, b, &ho, 1, &r, &err)) die(&err);
     hsj[k] = measure(&am, q0, t0, s0, infer, &mh);
     sr_attack_result_free(&r);
   }
   double infer1 = infer_rate(&am, x, b, logits, budget / 2);
   infer = (infer0 + infer1) / 2;
-  noise.overhead = 1 - noise.qps / infer, bnd.overhead = 1 - bnd.qps / infer;
+  noise.overhead = 1 - noise.qps / infer;
+  bnd.overhead = 1 - bnd.qps / infer;
   for (int k = 0; k < 2; k++) hsj[k].overhead = 1 - hsj[k].qps / infer;
-  printf("{\"model\":\"%s\",\"batch\":%lld,\"threads\":\"%s\",\"infer_img_s\":%.1f,\"infer_before_after\":[%.1f,%.1f],",
-         m.cfg.arch, (long long)b, getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "default", infer, infer0,
-         infer1);
+  printf(
+      "{\"model\":\"%s\",\"batch\":%lld,\"threads\":\"%s\",\"infer_img_s\":%.1f,\"infer_before_after\":[%.1f,"
+      "%.1f],",
+      m.cfg.arch, (long long)b, getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "default", infer,
+      infer0, infer1);
   put("noise_gaussian", noise, infer, 0);
   put("boundary", bnd, infer, 0);
   put("hsj_l2", hsj[0], infer, 0);
   put("hsj_linf", hsj[1], infer, 1);
   printf(",\"boundary_steps\":%lld}\n", (long long)bo.steps);
-  sr_free(x), sr_free(y), sr_free(logits);
+  sr_free(x);
+  sr_free(y);
+  sr_free(logits);
   sr_amodel_free(&am);
   sr_dataset_free(&ds);
   sr_model_free(&m);

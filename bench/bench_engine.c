@@ -1,25 +1,26 @@
 // Engine benchmark: training and inference images/s of a model on random data (not a test).
 // usage: bench_engine [--bf16] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]
-//        bench_engine [--bf16] --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS   (peak RSS of a training run, own process)
-//        bench_engine --conv-peak   (the f32 engine's 3x3 convolution alone, and oneDNN's bf16 one where it has one)
+//        bench_engine [--bf16] --rss MODEL WIDTH CHANNELS SIZE BATCH STEPS   (peak RSS of a training run, own
+//        process) bench_engine --conv-peak   (the f32 engine's 3x3 convolution alone, and oneDNN's bf16 one
+//        where it has one)
 // Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
 // infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
 // and residual adds fused as post-ops: sr_infer_*), with its 3x3 convolutions as Winograd F(4x4, 3x3) where
-// the plan's rule picks it (winograd_convs; off with SR_WINOGRAD=0); infer_fused_direct_img_s is the same plan
-// with every convolution direct (oneDNN), measured in the same process.
+// the plan's rule picks it (winograd_convs; off with SR_WINOGRAD=0); infer_fused_direct_img_s is the same
+// plan with every convolution direct (oneDNN), measured in the same process.
 #include <dnnl.h>
 #include <omp.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "simreg/layers.h"
 #include "simreg/model.h"
 #include "simreg/optim.h"
 
-static sr_status train_step(sr_model *m, sr_sgd *o, sr_tape *t, const float *x, const int32_t *y, float *logits,
-                            float *dl, int n, sr_err *err) {
+static sr_status train_step(sr_model *m, sr_sgd *o, sr_tape *t, const float *x, const int32_t *y,
+                            float *logits, float *dl, int n, sr_err *err) {
   sr_status st = sr_tape_forward(t, x, 1, logits, err);
   if (st) return st;
   sr_softmax_ce(dl, logits, y, n, m->cfg.classes, NULL);
@@ -94,7 +95,8 @@ static double conv_peak(double budget) {
     run_infer(t, x, y, n, 0.3);
     rate = run_infer(t, x, y, n, budget) * (double)sr_model_flops(&m) / 1e9;
   }
-  sr_free(x), sr_free(y);
+  sr_free(x);
+  sr_free(y);
   sr_model_free(&m);
   return rate;
 }
@@ -119,8 +121,8 @@ static double conv_peak_bf16(double budget, const char **why) {
   dnnl_memory_t mem[3] = {0};
   double rate = 0;
   *why = "oneDNN has no bf16 convolution on this CPU (unimplemented)";
-  if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &xa, &wa, NULL, &ya,
-                                         st, pad, pad) == dnnl_success &&
+  if (dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &xa, &wa, NULL,
+                                         &ya, st, pad, pad) == dnnl_success &&
       dnnl_primitive_desc_create(&pd, &cd, NULL, eng, NULL) == dnnl_success &&
       dnnl_primitive_create(&conv, pd) == dnnl_success) {
     const dnnl_query_t q[3] = {dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md};
@@ -139,8 +141,10 @@ static double conv_peak_bf16(double budget, const char **why) {
       if (it == 1) t0 = sr_now();  // the first call is a warm-up
       ok = dnnl_primitive_execute(conv, s, 3, a) == dnnl_success && dnnl_stream_wait(s) == dnnl_success;
     }
-    if (ok) rate = (double)(it - 1) * 2.0 * n * c * c * 9 * hw * hw / (sr_now() - t0) / 1e9, *why = NULL;
-    else *why = "oneDNN failed to run its bf16 convolution";
+    if (ok)
+      rate = (double)(it - 1) * 2.0 * n * c * c * 9 * hw * hw / (sr_now() - t0) / 1e9, *why = NULL;
+    else
+      *why = "oneDNN failed to run its bf16 convolution";
   }
   for (int k = 0; k < 3; k++) dnnl_memory_destroy(mem[k]);
   dnnl_primitive_destroy(conv);
@@ -155,19 +159,31 @@ int main(int argc, char **argv) {
     const char *why;
     double f32 = conv_peak(5.0), bf16 = conv_peak_bf16(5.0, &why);
     printf("{\"conv3x3_64_32x32_b64_gflops\":%.1f,\"threads\":%d,", f32, omp_get_max_threads());
-    if (why) printf("\"bf16_conv_gflops\":null,\"bf16_conv\":\"%s\"}\n", why);
-    else printf("\"bf16_conv_gflops\":%.1f}\n", bf16);
+    if (why)
+      printf("\"bf16_conv_gflops\":null,\"bf16_conv\":\"%s\"}\n", why);
+    else
+      printf("\"bf16_conv_gflops\":%.1f}\n", bf16);
     return 0;
   }
   int bf16 = argc > 1 && !strcmp(argv[1], "--bf16");  // --precision bf16 (model.h: rounding, f32 kernels)
-  if (bf16) argv++, argc--;
+  if (bf16) {
+    argv++;
+    argc--;
+  }
   int rss = argc > 1 && !strcmp(argv[1], "--rss");
-  if (rss) argv++, argc--;
+  if (rss) {
+    argv++;
+    argc--;
+  }
   if (argc < 6) {
-    fprintf(stderr, "usage: %s [--bf16] [--rss] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS | STEPS]\n", argv[0]);
+    fprintf(stderr, "usage: %s [--bf16] [--rss] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS | STEPS]\n",
+            argv[0]);
     return 2;
   }
-  sr_model_config cfg = {.in_c = atoi(argv[3]), .in_h = atoi(argv[4]), .in_w = atoi(argv[4]), .classes = 10,
+  sr_model_config cfg = {.in_c = atoi(argv[3]),
+                         .in_h = atoi(argv[4]),
+                         .in_w = atoi(argv[4]),
+                         .classes = 10,
                          .width = atof(argv[2])};
   snprintf(cfg.arch, sizeof cfg.arch, "%s", argv[1]);
   int n = atoi(argv[5]);
@@ -204,9 +220,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
       }
-    printf("{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"batch\":%d,\"steps\":%d,\"setup_rss_mb\":%.1f,"
-           "\"train_peak_rss_mb\":%.1f}\n",
-           cfg.arch, sr_precision_name(m.precision), cfg.width, n, steps, setup, peak_rss_mb());
+    printf(
+        "{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"batch\":%d,\"steps\":%d,\"setup_rss_mb\":%.1f,"
+        "\"train_peak_rss_mb\":%.1f}\n",
+        cfg.arch, sr_precision_name(m.precision), cfg.width, n, steps, setup, peak_rss_mb());
     return 0;
   }
   run_train(&m, &o, t, x, y, logits, dl, n, 0.5, &iters);  // warm-up: first-touch, JIT kernels
@@ -233,13 +250,19 @@ int main(int argc, char **argv) {
   sr_infer_free(p);
   sr_infer_free(pd);
   double f = (double)sr_model_flops(&m);
-  printf("{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%d,\"train_img_s\":%.2f,"
-         "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
-         "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f}\n",
-         cfg.arch, sr_precision_name(m.precision), cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n, omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9,
-         inf * f / 1e9, fused * f / 1e9, st.winograd, fused_direct);
+  printf(
+      "{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%"
+      "d,\"train_img_s\":%.2f,"
+      "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
+      "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f}\n",
+      cfg.arch, sr_precision_name(m.precision), cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n,
+      omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9, inf * f / 1e9, fused * f / 1e9, st.winograd,
+      fused_direct);
   sr_sgd_free(&o);
   sr_model_free(&m);
-  sr_free(x), sr_free(logits), sr_free(dl), sr_free(y);
+  sr_free(x);
+  sr_free(logits);
+  sr_free(dl);
+  sr_free(y);
   return 0;
 }

@@ -21,14 +21,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const char dflt[] = "default";
   const char *s = dflt, *pos[2] = {0};
   sr_opt opts[] = {
-      {"flag", SR_OPT_FLAG, &flag, "a flag", 0, 0, 0},       {"n", SR_OPT_INT, &n, "an int", 1, 100, 0},
-      {"big", SR_OPT_I64, &big, "an int64", 0, 1e12, 0},    {"x", SR_OPT_DOUBLE, &x, "a double", 0, 1, 0},
-      {"s", SR_OPT_STRING, &s, "a string", 0, 0, 0},         {0},
+      {"flag", SR_OPT_FLAG, &flag, "a flag", 0, 0, 0},   {"n", SR_OPT_INT, &n, "an int", 1, 100, 0},
+      {"big", SR_OPT_I64, &big, "an int64", 0, 1e12, 0}, {"x", SR_OPT_DOUBLE, &x, "a double", 0, 1, 0},
+      {"s", SR_OPT_STRING, &s, "a string", 0, 0, 0},     {0},
   };
   int npos = 0;
   int rc = sr_cli_parse("fuzz", "[options] [A [B]]", opts, argc, argv, 2, pos, 2, &npos);
   if (rc == 0) {
-    if (n < 1 || n > 100 || big < 0 || big > (int64_t)1e12 || !(x >= 0 && x <= 1) || npos < 0 || npos > 2) abort();
+    if (n < 1 || n > 100 || big < 0 || big > (int64_t)1e12 || !(x >= 0 && x <= 1) || npos < 0 || npos > 2)
+      abort();
     if (s != dflt && (s < buf || s > buf + size)) abort();
   } else if (rc != 2 && rc != -1) {
     abort();

@@ -27,8 +27,10 @@ static inline void fz_rm_tree(const char *dir) {
     int k = snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
     if (k < 0 || (size_t)k >= sizeof p) continue;
     struct stat sb;
-    if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) fz_rm_tree(p);
-    else unlink(p);
+    if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+      fz_rm_tree(p);
+    else
+      unlink(p);
   }
   closedir(d);
   rmdir(dir);
@@ -41,7 +43,9 @@ static inline void fz_cleanup(void) {
 // The scratch directory, created on first use and removed at exit.
 static inline const char *fz_dir(void) {
   if (!fz_root[0]) {
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm"
+                       : getenv("TMPDIR")            ? getenv("TMPDIR")
+                                                     : "/tmp";
     snprintf(fz_root, sizeof fz_root, "%s/sr_fuzz_XXXXXX", base);
     if (!mkdtemp(fz_root)) abort();
     atexit(fz_cleanup);
@@ -73,14 +77,15 @@ static inline const char *fz_write(const char *rel, const void *data, size_t n, 
 // A failing parser must say what failed: a status without a message is a bug the fuzzer should report.
 static inline void fz_check_err(sr_status st, const sr_err *err) {
   if (st != SR_OK && (err->code != st || !err->msg[0])) {
-    fprintf(stderr, "error status %d returned without a matching message (code %d, msg '%s')\n", st, err->code,
-            err->msg);
+    fprintf(stderr, "error status %d returned without a matching message (code %d, msg '%s')\n", st,
+            err->code, err->msg);
     abort();
   }
 }
 
 // Split data at the first 16-bit little-endian length prefix: part a = data[2, 2+len), b = the rest.
-static inline void fz_split(const uint8_t *d, size_t n, const uint8_t **a, size_t *na, const uint8_t **b, size_t *nb) {
+static inline void fz_split(const uint8_t *d, size_t n, const uint8_t **a, size_t *na, const uint8_t **b,
+                            size_t *nb) {
   size_t len = n >= 2 ? ((size_t)d[0] | (size_t)d[1] << 8) : 0;
   size_t body = n >= 2 ? n - 2 : 0;
   if (len > body) len = body;

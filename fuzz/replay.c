@@ -18,7 +18,8 @@ static int run_file(const char *path) {
   long n = ftell(f);
   rewind(f);
   uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
-  if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) return fclose(f), free(buf), fprintf(stderr, "%s: read\n", path), 1;
+  if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+    return fclose(f), free(buf), fprintf(stderr, "%s: read\n", path), 1;
   fclose(f);
   LLVMFuzzerTestOneInput(buf, (size_t)n);
   free(buf);
@@ -33,7 +34,8 @@ int main(int argc, char **argv) {
     struct stat sb;
     if (stat(argv[i], &sb) != 0) continue;  // an absent directory (no regressions yet) is fine
     if (!S_ISDIR(sb.st_mode)) {
-      bad |= run_file(argv[i]), runs++;
+      bad |= run_file(argv[i]);
+      runs++;
       continue;
     }
     DIR *d = opendir(argv[i]);
@@ -46,7 +48,10 @@ int main(int argc, char **argv) {
     for (int j = 0; j < k; j++) {
       char p[4096];
       snprintf(p, sizeof p, "%s/%s", argv[i], names[j]);
-      if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) bad |= run_file(p), runs++;
+      if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        bad |= run_file(p);
+        runs++;
+      }
       free(names[j]);
     }
   }

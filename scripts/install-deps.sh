@@ -10,7 +10,7 @@ set -eu
 PKGS="build-essential cmake pkg-config libdnnl-dev libopenblas-dev libfftw3-dev libplplot-dev
 plplot-driver-cairo libcjson-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev libopenmpi-dev openmpi-bin
 dataset-fashion-mnist libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
-TEST_PKGS="python3-pil chromium clang libclang-rt-14-dev valgrind python3-torch python3-onnx"
+TEST_PKGS="python3-pil chromium clang clang-format libclang-rt-14-dev valgrind python3-torch python3-onnx"
 case "${1:-all}" in
   main) ;;
   all) PKGS="$PKGS $TEST_PKGS" ;;

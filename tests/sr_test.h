@@ -13,21 +13,21 @@
 
 static int sr_test_pass_, sr_test_fail_, sr_test_skipped_;
 
-#define CHECK(cond, ...)                                          \
-  do {                                                            \
-    if (cond) {                                                   \
-      sr_test_pass_++;                                            \
-    } else {                                                      \
-      sr_test_fail_++;                                            \
+#define CHECK(cond, ...)                                              \
+  do {                                                                \
+    if (cond) {                                                       \
+      sr_test_pass_++;                                                \
+    } else {                                                          \
+      sr_test_fail_++;                                                \
       fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                               \
-      fprintf(stderr, "\n");                                      \
-    }                                                             \
+      fprintf(stderr, __VA_ARGS__);                                   \
+      fprintf(stderr, "\n");                                          \
+    }                                                                 \
   } while (0)
 
-#define CHECK_OK(expr, errp)                                                     \
-  do {                                                                           \
-    sr_status st_ = (expr);                                                      \
+#define CHECK_OK(expr, errp)                                                      \
+  do {                                                                            \
+    sr_status st_ = (expr);                                                       \
     CHECK(st_ == SR_OK, "%s -> %s: %s", #expr, sr_status_name(st_), (errp)->msg); \
   } while (0)
 
@@ -62,7 +62,8 @@ static inline const char *sr_test_src(const char *rel) {
   return buf;
 }
 
-// Part of a test cannot run: say why; sr_test_done() then reports the test as skipped (unless a check failed).
+// Part of a test cannot run: say why; sr_test_done() then reports the test as skipped (unless a check
+// failed).
 static inline void sr_test_skip(const char *why) {
   printf("SKIP: %s\n", why);
   sr_test_skipped_++;
@@ -70,7 +71,8 @@ static inline void sr_test_skip(const char *why) {
 
 // 1 if a check failed or none ran, SR_TEST_SKIP if a part was skipped, else 0.
 static inline int sr_test_done(void) {
-  printf("%d passed, %d failed%s\n", sr_test_pass_, sr_test_fail_, sr_test_skipped_ ? " (parts skipped)" : "");
+  printf("%d passed, %d failed%s\n", sr_test_pass_, sr_test_fail_,
+         sr_test_skipped_ ? " (parts skipped)" : "");
   if (sr_test_fail_) return 1;
   if (sr_test_pass_ == 0) {
     printf("FAIL: no check ran\n");

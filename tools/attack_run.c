@@ -12,8 +12,13 @@
 static double per_sec(double n, double secs) { return n / (secs > 0 ? secs : 1e-9); }
 
 void atk_progress_start(atk_progress *p, const char *label, const sr_amodel *am, int64_t total, int quiet) {
-  *p = (atk_progress){.label = label, .am = am, .q0 = am ? am->queries : 0, .total = total, .t0 = sr_now(),
-                      .tty = isatty(2), .quiet = quiet};
+  *p = (atk_progress){.label = label,
+                      .am = am,
+                      .q0 = am ? am->queries : 0,
+                      .total = total,
+                      .t0 = sr_now(),
+                      .tty = isatty(2),
+                      .quiet = quiet};
   p->last = p->t0;
 }
 
@@ -30,7 +35,8 @@ static void draw(atk_progress *p, double done, double queries, double secs) {
             (long long)p->total, qps, eta);
     p->drawn = 1;
   } else {
-    fprintf(stderr, "%s: %.0f/%lld images, %.0f queries/s, ETA %.0f s\n", p->label, done, (long long)p->total, qps, eta);
+    fprintf(stderr, "%s: %.0f/%lld images, %.0f queries/s, ETA %.0f s\n", p->label, done, (long long)p->total,
+            qps, eta);
   }
 }
 
@@ -49,7 +55,8 @@ void atk_progress_end(atk_progress *p) {
 static void on_progress(void *ctx, const sr_rob_progress *rp) {
   atk_progress *p = ctx;
   if (rp->phase == SR_ROB_START) {
-    *p = (atk_progress){.label = rp->label, .total = rp->total, .t0 = sr_now(), .tty = isatty(2), .quiet = p->quiet};
+    *p = (atk_progress){
+        .label = rp->label, .total = rp->total, .t0 = sr_now(), .tty = isatty(2), .quiet = p->quiet};
     p->last = p->t0;
   } else if (rp->phase == SR_ROB_UPDATE) {
     double now = sr_now();
@@ -77,15 +84,18 @@ static double at(const cJSON *o, const char *k, int i) {
   return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static int count(const cJSON *o, const char *k) { return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, k)); }
+static int count(const cJSON *o, const char *k) {
+  return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, k));
+}
 
 void atk_print_noise(const sr_rob_opts *o, const cJSON *out) {
   (void)o;
   const cJSON *noise = cJSON_GetObjectItemCaseSensitive(out, "noise");
   for (const cJSON *c = noise ? noise->child : NULL; c; c = c->next) {
     int nl = count(c, "levels");
-    fprintf(stderr, "noise %s: accuracy %.4f at %g .. %.4f at %g (%.0f queries/s)\n", c->string, at(c, "accuracy", 0),
-            at(c, "levels", 0), at(c, "accuracy", nl - 1), at(c, "levels", nl - 1), num(c, "queries_per_second"));
+    fprintf(stderr, "noise %s: accuracy %.4f at %g .. %.4f at %g (%.0f queries/s)\n", c->string,
+            at(c, "accuracy", 0), at(c, "levels", 0), at(c, "accuracy", nl - 1), at(c, "levels", nl - 1),
+            num(c, "queries_per_second"));
   }
 }
 
@@ -94,16 +104,18 @@ void atk_print_gradient(const sr_rob_opts *o, int transfer, const cJSON *out) {
   const cJSON *group = cJSON_GetObjectItemCaseSensitive(out, transfer ? "transfer" : "white_box");
   for (const cJSON *c = group ? group->child : NULL; c; c = c->next) {
     int nl = count(c, "levels");
-    fprintf(stderr, "%s%s: accuracy %.4f at eps %g .. %.4f at eps %g (%.1f s)%s\n", transfer ? "transfer " : "",
-            c->string, at(c, "accuracy", 0), at(c, "levels", 0), at(c, "accuracy", nl - 1), at(c, "levels", nl - 1),
-            num(c, "seconds"), num(c, "out_of_bounds") > 0 ? " - ADVERSARIALS OUT OF BOUNDS" : "");
+    fprintf(stderr, "%s%s: accuracy %.4f at eps %g .. %.4f at eps %g (%.1f s)%s\n",
+            transfer ? "transfer " : "", c->string, at(c, "accuracy", 0), at(c, "levels", 0),
+            at(c, "accuracy", nl - 1), at(c, "levels", nl - 1), num(c, "seconds"),
+            num(c, "out_of_bounds") > 0 ? " - ADVERSARIALS OUT OF BOUNDS" : "");
   }
 }
 
 static void print_convergence(const char *name, const cJSON *b) {
   const cJSON *cv = cJSON_GetObjectItemCaseSensitive(b, "convergence");
   if (!cv || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cv, "converged"))) return;
-  fprintf(stderr, "%s: not converged: the last 20%% of the steps cut the median distance by %.1f%% (rule: <= 5%%)\n",
+  fprintf(stderr,
+          "%s: not converged: the last 20%% of the steps cut the median distance by %.1f%% (rule: <= 5%%)\n",
           name, 100 * num(cv, "last20_drop"));
 }
 
@@ -112,10 +124,13 @@ static void print_one_minpert(const char *name, const cJSON *b, int quiet) {
   if (quiet) return;
   double nc = num(b, "attacked");
   double reps = num(b, "repeats");
-  printf("%s: %d/%.0f adversarials over %.0f repeat(s) (%.0f misclassified clean, %.0f init failures, %.0f re-check "
-         "failures), median ||d||^2/D %.4g [%.4g, %.4g], %.0f queries/s\n", name, count(b, "norms_sq_per_dim"),
-         nc * reps, reps, num(b, "misclassified_clean"), num(b, "init_failed"), num(b, "recheck_failed"),
-         num(b, "median"), num(b, "ci_low"), num(b, "ci_high"), num(b, "queries_per_second"));
+  printf(
+      "%s: %d/%.0f adversarials over %.0f repeat(s) (%.0f misclassified clean, %.0f init failures, %.0f "
+      "re-check "
+      "failures), median ||d||^2/D %.4g [%.4g, %.4g], %.0f queries/s\n",
+      name, count(b, "norms_sq_per_dim"), nc * reps, reps, num(b, "misclassified_clean"),
+      num(b, "init_failed"), num(b, "recheck_failed"), num(b, "median"), num(b, "ci_low"), num(b, "ci_high"),
+      num(b, "queries_per_second"));
 }
 
 void atk_print_minpert(const sr_rob_opts *o, const cJSON *out, int quiet) {
@@ -137,12 +152,13 @@ void atk_print_wbmin(const sr_rob_opts *o, const cJSON *out, int quiet) {
   print_convergence(name, b);
   if (quiet) return;
   const cJSON *q = cJSON_GetObjectItemCaseSensitive(b, "quartiles");
-  printf("%s: %d/%.0f adversarials (%.0f misclassified clean, %.0f re-check failures, %.0f zero gradients), median "
-         "||d||_2 %.4g, ||d||_inf %.4g, ||d||^2/D %.4g [%.4g, %.4g], %.0f gradient calls in %.1f s\n",
-         name, count(b, "norms_sq_per_dim"), num(b, "attacked"), num(b, "misclassified_clean"),
-         num(b, "recheck_failed"), num(b, "zero_gradients"), at(q, "l2", 1),
-         at(q, "linf", 1), num(b, "median"), num(b, "ci_low"), num(b, "ci_high"), num(b, "gradient_calls"),
-         num(b, "seconds"));
+  printf(
+      "%s: %d/%.0f adversarials (%.0f misclassified clean, %.0f re-check failures, %.0f zero gradients), "
+      "median "
+      "||d||_2 %.4g, ||d||_inf %.4g, ||d||^2/D %.4g [%.4g, %.4g], %.0f gradient calls in %.1f s\n",
+      name, count(b, "norms_sq_per_dim"), num(b, "attacked"), num(b, "misclassified_clean"),
+      num(b, "recheck_failed"), num(b, "zero_gradients"), at(q, "l2", 1), at(q, "linf", 1), num(b, "median"),
+      num(b, "ci_low"), num(b, "ci_high"), num(b, "gradient_calls"), num(b, "seconds"));
 }
 
 // The per-image minimum over attacks: median, which attack gave the smallest how often.
@@ -158,13 +174,14 @@ void atk_print_minimal(const cJSON *out) {
 
 // The gradient-masking flags, one line each.
 void atk_print_masking(const cJSON *out) {
-  const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "masking"), "flags");
+  const cJSON *f =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(out, "masking"), "flags");
   for (const cJSON *c = f ? f->child : NULL; c; c = c->next) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
     const cJSON *numbers = cJSON_GetObjectItemCaseSensitive(c, "numbers");
     const char *word = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "measured")) ? "not measured"
                        : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "fired"))   ? "FIRED"
-                                                                                        : "off";
+                                                                                      : "off";
     printf("masking %s: %s (%s)\n", cJSON_IsString(name) ? name->valuestring : "?", word,
            cJSON_IsString(numbers) ? numbers->valuestring : "");
   }
@@ -176,7 +193,9 @@ void atk_print_square(const sr_rob_opts *o, const cJSON *out) {
   if (!b) return;
   double nc = num(b, "attacked");
   double rate = num(b, "success_rate");
-  printf("%s eps %g: %.0f/%.0f fooled (%.3f), median %g queries of %.0f, %.0f re-check failures, %.0f queries/s\n",
-         name, num(b, "eps"), round(rate * nc), nc, rate, num(b, "median_queries"), num(b, "budget"),
-         num(b, "recheck_failed"), num(b, "queries_per_second"));
+  printf(
+      "%s eps %g: %.0f/%.0f fooled (%.3f), median %g queries of %.0f, %.0f re-check failures, %.0f "
+      "queries/s\n",
+      name, num(b, "eps"), round(rate * nc), nc, rate, num(b, "median_queries"), num(b, "budget"),
+      num(b, "recheck_failed"), num(b, "queries_per_second"));
 }

@@ -10,9 +10,10 @@
 void sr_cli_usage(const char *cmd, const char *usage, const sr_opt *opts) {
   fprintf(stdout, "usage: simreg %s %s\n\noptions:\n", cmd, usage);
   for (const sr_opt *o = opts; o->name; o++) {
-    const char *arg = o->type == SR_OPT_FLAG ? "" : o->type == SR_OPT_STRING ? " STR"
-                      : o->type == SR_OPT_DOUBLE                            ? " X"
-                                                                            : " N";
+    const char *arg = o->type == SR_OPT_FLAG     ? ""
+                      : o->type == SR_OPT_STRING ? " STR"
+                      : o->type == SR_OPT_DOUBLE ? " X"
+                                                 : " N";
     char left[64];
     snprintf(left, sizeof left, "--%s%s", o->name, arg);
     fprintf(stdout, "  %-24s %s\n", left, o->help ? o->help : "");

@@ -14,10 +14,10 @@ typedef enum { SR_OPT_FLAG, SR_OPT_INT, SR_OPT_I64, SR_OPT_DOUBLE, SR_OPT_STRING
 typedef struct sr_opt {
   const char *name;  // long name without dashes, e.g. "epochs"
   sr_opt_type type;
-  void *dst;         // int* for FLAG/INT, int64_t*, double*, const char** for STRING
+  void *dst;  // int* for FLAG/INT, int64_t*, double*, const char** for STRING
   const char *help;
-  double min, max;   // range for INT/I64/DOUBLE when min < max
-  int seen;          // set by the parser
+  double min, max;  // range for INT/I64/DOUBLE when min < max
+  int seen;         // set by the parser
 } sr_opt;
 
 // Parse argv[first..argc) against opts (terminated by {0}). Positional arguments go to pos[] (at most
@@ -30,7 +30,8 @@ void sr_cli_usage(const char *cmd, const char *usage, const sr_opt *opts);
 int sr_cli_seen(const sr_opt *opts, const char *name);
 // Print "simreg CMD: <message>" and return the exit code for the status.
 int sr_cli_fail(const char *cmd, const sr_err *err);
-// SR_WINOGRAD: 0 every convolution direct, 1 Winograd where its rule picks it, unset: where native (cli_exec.c).
+// SR_WINOGRAD: 0 every convolution direct, 1 Winograd where its rule picks it, unset: where native
+// (cli_exec.c).
 int sr_cli_winograd(void);
 
 typedef int (*sr_cmd_fn)(int argc, char **argv);

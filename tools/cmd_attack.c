@@ -39,8 +39,10 @@ static sr_status attack(const char *dir, const sr_rob_opts *a, cJSON *out, int q
   int transfer = !strcmp(a->attack, "transfer");
   sr_status st = sr_rob_open(dir, a, &r, out, err);
   if (!st && transfer) {
-    if (!a->source) st = sr_fail(err, SR_ERR_ARG, "--attack transfer needs --source RUN (the model to craft on)");
-    else st = sr_rob_open_target(a->source, a, r.ds.c, &src, err);
+    if (!a->source)
+      st = sr_fail(err, SR_ERR_ARG, "--attack transfer needs --source RUN (the model to craft on)");
+    else
+      st = sr_rob_open_target(a->source, a, r.ds.c, &src, err);
   }
   double lv[SR_ROB_MAX_LEVELS];
   int nl = 0;
@@ -57,11 +59,16 @@ int sr_cmd_attack(int argc, char **argv) {
   double seed = 0;
   const char *precision = "f32";
   sr_opt opts[] = {
-      {"attack", SR_OPT_STRING, &a.attack, "noise | fgsm | pgd | transfer | boundary | hsj | fmn | ddn | square | "
-                                           "autoattack | apgd-ce | apgd-dlr | apgd-t | fab-t (required)", 0, 0, 0},
-      {"version", SR_OPT_STRING, &a.version, "autoattack: standard (APGD-CE, APGD-T, FAB-T, Square; default) | fast "
-                                             "(APGD-CE, APGD-T with 3 targets)", 0, 0, 0},
-      {"targets", SR_OPT_INT, &a.targets, "apgd-t, fab-t: target classes (default 9; autoattack fast: 3)", 1, 1000, 0},
+      {"attack", SR_OPT_STRING, &a.attack,
+       "noise | fgsm | pgd | transfer | boundary | hsj | fmn | ddn | square | "
+       "autoattack | apgd-ce | apgd-dlr | apgd-t | fab-t (required)",
+       0, 0, 0},
+      {"version", SR_OPT_STRING, &a.version,
+       "autoattack: standard (APGD-CE, APGD-T, FAB-T, Square; default) | fast "
+       "(APGD-CE, APGD-T with 3 targets)",
+       0, 0, 0},
+      {"targets", SR_OPT_INT, &a.targets, "apgd-t, fab-t: target classes (default 9; autoattack fast: 3)", 1,
+       1000, 0},
       {"images", SR_OPT_I64, &a.images, "first N images of the split (default 1000)", 1, 1e9, 0},
       {"data", SR_OPT_STRING, &a.data, "dataset spec (default: the run's)", 0, 0, 0},
       {"split", SR_OPT_STRING, &a.split, "train | test (default test)", 0, 0, 0},
@@ -69,30 +76,45 @@ int sr_cmd_attack(int argc, char **argv) {
       {"seed", SR_OPT_DOUBLE, &seed, "random seed (default 0)", 0, 9007199254740992.0, 0},
       {"batch", SR_OPT_I64, &a.batch, "images per forward pass (default 128)", 1, 65536, 0},
       {"levels", SR_OPT_STRING, &a.levels, "comma-separated noise levels / eps values", 0, 0, 0},
-      {"max-level", SR_OPT_DOUBLE, &a.max_level, "levels = linspace(0, X, --n-levels) (default: 0.1 color / 0.5 gray "
-                                                 "for noise, 0.02 color / 0.1 gray for eps)", 0, 1e6, 0},
+      {"max-level", SR_OPT_DOUBLE, &a.max_level,
+       "levels = linspace(0, X, --n-levels) (default: 0.1 color / 0.5 gray "
+       "for noise, 0.02 color / 0.1 gray for eps)",
+       0, 1e6, 0},
       {"n-levels", SR_OPT_INT, &a.n_levels, "number of levels (default 10)", 1, SR_ROB_MAX_LEVELS, 0},
       {"noise", SR_OPT_STRING, &a.noise, "noise kinds (default gaussian,uniform,salt_pepper)", 0, 0, 0},
-      {"repeats", SR_OPT_INT, &a.repeats, "noise: draws per image and level; boundary/hsj: runs with seeds seed+r "
-                                          "(default 1)", 1, 1000, 0},
-      {"norm", SR_OPT_STRING, &a.norm, "linf | l2 (fgsm, pgd, transfer, square: default linf; hsj: default l2)", 0, 0, 0},
-      {"eps", SR_OPT_DOUBLE, &a.eps, "largest eps of the sweep (same as --max-level); square: the radius (default "
-                                     "0.1 gray / 8/255 color for linf, 2 gray / 0.5 color for l2)", 0, 1e6, 0},
-      {"steps", SR_OPT_I64, &a.steps, "PGD steps (default 40 linf / 50 l2; transfer: 1 = FGSM, the default), "
-                                      "Boundary steps (default 5000) or fmn / ddn steps (default 100)", 0, 1e9, 0},
+      {"repeats", SR_OPT_INT, &a.repeats,
+       "noise: draws per image and level; boundary/hsj: runs with seeds seed+r "
+       "(default 1)",
+       1, 1000, 0},
+      {"norm", SR_OPT_STRING, &a.norm,
+       "linf | l2 (fgsm, pgd, transfer, square: default linf; hsj: default l2)", 0, 0, 0},
+      {"eps", SR_OPT_DOUBLE, &a.eps,
+       "largest eps of the sweep (same as --max-level); square: the radius (default "
+       "0.1 gray / 8/255 color for linf, 2 gray / 0.5 color for l2)",
+       0, 1e6, 0},
+      {"steps", SR_OPT_I64, &a.steps,
+       "PGD steps (default 40 linf / 50 l2; transfer: 1 = FGSM, the default), "
+       "Boundary steps (default 5000) or fmn / ddn steps (default 100)",
+       0, 1e9, 0},
       {"step-size", SR_OPT_DOUBLE, &a.step_size, "PGD step relative to eps (default 2.5/steps)", 0, 1e6, 0},
       {"no-random-start", SR_OPT_FLAG, &a.no_random_start, "PGD starts at the clean image", 0, 0, 0},
       {"source", SR_OPT_STRING, &a.source, "transfer: run whose gradients craft the adversarials", 0, 0, 0},
       {"iterations", SR_OPT_INT, &a.iterations, "hsj iterations (default 64)", 0, 100000, 0},
-      {"init-evals", SR_OPT_INT, &a.init_evals, "hsj gradient-estimate queries at iteration 1 (default 100; "
-                                                "init*sqrt(t) later)", 1, 1000000, 0},
-      {"max-evals", SR_OPT_INT, &a.max_evals, "hsj cap on the estimate's queries (default 10000)", 1, 1000000, 0},
+      {"init-evals", SR_OPT_INT, &a.init_evals,
+       "hsj gradient-estimate queries at iteration 1 (default 100; "
+       "init*sqrt(t) later)",
+       1, 1000000, 0},
+      {"max-evals", SR_OPT_INT, &a.max_evals, "hsj cap on the estimate's queries (default 10000)", 1, 1000000,
+       0},
       {"queries", SR_OPT_I64, &a.queries, "square: query budget per image (default 10000)", 1, 1e9, 0},
-      {"p-init", SR_OPT_DOUBLE, &a.p_init, "square: initial fraction of pixels per window (default 0.8 linf, 0.1 l2)",
-       0, 1, 0},
+      {"p-init", SR_OPT_DOUBLE, &a.p_init,
+       "square: initial fraction of pixels per window (default 0.8 linf, 0.1 l2)", 0, 1, 0},
       {"quiet", SR_OPT_FLAG, &quiet, "no progress output", 0, 0, 0},
-      {"threads", SR_OPT_INT, &a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
-      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
+      {"threads", SR_OPT_INT, &a.threads,
+       "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1,
+       4096, 0},
+      {"precision", SR_OPT_STRING, &precision,
+       "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
       {0},
   };
   const char *pos[1];
@@ -108,9 +130,10 @@ int sr_cmd_attack(int argc, char **argv) {
   int known = a.attack && atk_is_autoattack(a.attack);
   for (int i = 0; i < 9; i++) known |= a.attack && !strcmp(a.attack, kinds[i]);
   if (!known) {
-    fprintf(stderr, "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj, fmn, ddn, square, "
-            "autoattack, apgd-ce, apgd-dlr, apgd-t or fab-t%s%s%s\n", a.attack ? ", not '" : "", a.attack ? a.attack : "",
-            a.attack ? "'" : "");
+    fprintf(stderr,
+            "simreg attack: --attack must be noise, fgsm, pgd, transfer, boundary, hsj, fmn, ddn, square, "
+            "autoattack, apgd-ce, apgd-dlr, apgd-t or fab-t%s%s%s\n",
+            a.attack ? ", not '" : "", a.attack ? a.attack : "", a.attack ? "'" : "");
     return SR_EXIT_USAGE;
   }
   int rc_aa = atk_check_autoattack(&a, sr_cli_seen(opts, "eps"), sr_cli_seen(opts, "queries"));
@@ -150,8 +173,10 @@ int sr_cmd_attack(int argc, char **argv) {
   atk_progress_attach(&bar, &a, quiet);
   cJSON *out = cJSON_CreateObject();
   sr_status st = out ? attack(pos[0], &a, out, quiet, &err) : sr_fail(&err, SR_ERR_NOMEM, "results object");
-  if (!st && root) st = sr_robustness_merge(pos[0], out, &err);  // takes out
-  else cJSON_Delete(out);
+  if (!st && root)
+    st = sr_robustness_merge(pos[0], out, &err);  // takes out
+  else
+    cJSON_Delete(out);
   if (st) {
     int rc = sr_cli_fail("attack", &err);
     sr_dist_abort(a.dist, rc);  // the other ranks would wait in a collective forever

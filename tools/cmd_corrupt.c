@@ -34,7 +34,8 @@ static void print_table(const sr_corrupt_freq *f) {
         if ((int)f->group[k] != g) continue;
         int rank = 0;  // rank of k within its group
         for (int j = 0; j < f->n_kinds; j++)
-          if ((int)f->group[j] == g && (f->mean[j] < f->mean[k] || (f->mean[j] == f->mean[k] && j < k))) rank++;
+          if ((int)f->group[j] == g && (f->mean[j] < f->mean[k] || (f->mean[j] == f->mean[k] && j < k)))
+            rank++;
         if (rank == pass) best = k;
       }
       if (best < 0) continue;
@@ -54,10 +55,12 @@ int sr_cmd_corrupt(int argc, char **argv) {
       {"data", SR_OPT_STRING, &data, "dataset spec, as for every simreg command (e.g. cifar10:DIR)", 0, 0, 0},
       {"split", SR_OPT_STRING, &split, "split to corrupt: test (default) or train", 0, 0, 0},
       {"out", SR_OPT_STRING, &out, "output directory (created if missing)", 0, 0, 0},
-      {"seed", SR_OPT_I64, &seed, "seed (default 0); image i uses rng(seed, corruption, severity, i)", 0, 9e15, 0},
+      {"seed", SR_OPT_I64, &seed, "seed (default 0); image i uses rng(seed, corruption, severity, i)", 0,
+       9e15, 0},
       {"corruptions", SR_OPT_STRING, &list, "comma-separated names (default: all 15)", 0, 0, 0},
       {"limit", SR_OPT_I64, &limit, "use only the first N images (default: all)", 0, 1e12, 0},
-      {"freq-images", SR_OPT_I64, &freq_images, "images for the frequency table (default 1000; 0 = skip)", 0, 1e12, 0},
+      {"freq-images", SR_OPT_I64, &freq_images, "images for the frequency table (default 1000; 0 = skip)", 0,
+       1e12, 0},
       {"groups", SR_OPT_FLAG, &groups, "print the frequency table (without --out: measure only)", 0, 0, 0},
       {"threads", SR_OPT_INT, &threads, "OpenMP threads (default: OMP_NUM_THREADS or all cores)", 1, 1024, 0},
       {"quiet", SR_OPT_FLAG, &quiet, "no per-corruption progress on stderr", 0, 0, 0},
@@ -72,7 +75,8 @@ int sr_cmd_corrupt(int argc, char **argv) {
     return SR_EXIT_USAGE;
   }
   if (!out && !groups) {
-    fprintf(stderr, "simreg corrupt: give --out DIR to write the corrupted set, or --groups to measure only\n");
+    fprintf(stderr,
+            "simreg corrupt: give --out DIR to write the corrupted set, or --groups to measure only\n");
     return SR_EXIT_USAGE;
   }
   if (groups && freq_images == 0) {
@@ -110,7 +114,8 @@ int sr_cmd_corrupt(int argc, char **argv) {
   if (st) return sr_cli_fail("corrupt", &err);
   if (groups) print_table(&freq);
   if (out && !quiet)
-    fprintf(stderr, "simreg corrupt: %d corruptions x 5 severities of %lld images (%dx%dx%d) in %.1f s -> %s\n",
+    fprintf(stderr,
+            "simreg corrupt: %d corruptions x 5 severities of %lld images (%dx%dx%d) in %.1f s -> %s\n",
             n_kinds, (long long)n, c, h, w, sr_now() - t0, out);
   return 0;
 }

@@ -9,22 +9,25 @@
 #include "simreg/train.h"
 
 static void print_text(const sr_dataset *ds, const sr_eval_result *r) {
-  printf("%s: %lld images, accuracy %.4f, loss %.4f\n\nper class:\n", ds->name, (long long)r->n, r->accuracy, r->loss);
+  printf("%s: %lld images, accuracy %.4f, loss %.4f\n\nper class:\n", ds->name, (long long)r->n, r->accuracy,
+         r->loss);
   for (int k = 0; k < ds->num_classes; k++) {
     int64_t tot = 0;
     for (int p = 0; p < r->classes; p++) tot += r->confusion[(int64_t)k * r->classes + p];
-    printf("  %-16s %.4f (%lld)\n", ds->class_names[k], tot ? (double)r->confusion[(int64_t)k * r->classes + k] / tot : 0.0,
-           (long long)tot);
+    printf("  %-16s %.4f (%lld)\n", ds->class_names[k],
+           tot ? (double)r->confusion[(int64_t)k * r->classes + k] / tot : 0.0, (long long)tot);
   }
   printf("\nconfusion (rows: true, columns: predicted):\n");
   for (int k = 0; k < ds->num_classes; k++) {
-    for (int p = 0; p < ds->num_classes; p++) printf("%6lld", (long long)r->confusion[(int64_t)k * r->classes + p]);
+    for (int p = 0; p < ds->num_classes; p++)
+      printf("%6lld", (long long)r->confusion[(int64_t)k * r->classes + p]);
     printf("\n");
   }
 }
 
 static void print_json(const sr_dataset *ds, const sr_eval_result *r) {
-  cJSON *j = cJSON_CreateObject(), *pc = cJSON_AddObjectToObject(j, "per_class"), *cm = cJSON_AddArrayToObject(j, "confusion");
+  cJSON *j = cJSON_CreateObject(), *pc = cJSON_AddObjectToObject(j, "per_class"),
+        *cm = cJSON_AddArrayToObject(j, "confusion");
   cJSON_AddStringToObject(j, "dataset", ds->name);
   cJSON_AddNumberToObject(j, "images", (double)r->n);
   cJSON_AddNumberToObject(j, "accuracy", r->accuracy);
@@ -37,7 +40,8 @@ static void print_json(const sr_dataset *ds, const sr_eval_result *r) {
       cJSON_AddItemToArray(row, cJSON_CreateNumber((double)r->confusion[(int64_t)k * r->classes + p]));
     }
     cJSON_AddItemToArray(cm, row);
-    cJSON_AddNumberToObject(pc, ds->class_names[k], tot ? (double)r->confusion[(int64_t)k * r->classes + k] / tot : 0.0);
+    cJSON_AddNumberToObject(pc, ds->class_names[k],
+                            tot ? (double)r->confusion[(int64_t)k * r->classes + k] / tot : 0.0);
   }
   char *s = cJSON_PrintUnformatted(j);
   printf("%s\n", s);
@@ -52,9 +56,12 @@ int sr_cmd_eval(int argc, char **argv) {
       {"data", SR_OPT_STRING, &data, "dataset spec (default: the run's)", 0, 0, 0},
       {"split", SR_OPT_STRING, &split, "train | test (default test)", 0, 0, 0},
       {"checkpoint", SR_OPT_STRING, &which, "best | last (default best)", 0, 0, 0},
-      {"corruptions", SR_OPT_STRING, &corruptions, "CIFAR-10-C style directory: accuracy per corruption, severity, group (writes RUN/corruptions.json)", 0, 0, 0},
+      {"corruptions", SR_OPT_STRING, &corruptions,
+       "CIFAR-10-C style directory: accuracy per corruption, severity, group (writes RUN/corruptions.json)",
+       0, 0, 0},
       {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
-      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
+      {"precision", SR_OPT_STRING, &precision,
+       "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
       {0},
   };
   const char *pos[1];
@@ -92,7 +99,12 @@ int sr_cmd_eval(int argc, char **argv) {
   }
   if (corruptions) {
     sr_loader_opts o = sr_loader_opts_default();
-    o.shuffle = 0, o.augment = 0, o.batch = 256, o.gray = info.gray, o.mean = (float)info.mean, o.scale = (float)info.scale;
+    o.shuffle = 0;
+    o.augment = 0;
+    o.batch = 256;
+    o.gray = info.gray;
+    o.mean = (float)info.mean;
+    o.scale = (float)info.scale;
     rc = sr_eval_corruptions(pos[0], &m, &o, corruptions, json);
     sr_model_free(&m);
     sr_dist_finalize(d);
@@ -103,7 +115,12 @@ int sr_cmd_eval(int argc, char **argv) {
   sr_status st = sr_dataset_load(data ? data : info.data, split, &ds, &err);
   if (!st) {
     sr_loader_opts o = sr_loader_opts_default();
-    o.shuffle = 0, o.augment = 0, o.batch = 256, o.gray = info.gray, o.mean = (float)info.mean, o.scale = (float)info.scale;
+    o.shuffle = 0;
+    o.augment = 0;
+    o.batch = 256;
+    o.gray = info.gray;
+    o.mean = (float)info.mean;
+    o.scale = (float)info.scale;
     if (sr_batch_channels(&ds, &o) != m.cfg.in_c || ds.h != m.cfg.in_h || ds.w != m.cfg.in_w)
       st = sr_fail(&err, SR_ERR_SHAPE, "%s images are %dx%dx%d, the model takes %dx%dx%d", ds.name,
                    sr_batch_channels(&ds, &o), ds.h, ds.w, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w);

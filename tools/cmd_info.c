@@ -8,9 +8,9 @@
 #include "simreg/model.h"
 
 static const char *op_name(sr_op op) {
-  static const char *n[SR_OP_COUNT] = {"input", "conv2d", "batchnorm2d", "relu", "maxpool2d", "avgpool2d",
-                                       "global_avgpool", "linear", "flatten", "add", "affine", "activation",
-                                       "concat"};
+  static const char *n[SR_OP_COUNT] = {"input",     "conv2d",         "batchnorm2d", "relu",    "maxpool2d",
+                                       "avgpool2d", "global_avgpool", "linear",      "flatten", "add",
+                                       "affine",    "activation",     "concat"};
   return (unsigned)op < SR_OP_COUNT ? n[op] : "?";
 }
 
@@ -31,7 +31,8 @@ int sr_cmd_info(int argc, char **argv) {
       {"channels", SR_OPT_INT, &cfg.in_c, "input channels (default 1)", 1, 64, 0},
       {"size", SR_OPT_INT, &cfg.in_h, "input height = width (default 28)", 4, 4096, 0},
       {"classes", SR_OPT_INT, &cfg.classes, "classes (default 10)", 1, 100000, 0},
-      {"weights", SR_OPT_STRING, &weights, "also check that a .safetensors file loads into this model", 0, 0, 0},
+      {"weights", SR_OPT_STRING, &weights, "also check that a .safetensors file loads into this model", 0, 0,
+       0},
       {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
       {0},
   };
@@ -80,10 +81,14 @@ int sr_cmd_info(int argc, char **argv) {
       const sr_node *nd = &m.nodes[i];
       char shape[48];
       snprintf(shape, sizeof shape, "(%d,%d,%d)", nd->c, nd->h, nd->w);
-      printf("%-4d %-16s %-24s %-16s %12lld\n", i, op_name(nd->op), nd->name, shape, (long long)node_params(nd));
+      printf("%-4d %-16s %-24s %-16s %12lld\n", i, op_name(nd->op), nd->name, shape,
+             (long long)node_params(nd));
     }
-    printf("\nmodel %s  input %dx%dx%d  classes %d\nparameters %lld  forward FLOPs per image %.4g M\nfeature layers:",
-           arch, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w, m.cfg.classes, (long long)m.n_params, sr_model_flops(&m) / 1e6);
+    printf(
+        "\nmodel %s  input %dx%dx%d  classes %d\nparameters %lld  forward FLOPs per image %.4g M\nfeature "
+        "layers:",
+        arch, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w, m.cfg.classes, (long long)m.n_params,
+        sr_model_flops(&m) / 1e6);
     for (int k = 0; k < m.n_feat; k++) printf(" %s", m.feat_name[k]);
     printf("\n");
   }

@@ -33,15 +33,21 @@ int sr_cmd_report(int argc, char **argv) {
       {"bootstrap", SR_OPT_I64, &b, "bootstrap resamples for CIs (default 2000)", 2, 1e7, 0},
       {"seed", SR_OPT_I64, &seed, "bootstrap RNG seed (default 0)", 0, 9.0e15, 0},
       {"r0", SR_OPT_DOUBLE, &r0, "high-frequency cut-off, cycles/pixel (default 0.25)", 1e-9, 0.5, 0},
-      {"severity", SR_OPT_INT, &severity, "corruption severity for the table; 0 = mean over severities", 0, 100, 0},
-      {"minimal", SR_OPT_STRING, &minimal, "minimal perturbations (spectra, distance verdict) from boundary | hsj | fmn | ddn | auto "
-                                           "(default: hsj when every run has it, else boundary)", 0, 0, 0},
-      {"verdict-noise", SR_OPT_STRING, &vnoise, "noise verdict at KIND:LEVEL (default gaussian:0.2)", 0, 0, 0},
-      {"verdict-transfer", SR_OPT_STRING, &vtransfer, "transfer verdict at KIND[:EPS] (default fgsm at its largest eps)", 0, 0, 0},
+      {"severity", SR_OPT_INT, &severity, "corruption severity for the table; 0 = mean over severities", 0,
+       100, 0},
+      {"minimal", SR_OPT_STRING, &minimal,
+       "minimal perturbations (spectra, distance verdict) from boundary | hsj | fmn | ddn | auto "
+       "(default: hsj when every run has it, else boundary)",
+       0, 0, 0},
+      {"verdict-noise", SR_OPT_STRING, &vnoise, "noise verdict at KIND:LEVEL (default gaussian:0.2)", 0, 0,
+       0},
+      {"verdict-transfer", SR_OPT_STRING, &vtransfer,
+       "transfer verdict at KIND[:EPS] (default fgsm at its largest eps)", 0, 0, 0},
       {0}};
   const char *pos[SR_REPORT_MAX_RUNS + 1];
   int npos;
-  int rc = sr_cli_parse("report", "RUN... -o DIR [options]", opts, argc, argv, 2, pos, SR_REPORT_MAX_RUNS + 1, &npos);
+  int rc = sr_cli_parse("report", "RUN... -o DIR [options]", opts, argc, argv, 2, pos, SR_REPORT_MAX_RUNS + 1,
+                        &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (npos < 1 || !out) {
     fprintf(stderr, "simreg report: need at least one RUN directory and -o DIR (see simreg report --help)\n");
@@ -51,8 +57,8 @@ int sr_cmd_report(int argc, char **argv) {
     fprintf(stderr, "simreg report: at most %d runs per report\n", SR_REPORT_MAX_RUNS);
     return SR_EXIT_USAGE;
   }
-  if (strcmp(minimal, "auto") && strcmp(minimal, "boundary") && strcmp(minimal, "hsj") && strcmp(minimal, "fmn") &&
-      strcmp(minimal, "ddn")) {
+  if (strcmp(minimal, "auto") && strcmp(minimal, "boundary") && strcmp(minimal, "hsj") &&
+      strcmp(minimal, "fmn") && strcmp(minimal, "ddn")) {
     fprintf(stderr, "simreg report: --minimal must be boundary, hsj, fmn, ddn or auto, not '%s'\n", minimal);
     return SR_EXIT_USAGE;
   }
@@ -65,8 +71,15 @@ int sr_cmd_report(int argc, char **argv) {
       return SR_EXIT_USAGE;
     }
   }
-  sr_report_opts o = {.out_dir = out, .title = title, .bootstrap_b = b, .seed = (uint64_t)seed, .r0 = r0,
-                      .severity = severity, .minimal = minimal, .verdict_noise = vnoise, .verdict_transfer = vtransfer};
+  sr_report_opts o = {.out_dir = out,
+                      .title = title,
+                      .bootstrap_b = b,
+                      .seed = (uint64_t)seed,
+                      .r0 = r0,
+                      .severity = severity,
+                      .minimal = minimal,
+                      .verdict_noise = vnoise,
+                      .verdict_transfer = vtransfer};
   sr_report *rep = sr_calloc(1, sizeof *rep);
   if (!rep) {
     fprintf(stderr, "simreg report: out of memory\n");

@@ -71,8 +71,10 @@ static sr_status run_minimal(const suite *s, sr_rob_run *r, cJSON *patch, sr_err
     int wb = !strcmp(a.attack, "fmn") || !strcmp(a.attack, "ddn");
     a.steps = wb ? s->wb_steps : s->boundary_steps;
     st = wb ? sr_rob_wbmin(&a, r, patch, err) : sr_rob_minpert(&a, r, patch, err);
-    if (!st && wb) atk_print_wbmin(&a, patch, s->quiet);
-    else if (!st) atk_print_minpert(&a, patch, s->quiet);
+    if (!st && wb)
+      atk_print_wbmin(&a, patch, s->quiet);
+    else if (!st)
+      atk_print_minpert(&a, patch, s->quiet);
   }
   if (!st && s->k > 1 && sr_dist_rank(s->a.dist) == 0) {
     st = sr_rob_minimal(s->names, s->k, s->n_eps ? s->eps : NULL, s->n_eps, patch, err);
@@ -89,7 +91,8 @@ static int is_run(const char *dir) {
 }
 
 // The protocol on one run; its robustness.json patch goes to *patch (owned by the caller).
-static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSON *patch, cJSON *notes, sr_err *err) {
+static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSON *patch, cJSON *notes,
+                         sr_err *err) {
   sr_rob_opts a = s->a;
   sr_rob_run r;
   sr_rob_target src = {0};
@@ -103,7 +106,10 @@ static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSO
   if (!st) st = sr_rob_noise(&a, &r, lv, nl, patch, err);
   if (!st && !s->quiet) atk_print_noise(&a, patch);
   if (!st && s->source) {
-    a.attack = "transfer", a.source = s->source, a.steps = 1, a.norm = "linf";
+    a.attack = "transfer";
+    a.source = s->source;
+    a.steps = 1;
+    a.norm = "linf";
     st = sr_rob_open_target(s->source, &a, r.ds.c, &src, err);
     if (!st) st = sr_rob_levels(&a, &r, 0, lv, &nl, err);
     if (!st) st = sr_rob_gradient(&a, &r, &src, lv, nl, patch, err);
@@ -142,8 +148,10 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
   cJSON_AddStringToObject(set, "checkpoint", s->a.which);
   cJSON_AddStringToObject(set, "split", s->a.split);
   cJSON_AddNumberToObject(set, "threads", s->a.threads);
-  if (s->source) cJSON_AddStringToObject(set, "source", s->source);
-  else cJSON_AddNullToObject(set, "source");
+  if (s->source)
+    cJSON_AddStringToObject(set, "source", s->source);
+  else
+    cJSON_AddNullToObject(set, "source");
   cJSON_AddItemReferenceToObject(j, "runs", runs);
   cJSON_AddItemReferenceToObject(j, "notes", notes);
   char *text = cJSON_Print(j);
@@ -155,48 +163,68 @@ static sr_status write_combined(const suite *s, cJSON *runs, cJSON *notes, const
 }
 
 int sr_cmd_robustness(int argc, char **argv) {
-  suite s = {.a = sr_rob_opts_default(), .out = "robustness-suite.json", .boundary_steps = 5000, .minimal = "boundary",
-           .wb_steps = 100, .masking_images = 100};
+  suite s = {.a = sr_rob_opts_default(),
+             .out = "robustness-suite.json",
+             .boundary_steps = 5000,
+             .minimal = "boundary",
+             .wb_steps = 100,
+             .masking_images = 100};
   s.a.repeats = 5;
   const char *name = NULL;
   double seed = 0;
   sr_opt opts[] = {
       {"suite", SR_OPT_STRING, &name, "protocol to run: paper (required)", 0, 0, 0},
-      {"source", SR_OPT_STRING, &s.source, "run that crafts the transferred FGSM (skipped, with a note, if absent)", 0, 0, 0},
-      {"images", SR_OPT_I64, &s.a.images, "noise / transfer: the first N test images; Boundary: the first N correctly "
-                                          "classified ones (default 1000)", 1, 1e9, 0},
-      {"repeats", SR_OPT_INT, &s.a.repeats, "noise draws per image and level, Boundary runs per image (default 5)", 1, 1000, 0},
+      {"source", SR_OPT_STRING, &s.source,
+       "run that crafts the transferred FGSM (skipped, with a note, if absent)", 0, 0, 0},
+      {"images", SR_OPT_I64, &s.a.images,
+       "noise / transfer: the first N test images; Boundary: the first N correctly "
+       "classified ones (default 1000)",
+       1, 1e9, 0},
+      {"repeats", SR_OPT_INT, &s.a.repeats,
+       "noise draws per image and level, Boundary runs per image (default 5)", 1, 1000, 0},
       {"boundary-steps", SR_OPT_I64, &s.boundary_steps, "Boundary attack steps (default 5000)", 1, 1e9, 0},
-      {"minimal", SR_OPT_STRING, &s.minimal, "minimal perturbations from a list of boundary, hsj (HopSkipJump L2), fmn "
-                                             "(FMN L2), ddn; two or more: also their per-image minimum (default boundary)", 0, 0, 0},
-      {"minimal-eps", SR_OPT_STRING, &s.minimal_eps, "eps values of the robust-accuracy curve of the per-image minimum "
-                                                     "(default: 21 from 0 to the largest minimal norm)", 0, 0, 0},
+      {"minimal", SR_OPT_STRING, &s.minimal,
+       "minimal perturbations from a list of boundary, hsj (HopSkipJump L2), fmn "
+       "(FMN L2), ddn; two or more: also their per-image minimum (default boundary)",
+       0, 0, 0},
+      {"minimal-eps", SR_OPT_STRING, &s.minimal_eps,
+       "eps values of the robust-accuracy curve of the per-image minimum "
+       "(default: 21 from 0 to the largest minimal norm)",
+       0, 0, 0},
       {"wb-steps", SR_OPT_I64, &s.wb_steps, "FMN / DDN steps (default 100)", 1, 1e6, 0},
-      {"masking-images", SR_OPT_I64, &s.masking_images, "gradient-masking checks on the first N correctly classified "
-                                                        "images (default 100, at most --images; 0: skipped)", 0, 1e9, 0},
+      {"masking-images", SR_OPT_I64, &s.masking_images,
+       "gradient-masking checks on the first N correctly classified "
+       "images (default 100, at most --images; 0: skipped)",
+       0, 1e9, 0},
       {"iterations", SR_OPT_INT, &s.a.iterations, "HopSkipJump iterations (default 64)", 1, 100000, 0},
-      {"init-evals", SR_OPT_INT, &s.a.init_evals, "HopSkipJump gradient-estimate queries at iteration 1 (default 100)", 1, 1e9, 0},
+      {"init-evals", SR_OPT_INT, &s.a.init_evals,
+       "HopSkipJump gradient-estimate queries at iteration 1 (default 100)", 1, 1e9, 0},
       {"out", SR_OPT_STRING, &s.out, "combined results file (default robustness-suite.json)", 0, 0, 0},
-      {"seed", SR_OPT_DOUBLE, &seed, "random seed (default 0; Boundary repeat r uses seed + r)", 0, 9007199254740992.0, 0},
+      {"seed", SR_OPT_DOUBLE, &seed, "random seed (default 0; Boundary repeat r uses seed + r)", 0,
+       9007199254740992.0, 0},
       {"batch", SR_OPT_I64, &s.a.batch, "images per forward pass (default 128)", 1, 65536, 0},
       {"checkpoint", SR_OPT_STRING, &s.a.which, "best | last (default best)", 0, 0, 0},
       {"data", SR_OPT_STRING, &s.a.data, "dataset spec (default: each run's)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &s.quiet, "no progress output", 0, 0, 0},
-      {"threads", SR_OPT_INT, &s.a.threads, "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1, 4096, 0},
+      {"threads", SR_OPT_INT, &s.a.threads,
+       "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1,
+       4096, 0},
       {0},
   };
   const char *runs[MAX_RUNS];
   int nruns;
-  int rc = sr_cli_parse("robustness", "--suite paper [options] RUN...", opts, argc, argv, 2, runs, MAX_RUNS, &nruns);
+  int rc = sr_cli_parse("robustness", "--suite paper [options] RUN...", opts, argc, argv, 2, runs, MAX_RUNS,
+                        &nruns);
   if (rc) return rc < 0 ? 0 : rc;
   s.a.seed = (uint64_t)seed;
   if (!name || strcmp(name, "paper")) {
-    fprintf(stderr, "simreg robustness: --suite must be paper%s%s%s\n", name ? ", not '" : " (missing)", name ? name : "",
-            name ? "'" : "");
+    fprintf(stderr, "simreg robustness: --suite must be paper%s%s%s\n", name ? ", not '" : " (missing)",
+            name ? name : "", name ? "'" : "");
     return SR_EXIT_USAGE;
   }
   if (!parse_minimal(&s)) {
-    fprintf(stderr, "simreg robustness: --minimal must list boundary, hsj, fmn, ddn (each once), not '%s'\n", s.minimal);
+    fprintf(stderr, "simreg robustness: --minimal must list boundary, hsj, fmn, ddn (each once), not '%s'\n",
+            s.minimal);
     return SR_EXIT_USAGE;
   }
   if (!parse_eps(&s)) {
@@ -216,8 +244,8 @@ int sr_cmd_robustness(int argc, char **argv) {
   for (int k = 0; k <= nruns; k++) {
     const char *dir = k < nruns ? runs[k] : s.source;
     if (dir && !is_run(dir)) {
-      fprintf(stderr, "simreg robustness: %s'%s' is not a run directory (no config.json)\n", k < nruns ? "" : "--source ",
-              dir);
+      fprintf(stderr, "simreg robustness: %s'%s' is not a run directory (no config.json)\n",
+              k < nruns ? "" : "--source ", dir);
       return SR_EXIT_USAGE;
     }
   }

@@ -10,24 +10,27 @@
 
 #define SEL_MAX 64
 
-static void print_table(const char *metric, double ratio, const sr_run *base, double bc, double bs, const sr_run *runs,
-                        const sr_select_row *rows, int n) {
-  printf("selection rule: clean accuracy >= %.2f x baseline's (%.4f), ranked by %s at the highest distortion\n", ratio,
-         bc, metric);
+static void print_table(const char *metric, double ratio, const sr_run *base, double bc, double bs,
+                        const sr_run *runs, const sr_select_row *rows, int n) {
+  printf(
+      "selection rule: clean accuracy >= %.2f x baseline's (%.4f), ranked by %s at the highest distortion\n",
+      ratio, bc, metric);
   printf("%-40s %8s %10s %6s\n", "run", "clean", "score", "rank");
   printf("%-40s %8.4f %10.4g %6s\n", base->dir, bc, bs, "base");
   for (int i = 0; i < n; i++) {
     char rk[16];
-    if (rows[i].kept) snprintf(rk, sizeof rk, "%d", rows[i].rank);
-    else snprintf(rk, sizeof rk, "%s", isfinite(rows[i].score) ? "out" : "n/a");
+    if (rows[i].kept)
+      snprintf(rk, sizeof rk, "%d", rows[i].rank);
+    else
+      snprintf(rk, sizeof rk, "%s", isfinite(rows[i].score) ? "out" : "n/a");
     printf("%-40s %8.4f %10.4g %6s\n", runs[i].dir, rows[i].clean, rows[i].score, rk);
   }
 }
 
 static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-static int write_json(const char *path, const char *metric, double ratio, const sr_run *base, double bc, double bs,
-                      const sr_run *runs, const sr_select_row *rows, int n, sr_err *err) {
+static int write_json(const char *path, const char *metric, double ratio, const sr_run *base, double bc,
+                      double bs, const sr_run *runs, const sr_select_row *rows, int n, sr_err *err) {
   cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray();
   cJSON_AddStringToObject(j, "metric", metric);
   cJSON_AddNumberToObject(j, "ratio", ratio);
@@ -58,18 +61,22 @@ static int write_json(const char *path, const char *metric, double ratio, const 
 int sr_cmd_select(int argc, char **argv) {
   const char *baseline = NULL, *metric = "noise:gaussian", *json = NULL;
   double ratio = 0.9;
-  sr_opt opts[] = {
-      {"baseline", SR_OPT_STRING, &baseline, "the unregularized run (required)", 0, 0, 0},
-      {"metric", SR_OPT_STRING, &metric, "noise:KIND | transfer:KIND | boundary (default noise:gaussian)", 0, 0, 0},
-      {"ratio", SR_OPT_DOUBLE, &ratio, "keep runs with clean accuracy >= ratio x baseline's (default 0.9)", 1e-9, 1, 0},
-      {"json", SR_OPT_STRING, &json, "also write the ranking as JSON to this file", 0, 0, 0},
-      {0}};
+  sr_opt opts[] = {{"baseline", SR_OPT_STRING, &baseline, "the unregularized run (required)", 0, 0, 0},
+                   {"metric", SR_OPT_STRING, &metric,
+                    "noise:KIND | transfer:KIND | boundary (default noise:gaussian)", 0, 0, 0},
+                   {"ratio", SR_OPT_DOUBLE, &ratio,
+                    "keep runs with clean accuracy >= ratio x baseline's (default 0.9)", 1e-9, 1, 0},
+                   {"json", SR_OPT_STRING, &json, "also write the ranking as JSON to this file", 0, 0, 0},
+                   {0}};
   const char *pos[SEL_MAX + 1];
   int npos;
-  int rc = sr_cli_parse("select", "--baseline RUN [options] RUN...", opts, argc, argv, 2, pos, SEL_MAX + 1, &npos);
+  int rc =
+      sr_cli_parse("select", "--baseline RUN [options] RUN...", opts, argc, argv, 2, pos, SEL_MAX + 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (!baseline || npos < 1 || npos > SEL_MAX) {
-    fprintf(stderr, "simreg select: need --baseline RUN and 1 to %d runs to rank (see simreg select --help)\n", SEL_MAX);
+    fprintf(stderr,
+            "simreg select: need --baseline RUN and 1 to %d runs to rank (see simreg select --help)\n",
+            SEL_MAX);
     return SR_EXIT_USAGE;
   }
   sr_run *runs = sr_calloc((size_t)npos + 1, sizeof *runs);

@@ -21,8 +21,8 @@ typedef struct {
 
 // The regularization images: the first n training images after the validation hold-out of --data (as
 // training splits it), or the first n images of --reg-data resized to --data's image size.
-static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int64_t *n, int *c, int *h, int *w,
-                        sr_err *err) {
+static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int64_t *n, int *c, int *h,
+                        int *w, sr_err *err) {
   sr_dataset ds, rd;
   memset(&rd, 0, sizeof rd);
   sr_status st = sr_dataset_load(a->data, a->split, &ds, err);
@@ -47,21 +47,28 @@ static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int6
                  a->reg_data ? a->reg_data : a->data, (long long)n_order);
   int oh = a->size_h ? (int)a->size_h : ds.h, ow = a->size_w ? (int)a->size_w : ds.w;
   int oc = a->color ? src->c : 1;
-  *n = a->n, *c = a->reg_data ? oc : src->c, *h = a->reg_data ? oh : src->h, *w = a->reg_data ? ow : src->w;
-  const size_t in_sz = (size_t)src->c * (size_t)src->h * (size_t)src->w, out_sz = (size_t)*c * (size_t)*h * (size_t)*w;
+  *n = a->n;
+  *c = a->reg_data ? oc : src->c;
+  *h = a->reg_data ? oh : src->h;
+  *w = a->reg_data ? ow : src->w;
+  const size_t in_sz = (size_t)src->c * (size_t)src->h * (size_t)src->w,
+               out_sz = (size_t)*c * (size_t)*h * (size_t)*w;
   *images = st ? NULL : malloc(out_sz * (size_t)*n);
   *idx = st ? NULL : malloc(sizeof(int64_t) * (size_t)*n);
-  if (!st && (!*images || !*idx)) st = sr_fail(err, SR_ERR_NOMEM, "out of memory for %lld images", (long long)*n);
+  if (!st && (!*images || !*idx))
+    st = sr_fail(err, SR_ERR_NOMEM, "out of memory for %lld images", (long long)*n);
   sr_resize_mode mode = a->resize && !strcmp(a->resize, "bilinear") ? SR_RESIZE_BILINEAR : SR_RESIZE_AREA;
   for (int64_t i = 0; !st && i < *n; i++) {
     (*idx)[i] = order[i];
     const uint8_t *im = src->images + (size_t)order[i] * in_sz;
     if (a->reg_data)
-      st = sr_reg_resize_images(im, 1, src->c, src->h, src->w, *c, *h, *w, mode, *images + (size_t)i * out_sz, err);
+      st = sr_reg_resize_images(im, 1, src->c, src->h, src->w, *c, *h, *w, mode, *images + (size_t)i * out_sz,
+                                err);
     else
       memcpy(*images + (size_t)i * out_sz, im, in_sz);
   }
-  sr_free(order), sr_free(val);
+  sr_free(order);
+  sr_free(val);
   sr_dataset_free(&ds);
   sr_dataset_free(&rd);
   return st;
@@ -85,7 +92,9 @@ static sr_status histogram(const sr_reg_target *t, const char *base, int plot, s
   for (int64_t q = 0; q < m; q++) {
     int b = (int)((vals[q] + 1) / 2 * NBINS);
     cnt[b < 0 ? 0 : b >= NBINS ? NBINS - 1 : b]++;
-    neg += vals[q] == -1, zero += vals[q] == 0, pos += vals[q] == 1;
+    neg += vals[q] == -1;
+    zero += vals[q] == 0;
+    pos += vals[q] == 1;
   }
   char path[4200];
   snprintf(path, sizeof path, "%s_hist.txt", base);
@@ -97,16 +106,19 @@ static sr_status histogram(const sr_reg_target *t, const char *base, int plot, s
   }
   FILE *outs[2] = {stdout, af.fp};
   for (int o = 0; o < 2; o++) {
-    fprintf(outs[o], "target %s, %lld images, %lld pairs (i < j) used by the loss; values exactly -1/0/+1: %lld/%lld/%lld\n",
-            sr_reg_kind_name(t->kind), (long long)t->n, (long long)m, (long long)neg, (long long)zero, (long long)pos);
+    fprintf(outs[o],
+            "target %s, %lld images, %lld pairs (i < j) used by the loss; values exactly -1/0/+1: "
+            "%lld/%lld/%lld\n",
+            sr_reg_kind_name(t->kind), (long long)t->n, (long long)m, (long long)neg, (long long)zero,
+            (long long)pos);
     for (int b = 0; b < NBINS; b++) {
       double lo = -1 + 2.0 * b / NBINS, frac = m ? (double)cnt[b] / (double)m : 0;
       char bar[61];
       int len = (int)(frac * 60 + 0.5);
       memset(bar, '#', (size_t)len);
       bar[len] = 0;
-      fprintf(outs[o], "  [%+.1f, %+.1f%c %10lld %7.4f %s\n", lo, lo + 2.0 / NBINS, b == NBINS - 1 ? ']' : ')',
-              (long long)cnt[b], frac, bar);
+      fprintf(outs[o], "  [%+.1f, %+.1f%c %10lld %7.4f %s\n", lo, lo + 2.0 / NBINS,
+              b == NBINS - 1 ? ']' : ')', (long long)cnt[b], frac, bar);
     }
   }
   st = sr_afile_commit(&af, err);
@@ -114,7 +126,8 @@ static sr_status histogram(const sr_reg_target *t, const char *base, int plot, s
     snprintf(path, sizeof path, "%s_hist", base);
     char title[128];
     snprintf(title, sizeof title, "target '%s': %lld images", sr_reg_kind_name(t->kind), (long long)t->n);
-    sr_plot_opts po = {.title = title, .xlabel = "similarity", .ylabel = "fraction of pairs", .xmin = -1, .xmax = 1};
+    sr_plot_opts po = {
+        .title = title, .xlabel = "similarity", .ylabel = "fraction of pairs", .xmin = -1, .xmax = 1};
     const double *sets[1] = {vals};
     const char *labels[1] = {sr_reg_kind_name(t->kind)};
     // a constant set (e.g. one kept value) has no range to bin: skip the figure, keep the text
@@ -143,7 +156,9 @@ static int run(const sim_args *a) {
     st = sr_fail(&err, SR_ERR_ARG, "--resize: '%s' is not area or bilinear", a->resize);
   int64_t *idx = NULL;
   if (!st && o.kind == SR_REG_FILE) {
-    if (!a->file || !a->indices) return fprintf(stderr, "simreg similarity: --reg file needs --file S.npy and --indices FILE\n"), SR_EXIT_USAGE;
+    if (!a->file || !a->indices)
+      return fprintf(stderr, "simreg similarity: --reg file needs --file S.npy and --indices FILE\n"),
+             SR_EXIT_USAGE;
     int64_t n_images = a->n_images;
     if (!n_images) {
       sr_dataset ds;
@@ -152,7 +167,8 @@ static int run(const sim_args *a) {
     }
     if (!st) st = sr_reg_target_from_file(a->file, a->indices, n_images, &t, &err);
   } else if (!st) {
-    if (a->file || a->indices) return fprintf(stderr, "simreg similarity: --file/--indices need --reg file\n"), SR_EXIT_USAGE;
+    if (a->file || a->indices)
+      return fprintf(stderr, "simreg similarity: --file/--indices need --reg file\n"), SR_EXIT_USAGE;
     uint8_t *images = NULL;
     int64_t n = 0;
     int c = 0, h = 0, w = 0;
@@ -160,9 +176,9 @@ static int run(const sim_args *a) {
     if (!st) st = sr_reg_target_build(&o, images, n, c, h, w, a->cache, &t, &err);
     if (!st) {
       memcpy(t.idx, idx, sizeof(int64_t) * (size_t)n);  // rows -> dataset indices, for the export
-      printf("%s: %lld images %dx%dx%d from %s, th %g: %s in %.3f s (key %016llx)\n", sr_reg_kind_name(t.kind),
-             (long long)n, c, h, w, a->reg_data ? a->reg_data : a->data, t.th, t.from_cache ? "read from the cache" : "built",
-             t.seconds, (unsigned long long)t.key);
+      printf("%s: %lld images %dx%dx%d from %s, th %g: %s in %.3f s (key %016llx)\n",
+             sr_reg_kind_name(t.kind), (long long)n, c, h, w, a->reg_data ? a->reg_data : a->data, t.th,
+             t.from_cache ? "read from the cache" : "built", t.seconds, (unsigned long long)t.key);
     }
     free(images);
   }
@@ -181,32 +197,46 @@ static int run(const sim_args *a) {
     st = sr_npy_write(ipath, SR_I64, 1, &t.n, t.idx, &err);
   }
   if (!st) st = histogram(&t, base, !a->no_plot, &err);
-  if (!st) printf("wrote %s, %s_indices.npy, %s_hist.txt%s\n", a->out, base, base, a->no_plot ? "" : " and the histogram figure");
+  if (!st)
+    printf("wrote %s, %s_indices.npy, %s_hist.txt%s\n", a->out, base, base,
+           a->no_plot ? "" : " and the histogram figure");
   sr_reg_target_free(&t);
   return st ? sr_cli_fail("similarity", &err) : 0;
 }
 
 int sr_cmd_similarity(int argc, char **argv) {
-  sim_args a = {.data = "fashion-mnist", .split = "train", .kind = "threshold", .n = 5000, .th = 0.8, .val_fraction = 0.01};
+  sim_args a = {.data = "fashion-mnist",
+                .split = "train",
+                .kind = "threshold",
+                .n = 5000,
+                .th = 0.8,
+                .val_fraction = 0.01};
   sr_opt opts[] = {
       {"data", SR_OPT_STRING, &a.data, "training dataset spec (default fashion-mnist)", 0, 0, 0},
       {"split", SR_OPT_STRING, &a.split, "split of --data (default train)", 0, 0, 0},
-      {"reg-data", SR_OPT_STRING, &a.reg_data, "take the images from this dataset instead (resized to --data's size)", 0, 0, 0},
+      {"reg-data", SR_OPT_STRING, &a.reg_data,
+       "take the images from this dataset instead (resized to --data's size)", 0, 0, 0},
       {"reg-n", SR_OPT_I64, &a.n, "number of regularization images N (default 5000)", 2, 1e7, 0},
-      {"reg", SR_OPT_STRING, &a.kind, "threshold | pixel | high | low | positive | negative | file (default threshold)", 0, 0, 0},
+      {"reg", SR_OPT_STRING, &a.kind,
+       "threshold | pixel | high | low | positive | negative | file (default threshold)", 0, 0, 0},
       {"th", SR_OPT_DOUBLE, &a.th, "threshold Th in [0, 1) (default 0.8)", 0, 0.999999, 0},
-      {"subset-values", SR_OPT_STRING, &a.values, "subset targets: pixel (S^pix, default) | threshold (S^Th)", 0, 0, 0},
-      {"val-fraction", SR_OPT_DOUBLE, &a.val_fraction, "validation hold-out, as in training (default 0.01)", 0, 0.5, 0},
+      {"subset-values", SR_OPT_STRING, &a.values, "subset targets: pixel (S^pix, default) | threshold (S^Th)",
+       0, 0, 0},
+      {"val-fraction", SR_OPT_DOUBLE, &a.val_fraction, "validation hold-out, as in training (default 0.01)",
+       0, 0.5, 0},
       {"seed", SR_OPT_I64, &a.seed, "hold-out seed, as in training (default 0)", 0, 9.0e15, 0},
       {"height", SR_OPT_I64, &a.size_h, "--reg-data: output height (default --data's)", 1, 4096, 0},
       {"width", SR_OPT_I64, &a.size_w, "--reg-data: output width (default --data's)", 1, 4096, 0},
       {"resize", SR_OPT_STRING, &a.resize, "--reg-data: area (default) | bilinear", 0, 0, 0},
       {"color", SR_OPT_FLAG, &a.color, "--reg-data: keep channels (default gray)", 0, 0, 0},
       {"cache", SR_OPT_STRING, &a.cache, "cache directory for built targets (default: none)", 0, 0, 0},
-      {"file", SR_OPT_STRING, &a.file, "--reg file: the N x N similarity matrix (.npy float32/float64)", 0, 0, 0},
+      {"file", SR_OPT_STRING, &a.file, "--reg file: the N x N similarity matrix (.npy float32/float64)", 0, 0,
+       0},
       {"indices", SR_OPT_STRING, &a.indices, "--reg file: its N image indices (.npy int or text)", 0, 0, 0},
-      {"n-images", SR_OPT_I64, &a.n_images, "--reg file: indices must be below this (default: size of --data)", 1, 1e12, 0},
-      {"o", SR_OPT_STRING, &a.out, "output OUT.npy (also OUT_indices.npy, OUT_hist.txt, OUT_hist.png/.svg)", 0, 0, 0},
+      {"n-images", SR_OPT_I64, &a.n_images,
+       "--reg file: indices must be below this (default: size of --data)", 1, 1e12, 0},
+      {"o", SR_OPT_STRING, &a.out, "output OUT.npy (also OUT_indices.npy, OUT_hist.txt, OUT_hist.png/.svg)",
+       0, 0, 0},
       {"no-plot", SR_OPT_FLAG, &a.no_plot, "skip the PNG/SVG histogram", 0, 0, 0},
       {0}};
   const char *pos[1];

@@ -24,10 +24,12 @@ static void print_start(void *ctx, const sr_train_start_info *s) {
   const printer *p = ctx;
   if (p->quiet) return;
   if (s->reg)
-    fprintf(stderr, "regularizer: %s target, N = %lld, Th = %g, alpha = %g, %d pairs/step, %d layers (%s, %.2f s)\n",
+    fprintf(stderr,
+            "regularizer: %s target, N = %lld, Th = %g, alpha = %g, %d pairs/step, %d layers (%s, %.2f s)\n",
             s->reg_kind, (long long)s->reg_n, s->th, s->alpha, s->pairs, s->layers,
             s->target_cached ? "from cache" : "built", s->target_seconds);
-  if (s->resumed) fprintf(stderr, "resuming %s at epoch %d, step %lld\n", s->out, s->epoch + 1, (long long)s->step);
+  if (s->resumed)
+    fprintf(stderr, "resuming %s at epoch %d, step %lld\n", s->out, s->epoch + 1, (long long)s->step);
 }
 
 static void print_step(void *ctx, const sr_train_step_info *s) {
@@ -37,12 +39,12 @@ static void print_step(void *ctx, const sr_train_step_info *s) {
   if (p->tty) {
     int w = 24;
     int fill = (int)(w * (double)s->step / (double)(s->steps ? s->steps : 1));
-    fprintf(stderr, "\repoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs%s", s->epoch + 1,
-            s->epochs, fill, "########################", w - fill, "", (long long)s->step, (long long)s->steps,
-            s->loss, s->acc, s->img_per_s, s->eta_s, final ? "\n" : "");
+    fprintf(stderr, "\repoch %d/%d [%.*s%*s] %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs%s",
+            s->epoch + 1, s->epochs, fill, "########################", w - fill, "", (long long)s->step,
+            (long long)s->steps, s->loss, s->acc, s->img_per_s, s->eta_s, final ? "\n" : "");
   } else if (final || s->step % 200 == 0) {
-    fprintf(stderr, "epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs\n", s->epoch + 1, s->epochs,
-            (long long)s->step, (long long)s->steps, s->loss, s->acc, s->img_per_s, s->eta_s);
+    fprintf(stderr, "epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %.0fs\n", s->epoch + 1,
+            s->epochs, (long long)s->step, (long long)s->steps, s->loss, s->acc, s->img_per_s, s->eta_s);
   }
 }
 
@@ -50,13 +52,16 @@ static void print_epoch(void *ctx, const sr_train_epoch_info *e) {
   const printer *p = ctx;
   if (p->quiet) return;
   if (e->reg)
-    fprintf(stderr, "epoch %d: reg loss %.4f | S^CNN vs target on %d probe pairs: Pearson %.3f Spearman %.3f\n",
+    fprintf(stderr,
+            "epoch %d: reg loss %.4f | S^CNN vs target on %d probe pairs: Pearson %.3f Spearman %.3f\n",
             e->epoch + 1, e->reg_loss, e->probes, e->similarity_pearson, e->similarity_spearman);
   char tbuf[32] = "";
   if (!isnan(e->test_acc)) snprintf(tbuf, sizeof tbuf, " | test acc %.4f", e->test_acc);
-  fprintf(stderr, "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.1f s (%.1f%% waiting for data)\n",
-          e->epoch + 1, e->train_loss, e->train_acc, e->val_loss, e->val_acc, tbuf, e->seconds,
-          100 * e->data_wait_share);
+  fprintf(
+      stderr,
+      "epoch %d: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.1f s (%.1f%% waiting for data)\n",
+      e->epoch + 1, e->train_loss, e->train_acc, e->val_loss, e->val_acc, tbuf, e->seconds,
+      100 * e->data_wait_share);
 }
 
 // --json: the run's own record of its last epoch (RUN/metrics.jsonl's last line), byte for byte.
@@ -79,8 +84,11 @@ static void print_done(void *ctx, const sr_train_epoch_info *last) {
 // others would wait for it in the next collective.
 static int run_training(sr_train_config *c, int quiet, int json) {
   printer pr = {.quiet = quiet, .json = json, .tty = isatty(2), .out = c->run.out};
-  c->run.cb = (sr_train_callbacks){.on_start = print_start, .on_step = print_step, .on_epoch = print_epoch,
-                                   .on_done = print_done, .ctx = &pr};
+  c->run.cb = (sr_train_callbacks){.on_start = print_start,
+                                   .on_step = print_step,
+                                   .on_epoch = print_epoch,
+                                   .on_done = print_done,
+                                   .ctx = &pr};
   c->model.direct_conv = !sr_cli_winograd();
   sr_err err = {0};
   if (sr_dist_init(&c->run.dist, &err)) return sr_cli_fail("train", &err);
@@ -109,29 +117,33 @@ static int run_training(sr_train_config *c, int quiet, int json) {
 }
 
 // --resume RUN: every setting comes from RUN/config.json; only a few may change.
-static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet, int json,
-                  sr_precision precision) {
+static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet,
+                  int json, sr_precision precision) {
   static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json", "bucket-mb", "precision"};
   for (const sr_opt *o = opts; o->name; o++) {
     int ok = 0;
     for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++) ok |= !strcmp(o->name, allowed[k]);
     if (o->seen && !ok) {
-      fprintf(stderr, "simreg train: --%s cannot be combined with --resume (settings come from %s/config.json)\n",
+      fprintf(stderr,
+              "simreg train: --%s cannot be combined with --resume (settings come from %s/config.json)\n",
               o->name, run);
       return SR_EXIT_USAGE;
     }
   }
   sr_err err = {0};
   if (sr_train_config_load(run, c, &err)) return sr_cli_fail("train", &err);
-  if (sr_cli_seen(opts, "epochs")) c->optim.epochs = epochs, c->optim.sched.total_epochs = epochs;
+  if (sr_cli_seen(opts, "epochs")) {
+    c->optim.epochs = epochs;
+    c->optim.sched.total_epochs = epochs;
+  }
   c->run.threads = threads;
   c->run.resume = 1;
   if (sr_cli_seen(opts, "precision")) c->model.precision = precision;  // master weights are f32 either way
   return run_training(c, quiet, json);
 }
 
-// --init X: an .onnx file (its weights) or a run directory made by simreg import / train (its graph, features,
-// pixel scaling and best weights). Returns 0 or an exit code.
+// --init X: an .onnx file (its weights) or a run directory made by simreg import / train (its graph,
+// features, pixel scaling and best weights). Returns 0 or an exit code.
 static int init_from(const char *x, const sr_opt *opts, sr_train_config *c) {
   size_t n = strlen(x);
   if (n > 5 && !strcmp(x + n - 5, ".onnx")) {
@@ -158,50 +170,68 @@ static int init_from(const char *x, const sr_opt *opts, sr_train_config *c) {
 
 int sr_cmd_train(int argc, char **argv) {
   sr_train_config c = sr_train_config_default();
-  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic", *resume_run = NULL, *precision = "f32";
+  const char *arch = "cnn-small", *data = "fashion-mnist", *out = "runs/train", *sched = "cyclic",
+             *resume_run = NULL, *precision = "f32";
   const char *init = NULL, *features = NULL;
-  const char *reg = "none", *reg_layers = "", *reg_data = "", *reg_target = "", *reg_indices = "", *reg_loss = "log";
+  const char *reg = "none", *reg_layers = "", *reg_data = "", *reg_target = "", *reg_indices = "",
+             *reg_loss = "log";
   int color = 0, no_crop = 0, no_flip = 0, no_test = 0, quiet = 0, json = 0;
   int64_t seed = 0;
   sr_opt opts[] = {
-      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp | onnx:PATH (default cnn-small)", 0, 0, 0},
-      {"init", SR_OPT_STRING, &init, "fine-tune: start from an imported run (simreg import) or an .onnx file", 0, 0, 0},
-      {"features", SR_OPT_STRING, &features, "ONNX models: feature layers for the regularizer, ONNX tensor names (a,b) or auto", 0, 0, 0},
+      {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp | onnx:PATH (default cnn-small)",
+       0, 0, 0},
+      {"init", SR_OPT_STRING, &init, "fine-tune: start from an imported run (simreg import) or an .onnx file",
+       0, 0, 0},
+      {"features", SR_OPT_STRING, &features,
+       "ONNX models: feature layers for the regularizer, ONNX tensor names (a,b) or auto", 0, 0, 0},
       {"width", SR_OPT_DOUBLE, &c.model.width, "channel multiplier for resnets (default 1)", 0.01, 16, 0},
-      {"data", SR_OPT_STRING, &data, "dataset spec (default fashion-mnist; cifar10:DIR, folder:DIR, ...)", 0, 0, 0},
+      {"data", SR_OPT_STRING, &data, "dataset spec (default fashion-mnist; cifar10:DIR, folder:DIR, ...)", 0,
+       0, 0},
       {"epochs", SR_OPT_INT, &c.optim.epochs, "epochs (default 20)", 0, 0, 0},
       {"batch", SR_OPT_INT, &c.optim.batch, "batch size (default 64)", 0, 0, 0},
-      {"lr", SR_OPT_DOUBLE, &c.optim.lr, "initial learning rate (default 0.1 for resnets, 0.02 for cnn-small/mlp)", 0, 0, 0},
-      {"lr-schedule", SR_OPT_STRING, &sched, "constant | step | cosine | cyclic (default cyclic, the paper's)", 0, 0, 0},
+      {"lr", SR_OPT_DOUBLE, &c.optim.lr,
+       "initial learning rate (default 0.1 for resnets, 0.02 for cnn-small/mlp)", 0, 0, 0},
+      {"lr-schedule", SR_OPT_STRING, &sched,
+       "constant | step | cosine | cyclic (default cyclic, the paper's)", 0, 0, 0},
       {"momentum", SR_OPT_DOUBLE, &c.optim.momentum, "SGD momentum (default 0.9)", 0, 1, 0},
       {"weight-decay", SR_OPT_DOUBLE, &c.optim.weight_decay, "weight decay (default 0)", 0, 1, 0},
       {"nesterov", SR_OPT_FLAG, &c.optim.nesterov, "Nesterov momentum", 0, 0, 0},
-      {"val-fraction", SR_OPT_DOUBLE, &c.data.val_fraction, "held-out validation fraction (default 0.01)", 0, 0.5, 0},
+      {"val-fraction", SR_OPT_DOUBLE, &c.data.val_fraction, "held-out validation fraction (default 0.01)", 0,
+       0.5, 0},
       {"seed", SR_OPT_I64, &seed, "random seed (default 0)", 0, 9.007199254740992e15, 0},
       {"color", SR_OPT_FLAG, &color, "keep RGB (default: gray = channel mean)", 0, 0, 0},
       {"no-crop", SR_OPT_FLAG, &no_crop, "disable random crop with reflect padding 4", 0, 0, 0},
       {"no-flip", SR_OPT_FLAG, &no_flip, "disable horizontal flips", 0, 0, 0},
-      {"input-mean", SR_OPT_DOUBLE, &c.data.mean, "x' = (x - mean) * scale, x in [0,1] (default 0.5)", 0, 0, 0},
+      {"input-mean", SR_OPT_DOUBLE, &c.data.mean, "x' = (x - mean) * scale, x in [0,1] (default 0.5)", 0, 0,
+       0},
       {"input-scale", SR_OPT_DOUBLE, &c.data.scale, "(default 5)", 0, 0, 0},
       {"limit", SR_OPT_I64, &c.data.limit, "use only the first N training images (quick runs)", 0, 1e12, 0},
       {"no-test", SR_OPT_FLAG, &no_test, "skip the per-epoch test-set evaluation", 0, 0, 0},
       {"threads", SR_OPT_INT, &c.run.threads, "OpenMP threads (default: all cores)", 0, 1024, 0},
       {"out", SR_OPT_STRING, &out, "run directory (default runs/train)", 0, 0, 0},
-      {"reg", SR_OPT_STRING, &reg, "similarity regularizer: none | threshold | pixel | low | high | positive | negative | file", 0, 0, 0},
+      {"reg", SR_OPT_STRING, &reg,
+       "similarity regularizer: none | threshold | pixel | low | high | positive | negative | file", 0, 0, 0},
       {"alpha", SR_OPT_DOUBLE, &c.reg.alpha, "regularization strength (default 10)", 0, 1e6, 0},
       {"th", SR_OPT_DOUBLE, &c.reg.th, "similarity threshold Th (default 0.8)", 0, 0.999999, 0},
       {"reg-n", SR_OPT_I64, &c.reg.n, "regularization images (default 5000)", 2, 1e8, 0},
       {"reg-pairs", SR_OPT_INT, &c.reg.pairs, "pairs per step k (default 16)", 2, 512, 0},
-      {"reg-layers", SR_OPT_STRING, &reg_layers, "comma-separated feature layers (default: all; see simreg info)", 0, 0, 0},
-      {"reg-data", SR_OPT_STRING, &reg_data, "take regularization images from this dataset (resized)", 0, 0, 0},
+      {"reg-layers", SR_OPT_STRING, &reg_layers,
+       "comma-separated feature layers (default: all; see simreg info)", 0, 0, 0},
+      {"reg-data", SR_OPT_STRING, &reg_data, "take regularization images from this dataset (resized)", 0, 0,
+       0},
       {"reg-target", SR_OPT_STRING, &reg_target, "--reg file: the N x N target .npy", 0, 0, 0},
       {"reg-indices", SR_OPT_STRING, &reg_indices, "--reg file: the N image indices (.npy or text)", 0, 0, 0},
       {"reg-loss", SR_OPT_STRING, &reg_loss, "log (g(x) transform, default) | mse", 0, 0, 0},
-      {"sync-bn", SR_OPT_FLAG, &c.run.sync_bn, "under mpirun: BatchNorm statistics over the whole batch (default: per rank)", 0, 0, 0},
-      {"bucket-mb", SR_OPT_DOUBLE, &c.run.bucket_mb, "under mpirun: gradient allreduce bucket size in MiB (default 1)", 0.01, 1024, 0},
-      {"checkpoint-every", SR_OPT_INT, &c.run.checkpoint_every, "checkpoint every N steps too (default 200)", 0, 1e9, 0},
-      {"resume", SR_OPT_STRING, &resume_run, "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
-      {"precision", SR_OPT_STRING, &precision, "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
+      {"sync-bn", SR_OPT_FLAG, &c.run.sync_bn,
+       "under mpirun: BatchNorm statistics over the whole batch (default: per rank)", 0, 0, 0},
+      {"bucket-mb", SR_OPT_DOUBLE, &c.run.bucket_mb,
+       "under mpirun: gradient allreduce bucket size in MiB (default 1)", 0.01, 1024, 0},
+      {"checkpoint-every", SR_OPT_INT, &c.run.checkpoint_every, "checkpoint every N steps too (default 200)",
+       0, 1e9, 0},
+      {"resume", SR_OPT_STRING, &resume_run,
+       "continue RUN from its checkpoint (same seed and threads: identical result)", 0, 0, 0},
+      {"precision", SR_OPT_STRING, &precision,
+       "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &quiet, "no progress output", 0, 0, 0},
       {"json", SR_OPT_FLAG, &json, "print the final epoch's metrics as JSON on stdout", 0, 0, 0},
       {0},
@@ -212,7 +242,8 @@ int sr_cmd_train(int argc, char **argv) {
   if (rc) return rc < 0 ? 0 : rc;
   sr_err err = {0};
   if (sr_precision_parse(precision, &c.model.precision, &err)) return sr_cli_fail("train", &err);
-  if (resume_run) return resume(resume_run, opts, &c, c.optim.epochs, c.run.threads, quiet, json, c.model.precision);
+  if (resume_run)
+    return resume(resume_run, opts, &c, c.optim.epochs, c.run.threads, quiet, json, c.model.precision);
   if (c.optim.epochs < 0) {
     fprintf(stderr, "simreg train: --epochs must be >= 0 (got %d)\n", c.optim.epochs);
     return SR_EXIT_USAGE;
@@ -254,7 +285,9 @@ int sr_cmd_train(int argc, char **argv) {
   snprintf(c.reg.target, sizeof c.reg.target, "%s", reg_target);
   snprintf(c.reg.indices, sizeof c.reg.indices, "%s", reg_indices);
   if (!init) c.data.gray = !color;
-  c.data.crop_pad = no_crop ? 0 : 4, c.data.flip = !no_flip, c.data.augment = !(no_crop && no_flip);
+  c.data.crop_pad = no_crop ? 0 : 4;
+  c.data.flip = !no_flip;
+  c.data.augment = !(no_crop && no_flip);
   c.data.eval_test = !no_test;
   c.optim.seed = (uint64_t)seed;
   c.optim.sched.lr0 = c.optim.lr;

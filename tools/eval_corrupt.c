@@ -13,13 +13,15 @@
 static sr_status eval_one(sr_model *m, const char *dir, sr_corruption k, const sr_loader_opts *o, double *acc,
                           sr_err *err) {
   sr_dataset ds;
-  sr_status st = sr_corrupt_load(dir, sr_corruption_name(k), 0, m->cfg.classes, &ds, err);  // all 5 severities
+  sr_status st =
+      sr_corrupt_load(dir, sr_corruption_name(k), 0, m->cfg.classes, &ds, err);  // all 5 severities
   int64_t n = ds.n / SR_NUM_SEVERITIES;
   int64_t *idx = st ? NULL : malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
   if (!st && !idx) st = sr_fail(err, SR_ERR_NOMEM, "out of memory");
   if (!st && (sr_batch_channels(&ds, o) != m->cfg.in_c || ds.h != m->cfg.in_h || ds.w != m->cfg.in_w))
     st = sr_fail(err, SR_ERR_SHAPE, "%s/%s.npy: images are %dx%dx%d, the model takes %dx%dx%d", dir,
-                 sr_corruption_name(k), sr_batch_channels(&ds, o), ds.h, ds.w, m->cfg.in_c, m->cfg.in_h, m->cfg.in_w);
+                 sr_corruption_name(k), sr_batch_channels(&ds, o), ds.h, ds.w, m->cfg.in_c, m->cfg.in_h,
+                 m->cfg.in_w);
   for (int s = 0; !st && s < SR_NUM_SEVERITIES; s++) {
     for (int64_t i = 0; i < n; i++) idx[i] = (int64_t)s * n + i;
     sr_eval_result r;
@@ -33,7 +35,8 @@ static sr_status eval_one(sr_model *m, const char *dir, sr_corruption k, const s
 static sr_status write_json(const char *run, cJSON *j, sr_err *err) {
   char path[2048], *s = cJSON_Print(j);
   snprintf(path, sizeof path, "%s/corruptions.json", run);
-  sr_status st = s ? sr_write_file_atomic(path, s, strlen(s), err) : sr_fail(err, SR_ERR_NOMEM, "out of memory");
+  sr_status st =
+      s ? sr_write_file_atomic(path, s, strlen(s), err) : sr_fail(err, SR_ERR_NOMEM, "out of memory");
   free(s);
   return st;
 }
@@ -46,7 +49,9 @@ int sr_eval_corruptions(const char *run, sr_model *m, const sr_loader_opts *o, c
   int sev[SR_NUM_SEVERITIES] = {1, 2, 3, 4, 5}, found = 0;
   cJSON_AddItemToObject(j, "severities", cJSON_CreateIntArray(sev, SR_NUM_SEVERITIES));
   sr_status st = SR_OK;
-  if (!json) printf("%-20s %-6s %7s %7s %7s %7s %7s %7s\n", "corruption", "group", "s1", "s2", "s3", "s4", "s5", "mean");
+  if (!json)
+    printf("%-20s %-6s %7s %7s %7s %7s %7s %7s\n", "corruption", "group", "s1", "s2", "s3", "s4", "s5",
+           "mean");
   for (int k = 0; k < SR_NUM_CORRUPTIONS && !st; k++) {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s.npy", dir, sr_corruption_name((sr_corruption)k));
@@ -61,8 +66,8 @@ int sr_eval_corruptions(const char *run, sr_model *m, const sr_loader_opts *o, c
     cJSON_AddItemToObject(c, "accuracy", cJSON_CreateDoubleArray(acc, SR_NUM_SEVERITIES));
     for (int s = 0; s < SR_NUM_SEVERITIES; s++) mean += acc[s] / SR_NUM_SEVERITIES;
     if (!json)
-      printf("%-20s %-6s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f\n", sr_corruption_name((sr_corruption)k), group, acc[0],
-             acc[1], acc[2], acc[3], acc[4], mean);
+      printf("%-20s %-6s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f\n", sr_corruption_name((sr_corruption)k), group,
+             acc[0], acc[1], acc[2], acc[3], acc[4], mean);
     found++;
   }
   if (!st && !found) st = sr_fail(&err, SR_ERR_IO, "%s: no corruption files (<name>.npy) found", dir);

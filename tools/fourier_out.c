@@ -14,7 +14,8 @@
 void fmap_name(const fmap_result *r, int64_t m, char *out, size_t cap) {
   int nch = r->o.each ? r->c : 1;
   int n = snprintf(out, cap, "fourier_map");
-  if (r->o.n_eps > 1 && n > 0 && (size_t)n < cap) n += snprintf(out + n, cap - (size_t)n, "_eps%g", r->o.eps[m / nch]);
+  if (r->o.n_eps > 1 && n > 0 && (size_t)n < cap)
+    n += snprintf(out + n, cap - (size_t)n, "_eps%g", r->o.eps[m / nch]);
   if (r->o.each && n > 0 && (size_t)n < cap) snprintf(out + n, cap - (size_t)n, "_c%d", (int)(m % nch));
 }
 
@@ -28,7 +29,8 @@ static void map_rates(const fmap_result *r, int64_t m, double *rate, double *lo,
     rate[p] = (double)k / (double)r->n;
     sr_wilson_ci(k, r->n, &lo[p], &hi[p]);
     // sr_wilson_ci's bounds at k = 0 and k = n are 0 and 1 only up to rounding (1e-17 off): pin them
-    lo[p] = k == 0 ? 0 : lo[p], hi[p] = k == r->n ? 1 : hi[p];
+    lo[p] = k == 0 ? 0 : lo[p];
+    hi[p] = k == r->n ? 1 : hi[p];
   }
 }
 
@@ -40,7 +42,8 @@ static cJSON *matrix(const double *v, int64_t h, int64_t w) {
 
 static cJSON *freqs(int64_t n) {
   cJSON *a = cJSON_CreateArray();
-  for (int64_t k = 0; k < n; k++) cJSON_AddItemToArray(a, cJSON_CreateNumber((double)(k - n / 2) / (double)n));
+  for (int64_t k = 0; k < n; k++)
+    cJSON_AddItemToArray(a, cJSON_CreateNumber((double)(k - n / 2) / (double)n));
   return a;
 }
 
@@ -61,7 +64,8 @@ static sr_status map_bands(const fmap_result *r, int64_t m, cJSON *j, sr_err *er
   sr_status st = SR_OK;
   for (int b = 0; b < SR_FOURIER_NBANDS && !st; b++) {
     sr_ci ci = {.estimate = NAN, .lo = NAN, .hi = NAN};  // a band without positions (planes under 8x8): nulls
-    if (pixels[b]) st = sr_fourier_band_ci(count + b * r->n, NULL, r->n, pixels[b], r->b, 0.95, &rng, &ci, err);
+    if (pixels[b])
+      st = sr_fourier_band_ci(count + b * r->n, NULL, r->n, pixels[b], r->b, 0.95, &rng, &ci, err);
     if (st) break;
     cJSON *o = cJSON_AddObjectToObject(bands, sr_fourier_band_name(b));
     cJSON_AddNumberToObject(o, "mean", ci.estimate);
@@ -78,8 +82,10 @@ static sr_status map_figure(const fmap_result *r, const char *base, const double
                             sr_err *err) {
   sr_plot_opts po = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy (cycles/pixel)"};
   sr_map_opts mo = {.vmin = 0, .vmax = 0, .cbar_label = "error rate", .cmap = SR_CMAP_SEQUENTIAL};
-  mo.x0 = ((double)-(r->w / 2) - 0.5) / (double)r->w, mo.x1 = ((double)(r->w - r->w / 2) - 0.5) / (double)r->w;
-  mo.y0 = ((double)-(r->h / 2) - 0.5) / (double)r->h, mo.y1 = ((double)(r->h - r->h / 2) - 0.5) / (double)r->h;
+  mo.x0 = ((double)-(r->w / 2) - 0.5) / (double)r->w;
+  mo.x1 = ((double)(r->w - r->w / 2) - 0.5) / (double)r->w;
+  mo.y0 = ((double)-(r->h / 2) - 0.5) / (double)r->h;
+  mo.y1 = ((double)(r->h - r->h / 2) - 0.5) / (double)r->h;
   const double *maps[1] = {rate};
   return sr_plot_maps(base, &po, &mo, maps, NULL, 1, r->h, r->w, err);
 }
@@ -92,19 +98,24 @@ static sr_status write_map(const fmap_result *r, int64_t m, cJSON *maps, double 
   int nch = r->o.each ? r->c : 1;
   char name[128], path[4400], title[256], chan[32];
   fmap_name(r, m, name, sizeof name);
-  if (r->o.each) snprintf(chan, sizeof chan, "channel %d", (int)(m % nch));
-  else snprintf(chan, sizeof chan, "all channels");
+  if (r->o.each)
+    snprintf(chan, sizeof chan, "channel %d", (int)(m % nch));
+  else
+    snprintf(chan, sizeof chan, "all channels");
   snprintf(path, sizeof path, "%s/%s.npy", r->out, name);
   sr_status st = sr_npy_write(path, SR_F64, 2, shape, rate, err);
-  snprintf(title, sizeof title, "Fourier sensitivity, eps %g, %s, %lld images", r->o.eps[m / nch], chan, (long long)r->n);
+  snprintf(title, sizeof title, "Fourier sensitivity, eps %g, %s, %lld images", r->o.eps[m / nch], chan,
+           (long long)r->n);
   snprintf(path, sizeof path, "%s/%s", r->out, name);
   if (!st) st = map_figure(r, path, rate, title, err);
   if (st) return st;
   cJSON *j = cJSON_CreateObject();
   cJSON_AddItemToArray(maps, j);
   cJSON_AddNumberToObject(j, "eps", r->o.eps[m / nch]);
-  if (r->o.each) cJSON_AddNumberToObject(j, "channel", (double)(m % nch));
-  else cJSON_AddStringToObject(j, "channel", "all");
+  if (r->o.each)
+    cJSON_AddNumberToObject(j, "channel", (double)(m % nch));
+  else
+    cJSON_AddStringToObject(j, "channel", "all");
   snprintf(path, sizeof path, "%s.npy", name);
   cJSON_AddStringToObject(j, "npy", path);
   cJSON_AddStringToObject(j, "figure", name);
@@ -143,7 +154,8 @@ static cJSON *header(const fmap_result *r) {
   cJSON_AddStringToObject(j, "kind", "fourier_map");
   cJSON_AddItemToObject(j, "settings", settings(r));
   cJSON *f = cJSON_AddObjectToObject(j, "frequency");
-  cJSON_AddStringToObject(f, "convention", "shifted index k -> (k - floor(n/2)) / n cycles/pixel; row = fy, column = fx");
+  cJSON_AddStringToObject(f, "convention",
+                          "shifted index k -> (k - floor(n/2)) / n cycles/pixel; row = fy, column = fx");
   cJSON_AddItemToObject(f, "fy", freqs(r->h));
   cJSON_AddItemToObject(f, "fx", freqs(r->w));
   cJSON *b = cJSON_AddObjectToObject(j, "band_edges");
@@ -153,7 +165,8 @@ static cJSON *header(const fmap_result *r) {
   cJSON_AddNumberToObject(j, "seconds", r->seconds);
   if (r->o.random_sign) {
     cJSON *s = cJSON_AddArrayToObject(j, "signs");
-    for (int64_t i = 0; i < r->n; i++) cJSON_AddItemToArray(s, cJSON_CreateNumber(sr_fourier_sign(r->o.seed, i)));
+    for (int64_t i = 0; i < r->n; i++)
+      cJSON_AddItemToArray(s, cJSON_CreateNumber(sr_fourier_sign(r->o.seed, i)));
   }
   return j;
 }

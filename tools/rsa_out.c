@@ -10,7 +10,7 @@
 #include "simreg/plot.h"
 
 #define HEX_BINS 64
-#define MAX_HEX 24
+#define MAX_HEX  24
 
 static const char *kind_name(rsa_kind k) {
   static const char *const names[] = {"pixel", "threshold", "file", "run", "mix", "cka"};
@@ -22,7 +22,8 @@ static const rsa_source *rsa_src(const rsa_job *j, int a) { return &j->src[j->rs
 static const sr_rsa_pair *pair_of(const rsa_job *j, int a, int b) {
   if (a > b) {
     int t = a;
-    a = b, b = t;
+    a = b;
+    b = t;
   }
   return &j->pairs[(int64_t)a * (2 * j->k - a - 1) / 2 + (b - a - 1)];
 }
@@ -30,18 +31,23 @@ static const sr_rsa_pair *pair_of(const rsa_job *j, int a, int b) {
 static int heavy_ties(const rsa_job *j, int a) { return j->info[a].tie_fraction > 0.5; }
 
 void rsa_print(const rsa_job *j) {
-  printf("rsa: %lld images, %lld pairs (i < j) per matrix\n", (long long)j->n, (long long)(j->n * (j->n - 1) / 2));
+  printf("rsa: %lld images, %lld pairs (i < j) per matrix\n", (long long)j->n,
+         (long long)(j->n * (j->n - 1) / 2));
   for (int a = 0; a < j->k; a++)
     printf("  [%d] %-28s %s distinct values %lld, tied pairs %.1f%%%s\n", a + 1, rsa_src(j, a)->label,
            rsa_src(j, a)->is_target ? "target" : "      ", (long long)j->info[a].n_distinct,
-           100 * j->info[a].tie_fraction, heavy_ties(j, a) ? " (mostly ties: read Spearman with care, see Kendall tau-b)" : "");
-  if (j->k >= 2) printf("  %-7s %-8s %-26s %-8s %-26s %-8s\n", "pair", "pearson", "CI / p", "spearman", "CI / p", "kendall");
+           100 * j->info[a].tie_fraction,
+           heavy_ties(j, a) ? " (mostly ties: read Spearman with care, see Kendall tau-b)" : "");
+  if (j->k >= 2)
+    printf("  %-7s %-8s %-26s %-8s %-26s %-8s\n", "pair", "pearson", "CI / p", "spearman", "CI / p",
+           "kendall");
   for (int64_t q = 0; j->k >= 2 && q < (int64_t)j->k * (j->k - 1) / 2; q++) {
     const sr_rsa_pair *p = &j->pairs[q];
     char ci1[64] = "", ci2[64] = "";
-    if (p->has_ci || p->has_p)
-      snprintf(ci1, sizeof ci1, "[%.4f, %.4f] p=%.4g", p->pearson.lo, p->pearson.hi, p->pearson.p),
-          snprintf(ci2, sizeof ci2, "[%.4f, %.4f] p=%.4g", p->spearman.lo, p->spearman.hi, p->spearman.p);
+    if (p->has_ci || p->has_p) {
+      snprintf(ci1, sizeof ci1, "[%.4f, %.4f] p=%.4g", p->pearson.lo, p->pearson.hi, p->pearson.p);
+      snprintf(ci2, sizeof ci2, "[%.4f, %.4f] p=%.4g", p->spearman.lo, p->spearman.hi, p->spearman.p);
+    }
     char pr[32];
     snprintf(pr, sizeof pr, "%d-%d", p->a + 1, p->b + 1);
     printf("  %-7s %8.4f %-26s %8.4f %-26s %8.4f\n", pr, p->pearson.r, ci1, p->spearman.r, ci2, p->kendall);
@@ -51,10 +57,12 @@ void rsa_print(const rsa_job *j) {
     for (int b = 0; b < j->ncka; b++) printf(" %.4f", j->cka[a * j->ncka + b]);
     printf("\n");
   }
-  printf("rsa: sources %.1f s, statistics %.1f s (ranks %.1f, estimates %.1f, bootstrap %.1f, Mantel %.1f), total %.1f s wall; "
-         "CPU %.1f s sources, %.1f s statistics\n",
-         j->seconds_sources, j->timing.total, j->timing.rank, j->timing.kendall, j->timing.boot, j->timing.mantel,
-         j->seconds_total, j->cpu_sources, j->timing.cpu_total);
+  printf(
+      "rsa: sources %.1f s, statistics %.1f s (ranks %.1f, estimates %.1f, bootstrap %.1f, Mantel %.1f), "
+      "total %.1f s wall; "
+      "CPU %.1f s sources, %.1f s statistics\n",
+      j->seconds_sources, j->timing.total, j->timing.rank, j->timing.kendall, j->timing.boot,
+      j->timing.mantel, j->seconds_total, j->cpu_sources, j->timing.cpu_total);
 }
 
 static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
@@ -76,7 +84,11 @@ static cJSON *settings_json(const rsa_job *j) {
   cJSON_AddStringToObject(o, "data", a->data);
   cJSON_AddStringToObject(o, "split", a->split);
   cJSON_AddNumberToObject(o, "n", (double)j->n);
-  cJSON_AddStringToObject(o, "images", a->indices ? a->indices : !strcmp(a->split, "train") ? "first N of the training split after the validation hold-out" : "first N of the test split");
+  cJSON_AddStringToObject(o, "images",
+                          a->indices ? a->indices
+                          : !strcmp(a->split, "train")
+                              ? "first N of the training split after the validation hold-out"
+                              : "first N of the test split");
   cJSON_AddNumberToObject(o, "val_fraction", a->val_fraction);
   cJSON_AddNumberToObject(o, "holdout_seed", (double)a->holdout_seed);
   cJSON_AddStringToObject(o, "weights", a->which);
@@ -84,11 +96,17 @@ static cJSON *settings_json(const rsa_job *j) {
   cJSON_AddNumberToObject(o, "permutations", (double)a->perm_b);
   cJSON_AddNumberToObject(o, "seed", (double)a->seed);
   cJSON_AddNumberToObject(o, "level", a->level);
-  cJSON_AddStringToObject(o, "resampled_pairs", a->all_pairs ? "all" : "pairs with a target (pixel, threshold, file) on one side");
+  cJSON_AddStringToObject(o, "resampled_pairs",
+                          a->all_pairs ? "all" : "pairs with a target (pixel, threshold, file) on one side");
   cJSON_AddBoolToObject(o, "spearman_resampled", !a->no_rank_resampling);
-  cJSON_AddStringToObject(o, "kendall_pairs", a->kendall_all ? "all" : "pairs with a side whose pairs are >50% tied");
-  cJSON_AddStringToObject(o, "bootstrap", "images resampled with replacement; pairs of draws of two different images, weight c_i c_j; pairs of two draws of one image left out; percentile interval");
-  cJSON_AddStringToObject(o, "mantel", "one-sided (greater): p = (1 + #{r_perm >= r_obs}) / (B + 1), image labels of one matrix permuted");
+  cJSON_AddStringToObject(o, "kendall_pairs",
+                          a->kendall_all ? "all" : "pairs with a side whose pairs are >50% tied");
+  cJSON_AddStringToObject(o, "bootstrap",
+                          "images resampled with replacement; pairs of draws of two different images, weight "
+                          "c_i c_j; pairs of two draws of one image left out; percentile interval");
+  cJSON_AddStringToObject(
+      o, "mantel",
+      "one-sided (greater): p = (1 + #{r_perm >= r_obs}) / (B + 1), image labels of one matrix permuted");
   return o;
 }
 
@@ -103,10 +121,15 @@ static cJSON *sources_json(const rsa_job *j) {
     if (x->kind == SRC_THRESHOLD) cJSON_AddNumberToObject(o, "th", x->th);
     if (x->kind == SRC_PIXEL) cJSON_AddStringToObject(o, "channels", x->color ? "colour" : "gray");
     if (x->kind == SRC_FILE) cJSON_AddStringToObject(o, "file", x->file);
-    if (x->run[0]) cJSON_AddStringToObject(o, "run", x->run), cJSON_AddStringToObject(o, "layer", x->layer);
+    if (x->run[0]) {
+      cJSON_AddStringToObject(o, "run", x->run);
+      cJSON_AddStringToObject(o, "layer", x->layer);
+    }
     if (x->kind == SRC_MIX) {
       cJSON_AddItemToObject(o, "gamma", cJSON_CreateDoubleArray(x->gamma, x->n_gamma));
-      cJSON_AddStringToObject(o, "gamma_from", x->gamma_from_ckpt ? "checkpoint reg.w" : "uniform (no regularizer weights in the run)");
+      cJSON_AddStringToObject(
+          o, "gamma_from",
+          x->gamma_from_ckpt ? "checkpoint reg.w" : "uniform (no regularizer weights in the run)");
     }
     for (int a = 0; a < j->k; a++)
       if (j->rsa_of[a] == s) {
@@ -115,7 +138,9 @@ static cJSON *sources_json(const rsa_job *j) {
         cJSON_AddNumberToObject(o, "mean", j->info[a].mean);
         cJSON_AddNumberToObject(o, "sd", j->info[a].sd);
         if (heavy_ties(j, a))
-          cJSON_AddStringToObject(o, "note", "most pairs are tied (a thresholded target): Spearman uses midranks, see Kendall tau-b");
+          cJSON_AddStringToObject(
+              o, "note",
+              "most pairs are tied (a thresholded target): Spearman uses midranks, see Kendall tau-b");
       }
     cJSON_AddItemToArray(arr, o);
   }
@@ -130,9 +155,12 @@ static cJSON *pairs_json(const rsa_job *j) {
     cJSON_AddStringToObject(o, "a", rsa_src(j, p->a)->label);
     cJSON_AddStringToObject(o, "b", rsa_src(j, p->b)->label);
     cJSON_AddItemToObject(o, "pearson", stat_json(&p->pearson, NULL));
-    cJSON_AddItemToObject(o, "spearman", stat_json(&p->spearman, p->has_ci ? "bootstrap with the full-sample midranks fixed" : NULL));
+    cJSON_AddItemToObject(
+        o, "spearman",
+        stat_json(&p->spearman, p->has_ci ? "bootstrap with the full-sample midranks fixed" : NULL));
     cJSON_AddItemToObject(o, "kendall_tau_b", num(p->kendall));
-    if (heavy_ties(j, p->a) || heavy_ties(j, p->b)) cJSON_AddStringToObject(o, "ties", "one side is mostly ties");
+    if (heavy_ties(j, p->a) || heavy_ties(j, p->b))
+      cJSON_AddStringToObject(o, "ties", "one side is mostly ties");
     cJSON_AddItemToArray(arr, o);
   }
   return arr;
@@ -158,12 +186,15 @@ static cJSON *profile_json(const rsa_job *j) {
       for (int b = a; b < j->k; b++) {
         const rsa_source *y = rsa_src(j, b);
         if ((y->kind != SRC_RUN && y->kind != SRC_MIX) || strcmp(y->run, x->run)) continue;
-        if (cJSON_GetArraySize(targets) == 0) cJSON_AddItemToArray(layers, cJSON_CreateString(y->kind == SRC_MIX ? "mix" : y->layer));
+        if (cJSON_GetArraySize(targets) == 0)
+          cJSON_AddItemToArray(layers, cJSON_CreateString(y->kind == SRC_MIX ? "mix" : y->layer));
         const sr_rsa_pair *p = pair_of(j, t, b);
-        double vals[7] = {p->pearson.r, p->pearson.lo, p->pearson.hi, p->pearson.p, p->spearman.r, p->spearman.lo, p->spearman.hi};
+        double vals[7] = {p->pearson.r,  p->pearson.lo,  p->pearson.hi, p->pearson.p,
+                          p->spearman.r, p->spearman.lo, p->spearman.hi};
         for (int q = 0; q < 7; q++) cJSON_AddItemToArray(v[q], num(vals[q]));
       }
-      static const char *const keys[7] = {"pearson", "lo", "hi", "p", "spearman", "spearman_lo", "spearman_hi"};
+      static const char *const keys[7] = {"pearson",  "lo",          "hi",         "p",
+                                          "spearman", "spearman_lo", "spearman_hi"};
       cJSON_AddStringToObject(tj, "target", rsa_src(j, t)->label);
       for (int q = 0; q < 7; q++) cJSON_AddItemToObject(tj, keys[q], v[q]);
       cJSON_AddItemToArray(targets, tj);
@@ -223,10 +254,18 @@ static sr_status fig_matrix(const rsa_job *j, sr_err *err) {
     for (int b = 0; b < k; b++) m[a * k + b] = a == b ? 1.0 : pair_of(j, a, b)->pearson.r;
   char base[4200], title[128];
   snprintf(base, sizeof base, "%s/rsa_matrix", j->a->out);
-  snprintf(title, sizeof title, "Pearson r between sources (numbers as in rsa.json), N = %lld", (long long)j->n);
+  snprintf(title, sizeof title, "Pearson r between sources (numbers as in rsa.json), N = %lld",
+           (long long)j->n);
   sr_plot_opts po = {.title = title, .xlabel = "source", .ylabel = "source"};
-  sr_map_opts mo = {.vmin = -1, .vmax = 1, .x0 = 0.5, .x1 = k + 0.5, .y0 = 0.5, .y1 = k + 0.5, .cbar_label = "Pearson r",
-                    .cmap = SR_CMAP_DIVERGING, .origin_top = 1};
+  sr_map_opts mo = {.vmin = -1,
+                    .vmax = 1,
+                    .x0 = 0.5,
+                    .x1 = k + 0.5,
+                    .y0 = 0.5,
+                    .y1 = k + 0.5,
+                    .cbar_label = "Pearson r",
+                    .cmap = SR_CMAP_DIVERGING,
+                    .origin_top = 1};
   sr_status st = sr_plot_heatmap(base, &po, &mo, m, k, k, err);
   free(m);
   return st;
@@ -235,9 +274,17 @@ static sr_status fig_matrix(const rsa_job *j, sr_err *err) {
 static sr_status fig_cka(const rsa_job *j, sr_err *err) {
   char base[4200];
   snprintf(base, sizeof base, "%s/rsa_cka", j->a->out);
-  sr_plot_opts po = {.title = "Linear CKA between layers (order as in rsa.json)", .xlabel = "layer", .ylabel = "layer"};
-  sr_map_opts mo = {.vmin = 0, .vmax = 1, .x0 = 0.5, .x1 = j->ncka + 0.5, .y0 = 0.5, .y1 = j->ncka + 0.5,
-                    .cbar_label = "CKA", .cmap = SR_CMAP_SEQUENTIAL, .origin_top = 1};
+  sr_plot_opts po = {
+      .title = "Linear CKA between layers (order as in rsa.json)", .xlabel = "layer", .ylabel = "layer"};
+  sr_map_opts mo = {.vmin = 0,
+                    .vmax = 1,
+                    .x0 = 0.5,
+                    .x1 = j->ncka + 0.5,
+                    .y0 = 0.5,
+                    .y1 = j->ncka + 0.5,
+                    .cbar_label = "CKA",
+                    .cmap = SR_CMAP_SEQUENTIAL,
+                    .origin_top = 1};
   return sr_plot_heatmap(base, &po, &mo, j->cka, j->ncka, j->ncka, err);
 }
 
@@ -249,23 +296,36 @@ static sr_status fig_hexbin(const rsa_job *j, int a, int b, sr_err *err) {
   for (int64_t i = 0; i < n; i++)
     for (int64_t q = i + 1; q < n; q++) {
       double x = A[i * n + q], y = B[i * n + q];
-      lo[0] = fmin(lo[0], x), hi[0] = fmax(hi[0], x), lo[1] = fmin(lo[1], y), hi[1] = fmax(hi[1], y);
+      lo[0] = fmin(lo[0], x);
+      hi[0] = fmax(hi[0], x);
+      lo[1] = fmin(lo[1], y);
+      hi[1] = fmax(hi[1], y);
     }
   for (int d = 0; d < 2; d++)
-    if (!(hi[d] > lo[d])) lo[d] -= 0.5, hi[d] += 0.5;
+    if (!(hi[d] > lo[d])) {
+      lo[d] -= 0.5;
+      hi[d] += 0.5;
+    }
   double *h = calloc(HEX_BINS * HEX_BINS, sizeof(double));
   if (!h) return sr_fail(err, SR_ERR_NOMEM, "density plot");
   for (int64_t i = 0; i < n; i++)
     for (int64_t q = i + 1; q < n; q++) {
-      int bx = (int)((A[i * n + q] - lo[0]) / (hi[0] - lo[0]) * HEX_BINS), by = (int)((B[i * n + q] - lo[1]) / (hi[1] - lo[1]) * HEX_BINS);
+      int bx = (int)((A[i * n + q] - lo[0]) / (hi[0] - lo[0]) * HEX_BINS),
+          by = (int)((B[i * n + q] - lo[1]) / (hi[1] - lo[1]) * HEX_BINS);
       h[(by >= HEX_BINS ? HEX_BINS - 1 : by) * HEX_BINS + (bx >= HEX_BINS ? HEX_BINS - 1 : bx)] += 1;
     }
   for (int c = 0; c < HEX_BINS * HEX_BINS; c++) h[c] = log10(1 + h[c]);
   char base[4200], title[256];
   snprintf(base, sizeof base, "%s/rsa_pairs_%d_%d", j->a->out, a + 1, b + 1);
-  snprintf(title, sizeof title, "pairs i<j: r = %.3f (Pearson), %.3f (Spearman)", pair_of(j, a, b)->pearson.r, pair_of(j, a, b)->spearman.r);
+  snprintf(title, sizeof title, "pairs i<j: r = %.3f (Pearson), %.3f (Spearman)", pair_of(j, a, b)->pearson.r,
+           pair_of(j, a, b)->spearman.r);
   sr_plot_opts po = {.title = title, .xlabel = rsa_src(j, a)->label, .ylabel = rsa_src(j, b)->label};
-  sr_map_opts mo = {.x0 = lo[0], .x1 = hi[0], .y0 = lo[1], .y1 = hi[1], .cbar_label = "log10(1 + pairs)", .cmap = SR_CMAP_SEQUENTIAL};
+  sr_map_opts mo = {.x0 = lo[0],
+                    .x1 = hi[0],
+                    .y0 = lo[1],
+                    .y1 = hi[1],
+                    .cbar_label = "log10(1 + pairs)",
+                    .cmap = SR_CMAP_SEQUENTIAL};
   sr_status st = sr_plot_heatmap(base, &po, &mo, h, HEX_BINS, HEX_BINS, err);
   free(h);
   return st;
@@ -279,15 +339,20 @@ static sr_status fig_hexbins(const rsa_job *j, sr_err *err) {
     for (char *tok = strtok(buf, ","); tok && np < MAX_HEX; tok = strtok(NULL, ",")) {
       int a, b;
       if (sscanf(tok, "%d-%d", &a, &b) != 2 || a < 1 || b < 1 || a > j->k || b > j->k || a == b)
-        return sr_fail(err, SR_ERR_ARG, "--hexbin: '%s' is not A-B with two different sources in 1..%d", tok, j->k);
-      pa[np] = a - 1, pb[np++] = b - 1;
+        return sr_fail(err, SR_ERR_ARG, "--hexbin: '%s' is not A-B with two different sources in 1..%d", tok,
+                       j->k);
+      pa[np] = a - 1;
+      pb[np++] = b - 1;
     }
   } else {
     int t = -1;
     for (int a = 0; a < j->k && t < 0; a++)
       if (rsa_src(j, a)->is_target) t = a;
     for (int b = 0; b < j->k && np < MAX_HEX; b++)
-      if (b != (t < 0 ? 0 : t)) pa[np] = t < 0 ? 0 : t, pb[np++] = b;
+      if (b != (t < 0 ? 0 : t)) {
+        pa[np] = t < 0 ? 0 : t;
+        pb[np++] = b;
+      }
   }
   sr_status st = SR_OK;
   for (int q = 0; q < np && !st; q++) st = fig_hexbin(j, pa[q], pb[q], err);
@@ -306,7 +371,8 @@ sr_status rsa_write_outputs(const rsa_job *j, sr_err *err) {
     char base[4200];
     snprintf(base, sizeof base, "%s/rsa_profile", j->a->out);
     int has_profile = 0;
-    for (int a = 0; a < j->k; a++) has_profile |= rsa_src(j, a)->kind == SRC_RUN || rsa_src(j, a)->kind == SRC_MIX;
+    for (int a = 0; a < j->k; a++)
+      has_profile |= rsa_src(j, a)->kind == SRC_RUN || rsa_src(j, a)->kind == SRC_MIX;
     if (!st && has_profile) st = sr_rsa_plot_profile(path, base, err);
   }
   if (!st) printf("wrote %s%s\n", path, j->a->no_plot ? "" : " and the figures (rsa_*.png/.svg)");

@@ -14,14 +14,14 @@ extern "C" {
 
 typedef enum sr_status {
   SR_OK = 0,
-  SR_ERR_ARG,        // invalid argument or setting from the caller/user
-  SR_ERR_IO,         // cannot open/read/write a file
-  SR_ERR_FORMAT,     // file exists but its content is malformed, truncated or of the wrong kind
-  SR_ERR_SHAPE,      // tensor/model shapes do not match
-  SR_ERR_NOMEM,      // allocation failed
-  SR_ERR_BACKEND,    // oneDNN (or another library) reported a failure
-  SR_ERR_NUMERIC,    // non-finite value where a finite one is required
-  SR_ERR_INTERRUPTED // stopped by a signal at a safe point
+  SR_ERR_ARG,         // invalid argument or setting from the caller/user
+  SR_ERR_IO,          // cannot open/read/write a file
+  SR_ERR_FORMAT,      // file exists but its content is malformed, truncated or of the wrong kind
+  SR_ERR_SHAPE,       // tensor/model shapes do not match
+  SR_ERR_NOMEM,       // allocation failed
+  SR_ERR_BACKEND,     // oneDNN (or another library) reported a failure
+  SR_ERR_NUMERIC,     // non-finite value where a finite one is required
+  SR_ERR_INTERRUPTED  // stopped by a signal at a safe point
 } sr_status;
 
 // An error: the status plus a human-readable message naming what was wrong.
@@ -32,8 +32,7 @@ typedef struct sr_err {
 } sr_err;
 
 // Record an error (printf-style) and return `code`, so callers can `return sr_fail(...)`.
-sr_status sr_fail(sr_err *err, sr_status code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+sr_status sr_fail(sr_err *err, sr_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 // Prefix the message already in `err` with more context ("loading X: <old message>"); returns err->code.
 sr_status sr_err_context(sr_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sr_status_name(sr_status s);
@@ -55,10 +54,10 @@ typedef struct sr_rng {
 
 void sr_rng_seed(sr_rng *r, uint64_t seed, uint64_t stream);
 uint64_t sr_rng_u64(sr_rng *r);
-uint32_t sr_rng_below(sr_rng *r, uint32_t n);  // uniform in [0, n), unbiased
-double sr_rng_uniform(sr_rng *r);              // uniform in [0, 1), 53 bits
-float sr_rng_uniformf(sr_rng *r);              // uniform in [0, 1), 24 bits
-double sr_rng_normal(sr_rng *r);               // standard normal (Box-Muller, no cached spare)
+uint32_t sr_rng_below(sr_rng *r, uint32_t n);           // uniform in [0, n), unbiased
+double sr_rng_uniform(sr_rng *r);                       // uniform in [0, 1), 53 bits
+float sr_rng_uniformf(sr_rng *r);                       // uniform in [0, 1), 24 bits
+double sr_rng_normal(sr_rng *r);                        // standard normal (Box-Muller, no cached spare)
 void sr_rng_shuffle(sr_rng *r, int64_t *a, int64_t n);  // Fisher-Yates
 
 // ---- atomic output: write to PATH.tmp.XXXXXX, fsync, rename over PATH, fsync the directory ----

@@ -101,8 +101,8 @@ sr_status sr_corrupt_measure_freq(const sr_dataset *ds, const sr_corruption *kin
 // freq_images > 0 also measures frequency shares on that many images and writes DIR/frequency.csv.
 // progress (may be NULL) is called after each corruption with its name and seconds taken.
 typedef void (*sr_corrupt_progress_fn)(void *ctx, const char *name, double seconds);
-sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corruption *kinds,
-                               int n_kinds, int64_t limit, uint64_t seed, int64_t freq_images,
+sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corruption *kinds, int n_kinds,
+                               int64_t limit, uint64_t seed, int64_t freq_images,
                                sr_corrupt_progress_fn progress, void *ctx, sr_corrupt_freq *freq,
                                sr_err *err);
 

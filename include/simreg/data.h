@@ -52,16 +52,16 @@ void sr_dataset_free(sr_dataset *ds);
 
 // ---- preprocessing / augmentation options ------------------------------------------------------------
 typedef struct sr_loader_opts {
-  int batch;       // samples per batch (> 0)
-  int shuffle;     // 1: epoch order is a Fisher-Yates shuffle of the index list seeded by (seed, epoch)
-  int augment;     // 0 disables all augmentation (crop and flip)
-  int crop_pad;    // random crop back to HxW after reflect padding by this many pixels (0 = no crop);
-                   // must be < min(h, w)
-  int flip;        // horizontal flip with p = 0.5
-  int gray;        // 1: output one channel, the mean of the input channels; 0: keep the dataset's channels
+  int batch;          // samples per batch (> 0)
+  int shuffle;        // 1: epoch order is a Fisher-Yates shuffle of the index list seeded by (seed, epoch)
+  int augment;        // 0 disables all augmentation (crop and flip)
+  int crop_pad;       // random crop back to HxW after reflect padding by this many pixels (0 = no crop);
+                      // must be < min(h, w)
+  int flip;           // horizontal flip with p = 0.5
+  int gray;           // 1: output one channel, the mean of the input channels; 0: keep the dataset's channels
   float mean, scale;  // x' = (x/255 - mean) * scale
   uint64_t seed;
-  int drop_last;   // 1: drop a final partial batch
+  int drop_last;  // 1: drop a final partial batch
   // Data-parallel ranks (shard_size > 1): the loader yields only rows [nb*r/R, (r+1)*nb/R) of every batch
   // of nb rows (r = shard_rank, R = shard_size), with the same order and augmentation as the whole batch.
   int shard_rank, shard_size;

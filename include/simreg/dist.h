@@ -51,15 +51,16 @@ void sr_dist_shard(int64_t n, int rank, int size, int64_t *lo, int64_t *hi);
 // Each rank holds its shard of n items (item_bytes each, `local` = its hi-lo items); rank 0 receives all
 // n in order into out (n * item_bytes; ignored elsewhere). Use it for per-item results: double losses,
 // int64 predictions, per-image attack distances.
-sr_status sr_dist_gather_items(sr_dist *d, const void *local, int64_t n, size_t item_bytes, void *out, sr_err *err);
+sr_status sr_dist_gather_items(sr_dist *d, const void *local, int64_t n, size_t item_bytes, void *out,
+                               sr_err *err);
 
 // Sharding n items processed in batches of `batch` (attacks: batch composition, and so every per-batch
 // quantity, stays as in one process): rank r owns whole batches [blo, bhi) of the ceil(n/batch), i.e.
 // items [blo*batch, min(bhi*batch, n)).
 void sr_dist_shard_batches(int64_t n, int64_t batch, int rank, int size, int64_t *lo, int64_t *hi);
 // As sr_dist_gather_items, for items sharded with sr_dist_shard_batches.
-sr_status sr_dist_gather_batches(sr_dist *d, const void *local, int64_t n, int64_t batch, size_t item_bytes, void *out,
-                                 sr_err *err);
+sr_status sr_dist_gather_batches(sr_dist *d, const void *local, int64_t n, int64_t batch, size_t item_bytes,
+                                 void *out, sr_err *err);
 
 // SyncBN: BatchNorm layers of m normalise with the statistics of the whole global batch in training
 // (m->bn_allreduce). Call before the model's tapes are built. No-op with one process.
@@ -72,7 +73,8 @@ void sr_dist_sync_bn(sr_dist *d, sr_model *m);
 // finish posts the rest and waits. With one process both are no-ops.
 typedef struct sr_dist_grads sr_dist_grads;
 
-sr_status sr_dist_grads_create(sr_dist *d, sr_model *m, size_t bucket_bytes, sr_dist_grads **out, sr_err *err);
+sr_status sr_dist_grads_create(sr_dist *d, sr_model *m, size_t bucket_bytes, sr_dist_grads **out,
+                               sr_err *err);
 void sr_dist_grads_arm(sr_dist_grads *g);
 sr_status sr_dist_grads_finish(sr_dist_grads *g, sr_err *err);
 // Seconds finish spent waiting for communication after the backward ended (the part not overlapped),

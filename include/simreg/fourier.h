@@ -41,8 +41,8 @@ void sr_fourier_basis(int64_t ky, int64_t kx, int64_t h, int64_t w, double *out)
 // ---- radial bands --------------------------------------------------------------------------------------
 // low: r < 0.125, mid: 0.125 <= r < 0.25, high: r >= 0.25 (SR_SPEC_R0_DEFAULT; the corners r > 0.5 too),
 // r = sqrt(fx^2 + fy^2) as sr_spectral_radius; edges compared with a 1e-9 slack (r = 0.25 is high).
-#define SR_FOURIER_NBANDS 3
-#define SR_FOURIER_LOW_MID 0.125
+#define SR_FOURIER_NBANDS   3
+#define SR_FOURIER_LOW_MID  0.125
 #define SR_FOURIER_MID_HIGH 0.25
 const char *sr_fourier_band_name(int b);  // "low", "mid", "high"
 int sr_fourier_band(int64_t ky, int64_t kx, int64_t h, int64_t w);
@@ -68,11 +68,11 @@ const char *sr_fourier_verdict(const sr_ci *diff);
 struct sr_amodel;
 
 typedef struct sr_fmap_opts {
-  const double *eps;     // (n_eps) L2 sizes of the perturbation, each > 0
+  const double *eps;  // (n_eps) L2 sizes of the perturbation, each > 0
   int n_eps;
-  int each;              // 0: one map per eps, the basis on every channel (scaled 1/sqrt(C): unit norm over
-                         //    the image); 1: one map per eps and channel, the basis on that channel only
-  int random_sign;       // 1: image i is perturbed by s_i * eps * basis with s_i = sr_fourier_sign(seed, i)
+  int each;         // 0: one map per eps, the basis on every channel (scaled 1/sqrt(C): unit norm over
+                    //    the image); 1: one map per eps and channel, the basis on that channel only
+  int random_sign;  // 1: image i is perturbed by s_i * eps * basis with s_i = sr_fourier_sign(seed, i)
   uint64_t seed;
   // Jobs [job_lo, job_hi) of the n_maps * cells->n (map m, cell) pairs, job = m * cells->n + cell: a shard.
   // job_hi <= job_lo: all jobs.

@@ -19,7 +19,8 @@ typedef struct sr_conv_shape {
   int o, k;        // output channels, kernel k x k
   int stride, pad;
 } sr_conv_shape;
-void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, const sr_conv_shape *s);
+void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b,
+                           const sr_conv_shape *s);
 void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
                             const double *w, const sr_conv_shape *s);
 

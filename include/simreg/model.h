@@ -20,8 +20,20 @@ extern "C" {
 #endif
 
 typedef enum sr_op {
-  SR_OP_INPUT, SR_OP_CONV, SR_OP_BN, SR_OP_RELU, SR_OP_MAXPOOL, SR_OP_AVGPOOL, SR_OP_GAP,
-  SR_OP_LINEAR, SR_OP_FLATTEN, SR_OP_ADD, SR_OP_AFFINE, SR_OP_ACT, SR_OP_CONCAT, SR_OP_COUNT
+  SR_OP_INPUT,
+  SR_OP_CONV,
+  SR_OP_BN,
+  SR_OP_RELU,
+  SR_OP_MAXPOOL,
+  SR_OP_AVGPOOL,
+  SR_OP_GAP,
+  SR_OP_LINEAR,
+  SR_OP_FLATTEN,
+  SR_OP_ADD,
+  SR_OP_AFFINE,
+  SR_OP_ACT,
+  SR_OP_CONCAT,
+  SR_OP_COUNT
 } sr_op;
 
 // Elementwise activations of SR_OP_ACT (imported models): y = f(x) with the node's alpha, beta.
@@ -34,18 +46,18 @@ typedef enum sr_act {
 
 typedef struct sr_node {
   sr_op op;
-  int in[2];               // producer nodes (-1: none)
-  int c, h, w;             // output shape of one image (linear/flatten: h = w = 1)
-  int ic, ih, iw;          // shape of input 0 (one image)
-  int k, stride, pad;      // conv / pooling
-  int bias;                // conv / linear: has a bias
-  int64_t p_w, p_b;        // offsets in params: weight/bias, or BN gamma/beta (-1: none)
-  int64_t s_mean, s_var;   // BN: offsets of running mean/var in state
-  int bn_index;            // BN: index into num_batches_tracked
-  double eps, momentum;    // BN
-  int act;                 // SR_OP_ACT: which sr_act
-  double alpha, beta;      // SR_OP_ACT: its parameters
-  char name[48];           // PyTorch module path, e.g. "layer1.0.conv1"
+  int in[2];              // producer nodes (-1: none)
+  int c, h, w;            // output shape of one image (linear/flatten: h = w = 1)
+  int ic, ih, iw;         // shape of input 0 (one image)
+  int k, stride, pad;     // conv / pooling
+  int bias;               // conv / linear: has a bias
+  int64_t p_w, p_b;       // offsets in params: weight/bias, or BN gamma/beta (-1: none)
+  int64_t s_mean, s_var;  // BN: offsets of running mean/var in state
+  int bn_index;           // BN: index into num_batches_tracked
+  double eps, momentum;   // BN
+  int act;                // SR_OP_ACT: which sr_act
+  double alpha, beta;     // SR_OP_ACT: its parameters
+  char name[48];          // PyTorch module path, e.g. "layer1.0.conv1"
 } sr_node;
 
 // A named tensor of the model, in PyTorch state_dict order and naming.
@@ -64,15 +76,15 @@ typedef struct sr_model_config {
   char arch[256];
   int in_c, in_h, in_w;
   int classes;
-  double width;      // channel multiplier for resnets (1.0 = 64,128,256,512)
+  double width;  // channel multiplier for resnets (1.0 = 64,128,256,512)
   // onnx: the feature layers (comma-separated ONNX tensor names, or "" / "auto": the output of the last node
   // of each spatial resolution; include/simreg/onnx.h)
   char features[512];
 } sr_model_config;
 
 #define SR_MAX_FEATURES 8
-#define SR_MAX_TAPES 16
-#define SR_MAX_INFERS 12
+#define SR_MAX_TAPES    16
+#define SR_MAX_INFERS   12
 
 typedef struct sr_tape sr_tape;
 typedef struct sr_infer sr_infer;
@@ -83,22 +95,23 @@ typedef struct sr_model {
   sr_model_config cfg;
   sr_node *nodes;
   int n_nodes, cap_nodes;
-  int feat[SR_MAX_FEATURES];       // nodes whose outputs are the named feature layers
+  int feat[SR_MAX_FEATURES];  // nodes whose outputs are the named feature layers
   char feat_name[SR_MAX_FEATURES][64];
   int n_feat;
   int64_t n_params, n_state;
-  float *params, *grads, *state;   // flat buffers, allocated by sr_model_finalize
-  int64_t *bn_tracked;             // num_batches_tracked per BN layer
+  float *params, *grads, *state;  // flat buffers, allocated by sr_model_finalize
+  int64_t *bn_tracked;            // num_batches_tracked per BN layer
   int n_bn;
   sr_tensor_info *tensors;
   int n_tensors;
-  uint64_t params_version;         // bump after changing params (optimizer, load) so tapes re-read them
-  uint64_t state_version;          // bumped when BN running statistics change (training forward); bump by hand too
-  void *engine;                    // oneDNN engine + stream (opaque)
-  struct sr_exec_cache *exec;      // the executors' caches: tapes, plans, Winograd weights, options (opaque)
-  sr_precision precision;          // set with sr_model_set_precision (tapes and plans follow it)
+  uint64_t params_version;  // bump after changing params (optimizer, load) so tapes re-read them
+  uint64_t state_version;   // bumped when BN running statistics change (training forward); bump by hand too
+  void *engine;             // oneDNN engine + stream (opaque)
+  struct sr_exec_cache *exec;  // the executors' caches: tapes, plans, Winograd weights, options (opaque)
+  sr_precision precision;      // set with sr_model_set_precision (tapes and plans follow it)
   int finalized;
-  int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad shape
+  int graph_oom;  // an allocation failed while building the graph: its -1 means out of memory, not a bad
+                  // shape
   // Called by sr_tape_backward after it has handled node i (from the last node down to 1), when set:
   // gradients of nodes >= i are then final for that pass (the MPI gradient buckets, src/dist).
   void (*grad_hook)(void *ctx, int node);
@@ -121,8 +134,8 @@ int sr_graph_gap(sr_model *m, int in);
 int sr_graph_linear(sr_model *m, int in, int out, int bias, const char *name);
 int sr_graph_flatten(sr_model *m, int in);
 int sr_graph_add(sr_model *m, int a, int b);
-// Constant per-channel y = x * scale[c] + shift[c] (an imported model's Sub/Div/Mul/Add by constants): scale and
-// shift are state tensors "<name>.scale", "<name>.shift" (1 and 0 after finalize), not trained.
+// Constant per-channel y = x * scale[c] + shift[c] (an imported model's Sub/Div/Mul/Add by constants): scale
+// and shift are state tensors "<name>.scale", "<name>.shift" (1 and 0 after finalize), not trained.
 int sr_graph_affine(sr_model *m, int in, const char *name);
 int sr_graph_act(sr_model *m, int in, sr_act act, double alpha, double beta);
 // Concatenation along channels of two (C, H, W) outputs with the same H, W.
@@ -148,7 +161,8 @@ int64_t sr_tape_batch(const sr_tape *t);
 size_t sr_tape_diff_bytes(const sr_tape *t);
 // Convolutions that run as Winograd F(4x4, 3x3) on this tape, in all three passes (forward, backward-data,
 // and backward-weights unless the convolution has a bias): the inference plan's rule (sr_infer_options),
-// where oneDNN picked nChw8c for the input, its gradient and the output; off with sr_model_set_winograd(m, 0).
+// where oneDNN picked nChw8c for the input, its gradient and the output; off with sr_model_set_winograd(m,
+// 0).
 int sr_tape_winograd_convs(const sr_tape *t);
 // x: (n, in_c, in_h, in_w) plain, values as the model sees them. out: (n, classes) or the last node's
 // output in plain NCHW. training: BN uses batch statistics and updates running stats.
@@ -199,13 +213,13 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
 sr_status sr_infer_refresh(sr_infer *p, sr_err *err);  // refold now (after editing params by hand)
 void sr_infer_free(sr_infer *p);
 typedef struct sr_infer_stats {
-  int steps;           // primitives run per forward (reorders of inputs and sum operands included)
-  int bn_folded;       // BatchNorms folded into convolutions
-  int relu_fused;      // ReLUs run as a post-op (of a convolution, linear, add) or inside a BN primitive
-  int add_fused;       // residual adds run as a convolution's sum post-op
-  int add_in_place;    // of those, how many wrote into the shortcut's buffer (no copy)
-  int winograd;        // convolutions run as Winograd F(4x4, 3x3) (the rest: oneDNN direct)
-  int64_t act_bytes;   // activation buffers
+  int steps;          // primitives run per forward (reorders of inputs and sum operands included)
+  int bn_folded;      // BatchNorms folded into convolutions
+  int relu_fused;     // ReLUs run as a post-op (of a convolution, linear, add) or inside a BN primitive
+  int add_fused;      // residual adds run as a convolution's sum post-op
+  int add_in_place;   // of those, how many wrote into the shortcut's buffer (no copy)
+  int winograd;       // convolutions run as Winograd F(4x4, 3x3) (the rest: oneDNN direct)
+  int64_t act_bytes;  // activation buffers
   int64_t weight_bytes;
 } sr_infer_stats;
 void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s);
@@ -231,8 +245,8 @@ const char *sr_cpu_isa_name(void);  // oneDNN's effective ISA: "avx2", "avx512_c
 // ---- reference path (double precision, plain C): the tests' oracle ----
 typedef struct sr_ref_run sr_ref_run;
 // Forward in double with the model's parameters (converted), keeping activations for backward.
-sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, double *out,
-                         sr_ref_run **run, sr_err *err);
+sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, double *out, sr_ref_run **run,
+                         sr_err *err);
 // dgrads: n_params doubles (added to); dx may be NULL.
 sr_status sr_ref_backward(sr_ref_run *run, const double *dout, double *dgrads, double *dx, sr_err *err);
 const double *sr_ref_node_output(const sr_ref_run *run, int node);
@@ -249,10 +263,10 @@ sr_status sr_model_load(sr_model *m, const char *path, sr_err *err);
 // comma-separated prefixes in ignore_prefix (may be NULL).
 struct sr_st_entry;
 struct sr_st_file;
-sr_status sr_model_save_with(const sr_model *m, const char *path, const struct sr_st_entry *extra, int n_extra,
-                             const char *const *extra_meta, sr_err *err);
-sr_status sr_model_load_st(sr_model *m, const struct sr_st_file *f, const char *path, const char *ignore_prefix,
-                           sr_err *err);
+sr_status sr_model_save_with(const sr_model *m, const char *path, const struct sr_st_entry *extra,
+                             int n_extra, const char *const *extra_meta, sr_err *err);
+sr_status sr_model_load_st(sr_model *m, const struct sr_st_file *f, const char *path,
+                           const char *ignore_prefix, sr_err *err);
 
 #ifdef __cplusplus
 }

@@ -14,8 +14,8 @@ typedef struct sr_sgd {
   double momentum, dampening, weight_decay;
   int nesterov;
   int64_t n;
-  float *buf;     // momentum buffer (n floats), part of the checkpointed state
-  int has_buf;    // PyTorch starts the buffer at the first gradient, not at zero
+  float *buf;   // momentum buffer (n floats), part of the checkpointed state
+  int has_buf;  // PyTorch starts the buffer at the first gradient, not at zero
 } sr_sgd;
 
 sr_status sr_sgd_init(sr_sgd *o, int64_t n, double momentum, double weight_decay, int nesterov, sr_err *err);

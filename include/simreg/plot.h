@@ -12,15 +12,15 @@ extern "C" {
 #endif
 
 #define SR_PLOT_MAX_SERIES 32
-#define SR_PLOT_MAX_MAPS 8
+#define SR_PLOT_MAX_MAPS   8
 
 typedef struct sr_plot_opts {
   const char *title, *xlabel, *ylabel;  // NULL = none
-  int width, height;  // pixels for PNG and points for SVG; 0 = the function's default
-  int logy;           // log10 y axis (every y must be > 0)
-  int legend;         // draw a legend of the labelled series, outside the axes on the right
-  double xmin, xmax;  // fixed x range when xmin < xmax, else from the data (padded)
-  double ymin, ymax;  // fixed y range when ymin < ymax, else from the data (padded)
+  int width, height;                    // pixels for PNG and points for SVG; 0 = the function's default
+  int logy;                             // log10 y axis (every y must be > 0)
+  int legend;                           // draw a legend of the labelled series, outside the axes on the right
+  double xmin, xmax;                    // fixed x range when xmin < xmax, else from the data (padded)
+  double ymin, ymax;                    // fixed y range when ymin < ymax, else from the data (padded)
 } sr_plot_opts;
 
 typedef struct sr_series {
@@ -28,9 +28,9 @@ typedef struct sr_series {
   const double *x, *y;    // n points, finite
   const double *lo, *hi;  // optional error bars / band (both or neither)
   int64_t n;
-  int color;              // palette index 0..9 (a colour-blind-safe qualitative palette); < 0: by position
-  int style;              // 0 solid, 1 dashed, 2 dotted, 3 dash-dot
-  int marker;             // draw point markers
+  int color;   // palette index 0..9 (a colour-blind-safe qualitative palette); < 0: by position
+  int style;   // 0 solid, 1 dashed, 2 dotted, 3 dash-dot
+  int marker;  // draw point markers
 } sr_series;
 
 // Line plot of up to SR_PLOT_MAX_SERIES series. Default size 900x600.
@@ -45,22 +45,23 @@ sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const char *c
 typedef enum sr_cmap { SR_CMAP_SEQUENTIAL, SR_CMAP_DIVERGING } sr_cmap;
 
 typedef struct sr_map_opts {
-  double vmin, vmax;        // shared colour scale; vmin >= vmax: from the data (diverging: symmetric about 0)
-  double x0, x1, y0, y1;    // axis extent of each map; x0 >= x1: pixel indices
-  const char *cbar_label;   // colour bar label (NULL: none)
+  double vmin, vmax;       // shared colour scale; vmin >= vmax: from the data (diverging: symmetric about 0)
+  double x0, x1, y0, y1;   // axis extent of each map; x0 >= x1: pixel indices
+  const char *cbar_label;  // colour bar label (NULL: none)
   sr_cmap cmap;
-  int origin_top;           // draw row 0 at the top (matrix convention) instead of the bottom
-  int mask_nan;             // NaN cells are allowed and drawn in grey (masked, e.g. a DC pixel); inf still rejected
+  int origin_top;  // draw row 0 at the top (matrix convention) instead of the bottom
+  int mask_nan;    // NaN cells are allowed and drawn in grey (masked, e.g. a DC pixel); inf still rejected
 } sr_map_opts;
 
 // Up to SR_PLOT_MAX_MAPS maps (each row-major (h,w); row 0 at y0, the bottom, unless origin_top) side by
 // side on one colour scale with one colour bar. x0..x1, y0..y1 are the outer edges of the cells. titles may
 // be NULL. Default size: 330 per map + 190 wide, 430 high.
-sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *const *maps,
-                       const char *const *titles, int nmaps, int64_t h, int64_t w, sr_err *err);
+sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m,
+                       const double *const *maps, const char *const *titles, int nmaps, int64_t h, int64_t w,
+                       sr_err *err);
 // One (h,w) matrix with a colour bar (e.g. a similarity matrix: diverging on [-1, 1]).
-sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *a, int64_t h,
-                          int64_t w, sr_err *err);
+sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *a,
+                          int64_t h, int64_t w, sr_err *err);
 
 // Histograms (fraction of values per bin) of up to SR_PLOT_MAX_SERIES sets on shared bins over the joint
 // range, drawn as outlines in one axes. Default size 900x600.

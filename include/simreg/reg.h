@@ -34,7 +34,8 @@ int sr_reg_kind_is_subset(sr_reg_kind kind);
 typedef struct sr_reg_target_opts {
   sr_reg_kind kind;
   double th;               // threshold in [0, 1) (threshold and subset kinds); default 0.8
-  int subset_thresholded;  // subset kinds: 0 = the selected pairs keep S^pix values (default), 1 = S^Th values
+  int subset_thresholded;  // subset kinds: 0 = the selected pairs keep S^pix values (default), 1 = S^Th
+                           // values
 } sr_reg_target_opts;
 
 sr_reg_target_opts sr_reg_target_opts_default(void);  // threshold, th 0.8, subset values S^pix
@@ -44,8 +45,8 @@ typedef struct sr_reg_target {
   double th;
   int subset_thresholded;
   int64_t n;
-  float *S;            // (n, n) target values, symmetric, diagonal exactly 1 (owned)
-  int64_t *idx;        // (n): the caller's image each row refers to; 0..n-1 for built targets (owned)
+  float *S;      // (n, n) target values, symmetric, diagonal exactly 1 (owned)
+  int64_t *idx;  // (n): the caller's image each row refers to; 0..n-1 for built targets (owned)
   // Pairs the loss may use: all i < j when mask is NULL; else the set bits of mask, row i, bit j (j > i).
   uint64_t *mask;      // (n, words) bit rows, NULL for non-subset kinds (owned)
   int64_t words;       // uint64 words per mask row
@@ -60,8 +61,8 @@ typedef struct sr_reg_target {
 // in / written to cache_dir/reg-<key>.npy (and reg-<key>-pairs.npy for subsets); an unreadable or
 // inconsistent cache file is rebuilt and replaced. Errors: SR_ERR_ARG (n < 2, bad th, an empty subset,
 // SR_REG_FILE), SR_ERR_IO for the cache directory, SR_ERR_NOMEM. *t is zeroed first (free it always).
-sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h, int w,
-                              const char *cache_dir, sr_reg_target *t, sr_err *err);
+sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h,
+                              int w, const char *cache_dir, sr_reg_target *t, sr_err *err);
 
 // A user-supplied N x N similarity matrix (.npy float32/float64) and the N image indices it refers to
 // (.npy of int32/int64 with N elements, or a text file with N integers separated by white space), each in
@@ -79,7 +80,8 @@ sr_status sr_reg_read_indices(const char *path, int64_t **out, int64_t *count, s
 // S^pix of n images (n, c, h, w) into S (n, n) float32: gray = channel mean, rows centred by the mean image,
 // L2-normalized (a row equal to the mean image stays zero), U U^T in double (blocked OpenBLAS dgemm),
 // diagonal set to 1. Exposed for tests and benchmarks.
-sr_status sr_reg_pixel_similarity(const uint8_t *images, int64_t n, int c, int h, int w, float *S, sr_err *err);
+sr_status sr_reg_pixel_similarity(const uint8_t *images, int64_t n, int c, int h, int w, float *S,
+                                  sr_err *err);
 
 // 64-bit FNV-1a, continuing from h (start with SR_FNV1A_INIT).
 #define SR_FNV1A_INIT 0xcbf29ce484222325ULL
@@ -106,29 +108,29 @@ sr_status sr_reg_resize_images(const uint8_t *src, int64_t n, int c, int h, int 
 
 // ---- the loss ------------------------------------------------------------------------------------------
 
-#define SR_REG_BETA 0.9     // running-mean EMA: run = beta * run + (1 - beta) * batch_mean
-#define SR_REG_G_EPS 1e-5   // g(x) = ln(1 + x + eps) - ln(1 - x + eps)
-#define SR_REG_COS_EPS 1e-8 // cosine denominator max(|u||v|, eps), as torch.nn.functional.cosine_similarity
+#define SR_REG_BETA    0.9   // running-mean EMA: run = beta * run + (1 - beta) * batch_mean
+#define SR_REG_G_EPS   1e-5  // g(x) = ln(1 + x + eps) - ln(1 - x + eps)
+#define SR_REG_COS_EPS 1e-8  // cosine denominator max(|u||v|, eps), as torch.nn.functional.cosine_similarity
 
 typedef struct sr_reg_state {
   int n_layers;
-  int feat[SR_MAX_FEATURES];      // model feature index of each layer (-1 when set up from shapes)
-  int channels[SR_MAX_FEATURES];  // C_l
-  int64_t hw[SR_MAX_FEATURES];    // H_l * W_l
-  int64_t chw[SR_MAX_FEATURES];   // C_l * H_l * W_l
+  int feat[SR_MAX_FEATURES];         // model feature index of each layer (-1 when set up from shapes)
+  int channels[SR_MAX_FEATURES];     // C_l
+  int64_t hw[SR_MAX_FEATURES];       // H_l * W_l
+  int64_t chw[SR_MAX_FEATURES];      // C_l * H_l * W_l
   float *run_mean[SR_MAX_FEATURES];  // (C_l) running means mu_l, start at 0 (checkpointed state)
-  double w[SR_MAX_FEATURES];      // layer weights (gamma = softmax(w)), init 0 (checkpointed state)
-  double dw[SR_MAX_FEATURES];     // gradient of w: sr_reg_loss adds into it; sr_reg_zero_grad clears it
-  double w_buf[SR_MAX_FEATURES];  // momentum buffer of sr_reg_step_w (checkpointed state)
-  int w_has_buf;                  // PyTorch starts the momentum buffer at the first gradient
-  int64_t updates;                // running-mean updates so far
-  double beta;                    // SR_REG_BETA
+  double w[SR_MAX_FEATURES];         // layer weights (gamma = softmax(w)), init 0 (checkpointed state)
+  double dw[SR_MAX_FEATURES];        // gradient of w: sr_reg_loss adds into it; sr_reg_zero_grad clears it
+  double w_buf[SR_MAX_FEATURES];     // momentum buffer of sr_reg_step_w (checkpointed state)
+  int w_has_buf;                     // PyTorch starts the momentum buffer at the first gradient
+  int64_t updates;                   // running-mean updates so far
+  double beta;                       // SR_REG_BETA
   // scratch, grown on the first call with a larger k (no allocation afterwards)
   int k_cap;
-  double *s_layer;                // (k_cap, n_layers) per-layer cosines of the last call
-  double *norm;                   // (k_cap, n_layers, 2) |u|, |v|
-  double *bmean;                  // (max C_l) batch means
-  float *mem;                     // the run_mean storage
+  double *s_layer;  // (k_cap, n_layers) per-layer cosines of the last call
+  double *norm;     // (k_cap, n_layers, 2) |u|, |v|
+  double *bmean;    // (max C_l) batch means
+  float *mem;       // the run_mean storage
 } sr_reg_state;
 
 // layers: model feature indices (m->feat_name[]) to use, NULL = all n_feat of the model (n_layers ignored).
@@ -144,7 +146,8 @@ sr_status sr_reg_parse_layers(const sr_model *m, const char *names, int *layers,
 // One regularization step (sr_reg_step). feats_a[l], feats_b[l]: (k, C_l, H_l, W_l) plain NCHW, the two
 // halves (image i[p] in half A, j[p] in half B). target: (k). Steps:
 //   1. mu_l = beta mu_l + (1 - beta) mean over both halves (k, H, W) of each channel (detached);
-//   2. S^l_p = cos(a_p - mu_l, b_p - mu_l) over the flattened (C, H, W) vectors, S^CNN_p = sum_l gamma_l S^l_p;
+//   2. S^l_p = cos(a_p - mu_l, b_p - mu_l) over the flattened (C, H, W) vectors, S^CNN_p = sum_l gamma_l
+//   S^l_p;
 //   3. loss = alpha / k * sum_p (g(S^CNN_p) - g(target_p))^2, or (S^CNN_p - target_p)^2 when mse.
 // Writes *loss, s_cnn[p] (may be NULL), overwrites grad_a[l], grad_b[l] (same shapes; both NULL: no
 // feature gradients) with dloss/dfeature (mu is a constant shift), and adds dloss/dw into s->dw.
@@ -155,9 +158,9 @@ typedef struct sr_reg_step {
   const float *target;                     // (k)
   double alpha;
   int mse;
-  double *loss;                            // written
-  float *s_cnn;                            // (k) or NULL
-  float **grad_a, **grad_b;                // overwritten, or both NULL
+  double *loss;              // written
+  float *s_cnn;              // (k) or NULL
+  float **grad_a, **grad_b;  // overwritten, or both NULL
 } sr_reg_step;
 sr_status sr_reg_loss(sr_reg_state *s, const sr_reg_step *step, sr_err *err);
 // Data-parallel form (src/train with MPI ranks): each rank holds k of the k_total pairs. sums: the
@@ -166,12 +169,14 @@ sr_status sr_reg_loss(sr_reg_state *s, const sr_reg_step *step, sr_err *err);
 // similarities and feature gradients are then exactly those of sr_reg_loss on all pairs; *loss and the
 // dw added are this rank's share (their sums over ranks are the whole batch's). With k == k_total and
 // the rank's own sums it is sr_reg_loss.
-void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, double *sums);
+void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k,
+                         double *sums);
 int64_t sr_reg_channel_count(const sr_reg_state *s);  // sum of C_l: the length of sums
-sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_total, const double *sums, sr_err *err);
-// S^CNN only (no running-mean update, no gradients): for probes and logging.
-sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, float *s_cnn,
+sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_total, const double *sums,
                             sr_err *err);
+// S^CNN only (no running-mean update, no gradients): for probes and logging.
+sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k,
+                            float *s_cnn, sr_err *err);
 // gamma = softmax(w) into gamma[n_layers].
 void sr_reg_gamma(const sr_reg_state *s, double *gamma);
 void sr_reg_zero_grad(sr_reg_state *s);

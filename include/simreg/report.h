@@ -12,14 +12,14 @@
 extern "C" {
 #endif
 
-#define SR_REPORT_MAX_RUNS 8     // runs compared in one report (one colour each, maps side by side)
-#define SR_REPORT_MAX_CURVES 16  // noise or transfer types per run
-#define SR_REPORT_MAX_CORR 64    // corruptions per run
-#define SR_REPORT_MAX_SEV 8      // severities
-#define SR_REPORT_MAX_NOTES 32
+#define SR_REPORT_MAX_RUNS    8   // runs compared in one report (one colour each, maps side by side)
+#define SR_REPORT_MAX_CURVES  16  // noise or transfer types per run
+#define SR_REPORT_MAX_CORR    64  // corruptions per run
+#define SR_REPORT_MAX_SEV     8   // severities
+#define SR_REPORT_MAX_NOTES   32
 #define SR_REPORT_MAX_MIN_EPS 64  // points of the minimum-over-attacks curve
-#define SR_REPORT_MAX_MASK 8      // gradient-masking flags
-#define SR_REPORT_CLAIMS 5       // verdicts per run: clean cost, noise, transfer, decision distance, spectrum
+#define SR_REPORT_MAX_MASK    8   // gradient-masking flags
+#define SR_REPORT_CLAIMS      5  // verdicts per run: clean cost, noise, transfer, decision distance, spectrum
 
 typedef struct sr_curve {
   char name[64];
@@ -27,8 +27,8 @@ typedef struct sr_curve {
   double *levels, *acc;  // (n), owned
   double *lo, *hi;       // (n) or NULL, owned
   char source[256];      // transfer: the surrogate it was crafted on ("" when not given)
-  uint8_t *correct;      // (n, n_correct) per level, 1 where an image (x draw) stayed correct; NULL when absent
-  int64_t n_correct;     // images x draws per level (index r * images + i)
+  uint8_t *correct;   // (n, n_correct) per level, 1 where an image (x draw) stayed correct; NULL when absent
+  int64_t n_correct;  // images x draws per level (index r * images + i)
 } sr_curve;
 
 typedef struct sr_corruption {
@@ -49,7 +49,7 @@ typedef struct sr_run {
   double *epoch, *lr, *train_loss, *train_acc, *val_loss, *val_acc, *test_acc, *reg_loss, *seconds, *gamma;
 
   int has_robustness;
-  double clean_acc;  // NaN when unknown
+  double clean_acc;        // NaN when unknown
   uint8_t *clean_correct;  // (clean_n) 1 where the image was classified correctly (NULL when not given)
   int64_t clean_n;
   int n_noise, n_transfer;
@@ -57,10 +57,10 @@ typedef struct sr_run {
   int has_boundary, boundary_median_given;  // given: robustness.json states a median
   double *norms;  // (n_norms) ||delta||^2 / D per image, owned (NULL when not given)
   int64_t n_norms;
-  sr_ci boundary;  // median and CI (from the norms by bootstrap, else as given in the file)
+  sr_ci boundary;            // median and CI (from the norms by bootstrap, else as given in the file)
   char perturbations[1024];  // resolved path of the perturbation .npy ("" when not given)
-  char minimal[16];  // the attack the minimal perturbations above come from: "boundary" or "hsj_l2"
-  int has_convergence;  // its convergence curve (absent in runs written before it was recorded)
+  char minimal[16];          // the attack the minimal perturbations above come from: "boundary" or "hsj_l2"
+  int has_convergence;       // its convergence curve (absent in runs written before it was recorded)
   int64_t conv_steps[11];
   double conv_median[11], conv_drop;
   int converged;
@@ -70,7 +70,7 @@ typedef struct sr_run {
     int has;
     char attacks[64];  // "boundary,fmn,..."
     int64_t attacked, not_found;
-    double median;     // of ||delta||_2 over the images some attack broke
+    double median;  // of ||delta||_2 over the images some attack broke
     int n_eps;
     double eps[SR_REPORT_MAX_MIN_EPS], acc[SR_REPORT_MAX_MIN_EPS];
   } min_over;
@@ -85,7 +85,7 @@ typedef struct sr_run {
 
   int has_spectrum;
   sr_spectrum spectrum;
-  sr_ci hf;  // bootstrap CI of the high-frequency share (resampling images)
+  sr_ci hf;     // bootstrap CI of the high-frequency share (resampling images)
   sr_ci dc;     // bootstrap CI of spectrum.dc_share (valid when has_spectrum)
   sr_ci hf_ac;  // bootstrap CI of spectrum.hf_share_ac, the mean-removed share (valid when spectrum.has_ac)
 
@@ -107,14 +107,14 @@ sr_status sr_run_load_minimal(const char *dir, const char *minimal, sr_run *run,
 void sr_run_free(sr_run *run);
 
 typedef struct sr_report_opts {
-  const char *out_dir;   // created if needed
-  const char *title;     // NULL: "simreg report"
-  int64_t bootstrap_b;   // resamples (default SR_BOOT_DEFAULT_B when 0)
-  uint64_t seed;         // bootstrap RNG seed
-  double r0;             // high-frequency cut-off (0: SR_SPEC_R0_DEFAULT)
-  int severity;          // corruption severity for the table (0: mean over severities)
-  const char *minimal;   // minimal perturbations from "boundary", "hsj", or "auto" / NULL (hsj when every run
-                         // has it, else boundary)
+  const char *out_dir;  // created if needed
+  const char *title;    // NULL: "simreg report"
+  int64_t bootstrap_b;  // resamples (default SR_BOOT_DEFAULT_B when 0)
+  uint64_t seed;        // bootstrap RNG seed
+  double r0;            // high-frequency cut-off (0: SR_SPEC_R0_DEFAULT)
+  int severity;         // corruption severity for the table (0: mean over severities)
+  const char *minimal;  // minimal perturbations from "boundary", "hsj", or "auto" / NULL (hsj when every run
+                        // has it, else boundary)
   const char *verdict_noise;     // "KIND:LEVEL" for the noise verdict (NULL: "gaussian:0.2")
   const char *verdict_transfer;  // "KIND:LEVEL" (NULL: "fgsm" at the curve's largest level)
 } sr_report_opts;
@@ -125,7 +125,7 @@ typedef struct sr_report {
   sr_mwu mwu[SR_REPORT_MAX_RUNS];  // boundary norms of run i against run 0 (valid when has_mwu[i])
   int has_mwu[SR_REPORT_MAX_RUNS];
   sr_verdict verdicts[SR_REPORT_MAX_RUNS][SR_REPORT_CLAIMS];  // run i against run 0 (i >= 1)
-  char minimal[16];  // the attack the minimal perturbations of every run come from
+  char minimal[16];                      // the attack the minimal perturbations of every run come from
   char notes[SR_REPORT_MAX_NOTES][512];  // non-fatal problems shown in the report
   int nnotes;
   // HF share of run i minus run 0's, images of each run resampled independently (valid when has_hf_diff[i]);
@@ -140,7 +140,8 @@ typedef struct sr_report {
 
 // Load the runs, compute spectra (from each run's perturbations) and statistics, write the figures and
 // OUT/index.html, OUT/report.md, OUT/report.json. `rep` is caller storage (large); free with sr_report_free.
-sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *o, sr_report *rep, sr_err *err);
+sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *o, sr_report *rep,
+                          sr_err *err);
 void sr_report_free(sr_report *rep);
 
 // The paper's selection rule: among regularized settings keep those whose clean accuracy is at least
@@ -163,8 +164,8 @@ sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const ch
 // spectrum_cumulative, spectrum_2d_db, spectrum_radial_db (the last two only when s->has_ac).
 // dc, hf_ac: CIs of the DC share and the mean-removed HF share (NULL: written as null).
 // label names the perturbation set in titles and JSON.
-sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,
-                                    const char *label, const char *dir, sr_err *err);
+sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc,
+                                    const sr_ci *hf_ac, const char *label, const char *dir, sr_err *err);
 
 // Escape text for HTML element content and attribute values (&, <, >, ", ').
 void sr_html_escape(char *out, size_t cap, const char *s);

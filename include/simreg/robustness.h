@@ -1,8 +1,8 @@
 // The robustness protocol on a trained run: load it with its images, run noise sweeps, white-box or
 // transferred FGSM/PGD, the minimal-perturbation attacks (Boundary, HopSkipJump) and Square, sharded over MPI
 // ranks in whole batches and gathered on rank 0, each filling its part of a RUN/robustness.json patch
-// (docs/FORMATS.md, docs/ATTACKS.md). The library prints nothing: progress goes to a callback, results into the
-// patch; `simreg attack` and `simreg robustness` render both.
+// (docs/FORMATS.md, docs/ATTACKS.md). The library prints nothing: progress goes to a callback, results into
+// the patch; `simreg attack` and `simreg robustness` render both.
 #ifndef SIMREG_ROBUSTNESS_H
 #define SIMREG_ROBUSTNESS_H
 
@@ -35,10 +35,10 @@ typedef struct sr_rob_progress {
 typedef struct sr_rob_opts {
   const char *attack, *data, *split, *which, *levels, *noise, *norm, *source;
   int64_t images, batch, steps, queries;
-  int repeats;         // noise draws per image and level; runs of boundary / hsj (seeds seed + r)
+  int repeats;  // noise draws per image and level; runs of boundary / hsj (seeds seed + r)
   int n_levels, no_random_start, iterations, init_evals, max_evals;
-  int first_correct;   // boundary / hsj: the first `images` correctly classified images of the split
-  int threads;         // OpenMP threads, 0: the runtime's default
+  int first_correct;  // boundary / hsj: the first `images` correctly classified images of the split
+  int threads;        // OpenMP threads, 0: the runtime's default
   double max_level, eps, step_size, p_init;
   uint64_t seed;
   const char *version;     // autoattack: standard (default) | fast
@@ -84,7 +84,8 @@ void sr_rob_close_target(sr_rob_target *t);
 
 // o->levels parsed, or the defaults: noise linspace(0, 0.5 | 0.1, n), eps linspace(0, 0.1 | 0.02, n) for
 // gray | color data. lv: SR_ROB_MAX_LEVELS values.
-sr_status sr_rob_levels(const sr_rob_opts *o, const sr_rob_run *r, int noise, double *lv, int *nl, sr_err *err);
+sr_status sr_rob_levels(const sr_rob_opts *o, const sr_rob_run *r, int noise, double *lv, int *nl,
+                        sr_err *err);
 
 // out.noise.<kind> for each kind of o->noise.
 sr_status sr_rob_noise(const sr_rob_opts *o, sr_rob_run *r, const double *lv, int nl, struct cJSON *out,
@@ -92,8 +93,8 @@ sr_status sr_rob_noise(const sr_rob_opts *o, sr_rob_run *r, const double *lv, in
 // White-box (src NULL: out.white_box) or transferred (out.transfer) FGSM/PGD.
 sr_status sr_rob_gradient(const sr_rob_opts *o, sr_rob_run *r, sr_rob_target *src, const double *lv, int nl,
                           struct cJSON *out, sr_err *err);
-// Boundary (o->attack "boundary": out.boundary) or HopSkipJump ("hsj": out.attacks.hsj_l2 / hsj_linf): minimal
-// perturbations over images x repeats, RUN/<name>_delta.npy.
+// Boundary (o->attack "boundary": out.boundary) or HopSkipJump ("hsj": out.attacks.hsj_l2 / hsj_linf):
+// minimal perturbations over images x repeats, RUN/<name>_delta.npy.
 sr_status sr_rob_minpert(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 // FMN (o->attack "fmn", o->norm l2 | linf: out.attacks.fmn_l2 / fmn_linf) or DDN ("ddn": out.attacks.ddn_l2):
 // minimal perturbations of the correctly classified images by white-box gradients, RUN/<name>_delta.npy.
@@ -103,12 +104,12 @@ sr_status sr_rob_square(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, 
 
 // ---- the per-image minimum over minimal-perturbation attacks ----------------------------------------------
 // norms: (k, n) the verified ||delta||_2 of attack a on image i, row a * n + i (NaN or infinity: none found).
-// min[i]: the smallest over the k attacks (INFINITY when none), argmin[i]: that attack (-1 when none; the first
-// attack on ties).
+// min[i]: the smallest over the k attacks (INFINITY when none), argmin[i]: that attack (-1 when none; the
+// first attack on ties).
 void sr_min_over_attacks(const double *norms, int k, int64_t n, double *min, int *argmin);
-// Robust accuracy at each eps from per-image minimal norms, as Foolbox's epsilons=[...] counts it: an attacked
-// image is broken at eps when min <= eps; acc = (attacked images not broken) / total, total >= n counting the
-// clean-misclassified images (never robust).
+// Robust accuracy at each eps from per-image minimal norms, as Foolbox's epsilons=[...] counts it: an
+// attacked image is broken at eps when min <= eps; acc = (attacked images not broken) / total, total >= n
+// counting the clean-misclassified images (never robust).
 void sr_min_curve(const double *min, int64_t n, int64_t total, const double *eps, int n_eps, double *acc);
 // out.minimal from the results of the attacks `names` (boundary, hsj, fmn, ddn; all L2) already in patch: per
 // image (over repeats and attacks) the smallest norm and the attack that gave it, the counts per attack, the
@@ -116,8 +117,9 @@ void sr_min_curve(const double *min, int64_t n, int64_t total, const double *eps
 sr_status sr_rob_minimal(const char *const *names, int k, const double *eps, int n_eps, struct cJSON *patch,
                          sr_err *err);
 
-// ---- gradient-masking flags (after AutoAttack's checks) ----------------------------------------------------
-// What the flags are decided on; NaN (or n = 0) where not measured.
+// ---- gradient-masking flags (after AutoAttack's checks)
+// ---------------------------------------------------- What the flags are decided on; NaN (or n = 0) where
+// not measured.
 typedef struct sr_masking_in {
   // (a) black box beats white box: per-image minimal L2 norms of the best black-box attack (Boundary,
   // HopSkipJump) and the best white-box one (FMN, DDN) on the same n_min images (NaN / infinity: none) ...
@@ -139,7 +141,8 @@ enum { SR_MASK_BLACK_BOX, SR_MASK_LARGE_EPS, SR_MASK_STRONGER_PGD, SR_MASK_ZERO_
 
 // One flag: measured, fired, the value and threshold it was decided on, the rule and the numbers as text.
 typedef struct sr_masking_flag {
-  const char *name;  // black_box_beats_white_box | accuracy_at_large_eps | stronger_pgd_finds_more | zero_gradients
+  const char
+      *name;  // black_box_beats_white_box | accuracy_at_large_eps | stronger_pgd_finds_more | zero_gradients
   int measured, fired;
   double value, threshold;
   char rule[200];
@@ -149,12 +152,12 @@ typedef struct sr_masking_flag {
 // The thresholds: (a) black box >= 10% smaller on more than 10% of the images both found, or Square's success
 // rate above PGD's by more than 2 points; (b) accuracy above 1% at the large eps; (c) the stronger PGD lowers
 // accuracy by more than 3 points; (d) more than 1% of the images.
-#define SR_MASK_BB_RATIO 0.9
-#define SR_MASK_BB_SHARE 0.10
+#define SR_MASK_BB_RATIO      0.9
+#define SR_MASK_BB_SHARE      0.10
 #define SR_MASK_SQUARE_MARGIN 0.02
-#define SR_MASK_LARGE_ACC 0.01
-#define SR_MASK_STRONG_DROP 0.03
-#define SR_MASK_ZERO_SHARE 0.01
+#define SR_MASK_LARGE_ACC     0.01
+#define SR_MASK_STRONG_DROP   0.03
+#define SR_MASK_ZERO_SHARE    0.01
 void sr_masking_flags(const sr_masking_in *in, sr_masking_flag out[SR_MASK_COUNT]);
 // The flags as out.masking {flags: [...], any_fired, measured}.
 void sr_masking_json(const sr_masking_flag f[SR_MASK_COUNT], struct cJSON *out);
@@ -166,9 +169,10 @@ void sr_masking_json(const sr_masking_flag f[SR_MASK_COUNT], struct cJSON *out);
 sr_status sr_rob_masking(const sr_rob_opts *o, sr_rob_run *r, int64_t images, struct cJSON *out, sr_err *err);
 
 // AutoAttack (o->attack "autoattack", o->version standard | fast) or one of its attacks alone ("apgd-ce",
-// "apgd-dlr", "apgd-t", "fab-t"), o->norm, o->eps (<= 0: 0.1 gray / 8/255 color for linf, 2 / 0.5 for l2), o->steps > 0:
-// APGD / FAB iterations (default 100), o->queries: Square's budget (the CLI passes 5000): out.attacks.autoattack_<norm>
-// or out.attacks.<attack>_<norm> with robust accuracy after each attack and per image the attack that broke it.
+// "apgd-dlr", "apgd-t", "fab-t"), o->norm, o->eps (<= 0: 0.1 gray / 8/255 color for linf, 2 / 0.5 for l2),
+// o->steps > 0: APGD / FAB iterations (default 100), o->queries: Square's budget (the CLI passes 5000):
+// out.attacks.autoattack_<norm> or out.attacks.<attack>_<norm> with robust accuracy after each attack and per
+// image the attack that broke it.
 sr_status sr_rob_autoattack(const sr_rob_opts *o, sr_rob_run *r, struct cJSON *out, sr_err *err);
 
 #ifdef __cplusplus

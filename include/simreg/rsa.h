@@ -22,7 +22,8 @@ extern "C" {
 // Pairs of an n x n matrix: M = n (n - 1) / 2, in row-major order of the upper triangle (i < j).
 int64_t sr_rsa_pairs(int64_t n);
 
-// Pearson correlation of the upper triangles of A and B (n x n), two-pass in double. NaN when a side is constant.
+// Pearson correlation of the upper triangles of A and B (n x n), two-pass in double. NaN when a side is
+// constant.
 double sr_rsa_pearson(const float *A, const float *B, int64_t n);
 
 // Ranks of the M upper-triangle values of one matrix.
@@ -31,7 +32,7 @@ typedef struct sr_rsa_ranks {
   uint32_t *dense;     // (m) 0-based dense rank of each pair's value (equal floats share one), owned
   int64_t n_distinct;  // distinct values
   double *midrank;     // (n_distinct) average 1-based rank of each distinct value, owned
-  uint32_t *mid2;      // (m) twice the midrank of each pair (an integer), owned: read in pair order, no lookup
+  uint32_t *mid2;  // (m) twice the midrank of each pair (an integer), owned: read in pair order, no lookup
   int64_t tied_pairs;  // pairs whose value another pair shares
   int64_t tie_sum;     // sum over tie groups of t (t - 1) / 2 (Kendall's n1 / n2)
 } sr_rsa_ranks;
@@ -83,8 +84,8 @@ void sr_rsa_boot_pearson(const sr_rsa_boot *bt, const double *sa, const double *
 // source s: out[s * b + p] = sum_{i<j} Z_s[i][j] T[pi_p(i)][pi_p(j)] (T's image labels permuted). Computed
 // by blocks of ~4096 upper-triangle entries: per permutation (one OpenMP thread each) the permuted entries of
 // T are gathered once per block and every source is dotted with them while they sit in L1. T and Z_s: n x n.
-sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b, uint64_t seed,
-                             double *out, sr_err *err);
+sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
+                             uint64_t seed, double *out, sr_err *err);
 // One-sided p-value (alternative: more similar than chance): (1 + #{perm >= obs}) / (b + 1).
 double sr_rsa_mantel_p(const double *perm, int64_t b, double obs);
 
@@ -132,7 +133,8 @@ typedef struct sr_rsa_matrix {
 // within tol (the message gives the largest |S_ij - S_ji| and where); indices (NULL: none) a .npy or text
 // file as sr_reg_read_indices reads, with exactly N entries. Any value range is accepted (RSA compares
 // orders and linear trends). Errors name the file: SR_ERR_IO, SR_ERR_FORMAT.
-sr_status sr_rsa_load_matrix(const char *npy, const char *indices, double tol, sr_rsa_matrix *out, sr_err *err);
+sr_status sr_rsa_load_matrix(const char *npy, const char *indices, double tol, sr_rsa_matrix *out,
+                             sr_err *err);
 void sr_rsa_matrix_free(sr_rsa_matrix *m);
 // Colour pixel cosine: each image's raw c*h*w values (no gray conversion), centred by the mean image,
 // cosine of every pair (dsyrk in double); the gray version is sr_reg_pixel_similarity. S: n x n, diagonal 1.
@@ -141,12 +143,12 @@ sr_status sr_rsa_pixel_color(const uint8_t *images, int64_t n, int c, int h, int
 // ---- all pairs of sources -------------------------------------------------------------------------------
 
 typedef struct sr_rsa_opts {
-  int64_t boot_b;    // image-bootstrap resamples (0: none)
-  int64_t perm_b;    // Mantel permutations (0: none)
-  uint64_t seed;     // bootstrap and permutation seed
-  double level;      // CI level, e.g. 0.95
-  int all_pairs;     // 0: CI and p only for pairs with a target on one side; 1: for every pair
-  int kendall_all;   // 0: Kendall only for pairs with a heavily tied side (> 50% of pairs tied); 1: every pair
+  int64_t boot_b;   // image-bootstrap resamples (0: none)
+  int64_t perm_b;   // Mantel permutations (0: none)
+  uint64_t seed;    // bootstrap and permutation seed
+  double level;     // CI level, e.g. 0.95
+  int all_pairs;    // 0: CI and p only for pairs with a target on one side; 1: for every pair
+  int kendall_all;  // 0: Kendall only for pairs with a heavily tied side (> 50% of pairs tied); 1: every pair
   int no_rank_resampling;  // 1: Spearman gets no CI and no p (halves the bootstrap and Mantel work)
   // Called (may be NULL) when a phase ends: "bootstrap" or "mantel", its resamples and wall seconds.
   void (*on_phase)(void *ctx, const char *phase, int64_t resamples, double seconds);
@@ -161,9 +163,9 @@ typedef struct sr_rsa_stat {
 } sr_rsa_stat;
 
 typedef struct sr_rsa_pair {
-  int a, b;                     // source indices, a < b
+  int a, b;  // source indices, a < b
   sr_rsa_stat pearson, spearman;
-  double kendall;               // tau-b, NaN when not computed
+  double kendall;  // tau-b, NaN when not computed
   int has_ci, has_p, has_kendall;
 } sr_rsa_pair;
 

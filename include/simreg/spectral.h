@@ -11,28 +11,28 @@
 extern "C" {
 #endif
 
-#define SR_SPEC_NBINS 25        // radial bins over [0, SR_SPEC_RMAX]
-#define SR_SPEC_RMAX 0.5        // cycles/pixel
-#define SR_SPEC_R0_DEFAULT 0.25 // high-frequency cut-off
-#define SR_SPEC_DB_RANGE 40.0   // dB shown below the maximum in the log-power maps
-#define SR_SPEC_AC_EPS 1e-20    // mean-removed power below this share of the total counts as none
+#define SR_SPEC_NBINS      25     // radial bins over [0, SR_SPEC_RMAX]
+#define SR_SPEC_RMAX       0.5    // cycles/pixel
+#define SR_SPEC_R0_DEFAULT 0.25   // high-frequency cut-off
+#define SR_SPEC_DB_RANGE   40.0   // dB shown below the maximum in the log-power maps
+#define SR_SPEC_AC_EPS     1e-20  // mean-removed power below this share of the total counts as none
 
 typedef enum sr_layout { SR_LAYOUT_AUTO, SR_LAYOUT_NCHW, SR_LAYOUT_NHWC } sr_layout;
 
 typedef struct sr_spectrum {
-  int64_t n, h, w;        // images and plane size the spectrum was computed from
-  double *map;            // (H,W) mean power, fftshifted (DC at [H/2][W/2]), max-normalized to [0,1]; owned
-  double map_max;         // the mean power at the maximum before normalization
-  double total_power;     // sum over the plane of the (unnormalized) mean power
+  int64_t n, h, w;     // images and plane size the spectrum was computed from
+  double *map;         // (H,W) mean power, fftshifted (DC at [H/2][W/2]), max-normalized to [0,1]; owned
+  double map_max;      // the mean power at the maximum before normalization
+  double total_power;  // sum over the plane of the (unnormalized) mean power
   double radial[SR_SPEC_NBINS];      // azimuthal mean power per bin, max-normalized (bins with no pixel: 0)
   int64_t bin_count[SR_SPEC_NBINS];  // frequency pixels in each bin
   double cumulative[SR_SPEC_NBINS];  // share of total power at r < upper edge of bin k
   double bin_edges[SR_SPEC_NBINS + 1];
-  double corner_share;    // share of power at r > 0.5 (square-grid corners, outside every bin)
-  double r0;              // high-frequency cut-off used
-  double hf_share;        // share of total power at r >= r0 (corners included)
-  double *img_high;       // (N) per-image power at r >= r0, channels averaged; owned (for bootstrap)
-  double *img_total;      // (N) per-image total power, channels averaged; owned
+  double corner_share;  // share of power at r > 0.5 (square-grid corners, outside every bin)
+  double r0;            // high-frequency cut-off used
+  double hf_share;      // share of total power at r >= r0 (corners included)
+  double *img_high;     // (N) per-image power at r >= r0, channels averaged; owned (for bootstrap)
+  double *img_total;    // (N) per-image total power, channels averaged; owned
 
   // Mean-removed spectrum: each image-channel's mean subtracted before the FFT. That zeroes the DC bin and
   // leaves every other bin as it is, so it is computed from the same transform with the DC bin dropped.
@@ -41,11 +41,11 @@ typedef struct sr_spectrum {
                           // perturbations): then ac_total_power is 0 and hf_share_ac, radial_ac are NaN
   double ac_total_power;  // sum over the plane of the mean power without the DC bin
   double hf_share_ac;     // share of the mean-removed power at r >= r0
-  double radial_ac[SR_SPEC_NBINS];     // azimuthal mean of the mean-removed power over the non-DC pixels of
-                                       // each bin, divided by ac_total_power (not max-normalized); 0: no pixel
-  int64_t bin_count_ac[SR_SPEC_NBINS]; // non-DC frequency pixels in each bin
-  double *img_dc;         // (N) per-image DC power, channels averaged; owned
-  double *img_ac;         // (N) per-image power outside the DC bin, channels averaged; owned
+  double radial_ac[SR_SPEC_NBINS];  // azimuthal mean of the mean-removed power over the non-DC pixels of
+                                    // each bin, divided by ac_total_power (not max-normalized); 0: no pixel
+  int64_t bin_count_ac[SR_SPEC_NBINS];  // non-DC frequency pixels in each bin
+  double *img_dc;                       // (N) per-image DC power, channels averaged; owned
+  double *img_ac;                       // (N) per-image power outside the DC bin, channels averaged; owned
 } sr_spectrum;
 
 // Spectrum of N perturbations. x: (N,C,H,W) for SR_LAYOUT_NCHW, (N,H,W,C) for SR_LAYOUT_NHWC, row-major
@@ -70,7 +70,8 @@ sr_status sr_spectral_layout(const sr_npy *a, sr_layout layout, sr_layout *resol
 double sr_spectrum_hf_share_of(const sr_spectrum *s, const int64_t *idx, int64_t k);
 
 // Percentile-bootstrap CI of hf_share, resampling images (with their per-image high and total power).
-sr_status sr_spectrum_hf_ci(const sr_spectrum *s, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err);
+sr_status sr_spectrum_hf_ci(const sr_spectrum *s, int64_t b, double level, sr_rng *rng, sr_ci *out,
+                            sr_err *err);
 
 // Which power share a resample statistic computes (sums over the resampled images):
 // SR_SHARE_HF: sum(img_high) / sum(img_total) (hf_share); SR_SHARE_HF_AC: sum(img_high) / sum(img_ac)
@@ -93,7 +94,8 @@ sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s
 // 10 log10(P / ac_total_power) for every pixel but DC, floored at floor_db (so zero power stays finite),
 // and NaN at the DC pixel [H/2][W/2] (masked: the mean-removed spectrum has no power there).
 // *peak_db (may be NULL) gets the largest non-DC value. SR_ERR_NUMERIC without has_ac.
-sr_status sr_spectrum_db_map(const sr_spectrum *s, double floor_db, double *out, double *peak_db, sr_err *err);
+sr_status sr_spectrum_db_map(const sr_spectrum *s, double floor_db, double *out, double *peak_db,
+                             sr_err *err);
 // The mean-removed radial profile in dB, 10 log10(radial_ac[k]) floored at floor_db, as points (bin centre,
 // value) for the bins with at least one non-DC pixel; returns the count (0 without has_ac).
 int sr_spectrum_radial_db_points(const sr_spectrum *s, double floor_db, double *x, double *y);

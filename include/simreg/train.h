@@ -15,34 +15,34 @@ extern "C" {
 
 // What training reports, rank 0 only: the library prints nothing, the program renders these.
 typedef struct sr_train_start_info {
-  const char *out;     // the run directory
-  int resumed;         // 1: continuing from RUN/checkpoint.safetensors at (epoch, step)
-  int epoch;           // 0-based
+  const char *out;  // the run directory
+  int resumed;      // 1: continuing from RUN/checkpoint.safetensors at (epoch, step)
+  int epoch;        // 0-based
   int64_t step;
-  int reg;             // 1: the regularizer is on and the members below describe it
+  int reg;  // 1: the regularizer is on and the members below describe it
   const char *reg_kind;
-  int64_t reg_n;       // regularization images
+  int64_t reg_n;  // regularization images
   double th, alpha;
-  int pairs, layers;   // pairs per step, feature layers
-  int target_cached;   // the target came from RUN/cache
+  int pairs, layers;  // pairs per step, feature layers
+  int target_cached;  // the target came from RUN/cache
   double target_seconds;
 } sr_train_start_info;
 
 typedef struct sr_train_step_info {
-  int epoch, epochs;   // epoch 0-based
-  int64_t step, steps; // batches done in this epoch, batches per epoch
-  double loss, acc;    // running means over the epoch so far
+  int epoch, epochs;    // epoch 0-based
+  int64_t step, steps;  // batches done in this epoch, batches per epoch
+  double loss, acc;     // running means over the epoch so far
   double img_per_s, eta_s;
 } sr_train_step_info;
 
 typedef struct sr_train_epoch_info {
-  int epoch, epochs;   // epoch 0-based
+  int epoch, epochs;  // epoch 0-based
   double lr, train_loss, train_acc, val_loss, val_acc;
-  double test_acc;     // NaN without eval_test
+  double test_acc;  // NaN without eval_test
   double seconds, data_wait_share;
-  int reg;             // 1: the regularizer's numbers are set
+  int reg;                                                   // 1: the regularizer's numbers are set
   double reg_loss, similarity_pearson, similarity_spearman;  // NaN where not computed
-  int probes;          // probe pairs of the two correlations
+  int probes;                                                // probe pairs of the two correlations
 } sr_train_epoch_info;
 
 typedef struct sr_train_callbacks {
@@ -54,7 +54,7 @@ typedef struct sr_train_callbacks {
 } sr_train_callbacks;
 
 typedef struct sr_train_data {
-  char spec[1024];     // dataset spec (sr_dataset_load)
+  char spec[1024];  // dataset spec (sr_dataset_load)
   double val_fraction;
   int augment, crop_pad, flip, gray;
   double mean, scale;  // x' = (x - mean) * scale
@@ -64,8 +64,9 @@ typedef struct sr_train_data {
 
 typedef struct sr_train_model {
   char arch[256];  // a zoo name or "onnx:PATH"
-  char features[512];  // onnx: feature layers, ONNX tensor names comma-separated, or "" = auto (simreg/onnx.h)
-  char init[2048];     // weights loaded after the model is built (a run's best.safetensors; --init), or ""
+  char
+      features[512];  // onnx: feature layers, ONNX tensor names comma-separated, or "" = auto (simreg/onnx.h)
+  char init[2048];    // weights loaded after the model is built (a run's best.safetensors; --init), or ""
   double width;
   sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
   int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)
@@ -82,7 +83,7 @@ typedef struct sr_train_optim {
 
 // The similarity regularizer (docs/REGULARIZER.md); kind[0] == 0 or "none" trains the baseline.
 typedef struct sr_train_reg {
-  char kind[16];       // threshold | pixel | low | high | positive | negative | file | none
+  char kind[16];  // threshold | pixel | low | high | positive | negative | file | none
   double alpha, th;
   int64_t n;           // regularization images (default 5000)
   int pairs;           // k pairs per step (default 16)
@@ -94,17 +95,17 @@ typedef struct sr_train_reg {
 } sr_train_reg;
 
 typedef struct sr_train_run {
-  char out[1024];      // run directory
-  int threads;         // OpenMP threads (0: all cores)
-  int checkpoint_every;  // also write RUN/checkpoint.safetensors every N steps (0: only at epoch ends)
-  int resume;          // continue from RUN/checkpoint.safetensors
+  char out[1024];            // run directory
+  int threads;               // OpenMP threads (0: all cores)
+  int checkpoint_every;      // also write RUN/checkpoint.safetensors every N steps (0: only at epoch ends)
+  int resume;                // continue from RUN/checkpoint.safetensors
   const volatile int *stop;  // when non-NULL and set (by a signal handler): checkpoint at the next step, stop
   // Data parallelism (docs/SCALING.md): NULL or one process trains alone. With R ranks each takes rows
   // [r*B/R, (r+1)*B/R) of every global batch and its share of the k pairs; gradients are summed in
   // buckets during the backward pass. Only rank 0 writes files; the checkpoint does not depend on R.
   sr_dist *dist;
-  double bucket_mb;    // gradient bucket size in MiB (0: 1 MiB)
-  int sync_bn;         // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
+  double bucket_mb;       // gradient bucket size in MiB (0: 1 MiB)
+  int sync_bn;            // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
   sr_train_callbacks cb;  // progress, per-epoch and final reports (all may be NULL)
 } sr_train_run;
 
@@ -126,8 +127,8 @@ typedef struct sr_eval_result {
 } sr_eval_result;
 
 // Evaluate in eval mode (running BN statistics) on ds[idx[0..n)] (all images when idx is NULL).
-sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
-                      int want_confusion, sr_eval_result *r, sr_err *err);
+sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
+                      const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err);
 void sr_eval_result_free(sr_eval_result *r);
 // The same over data-parallel ranks: each evaluates its shard of the n images (sr_dist_shard), the sums
 // (loss, hits, confusion) are reduced, and every rank gets the result of all n. Every rank must call it
@@ -154,7 +155,8 @@ sr_status sr_train_config_load(const char *run, sr_train_config *cfg, sr_err *er
 // Rebuild the model of RUN (config.json) and load RUN/<which>.safetensors (which: "best" or "last").
 // An imported model's config.json names its graph "onnx:model.onnx", relative to RUN.
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err);
-// arch as a run records it -> as the model builder takes it: "onnx:REL" becomes "onnx:RUN/REL" (absolute kept).
+// arch as a run records it -> as the model builder takes it: "onnx:REL" becomes "onnx:RUN/REL" (absolute
+// kept).
 void sr_run_resolve_arch(const char *run, const char *arch, char *out, size_t n);
 
 #ifdef __cplusplus

@@ -34,10 +34,11 @@ sr_status sr_paired_ratio_ci(const sr_paired01 *p, int64_t nboot, double level, 
 void sr_paired_discordant(const sr_paired01 *p, int64_t *only_a, int64_t *only_b);
 
 // median(y) / median(x) of two independent samples, each resampled on its own.
-sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot, double level,
-                             sr_rng *rng, sr_ci *out, sr_err *err);
+sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot,
+                             double level, sr_rng *rng, sr_ci *out, sr_err *err);
 
-// ---- verdict rules (src/report/verdict.c) -------------------------------------------------------------------
+// ---- verdict rules (src/report/verdict.c)
+// -------------------------------------------------------------------
 typedef enum sr_verdict_word {
   SR_VERDICT_NOT_MEASURED = 0,
   SR_VERDICT_SUPPORTS,
@@ -46,12 +47,12 @@ typedef enum sr_verdict_word {
 } sr_verdict_word;
 const char *sr_verdict_name(sr_verdict_word w);  // "supports", "contradicts", "inconclusive", "not measured"
 
-#define SR_VERDICT_ALPHA 0.05
+#define SR_VERDICT_ALPHA       0.05
 #define SR_VERDICT_CLEAN_RATIO 0.9
 
-// A gain the method claims (accuracy under noise or attack, a distance ratio): effect is better for the method
-// when above `null` (0 for a difference, 1 for a ratio). supports: interval entirely above null and p < alpha;
-// contradicts: entirely below and p < alpha; else inconclusive.
+// A gain the method claims (accuracy under noise or attack, a distance ratio): effect is better for the
+// method when above `null` (0 for a difference, 1 for a ratio). supports: interval entirely above null and p
+// < alpha; contradicts: entirely below and p < alpha; else inconclusive.
 sr_verdict_word sr_verdict_gain(const sr_ci *effect, double null, double p);
 // A reduction the method claims (high-frequency share): supports when the interval is entirely below null,
 // contradicts when entirely above, else inconclusive (the interval is the test).
@@ -62,15 +63,15 @@ sr_verdict_word sr_verdict_cost(const sr_ci *ratio);
 
 // One claim checked: what was compared, the effect with its interval, the test, the word and its rule.
 typedef struct sr_verdict {
-  char claim[64];     // "clean accuracy cost", "noise robustness", ...
-  char measure[160];  // what exactly: "accuracy, gaussian noise at 0.2, 2000 images x 1 draw"
+  char claim[64];        // "clean accuracy cost", "noise robustness", ...
+  char measure[160];     // what exactly: "accuracy, gaussian noise at 0.2, 2000 images x 1 draw"
   char effect_kind[16];  // "difference", "ratio"
-  double base, run;   // the measure for the baseline and for the run
+  double base, run;      // the measure for the baseline and for the run
   sr_ci effect;
-  char test[64];      // "McNemar exact", "Mann-Whitney U", "bootstrap CI"
-  double p;           // NaN when the interval is the test
+  char test[64];  // "McNemar exact", "Mann-Whitney U", "bootstrap CI"
+  double p;       // NaN when the interval is the test
   sr_verdict_word word;
-  char note[160];     // why not measured, or a caveat the rule applied ("attack not converged")
+  char note[160];  // why not measured, or a caveat the rule applied ("attack not converged")
 } sr_verdict;
 
 // From per-image outcomes: an accuracy gain (difference run - base, McNemar) or the clean cost (ratio).

@@ -7,25 +7,31 @@
 
 #include "attack/internal.h"
 
-#define SPH_Q 100  // spherical-success queue length
-#define STEP_Q 30  // step-success queue length
+#define SPH_Q  100  // spherical-success queue length
+#define STEP_Q 30   // step-success queue length
 
 sr_boundary_opts sr_boundary_opts_default(void) {
-  return (sr_boundary_opts){.steps = 5000, .spherical_step = 1e-2, .source_step = 1e-2, .convergence = 1e-7,
-                            .adaptation = 1.5, .stats_every = 10, .init_draws = 1000, .init_search_steps = 50};
+  return (sr_boundary_opts){.steps = 5000,
+                            .spherical_step = 1e-2,
+                            .source_step = 1e-2,
+                            .convergence = 1e-7,
+                            .adaptation = 1.5,
+                            .stats_every = 10,
+                            .init_draws = 1000,
+                            .init_search_steps = 50};
 }
 
 // Per-batch working state.
 typedef struct bstate {
   const sr_oracle *orc;
-  int64_t d, k, first;      // image size, images in this batch, oracle row of its first image
-  const float *x;           // (k, d) originals
+  int64_t d, k, first;             // image size, images in this batch, oracle row of its first image
+  const float *x;                  // (k, d) originals
   float *best, *cand, *sph, *buf;  // (k, d)
-  int64_t *list, *rows;     // (k) indices of a query, their oracle rows
-  int *packed;              // (k) answers of a query
-  int *adv_c, *adv_s;       // (k) candidate / spherical candidate adversarial
-  int64_t *queries;         // (k) into the result
-  sr_rng *rng;              // (k)
+  int64_t *list, *rows;            // (k) indices of a query, their oracle rows
+  int *packed;                     // (k) answers of a query
+  int *adv_c, *adv_s;              // (k) candidate / spherical candidate adversarial
+  int64_t *queries;                // (k) into the result
+  sr_rng *rng;                     // (k)
 } bstate;
 
 // Query images src[list[j]*d] for j < m; adv[list[j]] = the oracle calls it adversarial.
@@ -57,7 +63,8 @@ static void propose(bstate *b, int64_t i, double sph_step, double src_step, doub
     eta[p] -= (float)(dot * ((double)x[p] - best[p]) / src_norm);
     nn += (double)eta[p] * eta[p];
   }
-  double scale = nn > 0 ? sph_step * src_norm / sqrt(nn) : 0, onsphere = sqrt(sph_step * sph_step + 1), nsd = 0;
+  double scale = nn > 0 ? sph_step * src_norm / sqrt(nn) : 0, onsphere = sqrt(sph_step * sph_step + 1),
+         nsd = 0;
   for (int64_t p = 0; p < d; p++) {
     double dir = eta[p] * scale - ((double)x[p] - best[p]);
     sph[p] = sr_clip01f(x[p] + dir / onsphere);
@@ -91,15 +98,28 @@ static double q_rate(const queue *q, int64_t i) {
 
 static void q_clear(queue *q, int64_t i) { memset(q->v + i * q->len, -1, (size_t)q->len); }
 
-static void adapt(const sr_boundary_opts *o, queue *qs, queue *qt, int64_t k, double *sph_step, double *src_step) {
+static void adapt(const sr_boundary_opts *o, queue *qs, queue *qt, int64_t k, double *sph_step,
+                  double *src_step) {
   double f = o->adaptation;
   for (int64_t i = 0; i < k; i++) {
     double p = q_rate(qs, i);
-    if (p > 0.5) sph_step[i] *= f, src_step[i] *= f, q_clear(qs, i);
-    else if (p >= 0 && p < 0.2) sph_step[i] /= f, src_step[i] /= f, q_clear(qs, i);
+    if (p > 0.5) {
+      sph_step[i] *= f;
+      src_step[i] *= f;
+      q_clear(qs, i);
+    } else if (p >= 0 && p < 0.2) {
+      sph_step[i] /= f;
+      src_step[i] /= f;
+      q_clear(qs, i);
+    }
     p = q_rate(qt, i);
-    if (p > 0.25) src_step[i] *= f, q_clear(qt, i);
-    else if (p >= 0 && p < 0.1) src_step[i] /= f, q_clear(qt, i);
+    if (p > 0.25) {
+      src_step[i] *= f;
+      q_clear(qt, i);
+    } else if (p >= 0 && p < 0.1) {
+      src_step[i] /= f;
+      q_clear(qt, i);
+    }
   }
 }
 
@@ -118,7 +138,8 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
   memset(qt.v, -1, (size_t)k * STEP_Q);
   int64_t m = 0;
   for (int64_t i = 0; i < k; i++) {
-    sph_step[i] = o->spherical_step, src_step[i] = o->source_step;
+    sph_step[i] = o->spherical_step;
+    src_step[i] = o->source_step;
     norm[i] = ok[i] ? sr_dist_l2(b->x + i * d, b->best + i * d, d) : NAN;
     if (ok[i]) b->list[m++] = i;
   }
@@ -130,8 +151,12 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
     int check = step % o->stats_every == 0;
     for (int64_t j = 0; j < m; j++) {
       int64_t i = b->list[j];
-      if (norm[i] > 0) propose(b, i, sph_step[i], src_step[i], norm[i]);
-      else memcpy(b->cand + i * d, b->best + i * d, (size_t)d * sizeof(float)), memcpy(b->sph + i * d, b->best + i * d, (size_t)d * sizeof(float));
+      if (norm[i] > 0)
+        propose(b, i, sph_step[i], src_step[i], norm[i]);
+      else {
+        memcpy(b->cand + i * d, b->best + i * d, (size_t)d * sizeof(float));
+        memcpy(b->sph + i * d, b->best + i * d, (size_t)d * sizeof(float));
+      }
     }
     if ((st = query(b, b->cand, b->list, m, b->adv_c, err))) break;
     if (check) {
@@ -144,7 +169,10 @@ static sr_status run_batch(bstate *b, const sr_boundary_opts *o, int64_t first, 
       steps_run[i] = step;
       if (!b->adv_c[i] || src_step[i] < o->convergence) continue;
       double dn = sr_dist_l2(b->x + i * d, b->cand + i * d, d);
-      if (dn < norm[i]) memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float)), norm[i] = dn;
+      if (dn < norm[i]) {
+        memcpy(b->best + i * d, b->cand + i * d, (size_t)d * sizeof(float));
+        norm[i] = dn;
+      }
     }
     if (check) adapt(o, &qs, &qt, k, sph_step, src_step);
     sr_trace_record(tr, step, norm);
@@ -193,8 +221,15 @@ static sr_status attack_batch(bstate *b, const sr_boundary_opts *o, uint64_t see
   int64_t i0 = b->first;
   int64_t d = b->d;
   for (int64_t i = 0; i < b->k; i++) sr_rng_seed(&b->rng[i], seed, (uint64_t)(o->first_index + i0 + i));
-  sr_blend_start bs = {.orc = b->orc, .x = b->x, .k = b->k, .first = i0, .draws = o->init_draws,
-                       .steps = o->init_search_steps, .rng = b->rng, .start = b->best, .ok = r->found + i0,
+  sr_blend_start bs = {.orc = b->orc,
+                       .x = b->x,
+                       .k = b->k,
+                       .first = i0,
+                       .draws = o->init_draws,
+                       .steps = o->init_search_steps,
+                       .rng = b->rng,
+                       .start = b->best,
+                       .ok = r->found + i0,
                        .queries = b->queries};
   sr_status st = sr_attack_init_blended(&bs, err);
   for (int64_t i = 0; i < b->k && !st; i++) r->init_queries[i0 + i] = r->queries[i0 + i];
@@ -242,8 +277,8 @@ static sr_status on_oracle(const sr_oracle *orc, const float *x, int64_t n, cons
   return sr_boundary_oracle(orc, x, n, o, seed, r, err);
 }
 
-sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_boundary_opts *o,
-                      uint64_t seed, sr_attack_result *r, sr_err *err) {
+sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
+                      const sr_boundary_opts *o, uint64_t seed, sr_attack_result *r, sr_err *err) {
   sr_decision_run run = {.fn = on_oracle, .x = x, .n = n, .opts = o, .seed = seed, .r = r};
   return sr_decision_on_model(am, label, &run, err);
 }

@@ -6,7 +6,9 @@
 #include "simreg/attack.h"
 #include "simreg/fourier.h"
 
-int64_t sr_fourier_n_maps(const sr_fmap_opts *o, int channels) { return (int64_t)o->n_eps * (o->each ? channels : 1); }
+int64_t sr_fourier_n_maps(const sr_fmap_opts *o, int channels) {
+  return (int64_t)o->n_eps * (o->each ? channels : 1);
+}
 
 int sr_fourier_sign(uint64_t seed, int64_t i) {
   sr_rng r;
@@ -62,7 +64,10 @@ static sr_status stream_init(fstream *s, sr_amodel *am, const float *x, const in
 }
 
 static void stream_free(fstream *s) {
-  sr_free(s->basis), sr_free(s->sign), sr_free(s->xb), sr_free(s->pred);
+  sr_free(s->basis);
+  sr_free(s->sign);
+  sr_free(s->xb);
+  sr_free(s->pred);
 }
 
 // dst = clip(src + a * b, 0, 1) over one plane
@@ -90,14 +95,15 @@ static void perturb(const fstream *s, int64_t job, int64_t i, float *dst) {
   for (int ch = 0; ch < am->c; ch++) add_clip(dst + ch * s->hw, src + ch * s->hw, b, a, s->hw);
 }
 
-sr_status sr_fourier_errors(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_fourier_cells *cells,
-                            const sr_fmap_opts *o, uint8_t *err, sr_err *e) {
+sr_status sr_fourier_errors(sr_amodel *am, const float *x, const int32_t *y, int64_t n,
+                            const sr_fourier_cells *cells, const sr_fmap_opts *o, uint8_t *err, sr_err *e) {
   sr_status st = check_args(am, n, cells, o, e);
   if (st) return st;
   int64_t jobs = sr_fourier_n_maps(o, am->c) * cells->n;
   int64_t lo = o->job_hi > o->job_lo ? o->job_lo : 0, hi = o->job_hi > o->job_lo ? o->job_hi : jobs;
-  if (lo < 0 || hi > jobs) return sr_fail(e, SR_ERR_ARG, "Fourier map: jobs [%lld, %lld) outside [0, %lld)",
-                                          (long long)lo, (long long)hi, (long long)jobs);
+  if (lo < 0 || hi > jobs)
+    return sr_fail(e, SR_ERR_ARG, "Fourier map: jobs [%lld, %lld) outside [0, %lld)", (long long)lo,
+                   (long long)hi, (long long)jobs);
   fstream s;
   st = stream_init(&s, am, x, y, n, cells, o, e);
   // the stream of (job, image) pairs t in [lo*n, hi*n), cut into batches of am->batch

@@ -10,7 +10,8 @@ sr_pgd_opts sr_fgsm_opts(sr_norm norm, double eps) {
 
 sr_pgd_opts sr_pgd_opts_default(sr_norm norm, double eps) {
   int steps = norm == SR_NORM_LINF ? 40 : 50;
-  return (sr_pgd_opts){.norm = norm, .eps = eps, .steps = steps, .step = 2.5 * eps / steps, .random_start = 1};
+  return (sr_pgd_opts){
+      .norm = norm, .eps = eps, .steps = steps, .step = 2.5 * eps / steps, .random_start = 1};
 }
 
 static double l2(const float *v, int64_t d) {
@@ -66,16 +67,19 @@ static void ascend(const sr_pgd_opts *o, const float *g, float *delta, int64_t d
   for (int64_t i = 0; i < d; i++) delta[i] += g[i] * f;
 }
 
-sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_pgd_opts *o, uint64_t seed,
-                 float *adv, int64_t *counts, sr_err *err) {
-  if (o->norm != SR_NORM_LINF && o->norm != SR_NORM_L2) return sr_fail(err, SR_ERR_ARG, "norm must be linf or l2");
+sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_pgd_opts *o,
+                 uint64_t seed, float *adv, int64_t *counts, sr_err *err) {
+  if (o->norm != SR_NORM_LINF && o->norm != SR_NORM_L2)
+    return sr_fail(err, SR_ERR_ARG, "norm must be linf or l2");
   if (!(o->eps >= 0) || o->steps < 1 || !(o->step >= 0))
-    return sr_fail(err, SR_ERR_ARG, "pgd: eps %g, steps %d, step %g are not usable", o->eps, o->steps, o->step);
+    return sr_fail(err, SR_ERR_ARG, "pgd: eps %g, steps %d, step %g are not usable", o->eps, o->steps,
+                   o->step);
   int64_t d = am->d;
   size_t bytes = (size_t)n * (size_t)d * sizeof(float);
   float *delta = sr_alloc(bytes), *g = sr_alloc(bytes);
   if (!delta || !g) {
-    sr_free(delta), sr_free(g);
+    sr_free(delta);
+    sr_free(g);
     return sr_fail(err, SR_ERR_NOMEM, "pgd buffers for %lld images", (long long)n);
   }
   memset(delta, 0, bytes);
@@ -118,8 +122,8 @@ static int64_t out_of_bounds(const sr_pgd_opts *o, const float *x, const float *
   return bad;
 }
 
-sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_labeled *im, const sr_eps_sweep *sw,
-                            sr_eps_curve *out, uint8_t *per_image, sr_err *err) {
+sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_labeled *im,
+                            const sr_eps_sweep *sw, sr_eps_curve *out, uint8_t *per_image, sr_err *err) {
   const float *x = im->x;
   const int32_t *y = im->y;
   const int64_t n = im->n;
@@ -127,12 +131,14 @@ sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_label
   const double *eps = sw->eps;
   const int n_eps = sw->n_eps;
   const uint64_t seed = sw->seed;
-  if (source->d != target->d) return sr_fail(err, SR_ERR_SHAPE, "source and target models take different images");
+  if (source->d != target->d)
+    return sr_fail(err, SR_ERR_SHAPE, "source and target models take different images");
   size_t bytes = (size_t)n * (size_t)source->d * sizeof(float);
   float *adv = sr_alloc(bytes);
   int32_t *pred = sr_alloc((size_t)n * sizeof(int32_t));
   if (!adv || !pred) {
-    sr_free(adv), sr_free(pred);
+    sr_free(adv);
+    sr_free(pred);
     return sr_fail(err, SR_ERR_NOMEM, "attack buffers for %lld images", (long long)n);
   }
   sr_status st = SR_OK;
@@ -153,7 +159,8 @@ sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_label
       correct += pred[i] == y[i];
       if (per_image) per_image[(size_t)i * (size_t)n_eps + (size_t)l] = pred[i] == y[i];
     }
-    out[l].acc = (double)correct / (double)n, out[l].correct = correct;
+    out[l].acc = (double)correct / (double)n;
+    out[l].correct = correct;
     out[l].out_of_bounds = out_of_bounds(&o, x, adv, n, source->d);
   }
   sr_free(adv);

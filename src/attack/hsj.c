@@ -13,8 +13,14 @@
 #define MAX_BSEARCH_ROUNDS 200  // never reached: rounds <= log2(range / theta) + 1 (about 30 for d = 3072)
 
 sr_hsj_opts sr_hsj_opts_default(sr_norm norm) {
-  return (sr_hsj_opts){.norm = norm, .iterations = 64, .init_evals = 100, .max_evals = 10000, .gamma = 1.0,
-                       .max_halvings = 40, .init_draws = 1000, .init_search_steps = 50};
+  return (sr_hsj_opts){.norm = norm,
+                       .iterations = 64,
+                       .init_evals = 100,
+                       .max_evals = 10000,
+                       .gamma = 1.0,
+                       .max_halvings = 40,
+                       .init_draws = 1000,
+                       .init_search_steps = 50};
 }
 
 typedef struct hstate {
@@ -22,18 +28,18 @@ typedef struct hstate {
   const sr_hsj_opts *o;
   int64_t d, k, first, qcap;
   double theta;
-  const float *x;                  // (k, d) originals
-  float *cur, *best, *keep;        // (k, d) current boundary point, closest so far, step direction
-  float *qbuf, *rv;                // (qcap, d) queries and the directions they probe
-  int64_t *qrow, *rows;            // (qcap) local image of a query, its row for the oracle
-  int *adv;                        // (qcap)
-  double *s1, *s0;                 // (k, d) sum f_b u_b and sum u_b of the estimate
+  const float *x;            // (k, d) originals
+  float *cur, *best, *keep;  // (k, d) current boundary point, closest so far, step direction
+  float *qbuf, *rv;          // (qcap, d) queries and the directions they probe
+  int64_t *qrow, *rows;      // (qcap) local image of a query, its row for the oracle
+  int *adv;                  // (qcap)
+  double *s1, *s0;           // (k, d) sum f_b u_b and sum u_b of the estimate
   double *dist, *bestd, *lo, *hi, *eps, *delta;  // (k)
-  int64_t *pos;                    // (k) adversarial samples of the estimate
-  int *ok, *pend;                  // (k)
-  int64_t *queries;                // (k) into the result
+  int64_t *pos;                                  // (k) adversarial samples of the estimate
+  int *ok, *pend;                                // (k)
+  int64_t *queries;                              // (k) into the result
   int64_t zero_estimates;
-  sr_rng *rng;                     // (k)
+  sr_rng *rng;  // (k)
 } hstate;
 
 static double hdist(const hstate *h, const float *a, const float *b) {
@@ -87,8 +93,10 @@ static sr_status bsearch(hstate *h, const int *sel, sr_err *err) {
     for (int64_t j = 0; j < m; j++) {
       int64_t i = h->qrow[j];
       double mid = (h->lo[i] + h->hi[i]) / 2;
-      if (h->adv[j]) h->hi[i] = mid;
-      else h->lo[i] = mid;
+      if (h->adv[j])
+        h->hi[i] = mid;
+      else
+        h->lo[i] = mid;
     }
   }
   for (int64_t i = 0; i < h->k && !st; i++) {
@@ -98,16 +106,25 @@ static sr_status bsearch(hstate *h, const int *sel, sr_err *err) {
     project(h, i, h->hi[i], tmp);
     memcpy(h->cur + i * h->d, tmp, (size_t)h->d * sizeof(float));
     h->dist[i] = hdist(h, h->cur + i * h->d, h->x + i * h->d);
-    if (h->dist[i] < h->bestd[i])
-      h->bestd[i] = h->dist[i], memcpy(h->best + i * h->d, h->cur + i * h->d, (size_t)h->d * sizeof(float));
+    if (h->dist[i] < h->bestd[i]) {
+      h->bestd[i] = h->dist[i];
+      memcpy(h->best + i * h->d, h->cur + i * h->d, (size_t)h->d * sizeof(float));
+    }
   }
   return st;
 }
 
 // The shared blended-noise start (as the Boundary attack's), then the binary search to the boundary.
 static sr_status init_point(hstate *h, sr_err *err) {
-  sr_blend_start bs = {.orc = h->orc, .x = h->x, .k = h->k, .first = h->first, .draws = h->o->init_draws,
-                       .steps = h->o->init_search_steps, .rng = h->rng, .start = h->cur, .ok = h->ok,
+  sr_blend_start bs = {.orc = h->orc,
+                       .x = h->x,
+                       .k = h->k,
+                       .first = h->first,
+                       .draws = h->o->init_draws,
+                       .steps = h->o->init_search_steps,
+                       .rng = h->rng,
+                       .start = h->cur,
+                       .ok = h->ok,
                        .queries = h->queries};
   sr_status st = sr_attack_init_blended(&bs, err);
   for (int64_t i = 0; i < h->k; i++) h->bestd[i] = INFINITY;
@@ -117,7 +134,8 @@ static sr_status init_point(hstate *h, sr_err *err) {
 // A unit direction for image i: Gaussian (L2) or uniform in [-1,1]^d (L-inf), normalised.
 static void direction(hstate *h, int64_t i, float *u) {
   double nn = 0;
-  if (h->o->norm == SR_NORM_L2) sr_attack_normals(&h->rng[i], u, h->d);
+  if (h->o->norm == SR_NORM_L2)
+    sr_attack_normals(&h->rng[i], u, h->d);
   else
     for (int64_t p = 0; p < h->d; p++) u[p] = (float)(2 * sr_rng_uniform(&h->rng[i]) - 1);
   for (int64_t p = 0; p < h->d; p++) nn += (double)u[p] * u[p];
@@ -143,7 +161,8 @@ static sr_status estimate(hstate *h, int *sel, int64_t b, sr_err *err) {
     int64_t m = total - e0 < h->qcap ? total - e0 : h->qcap;
     for (int64_t j = 0; j < m; j++) {
       if (!left) {
-        do img++; while (!sel[img]);
+        do img++;
+        while (!sel[img]);
         left = b;
       }
       left--;
@@ -162,20 +181,28 @@ static sr_status estimate(hstate *h, int *sel, int64_t b, sr_err *err) {
       int64_t i = h->qrow[j];
       double f = h->adv[j] ? 1 : -1, *s1 = h->s1 + i * d, *s0 = h->s0 + i * d;
       const float *u = h->rv + j * d;
-      for (int64_t p = 0; p < d; p++) s1[p] += f * u[p], s0[p] += u[p];
+      for (int64_t p = 0; p < d; p++) {
+        s1[p] += f * u[p];
+        s0[p] += u[p];
+      }
       h->pos[i] += h->adv[j];
     }
   }
   for (int64_t i = 0; i < h->k && !st; i++) {
     if (!sel[i]) continue;
     if (h->pos[i] == 0 || h->pos[i] == b) {  // baseline-subtracted estimate is exactly zero
-      sel[i] = 0, h->zero_estimates++;
+      sel[i] = 0;
+      h->zero_estimates++;
       continue;
     }
     double mean = 2.0 * (double)h->pos[i] / (double)b - 1, nn = 0, *s1 = h->s1 + i * d, *s0 = h->s0 + i * d;
-    for (int64_t p = 0; p < d; p++) s1[p] -= mean * s0[p], nn += s1[p] * s1[p];
+    for (int64_t p = 0; p < d; p++) {
+      s1[p] -= mean * s0[p];
+      nn += s1[p] * s1[p];
+    }
     if (!(nn > 0) || !isfinite(nn)) {
-      sel[i] = 0, h->zero_estimates++;
+      sel[i] = 0;
+      h->zero_estimates++;
       continue;
     }
     double f = 1 / sqrt(nn);
@@ -193,7 +220,8 @@ static sr_status step(hstate *h, int *sel, int t, sr_err *err) {
     h->eps[i] = h->dist[i] / sqrt((double)t);
     float *u = h->keep + i * d;
     const double *g = h->s1 + i * d;
-    for (int64_t p = 0; p < d; p++) u[p] = h->o->norm == SR_NORM_L2 ? (float)g[p] : g[p] > 0 ? 1.0f : g[p] < 0 ? -1.0f : 0.0f;
+    for (int64_t p = 0; p < d; p++)
+      u[p] = h->o->norm == SR_NORM_L2 ? (float)g[p] : g[p] > 0 ? 1.0f : g[p] < 0 ? -1.0f : 0.0f;
   }
   sr_status st = SR_OK;
   for (int r = 0; r < h->o->max_halvings && !st; r++) {
@@ -210,8 +238,11 @@ static sr_status step(hstate *h, int *sel, int t, sr_err *err) {
     if ((st = ask(h, m, err))) break;
     for (int64_t j = 0; j < m; j++) {
       int64_t i = h->qrow[j];
-      if (h->adv[j]) memcpy(h->cur + i * d, h->qbuf + j * d, (size_t)d * sizeof(float)), h->pend[i] = 0;
-      else h->eps[i] /= 2;
+      if (h->adv[j]) {
+        memcpy(h->cur + i * d, h->qbuf + j * d, (size_t)d * sizeof(float));
+        h->pend[i] = 0;
+      } else
+        h->eps[i] /= 2;
     }
   }
   for (int64_t i = 0; i < h->k; i++)
@@ -255,24 +286,50 @@ static sr_status run_group(hstate *h, int64_t *init_q, int64_t *iters, sr_tracer
 }
 
 static void free_state(hstate *h) {
-  sr_free(h->cur), sr_free(h->best), sr_free(h->keep), sr_free(h->qbuf), sr_free(h->rv), sr_free(h->qrow);
-  sr_free(h->rows), sr_free(h->adv), sr_free(h->s1), sr_free(h->s0), sr_free(h->dist), sr_free(h->bestd);
-  sr_free(h->lo), sr_free(h->hi), sr_free(h->eps), sr_free(h->delta), sr_free(h->pos), sr_free(h->ok);
-  sr_free(h->pend), sr_free(h->rng);
+  sr_free(h->cur);
+  sr_free(h->best);
+  sr_free(h->keep);
+  sr_free(h->qbuf);
+  sr_free(h->rv);
+  sr_free(h->qrow);
+  sr_free(h->rows);
+  sr_free(h->adv);
+  sr_free(h->s1);
+  sr_free(h->s0);
+  sr_free(h->dist);
+  sr_free(h->bestd);
+  sr_free(h->lo);
+  sr_free(h->hi);
+  sr_free(h->eps);
+  sr_free(h->delta);
+  sr_free(h->pos);
+  sr_free(h->ok);
+  sr_free(h->pend);
+  sr_free(h->rng);
 }
 
 static sr_status alloc_state(hstate *h, int64_t g, sr_err *err) {
   size_t d = (size_t)h->d, fg = (size_t)g * d * sizeof(float), dg = (size_t)g * d * sizeof(double);
   size_t fq = (size_t)h->qcap * d * sizeof(float), vg = (size_t)g * sizeof(double);
-  h->cur = sr_alloc(fg), h->best = sr_alloc(fg), h->keep = sr_alloc(fg);
-  h->qbuf = sr_alloc(fq), h->rv = sr_alloc(fq);
-  h->qrow = sr_alloc((size_t)h->qcap * sizeof(int64_t)), h->rows = sr_alloc((size_t)h->qcap * sizeof(int64_t));
+  h->cur = sr_alloc(fg);
+  h->best = sr_alloc(fg);
+  h->keep = sr_alloc(fg);
+  h->qbuf = sr_alloc(fq);
+  h->rv = sr_alloc(fq);
+  h->qrow = sr_alloc((size_t)h->qcap * sizeof(int64_t));
+  h->rows = sr_alloc((size_t)h->qcap * sizeof(int64_t));
   h->adv = sr_alloc((size_t)h->qcap * sizeof(int));
-  h->s1 = sr_alloc(dg), h->s0 = sr_alloc(dg);
-  h->dist = sr_alloc(vg), h->bestd = sr_alloc(vg), h->lo = sr_alloc(vg), h->hi = sr_alloc(vg);
-  h->eps = sr_alloc(vg), h->delta = sr_alloc(vg);
+  h->s1 = sr_alloc(dg);
+  h->s0 = sr_alloc(dg);
+  h->dist = sr_alloc(vg);
+  h->bestd = sr_alloc(vg);
+  h->lo = sr_alloc(vg);
+  h->hi = sr_alloc(vg);
+  h->eps = sr_alloc(vg);
+  h->delta = sr_alloc(vg);
   h->pos = sr_alloc((size_t)g * sizeof(int64_t));
-  h->ok = sr_alloc((size_t)g * sizeof(int)), h->pend = sr_alloc(2 * (size_t)g * sizeof(int));
+  h->ok = sr_alloc((size_t)g * sizeof(int));
+  h->pend = sr_alloc(2 * (size_t)g * sizeof(int));
   h->rng = sr_alloc((size_t)g * sizeof(sr_rng));
   if (!h->cur || !h->best || !h->keep || !h->qbuf || !h->rv || !h->qrow || !h->rows || !h->adv || !h->s1 ||
       !h->s0 || !h->dist || !h->bestd || !h->lo || !h->hi || !h->eps || !h->delta || !h->pos || !h->ok ||
@@ -287,7 +344,8 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
   if (n < 1 || orc->d < 1 || orc->batch < 1 || (o->norm != SR_NORM_L2 && o->norm != SR_NORM_LINF) ||
       o->iterations < 0 || o->init_evals < 1 || o->max_evals < o->init_evals || !(o->gamma > 0) ||
       o->max_halvings < 1 || o->init_draws < 1 || o->init_search_steps < 1)
-    return sr_fail(err, SR_ERR_ARG, "HopSkipJump: bad settings (images %lld, iterations %d, evals %d..%d, gamma %g)",
+    return sr_fail(err, SR_ERR_ARG,
+                   "HopSkipJump: bad settings (images %lld, iterations %d, evals %d..%d, gamma %g)",
                    (long long)n, o->iterations, o->init_evals, o->max_evals, o->gamma);
   int64_t d = orc->d, g = orc->batch < n ? orc->batch : n;
   sr_status st = sr_attack_result_alloc(r, n, d, err);
@@ -297,12 +355,17 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
     return st;
   }
   double dd = (double)d;
-  hstate h = {.orc = orc, .o = o, .d = d, .qcap = orc->batch,  // estimate probes fill whole batches
+  hstate h = {.orc = orc,
+              .o = o,
+              .d = d,
+              .qcap = orc->batch,  // estimate probes fill whole batches
               .theta = o->norm == SR_NORM_L2 ? o->gamma / (dd * sqrt(dd)) : o->gamma / (dd * dd)};
   st = alloc_state(&h, g, err);
   for (int64_t i0 = 0; i0 < n && !st; i0 += g) {
     h.k = n - i0 < g ? n - i0 : g;
-    h.first = i0, h.x = x + i0 * d, h.queries = r->queries + i0;
+    h.first = i0;
+    h.x = x + i0 * d;
+    h.queries = r->queries + i0;
     for (int64_t i = 0; i < h.k; i++) sr_rng_seed(&h.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
     sr_tracer tr = {.r = r, .first = i0, .k = h.k, .d = d, .l2 = o->norm == SR_NORM_L2};
     st = run_group(&h, r->init_queries + i0, r->steps_run + i0, &tr, err);

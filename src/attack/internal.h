@@ -9,8 +9,9 @@ sr_status sr_attack_result_alloc(sr_attack_result *r, int64_t n, int64_t d, sr_e
 
 // The decision attacks' start (Foolbox's blended uniform noise + linear search) for k images x (k, d) of the
 // oracle's rows first..first+k-1: uniform noise until adversarial (at most `draws` rounds), then the first
-// adversarial blend (1 - e) x + e noise on e = linspace(0, 1, steps + 1). start (k, d) gets it; ok[i] = 0 (start
-// untouched) when no draw was adversarial. rng: (k) per-image streams; queries (k) += the queries spent.
+// adversarial blend (1 - e) x + e noise on e = linspace(0, 1, steps + 1). start (k, d) gets it; ok[i] = 0
+// (start untouched) when no draw was adversarial. rng: (k) per-image streams; queries (k) += the queries
+// spent.
 typedef struct sr_blend_start {
   const sr_oracle *orc;
   const float *x;

@@ -18,7 +18,10 @@ int sr_noise_parse(const char *name) {
 void sr_noise_apply(sr_noise_kind k, double level, float *img, int c, int64_t hw, sr_rng *rng) {
   int64_t d = (int64_t)c * hw;
   float lo = img[0], hi = img[0];
-  for (int64_t i = 1; i < d; i++) lo = img[i] < lo ? img[i] : lo, hi = img[i] > hi ? img[i] : hi;
+  for (int64_t i = 1; i < d; i++) {
+    lo = img[i] < lo ? img[i] : lo;
+    hi = img[i] > hi ? img[i] : hi;
+  }
   if (level <= 0) return;
   if (k == SR_NOISE_GAUSSIAN) {
     float g[256];  // normals in blocks: both Box-Muller outputs (noise generation was ~8% of a sweep)
@@ -44,13 +47,14 @@ void sr_noise_apply(sr_noise_kind k, double level, float *img, int c, int64_t hw
 void sr_wilson_ci(int64_t k, int64_t n, double *lo, double *hi) {
   const double z = 1.959963984540054;
   double p = (double)k / (double)n, z2n = z * z / (double)n;
-  double c = (p + z2n / 2) / (1 + z2n), h = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
+  double c = (p + z2n / 2) / (1 + z2n),
+         h = z * sqrt(p * (1 - p) / (double)n + z2n / (4.0 * (double)n)) / (1 + z2n);
   *lo = c - h < 0 ? 0 : c - h;
   *hi = c + h > 1 ? 1 : c + h;
 }
 
-sr_status sr_noise_sweep_counts(sr_amodel *am, const sr_labeled *im, const sr_noise_sweep_opts *o, int64_t *correct,
-                                uint8_t *per_image, sr_err *err) {
+sr_status sr_noise_sweep_counts(sr_amodel *am, const sr_labeled *im, const sr_noise_sweep_opts *o,
+                                int64_t *correct, uint8_t *per_image, sr_err *err) {
   const float *x = im->x;
   const int32_t *y = im->y;
   const int64_t n = im->n, first_index = o->first_index;
@@ -63,12 +67,14 @@ sr_status sr_noise_sweep_counts(sr_amodel *am, const sr_labeled *im, const sr_no
     return sr_fail(err, SR_ERR_ARG, "noise sweep needs levels and repeats >= 1");
   for (int l = 0; l < n_levels; l++)
     if (!(levels[l] >= 0) || (kind == SR_NOISE_SALT_PEPPER && levels[l] > 1))
-      return sr_fail(err, SR_ERR_ARG, "noise level %g is out of range for %s", levels[l], sr_noise_name(kind));
+      return sr_fail(err, SR_ERR_ARG, "noise level %g is out of range for %s", levels[l],
+                     sr_noise_name(kind));
   int64_t b = am->batch, hw = (int64_t)am->h * am->w;
   float *buf = sr_alloc((size_t)b * (size_t)am->d * sizeof(float));
   int32_t *pred = sr_alloc((size_t)b * sizeof(int32_t));
   if (!buf || !pred) {
-    sr_free(buf), sr_free(pred);
+    sr_free(buf);
+    sr_free(pred);
     return sr_fail(err, SR_ERR_NOMEM, "noise sweep buffers");
   }
   sr_status st = SR_OK;
@@ -87,7 +93,9 @@ sr_status sr_noise_sweep_counts(sr_amodel *am, const sr_labeled *im, const sr_no
         st = sr_amodel_predict(am, buf, k, pred, NULL, err);
         for (int64_t i = 0; i < k && !st; i++) {
           correct[l] += pred[i] == y[i0 + i];
-          if (per_image) per_image[((size_t)(i0 + i) * (size_t)n_levels + (size_t)l) * (size_t)repeats + (size_t)r] = pred[i] == y[i0 + i];
+          if (per_image)
+            per_image[((size_t)(i0 + i) * (size_t)n_levels + (size_t)l) * (size_t)repeats + (size_t)r] =
+                pred[i] == y[i0 + i];
         }
       }
     }

@@ -1,7 +1,8 @@
 // The model as a decision oracle: adversarial = the wrapper's prediction differs from the image's label.
 #include "attack/internal.h"
 
-static sr_status model_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err) {
+static sr_status model_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv,
+                              sr_err *err) {
   sr_model_oracle_ctx *c = ctx;
   int64_t b = c->am->batch;
   for (int64_t j0 = 0; j0 < m; j0 += b) {
@@ -13,8 +14,10 @@ static sr_status model_decide(void *ctx, const float *x, const int64_t *rows, in
   return SR_OK;
 }
 
-sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_ctx *ctx, sr_oracle *o, sr_err *err) {
-  *ctx = (sr_model_oracle_ctx){.am = am, .label = label, .pred = sr_alloc((size_t)am->batch * sizeof(int32_t))};
+sr_status sr_model_oracle(sr_amodel *am, const int32_t *label, sr_model_oracle_ctx *ctx, sr_oracle *o,
+                          sr_err *err) {
+  *ctx =
+      (sr_model_oracle_ctx){.am = am, .label = label, .pred = sr_alloc((size_t)am->batch * sizeof(int32_t))};
   if (!ctx->pred) return sr_fail(err, SR_ERR_NOMEM, "oracle scratch");
   *o = (sr_oracle){.decide = model_decide, .ctx = ctx, .d = am->d, .batch = am->batch};
   return SR_OK;

@@ -17,14 +17,16 @@ static cJSON *load_existing(const char *path, sr_err *err, sr_status *st) {
   sr_free(buf);
   if (!cJSON_IsObject(j)) {
     cJSON_Delete(j);
-    *st = sr_fail(err, SR_ERR_FORMAT, "%s: not a JSON object (move it away to start a fresh results file)", path);
+    *st = sr_fail(err, SR_ERR_FORMAT, "%s: not a JSON object (move it away to start a fresh results file)",
+                  path);
     return NULL;
   }
   return j;
 }
 
 static int merged_one_level(const char *key) {
-  return !strcmp(key, "noise") || !strcmp(key, "transfer") || !strcmp(key, "attacks") || !strcmp(key, "white_box");
+  return !strcmp(key, "noise") || !strcmp(key, "transfer") || !strcmp(key, "attacks") ||
+         !strcmp(key, "white_box");
 }
 
 // Add or replace obj[item->string] = item. The key is copied first: cJSON frees the item's own key
@@ -32,8 +34,10 @@ static int merged_one_level(const char *key) {
 static void put(cJSON *obj, cJSON *item) {
   char key[256];
   snprintf(key, sizeof key, "%s", item->string);
-  if (cJSON_GetObjectItemCaseSensitive(obj, key)) cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
-  else cJSON_AddItemToObject(obj, key, item);
+  if (cJSON_GetObjectItemCaseSensitive(obj, key))
+    cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+  else
+    cJSON_AddItemToObject(obj, key, item);
 }
 
 sr_status sr_robustness_merge(const char *run, cJSON *patch, sr_err *err) {

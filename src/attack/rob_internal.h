@@ -19,13 +19,14 @@ cJSON *sr_rob_member(cJSON *o, const char *key);
 // Quartiles of v (n values, sorted in scratch).
 cJSON *sr_rob_quartiles_of(const double *v, int64_t n, double *scratch);
 
-// Correctly classified images: among the first r->n loaded ones, or (a->first_correct) the first `want` of the
-// whole split; labels = the model's predictions; *seen: images looked at. *xc and *lab are the caller's.
+// Correctly classified images: among the first r->n loaded ones, or (a->first_correct) the first `want` of
+// the whole split; labels = the model's predictions; *seen: images looked at. *xc and *lab are the caller's.
 sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab,
                                 int64_t *nc, int64_t *seen, sr_err *err);
 
-// Per image, the smallest L2 norm over the black-box attacks (boundary, hsj) and over the white-box ones (fmn,
-// ddn) in the patch (INFINITY: none); *n = 0 (and NULL arrays) unless both groups ran on the same images.
+// Per image, the smallest L2 norm over the black-box attacks (boundary, hsj) and over the white-box ones
+// (fmn, ddn) in the patch (INFINITY: none); *n = 0 (and NULL arrays) unless both groups ran on the same
+// images.
 sr_status sr_rob_minimal_groups(const cJSON *patch, double **bb, double **wb, int64_t *n, sr_err *err);
 
 // Progress of one runner through o->on_progress.
@@ -36,7 +37,8 @@ typedef struct sr_rob_tick {
   int64_t q0, total;
   double t0;
 } sr_rob_tick;
-void sr_rob_tick_start(sr_rob_tick *t, const sr_rob_opts *o, const char *label, const sr_amodel *am, int64_t total);
+void sr_rob_tick_start(sr_rob_tick *t, const sr_rob_opts *o, const char *label, const sr_amodel *am,
+                       int64_t total);
 void sr_rob_tick_update(sr_rob_tick *t, double done);
 void sr_rob_tick_end(sr_rob_tick *t);
 

@@ -9,19 +9,24 @@
 #include "simreg/npy.h"
 #include "simreg/stats.h"
 
-// ---- the images a minimal-perturbation or budget attack works on ---------------------------------------------
-// Correctly classified images: among the first n loaded ones, or (first_correct) the first `want` of the
-// whole split. *seen: images looked at.
-sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab, int64_t *nc,
-                                int64_t *seen, sr_err *err) {
+// ---- the images a minimal-perturbation or budget attack works on
+// --------------------------------------------- Correctly classified images: among the first n loaded ones,
+// or (first_correct) the first `want` of the whole split. *seen: images looked at.
+sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab,
+                                int64_t *nc, int64_t *seen, sr_err *err) {
   if (want > r->ds.n) want = r->ds.n;
   int64_t d = r->d, cap = a->first_correct ? want : r->n;
-  *xc = sr_alloc((size_t)cap * (size_t)d * sizeof(float)), *lab = sr_alloc((size_t)cap * sizeof(int32_t));
+  *xc = sr_alloc((size_t)cap * (size_t)d * sizeof(float));
+  *lab = sr_alloc((size_t)cap * sizeof(int32_t));
   if (!*xc || !*lab) return sr_fail(err, SR_ERR_NOMEM, "%lld images", (long long)cap);
-  *nc = 0, *seen = 0;
+  *nc = 0;
+  *seen = 0;
   if (!a->first_correct) {
     for (int64_t i = 0; i < r->n; i++)
-      if (r->pred[i] == r->y[i]) memcpy(*xc + *nc * d, r->x + i * d, (size_t)d * sizeof(float)), (*lab)[(*nc)++] = r->pred[i];
+      if (r->pred[i] == r->y[i]) {
+        memcpy(*xc + *nc * d, r->x + i * d, (size_t)d * sizeof(float));
+        (*lab)[(*nc)++] = r->pred[i];
+      }
     *seen = r->n;
     return SR_OK;
   }
@@ -40,11 +45,13 @@ sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t wan
       (*lab)[(*nc)++] = pred[i];
     }
   }
-  sr_free(buf), sr_free(pred);
+  sr_free(buf);
+  sr_free(pred);
   return st;
 }
 
-// ---- Boundary / HopSkipJump: minimal perturbations over images x repeats --------------------------------------
+// ---- Boundary / HopSkipJump: minimal perturbations over images x repeats
+// --------------------------------------
 typedef struct mp_ctx {
   sr_rob_tick *p;
   int64_t base, steps;
@@ -82,21 +89,26 @@ static sr_status mp_convergence(const mp_report *m, cJSON *b, sr_err *err) {
   cJSON_AddItemToObject(cv, "steps", sr_rob_doubles(at, SR_TRACE_POINTS));
   cJSON_AddItemToObject(cv, "median", sr_rob_doubles(c.median, SR_TRACE_POINTS));
   cJSON_AddNumberToObject(cv, "images", (double)c.images);
-  if (isfinite(c.last_drop)) cJSON_AddNumberToObject(cv, "last20_drop", c.last_drop);
-  else cJSON_AddNullToObject(cv, "last20_drop");
+  if (isfinite(c.last_drop))
+    cJSON_AddNumberToObject(cv, "last20_drop", c.last_drop);
+  else
+    cJSON_AddNullToObject(cv, "last20_drop");
   cJSON_AddNumberToObject(cv, "tolerance", c.tol);
   cJSON_AddBoolToObject(cv, "converged", c.converged);
-  cJSON_AddStringToObject(cv, "rule", "converged when the last 20% of the steps cut the median by at most 5%");
+  cJSON_AddStringToObject(cv, "rule",
+                          "converged when the last 20% of the steps cut the median by at most 5%");
   return SR_OK;
 }
 
-static sr_status mp_write(const sr_rob_opts *a, const sr_rob_run *r, const mp_report *m, cJSON *out, sr_err *err) {
+static sr_status mp_write(const sr_rob_opts *a, const sr_rob_run *r, const mp_report *m, cJSON *out,
+                          sr_err *err) {
   const char *name = m->name;
   int hsj = m->hsj;
   sr_norm norm = m->norm;
   sr_boundary_opts bo = *m->bo;
   sr_hsj_opts ho = *m->ho;
-  double *nsq = m->nsq, *l2 = m->l2, *li = m->li, *qs = m->qs, *idx = m->idx, *rep = m->rep, *scratch = m->scratch;
+  double *nsq = m->nsq, *l2 = m->l2, *li = m->li, *qs = m->qs, *idx = m->idx, *rep = m->rep,
+         *scratch = m->scratch;
   const float *delta = m->delta;
   int64_t nf = m->nf, nc = m->nc, seen = m->seen, R = m->R, qsum = m->qsum, initf = m->initf, recf = m->recf;
   int64_t zero = m->zero;
@@ -165,15 +177,18 @@ typedef struct mp_full {
   int64_t counters[3];  // init_failed, recheck_failed, zero_estimates (summed over ranks)
 } mp_full;
 
-static sr_status mp_gather(const sr_rob_opts *a, const sr_attack_result *res, int64_t nc, int64_t d, int64_t batch,
-                           mp_full *f, sr_err *err) {
-  f->counters[0] = res->init_failed, f->counters[1] = res->recheck_failed, f->counters[2] = res->hsj.zero_estimates;
+static sr_status mp_gather(const sr_rob_opts *a, const sr_attack_result *res, int64_t nc, int64_t d,
+                           int64_t batch, mp_full *f, sr_err *err) {
+  f->counters[0] = res->init_failed;
+  f->counters[1] = res->recheck_failed;
+  f->counters[2] = res->hsj.zero_estimates;
   sr_status st = sr_dist_gather_batches(a->dist, res->adv, nc, batch, (size_t)d * sizeof(float), f->adv, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->found, nc, batch, sizeof(int), f->found, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->norm_sq_per_dim, nc, batch, sizeof(double), f->nsq, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res->queries, nc, batch, sizeof(int64_t), f->queries, err);
   if (!st)
-    st = sr_dist_gather_batches(a->dist, res->trace, nc, batch, SR_TRACE_POINTS * sizeof(double), f->trace, err);
+    st = sr_dist_gather_batches(a->dist, res->trace, nc, batch, SR_TRACE_POINTS * sizeof(double), f->trace,
+                                err);
   if (!st) st = sr_dist_allreduce_i64(a->dist, f->counters, 3, err);
   return st;
 }
@@ -182,39 +197,50 @@ sr_status sr_rob_minpert(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err
   int hsj = !strcmp(a->attack, "hsj");
   sr_norm norm = hsj && !strcmp(a->norm, "linf") ? SR_NORM_LINF : SR_NORM_L2;
   const char *name = !hsj ? "boundary" : norm == SR_NORM_L2 ? "hsj_l2" : "hsj_linf";
-  int64_t d = r->d, nc = 0, seen = 0, R = a->repeats, nf = 0, qsum = 0, initf = 0, recf = 0, zero = 0, lo = 0, hi = 0;
+  int64_t d = r->d, nc = 0, seen = 0, R = a->repeats, nf = 0, qsum = 0, initf = 0, recf = 0, zero = 0, lo = 0,
+          hi = 0;
   float *xc = NULL, *delta = NULL;
   int32_t *lab = NULL;
   mp_full f = {0};
   sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
   if (!st && !nc)
-    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir, (long long)seen);
+    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir,
+                 (long long)seen);
   size_t m = (size_t)(st ? 1 : nc) * (size_t)R;
-  double *nsq = sr_alloc(m * sizeof(double)), *l2 = sr_alloc(m * sizeof(double)), *li = sr_alloc(m * sizeof(double));
+  double *nsq = sr_alloc(m * sizeof(double)), *l2 = sr_alloc(m * sizeof(double)),
+         *li = sr_alloc(m * sizeof(double));
   double *scratch = sr_alloc(m * sizeof(double)), *qs = sr_alloc(m * sizeof(double));
   double *idx = sr_alloc(m * sizeof(double)), *rep = sr_alloc(m * sizeof(double));
   double *trace = sr_alloc(m * SR_TRACE_POINTS * sizeof(double));
   int64_t trace_at[SR_TRACE_POINTS] = {0};
   if (!st) {
     delta = sr_alloc(m * (size_t)d * sizeof(float));
-    f.adv = sr_alloc((size_t)nc * (size_t)d * sizeof(float)), f.found = sr_alloc((size_t)nc * sizeof(int));
-    f.nsq = sr_alloc((size_t)nc * sizeof(double)), f.queries = sr_alloc((size_t)nc * sizeof(int64_t));
+    f.adv = sr_alloc((size_t)nc * (size_t)d * sizeof(float));
+    f.found = sr_alloc((size_t)nc * sizeof(int));
+    f.nsq = sr_alloc((size_t)nc * sizeof(double));
+    f.queries = sr_alloc((size_t)nc * sizeof(int64_t));
     f.trace = sr_alloc((size_t)nc * SR_TRACE_POINTS * sizeof(double));
-    if (!nsq || !l2 || !li || !scratch || !qs || !idx || !rep || !delta || !f.adv || !f.found || !f.nsq || !f.queries ||
-        !trace || !f.trace)
+    if (!nsq || !l2 || !li || !scratch || !qs || !idx || !rep || !delta || !f.adv || !f.found || !f.nsq ||
+        !f.queries || !trace || !f.trace)
       st = sr_fail(err, SR_ERR_NOMEM, "%s results", name);
     sr_rob_shard(a, nc, r->t.am.batch, &lo, &hi);
   }
   sr_boundary_opts bo = sr_boundary_opts_default();
   if (a->steps > 0) bo.steps = a->steps;
   sr_hsj_opts ho = sr_hsj_opts_default(norm);
-  ho.iterations = a->iterations, ho.init_evals = a->init_evals, ho.max_evals = a->max_evals;
+  ho.iterations = a->iterations;
+  ho.init_evals = a->init_evals;
+  ho.max_evals = a->max_evals;
   bo.first_index = ho.first_index = lo;
   sr_trace_steps(hsj ? ho.iterations : bo.steps, trace_at);  // every rank knows them, rows or not
   sr_rob_tick p;
   sr_rob_tick_start(&p, a, name, &r->t.am, (hi - lo) * R);
-  mp_ctx mc = {.p = &p, .steps = hsj ? (ho.iterations > 0 ? ho.iterations : 1) : (bo.steps > 0 ? bo.steps : 1)};
-  bo.on_step = mp_step, bo.ctx = &mc, ho.on_iter = mp_step, ho.ctx = &mc;
+  mp_ctx mc = {.p = &p,
+               .steps = hsj ? (ho.iterations > 0 ? ho.iterations : 1) : (bo.steps > 0 ? bo.steps : 1)};
+  bo.on_step = mp_step;
+  bo.ctx = &mc;
+  ho.on_iter = mp_step;
+  ho.ctx = &mc;
   double t0 = sr_now();
   for (int64_t k = 0; k < R && !st; k++) {
     sr_attack_result res = {0};
@@ -232,29 +258,70 @@ sr_status sr_rob_minpert(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err
       if (!f.found[i]) continue;
       const float *adv = f.adv + i * d, *x = xc + i * d;
       for (int64_t q = 0; q < d; q++) delta[(size_t)nf * (size_t)d + (size_t)q] = adv[q] - x[q];
-      nsq[nf] = f.nsq[i], l2[nf] = sr_dist_l2(adv, x, d), li[nf] = sr_dist_linf(adv, x, d);
-      qs[nf] = (double)f.queries[i], idx[nf] = (double)i, rep[nf] = (double)k;
-      memcpy(trace + (size_t)nf * SR_TRACE_POINTS, f.trace + (size_t)i * SR_TRACE_POINTS, SR_TRACE_POINTS * sizeof(double));
+      nsq[nf] = f.nsq[i];
+      l2[nf] = sr_dist_l2(adv, x, d);
+      li[nf] = sr_dist_linf(adv, x, d);
+      qs[nf] = (double)f.queries[i];
+      idx[nf] = (double)i;
+      rep[nf] = (double)k;
+      memcpy(trace + (size_t)nf * SR_TRACE_POINTS, f.trace + (size_t)i * SR_TRACE_POINTS,
+             SR_TRACE_POINTS * sizeof(double));
       nf++;
     }
-    initf += f.counters[0], recf += f.counters[1], zero += f.counters[2];
+    initf += f.counters[0];
+    recf += f.counters[1];
+    zero += f.counters[2];
   }
   double secs = sr_now() - t0;
   sr_rob_tick_end(&p);
-  sr_free(f.adv), sr_free(f.found), sr_free(f.nsq), sr_free(f.queries), sr_free(f.trace);
+  sr_free(f.adv);
+  sr_free(f.found);
+  sr_free(f.nsq);
+  sr_free(f.queries);
+  sr_free(f.trace);
   if (!st && sr_rob_root(a)) {
-    mp_report rep_ = {.name = name, .hsj = hsj, .norm = norm, .bo = &bo, .ho = &ho, .nsq = nsq, .l2 = l2, .li = li,
-                      .qs = qs, .idx = idx, .rep = rep, .scratch = scratch, .trace = trace, .trace_at = trace_at,
-                      .delta = delta, .nf = nf, .nc = nc,
-                      .seen = seen, .R = R, .qsum = qsum, .initf = initf, .recf = recf, .zero = zero, .secs = secs};
+    mp_report rep_ = {.name = name,
+                      .hsj = hsj,
+                      .norm = norm,
+                      .bo = &bo,
+                      .ho = &ho,
+                      .nsq = nsq,
+                      .l2 = l2,
+                      .li = li,
+                      .qs = qs,
+                      .idx = idx,
+                      .rep = rep,
+                      .scratch = scratch,
+                      .trace = trace,
+                      .trace_at = trace_at,
+                      .delta = delta,
+                      .nf = nf,
+                      .nc = nc,
+                      .seen = seen,
+                      .R = R,
+                      .qsum = qsum,
+                      .initf = initf,
+                      .recf = recf,
+                      .zero = zero,
+                      .secs = secs};
     st = mp_write(a, r, &rep_, out, err);
   }
-  sr_free(xc), sr_free(lab), sr_free(delta), sr_free(nsq), sr_free(l2), sr_free(li), sr_free(scratch), sr_free(qs);
-  sr_free(idx), sr_free(rep), sr_free(trace);
+  sr_free(xc);
+  sr_free(lab);
+  sr_free(delta);
+  sr_free(nsq);
+  sr_free(l2);
+  sr_free(li);
+  sr_free(scratch);
+  sr_free(qs);
+  sr_free(idx);
+  sr_free(rep);
+  sr_free(trace);
   return st;
 }
 
-// ---- Square: success rate and queries within a budget -----------------------------------------------------------
+// ---- Square: success rate and queries within a budget
+// -----------------------------------------------------------
 typedef struct sq_ctx {
   sr_rob_tick *p;
   int64_t budget;
@@ -269,13 +336,16 @@ static void sq_iter(void *ctx, int64_t it, int64_t first, int64_t n, int64_t act
 sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err *err) {
   sr_norm norm = !strcmp(a->norm, "l2") ? SR_NORM_L2 : SR_NORM_LINF;
   const char *name = norm == SR_NORM_L2 ? "square_l2" : "square_linf";
-  double eps = a->eps > 0 ? a->eps : norm == SR_NORM_L2 ? (r->ds.c == 1 ? 2.0 : 0.5) : (r->ds.c == 1 ? 0.1 : 8.0 / 255);
+  double eps = a->eps > 0           ? a->eps
+               : norm == SR_NORM_L2 ? (r->ds.c == 1 ? 2.0 : 0.5)
+                                    : (r->ds.c == 1 ? 0.1 : 8.0 / 255);
   float *xc = NULL;
   int32_t *lab = NULL;
   int64_t nc = 0, seen = 0;
   sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
   if (!st && !nc)
-    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir, (long long)seen);
+    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir,
+                 (long long)seen);
   sr_square_opts o = sr_square_opts_default(norm, eps);
   o.queries = a->queries;
   if (a->p_init > 0) o.p_init = a->p_init;
@@ -285,7 +355,8 @@ sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err 
   sr_rob_tick p;
   sr_rob_tick_start(&p, a, name, &r->t.am, hi - lo);
   sq_ctx c = {.p = &p, .budget = o.queries};
-  o.on_iter = sq_iter, o.ctx = &c;
+  o.on_iter = sq_iter;
+  o.ctx = &c;
   sr_attack_result res = {0};
   int64_t *fq = sr_alloc((size_t)(nc > 0 ? nc : 1) * sizeof(int64_t));
   int *ffound = sr_alloc((size_t)(nc > 0 ? nc : 1) * sizeof(int));
@@ -304,7 +375,9 @@ sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err 
     if (!q || !qf || !fooled || !scratch) st = sr_fail(err, SR_ERR_NOMEM, "square results");
     int64_t nf = 0, qsum = 0;
     for (int64_t i = 0; i < nc && !st; i++) {
-      q[i] = (double)fq[i], fooled[i] = ffound[i], qsum += fq[i];
+      q[i] = (double)fq[i];
+      fooled[i] = ffound[i];
+      qsum += fq[i];
       if (ffound[i]) qf[nf++] = (double)fq[i];
     }
     if (!st) {
@@ -326,9 +399,15 @@ sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err 
       cJSON_AddNumberToObject(b, "recheck_failed", (double)recf);
       cJSON_AddNumberToObject(b, "queries_per_second", sr_rob_per_sec((double)qsum, secs));
     }
-    sr_free(q), sr_free(qf), sr_free(fooled), sr_free(scratch);
+    sr_free(q);
+    sr_free(qf);
+    sr_free(fooled);
+    sr_free(scratch);
   }
   sr_attack_result_free(&res);
-  sr_free(xc), sr_free(lab), sr_free(fq), sr_free(ffound);
+  sr_free(xc);
+  sr_free(lab);
+  sr_free(fq);
+  sr_free(ffound);
   return st;
 }

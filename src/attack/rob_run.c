@@ -10,9 +10,18 @@
 #include "simreg/stats.h"
 
 sr_rob_opts sr_rob_opts_default(void) {
-  return (sr_rob_opts){.split = "test", .which = "best", .noise = "gaussian,uniform,salt_pepper", .norm = "linf",
-                    .images = 1000, .batch = 128, .repeats = 1, .n_levels = 10, .queries = 10000,
-                    .iterations = 64, .init_evals = 100, .max_evals = 10000};
+  return (sr_rob_opts){.split = "test",
+                       .which = "best",
+                       .noise = "gaussian,uniform,salt_pepper",
+                       .norm = "linf",
+                       .images = 1000,
+                       .batch = 128,
+                       .repeats = 1,
+                       .n_levels = 10,
+                       .queries = 10000,
+                       .iterations = 64,
+                       .init_evals = 100,
+                       .max_evals = 10000};
 }
 
 void sr_rob_threads(const sr_rob_opts *a) {
@@ -63,7 +72,11 @@ static sr_status clean_predictions(const sr_rob_opts *a, sr_rob_run *r, sr_err *
 // 25th, 50th, 75th percentiles of sorted values (NumPy's linear interpolation).
 static cJSON *quartiles(const double *v, int64_t n) {
   double s[3] = {NAN, NAN, NAN};
-  if (n > 0) s[0] = sr_quantile_sorted(v, n, 0.25), s[1] = sr_quantile_sorted(v, n, 0.5), s[2] = sr_quantile_sorted(v, n, 0.75);
+  if (n > 0) {
+    s[0] = sr_quantile_sorted(v, n, 0.25);
+    s[1] = sr_quantile_sorted(v, n, 0.5);
+    s[2] = sr_quantile_sorted(v, n, 0.75);
+  }
   return sr_rob_doubles(s, 3);
 }
 
@@ -79,16 +92,21 @@ cJSON *sr_rob_quartiles_of(const double *v, int64_t n, double *scratch) {
   return quartiles(scratch, n);
 }
 
-
-// ---- progress: the caller's callback, on every rank --------------------------------------------------------
+// ---- progress: the caller's callback, on every rank
+// --------------------------------------------------------
 static void tick(const sr_rob_tick *t, sr_rob_phase phase, double done) {
   if (!t->o->on_progress) return;
-  sr_rob_progress p = {.phase = phase, .label = t->label, .done = done, .total = t->total,
-                       .queries = t->am->queries - t->q0, .seconds = sr_now() - t->t0};
+  sr_rob_progress p = {.phase = phase,
+                       .label = t->label,
+                       .done = done,
+                       .total = t->total,
+                       .queries = t->am->queries - t->q0,
+                       .seconds = sr_now() - t->t0};
   t->o->on_progress(t->o->progress_ctx, &p);
 }
 
-void sr_rob_tick_start(sr_rob_tick *t, const sr_rob_opts *o, const char *label, const sr_amodel *am, int64_t total) {
+void sr_rob_tick_start(sr_rob_tick *t, const sr_rob_opts *o, const char *label, const sr_amodel *am,
+                       int64_t total) {
   *t = (sr_rob_tick){.o = o, .label = label, .am = am, .q0 = am->queries, .total = total, .t0 = sr_now()};
   tick(t, SR_ROB_START, 0);
 }
@@ -97,7 +115,8 @@ void sr_rob_tick_update(sr_rob_tick *t, double done) { tick(t, SR_ROB_UPDATE, do
 
 void sr_rob_tick_end(sr_rob_tick *t) { tick(t, SR_ROB_END, (double)t->total); }
 
-// ---- loading -------------------------------------------------------------------------------------------------
+// ---- loading
+// -------------------------------------------------------------------------------------------------
 sr_status sr_rob_open_target(const char *dir, const sr_rob_opts *a, int c, sr_rob_target *t, sr_err *err) {
   sr_status st = sr_run_open(dir, a->which, &t->m, &t->info, err);
   if (st) return sr_err_context(err, "%s", dir);
@@ -128,14 +147,18 @@ sr_status sr_rob_open(const char *dir, const sr_rob_opts *a, sr_rob_run *r, cJSO
     return st;
   st = sr_dataset_load(a->data ? a->data : r->t.info.data, a->split, &r->ds, err);
   if (!st && (r->ds.h != r->t.m.cfg.in_h || r->ds.w != r->t.m.cfg.in_w))
-    st = sr_fail(err, SR_ERR_SHAPE, "%s images are %dx%d, the model of %s takes %dx%d", r->ds.name, r->ds.h, r->ds.w,
-                 dir, r->t.m.cfg.in_h, r->t.m.cfg.in_w);
-  if (!st) st = sr_amodel_init(&r->t.am, &r->t.m, r->ds.c, r->t.info.gray, r->t.info.mean, r->t.info.scale, a->batch, err);
+    st = sr_fail(err, SR_ERR_SHAPE, "%s images are %dx%d, the model of %s takes %dx%d", r->ds.name, r->ds.h,
+                 r->ds.w, dir, r->t.m.cfg.in_h, r->t.m.cfg.in_w);
+  if (!st)
+    st = sr_amodel_init(&r->t.am, &r->t.m, r->ds.c, r->t.info.gray, r->t.info.mean, r->t.info.scale, a->batch,
+                        err);
   if (st) return st;
   r->t.wrapped = 1;
-  r->n = a->images < r->ds.n ? a->images : r->ds.n, r->d = (int64_t)r->ds.c * r->ds.h * r->ds.w;
+  r->n = a->images < r->ds.n ? a->images : r->ds.n;
+  r->d = (int64_t)r->ds.c * r->ds.h * r->ds.w;
   r->x = sr_alloc((size_t)r->n * (size_t)r->d * sizeof(float));
-  r->y = sr_alloc((size_t)r->n * sizeof(int32_t)), r->pred = sr_alloc((size_t)r->n * sizeof(int32_t));
+  r->y = sr_alloc((size_t)r->n * sizeof(int32_t));
+  r->pred = sr_alloc((size_t)r->n * sizeof(int32_t));
   if (!r->x || !r->y || !r->pred) return sr_fail(err, SR_ERR_NOMEM, "%lld images", (long long)r->n);
   for (int64_t i = 0; i < r->n * r->d; i++) r->x[i] = r->ds.images[i] / 255.0f;
   for (int64_t i = 0; i < r->n; i++) r->y[i] = r->ds.labels[i];
@@ -153,7 +176,9 @@ sr_status sr_rob_open(const char *dir, const sr_rob_opts *a, sr_rob_run *r, cJSO
 }
 
 void sr_rob_close(sr_rob_run *r) {
-  sr_free(r->x), sr_free(r->y), sr_free(r->pred);
+  sr_free(r->x);
+  sr_free(r->y);
+  sr_free(r->pred);
   sr_dataset_free(&r->ds);
   sr_rob_close_target(&r->t);
   memset(r, 0, sizeof *r);
@@ -165,7 +190,8 @@ static sr_status parse_levels(const char *s, double *v, int *n, sr_err *err) {
     char *end;
     double x = strtod(s, &end);
     if (end == s || !isfinite(x) || x < 0 || *n >= SR_ROB_MAX_LEVELS)
-      return sr_fail(err, SR_ERR_ARG, "--levels: '%s' is not a list of up to %d non-negative numbers", s, SR_ROB_MAX_LEVELS);
+      return sr_fail(err, SR_ERR_ARG, "--levels: '%s' is not a list of up to %d non-negative numbers", s,
+                     SR_ROB_MAX_LEVELS);
     v[(*n)++] = x;
     s = *end == ',' ? end + 1 : end;
     if (*end && *end != ',') return sr_fail(err, SR_ERR_ARG, "--levels: unexpected '%s'", end);
@@ -173,12 +199,16 @@ static sr_status parse_levels(const char *s, double *v, int *n, sr_err *err) {
   return *n ? SR_OK : sr_fail(err, SR_ERR_ARG, "--levels is empty");
 }
 
-sr_status sr_rob_levels(const sr_rob_opts *a, const sr_rob_run *r, int noise, double *lv, int *nl, sr_err *err) {
+sr_status sr_rob_levels(const sr_rob_opts *a, const sr_rob_run *r, int noise, double *lv, int *nl,
+                        sr_err *err) {
   if (a->levels) return parse_levels(a->levels, lv, nl, err);
   int gray = r->ds.c == 1;
-  double hi = a->max_level > 0 ? a->max_level : noise ? (gray ? 0.5 : 0.1) : a->eps > 0 ? a->eps : gray ? 0.1 : 0.02;
+  double hi = a->max_level > 0 ? a->max_level
+              : noise          ? (gray ? 0.5 : 0.1)
+              : a->eps > 0     ? a->eps
+              : gray           ? 0.1
+                               : 0.02;
   *nl = a->n_levels;
   for (int i = 0; i < *nl; i++) lv[i] = *nl > 1 ? hi * i / (*nl - 1) : hi;
   return SR_OK;
 }
-

@@ -10,7 +10,8 @@
 #define MAX_REDRAWS 100  // L-inf: redraws of a window that would not change the image
 
 sr_square_opts sr_square_opts_default(sr_norm norm, double eps) {
-  return (sr_square_opts){.norm = norm, .eps = eps, .queries = 10000, .p_init = norm == SR_NORM_LINF ? 0.8 : 0.1};
+  return (sr_square_opts){
+      .norm = norm, .eps = eps, .queries = 10000, .p_init = norm == SR_NORM_LINF ? 0.8 : 0.1};
 }
 
 double sr_square_p(double p_init, int64_t it, int64_t n) {
@@ -27,13 +28,13 @@ typedef struct sqstate {
   const sr_square_opts *o;
   int c, h, w;
   int64_t d, k, hw;
-  const float *x;           // (k, d)
-  const int32_t *label;     // (k)
-  float *best, *qbuf;       // (k, d)
-  float *logits;            // (k, classes)
-  double *margin, *dc, *pg; // (k), (d), (h*w) scratch
-  int64_t *list, *queries;  // (k)
-  sr_rng *rng;              // (k)
+  const float *x;            // (k, d)
+  const int32_t *label;      // (k)
+  float *best, *qbuf;        // (k, d)
+  float *logits;             // (k, classes)
+  double *margin, *dc, *pg;  // (k), (d), (h*w) scratch
+  int64_t *list, *queries;   // (k)
+  sr_rng *rng;               // (k)
 } sqstate;
 
 static double margin_of(const float *z, int nc, int32_t y) {
@@ -61,8 +62,9 @@ static float linf_val(float x, int sign, double eps) {
   return v;
 }
 
-// ---- L2 shapes ---------------------------------------------------------------------------------------------
-// Nested rectangles around the centre with weights 1/(r+1)^2 (X rows, Y columns, row stride ld).
+// ---- L2 shapes
+// --------------------------------------------------------------------------------------------- Nested
+// rectangles around the centre with weights 1/(r+1)^2 (X rows, Y columns, row stride ld).
 static void pg_rect(int X, int Y, double *out, int ld) {
   for (int r = 0; r < X; r++)
     for (int q = 0; q < Y; q++) out[r * ld + q] = 0;
@@ -95,7 +97,8 @@ static void meta_pg(int s, sr_rng *rng, double *out) {
     for (int a = 0; a < s; a++)
       for (int b = a + 1; b < s; b++) {
         double t = out[a * s + b];
-        out[a * s + b] = out[b * s + a], out[b * s + a] = t;
+        out[a * s + b] = out[b * s + a];
+        out[b * s + a] = t;
       }
 }
 
@@ -110,7 +113,8 @@ static void l2_point(const sqstate *s, const float *x, const double *delta, floa
   sr_ball_fit(SR_NORM_L2, s->o->eps, x, out, s->d);
 }
 
-// ---- starts ------------------------------------------------------------------------------------------------
+// ---- starts
+// ------------------------------------------------------------------------------------------------
 static void init_linf(sqstate *s, int64_t i, float *out) {
   const float *x = s->x + i * s->d;
   for (int ch = 0; ch < s->c; ch++)
@@ -135,20 +139,23 @@ static void init_l2(sqstate *s, int64_t i, float *out) {
         for (int a = 0; a < side; a++)
           for (int b = 0; b < side; b++) {
             int r = sh + bi * side + a, q = sw + bj * side + b;
-            if (r < s->h && q < s->w) s->dc[(int64_t)ch * s->hw + (int64_t)r * s->w + q] += sg * s->pg[a * side + b];
+            if (r < s->h && q < s->w)
+              s->dc[(int64_t)ch * s->hw + (int64_t)r * s->w + q] += sg * s->pg[a * side + b];
           }
       }
     }
   l2_point(s, s->x + i * s->d, s->dc, out);
 }
 
-// ---- one candidate per image and iteration -----------------------------------------------------------------
+// ---- one candidate per image and iteration
+// -----------------------------------------------------------------
 static void cand_linf(sqstate *s, int64_t i, double p, float *out) {
   const float *x = s->x + i * s->d, *best = s->best + i * s->d;
   int side = (int)lround(sqrt(p * (double)s->d / s->c));
   side = side < 1 ? 1 : side > s->h - 1 ? s->h - 1 : side;
   if (side > s->w - 1) side = s->w - 1;
-  int r0 = (int)sr_rng_below(&s->rng[i], (uint32_t)(s->h - side)), q0 = (int)sr_rng_below(&s->rng[i], (uint32_t)(s->w - side));
+  int r0 = (int)sr_rng_below(&s->rng[i], (uint32_t)(s->h - side)),
+      q0 = (int)sr_rng_below(&s->rng[i], (uint32_t)(s->w - side));
   memcpy(out, best, (size_t)s->d * sizeof(float));
   for (int tries = 0; tries < MAX_REDRAWS; tries++) {
     int changed = 0;
@@ -173,10 +180,15 @@ static void cand_l2(sqstate *s, int64_t i, double p, float *out) {
   int lim = (s->h < s->w ? s->h : s->w) - 1;
   side = side > lim ? lim : side;
   sr_rng *rng = &s->rng[i];
-  int r1 = (int)sr_rng_below(rng, (uint32_t)(s->h - side)), q1 = (int)sr_rng_below(rng, (uint32_t)(s->w - side));
-  int r2 = (int)sr_rng_below(rng, (uint32_t)(s->h - side)), q2 = (int)sr_rng_below(rng, (uint32_t)(s->w - side));
+  int r1 = (int)sr_rng_below(rng, (uint32_t)(s->h - side)),
+      q1 = (int)sr_rng_below(rng, (uint32_t)(s->w - side));
+  int r2 = (int)sr_rng_below(rng, (uint32_t)(s->h - side)),
+      q2 = (int)sr_rng_below(rng, (uint32_t)(s->w - side));
   double *dc = s->dc, img = 0;
-  for (int64_t q = 0; q < s->d; q++) dc[q] = (double)best[q] - x[q], img += dc[q] * dc[q];
+  for (int64_t q = 0; q < s->d; q++) {
+    dc[q] = (double)best[q] - x[q];
+    img += dc[q] * dc[q];
+  }
   meta_pg(side, rng, s->pg);
   double eps2 = s->o->eps * s->o->eps, *nw = s->pg + (int64_t)side * side;  // side*side new values follow pg
   for (int ch = 0; ch < s->c; ch++) {
@@ -210,8 +222,10 @@ static sr_status run_group(sqstate *s, int64_t first, int *fooled, int64_t *iter
   double *mnew = s->margin + k;
   for (int64_t i = 0; i < k; i++) {
     s->list[i] = i;
-    if (o->norm == SR_NORM_LINF) init_linf(s, i, s->qbuf + i * d);
-    else init_l2(s, i, s->qbuf + i * d);
+    if (o->norm == SR_NORM_LINF)
+      init_linf(s, i, s->qbuf + i * d);
+    else
+      init_l2(s, i, s->qbuf + i * d);
   }
   sr_status st = ask(s, k, s->margin, err);
   if (st) return st;
@@ -224,15 +238,19 @@ static sr_status run_group(sqstate *s, int64_t first, int *fooled, int64_t *iter
     if (!m) break;
     double p = sr_square_p(o->p_init, it, o->queries);
     for (int64_t j = 0; j < m; j++) {
-      if (o->norm == SR_NORM_LINF) cand_linf(s, s->list[j], p, s->qbuf + j * d);
-      else cand_l2(s, s->list[j], p, s->qbuf + j * d);
+      if (o->norm == SR_NORM_LINF)
+        cand_linf(s, s->list[j], p, s->qbuf + j * d);
+      else
+        cand_l2(s, s->list[j], p, s->qbuf + j * d);
     }
     if ((st = ask(s, m, mnew, err))) return st;
     for (int64_t j = 0; j < m; j++) {
       int64_t i = s->list[j];
       iters[i] = it + 1;
-      if (mnew[j] < s->margin[i])
-        s->margin[i] = mnew[j], memcpy(s->best + i * d, s->qbuf + j * d, (size_t)d * sizeof(float));
+      if (mnew[j] < s->margin[i]) {
+        s->margin[i] = mnew[j];
+        memcpy(s->best + i * d, s->qbuf + j * d, (size_t)d * sizeof(float));
+      }
     }
   }
   for (int64_t i = 0; i < k; i++) fooled[i] = s->margin[i] < 0;
@@ -252,8 +270,8 @@ static sr_status recheck_on(const sr_oracle *orc, void *ctx, sr_err *err) {
 }
 
 // Fresh forward pass: fooled images must change the prediction and stay in the ball and [0,1].
-static sr_status recheck(sr_amodel *am, const sr_square_opts *o, const float *x, const int32_t *label, int64_t n,
-                         sr_attack_result *r, sr_err *err) {
+static sr_status recheck(sr_amodel *am, const sr_square_opts *o, const float *x, const int32_t *label,
+                         int64_t n, sr_attack_result *r, sr_err *err) {
   recheck_args a = {.x = x, .n = n, .ball = {.norm = o->norm, .eps = o->eps}, .r = r};
   return sr_with_model_oracle(am, label, recheck_on, &a, err);
 }
@@ -270,29 +288,44 @@ sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t
                    o->norm == SR_NORM_L2 ? 5 : 2, o->norm == SR_NORM_L2 ? 5 : 2, am->h, am->w);
   for (int64_t i = 0; i < n; i++)
     if (label[i] < 0 || label[i] >= am->classes)
-      return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", label[i], (long long)i, am->classes);
+      return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", label[i], (long long)i,
+                     am->classes);
   int64_t d = am->d, g = am->batch < n ? am->batch : n, hw = (int64_t)am->h * am->w;
   sr_status st = sr_attack_result_alloc(r, n, d, err);
   if (st) return st;
   sqstate s = {.am = am, .o = o, .c = am->c, .h = am->h, .w = am->w, .d = d, .hw = hw};
   size_t fg = (size_t)g * (size_t)d * sizeof(float);
-  s.best = sr_alloc(fg), s.qbuf = sr_alloc(fg);
+  s.best = sr_alloc(fg);
+  s.qbuf = sr_alloc(fg);
   s.logits = sr_alloc((size_t)g * (size_t)am->classes * sizeof(float));
-  s.margin = sr_alloc(2 * (size_t)g * sizeof(double)), s.dc = sr_alloc((size_t)d * sizeof(double));
+  s.margin = sr_alloc(2 * (size_t)g * sizeof(double));
+  s.dc = sr_alloc((size_t)d * sizeof(double));
   s.pg = sr_alloc(2 * (size_t)hw * sizeof(double));  // the bump and the new window values, side < min(h, w)
-  s.list = sr_alloc((size_t)g * sizeof(int64_t)), s.rng = sr_alloc((size_t)g * sizeof(sr_rng));
+  s.list = sr_alloc((size_t)g * sizeof(int64_t));
+  s.rng = sr_alloc((size_t)g * sizeof(sr_rng));
   if (!s.best || !s.qbuf || !s.logits || !s.margin || !s.dc || !s.pg || !s.list || !s.rng)
     st = sr_fail(err, SR_ERR_NOMEM, "square attack buffers");
   for (int64_t i0 = 0; i0 < n && !st; i0 += g) {
     s.k = n - i0 < g ? n - i0 : g;
-    s.x = x + i0 * d, s.label = label + i0, s.queries = r->queries + i0;
-    for (int64_t i = 0; i < s.k; i++) sr_rng_seed(&s.rng[i], seed, (uint64_t)(o->first_index + i0 + i)), r->init_queries[i0 + i] = 1;
+    s.x = x + i0 * d;
+    s.label = label + i0;
+    s.queries = r->queries + i0;
+    for (int64_t i = 0; i < s.k; i++) {
+      sr_rng_seed(&s.rng[i], seed, (uint64_t)(o->first_index + i0 + i));
+      r->init_queries[i0 + i] = 1;
+    }
     st = run_group(&s, i0, r->found + i0, r->steps_run + i0, err);
     if (!st) memcpy(r->adv + i0 * d, s.best, (size_t)s.k * (size_t)d * sizeof(float));
   }
   if (!st) st = recheck(am, o, x, label, n, r, err);
-  sr_free(s.best), sr_free(s.qbuf), sr_free(s.logits), sr_free(s.margin), sr_free(s.dc), sr_free(s.pg);
-  sr_free(s.list), sr_free(s.rng);
+  sr_free(s.best);
+  sr_free(s.qbuf);
+  sr_free(s.logits);
+  sr_free(s.margin);
+  sr_free(s.dc);
+  sr_free(s.pg);
+  sr_free(s.list);
+  sr_free(s.rng);
   if (st) sr_attack_result_free(r);
   return st;
 }

@@ -16,7 +16,8 @@ sr_status sr_trace_alloc(sr_attack_result *r, int64_t n, int64_t steps, sr_err *
 }
 
 void sr_trace_steps(int64_t steps, int64_t at[SR_TRACE_POINTS]) {
-  for (int k = 0; k < SR_TRACE_POINTS; k++) at[k] = (int64_t)llround((double)k * (double)steps / (SR_TRACE_POINTS - 1));
+  for (int k = 0; k < SR_TRACE_POINTS; k++)
+    at[k] = (int64_t)llround((double)k * (double)steps / (SR_TRACE_POINTS - 1));
 }
 
 // The distance a trace stores: ||delta||^2 / D from an L2 distance, the distance itself for L-inf.
@@ -29,15 +30,16 @@ void sr_trace_record(sr_tracer *t, int64_t step, const double *dist) {
   if (!t->r || !t->r->trace) return;
   while (t->next < SR_TRACE_POINTS && t->r->trace_at[t->next] <= step) {
     for (int64_t i = 0; i < t->k; i++)
-      t->r->trace[(size_t)(t->first + i) * SR_TRACE_POINTS + (size_t)t->next] = trace_value(dist[i], t->l2, t->d);
+      t->r->trace[(size_t)(t->first + i) * SR_TRACE_POINTS + (size_t)t->next] =
+          trace_value(dist[i], t->l2, t->d);
     t->next++;
   }
 }
 
 void sr_trace_finish(sr_tracer *t, const double *dist) { sr_trace_record(t, INT64_MAX, dist); }
 
-sr_status sr_convergence_summary(const double *trace, const int *use, int64_t n, const int64_t *at, double tol,
-                                 sr_convergence *out, sr_err *err) {
+sr_status sr_convergence_summary(const double *trace, const int *use, int64_t n, const int64_t *at,
+                                 double tol, sr_convergence *out, sr_err *err) {
   memset(out, 0, sizeof *out);
   out->tol = tol;
   out->last_drop = NAN;

@@ -4,20 +4,29 @@
 
 #include "simreg/attack.h"
 
-sr_status sr_amodel_init(sr_amodel *am, sr_model *m, int c, int gray, double mean, double scale, int64_t batch,
-                         sr_err *err) {
+sr_status sr_amodel_init(sr_amodel *am, sr_model *m, int c, int gray, double mean, double scale,
+                         int64_t batch, sr_err *err) {
   memset(am, 0, sizeof *am);
   if (batch < 1) return sr_fail(err, SR_ERR_ARG, "attack batch must be >= 1, not %lld", (long long)batch);
   if (!isfinite(mean) || !isfinite(scale) || scale == 0)
     return sr_fail(err, SR_ERR_ARG, "input normalisation mean %g scale %g is not usable", mean, scale);
   int mc = gray ? 1 : c;
   if (c < 1 || mc != m->cfg.in_c)
-    return sr_fail(err, SR_ERR_SHAPE, "images have %d channel(s)%s, the model takes %d", c, gray ? " (gray)" : "",
-                   m->cfg.in_c);
-  *am = (sr_amodel){.m = m, .c = c, .h = m->cfg.in_h, .w = m->cfg.in_w, .mc = mc, .gray = gray,
-                    .mean = (float)mean, .scale = (float)scale, .classes = m->cfg.classes, .batch = batch};
+    return sr_fail(err, SR_ERR_SHAPE, "images have %d channel(s)%s, the model takes %d", c,
+                   gray ? " (gray)" : "", m->cfg.in_c);
+  *am = (sr_amodel){.m = m,
+                    .c = c,
+                    .h = m->cfg.in_h,
+                    .w = m->cfg.in_w,
+                    .mc = mc,
+                    .gray = gray,
+                    .mean = (float)mean,
+                    .scale = (float)scale,
+                    .classes = m->cfg.classes,
+                    .batch = batch};
   am->d = (int64_t)c * am->h * am->w;
-  size_t in = (size_t)batch * (size_t)mc * (size_t)am->h * (size_t)am->w, out = (size_t)batch * (size_t)am->classes;
+  size_t in = (size_t)batch * (size_t)mc * (size_t)am->h * (size_t)am->w,
+         out = (size_t)batch * (size_t)am->classes;
   am->xin = sr_calloc(in, sizeof(float));
   am->dxin = sr_calloc(in, sizeof(float));
   am->logits = sr_calloc(out, sizeof(float));
@@ -75,14 +84,16 @@ static sr_status forward_chunk(sr_amodel *am, const float *x, int64_t k, sr_tape
   if (st) return st;
   normalise(am, x, k);
   double t0 = sr_now();
-  st = t ? sr_tape_forward(*t, am->xin, 0, am->logits, err) : sr_model_infer(am->m, am->xin, n, am->logits, err);
+  st = t ? sr_tape_forward(*t, am->xin, 0, am->logits, err)
+         : sr_model_infer(am->m, am->xin, n, am->logits, err);
   am->seconds += sr_now() - t0;
   if (st) return st;
   am->queries += k;
   return SR_OK;
 }
 
-sr_status sr_amodel_logits(sr_amodel *am, const float *x, int64_t n, float *logits, int64_t *counts, sr_err *err) {
+sr_status sr_amodel_logits(sr_amodel *am, const float *x, int64_t n, float *logits, int64_t *counts,
+                           sr_err *err) {
   for (int64_t i0 = 0; i0 < n; i0 += am->batch) {
     int64_t k = n - i0 < am->batch ? n - i0 : am->batch;
     sr_status st = forward_chunk(am, x + i0 * am->d, k, NULL, err);
@@ -101,7 +112,8 @@ static int32_t argmax(const float *v, int n) {
   return b;
 }
 
-sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *pred, int64_t *counts, sr_err *err) {
+sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *pred, int64_t *counts,
+                            sr_err *err) {
   for (int64_t i0 = 0; i0 < n; i0 += am->batch) {
     int64_t k = n - i0 < am->batch ? n - i0 : am->batch;
     sr_status st = forward_chunk(am, x + i0 * am->d, k, NULL, err);
@@ -115,8 +127,8 @@ sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *p
 }
 
 // dlogits of the summed cross-entropy: softmax - onehot, for rows [0, k) of logits.
-static sr_status ce_dlogits(void *ctx, const float *logits, int64_t first, int64_t k, int classes, float *dlogits,
-                            sr_err *err) {
+static sr_status ce_dlogits(void *ctx, const float *logits, int64_t first, int64_t k, int classes,
+                            float *dlogits, sr_err *err) {
   (void)err;
   const int32_t *y = (const int32_t *)ctx + first;
   for (int64_t i = 0; i < k; i++) {
@@ -131,7 +143,8 @@ static sr_status ce_dlogits(void *ctx, const float *logits, int64_t first, int64
   return SR_OK;
 }
 
-// Chain rule through x' = (x - mean) * scale and the channel mean of gray runs: dxin (mc, h, w) -> g (c, h, w).
+// Chain rule through x' = (x - mean) * scale and the channel mean of gray runs: dxin (mc, h, w) -> g (c, h,
+// w).
 static void to_pixel_grad(const sr_amodel *am, const float *dn, float *gi) {
   int64_t hw = (int64_t)am->h * am->w, mdim = (int64_t)am->mc * hw;
   if (am->gray && am->c > 1) {
@@ -165,15 +178,17 @@ sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn
       to_pixel_grad(am, am->dxin + i * mdim, g + (i0 + i) * am->d);
       if (counts) counts[i0 + i]++;
     }
-    if (logits) memcpy(logits + i0 * am->classes, am->logits, (size_t)k * (size_t)am->classes * sizeof(float));
+    if (logits)
+      memcpy(logits + i0 * am->classes, am->logits, (size_t)k * (size_t)am->classes * sizeof(float));
   }
   return SR_OK;
 }
 
-sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g, float *logits,
-                            int64_t *counts, sr_err *err) {
+sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g,
+                            float *logits, int64_t *counts, sr_err *err) {
   for (int64_t i = 0; i < n; i++)
     if (y[i] < 0 || y[i] >= am->classes)
-      return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", y[i], (long long)i, am->classes);
+      return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", y[i], (long long)i,
+                     am->classes);
   return sr_amodel_grad(am, x, n, ce_dlogits, (void *)y, g, logits, counts, err);
 }

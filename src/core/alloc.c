@@ -4,9 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sr_mul_overflow(size_t a, size_t b, size_t *out) {
-  return __builtin_mul_overflow(a, b, out);
-}
+int sr_mul_overflow(size_t a, size_t b, size_t *out) { return __builtin_mul_overflow(a, b, out); }
 
 void *sr_alloc(size_t bytes) {
 #ifdef SR_FAULT_INJECTION

@@ -35,27 +35,40 @@ sr_status sr_err_context(sr_err *err, const char *fmt, ...) {
 
 const char *sr_status_name(sr_status s) {
   switch (s) {
-    case SR_OK: return "ok";
-    case SR_ERR_ARG: return "invalid argument";
-    case SR_ERR_IO: return "i/o error";
-    case SR_ERR_FORMAT: return "bad file format";
-    case SR_ERR_SHAPE: return "shape mismatch";
-    case SR_ERR_NOMEM: return "out of memory";
-    case SR_ERR_BACKEND: return "backend failure";
-    case SR_ERR_NUMERIC: return "non-finite value";
-    case SR_ERR_INTERRUPTED: return "interrupted";
+    case SR_OK:
+      return "ok";
+    case SR_ERR_ARG:
+      return "invalid argument";
+    case SR_ERR_IO:
+      return "i/o error";
+    case SR_ERR_FORMAT:
+      return "bad file format";
+    case SR_ERR_SHAPE:
+      return "shape mismatch";
+    case SR_ERR_NOMEM:
+      return "out of memory";
+    case SR_ERR_BACKEND:
+      return "backend failure";
+    case SR_ERR_NUMERIC:
+      return "non-finite value";
+    case SR_ERR_INTERRUPTED:
+      return "interrupted";
   }
   return "unknown status";
 }
 
 int sr_status_exit_code(sr_status s) {
   switch (s) {
-    case SR_OK: return 0;
+    case SR_OK:
+      return 0;
     case SR_ERR_ARG:
     case SR_ERR_IO:
     case SR_ERR_FORMAT:
-    case SR_ERR_SHAPE: return 2;
-    case SR_ERR_NUMERIC: return 3;  // non-finite numbers: e.g. training diverged (docs/ERRORS.md)
-    default: return 1;
+    case SR_ERR_SHAPE:
+      return 2;
+    case SR_ERR_NUMERIC:
+      return 3;  // non-finite numbers: e.g. training diverged (docs/ERRORS.md)
+    default:
+      return 1;
   }
 }

@@ -43,7 +43,9 @@ int sr_fault_should_fail(size_t bytes) {
 }
 
 void *sr_fault_malloc(size_t n) { return sr_fault_should_fail(n) ? NULL : malloc(n); }
-void *sr_fault_calloc(size_t n, size_t size) { return sr_fault_should_fail(n * size) ? NULL : calloc(n, size); }
+void *sr_fault_calloc(size_t n, size_t size) {
+  return sr_fault_should_fail(n * size) ? NULL : calloc(n, size);
+}
 void *sr_fault_realloc(void *p, size_t n) { return sr_fault_should_fail(n) ? NULL : realloc(p, n); }
 char *sr_fault_strdup(const char *s) { return sr_fault_should_fail(strlen(s) + 1) ? NULL : strdup(s); }
 #else

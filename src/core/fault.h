@@ -15,8 +15,8 @@
 
 void sr_fault_fail_at(long n);
 long sr_fault_allocs(void);
-int sr_fault_fired(void);       // whether the armed failure has happened
-size_t sr_fault_largest(void);  // largest request since the last sr_fault_fail_at, in bytes
+int sr_fault_fired(void);                // whether the armed failure has happened
+size_t sr_fault_largest(void);           // largest request since the last sr_fault_fail_at, in bytes
 int sr_fault_should_fail(size_t bytes);  // counts one allocation; 1 when it must fail
 
 void *sr_fault_malloc(size_t n);
@@ -27,10 +27,10 @@ char *sr_fault_strdup(const char *s);
 // Function-like macros: system headers' own declarations of these names become (compatible)
 // redeclarations of the wrappers, so the header may come before or after <stdlib.h>/<string.h>.
 #ifndef SR_FAULT_NO_MACROS
-#define malloc(n) sr_fault_malloc(n)
-#define calloc(n, s) sr_fault_calloc(n, s)
+#define malloc(n)     sr_fault_malloc(n)
+#define calloc(n, s)  sr_fault_calloc(n, s)
 #define realloc(p, n) sr_fault_realloc(p, n)
-#define strdup(s) sr_fault_strdup(s)
+#define strdup(s)     sr_fault_strdup(s)
 #endif
 
 #endif

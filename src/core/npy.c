@@ -13,8 +13,8 @@ static const struct {
   size_t size;
   const char *name;
 } DTYPES[] = {
-    {SR_U8, {"|u1", "<u1"}, 1, "uint8"},     {SR_I32, {"<i4", NULL}, 4, "int32"},
-    {SR_I64, {"<i8", NULL}, 8, "int64"},     {SR_F32, {"<f4", NULL}, 4, "float32"},
+    {SR_U8, {"|u1", "<u1"}, 1, "uint8"},   {SR_I32, {"<i4", NULL}, 4, "int32"},
+    {SR_I64, {"<i8", NULL}, 8, "int64"},   {SR_F32, {"<f4", NULL}, 4, "float32"},
     {SR_F64, {"<f8", NULL}, 8, "float64"},
 };
 #define NDTYPES (sizeof DTYPES / sizeof DTYPES[0])
@@ -52,9 +52,10 @@ static sr_status parse_header(const char *path, const char *h, sr_npy *a, sr_err
         found = 1;
       }
   if (!found)
-    return sr_fail(err, SR_ERR_FORMAT,
-                   "%s: unsupported npy dtype '%s' (supported: uint8, int32, int64, float32, float64, little-endian)",
-                   path, descr);
+    return sr_fail(
+        err, SR_ERR_FORMAT,
+        "%s: unsupported npy dtype '%s' (supported: uint8, int32, int64, float32, float64, little-endian)",
+        path, descr);
   const char *fo = dict_value(h, "fortran_order");
   if (!fo || strncmp(fo, "False", 5) != 0)
     return sr_fail(err, SR_ERR_FORMAT, "%s: only C-order npy arrays are supported", path);
@@ -123,8 +124,9 @@ sr_status sr_npy_read(const char *path, sr_npy *a, sr_err *err) {
   if ((st = parse_header(path, h, a, err))) goto out;
   size_t nbytes = (size_t)a->count * sr_dtype_size(a->dtype);
   if ((uint64_t)sb.st_size != off + hlen + nbytes) {
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: npy data is %lld bytes but shape and dtype need %zu (truncated or corrupt)",
-                 path, (long long)sb.st_size - (long long)(off + hlen), nbytes);
+    st = sr_fail(err, SR_ERR_FORMAT,
+                 "%s: npy data is %lld bytes but shape and dtype need %zu (truncated or corrupt)", path,
+                 (long long)sb.st_size - (long long)(off + hlen), nbytes);
     goto out;
   }
   a->data = sr_alloc(nbytes);
@@ -149,8 +151,12 @@ sr_status sr_npy_write(const char *path, sr_dtype dt, int ndim, const int64_t *s
   size_t count = 1;
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0) return sr_fail(err, SR_ERR_ARG, "%s: negative dimension", path);
-    k += snprintf(h + k, sizeof h - (size_t)k, "%lld%s", (long long)shape[i], ndim == 1 ? "," : i + 1 < ndim ? ", " : "");
-    if (sr_mul_overflow(count, (size_t)shape[i], &count)) return sr_fail(err, SR_ERR_ARG, "%s: shape too large", path);
+    k += snprintf(h + k, sizeof h - (size_t)k, "%lld%s", (long long)shape[i],
+                  ndim == 1      ? ","
+                  : i + 1 < ndim ? ", "
+                                 : "");
+    if (sr_mul_overflow(count, (size_t)shape[i], &count))
+      return sr_fail(err, SR_ERR_ARG, "%s: shape too large", path);
   }
   k += snprintf(h + k, sizeof h - (size_t)k, "), }");
   size_t total = 10 + (size_t)k + 1;
@@ -180,11 +186,16 @@ void sr_npy_free(sr_npy *a) {
 
 static double get_as_double(const sr_npy *a, int64_t i) {
   switch (a->dtype) {
-    case SR_U8: return ((const uint8_t *)a->data)[i];
-    case SR_I32: return ((const int32_t *)a->data)[i];
-    case SR_I64: return (double)((const int64_t *)a->data)[i];
-    case SR_F32: return ((const float *)a->data)[i];
-    case SR_F64: return ((const double *)a->data)[i];
+    case SR_U8:
+      return ((const uint8_t *)a->data)[i];
+    case SR_I32:
+      return ((const int32_t *)a->data)[i];
+    case SR_I64:
+      return (double)((const int64_t *)a->data)[i];
+    case SR_F32:
+      return ((const float *)a->data)[i];
+    case SR_F64:
+      return ((const double *)a->data)[i];
   }
   return 0;
 }

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define ST_MAX_FILE ((size_t)1 << 34)
+#define ST_MAX_FILE   ((size_t)1 << 34)
 #define ST_MAX_HEADER ((size_t)100 << 20)
 
 static const struct {
@@ -35,7 +35,8 @@ static sr_status parse_meta(const char *path, const cJSON *md, sr_st_file *f, sr
   f->meta = calloc((size_t)(2 * n + 1), sizeof(char *));
   if (!f->meta) return sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path);
   for (const cJSON *it = md->child; it; it = it->next) {
-    if (!cJSON_IsString(it)) return sr_fail(err, SR_ERR_FORMAT, "%s: __metadata__ value '%s' is not a string", path, it->string);
+    if (!cJSON_IsString(it))
+      return sr_fail(err, SR_ERR_FORMAT, "%s: __metadata__ value '%s' is not a string", path, it->string);
     char *key = strdup(it->string), *val = key ? strdup(it->valuestring) : NULL;
     if (!val) {  // the list ends at the first NULL: store pairs only
       free(key);
@@ -62,9 +63,10 @@ static int json_size(const cJSON *x, size_t *out) {
   return 1;
 }
 
-static sr_status parse_tensor(const char *path, const cJSON *it, size_t data_size, sr_st_tensor *t, st_range *r,
-                              sr_err *err) {
-  if (strlen(it->string) >= sizeof t->name) return sr_fail(err, SR_ERR_FORMAT, "%s: tensor name too long", path);
+static sr_status parse_tensor(const char *path, const cJSON *it, size_t data_size, sr_st_tensor *t,
+                              st_range *r, sr_err *err) {
+  if (strlen(it->string) >= sizeof t->name)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor name too long", path);
   snprintf(t->name, sizeof t->name, "%s", it->string);
   const cJSON *dt = cJSON_GetObjectItemCaseSensitive(it, "dtype");
   const cJSON *sh = cJSON_GetObjectItemCaseSensitive(it, "shape");
@@ -73,10 +75,16 @@ static sr_status parse_tensor(const char *path, const cJSON *it, size_t data_siz
     return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' lacks dtype/shape/data_offsets", path, t->name);
   int found = 0;
   for (size_t i = 0; i < sizeof ST_DTYPES / sizeof ST_DTYPES[0]; i++)
-    if (!strcmp(dt->valuestring, ST_DTYPES[i].name)) t->dtype = ST_DTYPES[i].dt, found = 1;
-  if (!found) return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has unsupported dtype %s", path, t->name, dt->valuestring);
+    if (!strcmp(dt->valuestring, ST_DTYPES[i].name)) {
+      t->dtype = ST_DTYPES[i].dt;
+      found = 1;
+    }
+  if (!found)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has unsupported dtype %s", path, t->name,
+                   dt->valuestring);
   t->ndim = cJSON_GetArraySize(sh);
-  if (t->ndim > SR_NPY_MAX_DIMS) return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has too many dims", path, t->name);
+  if (t->ndim > SR_NPY_MAX_DIMS)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' has too many dims", path, t->name);
   t->count = 1;
   int d = 0;
   for (const cJSON *x = sh->child; x; x = x->next, d++) {
@@ -90,9 +98,11 @@ static sr_status parse_tensor(const char *path, const cJSON *it, size_t data_siz
   size_t b, e, need = (size_t)t->count * sr_dtype_size(t->dtype);
   if (!json_size(of->child, &b) || !json_size(of->child->next, &e) || e < b || e > data_size || e - b != need)
     return sr_fail(err, SR_ERR_FORMAT,
-                   "%s: tensor '%s' has data offsets [%.0f, %.0f] inconsistent with its shape (%zu bytes) or the file size (%zu data bytes)",
+                   "%s: tensor '%s' has data offsets [%.0f, %.0f] inconsistent with its shape (%zu bytes) or "
+                   "the file size (%zu data bytes)",
                    path, t->name, of->child->valuedouble, of->child->next->valuedouble, need, data_size);
-  r->begin = b, r->end = e;
+  r->begin = b;
+  r->end = e;
   return SR_OK;
 }
 
@@ -108,15 +118,17 @@ static sr_status check_tiling(const char *path, st_range *ranges, int n, size_t 
   size_t at = 0;
   for (int i = 0; i < n; i++) {
     if (ranges[i].begin < at)
-      return sr_fail(err, SR_ERR_FORMAT, "%s: tensor data ranges overlap ('%s' starts at byte %zu, before %zu)", path,
+      return sr_fail(err, SR_ERR_FORMAT,
+                     "%s: tensor data ranges overlap ('%s' starts at byte %zu, before %zu)", path,
                      ranges[i].name, ranges[i].begin, at);
     if (ranges[i].begin > at)
-      return sr_fail(err, SR_ERR_FORMAT, "%s: tensor data has a hole (bytes %zu to %zu belong to no tensor)", path, at,
-                     ranges[i].begin);
+      return sr_fail(err, SR_ERR_FORMAT, "%s: tensor data has a hole (bytes %zu to %zu belong to no tensor)",
+                     path, at, ranges[i].begin);
     at = ranges[i].end;
   }
   if (at != data_size)
-    return sr_fail(err, SR_ERR_FORMAT, "%s: %zu data bytes after the last tensor (the data section is %zu bytes)", path,
+    return sr_fail(err, SR_ERR_FORMAT,
+                   "%s: %zu data bytes after the last tensor (the data section is %zu bytes)", path,
                    data_size - at, data_size);
   return SR_OK;
 }
@@ -137,7 +149,7 @@ static sr_status parse_header(const char *path, const char *text, size_t hl, siz
   if (!f->tensors || !*ranges) st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", path);
   for (const cJSON *it = root->child; it && !st; it = it->next) {
     if (!strcmp(it->string, "__metadata__")) {
-      st = f->meta ? sr_fail(err, SR_ERR_FORMAT, "%s: __metadata__ appears twice", path)
+      st = f->meta              ? sr_fail(err, SR_ERR_FORMAT, "%s: __metadata__ appears twice", path)
            : cJSON_IsObject(it) ? parse_meta(path, it, f, err)
                                 : sr_fail(err, SR_ERR_FORMAT, "%s: __metadata__ is not an object", path);
       continue;
@@ -177,15 +189,17 @@ sr_status sr_st_read(const char *path, sr_st_file *f, sr_err *err) {
   }
   if (!have_len || hl > size - 8 || hl > ST_MAX_HEADER || hl < 2 || size > ST_MAX_FILE) {
     fclose(fp);
-    return sr_fail(err, SR_ERR_FORMAT, "%s: not a safetensors file (header length %llu, file %llu bytes)", path,
-                   (unsigned long long)hl, (unsigned long long)size);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: not a safetensors file (header length %llu, file %llu bytes)",
+                   path, (unsigned long long)hl, (unsigned long long)size);
   }
   size_t data_size = (size_t)(size - 8 - hl);
   sr_status st = SR_OK;
   st_range *ranges = NULL;
   char *text = sr_alloc((size_t)hl);  // at most the file's own size
-  if (!text) st = sr_fail(err, SR_ERR_NOMEM, "%s: cannot allocate the %llu-byte header", path, (unsigned long long)hl);
-  else if (fread(text, 1, (size_t)hl, fp) != (size_t)hl) st = sr_fail(err, SR_ERR_IO, "%s: short read of the header", path);
+  if (!text)
+    st = sr_fail(err, SR_ERR_NOMEM, "%s: cannot allocate the %llu-byte header", path, (unsigned long long)hl);
+  else if (fread(text, 1, (size_t)hl, fp) != (size_t)hl)
+    st = sr_fail(err, SR_ERR_IO, "%s: short read of the header", path);
   if (!st) st = parse_header(path, text, (size_t)hl, data_size, f, &ranges, err);
   sr_free(text);
   if (!st) st = check_tiling(path, ranges, f->n, data_size, err);
@@ -199,7 +213,8 @@ sr_status sr_st_read(const char *path, sr_st_file *f, sr_err *err) {
   for (int i = 0; !st && i < f->n; i++) {  // ranges are sorted and tile the data: one sequential read
     size_t bytes = ranges[i].end - ranges[i].begin;
     char *dst = (char *)f->buf + slot;
-    if (bytes && fread(dst, 1, bytes, fp) != bytes) st = sr_fail(err, SR_ERR_IO, "%s: short read of tensor '%s'", path, ranges[i].name);
+    if (bytes && fread(dst, 1, bytes, fp) != bytes)
+      st = sr_fail(err, SR_ERR_IO, "%s: short read of tensor '%s'", path, ranges[i].name);
     f->tensors[ranges[i].index].data = dst;
     slot += (bytes + 63) & ~(size_t)63;
   }
@@ -232,7 +247,8 @@ static int build_header(cJSON *root, const sr_st_entry *e, int n, const char *co
   if (meta && meta[0]) {
     cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
     ok = md != NULL;
-    for (const char *const *p = meta; ok && p[0] && p[1]; p += 2) ok = cJSON_AddStringToObject(md, p[0], p[1]) != NULL;
+    for (const char *const *p = meta; ok && p[0] && p[1]; p += 2)
+      ok = cJSON_AddStringToObject(md, p[0], p[1]) != NULL;
   }
   size_t off = 0;
   for (int i = 0; ok && i < n; i++) {
@@ -241,7 +257,8 @@ static int build_header(cJSON *root, const sr_st_entry *e, int n, const char *co
     for (int d = 0; d < e[i].ndim; d++) cnt *= (size_t)e[i].shape[d];
     size_t bytes = cnt * sr_dtype_size(e[i].dtype);
     cJSON *t = cJSON_AddObjectToObject(root, e[i].name);
-    cJSON *sh = t ? cJSON_AddArrayToObject(t, "shape") : NULL, *of = sh ? cJSON_AddArrayToObject(t, "data_offsets") : NULL;
+    cJSON *sh = t ? cJSON_AddArrayToObject(t, "shape") : NULL,
+          *of = sh ? cJSON_AddArrayToObject(t, "data_offsets") : NULL;
     ok = of && cJSON_AddStringToObject(t, "dtype", dn ? dn : "F32");
     for (int d = 0; ok && d < e[i].ndim; d++) {
       cJSON *x = cJSON_CreateNumber((double)e[i].shape[d]);

@@ -5,10 +5,9 @@
 #include "internal.h"
 
 static const sr_corrupt_fn KERNELS[SR_NUM_CORRUPTIONS] = {
-    sr_cor_gaussian_noise, sr_cor_shot_noise, sr_cor_impulse_noise, sr_cor_defocus_blur,
-    sr_cor_glass_blur,     sr_cor_motion_blur, sr_cor_zoom_blur,    sr_cor_snow,
-    sr_cor_frost,          sr_cor_fog,         sr_cor_brightness,   sr_cor_contrast,
-    sr_cor_elastic,        sr_cor_pixelate,    sr_cor_jpeg,
+    sr_cor_gaussian_noise, sr_cor_shot_noise, sr_cor_impulse_noise, sr_cor_defocus_blur, sr_cor_glass_blur,
+    sr_cor_motion_blur,    sr_cor_zoom_blur,  sr_cor_snow,          sr_cor_frost,        sr_cor_fog,
+    sr_cor_brightness,     sr_cor_contrast,   sr_cor_elastic,       sr_cor_pixelate,     sr_cor_jpeg,
 };
 
 static int next_pow2(int v) {
@@ -35,15 +34,20 @@ sr_status sr_cws_init(sr_cws *ws, int c, int h, int w, sr_err *err) {
   char *b = sr_alloc(bytes);
   if (!b) return sr_fail(err, SR_ERR_NOMEM, "corrupt: cannot allocate a %zu-byte workspace", bytes);
   ws->block = b;
-  ws->dtab = (double *)b, b += SR_CWS_DTAB * sizeof(double);
+  ws->dtab = (double *)b;
+  b += SR_CWS_DTAB * sizeof(double);
   float **fl[] = {&ws->x, &ws->y, &ws->t0, &ws->t1};
   for (int i = 0; i < 4; i++, b += nf * sizeof(float)) *fl[i] = (float *)b;
   float **pl[] = {&ws->p0, &ws->p1, &ws->p2};
   for (int i = 0; i < 3; i++, b += (sq + 16) * sizeof(float)) *pl[i] = (float *)b;
-  ws->fa = (float *)b, b += (ws->tab_len + 16) * sizeof(float);
-  ws->fb = (float *)b, b += (ws->tab_len + 16) * sizeof(float);
-  ws->ia = (int *)b, b += (ws->tab_len + 16) * sizeof(int);
-  ws->ib = (int *)b, b += (ws->tab_len + 16) * sizeof(int);
+  ws->fa = (float *)b;
+  b += (ws->tab_len + 16) * sizeof(float);
+  ws->fb = (float *)b;
+  b += (ws->tab_len + 16) * sizeof(float);
+  ws->ia = (int *)b;
+  b += (ws->tab_len + 16) * sizeof(int);
+  ws->ib = (int *)b;
+  b += (ws->tab_len + 16) * sizeof(int);
   ws->u8 = (uint8_t *)b;
   return SR_OK;
 }

@@ -39,7 +39,8 @@ static int disk_kernel(double radius, double alias, float *k) {
 }
 
 sr_status sr_cor_defocus_blur(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
-  (void)rng, (void)err;
+  (void)rng;
+  (void)err;
   float k[(2 * DISK_MAX + 1) * (2 * DISK_MAX + 1)];
   int R = disk_kernel(DEFOCUS[severity - 1][0], DEFOCUS[severity - 1][1], k);
   int n = 2 * R + 1, h = ws->h, w = ws->w;

@@ -14,14 +14,16 @@ static void chw_to_hwc(const uint8_t *src, int64_t n, int c, int h, int w, uint8
   size_t plane = (size_t)h * (size_t)w, per = plane * (size_t)c;
   for (int64_t k = 0; k < n; k++)
     for (int ch = 0; ch < c; ch++)
-      for (size_t i = 0; i < plane; i++) dst[(size_t)k * per + i * (size_t)c + (size_t)ch] = src[(size_t)k * per + (size_t)ch * plane + i];
+      for (size_t i = 0; i < plane; i++)
+        dst[(size_t)k * per + i * (size_t)c + (size_t)ch] = src[(size_t)k * per + (size_t)ch * plane + i];
 }
 
 static void hwc_to_chw(const uint8_t *src, int64_t n, int c, int h, int w, uint8_t *dst) {
   size_t plane = (size_t)h * (size_t)w, per = plane * (size_t)c;
   for (int64_t k = 0; k < n; k++)
     for (size_t i = 0; i < plane; i++)
-      for (int ch = 0; ch < c; ch++) dst[(size_t)k * per + (size_t)ch * plane + i] = src[(size_t)k * per + i * (size_t)c + (size_t)ch];
+      for (int ch = 0; ch < c; ch++)
+        dst[(size_t)k * per + (size_t)ch * plane + i] = src[(size_t)k * per + i * (size_t)c + (size_t)ch];
 }
 
 static sr_status write_labels(const sr_dataset *ds, int64_t n, const char *dir, sr_err *err) {
@@ -37,8 +39,8 @@ static sr_status write_labels(const sr_dataset *ds, int64_t n, const char *dir, 
   return st;
 }
 
-sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corruption *kinds,
-                               int n_kinds, int64_t limit, uint64_t seed, int64_t freq_images,
+sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corruption *kinds, int n_kinds,
+                               int64_t limit, uint64_t seed, int64_t freq_images,
                                sr_corrupt_progress_fn progress, void *ctx, sr_corrupt_freq *freq,
                                sr_err *err) {
   if (freq) memset(freq, 0, sizeof *freq);
@@ -47,12 +49,14 @@ sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_c
   if (n_kinds < 1 || n_kinds > SR_NUM_CORRUPTIONS)
     return sr_fail(err, SR_ERR_ARG, "corrupt: %d corruptions requested (1..%d)", n_kinds, SR_NUM_CORRUPTIONS);
   if ((ds->c != 1 && ds->c != 3) || ds->h < 8 || ds->w < 8)
-    return sr_fail(err, SR_ERR_ARG, "corrupt: images are %dx%dx%d; corruptions need 1 or 3 channels and sides >= 8",
-                   ds->c, ds->h, ds->w);
+    return sr_fail(err, SR_ERR_ARG,
+                   "corrupt: images are %dx%dx%d; corruptions need 1 or 3 channels and sides >= 8", ds->c,
+                   ds->h, ds->w);
   for (int64_t i = 0; i < n; i++)
     if (ds->labels[i] < 0 || ds->labels[i] > 255)
-      return sr_fail(err, SR_ERR_ARG, "corrupt: label %d of image %lld does not fit CIFAR-10-C's uint8 labels",
-                     ds->labels[i], (long long)i);
+      return sr_fail(err, SR_ERR_ARG,
+                     "corrupt: label %d of image %lld does not fit CIFAR-10-C's uint8 labels", ds->labels[i],
+                     (long long)i);
   sr_status st = sr_mkdir_p(dir, err);
   if (st) return st;
   if ((st = write_labels(ds, n, dir, err))) return st;
@@ -108,20 +112,23 @@ static sr_status read_labels(const char *dir, int64_t expect, int32_t *dst_all, 
   if (st) return st;
   if (a.ndim != 1 || a.shape[0] != expect) {
     sr_npy_free(&a);
-    return sr_fail(err, SR_ERR_SHAPE, "%s: expected %lld labels (one per corrupted image), found shape of %d dims, %lld entries",
+    return sr_fail(err, SR_ERR_SHAPE,
+                   "%s: expected %lld labels (one per corrupted image), found shape of %d dims, %lld entries",
                    path, (long long)expect, a.ndim, (long long)a.count);
   }
   if (a.dtype != SR_U8 && a.dtype != SR_I32 && a.dtype != SR_I64) {
     sr_npy_free(&a);
-    return sr_fail(err, SR_ERR_FORMAT, "%s: labels must be uint8, int32 or int64, not %s", path, sr_dtype_name(a.dtype));
+    return sr_fail(err, SR_ERR_FORMAT, "%s: labels must be uint8, int32 or int64, not %s", path,
+                   sr_dtype_name(a.dtype));
   }
   for (int64_t i = 0; i < expect; i++) {
-    int64_t v = a.dtype == SR_U8 ? ((uint8_t *)a.data)[i] : a.dtype == SR_I32 ? ((int32_t *)a.data)[i]
-                                                                            : ((int64_t *)a.data)[i];
+    int64_t v = a.dtype == SR_U8    ? ((uint8_t *)a.data)[i]
+                : a.dtype == SR_I32 ? ((int32_t *)a.data)[i]
+                                    : ((int64_t *)a.data)[i];
     if (v < 0 || v >= SR_DATASET_MAX_CLASSES) {
       sr_npy_free(&a);
-      return sr_fail(err, SR_ERR_FORMAT, "%s: label %lld at index %lld is outside [0, %d)", path, (long long)v,
-                     (long long)i, SR_DATASET_MAX_CLASSES);
+      return sr_fail(err, SR_ERR_FORMAT, "%s: label %lld at index %lld is outside [0, %d)", path,
+                     (long long)v, (long long)i, SR_DATASET_MAX_CLASSES);
     }
     dst_all[i] = (int32_t)v;
   }
@@ -136,17 +143,19 @@ sr_status sr_corrupt_load(const char *dir, const char *name, int severity, int n
   sr_status st = sr_corruption_parse(name, &kind, err);
   if (st) return st;
   if (severity < 0 || severity > SR_NUM_SEVERITIES)
-    return sr_fail(err, SR_ERR_ARG, "corrupt load: severity %d is out of range 1..5 (0 = all five)", severity);
+    return sr_fail(err, SR_ERR_ARG, "corrupt load: severity %d is out of range 1..5 (0 = all five)",
+                   severity);
   char path[4096];
   snprintf(path, sizeof path, "%s/%s.npy", dir, name);
   sr_npy a;
   if ((st = sr_npy_read(path, &a, err))) return st;
   int c = a.ndim == 4 ? (int)a.shape[3] : 1;
-  if (a.dtype != SR_U8 || (a.ndim != 3 && a.ndim != 4) || (c != 1 && c != 3) || a.shape[0] < SR_NUM_SEVERITIES ||
-      a.shape[0] % SR_NUM_SEVERITIES || a.shape[1] < 1 || a.shape[2] < 1) {
+  if (a.dtype != SR_U8 || (a.ndim != 3 && a.ndim != 4) || (c != 1 && c != 3) ||
+      a.shape[0] < SR_NUM_SEVERITIES || a.shape[0] % SR_NUM_SEVERITIES || a.shape[1] < 1 || a.shape[2] < 1) {
     sr_npy_free(&a);
     return sr_fail(err, SR_ERR_SHAPE,
-                   "%s: expected uint8 (5*N, H, W, C) with C 1 or 3 (or (5*N, H, W)), got %s with %d dims, first dim %lld",
+                   "%s: expected uint8 (5*N, H, W, C) with C 1 or 3 (or (5*N, H, W)), got %s with %d dims, "
+                   "first dim %lld",
                    path, sr_dtype_name(a.dtype), a.ndim, (long long)(a.ndim ? a.shape[0] : 0));
   }
   int64_t total = a.shape[0], per_sev = total / SR_NUM_SEVERITIES;
@@ -176,18 +185,21 @@ sr_status sr_corrupt_load(const char *dir, const char *name, int severity, int n
   sr_free(labels);
   sr_npy_free(&a);
   out->n = n;
-  out->c = c, out->h = h, out->w = w;
+  out->c = c;
+  out->h = h;
+  out->w = w;
   int maxl = 0;
   for (int64_t i = 0; i < n; i++) maxl = out->labels[i] > maxl ? out->labels[i] : maxl;
   if (num_classes_hint > 0 && maxl >= num_classes_hint) {
     sr_dataset_free(out);
-    return sr_fail(err, SR_ERR_FORMAT, "%s/labels.npy: label %d is not below the expected %d classes", dir, maxl,
-                   num_classes_hint);
+    return sr_fail(err, SR_ERR_FORMAT, "%s/labels.npy: label %d is not below the expected %d classes", dir,
+                   maxl, num_classes_hint);
   }
   out->num_classes = num_classes_hint > 0 ? num_classes_hint : maxl + 1;
   if (out->num_classes > SR_DATASET_MAX_CLASSES) out->num_classes = SR_DATASET_MAX_CLASSES;
   snprintf(out->name, sizeof out->name, "%.40s-s%d", name, severity);
-  for (int k = 0; k < out->num_classes; k++) snprintf(out->class_names[k], sizeof out->class_names[k], "%d", k);
+  for (int k = 0; k < out->num_classes; k++)
+    snprintf(out->class_names[k], sizeof out->class_names[k], "%d", k);
   return SR_OK;
 }
 
@@ -213,7 +225,8 @@ static sr_status parse_row(const char *path, int line, char *row, sr_corrupt_fre
   sr_status st = sr_corruption_parse(tok, &f->kinds[k], err);
   if (st) return sr_err_context(err, "%s:%d", path, line);
   for (int i = 0; i < k; i++)
-    if (f->kinds[i] == f->kinds[k]) return sr_fail(err, SR_ERR_FORMAT, "%s:%d: '%s' listed twice", path, line, tok);
+    if (f->kinds[i] == f->kinds[k])
+      return sr_fail(err, SR_ERR_FORMAT, "%s:%d: '%s' listed twice", path, line, tok);
   double v[7];
   for (int i = 0; i < 7; i++) {
     tok = strtok_r(NULL, ",", &save);
@@ -227,7 +240,11 @@ static sr_status parse_row(const char *path, int line, char *row, sr_corrupt_fre
   for (int s = 0; s < SR_NUM_SEVERITIES; s++) f->share[k][s] = v[1 + s];
   f->mean[k] = v[6];
   tok = strtok_r(NULL, ",\r\n", &save);
-  int g = !tok ? -1 : !strcmp(tok, "low") ? SR_FREQ_LOW : !strcmp(tok, "mid") ? SR_FREQ_MID : !strcmp(tok, "high") ? SR_FREQ_HIGH : -1;
+  int g = !tok                   ? -1
+          : !strcmp(tok, "low")  ? SR_FREQ_LOW
+          : !strcmp(tok, "mid")  ? SR_FREQ_MID
+          : !strcmp(tok, "high") ? SR_FREQ_HIGH
+                                 : -1;
   if (g < 0) return sr_fail(err, SR_ERR_FORMAT, "%s:%d: group must be low, mid or high", path, line);
   f->group[k] = (sr_freq_group)g;
   if (strtok_r(NULL, ",", &save)) return sr_fail(err, SR_ERR_FORMAT, "%s:%d: too many fields", path, line);
@@ -257,8 +274,10 @@ sr_status sr_corrupt_read_freq(const char *dir, sr_corrupt_freq *out, sr_err *er
   int line = 1;
   while (!st && (row = strtok_r(NULL, "\n", &save))) {
     line++;
-    if (out->n_kinds >= SR_NUM_CORRUPTIONS) st = sr_fail(err, SR_ERR_FORMAT, "%s: more than %d rows", path, SR_NUM_CORRUPTIONS);
-    else st = parse_row(path, line, row, out, err);
+    if (out->n_kinds >= SR_NUM_CORRUPTIONS)
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: more than %d rows", path, SR_NUM_CORRUPTIONS);
+    else
+      st = parse_row(path, line, row, out, err);
   }
   if (!st && out->n_kinds == 0) st = sr_fail(err, SR_ERR_FORMAT, "%s: no rows", path);
   sr_free(text);

@@ -5,17 +5,20 @@
 #include "internal.h"
 
 // alpha (displacement scale), sigma (field smoothness), affine jitter; times the image side.
-static const double ELASTIC[5][3] = {{0, 0, .08}, {.05, .2, .07}, {.08, .06, .06}, {.1, .04, .05}, {.1, .03, .03}};
+static const double ELASTIC[5][3] = {
+    {0, 0, .08}, {.05, .2, .07}, {.08, .06, .06}, {.1, .04, .05}, {.1, .03, .03}};
 
 // Affine map A (2x3) with A * p_i = q_i for three points (solves two 3x3 systems by Cramer's rule).
 static void affine_from_points(const double p[3][2], const double q[3][2], double A[2][3]) {
-  double det = p[0][0] * (p[1][1] - p[2][1]) - p[0][1] * (p[1][0] - p[2][0]) + (p[1][0] * p[2][1] - p[2][0] * p[1][1]);
+  double det =
+      p[0][0] * (p[1][1] - p[2][1]) - p[0][1] * (p[1][0] - p[2][0]) + (p[1][0] * p[2][1] - p[2][0] * p[1][1]);
   for (int r = 0; r < 2; r++) {
     double b0 = q[0][r], b1 = q[1][r], b2 = q[2][r];
     A[r][0] = (b0 * (p[1][1] - p[2][1]) - p[0][1] * (b1 - b2) + (b1 * p[2][1] - b2 * p[1][1])) / det;
     A[r][1] = (p[0][0] * (b1 - b2) - b0 * (p[1][0] - p[2][0]) + (p[1][0] * b2 - p[2][0] * b1)) / det;
     A[r][2] = (p[0][0] * (p[1][1] * b2 - p[2][1] * b1) - p[0][1] * (p[1][0] * b2 - p[2][0] * b1) +
-               b0 * (p[1][0] * p[2][1] - p[2][0] * p[1][1])) / det;
+               b0 * (p[1][0] * p[2][1] - p[2][0] * p[1][1])) /
+              det;
   }
 }
 

@@ -38,8 +38,8 @@ static void pass(const float *in, float *out, int rows, int n, size_t line_strid
   }
 }
 
-void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const float *k, int r,
-                   sr_border b, int *idx) {
+void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const float *k, int r, sr_border b,
+                   int *idx) {
   // in, out, tmp: (h, w)
   for (int i = -r; i < w + r; i++) idx[i + r] = sr_border_index(i, w, b);
   pass(in, tmp, h, w, (size_t)w, 1, k, r, idx);
@@ -53,8 +53,10 @@ float sr_bilinear(const float *p, int h, int w, float y, float x, sr_border b) {
   float ay = y - fy, ax = x - fx;
   int ya = y0, yb = y0 + 1, xa = x0, xb = x0 + 1;
   if (y0 < 0 || yb >= h || x0 < 0 || xb >= w) {  // only border samples pay for folding
-    ya = sr_border_index(y0, h, b), yb = sr_border_index(y0 + 1, h, b);
-    xa = sr_border_index(x0, w, b), xb = sr_border_index(x0 + 1, w, b);
+    ya = sr_border_index(y0, h, b);
+    yb = sr_border_index(y0 + 1, h, b);
+    xa = sr_border_index(x0, w, b);
+    xb = sr_border_index(x0 + 1, w, b);
   }
   const float *ra = p + (size_t)ya * (size_t)w, *rb = p + (size_t)yb * (size_t)w;
   float top = ra[xa] + ax * (ra[xb] - ra[xa]);

@@ -19,7 +19,8 @@ static void plasma(float *m, int S, double decay, sr_rng *rng) {
         int i1 = (i + 1) % g, j1 = (j + 1) % g;
         double s = AT(i * step, j * step) + AT(i1 * step, j * step) + AT(i * step, j1 * step) +
                    AT(i1 * step, j1 * step);
-        AT(i * step + half, j * step + half) = (float)(s / 4 + wibble * wibble * (2 * sr_rng_uniform(rng) - 1));
+        AT(i * step + half, j * step + half) =
+            (float)(s / 4 + wibble * wibble * (2 * sr_rng_uniform(rng) - 1));
       }
     // Diamonds on the top edges: the centres above and below, the corners left and right.
     for (int i = 0; i < g; i++)

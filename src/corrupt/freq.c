@@ -17,7 +17,7 @@ sr_status sr_corrupt_hf_share(const uint8_t *a, const uint8_t *b, int64_t n, int
   float *in = fftwf_alloc_real(plane);
   fftwf_complex *out = fftwf_alloc_complex((size_t)h * (size_t)wc);
   double *weight = sr_alloc((size_t)h * (size_t)wc * sizeof(double));  // multiplicity in the full plane
-  uint8_t *high = sr_alloc((size_t)h * (size_t)wc);                   // 1 where r > SR_CORRUPT_HF_RADIUS
+  uint8_t *high = sr_alloc((size_t)h * (size_t)wc);                    // 1 where r > SR_CORRUPT_HF_RADIUS
   fftwf_plan plan = in && out ? fftwf_plan_dft_r2c_2d(h, w, in, out, FFTW_ESTIMATE) : NULL;
   if (!in || !out || !weight || !high || !plan) {
     if (plan) fftwf_destroy_plan(plan);
@@ -39,7 +39,8 @@ sr_status sr_corrupt_hf_share(const uint8_t *a, const uint8_t *b, int64_t n, int
   for (int64_t k = 0; k < n; k++) {
     double total = 0, hf = 0;
     for (int ch = 0; ch < c; ch++) {
-      const uint8_t *pa = a + (size_t)k * per + (size_t)ch * plane, *pb = b + (size_t)k * per + (size_t)ch * plane;
+      const uint8_t *pa = a + (size_t)k * per + (size_t)ch * plane,
+                    *pb = b + (size_t)k * per + (size_t)ch * plane;
       for (size_t i = 0; i < plane; i++) in[i] = ((float)pb[i] - (float)pa[i]) * (1.f / 255.f);
       fftwf_execute(plan);
       for (size_t i = 0; i < (size_t)h * (size_t)wc; i++) {
@@ -83,8 +84,9 @@ sr_status sr_corrupt_measure_freq(const sr_dataset *ds, const sr_corruption *kin
   if (n_kinds < 1 || n_kinds > SR_NUM_CORRUPTIONS)
     return sr_fail(err, SR_ERR_ARG, "measure_freq: %d corruptions (1..%d)", n_kinds, SR_NUM_CORRUPTIONS);
   int64_t m = n_images < ds->n ? n_images : ds->n;
-  if (m < 1) return sr_fail(err, SR_ERR_ARG, "measure_freq: no images to measure (n_images=%lld, dataset has %lld)",
-                            (long long)n_images, (long long)ds->n);
+  if (m < 1)
+    return sr_fail(err, SR_ERR_ARG, "measure_freq: no images to measure (n_images=%lld, dataset has %lld)",
+                   (long long)n_images, (long long)ds->n);
   size_t per = (size_t)ds->c * (size_t)ds->h * (size_t)ds->w;
   uint8_t *buf = sr_alloc((size_t)m * per);
   if (!buf) return sr_fail(err, SR_ERR_NOMEM, "measure_freq: cannot allocate %lld images", (long long)m);
@@ -97,7 +99,8 @@ sr_status sr_corrupt_measure_freq(const sr_dataset *ds, const sr_corruption *kin
     for (int s = 1; s <= SR_NUM_SEVERITIES && !st; s++) {
       int64_t used;
       st = sr_corrupt_batch(ds->images, m, ds->c, ds->h, ds->w, kinds[k], s, seed, 0, buf, err);
-      if (!st) st = sr_corrupt_hf_share(ds->images, buf, m, ds->c, ds->h, ds->w, &out->share[k][s - 1], &used, err);
+      if (!st)
+        st = sr_corrupt_hf_share(ds->images, buf, m, ds->c, ds->h, ds->w, &out->share[k][s - 1], &used, err);
       sum += out->share[k][s - 1];
     }
     out->mean[k] = sum / SR_NUM_SEVERITIES;

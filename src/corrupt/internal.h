@@ -11,21 +11,21 @@
 // (JPEG's libjpeg buffers are the one per-image allocation).
 typedef struct sr_cws {
   int c, h, w;
-  size_t plane;       // h * w
-  size_t n;           // c * h * w
-  const uint8_t *in;  // (c, h, w) the clean image
-  float *x;           // (c, h, w) clean image / 255
-  float *y;           // (c, h, w) corrupted, in [0, 1] units before clipping
-  float *t0, *t1;     // (c, h, w) scratch
+  size_t plane;         // h * w
+  size_t n;             // c * h * w
+  const uint8_t *in;    // (c, h, w) the clean image
+  float *x;             // (c, h, w) clean image / 255
+  float *y;             // (c, h, w) corrupted, in [0, 1] units before clipping
+  float *t0, *t1;       // (c, h, w) scratch
   float *p0, *p1, *p2;  // (S, S) planes, S = max(h, w, plasma map size)
-  int side;           // S
-  int *ia, *ib;       // index tables, tab_len entries each
-  float *fa, *fb;     // weight tables, tab_len entries each
+  int side;             // S
+  int *ia, *ib;         // index tables, tab_len entries each
+  float *fa, *fb;       // weight tables, tab_len entries each
   size_t tab_len;
-  uint8_t *u8;        // (c, h, w) byte scratch
-  double *dtab;       // SR_CWS_DTAB doubles: per-level tables a kernel may cache across images
-  int dtab_key;       // which kernel/severity dtab holds (0: none)
-  void *block;        // the one allocation behind all of the above
+  uint8_t *u8;   // (c, h, w) byte scratch
+  double *dtab;  // SR_CWS_DTAB doubles: per-level tables a kernel may cache across images
+  int dtab_key;  // which kernel/severity dtab holds (0: none)
+  void *block;   // the one allocation behind all of the above
 } sr_cws;
 
 #define SR_CWS_DTAB (256 * 8)
@@ -63,8 +63,8 @@ int sr_border_index(int i, int n, sr_border b);
 int sr_gauss_taps(double sigma, double truncate, float *k, int rmax);
 // Separable filter of one (h, w) plane with symmetric taps k[0..2r]: out may alias in. tmp: h*w floats.
 // idx: a table of at least max(h, w) + 2r ints.
-void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const float *k, int r,
-                   sr_border b, int *idx);
+void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const float *k, int r, sr_border b,
+                   int *idx);
 // Bilinear sample of an (h, w) plane at (y, x), out-of-range coordinates folded by the border rule.
 float sr_bilinear(const float *p, int h, int w, float y, float x, sr_border b);
 // Fill dst[0..n) with N(mean, sd) draws (Box-Muller, both outputs used).

@@ -97,6 +97,7 @@ sr_status sr_cor_jpeg(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
   if (roundtrip(pix, c, ws->h, ws->w, QUALITY[severity - 1], &je))
     return sr_fail(err, SR_ERR_BACKEND, "jpeg_compression: libjpeg failed: %s", je.msg);
   for (size_t i = 0; i < np; i++)
-    for (int ch = 0; ch < c; ch++) ws->y[(size_t)ch * np + i] = (float)pix[i * (size_t)c + (size_t)ch] * (1.f / 255.f);
+    for (int ch = 0; ch < c; ch++)
+      ws->y[(size_t)ch * np + i] = (float)pix[i * (size_t)c + (size_t)ch] * (1.f / 255.f);
   return SR_OK;
 }

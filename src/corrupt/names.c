@@ -4,9 +4,21 @@
 #include "simreg/corrupt.h"
 
 static const char *const NAMES[SR_NUM_CORRUPTIONS] = {
-    "gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", "glass_blur",
-    "motion_blur",    "zoom_blur",  "snow",          "frost",        "fog",
-    "brightness",     "contrast",   "elastic_transform", "pixelate", "jpeg_compression",
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "defocus_blur",
+    "glass_blur",
+    "motion_blur",
+    "zoom_blur",
+    "snow",
+    "frost",
+    "fog",
+    "brightness",
+    "contrast",
+    "elastic_transform",
+    "pixelate",
+    "jpeg_compression",
 };
 
 const char *sr_corruption_name(sr_corruption kind) {
@@ -15,9 +27,12 @@ const char *sr_corruption_name(sr_corruption kind) {
 
 const char *sr_freq_group_name(sr_freq_group g) {
   switch (g) {
-    case SR_FREQ_LOW: return "low";
-    case SR_FREQ_MID: return "mid";
-    case SR_FREQ_HIGH: return "high";
+    case SR_FREQ_LOW:
+      return "low";
+    case SR_FREQ_MID:
+      return "mid";
+    case SR_FREQ_HIGH:
+      return "high";
   }
   return "?";
 }
@@ -56,7 +71,8 @@ sr_status sr_corruption_parse_list(const char *list, sr_corruption *kinds, int *
     sr_status st = sr_corruption_parse(name, &k, err);
     if (st) return st;
     for (int i = 0; i < *n; i++)
-      if (kinds[i] == k) return sr_fail(err, SR_ERR_ARG, "corruption list '%s': '%s' given twice", list, name);
+      if (kinds[i] == k)
+        return sr_fail(err, SR_ERR_ARG, "corruption list '%s': '%s' given twice", list, name);
     kinds[(*n)++] = k;
     p += len;
     if (*p == ',') {

@@ -65,7 +65,8 @@ static int64_t poisson(sr_rng *rng, const ptrs_t *p) {
     if (us >= 0.07 && v <= p->vr) return (int64_t)kf;
     if (kf < 0 || (us < 0.013 && v > us)) continue;
     int64_t k = (int64_t)kf;
-    if (log(v) + p->log_inv_alpha - log(p->a / (us * us) + p->b) <= -lam + (double)k * p->loglam - log_factorial(k))
+    if (log(v) + p->log_inv_alpha - log(p->a / (us * us) + p->b) <=
+        -lam + (double)k * p->loglam - log_factorial(k))
       return k;
   }
 }

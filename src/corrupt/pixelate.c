@@ -45,7 +45,8 @@ static void box_pass(const float *in, float *out, int lines, int n_in, int n_out
 }
 
 sr_status sr_cor_pixelate(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
-  (void)rng, (void)err;
+  (void)rng;
+  (void)err;
   int h = ws->h, w = ws->w;
   int h2 = (int)(h * PIXELATE[severity - 1]), w2 = (int)(w * PIXELATE[severity - 1]);
   float *a = ws->t0, *b = ws->t1;  // (h, w)-sized scratch, values in 0..255

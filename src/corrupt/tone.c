@@ -7,7 +7,8 @@ static const float CONTRAST[5] = {.75f, .5f, .4f, .3f, .15f};
 // For fixed hue and saturation RGB is proportional to V = max(R, G, B), so rgb2hsv -> V' = clip(V + c)
 // -> hsv2rgb is exactly rgb * V'/V (and V' gray for black pixels). For one channel V is the value itself.
 sr_status sr_cor_brightness(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
-  (void)rng, (void)err;
+  (void)rng;
+  (void)err;
   float c = BRIGHT[severity - 1];
   size_t np = ws->plane;
   if (ws->c == 1) {
@@ -24,7 +25,9 @@ sr_status sr_cor_brightness(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) 
     float v2 = v + c > 1.f ? 1.f : v + c;
     if (v > 0) {
       float s = v2 / v;
-      ws->y[i] = r[i] * s, ws->y[np + i] = g[i] * s, ws->y[2 * np + i] = b[i] * s;
+      ws->y[i] = r[i] * s;
+      ws->y[np + i] = g[i] * s;
+      ws->y[2 * np + i] = b[i] * s;
     } else {
       ws->y[i] = ws->y[np + i] = ws->y[2 * np + i] = v2;
     }
@@ -33,7 +36,8 @@ sr_status sr_cor_brightness(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) 
 }
 
 sr_status sr_cor_contrast(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
-  (void)rng, (void)err;
+  (void)rng;
+  (void)err;
   float c = CONTRAST[severity - 1];
   for (int ch = 0; ch < ws->c; ch++) {
     const float *x = ws->x + (size_t)ch * ws->plane;

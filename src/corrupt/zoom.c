@@ -46,7 +46,8 @@ void sr_clipped_zoom(sr_cws *ws, const float *in, float *out, double z) {
 }
 
 sr_status sr_cor_zoom_blur(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
-  (void)rng, (void)err;
+  (void)rng;
+  (void)err;
   // np.arange(1, end, 0.01): ceil((end - 1) / 0.01) factors 1 + i * 0.01 (float rounding makes the
   // end point itself part of severities 1 and 2: 7 and 12 factors, then 16, 21, 26).
   int count = (int)ceil((ZOOM_END[severity - 1] - 1.0) / 0.01);

@@ -1,5 +1,6 @@
-// The paper's input pipeline: random crop after reflect padding, horizontal flip, gray, x' = (x/255-mean)*scale.
-// Each sample's randomness comes from its own RNG keyed by (seed, epoch, position in the epoch).
+// The paper's input pipeline: random crop after reflect padding, horizontal flip, gray, x' =
+// (x/255-mean)*scale. Each sample's randomness comes from its own RNG keyed by (seed, epoch, position in the
+// epoch).
 #include <math.h>
 
 #include "data/internal.h"
@@ -7,8 +8,16 @@
 #define SR_MAX_CHANNELS 4
 
 sr_loader_opts sr_loader_opts_default(void) {
-  sr_loader_opts o = {.batch = 64, .shuffle = 1, .augment = 1, .crop_pad = 4, .flip = 1, .gray = 1,
-                      .mean = 0.5f, .scale = 5.0f, .seed = 0, .drop_last = 0};
+  sr_loader_opts o = {.batch = 64,
+                      .shuffle = 1,
+                      .augment = 1,
+                      .crop_pad = 4,
+                      .flip = 1,
+                      .gray = 1,
+                      .mean = 0.5f,
+                      .scale = 5.0f,
+                      .seed = 0,
+                      .drop_last = 0};
   return o;
 }
 
@@ -24,7 +33,8 @@ sr_status sr_loader_opts_check(const sr_dataset *ds, const sr_loader_opts *o, sr
     return sr_fail(err, SR_ERR_ARG, "crop padding %d: must be in [0, %d) for %dx%d images", o->crop_pad, side,
                    ds->h, ds->w);
   if (o->shard_size > 1 && (o->shard_rank < 0 || o->shard_rank >= o->shard_size))
-    return sr_fail(err, SR_ERR_ARG, "shard %d of %d: must be in [0, %d)", o->shard_rank, o->shard_size, o->shard_size);
+    return sr_fail(err, SR_ERR_ARG, "shard %d of %d: must be in [0, %d)", o->shard_rank, o->shard_size,
+                   o->shard_size);
   if (!isfinite(o->mean) || !isfinite(o->scale))
     return sr_fail(err, SR_ERR_ARG, "normalization mean %g / scale %g: must be finite", (double)o->mean,
                    (double)o->scale);
@@ -96,7 +106,8 @@ sr_status sr_make_batch(const sr_dataset *ds, const int64_t *idx, int64_t n, con
     int dy = (int)sr_rng_below(&r, (uint32_t)(2 * pad + 1));
     int dx = (int)sr_rng_below(&r, (uint32_t)(2 * pad + 1));
     if (!o->augment || !o->flip) flip = 0;
-    make_sample(ds, ds->images + (size_t)idx[i] * in_per, o->gray, pad, dy, dx, flip, lut, x + (size_t)i * out_per);
+    make_sample(ds, ds->images + (size_t)idx[i] * in_per, o->gray, pad, dy, dx, flip, lut,
+                x + (size_t)i * out_per);
     y[i] = ds->labels[idx[i]];
   }
   return SR_OK;

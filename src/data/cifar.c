@@ -12,18 +12,24 @@ static const char *const CIFAR10_NAMES[10] = {"airplane", "automobile", "bird", 
 
 typedef struct cifar_kind {
   int classes;
-  const char *subdir;      // standard directory name inside the download
-  const char *meta;        // optional class-name file
-  int label_bytes;         // 1 (CIFAR-10) or 2 (CIFAR-100: coarse, fine)
-  const char *train[6];    // NULL-terminated file lists
+  const char *subdir;    // standard directory name inside the download
+  const char *meta;      // optional class-name file
+  int label_bytes;       // 1 (CIFAR-10) or 2 (CIFAR-100: coarse, fine)
+  const char *train[6];  // NULL-terminated file lists
   const char *test[2];
 } cifar_kind;
 
-static const cifar_kind CIFAR10 = {10, "cifar-10-batches-bin", "batches.meta.txt", 1,
+static const cifar_kind CIFAR10 = {10,
+                                   "cifar-10-batches-bin",
+                                   "batches.meta.txt",
+                                   1,
                                    {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
                                     "data_batch_4.bin", "data_batch_5.bin", NULL},
                                    {"test_batch.bin", NULL}};
-static const cifar_kind CIFAR100 = {100, "cifar-100-binary", "fine_label_names.txt", 2,
+static const cifar_kind CIFAR100 = {100,
+                                    "cifar-100-binary",
+                                    "fine_label_names.txt",
+                                    2,
                                     {"train.bin", NULL, NULL, NULL, NULL, NULL},
                                     {"test.bin", NULL}};
 
@@ -49,8 +55,8 @@ static sr_status count_records(const char *path, size_t rec, int64_t *n, sr_err 
   if (stat(path, &sb) != 0) return sr_fail(err, SR_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
   if (!S_ISREG(sb.st_mode)) return sr_fail(err, SR_ERR_IO, "%s: not a regular file", path);
   if (sb.st_size == 0 || (uint64_t)sb.st_size % rec != 0)
-    return sr_fail(err, SR_ERR_FORMAT, "%s: size %lld is not a positive multiple of the %zu-byte record", path,
-                   (long long)sb.st_size, rec);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: size %lld is not a positive multiple of the %zu-byte record",
+                   path, (long long)sb.st_size, rec);
   *n = (int64_t)((uint64_t)sb.st_size / rec);
   return SR_OK;
 }
@@ -71,8 +77,8 @@ static sr_status read_records(const char *path, const cifar_kind *k, int64_t n, 
     }
     int fine = lab[k->label_bytes - 1];
     if (k->label_bytes == 2 && lab[0] >= 20)
-      st = sr_fail(err, SR_ERR_FORMAT, "%s: coarse label %d of record %lld is out of range (20 classes)", path,
-                   lab[0], (long long)i);
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: coarse label %d of record %lld is out of range (20 classes)",
+                   path, lab[0], (long long)i);
     else if (fine >= k->classes)
       st = sr_fail(err, SR_ERR_FORMAT, "%s: label %d of record %lld is out of range (%d classes)", path, fine,
                    (long long)i, k->classes);

@@ -99,15 +99,20 @@ static sr_status scan_images(const char *dir, folder_scan *s, sr_err *err) {
       if (!st && s->files.n > s->labels_cap) {
         int64_t cap = s->files.cap;
         int32_t *l = realloc(s->labels, sizeof(int32_t) * (size_t)cap);
-        if (!l) st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", cdir);
-        else s->labels = l, s->labels_cap = cap;
+        if (!l)
+          st = sr_fail(err, SR_ERR_NOMEM, "%s: out of memory", cdir);
+        else {
+          s->labels = l;
+          s->labels_cap = cap;
+        }
       }
       if (!st) s->labels[s->files.n - 1] = (int32_t)k;
     }
     list_free(&files);
     if (st) return st;
   }
-  if (s->files.n == 0) return sr_fail(err, SR_ERR_FORMAT, "%s: no .png/.jpg/.jpeg images in its class folders", dir);
+  if (s->files.n == 0)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: no .png/.jpg/.jpeg images in its class folders", dir);
   return SR_OK;
 }
 
@@ -119,12 +124,13 @@ static sr_status probe_all(const folder_scan *s, sr_data_img *shape, sr_err *err
     if (st) return st;
     if (i == 0) {
       if ((int64_t)info.w * info.h > SR_FOLDER_MAX_PIXELS)
-        return sr_fail(err, SR_ERR_FORMAT, "%s: %dx%d image is larger than the %d pixels supported", s->files.v[i],
-                       info.w, info.h, SR_FOLDER_MAX_PIXELS);
+        return sr_fail(err, SR_ERR_FORMAT, "%s: %dx%d image is larger than the %d pixels supported",
+                       s->files.v[i], info.w, info.h, SR_FOLDER_MAX_PIXELS);
       *shape = info;
     } else if (info.w != shape->w || info.h != shape->h) {
-      return sr_fail(err, SR_ERR_FORMAT, "%s is %dx%d (WxH) but %s is %dx%d: all images must have the same size",
-                     s->files.v[i], info.w, info.h, s->files.v[0], shape->w, shape->h);
+      return sr_fail(err, SR_ERR_FORMAT,
+                     "%s is %dx%d (WxH) but %s is %dx%d: all images must have the same size", s->files.v[i],
+                     info.w, info.h, s->files.v[0], shape->w, shape->h);
     }
     if (info.c > shape->c) shape->c = info.c;
   }
@@ -141,7 +147,8 @@ static sr_status load_scanned(const char *dir, folder_scan *s, sr_dataset *out, 
     return sr_fail(err, SR_ERR_FORMAT, "%s: images too large", dir);
   out->images = sr_alloc(bytes);
   out->labels = sr_alloc(sizeof(int32_t) * (size_t)s->files.n);
-  if (!out->images || !out->labels) return sr_fail(err, SR_ERR_NOMEM, "%s: cannot allocate %zu bytes", dir, bytes);
+  if (!out->images || !out->labels)
+    return sr_fail(err, SR_ERR_NOMEM, "%s: cannot allocate %zu bytes", dir, bytes);
   for (int64_t i = 0; i < s->files.n; i++) {
     if ((st = sr_data_image_decode(s->files.v[i], &shape, out->images + (size_t)i * per, err))) return st;
     out->labels[i] = s->labels[i];

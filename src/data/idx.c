@@ -1,7 +1,7 @@
 // IDX files (MNIST family), gzipped or plain: header checks, size bounds before allocating, streaming read.
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
-#include <ctype.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -9,9 +9,9 @@
 
 #define IDX_IMAGES_MAGIC 0x00000803u
 #define IDX_LABELS_MAGIC 0x00000801u
-#define IDX_MAX_SIDE 4096
+#define IDX_MAX_SIDE     4096
 // Deflate cannot expand data by more than about 1032:1; a claim beyond that means a truncated/forged file.
-#define GZ_MAX_RATIO 1032u
+#define GZ_MAX_RATIO     1032u
 
 static const char *const FASHION_NAMES[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
@@ -43,7 +43,8 @@ static sr_status gz_fault(gzFile gz, const char *path, const char *what, sr_err 
   size_t k = strlen(path);  // zlib prefixes its message with the path: drop the repeat
   if (!strncmp(msg, path, k) && !strncmp(msg + k, ": ", 2)) msg += k + 2;
   if (code == Z_ERRNO) return sr_fail(err, SR_ERR_IO, "%s: read error: %s", path, strerror(errno));
-  if (code == Z_BUF_ERROR) return sr_fail(err, SR_ERR_FORMAT, "%s: gzip stream ends early (truncated file)", path);
+  if (code == Z_BUF_ERROR)
+    return sr_fail(err, SR_ERR_FORMAT, "%s: gzip stream ends early (truncated file)", path);
   if (code != Z_OK) return sr_fail(err, SR_ERR_FORMAT, "%s: corrupt gzip data: %s", path, msg);
   return sr_fail(err, SR_ERR_FORMAT, "%s: %s", path, what);
 }
@@ -126,8 +127,8 @@ done:
   return st;
 }
 
-sr_status sr_data_load_idx(const char *images_path, const char *labels_path, int num_classes,
-                           sr_dataset *out, sr_err *err) {
+sr_status sr_data_load_idx(const char *images_path, const char *labels_path, int num_classes, sr_dataset *out,
+                           sr_err *err) {
   uint32_t idims[3], ldims[1];
   uint8_t *pix = NULL, *lab = NULL;
   sr_status st = read_idx(images_path, IDX_IMAGES_MAGIC, 3, idims, &pix, err);
@@ -204,7 +205,9 @@ sr_status sr_data_load_idx_dir(const char *dir, const char *split, sr_dataset *o
   sr_status st = sr_data_load_idx(images, labels, 10, out, err);
   if (st) return st;
   sr_data_numeric_class_names(out);
-  if (contains_nocase(dir, "fashion")) sr_data_fashion_names(out);
-  else snprintf(out->name, sizeof out->name, "idx");
+  if (contains_nocase(dir, "fashion"))
+    sr_data_fashion_names(out);
+  else
+    snprintf(out->name, sizeof out->name, "idx");
   return SR_OK;
 }

@@ -21,8 +21,8 @@ sr_status sr_data_read_class_names(sr_dataset *ds, const char *path, sr_err *err
 
 // ---- per-format loaders (out is zeroed by the caller) ----
 // IDX image + label files; num_classes bounds the labels.
-sr_status sr_data_load_idx(const char *images_path, const char *labels_path, int num_classes,
-                           sr_dataset *out, sr_err *err);
+sr_status sr_data_load_idx(const char *images_path, const char *labels_path, int num_classes, sr_dataset *out,
+                           sr_err *err);
 // IDX files of a split found in dir (train-/t10k- names, plain or .gz).
 sr_status sr_data_load_idx_dir(const char *dir, const char *split, sr_dataset *out, sr_err *err);
 int sr_data_looks_idx_dir(const char *dir);

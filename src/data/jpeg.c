@@ -49,14 +49,15 @@ static sr_status decode(FILE *fp, const char *path, const sr_data_img *want, uin
   info->c = ci.num_components == 1 ? 1 : 3;
   if (!dst) goto out;
   if (info->w != want->w || info->h != want->h || (info->c == 3 && want->c == 1)) {
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: image is %dx%dx%d, expected %dx%dx%d", path, info->h, info->w, info->c,
-                 want->h, want->w, want->c);
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: image is %dx%dx%d, expected %dx%dx%d", path, info->h, info->w,
+                 info->c, want->h, want->w, want->c);
     goto out;
   }
   ci.out_color_space = info->c == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&ci);
   if (ci.output_components != info->c) {
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: unexpected JPEG output (%d components)", path, ci.output_components);
+    st =
+        sr_fail(err, SR_ERR_FORMAT, "%s: unexpected JPEG output (%d components)", path, ci.output_components);
     goto out;
   }
   ctx->row = malloc((size_t)info->w * (size_t)info->c);

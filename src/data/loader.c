@@ -44,7 +44,8 @@ static int64_t batch_size(const sr_loader *l, int64_t b) {
 
 // This rank's rows [*lo, *lo + return) of batch b (the whole batch without sharding).
 static int64_t shard_rows(const sr_loader *l, int64_t b, int64_t *lo) {
-  int64_t nb = batch_size(l, b), R = l->opts.shard_size > 1 ? l->opts.shard_size : 1, r = R > 1 ? l->opts.shard_rank : 0;
+  int64_t nb = batch_size(l, b), R = l->opts.shard_size > 1 ? l->opts.shard_size : 1,
+          r = R > 1 ? l->opts.shard_rank : 0;
   *lo = nb * r / R;
   return nb * (r + 1) / R - *lo;
 }
@@ -98,8 +99,8 @@ sr_status sr_loader_create(const sr_dataset *ds, const int64_t *idx, int64_t n, 
   if (n <= 0) return sr_fail(err, SR_ERR_ARG, "loader: empty index list");
   for (int64_t i = 0; i < n; i++)
     if (idx[i] < 0 || idx[i] >= ds->n)
-      return sr_fail(err, SR_ERR_ARG, "loader: index %lld (entry %lld) out of range [0, %lld)", (long long)idx[i],
-                     (long long)i, (long long)ds->n);
+      return sr_fail(err, SR_ERR_ARG, "loader: index %lld (entry %lld) out of range [0, %lld)",
+                     (long long)idx[i], (long long)i, (long long)ds->n);
   sr_loader *l = sr_calloc(1, sizeof *l);
   if (!l) return sr_fail(err, SR_ERR_NOMEM, "loader: out of memory");
   l->ds = ds;
@@ -148,7 +149,8 @@ sr_status sr_loader_start(sr_loader *l, int epoch, int64_t first_batch, sr_err *
   l->produced = l->handed = l->released = 0;
   l->stop = 0;
   int rc = pthread_create(&l->thread, NULL, produce, l);
-  if (rc != 0) return sr_fail(err, SR_ERR_NOMEM, "loader: cannot start the prefetch thread: %s", strerror(rc));
+  if (rc != 0)
+    return sr_fail(err, SR_ERR_NOMEM, "loader: cannot start the prefetch thread: %s", strerror(rc));
   l->thread_live = 1;
   l->started = 1;
   return SR_OK;

@@ -9,8 +9,8 @@
 
 typedef struct png_ctx {
   char msg[200];
-  uint8_t *pixels;     // decoded image, interleaved
-  png_bytep *rows;     // row pointers into pixels
+  uint8_t *pixels;  // decoded image, interleaved
+  png_bytep *rows;  // row pointers into pixels
 } png_ctx;
 
 static void on_error(png_structp p, png_const_charp msg) {
@@ -47,8 +47,8 @@ static sr_status decode(FILE *fp, const char *path, const sr_data_img *want, uin
   sr_status st = SR_OK;
   if (!dst) goto out;
   if (info->w != want->w || info->h != want->h || (info->c == 3 && want->c == 1)) {
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: image is %dx%dx%d, expected %dx%dx%d", path, info->h, info->w, info->c,
-                 want->h, want->w, want->c);
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: image is %dx%dx%d, expected %dx%dx%d", path, info->h, info->w,
+                 info->c, want->h, want->w, want->c);
     goto out;
   }
   png_set_expand(p);  // palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha

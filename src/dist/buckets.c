@@ -8,14 +8,14 @@
 struct sr_dist_grads {
   sr_dist *d;
   sr_model *m;
-  int64_t *ready;   // per node: sr_dist_ready_offset
-  int nb;           // buckets; bucket b covers [lo[b], hi[b]), b = 0 is the end of the buffer
+  int64_t *ready;  // per node: sr_dist_ready_offset
+  int nb;          // buckets; bucket b covers [lo[b], hi[b]), b = 0 is the end of the buffer
   int64_t *lo, *hi;
   MPI_Request *req;
-  int posted;       // buckets posted in this step
+  int posted;  // buckets posted in this step
   int armed;
-  int failed;       // an MPI call inside the hook failed (reported by finish)
-  sr_err fail;      // its message
+  int failed;   // an MPI call inside the hook failed (reported by finish)
+  sr_err fail;  // its message
   double wait_s;
   int64_t early, late;
 };
@@ -40,17 +40,20 @@ int64_t sr_dist_ready_offset(const sr_model *m, int node) {
   return o;
 }
 
-sr_status sr_dist_grads_create(sr_dist *d, sr_model *m, size_t bucket_bytes, sr_dist_grads **out, sr_err *err) {
+sr_status sr_dist_grads_create(sr_dist *d, sr_model *m, size_t bucket_bytes, sr_dist_grads **out,
+                               sr_err *err) {
   *out = NULL;
   sr_dist_grads *g = sr_calloc(1, sizeof *g);
   if (!g) return sr_fail(err, SR_ERR_NOMEM, "dist: out of memory");
-  g->d = d, g->m = m;
+  g->d = d;
+  g->m = m;
   int64_t per = (int64_t)(bucket_bytes / sizeof(float));
   if (per < 1024) per = 1024;
   g->nb = (int)((m->n_params + per - 1) / per);
   if (g->nb < 1) g->nb = 1;
   g->ready = sr_calloc((size_t)m->n_nodes + 1, sizeof(int64_t));
-  g->lo = sr_calloc((size_t)g->nb, sizeof(int64_t)), g->hi = sr_calloc((size_t)g->nb, sizeof(int64_t));
+  g->lo = sr_calloc((size_t)g->nb, sizeof(int64_t));
+  g->hi = sr_calloc((size_t)g->nb, sizeof(int64_t));
   g->req = sr_calloc((size_t)g->nb, sizeof(MPI_Request));
   if (!g->ready || !g->lo || !g->hi || !g->req) {
     int nb = g->nb;
@@ -69,8 +72,8 @@ sr_status sr_dist_grads_create(sr_dist *d, sr_model *m, size_t bucket_bytes, sr_
 static void post(sr_dist_grads *g) {
   int b = g->posted++;
   g->req[b] = MPI_REQUEST_NULL;
-  int rc = MPI_Iallreduce(MPI_IN_PLACE, g->m->grads + g->lo[b], (int)(g->hi[b] - g->lo[b]), MPI_FLOAT, MPI_SUM,
-                          MPI_COMM_WORLD, &g->req[b]);
+  int rc = MPI_Iallreduce(MPI_IN_PLACE, g->m->grads + g->lo[b], (int)(g->hi[b] - g->lo[b]), MPI_FLOAT,
+                          MPI_SUM, MPI_COMM_WORLD, &g->req[b]);
   if (rc != MPI_SUCCESS && !g->failed) {
     sr_dist_mpi_check(rc, "gradient allreduce", &g->fail);
     g->failed = 1;
@@ -93,7 +96,8 @@ static void on_node_done(void *ctx, int node) {
 
 void sr_dist_grads_arm(sr_dist_grads *g) {
   if (!g || !sr_dist_active(g->d)) return;
-  g->posted = 0, g->armed = 1;
+  g->posted = 0;
+  g->armed = 1;
   g->m->grad_hook = on_node_done;
   g->m->grad_hook_ctx = g;
 }
@@ -117,12 +121,17 @@ sr_status sr_dist_grads_finish(sr_dist_grads *g, sr_err *err) {
 }
 
 void sr_dist_grads_stats(const sr_dist_grads *g, double *wait_s, int64_t *early, int64_t *late) {
-  *wait_s = g ? g->wait_s : 0, *early = g ? g->early : 0, *late = g ? g->late : 0;
+  *wait_s = g ? g->wait_s : 0;
+  *early = g ? g->early : 0;
+  *late = g ? g->late : 0;
 }
 
 void sr_dist_grads_free(sr_dist_grads *g) {
   if (!g) return;
   if (g->armed) g->m->grad_hook = NULL, g->m->grad_hook_ctx = NULL;
-  sr_free(g->ready), sr_free(g->lo), sr_free(g->hi), sr_free(g->req);
+  sr_free(g->ready);
+  sr_free(g->lo);
+  sr_free(g->hi);
+  sr_free(g->req);
   sr_free(g);
 }

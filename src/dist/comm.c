@@ -8,7 +8,8 @@
 
 // Started by mpirun (OpenMPI), a PMIx/PMI launcher (srun, hydra) or MVAPICH's mpirun_rsh?
 static int launched_by_mpi(void) {
-  static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK", "MV2_COMM_WORLD_SIZE"};
+  static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK",
+                               "MV2_COMM_WORLD_SIZE"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
     if (getenv(vars[i])) return 1;
   return 0;
@@ -32,7 +33,8 @@ sr_status sr_dist_init(sr_dist **out, sr_err *err) {
     MPI_Initialized(&inited);
     if (!inited && MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
       sr_free(d);
-      return sr_fail(err, SR_ERR_BACKEND, "MPI_Init_thread failed (started by mpirun, but MPI could not start)");
+      return sr_fail(err, SR_ERR_BACKEND,
+                     "MPI_Init_thread failed (started by mpirun, but MPI could not start)");
     }
     d->owns_init = !inited;
     // Errors come back as values; the caller decides (sr_dist_abort) instead of MPI killing the job silently.
@@ -56,7 +58,8 @@ int sr_dist_size(const sr_dist *d) { return d ? d->size : 1; }
 
 void sr_dist_abort(sr_dist *d, int code) {
   if (d && d->mpi && d->size > 1) {
-    fflush(stdout), fflush(stderr);
+    fflush(stdout);
+    fflush(stderr);
     MPI_Abort(MPI_COMM_WORLD, code);
   }
 }
@@ -70,8 +73,9 @@ static sr_status allreduce(sr_dist *d, void *buf, int64_t n, MPI_Datatype t, siz
   if (!sr_dist_active(d)) return SR_OK;
   for (int64_t o = 0; o < n; o += CHUNK) {
     int c = (int)(n - o < CHUNK ? n - o : CHUNK);
-    sr_status st = sr_dist_mpi_check(MPI_Allreduce(MPI_IN_PLACE, (char *)buf + (size_t)o * esz, c, t, MPI_SUM,
-                                                   MPI_COMM_WORLD), "allreduce", err);
+    sr_status st = sr_dist_mpi_check(
+        MPI_Allreduce(MPI_IN_PLACE, (char *)buf + (size_t)o * esz, c, t, MPI_SUM, MPI_COMM_WORLD),
+        "allreduce", err);
     if (st) return st;
   }
   return SR_OK;
@@ -91,7 +95,8 @@ sr_status sr_dist_bcast(sr_dist *d, void *buf, size_t bytes, int root, sr_err *e
   if (!sr_dist_active(d)) return SR_OK;
   for (size_t o = 0; o < bytes; o += (size_t)CHUNK) {
     int c = (int)(bytes - o < (size_t)CHUNK ? bytes - o : (size_t)CHUNK);
-    sr_status st = sr_dist_mpi_check(MPI_Bcast((char *)buf + o, c, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast", err);
+    sr_status st =
+        sr_dist_mpi_check(MPI_Bcast((char *)buf + o, c, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast", err);
     if (st) return st;
   }
   return SR_OK;
@@ -106,9 +111,11 @@ sr_status sr_dist_gather(sr_dist *d, const void *send, size_t bytes, void *recv,
     if (bytes) memmove(recv, send, bytes);
     return SR_OK;
   }
-  if (bytes > INT_MAX) return sr_fail(err, SR_ERR_ARG, "dist: gather of %zu bytes per rank is too large", bytes);
-  return sr_dist_mpi_check(MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD),
-                           "gather", err);
+  if (bytes > INT_MAX)
+    return sr_fail(err, SR_ERR_ARG, "dist: gather of %zu bytes per rank is too large", bytes);
+  return sr_dist_mpi_check(
+      MPI_Gather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, root, MPI_COMM_WORLD), "gather",
+      err);
 }
 
 static sr_status bn_allreduce(void *ctx, double *buf, int64_t n, sr_err *err) {

@@ -32,24 +32,27 @@ static sr_status gather(sr_dist *d, const void *local, int64_t n, int64_t batch,
   }
   size_t total;
   if (sr_mul_overflow((size_t)n, item_bytes, &total) || total > INT_MAX)
-    return sr_fail(err, SR_ERR_ARG, "dist: gathering %lld items of %zu bytes exceeds MPI's int counts", (long long)n,
-                   item_bytes);
+    return sr_fail(err, SR_ERR_ARG, "dist: gathering %lld items of %zu bytes exceeds MPI's int counts",
+                   (long long)n, item_bytes);
   if (R > 4096) return sr_fail(err, SR_ERR_ARG, "dist: gathers support up to 4096 ranks, not %d", R);
   int counts[4096], displs[4096];
   for (int r = 0; r < R; r++) {
     int64_t a, b;
     sr_dist_shard_batches(n, batch, r, R, &a, &b);
-    counts[r] = (int)((size_t)(b - a) * item_bytes), displs[r] = (int)((size_t)a * item_bytes);
+    counts[r] = (int)((size_t)(b - a) * item_bytes);
+    displs[r] = (int)((size_t)a * item_bytes);
   }
-  return sr_dist_mpi_check(MPI_Gatherv(local, counts[me], MPI_BYTE, out, counts, displs, MPI_BYTE, 0, MPI_COMM_WORLD),
-                           "gather of per-item results", err);
+  return sr_dist_mpi_check(
+      MPI_Gatherv(local, counts[me], MPI_BYTE, out, counts, displs, MPI_BYTE, 0, MPI_COMM_WORLD),
+      "gather of per-item results", err);
 }
 
-sr_status sr_dist_gather_items(sr_dist *d, const void *local, int64_t n, size_t item_bytes, void *out, sr_err *err) {
+sr_status sr_dist_gather_items(sr_dist *d, const void *local, int64_t n, size_t item_bytes, void *out,
+                               sr_err *err) {
   return gather(d, local, n, 1, item_bytes, out, err);
 }
 
-sr_status sr_dist_gather_batches(sr_dist *d, const void *local, int64_t n, int64_t batch, size_t item_bytes, void *out,
-                                 sr_err *err) {
+sr_status sr_dist_gather_batches(sr_dist *d, const void *local, int64_t n, int64_t batch, size_t item_bytes,
+                                 void *out, sr_err *err) {
   return gather(d, local, n, batch, item_bytes, out, err);
 }

@@ -7,13 +7,13 @@
 struct sr_wino_cache;
 
 struct sr_exec_cache {
-  sr_tape *tapes[SR_MAX_TAPES];     // sr_model_tape: one per (batch size, slot)
+  sr_tape *tapes[SR_MAX_TAPES];  // sr_model_tape: one per (batch size, slot)
   int64_t tape_n[SR_MAX_TAPES];
   int tape_slot[SR_MAX_TAPES];
   sr_infer *infers[SR_MAX_INFERS];  // sr_model_infer: one per batch size
   int64_t infer_n[SR_MAX_INFERS];
-  struct sr_wino_cache *wino;       // Winograd-transformed weights shared by the plans (infer.c)
-  int winograd;                     // sr_model_set_winograd: 1 (default) or 0, for tapes and plans
+  struct sr_wino_cache *wino;  // Winograd-transformed weights shared by the plans (infer.c)
+  int winograd;                // sr_model_set_winograd: 1 (default) or 0, for tapes and plans
 };
 
 #endif

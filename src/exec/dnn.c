@@ -52,8 +52,8 @@ const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t 
   return dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
-sr_status sr_pd_create(sr_dnn *c, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
-                       const_dnnl_primitive_desc_t hint, sr_err *err) {
+sr_status sr_pd_create(sr_dnn *c, dnnl_primitive_desc_t *pd, const void *desc,
+                       const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint, sr_err *err) {
   DNNL_TRY(dnnl_primitive_desc_create(pd, desc, attr ? attr : c->attr, c->e->eng, hint), err);
   return SR_OK;
 }
@@ -62,7 +62,8 @@ sr_status sr_prim_create(sr_dnn *c, const_dnnl_primitive_desc_t pd, dnnl_primiti
   const dnnl_memory_desc_t *sp = sr_pd_md(pd, dnnl_query_scratchpad_md);
   if (sp) sr_dnn_need_scratch(c, dnnl_memory_desc_get_size(sp));
   dnnl_status_t s = dnnl_primitive_create(prim, pd);
-  if (s != dnnl_success) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: primitive creation failed (%d)", (int)s);
+  if (s != dnnl_success)
+    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: primitive creation failed (%d)", (int)s);
   return SR_OK;
 }
 
@@ -72,7 +73,8 @@ sr_status sr_prim_from_pd(sr_dnn *c, dnnl_primitive_desc_t pd, dnnl_primitive_t 
   return s;
 }
 
-sr_status sr_mem_create(sr_dnn *c, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err) {
+sr_status sr_mem_create(sr_dnn *c, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle,
+                        sr_err *err) {
   DNNL_TRY(dnnl_memory_create(mem, md, c->e->eng, handle ? handle : DNNL_MEMORY_ALLOCATE), err);
   return SR_OK;
 }
@@ -85,7 +87,8 @@ sr_status sr_mem_create_unbound(sr_dnn *c, dnnl_memory_t *mem, const dnnl_memory
 sr_status sr_reorder_create(sr_dnn *c, dnnl_primitive_t *prim, const dnnl_memory_desc_t *src,
                             const dnnl_memory_desc_t *dst, int accumulate, sr_err *err) {
   dnnl_primitive_desc_t pd;
-  DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src, c->e->eng, dst, c->e->eng, accumulate ? c->attr_sum : c->attr),
+  DNNL_TRY(dnnl_reorder_primitive_desc_create(&pd, src, c->e->eng, dst, c->e->eng,
+                                              accumulate ? c->attr_sum : c->attr),
            err);
   return sr_prim_from_pd(c, pd, prim, err);
 }
@@ -93,7 +96,8 @@ sr_status sr_reorder_create(sr_dnn *c, dnnl_primitive_t *prim, const dnnl_memory
 sr_status sr_post_ops_attr(int sum, int relu, dnnl_primitive_attr_t *attr, sr_err *err) {
   dnnl_post_ops_t po = NULL;
   *attr = NULL;
-  if (dnnl_primitive_attr_create(attr) || dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user) ||
+  if (dnnl_primitive_attr_create(attr) ||
+      dnnl_primitive_attr_set_scratchpad_mode(*attr, dnnl_scratchpad_mode_user) ||
       dnnl_post_ops_create(&po) || (sum && dnnl_post_ops_append_sum(po, 1.0f)) ||
       (relu && dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.f, 0.f)) ||
       dnnl_primitive_attr_set_post_ops(*attr, po)) {

@@ -12,10 +12,10 @@
 #include "simreg/core.h"
 
 // Convert a oneDNN status into an sr_status with a message naming the call.
-#define DNNL_TRY(call, err)                                                            \
-  do {                                                                                 \
-    dnnl_status_t s_ = (call);                                                         \
-    if (s_ != dnnl_success)                                                            \
+#define DNNL_TRY(call, err)                                                                   \
+  do {                                                                                        \
+    dnnl_status_t s_ = (call);                                                                \
+    if (s_ != dnnl_success)                                                                   \
       return sr_fail((err), SR_ERR_BACKEND, "oneDNN: %s failed (status %d)", #call, (int)s_); \
   } while (0)
 
@@ -26,10 +26,10 @@ typedef struct sr_engine {
 } sr_engine;
 
 typedef struct sr_dnn {
-  sr_engine *e;                   // the model's; not owned
-  dnnl_primitive_attr_t attr;     // scratchpad_mode_user
-  dnnl_primitive_attr_t attr_sum; // scratchpad_mode_user + sum post-op (accumulating reorders)
-  size_t scratch_size;            // largest need so far (primitives, and what else the executor adds)
+  sr_engine *e;                    // the model's; not owned
+  dnnl_primitive_attr_t attr;      // scratchpad_mode_user
+  dnnl_primitive_attr_t attr_sum;  // scratchpad_mode_user + sum post-op (accumulating reorders)
+  size_t scratch_size;             // largest need so far (primitives, and what else the executor adds)
   void *scratch_buf;
   dnnl_memory_t scratch;
 } sr_dnn;
@@ -50,14 +50,15 @@ const dnnl_memory_desc_t *sr_pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t 
 
 // ---- primitives and memories ----
 // attr NULL: the context's (user scratchpad).
-sr_status sr_pd_create(sr_dnn *c, dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_attr_t attr,
-                       const_dnnl_primitive_desc_t hint, sr_err *err);
+sr_status sr_pd_create(sr_dnn *c, dnnl_primitive_desc_t *pd, const void *desc,
+                       const_dnnl_primitive_attr_t attr, const_dnnl_primitive_desc_t hint, sr_err *err);
 // Create the primitive from pd and account its scratchpad; pd stays the caller's.
 sr_status sr_prim_create(sr_dnn *c, const_dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err);
 // The same, then destroy pd (also on failure).
 sr_status sr_prim_from_pd(sr_dnn *c, dnnl_primitive_desc_t pd, dnnl_primitive_t *prim, sr_err *err);
 // handle NULL: oneDNN allocates the buffer.
-sr_status sr_mem_create(sr_dnn *c, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle, sr_err *err);
+sr_status sr_mem_create(sr_dnn *c, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, void *handle,
+                        sr_err *err);
 // A memory with no buffer yet (DNNL_MEMORY_NONE); its handle is set later.
 sr_status sr_mem_create_unbound(sr_dnn *c, dnnl_memory_t *mem, const dnnl_memory_desc_t *md, sr_err *err);
 // accumulate: dst += src (the sum post-op) instead of dst = src.

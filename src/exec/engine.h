@@ -10,38 +10,39 @@
 #include "simreg/layers.h"
 #include "simreg/model.h"
 
-#define SR_TN_MEMS 12
+#define SR_TN_MEMS  12
 #define SR_TN_PRIMS 12
 
 // Per-node state of a tape. Each layer file documents what it keeps in mem[] / prim[].
 typedef struct sr_tnode {
-  dnnl_memory_desc_t md;   // layout of this node's output (and of its gradient)
-  dnnl_memory_t dst;       // output
-  dnnl_memory_t diff;      // gradient w.r.t. the output; its buffer is bound by liveness (tape.c bind_diffs)
-  dnnl_memory_t dtmp;      // same layout as diff, backed by the tape's shared temp buffer
-  int diff_written;        // diff holds a value this backward pass (else it is garbage)
-  int diff_aliased;        // diff shares its consumer's diff buffer (single-consumer residual-add input)
-  int diff_alias;          // with diff_aliased: the add node whose diff buffer this one shares
-  int fused;               // BN, add: index of the ReLU fused into it; ReLU: index of its BN or add (0: not fused)
+  dnnl_memory_desc_t md;  // layout of this node's output (and of its gradient)
+  dnnl_memory_t dst;      // output
+  dnnl_memory_t diff;     // gradient w.r.t. the output; its buffer is bound by liveness (tape.c bind_diffs)
+  dnnl_memory_t dtmp;     // same layout as diff, backed by the tape's shared temp buffer
+  int diff_written;       // diff holds a value this backward pass (else it is garbage)
+  int diff_aliased;       // diff shares its consumer's diff buffer (single-consumer residual-add input)
+  int diff_alias;         // with diff_aliased: the add node whose diff buffer this one shares
+  int fused;  // BN, add: index of the ReLU fused into it; ReLU: index of its BN or add (0: not fused)
   dnnl_primitive_t prim[SR_TN_PRIMS];
   dnnl_memory_t mem[SR_TN_MEMS];
   dnnl_memory_desc_t mds[SR_TN_MEMS];
-  uint64_t version;        // params_version this node's reordered weights reflect
-  int round_out, round_diff;  // bf16: the output / gradient needs rounding (else it holds bf16 values already)
-  struct sr_wino *wino;    // conv run as Winograd: [0] forward, [1] backward-data (winograd_train.c); else NULL
+  uint64_t version;  // params_version this node's reordered weights reflect
+  int round_out,
+      round_diff;        // bf16: the output / gradient needs rounding (else it holds bf16 values already)
+  struct sr_wino *wino;  // conv run as Winograd: [0] forward, [1] backward-data (winograd_train.c); else NULL
 } sr_tnode;
 
 struct sr_tape {
   sr_model *m;
-  sr_dnn dnn;              // engine, stream, attributes, the shared user scratchpad (also Winograd's)
+  sr_dnn dnn;  // engine, stream, attributes, the shared user scratchpad (also Winograd's)
   int64_t n;
   sr_tnode *tn;
-  void *tmp_buf;           // shared temp for accumulating gradients into fanned-out nodes
+  void *tmp_buf;  // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
-  float *wino_u;           // transformed weights, shared by every Winograd conv (rebuilt at each use)
-  float *wino_work;        // per-thread temp of the weight transform
+  float *wino_u;     // transformed weights, shared by every Winograd conv (rebuilt at each use)
+  float *wino_work;  // per-thread temp of the weight transform
   size_t wino_u_floats, wino_work_floats;
-  void **diff_bufs;        // gradient buffers shared by nodes whose backward lifetimes do not overlap
+  void **diff_bufs;  // gradient buffers shared by nodes whose backward lifetimes do not overlap
   int n_diff_bufs;
   size_t diff_bytes;       // their total size
   float *x_lp;             // bf16 (m->precision): the input rounded, bound as node 0's output
@@ -49,14 +50,14 @@ struct sr_tape {
   dnnl_memory_t in_user;   // plain user input (handle set per call)
   dnnl_memory_t out_user;  // plain user output
   dnnl_primitive_t out_reorder, dout_reorder;
-  dnnl_memory_t dx_user;   // plain input gradient
+  dnnl_memory_t dx_user;  // plain input gradient
   dnnl_primitive_t dx_reorder;
   dnnl_primitive_t feat_reorder[SR_MAX_FEATURES], featg_reorder[SR_MAX_FEATURES];
   dnnl_primitive_t featg_sum_reorder[SR_MAX_FEATURES];
   dnnl_memory_t feat_user[SR_MAX_FEATURES];
-  int *consumers;          // per node: how many nodes (and feature reads) use its output
-  int training;            // mode of the last forward
-  int want_dx;             // set during backward: whether node 0 needs its gradient
+  int *consumers;  // per node: how many nodes (and feature reads) use its output
+  int training;    // mode of the last forward
+  int want_dx;     // set during backward: whether node 0 needs its gradient
 };
 
 // One node's step on the reference path. Forward reads x0 / x1 (x1: a second input or NULL), writes y and
@@ -124,8 +125,9 @@ static inline int64_t sr_node_weight_count(const sr_node *nd) {
   if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k;
   return nd->op == SR_OP_LINEAR ? (int64_t)nd->c * nd->ic * nd->ih * nd->iw : 0;
 }
-// Float pointers into params/grads for node parameters: the f32 master parameters. bf16 weights are rounded where the layer copies them (weights.c, Winograd's
-// transform, the plan's refresh): no second copy of the parameters.
+// Float pointers into params/grads for node parameters: the f32 master parameters. bf16 weights are rounded
+// where the layer copies them (weights.c, Winograd's transform, the plan's refresh): no second copy of the
+// parameters.
 static inline float *sr_param(const sr_tape *t, int64_t off) { return t->m->params + off; }
 static inline float *sr_grad(const sr_tape *t, int64_t off) { return t->m->grads + off; }
 void sr_add_floats(float *dst, const float *src, int64_t n);
@@ -136,8 +138,8 @@ void sr_add_floats(float *dst, const float *src, int64_t n);
 enum { SR_WP_FWD, SR_WP_BWD_D, SR_WP_BWD_W, SR_WP_RW, SR_WP_RWB, SR_WP_RDW, SR_WP_NEXT };
 enum { SR_WM_W, SR_WM_WF, SR_WM_WB, SR_WM_DW, SR_WM_DWU, SR_WM_B, SR_WM_DB, SR_WM_NEXT };
 // After mds[SR_WM_WF/WB/DW] are set from the primitive descriptors: memories and reorders.
-sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain, const dnnl_memory_desc_t *b_md,
-                           sr_err *err);
+sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
+                           const dnnl_memory_desc_t *b_md, sr_err *err);
 sr_status sr_weights_refresh(sr_tape *t, int i, sr_err *err);     // before forward
 sr_status sr_weights_accumulate(sr_tape *t, int i, sr_err *err);  // after backward-weights
 dnnl_memory_t sr_weights_for_bwd_data(const sr_tape *t, int i);

@@ -6,25 +6,34 @@
 #include "cache.h"
 #include "engine.h"
 
-
 sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err) {
   memset(m, 0, sizeof *m);
   m->cfg = *cfg;
   // Node sizes are ints (c*h*w of a flatten): bound the input so no product can overflow.
   if (cfg->in_c < 1 || cfg->in_h < 1 || cfg->in_w < 1 || cfg->classes < 1 || cfg->in_c > 4096 ||
-      cfg->in_h > 16384 || cfg->in_w > 16384 || (int64_t)cfg->in_c * cfg->in_h * cfg->in_w > ((int64_t)1 << 28) ||
-      cfg->classes > (1 << 20))
-    return sr_fail(err, SR_ERR_ARG, "model input %dx%dx%d with %d classes is invalid (at most 4096 channels, "
-                   "16384 pixels a side, 2^28 values, 2^20 classes)", cfg->in_c, cfg->in_h, cfg->in_w, cfg->classes);
+      cfg->in_h > 16384 || cfg->in_w > 16384 ||
+      (int64_t)cfg->in_c * cfg->in_h * cfg->in_w > ((int64_t)1 << 28) || cfg->classes > (1 << 20))
+    return sr_fail(err, SR_ERR_ARG,
+                   "model input %dx%dx%d with %d classes is invalid (at most 4096 channels, "
+                   "16384 pixels a side, 2^28 values, 2^20 classes)",
+                   cfg->in_c, cfg->in_h, cfg->in_w, cfg->classes);
   sr_engine *e = calloc(1, sizeof *e);
   if (!e) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate engine");
   m->engine = e;
-  if (!(m->exec = calloc(1, sizeof *m->exec))) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the executor cache");
+  if (!(m->exec = calloc(1, sizeof *m->exec)))
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the executor cache");
   m->exec->winograd = sr_wino_native();
   DNNL_TRY(dnnl_engine_create(&e->eng, dnnl_cpu, 0), err);
   DNNL_TRY(dnnl_stream_create(&e->stream, e->eng, dnnl_stream_default_flags), err);
-  sr_node in = {.op = SR_OP_INPUT, .in = {-1, -1}, .c = cfg->in_c, .h = cfg->in_h, .w = cfg->in_w,
-                .p_w = -1, .p_b = -1, .s_mean = -1, .s_var = -1};
+  sr_node in = {.op = SR_OP_INPUT,
+                .in = {-1, -1},
+                .c = cfg->in_c,
+                .h = cfg->in_h,
+                .w = cfg->in_w,
+                .p_w = -1,
+                .p_b = -1,
+                .s_mean = -1,
+                .s_var = -1};
   snprintf(in.name, sizeof in.name, "input");
   m->nodes = calloc(64, sizeof *m->nodes);
   if (!m->nodes) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate nodes");
@@ -46,7 +55,10 @@ static int add_tensor(sr_model *m, const char *mod, const char *leaf, int where,
   ti->offset = off;
   ti->ndim = ndim;
   ti->count = 1;
-  for (int d = 0; d < ndim; d++) ti->shape[d] = shape[d], ti->count *= shape[d];
+  for (int d = 0; d < ndim; d++) {
+    ti->shape[d] = shape[d];
+    ti->count *= shape[d];
+  }
   return 0;
 }
 
@@ -68,8 +80,18 @@ static int push(sr_model *m, sr_op op, int in, int c, int h, int w, const char *
   sr_node *nd = &m->nodes[m->n_nodes];
   const sr_node *p = &m->nodes[in];
   memset(nd, 0, sizeof *nd);
-  *nd = (sr_node){.op = op, .in = {in, -1}, .c = c, .h = h, .w = w, .ic = p->c, .ih = p->h, .iw = p->w,
-                  .p_w = -1, .p_b = -1, .s_mean = -1, .s_var = -1};
+  *nd = (sr_node){.op = op,
+                  .in = {in, -1},
+                  .c = c,
+                  .h = h,
+                  .w = w,
+                  .ic = p->c,
+                  .ih = p->h,
+                  .iw = p->w,
+                  .p_w = -1,
+                  .p_b = -1,
+                  .s_mean = -1,
+                  .s_var = -1};
   snprintf(nd->name, sizeof nd->name, "%s", name ? name : "");
   return m->n_nodes++;
 }
@@ -83,7 +105,10 @@ int sr_graph_conv(sr_model *m, int in, int out_c, int k, int stride, int pad, in
   int i = push(m, SR_OP_CONV, in, out_c, oh, ow, name);
   if (i < 0) return -1;
   sr_node *nd = &m->nodes[i];
-  nd->k = k, nd->stride = stride, nd->pad = pad, nd->bias = bias;
+  nd->k = k;
+  nd->stride = stride;
+  nd->pad = pad;
+  nd->bias = bias;
   int64_t ws[4] = {out_c, ic, k, k}, bs[1] = {out_c};
   nd->p_w = take_params(m, (int64_t)out_c * ic * k * k);
   if (add_tensor(m, name, "weight", 0, nd->p_w, 4, ws)) return -1;
@@ -130,12 +155,20 @@ static int pool(sr_model *m, sr_op op, int in, int k, int stride, int pad) {
   if (p->op == SR_OP_LINEAR || p->op == SR_OP_FLATTEN) return -1;
   int i = push(m, op, in, p->c, sr_out_size(p->h, k, stride, pad), sr_out_size(p->w, k, stride, pad),
                op == SR_OP_MAXPOOL ? "maxpool" : "avgpool");
-  if (i >= 0) m->nodes[i].k = k, m->nodes[i].stride = stride, m->nodes[i].pad = pad;
+  if (i >= 0) {
+    m->nodes[i].k = k;
+    m->nodes[i].stride = stride;
+    m->nodes[i].pad = pad;
+  }
   return i;
 }
 
-int sr_graph_maxpool(sr_model *m, int in, int k, int stride, int pad) { return pool(m, SR_OP_MAXPOOL, in, k, stride, pad); }
-int sr_graph_avgpool(sr_model *m, int in, int k, int stride, int pad) { return pool(m, SR_OP_AVGPOOL, in, k, stride, pad); }
+int sr_graph_maxpool(sr_model *m, int in, int k, int stride, int pad) {
+  return pool(m, SR_OP_MAXPOOL, in, k, stride, pad);
+}
+int sr_graph_avgpool(sr_model *m, int in, int k, int stride, int pad) {
+  return pool(m, SR_OP_AVGPOOL, in, k, stride, pad);
+}
 
 int sr_graph_gap(sr_model *m, int in) {
   if (in < 0 || in >= m->n_nodes) return -1;
@@ -184,7 +217,7 @@ int sr_graph_affine(sr_model *m, int in, const char *name) {
   if (i < 0) return -1;
   sr_node *nd = &m->nodes[i];
   int64_t cs[1] = {nd->c};
-  nd->s_mean = m->n_state;  // scale
+  nd->s_mean = m->n_state;         // scale
   nd->s_var = m->n_state + nd->c;  // shift
   m->n_state += 2 * (int64_t)nd->c;
   if (add_tensor(m, name, "scale", 1, nd->s_mean, 1, cs) || add_tensor(m, name, "shift", 1, nd->s_var, 1, cs))
@@ -225,7 +258,8 @@ sr_status sr_model_add_feature(sr_model *m, int node, const char *name, sr_err *
   return SR_OK;
 }
 
-// PyTorch's default init: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)) for weights, same bound for biases.
+// PyTorch's default init: kaiming_uniform(a=sqrt(5)) = U(+-1/sqrt(fan_in)) for weights, same bound for
+// biases.
 static void init_uniform(float *p, int64_t n, double bound, sr_rng *rng) {
   for (int64_t i = 0; i < n; i++) p[i] = (float)((2.0 * sr_rng_uniform(rng) - 1.0) * bound);
 }
@@ -285,7 +319,8 @@ void sr_model_free(sr_model *m) {
 // Precision (kernels/precision.c rounds) is a property of the model its executors are built for.
 sr_status sr_model_set_precision(sr_model *m, sr_precision p, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
-  if (p != SR_PRECISION_F32 && p != SR_PRECISION_BF16) return sr_fail(err, SR_ERR_ARG, "unknown precision %d", (int)p);
+  if (p != SR_PRECISION_F32 && p != SR_PRECISION_BF16)
+    return sr_fail(err, SR_ERR_ARG, "unknown precision %d", (int)p);
   if (p == m->precision) return SR_OK;
   // tapes and plans bind weight pointers and input copies for one precision when they are built
   sr_model_free_tapes(m);

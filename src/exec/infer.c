@@ -7,14 +7,16 @@
 #include "cache.h"
 #include "infer.h"
 
-sr_status sr_plan_prim(sr_infer *p, const void *desc, const_dnnl_primitive_attr_t attr, dnnl_primitive_t *prim,
-                      dnnl_primitive_desc_t *keep, sr_err *err) {
+sr_status sr_plan_prim(sr_infer *p, const void *desc, const_dnnl_primitive_attr_t attr,
+                       dnnl_primitive_t *prim, dnnl_primitive_desc_t *keep, sr_err *err) {
   dnnl_primitive_desc_t pd;
   sr_status e = sr_pd_create(&p->dnn, &pd, desc, attr, NULL, err);
   if (e) return e;
   if (!keep) return sr_prim_from_pd(&p->dnn, pd, prim, err);
-  if ((e = sr_prim_create(&p->dnn, pd, prim, err))) dnnl_primitive_desc_destroy(pd);
-  else *keep = pd;
+  if ((e = sr_prim_create(&p->dnn, pd, prim, err)))
+    dnnl_primitive_desc_destroy(pd);
+  else
+    *keep = pd;
   return e;
 }
 
@@ -25,10 +27,11 @@ int sr_plan_value(sr_infer *p, const dnnl_memory_desc_t *md) {
 
 // Weights: plain (O, I...) source memory (the shared fold buffer for convolutions, the params for linear
 // layers), the primitive's layout, and the reorder between them.
-sr_status sr_plan_weights(sr_infer *p, sr_istep *s, const dnnl_memory_desc_t *wplain, const dnnl_memory_desc_t *wmd,
-                         void *src, sr_err *err) {
+sr_status sr_plan_weights(sr_infer *p, sr_istep *s, const dnnl_memory_desc_t *wplain,
+                          const dnnl_memory_desc_t *wmd, void *src, sr_err *err) {
   sr_status e;
-  if ((e = sr_mem_create(&p->dnn, &s->wplain, wplain, src, err)) || (e = sr_mem_create(&p->dnn, &s->w, wmd, NULL, err)))
+  if ((e = sr_mem_create(&p->dnn, &s->wplain, wplain, src, err)) ||
+      (e = sr_mem_create(&p->dnn, &s->w, wmd, NULL, err)))
     return e;
   p->stats.weight_bytes += (int64_t)dnnl_memory_desc_get_size(wmd);
   return sr_reorder_create(&p->dnn, &s->wre, wplain, wmd, 0, err);
@@ -52,7 +55,8 @@ static sr_status assign_buffers(sr_infer *p, sr_err *err) {
   }
   for (int t = 0; t < p->n_steps; t++) {
     sr_istep *s = &p->steps[t];
-    if (s->src_tmp >= 0) p->vals[s->src_tmp].buf = acquire(p, busy, dnnl_memory_desc_get_size(&p->vals[s->src_tmp].md));
+    if (s->src_tmp >= 0)
+      p->vals[s->src_tmp].buf = acquire(p, busy, dnnl_memory_desc_get_size(&p->vals[s->src_tmp].md));
     sr_ivalue *o = &p->vals[s->out];
     o->buf = s->in_place ? p->vals[s->in[1]].buf : acquire(p, busy, dnnl_memory_desc_get_size(&o->md));
     if (s->src_tmp >= 0) busy[p->vals[s->src_tmp].buf] = 0;
@@ -69,11 +73,13 @@ static sr_status assign_buffers(sr_infer *p, sr_err *err) {
   }
   sr_status e = SR_OK;
   for (int v = 0; v < p->n_vals && !e; v++)
-    e = p->vals[v].buf < 0 ? sr_mem_create_unbound(&p->dnn, &p->vals[v].mem, &p->vals[v].md, err)
-                           : sr_mem_create(&p->dnn, &p->vals[v].mem, &p->vals[v].md, p->bufs[p->vals[v].buf], err);
+    e = p->vals[v].buf < 0
+            ? sr_mem_create_unbound(&p->dnn, &p->vals[v].mem, &p->vals[v].md, err)
+            : sr_mem_create(&p->dnn, &p->vals[v].mem, &p->vals[v].md, p->bufs[p->vals[v].buf], err);
   for (int t = 0; t < p->n_steps && !e; t++)
     if (p->steps[t].view_md.ndims > 0)  // flatten: its output viewed as 4-D
-      e = sr_mem_create(&p->dnn, &p->steps[t].view, &p->steps[t].view_md, p->bufs[p->vals[p->steps[t].out].buf], err);
+      e = sr_mem_create(&p->dnn, &p->steps[t].view, &p->steps[t].view_md,
+                        p->bufs[p->vals[p->steps[t].out].buf], err);
   return e;
 }
 
@@ -93,7 +99,10 @@ void sr_model_free_wino_cache(sr_model *m) {
   struct sr_wino_cache *c = m->exec ? m->exec->wino : NULL;
   if (!c) return;
   for (int i = 0; c->u && i < m->n_nodes; i++) sr_free(c->u[i]);
-  free(c->u), free(c->version), free(c->state_version), free(c);
+  free(c->u);
+  free(c->version);
+  free(c->state_version);
+  free(c);
   m->exec->wino = NULL;
 }
 
@@ -115,7 +124,10 @@ sr_status sr_plan_wino_weights(sr_infer *p, sr_istep *s, sr_err *err) {
   s->wino->u = c->u[i];
   if (c->version[i] == m->params_version && c->state_version[i] == m->state_version) return SR_OK;
   sr_status e = sr_wino_set_weights(s->wino, p->wtmp, err);
-  if (!e) c->version[i] = m->params_version, c->state_version[i] = m->state_version;
+  if (!e) {
+    c->version[i] = m->params_version;
+    c->state_version[i] = m->state_version;
+  }
   return e;
 }
 
@@ -140,7 +152,8 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
 sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err) {
   sr_model *m = p->m;
   sr_status e;
-  if ((p->version != m->params_version || p->state_version != m->state_version) && (e = sr_infer_refresh(p, err)))
+  if ((p->version != m->params_version || p->state_version != m->state_version) &&
+      (e = sr_infer_refresh(p, err)))
     return e;
   if (p->x_lp) {  // bf16
     sr_bf16_round_copy(p->x_lp, x, p->n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w);
@@ -158,7 +171,8 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
     }
   }
   dnnl_memory_set_data_handle(p->out_user, out);
-  if ((e = sr_reorder_run(&p->dnn, p->out_reorder, p->vals[p->val_of[m->n_nodes - 1]].mem, p->out_user, err))) return e;
+  if ((e = sr_reorder_run(&p->dnn, p->out_reorder, p->vals[p->val_of[m->n_nodes - 1]].mem, p->out_user, err)))
+    return e;
   DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);
   return SR_OK;
 }
@@ -170,7 +184,8 @@ void sr_infer_free(sr_infer *p) {
     dnnl_primitive_t prims[] = {s->prim, s->pre, s->copy, s->wre};
     for (size_t k = 0; k < sizeof prims / sizeof prims[0]; k++)
       if (prims[k]) dnnl_primitive_destroy(prims[k]);
-    dnnl_memory_t mems[] = {s->w, s->wplain, s->b, s->view, s->bn_mem[0], s->bn_mem[1], s->bn_mem[2], s->bn_mem[3]};
+    dnnl_memory_t mems[] = {s->w,         s->wplain,    s->b,         s->view,
+                            s->bn_mem[0], s->bn_mem[1], s->bn_mem[2], s->bn_mem[3]};
     for (size_t k = 0; k < sizeof mems / sizeof mems[0]; k++)
       if (mems[k]) dnnl_memory_destroy(mems[k]);
     sr_free(s->bias);
@@ -185,7 +200,11 @@ void sr_infer_free(sr_infer *p) {
   sr_free(p->wtmp);
   sr_free(p->x_lp);
   sr_free(p->wino_scratch);
-  free(p->steps), free(p->vals), free(p->val_of), free(p->bufs), free(p->buf_size);
+  free(p->steps);
+  free(p->vals);
+  free(p->val_of);
+  free(p->bufs);
+  free(p->buf_size);
   free(p);
 }
 
@@ -234,15 +253,20 @@ sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **out, sr_err *err) {
   return sr_infer_create_opts(m, n, &o, out, err);
 }
 
-sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o, sr_infer **out, sr_err *err) {
+sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o, sr_infer **out,
+                               sr_err *err) {
   *out = NULL;
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
-  if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "inference batch size %lld out of range", (long long)n);
+  if (n < 1 || n > (1 << 20))
+    return sr_fail(err, SR_ERR_ARG, "inference batch size %lld out of range", (long long)n);
   sr_infer *p = calloc(1, sizeof *p);
   if (!p) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate an inference plan");
-  p->m = m, p->n = n;
-  if (o) p->opts = *o;
-  else sr_infer_default_options(&p->opts);
+  p->m = m;
+  p->n = n;
+  if (o)
+    p->opts = *o;
+  else
+    sr_infer_default_options(&p->opts);
   sr_status e = sr_dnn_init(&p->dnn, m->engine, err);
   if (!e) e = sr_infer_plan(p, err);
   if (!e && !(p->wtmp = sr_alloc(sizeof(float) * (size_t)max_conv_weights(m))))
@@ -254,7 +278,9 @@ sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o
   }
   for (int t = 0; !e && t < p->n_steps; t++) {
     e = sr_layer_ops_for(m->nodes[p->steps[t].node].op)->plan_build(p, t, err);
-    if (e) sr_err_context(err, "building inference step for node %d (%s)", p->steps[t].node, m->nodes[p->steps[t].node].name);
+    if (e)
+      sr_err_context(err, "building inference step for node %d (%s)", p->steps[t].node,
+                     m->nodes[p->steps[t].node].name);
   }
   if (!e) e = finish(p, err);
   if (e) {

@@ -9,14 +9,18 @@
 static int *single_consumers(const sr_model *m) {
   int *cnt = calloc((size_t)m->n_nodes, sizeof *cnt), *one = malloc(sizeof *one * (size_t)m->n_nodes);
   if (!cnt || !one) {
-    free(cnt), free(one);
+    free(cnt);
+    free(one);
     return NULL;
   }
   for (int i = 0; i < m->n_nodes; i++) one[i] = -1;
   for (int i = 1; i < m->n_nodes; i++)
     for (int k = 0; k < 2; k++) {
       int q = m->nodes[i].in[k];
-      if (q >= 0) cnt[q]++, one[q] = i;
+      if (q >= 0) {
+        cnt[q]++;
+        one[q] = i;
+      }
     }
   for (int i = 0; i < m->n_nodes; i++)
     if (cnt[i] != 1) one[i] = -1;
@@ -51,7 +55,8 @@ sr_status sr_infer_plan(sr_infer *p, sr_err *err) {
       free(one);
       return sr_fail(err, SR_ERR_ARG, "node %d (%s): no inference step for this op", i, nd->name);
     }
-    *s = (sr_istep){.node = i, .bn = -1, .add = -1, .relu = -1, .last = i, .in = {nd->in[0], nd->in[1]}, .src_tmp = -1};
+    *s = (sr_istep){
+        .node = i, .bn = -1, .add = -1, .relu = -1, .last = i, .in = {nd->in[0], nd->in[1]}, .src_tmp = -1};
     if (ops->plan_fuse) ops->plan_fuse(m, one, i, s);  // the op's fusion rule
     // node indices -> values (the inputs precede the step, so they have values already)
     for (int k = 0; k < 2; k++)

@@ -39,14 +39,17 @@ static void round_bf16(double *x, int64_t n) {
 
 static void round_weights(const sr_model *m, double *p) {
   for (int i = 1; i < m->n_nodes; i++)
-    if (sr_node_weight_count(&m->nodes[i])) round_bf16(p + m->nodes[i].p_w, sr_node_weight_count(&m->nodes[i]));
+    if (sr_node_weight_count(&m->nodes[i]))
+      round_bf16(p + m->nodes[i].p_w, sr_node_weight_count(&m->nodes[i]));
 }
 
 sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
                                 double *out, sr_ref_run **run, sr_err *err) {
   sr_ref_run *r = calloc(1, sizeof *r);
   if (!r) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate reference run");
-  r->m = m, r->n = n, r->training = training;
+  r->m = m;
+  r->n = n;
+  r->training = training;
   r->params = malloc(sizeof(double) * (size_t)(m->n_params + 1));
   r->state = malloc(sizeof(double) * (size_t)(m->n_state + 1));
   r->y = calloc((size_t)m->n_nodes, sizeof(double *));
@@ -67,14 +70,22 @@ sr_status sr_ref_forward_params(sr_model *m, const double *params, const double 
     }
     if (ops->ref_aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref_aux_size(nd, NULL, n))))
       goto nomem;
-    sr_ref_io io = {.nd = nd, .p = r->params, .st = r->state, .training = training, .n = n, .x0 = r->y[nd->in[0]],
-                    .x1 = nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL, .y = r->y[i], .aux = r->aux[i]};
+    sr_ref_io io = {.nd = nd,
+                    .p = r->params,
+                    .st = r->state,
+                    .training = training,
+                    .n = n,
+                    .x0 = r->y[nd->in[0]],
+                    .x1 = nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL,
+                    .y = r->y[i],
+                    .aux = r->aux[i]};
     ops->ref_forward(&io);
     // a BN or add before a ReLU is rounded too, where the engine rounds the fused ReLU's output: the same
     // (rounding keeps the sign)
     if (bf16) round_bf16(r->y[i], node_numel(nd, n));
   }
-  if (out) memcpy(out, r->y[m->n_nodes - 1], sizeof(double) * (size_t)node_numel(&m->nodes[m->n_nodes - 1], n));
+  if (out)
+    memcpy(out, r->y[m->n_nodes - 1], sizeof(double) * (size_t)node_numel(&m->nodes[m->n_nodes - 1], n));
   *run = r;
   return SR_OK;
 nomem:
@@ -104,9 +115,18 @@ sr_status sr_ref_backward(sr_ref_run *r, const double *dout, double *dgrads, dou
     for (int i = last; i >= 1; i--) {
       const sr_node *nd = &m->nodes[i];
       if (bf16) round_bf16(dy[i], node_numel(nd, r->n));
-      sr_ref_io io = {.nd = nd, .p = r->params, .st = r->state, .training = r->training, .n = r->n,
-                      .x0 = r->y[nd->in[0]], .y = r->y[i], .aux = r->aux[i], .dy = dy[i], .dx0 = dy[nd->in[0]],
-                      .dx1 = nd->in[1] >= 0 ? dy[nd->in[1]] : NULL, .dp = dgrads};
+      sr_ref_io io = {.nd = nd,
+                      .p = r->params,
+                      .st = r->state,
+                      .training = r->training,
+                      .n = r->n,
+                      .x0 = r->y[nd->in[0]],
+                      .y = r->y[i],
+                      .aux = r->aux[i],
+                      .dy = dy[i],
+                      .dx0 = dy[nd->in[0]],
+                      .dx1 = nd->in[1] >= 0 ? dy[nd->in[1]] : NULL,
+                      .dp = dgrads};
       sr_layer_ops_for(nd->op)->ref_backward(&io);
     }
     if (bf16) round_bf16(dy[0], node_numel(&m->nodes[0], r->n));

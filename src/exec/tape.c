@@ -7,9 +7,7 @@
 #include "engine.h"
 #include "kernels/winograd.h"
 
-const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k) {
-  return &t->tn[t->m->nodes[i].in[k]].md;
-}
+const dnnl_memory_desc_t *sr_in_md(const sr_tape *t, int i, int k) { return &t->tn[t->m->nodes[i].in[k]].md; }
 
 sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
@@ -154,8 +152,14 @@ int sr_fit_buffer(size_t *size, const int *busy, int *nb, size_t need) {
     if (size[b] >= need && (best < 0 || size[b] < size[best])) best = b;
     if (grow < 0 || size[b] > size[grow]) grow = b;
   }
-  if (best < 0 && grow >= 0) best = grow, size[grow] = need;
-  if (best < 0) best = (*nb)++, size[best] = need;
+  if (best < 0 && grow >= 0) {
+    best = grow;
+    size[grow] = need;
+  }
+  if (best < 0) {
+    best = (*nb)++;
+    size[best] = need;
+  }
   return best;
 }
 
@@ -169,11 +173,13 @@ static int take_buffer(size_t *size, int *busy_until, int *busy, int *nb, int st
 
 static sr_status bind_diffs(sr_tape *t, sr_err *err) {
   int n = t->m->n_nodes, nb = 0;
-  int *start = malloc(sizeof(int) * (size_t)n * 5), *end = start + n, *buf = start + 2 * n, *until = start + 3 * n;
+  int *start = malloc(sizeof(int) * (size_t)n * 5), *end = start + n, *buf = start + 2 * n,
+      *until = start + 3 * n;
   int *busy = start + 4 * n;
   size_t *size = calloc((size_t)n, sizeof *size);
   if (!start || !size || !(t->diff_bufs = calloc((size_t)n, sizeof *t->diff_bufs))) {
-    free(start), free(size);
+    free(start);
+    free(size);
     return sr_fail(err, SR_ERR_NOMEM, "cannot allocate the gradient buffer table");
   }
   diff_lifetimes(t, start, end);
@@ -188,8 +194,10 @@ static sr_status bind_diffs(sr_tape *t, sr_err *err) {
     if (!(t->diff_bufs[b] = sr_alloc(size[b] ? size[b] : 64)))
       st = sr_fail(err, SR_ERR_NOMEM, "cannot allocate %zu bytes of gradient buffers", size[b]);
   }
-  for (int p = 0; p < n && !st; p++) dnnl_memory_set_data_handle(t->tn[p].diff, t->diff_bufs[buf[node_root(t, p)]]);
-  free(start), free(size);
+  for (int p = 0; p < n && !st; p++)
+    dnnl_memory_set_data_handle(t->tn[p].diff, t->diff_bufs[buf[node_root(t, p)]]);
+  free(start);
+  free(size);
   return st;
 }
 
@@ -209,7 +217,8 @@ static int64_t input_floats(const sr_tape *t) {
 // Shared buffers are sized once every primitive exists: one scratchpad, one gradient temp.
 static sr_status bind_shared(sr_tape *t, sr_err *err) {
   sr_status st;
-  if (!(t->tmp_buf = sr_alloc(t->tmp_size))) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
+  if (!(t->tmp_buf = sr_alloc(t->tmp_size)))
+    return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape buffers");
   if ((st = sr_dnn_bind_scratch(&t->dnn, err))) return st;
   if (t->wino_u_floats && (!(t->wino_u = sr_alloc(sizeof(float) * t->wino_u_floats)) ||
                            !(t->wino_work = sr_alloc(sizeof(float) * t->wino_work_floats))))
@@ -272,14 +281,17 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
   for (int i = 1; !st && i < m->n_nodes; i++) {
     int b = m->nodes[i].in[0];
     sr_op op = m->nodes[b].op;
-    if (m->nodes[i].op == SR_OP_RELU && (op == SR_OP_BN || op == SR_OP_ADD) && t->consumers[b] == 1)
-      t->tn[b].fused = i, t->tn[i].fused = b;
+    if (m->nodes[i].op == SR_OP_RELU && (op == SR_OP_BN || op == SR_OP_ADD) && t->consumers[b] == 1) {
+      t->tn[b].fused = i;
+      t->tn[i].fused = b;
+    }
   }
   if (!st) st = sr_dnn_init(&t->dnn, m->engine, err);
   for (int i = 0; !st && i < m->n_nodes; i++) {
     st = sr_layer_ops_for(m->nodes[i].op)->build(t, i, err);
-    if (st) sr_err_context(err, "building %s node %d (%s)", sr_layer_ops_for(m->nodes[i].op)->name, i,
-                           m->nodes[i].name);
+    if (st)
+      sr_err_context(err, "building %s node %d (%s)", sr_layer_ops_for(m->nodes[i].op)->name, i,
+                     m->nodes[i].name);
   }
   if (!st) st = build_boundaries(t, err);
   if (!st) st = bind_shared(t, err);
@@ -373,7 +385,8 @@ sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err) {
   sr_tnode *tn = &t->tn[t->m->feat[f]];
   dnnl_memory_set_data_handle(t->feat_user[f], (void *)g);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_FROM, t->feat_user[f]}, {DNNL_ARG_TO, tn->diff}};
-  sr_status st = sr_exec(&t->dnn, tn->diff_written ? t->featg_sum_reorder[f] : t->featg_reorder[f], 2, a, err);
+  sr_status st =
+      sr_exec(&t->dnn, tn->diff_written ? t->featg_sum_reorder[f] : t->featg_reorder[f], 2, a, err);
   tn->diff_written = 1;
   return st;
 }

@@ -5,7 +5,8 @@
 #include "simreg/layers.h"
 
 // w, wf: (O, I)  b, gamma, beta, mean, var, bf: (O)
-void sr_fold_bn(float *wf, float *bf, const float *w, const float *b, const sr_bn_eval *bn, int O, int64_t I) {
+void sr_fold_bn(float *wf, float *bf, const float *w, const float *b, const sr_bn_eval *bn, int O,
+                int64_t I) {
   const float *gamma = bn->gamma, *beta = bn->beta, *mean = bn->mean, *var = bn->var;
   const double eps = bn->eps;
   for (int o = 0; o < O; o++) {

@@ -14,24 +14,38 @@
 
 const char *sr_cpu_isa_name(void) {
   switch (dnnl_get_effective_cpu_isa()) {
-    case dnnl_cpu_isa_sse41: return "sse41";
-    case dnnl_cpu_isa_avx: return "avx";
-    case dnnl_cpu_isa_avx2: return "avx2";
-    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
-    case dnnl_cpu_isa_avx512_mic: return "avx512_mic";
-    case dnnl_cpu_isa_avx512_mic_4ops: return "avx512_mic_4ops";
-    case dnnl_cpu_isa_avx512_core: return "avx512_core";
-    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
-    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
-    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
-    default: return "generic";
+    case dnnl_cpu_isa_sse41:
+      return "sse41";
+    case dnnl_cpu_isa_avx:
+      return "avx";
+    case dnnl_cpu_isa_avx2:
+      return "avx2";
+    case dnnl_cpu_isa_avx2_vnni:
+      return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_mic:
+      return "avx512_mic";
+    case dnnl_cpu_isa_avx512_mic_4ops:
+      return "avx512_mic_4ops";
+    case dnnl_cpu_isa_avx512_core:
+      return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni:
+      return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16:
+      return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx:
+      return "avx512_core_amx";
+    default:
+      return "generic";
   }
 }
 
 sr_status sr_precision_parse(const char *s, sr_precision *p, sr_err *err) {
-  if (!s || !strcmp(s, "f32")) *p = SR_PRECISION_F32;
-  else if (!strcmp(s, "bf16")) *p = SR_PRECISION_BF16;
-  else return sr_fail(err, SR_ERR_ARG, "--precision must be f32 or bf16, not '%s'", s);
+  if (!s || !strcmp(s, "f32"))
+    *p = SR_PRECISION_F32;
+  else if (!strcmp(s, "bf16"))
+    *p = SR_PRECISION_BF16;
+  else
+    return sr_fail(err, SR_ERR_ARG, "--precision must be f32 or bf16, not '%s'", s);
   return SR_OK;
 }
 
@@ -47,7 +61,8 @@ void sr_bf16_round(float *x, int64_t n) { sr_bf16_round_copy(x, x, n); }
 void sr_bf16_round_mem(dnnl_memory_t mem) {
   void *p = NULL;
   const dnnl_memory_desc_t *md = NULL;
-  if (dnnl_memory_get_data_handle(mem, &p) != dnnl_success || dnnl_memory_get_memory_desc(mem, &md) != dnnl_success)
+  if (dnnl_memory_get_data_handle(mem, &p) != dnnl_success ||
+      dnnl_memory_get_memory_desc(mem, &md) != dnnl_success)
     return;  // only for memories the engine created itself: neither call can fail on those
   sr_bf16_round(p, (int64_t)(dnnl_memory_desc_get_size(md) / sizeof(float)));
 }

@@ -10,7 +10,7 @@ typedef int sr_v8i __attribute__((vector_size(32)));
 // The same at any float's address: GCC and Clang let a vector type alias its element type.
 typedef float sr_v8u __attribute__((vector_size(32), aligned(4)));
 
-#define SR_V8_LOAD(p) (*(const sr_v8u *)(p))
+#define SR_V8_LOAD(p)     (*(const sr_v8u *)(p))
 #define SR_V8_STORE(p, v) (*(sr_v8u *)(p) = (v))
 
 #endif

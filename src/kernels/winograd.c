@@ -73,8 +73,8 @@ static const float G[SR_WINO_A][3] = {{1.0f / 4, 0, 0},
 
 // U for the K filters of input channel c, vectorised over k. g: (9, K) taps of each filter.
 // u: (36, C, K) -> writes u[xi][c][0..K). tmp: 18 * K floats.
-static void transform_channel(float *restrict u, const float *restrict g, float *restrict tmp, int64_t C, int64_t K,
-                              int64_t c) {
+static void transform_channel(float *restrict u, const float *restrict g, float *restrict tmp, int64_t C,
+                              int64_t K, int64_t c) {
   for (int i = 0; i < SR_WINO_A; i++)  // tmp[i][j][k] = (G g)[i][j]
     for (int j = 0; j < 3; j++) {
       float *o = tmp + (i * 3 + j) * K;
@@ -161,7 +161,8 @@ static void input_tile(const sr_wino *w, const float *src, tile_pos p, int cb, f
     int x = p.x0 - 1 + j;
     for (int i = 0; i < SR_WINO_A; i++) {
       int y = p.y0 - 1 + i;
-      d[i] = y >= 0 && y < w->H && x >= 0 && x < w->W ? SR_V8_LOAD(plane + ((int64_t)y * w->W + x) * L) : (sr_v8){0};
+      d[i] = y >= 0 && y < w->H && x >= 0 && x < w->W ? SR_V8_LOAD(plane + ((int64_t)y * w->W + x) * L)
+                                                      : (sr_v8){0};
     }
     bt6(d, r);
     for (int i = 0; i < SR_WINO_A; i++) t[i][j] = r[i];
@@ -183,9 +184,10 @@ static void output_tile(const sr_wino *w, const float *m, ptrdiff_t ms, tile_pos
   }
   sr_v8 b = bias ? SR_V8_LOAD(bias + (int64_t)kb * L) : (sr_v8){0};
   float *plane = dst + ((p.img * (w->K / L) + kb) * w->H) * (int64_t)w->W * L;
-  int ny = w->H - p.y0 < SR_WINO_M ? w->H - p.y0 : SR_WINO_M, nx = w->W - p.x0 < SR_WINO_M ? w->W - p.x0 : SR_WINO_M;
+  int ny = w->H - p.y0 < SR_WINO_M ? w->H - p.y0 : SR_WINO_M,
+      nx = w->W - p.x0 < SR_WINO_M ? w->W - p.x0 : SR_WINO_M;
   for (int i = 0; i < ny; i++) {
-    at4(t[i], y);  // y = t A, row i
+    at4(t[i], y);                                                // y = t A, row i
     float *o = plane + ((int64_t)(p.y0 + i) * w->W + p.x0) * L;  // nx pixels x 8 channels, contiguous
     for (int k = 0; k < nx; k++) {
       sr_v8 e = y[k] + b;
@@ -196,10 +198,10 @@ static void output_tile(const sr_wino *w, const float *m, ptrdiff_t ms, tile_pos
   }
 }
 
-// One block of cnt tiles starting at t0: transform in, 36 GEMMs, transform out. v: (36, tb, C), m: (36, tb, K),
-// the 36 matrices point_stride apart.
-static int run_block(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu, int64_t t0,
-                     int64_t cnt, float *v, float *m) {
+// One block of cnt tiles starting at t0: transform in, 36 GEMMs, transform out. v: (36, tb, C), m: (36, tb,
+// K), the 36 matrices point_stride apart.
+static int run_block(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
+                     int64_t t0, int64_t cnt, float *v, float *m) {
   ptrdiff_t vs = point_stride(w, w->C), ms = point_stride(w, w->K);
   for (int64_t t = 0; t < cnt; t++) {
     tile_pos p = tile_at(w, t0 + t);
@@ -208,30 +210,35 @@ static int run_block(const sr_wino *w, const float *src, float *dst, const float
   for (int xi = 0; xi < SR_WINO_XI; xi++) {
     const float *u = w->u + (int64_t)xi * w->C * w->K;
     // M[xi] (cnt x K) = V[xi] (cnt x C) * U[xi] (C x K), row-major
-    if (dnnl_sgemm('N', 'N', cnt, w->K, w->C, 1.f, v + xi * vs, w->C, u, w->K, 0.f, m + xi * ms, w->K) != dnnl_success)
+    if (dnnl_sgemm('N', 'N', cnt, w->K, w->C, 1.f, v + xi * vs, w->C, u, w->K, 0.f, m + xi * ms, w->K) !=
+        dnnl_success)
       return 1;
   }
   for (int64_t t = 0; t < cnt; t++) {
     tile_pos p = tile_at(w, t0 + t);
-    for (int kb = 0; kb < w->K / L; kb++) output_tile(w, m + t * w->K + kb * L, ms, p, kb, dst, bias, sum, relu);
+    for (int kb = 0; kb < w->K / L; kb++)
+      output_tile(w, m + t * w->K + kb * L, ms, p, kb, dst, bias, sum, relu);
   }
   return 0;
 }
 
-sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
-                          float *scratch, sr_err *err) {
+sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum,
+                          int relu, float *scratch, sr_err *err) {
   int64_t nb = (w->tiles + w->tb - 1) / w->tb;
-  int nthr = omp_get_max_threads() < w->nthr ? omp_get_max_threads() : w->nthr;  // never more than the scratch serves
+  int nthr = omp_get_max_threads() < w->nthr ? omp_get_max_threads()
+                                             : w->nthr;  // never more than the scratch serves
   size_t per = thread_floats(w);
   int fail = 0;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1) reduction(| : fail)
   for (int64_t b = 0; b < nb; b++) {
-    float *v = scratch + per * (size_t)omp_get_thread_num(), *m = v + (size_t)SR_WINO_XI * (size_t)point_stride(w, w->C);
+    float *v = scratch + per * (size_t)omp_get_thread_num(),
+          *m = v + (size_t)SR_WINO_XI * (size_t)point_stride(w, w->C);
     int64_t t0 = b * w->tb, cnt = w->tiles - t0 < w->tb ? w->tiles - t0 : w->tb;
     fail |= run_block(w, src, dst, bias, sum, relu, t0, cnt, v, m);
   }
-  if (fail) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: dnnl_sgemm failed in a Winograd convolution (%d -> %d channels)",
-                           w->C, w->K);
+  if (fail)
+    return sr_fail(err, SR_ERR_BACKEND,
+                   "oneDNN: dnnl_sgemm failed in a Winograd convolution (%d -> %d channels)", w->C, w->K);
   return SR_OK;
 }
 

@@ -9,18 +9,18 @@
 #include "simreg/core.h"
 #include "simreg/model.h"
 
-#define SR_WINO_M 4                       // output tile side
-#define SR_WINO_A 6                       // input tile side: M + 3 - 1
+#define SR_WINO_M  4                        // output tile side
+#define SR_WINO_A  6                        // input tile side: M + 3 - 1
 #define SR_WINO_XI (SR_WINO_A * SR_WINO_A)  // 36 GEMMs
 
 typedef struct sr_wino {
-  int C, K, H, W;     // input channels, output channels, spatial size (same in and out)
-  int64_t n;          // batch
-  int64_t th, tw;     // tiles per image along H and W
-  int64_t tiles;      // n * th * tw
-  int64_t tb;         // tiles per block: the GEMMs' M; one block's V and M stay in the thread's scratch
-  int nthr;           // threads the scratch is sized for
-  float *u;           // transformed weights: (36, C, K), the caller's buffer (shared by plans / by a tape)
+  int C, K, H, W;  // input channels, output channels, spatial size (same in and out)
+  int64_t n;       // batch
+  int64_t th, tw;  // tiles per image along H and W
+  int64_t tiles;   // n * th * tw
+  int64_t tb;      // tiles per block: the GEMMs' M; one block's V and M stay in the thread's scratch
+  int nthr;        // threads the scratch is sized for
+  float *u;        // transformed weights: (36, C, K), the caller's buffer (shared by plans / by a tape)
 } sr_wino;
 
 // The fixed rule: does the plan for batch n run this convolution node with Winograd? 3x3, stride 1, pad 1,
@@ -40,8 +40,8 @@ size_t sr_wino_weights_work_floats(int64_t O, int64_t I, int nthr);
 sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err);
 // src: (n, C, H, W) nChw8c; dst: (n, K, H, W) nChw8c. dst = relu?(conv(src) + bias + (sum ? dst : 0)).
 // bias may be NULL. scratch: sr_wino_scratch_floats floats.
-sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
-                          float *scratch, sr_err *err);
+sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum,
+                          int relu, float *scratch, sr_err *err);
 // Tile t's 6x6 input window (pad 1) of channel block cb transformed, B^T d B: the 8 lanes of point xi go to
 // v + xi * vs. src: (n, C, H, W) nChw8c.
 void sr_wino_input_tile_at(const sr_wino *w, const float *src, int64_t t, int cb, float *v, ptrdiff_t vs);

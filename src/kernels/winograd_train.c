@@ -15,8 +15,8 @@
 // M[xi] (K x C) += Udy[xi]^T (K x T) Vx[xi] (T x C), chunk by chunk of tiles.
 #define L 8
 
-// G4 rows: (1/4 0 0 0) (-1/6 -1/6 -1/6 -1/6) (-1/6 1/6 -1/6 1/6) (1/24 1/12 1/6 1/3) (1/24 -1/12 1/6 -1/3) (0 0 0 1)
-// x[i]: element i's 8 lanes.
+// G4 rows: (1/4 0 0 0) (-1/6 -1/6 -1/6 -1/6) (-1/6 1/6 -1/6 1/6) (1/24 1/12 1/6 1/3) (1/24 -1/12 1/6 -1/3) (0
+// 0 0 1) x[i]: element i's 8 lanes.
 static inline void g4(const sr_v8 x[restrict SR_WINO_M], sr_v8 y[restrict SR_WINO_A]) {
   sr_v8 f0 = x[0], f1 = x[1], f2 = x[2], f3 = x[3];
   sr_v8 e = f0 + f2, o = f1 + f3, e4 = f0 / 24 + f2 / 6, o4 = f1 / 12 + f3 / 3;
@@ -36,7 +36,8 @@ static void dy_tile(const sr_wino *w, const float *dy, int64_t t, int kb, float 
   sr_v8 f[SR_WINO_M], g[SR_WINO_A][SR_WINO_M], o[SR_WINO_A];
   for (int j = 0; j < SR_WINO_M; j++) {  // g = G4 f, column j
     for (int i = 0; i < SR_WINO_M; i++)
-      f[i] = y0 + i < w->H && x0 + j < w->W ? SR_V8_LOAD(plane + ((int64_t)(y0 + i) * w->W + x0 + j) * L) : (sr_v8){0};
+      f[i] = y0 + i < w->H && x0 + j < w->W ? SR_V8_LOAD(plane + ((int64_t)(y0 + i) * w->W + x0 + j) * L)
+                                            : (sr_v8){0};
     g4(f, o);
     for (int i = 0; i < SR_WINO_A; i++) g[i][j] = o[i];
   }
@@ -66,7 +67,8 @@ static void bwdw_output(const sr_wino *w, const float *m, float *dw) {
   for (int64_t k = 0; k < K; k++)
     for (int64_t c = 0; c < C; c += L) {
       sr_v8 p[SR_WINO_A][SR_WINO_A], q[3][SR_WINO_A], e[9];
-      for (int xi = 0; xi < SR_WINO_XI; xi++) p[xi / SR_WINO_A][xi % SR_WINO_A] = SR_V8_LOAD(m + ((int64_t)xi * K + k) * C + c);
+      for (int xi = 0; xi < SR_WINO_XI; xi++)
+        p[xi / SR_WINO_A][xi % SR_WINO_A] = SR_V8_LOAD(m + ((int64_t)xi * K + k) * C + c);
       for (int j = 0; j < SR_WINO_A; j++) {
         q[0][j] = p[0][j] + p[1][j] + p[2][j] + p[3][j] + p[4][j];
         q[1][j] = p[1][j] - p[2][j] + 2 * (p[3][j] - p[4][j]);
@@ -96,7 +98,8 @@ sr_status sr_wino_backward_weights(const sr_wino *w, const float *x, const float
     int64_t cnt = w->tiles - t0 < tc ? w->tiles - t0 : tc;
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < cnt; t++) {
-      for (int cb = 0; cb < w->C / L; cb++) sr_wino_input_tile_at(w, x, t0 + t, cb, v + t * w->C + cb * L, vs);
+      for (int cb = 0; cb < w->C / L; cb++)
+        sr_wino_input_tile_at(w, x, t0 + t, cb, v + t * w->C + cb * L, vs);
       for (int kb = 0; kb < w->K / L; kb++) dy_tile(w, dy, t0 + t, kb, u + t * w->K + kb * L, us);
     }
     float beta = t0 ? 1.f : 0.f;
@@ -105,8 +108,9 @@ sr_status sr_wino_backward_weights(const sr_wino *w, const float *x, const float
       fail |= dnnl_sgemm('T', 'N', w->K, w->C, cnt, 1.f, u + xi * us, w->K, v + xi * vs, w->C, beta,
                          m + (int64_t)xi * w->K * w->C, w->C) != dnnl_success;
   }
-  if (fail) return sr_fail(err, SR_ERR_BACKEND, "oneDNN: dnnl_sgemm failed in a Winograd weight gradient (%d -> %d)",
-                           w->C, w->K);
+  if (fail)
+    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: dnnl_sgemm failed in a Winograd weight gradient (%d -> %d)",
+                   w->C, w->K);
   bwdw_output(w, m, dw);
   return SR_OK;
 }

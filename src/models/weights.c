@@ -6,7 +6,7 @@
 #include "simreg/safetensors.h"
 
 static void *tensor_data(const sr_model *m, const sr_tensor_info *ti) {
-  return ti->where == 0 ? (void *)(m->params + ti->offset)
+  return ti->where == 0   ? (void *)(m->params + ti->offset)
          : ti->where == 1 ? (void *)(m->state + ti->offset)
                           : (void *)(m->bn_tracked + ti->offset);
 }
@@ -30,8 +30,11 @@ sr_status sr_model_save_with(const sr_model *m, const char *path, const sr_st_en
   snprintf(k, sizeof k, "%d", m->cfg.classes);
   snprintf(wd, sizeof wd, "%.17g", m->cfg.width);
   for (int i = 0; i < n_extra; i++) e[m->n_tensors + i] = extra[i];
-  const char *meta[64] = {"format", "pt", "producer", "simreg " SR_VERSION_STRING, "arch", m->cfg.arch, "in_channels", c,
-                          "in_height", h, "in_width", w, "classes", k, "width", wd, NULL};
+  const char *meta[64] = {"format",    "pt",        "producer",    "simreg " SR_VERSION_STRING,
+                          "arch",      m->cfg.arch, "in_channels", c,
+                          "in_height", h,           "in_width",    w,
+                          "classes",   k,           "width",       wd,
+                          NULL};
   int nm = 16;
   for (int i = 0; extra_meta && extra_meta[i] && extra_meta[i + 1] && nm < 62; i += 2) {
     meta[nm++] = extra_meta[i];
@@ -59,19 +62,25 @@ static sr_status check_meta(const sr_model *m, const sr_st_file *f, const char *
   return SR_OK;
 }
 
-static sr_status check_tensor(const sr_tensor_info *ti, const sr_st_tensor *t, const char *path, sr_err *err) {
-  if (!t) return sr_fail(err, SR_ERR_SHAPE, "%s: missing tensor '%s' (file of another architecture?)", path, ti->name);
+static sr_status check_tensor(const sr_tensor_info *ti, const sr_st_tensor *t, const char *path,
+                              sr_err *err) {
+  if (!t)
+    return sr_fail(err, SR_ERR_SHAPE, "%s: missing tensor '%s' (file of another architecture?)", path,
+                   ti->name);
   sr_dtype want = ti->where == 2 ? SR_I64 : SR_F32;
   if (t->dtype != want)
-    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' is %s, expected %s", path, ti->name, sr_dtype_name(t->dtype),
-                   sr_dtype_name(want));
+    return sr_fail(err, SR_ERR_FORMAT, "%s: tensor '%s' is %s, expected %s", path, ti->name,
+                   sr_dtype_name(t->dtype), sr_dtype_name(want));
   int same = t->ndim == ti->ndim;
   for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == ti->shape[d];
   if (!same) {
     char a[96] = "", b[96] = "";
-    for (int d = 0; d < t->ndim; d++) snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", d ? "," : "", (long long)t->shape[d]);
-    for (int d = 0; d < ti->ndim; d++) snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", d ? "," : "", (long long)ti->shape[d]);
-    return sr_fail(err, SR_ERR_SHAPE, "%s: tensor '%s' has shape [%s], the model expects [%s]", path, ti->name, a, b);
+    for (int d = 0; d < t->ndim; d++)
+      snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", d ? "," : "", (long long)t->shape[d]);
+    for (int d = 0; d < ti->ndim; d++)
+      snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", d ? "," : "", (long long)ti->shape[d]);
+    return sr_fail(err, SR_ERR_SHAPE, "%s: tensor '%s' has shape [%s], the model expects [%s]", path,
+                   ti->name, a, b);
   }
   return SR_OK;
 }
@@ -100,12 +109,15 @@ sr_status sr_model_load_st(sr_model *m, const sr_st_file *fp, const char *path, 
                            sr_err *err) {
   const sr_st_file f = *fp;
   sr_status st = check_meta(m, &f, path, err);
-  for (int i = 0; !st && i < m->n_tensors; i++) st = check_tensor(&m->tensors[i], sr_st_find(&f, m->tensors[i].name), path, err);
+  for (int i = 0; !st && i < m->n_tensors; i++)
+    st = check_tensor(&m->tensors[i], sr_st_find(&f, m->tensors[i].name), path, err);
   for (int i = 0; !st && i < f.n; i++) {
     if (has_prefix(f.tensors[i].name, ignore_prefix)) continue;
     int known = 0;
     for (int k = 0; k < m->n_tensors && !known; k++) known = !strcmp(m->tensors[k].name, f.tensors[i].name);
-    if (!known) st = sr_fail(err, SR_ERR_SHAPE, "%s: unexpected tensor '%s' for a %s model", path, f.tensors[i].name, m->cfg.arch);
+    if (!known)
+      st = sr_fail(err, SR_ERR_SHAPE, "%s: unexpected tensor '%s' for a %s model", path, f.tensors[i].name,
+                   m->cfg.arch);
   }
   // Only copy once everything checked out: a failed load leaves the model untouched.
   for (int i = 0; !st && i < m->n_tensors; i++) {

@@ -12,7 +12,8 @@ static int width_of(int base, double width) {
 
 // A graph function returned -1: a shape that does not fit, or an allocation that failed.
 static sr_status unfit(const sr_model *m, sr_err *err, const char *what) {
-  if (m->graph_oom) return sr_fail(err, SR_ERR_NOMEM, "out of memory while building the model graph (%s)", what);
+  if (m->graph_oom)
+    return sr_fail(err, SR_ERR_NOMEM, "out of memory while building the model graph (%s)", what);
   return sr_fail(err, SR_ERR_SHAPE, "%s does not fit the input", what);
 }
 
@@ -64,13 +65,11 @@ static sr_status build_resnet(sr_model *m, const int *blocks, sr_err *err) {
 static sr_status build_cnn_small(sr_model *m, sr_err *err) {
   int x = sr_graph_conv(m, 0, 32, 3, 1, 1, 0, "conv1");
   x = sr_graph_maxpool(m, sr_graph_relu(m, sr_graph_bn(m, x, "bn1")), 2, 2, 0);
-  sr_status st = x < 0 ? unfit(m, err, "cnn-small block 1")
-                       : sr_model_add_feature(m, x, "block1", err);
+  sr_status st = x < 0 ? unfit(m, err, "cnn-small block 1") : sr_model_add_feature(m, x, "block1", err);
   if (st) return st;
   x = sr_graph_conv(m, x, 64, 3, 1, 1, 0, "conv2");
   x = sr_graph_maxpool(m, sr_graph_relu(m, sr_graph_bn(m, x, "bn2")), 2, 2, 0);
-  st = x < 0 ? unfit(m, err, "cnn-small block 2")
-             : sr_model_add_feature(m, x, "block2", err);
+  st = x < 0 ? unfit(m, err, "cnn-small block 2") : sr_model_add_feature(m, x, "block2", err);
   if (st) return st;
   x = sr_graph_linear(m, sr_graph_flatten(m, x), m->cfg.classes, 1, "fc");
   return x < 0 ? unfit(m, err, "cnn-small head") : SR_OK;
@@ -93,7 +92,10 @@ const char *sr_model_arch_list(void) { return "resnet18, resnet34, cnn-small, ml
 sr_status sr_model_create(sr_model *m, const sr_model_config *cfg, sr_rng *rng, sr_err *err) {
   static const int r18[4] = {2, 2, 2, 2}, r34[4] = {3, 4, 6, 3};
   if (!strncmp(cfg->arch, "onnx:", 5)) {  // an imported graph with its own weights (rng unused)
-    sr_onnx_opts o = {.in_c = cfg->in_c, .in_h = cfg->in_h, .in_w = cfg->in_w, .classes = cfg->classes,
+    sr_onnx_opts o = {.in_c = cfg->in_c,
+                      .in_h = cfg->in_h,
+                      .in_w = cfg->in_w,
+                      .classes = cfg->classes,
                       .features = cfg->features};
     (void)rng;
     return sr_model_from_onnx(cfg->arch + 5, &o, m, NULL, err);

@@ -295,7 +295,10 @@ static sr_status op_arith(ctx *c) {
     for (int j = 0; !e && j < C; j++) {
       double s = 1, h = 0;
       if (op[0] == 'A') h = v[j];
-      if (op[0] == 'S') s = first ? 1 : -1, h = first ? -v[j] : v[j];
+      if (op[0] == 'S') {
+        s = first ? 1 : -1;
+        h = first ? -v[j] : v[j];
+      }
       if (op[0] == 'M') s = v[j];
       if (op[0] == 'D') s = 1.0 / v[j];
       c->im->consts[cs].v[j] = s;

@@ -44,7 +44,8 @@ static void ref_fwd(const sr_ref_io *io) {
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
   if (!io->dx0) return;
-  for (int64_t j = 0; j < io->n * numel(nd); j++) io->dx0[j] += io->dy[j] * act_slope(nd, io->x0[j], io->y[j]);
+  for (int64_t j = 0; j < io->n * numel(nd); j++)
+    io->dx0[j] += io->dy[j] * act_slope(nd, io->x0[j], io->y[j]);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {

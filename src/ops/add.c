@@ -55,8 +55,8 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if (!s) s = sr_pd_create(&t->dnn, &pd, &bd, attr, NULL, err);
   if (attr) dnnl_primitive_attr_destroy(attr);
   if (s) return s;
-  if ((s = sr_prim_from_pd(&t->dnn, pd, &tn->prim[0], err)) ||
-      (s = sr_node_outputs(t, i, a, err)) || (s = sr_reorder_create(&t->dnn, &tn->prim[1], a, a, 0, err)) ||
+  if ((s = sr_prim_from_pd(&t->dnn, pd, &tn->prim[0], err)) || (s = sr_node_outputs(t, i, a, err)) ||
+      (s = sr_reorder_create(&t->dnn, &tn->prim[1], a, a, 0, err)) ||
       (s = sr_reorder_create(&t->dnn, &tn->prim[2], a, b, 0, err)))
     return s;
   alias_input_diff(t, i, 0);
@@ -107,11 +107,19 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
 }
 
 static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, p->vals[s->in[0]].mem}, {DNNL_ARG_SRC_1, p->vals[s->in[1]].mem},
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC_0, p->vals[s->in[0]].mem},
+                         {DNNL_ARG_SRC_1, p->vals[s->in[1]].mem},
                          {DNNL_ARG_DST, p->vals[s->out].mem}};
   return sr_exec(&p->dnn, s->prim, 3, a, err);
 }
 
-const sr_layer_ops sr_ops_add = {.name = "add", .build = build, .forward = forward, .backward = backward,
-                                 .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
-                                 .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build, .plan_run = plan_run};
+const sr_layer_ops sr_ops_add = {.name = "add",
+                                 .build = build,
+                                 .forward = forward,
+                                 .backward = backward,
+                                 .ref_forward = ref_fwd,
+                                 .ref_backward = ref_bwd,
+                                 .flops = flops,
+                                 .plan_fuse = sr_plan_fuse_relu,
+                                 .plan_build = plan_build,
+                                 .plan_run = plan_run};

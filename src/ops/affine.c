@@ -12,7 +12,8 @@ static void ref_fwd(const sr_ref_io *io) {
   for (int64_t n = 0; n < io->n; n++)
     for (int c = 0; c < nd->c; c++) {
       int64_t o = (n * nd->c + c) * hw;
-      for (int64_t j = 0; j < hw; j++) io->y[o + j] = io->x0[o + j] * io->st[nd->s_mean + c] + io->st[nd->s_var + c];
+      for (int64_t j = 0; j < hw; j++)
+        io->y[o + j] = io->x0[o + j] * io->st[nd->s_mean + c] + io->st[nd->s_var + c];
     }
 }
 

@@ -56,7 +56,8 @@ void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, 
 }
 
 void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gamma, const double *beta,
-                                   const double *rmean, const double *rvar, double eps, int N, int C, int HW) {
+                                   const double *rmean, const double *rvar, double eps, int N, int C,
+                                   int HW) {
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
       double is = 1.0 / sqrt(rvar[c] + eps);
@@ -86,25 +87,28 @@ static void ref_fwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
   int HW = nd->h * nd->w;
   if (io->training)
-    sr_batchnorm_forward_train_ref(io->y, io->aux, io->aux + nd->c, io->x0, io->p + nd->p_w, io->p + nd->p_b, nd->eps, (int)io->n, nd->c, HW);
+    sr_batchnorm_forward_train_ref(io->y, io->aux, io->aux + nd->c, io->x0, io->p + nd->p_w, io->p + nd->p_b,
+                                   nd->eps, (int)io->n, nd->c, HW);
   else
-    sr_batchnorm_forward_eval_ref(io->y, io->x0, io->p + nd->p_w, io->p + nd->p_b, io->st + nd->s_mean, io->st + nd->s_var, nd->eps,
-                                  (int)io->n, nd->c, HW);
+    sr_batchnorm_forward_eval_ref(io->y, io->x0, io->p + nd->p_w, io->p + nd->p_b, io->st + nd->s_mean,
+                                  io->st + nd->s_var, nd->eps, (int)io->n, nd->c, HW);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
   int HW = nd->h * nd->w;
   if (io->training)
-    sr_batchnorm_backward_train_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0, io->aux, io->aux + nd->c, io->p + nd->p_w,
-                                    (int)io->n, nd->c, HW);
+    sr_batchnorm_backward_train_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0, io->aux,
+                                    io->aux + nd->c, io->p + nd->p_w, (int)io->n, nd->c, HW);
   else
-    sr_batchnorm_backward_eval_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0, io->p + nd->p_w, io->st + nd->s_mean,
-                                   io->st + nd->s_var, nd->eps, (int)io->n, nd->c, HW);
+    sr_batchnorm_backward_eval_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0,
+                                   io->p + nd->p_w, io->st + nd->s_mean, io->st + nd->s_var, nd->eps,
+                                   (int)io->n, nd->c, HW);
 }
 
 static int64_t aux_size(const sr_node *nd, const sr_node *in, int64_t N) {
-  (void)in, (void)N;
+  (void)in;
+  (void)N;
   return 2 * (int64_t)nd->c;
 }
 
@@ -134,14 +138,17 @@ static sr_status build_sync(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   float eps = (float)t->m->nodes[i].eps;
   dnnl_batch_normalization_desc_t fg, co;
   DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&fg, dnnl_forward_training, src, eps,
-                                                      flags | (tn->fused ? dnnl_fuse_norm_relu : 0)), err);
+                                                      flags | (tn->fused ? dnnl_fuse_norm_relu : 0)),
+           err);
   DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&co, dnnl_forward_inference, src, eps, flags), err);
   dnnl_primitive_desc_t fgp, cop;
   sr_status s;
   if ((s = sr_pd_create(&t->dnn, &fgp, &fg, NULL, NULL, err))) return s;
   if ((s = sr_prim_from_pd(&t->dnn, fgp, &tn->prim[P_FTG], err))) return s;
-  if ((s = sr_pd_create(&t->dnn, &cop, &co, NULL, NULL, err)) || (s = sr_prim_from_pd(&t->dnn, cop, &tn->prim[P_CORR], err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_CORR], src, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_CS], v, NULL, err)))
+  if ((s = sr_pd_create(&t->dnn, &cop, &co, NULL, NULL, err)) ||
+      (s = sr_prim_from_pd(&t->dnn, cop, &tn->prim[P_CORR], err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_CORR], src, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_CS], v, NULL, err)))
     return s;
   return sr_mem_create(&t->dnn, &tn->mem[M_CB], v, NULL, err);
 }
@@ -153,23 +160,29 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   unsigned flags = dnnl_use_scale | dnnl_use_shift, relu = tn->fused ? dnnl_fuse_norm_relu : 0;
   float eps = (float)nd->eps;
   dnnl_batch_normalization_desc_t ft, fi, bt, bi;
-  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&ft, dnnl_forward_training, src, eps, flags | relu), err);
+  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&ft, dnnl_forward_training, src, eps, flags | relu),
+           err);
   DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&fi, dnnl_forward_inference, src, eps,
-                                                      flags | dnnl_use_global_stats | relu), err);
+                                                      flags | dnnl_use_global_stats | relu),
+           err);
   DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bt, dnnl_backward, src, src, eps, flags | relu), err);
   DNNL_TRY(dnnl_batch_normalization_backward_desc_init(&bi, dnnl_backward, src, src, eps,
-                                                       flags | dnnl_use_global_stats), err);
+                                                       flags | dnnl_use_global_stats),
+           err);
   dnnl_primitive_desc_t ftp, fip, btp, bip;
   sr_status s;
   if ((s = sr_pd_create(&t->dnn, &ftp, &ft, NULL, NULL, err))) return s;
   const dnnl_memory_desc_t *ws = sr_pd_md(ftp, dnnl_query_workspace_md);
-  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[M_WS], ws, NULL, err))) return s;
-  if ((s = sr_pd_create(&t->dnn, &fip, &fi, NULL, NULL, err)) || (s = sr_pd_create(&t->dnn, &btp, &bt, NULL, ftp, err)) ||
+  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[M_WS], ws, NULL, err)))
+    return s;
+  if ((s = sr_pd_create(&t->dnn, &fip, &fi, NULL, NULL, err)) ||
+      (s = sr_pd_create(&t->dnn, &btp, &bt, NULL, ftp, err)) ||
       (s = sr_pd_create(&t->dnn, &bip, &bi, NULL, ftp, err)))
     return s;
-  if ((s = sr_prim_from_pd(&t->dnn, btp, &tn->prim[P_BT], err)) || (s = sr_prim_from_pd(&t->dnn, bip, &tn->prim[P_BI], err)) ||
-      (s = sr_prim_from_pd(&t->dnn, ftp, &tn->prim[P_FT], err)) || (s = sr_prim_from_pd(&t->dnn, fip, &tn->prim[P_FI], err)) ||
-      (s = sr_node_outputs(t, i, src, err)))
+  if ((s = sr_prim_from_pd(&t->dnn, btp, &tn->prim[P_BT], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, bip, &tn->prim[P_BI], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, ftp, &tn->prim[P_FT], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, fip, &tn->prim[P_FI], err)) || (s = sr_node_outputs(t, i, src, err)))
     return s;
   int64_t cd[1] = {nd->c};
   dnnl_memory_desc_t v;
@@ -177,10 +190,12 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   float *state = t->m->state;
   if ((s = sr_mem_create(&t->dnn, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_DG], &v, NULL, err)) || (s = sr_mem_create(&t->dnn, &tn->mem[M_DB], &v, NULL, err)))
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_DG], &v, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_DB], &v, NULL, err)))
     return s;
   return t->m->bn_allreduce ? build_sync(t, i, src, &v, err) : SR_OK;
 }
@@ -210,7 +225,8 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   if (t->training && t->n * nd->h * nd->w < 2)
-    return sr_fail(err, SR_ERR_ARG, "batch norm in training needs more than one value per channel (batch %lld)",
+    return sr_fail(err, SR_ERR_ARG,
+                   "batch norm in training needs more than one value per channel (batch %lld)",
                    (long long)t->n);
   int tr = t->training;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
@@ -228,13 +244,18 @@ static sr_status forward(sr_tape *t, int i, sr_err *err) {
     int C = nd->c;
     double *b = t->sync_buf;
     float *mu = mem_f32(tn->mem[M_MU]), *var = mem_f32(tn->mem[M_VAR]);
-    for (int c = 0; c < C; c++) b[c] = cnt * mu[c], b[C + c] = cnt * ((double)var[c] + (double)mu[c] * mu[c]);
+    for (int c = 0; c < C; c++) {
+      b[c] = cnt * mu[c];
+      b[C + c] = cnt * ((double)var[c] + (double)mu[c] * mu[c]);
+    }
     b[2 * C] = cnt;
-    if ((s = t->m->bn_allreduce(t->m->bn_allreduce_ctx, b, 2 * C + 1, err))) return sr_err_context(err, "SyncBN");
+    if ((s = t->m->bn_allreduce(t->m->bn_allreduce_ctx, b, 2 * C + 1, err)))
+      return sr_err_context(err, "SyncBN");
     cnt = b[2 * C];
     for (int c = 0; c < C; c++) {
       double m = b[c] / cnt, v = b[C + c] / cnt - m * m;
-      mu[c] = (float)m, var[c] = (float)(v > 0 ? v : 0);
+      mu[c] = (float)m;
+      var[c] = (float)(v > 0 ? v : 0);
     }
     s = sr_exec(&t->dnn, tn->prim[P_FTG], tn->mem[M_WS] ? 7 : 6, a, err);
   }
@@ -252,7 +273,10 @@ static sr_status sync_backward(sr_tape *t, int i, dnnl_memory_t dsrc, sr_err *er
   double *b = t->sync_buf, n = (double)t->n * nd->h * nd->w;
   const float *l2 = mem_f32(tn->mem[M_DG]), *l1 = mem_f32(tn->mem[M_DB]), *var = mem_f32(tn->mem[M_VAR]);
   const float *gamma = sr_param(t, nd->p_w);
-  for (int c = 0; c < C; c++) b[c] = l1[c], b[C + c] = l2[c];
+  for (int c = 0; c < C; c++) {
+    b[c] = l1[c];
+    b[C + c] = l2[c];
+  }
   b[2 * C] = n;
   sr_status s = t->m->bn_allreduce(t->m->bn_allreduce_ctx, b, 2 * C + 1, err);
   if (s) return sr_err_context(err, "SyncBN backward");
@@ -265,10 +289,11 @@ static sr_status sync_backward(sr_tape *t, int i, dnnl_memory_t dsrc, sr_err *er
     cs[c] = (float)(k * (l2[c] / n - b[C + c] / N));
   }
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst}, {DNNL_ARG_DST, tn->mem[M_CORR]},
-                         {DNNL_ARG_SCALE, tn->mem[M_CS]},       {DNNL_ARG_SHIFT, tn->mem[M_CB]},
-                         {DNNL_ARG_MEAN, tn->mem[M_MU]},        {DNNL_ARG_VARIANCE, tn->mem[M_VAR]}};
+                         {DNNL_ARG_SCALE, tn->mem[M_CS]},      {DNNL_ARG_SHIFT, tn->mem[M_CB]},
+                         {DNNL_ARG_MEAN, tn->mem[M_MU]},       {DNNL_ARG_VARIANCE, tn->mem[M_VAR]}};
   if ((s = sr_exec(&t->dnn, tn->prim[P_CORR], 6, a, err))) return s;
-  sr_add_floats(mem_f32(dsrc), mem_f32(tn->mem[M_CORR]), (int64_t)(dnnl_memory_desc_get_size(&tn->md) / sizeof(float)));
+  sr_add_floats(mem_f32(dsrc), mem_f32(tn->mem[M_CORR]),
+                (int64_t)(dnnl_memory_desc_get_size(&tn->md) / sizeof(float)));
   return SR_OK;
 }
 
@@ -306,22 +331,27 @@ sr_status sr_bn_backward_fused(sr_tape *t, int bn, sr_err *err) {
   return bn_backward(t, bn, t->tn[t->tn[bn].fused].diff, err);
 }
 
-// ---- inference plan (infer.c): a BN that does not follow a convolution (those are folded into it, conv2d.c):
-// oneDNN's inference BN on the running statistics (read live) [-> ReLU, fused in the primitive] ----
+// ---- inference plan (infer.c): a BN that does not follow a convolution (those are folded into it,
+// conv2d.c): oneDNN's inference BN on the running statistics (read live) [-> ReLU, fused in the primitive]
+// ----
 static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
   const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
-  unsigned flags = dnnl_use_scale | dnnl_use_shift | dnnl_use_global_stats | (s->relu >= 0 ? dnnl_fuse_norm_relu : 0);
+  unsigned flags =
+      dnnl_use_scale | dnnl_use_shift | dnnl_use_global_stats | (s->relu >= 0 ? dnnl_fuse_norm_relu : 0);
   dnnl_batch_normalization_desc_t bd;
-  DNNL_TRY(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, src, (float)nd->eps, flags), err);
+  DNNL_TRY(
+      dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, src, (float)nd->eps, flags),
+      err);
   sr_status e = sr_plan_prim(p, &bd, NULL, &s->prim, NULL, err);
   if (e) return e;
   p->vals[s->out].md = *src;
   int64_t cd[1] = {nd->c};
   dnnl_memory_desc_t v;
   sr_plain_md(&v, 1, cd);
-  float *at[4] = {p->m->params + nd->p_w, p->m->params + nd->p_b, p->m->state + nd->s_mean, p->m->state + nd->s_var};
+  float *at[4] = {p->m->params + nd->p_w, p->m->params + nd->p_b, p->m->state + nd->s_mean,
+                  p->m->state + nd->s_var};
   for (int k = 0; k < 4; k++)
     if ((e = sr_mem_create(&p->dnn, &s->bn_mem[k], &v, at[k], err))) return e;
   p->stats.relu_fused += s->relu >= 0;
@@ -330,12 +360,19 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
 
 static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->vals[s->in[0]].mem}, {DNNL_ARG_DST, p->vals[s->out].mem},
-                         {DNNL_ARG_SCALE, s->bn_mem[0]}, {DNNL_ARG_SHIFT, s->bn_mem[1]},
-                         {DNNL_ARG_MEAN, s->bn_mem[2]}, {DNNL_ARG_VARIANCE, s->bn_mem[3]}};
+                         {DNNL_ARG_SCALE, s->bn_mem[0]},        {DNNL_ARG_SHIFT, s->bn_mem[1]},
+                         {DNNL_ARG_MEAN, s->bn_mem[2]},         {DNNL_ARG_VARIANCE, s->bn_mem[3]}};
   return sr_exec(&p->dnn, s->prim, 6, a, err);
 }
 
-const sr_layer_ops sr_ops_bn = {.name = "batchnorm2d", .build = build, .forward = forward, .backward = backward,
-                                .ref_forward = ref_fwd, .ref_backward = ref_bwd, .ref_aux_size = aux_size,
-                                .flops = flops, .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build,
+const sr_layer_ops sr_ops_bn = {.name = "batchnorm2d",
+                                .build = build,
+                                .forward = forward,
+                                .backward = backward,
+                                .ref_forward = ref_fwd,
+                                .ref_backward = ref_bwd,
+                                .ref_aux_size = aux_size,
+                                .flops = flops,
+                                .plan_fuse = sr_plan_fuse_relu,
+                                .plan_build = plan_build,
                                 .plan_run = plan_run};

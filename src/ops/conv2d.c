@@ -7,7 +7,8 @@
 #include "kernels/winograd.h"
 
 // x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
-void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b, const sr_conv_shape *s) {
+void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b,
+                           const sr_conv_shape *s) {
   const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride, pad = s->pad;
   int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
   for (int n = 0; n < N; n++)
@@ -22,7 +23,8 @@ void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const do
               for (int kw = 0; kw < K; kw++) {
                 int iw = ow * stride - pad + kw;
                 if (iw < 0 || iw >= W) continue;
-                acc += x[(((int64_t)n * C + c) * H + ih) * W + iw] * w[(((int64_t)o * C + c) * K + kh) * K + kw];
+                acc +=
+                    x[(((int64_t)n * C + c) * H + ih) * W + iw] * w[(((int64_t)o * C + c) * K + kh) * K + kw];
               }
             }
           y[(((int64_t)n * O + o) * OH + oh) * OW + ow] = acc;
@@ -56,8 +58,14 @@ void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy
 }
 
 static sr_conv_shape shape_of(const sr_node *nd, int64_t n) {
-  return (sr_conv_shape){.n = (int)n, .c = nd->ic, .h = nd->ih, .w = nd->iw, .o = nd->c, .k = nd->k,
-                         .stride = nd->stride, .pad = nd->pad};
+  return (sr_conv_shape){.n = (int)n,
+                         .c = nd->ic,
+                         .h = nd->ih,
+                         .w = nd->iw,
+                         .o = nd->c,
+                         .k = nd->k,
+                         .stride = nd->stride,
+                         .pad = nd->pad};
 }
 
 static void ref_fwd(const sr_ref_io *io) {
@@ -69,7 +77,8 @@ static void ref_fwd(const sr_ref_io *io) {
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
   sr_conv_shape sh = shape_of(nd, io->n);
-  sr_conv2d_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0, io->p + nd->p_w, &sh);
+  sr_conv2d_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0,
+                         io->p + nd->p_w, &sh);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
@@ -85,9 +94,26 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 //       (NULL: the forward layouts are used)
 // Backward-weights picks its own layouts: for the 1-channel stem no jit kernel takes the forward's
 // plain src with a blocked diff_dst, and the reference fallback is ~100x slower.
-enum { P_FWD = SR_WP_FWD, P_BWD_D = SR_WP_BWD_D, P_BWD_W = SR_WP_BWD_W, P_RSRC = SR_WP_NEXT, P_RDSRC, P_RSW, P_RDDW };
-enum { M_WF = SR_WM_WF, M_WB = SR_WM_WB, M_DW = SR_WM_DW, M_B = SR_WM_B, M_DB = SR_WM_DB, M_SRC = SR_WM_NEXT, M_DSRC,
-       M_SRCW, M_DDW };
+enum {
+  P_FWD = SR_WP_FWD,
+  P_BWD_D = SR_WP_BWD_D,
+  P_BWD_W = SR_WP_BWD_W,
+  P_RSRC = SR_WP_NEXT,
+  P_RDSRC,
+  P_RSW,
+  P_RDDW
+};
+enum {
+  M_WF = SR_WM_WF,
+  M_WB = SR_WM_WB,
+  M_DW = SR_WM_DW,
+  M_B = SR_WM_B,
+  M_DB = SR_WM_DB,
+  M_SRC = SR_WM_NEXT,
+  M_DSRC,
+  M_SRCW,
+  M_DDW
+};
 
 static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *pr) {
   st[0] = st[1] = nd->stride;
@@ -100,14 +126,16 @@ static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *
 // ---- Winograd (winograd.c, winograd_train.c): all three passes of eligible 3x3 stride-1 convs ----
 static int is_nchw8c(const dnnl_memory_desc_t *md) {
   dnnl_memory_desc_t b;
-  return md->ndims == 4 && dnnl_memory_desc_init_by_tag(&b, 4, md->dims, dnnl_f32, dnnl_aBcd8b) == dnnl_success &&
+  return md->ndims == 4 &&
+         dnnl_memory_desc_init_by_tag(&b, 4, md->dims, dnnl_f32, dnnl_aBcd8b) == dnnl_success &&
          dnnl_memory_desc_equal(md, &b);
 }
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 // Only where the rule picks it (the plan's rule; sr_model_set_winograd(m, 0) turns it off) and oneDNN chose
-// nChw8c for the input, its gradient and the output, so the kernels read and write the tape's buffers in place.
+// nChw8c for the input, its gradient and the output, so the kernels read and write the tape's buffers in
+// place.
 static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
                             sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
@@ -115,15 +143,18 @@ static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
       !dnnl_memory_desc_equal(src, sr_in_md(t, i, 0)))
     return SR_OK;
   sr_tnode *tn = &t->tn[i];
-  if (!(tn->wino = calloc(2, sizeof *tn->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd state of %s", nd->name);
+  if (!(tn->wino = calloc(2, sizeof *tn->wino)))
+    return sr_fail(err, SR_ERR_NOMEM, "Winograd state of %s", nd->name);
   sr_node swapped = *nd;  // backward-data: the same convolution with input and output channels swapped
-  swapped.ic = nd->c, swapped.c = nd->ic;
+  swapped.ic = nd->c;
+  swapped.c = nd->ic;
   int nthr = omp_get_max_threads();
   for (int d = 0; d < 2; d++) {  // their weight buffer is the tape's shared one (bind_shared)
     sr_wino_init(&tn->wino[d], d ? &swapped : nd, t->n, nthr);
     t->dnn.scratch_size = max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_scratch_floats(&tn->wino[d]));
   }
-  t->dnn.scratch_size = max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
+  t->dnn.scratch_size =
+      max_size(t->dnn.scratch_size, sizeof(float) * sr_wino_bwdw_scratch_floats(&tn->wino[0]));
   t->wino_u_floats = max_size(t->wino_u_floats, (size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
   t->wino_work_floats = max_size(t->wino_work_floats, sr_wino_weights_work_floats(nd->c, nd->ic, nthr));
   return SR_OK;
@@ -159,17 +190,20 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   const dnnl_memory_desc_t *in = sr_in_md(t, i, 0);
   dnnl_convolution_desc_t fd, bdd, bwd;
   DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any,
-                                              &w_any, nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
+                                              &w_any, nd->bias ? &b_md : NULL, &dst_any, st, pl, pr),
+           err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
   sr_status s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err);
   if (s) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
   const dnnl_memory_desc_t *src = &srcmd;
-  DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any, &dst, st, pl, pr),
+  DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any, &dst, st,
+                                                    pl, pr),
            err);
   DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
-                                                       nd->bias ? &b_md : NULL, &dst_any, st, pl, pr), err);
+                                                       nd->bias ? &b_md : NULL, &dst_any, st, pl, pr),
+           err);
   if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err))) return s;
   if ((s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err))) return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
@@ -177,7 +211,8 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
   dnnl_memory_desc_t wsrc = *sr_pd_md(wpd, dnnl_query_src_md), wddst = *sr_pd_md(wpd, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t dsrcmd = *sr_pd_md(dpd, dnnl_query_diff_src_md);
-  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
+  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
       (s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
   if ((s = sr_weights_build(t, i, &w_plain, &b_md, err))) return s;
@@ -190,7 +225,8 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
        (s = sr_reorder_create(&t->dnn, &tn->prim[P_RDDW], &dst, &wddst, 0, err))))
     return s;
   if (!dnnl_memory_desc_equal(src, in) &&
-      ((s = sr_mem_create(&t->dnn, &tn->mem[M_SRC], src, NULL, err)) || (s = sr_reorder_create(&t->dnn, &tn->prim[P_RSRC], in, src, 0, err))))
+      ((s = sr_mem_create(&t->dnn, &tn->mem[M_SRC], src, NULL, err)) ||
+       (s = sr_reorder_create(&t->dnn, &tn->prim[P_RSRC], in, src, 0, err))))
     return s;
   // Backward-data picks its gradient layout too (for the 1-channel stem oneDNN has no jit kernel writing a
   // plain gradient: its reference kernel is ~50x slower); the result is reordered into the producer's.
@@ -209,7 +245,8 @@ static dnnl_memory_t conv_src(const sr_tape *t, int i) {
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
-  if (tn->wino) return wino_run(t, i, 0, t->tn[nd->in[0]].dst, tn->dst, err);  // no oneDNN weight layouts needed
+  if (tn->wino)
+    return wino_run(t, i, 0, t->tn[nd->in[0]].dst, tn->dst, err);  // no oneDNN weight layouts needed
   sr_status s = sr_weights_refresh(t, i, err);
   if (s) return s;
   if (tn->mem[M_SRC]) {
@@ -251,7 +288,8 @@ static sr_status wino_backward_weights(sr_tape *t, int i, sr_err *err) {
   void *x, *dy;
   dnnl_memory_get_data_handle(t->tn[nd->in[0]].dst, &x);
   dnnl_memory_get_data_handle(t->tn[i].diff, &dy);
-  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u, t->dnn.scratch_buf, err);
+  return sr_wino_backward_weights(&t->tn[i].wino[0], x, dy, sr_grad(t, nd->p_w), t->wino_u,
+                                  t->dnn.scratch_buf, err);
 }
 
 static sr_status backward(sr_tape *t, int i, sr_err *err) {
@@ -274,13 +312,14 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_DIFF_DST, tn->mem[M_DDW] ? tn->mem[M_DDW] : tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) ||
+      (s = sr_weights_accumulate(t, i, err)))
     return s;
   return backward_data(t, i, err);
 }
 
-// ---- inference plan (infer.c): one step covers conv [-> BN folded] [-> add: sum post-op] [-> ReLU post-op] ----
-// The step absorbs: the BN reading it, then an add whose other operand is computed earlier (so it is
+// ---- inference plan (infer.c): one step covers conv [-> BN folded] [-> add: sum post-op] [-> ReLU post-op]
+// ---- The step absorbs: the BN reading it, then an add whose other operand is computed earlier (so it is
 // ready when the conv runs; of a block's two branches the later conv takes the add), then a ReLU.
 static void plan_fuse(const sr_model *m, const int *one, int i, sr_istep *s) {
   int head = i;
@@ -288,7 +327,10 @@ static void plan_fuse(const sr_model *m, const int *one, int i, sr_istep *s) {
   int a = one[head];
   if (sr_plan_is_op(m, a, SR_OP_ADD)) {
     int other = m->nodes[a].in[0] == head ? m->nodes[a].in[1] : m->nodes[a].in[0];
-    if (other < i) s->add = head = a, s->in[1] = other;  // a node index here; made a value by the caller
+    if (other < i) {
+      s->add = head = a;
+      s->in[1] = other;
+    }  // a node index here; made a value by the caller
   }
   if (sr_plan_is_op(m, one[head], SR_OP_RELU)) s->relu = head = one[head];
   s->last = head;
@@ -297,7 +339,7 @@ static void plan_fuse(const sr_model *m, const int *one, int i, sr_istep *s) {
 // The step's input (reordered in if the convolution picked another layout), its sum operand (copied into
 // dst unless dst can be the shortcut's own buffer), its bias (folded at refresh).
 static sr_status plan_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, const dnnl_memory_desc_t *dmdp,
-                       sr_err *err) {
+                         sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
   dnnl_memory_desc_t src = *srcp, dmd = *dmdp, b_md;
@@ -312,7 +354,8 @@ static sr_status plan_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, con
   }
   if (s->add >= 0) {
     sr_ivalue *sc = &p->vals[s->in[1]];
-    s->in_place = sc->last == t && s->in[1] != 0 && s->in[1] != s->in[0] && dnnl_memory_desc_equal(&sc->md, &dmd);
+    s->in_place =
+        sc->last == t && s->in[1] != 0 && s->in[1] != s->in[0] && dnnl_memory_desc_equal(&sc->md, &dmd);
     if (!s->in_place && (e = sr_reorder_create(&p->dnn, &s->copy, &sc->md, &dmd, 0, err))) return e;
     p->stats.add_fused++;
     p->stats.add_in_place += s->in_place;
@@ -336,8 +379,10 @@ static sr_status plan_build_wino(sr_infer *p, int t, sr_err *err) {
   dnnl_memory_desc_t src, dmd;
   sr_md(&src, 4, sd, dnnl_nChw8c);
   sr_md(&dmd, 4, dd, dnnl_nChw8c);
-  if (!(s->wino = calloc(1, sizeof *s->wino))) return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
-  sr_wino_init(s->wino, nd, p->n, omp_get_max_threads());  // weights: the model's cache (sr_plan_wino_weights)
+  if (!(s->wino = calloc(1, sizeof *s->wino)))
+    return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
+  sr_wino_init(s->wino, nd, p->n,
+               omp_get_max_threads());  // weights: the model's cache (sr_plan_wino_weights)
   size_t need = sr_wino_scratch_floats(s->wino);
   if (need > p->wino_floats) p->wino_floats = need;
   p->stats.winograd++;
@@ -357,14 +402,17 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   sr_md(&src_any, 4, sd, dnnl_format_tag_any);
   sr_md(&w_any, 4, wd, dnnl_format_tag_any);
   // with a fused add, dst takes the shortcut's layout: the sum post-op accumulates onto it in place
-  if (s->add >= 0) dst = p->vals[s->in[1]].md;
-  else sr_md(&dst, 4, dd, dnnl_format_tag_any);
+  if (s->add >= 0)
+    dst = p->vals[s->in[1]].md;
+  else
+    sr_md(&dst, 4, dd, dnnl_format_tag_any);
   sr_plain_md(&b_md, 1, bd);
   sr_plain_md(&w_plain, 4, wd);
   int has_bias = nd->bias || s->bn >= 0;
   dnnl_convolution_desc_t cd;
-  DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any, &w_any,
-                                              has_bias ? &b_md : NULL, &dst, st, pl, pr), err);
+  DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
+                                              &w_any, has_bias ? &b_md : NULL, &dst, st, pl, pr),
+           err);
   dnnl_primitive_attr_t attr;
   sr_status e = sr_post_ops_attr(s->add >= 0, s->relu >= 0, &attr, err);
   if (e) return e;
@@ -388,8 +436,11 @@ static sr_status plan_refresh(sr_infer *p, sr_istep *s, sr_err *err) {
   const float *w = m->params + nd->p_w, *b = nd->bias ? m->params + nd->p_b : NULL;
   if (s->bn >= 0) {
     const sr_node *bn = &m->nodes[s->bn];
-    sr_bn_eval e = {.gamma = m->params + bn->p_w, .beta = m->params + bn->p_b, .mean = m->state + bn->s_mean,
-                    .var = m->state + bn->s_var, .eps = (double)(float)bn->eps};
+    sr_bn_eval e = {.gamma = m->params + bn->p_w,
+                    .beta = m->params + bn->p_b,
+                    .mean = m->state + bn->s_mean,
+                    .var = m->state + bn->s_var,
+                    .eps = (double)(float)bn->eps};
     sr_fold_bn(p->wtmp, s->bias, w, b, &e, nd->c, per);
   } else {
     memcpy(p->wtmp, w, sizeof(float) * (size_t)(per * nd->c));
@@ -416,11 +467,20 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
   if (s->copy && (e = sr_reorder_run(&p->dnn, s->copy, p->vals[s->in[1]].mem, out, err))) return e;
   if (s->wino) return plan_run_wino(p, s, err);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, s->pre ? p->vals[s->src_tmp].mem : in},
-                         {DNNL_ARG_WEIGHTS, s->w}, {DNNL_ARG_DST, out}, {DNNL_ARG_BIAS, s->b}};
+                         {DNNL_ARG_WEIGHTS, s->w},
+                         {DNNL_ARG_DST, out},
+                         {DNNL_ARG_BIAS, s->b}};
   return sr_exec(&p->dnn, s->prim, s->b ? 4 : 3, a, err);
 }
 
-const sr_layer_ops sr_ops_conv = {.name = "conv2d", .build = build, .forward = forward, .backward = backward,
-                                  .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
-                                  .plan_fuse = plan_fuse, .plan_build = plan_build, .plan_refresh = plan_refresh,
+const sr_layer_ops sr_ops_conv = {.name = "conv2d",
+                                  .build = build,
+                                  .forward = forward,
+                                  .backward = backward,
+                                  .ref_forward = ref_fwd,
+                                  .ref_backward = ref_bwd,
+                                  .flops = flops,
+                                  .plan_fuse = plan_fuse,
+                                  .plan_build = plan_build,
+                                  .plan_refresh = plan_refresh,
                                   .plan_run = plan_run};

@@ -16,7 +16,8 @@ static void ref_bwd(const sr_ref_io *io) {
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
-  (void)nd, (void)in;
+  (void)nd;
+  (void)in;
   return 0;
 }
 
@@ -75,6 +76,13 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
   return sr_reorder_run(&p->dnn, s->prim, p->vals[s->in[0]].mem, s->view, err);
 }
 
-const sr_layer_ops sr_ops_flatten = {.name = "flatten", .build = build, .forward = forward, .backward = backward,
-                                     .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
-                                     .plan_build = plan_build, .plan_run = plan_run, .plan_keeps_values = 1};
+const sr_layer_ops sr_ops_flatten = {.name = "flatten",
+                                     .build = build,
+                                     .forward = forward,
+                                     .backward = backward,
+                                     .ref_forward = ref_fwd,
+                                     .ref_backward = ref_bwd,
+                                     .flops = flops,
+                                     .plan_build = plan_build,
+                                     .plan_run = plan_run,
+                                     .plan_keeps_values = 1};

@@ -10,7 +10,9 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
 }
 
 static sr_status nothing(sr_tape *t, int i, sr_err *err) {
-  (void)t, (void)i, (void)err;
+  (void)t;
+  (void)i;
+  (void)err;
   return SR_OK;
 }
 

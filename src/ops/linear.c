@@ -3,7 +3,8 @@
 #include "exec/infer.h"
 
 // x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
-void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I, int O) {
+void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I,
+                           int O) {
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++) {
       double acc = b ? b[o] : 0;
@@ -29,13 +30,14 @@ static int in_features(const sr_node *nd) { return nd->ic * nd->ih * nd->iw; }
 
 static void ref_fwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  sr_linear_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, (int)io->n, in_features(nd), nd->c);
+  sr_linear_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, (int)io->n,
+                        in_features(nd), nd->c);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  sr_linear_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0, io->p + nd->p_w, (int)io->n,
-                         in_features(nd), nd->c);
+  sr_linear_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0,
+                         io->p + nd->p_w, (int)io->n, in_features(nd), nd->c);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
@@ -66,20 +68,24 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   sr_any_md(&dst_any, 2, dd);
   sr_plain_md(&b_md, 1, bd);
   dnnl_inner_product_desc_t fd, bdd, bwd;
-  DNNL_TRY(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, src, &w_any, nd->bias ? &b_md : NULL,
-                                                &dst_any), err);
+  DNNL_TRY(dnnl_inner_product_forward_desc_init(&fd, dnnl_forward_training, src, &w_any,
+                                                nd->bias ? &b_md : NULL, &dst_any),
+           err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
   sr_status s;
   if ((s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err))) return s;
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   DNNL_TRY(dnnl_inner_product_backward_data_desc_init(&bdd, src, &w_any, &dst), err);
-  DNNL_TRY(dnnl_inner_product_backward_weights_desc_init(&bwd, src, &w_any, nd->bias ? &b_md : NULL, &dst), err);
-  if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err)) || (s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err)))
+  DNNL_TRY(dnnl_inner_product_backward_weights_desc_init(&bwd, src, &w_any, nd->bias ? &b_md : NULL, &dst),
+           err);
+  if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err)) ||
+      (s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err)))
     return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
-  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) || (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
+  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) ||
+      (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
       (s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
   return sr_weights_build(t, i, &w_plain, &b_md, err);
@@ -105,7 +111,8 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) || (s = sr_weights_accumulate(t, i, err)))
+  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) ||
+      (s = sr_weights_accumulate(t, i, err)))
     return s;
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
@@ -131,8 +138,9 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   sr_md(&dst_any, 2, dd, dnnl_format_tag_any);
   sr_plain_md(&b_md, 1, bd);
   dnnl_inner_product_desc_t id;
-  DNNL_TRY(dnnl_inner_product_forward_desc_init(&id, dnnl_forward_inference, src, &w_any, nd->bias ? &b_md : NULL,
-                                                &dst_any), err);
+  DNNL_TRY(dnnl_inner_product_forward_desc_init(&id, dnnl_forward_inference, src, &w_any,
+                                                nd->bias ? &b_md : NULL, &dst_any),
+           err);
   dnnl_primitive_attr_t attr;
   sr_status e = sr_post_ops_attr(0, s->relu >= 0, &attr, err);
   if (e) return e;
@@ -145,7 +153,8 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   dnnl_primitive_desc_destroy(pd);
   if (nd->bias && (e = sr_mem_create(&p->dnn, &s->b, &b_md, p->m->params + nd->p_b, err))) return e;
   p->stats.relu_fused += s->relu >= 0;
-  return sr_plan_weights(p, s, &w_plain, &wmd, p->m->params + nd->p_w, err);  // bf16: rounded after the reorder
+  return sr_plan_weights(p, s, &w_plain, &wmd, p->m->params + nd->p_w,
+                         err);  // bf16: rounded after the reorder
 }
 
 // bf16: rounded after the reorder, from the f32 master weights
@@ -158,12 +167,21 @@ static sr_status plan_refresh(sr_infer *p, sr_istep *s, sr_err *err) {
 }
 
 static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->vals[s->in[0]].mem}, {DNNL_ARG_WEIGHTS, s->w},
-                         {DNNL_ARG_DST, p->vals[s->out].mem}, {DNNL_ARG_BIAS, s->b}};
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, p->vals[s->in[0]].mem},
+                         {DNNL_ARG_WEIGHTS, s->w},
+                         {DNNL_ARG_DST, p->vals[s->out].mem},
+                         {DNNL_ARG_BIAS, s->b}};
   return sr_exec(&p->dnn, s->prim, s->b ? 4 : 3, a, err);
 }
 
-const sr_layer_ops sr_ops_linear = {.name = "linear", .build = build, .forward = forward, .backward = backward,
-                                    .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
-                                    .plan_fuse = sr_plan_fuse_relu, .plan_build = plan_build,
-                                    .plan_refresh = plan_refresh, .plan_run = plan_run};
+const sr_layer_ops sr_ops_linear = {.name = "linear",
+                                    .build = build,
+                                    .forward = forward,
+                                    .backward = backward,
+                                    .ref_forward = ref_fwd,
+                                    .ref_backward = ref_bwd,
+                                    .flops = flops,
+                                    .plan_fuse = sr_plan_fuse_relu,
+                                    .plan_build = plan_build,
+                                    .plan_refresh = plan_refresh,
+                                    .plan_run = plan_run};

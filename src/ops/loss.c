@@ -14,14 +14,14 @@ double sr_softmax_ce_ref(double *dlogits, const double *logits, const int32_t *l
     double lse = m + log(s);
     loss += lse - z[labels[n]];
     if (dlogits)
-      for (int k = 0; k < K; k++)
-        dlogits[(int64_t)n * K + k] = (exp(z[k] - lse) - (k == labels[n])) / N;
+      for (int k = 0; k < K; k++) dlogits[(int64_t)n * K + k] = (exp(z[k] - lse) - (k == labels[n])) / N;
   }
   return loss / N;
 }
 
 // Same in float with double accumulation; counts argmax hits in *correct when non-NULL.
-float sr_softmax_ce(float *dlogits, const float *logits, const int32_t *labels, int N, int K, int64_t *correct) {
+float sr_softmax_ce(float *dlogits, const float *logits, const int32_t *labels, int N, int K,
+                    int64_t *correct) {
   double loss = 0;
   int64_t hits = 0;
   for (int n = 0; n < N; n++) {
@@ -29,7 +29,10 @@ float sr_softmax_ce(float *dlogits, const float *logits, const int32_t *labels, 
     float m = z[0];
     int arg = 0;
     for (int k = 1; k < K; k++)
-      if (z[k] > m) m = z[k], arg = k;
+      if (z[k] > m) {
+        m = z[k];
+        arg = k;
+      }
     double s = 0;
     for (int k = 0; k < K; k++) s += exp((double)z[k] - m);
     double lse = m + log(s);

@@ -14,7 +14,8 @@ void sr_maxpool_forward_ref(double *y, const double *x, const sr_pool_shape *s) 
         for (int kh = 0; kh < K; kh++)
           for (int kw = 0; kw < K; kw++) {
             int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
-            if (ih >= 0 && ih < H && iw >= 0 && iw < W && x[(nc * H + ih) * W + iw] > m) m = x[(nc * H + ih) * W + iw];
+            if (ih >= 0 && ih < H && iw >= 0 && iw < W && x[(nc * H + ih) * W + iw] > m)
+              m = x[(nc * H + ih) * W + iw];
           }
         y[(nc * OH + oh) * OW + ow] = m;
       }
@@ -34,7 +35,10 @@ void sr_maxpool_backward_ref(double *dx, const double *dy, const double *x, cons
             int ih = oh * stride - pad + kh, iw = ow * stride - pad + kw;
             if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
             int64_t j = (nc * H + ih) * W + iw;
-            if (x[j] > m) m = x[j], arg = j;
+            if (x[j] > m) {
+              m = x[j];
+              arg = j;
+            }
           }
         if (arg >= 0) dx[arg] += dy[(nc * OH + oh) * OW + ow];
       }
@@ -60,7 +64,13 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   return sr_pool_plan_build(p, t, &g, err);
 }
 
-const sr_layer_ops sr_ops_maxpool = {.name = "maxpool2d", .build = build, .forward = sr_pool_forward,
-                                     .backward = sr_pool_backward, .ref_forward = ref_fwd, .ref_backward = ref_bwd,
-                                     .flops = sr_pool_flops, .plan_build = plan_build, .plan_run = sr_plan_run_src_dst,
+const sr_layer_ops sr_ops_maxpool = {.name = "maxpool2d",
+                                     .build = build,
+                                     .forward = sr_pool_forward,
+                                     .backward = sr_pool_backward,
+                                     .ref_forward = ref_fwd,
+                                     .ref_backward = ref_bwd,
+                                     .flops = sr_pool_flops,
+                                     .plan_build = plan_build,
+                                     .plan_run = sr_plan_run_src_dst,
                                      .plan_keeps_values = 1};

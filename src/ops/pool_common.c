@@ -10,8 +10,8 @@ sr_pool_geom sr_pool_global(const sr_node *nd) {
 }
 
 sr_pool_shape sr_pool_ref_shape(const sr_node *nd, int64_t n) {
-  return (sr_pool_shape){.n = (int)n, .c = nd->c, .h = nd->ih, .w = nd->iw, .k = nd->k, .stride = nd->stride,
-                         .pad = nd->pad};
+  return (sr_pool_shape){
+      .n = (int)n, .c = nd->c, .h = nd->ih, .w = nd->iw, .k = nd->k, .stride = nd->stride, .pad = nd->pad};
 }
 
 int64_t sr_pool_flops(const sr_node *nd, const sr_node *in) {
@@ -41,8 +41,9 @@ sr_status sr_pool_build(sr_tape *t, int i, const sr_pool_geom *g, sr_err *err) {
   dnnl_memory_desc_t dst_any;
   sr_any_md(&dst_any, 4, dd);
   dnnl_pooling_v2_desc_t fd, bd;
-  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fd, dnnl_forward_training, g->alg, src, &dst_any, w.st, w.k, w.dil, w.pl,
-                                             w.pr), err);
+  DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&fd, dnnl_forward_training, g->alg, src, &dst_any, w.st, w.k,
+                                             w.dil, w.pl, w.pr),
+           err);
   dnnl_primitive_desc_t fp, bp;
   sr_status s;
   if ((s = sr_pd_create(&t->dnn, &fp, &fd, NULL, NULL, err))) return s;
@@ -50,7 +51,8 @@ sr_status sr_pool_build(sr_tape *t, int i, const sr_pool_geom *g, sr_err *err) {
   const dnnl_memory_desc_t *ws = sr_pd_md(fp, dnnl_query_workspace_md);
   if (ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[0], ws, NULL, err))) return s;
   DNNL_TRY(dnnl_pooling_v2_backward_desc_init(&bd, g->alg, src, &dst, w.st, w.k, w.dil, w.pl, w.pr), err);
-  if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
+  if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) ||
+      (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
       (s = sr_prim_from_pd(&t->dnn, fp, &tn->prim[0], err)))
     return s;
   return sr_node_outputs(t, i, &dst, err);
@@ -68,7 +70,8 @@ sr_status sr_pool_backward(sr_tape *t, int i, sr_err *err) {
   sr_tnode *tn = &t->tn[i];
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_DIFF_DST, tn->diff}, {DNNL_ARG_DIFF_SRC, dsrc}, {DNNL_ARG_WORKSPACE, tn->mem[0]}};
+  dnnl_exec_arg_t a[] = {
+      {DNNL_ARG_DIFF_DST, tn->diff}, {DNNL_ARG_DIFF_SRC, dsrc}, {DNNL_ARG_WORKSPACE, tn->mem[0]}};
   sr_status s = sr_exec(&t->dnn, tn->prim[1], tn->mem[0] ? 3 : 2, a, err);
   if (!s) sr_diff_done(t, i, 0);
   return s;
@@ -84,7 +87,8 @@ sr_status sr_pool_plan_build(sr_infer *p, int t, const sr_pool_geom *g, sr_err *
   sr_md(&dst_any, 4, dd, dnnl_format_tag_any);
   dnnl_pooling_v2_desc_t pd_desc;
   DNNL_TRY(dnnl_pooling_v2_forward_desc_init(&pd_desc, dnnl_forward_inference, g->alg, &p->vals[s->in[0]].md,
-                                             &dst_any, w.st, w.k, w.dil, w.pl, w.pr), err);
+                                             &dst_any, w.st, w.k, w.dil, w.pl, w.pr),
+           err);
   dnnl_primitive_desc_t pd;
   sr_status e = sr_plan_prim(p, &pd_desc, NULL, &s->prim, &pd, err);
   if (e) return e;

@@ -42,7 +42,8 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   dnnl_primitive_desc_t fp, bp;
   sr_status s;
   if ((s = sr_pd_create(&t->dnn, &fp, &fd, NULL, NULL, err))) return s;
-  if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) || (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
+  if ((s = sr_pd_create(&t->dnn, &bp, &bd, NULL, fp, err)) ||
+      (s = sr_prim_from_pd(&t->dnn, bp, &tn->prim[1], err)) ||
       (s = sr_prim_from_pd(&t->dnn, fp, &tn->prim[0], err)))
     return s;
   return sr_node_outputs(t, i, src, err);
@@ -59,9 +60,8 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   if (f && t->training && t->m->nodes[f].op == SR_OP_BN) return sr_bn_backward_fused(t, f, err);
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_DST, t->tn[i].dst},
-                         {DNNL_ARG_DIFF_DST, t->tn[i].diff},
-                         {DNNL_ARG_DIFF_SRC, dsrc}};
+  dnnl_exec_arg_t a[] = {
+      {DNNL_ARG_DST, t->tn[i].dst}, {DNNL_ARG_DIFF_DST, t->tn[i].diff}, {DNNL_ARG_DIFF_SRC, dsrc}};
   sr_status s = sr_exec(&t->dnn, t->tn[i].prim[1], 3, a, err);
   if (!s) sr_diff_done(t, i, 0);
   return s;
@@ -72,11 +72,19 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const dnnl_memory_desc_t *src = &p->vals[s->in[0]].md;
   dnnl_eltwise_desc_t ed;
-  DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_relu, src, 0.f, 0.f), err);
+  DNNL_TRY(dnnl_eltwise_forward_desc_init(&ed, dnnl_forward_inference, dnnl_eltwise_relu, src, 0.f, 0.f),
+           err);
   p->vals[s->out].md = *src;
   return sr_plan_prim(p, &ed, NULL, &s->prim, NULL, err);
 }
 
-const sr_layer_ops sr_ops_relu = {.name = "relu", .build = build, .forward = forward, .backward = backward,
-                                  .ref_forward = ref_fwd, .ref_backward = ref_bwd, .flops = flops,
-                                  .plan_build = plan_build, .plan_run = sr_plan_run_src_dst, .plan_keeps_values = 1};
+const sr_layer_ops sr_ops_relu = {.name = "relu",
+                                  .build = build,
+                                  .forward = forward,
+                                  .backward = backward,
+                                  .ref_forward = ref_fwd,
+                                  .ref_backward = ref_bwd,
+                                  .flops = flops,
+                                  .plan_build = plan_build,
+                                  .plan_run = sr_plan_run_src_dst,
+                                  .plan_keeps_values = 1};

@@ -3,8 +3,8 @@
 // accumulated back into the flat gradient buffer. Slots: SR_WP_* in prim[], SR_WM_* in mem[].
 #include "exec/engine.h"
 
-sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain, const dnnl_memory_desc_t *b_md,
-                           sr_err *err) {
+sr_status sr_weights_build(sr_tape *t, int i, const dnnl_memory_desc_t *w_plain,
+                           const dnnl_memory_desc_t *b_md, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   sr_status s;

@@ -5,7 +5,8 @@
 
 sr_status sr_sgd_init(sr_sgd *o, int64_t n, double momentum, double weight_decay, int nesterov, sr_err *err) {
   memset(o, 0, sizeof *o);
-  if (momentum < 0 || weight_decay < 0) return sr_fail(err, SR_ERR_ARG, "momentum and weight decay must be >= 0");
+  if (momentum < 0 || weight_decay < 0)
+    return sr_fail(err, SR_ERR_ARG, "momentum and weight decay must be >= 0");
   if (nesterov && momentum <= 0) return sr_fail(err, SR_ERR_ARG, "Nesterov momentum requires momentum > 0");
   o->momentum = momentum;
   o->weight_decay = weight_decay;

@@ -6,12 +6,18 @@
 
 static double pearson_d(const double *x, const double *y, int64_t n) {
   double mx = 0, my = 0;
-  for (int64_t i = 0; i < n; i++) mx += x[i], my += y[i];
-  mx /= (double)n, my /= (double)n;
+  for (int64_t i = 0; i < n; i++) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= (double)n;
+  my /= (double)n;
   double sxy = 0, sxx = 0, syy = 0;
   for (int64_t i = 0; i < n; i++) {
     double a = x[i] - mx, b = y[i] - my;
-    sxy += a * b, sxx += a * a, syy += b * b;
+    sxy += a * b;
+    sxx += a * a;
+    syy += b * b;
   }
   return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
 }
@@ -46,15 +52,20 @@ sr_status sr_reg_correlations(const float *x, const float *y, int64_t n, double 
   double *buf = sr_alloc(sizeof(double) * (size_t)n * 4);
   keyed *tmp = sr_alloc(sizeof(keyed) * (size_t)n);
   if (!buf || !tmp) {
-    sr_free(buf), sr_free(tmp);
+    sr_free(buf);
+    sr_free(tmp);
     return sr_fail(err, SR_ERR_NOMEM, "out of memory for correlations of %lld values", (long long)n);
   }
   double *xd = buf, *yd = buf + n, *rx = buf + 2 * n, *ry = buf + 3 * n;
-  for (int64_t i = 0; i < n; i++) xd[i] = x[i], yd[i] = y[i];
+  for (int64_t i = 0; i < n; i++) {
+    xd[i] = x[i];
+    yd[i] = y[i];
+  }
   *pearson = pearson_d(xd, yd, n);
   ranks(xd, n, tmp, rx);
   ranks(yd, n, tmp, ry);
   *spearman = pearson_d(rx, ry, n);
-  sr_free(buf), sr_free(tmp);
+  sr_free(buf);
+  sr_free(tmp);
   return SR_OK;
 }

@@ -12,7 +12,8 @@ sr_status sr_reg_kind_parse(const char *name, sr_reg_kind *kind, sr_err *err) {
       *kind = (sr_reg_kind)k;
       return SR_OK;
     }
-  return sr_fail(err, SR_ERR_ARG, "unknown regularization target '%s' (threshold, pixel, high, low, positive, negative, file)",
+  return sr_fail(err, SR_ERR_ARG,
+                 "unknown regularization target '%s' (threshold, pixel, high, low, positive, negative, file)",
                  name ? name : "(null)");
 }
 
@@ -27,11 +28,16 @@ int sr_reg_kind_is_subset(sr_reg_kind kind) {
 int sr_reg_subset_keeps(sr_reg_kind kind, double th, float v) {
   double a = fabs((double)v);
   switch (kind) {
-    case SR_REG_HIGH: return a > th;
-    case SR_REG_LOW: return a < th;
-    case SR_REG_POSITIVE: return v > th || a < th;
-    case SR_REG_NEGATIVE: return v < -th || a < th;
-    default: return 1;
+    case SR_REG_HIGH:
+      return a > th;
+    case SR_REG_LOW:
+      return a < th;
+    case SR_REG_POSITIVE:
+      return v > th || a < th;
+    case SR_REG_NEGATIVE:
+      return v < -th || a < th;
+    default:
+      return 1;
   }
 }
 

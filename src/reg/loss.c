@@ -12,16 +12,20 @@ static sr_status ensure_scratch(sr_reg_state *s, int k, sr_err *err) {
   if (k <= s->k_cap) return SR_OK;
   int cmax = 1;
   for (int l = 0; l < s->n_layers; l++) cmax = s->channels[l] > cmax ? s->channels[l] : cmax;
-  sr_free(s->s_layer), sr_free(s->norm), sr_free(s->bmean);
+  sr_free(s->s_layer);
+  sr_free(s->norm);
+  sr_free(s->bmean);
   s->s_layer = sr_alloc(sizeof(double) * (size_t)k * (size_t)s->n_layers);
   s->norm = sr_alloc(sizeof(double) * (size_t)k * (size_t)s->n_layers * 2);
   s->bmean = sr_alloc(sizeof(double) * (size_t)cmax);
   s->k_cap = s->s_layer && s->norm && s->bmean ? k : 0;
-  return s->k_cap ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "out of memory for the regularizer scratch (k = %d)", k);
+  return s->k_cap ? SR_OK
+                  : sr_fail(err, SR_ERR_NOMEM, "out of memory for the regularizer scratch (k = %d)", k);
 }
 
 // Per-channel sums over both halves of k pairs, layer after layer. a, b: (k, C, HW).
-void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, double *sums) {
+void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k,
+                         double *sums) {
   for (int l = 0; l < s->n_layers; l++) {
     const int C = s->channels[l];
     const int64_t hw = s->hw[l];
@@ -29,7 +33,8 @@ void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *co
     for (int c = 0; c < C; c++) {
       double sum = 0;
       for (int p = 0; p < k; p++) {
-        const float *x = a + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw, *y = b + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw;
+        const float *x = a + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw,
+                    *y = b + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw;
         for (int64_t q = 0; q < hw; q++) sum += (double)x[q] + (double)y[q];
       }
       *sums++ = sum;
@@ -47,7 +52,8 @@ int64_t sr_reg_channel_count(const sr_reg_state *s) {
 static void update_mean(sr_reg_state *s, int l, const double *sums, int k) {
   const int C = s->channels[l];
   for (int c = 0; c < C; c++) s->bmean[c] = sums[c] / (2.0 * k * (double)s->hw[l]);
-  for (int c = 0; c < C; c++) s->run_mean[l][c] = (float)(s->beta * s->run_mean[l][c] + (1 - s->beta) * s->bmean[c]);
+  for (int c = 0; c < C; c++)
+    s->run_mean[l][c] = (float)(s->beta * s->run_mean[l][c] + (1 - s->beta) * s->bmean[c]);
 }
 
 // Cosine of the centred vectors of pair p in layer l; stores |u|, |v| in nrm[0..1].
@@ -60,22 +66,26 @@ static double centred_cos(const sr_reg_state *s, int l, const float *a, const fl
     const float *x = a + (size_t)c * (size_t)hw, *y = b + (size_t)c * (size_t)hw;
     for (int64_t q = 0; q < hw; q++) {
       double u = x[q] - mu, v = y[q] - mu;
-      uu += u * u, vv += v * v, uv += u * v;
+      uu += u * u;
+      vv += v * v;
+      uv += u * v;
     }
   }
-  nrm[0] = sqrt(uu), nrm[1] = sqrt(vv);
+  nrm[0] = sqrt(uu);
+  nrm[1] = sqrt(vv);
   return uv / fmax(nrm[0] * nrm[1], SR_REG_COS_EPS);
 }
 
 // ga = c * ds/du, gb = c * ds/dv for s = u.v / max(|u||v|, eps) (mu constant).
-static void cos_backward(const sr_reg_state *s, int l, const float *a, const float *b, double cs, const double *nrm,
-                         double coef, float *ga, float *gb) {
+static void cos_backward(const sr_reg_state *s, int l, const float *a, const float *b, double cs,
+                         const double *nrm, double coef, float *ga, float *gb) {
   const int C = s->channels[l];
   const int64_t hw = s->hw[l];
   const double den = nrm[0] * nrm[1];
   const int clamped = !(den >= SR_REG_COS_EPS);
   const double inv = coef / (clamped ? SR_REG_COS_EPS : den);
-  const double su = clamped ? 0 : coef * cs / (nrm[0] * nrm[0]), sv = clamped ? 0 : coef * cs / (nrm[1] * nrm[1]);
+  const double su = clamped ? 0 : coef * cs / (nrm[0] * nrm[0]),
+               sv = clamped ? 0 : coef * cs / (nrm[1] * nrm[1]);
   for (int c = 0; c < C; c++) {
     const double mu = s->run_mean[l][c];
     const size_t o = (size_t)c * (size_t)hw;
@@ -114,8 +124,8 @@ static void similarities(sr_reg_state *s, float *const *fa, float *const *fb, in
   }
 }
 
-sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k, float *s_cnn,
-                            sr_err *err) {
+sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k,
+                            float *s_cnn, sr_err *err) {
   sr_status st = check_inputs(s, feats_a, feats_b, k, err);
   if (!st) st = ensure_scratch(s, k, err);
   if (st) return st;
@@ -123,8 +133,10 @@ sr_status sr_reg_similarity(sr_reg_state *s, float *const *feats_a, float *const
   for (int p0 = 0; p0 < k; p0 += 64) {  // in chunks so any k works without allocation
     int kk = k - p0 < 64 ? k - p0 : 64;
     float *a[SR_MAX_FEATURES], *b[SR_MAX_FEATURES];
-    for (int l = 0; l < s->n_layers; l++)
-      a[l] = feats_a[l] + (size_t)p0 * (size_t)s->chw[l], b[l] = feats_b[l] + (size_t)p0 * (size_t)s->chw[l];
+    for (int l = 0; l < s->n_layers; l++) {
+      a[l] = feats_a[l] + (size_t)p0 * (size_t)s->chw[l];
+      b[l] = feats_b[l] + (size_t)p0 * (size_t)s->chw[l];
+    }
     similarities(s, a, b, kk, S);
     for (int p = 0; p < kk; p++) s_cnn[p0 + p] = (float)S[p];
   }
@@ -141,7 +153,8 @@ sr_status sr_reg_loss(sr_reg_state *s, const sr_reg_step *step, sr_err *err) {
   return st;
 }
 
-sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_total, const double *sums, sr_err *err) {
+sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_total, const double *sums,
+                            sr_err *err) {
   float *const *feats_a = step->feats_a;
   float *const *feats_b = step->feats_b;
   const float *target = step->target;
@@ -151,10 +164,12 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_tota
   float *s_cnn = step->s_cnn;
   float **grad_a = step->grad_a;
   float **grad_b = step->grad_b;
-  sr_status st = k_total < k ? sr_fail(err, SR_ERR_ARG, "regularization shard of %d pairs out of %d", k, k_total)
-                             : check_inputs(s, feats_a, feats_b, k, err);
+  sr_status st = k_total < k
+                     ? sr_fail(err, SR_ERR_ARG, "regularization shard of %d pairs out of %d", k, k_total)
+                     : check_inputs(s, feats_a, feats_b, k, err);
   for (int p = 0; !st && p < k; p++)
-    if (!(fabsf(target[p]) <= 1.0f)) st = sr_fail(err, SR_ERR_ARG, "pair %d: target %g is outside [-1, 1]", p, target[p]);
+    if (!(fabsf(target[p]) <= 1.0f))
+      st = sr_fail(err, SR_ERR_ARG, "pair %d: target %g is outside [-1, 1]", p, target[p]);
   if (!st) st = ensure_scratch(s, k, err);
   if (st) return st;
   const int L = s->n_layers;
@@ -166,8 +181,10 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_tota
     int kk = k - p0 < 64 ? k - p0 : 64;
     double S[64], coef[64];
     float *a[SR_MAX_FEATURES], *b[SR_MAX_FEATURES];
-    for (int l = 0; l < L; l++)
-      a[l] = feats_a[l] + (size_t)p0 * (size_t)s->chw[l], b[l] = feats_b[l] + (size_t)p0 * (size_t)s->chw[l];
+    for (int l = 0; l < L; l++) {
+      a[l] = feats_a[l] + (size_t)p0 * (size_t)s->chw[l];
+      b[l] = feats_b[l] + (size_t)p0 * (size_t)s->chw[l];
+    }
     similarities(s, a, b, kk, S);
     for (int p = 0; p < kk; p++) {
       double t = target[p0 + p], d = mse ? S[p] - t : sr_reg_g(S[p]) - sr_reg_g(t);
@@ -181,8 +198,9 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_tota
     for (int p = 0; p < kk; p++)
       for (int l = 0; l < L; l++) {
         size_t off = (size_t)p * (size_t)s->chw[l];
-        cos_backward(s, l, a[l] + off, b[l] + off, s->s_layer[(size_t)p * L + l], &s->norm[((size_t)p * L + l) * 2],
-                     coef[p] * gamma[l], grad_a[l] + (size_t)(p0 + p) * (size_t)s->chw[l],
+        cos_backward(s, l, a[l] + off, b[l] + off, s->s_layer[(size_t)p * L + l],
+                     &s->norm[((size_t)p * L + l) * 2], coef[p] * gamma[l],
+                     grad_a[l] + (size_t)(p0 + p) * (size_t)s->chw[l],
                      grad_b[l] + (size_t)(p0 + p) * (size_t)s->chw[l]);
       }
   }

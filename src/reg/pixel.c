@@ -35,21 +35,24 @@ static void unit_rows(const uint8_t *images, int64_t n, int c, int64_t d, double
   }
 }
 
-sr_status sr_reg_pixel_similarity(const uint8_t *images, int64_t n, int c, int h, int w, float *S, sr_err *err) {
+sr_status sr_reg_pixel_similarity(const uint8_t *images, int64_t n, int c, int h, int w, float *S,
+                                  sr_err *err) {
   if (n < 2 || c < 1 || h < 1 || w < 1)
-    return sr_fail(err, SR_ERR_ARG, "pixel similarity needs at least 2 images of positive size (got %lld of %dx%dx%d)",
+    return sr_fail(err, SR_ERR_ARG,
+                   "pixel similarity needs at least 2 images of positive size (got %lld of %dx%dx%d)",
                    (long long)n, c, h, w);
   const int64_t d = (int64_t)h * w;
   size_t nu, nb;
   if (sr_mul_overflow((size_t)n + 1, (size_t)d * sizeof(double), &nu) ||
       sr_mul_overflow((size_t)ROWS, (size_t)n * sizeof(double), &nb))
-    return sr_fail(err, SR_ERR_NOMEM, "pixel similarity of %lld images of %lld pixels is too large", (long long)n,
-                   (long long)d);
+    return sr_fail(err, SR_ERR_NOMEM, "pixel similarity of %lld images of %lld pixels is too large",
+                   (long long)n, (long long)d);
   double *U = sr_alloc(nu), *B = sr_alloc(nb);
   if (!U || !B) {
     sr_free(U);
     sr_free(B);
-    return sr_fail(err, SR_ERR_NOMEM, "pixel similarity: out of memory for %lld x %lld rows", (long long)n, (long long)d);
+    return sr_fail(err, SR_ERR_NOMEM, "pixel similarity: out of memory for %lld x %lld rows", (long long)n,
+                   (long long)d);
   }
   unit_rows(images, n, c, d, U);
   // Upper block-triangle: rows r0..r1 against columns r0..n-1, then mirror into the lower triangle.

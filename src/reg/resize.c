@@ -43,12 +43,14 @@ static int axis_taps(int n, int m, sr_resize_mode mode, taps *t, double *wts) {
 sr_status sr_reg_resize_images(const uint8_t *src, int64_t n, int c, int h, int w, int oc, int oh, int ow,
                                sr_resize_mode mode, uint8_t *dst, sr_err *err) {
   if (n < 0 || c < 1 || h < 1 || w < 1 || oh < 1 || ow < 1 || (oc != 1 && oc != c))
-    return sr_fail(err, SR_ERR_ARG, "resize %dx%dx%d -> %dx%dx%d: bad sizes (output channels must be 1 or %d)", c, h, w,
-                   oc, oh, ow, c);
+    return sr_fail(err, SR_ERR_ARG,
+                   "resize %dx%dx%d -> %dx%dx%d: bad sizes (output channels must be 1 or %d)", c, h, w, oc,
+                   oh, ow, c);
   size_t wy_n = (size_t)oh * ((size_t)h / (size_t)oh + 3), wx_n = (size_t)ow * ((size_t)w / (size_t)ow + 3);
   taps *ty = sr_alloc(sizeof(taps) * (size_t)oh), *tx = sr_alloc(sizeof(taps) * (size_t)ow);
   double *wy = sr_alloc(sizeof(double) * wy_n), *wx = sr_alloc(sizeof(double) * wx_n);
-  double *plane = sr_alloc(sizeof(double) * (size_t)h * (size_t)w), *rows = sr_alloc(sizeof(double) * (size_t)oh * (size_t)w);
+  double *plane = sr_alloc(sizeof(double) * (size_t)h * (size_t)w),
+         *rows = sr_alloc(sizeof(double) * (size_t)oh * (size_t)w);
   sr_status st = SR_OK;
   if (!ty || !tx || !wy || !wx || !plane || !rows) st = sr_fail(err, SR_ERR_NOMEM, "resize: out of memory");
   if (!st) {
@@ -72,19 +74,26 @@ sr_status sr_reg_resize_images(const uint8_t *src, int64_t n, int c, int h, int 
       for (int y = 0; y < oh; y++)  // vertical pass: rows (oh, w)
         for (int x = 0; x < w; x++) {
           double s = 0;
-          for (int q = 0; q < ty[y].count; q++) s += wy[ty[y].off + q] * plane[(size_t)(ty[y].first + q) * (size_t)w + (size_t)x];
+          for (int q = 0; q < ty[y].count; q++)
+            s += wy[ty[y].off + q] * plane[(size_t)(ty[y].first + q) * (size_t)w + (size_t)x];
           rows[(size_t)y * (size_t)w + (size_t)x] = s;
         }
       uint8_t *out = dst + ((size_t)i * (size_t)oc + (size_t)oc_i) * (size_t)oh * (size_t)ow;
       for (int y = 0; y < oh; y++)  // horizontal pass
         for (int x = 0; x < ow; x++) {
           double s = 0;
-          for (int q = 0; q < tx[x].count; q++) s += wx[tx[x].off + q] * rows[(size_t)y * (size_t)w + (size_t)(tx[x].first + q)];
+          for (int q = 0; q < tx[x].count; q++)
+            s += wx[tx[x].off + q] * rows[(size_t)y * (size_t)w + (size_t)(tx[x].first + q)];
           double r = floor(s + 0.5);
           out[(size_t)y * (size_t)ow + (size_t)x] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
         }
     }
   }
-  sr_free(ty), sr_free(tx), sr_free(wy), sr_free(wx), sr_free(plane), sr_free(rows);
+  sr_free(ty);
+  sr_free(tx);
+  sr_free(wy);
+  sr_free(wx);
+  sr_free(plane);
+  sr_free(rows);
   return st;
 }

@@ -4,14 +4,17 @@
 
 #include "internal.h"
 
-sr_status sr_reg_state_init_dims(sr_reg_state *s, int n_layers, const int *channels, const int64_t *hw, sr_err *err) {
+sr_status sr_reg_state_init_dims(sr_reg_state *s, int n_layers, const int *channels, const int64_t *hw,
+                                 sr_err *err) {
   memset(s, 0, sizeof *s);
   if (n_layers < 1 || n_layers > SR_MAX_FEATURES)
-    return sr_fail(err, SR_ERR_ARG, "the regularizer needs 1..%d feature layers, got %d", SR_MAX_FEATURES, n_layers);
+    return sr_fail(err, SR_ERR_ARG, "the regularizer needs 1..%d feature layers, got %d", SR_MAX_FEATURES,
+                   n_layers);
   int64_t total = 0;
   for (int l = 0; l < n_layers; l++) {
     if (channels[l] < 1 || hw[l] < 1)
-      return sr_fail(err, SR_ERR_ARG, "feature layer %d has %d channels of %lld pixels", l, channels[l], (long long)hw[l]);
+      return sr_fail(err, SR_ERR_ARG, "feature layer %d has %d channels of %lld pixels", l, channels[l],
+                     (long long)hw[l]);
     s->feat[l] = -1;
     s->channels[l] = channels[l];
     s->hw[l] = hw[l];
@@ -23,24 +26,32 @@ sr_status sr_reg_state_init_dims(sr_reg_state *s, int n_layers, const int *chann
   s->mem = sr_calloc((size_t)total, sizeof(float));
   if (!s->mem) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the running means");
   float *p = s->mem;
-  for (int l = 0; l < n_layers; l++) s->run_mean[l] = p, p += channels[l];
+  for (int l = 0; l < n_layers; l++) {
+    s->run_mean[l] = p;
+    p += channels[l];
+  }
   return SR_OK;
 }
 
-sr_status sr_reg_state_init(sr_reg_state *s, const sr_model *m, const int *layers, int n_layers, sr_err *err) {
+sr_status sr_reg_state_init(sr_reg_state *s, const sr_model *m, const int *layers, int n_layers,
+                            sr_err *err) {
   memset(s, 0, sizeof *s);
   int all[SR_MAX_FEATURES];
   if (!layers) {
     for (int f = 0; f < m->n_feat; f++) all[f] = f;
-    layers = all, n_layers = m->n_feat;
+    layers = all;
+    n_layers = m->n_feat;
   }
-  if (n_layers < 1) return sr_fail(err, SR_ERR_ARG, "model %s has no feature layers to regularize", m->cfg.arch);
-  if (n_layers > SR_MAX_FEATURES) return sr_fail(err, SR_ERR_ARG, "at most %d regularized layers, got %d", SR_MAX_FEATURES, n_layers);
+  if (n_layers < 1)
+    return sr_fail(err, SR_ERR_ARG, "model %s has no feature layers to regularize", m->cfg.arch);
+  if (n_layers > SR_MAX_FEATURES)
+    return sr_fail(err, SR_ERR_ARG, "at most %d regularized layers, got %d", SR_MAX_FEATURES, n_layers);
   int ch[SR_MAX_FEATURES];
   int64_t hw[SR_MAX_FEATURES];
   for (int l = 0; l < n_layers; l++) {
     if (layers[l] < 0 || layers[l] >= m->n_feat)
-      return sr_fail(err, SR_ERR_ARG, "feature layer %d does not exist (model %s has %d)", layers[l], m->cfg.arch, m->n_feat);
+      return sr_fail(err, SR_ERR_ARG, "feature layer %d does not exist (model %s has %d)", layers[l],
+                     m->cfg.arch, m->n_feat);
     for (int q = 0; q < l; q++)
       if (layers[q] == layers[l])
         return sr_fail(err, SR_ERR_ARG, "feature layer '%s' is listed twice", m->feat_name[layers[l]]);
@@ -68,7 +79,8 @@ sr_status sr_reg_parse_layers(const sr_model *m, const char *names, int *layers,
         if (f) strcat(avail, ",");
         strcat(avail, m->feat_name[f]);
       }
-      return sr_fail(err, SR_ERR_ARG, "feature layer '%.*s' is not one of the model's (%s)", (int)len, p, avail);
+      return sr_fail(err, SR_ERR_ARG, "feature layer '%.*s' is not one of the model's (%s)", (int)len, p,
+                     avail);
     }
     layers[(*n_layers)++] = found;
     p = e ? e + 1 : NULL;

@@ -13,7 +13,8 @@ sr_status sr_reg_target_alloc(sr_reg_target *t, int64_t n, sr_err *err) {
   t->n = n;
   t->S = sr_alloc(nn);
   t->idx = sr_alloc(sizeof(int64_t) * (size_t)n);
-  if (!t->S || !t->idx) return sr_fail(err, SR_ERR_NOMEM, "out of memory for a %lld x %lld target", (long long)n, (long long)n);
+  if (!t->S || !t->idx)
+    return sr_fail(err, SR_ERR_NOMEM, "out of memory for a %lld x %lld target", (long long)n, (long long)n);
   for (int64_t i = 0; i < n; i++) t->idx[i] = i;
   t->n_pairs = n * (n - 1) / 2;
   return SR_OK;
@@ -23,7 +24,8 @@ sr_status sr_reg_mask_alloc(sr_reg_target *t, sr_err *err) {
   t->words = (t->n + 63) / 64;
   t->mask = sr_calloc((size_t)t->n * (size_t)t->words, sizeof(uint64_t));
   t->row_start = sr_calloc((size_t)t->n + 1, sizeof(int64_t));
-  if (!t->mask || !t->row_start) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the pair mask of %lld images", (long long)t->n);
+  if (!t->mask || !t->row_start)
+    return sr_fail(err, SR_ERR_NOMEM, "out of memory for the pair mask of %lld images", (long long)t->n);
   return SR_OK;
 }
 
@@ -58,7 +60,8 @@ void sr_reg_target_free(sr_reg_target *t) {
 
 static int uses_th(sr_reg_kind k) { return k != SR_REG_PIXEL; }
 
-static uint64_t target_key(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h, int w) {
+static uint64_t target_key(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h,
+                           int w) {
   static const char tag[] = "simreg-reg-target-v1";
   int32_t kind = (int32_t)o->kind, vals = sr_reg_kind_is_subset(o->kind) ? o->subset_thresholded : 0;
   double th = uses_th(o->kind) ? o->th : 0.0;  // pixel targets do not depend on th
@@ -130,21 +133,22 @@ static sr_status build_mask(sr_reg_target *t, sr_reg_kind kind, double th, sr_er
   }
   sr_reg_mask_count(t);
   if (t->n_pairs == 0)
-    return sr_fail(err, SR_ERR_ARG, "target '%s' with th %g selects no pair of the %lld images", sr_reg_kind_name(kind),
-                   th, (long long)t->n);
+    return sr_fail(err, SR_ERR_ARG, "target '%s' with th %g selects no pair of the %lld images",
+                   sr_reg_kind_name(kind), th, (long long)t->n);
   return SR_OK;
 }
 
-sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h, int w,
-                              const char *cache_dir, sr_reg_target *t, sr_err *err) {
+sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h,
+                              int w, const char *cache_dir, sr_reg_target *t, sr_err *err) {
   memset(t, 0, sizeof *t);
   if (o->kind == SR_REG_FILE || (unsigned)o->kind > SR_REG_FILE)
     return sr_fail(err, SR_ERR_ARG, "target kind '%s' is not built from images", sr_reg_kind_name(o->kind));
   if (uses_th(o->kind) && !(o->th >= 0 && o->th < 1))
     return sr_fail(err, SR_ERR_ARG, "threshold %g is outside [0, 1)", o->th);
   if (n < 2 || c < 1 || h < 1 || w < 1)
-    return sr_fail(err, SR_ERR_ARG, "a target needs at least 2 images of positive size (got %lld of %dx%dx%d)",
-                   (long long)n, c, h, w);
+    return sr_fail(err, SR_ERR_ARG,
+                   "a target needs at least 2 images of positive size (got %lld of %dx%dx%d)", (long long)n,
+                   c, h, w);
   double t0 = sr_now();
   int subset = sr_reg_kind_is_subset(o->kind);
   t->kind = o->kind;

@@ -53,13 +53,14 @@ sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const char *c
   sr_status st = sr_plot_check_base(base, err);
   if (st) return st;
   if (ncat < 1 || nser < 1 || nser > SR_PLOT_MAX_SERIES || ncat > 256)
-    return sr_fail(err, SR_ERR_ARG, "%s: need 1..256 categories and 1..%d series (got %d, %d)", base, SR_PLOT_MAX_SERIES,
-                   ncat, nser);
+    return sr_fail(err, SR_ERR_ARG, "%s: need 1..256 categories and 1..%d series (got %d, %d)", base,
+                   SR_PLOT_MAX_SERIES, ncat, nser);
   if (!lo != !hi) return sr_fail(err, SR_ERR_ARG, "%s: give both lo and hi or neither", base);
   if (o->logy) return sr_fail(err, SR_ERR_ARG, "%s: bar charts have a linear y axis", base);
   int64_t n = (int64_t)ncat * nser;
   if ((st = sr_plot_check_finite(value, n, "bar values", err)) ||
-      (lo && ((st = sr_plot_check_finite(lo, n, "lo", err)) || (st = sr_plot_check_finite(hi, n, "hi", err)))))
+      (lo &&
+       ((st = sr_plot_check_finite(lo, n, "lo", err)) || (st = sr_plot_check_finite(hi, n, "hi", err)))))
     return sr_err_context(err, "%s", base);
   bars_ctx c = {o, categories, series, ncat, nser, value, lo, hi, 0, 0, 0, o->width ? o->width : 900};
   for (int64_t i = 0; i < n; i++) {
@@ -69,6 +70,10 @@ sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const char *c
   if (c.y1 - c.y0 <= 0) return sr_fail(err, SR_ERR_ARG, "%s: every bar and interval is zero", base);
   c.y1 += 0.08 * (c.y1 - c.y0);
   if (c.y0 < 0) c.y0 -= 0.08 * (c.y1 - c.y0);
-  if (o->ymin < o->ymax) c.y0 = o->ymin, c.y1 = o->ymax, c.base = o->ymin;
+  if (o->ymin < o->ymax) {
+    c.y0 = o->ymin;
+    c.y1 = o->ymax;
+    c.base = o->ymin;
+  }
   return sr_plot_render(base, c.width, o->height ? o->height : 600, draw_bars, &c, err);
 }

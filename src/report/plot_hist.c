@@ -38,12 +38,20 @@ sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const double *co
   double lo = INFINITY, hi = -INFINITY;
   for (int s = 0; s < nsets; s++) {
     if (n[s] < 1 || !data[s]) return sr_fail(err, SR_ERR_ARG, "%s: set %d is empty", base, s);
-    if ((st = sr_plot_check_finite(data[s], n[s], "histogram data", err))) return sr_err_context(err, "%s", base);
-    for (int64_t i = 0; i < n[s]; i++) lo = fmin(lo, data[s][i]), hi = fmax(hi, data[s][i]);
+    if ((st = sr_plot_check_finite(data[s], n[s], "histogram data", err)))
+      return sr_err_context(err, "%s", base);
+    for (int64_t i = 0; i < n[s]; i++) {
+      lo = fmin(lo, data[s][i]);
+      hi = fmax(hi, data[s][i]);
+    }
   }
-  if (o->xmin < o->xmax) lo = o->xmin, hi = o->xmax;
+  if (o->xmin < o->xmax) {
+    lo = o->xmin;
+    hi = o->xmax;
+  }
   if (!(hi > lo)) sr_plot_pad_range(&lo, &hi, 0);  // one repeated value: a bin around it
-  double *edges = sr_alloc(sizeof(double) * (size_t)nbins), *frac = sr_calloc((size_t)nsets * (size_t)nbins, sizeof(double));
+  double *edges = sr_alloc(sizeof(double) * (size_t)nbins),
+         *frac = sr_calloc((size_t)nsets * (size_t)nbins, sizeof(double));
   if (!edges || !frac) {
     sr_free(edges);
     sr_free(frac);
@@ -60,7 +68,8 @@ sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const double *co
     }
     for (int b = 0; b < nbins; b++) ymax = fmax(ymax, frac[(int64_t)s * nbins + b]);
   }
-  hist_ctx c = {o, labels, nsets, nbins, edges, frac, lo, hi, ymax > 0 ? ymax * 1.08 : 1, o->width ? o->width : 900};
+  hist_ctx c = {
+      o, labels, nsets, nbins, edges, frac, lo, hi, ymax > 0 ? ymax * 1.08 : 1, o->width ? o->width : 900};
   st = sr_plot_render(base, c.width, o->height ? o->height : 600, draw_hist, &c, err);
   sr_free(edges);
   sr_free(frac);

@@ -10,7 +10,8 @@
 typedef void (*sr_draw_fn)(const void *ctx);
 
 // Render `draw` once per device (pngcairo -> BASE.png, svgcairo -> BASE.svg), atomically.
-sr_status sr_plot_render(const char *base, int width, int height, sr_draw_fn draw, const void *ctx, sr_err *err);
+sr_status sr_plot_render(const char *base, int width, int height, sr_draw_fn draw, const void *ctx,
+                         sr_err *err);
 
 // Copy `s` into `out` with PLplot's escape character '#' doubled, so text shows literally.
 void sr_plot_text(char *out, size_t cap, const char *s);
@@ -24,12 +25,13 @@ int sr_plot_lsty(int style);
 // labels. logy: the window is in log10 units and the y axis labelled as such. categorical: no numeric x
 // labels or vertical grid (the caller writes category names).
 // right: right edge of the axes in page fraction (0.95 without legend, sr_plot_legend_right with one).
-void sr_plot_frame(const sr_plot_opts *o, double x0, double x1, double y0, double y1, double right, int categorical);
+void sr_plot_frame(const sr_plot_opts *o, double x0, double x1, double y0, double y1, double right,
+                   int categorical);
 // Right edge of the axes that leaves room for a legend of these labels on a page `width` wide.
 double sr_plot_legend_right(int n, const char *const *labels, int width);
 // Legend with line samples (and markers when markers[i]) for the labelled entries.
-void sr_plot_legend(int n, const char *const *labels, const int *colors, const int *styles, const int *markers,
-                    int boxes);
+void sr_plot_legend(int n, const char *const *labels, const int *colors, const int *styles,
+                    const int *markers, int boxes);
 
 // Validation shared by the wrappers.
 sr_status sr_plot_check_base(const char *base, sr_err *err);

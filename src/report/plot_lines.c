@@ -10,7 +10,8 @@ typedef struct {
   int ns;
   double x0, x1, y0, y1;
   int width;
-  const double *ty[SR_PLOT_MAX_SERIES], *tlo[SR_PLOT_MAX_SERIES], *thi[SR_PLOT_MAX_SERIES];  // y in axis units
+  const double *ty[SR_PLOT_MAX_SERIES], *tlo[SR_PLOT_MAX_SERIES],
+      *thi[SR_PLOT_MAX_SERIES];  // y in axis units
 } lines_ctx;
 
 static double ty(const sr_plot_opts *o, double y) { return o->logy ? log10(y) : y; }
@@ -23,7 +24,8 @@ static void draw_lines(const void *p) {
   for (int i = 0; i < c->ns; i++)
     if (c->s[i].label) labels[nlab++] = c->s[i].label;
   int legend = o->legend && nlab > 0;
-  sr_plot_frame(o, c->x0, c->x1, c->y0, c->y1, legend ? sr_plot_legend_right(nlab, labels, c->width) : 0.95, 0);
+  sr_plot_frame(o, c->x0, c->x1, c->y0, c->y1, legend ? sr_plot_legend_right(nlab, labels, c->width) : 0.95,
+                0);
   nlab = 0;
   for (int i = 0; i < c->ns; i++) {
     const sr_series *s = &c->s[i];
@@ -42,7 +44,10 @@ static void draw_lines(const void *p) {
     if (s->marker) plstring((PLINT)s->n, s->x, y, "•");
     pllsty(1);
     if (s->label) {
-      labels[nlab] = s->label, colors[nlab] = col, styles[nlab] = s->style, markers[nlab] = s->marker;
+      labels[nlab] = s->label;
+      colors[nlab] = col;
+      styles[nlab] = s->style;
+      markers[nlab] = s->marker;
       nlab++;
     }
   }
@@ -55,12 +60,15 @@ sr_status sr_plot_lines(const char *base, const sr_plot_opts *o, const sr_series
   if (st) return st;
   if (ns < 1 || ns > SR_PLOT_MAX_SERIES)
     return sr_fail(err, SR_ERR_ARG, "%s: need 1..%d series (got %d)", base, SR_PLOT_MAX_SERIES, ns);
-  lines_ctx c = {o, s, ns, INFINITY, -INFINITY, INFINITY, -INFINITY, o->width ? o->width : 900, {0}, {0}, {0}};
+  lines_ctx c = {o,   s,   ns, INFINITY, -INFINITY, INFINITY, -INFINITY, o->width ? o->width : 900,
+                 {0}, {0}, {0}};
   for (int i = 0; i < ns; i++) {
     if (s[i].n < 1 || !s[i].x || !s[i].y)
-      return sr_fail(err, SR_ERR_ARG, "%s: series %d (%s) is empty", base, i, s[i].label ? s[i].label : "unlabelled");
+      return sr_fail(err, SR_ERR_ARG, "%s: series %d (%s) is empty", base, i,
+                     s[i].label ? s[i].label : "unlabelled");
     if (!s[i].lo != !s[i].hi) return sr_fail(err, SR_ERR_ARG, "%s: series %d has only one of lo/hi", base, i);
-    if ((st = sr_plot_check_finite(s[i].x, s[i].n, "x", err)) || (st = sr_plot_check_finite(s[i].y, s[i].n, "y", err)) ||
+    if ((st = sr_plot_check_finite(s[i].x, s[i].n, "x", err)) ||
+        (st = sr_plot_check_finite(s[i].y, s[i].n, "y", err)) ||
         (s[i].lo && ((st = sr_plot_check_finite(s[i].lo, s[i].n, "lo", err)) ||
                      (st = sr_plot_check_finite(s[i].hi, s[i].n, "hi", err)))))
       return sr_err_context(err, "%s", base);
@@ -68,18 +76,24 @@ sr_status sr_plot_lines(const char *base, const sr_plot_opts *o, const sr_series
       double lo = s[i].lo ? fmin(s[i].lo[k], s[i].y[k]) : s[i].y[k];
       double hi = s[i].hi ? fmax(s[i].hi[k], s[i].y[k]) : s[i].y[k];
       if (o->logy && !(lo > 0))
-        return sr_fail(err, SR_ERR_ARG, "%s: log y axis needs positive values (series %d has %g)", base, i, lo);
-      c.x0 = fmin(c.x0, s[i].x[k]), c.x1 = fmax(c.x1, s[i].x[k]);
-      c.y0 = fmin(c.y0, ty(o, lo)), c.y1 = fmax(c.y1, ty(o, hi));
+        return sr_fail(err, SR_ERR_ARG, "%s: log y axis needs positive values (series %d has %g)", base, i,
+                       lo);
+      c.x0 = fmin(c.x0, s[i].x[k]);
+      c.x1 = fmax(c.x1, s[i].x[k]);
+      c.y0 = fmin(c.y0, ty(o, lo));
+      c.y1 = fmax(c.y1, ty(o, hi));
     }
   }
-  if (o->xmin < o->xmax)
-    c.x0 = o->xmin, c.x1 = o->xmax;
-  else
+  if (o->xmin < o->xmax) {
+    c.x0 = o->xmin;
+    c.x1 = o->xmax;
+  } else
     sr_plot_pad_range(&c.x0, &c.x1, 0);
   if (o->ymin < o->ymax) {
-    if (o->logy && !(o->ymin > 0)) return sr_fail(err, SR_ERR_ARG, "%s: log y axis with ymin %g", base, o->ymin);
-    c.y0 = ty(o, o->ymin), c.y1 = ty(o, o->ymax);
+    if (o->logy && !(o->ymin > 0))
+      return sr_fail(err, SR_ERR_ARG, "%s: log y axis with ymin %g", base, o->ymin);
+    c.y0 = ty(o, o->ymin);
+    c.y1 = ty(o, o->ymax);
   } else {
     sr_plot_pad_range(&c.y0, &c.y1, o->logy);
   }
@@ -93,7 +107,10 @@ sr_status sr_plot_lines(const char *base, const sr_plot_opts *o, const sr_series
     p += 3 * s[i].n;
     for (int64_t k = 0; k < s[i].n; k++) {
       y[k] = ty(o, s[i].y[k]);
-      if (s[i].lo) lo[k] = ty(o, s[i].lo[k]), hi[k] = ty(o, s[i].hi[k]);
+      if (s[i].lo) {
+        lo[k] = ty(o, s[i].lo[k]);
+        hi[k] = ty(o, s[i].hi[k]);
+      }
     }
     c.ty[i] = y, c.tlo[i] = s[i].lo ? lo : NULL, c.thi[i] = s[i].lo ? hi : NULL;
   }

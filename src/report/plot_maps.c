@@ -7,7 +7,7 @@ typedef struct {
   const sr_plot_opts *o;
   const sr_map_opts *m;
   PLFLT **cols[SR_PLOT_MAX_MAPS];  // per map: w pointers to columns of h values (PLplot's [x][y] order)
-  const double *const *maps;        // the caller's maps (row-major (h,w)), for the masked cells
+  const double *const *maps;       // the caller's maps (row-major (h,w)), for the masked cells
   const char *const *titles;
   int nmaps;
   int64_t h, w;
@@ -88,9 +88,9 @@ static void draw_maps(const void *p) {
   PLFLT ticks[1] = {0};
   sr_plot_text(buf, sizeof buf, c->m->cbar_label ? c->m->cbar_label : "");
   const char *labels[1] = {buf}, *axis[1] = {"bcvtm"};
-  plcolorbar(&cw, &ch, PL_COLORBAR_IMAGE, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.05, 0.0,
-             0.06, 1.0, 0, SR_PLOT_BLACK, 1, 0, 0, 0, 0, c->m->cbar_label ? 1 : 0, label_opts, labels, 1, axis, ticks,
-             sub, nval, vp);
+  plcolorbar(&cw, &ch, PL_COLORBAR_IMAGE, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT,
+             0.05, 0.0, 0.06, 1.0, 0, SR_PLOT_BLACK, 1, 0, 0, 0, 0, c->m->cbar_label ? 1 : 0, label_opts,
+             labels, 1, axis, ticks, sub, nval, vp);
   if (c->o->title) {
     sr_plot_text(buf, sizeof buf, c->o->title);
     plvpor(0, 1, 0, 1);
@@ -106,35 +106,50 @@ static sr_status check_map(const double *v, int64_t n, int mask_nan, sr_err *err
   return SR_OK;
 }
 
-sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *const *maps,
-                       const char *const *titles, int nmaps, int64_t h, int64_t w, sr_err *err) {
+sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m,
+                       const double *const *maps, const char *const *titles, int nmaps, int64_t h, int64_t w,
+                       sr_err *err) {
   sr_status st = sr_plot_check_base(base, err);
   if (st) return st;
   if (nmaps < 1 || nmaps > SR_PLOT_MAX_MAPS)
     return sr_fail(err, SR_ERR_ARG, "%s: need 1..%d maps (got %d)", base, SR_PLOT_MAX_MAPS, nmaps);
   if (h < 1 || w < 1 || h > 4096 || w > 4096)
-    return sr_fail(err, SR_ERR_ARG, "%s: map size %lldx%lld outside 1..4096", base, (long long)h, (long long)w);
+    return sr_fail(err, SR_ERR_ARG, "%s: map size %lldx%lld outside 1..4096", base, (long long)h,
+                   (long long)w);
   maps_ctx c = {.o = o, .m = m, .maps = maps, .titles = titles, .nmaps = nmaps, .h = h, .w = w};
   double lo = INFINITY, hi = -INFINITY;
   for (int i = 0; i < nmaps; i++) {
     if (!maps[i]) return sr_fail(err, SR_ERR_ARG, "%s: map %d is missing", base, i);
     if ((st = check_map(maps[i], h * w, m->mask_nan, err))) return sr_err_context(err, "%s", base);
-    for (int64_t k = 0; k < h * w; k++) lo = fmin(lo, maps[i][k]), hi = fmax(hi, maps[i][k]);
+    for (int64_t k = 0; k < h * w; k++) {
+      lo = fmin(lo, maps[i][k]);
+      hi = fmax(hi, maps[i][k]);
+    }
   }
   if (!(lo <= hi)) lo = hi = 0;  // every cell masked
   if (m->vmin < m->vmax) {
-    c.vmin = m->vmin, c.vmax = m->vmax;
+    c.vmin = m->vmin;
+    c.vmax = m->vmax;
   } else if (m->cmap == SR_CMAP_DIVERGING) {
     double a = fmax(fabs(lo), fabs(hi));
-    c.vmin = -(a > 0 ? a : 1), c.vmax = a > 0 ? a : 1;
+    c.vmin = -(a > 0 ? a : 1);
+    c.vmax = a > 0 ? a : 1;
   } else {
-    c.vmin = lo, c.vmax = hi;
+    c.vmin = lo;
+    c.vmax = hi;
     if (!(hi > lo)) sr_plot_pad_range(&c.vmin, &c.vmax, 0);
   }
-  if (m->x0 < m->x1 && m->y0 < m->y1)
-    c.x0 = m->x0, c.x1 = m->x1, c.y0 = m->y0, c.y1 = m->y1;
-  else
-    c.x0 = 0, c.x1 = (double)w, c.y0 = 0, c.y1 = (double)h;
+  if (m->x0 < m->x1 && m->y0 < m->y1) {
+    c.x0 = m->x0;
+    c.x1 = m->x1;
+    c.y0 = m->y0;
+    c.y1 = m->y1;
+  } else {
+    c.x0 = 0;
+    c.x1 = (double)w;
+    c.y0 = 0;
+    c.y1 = (double)h;
+  }
   c.width = o->width ? o->width : 330 * nmaps + 190;
   c.height = o->height ? o->height : 430;
   // PLplot wants [x][y]; values beyond the colour range are clamped so they keep the end colours.
@@ -163,8 +178,8 @@ sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opt
   return st;
 }
 
-sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *a, int64_t h,
-                          int64_t w, sr_err *err) {
+sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *a,
+                          int64_t h, int64_t w, sr_err *err) {
   const double *maps[1] = {a};
   sr_plot_opts oo = *o;
   if (!oo.width) oo.width = 520;

@@ -13,8 +13,8 @@
 
 // Okabe-Ito (colour-blind safe) followed by two extra distinguishable tones.
 static const unsigned char PALETTE[10][3] = {
-    {0, 114, 178}, {213, 94, 0},  {0, 158, 115}, {204, 121, 167}, {230, 159, 0},
-    {86, 180, 233}, {0, 0, 0},    {240, 228, 66}, {128, 64, 0},   {100, 100, 100},
+    {0, 114, 178},  {213, 94, 0}, {0, 158, 115},  {204, 121, 167}, {230, 159, 0},
+    {86, 180, 233}, {0, 0, 0},    {240, 228, 66}, {128, 64, 0},    {100, 100, 100},
 };
 
 int sr_plot_color(int i) { return 2 + ((i % 10) + 10) % 10; }
@@ -87,7 +87,8 @@ static sr_status render_one(const char *base, const char *dev, const char *ext, 
   return SR_OK;
 }
 
-sr_status sr_plot_render(const char *base, int width, int height, sr_draw_fn draw, const void *ctx, sr_err *err) {
+sr_status sr_plot_render(const char *base, int width, int height, sr_draw_fn draw, const void *ctx,
+                         sr_err *err) {
   if (width < 100 || height < 100 || width > 8000 || height > 8000)
     return sr_fail(err, SR_ERR_ARG, "%s: plot size %dx%d outside [100, 8000]", base, width, height);
   sr_status st = render_one(base, "pngcairo", "png", width, height, draw, ctx, err);
@@ -103,18 +104,21 @@ sr_status sr_plot_check_base(const char *base, sr_err *err) {
 
 sr_status sr_plot_check_finite(const double *v, int64_t n, const char *what, sr_err *err) {
   for (int64_t i = 0; i < n; i++)
-    if (!isfinite(v[i])) return sr_fail(err, SR_ERR_NUMERIC, "plot: %s: value %lld is not finite", what, (long long)i);
+    if (!isfinite(v[i]))
+      return sr_fail(err, SR_ERR_NUMERIC, "plot: %s: value %lld is not finite", what, (long long)i);
   return SR_OK;
 }
 
 void sr_plot_pad_range(double *lo, double *hi, int logy) {
   if (*hi - *lo <= 1e-12 * (fabs(*lo) + fabs(*hi))) {
     double d = logy ? 0.5 : fmax(fabs(*lo) / 10, 0.5);
-    *lo -= d, *hi += d;
+    *lo -= d;
+    *hi += d;
     return;
   }
   double d = 0.05 * (*hi - *lo);
-  *lo -= d, *hi += d;
+  *lo -= d;
+  *hi += d;
 }
 
 double sr_plot_legend_right(int n, const char *const *labels, int width) {
@@ -130,7 +134,8 @@ double sr_plot_legend_right(int n, const char *const *labels, int width) {
   return right < 0.45 ? 0.45 : right > 0.95 ? 0.95 : right;
 }
 
-void sr_plot_frame(const sr_plot_opts *o, double x0, double x1, double y0, double y1, double right, int categorical) {
+void sr_plot_frame(const sr_plot_opts *o, double x0, double x1, double y0, double y1, double right,
+                   int categorical) {
   char buf[512];
   plschr(0, 1.25);
   plvpor(0.13, right, 0.13, 0.89);
@@ -158,12 +163,13 @@ void sr_plot_frame(const sr_plot_opts *o, double x0, double x1, double y0, doubl
   }
 }
 
-void sr_plot_legend(int n, const char *const *labels, const int *colors, const int *styles, const int *markers,
-                    int boxes) {
+void sr_plot_legend(int n, const char *const *labels, const int *colors, const int *styles,
+                    const int *markers, int boxes) {
   if (n <= 0) return;
   PLINT opt[SR_PLOT_MAX_SERIES], tcol[SR_PLOT_MAX_SERIES], lcol[SR_PLOT_MAX_SERIES], lsty[SR_PLOT_MAX_SERIES];
   PLINT bpat[SR_PLOT_MAX_SERIES], snum[SR_PLOT_MAX_SERIES];
-  PLFLT lwid[SR_PLOT_MAX_SERIES], sscale[SR_PLOT_MAX_SERIES], bscale[SR_PLOT_MAX_SERIES], bwid[SR_PLOT_MAX_SERIES];
+  PLFLT lwid[SR_PLOT_MAX_SERIES], sscale[SR_PLOT_MAX_SERIES], bscale[SR_PLOT_MAX_SERIES],
+      bwid[SR_PLOT_MAX_SERIES];
   char text[SR_PLOT_MAX_SERIES][128];
   const char *tp[SR_PLOT_MAX_SERIES], *sym[SR_PLOT_MAX_SERIES];
   if (n > SR_PLOT_MAX_SERIES) n = SR_PLOT_MAX_SERIES;
@@ -173,16 +179,20 @@ void sr_plot_legend(int n, const char *const *labels, const int *colors, const i
     lcol[i] = colors[i];
     lsty[i] = sr_plot_lsty(styles ? styles[i] : 0);
     lwid[i] = 2.5;
-    bpat[i] = 0, bscale[i] = 0.8, bwid[i] = 1;
-    sscale[i] = 1.0, snum[i] = 2;
+    bpat[i] = 0;
+    bscale[i] = 0.8;
+    bwid[i] = 1;
+    sscale[i] = 1.0;
+    snum[i] = 2;
     sym[i] = "•";
     sr_plot_text(text[i], sizeof text[i], labels[i] ? labels[i] : "");
     tp[i] = text[i];
   }
   PLFLT lw, lh;
   plschr(0, 1.1);
-  pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_VIEWPORT | PL_POSITION_OUTSIDE | PL_POSITION_RIGHT,
-           0.02, 0.0, 0.08, 0, SR_PLOT_BLACK, 1, 0, 0, n, opt, 0.8, 1.0, 2.0, 0.0, tcol, tp, lcol, bpat, bscale, bwid,
-           lcol, lsty, lwid, lcol, sscale, snum, sym);
+  pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+           PL_POSITION_VIEWPORT | PL_POSITION_OUTSIDE | PL_POSITION_RIGHT, 0.02, 0.0, 0.08, 0, SR_PLOT_BLACK,
+           1, 0, 0, n, opt, 0.8, 1.0, 2.0, 0.0, tcol, tp, lcol, bpat, bscale, bwid, lcol, lsty, lwid, lcol,
+           sscale, snum, sym);
   plschr(0, 1.25);
 }

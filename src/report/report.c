@@ -50,7 +50,8 @@ void sr_report_curve_names(const sr_report *rep, int transfer, sr_names *out) {
 void sr_report_groups(const sr_report *rep, sr_names *out) {
   out->n = 0;
   for (int r = 0; r < rep->nruns; r++)
-    for (int i = 0; i < rep->runs[r].n_corr; i++) add_name(out, rep->runs[r].corr[i].group, SR_REPORT_MAX_GROUPS);
+    for (int i = 0; i < rep->runs[r].n_corr; i++)
+      add_name(out, rep->runs[r].corr[i].group, SR_REPORT_MAX_GROUPS);
 }
 
 int64_t sr_curve_strongest(const sr_curve *c) {
@@ -98,8 +99,9 @@ static sr_status analyze_boundary(sr_report *rep, sr_run *r, int idx, const sr_r
   sr_status st = sr_bootstrap_median(r->norms, r->n_norms, o->bootstrap_b, 0.95, &rng, &r->boundary, err);
   if (st) return sr_err_context(err, "%s: boundary norms", r->dir);
   if (had && fabs(given - r->boundary.estimate) > 1e-6 * fabs(r->boundary.estimate))
-    sr_report_note(rep, "%s: robustness.json gives boundary median %g but its norms give %g; the report uses the latter",
-                   r->name, given, r->boundary.estimate);
+    sr_report_note(
+        rep, "%s: robustness.json gives boundary median %g but its norms give %g; the report uses the latter",
+        r->name, given, r->boundary.estimate);
   return SR_OK;
 }
 
@@ -122,7 +124,8 @@ static sr_status analyze_spectrum(sr_report *rep, sr_run *r, int idx, const sr_r
   return st ? sr_err_context(err, "%s: high-frequency share", r->dir) : SR_OK;
 }
 
-static sr_status load_all(const char *const *dirs, int ndirs, const char *minimal, sr_report *rep, sr_err *err) {
+static sr_status load_all(const char *const *dirs, int ndirs, const char *minimal, sr_report *rep,
+                          sr_err *err) {
   sr_status st = SR_OK;
   for (int i = 0; i < ndirs && !st; i++) {
     st = sr_run_load_minimal(dirs[i], minimal, &rep->runs[i], err);
@@ -134,7 +137,8 @@ static sr_status load_all(const char *const *dirs, int ndirs, const char *minima
 }
 
 // minimal "auto" (or NULL): HopSkipJump's perturbations when every run has them, else the Boundary attack's.
-static sr_status load_runs(const char *const *dirs, int ndirs, const char *minimal, sr_report *rep, sr_err *err) {
+static sr_status load_runs(const char *const *dirs, int ndirs, const char *minimal, sr_report *rep,
+                           sr_err *err) {
   if (minimal && strcmp(minimal, "auto")) return load_all(dirs, ndirs, minimal, rep, err);
   sr_status st = load_all(dirs, ndirs, "hsj", rep, err);
   int all = !st;
@@ -150,7 +154,8 @@ void sr_report_free(sr_report *rep) {
   sr_report_fourier_free(rep);
 }
 
-sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *in, sr_report *rep, sr_err *err) {
+sr_status sr_report_build(const char *const *dirs, int ndirs, const sr_report_opts *in, sr_report *rep,
+                          sr_err *err) {
   memset(rep, 0, sizeof *rep);
   if (ndirs < 1 || ndirs > SR_REPORT_MAX_RUNS)
     return sr_fail(err, SR_ERR_ARG, "report: give 1..%d run directories (got %d)", SR_REPORT_MAX_RUNS, ndirs);

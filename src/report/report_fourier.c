@@ -11,7 +11,8 @@
 #include "simreg/plot.h"
 
 static const char RULE[] =
-    "Verdict per band, from the paired bootstrap CI (images resampled together) of the mean error of (run - first "
+    "Verdict per band, from the paired bootstrap CI (images resampled together) of the mean error of (run - "
+    "first "
     "run): CI entirely below 0 -> \"supports\" (the run is less sensitive there), entirely above 0 -> "
     "\"contradicts\", otherwise \"inconclusive\".";
 
@@ -31,11 +32,14 @@ static const cJSON *pick_map(const cJSON *maps) {
   return cJSON_GetArrayItem(maps, 0);
 }
 
-static sr_status read_matrix(const cJSON *a, int64_t h, int64_t w, double *out, const char *path, sr_err *err) {
-  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != h) return bad(path, "\"error\" is not an H x W array", err);
+static sr_status read_matrix(const cJSON *a, int64_t h, int64_t w, double *out, const char *path,
+                             sr_err *err) {
+  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != h)
+    return bad(path, "\"error\" is not an H x W array", err);
   for (int64_t y = 0; y < h; y++) {
     const cJSON *row = cJSON_GetArrayItem(a, (int)y);
-    if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != w) return bad(path, "\"error\" row of the wrong size", err);
+    if (!cJSON_IsArray(row) || cJSON_GetArraySize(row) != w)
+      return bad(path, "\"error\" row of the wrong size", err);
     for (int64_t x = 0; x < w; x++) {
       const cJSON *v = cJSON_GetArrayItem(row, (int)x);
       if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
@@ -49,7 +53,8 @@ static sr_status read_matrix(const cJSON *a, int64_t h, int64_t w, double *out, 
 static sr_status read_counts(const cJSON *m, sr_fourier_map *f, const char *path, sr_err *err) {
   const cJSON *img = item(m, "image_band_errors"), *bands = item(m, "bands");
   for (int b = 0; b < SR_FOURIER_NBANDS; b++) {
-    const cJSON *a = item(img, sr_fourier_band_name(b)), *px = item(item(bands, sr_fourier_band_name(b)), "pixels");
+    const cJSON *a = item(img, sr_fourier_band_name(b)),
+                *px = item(item(bands, sr_fourier_band_name(b)), "pixels");
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != f->n || !cJSON_IsNumber(px) || px->valuedouble < 0)
       return bad(path, "band counts missing or of the wrong length", err);
     f->pixels[b] = (int64_t)px->valuedouble;
@@ -68,18 +73,23 @@ static sr_status read_counts(const cJSON *m, sr_fourier_map *f, const char *path
 static sr_status parse(const cJSON *j, sr_fourier_map *f, sr_err *err) {
   const cJSON *s = item(j, "settings"), *maps = item(j, "maps");
   const cJSON *n = item(s, "images"), *h = item(s, "height"), *w = item(s, "width"), *sd = item(s, "seed");
-  if (!cJSON_IsObject(s) || !cJSON_IsNumber(n) || !cJSON_IsNumber(h) || !cJSON_IsNumber(w) || !cJSON_IsArray(maps) ||
-      !cJSON_GetArraySize(maps) || n->valuedouble < 1 || h->valuedouble < 2 || w->valuedouble < 2 ||
-      h->valuedouble * w->valuedouble > 1e7)
+  if (!cJSON_IsObject(s) || !cJSON_IsNumber(n) || !cJSON_IsNumber(h) || !cJSON_IsNumber(w) ||
+      !cJSON_IsArray(maps) || !cJSON_GetArraySize(maps) || n->valuedouble < 1 || h->valuedouble < 2 ||
+      w->valuedouble < 2 || h->valuedouble * w->valuedouble > 1e7)
     return bad(f->path, "not a fourier_map.json (settings.images/height/width, maps)", err);
-  f->n = (int64_t)n->valuedouble, f->h = (int64_t)h->valuedouble, f->w = (int64_t)w->valuedouble;
-  f->random_sign = cJSON_IsTrue(item(s, "random_sign")), f->seed = cJSON_IsNumber(sd) ? sd->valuedouble : 0;
+  f->n = (int64_t)n->valuedouble;
+  f->h = (int64_t)h->valuedouble;
+  f->w = (int64_t)w->valuedouble;
+  f->random_sign = cJSON_IsTrue(item(s, "random_sign"));
+  f->seed = cJSON_IsNumber(sd) ? sd->valuedouble : 0;
   const cJSON *ds = item(s, "dataset"), *m = pick_map(maps), *eps = item(m, "eps"), *ch = item(m, "channel");
   snprintf(f->dataset, sizeof f->dataset, "%s", cJSON_IsString(ds) ? ds->valuestring : "?");
   if (!cJSON_IsNumber(eps)) return bad(f->path, "map without eps", err);
   f->eps = eps->valuedouble;
-  if (cJSON_IsString(ch)) snprintf(f->channel, sizeof f->channel, "%s", ch->valuestring);
-  else snprintf(f->channel, sizeof f->channel, "%d", cJSON_IsNumber(ch) ? (int)ch->valuedouble : -1);
+  if (cJSON_IsString(ch))
+    snprintf(f->channel, sizeof f->channel, "%s", ch->valuestring);
+  else
+    snprintf(f->channel, sizeof f->channel, "%d", cJSON_IsNumber(ch) ? (int)ch->valuedouble : -1);
   f->map = sr_calloc((size_t)(f->h * f->w), sizeof(double));
   if (!f->map) return sr_fail(err, SR_ERR_NOMEM, "%s: map", f->path);
   sr_status st = read_matrix(item(m, "error"), f->h, f->w, f->map, f->path, err);
@@ -104,8 +114,9 @@ static sr_status load(const char *dir, sr_fourier_map *f, sr_err *err) {
 }
 
 static int same_setting(const sr_fourier_map *a, const sr_fourier_map *b) {
-  return a->n == b->n && a->h == b->h && a->w == b->w && a->eps == b->eps && a->random_sign == b->random_sign &&
-         (!a->random_sign || a->seed == b->seed) && !strcmp(a->dataset, b->dataset) && !strcmp(a->channel, b->channel);
+  return a->n == b->n && a->h == b->h && a->w == b->w && a->eps == b->eps &&
+         a->random_sign == b->random_sign && (!a->random_sign || a->seed == b->seed) &&
+         !strcmp(a->dataset, b->dataset) && !strcmp(a->channel, b->channel);
 }
 
 static sr_status analyse(sr_report *rep, const sr_report_opts *o, sr_err *err) {
@@ -118,19 +129,21 @@ static sr_status analyse(sr_report *rep, const sr_report_opts *o, sr_err *err) {
       if (!f->pixels[b]) continue;  // small planes: a band without positions (no CI, shown as empty)
       sr_rng rng;
       sr_rng_seed(&rng, o->seed, 1000 + 10 * (uint64_t)r + (uint64_t)b);
-      sr_status st = sr_fourier_band_ci(f->count[b], NULL, f->n, f->pixels[b], o->bootstrap_b, 0.95, &rng, &f->band[b], err);
+      sr_status st = sr_fourier_band_ci(f->count[b], NULL, f->n, f->pixels[b], o->bootstrap_b, 0.95, &rng,
+                                        &f->band[b], err);
       if (st) return sr_err_context(err, "%s", f->path);
     }
     f->paired = r > 0 && base->has && same_setting(base, f);
     if (r > 0 && base->has && !f->paired)
-      sr_report_note(rep, "%s: Fourier map not compared with %s (images, eps, signs, dataset or channel differ)",
+      sr_report_note(rep,
+                     "%s: Fourier map not compared with %s (images, eps, signs, dataset or channel differ)",
                      rep->runs[r].name, rep->runs[0].name);
     for (int b = 0; b < SR_FOURIER_NBANDS && f->paired; b++) {
       if (!f->pixels[b]) continue;
       sr_rng rng;
       sr_rng_seed(&rng, o->seed, 2000 + 10 * (uint64_t)r + (uint64_t)b);
-      sr_status st = sr_fourier_band_ci(f->count[b], base->count[b], f->n, f->pixels[b], o->bootstrap_b, 0.95, &rng,
-                                        &f->diff[b], err);
+      sr_status st = sr_fourier_band_ci(f->count[b], base->count[b], f->n, f->pixels[b], o->bootstrap_b, 0.95,
+                                        &rng, &f->diff[b], err);
       if (st) return sr_err_context(err, "%s", f->path);
     }
   }
@@ -138,8 +151,10 @@ static sr_status analyse(sr_report *rep, const sr_report_opts *o, sr_err *err) {
 }
 
 static void axes(const sr_fourier_map *f, sr_map_opts *mo) {
-  mo->x0 = ((double)-(f->w / 2) - 0.5) / (double)f->w, mo->x1 = ((double)(f->w - f->w / 2) - 0.5) / (double)f->w;
-  mo->y0 = ((double)-(f->h / 2) - 0.5) / (double)f->h, mo->y1 = ((double)(f->h - f->h / 2) - 0.5) / (double)f->h;
+  mo->x0 = ((double)-(f->w / 2) - 0.5) / (double)f->w;
+  mo->x1 = ((double)(f->w - f->w / 2) - 0.5) / (double)f->w;
+  mo->y0 = ((double)-(f->h / 2) - 0.5) / (double)f->h;
+  mo->y1 = ((double)(f->h - f->h / 2) - 0.5) / (double)f->h;
 }
 
 static sr_status figures(sr_report *rep, const sr_report_opts *o, sr_err *err) {
@@ -152,25 +167,30 @@ static sr_status figures(sr_report *rep, const sr_report_opts *o, sr_err *err) {
     const sr_fourier_map *f = &fr->run[r];
     if (!f->has || (h0 >= 0 && !same_setting(&fr->run[h0], f))) continue;
     if (h0 < 0) h0 = r;
-    maps[nm] = f->map, titles[nm++] = rep->runs[r].name;
+    maps[nm] = f->map;
+    titles[nm++] = rep->runs[r].name;
     if (!f->paired) continue;
     dbuf[nd] = sr_calloc((size_t)(f->h * f->w), sizeof(double));
     if (!dbuf[nd]) break;
     for (int64_t p = 0; p < f->h * f->w; p++) dbuf[nd][p] = f->map[p] - fr->run[0].map[p];
-    diffs[nd] = dbuf[nd], dtitles[nd++] = rep->runs[r].name;
+    diffs[nd] = dbuf[nd];
+    dtitles[nd++] = rep->runs[r].name;
   }
   const sr_fourier_map *f = &fr->run[h0];
   char base[4200], title[160];
   sr_plot_opts po = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy (cycles/pixel)"};
   sr_map_opts mo = {.cbar_label = "error rate", .cmap = SR_CMAP_SEQUENTIAL};
   axes(f, &mo);
-  snprintf(title, sizeof title, "Fourier sensitivity (error rate), eps %g, %lld images", f->eps, (long long)f->n);
+  snprintf(title, sizeof title, "Fourier sensitivity (error rate), eps %g, %lld images", f->eps,
+           (long long)f->n);
   snprintf(base, sizeof base, "%s/fourier_maps", o->out_dir);
   sr_status st = sr_plot_maps(base, &po, &mo, maps, titles, nm, f->h, f->w, err);
   if (!st) sr_report_add_figure(rep, "fourier_maps", title);
   if (!st && nd) {
-    mo.cmap = SR_CMAP_DIVERGING, mo.cbar_label = "error difference";
-    snprintf(title, sizeof title, "Fourier sensitivity: run - %.80s (negative: less error)", rep->runs[0].name);
+    mo.cmap = SR_CMAP_DIVERGING;
+    mo.cbar_label = "error difference";
+    snprintf(title, sizeof title, "Fourier sensitivity: run - %.80s (negative: less error)",
+             rep->runs[0].name);
     snprintf(base, sizeof base, "%s/fourier_diff", o->out_dir);
     st = sr_plot_maps(base, &po, &mo, diffs, dtitles, nd, f->h, f->w, err);
     if (!st) sr_report_add_figure(rep, "fourier_diff", title);
@@ -221,10 +241,15 @@ static void rows(const sr_report *rep, FILE *out, row_fn row) {
       snprintf(band, sizeof band, "%s (%lld px)", sr_fourier_band_name(b), (long long)f->pixels[b]);
       snprintf(mean, sizeof mean, "%.4f [%.4f, %.4f]", f->band[b].estimate, f->band[b].lo, f->band[b].hi);
       if (f->paired)
-        snprintf(diff, sizeof diff, "%+.4f [%+.4f, %+.4f]", f->diff[b].estimate, f->diff[b].lo, f->diff[b].hi);
+        snprintf(diff, sizeof diff, "%+.4f [%+.4f, %+.4f]", f->diff[b].estimate, f->diff[b].lo,
+                 f->diff[b].hi);
       int cmp = f->paired && f->pixels[b];
-      if (!f->pixels[b]) snprintf(mean, sizeof mean, "-"), snprintf(diff, sizeof diff, "-");
-      const char *cells[5] = {rep->runs[r].name, band, mean, diff, cmp ? sr_fourier_verdict(&f->diff[b]) : "-"};
+      if (!f->pixels[b]) {
+        snprintf(mean, sizeof mean, "-");
+        snprintf(diff, sizeof diff, "-");
+      }
+      const char *cells[5] = {rep->runs[r].name, band, mean, diff,
+                              cmp ? sr_fourier_verdict(&f->diff[b]) : "-"};
       row(out, cells, 5);
     }
   }
@@ -233,7 +258,8 @@ static void rows(const sr_report *rep, FILE *out, row_fn row) {
 static void md_row(FILE *f, const char *const *c, int n) {
   for (int i = 0; i < n; i++) {
     fputs("| ", f);
-    for (const char *s = c[i]; *s; s++) fputs(*s == '|' ? "\\|" : (char[2]){*s, 0}, f);  // a '|' in a run name
+    for (const char *s = c[i]; *s; s++)
+      fputs(*s == '|' ? "\\|" : (char[2]){*s, 0}, f);  // a '|' in a run name
     fputc(' ', f);
   }
   fputs("|\n", f);
@@ -257,10 +283,13 @@ static void settings_line(const sr_report *rep, char *buf, size_t cap) {
   const sr_fourier_map *f = NULL;
   for (int r = 0; r < rep->nruns && !f; r++)
     if (rep->fourier->run[r].has) f = &rep->fourier->run[r];
-  snprintf(buf, cap, "Error rate under x + eps*s*basis(u,v) (simreg fourier-map; docs/SPECTRAL.md): eps %g, %lld %s "
-           "images, channel %s, signs %s. Bands: low r < %g, mid %g <= r < %g, high r >= %g cycles/pixel (corners "
-           "included).", f->eps, (long long)f->n, f->dataset, f->channel, f->random_sign ? "random" : "+1",
-           SR_FOURIER_LOW_MID, SR_FOURIER_LOW_MID, SR_FOURIER_MID_HIGH, SR_FOURIER_MID_HIGH);
+  snprintf(
+      buf, cap,
+      "Error rate under x + eps*s*basis(u,v) (simreg fourier-map; docs/SPECTRAL.md): eps %g, %lld %s "
+      "images, channel %s, signs %s. Bands: low r < %g, mid %g <= r < %g, high r >= %g cycles/pixel (corners "
+      "included).",
+      f->eps, (long long)f->n, f->dataset, f->channel, f->random_sign ? "random" : "+1", SR_FOURIER_LOW_MID,
+      SR_FOURIER_LOW_MID, SR_FOURIER_MID_HIGH, SR_FOURIER_MID_HIGH);
 }
 
 void sr_report_fourier_md(const sr_report *rep, FILE *f) {

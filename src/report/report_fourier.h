@@ -16,12 +16,12 @@ typedef struct sr_fourier_map {
   int64_t n, h, w;
   int random_sign;
   double seed;
-  double *map;                                 // (h*w) error rate, owned
-  int64_t *count[SR_FOURIER_NBANDS];           // (n) per-image error positions per band, owned
+  double *map;                        // (h*w) error rate, owned
+  int64_t *count[SR_FOURIER_NBANDS];  // (n) per-image error positions per band, owned
   int64_t pixels[SR_FOURIER_NBANDS];
-  sr_ci band[SR_FOURIER_NBANDS];               // band mean, bootstrap over images
-  int paired;                                  // comparable with the first run (same images, eps, signs)
-  sr_ci diff[SR_FOURIER_NBANDS];               // this run - first run, paired bootstrap (valid when paired)
+  sr_ci band[SR_FOURIER_NBANDS];  // band mean, bootstrap over images
+  int paired;                     // comparable with the first run (same images, eps, signs)
+  sr_ci diff[SR_FOURIER_NBANDS];  // this run - first run, paired bootstrap (valid when paired)
 } sr_fourier_map;
 
 struct sr_fourier_report {

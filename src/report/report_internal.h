@@ -24,7 +24,8 @@ int64_t sr_curve_strongest(const sr_curve *c);
 // Clean accuracy: robustness.json clean_accuracy, else the first noise curve's accuracy at level 0, else the
 // last test_acc in metrics.jsonl; NaN when none.
 double sr_run_clean(const sr_run *r);
-// Mean accuracy over a group's corruptions at severity index s (s < 0: mean over all severities); NaN if none.
+// Mean accuracy over a group's corruptions at severity index s (s < 0: mean over all severities); NaN if
+// none.
 double sr_run_group_acc(const sr_run *r, const char *group, int s);
 // Severity index for the table (opts.severity 0 -> -1 meaning "mean"); -2 when this run lacks it.
 int sr_run_severity_index(const sr_run *r, int severity);

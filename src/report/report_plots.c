@@ -29,14 +29,19 @@ static void out_base(char *out, size_t cap, const sr_report_opts *o, const char 
 }
 
 // Series of (x[i], y[i]) with the NaN entries of y dropped; n = 0 when nothing is left.
-static sr_status finite_series(bag *b, const double *x, const double *y, int64_t n, int64_t stride, sr_series *s,
-                               sr_err *err) {
+static sr_status finite_series(bag *b, const double *x, const double *y, int64_t n, int64_t stride,
+                               sr_series *s, sr_err *err) {
   double *xs = bag_alloc(b, n), *ys = bag_alloc(b, n);
   if (!xs || !ys) return sr_fail(err, SR_ERR_NOMEM, "report: cannot allocate a series");
   int64_t k = 0;
   for (int64_t i = 0; i < n; i++)
-    if (isfinite(y[i * stride]) && isfinite(x[i])) xs[k] = x[i], ys[k++] = y[i * stride];
-  s->x = xs, s->y = ys, s->n = k;
+    if (isfinite(y[i * stride]) && isfinite(x[i])) {
+      xs[k] = x[i];
+      ys[k++] = y[i * stride];
+    }
+  s->x = xs;
+  s->y = ys;
+  s->n = k;
   return SR_OK;
 }
 
@@ -49,15 +54,26 @@ static sr_status fig_curves(sr_report *rep, const sr_report_opts *o, int transfe
     for (int r = 0; r < rep->nruns; r++) {
       const sr_curve *c = sr_run_curve(&rep->runs[r], transfer, names.name[k]);
       if (!c) continue;
-      s[ns++] = (sr_series){.label = rep->runs[r].name, .x = c->levels, .y = c->acc, .lo = c->lo, .hi = c->hi,
-                            .n = c->n, .color = r, .style = r % 4, .marker = 1};
+      s[ns++] = (sr_series){.label = rep->runs[r].name,
+                            .x = c->levels,
+                            .y = c->acc,
+                            .lo = c->lo,
+                            .hi = c->hi,
+                            .n = c->n,
+                            .color = r,
+                            .style = r % 4,
+                            .marker = 1};
     }
     char title[160], file[64], base[4200];
     snprintf(title, sizeof title, "%s: %s", transfer ? "Transferred attack" : "Noise", names.name[k]);
     snprintf(file, sizeof file, "%s_%d", transfer ? "transfer" : "noise", k);
     out_base(base, sizeof base, o, file);
-    sr_plot_opts po = {.title = title, .xlabel = transfer ? "epsilon" : "strength", .ylabel = "accuracy",
-                       .legend = 1, .ymin = 0, .ymax = 1};
+    sr_plot_opts po = {.title = title,
+                       .xlabel = transfer ? "epsilon" : "strength",
+                       .ylabel = "accuracy",
+                       .legend = 1,
+                       .ymin = 0,
+                       .ymax = 1};
     sr_status st = sr_plot_lines(base, &po, s, ns, err);
     if (st) return st;
     sr_report_add_figure(rep, file, title);
@@ -72,7 +88,10 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   for (int r = 0; r < rep->nruns; r++) {
     const sr_run *run = &rep->runs[r];
     if (!run->has_boundary) continue;
-    cats[n] = run->name, v[n] = run->boundary.estimate, lo[n] = run->boundary.lo, hi[n] = run->boundary.hi;
+    cats[n] = run->name;
+    v[n] = run->boundary.estimate;
+    lo[n] = run->boundary.lo;
+    hi[n] = run->boundary.hi;
     all_ci &= isfinite(lo[n]) && isfinite(hi[n]);
     n++;
   }
@@ -87,7 +106,9 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
     sr_report_note(rep, "boundary figure skipped: %s", err->msg);
     return SR_OK;
   }
-  if (!st) sr_report_add_figure(rep, "boundary_median", "Minimal perturbations: median ||delta||^2/D per run, 95% bootstrap CI");
+  if (!st)
+    sr_report_add_figure(rep, "boundary_median",
+                         "Minimal perturbations: median ||delta||^2/D per run, 95% bootstrap CI");
   return st;
 }
 
@@ -108,13 +129,16 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
     const sr_spectrum *s = &run->spectrum;
     if (!first) first = s;
     same &= s->h == first->h && s->w == first->w;
-    maps[n] = s->map, titles[n] = run->name;
+    maps[n] = s->map;
+    titles[n] = run->name;
     memcpy(edges, s->bin_edges, sizeof edges);
     cums[n][0] = 0;
     memcpy(cums[n] + 1, s->cumulative, sizeof s->cumulative);
     int nb = sr_spectrum_radial_points(s, rx[n], ry[n]);
-    rad[n] = (sr_series){.label = run->name, .x = rx[n], .y = ry[n], .n = nb, .color = r, .style = r % 4, .marker = 1};
-    cum[n] = (sr_series){.label = run->name, .x = edges, .y = cums[n], .n = SR_SPEC_NBINS + 1, .color = r, .style = r % 4};
+    rad[n] = (sr_series){
+        .label = run->name, .x = rx[n], .y = ry[n], .n = nb, .color = r, .style = r % 4, .marker = 1};
+    cum[n] = (sr_series){
+        .label = run->name, .x = edges, .y = cums[n], .n = SR_SPEC_NBINS + 1, .color = r, .style = r % 4};
     n++;
   }
   if (!n) return SR_OK;
@@ -122,34 +146,66 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
   sr_status st = SR_OK;
   if (same) {
     int64_t h = first->h, w = first->w;
-    sr_map_opts m = {.vmin = 0, .vmax = 1, .x0 = -0.5 - 0.5 / w, .x1 = 0.5 - 0.5 / w, .y0 = -0.5 - 0.5 / h,
-                     .y1 = 0.5 - 0.5 / h, .cbar_label = "normalized power", .cmap = SR_CMAP_SEQUENTIAL};
-    if (w % 2) m.x0 = -0.5, m.x1 = 0.5;  // odd sizes: cells centred on (k - w/2)/w
-    if (h % 2) m.y0 = -0.5, m.y1 = 0.5;
-    sr_plot_opts po = {.title = "Power spectra of minimal perturbations", .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
+    sr_map_opts m = {.vmin = 0,
+                     .vmax = 1,
+                     .x0 = -0.5 - 0.5 / w,
+                     .x1 = 0.5 - 0.5 / w,
+                     .y0 = -0.5 - 0.5 / h,
+                     .y1 = 0.5 - 0.5 / h,
+                     .cbar_label = "normalized power",
+                     .cmap = SR_CMAP_SEQUENTIAL};
+    if (w % 2) {
+      m.x0 = -0.5;
+      m.x1 = 0.5;
+    }  // odd sizes: cells centred on (k - w/2)/w
+    if (h % 2) {
+      m.y0 = -0.5;
+      m.y1 = 0.5;
+    }
+    sr_plot_opts po = {
+        .title = "Power spectra of minimal perturbations", .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
     out_base(base, sizeof base, o, "spectra_2d");
     st = sr_plot_maps(base, &po, &m, maps, titles, n, h, w, err);
-    if (!st) sr_report_add_figure(rep, "spectra_2d", "Mean power spectrum |fftshift(fft2(delta))|^2, each normalized to [0,1], one colour scale");
+    if (!st)
+      sr_report_add_figure(
+          rep, "spectra_2d",
+          "Mean power spectrum |fftshift(fft2(delta))|^2, each normalized to [0,1], one colour scale");
   } else {
     sr_report_note(rep, "2D spectra not drawn side by side: the runs' perturbations have different sizes");
   }
-  sr_plot_opts pr = {.title = "Radial power profile", .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "mean power (max = 1)", .legend = 1, .xmin = 0, .xmax = 0.5, .ymin = 0, .ymax = 1.05};
+  sr_plot_opts pr = {.title = "Radial power profile",
+                     .xlabel = "normalized radius (cycles/pixel)",
+                     .ylabel = "mean power (max = 1)",
+                     .legend = 1,
+                     .xmin = 0,
+                     .xmax = 0.5,
+                     .ymin = 0,
+                     .ymax = 1.05};
   out_base(base, sizeof base, o, "spectra_radial");
   if (!st) st = sr_plot_lines(base, &pr, rad, n, err);
-  if (!st) sr_report_add_figure(rep, "spectra_radial", "Azimuthal mean power in 25 radial bins, max-normalized");
-  sr_plot_opts pc = {.title = "Cumulative proportion of power", .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "proportion of power", .legend = 1, .xmin = 0, .xmax = 0.5, .ymin = 0, .ymax = 1.02};
+  if (!st)
+    sr_report_add_figure(rep, "spectra_radial", "Azimuthal mean power in 25 radial bins, max-normalized");
+  sr_plot_opts pc = {.title = "Cumulative proportion of power",
+                     .xlabel = "normalized radius (cycles/pixel)",
+                     .ylabel = "proportion of power",
+                     .legend = 1,
+                     .xmin = 0,
+                     .xmax = 0.5,
+                     .ymin = 0,
+                     .ymax = 1.02};
   out_base(base, sizeof base, o, "spectra_cumulative");
   if (!st) st = sr_plot_lines(base, &pc, cum, n, err);
-  if (!st) sr_report_add_figure(rep, "spectra_cumulative", "Share of total power inside each radius (corners beyond 0.5 make up the rest)");
+  if (!st)
+    sr_report_add_figure(rep, "spectra_cumulative",
+                         "Share of total power inside each radius (corners beyond 0.5 make up the rest)");
   return st;
 }
 
-// One training figure: for each run with metrics, the fields in `fields` (offsets into sr_run), one line style each.
+// One training figure: for each run with metrics, the fields in `fields` (offsets into sr_run), one line
+// style each.
 static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const char *file, const char *title,
-                              const char *ylabel, int nf, double *const *(*get)(const sr_run *, int), const char *const *fname,
-                              sr_err *err) {
+                              const char *ylabel, int nf, double *const *(*get)(const sr_run *, int),
+                              const char *const *fname, sr_err *err) {
   sr_series s[SR_PLOT_MAX_SERIES];
   char labels[SR_PLOT_MAX_SERIES][256];
   bag b = {0};
@@ -163,7 +219,8 @@ static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const cha
       st = finite_series(&b, run->epoch, y, run->n_epochs, 1, &s[ns], err);
       if (st || s[ns].n == 0) continue;
       snprintf(labels[ns], sizeof labels[ns], "%s%s%s", run->name, nf > 1 ? " " : "", nf > 1 ? fname[f] : "");
-      s[ns].label = labels[ns], s[ns].color = r, s[ns].style = f, s[ns].marker = 0, s[ns].lo = s[ns].hi = NULL;
+      s[ns].label = labels[ns], s[ns].color = r, s[ns].style = f, s[ns].marker = 0,
+      s[ns].lo = s[ns].hi = NULL;
       ns++;
     }
   }
@@ -179,7 +236,9 @@ static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const cha
 }
 
 static double *const *get_loss(const sr_run *r, int f) { return f ? &r->val_loss : &r->train_loss; }
-static double *const *get_acc(const sr_run *r, int f) { return f == 0 ? &r->train_acc : f == 1 ? &r->val_acc : &r->test_acc; }
+static double *const *get_acc(const sr_run *r, int f) {
+  return f == 0 ? &r->train_acc : f == 1 ? &r->val_acc : &r->test_acc;
+}
 static double *const *get_reg(const sr_run *r, int f) {
   (void)f;
   return &r->reg_loss;
@@ -197,14 +256,16 @@ static sr_status fig_gamma(sr_report *rep, const sr_report_opts *o, sr_err *err)
       st = finite_series(&b, run->epoch, run->gamma + l, run->n_epochs, run->n_gamma, &s[ns], err);
       if (st || s[ns].n == 0) continue;
       snprintf(labels[ns], sizeof labels[ns], "%s: layer %d", run->name, l);
-      s[ns].label = labels[ns], s[ns].color = l, s[ns].style = r % 4, s[ns].marker = 0, s[ns].lo = s[ns].hi = NULL;
+      s[ns].label = labels[ns], s[ns].color = l, s[ns].style = r % 4, s[ns].marker = 0,
+      s[ns].lo = s[ns].hi = NULL;
       ns++;
     }
   }
   if (!st && ns) {
     char base[4200];
     out_base(base, sizeof base, o, "train_gamma");
-    sr_plot_opts po = {.title = "Layer weights gamma = softmax(w)", .xlabel = "epoch", .ylabel = "gamma", .legend = 1};
+    sr_plot_opts po = {
+        .title = "Layer weights gamma = softmax(w)", .xlabel = "epoch", .ylabel = "gamma", .legend = 1};
     st = sr_plot_lines(base, &po, s, ns, err);
     if (!st) sr_report_add_figure(rep, "train_gamma", "Similarity layer weights gamma per epoch");
   }
@@ -223,7 +284,8 @@ static sr_status fig_similarity(sr_report *rep, const sr_report_opts *o, sr_err 
     snprintf(file, sizeof file, "similarity_%d", r);
     snprintf(title, sizeof title, "%s: similarity matrices", run->name);
     out_base(base, sizeof base, o, file);
-    sr_map_opts m = {.vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
+    sr_map_opts m = {
+        .vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
     sr_plot_opts po = {.title = title, .xlabel = "image j", .ylabel = "image i"};
     sr_status st = sr_plot_maps(base, &po, &m, maps, titles, 2, k, k, err);
     if (st) return st;
@@ -269,17 +331,29 @@ static sr_status fig_corruptions(sr_report *rep, const sr_report_opts *o, sr_err
       for (int v = 0; v < run->n_sev; v++) ys[ns][k++] = sr_run_group_acc(run, groups.name[g], v);
       if (k == 0 || !isfinite(ys[ns][0])) continue;
       snprintf(labels[ns], sizeof labels[ns], "%s: %s", run->name, groups.name[g]);
-      s[ns] = (sr_series){.label = labels[ns], .x = run->severities, .y = ys[ns], .n = k, .color = r, .style = g % 4, .marker = 1};
+      s[ns] = (sr_series){.label = labels[ns],
+                          .x = run->severities,
+                          .y = ys[ns],
+                          .n = k,
+                          .color = r,
+                          .style = g % 4,
+                          .marker = 1};
       ns++;
     }
   }
   if (!ns) return SR_OK;
   char base[4200];
   out_base(base, sizeof base, o, "corruptions");
-  sr_plot_opts po = {.title = "Corruption accuracy by group", .xlabel = "severity", .ylabel = "accuracy (mean over group)",
-                     .legend = 1, .ymin = 0, .ymax = 1};
+  sr_plot_opts po = {.title = "Corruption accuracy by group",
+                     .xlabel = "severity",
+                     .ylabel = "accuracy (mean over group)",
+                     .legend = 1,
+                     .ymin = 0,
+                     .ymax = 1};
   sr_status st = sr_plot_lines(base, &po, s, ns, err);
-  if (!st) sr_report_add_figure(rep, "corruptions", "Corruption accuracy, averaged over each frequency group, by severity");
+  if (!st)
+    sr_report_add_figure(rep, "corruptions",
+                         "Corruption accuracy, averaged over each frequency group, by severity");
   return st;
 }
 
@@ -293,8 +367,11 @@ static sr_status fig_convergence(sr_report *rep, const sr_report_opts *o, sr_err
     if (!run->has_convergence) continue;
     int64_t n = 0;
     for (int k = 0; k < 11; k++)
-      if (isfinite(run->conv_median[k]) && run->conv_median[k] > 0)
-        x[ns][n] = (double)run->conv_steps[k], y[ns][n] = run->conv_median[k], n++;
+      if (isfinite(run->conv_median[k]) && run->conv_median[k] > 0) {
+        x[ns][n] = (double)run->conv_steps[k];
+        y[ns][n] = run->conv_median[k];
+        n++;
+      }
     if (n < 2) continue;
     s[ns] = (sr_series){.label = run->name, .x = x[ns], .y = y[ns], .n = n, .color = r, .marker = 1};
     ns++;
@@ -302,15 +379,20 @@ static sr_status fig_convergence(sr_report *rep, const sr_report_opts *o, sr_err
   if (!ns) return SR_OK;
   char base[4200], title[160];
   int hsj = !strcmp(rep->minimal, "hsj_l2");
-  snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack", sr_report_minimal_label(rep->minimal));
+  snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack",
+           sr_report_minimal_label(rep->minimal));
   out_base(base, sizeof base, o, "attack_convergence");
-  sr_plot_opts po = {.title = title, .xlabel = hsj ? "iteration" : "step", .ylabel = "median ||delta||^2 / D",
-                     .logy = 1, .legend = 1};
+  sr_plot_opts po = {.title = title,
+                     .xlabel = hsj ? "iteration" : "step",
+                     .ylabel = "median ||delta||^2 / D",
+                     .logy = 1,
+                     .legend = 1};
   sr_status st = sr_plot_lines(base, &po, s, ns, err);
   if (!st)
-    sr_report_add_figure(rep, "attack_convergence",
-                         "Convergence of the minimal perturbations: median over images after each tenth of the steps "
-                         "(converged: the last 20% cut it by at most 5%)");
+    sr_report_add_figure(
+        rep, "attack_convergence",
+        "Convergence of the minimal perturbations: median over images after each tenth of the steps "
+        "(converged: the last 20% cut it by at most 5%)");
   return st;
 }
 
@@ -327,9 +409,13 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   }
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
-  if (!st) st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);
-  if (!st) st = fig_training(rep, o, "train_acc", "Accuracy during training", "accuracy", 3, get_acc, acc_f, err);
-  if (!st) st = fig_training(rep, o, "train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL, err);
+  if (!st)
+    st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);
+  if (!st)
+    st = fig_training(rep, o, "train_acc", "Accuracy during training", "accuracy", 3, get_acc, acc_f, err);
+  if (!st)
+    st = fig_training(rep, o, "train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL,
+                      err);
   if (!st) st = fig_gamma(rep, o, err);
   if (!st) st = fig_similarity(rep, o, err);
   if (!st) st = sr_report_rsa_figures(rep, o, err);

@@ -34,7 +34,8 @@ static int layer_pos(char names[][32], int *nn, const char *name) {
 }
 
 static void read_target(const cJSON *tg, const cJSON *layers, char names[][32], int *nn, prof_series *p) {
-  const cJSON *y = cJSON_GetObjectItemCaseSensitive(tg, "pearson"), *lo = cJSON_GetObjectItemCaseSensitive(tg, "lo"),
+  const cJSON *y = cJSON_GetObjectItemCaseSensitive(tg, "pearson"),
+              *lo = cJSON_GetObjectItemCaseSensitive(tg, "lo"),
               *hi = cJSON_GetObjectItemCaseSensitive(tg, "hi");
   p->has_ci = 1;
   for (int l = 0; l < cJSON_GetArraySize(layers) && p->n < PROF_MAX_LAYERS; l++) {
@@ -42,7 +43,10 @@ static void read_target(const cJSON *tg, const cJSON *layers, char names[][32], 
     const double v = arr_num(y, l);
     const int x = layer_pos(names, nn, cJSON_IsString(ln) ? ln->valuestring : "?");
     if (!isfinite(v) || !x) continue;
-    p->x[p->n] = x, p->y[p->n] = v, p->lo[p->n] = arr_num(lo, l), p->hi[p->n] = arr_num(hi, l);
+    p->x[p->n] = x;
+    p->y[p->n] = v;
+    p->lo[p->n] = arr_num(lo, l);
+    p->hi[p->n] = arr_num(hi, l);
     p->has_ci &= isfinite(p->lo[p->n]) && isfinite(p->hi[p->n]);
     p->n++;
   }
@@ -53,14 +57,16 @@ static int read_series(const cJSON *profile, prof_series *s, int cap, char *xlab
   char names[PROF_MAX_LAYERS][32];
   int ns = 0, r = 0, nn = 0;
   for (const cJSON *run = profile ? profile->child : NULL; run; run = run->next, r++) {
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(run, "run"), *layers = cJSON_GetObjectItemCaseSensitive(run, "layers");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(run, "run"),
+                *layers = cJSON_GetObjectItemCaseSensitive(run, "layers");
     const cJSON *targets = cJSON_GetObjectItemCaseSensitive(run, "targets");
     int t = 0;
     for (const cJSON *tg = targets ? targets->child : NULL; tg && ns < cap; tg = tg->next, t++) {
       const cJSON *tn = cJSON_GetObjectItemCaseSensitive(tg, "target");
       prof_series *p = &s[ns];
       memset(p, 0, sizeof *p);
-      p->run = r, p->target = t;
+      p->run = r;
+      p->target = t;
       const char *tl = cJSON_IsString(tn) ? tn->valuestring : "target";
       // short legend text (the legend box is sized by an estimate that long labels overrun)
       snprintf(p->label, sizeof p->label, "%s / %s%s", cJSON_IsString(name) ? name->valuestring : "run",
@@ -93,20 +99,28 @@ sr_status sr_rsa_plot_profile(const char *rsa_json, const char *base, sr_err *er
   const cJSON *set = cJSON_GetObjectItemCaseSensitive(root, "settings");
   const cJSON *lv = set ? cJSON_GetObjectItemCaseSensitive(set, "level") : NULL;
   char xlab[512], title[96];
-  snprintf(title, sizeof title, "RSA profile: Pearson r per layer, %g%% CI", cJSON_IsNumber(lv) ? 100 * lv->valuedouble : 95.0);
-  int ns = read_series(cJSON_GetObjectItemCaseSensitive(root, "profile"), s, SR_PLOT_MAX_SERIES, xlab, sizeof xlab);
+  snprintf(title, sizeof title, "RSA profile: Pearson r per layer, %g%% CI",
+           cJSON_IsNumber(lv) ? 100 * lv->valuedouble : 95.0);
+  int ns = read_series(cJSON_GetObjectItemCaseSensitive(root, "profile"), s, SR_PLOT_MAX_SERIES, xlab,
+                       sizeof xlab);
   cJSON_Delete(root);
   if (!ns) {
     free(s);
-    return sr_fail(err, SR_ERR_FORMAT, "%s: no per-layer profile (no run:DIR:LAYER source against a target)", rsa_json);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: no per-layer profile (no run:DIR:LAYER source against a target)",
+                   rsa_json);
   }
   sr_series ser[SR_PLOT_MAX_SERIES];
   for (int q = 0; q < ns; q++)
-    ser[q] = (sr_series){.label = s[q].label, .x = s[q].x, .y = s[q].y, .lo = s[q].has_ci ? s[q].lo : NULL,
-                         .hi = s[q].has_ci ? s[q].hi : NULL, .n = s[q].n, .color = s[q].run, .style = s[q].target % 4,
+    ser[q] = (sr_series){.label = s[q].label,
+                         .x = s[q].x,
+                         .y = s[q].y,
+                         .lo = s[q].has_ci ? s[q].lo : NULL,
+                         .hi = s[q].has_ci ? s[q].hi : NULL,
+                         .n = s[q].n,
+                         .color = s[q].run,
+                         .style = s[q].target % 4,
                          .marker = 1};
-  sr_plot_opts po = {.title = title,
-                     .xlabel = xlab, .ylabel = "Pearson r (pairs i<j)", .legend = 1};
+  sr_plot_opts po = {.title = title, .xlabel = xlab, .ylabel = "Pearson r (pairs i<j)", .legend = 1};
   st = sr_plot_lines(base, &po, ser, ns, err);
   free(s);
   return st;
@@ -132,7 +146,8 @@ sr_status sr_report_rsa_figures(sr_report *rep, const sr_report_opts *o, sr_err 
       continue;
     }
     char cap[160];
-    snprintf(cap, sizeof cap, "RSA per-layer profile from %s/%s (simreg rsa)", rep->runs[r].name, path + strlen(rep->runs[r].dir) + 1);
+    snprintf(cap, sizeof cap, "RSA per-layer profile from %s/%s (simreg rsa)", rep->runs[r].name,
+             path + strlen(rep->runs[r].dir) + 1);
     sr_report_add_figure(rep, name, cap);
   }
   (void)err;

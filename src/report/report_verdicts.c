@@ -19,10 +19,13 @@ const char *const SR_VERDICT_RULES[SR_REPORT_CLAIMS] = {
     "supports when the 95% CI of the accuracy difference (run - baseline, paired bootstrap over images) lies "
     "above 0 and McNemar's exact p < 0.05; contradicts when it lies below 0 with p < 0.05; else inconclusive",
     "as noise robustness, for the accuracy on adversarials transferred from the source model",
-    "supports when the 95% CI of the ratio of median ||delta||^2/D (run / baseline, bootstrap) lies above 1 and "
-    "the Mann-Whitney p < 0.05; contradicts when it lies below 1 with p < 0.05; else inconclusive; inconclusive "
+    "supports when the 95% CI of the ratio of median ||delta||^2/D (run / baseline, bootstrap) lies above 1 "
+    "and "
+    "the Mann-Whitney p < 0.05; contradicts when it lies below 1 with p < 0.05; else inconclusive; "
+    "inconclusive "
     "whenever either attack did not converge (its last 20% of steps cut the median by more than 5%)",
-    "supports when the 95% CI of the difference of high-frequency power shares (run - baseline, bootstrap over "
+    "supports when the 95% CI of the difference of high-frequency power shares (run - baseline, bootstrap "
+    "over "
     "images) lies below 0; contradicts when it lies above 0; else inconclusive"};
 
 // "KIND:LEVEL" or "KIND" (level < 0: the curve's largest).
@@ -57,17 +60,20 @@ static const char *pair_curve(const sr_run *b, const sr_run *r, int transfer, co
   if (!cb || !cr) return "the curve is missing in one of the runs";
   int64_t lb = level_index(cb, level), lr = level_index(cr, lb >= 0 ? cb->levels[lb] : level);
   if (lb < 0 || lr < 0) return "the level is missing in one of the runs";
-  if (!cb->correct || !cr->correct) return "per-image results not recorded (robustness.json from an older simreg)";
+  if (!cb->correct || !cr->correct)
+    return "per-image results not recorded (robustness.json from an older simreg)";
   if (cb->n_correct != cr->n_correct) return "the runs were measured on different numbers of images";
   snprintf(measure, cap, "accuracy, %s %s at %g, %lld image draws", kind, transfer ? "transferred" : "noise",
            cb->levels[lb], (long long)cb->n_correct);
-  *p = (sr_paired01){.a = cb->correct + lb * cb->n_correct, .b = cr->correct + lr * cr->n_correct,
-                     .n = cb->n_correct, .reps = 1};
+  *p = (sr_paired01){.a = cb->correct + lb * cb->n_correct,
+                     .b = cr->correct + lr * cr->n_correct,
+                     .n = cb->n_correct,
+                     .reps = 1};
   return NULL;
 }
 
-static sr_status verdict_clean(const sr_run *b, const sr_run *r, const sr_report_opts *o, sr_rng *rng, sr_verdict *v,
-                               sr_err *err) {
+static sr_status verdict_clean(const sr_run *b, const sr_run *r, const sr_report_opts *o, sr_rng *rng,
+                               sr_verdict *v, sr_err *err) {
   if (!b->clean_correct || !r->clean_correct) {
     not_measured(v, "per-image clean results not recorded");
     return SR_OK;
@@ -76,13 +82,15 @@ static sr_status verdict_clean(const sr_run *b, const sr_run *r, const sr_report
     not_measured(v, "the runs' clean accuracies come from different numbers of images");
     return SR_OK;
   }
-  snprintf(v->measure, sizeof v->measure, "clean accuracy, ratio to the baseline, %lld test images", (long long)b->clean_n);
+  snprintf(v->measure, sizeof v->measure, "clean accuracy, ratio to the baseline, %lld test images",
+           (long long)b->clean_n);
   sr_paired01 p = {.a = b->clean_correct, .b = r->clean_correct, .n = b->clean_n, .reps = 1};
   return sr_verdict_accuracy(&p, 1, o->bootstrap_b, rng, v, err);
 }
 
-static sr_status verdict_curve(const sr_run *b, const sr_run *r, int transfer, const char *spec, const char *dflt,
-                               const sr_report_opts *o, sr_rng *rng, sr_verdict *v, sr_err *err) {
+static sr_status verdict_curve(const sr_run *b, const sr_run *r, int transfer, const char *spec,
+                               const char *dflt, const sr_report_opts *o, sr_rng *rng, sr_verdict *v,
+                               sr_err *err) {
   char kind[64];
   double level;
   parse_spec(spec, dflt, kind, sizeof kind, &level);
@@ -96,15 +104,17 @@ static sr_status verdict_curve(const sr_run *b, const sr_run *r, int transfer, c
   return sr_verdict_accuracy(&p, 0, o->bootstrap_b, rng, v, err);
 }
 
-static sr_status verdict_distance(const sr_report *rep, const sr_run *b, const sr_run *r, const sr_report_opts *o,
-                                  sr_rng *rng, sr_verdict *v, sr_err *err) {
-  snprintf(v->measure, sizeof v->measure, "median ||delta||^2/D of the %s minimal perturbations", rep->minimal);
+static sr_status verdict_distance(const sr_report *rep, const sr_run *b, const sr_run *r,
+                                  const sr_report_opts *o, sr_rng *rng, sr_verdict *v, sr_err *err) {
+  snprintf(v->measure, sizeof v->measure, "median ||delta||^2/D of the %s minimal perturbations",
+           rep->minimal);
   if (!b->n_norms || !r->n_norms) {
     not_measured(v, "no per-image minimal perturbations in one of the runs");
     return SR_OK;
   }
   int conv = b->has_convergence && r->has_convergence && b->converged && r->converged;
-  sr_status st = sr_verdict_distance(b->norms, b->n_norms, r->norms, r->n_norms, conv, o->bootstrap_b, rng, v, err);
+  sr_status st =
+      sr_verdict_distance(b->norms, b->n_norms, r->norms, r->n_norms, conv, o->bootstrap_b, rng, v, err);
   if (!st && (!b->has_convergence || !r->has_convergence) && v->word != SR_VERDICT_NOT_MEASURED)
     snprintf(v->note, sizeof v->note, "convergence not recorded in at least one run");
   return st;
@@ -112,7 +122,8 @@ static sr_status verdict_distance(const sr_report *rep, const sr_run *b, const s
 
 static void verdict_spectrum(const sr_report *rep, int i, const sr_report_opts *o, sr_verdict *v) {
   const sr_run *b = &rep->runs[0], *r = &rep->runs[i];
-  snprintf(v->measure, sizeof v->measure, "share of the minimal perturbations' power at r >= %g (DC included)", o->r0);
+  snprintf(v->measure, sizeof v->measure,
+           "share of the minimal perturbations' power at r >= %g (DC included)", o->r0);
   if (!b->has_spectrum || !r->has_spectrum || !rep->has_hf_diff[i]) {
     not_measured(v, "no spectrum in one of the runs");
     return;
@@ -147,11 +158,15 @@ sr_status sr_report_verdicts(sr_report *rep, const sr_report_opts *o, sr_err *er
   return st;
 }
 
-// ---- output -------------------------------------------------------------------------------------------------
+// ---- output
+// -------------------------------------------------------------------------------------------------
 static void fmt_value(char *out, size_t cap, double v) {
-  if (!isfinite(v)) snprintf(out, cap, "-");
-  else if (fabs(v) < 1e-2 && v != 0) snprintf(out, cap, "%.3e", v);
-  else snprintf(out, cap, "%.4f", v);
+  if (!isfinite(v))
+    snprintf(out, cap, "-");
+  else if (fabs(v) < 1e-2 && v != 0)
+    snprintf(out, cap, "%.3e", v);
+  else
+    snprintf(out, cap, "%.4f", v);
 }
 
 // "+0.291 [0.262, 0.320]" or "4.12x [3.01, 5.60]"
@@ -167,8 +182,10 @@ static void fmt_effect(const sr_verdict *v, char *out, size_t cap) {
 }
 
 static void fmt_p(const sr_verdict *v, char *out, size_t cap) {
-  if (isnan(v->p)) snprintf(out, cap, "%s", v->test[0] ? v->test : "-");
-  else snprintf(out, cap, "%s: p = %.3g", v->test, v->p);
+  if (isnan(v->p))
+    snprintf(out, cap, "%s", v->test[0] ? v->test : "-");
+  else
+    snprintf(out, cap, "%s: p = %.3g", v->test, v->p);
 }
 
 static void html_text(FILE *h, const char *s) {
@@ -189,19 +206,24 @@ static void verdict_row(const sr_report *rep, int i, int k, vrow *r) {
   fmt_value(r->value[1], sizeof r->value[1], v->run);
   fmt_effect(v, r->effect, sizeof r->effect);
   fmt_p(v, r->test, sizeof r->test);
-  const char *cells[9] = {rep->runs[i].name, v->claim,  v->measure, r->value[0], r->value[1],
-                          r->effect,         r->test,   sr_verdict_name(v->word), v->note};
+  const char *cells[9] = {
+      rep->runs[i].name,        v->claim, v->measure, r->value[0], r->value[1], r->effect, r->test,
+      sr_verdict_name(v->word), v->note};
   memcpy(r->cell, cells, sizeof cells);
 }
 
-static const char INTRO[] = "Each claim of the method, checked against the first run (the baseline) by the fixed "
-                            "rule listed below the table; no verdict is written by hand.";
+static const char INTRO[] =
+    "Each claim of the method, checked against the first run (the baseline) by the fixed "
+    "rule listed below the table; no verdict is written by hand.";
 
 void sr_report_verdicts_html(const sr_report *rep, FILE *h) {
   if (rep->nruns < 2) return;
-  fprintf(h, "<h2>Verdicts</h2>\n<p>%s</p>\n<div class=\"wide\"><table>\n<tr><th>Run</th><th>Claim</th>"
-             "<th>Measure</th><th>Baseline</th><th>Run</th><th>Effect [95%% CI]</th><th>Test</th><th>Verdict</th>"
-             "<th>Note</th></tr>\n", INTRO);
+  fprintf(
+      h,
+      "<h2>Verdicts</h2>\n<p>%s</p>\n<div class=\"wide\"><table>\n<tr><th>Run</th><th>Claim</th>"
+      "<th>Measure</th><th>Baseline</th><th>Run</th><th>Effect [95%% CI]</th><th>Test</th><th>Verdict</th>"
+      "<th>Note</th></tr>\n",
+      INTRO);
   vrow r;
   for (int i = 1; i < rep->nruns; i++)
     for (int k = 0; k < SR_REPORT_CLAIMS; k++) {
@@ -227,8 +249,11 @@ void sr_report_verdicts_html(const sr_report *rep, FILE *h) {
 
 void sr_report_verdicts_md(const sr_report *rep, FILE *m) {
   if (rep->nruns < 2) return;
-  fprintf(m, "## Verdicts\n\n%s\n\n| Run | Claim | Measure | Baseline | Run | Effect [95%% CI] | Test | Verdict | Note |\n"
-             "|---|---|---|---|---|---|---|---|---|\n", INTRO);
+  fprintf(m,
+          "## Verdicts\n\n%s\n\n| Run | Claim | Measure | Baseline | Run | Effect [95%% CI] | Test | Verdict "
+          "| Note |\n"
+          "|---|---|---|---|---|---|---|---|---|\n",
+          INTRO);
   vrow r;
   for (int i = 1; i < rep->nruns; i++)
     for (int k = 0; k < SR_REPORT_CLAIMS; k++) {

@@ -45,7 +45,8 @@ sr_status sr_json_load(const char *path, cJSON **out, int *missing, sr_err *err)
   return st;
 }
 
-sr_status sr_json_string(const cJSON *obj, const char *key, char *dst, size_t cap, const char *path, sr_err *err) {
+sr_status sr_json_string(const cJSON *obj, const char *key, char *dst, size_t cap, const char *path,
+                         sr_err *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (!v || cJSON_IsNull(v)) return SR_OK;
   if (!cJSON_IsString(v)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be a string", path, key);
@@ -53,7 +54,8 @@ sr_status sr_json_string(const cJSON *obj, const char *key, char *dst, size_t ca
   return SR_OK;
 }
 
-sr_status sr_json_number(const cJSON *obj, const char *key, double *dst, int *present, const char *path, sr_err *err) {
+sr_status sr_json_number(const cJSON *obj, const char *key, double *dst, int *present, const char *path,
+                         sr_err *err) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (present) *present = 0;
   if (!v || cJSON_IsNull(v)) return SR_OK;
@@ -64,10 +66,12 @@ sr_status sr_json_number(const cJSON *obj, const char *key, double *dst, int *pr
   return SR_OK;
 }
 
-sr_status sr_json_doubles(const cJSON *arr, const char *key, const char *path, double **out, int64_t *n, sr_err *err) {
+sr_status sr_json_doubles(const cJSON *arr, const char *key, const char *path, double **out, int64_t *n,
+                          sr_err *err) {
   *out = NULL;
   *n = 0;
-  if (!cJSON_IsArray(arr)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an array of numbers", path, key);
+  if (!cJSON_IsArray(arr))
+    return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an array of numbers", path, key);
   int64_t k = cJSON_GetArraySize(arr);
   double *v = sr_alloc((size_t)(k > 0 ? k : 1) * sizeof(double));
   if (!v) return sr_fail(err, SR_ERR_NOMEM, "%s: cannot allocate %lld numbers", path, (long long)k);

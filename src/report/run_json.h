@@ -11,9 +11,12 @@ int sr_file_exists(const char *path);
 sr_status sr_json_load(const char *path, cJSON **out, int *missing, sr_err *err);
 sr_status sr_json_parse_text(const char *text, size_t n, const char *path, cJSON **out, sr_err *err);
 // Optional typed fields: absent or null leaves dst unchanged; the wrong type is SR_ERR_FORMAT.
-sr_status sr_json_string(const cJSON *obj, const char *key, char *dst, size_t cap, const char *path, sr_err *err);
-sr_status sr_json_number(const cJSON *obj, const char *key, double *dst, int *present, const char *path, sr_err *err);
+sr_status sr_json_string(const cJSON *obj, const char *key, char *dst, size_t cap, const char *path,
+                         sr_err *err);
+sr_status sr_json_number(const cJSON *obj, const char *key, double *dst, int *present, const char *path,
+                         sr_err *err);
 // Array of finite numbers into a fresh buffer (sr_free).
-sr_status sr_json_doubles(const cJSON *arr, const char *key, const char *path, double **out, int64_t *n, sr_err *err);
+sr_status sr_json_doubles(const cJSON *arr, const char *key, const char *path, double **out, int64_t *n,
+                          sr_err *err);
 
 #endif

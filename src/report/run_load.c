@@ -8,7 +8,9 @@
 #include "simreg/npy.h"
 #include "simreg/report.h"
 
-static void join(char *out, size_t cap, const char *dir, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
+static void join(char *out, size_t cap, const char *dir, const char *name) {
+  snprintf(out, cap, "%s/%s", dir, name);
+}
 
 // "alpha=10, threshold=0.8, target=pixel": scalar members of the reg object in file order.
 static void reg_summary(const cJSON *reg, char *out, size_t cap) {
@@ -59,11 +61,11 @@ static sr_status load_config(sr_run *r, sr_err *err) {
 
 // ---- metrics.jsonl: one object per line ----
 enum { M_EPOCH, M_LR, M_TLOSS, M_TACC, M_VLOSS, M_VACC, M_TEST, M_REG, M_SEC, M_COUNT };
-static const char *const METRIC_KEYS[M_COUNT] = {"epoch",    "lr",      "train_loss", "train_acc", "val_loss",
-                                                 "val_acc",  "test_acc", "reg_loss",  "seconds"};
+static const char *const METRIC_KEYS[M_COUNT] = {"epoch",   "lr",       "train_loss", "train_acc", "val_loss",
+                                                 "val_acc", "test_acc", "reg_loss",   "seconds"};
 
 static double **metric_slot(sr_run *r, int k) {
-  double **slots[M_COUNT] = {&r->epoch,  &r->lr,       &r->train_loss, &r->train_acc, &r->val_loss,
+  double **slots[M_COUNT] = {&r->epoch,   &r->lr,       &r->train_loss, &r->train_acc, &r->val_loss,
                              &r->val_acc, &r->test_acc, &r->reg_loss,   &r->seconds};
   return slots[k];
 }
@@ -86,8 +88,8 @@ static sr_status parse_metric_line(sr_run *r, const char *line, size_t len, int6
     if (!st && k == M_EPOCH && !present) st = sr_fail(err, SR_ERR_FORMAT, "%s: \"epoch\" is required", where);
     int acc = k == M_TACC || k == M_VACC || k == M_TEST;
     if (!st && acc && present && !(v[e] >= 0 && v[e] <= 1))  // a percentage where a fraction belongs
-      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" is %g, accuracies are fractions in [0,1]", where, METRIC_KEYS[k],
-                   v[e]);
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" is %g, accuracies are fractions in [0,1]", where,
+                   METRIC_KEYS[k], v[e]);
   }
   const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gamma");
   if (!st && g && !cJSON_IsNull(g)) {
@@ -102,8 +104,8 @@ static sr_status parse_metric_line(sr_run *r, const char *line, size_t len, int6
         for (int64_t i = 0; !st && i < r->n_epochs * ng; i++) r->gamma[i] = NAN;
       }
       if (!st && ng != r->n_gamma)
-        st = sr_fail(err, SR_ERR_FORMAT, "%s: \"gamma\" has %lld entries, earlier lines had %d (at most 64)", where,
-                     (long long)ng, r->n_gamma);
+        st = sr_fail(err, SR_ERR_FORMAT, "%s: \"gamma\" has %lld entries, earlier lines had %d (at most 64)",
+                     where, (long long)ng, r->n_gamma);
       for (int64_t i = 0; !st && i < ng; i++) r->gamma[e * ng + i] = gv[i];
       sr_free(gv);
     }
@@ -150,7 +152,8 @@ static sr_status load_metrics(sr_run *r, sr_err *err) {
 
 // ---- robustness.json ----
 // A string of '0'/'1' (per-image outcomes) into a fresh buffer of n bytes.
-static sr_status load_bits(const cJSON *v, const char *key, const char *path, uint8_t **out, int64_t *n, sr_err *err) {
+static sr_status load_bits(const cJSON *v, const char *key, const char *path, uint8_t **out, int64_t *n,
+                           sr_err *err) {
   const char *s = cJSON_GetStringValue(v);
   if (!s) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be a string of 0 and 1", path, key);
   size_t len = strlen(s);
@@ -169,7 +172,8 @@ static sr_status load_bits(const cJSON *v, const char *key, const char *path, ui
 }
 
 // "correct": one string per level, all of one length (images x draws).
-static sr_status load_curve_bits(const cJSON *c, const char *name, const char *path, sr_curve *out, sr_err *err) {
+static sr_status load_curve_bits(const cJSON *c, const char *name, const char *path, sr_curve *out,
+                                 sr_err *err) {
   const cJSON *arr = cJSON_GetObjectItemCaseSensitive(c, "correct");
   if (!arr || cJSON_IsNull(arr)) return SR_OK;
   char key[128];
@@ -201,23 +205,28 @@ static sr_status load_curve(const cJSON *c, const char *name, const char *path, 
   if (!cJSON_IsObject(c)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object", path, name);
   snprintf(key, sizeof key, "%s.levels", name);
   int64_t nl = 0, na = 0, n1 = 0, n2 = 0;
-  sr_status st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "levels"), key, path, &out->levels, &nl, err);
+  sr_status st =
+      sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "levels"), key, path, &out->levels, &nl, err);
   snprintf(key, sizeof key, "%s.accuracy", name);
-  if (!st) st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "accuracy"), key, path, &out->acc, &na, err);
+  if (!st)
+    st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "accuracy"), key, path, &out->acc, &na, err);
   if (!st && (nl != na || nl < 1))
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\": %lld levels but %lld accuracies (need equal and >= 1)", path, name,
-                 (long long)nl, (long long)na);
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\": %lld levels but %lld accuracies (need equal and >= 1)",
+                 path, name, (long long)nl, (long long)na);
   for (int64_t i = 0; !st && i < na; i++)
     if (out->acc[i] < 0 || out->acc[i] > 1)
-      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\".accuracy[%lld] = %g is outside [0,1]", path, name, (long long)i, out->acc[i]);
-  const cJSON *lo = cJSON_GetObjectItemCaseSensitive(c, "ci_low"), *hi = cJSON_GetObjectItemCaseSensitive(c, "ci_high");
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\".accuracy[%lld] = %g is outside [0,1]", path, name,
+                   (long long)i, out->acc[i]);
+  const cJSON *lo = cJSON_GetObjectItemCaseSensitive(c, "ci_low"),
+              *hi = cJSON_GetObjectItemCaseSensitive(c, "ci_high");
   if (!st && (lo || hi)) {
     snprintf(key, sizeof key, "%s.ci_low", name);
     st = sr_json_doubles(lo, key, path, &out->lo, &n1, err);
     snprintf(key, sizeof key, "%s.ci_high", name);
     if (!st) st = sr_json_doubles(hi, key, path, &out->hi, &n2, err);
     if (!st && (n1 != na || n2 != na))
-      st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\": ci_low/ci_high must have one entry per level", path, name);
+      st =
+          sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\": ci_low/ci_high must have one entry per level", path, name);
   }
   if (!st) st = sr_json_string(c, "source", out->source, sizeof out->source, path, err);
   out->n = na;
@@ -225,10 +234,12 @@ static sr_status load_curve(const cJSON *c, const char *name, const char *path, 
   return st;
 }
 
-static sr_status load_curves(const cJSON *obj, const char *key, const char *path, sr_curve *curves, int *n, sr_err *err) {
+static sr_status load_curves(const cJSON *obj, const char *key, const char *path, sr_curve *curves, int *n,
+                             sr_err *err) {
   const cJSON *o = cJSON_GetObjectItemCaseSensitive(obj, key), *c;
   if (!o || cJSON_IsNull(o)) return SR_OK;
-  if (!cJSON_IsObject(o)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object of curves", path, key);
+  if (!cJSON_IsObject(o))
+    return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object of curves", path, key);
   cJSON_ArrayForEach(c, o) {
     if (*n >= SR_REPORT_MAX_CURVES)
       return sr_fail(err, SR_ERR_FORMAT, "%s: more than %d \"%s\" curves", path, SR_REPORT_MAX_CURVES, key);
@@ -246,8 +257,11 @@ static sr_status load_convergence(sr_run *r, const cJSON *b, const char *path, s
   double *steps = NULL;
   int64_t ns = 0, nm = 0;
   int present = 0;
-  sr_status st = cJSON_IsObject(c) ? SR_OK : sr_fail(err, SR_ERR_FORMAT, "%s: \"convergence\" must be an object", path);
-  if (!st) st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "steps"), "convergence.steps", path, &steps, &ns, err);
+  sr_status st =
+      cJSON_IsObject(c) ? SR_OK : sr_fail(err, SR_ERR_FORMAT, "%s: \"convergence\" must be an object", path);
+  if (!st)
+    st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "steps"), "convergence.steps", path, &steps, &ns,
+                         err);
   if (!st) {  // medians may be null (no adversarial yet at a checkpoint): read them one by one
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "median"), *e;
     nm = cJSON_GetArraySize(m);
@@ -260,21 +274,28 @@ static sr_status load_convergence(sr_run *r, const cJSON *b, const char *path, s
   r->conv_drop = NAN;
   if (!st) st = sr_json_number(c, "last20_drop", &r->conv_drop, &present, path, err);
   const cJSON *cv = cJSON_GetObjectItemCaseSensitive(c, "converged");
-  if (!st && !cJSON_IsBool(cv)) st = sr_fail(err, SR_ERR_FORMAT, "%s: convergence.converged must be true or false", path);
-  if (!st) r->converged = cJSON_IsTrue(cv), r->has_convergence = 1;
+  if (!st && !cJSON_IsBool(cv))
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: convergence.converged must be true or false", path);
+  if (!st) {
+    r->converged = cJSON_IsTrue(cv);
+    r->has_convergence = 1;
+  }
   sr_free(steps);
   return st;
 }
 
 static sr_status load_boundary(sr_run *r, const cJSON *b, const char *path, sr_err *err) {
   if (!b || cJSON_IsNull(b)) return SR_OK;
-  if (!cJSON_IsObject(b)) return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object", path, r->minimal);
+  if (!cJSON_IsObject(b))
+    return sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object", path, r->minimal);
   sr_status st = SR_OK;
   const cJSON *norms = cJSON_GetObjectItemCaseSensitive(b, "norms_sq_per_dim");
   if (norms && !cJSON_IsNull(norms)) {
     st = sr_json_doubles(norms, "boundary.norms_sq_per_dim", path, &r->norms, &r->n_norms, err);
     for (int64_t i = 0; !st && i < r->n_norms; i++)
-      if (r->norms[i] < 0) st = sr_fail(err, SR_ERR_FORMAT, "%s: boundary.norms_sq_per_dim[%lld] is negative", path, (long long)i);
+      if (r->norms[i] < 0)
+        st = sr_fail(err, SR_ERR_FORMAT, "%s: boundary.norms_sq_per_dim[%lld] is negative", path,
+                     (long long)i);
   }
   int has_med = 0, has_lo = 0, has_hi = 0;
   r->boundary.lo = r->boundary.hi = NAN;
@@ -305,12 +326,14 @@ static sr_status load_robustness(sr_run *r, sr_err *err) {
   r->has_robustness = 1;
   st = sr_json_number(j, "clean_accuracy", &r->clean_acc, &present, path, err);
   const cJSON *cc = cJSON_GetObjectItemCaseSensitive(j, "clean_correct");
-  if (!st && cc && !cJSON_IsNull(cc)) st = load_bits(cc, "clean_correct", path, &r->clean_correct, &r->clean_n, err);
+  if (!st && cc && !cJSON_IsNull(cc))
+    st = load_bits(cc, "clean_correct", path, &r->clean_correct, &r->clean_n, err);
   if (!st) st = load_curves(j, "noise", path, r->noise, &r->n_noise, err);
   if (!st) st = load_curves(j, "transfer", path, r->transfer, &r->n_transfer, err);
-  const cJSON *mp = !strcmp(r->minimal, "boundary")
-                        ? cJSON_GetObjectItemCaseSensitive(j, "boundary")
-                        : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "attacks"), r->minimal);
+  const cJSON *mp =
+      !strcmp(r->minimal, "boundary")
+          ? cJSON_GetObjectItemCaseSensitive(j, "boundary")
+          : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "attacks"), r->minimal);
   if (!st) st = load_boundary(r, mp, path, err);
   if (!st) st = sr_report_load_attacks(r, j, path, err);
   cJSON_Delete(j);
@@ -329,12 +352,14 @@ static sr_status load_corruptions(sr_run *r, sr_err *err) {
   int64_t ns = 0;
   st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(j, "severities"), "severities", path, &sev, &ns, err);
   if (!st && (ns < 1 || ns > SR_REPORT_MAX_SEV))
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: need 1..%d severities (got %lld)", path, SR_REPORT_MAX_SEV, (long long)ns);
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: need 1..%d severities (got %lld)", path, SR_REPORT_MAX_SEV,
+                 (long long)ns);
   for (int64_t i = 0; !st && i < ns; i++) r->severities[i] = sev[i];
   sr_free(sev);
   r->n_sev = (int)ns;
   const cJSON *cs = cJSON_GetObjectItemCaseSensitive(j, "corruptions"), *c;
-  if (!st && !cJSON_IsObject(cs)) st = sr_fail(err, SR_ERR_FORMAT, "%s: \"corruptions\" must be an object", path);
+  if (!st && !cJSON_IsObject(cs))
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: \"corruptions\" must be an object", path);
   if (!st) cJSON_ArrayForEach(c, cs) {
       if (r->n_corr >= SR_REPORT_MAX_CORR) {
         st = sr_fail(err, SR_ERR_FORMAT, "%s: more than %d corruptions", path, SR_REPORT_MAX_CORR);
@@ -349,12 +374,15 @@ static sr_status load_corruptions(sr_run *r, sr_err *err) {
       int64_t na = 0;
       if (!cJSON_IsObject(c)) st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" must be an object", path, k->name);
       if (!st) st = sr_json_string(c, "group", k->group, sizeof k->group, path, err);
-      if (!st) st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "accuracy"), key, path, &acc, &na, err);
+      if (!st)
+        st = sr_json_doubles(cJSON_GetObjectItemCaseSensitive(c, "accuracy"), key, path, &acc, &na, err);
       if (!st && na != ns)
-        st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" has %lld accuracies for %lld severities", path, k->name, (long long)na, (long long)ns);
+        st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\" has %lld accuracies for %lld severities", path, k->name,
+                     (long long)na, (long long)ns);
       for (int64_t i = 0; !st && i < na; i++) {
         if (acc[i] < 0 || acc[i] > 1)
-          st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\".accuracy[%lld] = %g is outside [0,1]", path, k->name, (long long)i, acc[i]);
+          st = sr_fail(err, SR_ERR_FORMAT, "%s: \"%s\".accuracy[%lld] = %g is outside [0,1]", path, k->name,
+                       (long long)i, acc[i]);
         k->acc[i] = acc[i];
       }
       sr_free(acc);
@@ -386,7 +414,9 @@ static sr_status load_similarity(sr_run *r, sr_err *err) {
   int64_t kt = 0, km = 0;
   sr_status st = load_matrix(pt, &r->sim_target, &kt, err);
   if (!st) st = load_matrix(pm, &r->sim_model, &km, err);
-  if (!st && kt != km) st = sr_fail(err, SR_ERR_FORMAT, "%s: %lldx%lld but the target is %lldx%lld", pm, (long long)km, (long long)km, (long long)kt, (long long)kt);
+  if (!st && kt != km)
+    st = sr_fail(err, SR_ERR_FORMAT, "%s: %lldx%lld but the target is %lldx%lld", pm, (long long)km,
+                 (long long)km, (long long)kt, (long long)kt);
   if (!st) {
     r->sim_k = kt;
     r->has_similarity = 1;
@@ -394,7 +424,9 @@ static sr_status load_similarity(sr_run *r, sr_err *err) {
   return st;
 }
 
-sr_status sr_run_load(const char *dir, sr_run *r, sr_err *err) { return sr_run_load_minimal(dir, "boundary", r, err); }
+sr_status sr_run_load(const char *dir, sr_run *r, sr_err *err) {
+  return sr_run_load_minimal(dir, "boundary", r, err);
+}
 
 sr_status sr_run_load_minimal(const char *dir, const char *minimal, sr_run *r, sr_err *err) {
   memset(r, 0, sizeof *r);
@@ -406,7 +438,8 @@ sr_status sr_run_load_minimal(const char *dir, const char *minimal, sr_run *r, s
   // the white-box attacks' results sit beside HopSkipJump's under "attacks" (fmn_l2, ddn_l2)
   snprintf(r->minimal, sizeof r->minimal, "%s%s", !strcmp(minimal, "boundary") ? "boundary" : minimal,
            strcmp(minimal, "boundary") ? "_l2" : "");
-  if (strlen(dir) >= sizeof r->dir - 64) return sr_fail(err, SR_ERR_ARG, "%s: run directory path too long", dir);
+  if (strlen(dir) >= sizeof r->dir - 64)
+    return sr_fail(err, SR_ERR_ARG, "%s: run directory path too long", dir);
   snprintf(r->dir, sizeof r->dir, "%s", dir);
   size_t len = strlen(r->dir);
   while (len > 1 && r->dir[len - 1] == '/') r->dir[--len] = 0;

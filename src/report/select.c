@@ -45,7 +45,8 @@ static void measure(const sr_run *r, const char *metric, double *clean, double *
   }
   int noise = !strncmp(metric, "noise:", 6);
   const char *kind = strchr(metric, ':') + 1;
-  const sr_curve *c = noise ? find_curve(r->noise, r->n_noise, kind) : find_curve(r->transfer, r->n_transfer, kind);
+  const sr_curve *c =
+      noise ? find_curve(r->noise, r->n_noise, kind) : find_curve(r->transfer, r->n_transfer, kind);
   if (!c || c->n < 1) return;
   *score = c->acc[sr_curve_strongest(c)];
   *clean = level0(c);
@@ -56,11 +57,14 @@ sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const ch
                          sr_select_row *rows, double *base_clean, double *base_score, sr_err *err) {
   int ok = metric && (!strcmp(metric, "boundary") || (!strncmp(metric, "noise:", 6) && metric[6]) ||
                       (!strncmp(metric, "transfer:", 9) && metric[9]));
-  if (!ok) return sr_fail(err, SR_ERR_ARG, "--metric: '%s' is not boundary, noise:KIND or transfer:KIND", metric ? metric : "");
+  if (!ok)
+    return sr_fail(err, SR_ERR_ARG, "--metric: '%s' is not boundary, noise:KIND or transfer:KIND",
+                   metric ? metric : "");
   if (!(ratio > 0 && ratio <= 1)) return sr_fail(err, SR_ERR_ARG, "--ratio: %g is not in (0, 1]", ratio);
   measure(base, metric, base_clean, base_score);
   if (!isfinite(*base_clean))
-    return sr_fail(err, SR_ERR_FORMAT, "%s: the baseline has no clean accuracy for %s (run the attack first)", base->dir, metric);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: the baseline has no clean accuracy for %s (run the attack first)",
+                   base->dir, metric);
   for (int i = 0; i < n; i++) {
     measure(&runs[i], metric, &rows[i].clean, &rows[i].score);
     rows[i].kept = isfinite(rows[i].clean) && isfinite(rows[i].score) && rows[i].clean >= ratio * *base_clean;
@@ -71,7 +75,9 @@ sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const ch
     if (!rows[i].kept) continue;
     int r = 1;
     for (int j = 0; j < n; j++)
-      if (j != i && rows[j].kept && (rows[j].score > rows[i].score || (rows[j].score == rows[i].score && j < i))) r++;
+      if (j != i && rows[j].kept &&
+          (rows[j].score > rows[i].score || (rows[j].score == rows[i].score && j < i)))
+        r++;
     rows[i].rank = r;
   }
   return SR_OK;

@@ -1,13 +1,14 @@
 // Files written by `simreg spectrum` for one perturbation set: JSON numbers, the maps as .npy, the figures
-// (linear map, radial profile, cumulative power; log-power map and radial profile of the mean-removed spectrum).
+// (linear map, radial profile, cumulative power; log-power map and radial profile of the mean-removed
+// spectrum).
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "report_internal.h"
 #include "simreg/npy.h"
 #include "simreg/plot.h"
-#include "report_internal.h"
 #include "simreg/report.h"
 
 #define FLOOR_DB (-300.0)  // dB of zero power (keeps every value finite)
@@ -16,15 +17,17 @@ cJSON *sr_radial_db_json(const sr_spectrum *s) {
   if (!s->has_ac) return cJSON_CreateNull();
   cJSON *a = cJSON_CreateArray();
   for (int k = 0; k < SR_SPEC_NBINS; k++)
-    cJSON_AddItemToArray(a, s->bin_count_ac[k] && s->radial_ac[k] > 0 ? cJSON_CreateNumber(10 * log10(s->radial_ac[k]))
-                                                                        : cJSON_CreateNull());
+    cJSON_AddItemToArray(a, s->bin_count_ac[k] && s->radial_ac[k] > 0
+                                ? cJSON_CreateNumber(10 * log10(s->radial_ac[k]))
+                                : cJSON_CreateNull());
   return a;
 }
 
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
 // DC share, mean-removed share and profile (docs/REPORT.md lists the fields).
-static void add_mean_removed(cJSON *j, const sr_spectrum *s, const sr_ci *dc, const sr_ci *hf_ac, double peak_db) {
+static void add_mean_removed(cJSON *j, const sr_spectrum *s, const sr_ci *dc, const sr_ci *hf_ac,
+                             double peak_db) {
   cJSON_AddNumberToObject(j, "dc_share", s->dc_share);
   cJSON_AddItemToObject(j, "dc_ci_low", num_or_null(dc ? dc->lo : NAN));
   cJSON_AddItemToObject(j, "dc_ci_high", num_or_null(dc ? dc->hi : NAN));
@@ -73,8 +76,8 @@ static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const sr_ci *
 }
 
 // spectrum_map_db.npy and the figures spectrum_2d_db, spectrum_radial_db from the dB map `db` (H,W).
-static sr_status write_db(const sr_spectrum *s, const double *db, double peak, const char *label, const char *dir,
-                          sr_err *err) {
+static sr_status write_db(const sr_spectrum *s, const double *db, double peak, const char *label,
+                          const char *dir, sr_err *err) {
   char path[4200], title[256];
   snprintf(path, sizeof path, "%s/spectrum_map_db.npy", dir);
   int64_t shape[2] = {s->h, s->w};
@@ -82,10 +85,15 @@ static sr_status write_db(const sr_spectrum *s, const double *db, double peak, c
   if (st) return st;
   const double *maps[1] = {db};
   const char *titles[1] = {label};
-  sr_map_opts m = {.vmin = peak - SR_SPEC_DB_RANGE, .vmax = peak, .x0 = s->w % 2 ? -0.5 : -0.5 - 0.5 / s->w,
-                   .x1 = s->w % 2 ? 0.5 : 0.5 - 0.5 / s->w, .y0 = s->h % 2 ? -0.5 : -0.5 - 0.5 / s->h,
-                   .y1 = s->h % 2 ? 0.5 : 0.5 - 0.5 / s->h, .cbar_label = "dB re total power",
-                   .cmap = SR_CMAP_SEQUENTIAL, .mask_nan = 1};
+  sr_map_opts m = {.vmin = peak - SR_SPEC_DB_RANGE,
+                   .vmax = peak,
+                   .x0 = s->w % 2 ? -0.5 : -0.5 - 0.5 / s->w,
+                   .x1 = s->w % 2 ? 0.5 : 0.5 - 0.5 / s->w,
+                   .y0 = s->h % 2 ? -0.5 : -0.5 - 0.5 / s->h,
+                   .y1 = s->h % 2 ? 0.5 : 0.5 - 0.5 / s->h,
+                   .cbar_label = "dB re total power",
+                   .cmap = SR_CMAP_SEQUENTIAL,
+                   .mask_nan = 1};
   snprintf(title, sizeof title, "Log power, mean removed (DC %.1f%%, grey)", 100 * s->dc_share);
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d_db", dir);
@@ -97,21 +105,27 @@ static sr_status write_db(const sr_spectrum *s, const double *db, double peak, c
   flat[0] = flat[1] = fmax(-10.0 * log10((double)(s->h * s->w - 1)), top - 60);
   sr_series rs[2] = {{.label = label, .x = rx, .y = ry, .n = n, .marker = 1},
                      {.label = "white noise", .x = fx, .y = flat, .n = 2, .color = 9, .style = 1}};
-  sr_plot_opts pr = {.title = "Radial power profile (mean removed)", .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "dB re total power per frequency", .legend = 1, .xmin = 0, .xmax = 0.5,
-                     .ymin = top - 62, .ymax = top + 3};
+  sr_plot_opts pr = {.title = "Radial power profile (mean removed)",
+                     .xlabel = "normalized radius (cycles/pixel)",
+                     .ylabel = "dB re total power per frequency",
+                     .legend = 1,
+                     .xmin = 0,
+                     .xmax = 0.5,
+                     .ymin = top - 62,
+                     .ymax = top + 3};
   snprintf(path, sizeof path, "%s/spectrum_radial_db", dir);
   if (!st) st = sr_plot_lines(path, &pr, rs, 2, err);
   return st;
 }
 
-sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,
-                                    const char *label, const char *dir, sr_err *err) {
+sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc,
+                                    const sr_ci *hf_ac, const char *label, const char *dir, sr_err *err) {
   double *db = NULL, peak = NAN;
   sr_status st = SR_OK;
   if (s->has_ac) {
     db = sr_alloc(sizeof(double) * (size_t)(s->h * s->w));
-    st = db ? sr_spectrum_db_map(s, FLOOR_DB, db, &peak, err) : sr_fail(err, SR_ERR_NOMEM, "spectrum: cannot allocate the dB map");
+    st = db ? sr_spectrum_db_map(s, FLOOR_DB, db, &peak, err)
+            : sr_fail(err, SR_ERR_NOMEM, "spectrum: cannot allocate the dB map");
   }
   if (!st) st = sr_mkdir_p(dir, err);
   if (!st) st = write_json(s, hf, dc, hf_ac, peak, label, dir, err);
@@ -125,9 +139,14 @@ sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const
   if (st) return st;
   const double *maps[1] = {s->map};
   const char *titles[1] = {label};
-  sr_map_opts m = {.vmin = 0, .vmax = 1, .x0 = s->w % 2 ? -0.5 : -0.5 - 0.5 / s->w, .x1 = s->w % 2 ? 0.5 : 0.5 - 0.5 / s->w,
-                   .y0 = s->h % 2 ? -0.5 : -0.5 - 0.5 / s->h, .y1 = s->h % 2 ? 0.5 : 0.5 - 0.5 / s->h,
-                   .cbar_label = "normalized power", .cmap = SR_CMAP_SEQUENTIAL};
+  sr_map_opts m = {.vmin = 0,
+                   .vmax = 1,
+                   .x0 = s->w % 2 ? -0.5 : -0.5 - 0.5 / s->w,
+                   .x1 = s->w % 2 ? 0.5 : 0.5 - 0.5 / s->w,
+                   .y0 = s->h % 2 ? -0.5 : -0.5 - 0.5 / s->h,
+                   .y1 = s->h % 2 ? 0.5 : 0.5 - 0.5 / s->h,
+                   .cbar_label = "normalized power",
+                   .cmap = SR_CMAP_SEQUENTIAL};
   snprintf(title, sizeof title, "Power spectrum (%lld images)", (long long)s->n);
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d", dir);
@@ -135,13 +154,23 @@ sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const
   double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], cum[SR_SPEC_NBINS + 1] = {0};
   for (int k = 0; k < SR_SPEC_NBINS; k++) cum[k + 1] = s->cumulative[k];
   sr_series rad = {.label = label, .x = rx, .y = ry, .n = sr_spectrum_radial_points(s, rx, ry), .marker = 1};
-  sr_plot_opts pr = {.title = "Radial power profile", .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "mean power (max = 1)", .xmin = 0, .xmax = 0.5, .ymin = 0, .ymax = 1.05};
+  sr_plot_opts pr = {.title = "Radial power profile",
+                     .xlabel = "normalized radius (cycles/pixel)",
+                     .ylabel = "mean power (max = 1)",
+                     .xmin = 0,
+                     .xmax = 0.5,
+                     .ymin = 0,
+                     .ymax = 1.05};
   snprintf(path, sizeof path, "%s/spectrum_radial", dir);
   if (!st) st = sr_plot_lines(path, &pr, &rad, 1, err);
   sr_series cs = {.label = label, .x = s->bin_edges, .y = cum, .n = SR_SPEC_NBINS + 1};
-  sr_plot_opts pc = {.title = "Cumulative proportion of power", .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "proportion of power", .xmin = 0, .xmax = 0.5, .ymin = 0, .ymax = 1.02};
+  sr_plot_opts pc = {.title = "Cumulative proportion of power",
+                     .xlabel = "normalized radius (cycles/pixel)",
+                     .ylabel = "proportion of power",
+                     .xmin = 0,
+                     .xmax = 0.5,
+                     .ymin = 0,
+                     .ymax = 1.02};
   snprintf(path, sizeof path, "%s/spectrum_cumulative", dir);
   if (!st) st = sr_plot_lines(path, &pc, &cs, 1, err);
   return st;

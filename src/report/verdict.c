@@ -8,10 +8,14 @@
 
 const char *sr_verdict_name(sr_verdict_word w) {
   switch (w) {
-    case SR_VERDICT_SUPPORTS: return "supports";
-    case SR_VERDICT_CONTRADICTS: return "contradicts";
-    case SR_VERDICT_INCONCLUSIVE: return "inconclusive";
-    default: return "not measured";
+    case SR_VERDICT_SUPPORTS:
+      return "supports";
+    case SR_VERDICT_CONTRADICTS:
+      return "contradicts";
+    case SR_VERDICT_INCONCLUSIVE:
+      return "inconclusive";
+    default:
+      return "not measured";
   }
 }
 
@@ -51,7 +55,8 @@ sr_status sr_verdict_accuracy(const sr_paired01 *p, int cost, int64_t nboot, sr_
   v->base = mean01(p->a, p->n * p->reps);
   v->run = mean01(p->b, p->n * p->reps);
   v->p = sr_mcnemar_p(only_a, only_b);
-  snprintf(v->test, sizeof v->test, "McNemar exact (%lld vs %lld discordant)", (long long)only_a, (long long)only_b);
+  snprintf(v->test, sizeof v->test, "McNemar exact (%lld vs %lld discordant)", (long long)only_a,
+           (long long)only_b);
   snprintf(v->effect_kind, sizeof v->effect_kind, "%s", cost ? "ratio" : "difference");
   sr_status st = cost ? sr_paired_ratio_ci(p, nboot, 0.95, rng, &v->effect, err)
                       : sr_paired_diff_ci(p, nboot, 0.95, rng, &v->effect, err);

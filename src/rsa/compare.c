@@ -35,7 +35,8 @@ static sr_status prepare_one(cmp_ctx *c, const float *S, int s, sr_rsa_source_in
   if (st) return st;
   c->zp[s] = sr_rsa_big_alloc(sizeof(float) * nn);
   c->zr[s] = sr_rsa_big_alloc(sizeof(float) * nn);
-  if (!c->zp[s] || !c->zr[s]) return sr_fail(err, SR_ERR_NOMEM, "out of memory for the standardized matrices");
+  if (!c->zp[s] || !c->zr[s])
+    return sr_fail(err, SR_ERR_NOMEM, "out of memory for the standardized matrices");
   double mean = 0, ss = 0;
   for (int64_t i = 0; i < c->n; i++)
     for (int64_t j = i + 1; j < c->n; j++) mean += S[(size_t)i * (size_t)c->n + (size_t)j];
@@ -45,15 +46,18 @@ static sr_status prepare_one(cmp_ctx *c, const float *S, int s, sr_rsa_source_in
       double v = S[(size_t)i * (size_t)c->n + (size_t)j] - mean;
       ss += v * v;
     }
-  *info = (sr_rsa_source_info){.n_distinct = c->ranks[s].n_distinct, .tied_pairs = c->ranks[s].tied_pairs,
-                               .tie_fraction = (double)c->ranks[s].tied_pairs / (double)m, .mean = mean,
+  *info = (sr_rsa_source_info){.n_distinct = c->ranks[s].n_distinct,
+                               .tied_pairs = c->ranks[s].tied_pairs,
+                               .tie_fraction = (double)c->ranks[s].tied_pairs / (double)m,
+                               .mean = mean,
                                .sd = sqrt(ss / (double)m)};
   st = sr_rsa_standardize(S, c->n, c->zp[s], err);
   return st ? st : sr_rsa_standardize_ranks(&c->ranks[s], c->n, c->zr[s], err);
 }
 
 // First failure of a parallel loop (lowest index) into err.
-static sr_status first_failure(const sr_status *st, const sr_err *errs, int n, const char *what, sr_err *err) {
+static sr_status first_failure(const sr_status *st, const sr_err *errs, int n, const char *what,
+                               sr_err *err) {
   for (int q = 0; q < n; q++)
     if (st[q]) {
       if (err) *err = errs[q];
@@ -72,7 +76,8 @@ static sr_status prepare_sources(cmp_ctx *c, const float *const *S, sr_rsa_sourc
   for (int s = 0; s < c->k; s++) st[s] = prepare_one(c, S[s], s, &info[s], &errs[s]);
   c->t->rank = sr_now() - t0;  // ranks and standardized matrices together
   sr_status r = first_failure(st, errs, c->k, "source", err);
-  free(st), free(errs);
+  free(st);
+  free(errs);
   return r;
 }
 
@@ -81,20 +86,23 @@ static int wants_kendall(const cmp_ctx *c, const sr_rsa_source_info *info, int a
 }
 
 // Pearson, Spearman and (where asked) Kendall of every pair; pairs are independent (OpenMP over pairs).
-static sr_status point_estimates(cmp_ctx *c, const float *const *S, const sr_rsa_source_info *info, sr_err *err) {
+static sr_status point_estimates(cmp_ctx *c, const float *const *S, const sr_rsa_source_info *info,
+                                 sr_err *err) {
   const int np = c->k * (c->k - 1) / 2;
   sr_status *st = calloc((size_t)np, sizeof *st);
   sr_err *errs = calloc((size_t)np, sizeof *errs);
   if (!st || !errs) return free(st), free(errs), sr_fail(err, SR_ERR_NOMEM, "pair status");
   for (int a = 0; a < c->k; a++)
-    for (int b = a + 1; b < c->k; b++) c->pairs[pair_index(c->k, a, b)] = (sr_rsa_pair){.a = a, .b = b};  // flags 0
+    for (int b = a + 1; b < c->k; b++)
+      c->pairs[pair_index(c->k, a, b)] = (sr_rsa_pair){.a = a, .b = b};  // flags 0
   const double t0 = sr_now();
 #pragma omp parallel for schedule(dynamic, 1)
   for (int q = 0; q < np; q++) {
     sr_rsa_pair *p = &c->pairs[q];
     const int a = p->a, b = p->b;
     p->pearson = (sr_rsa_stat){.r = sr_rsa_pearson(S[a], S[b], c->n), .lo = NAN, .hi = NAN, .p = NAN};
-    p->spearman = (sr_rsa_stat){.r = sr_rsa_spearman(&c->ranks[a], &c->ranks[b]), .lo = NAN, .hi = NAN, .p = NAN};
+    p->spearman =
+        (sr_rsa_stat){.r = sr_rsa_spearman(&c->ranks[a], &c->ranks[b]), .lo = NAN, .hi = NAN, .p = NAN};
     p->kendall = NAN;
     if (wants_kendall(c, info, a, b)) {
       st[q] = sr_rsa_kendall(&c->ranks[a], &c->ranks[b], &p->kendall, &errs[q]);
@@ -103,7 +111,8 @@ static sr_status point_estimates(cmp_ctx *c, const float *const *S, const sr_rsa
   }
   c->t->kendall = sr_now() - t0;  // all point estimates, Kendall's included
   sr_status r = first_failure(st, errs, np, "pair", err);
-  free(st), free(errs);
+  free(st);
+  free(errs);
   return r;
 }
 
@@ -127,9 +136,13 @@ static sr_status boot_family(cmp_ctx *c, const sr_rsa_boot *bt, float **z, const
   double *sab = sr_alloc(sizeof(double) * B), *r = sr_alloc(sizeof(double) * B);
   float *prod = sr_rsa_big_alloc(sizeof(float) * nn);
   int *used = calloc((size_t)c->k, sizeof(int));
-  sr_status st = s1 && s2 && sab && r && prod && used ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "bootstrap buffers");
+  sr_status st =
+      s1 && s2 && sab && r && prod && used ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "bootstrap buffers");
   for (int a = 0; a < c->k && !st; a++)
-    for (int b = a + 1; b < c->k; b++) used[a] |= wants_resampling(c, is_target, a, b), used[b] |= wants_resampling(c, is_target, a, b);
+    for (int b = a + 1; b < c->k; b++) {
+      used[a] |= wants_resampling(c, is_target, a, b);
+      used[b] |= wants_resampling(c, is_target, a, b);
+    }
   for (int s = 0; s < c->k && !st; s++) {
     if (!used[s]) continue;
     for (size_t q = 0; q < nn; q++) prod[q] = z[s][q] * z[s][q];
@@ -141,12 +154,18 @@ static sr_status boot_family(cmp_ctx *c, const sr_rsa_boot *bt, float **z, const
       if (!wants_resampling(c, is_target, a, b)) continue;
       for (size_t q = 0; q < nn; q++) prod[q] = z[a][q] * z[b][q];
       if ((st = sr_rsa_boot_quad(bt, prod, sab, err))) break;
-      sr_rsa_boot_pearson(bt, s1 + (size_t)a * B, s2 + (size_t)a * B, s1 + (size_t)b * B, s2 + (size_t)b * B, sab, r);
+      sr_rsa_boot_pearson(bt, s1 + (size_t)a * B, s2 + (size_t)a * B, s1 + (size_t)b * B, s2 + (size_t)b * B,
+                          sab, r);
       sr_rsa_pair *p = &c->pairs[pair_index(c->k, a, b)];
       percentile_ci(r, bt->b, c->o->level, ranks ? &p->spearman : &p->pearson);
       p->has_ci = 1;
     }
-  sr_free(s1), sr_free(s2), sr_free(sab), sr_free(r), sr_free(prod), free(used);
+  sr_free(s1);
+  sr_free(s2);
+  sr_free(sab);
+  sr_free(r);
+  sr_free(prod);
+  free(used);
   return st;
 }
 
@@ -154,7 +173,8 @@ static sr_status boot_family(cmp_ctx *c, const sr_rsa_boot *bt, float **z, const
 static double z_dot(const float *za, const float *zb, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i + 1; j < n; j++) s += (double)za[(size_t)i * (size_t)n + (size_t)j] * zb[(size_t)i * (size_t)n + (size_t)j];
+    for (int64_t j = i + 1; j < n; j++)
+      s += (double)za[(size_t)i * (size_t)n + (size_t)j] * zb[(size_t)i * (size_t)n + (size_t)j];
   return s;
 }
 
@@ -172,18 +192,24 @@ static sr_status mantel_family(cmp_ctx *c, float **z, const int *is_target, int 
       if (v == u || !wants_resampling(c, is_target, u, v)) continue;
       int a = u < v ? u : v, b = u < v ? v : u;
       int permuted = is_target[a] ? a : is_target[b] ? b : a;
-      if (permuted == u) who[np] = v, part[np++] = z[v];
+      if (permuted == u) {
+        who[np] = v;
+        part[np++] = z[v];
+      }
     }
     if (!np) continue;
     if ((st = sr_rsa_mantel_sums(z[u], part, np, c->n, B, c->o->seed, out, err))) break;
     for (int q = 0; q < np; q++) {
       int v = who[q], a = u < v ? u : v, b = u < v ? v : u;
       sr_rsa_pair *p = &c->pairs[pair_index(c->k, a, b)];
-      (ranks ? &p->spearman : &p->pearson)->p = sr_rsa_mantel_p(out + (size_t)q * (size_t)B, B, z_dot(z[u], z[v], c->n));
+      (ranks ? &p->spearman : &p->pearson)->p =
+          sr_rsa_mantel_p(out + (size_t)q * (size_t)B, B, z_dot(z[u], z[v], c->n));
       p->has_p = 1;
     }
   }
-  free(part), free(who), sr_free(out);
+  free(part);
+  free(who);
+  sr_free(out);
   return st;
 }
 
@@ -218,7 +244,9 @@ double sr_rsa_cpu_seconds(void) {
 sr_status sr_rsa_compare(const float *const *S, const int *is_target, int k, int64_t n, const sr_rsa_opts *o,
                          sr_rsa_pair *pairs, sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err) {
   memset(t, 0, sizeof *t);
-  if (k < 2 || n < 3) return sr_fail(err, SR_ERR_ARG, "RSA needs at least 2 sources over 3 images (got %d, %lld)", k, (long long)n);
+  if (k < 2 || n < 3)
+    return sr_fail(err, SR_ERR_ARG, "RSA needs at least 2 sources over 3 images (got %d, %lld)", k,
+                   (long long)n);
   if ((o->boot_b || o->perm_b) && !(o->level > 0 && o->level < 1))
     return sr_fail(err, SR_ERR_ARG, "CI level %g is outside (0, 1)", o->level);
   const double t0 = sr_now(), c0 = sr_rsa_cpu_seconds();
@@ -231,8 +259,13 @@ sr_status sr_rsa_compare(const float *const *S, const int *is_target, int k, int
   if (!st) st = point_estimates(&c, S, info, err);
   if (!st) st = resampling(&c, is_target, err);
   for (int s = 0; s < k && c.ranks; s++) sr_rsa_ranks_free(&c.ranks[s]);
-  for (int s = 0; s < k && c.zp && c.zr; s++) sr_free(c.zp[s]), sr_free(c.zr[s]);
-  free(c.ranks), free(c.zp), free(c.zr);
+  for (int s = 0; s < k && c.zp && c.zr; s++) {
+    sr_free(c.zp[s]);
+    sr_free(c.zr[s]);
+  }
+  free(c.ranks);
+  free(c.zp);
+  free(c.zr);
   t->total = sr_now() - t0;
   t->cpu_total = sr_rsa_cpu_seconds() - c0;
   return st;

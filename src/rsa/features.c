@@ -44,13 +44,15 @@ static sr_status alloc_layers(const sr_model *m, int64_t n, sr_rsa_run_feats *f,
     f->channels[l] = nd->c;
     f->hw[l] = (int64_t)nd->h * nd->w;
     f->feats[l] = sr_alloc(sizeof(float) * (size_t)n * (size_t)sr_model_feature_size(m, l));
-    if (!f->feats[l]) return sr_fail(err, SR_ERR_NOMEM, "out of memory for layer %s of %lld images", f->names[l], (long long)n);
+    if (!f->feats[l])
+      return sr_fail(err, SR_ERR_NOMEM, "out of memory for layer %s of %lld images", f->names[l],
+                     (long long)n);
   }
   return m->n_feat ? SR_OK : sr_fail(err, SR_ERR_ARG, "the model has no feature layers");
 }
 
-static sr_status forward_all(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
-                             sr_rsa_run_feats *f, sr_err *err) {
+static sr_status forward_all(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
+                             const sr_loader_opts *o, sr_rsa_run_feats *f, sr_err *err) {
   const int64_t chw = (int64_t)sr_batch_channels(ds, o) * ds->h * ds->w;
   float *x = sr_alloc(sizeof(float) * (size_t)FEAT_BATCH * (size_t)chw);
   float *out = sr_alloc(sizeof(float) * (size_t)FEAT_BATCH * (size_t)sr_model_out_size(m));
@@ -65,7 +67,9 @@ static sr_status forward_all(sr_model *m, const sr_dataset *ds, const int64_t *i
     for (int l = 0; l < f->n_layers && !st; l++)
       st = sr_tape_feature(t, l, f->feats[l] + (size_t)s * (size_t)sr_model_feature_size(m, l), err);
   }
-  sr_free(x), sr_free(out), sr_free(y);
+  sr_free(x);
+  sr_free(out);
+  sr_free(y);
   return st;
 }
 
@@ -80,8 +84,8 @@ sr_status sr_rsa_run_features(const char *run, const char *which, const sr_datas
   o.batch = FEAT_BATCH, o.shuffle = 0, o.augment = 0, o.gray = info.gray, o.mean = (float)info.mean,
   o.scale = (float)info.scale;
   if (sr_batch_channels(ds, &o) != m.cfg.in_c || ds->h != m.cfg.in_h || ds->w != m.cfg.in_w)
-    st = sr_fail(err, SR_ERR_SHAPE, "%s expects %dx%dx%d images, the data gives %dx%dx%d", run, m.cfg.in_c, m.cfg.in_h,
-                 m.cfg.in_w, sr_batch_channels(ds, &o), ds->h, ds->w);
+    st = sr_fail(err, SR_ERR_SHAPE, "%s expects %dx%dx%d images, the data gives %dx%dx%d", run, m.cfg.in_c,
+                 m.cfg.in_h, m.cfg.in_w, sr_batch_channels(ds, &o), ds->h, ds->w);
   if (!st) st = alloc_layers(&m, n, f, err);
   if (!st) st = forward_all(&m, ds, idx, n, &o, f, err);
   if (!st) read_gamma(run, f);

@@ -8,17 +8,20 @@
 
 static void fill_lower(float *G, int64_t n) {
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i + 1; j < n; j++) G[(size_t)j * (size_t)n + (size_t)i] = G[(size_t)i * (size_t)n + (size_t)j];
+    for (int64_t j = i + 1; j < n; j++)
+      G[(size_t)j * (size_t)n + (size_t)i] = G[(size_t)i * (size_t)n + (size_t)j];
 }
 
 sr_status sr_rsa_feature_gram(const float *F, int64_t n, int c, int64_t hw, float *G, sr_err *err) {
   const int64_t d = (int64_t)c * hw;
   if (n < 2 || c < 1 || hw < 1 || d > INT32_MAX)
-    return sr_fail(err, SR_ERR_ARG, "feature Gram of %lld images x %d x %lld", (long long)n, c, (long long)hw);
+    return sr_fail(err, SR_ERR_ARG, "feature Gram of %lld images x %d x %lld", (long long)n, c,
+                   (long long)hw);
   float *U = sr_alloc(sizeof(float) * (size_t)n * (size_t)d);
   double *mu = sr_calloc((size_t)c, sizeof(double));
   if (!U || !mu) {
-    sr_free(U), sr_free(mu);
+    sr_free(U);
+    sr_free(mu);
     return sr_fail(err, SR_ERR_NOMEM, "out of memory for %lld x %lld features", (long long)n, (long long)d);
   }
   // mu_c = mean of channel c over the n images and hw positions (the regularizer centres by channel)
@@ -38,7 +41,8 @@ sr_status sr_rsa_feature_gram(const float *F, int64_t n, int c, int64_t hw, floa
   // G (n, n) = U U^T, upper triangle, then mirrored
   cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, (int)n, (int)d, 1.0f, U, (int)d, 0.0f, G, (int)n);
   fill_lower(G, n);
-  sr_free(U), sr_free(mu);
+  sr_free(U);
+  sr_free(mu);
   return SR_OK;
 }
 
@@ -82,7 +86,9 @@ double sr_rsa_cka(const float *Kc, const float *Lc, int64_t n) {
   double kl = 0, kk = 0, ll = 0;
   for (size_t q = 0; q < (size_t)n * (size_t)n; q++) {
     double a = Kc[q], b = Lc[q];
-    kl += a * b, kk += a * a, ll += b * b;
+    kl += a * b;
+    kk += a * a;
+    ll += b * b;
   }
   return kk > 0 && ll > 0 ? kl / sqrt(kk * ll) : NAN;
 }

@@ -11,21 +11,28 @@ double sr_rsa_pearson(const float *A, const float *B, int64_t n) {
   double ma = 0, mb = 0;
   for (int64_t i = 0; i < n; i++) {
     const float *a = A + (size_t)i * (size_t)n, *b = B + (size_t)i * (size_t)n;
-    for (int64_t j = i + 1; j < n; j++) ma += a[j], mb += b[j];
+    for (int64_t j = i + 1; j < n; j++) {
+      ma += a[j];
+      mb += b[j];
+    }
   }
-  ma /= (double)m, mb /= (double)m;
+  ma /= (double)m;
+  mb /= (double)m;
   double sab = 0, saa = 0, sbb = 0;
   for (int64_t i = 0; i < n; i++) {
     const float *a = A + (size_t)i * (size_t)n, *b = B + (size_t)i * (size_t)n;
     for (int64_t j = i + 1; j < n; j++) {
       double x = a[j] - ma, y = b[j] - mb;
-      sab += x * y, saa += x * x, sbb += y * y;
+      sab += x * y;
+      saa += x * x;
+      sbb += y * y;
     }
   }
   return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
 }
 
-// Order-preserving map of a float to uint32 (-0 as +0): negative values bit-flipped, positive get the sign bit.
+// Order-preserving map of a float to uint32 (-0 as +0): negative values bit-flipped, positive get the sign
+// bit.
 static uint32_t float_key(float f) {
   if (f == 0) f = 0;
   uint32_t u;
@@ -43,16 +50,21 @@ static void radix_sort(uint32_t *key, uint32_t *idx, uint32_t *tkey, uint32_t *t
     for (int d = 0; d < 2048; d++) count[d + 1] += count[d];
     for (int64_t p = 0; p < m; p++) {
       int64_t q = count[(key[p] >> shift) & 2047]++;
-      tkey[q] = key[p], tidx[q] = idx[p];
+      tkey[q] = key[p];
+      tidx[q] = idx[p];
     }
     uint32_t *s = key;
-    key = tkey, tkey = s;
-    s = idx, idx = tidx, tidx = s;
+    key = tkey;
+    tkey = s;
+    s = idx;
+    idx = tidx;
+    tidx = s;
   }
 }
 
 // Dense ranks and tie groups from the sorted keys (key[q] with original position idx[q]).
-static sr_status assign_ranks(const uint32_t *key, const uint32_t *idx, int64_t m, sr_rsa_ranks *r, sr_err *err) {
+static sr_status assign_ranks(const uint32_t *key, const uint32_t *idx, int64_t m, sr_rsa_ranks *r,
+                              sr_err *err) {
   int64_t groups = 0;
   for (int64_t q = 0; q < m; q++) groups += q == 0 || key[q] != key[q - 1];
   r->midrank = sr_alloc(sizeof(double) * (size_t)groups);
@@ -64,12 +76,16 @@ static sr_status assign_ranks(const uint32_t *key, const uint32_t *idx, int64_t 
     while (b + 1 < m && key[b + 1] == key[a]) b++;
     const int64_t t = b - a + 1;
     r->midrank[g] = 0.5 * (double)(a + b) + 1;
-    if (t > 1) r->tied_pairs += t, r->tie_sum += t * (t - 1) / 2;
+    if (t > 1) {
+      r->tied_pairs += t;
+      r->tie_sum += t * (t - 1) / 2;
+    }
     for (int64_t q = a; q <= b; q++) {
       r->dense[idx[q]] = (uint32_t)g;
       r->mid2[idx[q]] = (uint32_t)(a + b + 2);  // 2 * midrank, exact
     }
-    g++, a = b + 1;
+    g++;
+    a = b + 1;
   }
   return SR_OK;
 }
@@ -95,10 +111,12 @@ sr_status sr_rsa_rank(const float *S, int64_t n, sr_rsa_ranks *r, sr_err *err) {
     for (int64_t j = i + 1; j < n; j++, p++) {
       float v = S[(size_t)i * (size_t)n + (size_t)j];
       if (!isfinite(v)) {
-        st = sr_fail(err, SR_ERR_NUMERIC, "value %g at [%lld][%lld] is not finite", (double)v, (long long)i, (long long)j);
+        st = sr_fail(err, SR_ERR_NUMERIC, "value %g at [%lld][%lld] is not finite", (double)v, (long long)i,
+                     (long long)j);
         break;
       }
-      key[p] = float_key(v), idx[p] = (uint32_t)p;
+      key[p] = float_key(v);
+      idx[p] = (uint32_t)p;
     }
   if (!st) {
     radix_sort(key, idx, tkey, tidx, m);
@@ -125,7 +143,9 @@ double sr_rsa_spearman(const sr_rsa_ranks *a, const sr_rsa_ranks *b) {
   double sab = 0, saa = 0, sbb = 0;
   for (int64_t p = 0; p < m; p++) {
     double x = (double)a->mid2[p] - mean2, y = (double)b->mid2[p] - mean2;
-    sab += x * y, saa += x * x, sbb += y * y;
+    sab += x * y;
+    saa += x * x;
+    sbb += y * y;
   }
   return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
 }
@@ -145,7 +165,8 @@ static sr_status counting_sort(const uint32_t *rank, int64_t k, const uint32_t *
   return SR_OK;
 }
 
-// Exchanges a stable merge sort of y makes: pairs q < s with y[q] > y[s] (strictly). Sorts y; tmp of length m.
+// Exchanges a stable merge sort of y makes: pairs q < s with y[q] > y[s] (strictly). Sorts y; tmp of length
+// m.
 static int64_t count_inversions(uint32_t *y, uint32_t *tmp, int64_t m) {
   int64_t swaps = 0;
   uint32_t *src = y, *dst = tmp;
@@ -154,14 +175,18 @@ static int64_t count_inversions(uint32_t *y, uint32_t *tmp, int64_t m) {
       int64_t mid = lo + width < m ? lo + width : m, hi = lo + 2 * width < m ? lo + 2 * width : m;
       int64_t a = lo, b = mid, o = lo;
       while (a < mid && b < hi) {
-        if (src[b] < src[a]) dst[o++] = src[b++], swaps += mid - a;
-        else dst[o++] = src[a++];
+        if (src[b] < src[a]) {
+          dst[o++] = src[b++];
+          swaps += mid - a;
+        } else
+          dst[o++] = src[a++];
       }
       while (a < mid) dst[o++] = src[a++];
       while (b < hi) dst[o++] = src[b++];
     }
     uint32_t *s = src;
-    src = dst, dst = s;
+    src = dst;
+    dst = s;
   }
   return swaps;
 }
@@ -175,8 +200,8 @@ static double tau_b(int64_t m, int64_t n1, int64_t n2, int64_t joint, int64_t sw
   return n0 - (double)n1 > 0 && n0 - (double)n2 > 0 ? num / sqrt((n0 - (double)n1) * (n0 - (double)n2)) : NAN;
 }
 
-// Kendall with a side a of k <= KENDALL_FEW distinct values: the a values are put in b's order (counting sort by
-// b's dense rank); walking up b tie group by tie group, each element is discordant with every element of a
+// Kendall with a side a of k <= KENDALL_FEW distinct values: the a values are put in b's order (counting sort
+// by b's dense rank); walking up b tie group by tie group, each element is discordant with every element of a
 // lower b group whose a is larger (counts per a value so far), and jointly tied with the earlier elements of
 // its own group that share its a.
 static sr_status kendall_few(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *tau, sr_err *err) {
@@ -215,11 +240,13 @@ static sr_status kendall_few(const sr_rsa_ranks *a, const sr_rsa_ranks *b, doubl
 sr_status sr_rsa_kendall(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *tau, sr_err *err) {
   *tau = NAN;
   const int64_t m = a->m;
-  if (m != b->m) return sr_fail(err, SR_ERR_ARG, "Kendall: %lld and %lld pairs", (long long)a->m, (long long)b->m);
+  if (m != b->m)
+    return sr_fail(err, SR_ERR_ARG, "Kendall: %lld and %lld pairs", (long long)a->m, (long long)b->m);
   if (a->n_distinct <= KENDALL_FEW) return kendall_few(a, b, tau, err);
   if (b->n_distinct <= KENDALL_FEW) return kendall_few(b, a, tau, err);
   uint32_t *buf = sr_alloc(sizeof(uint32_t) * (size_t)m * 3);
-  if (!buf) return sr_fail(err, SR_ERR_NOMEM, "out of memory for Kendall's tau over %lld pairs", (long long)m);
+  if (!buf)
+    return sr_fail(err, SR_ERR_NOMEM, "out of memory for Kendall's tau over %lld pairs", (long long)m);
   uint32_t *by_b = buf, *order = buf + m, *y = buf + 2 * m;
   // order: positions sorted by (rank a, rank b): by b first, then stably by a
   sr_status st = counting_sort(b->dense, b->n_distinct, NULL, by_b, m, err);
@@ -232,8 +259,10 @@ sr_status sr_rsa_kendall(const sr_rsa_ranks *a, const sr_rsa_ranks *b, double *t
   for (int64_t q = 0, run = 1; q < m; q++) {
     uint32_t p = order[q];
     y[q] = b->dense[p];
-    if (q > 0 && a->dense[p] == a->dense[order[q - 1]] && y[q] == y[q - 1]) joint += run++;
-    else run = 1;
+    if (q > 0 && a->dense[p] == a->dense[order[q - 1]] && y[q] == y[q - 1])
+      joint += run++;
+    else
+      run = 1;
   }
   const int64_t swaps = count_inversions(y, order, m);  // order is free now: the merge buffer
   sr_free(buf);
@@ -246,7 +275,8 @@ static sr_status fill_standardized(const sr_rsa_ranks *r, const float *S, int64_
   double mean = 0, ss = 0;
   int64_t p = 0;
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i + 1; j < n; j++, p++) mean += r ? 0.5 * (double)r->mid2[p] : S[(size_t)i * (size_t)n + (size_t)j];
+    for (int64_t j = i + 1; j < n; j++, p++)
+      mean += r ? 0.5 * (double)r->mid2[p] : S[(size_t)i * (size_t)n + (size_t)j];
   mean /= (double)m;
   p = 0;
   for (int64_t i = 0; i < n; i++)
@@ -255,7 +285,8 @@ static sr_status fill_standardized(const sr_rsa_ranks *r, const float *S, int64_
       ss += v * v;
     }
   const double sd = sqrt(ss / (double)m);
-  if (!(sd > 0)) return sr_fail(err, SR_ERR_ARG, "a similarity matrix is constant over its %lld pairs", (long long)m);
+  if (!(sd > 0))
+    return sr_fail(err, SR_ERR_ARG, "a similarity matrix is constant over its %lld pairs", (long long)m);
   p = 0;
   for (int64_t i = 0; i < n; i++) {
     Z[(size_t)i * (size_t)n + (size_t)i] = 0;
@@ -274,6 +305,7 @@ sr_status sr_rsa_standardize(const float *S, int64_t n, float *Z, sr_err *err) {
 }
 
 sr_status sr_rsa_standardize_ranks(const sr_rsa_ranks *r, int64_t n, float *Z, sr_err *err) {
-  if (r->m != sr_rsa_pairs(n)) return sr_fail(err, SR_ERR_ARG, "ranks of %lld pairs for %lld images", (long long)r->m, (long long)n);
+  if (r->m != sr_rsa_pairs(n))
+    return sr_fail(err, SR_ERR_ARG, "ranks of %lld pairs for %lld images", (long long)r->m, (long long)n);
   return fill_standardized(r, NULL, n, Z, err);
 }

@@ -10,9 +10,11 @@ int64_t sr_fourier_mirror(int64_t k, int64_t n) { return ((2 * (n / 2) - k) % n 
 
 sr_status sr_fourier_cells_init(sr_fourier_cells *c, int64_t h, int64_t w, sr_err *err) {
   memset(c, 0, sizeof *c);
-  if (h < 2 || w < 2) return sr_fail(err, SR_ERR_ARG, "Fourier map: plane %lldx%lld is smaller than 2x2", (long long)h,
-                                     (long long)w);
-  c->h = h, c->w = w;
+  if (h < 2 || w < 2)
+    return sr_fail(err, SR_ERR_ARG, "Fourier map: plane %lldx%lld is smaller than 2x2", (long long)h,
+                   (long long)w);
+  c->h = h;
+  c->w = w;
   c->ky = sr_calloc((size_t)(h * w), sizeof(int64_t));
   c->kx = sr_calloc((size_t)(h * w), sizeof(int64_t));
   c->of = sr_calloc((size_t)(h * w), sizeof(int64_t));
@@ -26,7 +28,8 @@ sr_status sr_fourier_cells_init(sr_fourier_cells *c, int64_t h, int64_t w, sr_er
     for (int64_t kx = 0; kx < w; kx++) {
       int64_t p = ky * w + kx, q = sr_fourier_mirror(ky, h) * w + sr_fourier_mirror(kx, w);
       if (p <= q) {
-        c->ky[c->n] = ky, c->kx[c->n] = kx;
+        c->ky[c->n] = ky;
+        c->kx[c->n] = kx;
         c->of[p] = c->n++;
       } else {
         c->of[p] = c->of[q];
@@ -36,7 +39,9 @@ sr_status sr_fourier_cells_init(sr_fourier_cells *c, int64_t h, int64_t w, sr_er
 }
 
 void sr_fourier_cells_free(sr_fourier_cells *c) {
-  sr_free(c->ky), sr_free(c->kx), sr_free(c->of);
+  sr_free(c->ky);
+  sr_free(c->kx);
+  sr_free(c->of);
   memset(c, 0, sizeof *c);
 }
 

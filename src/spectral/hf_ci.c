@@ -6,7 +6,8 @@ static double hf_stat(const int64_t *idx, int64_t k, void *ctx) {
   return sr_spectrum_hf_share_of((const sr_spectrum *)ctx, idx, k);
 }
 
-sr_status sr_spectrum_hf_ci(const sr_spectrum *s, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_spectrum_hf_ci(const sr_spectrum *s, int64_t b, double level, sr_rng *rng, sr_ci *out,
+                            sr_err *err) {
   if (!s->img_high || s->n < 1) return sr_fail(err, SR_ERR_ARG, "hf share CI: no spectrum");
   return sr_bootstrap(s->n, hf_stat, (void *)s, b, level, rng, out, err);
 }

@@ -26,24 +26,33 @@ typedef struct paired_ctx {
 static double paired_stat(const int64_t *idx, int64_t k, void *p) {
   const paired_ctx *c = p;
   double a = 0, b = 0;
-  for (int64_t j = 0; j < k; j++) a += c->sa[idx[j]], b += c->sb[idx[j]];
+  for (int64_t j = 0; j < k; j++) {
+    a += c->sa[idx[j]];
+    b += c->sb[idx[j]];
+  }
   if (c->ratio) return a > 0 ? b / a : NAN;
   return (b - a) / ((double)k * (double)c->reps);
 }
 
-static sr_status paired_ci(const sr_paired01 *p, int ratio, int64_t nboot, double level, sr_rng *rng, sr_ci *out,
-                           sr_err *err) {
-  if (!p->a || !p->b || p->n < 1 || p->reps < 1) return sr_fail(err, SR_ERR_ARG, "paired interval: no images");
+static sr_status paired_ci(const sr_paired01 *p, int ratio, int64_t nboot, double level, sr_rng *rng,
+                           sr_ci *out, sr_err *err) {
+  if (!p->a || !p->b || p->n < 1 || p->reps < 1)
+    return sr_fail(err, SR_ERR_ARG, "paired interval: no images");
   int32_t *sa = sr_calloc((size_t)p->n, sizeof(int32_t)), *sb = sr_calloc((size_t)p->n, sizeof(int32_t));
   if (!sa || !sb) {
-    sr_free(sa), sr_free(sb);
+    sr_free(sa);
+    sr_free(sb);
     return sr_fail(err, SR_ERR_NOMEM, "paired interval over %lld images", (long long)p->n);
   }
   for (int64_t r = 0; r < p->reps; r++)
-    for (int64_t i = 0; i < p->n; i++) sa[i] += p->a[r * p->n + i] != 0, sb[i] += p->b[r * p->n + i] != 0;
+    for (int64_t i = 0; i < p->n; i++) {
+      sa[i] += p->a[r * p->n + i] != 0;
+      sb[i] += p->b[r * p->n + i] != 0;
+    }
   paired_ctx c = {.sa = sa, .sb = sb, .reps = p->reps, .ratio = ratio};
   sr_status st = sr_bootstrap(p->n, paired_stat, &c, nboot, level, rng, out, err);
-  sr_free(sa), sr_free(sb);
+  sr_free(sa);
+  sr_free(sb);
   return st;
 }
 
@@ -73,8 +82,8 @@ static double resample_median(const double *x, int64_t n, double *buf, sr_rng *r
   return sr_quantile_sorted(buf, n, 0.5);
 }
 
-sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot, double level,
-                             sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot,
+                             double level, sr_rng *rng, sr_ci *out, sr_err *err) {
   if (nx < 1 || ny < 1 || nboot < 2 || !(level > 0 && level < 1))
     return sr_fail(err, SR_ERR_ARG, "ratio of medians: need two non-empty samples, B >= 2, level in (0,1)");
   double mx, my;
@@ -82,9 +91,11 @@ sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64
   if (!st) st = sr_median(y, ny, &my, err);
   if (st) return st;
   if (!(mx > 0)) return sr_fail(err, SR_ERR_NUMERIC, "ratio of medians: the first median is %g", mx);
-  double *buf = sr_alloc((size_t)(nx > ny ? nx : ny) * sizeof(double)), *v = sr_alloc((size_t)nboot * sizeof(double));
+  double *buf = sr_alloc((size_t)(nx > ny ? nx : ny) * sizeof(double)),
+         *v = sr_alloc((size_t)nboot * sizeof(double));
   if (!buf || !v) {
-    sr_free(buf), sr_free(v);
+    sr_free(buf);
+    sr_free(v);
     return sr_fail(err, SR_ERR_NOMEM, "ratio of medians bootstrap");
   }
   for (int64_t k = 0; k < nboot; k++) {
@@ -92,9 +103,12 @@ sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64
     v[k] = a > 0 ? b / a : INFINITY;  // a resampled median of 0: the ratio is unbounded
   }
   qsort(v, (size_t)nboot, sizeof(double), sr_cmp_double);
-  *out = (sr_ci){.estimate = my / mx, .lo = sr_quantile_sorted(v, nboot, (1 - level) / 2),
-                 .hi = sr_quantile_sorted(v, nboot, (1 + level) / 2), .level = level, .b = nboot};
-  sr_free(buf), sr_free(v);
+  *out = (sr_ci){.estimate = my / mx,
+                 .lo = sr_quantile_sorted(v, nboot, (1 - level) / 2),
+                 .hi = sr_quantile_sorted(v, nboot, (1 + level) / 2),
+                 .level = level,
+                 .b = nboot};
+  sr_free(buf);
+  sr_free(v);
   return SR_OK;
 }
-

@@ -42,7 +42,8 @@ static double share_stat(const int64_t *idx, int64_t k, void *ctx) {
 static sr_status check_set(const sr_spectrum *s, sr_share which, const char *what, sr_err *err) {
   if (!s->img_high || !s->img_dc || s->n < 1) return sr_fail(err, SR_ERR_ARG, "%s: no spectrum", what);
   if (which == SR_SHARE_HF_AC && !s->has_ac)
-    return sr_fail(err, SR_ERR_NUMERIC, "%s: the mean-removed spectrum has no power (constant perturbations)", what);
+    return sr_fail(err, SR_ERR_NUMERIC, "%s: the mean-removed spectrum has no power (constant perturbations)",
+                   what);
   return SR_OK;
 }
 

@@ -71,15 +71,19 @@ static void add_power(double *plane, const fftw_complex *spec, int64_t c, int64_
 
 static sr_status check_args(const double *x, int64_t n, int64_t c, int64_t h, int64_t w, sr_layout layout,
                             double r0, sr_err *err) {
-  if (n < 1 || c < 1) return sr_fail(err, SR_ERR_ARG, "spectrum: need at least one image and channel (N=%lld, C=%lld)",
-                                     (long long)n, (long long)c);
+  if (n < 1 || c < 1)
+    return sr_fail(err, SR_ERR_ARG, "spectrum: need at least one image and channel (N=%lld, C=%lld)",
+                   (long long)n, (long long)c);
   if (h < 2 || w < 2)
-    return sr_fail(err, SR_ERR_ARG, "spectrum: planes must be at least 2x2 (got %lldx%lld)", (long long)h, (long long)w);
+    return sr_fail(err, SR_ERR_ARG, "spectrum: planes must be at least 2x2 (got %lldx%lld)", (long long)h,
+                   (long long)w);
   if (h > 65536 || w > 65536 || h * w > ((int64_t)1 << 24))  // FFTW takes int sizes for the whole batch
-    return sr_fail(err, SR_ERR_ARG, "spectrum: planes of %lldx%lld are too large", (long long)h, (long long)w);
+    return sr_fail(err, SR_ERR_ARG, "spectrum: planes of %lldx%lld are too large", (long long)h,
+                   (long long)w);
   if (layout != SR_LAYOUT_NCHW && layout != SR_LAYOUT_NHWC)
     return sr_fail(err, SR_ERR_ARG, "spectrum: layout must be resolved to NCHW or NHWC");
-  if (!(r0 > 0 && r0 <= SR_SPEC_RMAX)) return sr_fail(err, SR_ERR_ARG, "spectrum: r0 = %g is outside (0, 0.5]", r0);
+  if (!(r0 > 0 && r0 <= SR_SPEC_RMAX))
+    return sr_fail(err, SR_ERR_ARG, "spectrum: r0 = %g is outside (0, 0.5]", r0);
   size_t total;
   if (sr_mul_overflow((size_t)n, (size_t)c, &total) || sr_mul_overflow(total, (size_t)h, &total) ||
       sr_mul_overflow(total, (size_t)w, &total) || total > ((size_t)1 << 40))
@@ -111,7 +115,9 @@ static void summarize_ac(sr_spectrum *s, const double *acc) {
   s->ac_total_power = s->has_ac ? total : 0.0;
   s->hf_share_ac = s->has_ac ? high / total : NAN;
   for (int k = 0; k < SR_SPEC_NBINS; k++)
-    s->radial_ac[k] = !s->has_ac ? NAN : s->bin_count_ac[k] ? bin_sum[k] / (double)s->bin_count_ac[k] / total : 0.0;
+    s->radial_ac[k] = !s->has_ac           ? NAN
+                      : s->bin_count_ac[k] ? bin_sum[k] / (double)s->bin_count_ac[k] / total
+                                           : 0.0;
 }
 
 // Radial statistics, shares and the normalized map from the mean power `acc` (H,W), consumed into s->map.
@@ -181,11 +187,15 @@ sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, 
                                   FFTW_ESTIMATE);
   }
   if (!plan) {
-    st = sr_fail(err, SR_ERR_NOMEM, "spectrum: cannot allocate buffers or an FFTW plan for %lld planes of %lldx%lld",
+    st = sr_fail(err, SR_ERR_NOMEM,
+                 "spectrum: cannot allocate buffers or an FFTW plan for %lld planes of %lldx%lld",
                  (long long)howmany, (long long)h, (long long)w);
     goto done;
   }
-  out->n = n, out->h = h, out->w = w, out->r0 = r0;
+  out->n = n;
+  out->h = h;
+  out->w = w;
+  out->r0 = r0;
   for (int64_t i0 = 0; i0 < n; i0 += per_chunk) {
     int64_t m = n - i0 < per_chunk ? n - i0 : per_chunk;
     for (int64_t j = 0; j < m; j++) gather_planes(in + j * c * hw, x, i0 + j, c, h, w, layout);
@@ -235,25 +245,33 @@ sr_status sr_spectral_layout(const sr_npy *a, sr_layout layout, sr_layout *resol
                              int64_t *w, sr_err *err) {
   if (a->ndim == 3) {
     *resolved = SR_LAYOUT_NCHW;
-    *c = 1, *h = a->shape[1], *w = a->shape[2];
+    *c = 1;
+    *h = a->shape[1];
+    *w = a->shape[2];
     return SR_OK;
   }
   if (a->ndim != 4)
-    return sr_fail(err, SR_ERR_SHAPE, "perturbations must be (N,H,W), (N,C,H,W) or (N,H,W,C); got %d dimensions",
-                   a->ndim);
+    return sr_fail(err, SR_ERR_SHAPE,
+                   "perturbations must be (N,H,W), (N,C,H,W) or (N,H,W,C); got %d dimensions", a->ndim);
   int first = a->shape[1] == 1 || a->shape[1] == 3, last = a->shape[3] == 1 || a->shape[3] == 3;
   if (layout == SR_LAYOUT_AUTO) {
     if (!first && !last)
       return sr_fail(err, SR_ERR_SHAPE,
                      "cannot tell channels in shape (%lld,%lld,%lld,%lld): neither dim 1 nor dim 3 is 1 or 3",
-                     (long long)a->shape[0], (long long)a->shape[1], (long long)a->shape[2], (long long)a->shape[3]);
+                     (long long)a->shape[0], (long long)a->shape[1], (long long)a->shape[2],
+                     (long long)a->shape[3]);
     layout = first ? SR_LAYOUT_NCHW : SR_LAYOUT_NHWC;
   }
   *resolved = layout;
-  if (layout == SR_LAYOUT_NCHW)
-    *c = a->shape[1], *h = a->shape[2], *w = a->shape[3];
-  else
-    *c = a->shape[3], *h = a->shape[1], *w = a->shape[2];
+  if (layout == SR_LAYOUT_NCHW) {
+    *c = a->shape[1];
+    *h = a->shape[2];
+    *w = a->shape[3];
+  } else {
+    *c = a->shape[3];
+    *h = a->shape[1];
+    *w = a->shape[2];
+  }
   return SR_OK;
 }
 

@@ -13,7 +13,8 @@ int sr_cmp_double(const void *a, const void *b) {
 
 static sr_status check_finite(const double *x, int64_t n, const char *what, sr_err *err) {
   for (int64_t i = 0; i < n; i++)
-    if (!isfinite(x[i])) return sr_fail(err, SR_ERR_NUMERIC, "%s: value %lld is not finite", what, (long long)i);
+    if (!isfinite(x[i]))
+      return sr_fail(err, SR_ERR_NUMERIC, "%s: value %lld is not finite", what, (long long)i);
   return SR_OK;
 }
 
@@ -52,11 +53,13 @@ static void percentile_ci(double *vals, int64_t b, double level, sr_ci *out) {
   out->b = b;
 }
 
-sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, double level, sr_rng *rng, sr_ci *out,
-                       sr_err *err) {
-  if (n < 1 || n > (int64_t)UINT32_MAX) return sr_fail(err, SR_ERR_ARG, "bootstrap: sample size %lld", (long long)n);
+sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, double level, sr_rng *rng,
+                       sr_ci *out, sr_err *err) {
+  if (n < 1 || n > (int64_t)UINT32_MAX)
+    return sr_fail(err, SR_ERR_ARG, "bootstrap: sample size %lld", (long long)n);
   if (b < 2) return sr_fail(err, SR_ERR_ARG, "bootstrap: need at least 2 resamples (got %lld)", (long long)b);
-  if (!(level > 0 && level < 1)) return sr_fail(err, SR_ERR_ARG, "bootstrap: level %g is outside (0,1)", level);
+  if (!(level > 0 && level < 1))
+    return sr_fail(err, SR_ERR_ARG, "bootstrap: level %g is outside (0,1)", level);
   int64_t *idx = sr_alloc((size_t)n * sizeof(int64_t));
   double *vals = sr_alloc((size_t)b * sizeof(double));
   if (!idx || !vals) {
@@ -70,9 +73,11 @@ sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, doubl
   for (int64_t r = 0; r < b && !st; r++) {
     for (int64_t i = 0; i < n; i++) idx[i] = sr_rng_below(rng, (uint32_t)n);
     vals[r] = stat(idx, n, ctx);
-    if (!isfinite(vals[r])) st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap: resample %lld gave a non-finite statistic", (long long)r);
+    if (!isfinite(vals[r]))
+      st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap: resample %lld gave a non-finite statistic", (long long)r);
   }
-  if (!st && !isfinite(out->estimate)) st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap: the statistic is not finite");
+  if (!st && !isfinite(out->estimate))
+    st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap: the statistic is not finite");
   if (!st) percentile_ci(vals, b, level, out);
   sr_free(idx);
   sr_free(vals);
@@ -80,9 +85,11 @@ sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, doubl
 }
 
 static sr_status check_boot_args(int64_t n, int64_t b, double level, const char *what, sr_err *err) {
-  if (n < 1 || n > (int64_t)UINT32_MAX) return sr_fail(err, SR_ERR_ARG, "%s: sample size %lld", what, (long long)n);
+  if (n < 1 || n > (int64_t)UINT32_MAX)
+    return sr_fail(err, SR_ERR_ARG, "%s: sample size %lld", what, (long long)n);
   if (b < 2) return sr_fail(err, SR_ERR_ARG, "%s: need at least 2 resamples (got %lld)", what, (long long)b);
-  if (!(level > 0 && level < 1)) return sr_fail(err, SR_ERR_ARG, "%s: level %g is outside (0,1)", what, level);
+  if (!(level > 0 && level < 1))
+    return sr_fail(err, SR_ERR_ARG, "%s: level %g is outside (0,1)", what, level);
   return SR_OK;
 }
 
@@ -90,8 +97,8 @@ static void draw_indices(int64_t *idx, int64_t n, sr_rng *rng) {
   for (int64_t i = 0; i < n; i++) idx[i] = sr_rng_below(rng, (uint32_t)n);
 }
 
-sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t n2, sr_boot_stat stat2, void *ctx2,
-                            int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t n2, sr_boot_stat stat2,
+                            void *ctx2, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err) {
   sr_status st = check_boot_args(n1, b, level, "bootstrap difference (sample 1)", err);
   if (!st) st = check_boot_args(n2, b, level, "bootstrap difference (sample 2)", err);
   if (st) return st;
@@ -104,13 +111,15 @@ sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t 
   for (int64_t i = 0; i < n1; i++) i1[i] = i;
   for (int64_t i = 0; i < n2; i++) i2[i] = i;
   out->estimate = stat2(i2, n2, ctx2) - stat1(i1, n1, ctx1);
-  if (!isfinite(out->estimate)) st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap difference: the statistic is not finite");
+  if (!isfinite(out->estimate))
+    st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap difference: the statistic is not finite");
   for (int64_t r = 0; r < b && !st; r++) {
     draw_indices(i1, n1, rng);
     draw_indices(i2, n2, rng);
     vals[r] = stat2(i2, n2, ctx2) - stat1(i1, n1, ctx1);
     if (!isfinite(vals[r]))
-      st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap difference: resample %lld gave a non-finite statistic", (long long)r);
+      st = sr_fail(err, SR_ERR_NUMERIC, "bootstrap difference: resample %lld gave a non-finite statistic",
+                   (long long)r);
   }
   if (!st) percentile_ci(vals, b, level, out);
 done:
@@ -138,7 +147,8 @@ sr_status sr_bootstrap_median(const double *x, int64_t n, int64_t b, double leve
   sr_status st = check_finite(x, n, "bootstrap median", err);
   if (st) return st;
   median_ctx m = {x, sr_alloc((size_t)n * sizeof(double))};
-  if (!m.scratch) return sr_fail(err, SR_ERR_NOMEM, "bootstrap median: cannot allocate %lld values", (long long)n);
+  if (!m.scratch)
+    return sr_fail(err, SR_ERR_NOMEM, "bootstrap median: cannot allocate %lld values", (long long)n);
   st = sr_bootstrap(n, median_of, &m, b, level, rng, out, err);
   sr_free(m.scratch);
   return st;
@@ -149,11 +159,15 @@ typedef struct {
   int g;  // 0: first sample, 1: second
 } tagged;
 
-static int cmp_tagged(const void *a, const void *b) { return sr_cmp_double(&((const tagged *)a)->v, &((const tagged *)b)->v); }
+static int cmp_tagged(const void *a, const void *b) {
+  return sr_cmp_double(&((const tagged *)a)->v, &((const tagged *)b)->v);
+}
 
-sr_status sr_mann_whitney(const double *x, int64_t n1, const double *y, int64_t n2, sr_mwu *out, sr_err *err) {
+sr_status sr_mann_whitney(const double *x, int64_t n1, const double *y, int64_t n2, sr_mwu *out,
+                          sr_err *err) {
   if (n1 < 1 || n2 < 1)
-    return sr_fail(err, SR_ERR_ARG, "Mann-Whitney: empty sample (n1=%lld, n2=%lld)", (long long)n1, (long long)n2);
+    return sr_fail(err, SR_ERR_ARG, "Mann-Whitney: empty sample (n1=%lld, n2=%lld)", (long long)n1,
+                   (long long)n2);
   sr_status st = check_finite(x, n1, "Mann-Whitney sample 1", err);
   if (!st) st = check_finite(y, n2, "Mann-Whitney sample 2", err);
   if (st) return st;
@@ -177,14 +191,16 @@ sr_status sr_mann_whitney(const double *x, int64_t n1, const double *y, int64_t 
   }
   sr_free(all);
   double a = (double)n1, b = (double)n2, nn = (double)n;
-  out->n1 = n1, out->n2 = n2;
+  out->n1 = n1;
+  out->n2 = n2;
   out->u1 = r1 - a * (a + 1) / 2;
   out->u2 = a * b - out->u1;
   out->effect = out->u1 / (a * b);
   double mu = a * b / 2;
   double var = n > 1 ? a * b / 12 * ((nn + 1) - ties / (nn * (nn - 1))) : 0;
   if (!(var > 0)) {  // every value tied: no evidence either way
-    out->z = 0, out->p = 1;
+    out->z = 0;
+    out->p = 1;
     return SR_OK;
   }
   double d = fabs(out->u1 - mu) - 0.5;

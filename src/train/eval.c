@@ -21,13 +21,14 @@ static void tally(sr_eval_result *r, const float *logits, const int32_t *y, int6
   }
 }
 
-sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
-                      int want_confusion, sr_eval_result *r, sr_err *err) {
+sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
+                      const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err) {
   memset(r, 0, sizeof *r);
   int K = m->cfg.classes;
   if (!idx) n = ds->n;
   if (ds->num_classes > K)
-    return sr_fail(err, SR_ERR_SHAPE, "dataset %s has %d classes, the model %d", ds->name, ds->num_classes, K);
+    return sr_fail(err, SR_ERR_SHAPE, "dataset %s has %d classes, the model %d", ds->name, ds->num_classes,
+                   K);
   int64_t B = o->batch > 0 ? o->batch : 256, chw = (int64_t)sr_batch_channels(ds, o) * ds->h * ds->w;
   float *x = sr_alloc(sizeof(float) * (size_t)(B * chw)), *logits = sr_alloc(sizeof(float) * (size_t)(B * K));
   int32_t *y = sr_alloc(sizeof(int32_t) * (size_t)B);
@@ -50,7 +51,10 @@ sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int
   r->n = n;
   r->loss = n ? loss_sum / (double)n : 0;
   r->accuracy = n ? (double)r->correct / (double)n : 0;
-  sr_free(x), sr_free(logits), sr_free(y), sr_free(ids);
+  sr_free(x);
+  sr_free(logits);
+  sr_free(y);
+  sr_free(ids);
   if (st) sr_eval_result_free(r);
   return st;
 }

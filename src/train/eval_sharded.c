@@ -21,14 +21,15 @@ sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_dataset *ds, con
   // returned before these collectives; the CLI then aborts the job, so nobody waits forever.)
   double loss_sum = r->loss * (double)r->n;
   int64_t hits = r->correct;
-  if (!(st = sr_dist_allreduce_f64(d, &loss_sum, 1, err)) && !(st = sr_dist_allreduce_i64(d, &hits, 1, err)) &&
-      r->confusion)
+  if (!(st = sr_dist_allreduce_f64(d, &loss_sum, 1, err)) &&
+      !(st = sr_dist_allreduce_i64(d, &hits, 1, err)) && r->confusion)
     st = sr_dist_allreduce_i64(d, r->confusion, (int64_t)r->classes * r->classes, err);
   if (st) {
     sr_eval_result_free(r);
     return st;
   }
-  r->n = n, r->correct = hits;
+  r->n = n;
+  r->correct = hits;
   r->loss = n ? loss_sum / (double)n : 0;
   r->accuracy = n ? (double)hits / (double)n : 0;
   return SR_OK;

@@ -36,7 +36,10 @@ static const sr_tensor_info *largest_weight(const sr_model *m, double *mag) {
     if (ti->where != 0) continue;
     for (int64_t i = 0; i < ti->count; i++) {
       double a = fabs((double)m->params[ti->offset + i]);
-      if (a > *mag) *mag = a, best = ti;
+      if (a > *mag) {
+        *mag = a;
+        best = ti;
+      }
     }
   }
   return best;
@@ -47,24 +50,27 @@ sr_status sr_train_check_finite(const sr_model *m, double loss, int epoch, int64
   const float *bufs[2] = {m->grads, m->params};
   if (!isfinite(loss)) {  // before backward: the weights the forward pass used are to blame
     double mag;
-    if (!all_finite(m->params, m->n_params)) bufs[0] = NULL;  // name the non-finite weight below
+    if (!all_finite(m->params, m->n_params))
+      bufs[0] = NULL;  // name the non-finite weight below
     else {
       const sr_tensor_info *ti = largest_weight(m, &mag);
-      return sr_fail(err, SR_ERR_NUMERIC,
-                     "training diverged at epoch %d step %lld: the loss is %g; the weights are finite but reach "
-                     "|w| = %.3g in layer '%s' (the forward pass overflowed); lower --lr",
-                     epoch + 1, (long long)step, loss, mag, ti ? ti->name : "?");
+      return sr_fail(
+          err, SR_ERR_NUMERIC,
+          "training diverged at epoch %d step %lld: the loss is %g; the weights are finite but reach "
+          "|w| = %.3g in layer '%s' (the forward pass overflowed); lower --lr",
+          epoch + 1, (long long)step, loss, mag, ti ? ti->name : "?");
     }
   }
   for (int k = 0; k < 2; k++) {
     if (!bufs[k] || all_finite(bufs[k], m->n_params)) continue;
     int64_t at = 0;
     const sr_tensor_info *ti = first_bad(m, bufs[k], &at);
-    return sr_fail(err, SR_ERR_NUMERIC,
-                   "training diverged at epoch %d step %lld: non-finite %s in layer '%s' (element %lld is %g; "
-                   "the loss was %g); lower --lr",
-                   epoch + 1, (long long)step, what[k], ti ? ti->name : "?", (long long)at,
-                   ti ? (double)bufs[k][ti->offset + at] : NAN, loss);
+    return sr_fail(
+        err, SR_ERR_NUMERIC,
+        "training diverged at epoch %d step %lld: non-finite %s in layer '%s' (element %lld is %g; "
+        "the loss was %g); lower --lr",
+        epoch + 1, (long long)step, what[k], ti ? ti->name : "?", (long long)at,
+        ti ? (double)bufs[k][ti->offset + at] : NAN, loss);
   }
   return SR_OK;
 }

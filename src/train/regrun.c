@@ -8,16 +8,28 @@
 void sr_reg_run_free(sr_reg_run *r) {
   sr_reg_target_free(&r->target);
   sr_reg_state_free(&r->state);
-  sr_free(r->images.images), sr_free(r->images.labels);
-  sr_free(r->xa), sr_free(r->xb), sr_free(r->y), sr_free(r->pi), sr_free(r->pj), sr_free(r->tgt), sr_free(r->scnn);
+  sr_free(r->images.images);
+  sr_free(r->images.labels);
+  sr_free(r->xa);
+  sr_free(r->xb);
+  sr_free(r->y);
+  sr_free(r->pi);
+  sr_free(r->pj);
+  sr_free(r->tgt);
+  sr_free(r->scnn);
   sr_free(r->sums);
-  for (int l = 0; l < SR_MAX_FEATURES; l++) sr_free(r->fa[l]), sr_free(r->fb[l]), sr_free(r->ga[l]), sr_free(r->gb[l]);
+  for (int l = 0; l < SR_MAX_FEATURES; l++) {
+    sr_free(r->fa[l]);
+    sr_free(r->fb[l]);
+    sr_free(r->ga[l]);
+    sr_free(r->gb[l]);
+  }
   memset(r, 0, sizeof *r);
 }
 
 // The N regularization images as one uint8 array shaped like the model's input (channels per opts).
-static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train, const int64_t *tr_idx,
-                               int64_t n_tr, const sr_model *m, sr_err *err) {
+static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train,
+                               const int64_t *tr_idx, int64_t n_tr, const sr_model *m, sr_err *err) {
   sr_dataset other = {0}, *src = (sr_dataset *)train;
   sr_status st = SR_OK;
   if (c->reg.data[0] && (st = sr_dataset_load(c->reg.data, "train", &other, err))) return st;
@@ -29,12 +41,15 @@ static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr
   r->images = (sr_dataset){.n = n, .c = oc, .h = m->cfg.in_h, .w = m->cfg.in_w, .num_classes = 1};
   r->images.images = sr_alloc(out * (size_t)n);
   r->images.labels = sr_calloc((size_t)n, sizeof(int32_t));
-  if (!tmp || !r->images.images || !r->images.labels) st = sr_fail(err, SR_ERR_NOMEM, "regularization images");
+  if (!tmp || !r->images.images || !r->images.labels)
+    st = sr_fail(err, SR_ERR_NOMEM, "regularization images");
   for (int64_t i = 0; !st && i < n; i++)  // the first N training images after the hold-out, or of --reg-data
     memcpy(tmp + img * (size_t)i, src->images + img * (size_t)(c->reg.data[0] ? i : tr_idx[i]), img);
-  if (!st && n < 2) st = sr_fail(err, SR_ERR_ARG, "--reg-n: need at least 2 regularization images (have %lld)", (long long)n);
-  if (!st) st = sr_reg_resize_images(tmp, n, src->c, src->h, src->w, oc, m->cfg.in_h, m->cfg.in_w, SR_RESIZE_AREA,
-                                     r->images.images, err);
+  if (!st && n < 2)
+    st = sr_fail(err, SR_ERR_ARG, "--reg-n: need at least 2 regularization images (have %lld)", (long long)n);
+  if (!st)
+    st = sr_reg_resize_images(tmp, n, src->c, src->h, src->w, oc, m->cfg.in_h, m->cfg.in_w, SR_RESIZE_AREA,
+                              r->images.images, err);
   sr_free(tmp);
   sr_dataset_free(&other);
   return st;
@@ -58,30 +73,40 @@ static sr_status build_target(sr_reg_run *r, const sr_train_config *c, sr_err *e
 
 static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {
   size_t k = (size_t)r->k, in = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-  r->xa = sr_alloc(sizeof(float) * k * in), r->xb = sr_alloc(sizeof(float) * k * in);
+  r->xa = sr_alloc(sizeof(float) * k * in);
+  r->xb = sr_alloc(sizeof(float) * k * in);
   r->y = sr_alloc(sizeof(int32_t) * k);
-  r->pi = sr_alloc(sizeof(int64_t) * k), r->pj = sr_alloc(sizeof(int64_t) * k);
-  r->tgt = sr_alloc(sizeof(float) * k), r->scnn = sr_alloc(sizeof(float) * k);
+  r->pi = sr_alloc(sizeof(int64_t) * k);
+  r->pj = sr_alloc(sizeof(int64_t) * k);
+  r->tgt = sr_alloc(sizeof(float) * k);
+  r->scnn = sr_alloc(sizeof(float) * k);
   r->sums = sr_alloc(sizeof(double) * (size_t)sr_reg_channel_count(&r->state));
   int ok = r->xa && r->xb && r->y && r->pi && r->pj && r->tgt && r->scnn && r->sums;
   for (int l = 0; ok && l < r->state.n_layers; l++) {
     size_t n = sizeof(float) * k * (size_t)r->state.chw[l];
-    ok = (r->fa[l] = sr_alloc(n)) && (r->fb[l] = sr_alloc(n)) && (r->ga[l] = sr_alloc(n)) && (r->gb[l] = sr_alloc(n));
+    ok = (r->fa[l] = sr_alloc(n)) && (r->fb[l] = sr_alloc(n)) && (r->ga[l] = sr_alloc(n)) &&
+         (r->gb[l] = sr_alloc(n));
   }
   return ok ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "regularizer buffers");
 }
 
-sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train, const int64_t *tr_idx,
-                           int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts, sr_err *err) {
+sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train,
+                           const int64_t *tr_idx, int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts,
+                           sr_err *err) {
   memset(r, 0, sizeof *r);
   if (!c->reg.kind[0] || !strcmp(c->reg.kind, "none")) return SR_OK;
-  r->on = 1, r->k = c->reg.pairs, r->alpha = c->reg.alpha, r->mse = c->reg.mse, r->dist = c->run.dist;
+  r->on = 1;
+  r->k = c->reg.pairs;
+  r->alpha = c->reg.alpha;
+  r->mse = c->reg.mse;
+  r->dist = c->run.dist;
   if (r->k < 2 || r->k > SR_REG_PROBES)
-    return sr_fail(err, SR_ERR_ARG, "--reg-pairs must be in [2, %d] (batch norm needs 2), got %d", SR_REG_PROBES, r->k);
+    return sr_fail(err, SR_ERR_ARG, "--reg-pairs must be in [2, %d] (batch norm needs 2), got %d",
+                   SR_REG_PROBES, r->k);
   int R = sr_dist_size(r->dist), need = m->n_bn ? 2 : 1;
   if (r->k / R < need)
-    return sr_fail(err, SR_ERR_ARG, "--reg-pairs %d over %d ranks leaves %d pairs on some rank; %s needs %d", r->k, R,
-                   r->k / R, m->n_bn ? "batch norm" : "the regularizer", need);
+    return sr_fail(err, SR_ERR_ARG, "--reg-pairs %d over %d ranks leaves %d pairs on some rank; %s needs %d",
+                   r->k, R, r->k / R, m->n_bn ? "batch norm" : "the regularizer", need);
   if (!(c->reg.alpha >= 0)) return sr_fail(err, SR_ERR_ARG, "--alpha must be >= 0");
   int layers[SR_MAX_FEATURES], nl = 0;
   sr_status st = c->reg.layers[0] ? sr_reg_parse_layers(m, c->reg.layers, layers, &nl, err) : SR_OK;
@@ -94,7 +119,10 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dat
   if (!st) st = alloc_buffers(r, m, err);
   if (st) return st;
   r->opts = *train_opts;
-  r->opts.augment = 0, r->opts.shuffle = 0, r->opts.gray = 0, r->opts.batch = r->k;  // images already in model channels
+  r->opts.augment = 0;
+  r->opts.shuffle = 0;
+  r->opts.gray = 0;
+  r->opts.batch = r->k;  // images already in model channels
   sr_rng_seed(&r->rng, c->optim.seed, 7);
   sr_rng probe;
   sr_rng_seed(&probe, c->optim.seed, 8);
@@ -104,18 +132,23 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dat
 }
 
 // Forward the images target.idx[a[p]] and target.idx[b[p]] on slots 1 and 2, reading every layer.
-static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const int64_t *a, const int64_t *b, int k, int training,
-                               sr_tape **ta, sr_tape **tb, sr_err *err) {
+static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const int64_t *a, const int64_t *b, int k,
+                               int training, sr_tape **ta, sr_tape **tb, sr_err *err) {
   int64_t ia[SR_REG_PROBES], ib[SR_REG_PROBES];
-  for (int p = 0; p < k; p++) ia[p] = r->target.idx[a[p]], ib[p] = r->target.idx[b[p]];
+  for (int p = 0; p < k; p++) {
+    ia[p] = r->target.idx[a[p]];
+    ib[p] = r->target.idx[b[p]];
+  }
   sr_status st;
   if ((st = sr_make_batch(&r->images, ia, k, &r->opts, 0, 0, r->xa, r->y, err)) ||
       (st = sr_make_batch(&r->images, ib, k, &r->opts, 0, 0, r->xb, r->y, err)) ||
       (st = sr_model_tape(m, k, 1, ta, err)) || (st = sr_model_tape(m, k, 2, tb, err)) ||
-      (st = sr_tape_forward(*ta, r->xa, training, NULL, err)) || (st = sr_tape_forward(*tb, r->xb, training, NULL, err)))
+      (st = sr_tape_forward(*ta, r->xa, training, NULL, err)) ||
+      (st = sr_tape_forward(*tb, r->xb, training, NULL, err)))
     return st;
   for (int l = 0; l < r->state.n_layers && !st; l++)
-    if (!(st = sr_tape_feature(*ta, r->state.feat[l], r->fa[l], err))) st = sr_tape_feature(*tb, r->state.feat[l], r->fb[l], err);
+    if (!(st = sr_tape_feature(*ta, r->state.feat[l], r->fa[l], err)))
+      st = sr_tape_feature(*tb, r->state.feat[l], r->fb[l], err);
   return st;
 }
 
@@ -133,8 +166,16 @@ sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err)
     sr_reg_channel_sums(&r->state, r->fa, r->fb, kl, r->sums);
     st = sr_dist_allreduce_f64(r->dist, r->sums, sr_reg_channel_count(&r->state), err);
   }
-  sr_reg_step step = {.feats_a = r->fa, .feats_b = r->fb, .k = kl, .target = r->tgt + lo, .alpha = r->alpha,
-                      .mse = r->mse, .loss = loss, .s_cnn = r->scnn, .grad_a = r->ga, .grad_b = r->gb};
+  sr_reg_step step = {.feats_a = r->fa,
+                      .feats_b = r->fb,
+                      .k = kl,
+                      .target = r->tgt + lo,
+                      .alpha = r->alpha,
+                      .mse = r->mse,
+                      .loss = loss,
+                      .s_cnn = r->scnn,
+                      .grad_a = r->ga,
+                      .grad_b = r->gb};
   if (!st) st = sr_reg_loss_shard(&r->state, &step, r->k, r->sums, err);
   for (int l = 0; l < L && !st; l++)
     if (!(st = sr_tape_feature_grad(ta, r->state.feat[l], r->ga[l], err)))
@@ -148,7 +189,10 @@ sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err)
     memcpy(r->state.dw, red, sizeof(double) * (size_t)L);
     *loss = red[L];
   }
-  if (!st) r->loss_sum += *loss, r->loss_n++;
+  if (!st) {
+    r->loss_sum += *loss;
+    r->loss_n++;
+  }
   return st;
 }
 
@@ -189,16 +233,20 @@ void sr_reg_run_ckpt_meta(const sr_reg_run *r, char buf[][80], const char **kv) 
     snprintf(buf[3], 80, "%a", r->loss_sum);
     snprintf(buf[4], 80, "%lld", (long long)r->loss_n);
     const char *keys[] = {"reg_rng", "reg_w_started", "reg_updates", "reg_loss_sum", "reg_loss_n"};
-    for (int i = 0; i < 5; i++) kv[n++] = keys[i], kv[n++] = buf[i];
+    for (int i = 0; i < 5; i++) {
+      kv[n++] = keys[i];
+      kv[n++] = buf[i];
+    }
   }
   kv[n] = NULL;
 }
 
-static sr_status restore_tensor(const sr_st_file *f, const char *path, const char *name, sr_dtype dt, int64_t count,
-                                void *dst, sr_err *err) {
+static sr_status restore_tensor(const sr_st_file *f, const char *path, const char *name, sr_dtype dt,
+                                int64_t count, void *dst, sr_err *err) {
   const sr_st_tensor *t = sr_st_find(f, name);
   if (!t || t->dtype != dt || t->count != count)
-    return sr_fail(err, SR_ERR_FORMAT, "%s: regularizer tensor '%s' is missing or has the wrong size", path, name);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: regularizer tensor '%s' is missing or has the wrong size", path,
+                   name);
   memcpy(dst, t->data, (size_t)count * sr_dtype_size(dt));
   return SR_OK;
 }
@@ -213,10 +261,12 @@ sr_status sr_reg_run_restore(sr_reg_run *r, const sr_st_file *f, const char *pat
     snprintf(name, sizeof name, "reg.running_mean.%d", l);
     st = restore_tensor(f, path, name, SR_F32, r->state.channels[l], r->state.run_mean[l], err);
   }
-  const char *rng = sr_st_meta(f, "reg_rng"), *wb = sr_st_meta(f, "reg_w_started"), *up = sr_st_meta(f, "reg_updates");
+  const char *rng = sr_st_meta(f, "reg_rng"), *wb = sr_st_meta(f, "reg_w_started"),
+             *up = sr_st_meta(f, "reg_updates");
   const char *ls = sr_st_meta(f, "reg_loss_sum"), *ln = sr_st_meta(f, "reg_loss_n");
   if (!st && (!rng || strlen(rng) != 64 || !wb || !up || !ls || !ln))
-    st = sr_fail(err, SR_ERR_FORMAT, "%s: regularizer metadata missing (checkpoint of a baseline run?)", path);
+    st =
+        sr_fail(err, SR_ERR_FORMAT, "%s: regularizer metadata missing (checkpoint of a baseline run?)", path);
   for (int i = 0; !st && i < 4; i++) {
     char word[17];
     memcpy(word, rng + 16 * i, 16);

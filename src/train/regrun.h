@@ -15,10 +15,10 @@ typedef struct sr_reg_run {
   double alpha;
   sr_reg_target target;
   sr_reg_state state;
-  sr_rng rng;                 // pair sampling (checkpointed)
-  sr_dataset images;          // the regularization images (uint8), labels unused
-  sr_loader_opts opts;        // the training preprocessing without augmentation
-  float *xa, *xb;             // (k, C, H, W)
+  sr_rng rng;           // pair sampling (checkpointed)
+  sr_dataset images;    // the regularization images (uint8), labels unused
+  sr_loader_opts opts;  // the training preprocessing without augmentation
+  float *xa, *xb;       // (k, C, H, W)
   int32_t *y;
   float *fa[SR_MAX_FEATURES], *fb[SR_MAX_FEATURES], *ga[SR_MAX_FEATURES], *gb[SR_MAX_FEATURES];
   int64_t *pi, *pj;
@@ -26,14 +26,15 @@ typedef struct sr_reg_run {
   int64_t probe_i[SR_REG_PROBES], probe_j[SR_REG_PROBES];
   float probe_t[SR_REG_PROBES], probe_s[SR_REG_PROBES];
   char ckpt_names[SR_MAX_FEATURES][40];
-  double loss_sum;            // this epoch (checkpointed)
+  double loss_sum;  // this epoch (checkpointed)
   int64_t loss_n;
-  sr_dist *dist;              // data-parallel ranks: each forwards its shard of the k pairs
-  double *sums;               // per-channel sums of the pair batch (reduced over ranks)
+  sr_dist *dist;  // data-parallel ranks: each forwards its shard of the k pairs
+  double *sums;   // per-channel sums of the pair batch (reduced over ranks)
 } sr_reg_run;
 
-sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train, const int64_t *tr_idx,
-                           int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts, sr_err *err);
+sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train,
+                           const int64_t *tr_idx, int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts,
+                           sr_err *err);
 // Forward both halves (training mode), the loss, feature gradients, backward: adds into m->grads and
 // r->state.dw. Call between zero_grad and the SGD step.
 sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err);

@@ -32,8 +32,10 @@ static sr_status read_config(const char *run, char *path, size_t np, cJSON **out
 }
 
 void sr_run_resolve_arch(const char *run, const char *arch, char *out, size_t n) {
-  if (!strncmp(arch, "onnx:", 5) && arch[5] && arch[5] != '/') snprintf(out, n, "onnx:%s/%s", run, arch + 5);
-  else snprintf(out, n, "%s", arch);
+  if (!strncmp(arch, "onnx:", 5) && arch[5] && arch[5] != '/')
+    snprintf(out, n, "onnx:%s/%s", run, arch + 5);
+  else
+    snprintf(out, n, "%s", arch);
 }
 
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err) {
@@ -42,10 +44,13 @@ sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_in
   sr_status st = read_config(run, path, sizeof path, &j, err);
   if (st) return st;
   memset(info, 0, sizeof *info);
-  const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model"), *w = cJSON_GetObjectItemCaseSensitive(j, "width");
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model"),
+              *w = cJSON_GetObjectItemCaseSensitive(j, "width");
   const cJSON *data = cJSON_GetObjectItemCaseSensitive(j, "data");
-  sr_model_config cfg = {.in_c = json_int(j, "in_channels", 0), .in_h = json_int(j, "in_height", 0),
-                         .in_w = json_int(j, "in_width", 0), .classes = json_int(j, "classes", 0),
+  sr_model_config cfg = {.in_c = json_int(j, "in_channels", 0),
+                         .in_h = json_int(j, "in_height", 0),
+                         .in_w = json_int(j, "in_width", 0),
+                         .classes = json_int(j, "classes", 0),
                          .width = cJSON_IsNumber(w) ? w->valuedouble : 1.0};
   if (!cJSON_IsString(model) || cfg.in_c < 1 || cfg.in_h < 1 || cfg.in_w < 1 || cfg.classes < 1) {
     cJSON_Delete(j);
@@ -55,7 +60,8 @@ sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_in
   const cJSON *feats = cJSON_GetObjectItemCaseSensitive(j, "features");
   if (cJSON_IsString(feats)) snprintf(cfg.features, sizeof cfg.features, "%s", feats->valuestring);
   snprintf(info->data, sizeof info->data, "%s", cJSON_IsString(data) ? data->valuestring : "fashion-mnist");
-  const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gray"), *mean = cJSON_GetObjectItemCaseSensitive(j, "input_mean"),
+  const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gray"),
+              *mean = cJSON_GetObjectItemCaseSensitive(j, "input_mean"),
               *scale = cJSON_GetObjectItemCaseSensitive(j, "input_scale");
   info->gray = cJSON_IsBool(g) ? cJSON_IsTrue(g) : 1;
   info->mean = cJSON_IsNumber(mean) ? mean->valuedouble : 0.5;
@@ -144,9 +150,12 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
     get_str(reg, "data", c->reg.data, sizeof c->reg.data);
     get_str(reg, "target", c->reg.target, sizeof c->reg.target);
     get_str(reg, "indices", c->reg.indices, sizeof c->reg.indices);
-    if (!(n >= 2 && n <= 1e8)) seed = -1;  // reported below
-    else c->reg.n = (int64_t)n;
-    c->reg.pairs = to_int(pairs), c->reg.mse = !strcmp(loss, "mse");
+    if (!(n >= 2 && n <= 1e8))
+      seed = -1;  // reported below
+    else
+      c->reg.n = (int64_t)n;
+    c->reg.pairs = to_int(pairs);
+    c->reg.mse = !strcmp(loss, "mse");
   }
   cJSON_Delete(j);
   if (!(seed >= 0 && seed <= 9007199254740992.0) || !(limit >= 0 && limit <= 9e15))

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "simreg/layers.h"
 #include "finite.h"
 #include "regrun.h"
+#include "simreg/layers.h"
 #include "simreg/safetensors.h"
 #include "simreg/train.h"
 
@@ -24,7 +24,8 @@ sr_train_config sr_train_config_default(void) {
   c.optim.batch = 64;
   c.optim.lr = 0.1;
   c.optim.momentum = 0.9;
-  c.optim.sched = (sr_lr_schedule){.kind = SR_LR_CYCLIC, .lr0 = 0.1, .step_size = 10, .gamma = 0.1, .total_epochs = 20};
+  c.optim.sched =
+      (sr_lr_schedule){.kind = SR_LR_CYCLIC, .lr0 = 0.1, .step_size = 10, .gamma = 0.1, .total_epochs = 20};
   c.data.val_fraction = 0.01;
   c.data.augment = 1;
   c.data.crop_pad = 4;
@@ -43,13 +44,13 @@ sr_train_config sr_train_config_default(void) {
 
 // Where training stands: everything a checkpoint must hold besides weights and momentum.
 typedef struct progress_state {
-  int epoch;         // current epoch (0-based)
-  int64_t step;      // batches done in it
-  double lsum;       // running sums of the current epoch
+  int epoch;     // current epoch (0-based)
+  int64_t step;  // batches done in it
+  double lsum;   // running sums of the current epoch
   int64_t seen, hits;
-  double secs;       // training seconds spent in the current epoch before a resume
-  double wait0;      // loader wait seconds at the epoch's (or resume's) start
-  double best;       // lowest validation loss so far
+  double secs;   // training seconds spent in the current epoch before a resume
+  double wait0;  // loader wait seconds at the epoch's (or resume's) start
+  double best;   // lowest validation loss so far
 } progress_state;
 
 typedef struct run_state {
@@ -64,11 +65,11 @@ typedef struct run_state {
   cJSON *metrics;  // array of epoch objects
   progress_state pos;
   sr_reg_run reg;
-  sr_dist *dist;          // data-parallel ranks (NULL: one process)
+  sr_dist *dist;  // data-parallel ranks (NULL: one process)
   int rank, size;
-  sr_dist_grads *buckets; // gradient allreduce overlapped with the backward pass
-  double comm_wait0;      // the buckets' wait seconds at the epoch's start
-  int resumed;            // continued from a checkpoint
+  sr_dist_grads *buckets;    // gradient allreduce overlapped with the backward pass
+  double comm_wait0;         // the buckets' wait seconds at the epoch's start
+  int resumed;               // continued from a checkpoint
   sr_train_epoch_info last;  // the last epoch's report
   int have_last;
 } run_state;
@@ -81,7 +82,10 @@ static void run_free(run_state *r) {
   sr_model_free(&r->model);
   sr_dataset_free(&r->train);
   sr_dataset_free(&r->test);
-  sr_free(r->tr_idx), sr_free(r->va_idx), sr_free(r->dlogits), sr_free(r->logits);
+  sr_free(r->tr_idx);
+  sr_free(r->va_idx);
+  sr_free(r->dlogits);
+  sr_free(r->logits);
   cJSON_Delete(r->metrics);
 }
 
@@ -123,10 +127,12 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   cJSON *j = cJSON_CreateObject();
   int ok = j != NULL;  // every member must make it in: a config.json missing a setting is not the run's
-  ok &= cJSON_AddStringToObject(j, "name", strrchr(c->run.out, '/') ? strrchr(c->run.out, '/') + 1 : c->run.out) != NULL;
+  ok &= cJSON_AddStringToObject(j, "name",
+                                strrchr(c->run.out, '/') ? strrchr(c->run.out, '/') + 1 : c->run.out) != NULL;
   ok &= cJSON_AddStringToObject(j, "version", SR_VERSION_STRING) != NULL;
   // an imported graph travels with the run (copied by copy_onnx), named relative to it
-  ok &= cJSON_AddStringToObject(j, "model", strncmp(c->model.arch, "onnx:", 5) ? c->model.arch : "onnx:model.onnx") != NULL;
+  ok &= cJSON_AddStringToObject(
+            j, "model", strncmp(c->model.arch, "onnx:", 5) ? c->model.arch : "onnx:model.onnx") != NULL;
   if (c->model.features[0]) ok &= cJSON_AddStringToObject(j, "features", c->model.features) != NULL;
   ok &= cJSON_AddNumberToObject(j, "width", c->model.width) != NULL;
   ok &= cJSON_AddStringToObject(j, "dataset", r->train.name) != NULL;
@@ -184,10 +190,13 @@ static sr_status check_shards(const run_state *r, sr_err *err) {
   int64_t B = r->cfg->optim.batch, last = r->n_tr % B, need = r->model.n_bn ? 2 : 1;
   if (B / r->size < need)
     return sr_fail(err, SR_ERR_ARG, "--batch %lld over %d ranks leaves %lld rows on some rank; %s needs %lld",
-                   (long long)B, r->size, (long long)(B / r->size), r->model.n_bn ? "batch norm" : "training", (long long)need);
+                   (long long)B, r->size, (long long)(B / r->size), r->model.n_bn ? "batch norm" : "training",
+                   (long long)need);
   if (last && last / r->size < need)
-    return sr_fail(err, SR_ERR_ARG, "the last batch of an epoch has %lld rows (%lld training images), too few for %d ranks; "
-                   "change --batch or --limit", (long long)last, (long long)r->n_tr, r->size);
+    return sr_fail(err, SR_ERR_ARG,
+                   "the last batch of an epoch has %lld rows (%lld training images), too few for %d ranks; "
+                   "change --batch or --limit",
+                   (long long)last, (long long)r->n_tr, r->size);
   return SR_OK;
 }
 
@@ -203,22 +212,37 @@ static sr_status setup(run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   sr_status st;
   if (c->optim.epochs < 0) return sr_fail(err, SR_ERR_ARG, "--epochs must be >= 0 (got %d)", c->optim.epochs);
-  if (c->optim.batch < 2) return sr_fail(err, SR_ERR_ARG, "--batch must be >= 2 for batch norm (got %d)", c->optim.batch);
-  if (!(c->optim.lr > 0) || !isfinite(c->optim.lr)) return sr_fail(err, SR_ERR_ARG, "--lr must be a positive number");
+  if (c->optim.batch < 2)
+    return sr_fail(err, SR_ERR_ARG, "--batch must be >= 2 for batch norm (got %d)", c->optim.batch);
+  if (!(c->optim.lr > 0) || !isfinite(c->optim.lr))
+    return sr_fail(err, SR_ERR_ARG, "--lr must be a positive number");
   if ((st = sr_dataset_load(c->data.spec, "train", &r->train, err))) return st;
   if (c->data.limit > 0 && c->data.limit < r->train.n) r->train.n = c->data.limit;
   if (c->data.eval_test && (st = sr_dataset_load(c->data.spec, "test", &r->test, err))) return st;
-  if ((st = sr_split_holdout(r->train.n, c->data.val_fraction, c->optim.seed, &r->tr_idx, &r->n_tr, &r->va_idx, &r->n_va, err)))
+  if ((st = sr_split_holdout(r->train.n, c->data.val_fraction, c->optim.seed, &r->tr_idx, &r->n_tr,
+                             &r->va_idx, &r->n_va, err)))
     return st;
   r->opts = sr_loader_opts_default();
-  r->opts.batch = c->optim.batch, r->opts.augment = c->data.augment, r->opts.crop_pad = c->data.crop_pad, r->opts.flip = c->data.flip;
-  r->opts.gray = c->data.gray, r->opts.mean = (float)c->data.mean, r->opts.scale = (float)c->data.scale, r->opts.seed = c->optim.seed;
+  r->opts.batch = c->optim.batch;
+  r->opts.augment = c->data.augment;
+  r->opts.crop_pad = c->data.crop_pad;
+  r->opts.flip = c->data.flip;
+  r->opts.gray = c->data.gray;
+  r->opts.mean = (float)c->data.mean;
+  r->opts.scale = (float)c->data.scale;
+  r->opts.seed = c->optim.seed;
   r->eval_opts = r->opts;
-  r->eval_opts.shuffle = 0, r->eval_opts.augment = 0, r->eval_opts.batch = 256;
-  r->opts.shard_rank = r->rank, r->opts.shard_size = r->size;  // training batches: this rank's rows
+  r->eval_opts.shuffle = 0;
+  r->eval_opts.augment = 0;
+  r->eval_opts.batch = 256;
+  r->opts.shard_rank = r->rank;
+  r->opts.shard_size = r->size;  // training batches: this rank's rows
   if ((st = sr_loader_opts_check(&r->train, &r->opts, err))) return st;
-  sr_model_config mc = {.in_c = sr_batch_channels(&r->train, &r->opts), .in_h = r->train.h, .in_w = r->train.w,
-                        .classes = r->train.num_classes, .width = c->model.width};
+  sr_model_config mc = {.in_c = sr_batch_channels(&r->train, &r->opts),
+                        .in_h = r->train.h,
+                        .in_w = r->train.w,
+                        .classes = r->train.num_classes,
+                        .width = c->model.width};
   snprintf(mc.arch, sizeof mc.arch, "%s", c->model.arch);
   snprintf(mc.features, sizeof mc.features, "%s", c->model.features);
   sr_rng rng;
@@ -228,7 +252,9 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_model_set_precision(&r->model, c->model.precision, err)) ||
       (st = sr_model_set_winograd(&r->model, !c->model.direct_conv, err)))
     return st;
-  if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->optim.momentum, c->optim.weight_decay, c->optim.nesterov, err))) return st;
+  if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->optim.momentum, c->optim.weight_decay,
+                        c->optim.nesterov, err)))
+    return st;
   if ((st = check_shards(r, err))) return st;
   if (c->run.sync_bn) sr_dist_sync_bn(r->dist, &r->model);  // before any tape exists
   double mb = c->run.bucket_mb > 0 ? c->run.bucket_mb : 1.0;
@@ -273,9 +299,25 @@ static sr_status write_checkpoint(run_state *r, sr_err *err) {
   snprintf(meta[7], 64, "%a", p->secs);
   char *metrics = cJSON_PrintUnformatted(r->metrics);
   if (!metrics) return sr_fail(err, SR_ERR_NOMEM, "checkpoint: out of memory");
-  const char *kv[40] = {"epoch", meta[0], "step", meta[1], "loss_sum", meta[2], "seen", meta[3], "hits", meta[4],
-                        "best_val_loss", meta[5], "momentum_started", meta[6], "epoch_seconds", meta[7],
-                        "metrics", metrics, NULL};
+  const char *kv[40] = {"epoch",
+                        meta[0],
+                        "step",
+                        meta[1],
+                        "loss_sum",
+                        meta[2],
+                        "seen",
+                        meta[3],
+                        "hits",
+                        meta[4],
+                        "best_val_loss",
+                        meta[5],
+                        "momentum_started",
+                        meta[6],
+                        "epoch_seconds",
+                        meta[7],
+                        "metrics",
+                        metrics,
+                        NULL};
   char regbuf[8][80];
   sr_reg_run_ckpt_meta(&r->reg, regbuf, kv + 18);
   int64_t shapes[1 + SR_MAX_FEATURES + 1] = {r->model.n_params};
@@ -303,7 +345,8 @@ static sr_status read_checkpoint(run_state *r, sr_err *err) {
   sr_status st = sr_st_read(path, &f, err);
   if (st) return st;
   double v[8];
-  const char *keys[] = {"epoch", "step", "loss_sum", "seen", "hits", "best_val_loss", "momentum_started", "epoch_seconds"};
+  const char *keys[] = {"epoch", "step",          "loss_sum",         "seen",
+                        "hits",  "best_val_loss", "momentum_started", "epoch_seconds"};
   for (int k = 0; k < 8 && !st; k++) st = meta_num(&f, path, keys[k], &v[k], err);
   if (!st) st = sr_model_load_st(&r->model, &f, path, "optimizer.,reg.", err);
   if (!st) st = sr_reg_run_restore(&r->reg, &f, path, err);
@@ -318,10 +361,17 @@ static sr_status read_checkpoint(run_state *r, sr_err *err) {
   if (!st) {
     cJSON_Delete(r->metrics);
     r->metrics = metrics ? cJSON_Parse(metrics) : NULL;
-    if (!cJSON_IsArray(r->metrics)) st = sr_fail(err, SR_ERR_FORMAT, "%s: checkpoint metrics are malformed", path);
+    if (!cJSON_IsArray(r->metrics))
+      st = sr_fail(err, SR_ERR_FORMAT, "%s: checkpoint metrics are malformed", path);
   }
   if (!st) {
-    r->pos = (progress_state){.epoch = (int)v[0], .step = (int64_t)v[1], .lsum = v[2], .seen = (int64_t)v[3], .hits = (int64_t)v[4], .secs = v[7], .best = v[5]};
+    r->pos = (progress_state){.epoch = (int)v[0],
+                              .step = (int64_t)v[1],
+                              .lsum = v[2],
+                              .seen = (int64_t)v[3],
+                              .hits = (int64_t)v[4],
+                              .secs = v[7],
+                              .best = v[5]};
     r->sgd.has_buf = v[6] != 0;
     r->resumed = 1;
   }
@@ -348,22 +398,28 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     if (!isfinite(l) && (st = sr_train_check_finite(m, l, epoch, p->step, err))) break;
     // The loss is a mean over the global batch of gb rows: this rank's rows weigh nb/gb, so the ranks'
     // gradients sum to the one-process gradient.
-    int64_t gb = r->n_tr - p->step * r->cfg->optim.batch < r->cfg->optim.batch ? r->n_tr - p->step * r->cfg->optim.batch : r->cfg->optim.batch;
+    int64_t gb = r->n_tr - p->step * r->cfg->optim.batch < r->cfg->optim.batch
+                     ? r->n_tr - p->step * r->cfg->optim.batch
+                     : r->cfg->optim.batch;
     if (r->size > 1) {
       const float w = (float)((double)nb / (double)gb);
       for (int64_t q = 0; q < nb * K; q++) r->dlogits[q] *= w;
     }
     sr_model_zero_grad(m);
-    double rl = 0;  // the pair batch first, so the batch's backward is the step's last and overlaps the allreduce
+    double rl =
+        0;  // the pair batch first, so the batch's backward is the step's last and overlaps the allreduce
     if (r->reg.on && (st = sr_reg_run_step(&r->reg, m, &rl, err))) break;
     if (!isfinite(rl)) {
-      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite regularization loss at epoch %d step %lld", epoch + 1, (long long)p->step);
+      st = sr_fail(err, SR_ERR_NUMERIC, "non-finite regularization loss at epoch %d step %lld", epoch + 1,
+                   (long long)p->step);
       break;
     }
     sr_dist_grads_arm(r->buckets);
-    if ((st = sr_tape_backward(t, r->dlogits, NULL, err)) || (st = sr_dist_grads_finish(r->buckets, err))) break;
+    if ((st = sr_tape_backward(t, r->dlogits, NULL, err)) || (st = sr_dist_grads_finish(r->buckets, err)))
+      break;
     // Global loss sum and hits; a stop request on any rank stops all at this same step.
-    double red[3] = {(double)l * (double)nb, (double)correct, r->cfg->run.stop && *r->cfg->run.stop ? 1.0 : 0.0};
+    double red[3] = {(double)l * (double)nb, (double)correct,
+                     r->cfg->run.stop && *r->cfg->run.stop ? 1.0 : 0.0};
     if ((st = sr_dist_allreduce_f64(r->dist, red, 3, err))) break;
     sr_sgd_step(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
@@ -372,15 +428,18 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
       sr_reg_step_w(&r->reg.state, lr, r->cfg->optim.momentum);
       sr_reg_zero_grad(&r->reg.state);
     }
-    p->lsum += red[0], p->seen += gb, p->hits += (int64_t)red[1], p->step++;
+    p->lsum += red[0];
+    p->seen += gb;
+    p->hits += (int64_t)red[1];
+    p->step++;
     double el = sr_now() - t0;
     p->secs = el;
     report_step(r, steps, first, t_start, el);
     int every = r->cfg->run.checkpoint_every;
     if (red[2] > 0) {
       if (!(st = write_checkpoint(r, err)))
-        st = sr_fail(err, SR_ERR_INTERRUPTED, "interrupted at epoch %d step %lld; checkpoint written to %s", epoch + 1,
-                     (long long)p->step, r->cfg->run.out);
+        st = sr_fail(err, SR_ERR_INTERRUPTED, "interrupted at epoch %d step %lld; checkpoint written to %s",
+                     epoch + 1, (long long)p->step, r->cfg->run.out);
       break;
     }
     if (every > 0 && p->step % every == 0 && p->step < steps) st = write_checkpoint(r, err);
@@ -390,13 +449,16 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
 
 static sr_status end_epoch(run_state *r, sr_err *err) {
   int epoch = r->pos.epoch;
-  double tl = r->pos.seen ? r->pos.lsum / r->pos.seen : 0, ta = r->pos.seen ? (double)r->pos.hits / r->pos.seen : 0;
+  double tl = r->pos.seen ? r->pos.lsum / r->pos.seen : 0,
+         ta = r->pos.seen ? (double)r->pos.hits / r->pos.seen : 0;
   double secs = r->pos.secs, *best = &r->pos.best;
   sr_eval_result val = {0}, test = {0};
   r->last = (sr_train_epoch_info){.reg_loss = NAN, .similarity_pearson = NAN, .similarity_spearman = NAN};
   sr_status st = sync_buffers(r, err);
-  if (!st) st = sr_evaluate_sharded(r->dist, &r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
-  if (!st && r->cfg->data.eval_test) st = sr_evaluate_sharded(r->dist, &r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
+  if (!st)
+    st = sr_evaluate_sharded(r->dist, &r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
+  if (!st && r->cfg->data.eval_test)
+    st = sr_evaluate_sharded(r->dist, &r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
   if (st) return st;
   cJSON *e = cJSON_CreateObject();
   cJSON_AddNumberToObject(e, "epoch", epoch + 1);
@@ -410,7 +472,8 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   if (r->reg.on) {
     double gamma[SR_MAX_FEATURES], pearson = NAN, spearman = NAN;
     sr_reg_gamma(&r->reg.state, gamma);
-    if (r->rank == 0 && (st = sr_reg_run_probe(&r->reg, &r->model, &pearson, &spearman, err))) {  // logging only
+    if (r->rank == 0 &&
+        (st = sr_reg_run_probe(&r->reg, &r->model, &pearson, &spearman, err))) {  // logging only
       cJSON_Delete(e);
       return st;
     }
@@ -423,7 +486,8 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
     r->last.similarity_pearson = pearson;
     r->last.similarity_spearman = spearman;
     r->last.probes = SR_REG_PROBES;
-    r->reg.loss_sum = 0, r->reg.loss_n = 0;
+    r->reg.loss_sum = 0;
+    r->reg.loss_n = 0;
   }
   double wait = sr_loader_wait_seconds(r->loader) - r->pos.wait0;
   cJSON_AddNumberToObject(e, "data_wait_share", secs > 0 ? wait / secs : 0);
@@ -464,7 +528,8 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
 static void report_start(const run_state *r) {
   const sr_train_callbacks *cb = &r->cfg->run.cb;
   if (!cb->on_start) return;
-  sr_train_start_info s = {.out = r->cfg->run.out, .resumed = r->resumed, .epoch = r->pos.epoch, .step = r->pos.step};
+  sr_train_start_info s = {
+      .out = r->cfg->run.out, .resumed = r->resumed, .epoch = r->pos.epoch, .step = r->pos.step};
   if (r->reg.on) {
     s.reg = 1;
     s.reg_kind = r->cfg->reg.kind;

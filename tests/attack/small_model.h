@@ -14,7 +14,8 @@ static void small_model(const char *dir, sr_model *m, sr_run_info *info, sr_data
   cfg.data.eval_test = 0;
   cfg.run.threads = 1;
   cfg.data.augment = 0;
-  cfg.optim.lr = 0.05, cfg.optim.sched = (sr_lr_schedule){.kind = SR_LR_CONSTANT, .lr0 = 0.05, .total_epochs = 2};
+  cfg.optim.lr = 0.05,
+  cfg.optim.sched = (sr_lr_schedule){.kind = SR_LR_CONSTANT, .lr0 = 0.05, .total_epochs = 2};
   snprintf(cfg.run.out, sizeof cfg.run.out, "%s", dir);
   double t0 = sr_now();
   CHECK_OK(sr_train(&cfg, err), err);

@@ -40,8 +40,8 @@ static void test_noise(sr_amodel *am, const float *x, const int32_t *y, double c
     CHECK_OK(sr_noise_sweep(am, &im, &o, acc, &err), &err);
     CHECK(fabs(acc[0].acc - clean) < 1e-12, "%s level 0 is the clean accuracy (%g vs %g)", sr_noise_name(k),
           acc[0].acc, clean);
-    CHECK(acc[2].acc < acc[0].acc, "%s: strong noise lowers accuracy (%g -> %g)", sr_noise_name(k), acc[0].acc,
-          acc[2].acc);
+    CHECK(acc[2].acc < acc[0].acc, "%s: strong noise lowers accuracy (%g -> %g)", sr_noise_name(k),
+          acc[0].acc, acc[2].acc);
     CHECK(acc[1].ci_low <= acc[1].acc && acc[1].acc <= acc[1].ci_high, "CI brackets the accuracy");
     CHECK_OK(sr_noise_sweep(am, &im, &o, acc2, &err), &err);
     CHECK(!memcmp(acc, acc2, sizeof acc), "same seed, same accuracies");
@@ -64,7 +64,8 @@ static void test_pgd(sr_amodel *am, const float *x, const int32_t *y, double cle
   int32_t pred[NP];
   for (int norm = 0; norm < 2; norm++) {
     sr_pgd_opts o = sr_pgd_opts_default(norm ? SR_NORM_L2 : SR_NORM_LINF, norm ? 2.0 : 0.1);
-    o.steps = 5, o.step = 2.5 * o.eps / 5;
+    o.steps = 5;
+    o.step = 2.5 * o.eps / 5;
     int64_t counts[NP] = {0};
     CHECK_OK(sr_pgd(am, x, y, NP, &o, 5, adv, counts, &err), &err);
     CHECK(counts[0] == 5 && counts[NP - 1] == 5, "one query per step per image");
@@ -75,18 +76,22 @@ static void test_pgd(sr_amodel *am, const float *x, const int32_t *y, double cle
       for (int64_t p = 0; p < am->d; p++) {
         double dd = fabs((double)adv[i * am->d + p] - x[i * am->d + p]);
         box &= adv[i * am->d + p] >= 0 && adv[i * am->d + p] <= 1;
-        s += dd * dd, mx = dd > mx ? dd : mx;
+        s += dd * dd;
+        mx = dd > mx ? dd : mx;
       }
       double nrm = norm ? sqrt(s) : mx;
       worst = nrm > worst ? nrm : worst;
     }
-    if (norm) CHECK(worst <= o.eps * (1 + 1e-6), "L2 PGD within eps: %.9g > %g", worst, o.eps);
-    else CHECK(worst <= (double)(float)o.eps, "Linf PGD within eps exactly: %.9g > %g", worst, o.eps);
+    if (norm)
+      CHECK(worst <= o.eps * (1 + 1e-6), "L2 PGD within eps: %.9g > %g", worst, o.eps);
+    else
+      CHECK(worst <= (double)(float)o.eps, "Linf PGD within eps exactly: %.9g > %g", worst, o.eps);
     CHECK(box, "inside [0,1]");
     CHECK_OK(sr_amodel_predict(am, adv, NP, pred, NULL, &err), &err);
     int correct = 0;
     for (int i = 0; i < NP; i++) correct += pred[i] == y[i];
-    CHECK(correct < clean * NP / 2, "PGD %s eps %g: accuracy %d/%d from %g", norm ? "L2" : "Linf", o.eps, correct, NP, clean);
+    CHECK(correct < clean * NP / 2, "PGD %s eps %g: accuracy %d/%d from %g", norm ? "L2" : "Linf", o.eps,
+          correct, NP, clean);
     CHECK_OK(sr_pgd(am, x, y, NP, &o, 5, adv2, NULL, &err), &err);
     CHECK(!memcmp(adv, adv2, bytes), "same seed, same adversarials");
   }
@@ -109,11 +114,13 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   o.steps = 60;
   trace t = {0};
   for (int i = 0; i < N; i++) t.last[i] = INFINITY;
-  o.on_step = on_step, o.ctx = &t;
+  o.on_step = on_step;
+  o.ctx = &t;
   sr_attack_result r, r2;
   CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r, &err), &err);
   CHECK(t.increases == 0, "distances never increase (%lld increases)", (long long)t.increases);
-  CHECK(t.calls == 60 * ((N + am->batch - 1) / am->batch), "one callback per step and batch: %lld", (long long)t.calls);
+  CHECK(t.calls == 60 * ((N + am->batch - 1) / am->batch), "one callback per step and batch: %lld",
+        (long long)t.calls);
   int found = 0;
   double first_d = 0;
   for (int i = 0; i < N; i++) {
@@ -125,7 +132,8 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
     if (r.found[i]) {
       double nsq = 0;
       for (int64_t p = 0; p < am->d; p++) nsq += pow((double)r.adv[i * am->d + p] - x[i * am->d + p], 2);
-      CHECK(fabs(nsq / (double)am->d - r.norm_sq_per_dim[i]) <= 1e-9 + 1e-6 * nsq, "norm of the reported adversarial");
+      CHECK(fabs(nsq / (double)am->d - r.norm_sq_per_dim[i]) <= 1e-9 + 1e-6 * nsq,
+            "norm of the reported adversarial");
       CHECK(fabs(sqrt(nsq) - t.last[i]) <= 1e-6 * sqrt(nsq), "last traced distance is the final one");
       first_d += r.norm_sq_per_dim[i];
     }
@@ -133,12 +141,13 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   CHECK(found == N, "every image gets a confirmed adversarial (%d/%d)", found, N);
   CHECK(r.recheck_failed == 0 && r.init_failed == 0, "no failures");
   // convergence trace: checkpoints at 0, 6, ..., 60; best distances never grow; the last is the final norm
-  for (int k = 0; k < SR_TRACE_POINTS; k++) CHECK(r.trace_at[k] == 6 * k, "checkpoint %d at step %lld", k, (long long)r.trace_at[k]);
+  for (int k = 0; k < SR_TRACE_POINTS; k++)
+    CHECK(r.trace_at[k] == 6 * k, "checkpoint %d at step %lld", k, (long long)r.trace_at[k]);
   for (int i = 0; i < N; i++) {
     const double *tr = r.trace + (size_t)i * SR_TRACE_POINTS;
     for (int k = 1; k < SR_TRACE_POINTS; k++) CHECK(tr[k] <= tr[k - 1], "image %d: trace grows at %d", i, k);
-    CHECK(fabs(tr[SR_TRACE_POINTS - 1] - r.norm_sq_per_dim[i]) <= 1e-9 * r.norm_sq_per_dim[i], "image %d: last trace %g vs %g",
-          i, tr[SR_TRACE_POINTS - 1], r.norm_sq_per_dim[i]);
+    CHECK(fabs(tr[SR_TRACE_POINTS - 1] - r.norm_sq_per_dim[i]) <= 1e-9 * r.norm_sq_per_dim[i],
+          "image %d: last trace %g vs %g", i, tr[SR_TRACE_POINTS - 1], r.norm_sq_per_dim[i]);
   }
   // confirm with an independent forward pass
   int32_t p[N];
@@ -162,8 +171,8 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   }
   CHECK(later < 0.9 * first_d, "the attack makes progress: mean %g -> %g", first_d / N, later / N);
   // the 60-step run's last checkpoint is the 600-step run's first after the start (same seed, same path)
-  CHECK(r2.trace_at[1] == 60 && r2.trace[1] == r.trace[SR_TRACE_POINTS - 1], "same path: step 60 of the longer run %g vs %g",
-        r2.trace[1], r.trace[SR_TRACE_POINTS - 1]);
+  CHECK(r2.trace_at[1] == 60 && r2.trace[1] == r.trace[SR_TRACE_POINTS - 1],
+        "same path: step 60 of the longer run %g vs %g", r2.trace[1], r.trace[SR_TRACE_POINTS - 1]);
   printf("boundary: mean ||d||^2/D %.4g after 60 steps, %.4g after 600\n", first_d / N, later / N);
   sr_attack_result_free(&r);
   sr_attack_result_free(&r2);
@@ -199,7 +208,8 @@ int main(void) {
   int64_t q0 = am.queries;
   test_boundary(&am, x, pred);
   double t2 = sr_now();
-  printf("noise+pgd %.1f s; boundary %.1f s, %.0f queries/s\n", t1 - t0, t2 - t1, (double)(am.queries - q0) / (t2 - t1));
+  printf("noise+pgd %.1f s; boundary %.1f s, %.0f queries/s\n", t1 - t0, t2 - t1,
+         (double)(am.queries - q0) / (t2 - t1));
   sr_free(x);
   sr_amodel_free(&am);
   sr_dataset_free(&ds);

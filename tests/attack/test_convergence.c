@@ -31,7 +31,8 @@ int main(void) {
 
   fill(tr, 0.20);  // still falling: not converged
   CHECK_OK(sr_convergence_summary(tr, NULL, NI, at, 0.05, &c, &err), &err);
-  CHECK(!c.converged && fabs(c.last_drop - 0.20) < 1e-12, "a 20%% tail drop is not converged (%g)", c.last_drop);
+  CHECK(!c.converged && fabs(c.last_drop - 0.20) < 1e-12, "a 20%% tail drop is not converged (%g)",
+        c.last_drop);
 
   // a mask and NaNs: only images 0..4 count, image 4 has no adversarial until the end
   int use[NI] = {1, 1, 1, 1, 1, 0, 0, 0, 0};

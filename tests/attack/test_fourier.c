@@ -36,7 +36,8 @@ static void linear_model(sr_model *m, const sr_fourier_cells *c, sr_err *err) {
     for (int p = 0; p < H * W; p++) g[p] += box_response(c->ky[k], c->kx[k]) * basis[p];
   }
   for (int p = 0; p < H * W; p++) w1[WCH * H * W + p] = (float)g[p];
-  b[0] = 0, b[1] = (float)(-SCALE * EPS * TAU);
+  b[0] = 0;
+  b[1] = (float)(-SCALE * EPS * TAU);
   m->params_version++;
 }
 
@@ -77,7 +78,8 @@ static void check_closed_form(int each, int random_sign) {
   CHECK(!near, "%d cells within 1e-3 of the threshold: the closed form would be fragile", near);
   CHECK(!bad, "each=%d sign=%d: %d of %lld errors differ from the closed form", each, random_sign, bad,
         (long long)(maps * H * W * N));
-  CHECK(ones > 0 && ones < maps * H * W * N / 2, "the prediction has %d errors (both outcomes must occur)", ones);
+  CHECK(ones > 0 && ones < maps * H * W * N / 2, "the prediction has %d errors (both outcomes must occur)",
+        ones);
   if (random_sign) {
     int neg = 0;
     for (int i = 0; i < N; i++) neg += sr_fourier_sign(3, i) < 0;
@@ -127,7 +129,8 @@ static void check_stream(void) {
   sr_model m;
   cnn_model(&m, &err);
   sr_amodel am;
-  CHECK_OK(sr_amodel_init(&am, &m, C, 0, 0.5, 4.0, 16, &err), &err);  // batch 16: jobs of 5 images straddle batches
+  CHECK_OK(sr_amodel_init(&am, &m, C, 0, 0.5, 4.0, 16, &err),
+           &err);  // batch 16: jobs of 5 images straddle batches
   enum { N = 5 };
   float x[N * C * H * W];
   int32_t y[N];
@@ -152,14 +155,16 @@ static void check_stream(void) {
       ones += full[p * N + i];
     }
   }
-  CHECK(!bad, "%d of %d (position, image) errors differ between the half-plane stream and the full plane", bad,
-        H * W * N);
+  CHECK(!bad, "%d of %d (position, image) errors differ between the half-plane stream and the full plane",
+        bad, H * W * N);
   CHECK(!asym, "brute force: %d entries differ between (u,v) and (-u,-v)", asym);
   CHECK(ones > 0 && ones < H * W * N, "%d errors of %d: the test must see both outcomes", ones, H * W * N);
   // two shards cover the same rows
-  o.job_lo = 0, o.job_hi = 7;
+  o.job_lo = 0;
+  o.job_hi = 7;
   CHECK_OK(sr_fourier_errors(&am, x, y, N, &cells, &o, e2, &err), &err);
-  o.job_lo = 7, o.job_hi = cells.n;
+  o.job_lo = 7;
+  o.job_hi = cells.n;
   CHECK_OK(sr_fourier_errors(&am, x, y, N, &cells, &o, e2, &err), &err);
   CHECK(!memcmp(e, e2, (size_t)(cells.n * N)), "shards differ from the whole");
   // errors as values
@@ -173,7 +178,9 @@ static void check_stream(void) {
   o.job_lo = o.job_hi = 0;
   CHECK(sr_fourier_errors(&am, x, y, N, &wrong, &o, e2, &err) == SR_ERR_SHAPE, "plane of the wrong size");
   sr_fourier_cells_free(&wrong);
-  free(e), free(e2), free(full);
+  free(e);
+  free(e2);
+  free(full);
   sr_fourier_cells_free(&cells);
   sr_amodel_free(&am);
   sr_model_free(&m);

@@ -27,7 +27,8 @@ int main(void) {
   // the training graph's eval forward on the same normalisation (gray: 1 channel, so the mean is the pixel)
   for (int64_t i = 0; i < NIMG * d; i++) xn[i] = (x[i] - am.mean) * am.scale;
   CHECK(!info.gray || ds.c == 1, "test data has one channel");
-  for (int64_t i0 = 0; i0 < NIMG; i0 += 200) CHECK_OK(sr_model_forward(&m, xn + i0 * d, 200, 0, zt + i0 * K, &err), &err);
+  for (int64_t i0 = 0; i0 < NIMG; i0 += 200)
+    CHECK_OK(sr_model_forward(&m, xn + i0 * d, 200, 0, zt + i0 * K, &err), &err);
 
   CHECK_OK(sr_amodel_predict(&am, x, NIMG, pred, NULL, &err), &err);
   CHECK_OK(sr_amodel_logits(&am, x, NIMG, z, NULL, &err), &err);
@@ -46,11 +47,14 @@ int main(void) {
       if (r[k] > r[a]) a = k;
     for (int k = 0; k < K; k++)
       if (k != a && (b < 0 || r[k] > r[b])) b = k;
-    if (pred[i] == a) same++;
-    else if (r[a] - r[b] <= 1e-5 * mz) ties++;  // a tie at float precision may go either way
+    if (pred[i] == a)
+      same++;
+    else if (r[a] - r[b] <= 1e-5 * mz)
+      ties++;  // a tie at float precision may go either way
     correct += pred[i] == ds.labels[i];
   }
-  printf("predictions: %d of %d equal, %d near-ties, accuracy %.3f\n", same, NIMG, ties, (double)correct / NIMG);
+  printf("predictions: %d of %d equal, %d near-ties, accuracy %.3f\n", same, NIMG, ties,
+         (double)correct / NIMG);
   CHECK(same + ties == NIMG, "%d predictions changed", NIMG - same - ties);
   CHECK(correct > NIMG / 2, "the trained model classifies (accuracy %.3f)", (double)correct / NIMG);
 
@@ -65,7 +69,12 @@ int main(void) {
   CHECK(diff == 0, "%d predictions depend on the call size", diff);
   CHECK(am.queries - q0 == NIMG, "queries counted %lld", (long long)(am.queries - q0));
 
-  sr_free(x), sr_free(xn), sr_free(z), sr_free(zt), sr_free(pred), sr_free(pred2);
+  sr_free(x);
+  sr_free(xn);
+  sr_free(z);
+  sr_free(zt);
+  sr_free(pred);
+  sr_free(pred2);
   sr_amodel_free(&am);
   sr_dataset_free(&ds);
   sr_model_free(&m);

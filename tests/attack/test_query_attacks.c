@@ -22,7 +22,8 @@ typedef struct counting {
   int64_t calls;
 } counting;
 
-static sr_status count_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err) {
+static sr_status count_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv,
+                              sr_err *err) {
   counting *c = ctx;
   for (int64_t j = 0; j < m; j++) c->counts[rows[j]]++;
   c->calls++;
@@ -35,12 +36,16 @@ static void test_hsj(sr_amodel *am, const float *x, const int32_t *pred0) {
     sr_norm norm = ni ? SR_NORM_LINF : SR_NORM_L2;
     const char *nm = ni ? "Linf" : "L2";
     sr_hsj_opts o = sr_hsj_opts_default(norm);
-    o.iterations = 6, o.init_evals = 20, o.max_evals = 40;
+    o.iterations = 6;
+    o.init_evals = 20;
+    o.max_evals = 40;
     sr_model_oracle_ctx mctx;
     sr_oracle inner, orc;
     CHECK_OK(sr_model_oracle(am, pred0, &mctx, &inner, &err), &err);
     counting cnt = {.inner = &inner};
-    orc = inner, orc.decide = count_decide, orc.ctx = &cnt;
+    orc = inner;
+    orc.decide = count_decide;
+    orc.ctx = &cnt;
     sr_attack_result r, r0, r2;
     int64_t q0 = am->queries;
     CHECK_OK(sr_hsj_oracle(&orc, x, N, &o, 5, &r, &err), &err);
@@ -74,17 +79,20 @@ static void test_hsj(sr_amodel *am, const float *x, const int32_t *pred0) {
       CHECK(r0.queries[i] == r.init_queries[i], "%s image %d: init queries %lld vs %lld", nm, i,
             (long long)r0.queries[i], (long long)r.init_queries[i]);
     }
-    CHECK(after < 0.8 * before, "%s: 6 iterations shrink the mean distance %g -> %g", nm, before / N, after / N);
+    CHECK(after < 0.8 * before, "%s: 6 iterations shrink the mean distance %g -> %g", nm, before / N,
+          after / N);
     printf("hsj %s: mean distance after init %.4f, after 6 iterations %.4f, %lld queries for %d images\n", nm,
            before / N, after / N, (long long)sum, N);
     if (!ni) {  // the same code path for both norms; once keeps the test short
       o.iterations = 6;
       CHECK_OK(sr_hsj(am, x, pred0, N, &o, 5, &r2, &err), &err);
-      CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "%s: same seed, same adversarials", nm);
+      CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)),
+            "%s: same seed, same adversarials", nm);
       CHECK(!memcmp(r.queries, r2.queries, N * sizeof(int64_t)), "%s: same seed, same query counts", nm);
       sr_attack_result_free(&r2);
     }
-    sr_attack_result_free(&r), sr_attack_result_free(&r0);
+    sr_attack_result_free(&r);
+    sr_attack_result_free(&r0);
     sr_model_oracle_free(&mctx);
   }
 }
@@ -96,7 +104,8 @@ typedef struct anychange {
   int64_t d, counts[4];
 } anychange;
 
-static sr_status any_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv, sr_err *err) {
+static sr_status any_decide(void *ctx, const float *x, const int64_t *rows, int64_t m, int *adv,
+                            sr_err *err) {
   anychange *a = ctx;
   (void)err;
   for (int64_t j = 0; j < m; j++) {
@@ -126,7 +135,8 @@ static void test_hsj_zero(void) {
     CHECK(r.hsj.zero_estimates == M * 5, "every estimate was zero: %lld", (long long)r.hsj.zero_estimates);
     for (int i = 0; i < M; i++) {
       int finite = 1;
-      for (int p = 0; p < D; p++) finite &= isfinite(r.adv[i * D + p]) && r.adv[i * D + p] >= 0 && r.adv[i * D + p] <= 1;
+      for (int p = 0; p < D; p++)
+        finite &= isfinite(r.adv[i * D + p]) && r.adv[i * D + p] >= 0 && r.adv[i * D + p] <= 1;
       CHECK(finite && r.found[i] && isfinite(r.norm_sq_per_dim[i]), "image %d: finite adversarial", i);
       CHECK(r.queries[i] - r.init_queries[i] == est, "image %d: %lld queries after init = sum of B_t %lld", i,
             (long long)(r.queries[i] - r.init_queries[i]), (long long)est);
@@ -139,10 +149,10 @@ static void test_hsj_zero(void) {
 
 static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
   sr_err err = {0};
-  CHECK(sr_square_p(0.8, 0, 1000) == 0.8 && sr_square_p(0.8, 3, 1000) == 0.4 && sr_square_p(0.8, 10, 1000) == 0.2 &&
-            sr_square_p(0.8, 999, 1000) == 0.8 / 512,
-        "p schedule: %g %g %g %g", sr_square_p(0.8, 0, 1000), sr_square_p(0.8, 3, 1000), sr_square_p(0.8, 10, 1000),
-        sr_square_p(0.8, 999, 1000));
+  CHECK(sr_square_p(0.8, 0, 1000) == 0.8 && sr_square_p(0.8, 3, 1000) == 0.4 &&
+            sr_square_p(0.8, 10, 1000) == 0.2 && sr_square_p(0.8, 999, 1000) == 0.8 / 512,
+        "p schedule: %g %g %g %g", sr_square_p(0.8, 0, 1000), sr_square_p(0.8, 3, 1000),
+        sr_square_p(0.8, 10, 1000), sr_square_p(0.8, 999, 1000));
   for (int ni = 0; ni < 2; ni++) {
     sr_norm norm = ni ? SR_NORM_L2 : SR_NORM_LINF;
     const char *nm = ni ? "L2" : "Linf";
@@ -165,7 +175,8 @@ static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
       worst = dn > worst ? dn : worst;
       for (int64_t q = 0; q < am->d; q++) within &= a[q] >= 0 && a[q] <= 1;
     }
-    CHECK(within, "%s: every adversarial inside the eps ball exactly and [0,1] (worst %.9g, eps %g)", nm, worst, o.eps);
+    CHECK(within, "%s: every adversarial inside the eps ball exactly and [0,1] (worst %.9g, eps %g)", nm,
+          worst, o.eps);
     CHECK(budget, "%s: queries within budget, exact per image", nm);
     CHECK(am->queries - q0 == sum + N, "%s: wrapper forward passes %lld = %lld + %d re-check", nm,
           (long long)(am->queries - q0), (long long)sum, N);
@@ -180,7 +191,8 @@ static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
     CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)) &&
               !memcmp(r.queries, r2.queries, N * sizeof(int64_t)),
           "%s: same seed, same result", nm);
-    sr_attack_result_free(&r), sr_attack_result_free(&r2);
+    sr_attack_result_free(&r);
+    sr_attack_result_free(&r2);
   }
 }
 

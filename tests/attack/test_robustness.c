@@ -41,14 +41,17 @@ static void test_clean_and_noise(const sr_rob_opts *o, sr_rob_run *r, const cJSO
   CHECK(num(out, "clean_accuracy") == (double)ok / (double)r->n, "clean accuracy %g vs %lld/%lld",
         num(out, "clean_accuracy"), (long long)ok, (long long)r->n);
   const cJSON *cc = cJSON_GetObjectItemCaseSensitive(out, "clean_correct");
-  CHECK(cJSON_IsString(cc) && (int64_t)strlen(cc->valuestring) == r->n, "clean_correct: one character per image");
+  CHECK(cJSON_IsString(cc) && (int64_t)strlen(cc->valuestring) == r->n,
+        "clean_correct: one character per image");
   double lv[2] = {0, 0.3};
   cJSON *patch = cJSON_CreateObject();
   CHECK_OK(sr_rob_noise(o, r, lv, 2, patch, &err), &err);
-  const cJSON *g = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(patch, "noise"), "gaussian");
+  const cJSON *g =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(patch, "noise"), "gaussian");
   const cJSON *acc = cJSON_GetObjectItemCaseSensitive(g, "accuracy");
   CHECK(cJSON_GetArraySize(acc) == 2, "two levels");
-  CHECK(cJSON_GetArrayItem(acc, 0)->valuedouble == (double)ok / (double)r->n, "noise level 0 is the clean accuracy");
+  CHECK(cJSON_GetArrayItem(acc, 0)->valuedouble == (double)ok / (double)r->n,
+        "noise level 0 is the clean accuracy");
   const cJSON *bits = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(g, "correct"), 1);
   int64_t ones = 0;
   for (const char *c = bits ? bits->valuestring : ""; *c; c++) ones += *c == '1';
@@ -68,7 +71,8 @@ static void test_boundary(sr_rob_opts o, sr_rob_run *r, seen *s) {
   CHECK_OK(sr_rob_minpert(&o, r, patch, &err), &err);
   const cJSON *b = cJSON_GetObjectItemCaseSensitive(patch, "boundary");
   int nf = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(b, "norms_sq_per_dim"));
-  CHECK(num(b, "attacked") == (double)ok, "attacked %g, correctly classified %lld", num(b, "attacked"), (long long)ok);
+  CHECK(num(b, "attacked") == (double)ok, "attacked %g, correctly classified %lld", num(b, "attacked"),
+        (long long)ok);
   CHECK(nf >= 1 && nf <= ok, "%d adversarials of %lld images", nf, (long long)ok);
   char path[4096];
   snprintf(path, sizeof path, "%s/boundary_delta.npy", r->dir);

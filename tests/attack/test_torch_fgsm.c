@@ -28,8 +28,10 @@ int main(void) {
   sr_model_config cfg = {.arch = "cnn-small", .in_c = 1, .in_h = 28, .in_w = 28, .classes = 10, .width = 1};
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
   CHECK(fx_load_prefixed(&m, &f, "model.") == m.n_tensors, "every cnn-small tensor loaded from the fixture");
-  const float *x = fx_f32(&f, "x", N * D), *zref = fx_f32(&f, "logits", N * 10), *gref = fx_f32(&f, "grad", N * D);
-  const float *g32 = fx_f32(&f, "grad_f32", N * D), *al = fx_f32(&f, "adv_linf", N * D), *a2 = fx_f32(&f, "adv_l2", N * D);
+  const float *x = fx_f32(&f, "x", N * D), *zref = fx_f32(&f, "logits", N * 10),
+              *gref = fx_f32(&f, "grad", N * D);
+  const float *g32 = fx_f32(&f, "grad_f32", N * D), *al = fx_f32(&f, "adv_linf", N * D),
+              *a2 = fx_f32(&f, "adv_l2", N * D);
   int32_t y[N];
   if (!x || !zref || !gref || !g32 || !al || !a2 || fx_labels(&f, "y", y, N)) return sr_test_done();
 
@@ -64,9 +66,10 @@ int main(void) {
       }
     }
   }
-  printf("  FGSM Linf eps %g: %lld identical, %lld moved inside the ball by one ulp, %lld ambiguous signs\n", eps_inf,
-         (long long)same, (long long)guarded, (long long)ambiguous);
-  CHECK(bad == 0, "FGSM Linf: %lld values differ from PyTorch without an ambiguous gradient or the ulp guard", (long long)bad);
+  printf("  FGSM Linf eps %g: %lld identical, %lld moved inside the ball by one ulp, %lld ambiguous signs\n",
+         eps_inf, (long long)same, (long long)guarded, (long long)ambiguous);
+  CHECK(bad == 0, "FGSM Linf: %lld values differ from PyTorch without an ambiguous gradient or the ulp guard",
+        (long long)bad);
   // about half the values not clamped to 0 or 1 round to just outside the ball in float (x + 0.1 rounds up)
   CHECK(same + guarded + ambiguous == N * D && ambiguous <= N * D / 100, "FGSM Linf: %lld ambiguous of %d",
         (long long)ambiguous, N * D);

@@ -65,7 +65,8 @@ int main(void) {
       xm[p] = x[i * C * H * W + p] - (float)h * v[p];
     }
     double fd = (ce(&big, xp, y[i]) - ce(&big, xm, y[i])) / (2 * h);
-    CHECK(fabs(fd - gv) <= 0.03 * fabs(gv) + 2e-3, "image %d: gradient.v %g vs finite difference %g", i, gv, fd);
+    CHECK(fabs(fd - gv) <= 0.03 * fabs(gv) + 2e-3, "image %d: gradient.v %g vs finite difference %g", i, gv,
+          fd);
   }
   CHECK(sr_amodel_grad_ce(&am, x, (int32_t[]){0, 1, 2, 3, 99}, N, g, NULL, NULL, &err) == SR_ERR_ARG,
         "label out of range rejected");

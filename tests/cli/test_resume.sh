@@ -5,11 +5,12 @@ SIMREG="$1"
 T=$(mktemp -d /tmp/sr_cli_resume_XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-ARGS="--data fashion-mnist --limit 2000 --epochs 2 --no-test --seed 5 --threads 2 --checkpoint-every 4 --quiet"
+ARGS="--data fashion-mnist --limit 4000 --epochs 3 --no-test --seed 5 --threads 2 --checkpoint-every 4 --quiet"
 
 "$SIMREG" train $ARGS --out "$T/full" || fail "uninterrupted run"
 
-# wait_for_step RUN: until the run has written a mid-epoch checkpoint of epoch 2 (metrics has 1 line).
+# wait_mid_epoch2 RUN: until the run is in epoch 2 with a checkpoint written (metrics has 1 line). Three
+# epochs, so that a fast quiet machine is still training when the signal comes.
 wait_mid_epoch2() {
   i=0
   while [ $i -lt 600 ]; do
@@ -25,7 +26,7 @@ wait_mid_epoch2() {
 "$SIMREG" train $ARGS --out "$T/killed" &
 pid=$!
 wait_mid_epoch2 "$T/killed" || fail "run never reached epoch 2"
-sleep 0.5
+sleep 0.1
 kill -9 $pid 2>/dev/null
 wait $pid
 rc=$?

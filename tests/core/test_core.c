@@ -30,7 +30,8 @@ static void test_rng(void) {
   }
   CHECK(fabs(sum / 200000) < 0.01, "normal mean %g", sum / 200000);
   CHECK(fabs(sum2 / 200000 - 1) < 0.02, "normal var %g", sum2 / 200000);
-  for (int k = 0; k < 7; k++) CHECK(abs(counts[k] - 200000 / 7) < 1000, "below(7) bucket %d: %d", k, counts[k]);
+  for (int k = 0; k < 7; k++)
+    CHECK(abs(counts[k] - 200000 / 7) < 1000, "below(7) bucket %d: %d", k, counts[k]);
   int64_t p[10];
   for (int i = 0; i < 10; i++) p[i] = i;
   sr_rng_shuffle(&a, p, 10);
@@ -53,7 +54,8 @@ static void test_atomic(void) {
   mode_t um = umask(022);
   CHECK_OK(sr_write_file_atomic(path, "hello", 5, &err), &err);
   umask(um);
-  CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644, "atomic files get 0666 & ~umask, got %o", sb.st_mode & 0777);
+  CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644, "atomic files get 0666 & ~umask, got %o",
+        sb.st_mode & 0777);
   void *data;
   size_t n;
   CHECK_OK(sr_read_file(path, 100, &data, &n, &err), &err);

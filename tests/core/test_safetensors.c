@@ -30,7 +30,8 @@ static void raw_file(const char *path, const char *header, size_t data_bytes, ui
   free(b);
 }
 
-static void expect_format(const char *header, size_t data_bytes, uint64_t hl, const char *needle, const char *what) {
+static void expect_format(const char *header, size_t data_bytes, uint64_t hl, const char *needle,
+                          const char *what) {
   const char *p = tmp("bad.safetensors");
   raw_file(p, header, data_bytes, hl);
   sr_st_file f;
@@ -68,7 +69,8 @@ static void roundtrip(void) {
             !memcmp(t->data, a, sizeof a),
         "w.weight");
   t = sr_st_find(&f, "bn.num_batches_tracked");
-  CHECK(t && t->dtype == SR_I64 && t->ndim == 0 && t->count == 1 && *(const int64_t *)t->data == 42, "scalar");
+  CHECK(t && t->dtype == SR_I64 && t->ndim == 0 && t->count == 1 && *(const int64_t *)t->data == 42,
+        "scalar");
   t = sr_st_find(&f, "d");
   CHECK(t && t->dtype == SR_F64 && !memcmp(t->data, d, sizeof d), "f64");
   t = sr_st_find(&f, "u");
@@ -105,31 +107,37 @@ static void malformed(void) {
   expect_format(ok1, 4, 0, "'a'", "data shorter than the offsets");
   expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 8, 0, "'a'",
                 "offsets past the end");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,0]}}", 8, 0, "'a'", "end before begin");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}", 8, 0, "'a'", "negative offset");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,0]}}", 8, 0, "'a'",
+                "end before begin");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}", 8, 0, "'a'",
+                "negative offset");
   expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 16, 0, "'a'",
                 "offsets disagree with the shape");
   expect_format(ok1, 8, 1000, "header length", "header length larger than the file");
   expect_format(ok1, 8, UINT64_MAX, "header length", "header length 2^64-1");
   expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],", 8, 0, "JSON", "JSON cut short");
   expect_format("[1,2,3]", 0, 0, "JSON", "header is an array");
-  expect_format("{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, 0, "BF16", "unknown dtype");
+  expect_format("{\"a\":{\"dtype\":\"BF16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, 0, "BF16",
+                "unknown dtype");
   expect_format("{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, 0, "'a'", "no dtype");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8, 0, "'a'", "fractional dim");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, 0, "'a'", "negative dim");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, 0, "'a'",
-                "nine dims");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2.5],\"data_offsets\":[0,8]}}", 8, 0, "'a'",
+                "fractional dim");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 8, 0, "'a'",
+                "negative dim");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,4]}}", 4, 0,
+                "'a'", "nine dims");
   expect_format("{\"a\":7}", 0, 0, "'a'", "entry is not an object");
   expect_format("{\"__metadata__\":{\"k\":1}}", 0, 0, "__metadata__", "non-string metadata");
-  // 10 GB claimed in a file of a few hundred bytes: refused from the header alone, nothing that size allocated
-  // (the test would take seconds and 10 GB of memory otherwise).
-  expect_format("{\"big\":{\"dtype\":\"F32\",\"shape\":[50000,50000],\"data_offsets\":[0,10000000000]}}", 16, 0,
-                "'big'", "10 GB claimed in a tiny file");
-  expect_format("{\"big\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,16]}}", 16, 0,
-                "'big'", "element count overflows");
+  // 10 GB claimed in a file of a few hundred bytes: refused from the header alone, nothing that size
+  // allocated (the test would take seconds and 10 GB of memory otherwise).
+  expect_format("{\"big\":{\"dtype\":\"F32\",\"shape\":[50000,50000],\"data_offsets\":[0,10000000000]}}", 16,
+                0, "'big'", "10 GB claimed in a tiny file");
+  expect_format("{\"big\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,16]}}", 16,
+                0, "'big'", "element count overflows");
   // Tensor byte ranges must tile the data section: no overlap, no hole, nothing after the last tensor.
-  const char *two = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                    "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[8,12]}}";
+  const char *two =
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+      "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[8,12]}}";
   raw_file(tmp("t2.safetensors"), two, 12, 0);
   CHECK_OK(sr_st_read(tmp("t2.safetensors"), &f, &err), &err);
   if (!err.code) {
@@ -139,16 +147,25 @@ static void malformed(void) {
     sr_st_free(&f);
   }
   remove(tmp("t2.safetensors"));
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[4,8]}}", 8, 0, "overlap", "overlapping tensors");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-                "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, 0, "overlap", "two tensors on the same bytes");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, 0, "hole", "bytes before the first tensor");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-                "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, 0, "hole", "gap between tensors");
+  expect_format(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+      "\"b\":{\"dtype\":\"U8\",\"shape\":[4],\"data_offsets\":[4,8]}}",
+      8, 0, "overlap", "overlapping tensors");
+  expect_format(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+      "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+      8, 0, "overlap", "two tensors on the same bytes");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12, 0, "hole",
+                "bytes before the first tensor");
+  expect_format(
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+      "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+      12, 0, "hole", "gap between tensors");
   expect_format(ok1, 16, 0, "after the last tensor", "trailing bytes");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.5]}}", 8, 0, "'a'", "fractional offset");
-  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[\"0\",8]}}", 8, 0, "'a'", "offset as a string");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8.5]}}", 8, 0, "'a'",
+                "fractional offset");
+  expect_format("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[\"0\",8]}}", 8, 0, "'a'",
+                "offset as a string");
   // Too short to hold the length field; an empty file.
   {
     const char *p = tmp("short.safetensors");

@@ -11,11 +11,18 @@ static char dir[64];
 
 static void make_ds(sr_dataset *ds, int n, int c, int h, int w) {
   memset(ds, 0, sizeof *ds);
-  ds->n = n, ds->c = c, ds->h = h, ds->w = w, ds->num_classes = 10;
+  ds->n = n;
+  ds->c = c;
+  ds->h = h;
+  ds->w = w;
+  ds->num_classes = 10;
   size_t per = (size_t)c * h * w;
   ds->images = sr_alloc(n * per);
   ds->labels = sr_alloc(n * sizeof(int32_t));
-  for (int i = 0; i < n; i++) synth_texture(ds->images + i * per, c, h, w, 300 + i), ds->labels[i] = (7 * i) % 10;
+  for (int i = 0; i < n; i++) {
+    synth_texture(ds->images + i * per, c, h, w, 300 + i);
+    ds->labels[i] = (7 * i) % 10;
+  }
 }
 
 static void test_roundtrip(void) {
@@ -32,8 +39,9 @@ static void test_roundtrip(void) {
   snprintf(path, sizeof path, "%s/fog.npy", dir);
   sr_npy raw;
   CHECK_OK(sr_npy_read(path, &raw, &err), &err);
-  CHECK(raw.dtype == SR_U8 && raw.ndim == 4 && raw.shape[0] == 35 && raw.shape[1] == 16 && raw.shape[2] == 20 &&
-            raw.shape[3] == 3, "fog.npy shape");
+  CHECK(raw.dtype == SR_U8 && raw.ndim == 4 && raw.shape[0] == 35 && raw.shape[1] == 16 &&
+            raw.shape[2] == 20 && raw.shape[3] == 3,
+        "fog.npy shape");
   for (int s = 1; s <= 5; s++) {
     CHECK_OK(sr_corrupt_batch(ds.images, 7, 3, 16, 20, SR_FOG, s, 11, 0, want, &err), &err);
     // HWC on disk: element (s-1)*7 + i, y, x, ch.
@@ -43,7 +51,8 @@ static void test_roundtrip(void) {
       for (int ch = 0; ch < 3; ch++)
         for (int y = 0; y < 16; y++)
           for (int x = 0; x < 20; x++)
-            ok &= d[((((size_t)(s - 1) * 7 + i) * 16 + y) * 20 + x) * 3 + ch] == want[i * per + (ch * 16 + y) * 20 + x];
+            ok &= d[((((size_t)(s - 1) * 7 + i) * 16 + y) * 20 + x) * 3 + ch] ==
+                  want[i * per + (ch * 16 + y) * 20 + x];
     CHECK(ok, "fog.npy severity %d is not the batch output in HWC order", s);
     sr_dataset got;
     CHECK_OK(sr_corrupt_load(dir, "fog", s, 0, &got, &err), &err);
@@ -57,12 +66,14 @@ static void test_roundtrip(void) {
   sr_npy_free(&raw);
   sr_dataset all;
   CHECK_OK(sr_corrupt_load(dir, "jpeg_compression", 0, 10, &all, &err), &err);
-  CHECK(all.n == 35 && all.num_classes == 10 && all.labels[7 + 3] == ds.labels[3], "severity 0 loads all five");
+  CHECK(all.n == 35 && all.num_classes == 10 && all.labels[7 + 3] == ds.labels[3],
+        "severity 0 loads all five");
   sr_dataset_free(&all);
   snprintf(path, sizeof path, "%s/labels.npy", dir);
   CHECK_OK(sr_npy_read(path, &raw, &err), &err);
-  CHECK(raw.dtype == SR_U8 && raw.ndim == 1 && raw.shape[0] == 35 && ((uint8_t *)raw.data)[30] == ds.labels[2],
-        "labels.npy: uint8, 5*N, repeated");
+  CHECK(
+      raw.dtype == SR_U8 && raw.ndim == 1 && raw.shape[0] == 35 && ((uint8_t *)raw.data)[30] == ds.labels[2],
+      "labels.npy: uint8, 5*N, repeated");
   sr_npy_free(&raw);
   // frequency.csv round trip
   sr_corrupt_freq back;
@@ -85,8 +96,10 @@ static void test_errors(void) {
   sr_err err = {0};
   sr_dataset got;
   CHECK(sr_corrupt_load(dir, "fog", 6, 0, &got, &err) == SR_ERR_ARG, "severity 6");
-  CHECK(sr_corrupt_load(dir, "spatter", 1, 0, &got, &err) == SR_ERR_ARG && strstr(err.msg, "spatter"), "unknown: %s", err.msg);
-  CHECK(sr_corrupt_load(dir, "snow", 1, 0, &got, &err) == SR_ERR_IO && strstr(err.msg, "snow.npy"), "missing: %s", err.msg);
+  CHECK(sr_corrupt_load(dir, "spatter", 1, 0, &got, &err) == SR_ERR_ARG && strstr(err.msg, "spatter"),
+        "unknown: %s", err.msg);
+  CHECK(sr_corrupt_load(dir, "snow", 1, 0, &got, &err) == SR_ERR_IO && strstr(err.msg, "snow.npy"),
+        "missing: %s", err.msg);
   CHECK(sr_corrupt_load(dir, "fog", 1, 5, &got, &err) == SR_ERR_FORMAT, "label above hint: %s", err.msg);
   char path[256];
   // Images of the wrong dtype.
@@ -94,7 +107,8 @@ static void test_errors(void) {
   float fl[5 * 8 * 8 * 3] = {0};
   int64_t shape[4] = {5, 8, 8, 3};
   CHECK_OK(sr_npy_write(path, SR_F32, 4, shape, fl, &err), &err);
-  CHECK(sr_corrupt_load(dir, "snow", 1, 0, &got, &err) == SR_ERR_SHAPE && strstr(err.msg, "uint8"), "dtype: %s", err.msg);
+  CHECK(sr_corrupt_load(dir, "snow", 1, 0, &got, &err) == SR_ERR_SHAPE && strstr(err.msg, "uint8"),
+        "dtype: %s", err.msg);
   // Image count not a multiple of 5.
   uint8_t u8[7 * 8 * 8 * 3] = {0};
   shape[0] = 7;
@@ -103,12 +117,14 @@ static void test_errors(void) {
   // Label count different from the image count.
   shape[0] = 5;
   CHECK_OK(sr_npy_write(path, SR_U8, 4, shape, u8, &err), &err);
-  CHECK(sr_corrupt_load(dir, "snow", 1, 0, &got, &err) == SR_ERR_SHAPE && strstr(err.msg, "labels.npy"), "labels: %s",
-        err.msg);
+  CHECK(sr_corrupt_load(dir, "snow", 1, 0, &got, &err) == SR_ERR_SHAPE && strstr(err.msg, "labels.npy"),
+        "labels: %s", err.msg);
   CHECK(got.images == NULL && got.labels == NULL, "nothing left allocated on failure");
   // Malformed frequency.csv.
   snprintf(path, sizeof path, "%s/frequency.csv", dir);
-  const char *bad = "corruption,images,share_s1,share_s2,share_s3,share_s4,share_s5,mean,group\nfog,5,0.1,0.1,x,0.1,0.1,0.1,low\n";
+  const char *bad =
+      "corruption,images,share_s1,share_s2,share_s3,share_s4,share_s5,mean,group\nfog,5,0.1,0.1,x,0.1,0.1,0."
+      "1,low\n";
   CHECK_OK(sr_write_file_atomic(path, bad, strlen(bad), &err), &err);
   sr_corrupt_freq f;
   CHECK(sr_corrupt_read_freq(dir, &f, &err) == SR_ERR_FORMAT && strstr(err.msg, ":2"), "csv: %s", err.msg);
@@ -119,7 +135,8 @@ static void test_errors(void) {
   sr_corruption k = SR_FOG;
   char sub[128];
   snprintf(sub, sizeof sub, "%s/sub", dir);
-  CHECK(sr_corrupt_write_dir(&ds, sub, &k, 1, 0, 0, 0, NULL, NULL, NULL, &err) == SR_ERR_ARG && strstr(err.msg, "300"),
+  CHECK(sr_corrupt_write_dir(&ds, sub, &k, 1, 0, 0, 0, NULL, NULL, NULL, &err) == SR_ERR_ARG &&
+            strstr(err.msg, "300"),
         "label 300: %s", err.msg);
   CHECK(access(sub, F_OK) != 0, "nothing written for a refused dataset");
   sr_dataset_free(&ds);

@@ -27,10 +27,14 @@ static void test_known_spectra(void) {
   sr_rng r;
   sr_rng_seed(&r, 1, 0);
   // White noise difference: flat spectrum, share = grid fraction (about 1 - pi/16).
-  for (size_t i = 0; i < n * per; i++) a[i] = 128, b[i] = (uint8_t)(78 + sr_rng_below(&r, 101));
+  for (size_t i = 0; i < n * per; i++) {
+    a[i] = 128;
+    b[i] = (uint8_t)(78 + sr_rng_below(&r, 101));
+  }
   CHECK_OK(sr_corrupt_hf_share(a, b, n, c, h, w, &share, &used, &err), &err);
   double want = grid_fraction(h, w);
-  CHECK(used == n && fabs(share - want) < 0.01, "white: share %.4f want %.4f (used %lld)", share, want, (long long)used);
+  CHECK(used == n && fabs(share - want) < 0.01, "white: share %.4f want %.4f (used %lld)", share, want,
+        (long long)used);
   CHECK(fabs(want - (1 - M_PI / 16)) < 0.01, "grid fraction %.4f", want);
   // Constant offset: all power at DC.
   for (size_t i = 0; i < n * per; i++) b[i] = 140;
@@ -52,8 +56,10 @@ static void test_known_spectra(void) {
   CHECK(used == 0 && share == 0, "identical: used %lld share %g", (long long)used, share);
   for (size_t i = 0; i < 3 * 27 * 13; i++) b[i] = (uint8_t)(78 + sr_rng_below(&r, 101));
   CHECK_OK(sr_corrupt_hf_share(a, b, 1, 3, 27, 13, &share, &used, &err), &err);
-  CHECK(fabs(share - grid_fraction(27, 13)) < 0.08, "odd size white: %.3f vs %.3f", share, grid_fraction(27, 13));
-  free(a), free(b);
+  CHECK(fabs(share - grid_fraction(27, 13)) < 0.08, "odd size white: %.3f vs %.3f", share,
+        grid_fraction(27, 13));
+  free(a);
+  free(b);
 }
 
 static void test_terciles(void) {
@@ -96,11 +102,18 @@ static void check_groups(const sr_corrupt_freq *f, const char *what) {
 
 static void test_measured_groups(void) {
   sr_dataset ds = {0};
-  ds.n = 24, ds.c = 3, ds.h = 32, ds.w = 32, ds.num_classes = 10;
+  ds.n = 24;
+  ds.c = 3;
+  ds.h = 32;
+  ds.w = 32;
+  ds.num_classes = 10;
   size_t per = 3 * 32 * 32;
   ds.images = sr_alloc(ds.n * per);
   ds.labels = sr_alloc(ds.n * sizeof(int32_t));
-  for (int i = 0; i < ds.n; i++) synth_texture(ds.images + i * per, 3, 32, 32, 200 + i), ds.labels[i] = i % 10;
+  for (int i = 0; i < ds.n; i++) {
+    synth_texture(ds.images + i * per, 3, 32, 32, 200 + i);
+    ds.labels[i] = i % 10;
+  }
   sr_corruption all[SR_NUM_CORRUPTIONS];
   int n;
   sr_err err = {0};

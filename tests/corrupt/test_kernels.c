@@ -7,9 +7,9 @@
 #include "synth.h"
 
 static const int RANDOM_KIND[SR_NUM_CORRUPTIONS] = {
-    [SR_GAUSSIAN_NOISE] = 1, [SR_SHOT_NOISE] = 1, [SR_IMPULSE_NOISE] = 1, [SR_GLASS_BLUR] = 1,
-    [SR_MOTION_BLUR] = 1,    [SR_SNOW] = 1,       [SR_FROST] = 1,         [SR_FOG] = 1,
-    [SR_ELASTIC_TRANSFORM] = 1};
+    [SR_GAUSSIAN_NOISE] = 1, [SR_SHOT_NOISE] = 1,  [SR_IMPULSE_NOISE] = 1,
+    [SR_GLASS_BLUR] = 1,     [SR_MOTION_BLUR] = 1, [SR_SNOW] = 1,
+    [SR_FROST] = 1,          [SR_FOG] = 1,         [SR_ELASTIC_TRANSFORM] = 1};
 
 // For each shape: every kind x severity gives the same bytes twice with one seed, differs from the clean
 // image, and (for random corruptions) differs under another seed.
@@ -21,18 +21,26 @@ static void test_all_deterministic(int c, int h, int w) {
   for (int k = 0; k < SR_NUM_CORRUPTIONS; k++)
     for (int s = 1; s <= 5; s++) {
       sr_rng r1, r2, r3;
-      sr_rng_seed(&r1, 5, 0), sr_rng_seed(&r2, 5, 0), sr_rng_seed(&r3, 6, 0);
+      sr_rng_seed(&r1, 5, 0);
+      sr_rng_seed(&r2, 5, 0);
+      sr_rng_seed(&r3, 6, 0);
       CHECK_OK(sr_corrupt_apply(img, c, h, w, (sr_corruption)k, s, &r1, a, &err), &err);
       CHECK_OK(sr_corrupt_apply(img, c, h, w, (sr_corruption)k, s, &r2, b, &err), &err);
       CHECK_OK(sr_corrupt_apply(img, c, h, w, (sr_corruption)k, s, &r3, d, &err), &err);
       const char *nm = sr_corruption_name((sr_corruption)k);
       CHECK(!memcmp(a, b, n), "%s s%d %dx%dx%d: same seed must give the same bytes", nm, s, c, h, w);
       size_t changed = 0, differ = 0;
-      for (size_t i = 0; i < n; i++) changed += a[i] != img[i], differ += a[i] != d[i];
+      for (size_t i = 0; i < n; i++) {
+        changed += a[i] != img[i];
+        differ += a[i] != d[i];
+      }
       CHECK(changed > n / 200, "%s s%d %dx%dx%d: only %zu of %zu values changed", nm, s, c, h, w, changed, n);
       if (RANDOM_KIND[k]) CHECK(differ > 0, "%s s%d: another seed must give other bytes", nm, s);
     }
-  free(img), free(a), free(b), free(d);
+  free(img);
+  free(a);
+  free(b);
+  free(d);
 }
 
 // The batch equals per-image application with the derived rngs, for 1 and 2 threads and any split.
@@ -50,7 +58,8 @@ static void test_batch_threads(void) {
     CHECK(!memcmp(o1, o2, n * per), "%s: 1 vs 2 threads differ", sr_corruption_name((sr_corruption)k));
     // Two halves with first_index give the same as one batch.
     CHECK_OK(sr_corrupt_batch(imgs, 5, c, h, w, (sr_corruption)k, 3, 42, 0, o3, &err), &err);
-    CHECK_OK(sr_corrupt_batch(imgs + 5 * per, n - 5, c, h, w, (sr_corruption)k, 3, 42, 5, o3 + 5 * per, &err), &err);
+    CHECK_OK(sr_corrupt_batch(imgs + 5 * per, n - 5, c, h, w, (sr_corruption)k, 3, 42, 5, o3 + 5 * per, &err),
+             &err);
     CHECK(!memcmp(o1, o3, n * per), "%s: split batch differs", sr_corruption_name((sr_corruption)k));
     sr_rng r;
     sr_corrupt_image_rng(&r, 42, (sr_corruption)k, 3, 7);
@@ -58,7 +67,10 @@ static void test_batch_threads(void) {
     CHECK(!memcmp(o3, o1 + 7 * per, per), "%s: batch image 7 differs from sr_corrupt_apply",
           sr_corruption_name((sr_corruption)k));
   }
-  free(imgs), free(o1), free(o2), free(o3);
+  free(imgs);
+  free(o1);
+  free(o2);
+  free(o3);
 }
 
 // Mean and standard deviation of (out - clean)/255 over many draws on a flat image.
@@ -76,14 +88,19 @@ static void noise_stats(sr_corruption k, int s, uint8_t level, double *mean, dou
     CHECK_OK(sr_corrupt_apply(img, c, h, w, k, s, &rng, out, &err), &err);
     for (size_t i = 0; i < n; i++) {
       double d = ((double)out[i] - level) / 255.0;
-      s1 += d, s2 += d * d, z += out[i] == 0, f += out[i] == 255;
+      s1 += d;
+      s2 += d * d;
+      z += out[i] == 0;
+      f += out[i] == 255;
     }
   }
   double cnt = (double)n * reps;
   *mean = s1 / cnt;
   *sd = sqrt(s2 / cnt - *mean * *mean);
-  *frac0 = z / cnt, *frac255 = f / cnt;
-  free(img), free(out);
+  *frac0 = z / cnt;
+  *frac255 = f / cnt;
+  free(img);
+  free(out);
 }
 
 static void test_noise_levels(void) {
@@ -160,10 +177,11 @@ static void test_blur_monotone(void) {
       prev = hf[s];
     }
     if (blurs[b] == SR_GLASS_BLUR)
-      CHECK(hf[3] < hf[2] && hf[2] < hf[1] && hf[5] < hf[4], "glass_blur hf %.4f %.4f %.4f | %.4f %.4f", hf[1],
-            hf[2], hf[3], hf[4], hf[5]);
+      CHECK(hf[3] < hf[2] && hf[2] < hf[1] && hf[5] < hf[4], "glass_blur hf %.4f %.4f %.4f | %.4f %.4f",
+            hf[1], hf[2], hf[3], hf[4], hf[5]);
   }
-  free(imgs), free(out);
+  free(imgs);
+  free(out);
 }
 
 static double mean_of(const uint8_t *p, size_t n) {
@@ -193,8 +211,8 @@ static void test_tone_and_jpeg(int c) {
     int ok = 1;
     for (size_t i = 0; i < n; i++) ok &= out[i] >= prev[i];
     CHECK(ok, "brightness s%d (c=%d): some value got darker", s, c);
-    CHECK(mean_of(out, n) > mean_of(prev, n) + 1, "brightness s%d: mean %.2f not above %.2f", s, mean_of(out, n),
-          mean_of(prev, n));
+    CHECK(mean_of(out, n) > mean_of(prev, n) + 1, "brightness s%d: mean %.2f not above %.2f", s,
+          mean_of(out, n), mean_of(prev, n));
     memcpy(prev, out, n);
   }
   if (c == 1) {  // gray: exactly clip(x + c) (truncated)
@@ -228,7 +246,9 @@ static void test_tone_and_jpeg(int c) {
     CHECK(e > prev_e, "jpeg s%d (c=%d): error %.0f not above %.0f", s, c, e, prev_e);
     prev_e = e;
   }
-  free(img), free(prev), free(out);
+  free(img);
+  free(prev);
+  free(out);
 }
 
 // Corruptions without randomness act on structure as expected: a flat image stays flat under blurs,
@@ -238,8 +258,8 @@ static void test_flat_invariants(void) {
   size_t n = (size_t)c * h * w;
   uint8_t *img = malloc(n), *out = malloc(n);
   synth_flat(img, c, h, w, 100);
-  sr_corruption ks[] = {SR_DEFOCUS_BLUR, SR_ZOOM_BLUR, SR_MOTION_BLUR, SR_GLASS_BLUR, SR_PIXELATE,
-                        SR_JPEG_COMPRESSION, SR_CONTRAST, SR_ELASTIC_TRANSFORM};
+  sr_corruption ks[] = {SR_DEFOCUS_BLUR, SR_ZOOM_BLUR,        SR_MOTION_BLUR, SR_GLASS_BLUR,
+                        SR_PIXELATE,     SR_JPEG_COMPRESSION, SR_CONTRAST,    SR_ELASTIC_TRANSFORM};
   sr_err err = {0};
   for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++)
     for (int s = 1; s <= 5; s++) {
@@ -250,7 +270,8 @@ static void test_flat_invariants(void) {
       for (size_t i = 0; i < n; i++) maxd = abs(out[i] - 100) > maxd ? abs(out[i] - 100) : maxd;
       CHECK(maxd <= 1, "%s s%d on a flat image: max change %d", sr_corruption_name(ks[k]), s, maxd);
     }
-  free(img), free(out);
+  free(img);
+  free(out);
 }
 
 static void test_bad_args(void) {
@@ -259,13 +280,16 @@ static void test_bad_args(void) {
   sr_rng_seed(&r, 0, 0);
   sr_err err = {0};
   for (int s = 0; s <= 6; s += 6) {
-    CHECK(sr_corrupt_apply(img, 3, 32, 32, SR_FOG, s, &r, out, &err) == SR_ERR_ARG, "severity %d accepted", s);
+    CHECK(sr_corrupt_apply(img, 3, 32, 32, SR_FOG, s, &r, out, &err) == SR_ERR_ARG, "severity %d accepted",
+          s);
     CHECK(strstr(err.msg, "severity") && strstr(err.msg, "fog"), "message: %s", err.msg);
-    CHECK(sr_corrupt_batch(img, 1, 3, 32, 32, SR_FOG, s, 0, 0, out, &err) == SR_ERR_ARG, "batch severity %d", s);
+    CHECK(sr_corrupt_batch(img, 1, 3, 32, 32, SR_FOG, s, 0, 0, out, &err) == SR_ERR_ARG, "batch severity %d",
+          s);
   }
   CHECK(sr_corrupt_apply(img, 2, 32, 32, SR_FOG, 1, &r, out, &err) == SR_ERR_ARG, "2 channels accepted");
   CHECK(sr_corrupt_apply(img, 3, 4, 4, SR_FOG, 1, &r, out, &err) == SR_ERR_ARG, "4x4 accepted");
-  CHECK(sr_corrupt_apply(img, 3, 32, 32, (sr_corruption)15, 1, &r, out, &err) == SR_ERR_ARG, "kind 15 accepted");
+  CHECK(sr_corrupt_apply(img, 3, 32, 32, (sr_corruption)15, 1, &r, out, &err) == SR_ERR_ARG,
+        "kind 15 accepted");
   sr_corruption k;
   CHECK(sr_corruption_parse("gaussian_blur", &k, &err) == SR_ERR_ARG, "unknown name accepted");
   CHECK(strstr(err.msg, "gaussian_blur") && strstr(err.msg, "gaussian_noise"), "message: %s", err.msg);

@@ -39,8 +39,10 @@ static int compare(const char *set, const char *what, sr_corruption kind, double
     }
   }
   *frac_exact = (double)exact / (double)total;
-  free(chw), free(out);
-  sr_npy_free(&in), sr_npy_free(&ref);
+  free(chw);
+  free(out);
+  sr_npy_free(&in);
+  sr_npy_free(&ref);
   return maxd;
 }
 

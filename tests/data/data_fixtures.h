@@ -5,8 +5,8 @@
 #define _XOPEN_SOURCE 700  // nftw
 #include <ftw.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -58,7 +58,8 @@ static void test_identity_and_flip(void) {
   int same = 1;
   for (int i = 0; i < 300; i++) {
     same &= y[i] == ds.labels[idx[i]];
-    for (size_t k = 0; k < per; k++) same &= x[i * per + k] == norm(ds.images[(size_t)idx[i] * per + k], 0.5f, 5.0f);
+    for (size_t k = 0; k < per; k++)
+      same &= x[i * per + k] == norm(ds.images[(size_t)idx[i] * per + k], 0.5f, 5.0f);
   }
   CHECK(same, "crop padding 0 and no flip: exactly (v/255 - 0.5) * 5 of the source, labels follow idx");
   o.crop_pad = 4;
@@ -76,7 +77,8 @@ static void test_identity_and_flip(void) {
     for (int ch = 0; ch < 3; ch++)
       for (int r = 0; r < 6; r++)
         for (int c = 0; c < 7; c++)
-          is_mirror &= x2[i * per + (size_t)(ch * 42 + r * 7 + c)] == x[i * per + (size_t)(ch * 42 + r * 7 + 6 - c)];
+          is_mirror &=
+              x2[i * per + (size_t)(ch * 42 + r * 7 + c)] == x[i * per + (size_t)(ch * 42 + r * 7 + 6 - c)];
     exact &= is_id || is_mirror;
     flipped += !is_id && is_mirror;
   }
@@ -113,7 +115,10 @@ static void test_crop_candidates(void) {
       for (int dx = 0; dx <= 2 * PAD && !found; dx++)
         for (int f = 0; f < 2 && !found; f++) {
           sr_augment_image(ds.images + (size_t)idx[i] * S * S, 1, S, S, PAD, dy, dx, f, cand);
-          if (!memcmp(cand, got, sizeof got)) found = 1, seen[dy][dx][f]++;
+          if (!memcmp(cand, got, sizeof got)) {
+            found = 1;
+            seen[dy][dx][f]++;
+          }
         }
     unmatched += !found;
   }
@@ -170,7 +175,8 @@ static void test_determinism(void) {
   CHECK(!memcmp(a, b, bytes), "same seed, epoch, positions: same batch");
   // The tail computed alone (resumed at position 128 + 40) equals the tail of the whole batch.
   CHECK_OK(sr_make_batch(&ds, idx + 40, N - 40, &o, 5, 128 + 40, b, y, &err), &err);
-  CHECK(!memcmp(a + 40 * S * S, b, sizeof(float) * (N - 40) * S * S), "a sample depends only on its position");
+  CHECK(!memcmp(a + 40 * S * S, b, sizeof(float) * (N - 40) * S * S),
+        "a sample depends only on its position");
   CHECK_OK(sr_make_batch(&ds, idx, N, &o, 6, 128, b, y, &err), &err);
   int differ = 0;
   for (int i = 0; i < N; i++) differ += memcmp(a + i * S * S, b + i * S * S, sizeof(float) * S * S) != 0;
@@ -199,7 +205,8 @@ static void test_bad_opts(void) {
   CHECK(sr_make_batch(&ds, idx, 2, &o, 0, 0, x, y, &err) == SR_ERR_ARG && strstr(err.msg, "index 4"),
         "index out of range is refused: %s", err.msg);
   o.batch = 0;
-  CHECK(sr_loader_opts_check(&ds, &o, &err) == SR_ERR_ARG && strstr(err.msg, "batch"), "batch 0: %s", err.msg);
+  CHECK(sr_loader_opts_check(&ds, &o, &err) == SR_ERR_ARG && strstr(err.msg, "batch"), "batch 0: %s",
+        err.msg);
   o.batch = 8;
   o.scale = NAN;
   CHECK(sr_loader_opts_check(&ds, &o, &err) == SR_ERR_ARG, "NaN scale: %s", err.msg);

@@ -27,13 +27,15 @@ static int matches(const sr_dataset *ds, int n, int base, int classes) {
     for (int ch = 0; ch < 3; ch++)
       for (int y = 0; y < 32; y++)
         for (int x = 0; x < 32; x++)
-          if (ds->images[(size_t)i * 3072 + (size_t)ch * 1024 + (size_t)y * 32 + (size_t)x] != fx_pixel(base + i, ch, y, x))
+          if (ds->images[(size_t)i * 3072 + (size_t)ch * 1024 + (size_t)y * 32 + (size_t)x] !=
+              fx_pixel(base + i, ch, y, x))
             return 0;
   }
   return 1;
 }
 
-static void expect_fail(const char *spec, sr_status want, const char *file, const char *also, const char *what) {
+static void expect_fail(const char *spec, sr_status want, const char *file, const char *also,
+                        const char *what) {
   sr_err err = {0};
   sr_dataset ds;
   sr_status st = sr_dataset_load(spec, "train", &ds, &err);
@@ -60,7 +62,8 @@ static void test_cifar10(void) {
   snprintf(spec, sizeof spec, "cifar10:%s", root);  // the directory that contains cifar-10-batches-bin
   CHECK_OK(sr_dataset_load(spec, "train", &ds, &err), &err);
   CHECK(matches(&ds, 15, 0, 10), "train batches 1..5 concatenated in order");
-  CHECK(!strcmp(ds.name, "cifar10") && !strcmp(ds.class_names[0], "airplane") && !strcmp(ds.class_names[9], "truck"),
+  CHECK(!strcmp(ds.name, "cifar10") && !strcmp(ds.class_names[0], "airplane") &&
+            !strcmp(ds.class_names[9], "truck"),
         "default names: %s %s %s", ds.name, ds.class_names[0], ds.class_names[9]);
   sr_dataset_free(&ds);
   // batches.meta.txt overrides the names; the directory itself is accepted; auto-detection from a bare path.
@@ -68,7 +71,8 @@ static void test_cifar10(void) {
   fx_write(fx_path(path, sizeof path, dir, "batches.meta.txt"), meta, strlen(meta));
   CHECK_OK(sr_dataset_load(dir, "test", &ds, &err), &err);
   CHECK(matches(&ds, 4, 100, 10), "test_batch round trip");
-  CHECK(!strcmp(ds.class_names[0], "zero") && !strcmp(ds.class_names[9], "nine"), "meta names: %s", ds.class_names[9]);
+  CHECK(!strcmp(ds.class_names[0], "zero") && !strcmp(ds.class_names[9], "nine"), "meta names: %s",
+        ds.class_names[9]);
   sr_dataset_free(&ds);
   fx_write(fx_path(path, sizeof path, dir, "batches.meta.txt"), "a\nb\n", 4);
   expect_fail(spec, SR_ERR_FORMAT, "batches.meta.txt", "class names", "meta file with 2 names");
@@ -99,7 +103,7 @@ static void test_cifar10(void) {
 
 static void test_cifar100(void) {
   char root[64], path[512], spec[300];
-  fx_tmpdir(root, sizeof root, "cifar100");  // files directly in DIR
+  fx_tmpdir(root, sizeof root, "cifar100");                                   // files directly in DIR
   write_batch(fx_path(path, sizeof path, root, "train.bin"), 2, 6, 95, 100);  // fine labels 95..99, 0
   write_batch(fx_path(path, sizeof path, root, "test.bin"), 2, 3, 7, 100);
   sr_err err = {0};
@@ -107,7 +111,8 @@ static void test_cifar100(void) {
   snprintf(spec, sizeof spec, "cifar100:%s", root);
   CHECK_OK(sr_dataset_load(spec, "train", &ds, &err), &err);
   CHECK(matches(&ds, 6, 95, 100), "CIFAR-100 train: fine labels, pixels after 2 label bytes");
-  CHECK(!strcmp(ds.name, "cifar100") && !strcmp(ds.class_names[99], "99"), "%s %s", ds.name, ds.class_names[99]);
+  CHECK(!strcmp(ds.name, "cifar100") && !strcmp(ds.class_names[99], "99"), "%s %s", ds.name,
+        ds.class_names[99]);
   sr_dataset_free(&ds);
   CHECK_OK(sr_dataset_load(root, "test", &ds, &err), &err);  // auto-detected
   CHECK(matches(&ds, 3, 7, 100), "CIFAR-100 test, auto-detected: %s", ds.name);
@@ -117,7 +122,8 @@ static void test_cifar100(void) {
   fputc(100, fp);
   fclose(fp);
   sr_status st = sr_dataset_load(spec, "test", &ds, &err);
-  CHECK(st == SR_ERR_FORMAT && strstr(err.msg, path) && strstr(err.msg, "100 classes"), "fine 100: %s", err.msg);
+  CHECK(st == SR_ERR_FORMAT && strstr(err.msg, path) && strstr(err.msg, "100 classes"), "fine 100: %s",
+        err.msg);
   write_batch(path, 2, 3, 7, 100);
   fp = fopen(path, "r+b");
   fseek(fp, 3074L, SEEK_SET);

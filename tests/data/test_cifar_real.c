@@ -41,13 +41,14 @@ static void check_binary(const char *cache, sr_dataset *test) {
   CHECK_OK(sr_dataset_load(spec, "test", test, &err), &err);
   CHECK(train.n == 50000 && test->n == 10000 && train.c == 3 && train.h == 32 && train.w == 32 &&
             train.num_classes == 10,
-        "CIFAR-10: %lld / %lld images of %dx%dx%d", (long long)train.n, (long long)test->n, train.c, train.h, train.w);
+        "CIFAR-10: %lld / %lld images of %dx%dx%d", (long long)train.n, (long long)test->n, train.c, train.h,
+        train.w);
   int64_t counts[2][10] = {{0}};
   for (int64_t i = 0; i < train.n; i++) counts[0][train.labels[i]]++;
   for (int64_t i = 0; i < test->n; i++) counts[1][test->labels[i]]++;
   for (int k = 0; k < 10; k++)
-    CHECK(counts[0][k] == 5000 && counts[1][k] == 1000, "class %d: %lld train, %lld test", k, (long long)counts[0][k],
-          (long long)counts[1][k]);
+    CHECK(counts[0][k] == 5000 && counts[1][k] == 1000, "class %d: %lld train, %lld test", k,
+          (long long)counts[0][k], (long long)counts[1][k]);
   CHECK(!strcmp(train.class_names[0], "airplane") && !strcmp(train.class_names[9], "truck"), "names %s %s",
         train.class_names[0], train.class_names[9]);
   // Channel means of CIFAR-10's training set are about 0.491, 0.482, 0.447.
@@ -67,8 +68,8 @@ static void check_folder(const char *cache, const char *tarball, const sr_datase
   snprintf(dir, sizeof dir, "%s/cifar10-jpeg", cache);
   if (!fx_is_dir(dir)) {
     snprintf(tmp, sizeof tmp, "%s/cifar10-jpeg.part", cache);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && tar -xJf '%s' -C '%s' test && mv '%s' '%s'", tmp, tmp,
-             tarball, tmp, tmp, dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && tar -xJf '%s' -C '%s' test && mv '%s' '%s'",
+             tmp, tmp, tarball, tmp, tmp, dir);
     if (run(cmd) != 0) {
       CHECK(0, "extracting %s failed", tarball);
       return;
@@ -82,8 +83,8 @@ static void check_folder(const char *cache, const char *tarball, const sr_datase
   CHECK_OK(sr_dataset_load(spec, "test", &ds, &err), &err);
   double dt = sr_now() - t0;
   printf("folder loader: %lld JPEGs decoded in %.2f s\n", (long long)ds.n, dt);
-  CHECK(ds.n == 10000 && ds.c == 3 && ds.h == 32 && ds.w == 32 && ds.num_classes == 10, "folder: %lld x %dx%dx%d",
-        (long long)ds.n, ds.c, ds.h, ds.w);
+  CHECK(ds.n == 10000 && ds.c == 3 && ds.h == 32 && ds.w == 32 && ds.num_classes == 10,
+        "folder: %lld x %dx%dx%d", (long long)ds.n, ds.c, ds.h, ds.w);
   int names_ok = 1;
   for (int k = 0; k < 10; k++) names_ok &= !strcmp(ds.class_names[k], bin->class_names[k]);
   CHECK(names_ok, "folder classes (sorted directory names) coincide with CIFAR-10's label order");
@@ -91,13 +92,18 @@ static void check_folder(const char *cache, const char *tarball, const sr_datase
     uint64_t *a = item_hashes(&ds), *b = item_hashes(bin);
     int64_t same = 0;
     for (int64_t i = 0, j = 0; i < ds.n && j < bin->n;) {
-      if (a[i] == b[j]) same++, i++, j++;
-      else if (a[i] < b[j]) i++;
-      else j++;
+      if (a[i] == b[j]) {
+        same++;
+        i++;
+        j++;
+      } else if (a[i] < b[j])
+        i++;
+      else
+        j++;
     }
     // PIL (used by the converter) and this loader both decode with libjpeg-turbo's defaults.
-    CHECK(same == ds.n, "%lld of %lld folder images equal a binary-batch image with the same label", (long long)same,
-          (long long)ds.n);
+    CHECK(same == ds.n, "%lld of %lld folder images equal a binary-batch image with the same label",
+          (long long)same, (long long)ds.n);
     sr_free(a);
     sr_free(b);
   }

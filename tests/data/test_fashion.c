@@ -11,7 +11,8 @@ static void check_split(const char *split, int64_t n, int64_t per_class, sr_data
         "%s: %lld x %dx%dx%d, %d classes", split, (long long)ds->n, ds->c, ds->h, ds->w, ds->num_classes);
   int64_t counts[10] = {0};
   for (int64_t i = 0; i < ds->n; i++) counts[ds->labels[i]]++;
-  for (int k = 0; k < 10; k++) CHECK(counts[k] == per_class, "%s class %d: %lld images", split, k, (long long)counts[k]);
+  for (int k = 0; k < 10; k++)
+    CHECK(counts[k] == per_class, "%s class %d: %lld images", split, k, (long long)counts[k]);
   double mean = 0;
   for (size_t i = 0; i < (size_t)ds->n * 784; i++) mean += ds->images[i];
   mean /= (double)ds->n * 784;

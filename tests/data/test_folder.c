@@ -11,7 +11,9 @@
 enum { H = 6, W = 5 };
 
 // Image `id` as (c, H, W): smooth so that JPEG keeps it close.
-static uint8_t smooth(int id, int ch, int y, int x) { return (uint8_t)(20 + id * 9 + ch * 50 + y * 6 + x * 5); }
+static uint8_t smooth(int id, int ch, int y, int x) {
+  return (uint8_t)(20 + id * 9 + ch * 50 + y * 6 + x * 5);
+}
 
 // PNG of image id with color type ct (GRAY, RGB, RGB_ALPHA, PALETTE) and bit depth 8 or 16 (gray only).
 static void write_png(const char *path, int id, int ct, int depth, int w, int h) {
@@ -25,8 +27,8 @@ static void write_png(const char *path, int id, int ct, int depth, int w, int h)
     return;
   }
   png_init_io(p, fp);
-  png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, depth, ct, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, depth, ct, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_color pal[256];
   if (ct == PNG_COLOR_TYPE_PALETTE) {  // palette entry v = the RGB triple of gray level... (v, 255-v, v/2)
     for (int v = 0; v < 256; v++) pal[v] = (png_color){(png_byte)v, (png_byte)(255 - v), (png_byte)(v / 2)};
@@ -85,7 +87,9 @@ static const char *mk(char *buf, size_t size, const char *root, const char *rel)
   return buf;
 }
 
-static const uint8_t *img(const sr_dataset *ds, int64_t i) { return ds->images + (size_t)i * (size_t)ds->c * H * W; }
+static const uint8_t *img(const sr_dataset *ds, int64_t i) {
+  return ds->images + (size_t)i * (size_t)ds->c * H * W;
+}
 
 // Exact comparison with smooth(id) in every channel (gray sources replicated when ds->c == 3).
 static int same_as(const sr_dataset *ds, int64_t i, int id, int src_gray) {
@@ -112,7 +116,8 @@ static void test_round_trip(void) {
   fx_tmpdir(root, sizeof root, "folder");
   const char *dirs[] = {"train", "train/dog", "train/cat", "train/.hidden", "test", "test/cat", "test/bird"};
   for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) mkdir(mk(p, sizeof p, root, dirs[i]), 0755);
-  // train: cat = {a.png RGB id 1, b.PNG gray id 2, c.jpg RGB id 3}, dog = {a.png palette... , z.png 16-bit gray}
+  // train: cat = {a.png RGB id 1, b.PNG gray id 2, c.jpg RGB id 3}, dog = {a.png palette... , z.png 16-bit
+  // gray}
   write_png(mk(p, sizeof p, root, "train/cat/a.png"), 1, PNG_COLOR_TYPE_RGB, 8, W, H);
   write_png(mk(p, sizeof p, root, "train/cat/b.PNG"), 2, PNG_COLOR_TYPE_GRAY, 8, W, H);
   write_jpeg(mk(p, sizeof p, root, "train/cat/c.jpg"), 3, 3, W, H);
@@ -132,7 +137,8 @@ static void test_round_trip(void) {
   CHECK(ds.num_classes == 3 && !strcmp(ds.class_names[0], "bird") && !strcmp(ds.class_names[1], "cat") &&
             !strcmp(ds.class_names[2], "dog") && !strcmp(ds.name, "folder"),
         "classes %d: %s %s %s", ds.num_classes, ds.class_names[0], ds.class_names[1], ds.class_names[2]);
-  CHECK(ds.n == 6 && ds.c == 3 && ds.h == H && ds.w == W, "train: %lld x %dx%dx%d", (long long)ds.n, ds.c, ds.h, ds.w);
+  CHECK(ds.n == 6 && ds.c == 3 && ds.h == H && ds.w == W, "train: %lld x %dx%dx%d", (long long)ds.n, ds.c,
+        ds.h, ds.w);
   if (ds.n == 6) {
     int32_t want_labels[6] = {1, 1, 1, 2, 2, 2};
     int lab_ok = 1;
@@ -156,7 +162,8 @@ static void test_round_trip(void) {
   }
   sr_dataset_free(&ds);
   CHECK_OK(sr_dataset_load(spec, "test", &ds, &err), &err);
-  CHECK(ds.n == 2 && ds.c == 1 && ds.num_classes == 3, "test: gray only -> 1 channel: %lld x %d", (long long)ds.n, ds.c);
+  CHECK(ds.n == 2 && ds.c == 1 && ds.num_classes == 3, "test: gray only -> 1 channel: %lld x %d",
+        (long long)ds.n, ds.c);
   if (ds.n == 2 && ds.c == 1) {
     CHECK(ds.labels[0] == 0 && ds.labels[1] == 1, "test labels %d %d", ds.labels[0], ds.labels[1]);
     int d = max_diff(&ds, 0, 7, 1);
@@ -170,19 +177,19 @@ static void test_round_trip(void) {
   CHECK_OK(sr_dataset_load(spec, "train", &a, &err), &err);
   CHECK_OK(sr_dataset_load(spec, "test", &b, &err), &err);
   CHECK(a.n == 6 && b.n == 6 && a.num_classes == 2 && !memcmp(a.images, b.images, (size_t)a.n * 3 * H * W),
-        "flat folder: both splits are the whole folder (%lld, %lld, %d classes)", (long long)a.n, (long long)b.n,
-        a.num_classes);
+        "flat folder: both splits are the whole folder (%lld, %lld, %d classes)", (long long)a.n,
+        (long long)b.n, a.num_classes);
   sr_dataset_free(&a);
   sr_dataset_free(&b);
   CHECK_OK(sr_dataset_load(root, "test", &a, &err), &err);  // a bare path with class folders: auto-detected
-  CHECK(!strcmp(a.name, "folder") && a.n == 2 && a.num_classes == 3, "bare folder path: %s, %lld images", a.name,
-        (long long)a.n);
+  CHECK(!strcmp(a.name, "folder") && a.n == 2 && a.num_classes == 3, "bare folder path: %s, %lld images",
+        a.name, (long long)a.n);
   sr_dataset_free(&a);
   fx_rmtree(root);
 }
 
-static void expect_fail(const char *root, const char *split, sr_status want, const char *file, const char *also,
-                        const char *what) {
+static void expect_fail(const char *root, const char *split, sr_status want, const char *file,
+                        const char *also, const char *what) {
   char spec[600];
   snprintf(spec, sizeof spec, "folder:%s", root);
   sr_err err = {0};

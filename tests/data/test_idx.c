@@ -24,10 +24,12 @@ static void write_split(const char *dir, const char *prefix, int gz, int offset)
   uint32_t idims[3] = {N, H, W}, ldims[1] = {N};
   size_t n = fx_idx(buf, 0x803, 3, idims, pix, sizeof pix);
   snprintf(name, sizeof name, "%s-images-idx3-ubyte%s", prefix, gz ? ".gz" : "");
-  int rc = gz ? fx_write_gz(fx_path(path, sizeof path, dir, name), buf, n) : fx_write(fx_path(path, sizeof path, dir, name), buf, n);
+  int rc = gz ? fx_write_gz(fx_path(path, sizeof path, dir, name), buf, n)
+              : fx_write(fx_path(path, sizeof path, dir, name), buf, n);
   n = fx_idx(buf, 0x801, 1, ldims, lab, sizeof lab);
   snprintf(name, sizeof name, "%s-labels-idx1-ubyte%s", prefix, gz ? ".gz" : "");
-  rc |= gz ? fx_write_gz(fx_path(path, sizeof path, dir, name), buf, n) : fx_write(fx_path(path, sizeof path, dir, name), buf, n);
+  rc |= gz ? fx_write_gz(fx_path(path, sizeof path, dir, name), buf, n)
+           : fx_write(fx_path(path, sizeof path, dir, name), buf, n);
   CHECK(rc == 0, "writing %s files in %s", prefix, dir);
 }
 
@@ -53,7 +55,8 @@ static void test_round_trip(void) {
   snprintf(spec, sizeof spec, "idx:%s", plain);
   CHECK_OK(sr_dataset_load(spec, "train", &a, &err), &err);
   CHECK(matches(&a, 0), "plain train split round trip");
-  CHECK(!strcmp(a.name, "idx") && !strcmp(a.class_names[3], "3"), "name %s, class 3 '%s'", a.name, a.class_names[3]);
+  CHECK(!strcmp(a.name, "idx") && !strcmp(a.class_names[3], "3"), "name %s, class 3 '%s'", a.name,
+        a.class_names[3]);
   CHECK_OK(sr_dataset_load(spec, "test", &t, &err), &err);
   CHECK(matches(&t, 3), "plain test split (t10k) round trip");
   sr_dataset_free(&t);
@@ -102,7 +105,8 @@ static void test_dot_spelling(void) {
 }
 
 // Load idx:dir (train) and expect status want with a message naming `file`.
-static void expect_fail(const char *dir, sr_status want, const char *file, const char *also, const char *what) {
+static void expect_fail(const char *dir, sr_status want, const char *file, const char *also,
+                        const char *what) {
   char spec[128];
   snprintf(spec, sizeof spec, "idx:%s", dir);
   sr_err err = {0};
@@ -218,7 +222,8 @@ static void test_bad_inputs(void) {
   snprintf(gone, sizeof gone, "%s/nope", dir);
   expect_fail(gone, SR_ERR_IO, gone, NULL, "missing directory");
   CHECK(sr_dataset_load(spec, "val", &ds, &err) == SR_ERR_ARG, "split 'val' is not accepted");
-  CHECK(sr_dataset_load("/no/such/dataset", "train", &ds, &err) == SR_ERR_IO && strstr(err.msg, "/no/such/dataset"),
+  CHECK(sr_dataset_load("/no/such/dataset", "train", &ds, &err) == SR_ERR_IO &&
+            strstr(err.msg, "/no/such/dataset"),
         "unknown path: %s", err.msg);
   fx_rmtree(dir);
 }

@@ -52,8 +52,8 @@ static int64_t check_epoch(sr_loader *l, const sr_dataset *ds, const int64_t *id
       bad++;
     b++;
   }
-  CHECK(bad == 0, "epoch %d from batch %lld: %lld batches differ from sr_make_batch", epoch, (long long)first_batch,
-        (long long)bad);
+  CHECK(bad == 0, "epoch %d from batch %lld: %lld batches differ from sr_make_batch", epoch,
+        (long long)first_batch, (long long)bad);
   CHECK(!sr_loader_next(l, &x, &y, &nb), "after the epoch, next keeps returning 0");
   sr_free(order);
   sr_free(want);
@@ -92,7 +92,10 @@ static void test_loader_matches_sync(void) {
   memset(seen, 0, sizeof seen);
   for (int i = 0; i < N; i++) seen[a[i]]++;
   int perm = 1, moved = 0;
-  for (int i = 0; i < N; i++) perm &= seen[i] == 1, moved += a[i] != b[i];
+  for (int i = 0; i < N; i++) {
+    perm &= seen[i] == 1;
+    moved += a[i] != b[i];
+  }
   CHECK(perm, "epoch order is a permutation of the index list");
   CHECK(moved > N / 2, "epochs 3 and 4 differ in %d places", moved);
   o.shuffle = 0;
@@ -131,7 +134,8 @@ static void test_shutdown(void) {
   }
   sr_loader *l = NULL;
   CHECK_OK(sr_loader_create(&ds, idx, N, &o, &l, &err), &err);
-  CHECK(sr_loader_start(l, 0, sr_loader_batches(l) + 1, &err) == SR_ERR_ARG, "first batch past the end: %s", err.msg);
+  CHECK(sr_loader_start(l, 0, sr_loader_batches(l) + 1, &err) == SR_ERR_ARG, "first batch past the end: %s",
+        err.msg);
   CHECK(!sr_loader_next(l, &x, &y, &nb), "a failed start leaves no epoch running");
   CHECK_OK(sr_loader_start(l, 0, sr_loader_batches(l), &err), &err);
   CHECK(!sr_loader_next(l, &x, &y, &nb), "starting at the last batch index gives an empty epoch");
@@ -151,8 +155,14 @@ static void test_holdout(void) {
   CHECK(nva == 600 && ntr == 59400, "1%% of 60000: %lld / %lld", (long long)nva, (long long)ntr);
   static unsigned char mark[60000];
   int sorted = 1, dup = 0;
-  for (int64_t i = 0; i < ntr; i++) dup += mark[tr[i]]++ != 0, sorted &= i == 0 || tr[i] > tr[i - 1];
-  for (int64_t i = 0; i < nva; i++) dup += mark[va[i]]++ != 0, sorted &= i == 0 || va[i] > va[i - 1];
+  for (int64_t i = 0; i < ntr; i++) {
+    dup += mark[tr[i]]++ != 0;
+    sorted &= i == 0 || tr[i] > tr[i - 1];
+  }
+  for (int64_t i = 0; i < nva; i++) {
+    dup += mark[va[i]]++ != 0;
+    sorted &= i == 0 || va[i] > va[i - 1];
+  }
   int covered = 1;
   for (int i = 0; i < 60000; i++) covered &= mark[i] == 1;
   CHECK(dup == 0 && covered, "train and validation are disjoint and cover 0..n-1");
@@ -166,9 +176,14 @@ static void test_holdout(void) {
   CHECK_OK(sr_split_holdout(60000, 0.01, 43, &tr2, &ntr2, &va2, &nva2, &err), &err);
   int common = 0;
   for (int64_t i = 0, j = 0; i < nva && j < nva2;) {
-    if (va[i] == va2[j]) common++, i++, j++;
-    else if (va[i] < va2[j]) i++;
-    else j++;
+    if (va[i] == va2[j]) {
+      common++;
+      i++;
+      j++;
+    } else if (va[i] < va2[j])
+      i++;
+    else
+      j++;
   }
   CHECK(common < 40, "another seed: a different split (%d of 600 in common)", common);
   sr_free(tr2);
@@ -183,7 +198,8 @@ static void test_holdout(void) {
   CHECK(nva == 0 && ntr == 50 && tr[49] == 49, "fraction 0 keeps everything for training");
   sr_free(tr);
   sr_free(va);
-  CHECK(sr_split_holdout(50, 1.0, 1, &tr, &ntr, &va, &nva, &err) == SR_ERR_ARG, "fraction 1 refused: %s", err.msg);
+  CHECK(sr_split_holdout(50, 1.0, 1, &tr, &ntr, &va, &nva, &err) == SR_ERR_ARG, "fraction 1 refused: %s",
+        err.msg);
 }
 
 int main(void) {

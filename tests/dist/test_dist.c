@@ -19,10 +19,13 @@ static void test_shard(void) {
         sr_dist_shard(n, r, R, &lo, &hi);
         ok &= lo == prev && hi >= lo;
         prev = hi;
-        mn = hi - lo < mn ? hi - lo : mn, mx = hi - lo > mx ? hi - lo : mx;
+        mn = hi - lo < mn ? hi - lo : mn;
+        mx = hi - lo > mx ? hi - lo : mx;
       }
-      CHECK(ok && prev == n, "shards of %lld over %d ranks are not contiguous or do not cover", (long long)n, R);
-      CHECK(mx - mn <= 1, "shard sizes of %lld over %d ranks differ by %lld", (long long)n, R, (long long)(mx - mn));
+      CHECK(ok && prev == n, "shards of %lld over %d ranks are not contiguous or do not cover", (long long)n,
+            R);
+      CHECK(mx - mn <= 1, "shard sizes of %lld over %d ranks differ by %lld", (long long)n, R,
+            (long long)(mx - mn));
     }
   int64_t lo, hi;
   sr_dist_shard(64, 1, 2, &lo, &hi);  // the documented rows [r*B/R, (r+1)*B/R)
@@ -44,9 +47,11 @@ static void test_shard_batches(void) {
           ok &= lo == prev && hi >= lo && (lo % B == 0 || lo == n) && (hi % B == 0 || hi == n);
           prev = hi;
           int64_t nb = (hi - lo + B - 1) / B;
-          mn = nb < mn ? nb : mn, mx = nb > mx ? nb : mx;
+          mn = nb < mn ? nb : mn;
+          mx = nb > mx ? nb : mx;
         }
-        CHECK(ok && prev == n, "batch shards of %lld (batch %lld) over %d ranks", (long long)n, (long long)B, R);
+        CHECK(ok && prev == n, "batch shards of %lld (batch %lld) over %d ranks", (long long)n, (long long)B,
+              R);
         CHECK(mx - mn <= 1, "batch counts of %lld (batch %lld) over %d ranks differ by %lld", (long long)n,
               (long long)B, R, (long long)(mx - mn));
       }
@@ -56,7 +61,8 @@ static void test_local(void) {
   sr_err err = {0};
   sr_dist *d;
   CHECK_OK(sr_dist_init(&d, &err), &err);
-  CHECK(sr_dist_rank(d) == 0 && sr_dist_size(d) == 1, "without mpirun: rank %d of %d", sr_dist_rank(d), sr_dist_size(d));
+  CHECK(sr_dist_rank(d) == 0 && sr_dist_size(d) == 1, "without mpirun: rank %d of %d", sr_dist_rank(d),
+        sr_dist_size(d));
   float f[3] = {1, 2, 3};
   double g[2] = {0.5, -1};
   CHECK_OK(sr_dist_allreduce_f32(d, f, 3, &err), &err);
@@ -91,7 +97,8 @@ typedef struct snap {
 
 static void record(void *ctx, int node) {
   snap *s = ctx;
-  memcpy(s->copies + (size_t)node * (size_t)s->m->n_params, s->m->grads, sizeof(float) * (size_t)s->m->n_params);
+  memcpy(s->copies + (size_t)node * (size_t)s->m->n_params, s->m->grads,
+         sizeof(float) * (size_t)s->m->n_params);
   s->fired[node]++;
 }
 
@@ -105,19 +112,22 @@ static void test_hook(const char *arch, int hw) {
   int64_t n = 4, in = (int64_t)hw * hw, P = m.n_params;
   float *x = sr_alloc(sizeof(float) * (size_t)(n * in)), *dout = sr_alloc(sizeof(float) * (size_t)(n * 10));
   snap s = {.m = &m, .copies = sr_alloc(sizeof(float) * (size_t)P * (size_t)m.n_nodes)};
-  fill(x, n * in, 1), fill(dout, n * 10, 2);
+  fill(x, n * in, 1);
+  fill(dout, n * 10, 2);
   sr_tape *t;
   CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
   CHECK_OK(sr_tape_forward(t, x, 1, NULL, &err), &err);
   sr_model_zero_grad(&m);
-  m.grad_hook = record, m.grad_hook_ctx = &s;
+  m.grad_hook = record;
+  m.grad_hook_ctx = &s;
   CHECK_OK(sr_tape_backward(t, dout, NULL, &err), &err);
   m.grad_hook = NULL;
   int bad = -1, early = 0;
   for (int i = 1; i < m.n_nodes; i++) {
     CHECK(s.fired[i] == 1, "%s: hook fired %d times for node %d", arch, s.fired[i], i);
     int64_t o = sr_dist_ready_offset(&m, i);
-    if (memcmp(s.copies + (size_t)i * (size_t)P + o, m.grads + o, sizeof(float) * (size_t)(P - o)) && bad < 0) bad = i;
+    if (memcmp(s.copies + (size_t)i * (size_t)P + o, m.grads + o, sizeof(float) * (size_t)(P - o)) && bad < 0)
+      bad = i;
     early += o < P && i > 1;
   }
   CHECK(bad < 0, "%s: gradients above the ready offset of node %d changed after its hook", arch, bad);
@@ -125,8 +135,11 @@ static void test_hook(const char *arch, int hw) {
   CHECK(early > 0, "%s: no gradient is final before the backward ends (no overlap possible)", arch);
   double nz = 0;
   for (int64_t p = 0; p < P; p++) nz += m.grads[p] != 0;
-  CHECK(nz > 0.5 * (double)P, "%s: the backward produced too few gradients (%.0f of %lld) to be meaningful", arch, nz, (long long)P);
-  sr_free(x), sr_free(dout), sr_free(s.copies);
+  CHECK(nz > 0.5 * (double)P, "%s: the backward produced too few gradients (%.0f of %lld) to be meaningful",
+        arch, nz, (long long)P);
+  sr_free(x);
+  sr_free(dout);
+  sr_free(s.copies);
   sr_model_free(&m);
 }
 
@@ -145,11 +158,13 @@ static void test_sync_bn(sr_dist *d) {
   int64_t n = 2 * R, in = 144, P = full.n_params, K = 10;
   float *x = sr_alloc(sizeof(float) * (size_t)(n * in)), *dout = sr_alloc(sizeof(float) * (size_t)(n * K));
   float *yf = sr_alloc(sizeof(float) * (size_t)(n * K)), *yp = sr_alloc(sizeof(float) * (size_t)(2 * K));
-  fill(x, n * in, 30), fill(dout, n * K, 31);
+  fill(x, n * in, 30);
+  fill(dout, n * K, 31);
   sr_tape *tf, *tp;
   CHECK_OK(sr_model_tape(&full, n, 0, &tf, &err), &err);
   CHECK_OK(sr_model_tape(&part, 2, 0, &tp, &err), &err);
-  sr_model_zero_grad(&full), sr_model_zero_grad(&part);
+  sr_model_zero_grad(&full);
+  sr_model_zero_grad(&part);
   CHECK_OK(sr_tape_forward(tf, x, 1, yf, &err), &err);
   CHECK_OK(sr_tape_forward(tp, x + 2 * me * in, 1, yp, &err), &err);
   CHECK_OK(sr_tape_backward(tf, dout, NULL, &err), &err);
@@ -170,13 +185,22 @@ static void test_sync_bn(sr_dist *d) {
   CHECK_OK(sr_ref_forward(&full, xd, n, 1, NULL, &run, &err), &err);
   if (run) CHECK_OK(sr_ref_backward(run, dd, gd, NULL, &err), &err);
   for (int64_t p = 0; p < P; p++) gref[p] = (float)gd[p];
-  double e_one = sr_test_max_rel(full.grads, gref, (size_t)P, 1e-2), e_sync = sr_test_max_rel(part.grads, gref, (size_t)P, 1e-2);
+  double e_one = sr_test_max_rel(full.grads, gref, (size_t)P, 1e-2),
+         e_sync = sr_test_max_rel(part.grads, gref, (size_t)P, 1e-2);
   if (me == 0) printf("SyncBN gradients vs float64: one model %.3g, 3 ranks %.3g\n", e_one, e_sync);
-  CHECK(e_sync <= 2 * e_one + 1e-5, "rank %d: SyncBN gradients err %g vs one model's %g (float64 reference)", me, e_sync, e_one);
+  CHECK(e_sync <= 2 * e_one + 1e-5, "rank %d: SyncBN gradients err %g vs one model's %g (float64 reference)",
+        me, e_sync, e_one);
   sr_ref_free(run);
-  sr_free(xd), sr_free(dd), sr_free(gd), sr_free(gref);
-  sr_free(x), sr_free(dout), sr_free(yf), sr_free(yp);
-  sr_model_free(&full), sr_model_free(&part);
+  sr_free(xd);
+  sr_free(dd);
+  sr_free(gd);
+  sr_free(gref);
+  sr_free(x);
+  sr_free(dout);
+  sr_free(yf);
+  sr_free(yp);
+  sr_model_free(&full);
+  sr_model_free(&part);
 }
 
 static int mpi_child(void) {
@@ -191,7 +215,8 @@ static int mpi_child(void) {
   CHECK_OK(sr_dist_allreduce_f32(d, f, 3, &err), &err);
   CHECK_OK(sr_dist_allreduce_f64(d, &g, 1, &err), &err);
   CHECK_OK(sr_dist_allreduce_i64(d, &k, 1, &err), &err);
-  CHECK(f[0] == 3 && f[1] == 3 && f[2] == 5 && g == 4.5 && k == ((int64_t)7 << 40), "sums wrong on rank %d", me);
+  CHECK(f[0] == 3 && f[1] == 3 && f[2] == 5 && g == 4.5 && k == ((int64_t)7 << 40), "sums wrong on rank %d",
+        me);
   char word[8] = "";
   if (me == 1) snprintf(word, sizeof word, "simreg");
   CHECK_OK(sr_dist_bcast(d, word, sizeof word, 1, &err), &err);
@@ -204,13 +229,15 @@ static int mpi_child(void) {
   sr_dist_shard(10, me, R, &lo, &hi);
   for (int64_t i = lo; i < hi; i++) loc[i - lo] = 100 + i;
   CHECK_OK(sr_dist_gather_items(d, loc, 10, sizeof(int64_t), out, &err), &err);
-  for (int i = 0; me == 0 && i < 10; i++) CHECK(out[i] == 100 + i, "gathered item %d is %lld", i, (long long)out[i]);
+  for (int i = 0; me == 0 && i < 10; i++)
+    CHECK(out[i] == 100 + i, "gathered item %d is %lld", i, (long long)out[i]);
   // The same by batches of 4 over 10 items: ranks hold [0,4), [4,8), [8,10).
   sr_dist_shard_batches(10, 4, me, R, &lo, &hi);
   for (int64_t i = lo; i < hi; i++) loc[i - lo] = 200 + i;
   memset(out, 0, sizeof out);
   CHECK_OK(sr_dist_gather_batches(d, loc, 10, 4, sizeof(int64_t), out, &err), &err);
-  for (int i = 0; me == 0 && i < 10; i++) CHECK(out[i] == 200 + i, "batch-gathered item %d is %lld", i, (long long)out[i]);
+  for (int i = 0; me == 0 && i < 10; i++)
+    CHECK(out[i] == 200 + i, "batch-gathered item %d is %lld", i, (long long)out[i]);
 
   // Bucketed allreduce during a real backward: the result must equal the sum of every rank's gradient,
   // which each rank can compute alone by running the other ranks' batches.
@@ -223,7 +250,8 @@ static int mpi_child(void) {
   sr_tape *t;
   CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
   for (int r = 0; r < R; r++) {  // expected: the ranks' gradients summed in rank order
-    fill(x, n * in, 10 + (uint64_t)r), fill(dout, n * 10, 20 + (uint64_t)r);
+    fill(x, n * in, 10 + (uint64_t)r);
+    fill(dout, n * 10, 20 + (uint64_t)r);
     sr_model_zero_grad(&m);
     CHECK_OK(sr_tape_forward(t, x, 1, NULL, &err), &err);
     CHECK_OK(sr_tape_backward(t, dout, NULL, &err), &err);
@@ -231,7 +259,8 @@ static int mpi_child(void) {
   }
   sr_dist_grads *gb;
   CHECK_OK(sr_dist_grads_create(d, &m, 4096, &gb, &err), &err);  // tiny buckets: many posted early
-  fill(x, n * in, 10 + (uint64_t)me), fill(dout, n * 10, 20 + (uint64_t)me);
+  fill(x, n * in, 10 + (uint64_t)me);
+  fill(dout, n * 10, 20 + (uint64_t)me);
   sr_model_zero_grad(&m);
   CHECK_OK(sr_tape_forward(t, x, 1, NULL, &err), &err);
   sr_dist_grads_arm(gb);
@@ -240,12 +269,15 @@ static int mpi_child(void) {
   double wait;
   int64_t early, late;
   sr_dist_grads_stats(gb, &wait, &early, &late);
-  CHECK(early > 0, "no bucket was posted during the backward (early %lld, late %lld)", (long long)early, (long long)late);
+  CHECK(early > 0, "no bucket was posted during the backward (early %lld, late %lld)", (long long)early,
+        (long long)late);
   CHECK(m.grad_hook == NULL, "finish must remove the hook");
   double rel = sr_test_max_rel(m.grads, want, (size_t)P, 1e-3);
   CHECK(rel < 1e-5, "rank %d: allreduced gradients differ from the sum by %g (relative)", me, rel);
   sr_dist_grads_free(gb);
-  sr_free(x), sr_free(dout), sr_free(want);
+  sr_free(x);
+  sr_free(dout);
+  sr_free(want);
   sr_model_free(&m);
   test_sync_bn(d);
   sr_dist_finalize(d);
@@ -263,7 +295,8 @@ int main(int argc, char **argv) {
   // The same checks with 3 real MPI ranks (shared memory only: no network in the container).
   char cmd[4600];
   snprintf(cmd, sizeof cmd,
-           "OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader -np 3 '%s' --mpi-child",
+           "OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe --mca btl self,vader -np 3 '%s' "
+           "--mpi-child",
            argv[0]);
   int rc = system(cmd);
   CHECK(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "the 3-rank run failed (status %d)", rc);

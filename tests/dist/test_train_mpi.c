@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "simreg/safetensors.h"
 #include "simreg/model.h"
+#include "simreg/safetensors.h"
 #include "sr_test.h"
 
 static char simreg[4096], tmp[256];
@@ -53,16 +53,25 @@ static double rel_diff(const char *pa, const char *pb, const char *only_prefix) 
     double d = 0, s = 0;
     for (int64_t i = 0; i < tb->count; i++) {
       double x, y;
-      if (tb->dtype == SR_F32) x = ((const float *)ta->data)[i], y = ((const float *)tb->data)[i];
-      else if (tb->dtype == SR_F64) x = ((const double *)ta->data)[i], y = ((const double *)tb->data)[i];
-      else x = (double)((const int64_t *)ta->data)[i], y = (double)((const int64_t *)tb->data)[i];
-      d = fmax(d, fabs(x - y)), s = fmax(s, fabs(y));
+      if (tb->dtype == SR_F32) {
+        x = ((const float *)ta->data)[i];
+        y = ((const float *)tb->data)[i];
+      } else if (tb->dtype == SR_F64) {
+        x = ((const double *)ta->data)[i];
+        y = ((const double *)tb->data)[i];
+      } else {
+        x = (double)((const int64_t *)ta->data)[i];
+        y = (double)((const int64_t *)tb->data)[i];
+      }
+      d = fmax(d, fabs(x - y));
+      s = fmax(s, fabs(y));
       if (isnan(x) != isnan(y)) d = INFINITY;
     }
     double r = s > 0 ? d / s : d;
     worst = r > worst ? r : worst;
   }
-  sr_st_free(&a), sr_st_free(&b);
+  sr_st_free(&a);
+  sr_st_free(&b);
   return worst;
 }
 
@@ -95,25 +104,29 @@ static void test_equivalence(void) {
   const char *base = "--model mlp --limit 1000 --batch 32 --epochs 1 --no-test --seed 3 --threads 1";
   char args[512], a[1024], b[1024];
   train_pair("base", base);
-  snprintf(a, sizeof a, "%s/base2/last.safetensors", tmp), snprintf(b, sizeof b, "%s/base1/last.safetensors", tmp);
+  snprintf(a, sizeof a, "%s/base2/last.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/base1/last.safetensors", tmp);
   double rel = rel_diff(a, b, NULL);
   printf("baseline mlp, 31 steps: weights relative difference %.3g\n", rel);
   CHECK(rel >= 0 && rel < 1e-5, "2 ranks vs 1 process: weights differ by %g (relative)", rel);
-  snprintf(a, sizeof a, "%s/base2/checkpoint.safetensors", tmp), snprintf(b, sizeof b, "%s/base1/checkpoint.safetensors", tmp);
+  snprintf(a, sizeof a, "%s/base2/checkpoint.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/base1/checkpoint.safetensors", tmp);
   rel = rel_diff(a, b, "optimizer.");
   CHECK(rel >= 0 && rel < 1e-5, "2 ranks vs 1 process: momentum buffers differ by %g", rel);
   // Rank 0 logs the global numbers.
-  snprintf(a, sizeof a, "%s/base2/metrics.jsonl", tmp), snprintf(b, sizeof b, "%s/base1/metrics.jsonl", tmp);
+  snprintf(a, sizeof a, "%s/base2/metrics.jsonl", tmp);
+  snprintf(b, sizeof b, "%s/base1/metrics.jsonl", tmp);
   cJSON *ma = read_json(a, 1), *mb = read_json(b, 1);
   CHECK(ma && mb, "metrics.jsonl missing");
   if (ma && mb) {
     CHECK(fabs(num(ma, "train_loss") - num(mb, "train_loss")) < 1e-5 * fabs(num(mb, "train_loss")),
           "train loss %.9g (2 ranks) vs %.9g", num(ma, "train_loss"), num(mb, "train_loss"));
     CHECK(num(ma, "train_acc") == num(mb, "train_acc") && num(ma, "val_acc") == num(mb, "val_acc"),
-          "accuracies differ: train %g vs %g, val %g vs %g", num(ma, "train_acc"), num(mb, "train_acc"), num(ma, "val_acc"),
-          num(mb, "val_acc"));
+          "accuracies differ: train %g vs %g, val %g vs %g", num(ma, "train_acc"), num(mb, "train_acc"),
+          num(ma, "val_acc"), num(mb, "val_acc"));
   }
-  cJSON_Delete(ma), cJSON_Delete(mb);
+  cJSON_Delete(ma);
+  cJSON_Delete(mb);
   snprintf(a, sizeof a, "%s/base2/config.json", tmp);
   cJSON *cfg = read_json(a, 0);
   CHECK(cfg && num(cfg, "ranks") == 2, "config.json should record ranks = 2");
@@ -124,7 +137,8 @@ static void test_equivalence(void) {
   // amplifies rounding differences of any reduction order exponentially; 0.1 keeps 31 steps comparable.)
   snprintf(args, sizeof args, "%s --reg threshold --reg-n 200 --reg-pairs 8 --alpha 0.1", base);
   train_pair("reg", args);
-  snprintf(a, sizeof a, "%s/reg2/checkpoint.safetensors", tmp), snprintf(b, sizeof b, "%s/reg1/checkpoint.safetensors", tmp);
+  snprintf(a, sizeof a, "%s/reg2/checkpoint.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/reg1/checkpoint.safetensors", tmp);
   rel = rel_diff(a, b, NULL);  // weights, momentum, reg.w, its momentum, running means
   printf("regularized mlp, 31 steps: checkpoint relative difference %.3g\n", rel);
   CHECK(rel >= 0 && rel < 1e-5, "regularized: 2 ranks vs 1 process differ by %g (relative)", rel);
@@ -171,11 +185,12 @@ static void test_eval(void) {
     CHECK(one && j, "eval JSON missing (%d ranks)", R);
     if (!one || !j) continue;
     CHECK(num(j, "images") == 10000 && num(j, "accuracy") == num(one, "accuracy"),
-          "%d ranks: %g images, accuracy %.6f vs %.6f", R, num(j, "images"), num(j, "accuracy"), num(one, "accuracy"));
+          "%d ranks: %g images, accuracy %.6f vs %.6f", R, num(j, "images"), num(j, "accuracy"),
+          num(one, "accuracy"));
     CHECK(cJSON_Compare(cJSON_GetObjectItem(j, "confusion"), cJSON_GetObjectItem(one, "confusion"), 1),
           "%d ranks: the confusion matrix differs", R);
-    CHECK(fabs(num(j, "loss") - num(one, "loss")) <= 1e-6 * num(one, "loss"), "%d ranks: loss %.9g vs %.9g", R,
-          num(j, "loss"), num(one, "loss"));
+    CHECK(fabs(num(j, "loss") - num(one, "loss")) <= 1e-6 * num(one, "loss"), "%d ranks: loss %.9g vs %.9g",
+          R, num(j, "loss"), num(one, "loss"));
     cJSON_Delete(j);
   }
   cJSON_Delete(one);
@@ -186,7 +201,8 @@ static void test_eval(void) {
 // itself with 2 threads instead of 1 (oneDNN's reduction order; the first BN's bias gradient is a sum with
 // heavy cancellation, ~3e-3 relative), while per-rank statistics differ by far more.
 static void test_sync_bn(void) {
-  const char *args = "--model cnn-small --limit 33 --batch 32 --epochs 1 --no-test --seed 3 --lr 0.005 --quiet";
+  const char *args =
+      "--model cnn-small --limit 33 --batch 32 --epochs 1 --no-test --seed 3 --lr 0.005 --quiet";
   int r1 = sh("'%s' train %s --threads 1 --out %s/bn1", simreg, args, tmp);
   int r2 = sh("'%s' train %s --threads 2 --out %s/bn1t2", simreg, args, tmp);
   int r3 = sh(MPIRUN " -np 2 '%s' train %s --threads 1 --sync-bn --out %s/bnsync", simreg, args, tmp);
@@ -200,7 +216,8 @@ static void test_sync_bn(void) {
   double sync = rel_diff(a, b, NULL);
   snprintf(a, sizeof a, "%s/bnlocal/checkpoint.safetensors", tmp);
   double local = rel_diff(a, b, NULL);
-  printf("cnn-small, 1 step: 2 threads %.3g, 2 ranks SyncBN %.3g, 2 ranks local BN %.3g (relative)\n", threads, sync, local);
+  printf("cnn-small, 1 step: 2 threads %.3g, 2 ranks SyncBN %.3g, 2 ranks local BN %.3g (relative)\n",
+         threads, sync, local);
   CHECK(sync >= 0 && sync <= fmax(1e-5, 2 * threads), "SyncBN differs by %g, 2 threads by %g", sync, threads);
   CHECK(local > 10 * sync, "local BN statistics (%g) should differ far more than SyncBN (%g)", local, sync);
   snprintf(a, sizeof a, "%s/bnsync/config.json", tmp);
@@ -211,12 +228,18 @@ static void test_sync_bn(void) {
 
 static void test_bad_shards(void) {
   // cnn-small has BatchNorm: 3 rows over 2 ranks leaves one row on rank 0.
-  int rc = sh(MPIRUN " -np 2 '%s' train --model cnn-small --limit 300 --batch 3 --epochs 1 --no-test --threads 1 "
-              "--quiet --out %s/bad > %s/bad.txt 2>&1", simreg, tmp, tmp);
+  int rc = sh(MPIRUN
+              " -np 2 '%s' train --model cnn-small --limit 300 --batch 3 --epochs 1 --no-test --threads 1 "
+              "--quiet --out %s/bad > %s/bad.txt 2>&1",
+              simreg, tmp, tmp);
   CHECK(rc != 0, "a batch too small for 2 ranks must fail");
-  CHECK(sh("grep -q -- '--batch 3 over 2 ranks' %s/bad.txt", tmp) == 0, "the failure must name --batch and the ranks");
-  rc = sh(MPIRUN " -np 2 '%s' train --model cnn-small --limit 300 --batch 9 --epochs 1 --no-test --threads 1 --reg pixel "
-          "--reg-n 50 --reg-pairs 2 --quiet --out %s/bad2 > %s/bad2.txt 2>&1", simreg, tmp, tmp);
+  CHECK(sh("grep -q -- '--batch 3 over 2 ranks' %s/bad.txt", tmp) == 0,
+        "the failure must name --batch and the ranks");
+  rc = sh(MPIRUN
+          " -np 2 '%s' train --model cnn-small --limit 300 --batch 9 --epochs 1 --no-test --threads 1 --reg "
+          "pixel "
+          "--reg-n 50 --reg-pairs 2 --quiet --out %s/bad2 > %s/bad2.txt 2>&1",
+          simreg, tmp, tmp);
   CHECK(rc != 0 && sh("grep -q -- '--reg-pairs 2 over 2 ranks' %s/bad2.txt", tmp) == 0,
         "too few pairs per rank must fail naming --reg-pairs (rc %d)", rc);
 }
@@ -235,7 +258,9 @@ int main(void) {
   test_eval();
   test_sync_bn();
   test_bad_shards();
-  if (!sr_test_fail_) sh("rm -rf '%s'", tmp);
-  else fprintf(stderr, "runs kept in %s\n", tmp);
+  if (!sr_test_fail_)
+    sh("rm -rf '%s'", tmp);
+  else
+    fprintf(stderr, "runs kept in %s\n", tmp);
   return sr_test_done();
 }

@@ -28,8 +28,8 @@ static double rel_err_fd(const float *a, const double *b, int64_t n) {
   return md / (mb > 1e-30 ? mb : 1e-30);
 }
 
-static double ref_loss(sr_model *m, const double *p, const double *x, int64_t n, int training, const double *r,
-                       int64_t nout) {
+static double ref_loss(sr_model *m, const double *p, const double *x, int64_t n, int training,
+                       const double *r, int64_t nout) {
   sr_err err = {0};
   sr_ref_run *run = NULL;
   double *out = malloc(sizeof(double) * (size_t)nout);
@@ -46,7 +46,8 @@ static double ref_loss(sr_model *m, const double *p, const double *x, int64_t n,
 
 // Central differences of L = sum(out * r) w.r.t. every input element and every parameter, compared
 // with the reference backward. Returns the worst relative error (per tensor scale).
-__attribute__((unused)) static double fd_check(sr_model *m, const double *x, int64_t n, int training, const char *what) {
+__attribute__((unused)) static double fd_check(sr_model *m, const double *x, int64_t n, int training,
+                                               const char *what) {
   sr_err err = {0};
   int64_t nin = n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w, nout = n * sr_model_out_size(m);
   double *r = malloc(sizeof(double) * (size_t)nout), *p = malloc(sizeof(double) * (size_t)(m->n_params + 1));
@@ -58,7 +59,8 @@ __attribute__((unused)) static double fd_check(sr_model *m, const double *x, int
   for (int64_t i = 0; i < nout; i++) r[i] = sr_rng_normal(&rng);
   for (int64_t i = 0; i < m->n_params; i++) p[i] = m->params[i];
   sr_ref_run *run;
-  if (sr_ref_forward_params(m, p, x, n, training, NULL, &run, &err) || sr_ref_backward(run, r, dp, dx, &err)) {
+  if (sr_ref_forward_params(m, p, x, n, training, NULL, &run, &err) ||
+      sr_ref_backward(run, r, dp, dx, &err)) {
     fprintf(stderr, "ref failed: %s\n", err.msg);
     exit(1);
   }
@@ -90,7 +92,8 @@ __attribute__((unused)) static double fd_check(sr_model *m, const double *x, int
 }
 
 // oneDNN tape vs reference: forward output, input gradient, parameter gradients.
-__attribute__((unused)) static double dnnl_vs_ref(sr_model *m, const double *x, int64_t n, int training, const char *what) {
+__attribute__((unused)) static double dnnl_vs_ref(sr_model *m, const double *x, int64_t n, int training,
+                                                  const char *what) {
   sr_err err = {0};
   int64_t nin = n * m->cfg.in_c * m->cfg.in_h * m->cfg.in_w, nout = n * sr_model_out_size(m);
   float *xf = malloc(sizeof(float) * (size_t)nin), *of = malloc(sizeof(float) * (size_t)nout);

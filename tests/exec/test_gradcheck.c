@@ -20,7 +20,9 @@ static int flatten(sr_model *m) { return sr_graph_flatten(m, 0); }
 static int linear_4d(sr_model *m) { return sr_graph_linear(m, 0, 5, 1, "fc"); }
 static int linear_2d(sr_model *m) { return sr_graph_linear(m, sr_graph_flatten(m, 0), 6, 0, "fc"); }
 // Residual add with fan-out: the input feeds both branches, so its gradient accumulates.
-static int add_fanout(sr_model *m) { return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 3, 3, 1, 1, 0, "c"))); }
+static int add_fanout(sr_model *m) {
+  return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 3, 3, 1, 1, 0, "c")));
+}
 
 // 16 channels: oneDNN picks blocked layouts (nChw8c/16c), exercising reorders at the boundaries.
 static int blocked_chain(sr_model *m) {

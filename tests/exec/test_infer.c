@@ -28,11 +28,21 @@ static void check_fold_double(sr_rng *rng) {
   float w[O * C * K * K], b[O], gf[O], bef[O], muf[O], varf[O], wf[O * C * K * K], bf[O];
   double y[N * O * 4 * 3], yb[N * O * 4 * 3], yf[N * O * 4 * 3];
   for (int i = 0; i < N * C * H * W; i++) x[i] = sr_rng_normal(rng);
-  for (int i = 0; i < O * C * K * K; i++) w[i] = (float)sr_rng_normal(rng), wd[i] = w[i];
+  for (int i = 0; i < O * C * K * K; i++) {
+    w[i] = (float)sr_rng_normal(rng);
+    wd[i] = w[i];
+  }
   for (int o = 0; o < O; o++) {
-    b[o] = (float)sr_rng_normal(rng), gf[o] = (float)(0.5 + sr_rng_uniform(rng)), bef[o] = (float)sr_rng_normal(rng);
-    muf[o] = (float)sr_rng_normal(rng), varf[o] = (float)(0.2 + 3 * sr_rng_uniform(rng));
-    bd[o] = b[o], g[o] = gf[o], be[o] = bef[o], mu[o] = muf[o], var[o] = varf[o];
+    b[o] = (float)sr_rng_normal(rng);
+    gf[o] = (float)(0.5 + sr_rng_uniform(rng));
+    bef[o] = (float)sr_rng_normal(rng);
+    muf[o] = (float)sr_rng_normal(rng);
+    varf[o] = (float)(0.2 + 3 * sr_rng_uniform(rng));
+    bd[o] = b[o];
+    g[o] = gf[o];
+    be[o] = bef[o];
+    mu[o] = muf[o];
+    var[o] = varf[o];
   }
   for (int withb = 0; withb < 2; withb++) {
     sr_conv_shape sh = {.n = N, .c = C, .h = H, .w = W, .o = O, .k = K, .stride = 2, .pad = 1};
@@ -50,7 +60,8 @@ static void check_fold_double(sr_rng *rng) {
   // the fold itself, exactly: s = gamma / sqrt(var + eps)
   double s0 = g[0] / sqrt(var[0] + 1e-5);
   CHECK(fabs(wf[0] - w[0] * s0) <= 1e-6 * fabs(w[0] * s0) + 1e-12, "w'[0] = w[0] s");
-  CHECK(fabs(bf[0] - (be[0] + (b[0] - mu[0]) * s0)) <= 1e-6 * (fabs(be[0]) + fabs(b[0] * s0) + fabs(mu[0] * s0)),
+  CHECK(fabs(bf[0] - (be[0] + (b[0] - mu[0]) * s0)) <=
+            1e-6 * (fabs(be[0]) + fabs(b[0] * s0) + fabs(mu[0] * s0)),
         "b'[0] = beta + (b - mean) s");
 }
 
@@ -62,7 +73,10 @@ static void compare(sr_model *m, int64_t n, sr_rng *rng, const char *what, sr_in
   float *b = malloc(sizeof(float) * (size_t)nout);
   double *xd = malloc(sizeof(double) * (size_t)nin), *r = malloc(sizeof(double) * (size_t)nout);
   fill_normal(xd, nin, sr_rng_u64(rng));
-  for (int64_t i = 0; i < nin; i++) x[i] = (float)xd[i], xd[i] = x[i];
+  for (int64_t i = 0; i < nin; i++) {
+    x[i] = (float)xd[i];
+    xd[i] = x[i];
+  }
   sr_infer *p = NULL;
   CHECK_OK(sr_infer_create(m, n, &p, &err), &err);
   if (p) {
@@ -77,7 +91,11 @@ static void compare(sr_model *m, int64_t n, sr_rng *rng, const char *what, sr_in
     sr_infer_get_stats(p, st);
     sr_infer_free(p);
   }
-  free(x), free(a), free(b), free(xd), free(r);
+  free(x);
+  free(a);
+  free(b);
+  free(xd);
+  free(r);
 }
 
 int main(void) {
@@ -122,7 +140,8 @@ int main(void) {
   int64_t sizes[] = {1, 3, 8};
   for (int k = 0; k < 3; k++) compare(&m, sizes[k], &rng, "residual graph", &st);
   CHECK(st.bn_folded == 3, "BNs folded: %d", st.bn_folded);
-  CHECK(st.add_fused == 2 && st.add_in_place == 1, "adds fused %d, in place %d", st.add_fused, st.add_in_place);
+  CHECK(st.add_fused == 2 && st.add_in_place == 1, "adds fused %d, in place %d", st.add_fused,
+        st.add_in_place);
   CHECK(st.relu_fused == 5, "ReLUs fused: %d", st.relu_fused);
 
   // weights changed after the plan was built: it refolds (params_version), and after a training-mode
@@ -142,7 +161,8 @@ int main(void) {
   CHECK(sr_test_max_rel(z1, z2, 10, 1e-2) < 1e-4, "refolded after the running statistics moved");
   sr_infer_free(p);
   // the model's plan cache: same answer, more batch sizes than slots
-  for (int64_t n = 1; n <= SR_MAX_INFERS + 2; n++) CHECK_OK(sr_model_infer(&m, x, n > 2 ? 2 : n, z1, &err), &err);
+  for (int64_t n = 1; n <= SR_MAX_INFERS + 2; n++)
+    CHECK_OK(sr_model_infer(&m, x, n > 2 ? 2 : n, z1, &err), &err);
   for (int64_t n = 3; n <= SR_MAX_INFERS + 3; n++) {
     static float big[16 * 4 * 8 * 8], zb[16 * 5];
     CHECK_OK(sr_model_infer(&m, big, n, zb, &err), &err);

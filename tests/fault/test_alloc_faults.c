@@ -36,7 +36,8 @@ static void put_file(const char *rel, const void *data, size_t n) {
 static void write_idx(const char *prefix, int n, int side) {
   size_t ni = 16 + (size_t)n * side * side;
   unsigned char *img = calloc(ni, 1), lab[8 + 256];
-  unsigned char hi[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, (unsigned char)side, 0, 0, 0, (unsigned char)side};
+  unsigned char hi[16] = {
+      0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, (unsigned char)side, 0, 0, 0, (unsigned char)side};
   unsigned char hl[8] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
   memcpy(img, hi, 16);
   for (size_t i = 16; i < ni; i++) img[i] = (unsigned char)(i * 37 % 251);
@@ -155,7 +156,9 @@ static sr_status attack_setup(ctx *c, sr_err *err) {
   po.steps = 2;
   if (!st) st = sr_pgd(&c->am, x, y, 2, &po, 3, adv, NULL, err);
   sr_boundary_opts bo = sr_boundary_opts_default();
-  bo.steps = 3, bo.init_draws = 20, bo.init_search_steps = 4;
+  bo.steps = 3;
+  bo.init_draws = 20;
+  bo.init_search_steps = 4;
   sr_attack_result br;
   memset(&br, 0, sizeof br);
   if (!st) {
@@ -177,7 +180,8 @@ static void huge_claims(void) {
   put_file("huge.safetensors", st, sizeof st);
   const char *nh = "{'descr': '<f4', 'fortran_order': False, 'shape': (50000, 50000), }";
   memcpy(npy, "\x93NUMPY\x01\x00", 8);
-  npy[8] = 118, npy[9] = 0;  // header length: 128 - 10
+  npy[8] = 118;
+  npy[9] = 0;  // header length: 128 - 10
   memset(npy + 10, ' ', 118);
   memcpy(npy + 10, nh, strlen(nh));
   npy[127] = '\n';
@@ -187,13 +191,16 @@ static void huge_claims(void) {
   sr_fault_fail_at(0);
   sr_status s1 = sr_st_read(path_of("huge.safetensors"), &f, &err);
   size_t big1 = sr_fault_largest();
-  printf("10 GB claim in a 1 KB safetensors: %s (largest allocation %zu bytes): %s\n", sr_status_name(s1), big1, err.msg);
-  CHECK(s1 == SR_ERR_FORMAT && big1 <= 1024, "safetensors: %s, largest allocation %zu", sr_status_name(s1), big1);
+  printf("10 GB claim in a 1 KB safetensors: %s (largest allocation %zu bytes): %s\n", sr_status_name(s1),
+         big1, err.msg);
+  CHECK(s1 == SR_ERR_FORMAT && big1 <= 1024, "safetensors: %s, largest allocation %zu", sr_status_name(s1),
+        big1);
   sr_npy a;
   sr_fault_fail_at(0);
   sr_status s2 = sr_npy_read(path_of("huge.npy"), &a, &err);
   size_t big2 = sr_fault_largest();
-  printf("10 GB claim in a 1 KB npy: %s (largest allocation %zu bytes): %s\n", sr_status_name(s2), big2, err.msg);
+  printf("10 GB claim in a 1 KB npy: %s (largest allocation %zu bytes): %s\n", sr_status_name(s2), big2,
+         err.msg);
   CHECK(s2 == SR_ERR_FORMAT && big2 <= 1024, "npy: %s, largest allocation %zu", sr_status_name(s2), big2);
 }
 
@@ -226,8 +233,8 @@ static void sweep(const char *name, scenario fn, ctx *c) {
     if (n == 1 || n == total / 2)
       printf("  %s: allocation %ld of %ld fails -> %s: %s\n", name, n, total, sr_status_name(st), err.msg);
   }
-  printf("%-22s %4ld allocations swept, %4ld clean errors, %ld swallowed (%.1f s)\n", name, total, errors, swallowed,
-         sr_now() - t0);
+  printf("%-22s %4ld allocations swept, %4ld clean errors, %ld swallowed (%.1f s)\n", name, total, errors,
+         swallowed, sr_now() - t0);
 }
 
 int main(void) {
@@ -255,7 +262,8 @@ int main(void) {
   c.cfg.optim.lr = 0.01;
   c.cfg.run.threads = 1;
   c.cfg.data.val_fraction = 0.25;
-  c.cfg.optim.sched.lr0 = 0.01, c.cfg.optim.sched.total_epochs = 1;
+  c.cfg.optim.sched.lr0 = 0.01;
+  c.cfg.optim.sched.total_epochs = 1;
   CHECK_OK(sr_train(&c.cfg, &err), &err);
 
   huge_claims();

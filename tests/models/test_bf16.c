@@ -31,16 +31,26 @@ static int all_bf16(const float *x, int64_t n) {
 }
 
 static void check_rounding(void) {
-  float v[] = {1.0f, 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, -2.5f, FLT_MAX, -FLT_MAX,
-               0x1.fefffep127f, -0.0f, INFINITY, 1e-30f};
-  float want[] = {1.0f, 1.0f, 1.0f + 0x1p-6f, 1.0f + 0x1p-7f, -2.5f, INFINITY, -INFINITY, 0x1.fep127f, -0.0f,
-                  INFINITY, oracle(1e-30f)};
+  float v[] = {1.0f,
+               1.0f + 0x1p-8f,
+               1.0f + 3 * 0x1p-8f,
+               1.0f + 0x1p-8f + 0x1p-20f,
+               -2.5f,
+               FLT_MAX,
+               -FLT_MAX,
+               0x1.fefffep127f,
+               -0.0f,
+               INFINITY,
+               1e-30f};
+  float want[] = {1.0f,      1.0f,        1.0f + 0x1p-6f, 1.0f + 0x1p-7f, -2.5f,         INFINITY,
+                  -INFINITY, 0x1.fep127f, -0.0f,          INFINITY,       oracle(1e-30f)};
   int n = (int)(sizeof v / sizeof v[0]);
   float got[16];
   memcpy(got, v, sizeof v);
   sr_bf16_round(got, n);
   for (int i = 0; i < n; i++)
-    CHECK(bits(got[i]) == bits(want[i]), "round(%a) = %a, want %a", (double)v[i], (double)got[i], (double)want[i]);
+    CHECK(bits(got[i]) == bits(want[i]), "round(%a) = %a, want %a", (double)v[i], (double)got[i],
+          (double)want[i]);
   float nan = NAN;
   sr_bf16_round(&nan, 1);
   CHECK(isnan(nan), "NaN stays NaN (%a)", (double)nan);
@@ -49,14 +59,17 @@ static void check_rounding(void) {
   float *x = malloc(sizeof(float) * (size_t)m);
   sr_rng rng;
   sr_rng_seed(&rng, 16, 0);
-  for (int64_t i = 0; i < m; i++) x[i] = (float)(sr_rng_normal(&rng) * ldexp(1.0, (int)(sr_rng_uniform(&rng) * 200) - 100));
+  for (int64_t i = 0; i < m; i++)
+    x[i] = (float)(sr_rng_normal(&rng) * ldexp(1.0, (int)(sr_rng_uniform(&rng) * 200) - 100));
   float *y = malloc(sizeof(float) * (size_t)m);
   memcpy(y, x, sizeof(float) * (size_t)m);
   sr_bf16_round(y, m);
   for (int64_t i = 0; i < m; i++) bad += bits(y[i]) != bits(oracle(x[i]));
-  CHECK(bad == 0, "%lld of %lld random values round differently from the oracle", (long long)bad, (long long)m);
+  CHECK(bad == 0, "%lld of %lld random values round differently from the oracle", (long long)bad,
+        (long long)m);
   printf("rounding: %d edge cases and %lld random values match the double oracle\n", n, (long long)m);
-  free(x), free(y);
+  free(x);
+  free(y);
 }
 
 static float *rand_floats(sr_rng *rng, int64_t n) {
@@ -93,7 +106,8 @@ static void check_exact(int linear) {
   const sr_node *nd = &a.nodes[1];
   int64_t nw = (int64_t)nd->c * nd->ic * (linear ? nd->ih * nd->iw : nd->k * nd->k);
   int64_t n = 4, d = 16 * 12 * 12, o = sr_model_out_size(&a) * n;
-  float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, o), *xr = malloc(sizeof(float) * (size_t)(n * d));
+  float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, o),
+        *xr = malloc(sizeof(float) * (size_t)(n * d));
   float *dyr = malloc(sizeof(float) * (size_t)o);
   memcpy(xr, x, sizeof(float) * (size_t)(n * d));
   memcpy(dyr, dy, sizeof(float) * (size_t)o);
@@ -112,7 +126,8 @@ static void check_exact(int linear) {
     memcpy(b.params, a.params, sizeof(float) * (size_t)a.n_params);
     sr_bf16_round(b.params + nd->p_w, nw);  // the weights; the bias stays f32
     b.params_version++;
-    sr_model_zero_grad(&a), sr_model_zero_grad(&b);
+    sr_model_zero_grad(&a);
+    sr_model_zero_grad(&b);
     CHECK_OK(sr_tape_forward(ta, x, 1, ya, &err), &err);
     CHECK_OK(sr_tape_backward(ta, dy, dxa, &err), &err);
     CHECK_OK(sr_tape_forward(tb, xr, 1, yb, &err), &err);
@@ -122,18 +137,29 @@ static void check_exact(int linear) {
     sr_bf16_round(dxb, n * d);
     CHECK(count_diff(ya, yb, o) == 0, "%s step %d output: %lld of %lld differ", what, step,
           (long long)count_diff(ya, yb, o), (long long)o);
-    CHECK(changed > o / 2, "%s: only %lld of %lld outputs were rounded", what, (long long)changed, (long long)o);
+    CHECK(changed > o / 2, "%s: only %lld of %lld outputs were rounded", what, (long long)changed,
+          (long long)o);
     CHECK(count_diff(dxa, dxb, n * d) == 0, "%s step %d input gradient: %lld differ", what, step,
           (long long)count_diff(dxa, dxb, n * d));
-    CHECK(count_diff(a.grads, b.grads, a.n_params) == 0, "%s step %d weight gradient: %lld differ", what, step,
-          (long long)count_diff(a.grads, b.grads, a.n_params));
+    CHECK(count_diff(a.grads, b.grads, a.n_params) == 0, "%s step %d weight gradient: %lld differ", what,
+          step, (long long)count_diff(a.grads, b.grads, a.n_params));
     CHECK(!all_bf16(a.grads, a.n_params), "%s: weight gradients stay f32", what);
     CHECK(!all_bf16(a.params + nd->p_w, nw), "%s: master weights stay f32", what);
   }
-  printf("%s: bf16 = f32 on rounded operands, bit for bit, 2 steps (output, input gradient, %lld weight gradients)\n",
-         what, (long long)a.n_params);
-  free(x), free(dy), free(xr), free(dyr), free(ya), free(yb), free(dxa), free(dxb);
-  sr_model_free(&a), sr_model_free(&b);
+  printf(
+      "%s: bf16 = f32 on rounded operands, bit for bit, 2 steps (output, input gradient, %lld weight "
+      "gradients)\n",
+      what, (long long)a.n_params);
+  free(x);
+  free(dy);
+  free(xr);
+  free(dyr);
+  free(ya);
+  free(yb);
+  free(dxa);
+  free(dxb);
+  sr_model_free(&a);
+  sr_model_free(&b);
 }
 
 // ||got - want|| / ||want||
@@ -141,7 +167,8 @@ static double rel(const float *got, const float *want, int64_t n) {
   double s = 0, w = 0;
   for (int64_t i = 0; i < n; i++) {
     double d = (double)got[i] - (double)want[i];
-    s += d * d, w += (double)want[i] * want[i];
+    s += d * d;
+    w += (double)want[i] * want[i];
   }
   return sqrt(s / (w > 1e-300 ? w : 1e-300));
 }
@@ -155,12 +182,16 @@ static pass pass_new(const sr_model *m, int64_t n, int64_t d, int64_t k) {
                 malloc(sizeof(float) * (size_t)m->n_params)};
 }
 
-static void pass_free(pass *p) { free(p->y), free(p->dx), free(p->g); }
+static void pass_free(pass *p) {
+  free(p->y);
+  free(p->dx);
+  free(p->g);
+}
 
 // One forward + backward from running statistics st0, on the tape or on the double reference (which rounds
 // where the engine does when the model is bf16).
-static void run(sr_model *m, const float *st0, int ref, const float *x, const float *dy, int64_t n, int training,
-                pass *p) {
+static void run(sr_model *m, const float *st0, int ref, const float *x, const float *dy, int64_t n,
+                int training, pass *p) {
   sr_err err = {0};
   int64_t d = (int64_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w, k = m->cfg.classes;
   memcpy(m->state, st0, sizeof(float) * (size_t)m->n_state);
@@ -186,7 +217,11 @@ static void run(sr_model *m, const float *st0, int ref, const float *x, const fl
   for (int64_t i = 0; i < n * k; i++) p->y[i] = (float)yd[i];
   for (int64_t i = 0; i < n * d; i++) p->dx[i] = (float)dxd[i];
   for (int64_t i = 0; i < m->n_params; i++) p->g[i] = (float)gd[i];
-  free(xd), free(dyd), free(yd), free(dxd), free(gd);
+  free(xd);
+  free(dyd);
+  free(yd);
+  free(dxd);
+  free(gd);
 }
 
 static double worst(const pass *a, const pass *b, const sr_model *m, int64_t n, int64_t d, int64_t k) {
@@ -208,7 +243,8 @@ static void check_plan_exact(void) {
   CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
   CHECK_OK(sr_model_set_precision(&m, SR_PRECISION_BF16, &err), &err);
   int64_t n = 4, d = 16 * 12 * 12, o = 10 * n;
-  float *x = rand_floats(&rng, n * d), *yt = malloc(sizeof(float) * (size_t)o), *yp = malloc(sizeof(float) * (size_t)o);
+  float *x = rand_floats(&rng, n * d), *yt = malloc(sizeof(float) * (size_t)o),
+        *yp = malloc(sizeof(float) * (size_t)o);
   sr_tape *t;
   sr_infer *p;
   sr_infer_options direct = {.winograd = 0};
@@ -226,7 +262,9 @@ static void check_plan_exact(void) {
     if (step) printf("conv -> linear plan vs tape in bf16, 2 weight versions: rel %.2e\n", e);
   }
   sr_infer_free(p);
-  free(x), free(yt), free(yp);
+  free(x);
+  free(yt);
+  free(yp);
   sr_model_free(&m);
 }
 
@@ -245,7 +283,8 @@ static void check_vs_ref(const char *arch, double width, int hw, int training, i
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
   CHECK_OK(sr_model_set_winograd(&m, winograd, &err), &err);
   int64_t n = 8, d = (int64_t)hw * hw, k = 10;
-  float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, n * k), *st0 = malloc(sizeof(float) * (size_t)m.n_state);
+  float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, n * k),
+        *st0 = malloc(sizeof(float) * (size_t)m.n_state);
   memcpy(st0, m.state, sizeof(float) * (size_t)m.n_state);
   pass f32 = pass_new(&m, n, d, k), bf = pass_new(&m, n, d, k), ref = pass_new(&m, n, d, k);
   run(&m, st0, 0, x, dy, n, training, &f32);
@@ -253,12 +292,17 @@ static void check_vs_ref(const char *arch, double width, int hw, int training, i
   run(&m, st0, 0, x, dy, n, training, &bf);
   run(&m, st0, 1, x, dy, n, training, &ref);
   double eref = worst(&bf, &ref, &m, n, d, k), e32 = rel(bf.y, f32.y, n * k);
-  printf("%s w%.3g %s: bf16 engine vs bf16 reference %.2e (logits, input and parameter gradients); bf16 vs f32 "
-         "logits %.2e\n", arch, width, training ? "training" : "eval", eref, e32);
+  printf(
+      "%s w%.3g %s: bf16 engine vs bf16 reference %.2e (logits, input and parameter gradients); bf16 vs f32 "
+      "logits %.2e\n",
+      arch, width, training ? "training" : "eval", eref, e32);
   CHECK(e32 > 1e-4, "%s: bf16 logits equal f32's (%.3g)", arch, e32);
-  if (training) CHECK(eref < 1e-2 && eref < 0.2 * worst(&bf, &f32, &m, n, d, k), "%s: vs reference %.3g", arch, eref);
-  else CHECK(eref < 1e-5, "%s eval: bf16 engine vs bf16 reference %.3g", arch, eref);
-  CHECK(all_bf16(bf.y, n * k) && all_bf16(bf.dx, n * d), "%s: logits and input gradient are bf16 numbers", arch);
+  if (training)
+    CHECK(eref < 1e-2 && eref < 0.2 * worst(&bf, &f32, &m, n, d, k), "%s: vs reference %.3g", arch, eref);
+  else
+    CHECK(eref < 1e-5, "%s eval: bf16 engine vs bf16 reference %.3g", arch, eref);
+  CHECK(all_bf16(bf.y, n * k) && all_bf16(bf.dx, n * d), "%s: logits and input gradient are bf16 numbers",
+        arch);
   // the inference plan (ReLU fused into convolutions, max-pool and flatten steps left unrounded) vs the tape
   sr_tape *t;
   CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
@@ -267,12 +311,17 @@ static void check_vs_ref(const char *arch, double width, int hw, int training, i
   double ep = rel(ref.y, f32.y, n * k);
   printf("  bf16 plan vs bf16 tape (eval) %.2e\n", ep);
   CHECK(ep < 2e-2 && all_bf16(ref.y, n * k), "%s: plan vs tape %.3g", arch, ep);
-  pass_free(&f32), pass_free(&bf), pass_free(&ref);
-  free(x), free(dy), free(st0);
+  pass_free(&f32);
+  pass_free(&bf);
+  pass_free(&ref);
+  free(x);
+  free(dy);
+  free(st0);
   sr_model_free(&m);
 }
 
-// resnet18 width 0.25 on 16x16 in training mode: 13 Winograd convolutions, fused BN/add -> ReLU, residual adds.
+// resnet18 width 0.25 on 16x16 in training mode: 13 Winograd convolutions, fused BN/add -> ReLU, residual
+// adds.
 static void check_resnet(void) {
   sr_err err = {0};
   sr_rng rng;
@@ -281,7 +330,8 @@ static void check_resnet(void) {
   sr_model_config cfg = {.arch = "resnet18", .in_c = 1, .in_h = 16, .in_w = 16, .classes = 10, .width = 0.25};
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
   int64_t n = 8, d = 16 * 16, k = 10;
-  float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, n * k), *st0 = malloc(sizeof(float) * (size_t)m.n_state);
+  float *x = rand_floats(&rng, n * d), *dy = rand_floats(&rng, n * k),
+        *st0 = malloc(sizeof(float) * (size_t)m.n_state);
   float *p0 = malloc(sizeof(float) * (size_t)m.n_params), *yp = malloc(sizeof(float) * (size_t)(n * k));
   float *ye = malloc(sizeof(float) * (size_t)(n * k));
   memcpy(st0, m.state, sizeof(float) * (size_t)m.n_state);
@@ -291,11 +341,14 @@ static void check_resnet(void) {
   CHECK_OK(sr_model_set_precision(&m, SR_PRECISION_BF16, &err), &err);
   sr_tape *t;
   CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
-  CHECK(sr_tape_winograd_convs(t) == (sr_wino_native() ? 13 : 0), "Winograd convs in bf16: %d", sr_tape_winograd_convs(t));
+  CHECK(sr_tape_winograd_convs(t) == (sr_wino_native() ? 13 : 0), "Winograd convs in bf16: %d",
+        sr_tape_winograd_convs(t));
   run(&m, st0, 0, x, dy, n, 1, &bf);
   double ey = rel(bf.y, f32.y, n * k), eg = rel(bf.g, f32.g, m.n_params), ex = rel(bf.dx, f32.dx, n * d);
-  printf("resnet18 w0.25, training step, bf16 vs f32: logits %.2e, parameter gradients %.2e, input gradient %.2e\n",
-         ey, eg, ex);
+  printf(
+      "resnet18 w0.25, training step, bf16 vs f32: logits %.2e, parameter gradients %.2e, input gradient "
+      "%.2e\n",
+      ey, eg, ex);
   CHECK(ey > 1e-4 && ey < 5e-2, "logits rel %.3g", ey);
   CHECK(eg < 0.5 && ex < 0.5, "gradients rel %.3g, %.3g", eg, ex);
   CHECK(all_bf16(bf.y, n * k) && all_bf16(bf.dx, n * d), "logits and input gradient are bf16 numbers");
@@ -314,8 +367,15 @@ static void check_resnet(void) {
   run(&m, st0, 0, x, dy, n, 1, &again);
   CHECK(count_diff(again.y, f32.y, n * k) == 0 && count_diff(again.g, f32.g, m.n_params) == 0,
         "f32 after bf16 = f32 before");
-  pass_free(&f32), pass_free(&bf), pass_free(&again);
-  free(x), free(dy), free(st0), free(p0), free(yp), free(ye);
+  pass_free(&f32);
+  pass_free(&bf);
+  pass_free(&again);
+  free(x);
+  free(dy);
+  free(st0);
+  free(p0);
+  free(yp);
+  free(ye);
   sr_model_free(&m);
 }
 
@@ -324,8 +384,10 @@ static void check_parse(void) {
   sr_precision p = SR_PRECISION_BF16;
   CHECK(sr_precision_parse(NULL, &p, &err) == SR_OK && p == SR_PRECISION_F32, "NULL -> f32");
   CHECK(sr_precision_parse("bf16", &p, &err) == SR_OK && p == SR_PRECISION_BF16, "bf16");
-  CHECK(sr_precision_parse("fp16", &p, &err) == SR_ERR_ARG && strstr(err.msg, "fp16"), "fp16 refused: %s", err.msg);
-  CHECK(!strcmp(sr_precision_name(SR_PRECISION_BF16), "bf16") && !strcmp(sr_precision_name(SR_PRECISION_F32), "f32"),
+  CHECK(sr_precision_parse("fp16", &p, &err) == SR_ERR_ARG && strstr(err.msg, "fp16"), "fp16 refused: %s",
+        err.msg);
+  CHECK(!strcmp(sr_precision_name(SR_PRECISION_BF16), "bf16") &&
+            !strcmp(sr_precision_name(SR_PRECISION_F32), "f32"),
         "names");
 }
 

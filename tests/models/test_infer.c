@@ -21,10 +21,12 @@ static void nontrivial_bn(sr_model *m, sr_rng *rng) {
     }
   }
   m->params_version++;
-  free(x), free(z);
+  free(x);
+  free(z);
 }
 
-static void check_model(const char *arch, double width, int c, int hw, int want_bn, int want_relu, int want_add) {
+static void check_model(const char *arch, double width, int c, int hw, int want_bn, int want_relu,
+                        int want_add) {
   sr_err err = {0};
   sr_rng rng;
   sr_rng_seed(&rng, 1212, 0);
@@ -34,7 +36,8 @@ static void check_model(const char *arch, double width, int c, int hw, int want_
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
   nontrivial_bn(&m, &rng);
   int64_t d = (int64_t)c * hw * hw, sizes[] = {1, 5, 8};
-  float *x = malloc(sizeof(float) * (size_t)(8 * d)), *a = malloc(sizeof(float) * 80), *b = malloc(sizeof(float) * 80);
+  float *x = malloc(sizeof(float) * (size_t)(8 * d)), *a = malloc(sizeof(float) * 80),
+        *b = malloc(sizeof(float) * 80);
   float *one = malloc(sizeof(float) * 10);
   for (int64_t i = 0; i < 8 * d; i++) x[i] = (float)sr_rng_normal(&rng);
   for (int k = 0; k < 3; k++) {
@@ -52,22 +55,27 @@ static void check_model(const char *arch, double width, int c, int hw, int want_
       CHECK(sr_test_rel_to_max(one, a + 70, 10) < 1e-5, "%s: image 7 alone vs in a batch of 8", arch);
       sr_infer_stats st;
       sr_infer_get_stats(p, &st);
-      printf("  %d steps, %d BN folded, %d ReLU fused, %d adds fused (%d in place), %.1f MB activations\n", st.steps,
-             st.bn_folded, st.relu_fused, st.add_fused, st.add_in_place, (double)st.act_bytes / 1e6);
+      printf("  %d steps, %d BN folded, %d ReLU fused, %d adds fused (%d in place), %.1f MB activations\n",
+             st.steps, st.bn_folded, st.relu_fused, st.add_fused, st.add_in_place,
+             (double)st.act_bytes / 1e6);
       CHECK(st.bn_folded == want_bn && st.relu_fused == want_relu && st.add_fused == want_add,
-            "%s: %d BN folded, %d ReLU fused, %d adds fused", arch, st.bn_folded, st.relu_fused, st.add_fused);
-      CHECK(st.add_in_place == st.add_fused, "%s: every residual add writes onto its shortcut (%d of %d)", arch,
-            st.add_in_place, st.add_fused);
+            "%s: %d BN folded, %d ReLU fused, %d adds fused", arch, st.bn_folded, st.relu_fused,
+            st.add_fused);
+      CHECK(st.add_in_place == st.add_fused, "%s: every residual add writes onto its shortcut (%d of %d)",
+            arch, st.add_in_place, st.add_fused);
     }
     sr_infer_free(p);
   }
-  free(x), free(a), free(b), free(one);
+  free(x);
+  free(a);
+  free(b);
+  free(one);
   sr_model_free(&m);
 }
 
-// Two plans of one model share its Winograd weights (the model's Winograd cache, exec/cache.h): after the parameters change, and again
-// after the running statistics change, each plan (the second finds the cache already refreshed by the
-// first) must give the eval forward's logits.
+// Two plans of one model share its Winograd weights (the model's Winograd cache, exec/cache.h): after the
+// parameters change, and again after the running statistics change, each plan (the second finds the cache
+// already refreshed by the first) must give the eval forward's logits.
 static void check_shared_wino(void) {
   sr_err err = {0};
   sr_rng rng;
@@ -77,7 +85,8 @@ static void check_shared_wino(void) {
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
   nontrivial_bn(&m, &rng);
   int64_t d = 28 * 28;
-  float *x = malloc(sizeof(float) * (size_t)(8 * d)), *a = malloc(sizeof(float) * 80), *b = malloc(sizeof(float) * 80);
+  float *x = malloc(sizeof(float) * (size_t)(8 * d)), *a = malloc(sizeof(float) * 80),
+        *b = malloc(sizeof(float) * 80);
   for (int64_t i = 0; i < 8 * d; i++) x[i] = (float)sr_rng_normal(&rng);
   sr_infer *p[2] = {NULL, NULL};
   int64_t ns[2] = {5, 8};
@@ -103,7 +112,9 @@ static void check_shared_wino(void) {
     }
   }
   for (int k = 0; k < 2; k++) sr_infer_free(p[k]);
-  free(x), free(a), free(b);
+  free(x);
+  free(a);
+  free(b);
   sr_model_free(&m);
 }
 

@@ -28,7 +28,15 @@ static double grads_vs_ref(sr_model *m, sr_tape *t, const float *x, const float 
   for (int64_t i = 0; i < n * d; i++) dxref[i] = (float)dxd[i];
   double eg = sr_test_rel_to_max(m->grads, gref, (size_t)m->n_params);
   double ex = sr_test_rel_to_max(dx, dxref, (size_t)(n * d));
-  free(out), free(dx), free(gref), free(dxref), free(xd), free(dyd), free(od), free(gd), free(dxd);
+  free(out);
+  free(dx);
+  free(gref);
+  free(dxref);
+  free(xd);
+  free(dyd);
+  free(od);
+  free(gd);
+  free(dxd);
   return eg > ex ? eg : ex;
 }
 
@@ -45,16 +53,23 @@ static void check(const char *arch, double width, int hw, double max_share, int 
   CHECK_OK(sr_model_tape(&m, n, 0, &t, &err), &err);
   size_t per_node = 0;  // what one plain gradient buffer per node would take
   for (int i = 0; i < m.n_nodes; i++)
-    per_node += sizeof(float) * (size_t)n * (size_t)m.nodes[i].c * (size_t)m.nodes[i].h * (size_t)m.nodes[i].w;
+    per_node +=
+        sizeof(float) * (size_t)n * (size_t)m.nodes[i].c * (size_t)m.nodes[i].h * (size_t)m.nodes[i].w;
   size_t shared = sr_tape_diff_bytes(t);
-  if (!sr_wino_native()) want_wino = 0, max_share += 0.1;  // AVX-512: direct convolutions, other sharing
+  if (!sr_wino_native()) {
+    want_wino = 0;
+    max_share += 0.1;
+  }  // AVX-512: direct convolutions, other sharing
   CHECK(sr_tape_winograd_convs(t) == want_wino, "%s: %d Winograd convolutions, expected %d", arch,
         sr_tape_winograd_convs(t), want_wino);
-  printf("%-9s width %.3g batch %lld: %d Winograd convs, gradient buffers %.2f MB shared vs %.2f MB one per node "
-         "(%.0f%%)\n", arch, width, (long long)n, sr_tape_winograd_convs(t), (double)shared / 1e6, (double)per_node / 1e6,
-         100.0 * (double)shared / (double)per_node);
-  CHECK(shared > 0 && (double)shared < max_share * (double)per_node, "%s: %zu bytes of gradient buffers (one per node: %zu)",
-        arch, shared, per_node);
+  printf(
+      "%-9s width %.3g batch %lld: %d Winograd convs, gradient buffers %.2f MB shared vs %.2f MB one per "
+      "node "
+      "(%.0f%%)\n",
+      arch, width, (long long)n, sr_tape_winograd_convs(t), (double)shared / 1e6, (double)per_node / 1e6,
+      100.0 * (double)shared / (double)per_node);
+  CHECK(shared > 0 && (double)shared < max_share * (double)per_node,
+        "%s: %zu bytes of gradient buffers (one per node: %zu)", arch, shared, per_node);
   float *x = malloc(sizeof(float) * (size_t)(n * d)), *dy = malloc(sizeof(float) * (size_t)(n * 10));
   for (int rep = 0; rep < 2; rep++) {  // the second pass reuses buffers holding the first pass's gradients
     for (int64_t i = 0; i < n * d; i++) x[i] = (float)sr_rng_normal(&rng);
@@ -63,7 +78,8 @@ static void check(const char *arch, double width, int hw, double max_share, int 
     printf("  pass %d: parameter and input gradients vs double reference, rel err %.2e\n", rep + 1, e);
     CHECK(e < 1e-4, "%s pass %d: rel err %.3g", arch, rep + 1, e);
   }
-  free(x), free(dy);
+  free(x);
+  free(dy);
   sr_model_free(&m);
 }
 
@@ -91,7 +107,8 @@ static void check_conv(int bias) {
   double e = grads_vs_ref(&m, t, x, dy, n, d);
   printf("conv 64 -> 64, 32x32, batch 8, bias %d: gradients vs double reference, rel err %.2e\n", bias, e);
   CHECK(e < 1e-4, "conv bias %d: rel err %.3g", bias, e);
-  free(x), free(dy);
+  free(x);
+  free(dy);
   sr_model_free(&m);
 }
 

@@ -25,7 +25,9 @@ static int gap(sr_model *m) { return sr_graph_gap(m, 0); }
 static int flatten(sr_model *m) { return sr_graph_flatten(m, 0); }
 static int linear_4d(sr_model *m) { return sr_graph_linear(m, 0, 5, 1, "l"); }
 static int linear_2d(sr_model *m) { return sr_graph_linear(m, sr_graph_flatten(m, 0), 6, 0, "l"); }
-static int add_fanout(sr_model *m) { return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 8, 3, 1, 1, 0, "l"))); }
+static int add_fanout(sr_model *m) {
+  return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 8, 3, 1, 1, 0, "l")));
+}
 
 typedef struct {
   const char *name;  // fixture prefix
@@ -34,14 +36,22 @@ typedef struct {
 } layer_case;
 
 static const layer_case CASES[] = {
-    {"conv_k3s1p1_bias", conv_k3s1p1_bias, 1}, {"conv_k7s1p3_c1", conv_k7s1p3_c1, 1},
-    {"conv_k3s2p1_c16", conv_k3s2p1_c16, 1},   {"conv_k1s2p0_c8", conv_k1s2p0_c8, 1},
-    {"conv_k5s2p2_bias", conv_k5s2p2_bias, 1}, {"bn_train", bn, 1},
-    {"bn_eval", bn, 0},                        {"relu", relu, 1},
-    {"maxpool_k2s2", maxpool_k2s2, 1},         {"maxpool_k3s2p1", maxpool_k3s2p1, 1},
-    {"avgpool_k2s2", avgpool_k2s2, 1},         {"avgpool_k3s1p1", avgpool_k3s1p1, 1},
-    {"gap", gap, 1},                           {"flatten", flatten, 1},
-    {"linear_4d", linear_4d, 1},               {"linear_2d", linear_2d, 1},
+    {"conv_k3s1p1_bias", conv_k3s1p1_bias, 1},
+    {"conv_k7s1p3_c1", conv_k7s1p3_c1, 1},
+    {"conv_k3s2p1_c16", conv_k3s2p1_c16, 1},
+    {"conv_k1s2p0_c8", conv_k1s2p0_c8, 1},
+    {"conv_k5s2p2_bias", conv_k5s2p2_bias, 1},
+    {"bn_train", bn, 1},
+    {"bn_eval", bn, 0},
+    {"relu", relu, 1},
+    {"maxpool_k2s2", maxpool_k2s2, 1},
+    {"maxpool_k3s2p1", maxpool_k3s2p1, 1},
+    {"avgpool_k2s2", avgpool_k2s2, 1},
+    {"avgpool_k3s1p1", avgpool_k3s1p1, 1},
+    {"gap", gap, 1},
+    {"flatten", flatten, 1},
+    {"linear_4d", linear_4d, 1},
+    {"linear_2d", linear_2d, 1},
     {"add_fanout", add_fanout, 1},
 };
 
@@ -74,8 +84,11 @@ static double run_case(const sr_st_file *f, const layer_case *lc) {
   const int n = (int)xt->shape[0];
   sr_err err = {0};
   sr_model m;
-  sr_model_config cfg = {.arch = "custom", .in_c = (int)xt->shape[1], .in_h = (int)xt->shape[2],
-                         .in_w = (int)xt->shape[3], .classes = 1};
+  sr_model_config cfg = {.arch = "custom",
+                         .in_c = (int)xt->shape[1],
+                         .in_h = (int)xt->shape[2],
+                         .in_w = (int)xt->shape[3],
+                         .classes = 1};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
   int last = lc->build(&m);
   CHECK(last == m.n_nodes - 1, "%s: graph build", lc->name);
@@ -110,8 +123,10 @@ static double run_case(const sr_st_file *f, const layer_case *lc) {
   CHECK_OK(sr_ref_forward(&m, xd, n, lc->training, yd, &run, &err), &err);
   CHECK_OK(sr_ref_backward(run, dyd, dpd, dxd, &err), &err);
   sr_ref_free(run);
-  e = fx_expect_d("reference y", yd, y, nout, TOL), worst = fmax(worst, e);
-  e = fx_expect_d("reference dx", dxd, dx, nin, TOL), worst = fmax(worst, e);
+  e = fx_expect_d("reference y", yd, y, nout, TOL);
+  worst = fmax(worst, e);
+  e = fx_expect_d("reference dx", dxd, dx, nin, TOL);
+  worst = fmax(worst, e);
 
   // oneDNN tape.
   float *yf = malloc(sizeof(float) * (size_t)nout), *dxf = malloc(sizeof(float) * (size_t)nin);
@@ -121,8 +136,10 @@ static double run_case(const sr_st_file *f, const layer_case *lc) {
   if (t) {
     CHECK_OK(sr_tape_forward(t, x, lc->training, yf, &err), &err);
     CHECK_OK(sr_tape_backward(t, dy, dxf, &err), &err);
-    e = fx_expect("oneDNN y", yf, y, nout, TOL), worst = fmax(worst, e);
-    e = fx_expect("oneDNN dx", dxf, dx, nin, TOL), worst = fmax(worst, e);
+    e = fx_expect("oneDNN y", yf, y, nout, TOL);
+    worst = fmax(worst, e);
+    e = fx_expect("oneDNN dx", dxf, dx, nin, TOL);
+    worst = fmax(worst, e);
   }
 
   // Parameter gradients (both paths) and running statistics (oneDNN path updates them).
@@ -133,20 +150,29 @@ static double run_case(const sr_st_file *f, const layer_case *lc) {
       snprintf(key, sizeof key, "%s.d%s", lc->name, suffix);
       const float *g = fx_f32(f, key, ti->count);
       snprintf(what, sizeof what, "reference d%s", suffix);
-      e = fx_expect_d(what, dpd + ti->offset, g, ti->count, TOL), worst = fmax(worst, e);
+      e = fx_expect_d(what, dpd + ti->offset, g, ti->count, TOL);
+      worst = fmax(worst, e);
       snprintf(what, sizeof what, "oneDNN d%s", suffix);
-      e = fx_expect(what, m.grads + ti->offset, g, ti->count, TOL), worst = fmax(worst, e);
+      e = fx_expect(what, m.grads + ti->offset, g, ti->count, TOL);
+      worst = fmax(worst, e);
     } else if (ti->where == 1) {
       snprintf(key, sizeof key, "%s.%s", lc->name, suffix);
       const float *s = fx_f32(f, key, ti->count);
       snprintf(what, sizeof what, "oneDNN %s after forward", suffix);
-      e = fx_expect(what, m.state + ti->offset, s, ti->count, TOL), worst = fmax(worst, e);
+      e = fx_expect(what, m.state + ti->offset, s, ti->count, TOL);
+      worst = fmax(worst, e);
     } else {
       CHECK(m.bn_tracked[ti->offset] == lc->training, "%s: num_batches_tracked %lld after one forward",
             lc->name, (long long)m.bn_tracked[ti->offset]);
     }
   }
-  free(xd), free(dyd), free(yd), free(dxd), free(dpd), free(yf), free(dxf);
+  free(xd);
+  free(dyd);
+  free(yd);
+  free(dxd);
+  free(dpd);
+  free(yf);
+  free(dxf);
   sr_model_free(&m);
   return worst;
 }
@@ -160,7 +186,8 @@ static double run_ce(const sr_st_file *f) {
   int32_t labels[64];
   if (N > 64 || fx_labels(f, "ce.labels", labels, N)) return INFINITY;
   const float *lf = fx_f32(f, "ce.labels_f32", N);
-  for (int i = 0; lf && i < N; i++) CHECK(lf[i] == (float)labels[i], "ce.labels_f32[%d] %g vs I64 %d", i, lf[i], labels[i]);
+  for (int i = 0; lf && i < N; i++)
+    CHECK(lf[i] == (float)labels[i], "ce.labels_f32[%d] %g vs I64 %d", i, lf[i], labels[i]);
   const float *loss = fx_f32(f, "ce.loss", 1), *dl = fx_f32(f, "ce.dlogits", (int64_t)N * K);
   if (!loss || !dl) return INFINITY;
   float *d = malloc(sizeof(float) * (size_t)N * K);
@@ -182,7 +209,9 @@ static double run_ce(const sr_st_file *f) {
     hits += a == labels[i];
   }
   CHECK(correct == hits, "correct %lld, expected %lld", (long long)correct, (long long)hits);
-  free(d), free(dd), free(ld);
+  free(d);
+  free(dd);
+  free(ld);
   return worst;
 }
 

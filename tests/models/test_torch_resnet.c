@@ -50,8 +50,8 @@ static double run_variant(const sr_st_file *f, const variant *v) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 1, 0);
-  sr_model_config cfg = {.arch = "resnet18", .in_c = v->in_c, .in_h = v->hw, .in_w = v->hw, .classes = K,
-                         .width = v->width};
+  sr_model_config cfg = {
+      .arch = "resnet18", .in_c = v->in_c, .in_h = v->hw, .in_w = v->hw, .classes = K, .width = v->width};
   printf("resnet18 width %g on %dx%dx%d, batch %d\n", v->width, v->in_c, v->hw, v->hw, N);
   if (sr_model_create(&m, &cfg, &rng, &err) || sr_model_set_winograd(&m, 0, &err)) {  // see main
     CHECK(0, "create: %s", err.msg);
@@ -98,19 +98,23 @@ static double run_variant(const sr_st_file *f, const variant *v) {
     if (ti->where == 0) {
       snprintf(key, sizeof key, "%sgrad.%s", v->tag, ti->name);
       snprintf(what, sizeof what, "grad %s", ti->name);
-      worst_grad = fmax(worst_grad, fx_expect(what, m.grads + ti->offset, fx_f32(f, key, ti->count), ti->count, TOL));
+      worst_grad =
+          fmax(worst_grad, fx_expect(what, m.grads + ti->offset, fx_f32(f, key, ti->count), ti->count, TOL));
     } else if (ti->where == 1) {
       snprintf(key, sizeof key, "%safter.%s", v->tag, ti->name);
       snprintf(what, sizeof what, "after forward %s", ti->name);
-      worst_stat = fmax(worst_stat, fx_expect(what, m.state + ti->offset, fx_f32(f, key, ti->count), ti->count, TOL));
+      worst_stat =
+          fmax(worst_stat, fx_expect(what, m.state + ti->offset, fx_f32(f, key, ti->count), ti->count, TOL));
     } else {
       snprintf(key, sizeof key, "%safter.%s", v->tag, ti->name);
       const sr_st_tensor *nt = sr_st_find(f, key);
-      CHECK(nt && nt->dtype == SR_I64 && nt->ndim == 0 && *(const int64_t *)nt->data == m.bn_tracked[ti->offset],
+      CHECK(nt && nt->dtype == SR_I64 && nt->ndim == 0 &&
+                *(const int64_t *)nt->data == m.bn_tracked[ti->offset],
             "%s: simreg %lld", key, (long long)m.bn_tracked[ti->offset]);
     }
   }
-  printf("  worst over all parameter gradients: %.2e; over all running stats: %.2e\n", worst_grad, worst_stat);
+  printf("  worst over all parameter gradients: %.2e; over all running stats: %.2e\n", worst_grad,
+         worst_stat);
   worst = fmax(worst, fmax(worst_grad, worst_stat));
 
   // The double reference path on the same (already loaded) weights, training-mode logits only: a second

@@ -18,7 +18,8 @@ static double run(const sr_st_file *f, const char *tag, int nesterov) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 1, 0);
-  sr_model_config cfg = {.arch = "resnet18", .in_c = 3, .in_h = 16, .in_w = 16, .classes = K, .width = 0.0625};
+  sr_model_config cfg = {
+      .arch = "resnet18", .in_c = 3, .in_h = 16, .in_w = 16, .classes = K, .width = 0.0625};
   const char *lr_s = sr_st_meta(f, "lr");
   const double lr = lr_s ? atof(lr_s) : 0;
   CHECK(lr > 0, "sgd.safetensors lacks the lr metadata");
@@ -66,18 +67,23 @@ static double run(const sr_st_file *f, const char *tag, int nesterov) {
       }
       if (want) worst_d = fmax(worst_d, fx_rel(dp + ti->offset, dp_torch + ti->offset, ti->count));
     } else if (ti->where == 1) {
-      worst_s = fmax(worst_s, fx_expect(what, m.state + ti->offset, fx_f32(f, key, ti->count), ti->count, TOL));
+      worst_s =
+          fmax(worst_s, fx_expect(what, m.state + ti->offset, fx_f32(f, key, ti->count), ti->count, TOL));
     } else {
       const sr_st_tensor *nt = sr_st_find(f, key);
-      CHECK(nt && nt->dtype == SR_I64 && nt->count == 1 && *(const int64_t *)nt->data == m.bn_tracked[ti->offset],
+      CHECK(nt && nt->dtype == SR_I64 && nt->count == 1 &&
+                *(const int64_t *)nt->data == m.bn_tracked[ti->offset],
             "%s: simreg %lld", key, (long long)m.bn_tracked[ti->offset]);
     }
   }
-  printf("  %s: worst over final parameters %.2e, running stats %.2e; parameter change (final - initial) %.2e\n",
-         tag, worst_p, worst_s, worst_d);
+  printf(
+      "  %s: worst over final parameters %.2e, running stats %.2e; parameter change (final - initial) %.2e\n",
+      tag, worst_p, worst_s, worst_d);
   CHECK(worst_d <= 1e-3, "%s: parameter change differs from torch's by %.2e", tag, worst_d);
   worst = fmax(worst_p, worst_s);
-  free(p0), free(dp), free(dp_torch);
+  free(p0);
+  free(dp);
+  free(dp_torch);
   sr_sgd_free(&opt);
   sr_model_free(&m);
   return worst;
@@ -88,7 +94,8 @@ int main(void) {
   sr_st_file f;
   if (fx_open("sgd.safetensors", &f)) return sr_test_done();
   double a = run(&f, "plain", 0), b = run(&f, "nesterov", 1);
-  printf("after 5 SGD steps, worst max relative error: momentum %.2e, Nesterov %.2e (limit %.0e)\n", a, b, TOL);
+  printf("after 5 SGD steps, worst max relative error: momentum %.2e, Nesterov %.2e (limit %.0e)\n", a, b,
+         TOL);
   sr_st_free(&f);
   return sr_test_done();
 }

@@ -58,17 +58,22 @@ static void roundtrip(void) {
   CHECK_OK(sr_st_read(p1, &f, &err), &err);
   if (!err.code) {
     const sr_st_tensor *t = sr_st_find(&f, "layer2.0.downsample.0.weight");
-    CHECK(t && t->dtype == SR_F32 && t->ndim == 4 && t->shape[0] == 16 && t->shape[1] == 8 && t->shape[2] == 1,
-          "layer2.0.downsample.0.weight missing or misshaped");
+    CHECK(
+        t && t->dtype == SR_F32 && t->ndim == 4 && t->shape[0] == 16 && t->shape[1] == 8 && t->shape[2] == 1,
+        "layer2.0.downsample.0.weight missing or misshaped");
     t = sr_st_find(&f, "bn1.num_batches_tracked");
-    CHECK(t && t->dtype == SR_I64 && t->ndim == 0 && *(const int64_t *)t->data == 1, "bn1.num_batches_tracked");
+    CHECK(t && t->dtype == SR_I64 && t->ndim == 0 && *(const int64_t *)t->data == 1,
+          "bn1.num_batches_tracked");
     CHECK(sr_st_meta(&f, "arch") && !strcmp(sr_st_meta(&f, "arch"), "resnet18"), "arch metadata");
     CHECK(f.n == a.n_tensors, "%d tensors in the file, model has %d", f.n, a.n_tensors);
     sr_st_free(&f);
   }
-  sr_free(d1), sr_free(d2);
-  remove(p1), remove(p2);
-  sr_model_free(&a), sr_model_free(&b);
+  sr_free(d1);
+  sr_free(d2);
+  remove(p1);
+  remove(p2);
+  sr_model_free(&a);
+  sr_model_free(&b);
 }
 
 // Load `path` into m; expect `code`, a message naming the file and containing `needle`, m unchanged.
@@ -80,8 +85,10 @@ static void expect_fail(sr_model *m, const char *path, sr_status code, const cha
   printf("  %-34s -> %s: %s\n", what, sr_status_name(st), err.msg);
   CHECK(st == code, "%s: got %s, expected %s", what, sr_status_name(st), sr_status_name(code));
   CHECK(strstr(err.msg, path) != NULL, "%s: message does not name the file: %s", what, err.msg);
-  CHECK(!needle || strstr(err.msg, needle) != NULL, "%s: message does not name '%s': %s", what, needle, err.msg);
-  CHECK(!memcmp(p0, m->params, sizeof(float) * (size_t)m->n_params), "%s: failed load changed the model", what);
+  CHECK(!needle || strstr(err.msg, needle) != NULL, "%s: message does not name '%s': %s", what, needle,
+        err.msg);
+  CHECK(!memcmp(p0, m->params, sizeof(float) * (size_t)m->n_params), "%s: failed load changed the model",
+        what);
   free(p0);
 }
 
@@ -96,7 +103,10 @@ static void write_variant(const sr_model *m, const char *path, const char *drop,
     if (drop && !strcmp(ti->name, drop)) continue;
     void *d = fx_tensor_ptr((sr_model *)m, ti);
     sr_dtype dt = ti->where == 2 ? SR_I64 : SR_F32;
-    if (as_f32 && !strcmp(ti->name, as_f32)) dt = SR_F32, d = zero;
+    if (as_f32 && !strcmp(ti->name, as_f32)) {
+      dt = SR_F32;
+      d = zero;
+    }
     e[n++] = (sr_st_entry){ti->name, dt, ti->ndim, ti->shape, d};
   }
   CHECK_OK(sr_st_write(path, e, n, NULL, &err), &err);
@@ -186,8 +196,10 @@ static void failures(void) {
   // After all that, the good file still loads.
   CHECK_OK(sr_model_load(&target, good, &err), &err);
   CHECK(same_model(&m, &target), "good file after failures");
-  remove(good), remove(bad);
-  sr_model_free(&m), sr_model_free(&target);
+  remove(good);
+  remove(bad);
+  sr_model_free(&m);
+  sr_model_free(&target);
 }
 
 int main(void) {

@@ -40,20 +40,25 @@ static void structure(void) {
   }
   CHECK(pools == 0, "resnet has no max-pool");
   CHECK(convs == 1 + 16 + 3, "resnet18: stem + 16 block convs + 3 projections, got %d", convs);
-  CHECK(m.nodes[1].op == SR_OP_CONV && m.nodes[1].k == 7 && m.nodes[1].stride == 1 && m.nodes[1].pad == 3, "7x7 s1 stem");
-  CHECK(m.n_feat == 5 && !strcmp(m.feat_name[0], "stem") && !strcmp(m.feat_name[4], "layer4"), "feature layers");
+  CHECK(m.nodes[1].op == SR_OP_CONV && m.nodes[1].k == 7 && m.nodes[1].stride == 1 && m.nodes[1].pad == 3,
+        "7x7 s1 stem");
+  CHECK(m.n_feat == 5 && !strcmp(m.feat_name[0], "stem") && !strcmp(m.feat_name[4], "layer4"),
+        "feature layers");
   CHECK(m.nodes[m.feat[4]].c == 128 && m.nodes[m.feat[4]].h == 4, "layer4 is 128x4x4 at width 0.25, 28x28");
   int found = 0;
-  for (int i = 0; i < m.n_tensors; i++) found += !strcmp(m.tensors[i].name, "layer2.0.downsample.1.running_var");
+  for (int i = 0; i < m.n_tensors; i++)
+    found += !strcmp(m.tensors[i].name, "layer2.0.downsample.1.running_var");
   CHECK(found == 1, "PyTorch state_dict names");
   sr_model_free(&m);
   cfg.width = 1.0;
   snprintf(cfg.arch, sizeof cfg.arch, "resnet34");
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
-  CHECK(m.n_params > 21000000 && m.n_params < 21400000, "resnet34 ~21.3M params: %lld", (long long)m.n_params);
+  CHECK(m.n_params > 21000000 && m.n_params < 21400000, "resnet34 ~21.3M params: %lld",
+        (long long)m.n_params);
   sr_model_free(&m);
   snprintf(cfg.arch, sizeof cfg.arch, "vgg");
-  CHECK(sr_model_create(&m, &cfg, &rng, &err) == SR_ERR_ARG && strstr(err.msg, "vgg"), "unknown model: %s", err.msg);
+  CHECK(sr_model_create(&m, &cfg, &rng, &err) == SR_ERR_ARG && strstr(err.msg, "vgg"), "unknown model: %s",
+        err.msg);
 }
 
 // Many batch sizes evict old slot-0 tapes; a tape in another slot (a pair-batch half) survives and
@@ -65,7 +70,8 @@ static void tape_cache(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 3, 0);
   CHECK_OK(sr_model_create(&m, &cfg, &rng, &err), &err);
-  float *x = calloc(40 * 784, sizeof(float)), *y0 = calloc(40 * 10, sizeof(float)), *y1 = calloc(40 * 10, sizeof(float));
+  float *x = calloc(40 * 784, sizeof(float)), *y0 = calloc(40 * 10, sizeof(float)),
+        *y1 = calloc(40 * 10, sizeof(float));
   for (int i = 0; i < 40 * 784; i++) x[i] = (float)sr_rng_normal(&rng);
   sr_tape *keep, *t;
   CHECK_OK(sr_model_tape(&m, 4, 1, &keep, &err), &err);
@@ -79,7 +85,9 @@ static void tape_cache(void) {
   CHECK(again == keep, "the slot-1 tape must not be evicted");
   CHECK_OK(sr_tape_forward(keep, x, 0, y1, &err), &err);
   CHECK(!memcmp(y0, y1, 4 * 10 * sizeof(float)), "same outputs after the cache churned");
-  free(x), free(y0), free(y1);
+  free(x);
+  free(y0);
+  free(y1);
   sr_model_free(&m);
 }
 

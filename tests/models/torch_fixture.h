@@ -54,7 +54,8 @@ static inline double fx_expect(const char *what, const float *got, const float *
   return e;
 }
 
-static inline double fx_expect_d(const char *what, const double *got, const float *want, int64_t n, double tol) {
+static inline double fx_expect_d(const char *what, const double *got, const float *want, int64_t n,
+                                 double tol) {
   if (!want) return INFINITY;
   double e = fx_rel_d(got, want, n);
   printf("  %-46s %9.2e\n", what, e);
@@ -63,7 +64,7 @@ static inline double fx_expect_d(const char *what, const double *got, const floa
 }
 
 static inline void *fx_tensor_ptr(sr_model *m, const sr_tensor_info *ti) {
-  return ti->where == 0 ? (void *)(m->params + ti->offset)
+  return ti->where == 0   ? (void *)(m->params + ti->offset)
          : ti->where == 1 ? (void *)(m->state + ti->offset)
                           : (void *)(m->bn_tracked + ti->offset);
 }
@@ -78,7 +79,8 @@ static inline int fx_load_prefixed(sr_model *m, const sr_st_file *f, const char 
     snprintf(name, sizeof name, "%s%s", prefix, ti->name);
     const sr_st_tensor *t = sr_st_find(f, name);
     sr_dtype want = ti->where == 2 ? SR_I64 : SR_F32;
-    CHECK(t && t->dtype == want && t->count == ti->count, "fixture tensor '%s' missing or of the wrong kind", name);
+    CHECK(t && t->dtype == want && t->count == ti->count, "fixture tensor '%s' missing or of the wrong kind",
+          name);
     if (!t || t->dtype != want || t->count != ti->count) continue;
     memcpy(fx_tensor_ptr(m, ti), t->data, (size_t)t->count * sr_dtype_size(t->dtype));
     copied++;
@@ -97,7 +99,8 @@ static inline int fx_count_prefixed(const sr_st_file *f, const char *prefix) {
 // Labels stored as I64 -> int32 for sr_softmax_ce.
 static inline int fx_labels(const sr_st_file *f, const char *name, int32_t *out, int64_t n) {
   const sr_st_tensor *t = sr_st_find(f, name);
-  CHECK(t && t->dtype == SR_I64 && t->count == n, "fixture labels '%s' missing or not I64[%lld]", name, (long long)n);
+  CHECK(t && t->dtype == SR_I64 && t->count == n, "fixture labels '%s' missing or not I64[%lld]", name,
+        (long long)n);
   if (!t || t->dtype != SR_I64 || t->count != n) return -1;
   const int64_t *l = t->data;
   for (int64_t i = 0; i < n; i++) out[i] = (int32_t)l[i];

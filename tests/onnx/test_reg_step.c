@@ -60,7 +60,18 @@ int main(void) {
   }
   double loss;
   float s_cnn[K];
-  CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = 10.0, .loss = &loss, .s_cnn = s_cnn, .grad_a = ga, .grad_b = gb}, &err), &err);
+  CHECK_OK(sr_reg_loss(&s,
+                       &(sr_reg_step){.feats_a = fa,
+                                      .feats_b = fb,
+                                      .k = K,
+                                      .target = target,
+                                      .alpha = 10.0,
+                                      .loss = &loss,
+                                      .s_cnn = s_cnn,
+                                      .grad_a = ga,
+                                      .grad_b = gb},
+                       &err),
+           &err);
   for (int l = 0; l < 4; l++) {
     CHECK_OK(sr_tape_feature_grad(ta, s.feat[l], ga[l], &err), &err);
     CHECK_OK(sr_tape_feature_grad(tb, s.feat[l], gb[l], &err), &err);

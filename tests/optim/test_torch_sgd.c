@@ -11,12 +11,15 @@ typedef struct {
   int nesterov;
 } rule;
 
-static const rule RULES[] = {
-    {"mom_wd", 0.9, 0.0, 5e-4, 0}, {"nesterov", 0.9, 0.0, 5e-4, 1}, {"no_mom", 0.0, 0.0, 5e-4, 0}, {"damp", 0.9, 0.1, 0.0, 0}};
+static const rule RULES[] = {{"mom_wd", 0.9, 0.0, 5e-4, 0},
+                             {"nesterov", 0.9, 0.0, 5e-4, 1},
+                             {"no_mom", 0.0, 0.0, 5e-4, 0},
+                             {"damp", 0.9, 0.1, 0.0, 0}};
 
 static const double *f64(const sr_st_file *f, const char *name, int64_t n) {
   const sr_st_tensor *t = sr_st_find(f, name);
-  CHECK(t && t->dtype == SR_F64 && t->count == n, "fixture '%s' missing or not F64[%lld]", name, (long long)n);
+  CHECK(t && t->dtype == SR_F64 && t->count == n, "fixture '%s' missing or not F64[%lld]", name,
+        (long long)n);
   return t && t->dtype == SR_F64 && t->count == n ? t->data : NULL;
 }
 

@@ -10,8 +10,8 @@ static inline const void *rx_get(const sr_st_file *f, const char *name, sr_dtype
   CHECK(t != NULL, "fixture tensor '%s' missing", name);
   if (!t) return NULL;
   int ok = t->dtype == dt && (count < 0 || t->count == count);
-  CHECK(ok, "fixture tensor '%s': %s[%lld], expected %s[%lld]", name, sr_dtype_name(t->dtype), (long long)t->count,
-        sr_dtype_name(dt), (long long)count);
+  CHECK(ok, "fixture tensor '%s': %s[%lld], expected %s[%lld]", name, sr_dtype_name(t->dtype),
+        (long long)t->count, sr_dtype_name(dt), (long long)count);
   return ok ? t->data : NULL;
 }
 
@@ -20,7 +20,8 @@ static inline const double *rx_f64(const sr_st_file *f, const char *name, int64_
 }
 
 // max|got - want| / max|want| (floor 1e-30), printed; fails above tol.
-static inline double rx_expect(const char *what, const float *got, const double *want, int64_t n, double tol) {
+static inline double rx_expect(const char *what, const float *got, const double *want, int64_t n,
+                               double tol) {
   if (!want) return INFINITY;
   double md = 0, mb = 0;
   for (int64_t i = 0; i < n; i++) {

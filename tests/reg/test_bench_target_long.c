@@ -4,8 +4,8 @@
 // seconds" budget and that S^pix is exactly symmetric with unit diagonal.
 #include <stdlib.h>
 
-#include "sr_test.h"
 #include "simreg/reg.h"
+#include "sr_test.h"
 
 static void bench(int hw) {
   const int64_t n = 5000;
@@ -37,11 +37,14 @@ static void bench(int hw) {
   t0 = sr_now();
   for (int r = 0; r < 10000; r++) sr_reg_sample_pairs(&t, 16, &rng, pi, pj);
   double t_samp = (sr_now() - t0) / 10000;
-  printf("N = 5000, 1x%dx%d: S^pix %.3f s, threshold target %.3f s, low subset (%lld pairs) %.3f s, "
-         "16 subset pairs %.2f us\n", hw, hw, t_pix, t_th, (long long)t.n_pairs, t_low, t_samp * 1e6);
+  printf(
+      "N = 5000, 1x%dx%d: S^pix %.3f s, threshold target %.3f s, low subset (%lld pairs) %.3f s, "
+      "16 subset pairs %.2f us\n",
+      hw, hw, t_pix, t_th, (long long)t.n_pairs, t_low, t_samp * 1e6);
   CHECK(t_th < 10, "threshold target took %.1f s", t_th);
   sr_reg_target_free(&t);
-  free(S), free(im);
+  free(S);
+  free(im);
 }
 
 // One loss step on resnet18 width-1 feature shapes at 32x32 (stem 64x32x32, 64x32x32, 128x16x16,
@@ -57,16 +60,39 @@ static void bench_loss(void) {
   sr_rng_seed(&rng, 1, 1);
   for (int l = 0; l < 5; l++) {
     size_t n = 16 * (size_t)s.chw[l];
-    fa[l] = malloc(4 * n), fb[l] = malloc(4 * n), ga[l] = malloc(4 * n), gb[l] = malloc(4 * n);
-    for (size_t q = 0; q < n; q++) fa[l][q] = sr_rng_uniformf(&rng), fb[l][q] = sr_rng_uniformf(&rng);
+    fa[l] = malloc(4 * n);
+    fb[l] = malloc(4 * n);
+    ga[l] = malloc(4 * n);
+    gb[l] = malloc(4 * n);
+    for (size_t q = 0; q < n; q++) {
+      fa[l][q] = sr_rng_uniformf(&rng);
+      fb[l][q] = sr_rng_uniformf(&rng);
+    }
   }
   float target[16], sc[16];
   for (int p = 0; p < 16; p++) target[p] = (float)(p % 3) - 1;
   double loss, t0 = sr_now();
-  for (int r = 0; r < 10; r++) CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = 16, .target = target, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err), &err);
+  for (int r = 0; r < 10; r++)
+    CHECK_OK(sr_reg_loss(&s,
+                         &(sr_reg_step){.feats_a = fa,
+                                        .feats_b = fb,
+                                        .k = 16,
+                                        .target = target,
+                                        .alpha = 10,
+                                        .loss = &loss,
+                                        .s_cnn = sc,
+                                        .grad_a = ga,
+                                        .grad_b = gb},
+                         &err),
+             &err);
   printf("sr_reg_loss, k = 16, resnet18 width 1 features (2.9 M floats per half): %.2f ms per step\n",
          (sr_now() - t0) / 10 * 1e3);
-  for (int l = 0; l < 5; l++) free(fa[l]), free(fb[l]), free(ga[l]), free(gb[l]);
+  for (int l = 0; l < 5; l++) {
+    free(fa[l]);
+    free(fb[l]);
+    free(ga[l]);
+    free(gb[l]);
+  }
   sr_reg_state_free(&s);
 }
 

@@ -18,8 +18,8 @@ static void expect_fail(const char *npy, const char *idx, sr_status code, const 
   sr_reg_target t;
   sr_status st = sr_reg_target_from_file(fix(npy), fix(idx), 60000, &t, &err);
   printf("  %-32s -> %s: %s\n", npy, sr_status_name(st), err.msg);
-  CHECK(st == code && strstr(err.msg, needle), "%s: want %s with '%s', got %s: %s", npy, sr_status_name(code), needle,
-        sr_status_name(st), err.msg);
+  CHECK(st == code && strstr(err.msg, needle), "%s: want %s with '%s', got %s: %s", npy, sr_status_name(code),
+        needle, sr_status_name(st), err.msg);
   CHECK(t.S == NULL && t.idx == NULL, "%s: nothing left allocated", npy);
   sr_reg_target_free(&t);
 }
@@ -42,7 +42,8 @@ int main(void) {
       if (!t.S) continue;
       double md = 0;
       for (int q = 0; q < 36; q++) md = fmax(md, fabs(t.S[q] - ((const double *)good.data)[q]));
-      CHECK(t.n == 6 && md < 1e-7 && !memcmp(t.idx, want_idx, sizeof want_idx) && t.kind == SR_REG_FILE && t.n_pairs == 15,
+      CHECK(t.n == 6 && md < 1e-7 && !memcmp(t.idx, want_idx, sizeof want_idx) && t.kind == SR_REG_FILE &&
+                t.n_pairs == 15,
             "%s + %s: n %lld, max diff %.2e", mats[a], idx_files[b], (long long)t.n, md);
       sr_reg_target_free(&t);
     }
@@ -56,9 +57,12 @@ int main(void) {
   expect_fail("tests/fixtures/reg/diag.npy", I, SR_ERR_FORMAT, "diagonal S[2][2] = 0.9");
   expect_fail("tests/fixtures/reg/int.npy", I, SR_ERR_FORMAT, "float32 or float64, got int32");
   expect_fail("tests/fixtures/reg/trunc.npy", I, SR_ERR_FORMAT, "trunc.npy");
-  expect_fail("tests/fixtures/reg/good.npy", "tests/fixtures/reg/idx_range.npy", SR_ERR_ARG, "index 60000 (entry 4)");
-  expect_fail("tests/fixtures/reg/good.npy", "tests/fixtures/reg/good.npy", SR_ERR_FORMAT, "1-D int32 or int64");
+  expect_fail("tests/fixtures/reg/good.npy", "tests/fixtures/reg/idx_range.npy", SR_ERR_ARG,
+              "index 60000 (entry 4)");
+  expect_fail("tests/fixtures/reg/good.npy", "tests/fixtures/reg/good.npy", SR_ERR_FORMAT,
+              "1-D int32 or int64");
   expect_fail("tests/fixtures/reg/missing.npy", I, SR_ERR_IO, "missing.npy");
-  expect_fail("tests/fixtures/reg/good.npy", "tests/fixtures/gen_reg_fixtures.py", SR_ERR_FORMAT, "is not an integer");
+  expect_fail("tests/fixtures/reg/good.npy", "tests/fixtures/gen_reg_fixtures.py", SR_ERR_FORMAT,
+              "is not an integer");
   return sr_test_done();
 }

@@ -39,7 +39,19 @@ static void fixture_case(const sr_st_file *f, const char *var, double alpha, int
     double loss;
     sr_reg_zero_grad(&s);
     printf("%s step %d\n", var, step);
-    CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = alpha, .mse = mse, .loss = &loss, .s_cnn = s_cnn, .grad_a = ga, .grad_b = gb}, &err), &err);
+    CHECK_OK(sr_reg_loss(&s,
+                         &(sr_reg_step){.feats_a = fa,
+                                        .feats_b = fb,
+                                        .k = K,
+                                        .target = target,
+                                        .alpha = alpha,
+                                        .mse = mse,
+                                        .loss = &loss,
+                                        .s_cnn = s_cnn,
+                                        .grad_a = ga,
+                                        .grad_b = gb},
+                         &err),
+             &err);
     snprintf(key, sizeof key, "loss.%s%d.", var, step);
     char k2[160];
     snprintf(k2, sizeof k2, "%sloss", key);
@@ -62,7 +74,8 @@ static void fixture_case(const sr_st_file *f, const char *var, double alpha, int
       snprintf(k2, sizeof k2, "%sgb.%d", key, l);
       snprintf(what, sizeof what, "dL/d(half B), layer %d", l);
       rx_expect(what, gb[l], rx_f64(f, k2, n), n, 1e-5);
-      free(ga[l]), free(gb[l]);
+      free(ga[l]);
+      free(gb[l]);
     }
   }
   CHECK(s.updates == 2, "two running-mean updates, got %lld", (long long)s.updates);
@@ -77,7 +90,8 @@ static void fd_g(void) {
     worst = fmax(worst, fabs(fd - an) / fabs(an));
   }
   // g is an odd function, ~2 atanh(x)
-  CHECK(fabs(sr_reg_g(0.3) + sr_reg_g(-0.3)) < 1e-15 && fabs(sr_reg_g(0.5) - 2 * atanh(0.5)) < 1e-4, "g shape");
+  CHECK(fabs(sr_reg_g(0.3) + sr_reg_g(-0.3)) < 1e-15 && fabs(sr_reg_g(0.5) - 2 * atanh(0.5)) < 1e-4,
+        "g shape");
   printf("finite differences of g: worst relative error %.2e\n", worst);
   CHECK(worst < 1e-7, "g' vs finite differences: %.3e", worst);
 }
@@ -87,7 +101,16 @@ static double loss_at(sr_reg_state *s, float **fa, float **fb, const float *targ
   double loss = 0, dw[SR_MAX_FEATURES];
   memcpy(dw, s->dw, sizeof dw);
   sr_err err = {0};
-  CHECK_OK(sr_reg_loss(s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = 3.0, .mse = mse, .loss = &loss}, &err), &err);
+  CHECK_OK(sr_reg_loss(s,
+                       &(sr_reg_step){.feats_a = fa,
+                                      .feats_b = fb,
+                                      .k = K,
+                                      .target = target,
+                                      .alpha = 3.0,
+                                      .mse = mse,
+                                      .loss = &loss},
+                       &err),
+           &err);
   memcpy(s->dw, dw, sizeof dw);  // probes must not accumulate into dw
   return loss;
 }
@@ -104,13 +127,29 @@ static void fd_loss(int mse) {
     for (int c = 0; c < CH[l]; c++) s.run_mean[l][c] = (float)(0.5 * sr_rng_normal(&rng));
     s.w[l] = 0.4 * sr_rng_normal(&rng);
     size_t n = K * (size_t)s.chw[l];
-    fa[l] = malloc(sizeof(float) * n), fb[l] = malloc(sizeof(float) * n);
-    ga[l] = malloc(sizeof(float) * n), gb[l] = malloc(sizeof(float) * n);
-    for (size_t q = 0; q < n; q++) fa[l][q] = (float)(sr_rng_normal(&rng) + 0.3), fb[l][q] = (float)(sr_rng_normal(&rng) + 0.3);
+    fa[l] = malloc(sizeof(float) * n);
+    fb[l] = malloc(sizeof(float) * n);
+    ga[l] = malloc(sizeof(float) * n);
+    gb[l] = malloc(sizeof(float) * n);
+    for (size_t q = 0; q < n; q++) {
+      fa[l][q] = (float)(sr_rng_normal(&rng) + 0.3);
+      fb[l][q] = (float)(sr_rng_normal(&rng) + 0.3);
+    }
   }
   const float target[K] = {1.0f, -1.0f, 0.0f, 0.45f};
   double loss;
-  CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = 3.0, .mse = mse, .loss = &loss, .grad_a = ga, .grad_b = gb}, &err), &err);
+  CHECK_OK(sr_reg_loss(&s,
+                       &(sr_reg_step){.feats_a = fa,
+                                      .feats_b = fb,
+                                      .k = K,
+                                      .target = target,
+                                      .alpha = 3.0,
+                                      .mse = mse,
+                                      .loss = &loss,
+                                      .grad_a = ga,
+                                      .grad_b = gb},
+                       &err),
+           &err);
   double worst = 0, gmax = 0;
   // Feature gradients: every element of every layer, both halves. Perturbations are exact float values.
   for (int l = 0; l < L; l++)
@@ -143,14 +182,20 @@ static void fd_loss(int mse) {
     wworst = fmax(wworst, fabs((lp - lm) / (2 * h) - s.dw[l]));
     wmax = fmax(wmax, fabs(s.dw[l]));
   }
-  printf("finite differences (%s) of dL/dw: max |fd - analytic| / max |dw| = %.2e\n", mse ? "mse" : "atanh", wworst / wmax);
+  printf("finite differences (%s) of dL/dw: max |fd - analytic| / max |dw| = %.2e\n", mse ? "mse" : "atanh",
+         wworst / wmax);
   CHECK(wworst / wmax < 1e-6, "dL/dw vs finite differences: %.3e", wworst / wmax);
   // Softmax weights sum to one; zero w is uniform.
   double gam[L], sum = 0;
   sr_reg_gamma(&s, gam);
   for (int l = 0; l < L; l++) sum += gam[l];
   CHECK(fabs(sum - 1) < 1e-15, "gamma sums to %.17g", sum);
-  for (int l = 0; l < L; l++) free(fa[l]), free(fb[l]), free(ga[l]), free(gb[l]);
+  for (int l = 0; l < L; l++) {
+    free(fa[l]);
+    free(fb[l]);
+    free(ga[l]);
+    free(gb[l]);
+  }
   sr_reg_state_free(&s);
 }
 
@@ -162,23 +207,63 @@ static void identical_halves(void) {
   float *fa[L], *ga[L], *gb[L];
   for (int l = 0; l < L; l++) {
     size_t n = K * (size_t)s.chw[l];
-    fa[l] = malloc(sizeof(float) * n), ga[l] = malloc(sizeof(float) * n), gb[l] = malloc(sizeof(float) * n);
+    fa[l] = malloc(sizeof(float) * n);
+    ga[l] = malloc(sizeof(float) * n);
+    gb[l] = malloc(sizeof(float) * n);
     for (size_t q = 0; q < n; q++) fa[l][q] = (float)((q * 7919) % 13) - 4.0f;
   }
   const float one[K] = {1, 1, 1, 1};
   float sc[K];
   double loss;
-  CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fa, .k = K, .target = one, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err), &err);
+  CHECK_OK(sr_reg_loss(&s,
+                       &(sr_reg_step){.feats_a = fa,
+                                      .feats_b = fa,
+                                      .k = K,
+                                      .target = one,
+                                      .alpha = 10,
+                                      .loss = &loss,
+                                      .s_cnn = sc,
+                                      .grad_a = ga,
+                                      .grad_b = gb},
+                       &err),
+           &err);
   double gm = 0;
   for (int l = 0; l < L; l++)
     for (int64_t q = 0; q < K * s.chw[l]; q++) gm = fmax(gm, fabs(ga[l][q]) + fabs(gb[l][q]));
-  CHECK(fabs(sc[0] - 1) < 1e-6 && loss < 1e-8 && gm < 1e-3, "identical halves: S %g, loss %g, |grad| %g", sc[0], loss, gm);
+  CHECK(fabs(sc[0] - 1) < 1e-6 && loss < 1e-8 && gm < 1e-3, "identical halves: S %g, loss %g, |grad| %g",
+        sc[0], loss, gm);
   float bad[K] = {1, 1, 1.5f, 1};
-  CHECK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fa, .k = K, .target = bad, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err) == SR_ERR_ARG && strstr(err.msg, "1.5"),
+  CHECK(sr_reg_loss(&s,
+                    &(sr_reg_step){.feats_a = fa,
+                                   .feats_b = fa,
+                                   .k = K,
+                                   .target = bad,
+                                   .alpha = 10,
+                                   .loss = &loss,
+                                   .s_cnn = sc,
+                                   .grad_a = ga,
+                                   .grad_b = gb},
+                    &err) == SR_ERR_ARG &&
+            strstr(err.msg, "1.5"),
         "target outside [-1, 1] rejected: %s", err.msg);
   fa[1][3] = NAN;
-  CHECK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fa, .k = K, .target = one, .alpha = 10, .loss = &loss, .s_cnn = sc, .grad_a = ga, .grad_b = gb}, &err) == SR_ERR_NUMERIC, "NaN features rejected");
-  for (int l = 0; l < L; l++) free(fa[l]), free(ga[l]), free(gb[l]);
+  CHECK(sr_reg_loss(&s,
+                    &(sr_reg_step){.feats_a = fa,
+                                   .feats_b = fa,
+                                   .k = K,
+                                   .target = one,
+                                   .alpha = 10,
+                                   .loss = &loss,
+                                   .s_cnn = sc,
+                                   .grad_a = ga,
+                                   .grad_b = gb},
+                    &err) == SR_ERR_NUMERIC,
+        "NaN features rejected");
+  for (int l = 0; l < L; l++) {
+    free(fa[l]);
+    free(ga[l]);
+    free(gb[l]);
+  }
   sr_reg_state_free(&s);
 }
 
@@ -186,7 +271,8 @@ static void step_w(void) {
   sr_err err = {0};
   sr_reg_state s;
   CHECK_OK(sr_reg_state_init_dims(&s, L, CH, HW, &err), &err);
-  s.dw[0] = 1, s.dw[1] = -2;
+  s.dw[0] = 1;
+  s.dw[1] = -2;
   sr_reg_step_w(&s, 0.1, 0.9);  // buf = g
   sr_reg_step_w(&s, 0.1, 0.9);  // buf = 0.9 g + g
   CHECK(fabs(s.w[0] + 0.1 * (1 + 1.9)) < 1e-15 && fabs(s.w[1] - 0.2 * (1 + 1.9)) < 1e-15 && s.w[2] == 0,

@@ -20,7 +20,8 @@ int main(void) {
   sr_st_file f;
   if (fx_open("reg.safetensors", &f)) return sr_test_done();
   sr_err err = {0};
-  const uint8_t *src = rx_get(&f, "rs.src", SR_U8, 2 * 3 * 9 * 7), *src28 = rx_get(&f, "rs.src28", SR_U8, 28 * 28);
+  const uint8_t *src = rx_get(&f, "rs.src", SR_U8, 2 * 3 * 9 * 7),
+                *src28 = rx_get(&f, "rs.src28", SR_U8, 28 * 28);
   uint8_t out[2 * 3 * 20 * 11];
   if (src) {
     CHECK_OK(sr_reg_resize_images(src, 2, 3, 9, 7, 3, 5, 4, SR_RESIZE_BILINEAR, out, &err), &err);
@@ -38,7 +39,8 @@ int main(void) {
       double m0 = 0, m1 = 0;
       for (int i = 0; i < 28 * 28; i++) m0 += src28[i];
       for (int i = 0; i < oh * oh; i++) m1 += big[i];
-      m0 /= 28 * 28, m1 /= oh * oh;
+      m0 /= 28 * 28;
+      m1 /= oh * oh;
       printf("  area 28 -> %d: mean %.3f -> %.3f\n", oh, m0, m1);
       CHECK(fabs(m0 - m1) < 0.5, "area resize to %d changed the mean %.3f -> %.3f", oh, m0, m1);
     }
@@ -51,7 +53,8 @@ int main(void) {
     for (int i = 0; i < 17 * 13; i++) ok &= o2[i] == 77;
     CHECK(ok, "constant image stays constant (mode %d)", mode);
   }
-  CHECK(sr_reg_resize_images(flat, 1, 3, 10, 10, 2, 5, 5, SR_RESIZE_AREA, o2, &err) == SR_ERR_ARG, "2 of 3 channels rejected");
+  CHECK(sr_reg_resize_images(flat, 1, 3, 10, 10, 2, 5, 5, SR_RESIZE_AREA, o2, &err) == SR_ERR_ARG,
+        "2 of 3 channels rejected");
   sr_st_free(&f);
   return sr_test_done();
 }

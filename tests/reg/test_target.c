@@ -43,8 +43,8 @@ static void check_case(const sr_st_file *f, const char *tag, int n, int c, int h
     bad += t.S[q] != (float)sth[q];
     counts[(int)sth[q] + 1]++;
   }
-  printf("  threshold %.2f: %lld mismatches; values -1/0/+1: %lld/%lld/%lld\n", th, (long long)bad, (long long)counts[0],
-         (long long)counts[1], (long long)counts[2]);
+  printf("  threshold %.2f: %lld mismatches; values -1/0/+1: %lld/%lld/%lld\n", th, (long long)bad,
+         (long long)counts[0], (long long)counts[1], (long long)counts[2]);
   CHECK(t.S && bad == 0, "S^Th differs from NumPy in %lld entries", (long long)bad);
   CHECK(counts[0] > 0 && counts[2] > n, "the fixture should have both strongly similar and dissimilar pairs");
   sr_reg_target_free(&t);
@@ -108,11 +108,14 @@ static void check_uniform(const sr_st_file *f) {
     int64_t cells = 0;
     for (int64_t i = 0; i < n; i++)
       for (int64_t j = i + 1; j < n; j++)
-        if (!t.mask || mask_bit(&t, i, j)) chi2 += (cnt[i * n + j] - e) * (cnt[i * n + j] - e) / e, cells++;
+        if (!t.mask || mask_bit(&t, i, j)) {
+          chi2 += (cnt[i * n + j] - e) * (cnt[i * n + j] - e) / e;
+          cells++;
+        }
     // chi2 with cells-1 dof: mean cells-1, sd sqrt(2(cells-1)); 5 sd is far outside chance
     double dof = (double)cells - 1, z = (chi2 - dof) / sqrt(2 * dof);
-    printf("uniformity (%s, %lld pairs, %lld draws): chi2 %.1f on %.0f dof (z = %.2f)\n", kind ? "high subset" : "all pairs",
-           (long long)t.n_pairs, (long long)draws, chi2, dof, z);
+    printf("uniformity (%s, %lld pairs, %lld draws): chi2 %.1f on %.0f dof (z = %.2f)\n",
+           kind ? "high subset" : "all pairs", (long long)t.n_pairs, (long long)draws, chi2, dof, z);
     CHECK(cells == t.n_pairs && fabs(z) < 5, "pair sampling not uniform: z = %.2f", z);
     free(cnt);
     sr_reg_target_free(&t);
@@ -133,13 +136,15 @@ static void check_cache(const sr_st_file *f) {
   sr_reg_target_free(&a);
   CHECK_OK(sr_reg_target_build(&o, im, 40, 3, 8, 8, dir, &a, &err), &err);
   CHECK_OK(sr_reg_target_build(&o, im, 40, 3, 8, 8, dir, &b, &err), &err);
-  CHECK(!a.from_cache && b.from_cache, "second build should come from the cache (%d, %d)", a.from_cache, b.from_cache);
+  CHECK(!a.from_cache && b.from_cache, "second build should come from the cache (%d, %d)", a.from_cache,
+        b.from_cache);
   CHECK(a.S && b.S && !memcmp(a.S, b.S, sizeof(float) * 1600) && b.n_pairs == a.n_pairs &&
             !memcmp(a.mask, b.mask, sizeof(uint64_t) * 40 * (size_t)a.words),
         "cached target differs");
   // Other inputs, other keys: th, the values flag, the kind and one pixel all change the key.
   uint64_t keys[5] = {a.key};
-  sr_reg_target_opts vars[3] = {{SR_REG_POSITIVE, 0.51, 1}, {SR_REG_POSITIVE, 0.5, 0}, {SR_REG_NEGATIVE, 0.5, 1}};
+  sr_reg_target_opts vars[3] = {
+      {SR_REG_POSITIVE, 0.51, 1}, {SR_REG_POSITIVE, 0.5, 0}, {SR_REG_NEGATIVE, 0.5, 1}};
   for (int v = 0; v < 3; v++) {
     CHECK_OK(sr_reg_target_build(&vars[v], im, 40, 3, 8, 8, NULL, &c, &err), &err);
     keys[v + 1] = c.key;
@@ -183,7 +188,8 @@ static void check_errors(const sr_st_file *f) {
   sr_reg_target_free(&t);
   sr_reg_kind k;
   CHECK(sr_reg_kind_parse("negative", &k, &err) == SR_OK && k == SR_REG_NEGATIVE, "parse negative");
-  CHECK(sr_reg_kind_parse("hgh", &k, &err) == SR_ERR_ARG && strstr(err.msg, "hgh"), "parse error names the value");
+  CHECK(sr_reg_kind_parse("hgh", &k, &err) == SR_ERR_ARG && strstr(err.msg, "hgh"),
+        "parse error names the value");
 }
 
 int main(void) {

@@ -8,7 +8,7 @@
 #include "simreg/reg.h"
 
 #define TOL 1e-4
-#define K 4
+#define K   4
 #define HWI 16
 
 int main(void) {
@@ -19,7 +19,8 @@ int main(void) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 1, 0);
-  sr_model_config cfg = {.arch = "resnet18", .in_c = 1, .in_h = HWI, .in_w = HWI, .classes = 10, .width = 0.0625};
+  sr_model_config cfg = {
+      .arch = "resnet18", .in_c = 1, .in_h = HWI, .in_w = HWI, .classes = 10, .width = 0.0625};
   if (sr_model_create(&m, &cfg, &rng, &err)) {
     CHECK(0, "create: %s", err.msg);
     return sr_test_done();
@@ -37,20 +38,35 @@ int main(void) {
   for (int l = 0; l < 5; l++) s.w[l] = w[l];
 
   sr_model_zero_grad(&m);
-  float *out = malloc(sizeof(float) * K * 10), *dxa = malloc(sizeof(float) * K * HWI * HWI), *dxb = malloc(sizeof(float) * K * HWI * HWI);
+  float *out = malloc(sizeof(float) * K * 10), *dxa = malloc(sizeof(float) * K * HWI * HWI),
+        *dxb = malloc(sizeof(float) * K * HWI * HWI);
   CHECK_OK(sr_tape_forward(ta, xa, 1, out, &err), &err);
   CHECK_OK(sr_tape_forward(tb, xb, 1, out, &err), &err);
   float *fa[5], *fb[5], *ga[5], *gb[5];
   for (int l = 0; l < 5; l++) {
     size_t n = K * (size_t)s.chw[l];
     CHECK(s.chw[l] == sr_model_feature_size(&m, s.feat[l]), "layer %d size", l);
-    fa[l] = malloc(4 * n), fb[l] = malloc(4 * n), ga[l] = malloc(4 * n), gb[l] = malloc(4 * n);
+    fa[l] = malloc(4 * n);
+    fb[l] = malloc(4 * n);
+    ga[l] = malloc(4 * n);
+    gb[l] = malloc(4 * n);
     CHECK_OK(sr_tape_feature(ta, s.feat[l], fa[l], &err), &err);
     CHECK_OK(sr_tape_feature(tb, s.feat[l], fb[l], &err), &err);
   }
   double loss;
   float s_cnn[K];
-  CHECK_OK(sr_reg_loss(&s, &(sr_reg_step){.feats_a = fa, .feats_b = fb, .k = K, .target = target, .alpha = 10.0, .loss = &loss, .s_cnn = s_cnn, .grad_a = ga, .grad_b = gb}, &err), &err);
+  CHECK_OK(sr_reg_loss(&s,
+                       &(sr_reg_step){.feats_a = fa,
+                                      .feats_b = fb,
+                                      .k = K,
+                                      .target = target,
+                                      .alpha = 10.0,
+                                      .loss = &loss,
+                                      .s_cnn = s_cnn,
+                                      .grad_a = ga,
+                                      .grad_b = gb},
+                       &err),
+           &err);
   for (int l = 0; l < 5; l++) {
     CHECK_OK(sr_tape_feature_grad(ta, s.feat[l], ga[l], &err), &err);
     CHECK_OK(sr_tape_feature_grad(tb, s.feat[l], gb[l], &err), &err);
@@ -71,8 +87,10 @@ int main(void) {
     snprintf(what, sizeof what, "running mean %s", m.feat_name[s.feat[l]]);
     worst = fmax(worst, fx_expect(what, s.run_mean[l], fx_f32(&f, key, s.channels[l]), s.channels[l], TOL));
   }
-  worst = fmax(worst, fx_expect("dL/dx half A", dxa, fx_f32(&f, "e2e.dxa", K * HWI * HWI), K * HWI * HWI, TOL));
-  worst = fmax(worst, fx_expect("dL/dx half B", dxb, fx_f32(&f, "e2e.dxb", K * HWI * HWI), K * HWI * HWI, TOL));
+  worst =
+      fmax(worst, fx_expect("dL/dx half A", dxa, fx_f32(&f, "e2e.dxa", K * HWI * HWI), K * HWI * HWI, TOL));
+  worst =
+      fmax(worst, fx_expect("dL/dx half B", dxb, fx_f32(&f, "e2e.dxb", K * HWI * HWI), K * HWI * HWI, TOL));
   double wg = 0;
   for (int i = 0; i < m.n_tensors; i++) {
     const sr_tensor_info *ti = &m.tensors[i];
@@ -90,8 +108,15 @@ int main(void) {
   }
   worst = fmax(worst, wg);
   printf("worst over parameter gradients %.2e; overall %.2e (limit %.0e)\n", wg, worst, TOL);
-  for (int l = 0; l < 5; l++) free(fa[l]), free(fb[l]), free(ga[l]), free(gb[l]);
-  free(out), free(dxa), free(dxb);
+  for (int l = 0; l < 5; l++) {
+    free(fa[l]);
+    free(fb[l]);
+    free(ga[l]);
+    free(gb[l]);
+  }
+  free(out);
+  free(dxa);
+  free(dxb);
   sr_reg_state_free(&s);
   sr_model_free(&m);
   sr_st_free(&f);

@@ -23,7 +23,8 @@ static int fx_write(const char *dir, const char *name, const char *text) {
 static void fx_numbers(char *buf, size_t cap, const double *v, int n) {
   size_t k = 0;
   k += (size_t)snprintf(buf + k, cap - k, "[");
-  for (int i = 0; i < n && k < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%.6g", i ? "," : "", v[i]);
+  for (int i = 0; i < n && k < cap; i++)
+    k += (size_t)snprintf(buf + k, cap - k, "%s%.6g", i ? "," : "", v[i]);
   if (k < cap) snprintf(buf + k, cap - k, "]");
 }
 
@@ -86,11 +87,13 @@ static int fx_full_run(const char *dir, const char *name, double strength, int l
   size_t k = 0;
   for (int e = 1; e <= 6; e++) {
     double g0 = 0.2 + 0.05 * e * strength, rest = (1 - g0) / 4;
-    k += (size_t)snprintf(buf + k, sizeof buf - k,
-                          "{\"epoch\": %d, \"lr\": 0.1, \"train_loss\": %g, \"train_acc\": %g, \"val_loss\": %g, "
-                          "\"val_acc\": %g, \"test_acc\": %g, \"reg_loss\": %g, \"gamma\": [%g,%g,%g,%g,%g], \"seconds\": 12.5}\n",
-                          e, 2.0 / e, 0.3 + 0.1 * e, 2.2 / e, 0.28 + 0.1 * e, 0.27 + 0.1 * e - 0.03 * strength,
-                          strength > 0 ? 0.5 / e : 0.0, g0, rest, rest, rest, rest);
+    k += (size_t)snprintf(
+        buf + k, sizeof buf - k,
+        "{\"epoch\": %d, \"lr\": 0.1, \"train_loss\": %g, \"train_acc\": %g, \"val_loss\": %g, "
+        "\"val_acc\": %g, \"test_acc\": %g, \"reg_loss\": %g, \"gamma\": [%g,%g,%g,%g,%g], \"seconds\": "
+        "12.5}\n",
+        e, 2.0 / e, 0.3 + 0.1 * e, 2.2 / e, 0.28 + 0.1 * e, 0.27 + 0.1 * e - 0.03 * strength,
+        strength > 0 ? 0.5 / e : 0.0, g0, rest, rest, rest, rest);
   }
   bad |= fx_write(dir, "metrics.jsonl", buf);
   double lv[10], acc[10], lo[10], hi[10], ft[6], fa[6], norms[60];
@@ -113,12 +116,14 @@ static int fx_full_run(const char *dir, const char *name, double strength, int l
   fx_numbers(c, sizeof c, norms, 60);
   for (int i = 0; i < 10; i++) acc[i] = fmin(1, acc[i] + 0.03);
   fx_numbers(b, sizeof b, acc, 10);
-  int wrote = snprintf(buf, sizeof buf,
-           "{\"clean_accuracy\": %g,\n \"noise\": {\"gaussian\": {\"levels\": %s, \"accuracy\": %s, \"ci_low\": %s, \"ci_high\": %s},\n"
-           "  \"uniform\": {\"levels\": %s, \"accuracy\": %s}},\n"
-           " \"transfer\": {\"fgsm\": {\"levels\": %s, \"accuracy\": %s, \"source\": \"runs/surrogate\"}},\n"
-           " \"boundary\": {\"norms_sq_per_dim\": %s, \"perturbations\": \"boundary_delta.npy\"}}\n",
-           0.88 - 0.04 * strength, lvs, a, los, his, lvs, b, fts, fas, c);
+  int wrote = snprintf(
+      buf, sizeof buf,
+      "{\"clean_accuracy\": %g,\n \"noise\": {\"gaussian\": {\"levels\": %s, \"accuracy\": %s, \"ci_low\": "
+      "%s, \"ci_high\": %s},\n"
+      "  \"uniform\": {\"levels\": %s, \"accuracy\": %s}},\n"
+      " \"transfer\": {\"fgsm\": {\"levels\": %s, \"accuracy\": %s, \"source\": \"runs/surrogate\"}},\n"
+      " \"boundary\": {\"norms_sq_per_dim\": %s, \"perturbations\": \"boundary_delta.npy\"}}\n",
+      0.88 - 0.04 * strength, lvs, a, los, his, lvs, b, fts, fas, c);
   if (wrote < 0 || wrote >= (int)sizeof buf) return 1;
   bad |= fx_write(dir, "robustness.json", buf);
   char p[700];
@@ -129,7 +134,8 @@ static int fx_full_run(const char *dir, const char *name, double strength, int l
            " \"gaussian_noise\": {\"group\": \"high\", \"accuracy\": [%g,%g,%g,%g,%g]},\n"
            " \"contrast\": {\"group\": \"low\", \"accuracy\": [0.8,0.7,0.6,0.5,0.4]},\n"
            " \"jpeg\": {\"group\": \"mid\", \"accuracy\": [0.85,0.8,0.75,0.7,0.65]}}}\n",
-           0.7 + 0.1 * strength, 0.6 + 0.1 * strength, 0.5 + 0.15 * strength, 0.43 + 0.18 * strength, 0.35 + 0.2 * strength);
+           0.7 + 0.1 * strength, 0.6 + 0.1 * strength, 0.5 + 0.15 * strength, 0.43 + 0.18 * strength,
+           0.35 + 0.2 * strength);
   bad |= fx_write(dir, "corruptions.json", buf);
   bad |= fx_similarity(dir, 0.3 * (1 - strength));
   return bad;
@@ -143,8 +149,9 @@ static int fx_make_runs(const char *root, char dirs[3][512]) {
   int bad = fx_full_run(dirs[0], "baseline", 0.0, 0, 1);
   bad |= fx_full_run(dirs[1], "pixel-reg", 1.0, 1, 2);
   mkdir(dirs[2], 0755);
-  bad |= fx_write(dirs[2], "config.json",
-                  "{\"name\": \"<script>alert('x')</script> & \\\"q\\\" | #1\", \"model\": \"mlp\", \"seed\": 3}\n");
+  bad |= fx_write(
+      dirs[2], "config.json",
+      "{\"name\": \"<script>alert('x')</script> & \\\"q\\\" | #1\", \"model\": \"mlp\", \"seed\": 3}\n");
   return bad;
 }
 

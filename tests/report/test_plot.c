@@ -9,7 +9,9 @@
 
 static char dir[256];
 
-static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static uint32_t be32(const unsigned char *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
 
 // PNG signature, IHDR first with the expected size, IEND last; SVG opening tag with the size in points.
 static void check_files(const char *name, int w, int h) {
@@ -26,8 +28,8 @@ static void check_files(const char *name, int w, int h) {
   fclose(f);
   static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   CHECK(n > 33 && !memcmp(buf, sig, 8) && !memcmp(buf + 12, "IHDR", 4), "%s: PNG signature and IHDR", name);
-  CHECK(be32(buf + 16) == (uint32_t)w && be32(buf + 20) == (uint32_t)h, "%s: PNG is %ux%u, want %dx%d", name, be32(buf + 16),
-        be32(buf + 20), w, h);
+  CHECK(be32(buf + 16) == (uint32_t)w && be32(buf + 20) == (uint32_t)h, "%s: PNG is %ux%u, want %dx%d", name,
+        be32(buf + 16), be32(buf + 20), w, h);
   CHECK(nt == 12 && !memcmp(tail + 4, "IEND", 4), "%s: PNG ends with IEND", name);
   snprintf(path, sizeof path, "%s/%s.svg", dir, name);
   f = fopen(path, "rb");
@@ -62,17 +64,34 @@ static void test_lines(void) {
     x[i] = 0.1 * i / 9;
     a[i] = 0.88 * exp(-30 * x[i]) + 0.1;
     b[i] = 0.84 * exp(-12 * x[i]) + 0.1;
-    lo[i] = b[i] - 0.03, hi[i] = b[i] + 0.03;
+    lo[i] = b[i] - 0.03;
+    hi[i] = b[i] + 0.03;
   }
   sr_series s[2] = {{.label = "baseline #1", .x = x, .y = a, .n = 10, .color = -1, .marker = 1},
-                    {.label = "pixel-reg (alpha=10)", .x = x, .y = b, .lo = lo, .hi = hi, .n = 10, .color = -1, .style = 1, .marker = 1}};
-  sr_plot_opts o = {.title = "Gaussian noise", .xlabel = "noise std", .ylabel = "accuracy", .legend = 1, .ymin = 0, .ymax = 1};
+                    {.label = "pixel-reg (alpha=10)",
+                     .x = x,
+                     .y = b,
+                     .lo = lo,
+                     .hi = hi,
+                     .n = 10,
+                     .color = -1,
+                     .style = 1,
+                     .marker = 1}};
+  sr_plot_opts o = {.title = "Gaussian noise",
+                    .xlabel = "noise std",
+                    .ylabel = "accuracy",
+                    .legend = 1,
+                    .ymin = 0,
+                    .ymax = 1};
   char base[300];
   snprintf(base, sizeof base, "%s/lines", dir);
   sr_err err = {0};
   CHECK_OK(sr_plot_lines(base, &o, s, 2, &err), &err);
   check_files("lines", 900, 600);
-  o.logy = 1, o.ymin = o.ymax = 0, o.width = 640, o.height = 480;
+  o.logy = 1;
+  o.ymin = o.ymax = 0;
+  o.width = 640;
+  o.height = 480;
   snprintf(base, sizeof base, "%s/lines_log", dir);
   CHECK_OK(sr_plot_lines(base, &o, s, 2, &err), &err);
   check_files("lines_log", 640, 480);
@@ -110,7 +129,8 @@ static void test_bars(void) {
   CHECK_OK(sr_plot_bars_ci(base, &o, groups, 3, models, 2, g, NULL, NULL, &err), &err);
   check_files("bars_grouped", 900, 600);
   double z[3] = {0, 0, 0};
-  CHECK(sr_plot_bars_ci(base, &o, cats, 3, ser, 1, z, NULL, NULL, &err) == SR_ERR_ARG, "all-zero bars rejected");
+  CHECK(sr_plot_bars_ci(base, &o, cats, 3, ser, 1, z, NULL, NULL, &err) == SR_ERR_ARG,
+        "all-zero bars rejected");
 }
 
 static void test_maps_hist(void) {
@@ -126,15 +146,20 @@ static void test_maps_hist(void) {
     for (int j = 0; j < 16; j++) sim[i * 16 + j] = i == j ? 1 : cos(0.4 * (i - j)) * 0.8;
   const double *maps[2] = {m1, m2};
   const char *titles[2] = {"baseline", "pixel-reg"};
-  sr_map_opts m = {.x0 = -0.5 - 0.5 / W, .x1 = 0.5 - 0.5 / W, .y0 = -0.5 - 0.5 / H, .y1 = 0.5 - 0.5 / H,
-                   .cbar_label = "normalized power", .cmap = SR_CMAP_SEQUENTIAL};
+  sr_map_opts m = {.x0 = -0.5 - 0.5 / W,
+                   .x1 = 0.5 - 0.5 / W,
+                   .y0 = -0.5 - 0.5 / H,
+                   .y1 = 0.5 - 0.5 / H,
+                   .cbar_label = "normalized power",
+                   .cmap = SR_CMAP_SEQUENTIAL};
   sr_plot_opts o = {.title = "Power spectra of minimal perturbations", .xlabel = "fx", .ylabel = "fy"};
   char base[300];
   snprintf(base, sizeof base, "%s/maps", dir);
   sr_err err = {0};
   CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
   check_files("maps", 2 * 330 + 190, 430);
-  sr_map_opts d = {.vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
+  sr_map_opts d = {
+      .vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
   sr_plot_opts oh = {.title = "target similarity", .xlabel = "image j", .ylabel = "image i"};
   snprintf(base, sizeof base, "%s/heat", dir);
   CHECK_OK(sr_plot_heatmap(base, &oh, &d, sim, 16, 16, &err), &err);
@@ -149,12 +174,14 @@ static void test_maps_hist(void) {
   // A masked (NaN) DC cell: rejected unless mask_nan, then drawn (grey) and the files are complete.
   m1[(H / 2) * W + W / 2] = NAN;
   snprintf(base, sizeof base, "%s/masked", dir);
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "NaN rejected without mask_nan");
+  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC,
+        "NaN rejected without mask_nan");
   m.mask_nan = 1;
   CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
   check_files("masked", 2 * 330 + 190, 430);
   m1[5] = INFINITY;
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "inf in a map rejected (even with mask_nan)");
+  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC,
+        "inf in a map rejected (even with mask_nan)");
   m.mask_nan = 0;
   CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "inf in a map rejected");
 }

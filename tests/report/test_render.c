@@ -29,7 +29,8 @@ static double ink_fraction(const char *path, int *w, int *h) {
     png_image_free(&img);
     return -1;
   }
-  *w = (int)img.width, *h = (int)img.height;
+  *w = (int)img.width;
+  *h = (int)img.height;
   size_t ink = 0;
   for (size_t i = 0; i + 2 < n; i += 3) ink += buf[i] < 235 || buf[i + 1] < 235 || buf[i + 2] < 235;
   free(buf);
@@ -53,7 +54,8 @@ static void check_images(const char *out, const char *html) {
 
 int main(void) {
   const char *chromium = find_chromium();
-  CHECK(chromium != NULL, "chromium is not installed: run scripts/install-deps.sh (Debian package 'chromium')");
+  CHECK(chromium != NULL,
+        "chromium is not installed: run scripts/install-deps.sh (Debian package 'chromium')");
   if (!chromium) return sr_test_done();
   char root[] = "/tmp/sr_render_XXXXXX";
   CHECK(mkdtemp(root) != NULL, "mkdtemp");
@@ -74,7 +76,8 @@ int main(void) {
   snprintf(cmd, sizeof cmd,
            "cd '%s' && timeout 120 '%s' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
            "--disable-background-networking --disable-component-update --disable-sync --user-data-dir='%s' "
-           "--screenshot='%s' --window-size=1200,2000 --enable-logging=stderr --v=0 'file://%s/index.html' >'%s' 2>&1",
+           "--screenshot='%s' --window-size=1200,2000 --enable-logging=stderr --v=0 'file://%s/index.html' "
+           ">'%s' 2>&1",
            root, chromium, profile, shot, out, log);
   int rc = system(cmd);
   CHECK(rc == 0, "chromium exited with %d (log: %s)", rc, log);

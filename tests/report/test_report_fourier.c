@@ -21,10 +21,14 @@ static void write_map(const char *dir, double eps, const int *base, int delta) {
   FILE *f = fopen(path, "w");
   int64_t pixels[SR_FOURIER_NBANDS] = {0};
   for (int p = 0; p < S * S; p++) pixels[sr_fourier_band(p / S, p % S, S, S)]++;
-  fprintf(f, "{\"settings\": {\"images\": %d, \"height\": %d, \"width\": %d, \"dataset\": \"toy\", \"random_sign\": "
-             "false, \"seed\": 0}, \"maps\": [{\"eps\": %g, \"channel\": \"all\", \"error\": [", N, S, S, eps);
+  fprintf(
+      f,
+      "{\"settings\": {\"images\": %d, \"height\": %d, \"width\": %d, \"dataset\": \"toy\", \"random_sign\": "
+      "false, \"seed\": 0}, \"maps\": [{\"eps\": %g, \"channel\": \"all\", \"error\": [",
+      N, S, S, eps);
   for (int y = 0; y < S; y++)
-    for (int x = 0; x < S; x++) fprintf(f, "%s%g%s", x ? ", " : y ? ", [" : "[", (x + y) / 32.0, x == S - 1 ? "]" : "");
+    for (int x = 0; x < S; x++)
+      fprintf(f, "%s%g%s", x ? ", " : y ? ", [" : "[", (x + y) / 32.0, x == S - 1 ? "]" : "");
   fprintf(f, "], \"bands\": {");
   for (int b = 0; b < SR_FOURIER_NBANDS; b++)
     fprintf(f, "%s\"%s\": {\"pixels\": %lld}", b ? ", " : "", sr_fourier_band_name(b), (long long)pixels[b]);
@@ -74,7 +78,8 @@ int main(void) {
       CHECK(fabs(fr->run[0].band[b].estimate - want) < 1e-12, "band %d mean %g, want %g", b,
             fr->run[0].band[b].estimate, want);
       const sr_ci *better = &fr->run[1].diff[b], *worse = &fr->run[2].diff[b];
-      CHECK(fabs(better->estimate + 1 / px) < 1e-12 && fabs(better->hi + 1 / px) < 1e-12, "paired difference -1/px");
+      CHECK(fabs(better->estimate + 1 / px) < 1e-12 && fabs(better->hi + 1 / px) < 1e-12,
+            "paired difference -1/px");
       CHECK(!strcmp(sr_fourier_verdict(better), "supports"), "band %d: less error supports", b);
       CHECK(!strcmp(sr_fourier_verdict(worse), "contradicts"), "band %d: more error contradicts", b);
     }
@@ -84,10 +89,13 @@ int main(void) {
   for (int i = 0; i < rep->nnotes; i++) noted += strstr(rep->notes[i], "not compared") != NULL;
   CHECK(noted == 1, "one note on the run with another eps");
   CHECK(contains(out, "report.md", "## Fourier sensitivity") && contains(out, "report.md", "| supports |") &&
-            contains(out, "report.md", "| contradicts |"), "report.md section");
+            contains(out, "report.md", "| contradicts |"),
+        "report.md section");
   CHECK(contains(out, "index.html", "<h2>Fourier sensitivity</h2>") &&
-            contains(out, "index.html", "entirely below 0"), "index.html section with the rule");
-  CHECK(contains(out, "report.json", "\"minus_first\"") && contains(out, "report.json", "\"verdict\""), "report.json");
+            contains(out, "index.html", "entirely below 0"),
+        "index.html section with the rule");
+  CHECK(contains(out, "report.json", "\"minus_first\"") && contains(out, "report.json", "\"verdict\""),
+        "report.json");
   char png[700];
   snprintf(png, sizeof png, "%s/fourier_maps.png", out);
   CHECK(access(png, R_OK) == 0, "maps figure");

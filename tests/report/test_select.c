@@ -15,7 +15,8 @@ static void write_run(const char *root, const char *name, double clean, double s
   FILE *f = fopen(path, "w");
   // clean_accuracy deliberately differs from the curve's level 0 (another command's image set).
   fprintf(f,
-          "{\"clean_accuracy\": 0.5, \"noise\": {\"gaussian\": {\"levels\": [0, 0.3, 0.1], \"accuracy\": [%g, 0.01, %g]}},"
+          "{\"clean_accuracy\": 0.5, \"noise\": {\"gaussian\": {\"levels\": [0, 0.3, 0.1], \"accuracy\": "
+          "[%g, 0.01, %g]}},"
           " \"boundary\": {\"norms_sq_per_dim\": [%g, %g, %g]}}",
           clean, strongest, median * 0.5, median, median * 3);
   fclose(f);
@@ -42,20 +43,22 @@ int main(void) {
   CHECK(bc == 0.90, "baseline clean from the curve's level 0: %g", bc);
   CHECK(bs == 0.01, "score at the largest level (0.3, listed second): %g", bs);
   CHECK(rows[0].kept && rows[2].kept && !rows[1].kept, "kept a, c; dropped b");
-  CHECK(rows[0].rank == 1 && rows[2].rank == 2 && rows[1].rank == 0, "ties keep order: a=%d c=%d", rows[0].rank,
-        rows[2].rank);
+  CHECK(rows[0].rank == 1 && rows[2].rank == 2 && rows[1].rank == 0, "ties keep order: a=%d c=%d",
+        rows[0].rank, rows[2].rank);
 
   CHECK_OK(sr_select_rank(&runs[0], runs + 1, 3, "boundary", 0.9, rows, &bc, &bs, &err), &err);
   CHECK(bc == 0.5, "boundary: clean accuracy is the run's clean_accuracy: %g", bc);
   // every run has clean_accuracy 0.5, so all are kept; medians 4e-3 > 2e-3 ... b has 9e-3.
-  CHECK(rows[1].rank == 1 && rows[0].rank == 2 && rows[2].rank == 3, "ranked by median: %d %d %d", rows[0].rank,
-        rows[1].rank, rows[2].rank);
+  CHECK(rows[1].rank == 1 && rows[0].rank == 2 && rows[2].rank == 3, "ranked by median: %d %d %d",
+        rows[0].rank, rows[1].rank, rows[2].rank);
   CHECK(fabs(rows[0].score - 4e-3) < 1e-15, "median of the norms: %g", rows[0].score);
 
   CHECK(sr_select_rank(&runs[0], runs + 1, 3, "noise:speckle", 0.9, rows, &bc, &bs, &err) == SR_ERR_FORMAT,
         "baseline without that curve is an error");
-  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "loss", 0.9, rows, &bc, &bs, &err) == SR_ERR_ARG, "unknown metric");
-  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "noise:gaussian", 1.5, rows, &bc, &bs, &err) == SR_ERR_ARG, "ratio > 1");
+  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "loss", 0.9, rows, &bc, &bs, &err) == SR_ERR_ARG,
+        "unknown metric");
+  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "noise:gaussian", 1.5, rows, &bc, &bs, &err) == SR_ERR_ARG,
+        "ratio > 1");
   for (int i = 0; i < 4; i++) sr_run_free(&runs[i]);
   char cmd[700];
   snprintf(cmd, sizeof cmd, "rm -rf %s", root);

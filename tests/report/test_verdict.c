@@ -11,7 +11,8 @@ static void test_mcnemar(void) {
   CHECK(fabs(sr_mcnemar_p(3, 12) - 2.0 * 576 / 32768) < 1e-12, "b=3,c=12: %g", sr_mcnemar_p(3, 12));
   CHECK(sr_mcnemar_p(12, 3) == sr_mcnemar_p(3, 12), "symmetric");
   CHECK(sr_mcnemar_p(5, 5) == 1 && sr_mcnemar_p(0, 0) == 1, "no discordance: p = 1");
-  CHECK(sr_mcnemar_p(400, 600) < 1e-9 && sr_mcnemar_p(400, 600) > 0, "large samples stay finite: %g", sr_mcnemar_p(400, 600));
+  CHECK(sr_mcnemar_p(400, 600) < 1e-9 && sr_mcnemar_p(400, 600) > 0, "large samples stay finite: %g",
+        sr_mcnemar_p(400, 600));
 }
 
 // base: image i correct when i % 2 == 0 (accuracy 0.5); run = base with `gain` images flipped to correct and
@@ -58,7 +59,10 @@ static sr_verdict_word distance_word(double factor, int converged, sr_verdict *v
   double base[200], run[200];
   sr_rng rng;
   sr_rng_seed(&rng, 5, 0);
-  for (int i = 0; i < 200; i++) base[i] = exp(sr_rng_normal(&rng)), run[i] = factor * exp(sr_rng_normal(&rng));
+  for (int i = 0; i < 200; i++) {
+    base[i] = exp(sr_rng_normal(&rng));
+    run[i] = factor * exp(sr_rng_normal(&rng));
+  }
   sr_err err = {0};
   memset(v, 0, sizeof *v);
   CHECK_OK(sr_verdict_distance(base, 200, run, 200, converged, 1000, &rng, v, &err), &err);
@@ -72,7 +76,8 @@ static void test_distance(void) {
   CHECK(v.effect.lo > 2 && v.p < 1e-6, "ratio CI [%g, %g]", v.effect.lo, v.effect.hi);
   CHECK(distance_word(1, 1, &v) == SR_VERDICT_INCONCLUSIVE, "same distribution: inconclusive (p %g)", v.p);
   CHECK(distance_word(0.25, 1, &v) == SR_VERDICT_CONTRADICTS, "4x smaller distances contradict");
-  CHECK(distance_word(4, 0, &v) == SR_VERDICT_INCONCLUSIVE && v.note[0], "not converged: inconclusive with a note");
+  CHECK(distance_word(4, 0, &v) == SR_VERDICT_INCONCLUSIVE && v.note[0],
+        "not converged: inconclusive with a note");
 }
 
 static void spectrum_of(sr_spectrum *s, double *hi, double *tot, double share, sr_rng *rng) {
@@ -82,7 +87,10 @@ static void spectrum_of(sr_spectrum *s, double *hi, double *tot, double share, s
   }
   static double dc[300];  // no mean shift in these sets
   memset(s, 0, sizeof *s);
-  s->n = 300, s->img_high = hi, s->img_total = tot, s->img_dc = dc;
+  s->n = 300;
+  s->img_high = hi;
+  s->img_total = tot;
+  s->img_dc = dc;
   int64_t idx[300];
   for (int i = 0; i < 300; i++) idx[i] = i;
   s->hf_share = sr_spectrum_hf_share_of(s, idx, 300);
@@ -98,7 +106,8 @@ static sr_verdict_word hf_word(double base_share, double run_share) {
   sr_ci d;
   sr_err err = {0};
   CHECK_OK(sr_spectrum_share_diff_ci(&a, &b, SR_SHARE_HF, 1000, 0.95, &rng, &d, &err), &err);
-  CHECK(fabs(d.estimate - (b.hf_share - a.hf_share)) < 1e-15 && d.lo <= d.estimate && d.estimate <= d.hi, "HF CI");
+  CHECK(fabs(d.estimate - (b.hf_share - a.hf_share)) < 1e-15 && d.lo <= d.estimate && d.estimate <= d.hi,
+        "HF CI");
   return sr_verdict_reduction(&d, 0);
 }
 

@@ -32,20 +32,25 @@ int main(void) {
   sr_rsa_ranks ra, rt;
   double w0 = sr_now(), c0 = sr_rsa_cpu_seconds();
   CHECK_OK(sr_rsa_rank(A, n, &ra, &err), &err);
-  printf("rank one source (%lld pairs): %.2f s wall, %.2f s CPU\n", (long long)ra.m, sr_now() - w0, sr_rsa_cpu_seconds() - c0);
+  printf("rank one source (%lld pairs): %.2f s wall, %.2f s CPU\n", (long long)ra.m, sr_now() - w0,
+         sr_rsa_cpu_seconds() - c0);
   CHECK_OK(sr_rsa_rank(T, n, &rt, &err), &err);
   double tau;
-  w0 = sr_now(), c0 = sr_rsa_cpu_seconds();
+  w0 = sr_now();
+  c0 = sr_rsa_cpu_seconds();
   CHECK_OK(sr_rsa_kendall(&ra, &rt, &tau, &err), &err);
-  printf("Kendall tau-b (continuous vs 3 values): %.2f s wall, %.2f s CPU (tau %.4f)\n", sr_now() - w0, sr_rsa_cpu_seconds() - c0, tau);
+  printf("Kendall tau-b (continuous vs 3 values): %.2f s wall, %.2f s CPU (tau %.4f)\n", sr_now() - w0,
+         sr_rsa_cpu_seconds() - c0, tau);
   CHECK_OK(sr_rsa_standardize(A, n, Z, &err), &err);
   CHECK_OK(sr_rsa_standardize(T, n, T, &err), &err);
   sr_rsa_boot bt;
   CHECK_OK(sr_rsa_boot_draw(n, B, 3, &bt, &err), &err);
   double *q = sr_alloc(sizeof(double) * (size_t)B * P);
-  w0 = sr_now(), c0 = sr_rsa_cpu_seconds();
+  w0 = sr_now();
+  c0 = sr_rsa_cpu_seconds();
   CHECK_OK(sr_rsa_boot_quad(&bt, Z, q, &err), &err);
-  printf("bootstrap quadratic form, B = %lld: %.2f s wall, %.2f s CPU\n", (long long)B, sr_now() - w0, sr_rsa_cpu_seconds() - c0);
+  printf("bootstrap quadratic form, B = %lld: %.2f s wall, %.2f s CPU\n", (long long)B, sr_now() - w0,
+         sr_rsa_cpu_seconds() - c0);
   // P distinct partners (relabelled copies of Z: same values, their own memory, as real layers have)
   float *Zp[11];
   const float *parts[11];
@@ -61,7 +66,8 @@ int main(void) {
   const float *targets[3] = {Z, T, T};
   const int hows[3] = {SR_RSA_MANTEL_DENSE, SR_RSA_MANTEL_DENSE, SR_RSA_MANTEL_SPARSE};
   for (int c = 0; c < 3; c++) {
-    w0 = sr_now(), c0 = sr_rsa_cpu_seconds();
+    w0 = sr_now();
+    c0 = sr_rsa_cpu_seconds();
     CHECK_OK(sr_rsa_mantel_sums_how(targets[c], parts, P, n, B, 5, hows[c], c == 2 ? q2 : q, &err), &err);
     printf("Mantel sums, %s target x %d partners, B = %lld, %s: %.2f s wall, %.2f s CPU\n",
            c == 0 ? "continuous" : "3-valued", P, (long long)B, how_name[hows[c]], sr_now() - w0,
@@ -74,8 +80,12 @@ int main(void) {
   sr_free(q2);
   CHECK(fabs(sr_rsa_pearson(A, A, n) - 1) < 1e-12, "r(A, A) = %.15f", sr_rsa_pearson(A, A, n));
   sr_rsa_boot_free(&bt);
-  sr_rsa_ranks_free(&ra), sr_rsa_ranks_free(&rt);
-  sr_free(A), sr_free(Z), sr_free(T), sr_free(q);
+  sr_rsa_ranks_free(&ra);
+  sr_rsa_ranks_free(&rt);
+  sr_free(A);
+  sr_free(Z);
+  sr_free(T);
+  sr_free(q);
   printf("%d passed, %d failed\n", sr_test_pass_, sr_test_fail_);
   return sr_test_fail_ ? 1 : 0;
 }

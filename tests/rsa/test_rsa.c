@@ -1,13 +1,13 @@
 // RSA statistics against SciPy/NumPy references (tests/fixtures/gen_rsa_fixtures.py) and brute force:
 // Pearson, Spearman and Kendall tau-b with heavy ties, the image-bootstrap quadratic forms and their rule for
-// repeated draws, Mantel sums and p-value, centred cosine, linear CKA, bootstrap coverage on a synthetic model
-// with a known correlation, and a "neural" matrix = pixel similarity + noise recovered within its CI.
+// repeated draws, Mantel sums and p-value, centred cosine, linear CKA, bootstrap coverage on a synthetic
+// model with a known correlation, and a "neural" matrix = pixel similarity + noise recovered within its CI.
 #include <math.h>
 #include <omp.h>
 
+#include "rsa/rsa_internal.h"
 #include "simreg/npy.h"
 #include "simreg/reg.h"
-#include "rsa/rsa_internal.h"
 #include "simreg/rsa.h"
 #include "sr_test.h"
 
@@ -26,20 +26,23 @@ static void test_scipy_stats(void) {
   const int64_t n = m.shape[1];
   sr_rsa_ranks rk[5];
   for (int s = 0; s < 5; s++) CHECK_OK(sr_rsa_rank(mats + s * n * n, n, &rk[s], &err), &err);
-  CHECK(rk[2].tied_pairs > rk[2].m / 2, "the thresholded matrix is mostly ties (%lld of %lld)", (long long)rk[2].tied_pairs,
-        (long long)rk[2].m);
+  CHECK(rk[2].tied_pairs > rk[2].m / 2, "the thresholded matrix is mostly ties (%lld of %lld)",
+        (long long)rk[2].tied_pairs, (long long)rk[2].m);
   CHECK(rk[2].n_distinct == 3, "T has %lld distinct values", (long long)rk[2].n_distinct);
   const double *ref = r.data;
   for (int64_t q = 0; q < r.shape[0]; q++) {
     const int a = (int)ref[q * 5], b = (int)ref[q * 5 + 1];
-    double p = sr_rsa_pearson(mats + a * n * n, mats + b * n * n, n), s = sr_rsa_spearman(&rk[a], &rk[b]), tau;
+    double p = sr_rsa_pearson(mats + a * n * n, mats + b * n * n, n), s = sr_rsa_spearman(&rk[a], &rk[b]),
+           tau;
     CHECK_OK(sr_rsa_kendall(&rk[a], &rk[b], &tau, &err), &err);
     CHECK(fabs(p - ref[q * 5 + 2]) < 1e-9, "pearson %d-%d: %.12f vs scipy %.12f", a, b, p, ref[q * 5 + 2]);
     CHECK(fabs(s - ref[q * 5 + 3]) < 1e-9, "spearman %d-%d: %.12f vs scipy %.12f", a, b, s, ref[q * 5 + 3]);
-    CHECK(fabs(tau - ref[q * 5 + 4]) < 1e-9, "kendall %d-%d: %.12f vs scipy %.12f", a, b, tau, ref[q * 5 + 4]);
+    CHECK(fabs(tau - ref[q * 5 + 4]) < 1e-9, "kendall %d-%d: %.12f vs scipy %.12f", a, b, tau,
+          ref[q * 5 + 4]);
   }
   for (int s = 0; s < 5; s++) sr_rsa_ranks_free(&rk[s]);
-  sr_npy_free(&m), sr_npy_free(&r);
+  sr_npy_free(&m);
+  sr_npy_free(&r);
 }
 
 // Kendall tau-b by counting all pairs of pairs of the upper triangles of A and B (n x n).
@@ -93,7 +96,8 @@ static void test_kendall_brute(void) {
     CHECK_OK(sr_rsa_rank(A, n, &ra, &err), &err);
     CHECK_OK(sr_rsa_rank(B, n, &rb, &err), &err);
     const int few = ra.n_distinct <= 64 || rb.n_distinct <= 64;
-    CHECK(few == (c < 3), "case %d: distinct values %lld and %lld", c, (long long)ra.n_distinct, (long long)rb.n_distinct);
+    CHECK(few == (c < 3), "case %d: distinct values %lld and %lld", c, (long long)ra.n_distinct,
+          (long long)rb.n_distinct);
     CHECK(ra.tied_pairs > 0 && rb.tied_pairs > 0, "case %d has ties on both sides", c);
     CHECK_OK(sr_rsa_kendall(&ra, &rb, &tau, &err), &err);
     CHECK(fabs(tau - want) < 1e-12, "case %d: kendall %.15f vs brute force %.15f", c, tau, want);
@@ -109,7 +113,8 @@ static void test_boot_quad(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 3, 3);
   for (int64_t i = 0; i < n; i++)
-    for (int64_t j = i; j < n; j++) M[i * n + j] = M[j * n + i] = (float)(sr_rng_normal(&rng) + (i == j ? 50 : 0));
+    for (int64_t j = i; j < n; j++)
+      M[i * n + j] = M[j * n + i] = (float)(sr_rng_normal(&rng) + (i == j ? 50 : 0));
   sr_rsa_boot bt;
   sr_err err = {0};
   CHECK_OK(sr_rsa_boot_draw(n, b, 11, &bt, &err), &err);
@@ -128,9 +133,11 @@ static void test_boot_quad(void) {
           dup_seen = 1;
           continue;
         }
-        want += M[idx[p] * n + idx[s]], pairs += 1;
+        want += M[idx[p] * n + idx[s]];
+        pairs += 1;
       }
-    CHECK(fabs(q[r] - want) < 1e-4 * (1 + fabs(want)), "resample %lld: quad %.6f vs explicit %.6f", (long long)r, q[r], want);
+    CHECK(fabs(q[r] - want) < 1e-4 * (1 + fabs(want)), "resample %lld: quad %.6f vs explicit %.6f",
+          (long long)r, q[r], want);
     CHECK(bt.w[r] == pairs, "resample %lld: %g pairs vs %g", (long long)r, bt.w[r], pairs);
   }
   CHECK(dup_seen, "some resample drew an image twice (the rule was exercised)");
@@ -152,7 +159,8 @@ static void test_mantel(void) {
   double obs = 0;
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = i + 1; j < n; j++) obs += (double)zx[i * n + j] * zy[i * n + j];
-  CHECK(fabs(obs / (double)npairs - ref[0]) < 1e-6, "r from standardized matrices %.8f vs %.8f", obs / (double)npairs, ref[0]);
+  CHECK(fabs(obs / (double)npairs - ref[0]) < 1e-6, "r from standardized matrices %.8f vs %.8f",
+        obs / (double)npairs, ref[0]);
   double *perm = sr_alloc(sizeof(double) * (size_t)B);
   const float *zs[1] = {zy};
   CHECK_OK(sr_rsa_mantel_sums(zx, zs, 1, n, B, 99, perm, &err), &err);
@@ -171,12 +179,15 @@ static void test_mantel(void) {
       for (int64_t j = i + 1; j < n; j++) want += (double)zy[i * n + j] * zx[pi[i] * n + pi[j]];
     CHECK(fabs(perm[q] - want) < 1e-3, "permutation %lld: %.6f vs %.6f", (long long)q, perm[q], want);
   }
-  sr_free(zx), sr_free(zy), sr_free(perm);
-  sr_npy_free(&m), sr_npy_free(&r);
+  sr_free(zx);
+  sr_free(zy);
+  sr_free(perm);
+  sr_npy_free(&m);
+  sr_npy_free(&r);
 }
 
-// Mantel sums with a thresholded (3-valued, mostly 0) target, whose sums take the sparse form, against the dense
-// form and a brute-force relabelling; 18 partners (two interleaved groups of up to 16).
+// Mantel sums with a thresholded (3-valued, mostly 0) target, whose sums take the sparse form, against the
+// dense form and a brute-force relabelling; 18 partners (two interleaved groups of up to 16).
 static void test_mantel_sparse(void) {
   const int64_t n = 37, B = 9;
   const int ns = 18;
@@ -194,9 +205,11 @@ static void test_mantel_sparse(void) {
   for (int s = 0; s < ns; s++) {
     Z[s] = sr_alloc(sizeof(float) * (size_t)(n * n));
     for (int64_t i = 0; i < n; i++)
-      for (int64_t j = i; j < n; j++) Z[s][i * n + j] = Z[s][j * n + i] = i == j ? 0.0f : (float)sr_rng_normal(&rng);
+      for (int64_t j = i; j < n; j++)
+        Z[s][i * n + j] = Z[s][j * n + i] = i == j ? 0.0f : (float)sr_rng_normal(&rng);
   }
-  double *dense = sr_alloc(sizeof(double) * (size_t)(B * ns)), *sparse = sr_alloc(sizeof(double) * (size_t)(B * ns));
+  double *dense = sr_alloc(sizeof(double) * (size_t)(B * ns)),
+         *sparse = sr_alloc(sizeof(double) * (size_t)(B * ns));
   double *autom = sr_alloc(sizeof(double) * (size_t)(B * ns));
   sr_err err = {0};
   const float *const *zs = (const float *const *)Z;
@@ -209,7 +222,8 @@ static void test_mantel_sparse(void) {
   omp_set_num_threads(3);
   CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense3, &err), &err);
   omp_set_num_threads(threads);
-  CHECK(memcmp(dense, dense3, sizeof(double) * (size_t)(B * ns)) == 0, "dense sums depend on the thread count");
+  CHECK(memcmp(dense, dense3, sizeof(double) * (size_t)(B * ns)) == 0,
+        "dense sums depend on the thread count");
   sr_free(dense3);
   for (int64_t p = 0; p < B; p++) {
     sr_rng r;
@@ -222,8 +236,10 @@ static void test_mantel_sparse(void) {
       for (int64_t i = 0; i < n; i++)
         for (int64_t j = i + 1; j < n; j++) want += (double)Z[s][i * n + j] * T[pi[i] * n + pi[j]];
       const size_t k = (size_t)s * (size_t)B + (size_t)p;
-      CHECK(fabs(sparse[k] - want) < 1e-9, "sparse perm %lld partner %d: %.12f vs %.12f", (long long)p, s, sparse[k], want);
-      CHECK(fabs(dense[k] - want) < 1e-4, "dense perm %lld partner %d: %.8f vs %.8f", (long long)p, s, dense[k], want);
+      CHECK(fabs(sparse[k] - want) < 1e-9, "sparse perm %lld partner %d: %.12f vs %.12f", (long long)p, s,
+            sparse[k], want);
+      CHECK(fabs(dense[k] - want) < 1e-4, "dense perm %lld partner %d: %.8f vs %.8f", (long long)p, s,
+            dense[k], want);
       CHECK(autom[k] == sparse[k], "the automatic choice is the sparse form");
     }
   }
@@ -237,8 +253,10 @@ static void test_mantel_sparse(void) {
 static void test_cka_and_cosine(void) {
   sr_npy x, y, xq, r, f, c;
   sr_err err = {0};
-  load_f32("tests/fixtures/rsa/cka_x.npy", &x), load_f32("tests/fixtures/rsa/cka_y.npy", &y);
-  load_f32("tests/fixtures/rsa/cka_xq.npy", &xq), load_f32("tests/fixtures/rsa/cos_feats.npy", &f);
+  load_f32("tests/fixtures/rsa/cka_x.npy", &x);
+  load_f32("tests/fixtures/rsa/cka_y.npy", &y);
+  load_f32("tests/fixtures/rsa/cka_xq.npy", &xq);
+  load_f32("tests/fixtures/rsa/cos_feats.npy", &f);
   CHECK_OK(sr_npy_read(sr_test_src("tests/fixtures/rsa/cka_ref.npy"), &r, &err), &err);
   CHECK_OK(sr_npy_read(sr_test_src("tests/fixtures/rsa/cos_ref.npy"), &c, &err), &err);
   const int64_t n = x.shape[0];
@@ -264,8 +282,16 @@ static void test_cka_and_cosine(void) {
   double worst = 0;
   for (int64_t q = 0; q < nf * nf; q++) worst = fmax(worst, fabs(G[q] - ((const double *)c.data)[q]));
   CHECK(worst < 1e-6, "centred cosine: max difference %.3g from NumPy", worst);
-  sr_free(K), sr_free(L), sr_free(Q), sr_free(G);
-  sr_npy_free(&x), sr_npy_free(&y), sr_npy_free(&xq), sr_npy_free(&r), sr_npy_free(&f), sr_npy_free(&c);
+  sr_free(K);
+  sr_free(L);
+  sr_free(Q);
+  sr_free(G);
+  sr_npy_free(&x);
+  sr_npy_free(&y);
+  sr_npy_free(&xq);
+  sr_npy_free(&r);
+  sr_npy_free(&f);
+  sr_npy_free(&c);
 }
 
 // Synthetic model with a known population correlation: image i has z_i, w_i ~ N(0, I_d);
@@ -273,11 +299,17 @@ static void test_cka_and_cosine(void) {
 // Var A = Var B = d and Cov = rho d, so corr = rho exactly.
 static void synth_pair(int64_t n, int d, double rho, sr_rng *rng, float *A, float *B) {
   double z[200 * 8], w[200 * 8];
-  for (int64_t q = 0; q < n * d; q++) z[q] = sr_rng_normal(rng), w[q] = sr_rng_normal(rng);
+  for (int64_t q = 0; q < n * d; q++) {
+    z[q] = sr_rng_normal(rng);
+    w[q] = sr_rng_normal(rng);
+  }
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = i; j < n; j++) {
       double zz = 0, ww = 0;
-      for (int k = 0; k < d; k++) zz += z[i * d + k] * z[j * d + k], ww += w[i * d + k] * w[j * d + k];
+      for (int k = 0; k < d; k++) {
+        zz += z[i * d + k] * z[j * d + k];
+        ww += w[i * d + k] * w[j * d + k];
+      }
       A[i * n + j] = A[j * n + i] = (float)zz;
       B[i * n + j] = B[j * n + i] = (float)(rho * zz + sqrt(1 - rho * rho) * ww);
     }
@@ -311,7 +343,8 @@ static void test_coverage(void) {
   }
   printf("bootstrap coverage %d / %d (mean width %.3f)\n", covered, draws, width / draws);
   CHECK(covered >= 0.93 * draws, "the 95%% image-bootstrap CI covered rho in %d of %d draws", covered, draws);
-  sr_free(A), sr_free(B);
+  sr_free(A);
+  sr_free(B);
 }
 
 // A "neural" matrix = pixel similarity of images + symmetric noise at a known correlation with it.
@@ -341,7 +374,8 @@ static void test_neural_recovery(void) {
   const double rho = 0.6, sd = sqrt(ss / (double)m), sigma = sd * sqrt(1 / (rho * rho) - 1);
   for (int64_t i = 0; i < n; i++) {
     N[i * n + i] = 1;
-    for (int64_t j = i + 1; j < n; j++) N[i * n + j] = N[j * n + i] = (float)(P[i * n + j] + sigma * sr_rng_normal(&rng));
+    for (int64_t j = i + 1; j < n; j++)
+      N[i * n + j] = N[j * n + i] = (float)(P[i * n + j] + sigma * sr_rng_normal(&rng));
   }
   const float *S[2] = {P, N};
   const int tgt[2] = {1, 0};
@@ -350,12 +384,17 @@ static void test_neural_recovery(void) {
   sr_rsa_source_info info[2];
   sr_rsa_timing tm;
   CHECK_OK(sr_rsa_compare(S, tgt, 2, n, &o, &p, info, &tm, &err), &err);
-  printf("neural: r = %.4f [%.4f, %.4f] (rho %.2f), p = %.4f\n", p.pearson.r, p.pearson.lo, p.pearson.hi, rho, p.pearson.p);
-  CHECK(p.pearson.lo <= rho && rho <= p.pearson.hi, "rho %.2f outside [%.4f, %.4f]", rho, p.pearson.lo, p.pearson.hi);
+  printf("neural: r = %.4f [%.4f, %.4f] (rho %.2f), p = %.4f\n", p.pearson.r, p.pearson.lo, p.pearson.hi, rho,
+         p.pearson.p);
+  CHECK(p.pearson.lo <= rho && rho <= p.pearson.hi, "rho %.2f outside [%.4f, %.4f]", rho, p.pearson.lo,
+        p.pearson.hi);
   CHECK(fabs(p.pearson.r - rho) < 0.03, "r %.4f far from rho %.2f", p.pearson.r, rho);
   CHECK(p.pearson.p <= 1.0 / 201 + 1e-12, "Mantel p %.4f for a strong relation", p.pearson.p);
-  CHECK(p.has_ci && p.has_p && !p.has_kendall, "flags ci %d p %d kendall %d", p.has_ci, p.has_p, p.has_kendall);
-  sr_free(im), sr_free(P), sr_free(N);
+  CHECK(p.has_ci && p.has_p && !p.has_kendall, "flags ci %d p %d kendall %d", p.has_ci, p.has_p,
+        p.has_kendall);
+  sr_free(im);
+  sr_free(P);
+  sr_free(N);
 }
 
 static void test_errors(void) {
@@ -366,10 +405,12 @@ static void test_errors(void) {
   float C[9] = {1, 0.5f, 0.5f, 0.5f, 1, 0.5f, 0.5f, 0.5f, 1};
   CHECK(sr_rsa_standardize(C, 3, Z, &err) == SR_ERR_ARG, "constant matrix rejected: %s", err.msg);
   sr_rsa_matrix m;
-  CHECK(sr_rsa_load_matrix(sr_test_src("tests/fixtures/reg/asym.npy"), NULL, 1e-5, &m, &err) == SR_ERR_FORMAT &&
-            strstr(err.msg, "not symmetric") && strstr(err.msg, "asym.npy"),
-        "asymmetric file: %s", err.msg);
-  CHECK(sr_rsa_load_matrix(sr_test_src("tests/fixtures/reg/bad_shape.npy"), NULL, 1e-5, &m, &err) == SR_ERR_FORMAT,
+  CHECK(
+      sr_rsa_load_matrix(sr_test_src("tests/fixtures/reg/asym.npy"), NULL, 1e-5, &m, &err) == SR_ERR_FORMAT &&
+          strstr(err.msg, "not symmetric") && strstr(err.msg, "asym.npy"),
+      "asymmetric file: %s", err.msg);
+  CHECK(sr_rsa_load_matrix(sr_test_src("tests/fixtures/reg/bad_shape.npy"), NULL, 1e-5, &m, &err) ==
+            SR_ERR_FORMAT,
         "non-square file: %s", err.msg);
 }
 

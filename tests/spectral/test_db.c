@@ -13,7 +13,8 @@ static double *cosine_set(int n, int c, int h, int w, int ky, int kx, const doub
   for (int p = 0; p < n * c; p++)
     for (int y = 0; y < h; y++)
       for (int xx = 0; xx < w; xx++)
-        x[(p * h + y) * w + xx] = amp[p] * cos(2 * M_PI * ((double)kx * xx / w + (double)ky * y / h)) + off[p];
+        x[(p * h + y) * w + xx] =
+            amp[p] * cos(2 * M_PI * ((double)kx * xx / w + (double)ky * y / h)) + off[p];
   return x;
 }
 
@@ -30,8 +31,12 @@ static void test_cosine_offset(int h, int w, int ky, int kx) {
   }
   // Parseval per plane: DC power (HW c)^2, total HW^2 (c^2 + a^2/2) for a non-Nyquist cosine.
   double num = 0, den = 0;
-  for (int p = 0; p < N * C; p++) num += off[p] * off[p], den += off[p] * off[p] + amp[p] * amp[p] / 2;
-  CHECK(fabs(s.dc_share - num / den) < 1e-12, "%dx%d: DC share %.15g, closed form %.15g", h, w, s.dc_share, num / den);
+  for (int p = 0; p < N * C; p++) {
+    num += off[p] * off[p];
+    den += off[p] * off[p] + amp[p] * amp[p] / 2;
+  }
+  CHECK(fabs(s.dc_share - num / den) < 1e-12, "%dx%d: DC share %.15g, closed form %.15g", h, w, s.dc_share,
+        num / den);
   CHECK(s.has_ac && fabs(s.ac_total_power - s.total_power * (1 - num / den)) < 1e-10 * s.total_power,
         "%dx%d: mean-removed total is the rest", h, w);
   double r = sqrt((double)kx * kx / ((double)w * w) + (double)ky * ky / ((double)h * h));
@@ -41,7 +46,8 @@ static void test_cosine_offset(int h, int w, int ky, int kx) {
 
   double *db = sr_alloc(sizeof(double) * (size_t)(h * w)), peak;
   CHECK_OK(sr_spectrum_db_map(&s, FLOOR_DB, db, &peak, &err), &err);
-  int64_t dc = (h / 2) * w + w / 2, at = (h / 2 + ky) * w + (w / 2 + kx), mirror = (h / 2 - ky) * w + (w / 2 - kx);
+  int64_t dc = (h / 2) * w + w / 2, at = (h / 2 + ky) * w + (w / 2 + kx),
+          mirror = (h / 2 - ky) * w + (w / 2 - kx);
   CHECK(isnan(db[dc]), "%dx%d: DC pixel masked", h, w);
   // All mean-removed power sits in the two mirrored bins, half each: -3.01 dB of the mean-removed total.
   double half = 10 * log10(0.5), other = FLOOR_DB;
@@ -75,7 +81,8 @@ static void test_cosine_offset(int h, int w, int ky, int kx) {
     int k = (int)floor(px[i] / (SR_SPEC_RMAX / SR_SPEC_NBINS));
     if (k == bin) {
       found = 1;
-      CHECK(fabs(py[i] - 10 * log10(1.0 / (double)s.bin_count_ac[k])) < 1e-9, "%dx%d: radial dB at the peak %g", h, w, py[i]);
+      CHECK(fabs(py[i] - 10 * log10(1.0 / (double)s.bin_count_ac[k])) < 1e-9,
+            "%dx%d: radial dB at the peak %g", h, w, py[i]);
     } else {
       CHECK(py[i] < -150, "%dx%d: radial bin %d empty of power (%g dB)", h, w, k, py[i]);
     }
@@ -102,16 +109,18 @@ static void test_constant(void) {
   sr_rng rng;
   sr_rng_seed(&rng, 1, 0);
   sr_ci ci;
-  CHECK(sr_spectrum_share_ci(&s, SR_SHARE_HF_AC, 50, 0.95, &rng, &ci, &err) == SR_ERR_NUMERIC, "no mean-removed share CI");
+  CHECK(sr_spectrum_share_ci(&s, SR_SHARE_HF_AC, 50, 0.95, &rng, &ci, &err) == SR_ERR_NUMERIC,
+        "no mean-removed share CI");
   CHECK_OK(sr_spectrum_share_ci(&s, SR_SHARE_DC, 50, 0.95, &rng, &ci, &err), &err);
-  CHECK(fabs(ci.estimate - 1) < 1e-15 && fabs(ci.lo - 1) < 1e-15 && fabs(ci.hi - 1) < 1e-15, "DC share CI of constants is 1");
+  CHECK(fabs(ci.estimate - 1) < 1e-15 && fabs(ci.lo - 1) < 1e-15 && fabs(ci.hi - 1) < 1e-15,
+        "DC share CI of constants is 1");
   sr_spectrum_free(&s);
 }
 
 int main(void) {
-  test_cosine_offset(28, 28, 3, 5);    // r = 0.208: low frequency
-  test_cosine_offset(32, 32, 2, 9);    // r = 0.285: high frequency
-  test_cosine_offset(28, 32, 7, 4);    // non-square, r = 0.276
+  test_cosine_offset(28, 28, 3, 5);  // r = 0.208: low frequency
+  test_cosine_offset(32, 32, 2, 9);  // r = 0.285: high frequency
+  test_cosine_offset(28, 32, 7, 4);  // non-square, r = 0.276
   test_constant();
   return sr_test_done();
 }

@@ -25,9 +25,10 @@ static void check_plane(int64_t h, int64_t w) {
       sr_spectrum_free(&s);
     }
   CHECK(!bad_norm, "%lldx%lld: %d basis images without unit norm", (long long)h, (long long)w, bad_norm);
-  CHECK(!bad_peak, "%lldx%lld: %d basis images without power 1 at (u,v) and (-u,-v)", (long long)h, (long long)w,
-        bad_peak);
-  CHECK(!bad_leak, "%lldx%lld: %d positions with power away from (u,v), (-u,-v)", (long long)h, (long long)w, bad_leak);
+  CHECK(!bad_peak, "%lldx%lld: %d basis images without power 1 at (u,v) and (-u,-v)", (long long)h,
+        (long long)w, bad_peak);
+  CHECK(!bad_leak, "%lldx%lld: %d positions with power away from (u,v), (-u,-v)", (long long)h, (long long)w,
+        bad_leak);
   free(b);
 }
 
@@ -48,13 +49,15 @@ static void check_cells(int64_t h, int64_t w) {
       sr_fourier_basis(my, mx, h, w, b2);
       for (int64_t i = 0; i < h * w; i++) md = fmax(md, fabs(b1[i] - b2[i]));
     }
-  CHECK(c.n == (h * w + self) / 2, "%lldx%lld: %lld cells, want %lld", (long long)h, (long long)w, (long long)c.n,
-        (long long)((h * w + self) / 2));
+  CHECK(c.n == (h * w + self) / 2, "%lldx%lld: %lld cells, want %lld", (long long)h, (long long)w,
+        (long long)c.n, (long long)((h * w + self) / 2));
   CHECK(self == ((h % 2) ? 1 : 2) * ((w % 2) ? 1 : 2), "%lld self-mirrored positions", (long long)self);
   CHECK(!bad_of, "%lld positions not sharing their mirror's cell", (long long)bad_of);
   CHECK(md < 1e-12, "basis of a position and of its mirror differ by %g", md);
-  for (int64_t k = 0; k < c.n; k++) CHECK(c.of[c.ky[k] * w + c.kx[k]] == k, "cell %lld maps back", (long long)k);
-  free(b1), free(b2);
+  for (int64_t k = 0; k < c.n; k++)
+    CHECK(c.of[c.ky[k] * w + c.kx[k]] == k, "cell %lld maps back", (long long)k);
+  free(b1);
+  free(b2);
   sr_fourier_cells_free(&c);
 }
 
@@ -92,22 +95,27 @@ static void check_band_ci(void) {
   sr_rng r;
   sr_rng_seed(&r, 5, 0);
   double ma = 0;
-  for (int i = 0; i < N; i++) a[i] = sr_rng_below(&r, 11), b[i] = a[i] + 2, ma += (double)a[i] / (10.0 * N);
+  for (int i = 0; i < N; i++) {
+    a[i] = sr_rng_below(&r, 11);
+    b[i] = a[i] + 2;
+    ma += (double)a[i] / (10.0 * N);
+  }
   sr_err err = {0};
   sr_ci ci, d;
   sr_rng_seed(&r, 1, 0);
   CHECK_OK(sr_fourier_band_ci(a, NULL, N, 10, 500, 0.95, &r, &ci, &err), &err);
-  CHECK(fabs(ci.estimate - ma) < 1e-12 && ci.lo < ma && ma < ci.hi && ci.hi - ci.lo < 0.1, "band mean %g [%g, %g]",
-        ci.estimate, ci.lo, ci.hi);
+  CHECK(fabs(ci.estimate - ma) < 1e-12 && ci.lo < ma && ma < ci.hi && ci.hi - ci.lo < 0.1,
+        "band mean %g [%g, %g]", ci.estimate, ci.lo, ci.hi);
   // b - a = 2 for every image: the paired difference is exactly 0.2 whatever the resample (an unpaired
   // bootstrap would spread it); and its verdict "contradicts" (more error)
   CHECK_OK(sr_fourier_band_ci(b, a, N, 10, 500, 0.95, &r, &d, &err), &err);
-  CHECK(fabs(d.estimate - 0.2) < 1e-12 && fabs(d.lo - 0.2) < 1e-12 && fabs(d.hi - 0.2) < 1e-12, "paired %g [%g, %g]",
-        d.estimate, d.lo, d.hi);
+  CHECK(fabs(d.estimate - 0.2) < 1e-12 && fabs(d.lo - 0.2) < 1e-12 && fabs(d.hi - 0.2) < 1e-12,
+        "paired %g [%g, %g]", d.estimate, d.lo, d.hi);
   CHECK(!strcmp(sr_fourier_verdict(&d), "contradicts"), "positive difference");
   CHECK_OK(sr_fourier_band_ci(a, b, N, 10, 500, 0.95, &r, &d, &err), &err);
   CHECK(!strcmp(sr_fourier_verdict(&d), "supports"), "negative difference");
-  d.lo = -0.01, d.hi = 0.02;
+  d.lo = -0.01;
+  d.hi = 0.02;
   CHECK(!strcmp(sr_fourier_verdict(&d), "inconclusive"), "CI containing 0");
   CHECK(sr_fourier_band_ci(a, NULL, N, 0, 500, 0.95, &r, &d, &err) == SR_ERR_ARG, "empty band");
 }

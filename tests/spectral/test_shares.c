@@ -33,10 +33,11 @@ static void test_identity(const sr_spectrum *s) {
   int64_t idx[64];
   for (int64_t i = 0; i < s->n; i++) idx[i] = i;
   CHECK(fabs(sr_spectrum_share_of(s, SR_SHARE_HF, idx, s->n) - s->hf_share) < 1e-12, "HF share on identity");
-  CHECK(fabs(sr_spectrum_share_of(s, SR_SHARE_HF_AC, idx, s->n) - s->hf_share_ac) < 1e-12, "mean-removed HF share on identity");
+  CHECK(fabs(sr_spectrum_share_of(s, SR_SHARE_HF_AC, idx, s->n) - s->hf_share_ac) < 1e-12,
+        "mean-removed HF share on identity");
   CHECK(fabs(sr_spectrum_share_of(s, SR_SHARE_DC, idx, s->n) - s->dc_share) < 1e-12, "DC share on identity");
-  CHECK(s->dc_share > 0.01 && s->hf_share_ac > s->hf_share, "offsets give DC power (%g), removing it raises the HF share",
-        s->dc_share);
+  CHECK(s->dc_share > 0.01 && s->hf_share_ac > s->hf_share,
+        "offsets give DC power (%g), removing it raises the HF share", s->dc_share);
   sr_rng a, b;
   sr_rng_seed(&a, 7, 1);
   sr_rng_seed(&b, 7, 1);
@@ -45,8 +46,8 @@ static void test_identity(const sr_spectrum *s) {
   CHECK_OK(sr_spectrum_share_ci(s, SR_SHARE_DC, 400, 0.95, &a, &c1, &err), &err);
   CHECK_OK(sr_spectrum_share_ci(s, SR_SHARE_DC, 400, 0.95, &b, &c2, &err), &err);
   CHECK(c1.lo == c2.lo && c1.hi == c2.hi, "same seed, same interval");
-  CHECK(c1.lo < s->dc_share && s->dc_share < c1.hi && fabs(c1.estimate - s->dc_share) < 1e-12, "DC CI [%g, %g] brackets %g", c1.lo,
-        c1.hi, s->dc_share);
+  CHECK(c1.lo < s->dc_share && s->dc_share < c1.hi && fabs(c1.estimate - s->dc_share) < 1e-12,
+        "DC CI [%g, %g] brackets %g", c1.lo, c1.hi, s->dc_share);
   // SR_SHARE_HF through the new path equals the existing HF CI on the same stream.
   sr_rng_seed(&a, 9, 0);
   sr_rng_seed(&b, 9, 0);
@@ -77,7 +78,8 @@ static void test_differences(void) {
     sr_rng_seed(&rng, 5, 1);
     CHECK_OK(sr_spectrum_share_diff_ci(&l, &w, (sr_share)which, 1000, 0.95, &rng, &d, &err), &err);
     double want = which == SR_SHARE_HF ? w.hf_share - l.hf_share : w.hf_share_ac - l.hf_share_ac;
-    CHECK(fabs(d.estimate - want) < 1e-12 && d.estimate > 0.3, "%s: white minus smoothed = %g (want %g)", name, d.estimate, want);
+    CHECK(fabs(d.estimate - want) < 1e-12 && d.estimate > 0.3, "%s: white minus smoothed = %g (want %g)",
+          name, d.estimate, want);
     CHECK(d.lo > 0 && d.lo < d.estimate && d.estimate < d.hi, "%s: CI [%g, %g] excludes 0", name, d.lo, d.hi);
     sr_rng_seed(&rng, 5, 1);
     sr_ci e;
@@ -107,7 +109,8 @@ static void test_mean_difference(void) {
   double ma = 0, mb = 0;
   for (int i = 0; i < N1; i++) ma += a[i] = sr_rng_normal(&rng);
   for (int i = 0; i < N2; i++) mb += b[i] = 0.5 + 2 * sr_rng_normal(&rng);
-  ma /= N1, mb /= N2;
+  ma /= N1;
+  mb /= N2;
   mean_ctx ca = {a}, cb = {b};
   sr_ci d;
   sr_err err = {0};
@@ -116,9 +119,12 @@ static void test_mean_difference(void) {
   double width = 2 * 1.959964 * sqrt(1.0 / N1 + 4.0 / N2);
   CHECK(fabs((d.hi - d.lo) / width - 1) < 0.15, "width %g vs normal theory %g", d.hi - d.lo, width);
   CHECK(d.lo > 0.1 && d.hi < 0.95, "difference 0.5 in [%g, %g]", d.lo, d.hi);
-  CHECK(sr_bootstrap_diff(0, mean_of, &ca, N2, mean_of, &cb, 100, 0.95, &rng, &d, &err) == SR_ERR_ARG, "empty sample");
-  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 1, 0.95, &rng, &d, &err) == SR_ERR_ARG, "B < 2");
-  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 10, 1.0, &rng, &d, &err) == SR_ERR_ARG, "level 1");
+  CHECK(sr_bootstrap_diff(0, mean_of, &ca, N2, mean_of, &cb, 100, 0.95, &rng, &d, &err) == SR_ERR_ARG,
+        "empty sample");
+  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 1, 0.95, &rng, &d, &err) == SR_ERR_ARG,
+        "B < 2");
+  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 10, 1.0, &rng, &d, &err) == SR_ERR_ARG,
+        "level 1");
 }
 
 int main(void) {

@@ -17,15 +17,19 @@ static void test_numpy_reference(void) {
   sr_spectrum s;
   CHECK_OK(sr_spectrum_compute(ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
   if (!s.map) return;
-  CHECK(max_abs_diff(s.map, ref_map, REF_H * REF_W) < 1e-12, "map vs NumPy: %g", max_abs_diff(s.map, ref_map, REF_H * REF_W));
+  CHECK(max_abs_diff(s.map, ref_map, REF_H * REF_W) < 1e-12, "map vs NumPy: %g",
+        max_abs_diff(s.map, ref_map, REF_H * REF_W));
   CHECK(max_abs_diff(s.radial, ref_radial, SR_SPEC_NBINS) < 1e-12, "radial vs NumPy");
   CHECK(max_abs_diff(s.cumulative, ref_cumulative, SR_SPEC_NBINS) < 1e-12, "cumulative vs NumPy");
   CHECK(fabs(s.hf_share - ref_hf) < 1e-12, "hf %.15g vs %.15g", s.hf_share, ref_hf);
   CHECK(fabs(s.corner_share - ref_corner) < 1e-12, "corner %.15g vs %.15g", s.corner_share, ref_corner);
   CHECK(fabs(s.cumulative[SR_SPEC_NBINS - 1] + s.corner_share - 1) < 1e-12, "cumulative + corners = 1");
-  sr_spectrum e;  // r0 on a bin edge (0.2 = upper edge of bin 9): the share is the complement of the cumulative
+  sr_spectrum
+      e;  // r0 on a bin edge (0.2 = upper edge of bin 9): the share is the complement of the cumulative
   CHECK_OK(sr_spectrum_compute(ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW, 0.2, &e, &err), &err);
-  if (e.map) CHECK(fabs(e.hf_share - (1 - e.cumulative[9])) < 1e-12, "hf(0.2) %g vs 1 - cum[9] %g", e.hf_share, 1 - e.cumulative[9]);
+  if (e.map)
+    CHECK(fabs(e.hf_share - (1 - e.cumulative[9])) < 1e-12, "hf(0.2) %g vs 1 - cum[9] %g", e.hf_share,
+          1 - e.cumulative[9]);
   sr_spectrum_free(&e);
   int64_t id[REF_N] = {0, 1, 2};
   CHECK(fabs(sr_spectrum_hf_share_of(&s, id, REF_N) - s.hf_share) < 1e-12, "resample statistic on identity");
@@ -34,7 +38,8 @@ static void test_numpy_reference(void) {
   static double nhwc[REF_N * REF_C * REF_H * REF_W];
   for (int i = 0; i < REF_N; i++)
     for (int c = 0; c < REF_C; c++)
-      for (int p = 0; p < REF_H * REF_W; p++) nhwc[(i * REF_H * REF_W + p) * REF_C + c] = ref_x[(i * REF_C + c) * REF_H * REF_W + p];
+      for (int p = 0; p < REF_H * REF_W; p++)
+        nhwc[(i * REF_H * REF_W + p) * REF_C + c] = ref_x[(i * REF_C + c) * REF_H * REF_W + p];
   sr_spectrum t;
   CHECK_OK(sr_spectrum_compute(nhwc, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NHWC, 0.25, &t, &err), &err);
   if (t.map) CHECK(max_abs_diff(s.map, t.map, REF_H * REF_W) < 1e-12, "NHWC == NCHW");
@@ -46,7 +51,8 @@ static void test_numpy_reference(void) {
 static void test_sinusoid(int ky, int kx, int h, int w, double r0, double want_hf) {
   double *x = sr_alloc(sizeof(double) * (size_t)(h * w));
   for (int y = 0; y < h; y++)
-    for (int xx = 0; xx < w; xx++) x[y * w + xx] = 0.3 * cos(2 * M_PI * ((double)ky * y / h + (double)kx * xx / w));
+    for (int xx = 0; xx < w; xx++)
+      x[y * w + xx] = 0.3 * cos(2 * M_PI * ((double)ky * y / h + (double)kx * xx / w));
   sr_err err = {0};
   sr_spectrum s;
   CHECK_OK(sr_spectrum_compute(x, 1, 1, h, w, SR_LAYOUT_NCHW, r0, &s, &err), &err);
@@ -56,7 +62,8 @@ static void test_sinusoid(int ky, int kx, int h, int w, double r0, double want_h
   int want = sr_spectral_bin(r), best = 0;
   for (int k = 1; k < SR_SPEC_NBINS; k++)
     if (s.radial[k] > s.radial[best]) best = k;
-  CHECK(best == want && fabs(s.radial[best] - 1) < 1e-12, "sinusoid (%d,%d): peak bin %d, want %d (r=%.4f)", ky, kx, best, want, r);
+  CHECK(best == want && fabs(s.radial[best] - 1) < 1e-12, "sinusoid (%d,%d): peak bin %d, want %d (r=%.4f)",
+        ky, kx, best, want, r);
   double other = 0;
   for (int k = 0; k < SR_SPEC_NBINS; k++)
     if (k != want) other += s.radial[k];
@@ -97,11 +104,13 @@ static void test_white_noise(void) {
   double px[SR_SPEC_NBINS], py[SR_SPEC_NBINS];
   int np_ = sr_spectrum_radial_points(&s, px, py), nonempty = 0;
   for (int k = 0; k < SR_SPEC_NBINS; k++) nonempty += s.bin_count[k] > 0;
-  CHECK(np_ == nonempty && np_ >= 20 && px[0] == 0.01 && py[0] == s.radial[0], "radial points skip only empty bins (%d)", np_);
+  CHECK(np_ == nonempty && np_ >= 20 && px[0] == 0.01 && py[0] == s.radial[0],
+        "radial points skip only empty bins (%d)", np_);
   double hf_pixels = 0;
   for (int y = 0; y < h; y++)
     for (int xx = 0; xx < w; xx++) hf_pixels += sr_spectral_radius(y, xx, h, w) >= 0.25 - 1e-12;
-  CHECK(fabs(s.hf_share - hf_pixels / (h * w)) < 0.02, "white noise hf share %g vs pixel share %g", s.hf_share, hf_pixels / (h * w));
+  CHECK(fabs(s.hf_share - hf_pixels / (h * w)) < 0.02, "white noise hf share %g vs pixel share %g",
+        s.hf_share, hf_pixels / (h * w));
   sr_spectrum_free(&s);
 }
 
@@ -130,15 +139,19 @@ static void test_degenerate(void) {
   double z[4 * 8 * 8] = {0};
   sr_err err = {0};
   sr_spectrum s;
-  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_NUMERIC, "all-zero input is an error");
+  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_NUMERIC,
+        "all-zero input is an error");
   CHECK(strstr(err.msg, "zero") != NULL, "message says why: %s", err.msg);
   CHECK(s.map == NULL && s.img_high == NULL, "nothing left allocated on error");
   z[5] = NAN;
-  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_NUMERIC, "NaN input is an error");
+  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_NUMERIC,
+        "NaN input is an error");
   z[5] = 1;
   CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.7, &s, &err) == SR_ERR_ARG, "r0 > 0.5 rejected");
-  CHECK(sr_spectrum_compute(z, 4, 1, 1, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_ARG, "1-row planes rejected");
-  CHECK(sr_spectrum_compute(z, 0, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_ARG, "no images rejected");
+  CHECK(sr_spectrum_compute(z, 4, 1, 1, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_ARG,
+        "1-row planes rejected");
+  CHECK(sr_spectrum_compute(z, 0, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_ARG,
+        "no images rejected");
 }
 
 static void test_layout(void) {
@@ -148,14 +161,19 @@ static void test_layout(void) {
   sr_err err = {0};
   CHECK_OK(sr_spectral_layout(&a, SR_LAYOUT_AUTO, &l, &c, &h, &w, &err), &err);
   CHECK(l == SR_LAYOUT_NCHW && c == 3 && h == 32 && w == 32, "(N,3,32,32) is NCHW");
-  a.shape[1] = 28, a.shape[2] = 30, a.shape[3] = 1;
+  a.shape[1] = 28;
+  a.shape[2] = 30;
+  a.shape[3] = 1;
   CHECK_OK(sr_spectral_layout(&a, SR_LAYOUT_AUTO, &l, &c, &h, &w, &err), &err);
   CHECK(l == SR_LAYOUT_NHWC && c == 1 && h == 28 && w == 30, "(N,28,30,1) is NHWC");
   a.shape[3] = 5;
-  CHECK(sr_spectral_layout(&a, SR_LAYOUT_AUTO, &l, &c, &h, &w, &err) == SR_ERR_SHAPE, "(N,28,30,5) is ambiguous");
+  CHECK(sr_spectral_layout(&a, SR_LAYOUT_AUTO, &l, &c, &h, &w, &err) == SR_ERR_SHAPE,
+        "(N,28,30,5) is ambiguous");
   CHECK_OK(sr_spectral_layout(&a, SR_LAYOUT_NHWC, &l, &c, &h, &w, &err), &err);
   CHECK(c == 5 && h == 28 && w == 30, "explicit layout wins");
-  a.ndim = 3, a.shape[1] = 8, a.shape[2] = 9;
+  a.ndim = 3;
+  a.shape[1] = 8;
+  a.shape[2] = 9;
   CHECK_OK(sr_spectral_layout(&a, SR_LAYOUT_AUTO, &l, &c, &h, &w, &err), &err);
   CHECK(c == 1 && h == 8 && w == 9, "(N,H,W)");
   a.ndim = 2;
@@ -164,10 +182,10 @@ static void test_layout(void) {
 
 int main(void) {
   test_numpy_reference();
-  test_sinusoid(3, 5, 32, 32, 0.25, 0.0);   // r = 0.182: bin 9, low frequency
-  test_sinusoid(0, 8, 32, 32, 0.25, 1.0);   // r = 0.25 exactly: bin 12, counted as high
-  test_sinusoid(4, 7, 16, 24, 0.25, 1.0);   // non-square, r = 0.386
-  test_sinusoid(1, 0, 9, 12, 0.1, 1.0);     // odd height: r = 1/9 = 0.111 >= r0 = 0.1
+  test_sinusoid(3, 5, 32, 32, 0.25, 0.0);  // r = 0.182: bin 9, low frequency
+  test_sinusoid(0, 8, 32, 32, 0.25, 1.0);  // r = 0.25 exactly: bin 12, counted as high
+  test_sinusoid(4, 7, 16, 24, 0.25, 1.0);  // non-square, r = 0.386
+  test_sinusoid(1, 0, 9, 12, 0.1, 1.0);    // odd height: r = 1/9 = 0.111 >= r0 = 0.1
   test_white_noise();
   test_parseval();
   test_degenerate();

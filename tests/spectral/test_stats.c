@@ -6,7 +6,8 @@
 
 #define LEN(a) ((int64_t)(sizeof(a) / sizeof((a)[0])))
 
-static void check_mw(const double *x, int64_t n1, const double *y, int64_t n2, double u1, double p, const char *name) {
+static void check_mw(const double *x, int64_t n1, const double *y, int64_t n2, double u1, double p,
+                     const char *name) {
   sr_err err = {0};
   sr_mwu r, s;
   CHECK_OK(sr_mann_whitney(x, n1, y, n2, &r, &err), &err);
@@ -23,7 +24,10 @@ static void test_mann_whitney(void) {
   check_mw(ref_mw2_x, LEN(ref_mw2_x), ref_mw2_y, LEN(ref_mw2_y), ref_mw2_u1, ref_mw2_p, "small with ties");
   // Completely separated samples of 30: U1 = 0 and p tiny but positive.
   double a[30], b[30];
-  for (int i = 0; i < 30; i++) a[i] = i, b[i] = 100 + i;
+  for (int i = 0; i < 30; i++) {
+    a[i] = i;
+    b[i] = 100 + i;
+  }
   sr_err err = {0};
   sr_mwu r;
   CHECK_OK(sr_mann_whitney(a, 30, b, 30, &r, &err), &err);

@@ -15,7 +15,8 @@ static char dir_[512];
 static void write_idx(const char *prefix, int n, int side) {
   size_t ni = 16 + (size_t)n * side * side;
   unsigned char *img = calloc(ni, 1), lab[8 + 256] = {0, 0, 8, 1, 0, 0, 0, (unsigned char)n};
-  unsigned char hi[16] = {0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, (unsigned char)side, 0, 0, 0, (unsigned char)side};
+  unsigned char hi[16] = {
+      0, 0, 8, 3, 0, 0, 0, (unsigned char)n, 0, 0, 0, (unsigned char)side, 0, 0, 0, (unsigned char)side};
   memcpy(img, hi, 16);
   for (size_t i = 16; i < ni; i++) img[i] = (unsigned char)(i * 37 % 251);
   for (int i = 0; i < n; i++) lab[8 + i] = (unsigned char)(i % 10);
@@ -48,18 +49,22 @@ static void direct_checks(void) {
   m.grads[bias->offset + 7] = NAN;
   sr_status st = sr_train_check_finite(&m, 2.3, 2, 41, &err);
   printf("  NaN gradient: %s\n", err.msg);
-  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "epoch 3 step 41") && strstr(err.msg, "gradient in layer 'fc2.bias'") &&
-            strstr(err.msg, "element 7"), "NaN gradient message: %s", err.msg);
+  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "epoch 3 step 41") &&
+            strstr(err.msg, "gradient in layer 'fc2.bias'") && strstr(err.msg, "element 7"),
+        "NaN gradient message: %s", err.msg);
   m.grads[bias->offset + 7] = 0;
   m.params[m.n_params - 1] = -INFINITY;  // the last parameter: fc3.bias
   st = sr_train_check_finite(&m, 2.3, 0, 0, &err);
   printf("  Inf weight: %s\n", err.msg);
-  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "weight after the update in layer 'fc3.bias'"), "Inf weight: %s", err.msg);
+  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "weight after the update in layer 'fc3.bias'"),
+        "Inf weight: %s", err.msg);
   st = sr_train_check_finite(&m, NAN, 0, 3, &err);
-  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "step 3") && strstr(err.msg, "'fc3.bias'"), "NaN loss, Inf weight: %s", err.msg);
+  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "step 3") && strstr(err.msg, "'fc3.bias'"),
+        "NaN loss, Inf weight: %s", err.msg);
   m.params[m.n_params - 1] = 0;
   st = sr_train_check_finite(&m, INFINITY, 0, 3, &err);
-  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "the loss is inf") && strstr(err.msg, "layer '"), "Inf loss: %s", err.msg);
+  CHECK(st == SR_ERR_NUMERIC && strstr(err.msg, "the loss is inf") && strstr(err.msg, "layer '"),
+        "Inf loss: %s", err.msg);
   sr_model_free(&m);
 }
 
@@ -73,7 +78,9 @@ static void diverging_run(void) {
   c.run.threads = 1;
   c.data.val_fraction = 0.25;
   c.run.checkpoint_every = 1;
-  c.optim.lr = 1e30, c.optim.sched.lr0 = 1e30, c.optim.sched.total_epochs = 1;
+  c.optim.lr = 1e30;
+  c.optim.sched.lr0 = 1e30;
+  c.optim.sched.total_epochs = 1;
   sr_err err = {0};
   sr_status st = sr_train(&c, &err);
   printf("  --lr 1e30: %s: %s\n", sr_status_name(st), err.msg);
@@ -86,11 +93,13 @@ static void diverging_run(void) {
   memset(&err, 0, sizeof err);
   CHECK_OK(sr_st_read(p, &f, &err), &err);
   if (err.code) return;
-  CHECK(sr_st_meta(&f, "step") && !strcmp(sr_st_meta(&f, "step"), "1"), "checkpoint step %s", sr_st_meta(&f, "step"));
+  CHECK(sr_st_meta(&f, "step") && !strcmp(sr_st_meta(&f, "step"), "1"), "checkpoint step %s",
+        sr_st_meta(&f, "step"));
   int64_t bad = 0, n = 0;
   for (int i = 0; i < f.n; i++)
     if (f.tensors[i].dtype == SR_F32)
-      for (int64_t k = 0; k < f.tensors[i].count; k++, n++) bad += !isfinite(((const float *)f.tensors[i].data)[k]);
+      for (int64_t k = 0; k < f.tensors[i].count; k++, n++)
+        bad += !isfinite(((const float *)f.tensors[i].data)[k]);
   CHECK(n > 0 && bad == 0, "%lld of %lld checkpoint values non-finite", (long long)bad, (long long)n);
   sr_st_free(&f);
   snprintf(p, sizeof p, "%s/run/last.safetensors", dir_);
