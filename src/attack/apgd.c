@@ -355,18 +355,6 @@ static sr_status run_group(apgd_state *s, sr_rng *rng, const int32_t *pred, int6
 
 // ---- the attack
 // --------------------------------------------------------------------------------------------
-typedef struct recheck_args {
-  const float *x;
-  int64_t n;
-  sr_attack_ball ball;
-  sr_attack_result *r;
-} recheck_args;
-
-static sr_status recheck_on(const sr_oracle *orc, void *ctx, sr_err *err) {
-  recheck_args *a = ctx;
-  return sr_attack_recheck(orc, a->x, a->n, &a->ball, a->r, err);
-}
-
 static sr_status check_opts(const sr_amodel *am, const int32_t *y, int64_t n, const sr_apgd_opts *o,
                             sr_err *err) {
   if (n < 1 || (o->norm != SR_NORM_L2 && o->norm != SR_NORM_LINF) || !(o->eps > 0) || !isfinite(o->eps) ||
@@ -466,8 +454,8 @@ sr_status sr_apgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, co
     for (int64_t i = 0; i < s.k && !st; i++) r->found[i0 + i] = s.found[i];
   }
   free_state(&s, rng, order);
-  recheck_args a = {.x = x, .n = n, .ball = {.norm = o->norm, .eps = o->eps}, .r = r};
-  if (!st) st = sr_with_model_oracle(am, y, recheck_on, &a, err);
+  sr_attack_ball ball = {.norm = o->norm, .eps = o->eps};
+  if (!st) st = sr_recheck_on_model(am, y, x, n, &ball, r, err);
   if (st) sr_attack_result_free(r);
   return st;
 }

@@ -229,17 +229,6 @@ static sr_status run_group(fab_state *s, int64_t first, int *order, sr_err *err)
   return st;
 }
 
-typedef struct recheck_args {
-  const float *x;
-  int64_t n;
-  sr_attack_result *r;
-} recheck_args;
-
-static sr_status recheck_on(const sr_oracle *orc, void *ctx, sr_err *err) {
-  recheck_args *a = ctx;
-  return sr_attack_recheck(orc, a->x, a->n, NULL, a->r, err);
-}
-
 sr_status sr_fab(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_fab_opts *o,
                  uint64_t seed, sr_attack_result *r, sr_err *err) {
   (void)seed;  // no random start: deterministic
@@ -301,8 +290,7 @@ sr_status sr_fab(sr_amodel *am, const float *x, const int32_t *y, int64_t n, con
   sr_free(s.found);
   sr_free(s.list);
   sr_free(order);
-  recheck_args a = {.x = x, .n = n, .r = r};
-  if (!st) st = sr_with_model_oracle(am, y, recheck_on, &a, err);
+  if (!st) st = sr_recheck_on_model(am, y, x, n, NULL, r, err);
   if (st) sr_attack_result_free(r);
   return st;
 }

@@ -41,6 +41,10 @@ typedef struct sr_decision_run {
   sr_attack_result *r;
 } sr_decision_run;
 sr_status sr_decision_on_model(sr_amodel *am, const int32_t *label, const sr_decision_run *run, sr_err *err);
+// The fresh-forward re-check of r against the model (adversarial = prediction != label[row]); ball: NULL or
+// the eps ball an adversarial must also lie in (sr_attack_recheck).
+sr_status sr_recheck_on_model(sr_amodel *am, const int32_t *label, const float *x, int64_t n,
+                              const sr_attack_ball *ball, sr_attack_result *r, sr_err *err);
 
 // n standard normals (both Box-Muller outputs used: half the log/sqrt/trig of sr_rng_normal per value).
 void sr_attack_normals(sr_rng *rng, float *out, int64_t n);

@@ -45,3 +45,21 @@ static sr_status decision_fn(const sr_oracle *orc, void *ctx, sr_err *err) {
 sr_status sr_decision_on_model(sr_amodel *am, const int32_t *label, const sr_decision_run *run, sr_err *err) {
   return sr_with_model_oracle(am, label, decision_fn, (void *)run, err);
 }
+
+typedef struct recheck_args {
+  const float *x;
+  int64_t n;
+  const sr_attack_ball *ball;
+  sr_attack_result *r;
+} recheck_args;
+
+static sr_status recheck_on(const sr_oracle *orc, void *ctx, sr_err *err) {
+  const recheck_args *a = ctx;
+  return sr_attack_recheck(orc, a->x, a->n, a->ball, a->r, err);
+}
+
+sr_status sr_recheck_on_model(sr_amodel *am, const int32_t *label, const float *x, int64_t n,
+                              const sr_attack_ball *ball, sr_attack_result *r, sr_err *err) {
+  recheck_args a = {.x = x, .n = n, .ball = ball, .r = r};
+  return sr_with_model_oracle(am, label, recheck_on, &a, err);
+}

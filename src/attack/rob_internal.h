@@ -42,4 +42,8 @@ void sr_rob_tick_start(sr_rob_tick *t, const sr_rob_opts *o, const char *label, 
 void sr_rob_tick_update(sr_rob_tick *t, double done);
 void sr_rob_tick_end(sr_rob_tick *t);
 
+// b.convergence from a summary: the steps, the median curve, images, last20_drop, tolerance, converged and
+// the rule; distance names what the median measures.
+void sr_rob_convergence_json(struct cJSON *b, const sr_convergence *c, const char *distance);
+
 #endif

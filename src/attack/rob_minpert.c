@@ -82,21 +82,7 @@ static sr_status mp_convergence(const mp_report *m, cJSON *b, sr_err *err) {
   sr_convergence c;
   sr_status st = sr_convergence_summary(m->trace, NULL, m->nf, m->trace_at, 0.05, &c, err);
   if (st) return st;
-  double at[SR_TRACE_POINTS];
-  for (int k = 0; k < SR_TRACE_POINTS; k++) at[k] = (double)c.at[k];
-  cJSON *cv = cJSON_AddObjectToObject(b, "convergence");
-  cJSON_AddStringToObject(cv, "distance", m->hsj && m->norm == SR_NORM_LINF ? "linf" : "norm_sq_per_dim");
-  cJSON_AddItemToObject(cv, "steps", sr_rob_doubles(at, SR_TRACE_POINTS));
-  cJSON_AddItemToObject(cv, "median", sr_rob_doubles(c.median, SR_TRACE_POINTS));
-  cJSON_AddNumberToObject(cv, "images", (double)c.images);
-  if (isfinite(c.last_drop))
-    cJSON_AddNumberToObject(cv, "last20_drop", c.last_drop);
-  else
-    cJSON_AddNullToObject(cv, "last20_drop");
-  cJSON_AddNumberToObject(cv, "tolerance", c.tol);
-  cJSON_AddBoolToObject(cv, "converged", c.converged);
-  cJSON_AddStringToObject(cv, "rule",
-                          "converged when the last 20% of the steps cut the median by at most 5%");
+  sr_rob_convergence_json(b, &c, m->hsj && m->norm == SR_NORM_LINF ? "linf" : "norm_sq_per_dim");
   return SR_OK;
 }
 

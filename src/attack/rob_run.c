@@ -212,3 +212,21 @@ sr_status sr_rob_levels(const sr_rob_opts *a, const sr_rob_run *r, int noise, do
   for (int i = 0; i < *nl; i++) lv[i] = *nl > 1 ? hi * i / (*nl - 1) : hi;
   return SR_OK;
 }
+
+void sr_rob_convergence_json(cJSON *b, const sr_convergence *c, const char *distance) {
+  double at[SR_TRACE_POINTS];
+  for (int k = 0; k < SR_TRACE_POINTS; k++) at[k] = (double)c->at[k];
+  cJSON *cv = cJSON_AddObjectToObject(b, "convergence");
+  cJSON_AddStringToObject(cv, "distance", distance);
+  cJSON_AddItemToObject(cv, "steps", sr_rob_doubles(at, SR_TRACE_POINTS));
+  cJSON_AddItemToObject(cv, "median", sr_rob_doubles(c->median, SR_TRACE_POINTS));
+  cJSON_AddNumberToObject(cv, "images", (double)c->images);
+  if (isfinite(c->last_drop))
+    cJSON_AddNumberToObject(cv, "last20_drop", c->last_drop);
+  else
+    cJSON_AddNullToObject(cv, "last20_drop");
+  cJSON_AddNumberToObject(cv, "tolerance", c->tol);
+  cJSON_AddBoolToObject(cv, "converged", c->converged);
+  cJSON_AddStringToObject(cv, "rule",
+                          "converged when the last 20% of the steps cut the median by at most 5%");
+}

@@ -117,21 +117,7 @@ static void wb_convergence(const wb_rows *w, const int64_t *at, int l2, cJSON *b
   sr_convergence c;
   sr_err e = {0};
   if (sr_convergence_summary(w->trace, NULL, w->nf, at, 0.05, &c, &e)) return;
-  double steps[SR_TRACE_POINTS];
-  for (int k = 0; k < SR_TRACE_POINTS; k++) steps[k] = (double)c.at[k];
-  cJSON *cv = cJSON_AddObjectToObject(b, "convergence");
-  cJSON_AddStringToObject(cv, "distance", l2 ? "norm_sq_per_dim" : "linf");
-  cJSON_AddItemToObject(cv, "steps", sr_rob_doubles(steps, SR_TRACE_POINTS));
-  cJSON_AddItemToObject(cv, "median", sr_rob_doubles(c.median, SR_TRACE_POINTS));
-  cJSON_AddNumberToObject(cv, "images", (double)c.images);
-  if (isfinite(c.last_drop))
-    cJSON_AddNumberToObject(cv, "last20_drop", c.last_drop);
-  else
-    cJSON_AddNullToObject(cv, "last20_drop");
-  cJSON_AddNumberToObject(cv, "tolerance", c.tol);
-  cJSON_AddBoolToObject(cv, "converged", c.converged);
-  cJSON_AddStringToObject(cv, "rule",
-                          "converged when the last 20% of the steps cut the median by at most 5%");
+  sr_rob_convergence_json(b, &c, l2 ? "norm_sq_per_dim" : "linf");
 }
 
 typedef struct wb_meta {

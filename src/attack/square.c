@@ -257,23 +257,11 @@ static sr_status run_group(sqstate *s, int64_t first, int *fooled, int64_t *iter
   return SR_OK;
 }
 
-typedef struct recheck_args {
-  const float *x;
-  int64_t n;
-  sr_attack_ball ball;
-  sr_attack_result *r;
-} recheck_args;
-
-static sr_status recheck_on(const sr_oracle *orc, void *ctx, sr_err *err) {
-  recheck_args *a = ctx;
-  return sr_attack_recheck(orc, a->x, a->n, &a->ball, a->r, err);
-}
-
 // Fresh forward pass: fooled images must change the prediction and stay in the ball and [0,1].
 static sr_status recheck(sr_amodel *am, const sr_square_opts *o, const float *x, const int32_t *label,
                          int64_t n, sr_attack_result *r, sr_err *err) {
-  recheck_args a = {.x = x, .n = n, .ball = {.norm = o->norm, .eps = o->eps}, .r = r};
-  return sr_with_model_oracle(am, label, recheck_on, &a, err);
+  sr_attack_ball ball = {.norm = o->norm, .eps = o->eps};
+  return sr_recheck_on_model(am, label, x, n, &ball, r, err);
 }
 
 sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_square_opts *o,

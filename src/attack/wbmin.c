@@ -235,17 +235,6 @@ static sr_status run_chunk(sr_amodel *am, const float *x, const int32_t *label, 
   return st;
 }
 
-typedef struct recheck_args {
-  const float *x;
-  int64_t n;
-  sr_attack_result *r;
-} recheck_args;
-
-static sr_status recheck_on(const sr_oracle *orc, void *ctx, sr_err *err) {
-  recheck_args *a = ctx;
-  return sr_attack_recheck(orc, a->x, a->n, NULL, a->r, err);
-}
-
 sr_status sr_wbmin_run(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
                        const sr_wb_algo *algo, uint64_t seed, sr_attack_result *r, sr_err *err) {
   memset(r, 0, sizeof *r);
@@ -274,8 +263,7 @@ sr_status sr_wbmin_run(sr_amodel *am, const float *x, const int32_t *label, int6
   }
   state_free(&s);
   sr_free(dist);
-  recheck_args ra = {.x = x, .n = n, .r = r};
-  if (!st) st = sr_with_model_oracle(am, label, recheck_on, &ra, err);
+  if (!st) st = sr_recheck_on_model(am, label, x, n, NULL, r, err);
   if (st) sr_attack_result_free(r);
   return st;
 }
