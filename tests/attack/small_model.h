@@ -24,4 +24,32 @@ static void small_model(const char *dir, sr_model *m, sr_run_info *info, sr_data
   CHECK_OK(sr_dataset_load(info->data, "test", ds, err), err);
 }
 
+// small_model wrapped for attacks: the wrapper (batch), the first n test images in [0,1] and their clean
+// predictions. Check sr_test_fail_ after it.
+typedef struct small_target {
+  sr_model m;
+  sr_run_info info;
+  sr_dataset ds;
+  sr_amodel am;
+  float *x;
+} small_target;
+
+static inline void small_target_open(const char *dir, int64_t batch, int64_t n, small_target *t,
+                                     int32_t *pred, sr_err *err) {
+  small_model(dir, &t->m, &t->info, &t->ds, err);
+  if (sr_test_fail_) return;
+  CHECK_OK(sr_amodel_init(&t->am, &t->m, t->ds.c, t->info.gray, t->info.mean, t->info.scale, batch, err),
+           err);
+  t->x = sr_alloc((size_t)n * (size_t)t->am.d * sizeof(float));
+  for (int64_t i = 0; i < n * t->am.d; i++) t->x[i] = t->ds.images[i] / 255.0f;
+  CHECK_OK(sr_amodel_predict(&t->am, t->x, n, pred, NULL, err), err);
+}
+
+static inline void small_target_close(small_target *t) {
+  sr_free(t->x);
+  sr_amodel_free(&t->am);
+  sr_dataset_free(&t->ds);
+  sr_model_free(&t->m);
+}
+
 #endif
