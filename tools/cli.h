@@ -34,6 +34,52 @@ int sr_cli_fail(const char *cmd, const sr_err *err);
 // (cli_exec.c).
 int sr_cli_winograd(void);
 
+// simreg import's work (cmd_import.c): MODEL.onnx -> a run directory; also behind --model onnx:PATH.
+typedef struct sr_cli_import {
+  const char *src, *data, *out, *features;
+  int channels, size, gray_flag, color_flag;
+  double mean, scale;
+  const char *by_path;  // config.json's "model" ("onnx:/abs/src.onnx": no copy in out), or NULL: a copy
+  int quiet;            // print nothing on success
+} sr_cli_import;
+// Exit code (0: the run was written); errors are printed as "simreg CMD: ...".
+int sr_cli_import_run(const char *cmd, const sr_cli_import *a);
+
+// --model onnx:PATH instead of RUN for the commands that open a run (cli_model.c): the model is imported as
+// simreg import does (with --data and the pixel-scaling flags) into --run-dir DIR, or into a temporary run
+// (removed by sr_cli_model_done) where the command writes nothing into the run.
+typedef struct sr_cli_model {
+  const char *model;    // --model onnx:PATH (NULL: the command's RUN argument)
+  const char *run_dir;  // --run-dir DIR
+  double mean, scale;   // --input-mean, --input-scale
+  int gray, color;      // --gray, --color
+  char dir[4096];       // the run the command opens
+  int temp;             // dir is temporary
+} sr_cli_model;
+#define SR_CLI_MODEL_INIT \
+  { .mean = 0.0, .scale = 1.0 }
+// The option rows (spliced into a command's sr_opt table).
+// clang-format off
+#define SR_CLI_MODEL_OPTS(mo)                                                                               \
+  {"model", SR_OPT_STRING, &(mo).model, "onnx:PATH: an ONNX model instead of RUN (with --data)", 0, 0, 0},  \
+  {"run-dir", SR_OPT_STRING, &(mo).run_dir,                                                                 \
+   "with --model: the run directory it is imported into (kept; needed where results go into the run)",      \
+   0, 0, 0},                                                                                                \
+  {"input-mean", SR_OPT_DOUBLE, &(mo).mean, "with --model: x' = (x - mean) * scale, x in [0,1] (default 0)", \
+   0, 0, 0},                                                                                                \
+  {"input-scale", SR_OPT_DOUBLE, &(mo).scale, "with --model: (default 1)", 0, 0, 0},                        \
+  {"gray", SR_OPT_FLAG, &(mo).gray, "with --model: feed gray images (channel mean)", 0, 0, 0},              \
+  {"color", SR_OPT_FLAG, &(mo).color, "with --model: feed the dataset's channels as they are", 0, 0, 0}
+// clang-format on
+// After parsing: without --model, checks that no --model flag was given and returns 0. With it: no RUN may be
+// given (*npos == 0), data is required, writes (what the command writes into the run, e.g.
+// "RUN/robustness.json"; NULL: nothing) requires --run-dir; then imports and sets pos[0] = mo->dir, *npos =
+// 1. Returns an exit code (0: go on).
+int sr_cli_model_open(const char *cmd, sr_cli_model *mo, const sr_opt *opts, const char *data,
+                      const char *writes, const char **pos, int *npos);
+// Remove a temporary run (nothing else); safe to call twice.
+void sr_cli_model_done(sr_cli_model *mo);
+
 typedef int (*sr_cmd_fn)(int argc, char **argv);
 // One line per subcommand, defined in cmd_<name>.c and listed in simreg.c's COMMANDS table.
 int sr_cmd_corrupt(int argc, char **argv);

@@ -58,6 +58,7 @@ int sr_cmd_attack(int argc, char **argv) {
   int quiet = 0;
   double seed = 0;
   const char *precision = "f32";
+  sr_cli_model mo = SR_CLI_MODEL_INIT;
   sr_opt opts[] = {
       {"attack", SR_OPT_STRING, &a.attack,
        "noise | fgsm | pgd | transfer | boundary | hsj | fmn | ddn | square | "
@@ -115,15 +116,18 @@ int sr_cmd_attack(int argc, char **argv) {
        4096, 0},
       {"precision", SR_OPT_STRING, &precision,
        "f32 (default) or bf16 mixed precision (bf16 rounding; f32 speed on this engine)", 0, 0, 0},
+      SR_CLI_MODEL_OPTS(mo),
       {0},
   };
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse("attack", "--attack KIND [options] RUN", opts, argc, argv, 2, pos, 1, &npos);
+  int rc = sr_cli_parse("attack", "--attack KIND [options] RUN | --model onnx:PATH --data SPEC --run-dir DIR",
+                        opts, argc, argv, 2, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   a.seed = (uint64_t)seed;
-  if (npos != 1) {
-    fprintf(stderr, "simreg attack: give one run directory (see simreg attack --help)\n");
+  if (npos != 1 && !mo.model) {
+    fprintf(stderr,
+            "simreg attack: give one run directory or --model onnx:PATH (see simreg attack --help)\n");
     return SR_EXIT_USAGE;
   }
   const char *kinds[] = {"noise", "fgsm", "pgd", "transfer", "boundary", "hsj", "square", "fmn", "ddn"};
@@ -165,6 +169,8 @@ int sr_cmd_attack(int argc, char **argv) {
   a.winograd = sr_cli_winograd();
   sr_err err = {0};
   if (sr_precision_parse(precision, &a.precision, &err)) return sr_cli_fail("attack", &err);
+  // an ONNX model is imported into --run-dir first: the results are merged into its robustness.json
+  if ((rc = sr_cli_model_open("attack", &mo, opts, a.data, "RUN/robustness.json", pos, &npos))) return rc;
   // Under mpirun the images are shared out over the ranks; rank 0 reports and writes (docs/SCALING.md).
   if (sr_dist_init(&a.dist, &err)) return sr_cli_fail("attack", &err);
   int root = sr_dist_rank(a.dist) == 0;

@@ -119,6 +119,7 @@ int sr_cmd_fourier_map(int argc, char **argv) {
   double seed = 0;
   int64_t b = SR_BOOT_DEFAULT_B;
   fmap_result res = {0};
+  sr_cli_model mo = SR_CLI_MODEL_INIT;
   sr_opt opts[] = {
       {"images", SR_OPT_I64, &a.images, "the first N images of the split (default 1000)", 1, 1e9, 0},
       {"eps", SR_OPT_STRING, &eps_s,
@@ -137,20 +138,26 @@ int sr_cmd_fourier_map(int argc, char **argv) {
       {"checkpoint", SR_OPT_STRING, &a.which, "best | last (default best)", 0, 0, 0},
       {"data", SR_OPT_STRING, &a.data, "dataset spec (default: the run's)", 0, 0, 0},
       {"quiet", SR_OPT_FLAG, &quiet, "no progress output", 0, 0, 0},
+      SR_CLI_MODEL_OPTS(mo),
       {0},
   };
   a.batch = 256;
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse(CMD, "RUN [options]", opts, argc, argv, 2, pos, 1, &npos);
+  int rc =
+      sr_cli_parse(CMD, "RUN | --model onnx:PATH --data SPEC [options]", opts, argc, argv, 2, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   double eps[FMAP_MAX_EPS];
-  if (npos != 1) return usage_error("give one run directory (see simreg fourier-map --help)%s%s", "", "");
+  if (npos != 1 && !mo.model)
+    return usage_error("give one run directory or --model onnx:PATH (see simreg fourier-map --help)%s%s", "",
+                       "");
   if ((rc = parse_eps(eps_s, eps, &res.o.n_eps))) return rc;
   if (strcmp(channels, "all") && strcmp(channels, "each"))
     return usage_error("--channels must be all or each, not '%s'%s", channels, "");
   if (strcmp(a.which, "best") && strcmp(a.which, "last"))
     return usage_error("--checkpoint must be best or last, not '%s'%s", a.which, "");
+  // an ONNX model: a temporary run with -o, else --run-dir (the maps go to RUN/fourier-map)
+  if ((rc = sr_cli_model_open(CMD, &mo, opts, a.data, out ? NULL : "RUN/fourier-map", pos, &npos))) return rc;
   if (!is_run(pos[0])) return usage_error("'%s' is not a run directory (no %s/config.json)", pos[0], pos[0]);
   char defout[4200];
   if (!out) {
@@ -161,7 +168,7 @@ int sr_cmd_fourier_map(int argc, char **argv) {
   res.o.eps = eps;
   res.o.each = !strcmp(channels, "each");
   res.o.seed = a.seed;
-  res.run = pos[0];
+  res.run = mo.model ? mo.model : pos[0];
   res.checkpoint = a.which;
   res.split = a.split;
   res.out = out;
@@ -170,10 +177,14 @@ int sr_cmd_fourier_map(int argc, char **argv) {
   sr_rob_threads(&a);
   a.winograd = sr_cli_winograd();
   sr_err err = {0};
-  if (sr_dist_init(&a.dist, &err)) return sr_cli_fail(CMD, &err);
+  if (sr_dist_init(&a.dist, &err)) {
+    sr_cli_model_done(&mo);
+    return sr_cli_fail(CMD, &err);
+  }
   res.ranks = sr_dist_size(a.dist);
   if (sr_dist_rank(a.dist) != 0) quiet = 1;
   sr_status st = run_map(&a, quiet, pos[0], &res, &err);
+  sr_cli_model_done(&mo);
   if (st) {
     rc = sr_cli_fail(CMD, &err);
     if (sr_dist_size(a.dist) > 1) sr_dist_abort(a.dist, rc);

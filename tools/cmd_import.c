@@ -11,19 +11,13 @@
 #include "simreg/onnx.h"
 #include "simreg/train.h"
 
-typedef struct import_args {
-  const char *src, *data, *out, *features;
-  int channels, size, gray_flag, color_flag;
-  double mean, scale;
-} import_args;
-
-static cJSON *config_json(const import_args *a, const sr_model *m, const sr_dataset *ds, int gray,
+static cJSON *config_json(const sr_cli_import *a, const sr_model *m, const sr_dataset *ds, int gray,
                           const sr_onnx_info *info) {
   cJSON *j = cJSON_CreateObject(), *reg = NULL, *o = NULL;
   const char *name = strrchr(a->out, '/') ? strrchr(a->out, '/') + 1 : a->out;
   int ok = j != NULL;
   ok = ok && cJSON_AddStringToObject(j, "name", name) &&
-       cJSON_AddStringToObject(j, "model", "onnx:model.onnx");
+       cJSON_AddStringToObject(j, "model", a->by_path ? a->by_path : "onnx:model.onnx");
   if (a->features && strcmp(a->features, "auto"))
     ok = ok && cJSON_AddStringToObject(j, "features", a->features);
   ok = ok && cJSON_AddNumberToObject(j, "width", 1.0) && cJSON_AddStringToObject(j, "dataset", ds->name) &&
@@ -48,7 +42,7 @@ static cJSON *config_json(const import_args *a, const sr_model *m, const sr_data
        cJSON_AddNumberToObject(o, "opset", (double)info->opset) &&
        cJSON_AddStringToObject(o, "input", info->input) &&
        cJSON_AddStringToObject(o, "output", info->output) &&
-       cJSON_AddBoolToObject(o, "softmax_dropped", info->softmax);
+       cJSON_AddStringToObject(o, "scores", sr_scores_name(m->scores));
   if (!ok) {
     cJSON_Delete(j);
     return NULL;
@@ -56,16 +50,19 @@ static cJSON *config_json(const import_args *a, const sr_model *m, const sr_data
   return j;
 }
 
-static sr_status write_run(const import_args *a, const sr_model *m, const sr_dataset *ds, int gray,
+static sr_status write_run(const sr_cli_import *a, const sr_model *m, const sr_dataset *ds, int gray,
                            const sr_onnx_info *info, sr_err *err) {
   char path[4200];
   void *buf;
   size_t n;
   sr_status s = sr_mkdir_p(a->out, err);
-  if (s || (s = sr_read_file(a->src, (size_t)2 << 30, &buf, &n, err))) return s;
-  snprintf(path, sizeof path, "%s/model.onnx", a->out);
-  s = sr_write_file_atomic(path, buf, n, err);
-  sr_free(buf);
+  if (s) return s;
+  if (!a->by_path) {
+    if ((s = sr_read_file(a->src, (size_t)2 << 30, &buf, &n, err))) return s;
+    snprintf(path, sizeof path, "%s/model.onnx", a->out);
+    s = sr_write_file_atomic(path, buf, n, err);
+    sr_free(buf);
+  }
   const char *which[2] = {"best", "last"};
   for (int k = 0; k < 2 && !s; k++) {
     snprintf(path, sizeof path, "%s/%s.safetensors", a->out, which[k]);
@@ -83,10 +80,10 @@ static sr_status write_run(const import_args *a, const sr_model *m, const sr_dat
 }
 
 // Import with the dataset's image size (unless --size) and check channels and classes against it.
-static int run_import(const import_args *a) {
+int sr_cli_import_run(const char *cmd, const sr_cli_import *a) {
   sr_err err = {0};
   sr_dataset ds;
-  if (sr_dataset_load(a->data, "test", &ds, &err)) return sr_cli_fail("import", &err);
+  if (sr_dataset_load(a->data, "test", &ds, &err)) return sr_cli_fail(cmd, &err);
   sr_onnx_opts o = {.in_c = a->channels,
                     .in_h = a->size ? a->size : ds.h,
                     .in_w = a->size ? a->size : ds.w,
@@ -100,26 +97,27 @@ static int run_import(const import_args *a) {
   }
   if (s) {
     sr_dataset_free(&ds);
-    return sr_cli_fail("import", &err);
+    return sr_cli_fail(cmd, &err);
   }
   int gray = a->gray_flag || (!a->color_flag && m.cfg.in_c == 1 && ds.c != 1);
   int rc = 0;
   if ((gray ? 1 : ds.c) != m.cfg.in_c) {
-    fprintf(stderr, "simreg import: %s takes %d channels, %s gives %d%s\n", a->src, m.cfg.in_c, a->data,
+    fprintf(stderr, "simreg %s: %s takes %d channels, %s gives %d%s\n", cmd, a->src, m.cfg.in_c, a->data,
             gray ? 1 : ds.c, gray ? " (--gray)" : "");
     rc = SR_EXIT_USAGE;
   } else if (m.cfg.classes != ds.num_classes) {
-    fprintf(stderr, "simreg import: %s has %d outputs, %s has %d classes\n", a->src, m.cfg.classes, a->data,
+    fprintf(stderr, "simreg %s: %s has %d outputs, %s has %d classes\n", cmd, a->src, m.cfg.classes, a->data,
             ds.num_classes);
     rc = SR_EXIT_USAGE;
   } else if (write_run(a, &m, &ds, gray, &info, &err)) {
-    rc = sr_cli_fail("import", &err);
-  } else {
+    rc = sr_cli_fail(cmd, &err);
+  } else if (!a->quiet) {
     printf(
         "imported %s (opset %lld): %d nodes, %lld parameters, input %dx%dx%d, %d classes%s -> %s\nfeature "
         "layers:",
         a->src, (long long)info.opset, m.n_nodes, (long long)m.n_params, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w,
-        m.cfg.classes, info.softmax ? " (final Softmax dropped: logits)" : "", a->out);
+        m.cfg.classes, info.softmax ? " (final Softmax: kept for scores, decisions on the logits)" : "",
+        a->out);
     for (int f = 0; f < m.n_feat; f++) printf(" %s", m.feat_name[f]);
     printf("\n");
   }
@@ -129,7 +127,7 @@ static int run_import(const import_args *a) {
 }
 
 int sr_cmd_import(int argc, char **argv) {
-  import_args a = {.mean = 0.0, .scale = 1.0};
+  sr_cli_import a = {.mean = 0.0, .scale = 1.0};
   sr_opt opts[] = {
       {"data", SR_OPT_STRING, &a.data, "dataset spec the model classifies (required; e.g. cifar10:DIR)", 0, 0,
        0},
@@ -160,5 +158,5 @@ int sr_cmd_import(int argc, char **argv) {
     return SR_EXIT_USAGE;
   }
   a.src = pos[0];
-  return run_import(&a);
+  return sr_cli_import_run("import", &a);
 }

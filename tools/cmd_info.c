@@ -60,6 +60,7 @@ int sr_cmd_info(int argc, char **argv) {
     cJSON_AddStringToObject(j, "model", arch);
     cJSON_AddNumberToObject(j, "parameters", (double)m.n_params);
     cJSON_AddNumberToObject(j, "flops_per_image", (double)sr_model_flops(&m));
+    cJSON_AddStringToObject(j, "scores", sr_scores_name(m.scores));
     for (int i = 0; i < m.n_nodes; i++) {
       cJSON *l = cJSON_CreateObject();
       cJSON_AddStringToObject(l, "op", op_name(m.nodes[i].op));
@@ -91,6 +92,9 @@ int sr_cmd_info(int argc, char **argv) {
         sr_model_flops(&m) / 1e6);
     for (int k = 0; k < m.n_feat; k++) printf(" %s", m.feat_name[k]);
     printf("\n");
+    if (m.scores != SR_SCORES_LOGITS)
+      printf("scores: %s of the logits (the graph's final node; decisions on the logits)\n",
+             sr_scores_name(m.scores));
   }
   sr_model_free(&m);
   return 0;

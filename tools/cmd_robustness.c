@@ -172,6 +172,7 @@ int sr_cmd_robustness(int argc, char **argv) {
   s.a.repeats = 5;
   const char *name = NULL;
   double seed = 0;
+  sr_cli_model mo = SR_CLI_MODEL_INIT;
   sr_opt opts[] = {
       {"suite", SR_OPT_STRING, &name, "protocol to run: paper (required)", 0, 0, 0},
       {"source", SR_OPT_STRING, &s.source,
@@ -209,12 +210,14 @@ int sr_cmd_robustness(int argc, char **argv) {
       {"threads", SR_OPT_INT, &s.a.threads,
        "OpenMP threads (default: all cores; 1 is often faster for the small batches of decision attacks)", 1,
        4096, 0},
+      SR_CLI_MODEL_OPTS(mo),
       {0},
   };
   const char *runs[MAX_RUNS];
   int nruns;
-  int rc = sr_cli_parse("robustness", "--suite paper [options] RUN...", opts, argc, argv, 2, runs, MAX_RUNS,
-                        &nruns);
+  int rc = sr_cli_parse("robustness",
+                        "--suite paper [options] RUN... | --model onnx:PATH --data SPEC --run-dir DIR", opts,
+                        argc, argv, 2, runs, MAX_RUNS, &nruns);
   if (rc) return rc < 0 ? 0 : rc;
   s.a.seed = (uint64_t)seed;
   if (!name || strcmp(name, "paper")) {
@@ -232,7 +235,7 @@ int sr_cmd_robustness(int argc, char **argv) {
             s.minimal_eps, SR_ROB_MAX_LEVELS);
     return SR_EXIT_USAGE;
   }
-  if (nruns < 1) {
+  if (nruns < 1 && !mo.model) {
     fprintf(stderr, "simreg robustness: give at least one run directory (see simreg robustness --help)\n");
     return SR_EXIT_USAGE;
   }
@@ -240,6 +243,9 @@ int sr_cmd_robustness(int argc, char **argv) {
     fprintf(stderr, "simreg robustness: --checkpoint must be best or last, not '%s'\n", s.a.which);
     return SR_EXIT_USAGE;
   }
+  // an ONNX model is imported into --run-dir first (its RUN/robustness.json gets the results)
+  if ((rc = sr_cli_model_open("robustness", &mo, opts, s.a.data, "RUN/robustness.json", runs, &nruns)))
+    return rc;
   // check every directory before hours of work start
   for (int k = 0; k <= nruns; k++) {
     const char *dir = k < nruns ? runs[k] : s.source;

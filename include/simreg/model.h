@@ -44,6 +44,10 @@ typedef enum sr_act {
   SR_ACT_TANH
 } sr_act;
 
+// A model's scores (sr_model_scores): its logits, or a softmax / log-softmax of them: what an imported graph
+// that ends in Softmax / LogSoftmax returns. Decisions (argmax), losses and attacks always use the logits.
+typedef enum sr_scores { SR_SCORES_LOGITS, SR_SCORES_SOFTMAX, SR_SCORES_LOG_SOFTMAX } sr_scores;
+
 typedef struct sr_node {
   sr_op op;
   int in[2];              // producer nodes (-1: none)
@@ -121,6 +125,7 @@ typedef struct sr_model {
   // data-parallel ranks with this in-place allreduce of doubles, so it normalises with the whole batch.
   sr_status (*bn_allreduce)(void *ctx, double *buf, int64_t n, sr_err *err);
   void *bn_allreduce_ctx;
+  sr_scores scores;  // what sr_model_scores returns (the importer sets it; 0: logits)
 } sr_model;
 
 // ---- building (graph API; the zoo below uses it) ----
@@ -226,6 +231,12 @@ void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s);
 // Convenience: the model's cached plan for batch n (created on first use, at most SR_MAX_INFERS kept), run.
 sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err);
 void sr_model_free_infers(sr_model *m);
+// The model's scores for n images (n x classes): sr_model_infer's logits with m->scores applied, e.g. the
+// probabilities of a graph imported with its final Softmax. Argmax is the same as the logits'.
+sr_status sr_model_scores(sr_model *m, const float *x, int64_t n, float *out, sr_err *err);
+// z (n x k logits, in place) -> the scores s (softmax / log-softmax in double, rounded to float).
+void sr_scores_apply(sr_scores s, float *z, int64_t n, int k);
+const char *sr_scores_name(sr_scores s);  // "logits", "softmax", "log_softmax"
 
 // ---- precision ----
 // --precision f32 | bf16. bf16 is mixed precision: activations, activation gradients (the input gradient

@@ -463,6 +463,14 @@ static sr_status node(ctx *c, int last) {
   if (!strcmp(op, "Pad")) return op_pad(c);
   if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
     if (!last) return unsupported(c, "a Softmax that is not the last node");
+    // only over all the classes: axis 1 or -1 of a 2-D output; of a 4-D one axis 1 where H = W = 1 (opsets
+    // below 13 flatten from the axis, 13 and up take that one axis)
+    int64_t axis = sr_oattr_int(c->nd, "axis", c->im->opset < 13 ? 1 : -1);
+    const sr_node *y = &c->m->nodes[c->m->n_nodes - 1];
+    int two_d = y->op == SR_OP_LINEAR || y->op == SR_OP_FLATTEN;
+    int classes =
+        two_d ? axis == 1 || axis == -1 : axis == 1 && (c->im->opset < 13 || (y->h == 1 && y->w == 1));
+    if (!classes) return unsupported(c, "a Softmax over another axis than the classes");
     return op_passthrough(c);
   }
   return unsupported(c, "operator not supported");
@@ -625,12 +633,15 @@ sr_status sr_onnx_build(sr_oimp *im, const sr_onnx_opts *opts, sr_model *m, sr_o
   sr_rng_seed(&rng, 0, 0);
   if ((s = sr_model_finalize(m, &rng, err))) return sr_err_context(err, "%s", im->path);
   apply_fills(im, m);
+  // a final Softmax / LogSoftmax runs as no node (decisions use the logits) but gives the model's scores
+  const char *last = g->n_node ? g->node[g->n_node - 1]->op_type : NULL;
+  if (last && !strcmp(last, "Softmax")) m->scores = SR_SCORES_SOFTMAX;
+  if (last && !strcmp(last, "LogSoftmax")) m->scores = SR_SCORES_LOG_SOFTMAX;
   if (info) {
     memset(info, 0, sizeof *info);
     info->ir_version = im->mp->ir_version;
     info->opset = im->opset;
-    const char *last = g->n_node ? g->node[g->n_node - 1]->op_type : "";
-    info->softmax = last && (!strcmp(last, "Softmax") || !strcmp(last, "LogSoftmax"));
+    info->softmax = m->scores != SR_SCORES_LOGITS;
     snprintf(info->input, sizeof info->input, "%s", in_name);
     snprintf(info->output, sizeof info->output, "%s", g->output[0]->name);
   }

@@ -283,6 +283,19 @@ def seed_references(seeds, out):
         np.save(os.path.join(out, "seed_%s_dx.npy" % name), x.grad.numpy())
 
 
+def softmax_variant(out):
+    """softnet.onnx: normnet.onnx with a final Softmax over the classes (simreg keeps it for scores, decides
+    on the logits; its logits are normnet's)."""
+    from onnx import helper
+
+    m = onnx.load(os.path.join(out, "normnet.onnx"))
+    last = m.graph.output[0].name
+    m.graph.node[-1].output[0] = last + "_logits"
+    m.graph.node.append(helper.make_node("Softmax", [last + "_logits"], [last], axis=1, name="/Softmax"))
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, "softnet.onnx"))
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--seed-references":
         seed_references(sys.argv[2], sys.argv[3])
@@ -298,6 +311,7 @@ def main():
     for i, (name, cls) in enumerate(nets):
         torch.manual_seed(100 + i)
         make(name, cls(), out, 200 + i)
+    softmax_variant(out)
 
 
 if __name__ == "__main__":
