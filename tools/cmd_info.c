@@ -15,7 +15,8 @@ static const char *op_name(sr_op op) {
 }
 
 static int64_t node_params(const sr_node *nd) {
-  if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k + (nd->bias ? nd->c : 0);
+  if (nd->op == SR_OP_CONV)
+    return (int64_t)nd->c * (nd->ic / sr_conv_groups(nd)) * nd->k * nd->k + (nd->bias ? nd->c : 0);
   if (nd->op == SR_OP_LINEAR) return (int64_t)nd->c * nd->ic * nd->ih * nd->iw + (nd->bias ? nd->c : 0);
   if (nd->op == SR_OP_BN) return 2LL * nd->c;
   return 0;

@@ -13,11 +13,13 @@ extern "C" {
 // Output size of a conv/pool along one axis, PyTorch's floor rule.
 static inline int sr_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
-// x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
+// x: (N,C,H,W)  w: (O,C/groups,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
 typedef struct sr_conv_shape {
   int n, c, h, w;  // input
   int o, k;        // output channels, kernel k x k
   int stride, pad;
+  int groups, dil;  // 0 or 1: dense, undilated
+  const int *pads;  // top, left, bottom, right, or NULL: pad on every side
 } sr_conv_shape;
 void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b,
                            const sr_conv_shape *s);

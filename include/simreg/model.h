@@ -54,6 +54,8 @@ typedef struct sr_node {
   int c, h, w;            // output shape of one image (linear/flatten: h = w = 1)
   int ic, ih, iw;         // shape of input 0 (one image)
   int k, stride, pad;     // conv / pooling
+  int groups, dil;        // conv: groups (1: dense; ic: depthwise), dilation (1: none)
+  int pads[4];            // conv: padding top, left, bottom, right (pad = pads[0])
   int bias;               // conv / linear: has a bias
   int64_t p_w, p_b;       // offsets in params: weight/bias, or BN gamma/beta (-1: none)
   int64_t s_mean, s_var;  // BN: offsets of running mean/var in state
@@ -63,6 +65,14 @@ typedef struct sr_node {
   double alpha, beta;     // SR_OP_ACT: its parameters
   char name[48];          // PyTorch module path, e.g. "layer1.0.conv1"
 } sr_node;
+
+// A conv node's geometry; nodes built by hand with only k, stride, pad (groups, dil, pads 0) read as dense,
+// undilated and padded by pad on every side.
+static inline int sr_conv_groups(const sr_node *nd) { return nd->groups > 1 ? nd->groups : 1; }
+static inline int sr_conv_dil(const sr_node *nd) { return nd->dil > 1 ? nd->dil : 1; }
+static inline int sr_conv_pad(const sr_node *nd, int side) {  // side: 0 top, 1 left, 2 bottom, 3 right
+  return nd->pads[0] | nd->pads[1] | nd->pads[2] | nd->pads[3] ? nd->pads[side] : nd->pad;
+}
 
 // A named tensor of the model, in PyTorch state_dict order and naming.
 typedef struct sr_tensor_info {
@@ -131,6 +141,13 @@ typedef struct sr_model {
 // ---- building (graph API; the zoo below uses it) ----
 sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err);  // adds the input node 0
 int sr_graph_conv(sr_model *m, int in, int out_c, int k, int stride, int pad, int bias, const char *name);
+// A convolution of any geometry (imported graphs): k x k kernel, one stride, dilation, groups (in and out
+// channels divisible by them), asymmetric padding (top, left, bottom, right, each < the dilated kernel).
+typedef struct sr_conv_geom {
+  int k, stride, dil, groups;
+  int pads[4];
+} sr_conv_geom;
+int sr_graph_conv_geom(sr_model *m, int in, int out_c, const sr_conv_geom *g, int bias, const char *name);
 int sr_graph_bn(sr_model *m, int in, const char *name);
 int sr_graph_relu(sr_model *m, int in);
 int sr_graph_maxpool(sr_model *m, int in, int k, int stride, int pad);

@@ -120,9 +120,9 @@ sr_status sr_node_outputs(sr_tape *t, int i, const dnnl_memory_desc_t *md, sr_er
 // training without dx).
 dnnl_memory_t sr_diff_target(sr_tape *t, int i, int k);
 void sr_diff_done(sr_tape *t, int i, int k);
-// Weights of a conv (O*C*K*K) or linear (O*fan_in) node; 0 for the others.
+// Weights of a conv (O*(C/groups)*K*K) or linear (O*fan_in) node; 0 for the others.
 static inline int64_t sr_node_weight_count(const sr_node *nd) {
-  if (nd->op == SR_OP_CONV) return (int64_t)nd->c * nd->ic * nd->k * nd->k;
+  if (nd->op == SR_OP_CONV) return (int64_t)nd->c * (nd->ic / sr_conv_groups(nd)) * nd->k * nd->k;
   return nd->op == SR_OP_LINEAR ? (int64_t)nd->c * nd->ic * nd->ih * nd->iw : 0;
 }
 // Float pointers into params/grads for node parameters: the f32 master parameters. bf16 weights are rounded

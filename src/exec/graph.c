@@ -97,20 +97,38 @@ static int push(sr_model *m, sr_op op, int in, int c, int h, int w, const char *
 }
 
 int sr_graph_conv(sr_model *m, int in, int out_c, int k, int stride, int pad, int bias, const char *name) {
-  if (in < 0 || in >= m->n_nodes || k < 1 || stride < 1 || pad < 0 || pad >= k) return -1;
+  sr_conv_geom g = {.k = k, .stride = stride, .dil = 1, .groups = 1, .pads = {pad, pad, pad, pad}};
+  return sr_graph_conv_geom(m, in, out_c, &g, bias, name);
+}
+
+// Output size of one dimension: floor((n + pad_begin + pad_end - dilated kernel) / stride) + 1.
+static int conv_out(int n, const sr_conv_geom *g, int begin, int end) {
+  int64_t span = (int64_t)g->dil * (g->k - 1) + 1, in = (int64_t)n + begin + end;
+  return in < span ? -1 : (int)((in - span) / g->stride + 1);
+}
+
+int sr_graph_conv_geom(sr_model *m, int in, int out_c, const sr_conv_geom *g, int bias, const char *name) {
+  if (in < 0 || in >= m->n_nodes || g->k < 1 || g->stride < 1 || g->dil < 1 || g->groups < 1) return -1;
+  int64_t span = (int64_t)g->dil * (g->k - 1) + 1;
+  for (int s = 0; s < 4; s++)
+    if (g->pads[s] < 0 || g->pads[s] >= span) return -1;
   const sr_node *p = &m->nodes[in];
-  if (p->op == SR_OP_LINEAR || p->op == SR_OP_FLATTEN) return -1;
-  int oh = sr_out_size(p->h, k, stride, pad), ow = sr_out_size(p->w, k, stride, pad);
-  int ic = p->c;
+  if (p->op == SR_OP_LINEAR || p->op == SR_OP_FLATTEN || p->c % g->groups || out_c % g->groups) return -1;
+  int oh = conv_out(p->h, g, g->pads[0], g->pads[2]), ow = conv_out(p->w, g, g->pads[1], g->pads[3]);
+  if (oh < 1 || ow < 1) return -1;
+  int icg = p->c / g->groups;
   int i = push(m, SR_OP_CONV, in, out_c, oh, ow, name);
   if (i < 0) return -1;
   sr_node *nd = &m->nodes[i];
-  nd->k = k;
-  nd->stride = stride;
-  nd->pad = pad;
+  nd->k = g->k;
+  nd->stride = g->stride;
+  nd->pad = g->pads[0];
+  nd->groups = g->groups;
+  nd->dil = g->dil;
+  memcpy(nd->pads, g->pads, sizeof nd->pads);
   nd->bias = bias;
-  int64_t ws[4] = {out_c, ic, k, k}, bs[1] = {out_c};
-  nd->p_w = take_params(m, (int64_t)out_c * ic * k * k);
+  int64_t ws[4] = {out_c, icg, g->k, g->k}, bs[1] = {out_c};
+  nd->p_w = take_params(m, (int64_t)out_c * icg * g->k * g->k);
   if (add_tensor(m, name, "weight", 0, nd->p_w, 4, ws)) return -1;
   if (bias) {
     nd->p_b = take_params(m, out_c);
@@ -277,7 +295,8 @@ sr_status sr_model_finalize(sr_model *m, sr_rng *rng, sr_err *err) {
   for (int i = 1; i < m->n_nodes; i++) {
     sr_node *nd = &m->nodes[i];
     if (nd->op == SR_OP_CONV || nd->op == SR_OP_LINEAR) {
-      int64_t fan_in = (int64_t)nd->ic * (nd->op == SR_OP_CONV ? nd->k * nd->k : nd->ih * nd->iw);
+      int64_t fan_in = nd->op == SR_OP_CONV ? (int64_t)(nd->ic / sr_conv_groups(nd)) * nd->k * nd->k
+                                            : (int64_t)nd->ic * nd->ih * nd->iw;
       double bound = 1.0 / sqrt((double)fan_in);
       init_uniform(m->params + nd->p_w, (int64_t)nd->c * fan_in, bound, rng);
       if (nd->bias) init_uniform(m->params + nd->p_b, nd->c, bound, rng);

@@ -213,7 +213,7 @@ static int64_t max_conv_weights(const sr_model *m) {
   int64_t mx = 1;
   for (int i = 1; i < m->n_nodes; i++) {
     const sr_node *nd = &m->nodes[i];
-    int64_t c = nd->op == SR_OP_CONV ? (int64_t)nd->c * nd->ic * nd->k * nd->k : 0;
+    int64_t c = nd->op == SR_OP_CONV ? sr_node_weight_count(nd) : 0;
     mx = c > mx ? c : mx;
   }
   return mx;

@@ -25,8 +25,11 @@
 // (16 channels, 4 tiles: 0.3x, 10 us) where the fixed cost of 36 GEMM calls dominates.
 int sr_wino_eligible(const sr_node *nd, int64_t n) {
   int64_t tiles = n * ((nd->h + SR_WINO_M - 1) / SR_WINO_M) * ((nd->w + SR_WINO_M - 1) / SR_WINO_M);
-  return nd->op == SR_OP_CONV && nd->k == 3 && nd->stride == 1 && nd->pad == 1 && nd->ic % L == 0 &&
-         nd->c % L == 0 && nd->ic >= 16 && nd->c >= 16 && tiles >= 4 && tiles * nd->ic * nd->c >= (1 << 14);
+  int pad1 = 1;
+  for (int s = 0; s < 4; s++) pad1 &= sr_conv_pad(nd, s) == 1;
+  return nd->op == SR_OP_CONV && nd->k == 3 && nd->stride == 1 && pad1 && sr_conv_groups(nd) == 1 &&
+         sr_conv_dil(nd) == 1 && nd->ic % L == 0 && nd->c % L == 0 && nd->ic >= 16 && nd->c >= 16 &&
+         tiles >= 4 && tiles * nd->ic * nd->c >= (1 << 14);
 }
 
 // Tiles per block. A block's V (36 x tb x C) and M (36 x tb x K) stay within ~4 MiB (Zen 3: 512 KiB L2

@@ -179,28 +179,81 @@ static int is_spatial(const sr_node *n) { return n->op != SR_OP_LINEAR && n->op 
 static int needs_flatten(const sr_node *n) { return is_spatial(n) && (n->h != 1 || n->w != 1); }
 
 // ---- operators ----
+static int attr_is(const Onnx__AttributeProto *a, const char *v) {
+  return a && a->has_s && a->s.len == strlen(v) && !memcmp(a->s.data, v, a->s.len);
+}
+
+// SAME_UPPER / SAME_LOWER: the output is ceil(n / stride); the odd pixel of padding goes to the end (UPPER)
+// or the beginning (LOWER).
+static void same_pads(int n, const sr_conv_geom *g, int lower, int *begin, int *end) {
+  int64_t out = ((int64_t)n + g->stride - 1) / g->stride;
+  int64_t total = (out - 1) * g->stride + (int64_t)g->dil * (g->k - 1) + 1 - n;
+  if (total < 0) total = 0;
+  *begin = (int)(lower ? total - total / 2 : total / 2);
+  *end = (int)(total - *begin);
+}
+
+// Conv's geometry: a square kernel, equal strides and dilations, pads [top, left, bottom, right] as given or
+// from auto_pad.
+static sr_status conv_geom(ctx *c, int64_t kdef, const sr_node *in, sr_conv_geom *g) {
+  const Onnx__AttributeProto *ks = sr_oattr(c->nd, "kernel_shape"), *st = sr_oattr(c->nd, "strides"),
+                             *pd = sr_oattr(c->nd, "pads"), *dl = sr_oattr(c->nd, "dilations");
+  const Onnx__AttributeProto *ap = sr_oattr(c->nd, "auto_pad");
+  int64_t k = kdef, s = 1, d = 1, p[4] = {0, 0, 0, 0};
+  if (ks && (ks->n_ints != 2 || ks->ints[0] != ks->ints[1]))
+    return unsupported(c, "a non-square or non-2-D kernel");
+  if (ks) k = ks->ints[0];
+  if (st && (st->n_ints != 2 || st->ints[0] != st->ints[1])) return unsupported(c, "unequal strides");
+  if (st) s = st->ints[0];
+  if (dl && (dl->n_ints != 2 || dl->ints[0] != dl->ints[1])) return unsupported(c, "unequal dilations");
+  if (dl) d = dl->ints[0];
+  if (pd && pd->n_ints != 4) return unsupported(c, "pads not of a 2-D window");
+  for (int j = 0; pd && j < 4; j++) p[j] = pd->ints[j];
+  if (k < 1 || k > 1024 || s < 1 || s > 1024 || d < 1 || d > 1024)
+    return bad_shape(c, "absurd kernel, stride or dilation");
+  for (int j = 0; j < 4; j++)
+    if (p[j] < 0 || p[j] > 1024) return bad_shape(c, "absurd pads");
+  *g = (sr_conv_geom){.k = (int)k, .stride = (int)s, .dil = (int)d, .groups = 1};
+  for (int j = 0; j < 4; j++) g->pads[j] = (int)p[j];
+  int upper = attr_is(ap, "SAME_UPPER"), lower = attr_is(ap, "SAME_LOWER");
+  if (ap && ap->has_s && ap->s.len && !attr_is(ap, "NOTSET") && !attr_is(ap, "VALID") && !upper && !lower)
+    return unsupported(c, "an unknown auto_pad");
+  if (attr_is(ap, "VALID")) memset(g->pads, 0, sizeof g->pads);
+  if (upper || lower) {
+    same_pads(in->h, g, lower, &g->pads[0], &g->pads[2]);
+    same_pads(in->w, g, lower, &g->pads[1], &g->pads[3]);
+  }
+  return SR_OK;
+}
+
 static sr_status op_conv(ctx *c) {
   int x = in_node(c, 0), w = in_const_idx(c, 1), b = in_const_idx(c, 2);
   if (x < 0 || w < 0) return unsupported(c, "the input must be a tensor and the weights an initializer");
   if (c->nd->n_input > 2 && c->nd->input[2][0] && b < 0)
     return unsupported(c, "a bias that is not an initializer");
-  if (sr_oattr_int(c->nd, "group", 1) != 1) return unsupported(c, "grouped convolution (group > 1)");
   const sr_oconst *W = &c->im->consts[w];
   if (W->ndim != 4) return bad_shape(c, "weights are not 4-D");
-  int k, s, p;
-  sr_status e = window(c, W->dims[2], &k, &s, &p);
-  if (e) return e;
   sr_node *in = &c->m->nodes[x];
   if (!is_spatial(in)) return bad_shape(c, "input is not an image tensor");
-  if (W->dims[1] != in->c || W->dims[2] != k || W->dims[3] != k || W->dims[0] < 1 || W->dims[0] > 65536)
+  sr_conv_geom g;
+  sr_status e = conv_geom(c, W->dims[2], in, &g);
+  if (e) return e;
+  int64_t groups = sr_oattr_int(c->nd, "group", 1);
+  if (groups < 1 || groups > in->c || in->c % groups || W->dims[0] % groups)
+    return bad_shape(c, "group does not divide the input and output channels");
+  g.groups = (int)groups;
+  int k = g.k;
+  if (W->dims[1] != in->c / groups || W->dims[2] != k || W->dims[3] != k || W->dims[0] < 1 ||
+      W->dims[0] > 65536)
     return bad_shape(c, "weights do not fit the input channels or the kernel");
-  if (p >= k) return unsupported(c, "padding as large as the kernel");
+  for (int j = 0; j < 4; j++)
+    if (g.pads[j] >= g.dil * (k - 1) + 1) return unsupported(c, "padding as large as the (dilated) kernel");
   int o = (int)W->dims[0];
-  int i = sr_graph_conv(c->m, x, o, k, s, p, b >= 0, c->nd->name);
+  int i = sr_graph_conv_geom(c->m, x, o, &g, b >= 0, c->nd->name);
   if (i < 0) return set_out(c, i);
   sr_node *nd = &c->m->nodes[i];
   int ti = c->m->n_tensors - (b >= 0 ? 2 : 1);
-  if ((e = fill(c, 0, nd->p_w, (int64_t)o * in->c * k * k, w, ti, 0, 0, 0, 1.0))) return e;
+  if ((e = fill(c, 0, nd->p_w, (int64_t)o * (in->c / groups) * k * k, w, ti, 0, 0, 0, 1.0))) return e;
   if (b >= 0 && (e = fill(c, 0, nd->p_b, o, b, ti + 1, 0, 0, 0, 1.0))) return e;
   return set_out(c, i);
 }
@@ -235,7 +288,7 @@ static sr_status op_pool(ctx *c, int max) {
   if (c->nd->n_output > 1) return unsupported(c, "MaxPool's indices output");
   if (sr_oattr_int(c->nd, "ceil_mode", 0)) return unsupported(c, "ceil_mode 1");
   if (sr_oattr_int(c->nd, "storage_order", 0)) return unsupported(c, "storage_order 1");
-  int k, s, p;
+  int k = 0, s = 1, p = 0;  // set by window() on success (gcc cannot tell once it is not inlined)
   sr_status e = window(c, 0, &k, &s, &p);
   if (e) return e;
   if (!sr_oattr(c->nd, "kernel_shape")) return bad_shape(c, "no kernel_shape");

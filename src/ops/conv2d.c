@@ -6,54 +6,79 @@
 #include "exec/infer.h"
 #include "kernels/winograd.h"
 
-// x: (N,C,H,W)  w: (O,C,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW)
+// The reference kernels' view of a shape: groups, dilation and the four paddings resolved.
+typedef struct ref_geom {
+  int G, D, Cg, Og, pt, pl, OH, OW;
+} ref_geom;
+
+static ref_geom ref_geom_of(const sr_conv_shape *s) {
+  ref_geom g = {.G = s->groups > 1 ? s->groups : 1, .D = s->dil > 1 ? s->dil : 1};
+  int pt = s->pads ? s->pads[0] : s->pad, pl = s->pads ? s->pads[1] : s->pad;
+  int pb = s->pads ? s->pads[2] : s->pad, pr = s->pads ? s->pads[3] : s->pad;
+  int span = g.D * (s->k - 1) + 1;
+  g.Cg = s->c / g.G;
+  g.Og = s->o / g.G;
+  g.pt = pt;
+  g.pl = pl;
+  g.OH = (s->h + pt + pb - span) / s->stride + 1;
+  g.OW = (s->w + pl + pr - span) / s->stride + 1;
+  return g;
+}
+
+// x: (N,C,H,W)  w: (O,C/G,K,K)  b: (O) or NULL  ->  y: (N,O,OH,OW); output o reads channels of group o / Og
 void sr_conv2d_forward_ref(double *y, const double *x, const double *w, const double *b,
                            const sr_conv_shape *s) {
-  const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride, pad = s->pad;
-  int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
+  const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride;
+  const ref_geom g = ref_geom_of(s);
+  const int OH = g.OH, OW = g.OW;
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++)
       for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
           double acc = b ? b[o] : 0.0;
-          for (int c = 0; c < C; c++)
+          for (int cg = 0; cg < g.Cg; cg++) {
+            int c = o / g.Og * g.Cg + cg;
             for (int kh = 0; kh < K; kh++) {
-              int ih = oh * stride - pad + kh;
+              int ih = oh * stride - g.pt + kh * g.D;
               if (ih < 0 || ih >= H) continue;
               for (int kw = 0; kw < K; kw++) {
-                int iw = ow * stride - pad + kw;
+                int iw = ow * stride - g.pl + kw * g.D;
                 if (iw < 0 || iw >= W) continue;
-                acc +=
-                    x[(((int64_t)n * C + c) * H + ih) * W + iw] * w[(((int64_t)o * C + c) * K + kh) * K + kw];
+                acc += x[(((int64_t)n * C + c) * H + ih) * W + iw] *
+                       w[(((int64_t)o * g.Cg + cg) * K + kh) * K + kw];
               }
             }
+          }
           y[(((int64_t)n * O + o) * OH + oh) * OW + ow] = acc;
         }
 }
 
 void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
                             const double *w, const sr_conv_shape *s) {
-  const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride, pad = s->pad;
-  int OH = sr_out_size(H, K, stride, pad), OW = sr_out_size(W, K, stride, pad);
+  const int N = s->n, C = s->c, H = s->h, W = s->w, O = s->o, K = s->k, stride = s->stride;
+  const ref_geom g = ref_geom_of(s);
+  const int OH = g.OH, OW = g.OW;
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++)
       for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
-          double g = dy[(((int64_t)n * O + o) * OH + oh) * OW + ow];
-          if (db) db[o] += g;
-          for (int c = 0; c < C; c++)
+          double gy = dy[(((int64_t)n * O + o) * OH + oh) * OW + ow];
+          if (db) db[o] += gy;
+          for (int cg = 0; cg < g.Cg; cg++) {
+            int c = o / g.Og * g.Cg + cg;
             for (int kh = 0; kh < K; kh++) {
-              int ih = oh * stride - pad + kh;
+              int ih = oh * stride - g.pt + kh * g.D;
               if (ih < 0 || ih >= H) continue;
               for (int kw = 0; kw < K; kw++) {
-                int iw = ow * stride - pad + kw;
+                int iw = ow * stride - g.pl + kw * g.D;
                 if (iw < 0 || iw >= W) continue;
                 int64_t xi = (((int64_t)n * C + c) * H + ih) * W + iw;
-                int64_t wi = (((int64_t)o * C + c) * K + kh) * K + kw;
-                if (dw) dw[wi] += g * x[xi];
-                if (dx) dx[xi] += g * w[wi];
+                int64_t wi = (((int64_t)o * g.Cg + cg) * K + kh) * K + kw;
+                if (dw) dw[wi] += gy * x[xi];
+                if (dx) dx[xi] += gy * w[wi];
               }
             }
+          }
         }
 }
 
@@ -65,7 +90,10 @@ static sr_conv_shape shape_of(const sr_node *nd, int64_t n) {
                          .o = nd->c,
                          .k = nd->k,
                          .stride = nd->stride,
-                         .pad = nd->pad};
+                         .pad = nd->pad,
+                         .groups = sr_conv_groups(nd),
+                         .dil = sr_conv_dil(nd),
+                         .pads = nd->pads[0] | nd->pads[1] | nd->pads[2] | nd->pads[3] ? nd->pads : NULL};
 }
 
 static void ref_fwd(const sr_ref_io *io) {
@@ -82,7 +110,7 @@ static void ref_bwd(const sr_ref_io *io) {
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
-  return 2LL * nd->c * nd->h * nd->w * in->c * nd->k * nd->k;
+  return 2LL * nd->c * nd->h * nd->w * (in->c / sr_conv_groups(nd)) * nd->k * nd->k;
 }
 
 // ---- oneDNN ----
@@ -115,12 +143,26 @@ enum {
   M_DDW
 };
 
-static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *pl, int64_t *pr) {
+// Strides, dilations (oneDNN counts d - 1) and the paddings. oneDNN wants the bottom/right padding that makes
+// the output size exact (PyTorch and ONNX floor), so it is derived from the output size.
+static void conv_geometry(const sr_node *nd, int64_t *st, int64_t *dl, int64_t *pl, int64_t *pr) {
+  int64_t span = (int64_t)sr_conv_dil(nd) * (nd->k - 1) + 1;
   st[0] = st[1] = nd->stride;
-  pl[0] = pl[1] = nd->pad;
-  // oneDNN wants the right padding that makes the output size exact (PyTorch floors).
-  pr[0] = (int64_t)(nd->h - 1) * nd->stride + nd->k - nd->ih - nd->pad;
-  pr[1] = (int64_t)(nd->w - 1) * nd->stride + nd->k - nd->iw - nd->pad;
+  dl[0] = dl[1] = sr_conv_dil(nd) - 1;
+  pl[0] = sr_conv_pad(nd, 0);
+  pl[1] = sr_conv_pad(nd, 1);
+  pr[0] = (int64_t)(nd->h - 1) * nd->stride + span - nd->ih - pl[0];
+  pr[1] = (int64_t)(nd->w - 1) * nd->stride + span - nd->iw - pl[1];
+}
+
+// Weight dims: (O, C, K, K), or (G, O/G, C/G, K, K) grouped (PyTorch's (O, C/G, K, K) in the same order).
+static int weight_dims(const sr_node *nd, int64_t *wd) {
+  int G = sr_conv_groups(nd);
+  int64_t d[5] = {G, nd->c / G, nd->ic / G, nd->k, nd->k};
+  int nd5 = G > 1, off = nd5 ? 0 : 1;
+  if (!nd5) d[1] = nd->c;
+  for (int k = 0; k < 4 + nd5; k++) wd[k] = d[k + off];
+  return 4 + nd5;
 }
 
 // ---- Winograd (winograd.c, winograd_train.c): all three passes of eligible 3x3 stride-1 convs ----
@@ -177,20 +219,22 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
-  int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {t->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
-  dnnl_dims_t st, pl, pr;
-  conv_geometry(nd, st, pl, pr);
+  int64_t wd[5], dd[4] = {t->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
+  int nw = weight_dims(nd, wd);
+  dnnl_dims_t st, dl, pl, pr;
+  conv_geometry(nd, st, dl, pl, pr);
   int64_t sd[4] = {t->n, nd->ic, nd->ih, nd->iw};
   dnnl_memory_desc_t w_any, dst_any, b_md, w_plain, src_any;
   sr_any_md(&src_any, 4, sd);
-  sr_any_md(&w_any, 4, wd);
+  sr_any_md(&w_any, nw, wd);
   sr_any_md(&dst_any, 4, dd);
   sr_plain_md(&b_md, 1, bd);
-  sr_plain_md(&w_plain, 4, wd);
+  sr_md(&w_plain, nw, wd, nw == 5 ? dnnl_abcde : dnnl_abcd);
   const dnnl_memory_desc_t *in = sr_in_md(t, i, 0);
   dnnl_convolution_desc_t fd, bdd, bwd;
-  DNNL_TRY(dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct, &src_any,
-                                              &w_any, nd->bias ? &b_md : NULL, &dst_any, st, pl, pr),
+  DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+                                                      &src_any, &w_any, nd->bias ? &b_md : NULL, &dst_any, st,
+                                                      dl, pl, pr),
            err);
   dnnl_primitive_desc_t fpd, dpd, wpd;
   sr_status s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err);
@@ -198,12 +242,13 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
   const dnnl_memory_desc_t *src = &srcmd;
-  DNNL_TRY(dnnl_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any, &dst, st,
-                                                    pl, pr),
+  DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any,
+                                                            &dst, st, dl, pl, pr),
            err);
-  DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
-                                                       nd->bias ? &b_md : NULL, &dst_any, st, pl, pr),
-           err);
+  DNNL_TRY(
+      dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
+                                                          nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr),
+      err);
   if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err))) return s;
   if ((s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err))) return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
@@ -394,24 +439,26 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
   if (p->opts.winograd && sr_wino_eligible(nd, p->n)) return plan_build_wino(p, t, err);
-  int64_t wd[4] = {nd->c, nd->ic, nd->k, nd->k}, dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
+  int64_t wd[5], dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
+  int nw = weight_dims(nd, wd);
   int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw};
-  dnnl_dims_t st, pl, pr;
-  conv_geometry(nd, st, pl, pr);
+  dnnl_dims_t st, dl, pl, pr;
+  conv_geometry(nd, st, dl, pl, pr);
   dnnl_memory_desc_t src_any, w_any, dst, b_md, w_plain;
   sr_md(&src_any, 4, sd, dnnl_format_tag_any);
-  sr_md(&w_any, 4, wd, dnnl_format_tag_any);
+  sr_md(&w_any, nw, wd, dnnl_format_tag_any);
   // with a fused add, dst takes the shortcut's layout: the sum post-op accumulates onto it in place
   if (s->add >= 0)
     dst = p->vals[s->in[1]].md;
   else
     sr_md(&dst, 4, dd, dnnl_format_tag_any);
   sr_plain_md(&b_md, 1, bd);
-  sr_plain_md(&w_plain, 4, wd);
+  sr_md(&w_plain, nw, wd, nw == 5 ? dnnl_abcde : dnnl_abcd);
   int has_bias = nd->bias || s->bn >= 0;
   dnnl_convolution_desc_t cd;
-  DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
-                                              &w_any, has_bias ? &b_md : NULL, &dst, st, pl, pr),
+  DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+                                                      &src_any, &w_any, has_bias ? &b_md : NULL, &dst, st, dl,
+                                                      pl, pr),
            err);
   dnnl_primitive_attr_t attr;
   sr_status e = sr_post_ops_attr(s->add >= 0, s->relu >= 0, &attr, err);
@@ -432,7 +479,7 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
 static sr_status plan_refresh(sr_infer *p, sr_istep *s, sr_err *err) {
   const sr_model *m = p->m;
   const sr_node *nd = &m->nodes[s->node];
-  int64_t per = (int64_t)nd->ic * nd->k * nd->k;
+  int64_t per = (int64_t)(nd->ic / sr_conv_groups(nd)) * nd->k * nd->k;
   const float *w = m->params + nd->p_w, *b = nd->bias ? m->params + nd->p_b : NULL;
   if (s->bn >= 0) {
     const sr_node *bn = &m->nodes[s->bn];

@@ -9,6 +9,37 @@ static int conv_k7s1p3(sr_model *m) { return sr_graph_conv(m, 0, 5, 7, 1, 3, 0, 
 static int conv_k3s2p1(sr_model *m) { return sr_graph_conv(m, 0, 6, 3, 2, 1, 0, "conv"); }
 static int conv_k1s2p0(sr_model *m) { return sr_graph_conv(m, 0, 8, 1, 2, 0, 0, "conv"); }
 static int conv_k5s2p2_bias(sr_model *m) { return sr_graph_conv(m, 0, 3, 5, 2, 2, 1, "conv"); }
+static int conv_geom(sr_model *m, int in, int o, sr_conv_geom g, int bias) {
+  return sr_graph_conv_geom(m, in, o, &g, bias, "conv");
+}
+// groups 2 (4 -> 6 channels), bias
+static int conv_g2_bias(sr_model *m) {
+  return conv_geom(m, 0, 6, (sr_conv_geom){.k = 3, .stride = 1, .dil = 1, .groups = 2, .pads = {1, 1, 1, 1}},
+                   1);
+}
+// depthwise with a channel multiplier 2 (3 -> 6), stride 2
+static int conv_depthwise_s2(sr_model *m) {
+  return conv_geom(m, 0, 6, (sr_conv_geom){.k = 3, .stride = 2, .dil = 1, .groups = 3, .pads = {1, 1, 1, 1}},
+                   0);
+}
+// dilation 2, pad 2
+static int conv_dil2(sr_model *m) {
+  return conv_geom(m, 0, 4, (sr_conv_geom){.k = 3, .stride = 1, .dil = 2, .groups = 1, .pads = {2, 2, 2, 2}},
+                   1);
+}
+// asymmetric pads (SAME_UPPER of a 4x4 kernel at stride 1: 1 before, 2 after; here also top != left)
+static int conv_asym(sr_model *m) {
+  return conv_geom(m, 0, 3, (sr_conv_geom){.k = 4, .stride = 1, .dil = 1, .groups = 1, .pads = {1, 2, 2, 0}},
+                   0);
+}
+// everything at once, 16 channels so oneDNN picks blocked layouts: depthwise dilated asymmetric, then grouped
+static int conv_blocked_mix(sr_model *m) {
+  int x = conv_geom(m, 0, 16,
+                    (sr_conv_geom){.k = 3, .stride = 2, .dil = 2, .groups = 16, .pads = {2, 1, 1, 2}}, 1);
+  x = sr_graph_relu(m, x);
+  return conv_geom(m, x, 8, (sr_conv_geom){.k = 3, .stride = 1, .dil = 1, .groups = 4, .pads = {0, 1, 2, 1}},
+                   0);
+}
 static int bn(sr_model *m) { return sr_graph_bn(m, 0, "bn"); }
 static int relu(sr_model *m) { return sr_graph_relu(m, 0); }
 static int maxpool_k2s2(sr_model *m) { return sr_graph_maxpool(m, 0, 2, 2, 0); }
@@ -45,6 +76,11 @@ static const layer_case CASES[] = {
     {"conv k3 s2 p1", conv_k3s2p1, 2, 4, 7, 7, 1, 0},
     {"conv k1 s2 p0 (projection)", conv_k1s2p0, 2, 5, 6, 6, 1, 0},
     {"conv k5 s2 p2 +bias", conv_k5s2p2_bias, 2, 2, 9, 9, 1, 0},
+    {"conv groups 2 +bias", conv_g2_bias, 2, 4, 5, 5, 1, 0},
+    {"conv depthwise x2 s2", conv_depthwise_s2, 2, 3, 7, 7, 1, 0},
+    {"conv dilation 2 +bias", conv_dil2, 2, 2, 7, 7, 1, 0},
+    {"conv asymmetric pads k4", conv_asym, 2, 2, 6, 5, 1, 0},
+    {"conv blocked depthwise-dilated-asym, grouped", conv_blocked_mix, 2, 16, 9, 9, 1, 0},
     {"batchnorm (training)", bn, 4, 3, 4, 4, 1, 0},
     {"batchnorm (eval)", bn, 3, 3, 4, 4, 0, 1},
     {"relu", relu, 2, 3, 5, 5, 1, 0},

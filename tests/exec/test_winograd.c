@@ -285,6 +285,18 @@ static void check_rule(void) {
   x.pad = 0;
   CHECK(!sr_wino_eligible(&x, 1), "pad 0 excluded");
   x = nd;
+  x.groups = 2;
+  CHECK(!sr_wino_eligible(&x, 1), "groups excluded");
+  x = nd;
+  x.dil = 2;
+  CHECK(!sr_wino_eligible(&x, 1), "dilation excluded");
+  x = nd;
+  x.pads[0] = x.pads[1] = x.pads[3] = 1;
+  x.pads[2] = 2;
+  CHECK(!sr_wino_eligible(&x, 1), "asymmetric pads excluded");
+  x.pads[2] = 1;
+  CHECK(sr_wino_eligible(&x, 1), "pads 1 on every side");
+  x = nd;
   x.ic = 36;
   CHECK(!sr_wino_eligible(&x, 1), "C not a multiple of 8 excluded");
   x = nd;

@@ -29,13 +29,41 @@ def pads4(a):
     return (p[0], p[1]) if p[0] == p[2] and p[1] == p[3] else None
 
 
+def conv_pads(a, x, w):
+    """Conv's [top, left, bottom, right]: the pads attribute, or auto_pad's (SAME_*: output ceil(n / stride),
+    the odd pixel at the end for UPPER, at the beginning for LOWER; VALID: none)."""
+    mode = a.get("auto_pad", b"NOTSET")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    if mode == "VALID":
+        return [0, 0, 0, 0]
+    if mode not in ("SAME_UPPER", "SAME_LOWER"):
+        return list(a.get("pads", [0, 0, 0, 0]))
+    s, d = a.get("strides", [1, 1]), a.get("dilations", [1, 1])
+    p = [0, 0, 0, 0]
+    for i in range(2):
+        n, k = x.shape[2 + i], w.shape[2 + i]
+        total = max((-(-n // s[i]) - 1) * s[i] + d[i] * (k - 1) + 1 - n, 0)
+        small = total // 2
+        p[i], p[i + 2] = (total - small, small) if mode == "SAME_LOWER" else (small, total - small)
+    return p
+
+
+def conv(a, x):
+    """F.conv2d; asymmetric pads as an explicit zero F.pad first."""
+    p = conv_pads(a, x[0], x[1])
+    inp, pad = x[0], (p[0], p[1])
+    if p[0] != p[2] or p[1] != p[3]:
+        inp, pad = F.pad(x[0], (p[1], p[3], p[0], p[2])), (0, 0)
+    return F.conv2d(inp, x[1], x[2] if len(x) > 2 else None, a.get("strides", [1, 1]), pad,
+                    a.get("dilations", [1, 1]), a.get("group", 1))
+
+
 def run_node(n, env):
     a = attrs(n)
     x = [env[i] if i else None for i in n.input]
     op = n.op_type
     if op == "Conv":
-        return F.conv2d(x[0], x[1], x[2] if len(x) > 2 else None, a.get("strides", [1, 1]), pads4(a),
-                        a.get("dilations", [1, 1]), a.get("group", 1))
+        return conv(a, x)
     if op == "BatchNormalization":
         return F.batch_norm(x[0], x[3], x[4], x[1], x[2], False, 0.0, a.get("epsilon", 1e-5))
     if op == "Relu":

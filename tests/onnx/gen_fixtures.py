@@ -126,6 +126,29 @@ class ConcatNet(nn.Module):
         return self.fc(torch.flatten(y, 1))
 
 
+class DWNet(nn.Module):
+    """Grouped convolutions: a depthwise dilated conv with a channel multiplier, a grouped strided conv, a
+    depthwise dilated 5x5 at stride 2, BatchNorm after each but the last."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn0 = nn.BatchNorm2d(16)
+        self.dw = nn.Conv2d(16, 32, 3, padding=2, dilation=2, groups=16, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.gc = nn.Conv2d(32, 32, 3, stride=2, padding=1, groups=4)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.dw2 = nn.Conv2d(32, 32, 5, stride=2, padding=4, dilation=2, groups=32)
+        self.fc = nn.Linear(32, classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn0(self.stem(x)))
+        x = F.relu(self.bn1(self.dw(x)))
+        x = F.relu(self.bn2(self.gc(x)))
+        x = F.relu(self.dw2(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 BETA, GEPS, ALPHA = 0.9, 1e-5, 10.0  # simreg's regularizer (docs/REGULARIZER.md, tests/fixtures/gen_reg_fixtures.py)
 
 
@@ -259,6 +282,15 @@ def fuzz_seeds(out):
            N("Dropout", ["f"], ["dr"]), N("Identity", ["dr"], ["id"]), N("Gemm", ["id", "gw", "v3"], ["y"])],
           [init("k", 1, 1, 1), init("v", 2), numpy_helper.from_array(np.array(2, np.float32), "two"),
            init("gw", 4, 2)], 1, 2, 9, "misc")
+    # asymmetric pads and auto_pad (what torch.onnx.export does not write), grouped convolutions
+    model([N("Conv", ["x", "p1"], ["c1"], kernel_shape=[2, 2], pads=[0, 1, 1, 0]),
+           N("Conv", ["c1", "p2", "pb2"], ["c2"], kernel_shape=[3, 3], strides=[2, 2], group=4, auto_pad="SAME_UPPER"),
+           N("Relu", ["c2"], ["r2"]),
+           N("Conv", ["r2", "p3"], ["c3"], kernel_shape=[2, 2], auto_pad="SAME_LOWER"),
+           N("Conv", ["c3", "p4"], ["c4"], kernel_shape=[2, 2], group=2, auto_pad="VALID"),
+           N("Flatten", ["c4"], ["f"]), N("Gemm", ["f", "pw", "pb"], ["y"], transB=1)],
+          [init("p1", 4, 2, 2, 2), init("p2", 4, 1, 3, 3), init("pb2", 4), init("p3", 4, 4, 2, 2),
+           init("p4", 6, 2, 2, 2), init("pw", 3, 6), init("pb", 3)], 2, 3, 13, "pads")
 
 
 def seed_references(seeds, out):
@@ -268,7 +300,7 @@ def seed_references(seeds, out):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import eval_onnx
 
-    for name in ("cbr", "concat", "misc"):
+    for name in ("cbr", "concat", "misc", "pads"):
         m = onnx.load(os.path.join(seeds, name + ".onnx"))
         if m.graph.node[-1].op_type == "Softmax":
             m.graph.output[0].name = m.graph.node[-1].input[0]
@@ -307,7 +339,8 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
     os.makedirs(out, exist_ok=True)
     torch.manual_seed(0)
-    nets = [("resnet18", ResNet18), ("vgg11bn", VGG11BN), ("normnet", NormNet), ("concatnet", ConcatNet)]
+    nets = [("resnet18", ResNet18), ("vgg11bn", VGG11BN), ("normnet", NormNet), ("concatnet", ConcatNet),
+            ("dwnet", DWNet)]
     for i, (name, cls) in enumerate(nets):
         torch.manual_seed(100 + i)
         make(name, cls(), out, 200 + i)

@@ -113,8 +113,9 @@ static void check_net(const char *name) {
   sr_free(dx_want);
 }
 
-// The fuzz seeds (Sigmoid, Tanh, MatMul, Clip, Sub/Div/Mul constants, folding) against the torch interpreter
-// of tests/onnx/eval_onnx.py: logits of tape, plan and reference path; input gradients of tape and reference.
+// The fuzz seeds (Sigmoid, Tanh, MatMul, Clip, Sub/Div/Mul constants, folding, asymmetric pads, auto_pad,
+// groups) against the torch interpreter of tests/onnx/eval_onnx.py: logits of tape, plan and reference path;
+// input gradients of tape and reference.
 static void check_seed(const char *name) {
   char rel[128], fx[64];
   snprintf(rel, sizeof rel, "fuzz/corpus/onnx/%s.onnx", name);
@@ -174,9 +175,9 @@ static void check_seed(const char *name) {
 }
 
 int main(void) {
-  const char *nets[] = {"resnet18", "vgg11bn", "normnet", "concatnet"};
-  for (int k = 0; k < 4; k++) check_net(nets[k]);
-  const char *seeds[] = {"cbr", "concat", "misc"};
-  for (int k = 0; k < 3; k++) check_seed(seeds[k]);
+  const char *nets[] = {"resnet18", "vgg11bn", "normnet", "concatnet", "dwnet"};
+  for (int k = 0; k < 5; k++) check_net(nets[k]);
+  const char *seeds[] = {"cbr", "concat", "misc", "pads"};
+  for (int k = 0; k < 4; k++) check_seed(seeds[k]);
   return sr_test_done();
 }
