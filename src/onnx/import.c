@@ -9,11 +9,13 @@
 #include "internal.h"
 
 static const char *k_ops =
-    "Conv, BatchNormalization, Relu, LeakyRelu, Clip, Sigmoid, Tanh, MaxPool, AveragePool, "
+    "Conv (groups, dilation, pads, auto_pad), BatchNormalization, Relu, LeakyRelu, Clip, Sigmoid, Tanh, "
+    "MaxPool, AveragePool, "
     "GlobalAveragePool, "
     "Add, Sub, Mul, Div (by constants; Add also of two tensors), Gemm, MatMul, Flatten, Reshape (to (N, "
     "-1)), "
-    "Identity, Dropout, Pad (zero pads), Concat (channels), Softmax (last node), Constant; folded when all "
+    "Identity, Dropout, Pad (zero pads), Concat (channels), Softmax (last node: scores), Constant; folded "
+    "when all "
     "inputs are constant: "
     "Cast, Reshape, Unsqueeze, Squeeze, Sqrt, Neg";
 

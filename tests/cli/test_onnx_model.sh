@@ -108,4 +108,14 @@ if $PY -c "import onnx" 2>/dev/null; then
     fail "the export lost its Softmax"
 fi
 "$SIMREG" info --model "onnx:$T/sft.onnx" | grep -q "scores: softmax" || fail "info of the export"
+# grouped, dilated convolutions: fine-tuned, exported, re-imported and evaluated by PyTorch: equal accuracies
+"$SIMREG" train --init "$FX/dwnet.onnx" --data "$D" --epochs 1 --batch 16 --limit 32 --no-test $Q --out "$T/dw"
+"$SIMREG" export "$T/dw" -o "$T/dw.onnx" >/dev/null
+A3=$("$SIMREG" eval "$T/dw" --json | acc)
+A4=$("$SIMREG" eval --model "onnx:$T/dw.onnx" --data "$D" --json | acc)
+[ "$A3" = "$A4" ] || fail "dwnet: fine-tuned $A3, its export $A4"
+if $PY -c "import torch, onnx" 2>/dev/null; then
+  P=$($PY "$SRC/tests/onnx/eval_onnx.py" "$T/dw.onnx" "$T/c" | acc)
+  $PY -c "assert abs($P - $A3) <= 0.001" || fail "dwnet export: PyTorch $P, simreg $A3"
+fi
 echo "onnx --model cli ok"
