@@ -169,10 +169,9 @@ sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn
     st = fn(ctx, am->logits, i0, k, am->classes, am->dlogits, err);
     if (st) return st;
     double t0 = sr_now();
-    st = sr_tape_backward(t, am->dlogits, am->dxin, err);
+    st = sr_tape_backward_input(t, am->dlogits, am->dxin, err);  // no parameter gradients: no dW pass
     am->seconds += sr_now() - t0;
     if (st) return st;
-    sr_model_zero_grad(am->m);  // parameter gradients are a by-product here; keep them from accumulating
     am->gradients += k;
     for (int64_t i = 0; i < k; i++) {
       to_pixel_grad(am, am->dxin + i * mdim, g + (i0 + i) * am->d);
