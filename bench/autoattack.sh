@@ -1,7 +1,8 @@
-#!/bin/sh
+#!/bin/bash
 # simreg's AutoAttack against the reference (fra31/auto-attack, PyTorch) on the same weights and images,
-# alternating the two in rounds, both with 2 threads: robust accuracy and wall seconds of AutoAttack standard
-# and of APGD-CE alone.
+# alternating the two in rounds, both with 2 threads: robust accuracy, wall seconds and CPU seconds (user +
+# system: what the attack itself used, which a loaded machine does not inflate) of AutoAttack standard and of
+# APGD-CE alone.
 #
 #   bench/autoattack.sh RUN AUTOATTACK_GIT_DIR [IMAGES=1000] [EPS=0.1] [ROUNDS=1]
 #
@@ -10,6 +11,7 @@
 # tree (only its .py files: a mirror without the large example weights makes `git archive` print "invalid
 # object ... model_test.pt", harmless). SIMREG: the binary (default build/tools/simreg). ATTACKS: which to run (default "apgd-ce autoattack").
 set -eu
+TIMEFORMAT='wall %R s cpu %U+%S s'
 RUN=$1
 GITDIR=$2
 IMAGES=${3:-1000}
@@ -26,18 +28,15 @@ echo "images $IMAGES, eps $EPS (Linf), rounds $ROUNDS; reference $(git --git-dir
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
   for atk in $ATTACKS; do
-    t0=$(date +%s.%N)
-    "$SIMREG" attack --attack "$atk" --eps "$EPS" --images "$IMAGES" --threads 2 --quiet "$TMP/run" >"$TMP/ours.txt" 2>&1
-    t1=$(date +%s.%N)
+    { time "$SIMREG" attack --attack "$atk" --eps "$EPS" --images "$IMAGES" --threads 2 --quiet "$TMP/run" \
+      >"$TMP/ours.txt" 2>&1; } 2>"$TMP/t"
     key=$(echo "${atk}_linf" | tr - _)
     ours=$(/usr/bin/python3 -c "import json,sys; b=json.load(open('$TMP/run/robustness.json'))['attacks']['$key']; print(b['robust_accuracy'], b['clean_accuracy'])")
-    echo "round $r $atk simreg: robust ${ours% *} clean ${ours#* } wall $(echo "$t1 - $t0" | bc) s; load $(cut -d' ' -f1 /proc/loadavg)"
-    t0=$(date +%s.%N)
-    PYTHONPATH="$TMP" OMP_NUM_THREADS=2 /usr/bin/python3 bench/autoattack_peer.py "$TMP/run" --attack "$atk" \
-      --images "$IMAGES" --eps "$EPS" --out "$TMP/peer.json" >"$TMP/peer.txt" 2>&1
-    t1=$(date +%s.%N)
+    echo "round $r $atk simreg: robust ${ours% *} clean ${ours#* } $(cat "$TMP/t"); load $(cut -d' ' -f1 /proc/loadavg)"
+    { time PYTHONPATH="$TMP" OMP_NUM_THREADS=2 /usr/bin/python3 bench/autoattack_peer.py "$TMP/run" --attack "$atk" \
+      --images "$IMAGES" --eps "$EPS" --out "$TMP/peer.json" >"$TMP/peer.txt" 2>&1; } 2>"$TMP/t"
     peer=$(/usr/bin/python3 -c "import json; b=json.load(open('$TMP/peer.json')); print(b['robust_accuracy'], b['clean_accuracy'])")
-    echo "round $r $atk reference: robust ${peer% *} clean ${peer#* } wall $(echo "$t1 - $t0" | bc) s; load $(cut -d' ' -f1 /proc/loadavg)"
+    echo "round $r $atk reference: robust ${peer% *} clean ${peer#* } $(cat "$TMP/t"); load $(cut -d' ' -f1 /proc/loadavg)"
   done
   r=$((r + 1))
 done

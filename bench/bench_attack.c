@@ -2,8 +2,8 @@
 // (sr_amodel_logits on a fixed batch) against the query throughput of the noise sweep, the Boundary attack
 // and HopSkipJump on the same model, images and batch. overhead = 1 - (attack queries/s) / (inference img/s):
 // what the attacks spend outside the forward pass (noise/proposal generation, copies, bookkeeping, padding).
-// usage: bench_attack RUN [BATCH] [SECONDS]   (threads: OMP_NUM_THREADS)
-// Prints one JSON line.
+// usage: bench_attack RUN [BATCH] [SECONDS] [grad]   (threads: OMP_NUM_THREADS; grad: input-gradient rate
+// only) Prints one JSON line.
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,19 @@ static double infer_rate(sr_amodel *am, const float *x, int64_t b, float *logits
   return (double)(it * b) / (sr_now() - t0);
 }
 
+// Input gradients of the summed cross-entropy (what PGD/APGD/FAB/FMN/DDN call) per second.
+static double grad_rate(sr_amodel *am, const float *x, const int32_t *y, int64_t b, float *g, double budget) {
+  sr_err err = {0};
+  double t0 = sr_now();
+  int64_t it = 0;
+  while (it < 3 || sr_now() - t0 < budget)
+    if (sr_amodel_grad_ce(am, &(sr_labeled){.x = x, .y = y, .n = b}, &(sr_grad_out){.g = g}, &err))
+      die(&err);
+    else
+      it++;
+  return (double)(it * b) / (sr_now() - t0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s RUN [BATCH] [SECONDS]\n", argv[0]);
@@ -89,7 +102,9 @@ int main(int argc, char **argv) {
   if (sr_run_open(argv[1], "last", &m, &info, &err) ||
       sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err) ||
       sr_dataset_load(info.data, "test", &ds, &err) ||
-      sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, b, &err))
+      sr_amodel_init(&am, &m,
+                     (sr_pixel_map){.c = ds.c, .gray = info.gray, .mean = info.mean, .scale = info.scale}, b,
+                     &err))
     die(&err);
   // the first b correctly classified test images; labels = predictions
   int64_t d = am.d, n = 0;
@@ -108,6 +123,22 @@ int main(int argc, char **argv) {
 
   // inference before and after the attacks, averaged: the machine's load may change in between
   double infer0 = infer_rate(&am, x, b, logits, budget / 2), infer = infer0;
+  if (argc > 4 && strcmp(argv[4], "grad") == 0) {  // the white-box attacks' unit of work only
+    float *g = sr_alloc((size_t)b * (size_t)d * sizeof(float));
+    if (sr_amodel_grad_ce(&am, &(sr_labeled){.x = x, .y = y, .n = b}, &(sr_grad_out){.g = g}, &err))
+      die(&err);
+    double gr = grad_rate(&am, x, y, b, g, budget);
+    printf("{\"model\":\"%s\",\"batch\":%lld,\"infer_img_s\":%.1f,\"grad_img_s\":%.1f}\n", m.cfg.arch,
+           (long long)b, infer0, gr);
+    sr_free(g);
+    sr_free(x);
+    sr_free(y);
+    sr_free(logits);
+    sr_amodel_free(&am);
+    sr_dataset_free(&ds);
+    sr_model_free(&m);
+    return 0;
+  }
 
   double levels[10];
   sr_level_acc acc[10];

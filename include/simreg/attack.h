@@ -34,10 +34,23 @@ typedef struct sr_amodel {
   double seconds;  // wall time inside the model (forward, backward): the rest of an attack is bookkeeping
 } sr_amodel;
 
-// m must be in eval-ready state (loaded weights) and outlive the wrapper. c: pixel-space channels
-// (must equal m's input channels, or be any count when gray and m takes 1 channel).
-sr_status sr_amodel_init(sr_amodel *am, sr_model *m, int c, int gray, double mean, double scale,
-                         int64_t batch, sr_err *err);
+// How pixel-space images ([0,1], c channels) become the model's input: averaged over channels when gray,
+// then (x - mean) * scale. c must equal m's input channels, or be any count when gray and m takes 1.
+typedef struct sr_pixel_map {
+  int c;
+  int gray;
+  double mean, scale;
+} sr_pixel_map;
+
+// Images with their labels: x (n, c, h, w) in pixel space, y (n).
+typedef struct sr_labeled {
+  const float *x;
+  const int32_t *y;
+  int64_t n;
+} sr_labeled;
+
+// m must be in eval-ready state (loaded weights) and outlive the wrapper.
+sr_status sr_amodel_init(sr_amodel *am, sr_model *m, sr_pixel_map px, int64_t batch, sr_err *err);
 void sr_amodel_free(sr_amodel *am);
 // x: (n, c, h, w) in pixel space -> logits (n, classes), eval mode. counts (n, may be NULL): += 1 per image.
 sr_status sr_amodel_logits(sr_amodel *am, const float *x, int64_t n, float *logits, int64_t *counts,
@@ -45,17 +58,26 @@ sr_status sr_amodel_logits(sr_amodel *am, const float *x, int64_t n, float *logi
 // Argmax class per image (first maximum on ties).
 sr_status sr_amodel_predict(sr_amodel *am, const float *x, int64_t n, int32_t *pred, int64_t *counts,
                             sr_err *err);
-// Gradient of the summed cross-entropy with respect to the pixel-space input: g (n, c, h, w). logits
-// (n, classes) may be NULL. One query per image.
-sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g,
-                            float *logits, int64_t *counts, sr_err *err);
-// Gradient of any loss of the logits: for each chunk of k <= am->batch images starting at image `first`, fn
-// gets their logits (k, classes) and writes dLoss/dlogits (k, classes) (zeroed before the call); g (n, c, h,
-// w) receives dLoss/dx in pixel space. logits (n, classes) and counts may be NULL. One query per image.
+// What a gradient call returns: g (n, c, h, w), dLoss/dx in pixel space (required); the logits (n, classes)
+// of x and counts (n, += 1 per image) may be NULL.
+typedef struct sr_grad_out {
+  float *g;
+  float *logits;
+  int64_t *counts;
+} sr_grad_out;
+// Gradient of the summed cross-entropy of the labels. One query per image.
+sr_status sr_amodel_grad_ce(sr_amodel *am, const sr_labeled *in, const sr_grad_out *out, sr_err *err);
+// A loss of the logits, given by its gradient: for each chunk of k <= am->batch images starting at image
+// `first`, fn gets their logits (k, classes) and writes dLoss/dlogits (k, classes) (zeroed before the call).
 typedef sr_status (*sr_dlogits_fn)(void *ctx, const float *logits, int64_t first, int64_t k, int classes,
                                    float *dlogits, sr_err *err);
-sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn fn, void *ctx, float *g,
-                         float *logits, int64_t *counts, sr_err *err);
+typedef struct sr_loss {
+  sr_dlogits_fn fn;
+  void *ctx;
+} sr_loss;
+// Gradient of any loss of the logits of x (n, c, h, w). One query per image.
+sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, const sr_loss *loss,
+                         const sr_grad_out *out, sr_err *err);
 
 // ---- noise sweeps ----------------------------------------------------------------------------------------
 typedef enum sr_noise_kind {
@@ -73,11 +95,6 @@ int sr_noise_parse(const char *name);        // -1 when unknown
 void sr_noise_apply(sr_noise_kind k, double level, float *img, int c, int64_t hw, sr_rng *rng);
 
 // Labelled images: x (n, c, h, w) in pixel space [0,1], y (n) their labels.
-typedef struct sr_labeled {
-  const float *x;
-  const int32_t *y;
-  int64_t n;
-} sr_labeled;
 
 // A noise sweep: levels of one kind, `repeats` draws per image and level. Image i, level l, repeat r draws
 // from an RNG keyed by (seed, kind, l, r, first_index + i), so a shard of a larger set (first_index > 0)
@@ -122,8 +139,8 @@ sr_pgd_opts sr_pgd_opts_default(sr_norm norm,
 
 // Untargeted, maximising cross-entropy of the true labels y. adv (n, c, h, w): inside the eps ball
 // around x and inside [0,1]. counts (may be NULL) += forward passes per image.
-sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_pgd_opts *o,
-                 uint64_t seed, float *adv, int64_t *counts, sr_err *err);
+sr_status sr_pgd(sr_amodel *am, const sr_labeled *in, const sr_pgd_opts *o, uint64_t seed, float *adv,
+                 int64_t *counts, sr_err *err);
 
 // Accuracy of `target` on adversarials crafted on `source` (may be the same wrapper: white-box), per eps
 // level; a fresh forward pass of target decides. Eps 0 evaluates the clean images.
@@ -345,8 +362,8 @@ sr_apgd_opts sr_apgd_opts_default(sr_norm norm, double eps, sr_apgd_loss loss);
 // was misclassified and a fresh forward pass confirms it inside the eps ball and [0,1]; r->adv: that iterate,
 // elsewhere the highest-loss point; r->queries: forward passes per image, of which r->init_queries without a
 // gradient (so gradient calls = queries - init_queries); r->steps_run: iterations over all runs.
-sr_status sr_apgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_apgd_opts *o,
-                  uint64_t seed, sr_attack_result *r, sr_err *err);
+sr_status sr_apgd(sr_amodel *am, const sr_labeled *in, const sr_apgd_opts *o, uint64_t seed,
+                  sr_attack_result *r, sr_err *err);
 // The DLR loss of logits z (classes >= 3; targeted: target >= 0 and classes >= 4) and its gradient (may be
 // NULL): -(z_y - max_{j!=y} z_j) / (z_pi1 - z_pi3 + 1e-12), targeted -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4)
 // / 2
@@ -374,8 +391,8 @@ sr_fab_opts sr_fab_opts_default(sr_norm norm, double eps);
 // pass confirms it (no eps ball: compare the distance with eps yourself); r->queries: forward passes per
 // image, of which r->init_queries without a gradient (the clean pass and each iteration's check). No
 // randomness: the seed is unused (AutoAttack's FAB-T starts at the clean image).
-sr_status sr_fab(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_fab_opts *o,
-                 uint64_t seed, sr_attack_result *r, sr_err *err);
+sr_status sr_fab(sr_amodel *am, const sr_labeled *in, const sr_fab_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err);
 
 // ---- convergence of a minimal-perturbation attack -----------------------------------------------------
 // The steps after which a trace of a run of `steps` records: round(k * steps / 10), k = 0..10.

@@ -195,6 +195,9 @@ sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err);
 // Backward from dout (same shape as out; may be NULL if only feature gradients are seeded).
 // Adds parameter gradients into m->grads; writes the input gradient into dx when dx != NULL.
 sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err);
+// The same backward for the input gradient alone (attacks): no parameter gradient is computed or added,
+// which skips every backward-weights convolution. dx is required.
+sr_status sr_tape_backward_input(sr_tape *t, const float *dout, float *dx, sr_err *err);
 // Copy feature layer f of the last forward into out (plain NCHW).
 sr_status sr_tape_feature(sr_tape *t, int f, float *out, sr_err *err);
 int64_t sr_model_feature_size(const sr_model *m, int f);  // C*H*W of one image

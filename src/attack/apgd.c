@@ -118,7 +118,8 @@ static int argmax(const float *z, int nc) {
 static sr_status evaluate(apgd_state *s, int64_t m, sr_err *err) {
   int64_t d = s->d;
   for (int64_t j = 0; j < m; j++) memcpy(s->pack + j * d, s->adv + s->list[j] * d, (size_t)d * sizeof(float));
-  sr_status st = sr_amodel_grad(s->am, s->pack, m, dlogits, s, s->pgrad, s->logits, NULL, err);
+  sr_status st = sr_amodel_grad(s->am, s->pack, m, &(sr_loss){.fn = dlogits, .ctx = s},
+                                &(sr_grad_out){.g = s->pgrad, .logits = s->logits}, err);
   for (int64_t j = 0; j < m && !st; j++) {
     int64_t i = s->list[j];
     s->queries[i]++;
@@ -431,8 +432,11 @@ static sr_status alloc_state(apgd_state *s, int64_t g, sr_rng **rng, int **order
   return SR_OK;
 }
 
-sr_status sr_apgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_apgd_opts *o,
-                  uint64_t seed, sr_attack_result *r, sr_err *err) {
+sr_status sr_apgd(sr_amodel *am, const sr_labeled *in, const sr_apgd_opts *o, uint64_t seed,
+                  sr_attack_result *r, sr_err *err) {
+  const float *x = in->x;
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   sr_status st = check_opts(am, y, n, o, err);
   if (st) return st;
   int64_t d = am->d, g = am->batch < n ? am->batch : n;

@@ -159,7 +159,9 @@ static sr_status run_target(fab_state *s, int run, int64_t first, sr_err *err) {
   for (int64_t it = 0; it < o->iterations && m && !st; it++) {
     for (int64_t j = 0; j < m; j++)
       memcpy(s->pack + j * d, s->x1 + s->list[j] * d, (size_t)d * sizeof(float));
-    if ((st = sr_amodel_grad(s->am, s->pack, m, dlogits, s, s->pgrad, NULL, NULL, err))) break;
+    if ((st = sr_amodel_grad(s->am, s->pack, m, &(sr_loss){.fn = dlogits, .ctx = s},
+                             &(sr_grad_out){.g = s->pgrad}, err)))
+      break;
     for (int64_t j = 0; j < m; j++) {
       int64_t i = s->list[j];
       s->queries[i]++;
@@ -229,8 +231,11 @@ static sr_status run_group(fab_state *s, int64_t first, int *order, sr_err *err)
   return st;
 }
 
-sr_status sr_fab(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_fab_opts *o,
-                 uint64_t seed, sr_attack_result *r, sr_err *err) {
+sr_status sr_fab(sr_amodel *am, const sr_labeled *in, const sr_fab_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err) {
+  const float *x = in->x;
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   (void)seed;  // no random start: deterministic
   if (n < 1 || (o->norm != SR_NORM_L2 && o->norm != SR_NORM_LINF) || o->iterations < 1 ||
       !(o->alpha_max >= 0 && o->alpha_max <= 1) || !(o->eta >= 1) || !(o->beta > 0 && o->beta <= 1))

@@ -67,8 +67,11 @@ static void ascend(const sr_pgd_opts *o, const float *g, float *delta, int64_t d
   for (int64_t i = 0; i < d; i++) delta[i] += g[i] * f;
 }
 
-sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, const sr_pgd_opts *o,
-                 uint64_t seed, float *adv, int64_t *counts, sr_err *err) {
+sr_status sr_pgd(sr_amodel *am, const sr_labeled *in, const sr_pgd_opts *o, uint64_t seed, float *adv,
+                 int64_t *counts, sr_err *err) {
+  const float *x = in->x;
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   if (o->norm != SR_NORM_LINF && o->norm != SR_NORM_L2)
     return sr_fail(err, SR_ERR_ARG, "norm must be linf or l2");
   if (!(o->eps >= 0) || o->steps < 1 || !(o->step >= 0))
@@ -93,7 +96,8 @@ sr_status sr_pgd(sr_amodel *am, const float *x, const int32_t *y, int64_t n, con
   }
   sr_status st = SR_OK;
   for (int s = 0; s < o->steps && !st; s++) {
-    st = sr_amodel_grad_ce(am, adv, y, n, g, NULL, counts, err);
+    st = sr_amodel_grad_ce(am, &(sr_labeled){.x = adv, .y = y, .n = n},
+                           &(sr_grad_out){.g = g, .counts = counts}, err);
     for (int64_t i = 0; i < n && !st; i++) {
       ascend(o, g + i * d, delta + i * d, d);
       project(o, x + i * d, delta + i * d, adv + i * d, d);
@@ -150,7 +154,7 @@ sr_status sr_gradient_sweep(sr_amodel *source, sr_amodel *target, const sr_label
     if (eps[l] == 0) {
       memcpy(adv, x, bytes);
     } else {
-      st = sr_pgd(source, x, y, n, &o, seed, adv, NULL, err);
+      st = sr_pgd(source, &(sr_labeled){.x = x, .y = y, .n = n}, &o, seed, adv, NULL, err);
     }
     if (!st) st = sr_amodel_predict(target, adv, n, pred, NULL, err);
     if (st) break;

@@ -132,7 +132,7 @@ static sr_status attack_share(aa_run *a, aa_kind kind, const float *x, const int
     aa_prog p = {.tick = tick, .runs = fo.targets, .iterations = fo.iterations};
     fo.on_iter = fab_iter;
     fo.ctx = &p;
-    sr_status st = sr_fab(am, x, y, n, &fo, seed, res, err);
+    sr_status st = sr_fab(am, &(sr_labeled){.x = x, .y = y, .n = n}, &fo, seed, res, err);
     if (!st) within_eps(a, x, n, res);
     return st;
   }
@@ -148,7 +148,7 @@ static sr_status attack_share(aa_run *a, aa_kind kind, const float *x, const int
       .tick = tick, .runs = loss == SR_APGD_DLR_TARGETED ? ao.targets : 1, .iterations = ao.iterations};
   ao.on_iter = apgd_iter;
   ao.ctx = &p;
-  return sr_apgd(am, x, y, n, &ao, seed, res, err);
+  return sr_apgd(am, &(sr_labeled){.x = x, .y = y, .n = n}, &ao, seed, res, err);
 }
 
 // ---- the protocol

@@ -10,7 +10,7 @@
 static sr_status pgd_correct(sr_amodel *am, const float *x, const int32_t *y, int64_t m, const sr_pgd_opts *o,
                              uint64_t seed, float *adv, int32_t *pred, uint8_t *robust, int64_t *correct,
                              sr_err *err) {
-  sr_status st = m > 0 ? sr_pgd(am, x, y, m, o, seed, adv, NULL, err) : SR_OK;
+  sr_status st = m > 0 ? sr_pgd(am, &(sr_labeled){.x = x, .y = y, .n = m}, o, seed, adv, NULL, err) : SR_OK;
   if (!st && m > 0) st = sr_amodel_predict(am, adv, m, pred, NULL, err);
   *correct = 0;
   for (int64_t i = 0; i < m && !st; i++) {
@@ -24,7 +24,9 @@ static sr_status pgd_correct(sr_amodel *am, const float *x, const int32_t *y, in
 static sr_status zero_gradients(sr_amodel *am, const float *x, const int32_t *y, int64_t m, float *g,
                                 int64_t *zero, sr_err *err) {
   *zero = 0;
-  sr_status st = m > 0 ? sr_amodel_grad_ce(am, x, y, m, g, NULL, NULL, err) : SR_OK;
+  sr_status st =
+      m > 0 ? sr_amodel_grad_ce(am, &(sr_labeled){.x = x, .y = y, .n = m}, &(sr_grad_out){.g = g}, err)
+            : SR_OK;
   for (int64_t i = 0; i < m && !st; i++) {
     int bad = 1;
     const float *gi = g + i * am->d;

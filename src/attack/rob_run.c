@@ -124,7 +124,10 @@ sr_status sr_rob_open_target(const char *dir, const sr_rob_opts *a, int c, sr_ro
   if ((st = sr_model_set_precision(&t->m, a->precision, err)) ||
       (st = sr_model_set_winograd(&t->m, a->winograd, err)))
     return st;
-  if ((st = sr_amodel_init(&t->am, &t->m, c, t->info.gray, t->info.mean, t->info.scale, a->batch, err)))
+  if ((st = sr_amodel_init(
+           &t->am, &t->m,
+           (sr_pixel_map){.c = c, .gray = t->info.gray, .mean = t->info.mean, .scale = t->info.scale},
+           a->batch, err)))
     return sr_err_context(err, "%s", dir);
   t->wrapped = 1;
   return SR_OK;
@@ -150,8 +153,11 @@ sr_status sr_rob_open(const char *dir, const sr_rob_opts *a, sr_rob_run *r, cJSO
     st = sr_fail(err, SR_ERR_SHAPE, "%s images are %dx%d, the model of %s takes %dx%d", r->ds.name, r->ds.h,
                  r->ds.w, dir, r->t.m.cfg.in_h, r->t.m.cfg.in_w);
   if (!st)
-    st = sr_amodel_init(&r->t.am, &r->t.m, r->ds.c, r->t.info.gray, r->t.info.mean, r->t.info.scale, a->batch,
-                        err);
+    st = sr_amodel_init(
+        &r->t.am, &r->t.m,
+        (sr_pixel_map){
+            .c = r->ds.c, .gray = r->t.info.gray, .mean = r->t.info.mean, .scale = r->t.info.scale},
+        a->batch, err);
   if (st) return st;
   r->t.wrapped = 1;
   r->n = a->images < r->ds.n ? a->images : r->ds.n;

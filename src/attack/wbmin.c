@@ -209,7 +209,8 @@ static sr_status run_chunk(sr_amodel *am, const float *x, const int32_t *label, 
     sr_trace_record(&tr, 0, dist);
   }
   for (int step = 0; step < o->steps && !st && s->m; step++) {
-    st = sr_amodel_grad(am, s->a, s->m, algo->dlogits, s->y, s->g, s->logits, NULL, err);
+    st = sr_amodel_grad(am, s->a, s->m, &(sr_loss){.fn = algo->dlogits, .ctx = s->y},
+                        &(sr_grad_out){.g = s->g, .logits = s->logits}, err);
     for (int64_t j = 0; j < s->m && !st; j++) {
       int64_t row = s->rows[j];
       r->queries[row]++;

@@ -4,8 +4,11 @@
 
 #include "simreg/attack.h"
 
-sr_status sr_amodel_init(sr_amodel *am, sr_model *m, int c, int gray, double mean, double scale,
-                         int64_t batch, sr_err *err) {
+sr_status sr_amodel_init(sr_amodel *am, sr_model *m, sr_pixel_map px, int64_t batch, sr_err *err) {
+  int c = px.c;
+  int gray = px.gray;
+  double mean = px.mean;
+  double scale = px.scale;
   memset(am, 0, sizeof *am);
   if (batch < 1) return sr_fail(err, SR_ERR_ARG, "attack batch must be >= 1, not %lld", (long long)batch);
   if (!isfinite(mean) || !isfinite(scale) || scale == 0)
@@ -156,8 +159,11 @@ static void to_pixel_grad(const sr_amodel *am, const float *dn, float *gi) {
   }
 }
 
-sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn fn, void *ctx, float *g,
-                         float *logits, int64_t *counts, sr_err *err) {
+sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, const sr_loss *loss,
+                         const sr_grad_out *out, sr_err *err) {
+  float *g = out->g;
+  float *logits = out->logits;
+  int64_t *counts = out->counts;
   int64_t mdim = (int64_t)am->mc * am->h * am->w;
   for (int64_t i0 = 0; i0 < n; i0 += am->batch) {
     int64_t k = n - i0 < am->batch ? n - i0 : am->batch;
@@ -166,13 +172,12 @@ sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn
     if (st) return st;
     // padding rows get a zero cotangent
     memset(am->dlogits, 0, (size_t)am->batch * (size_t)am->classes * sizeof(float));
-    st = fn(ctx, am->logits, i0, k, am->classes, am->dlogits, err);
+    st = loss->fn(loss->ctx, am->logits, i0, k, am->classes, am->dlogits, err);
     if (st) return st;
     double t0 = sr_now();
-    st = sr_tape_backward(t, am->dlogits, am->dxin, err);
+    st = sr_tape_backward_input(t, am->dlogits, am->dxin, err);  // no parameter gradients: no dW pass
     am->seconds += sr_now() - t0;
     if (st) return st;
-    sr_model_zero_grad(am->m);  // parameter gradients are a by-product here; keep them from accumulating
     am->gradients += k;
     for (int64_t i = 0; i < k; i++) {
       to_pixel_grad(am, am->dxin + i * mdim, g + (i0 + i) * am->d);
@@ -184,11 +189,12 @@ sr_status sr_amodel_grad(sr_amodel *am, const float *x, int64_t n, sr_dlogits_fn
   return SR_OK;
 }
 
-sr_status sr_amodel_grad_ce(sr_amodel *am, const float *x, const int32_t *y, int64_t n, float *g,
-                            float *logits, int64_t *counts, sr_err *err) {
+sr_status sr_amodel_grad_ce(sr_amodel *am, const sr_labeled *in, const sr_grad_out *out, sr_err *err) {
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   for (int64_t i = 0; i < n; i++)
     if (y[i] < 0 || y[i] >= am->classes)
       return sr_fail(err, SR_ERR_ARG, "label %d of image %lld is outside [0, %d)", y[i], (long long)i,
                      am->classes);
-  return sr_amodel_grad(am, x, n, ce_dlogits, (void *)y, g, logits, counts, err);
+  return sr_amodel_grad(am, in->x, n, &(sr_loss){.fn = ce_dlogits, .ctx = (void *)y}, out, err);
 }

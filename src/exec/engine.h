@@ -58,6 +58,7 @@ struct sr_tape {
   int *consumers;  // per node: how many nodes (and feature reads) use its output
   int training;    // mode of the last forward
   int want_dx;     // set during backward: whether node 0 needs its gradient
+  int want_params;  // set during backward: whether parameter gradients are computed (0: input only)
 };
 
 // One node's step on the reference path. Forward reads x0 / x1 (x1: a second input or NULL), writes y and

@@ -391,11 +391,12 @@ sr_status sr_tape_feature_grad(sr_tape *t, int f, const float *g, sr_err *err) {
   return st;
 }
 
-sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err) {
+static sr_status backward_pass(sr_tape *t, const float *dout, float *dx, int params, sr_err *err) {
   sr_model *m = t->m;
   int last = m->n_nodes - 1;
   sr_status st;
   t->want_dx = dx != NULL;
+  t->want_params = params;
   if (dout) {
     if (t->tn[last].diff_written) return sr_fail(err, SR_ERR_ARG, "output gradient seeded twice");
     dnnl_memory_set_data_handle(t->out_user, (void *)dout);
@@ -409,7 +410,7 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
     if (bf16 && t->tn[i].diff_written && t->tn[i].round_diff) sr_bf16_round_mem(t->tn[i].diff);
     if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
       return sr_err_context(err, "backward %s", m->nodes[i].name);
-    if (m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are in m->grads
+    if (params && m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are ready
   }
   if (dx) {
     if (!t->tn[0].diff_written) {
@@ -424,6 +425,15 @@ sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err
   for (int i = 0; i < m->n_nodes; i++) t->tn[i].diff_written = 0;
   DNNL_TRY(dnnl_stream_wait(t->dnn.e->stream), err);
   return SR_OK;
+}
+
+sr_status sr_tape_backward(sr_tape *t, const float *dout, float *dx, sr_err *err) {
+  return backward_pass(t, dout, dx, 1, err);
+}
+
+sr_status sr_tape_backward_input(sr_tape *t, const float *dout, float *dx, sr_err *err) {
+  if (!dx) return sr_fail(err, SR_ERR_ARG, "input-gradient backward without an input-gradient buffer");
+  return backward_pass(t, dout, dx, 0, err);
 }
 
 sr_status sr_model_forward(sr_model *m, const float *x, int64_t n, int training, float *out, sr_err *err) {

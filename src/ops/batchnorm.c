@@ -318,8 +318,10 @@ static sr_status bn_backward(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *
   if (s) return s;
   // dgamma, dbeta: this rank's part (the gradient allreduce sums them) - with SyncBN, x-hat used the
   // whole batch's statistics, so the parts sum to the one-process gradient.
-  sr_add_floats(sr_grad(t, nd->p_w), mem_f32(tn->mem[M_DG]), nd->c);
-  sr_add_floats(sr_grad(t, nd->p_b), mem_f32(tn->mem[M_DB]), nd->c);
+  if (t->want_params) {
+    sr_add_floats(sr_grad(t, nd->p_w), mem_f32(tn->mem[M_DG]), nd->c);
+    sr_add_floats(sr_grad(t, nd->p_b), mem_f32(tn->mem[M_DB]), nd->c);
+  }
   if (tr && t->m->bn_allreduce && (s = sync_backward(t, i, dsrc, err))) return s;
   if (dsrc) sr_diff_done(t, i, 0);
   return SR_OK;

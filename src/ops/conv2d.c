@@ -341,6 +341,7 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
   sr_status s;
+  if (!t->want_params) return backward_data(t, i, err);
   if (tn->wino && !nd->bias) {
     if ((s = wino_backward_weights(t, i, err))) return s;
     return backward_data(t, i, err);

@@ -111,8 +111,8 @@ static sr_status backward(sr_tape *t, int i, sr_err *err) {
                          {DNNL_ARG_DIFF_DST, tn->diff},
                          {DNNL_ARG_DIFF_WEIGHTS, tn->mem[M_DW]},
                          {DNNL_ARG_DIFF_BIAS, tn->mem[M_DB]}};
-  if ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) ||
-      (s = sr_weights_accumulate(t, i, err)))
+  if (t->want_params && ((s = sr_exec(&t->dnn, tn->prim[P_BWD_W], nd->bias ? 4 : 3, a, err)) ||
+                         (s = sr_weights_accumulate(t, i, err))))
     return s;
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   if (!dsrc) return SR_OK;

@@ -38,8 +38,12 @@ static inline void small_target_open(const char *dir, int64_t batch, int64_t n, 
                                      int32_t *pred, sr_err *err) {
   small_model(dir, &t->m, &t->info, &t->ds, err);
   if (sr_test_fail_) return;
-  CHECK_OK(sr_amodel_init(&t->am, &t->m, t->ds.c, t->info.gray, t->info.mean, t->info.scale, batch, err),
-           err);
+  CHECK_OK(
+      sr_amodel_init(
+          &t->am, &t->m,
+          (sr_pixel_map){.c = t->ds.c, .gray = t->info.gray, .mean = t->info.mean, .scale = t->info.scale},
+          batch, err),
+      err);
   t->x = sr_alloc((size_t)n * (size_t)t->am.d * sizeof(float));
   for (int64_t i = 0; i < n * t->am.d; i++) t->x[i] = t->ds.images[i] / 255.0f;
   CHECK_OK(sr_amodel_predict(&t->am, t->x, n, pred, NULL, err), err);

@@ -67,7 +67,7 @@ static void test_pgd(sr_amodel *am, const float *x, const int32_t *y, double cle
     o.steps = 5;
     o.step = 2.5 * o.eps / 5;
     int64_t counts[NP] = {0};
-    CHECK_OK(sr_pgd(am, x, y, NP, &o, 5, adv, counts, &err), &err);
+    CHECK_OK(sr_pgd(am, &(sr_labeled){.x = x, .y = y, .n = NP}, &o, 5, adv, counts, &err), &err);
     CHECK(counts[0] == 5 && counts[NP - 1] == 5, "one query per step per image");
     double worst = 0;
     int box = 1;
@@ -92,7 +92,7 @@ static void test_pgd(sr_amodel *am, const float *x, const int32_t *y, double cle
     for (int i = 0; i < NP; i++) correct += pred[i] == y[i];
     CHECK(correct < clean * NP / 2, "PGD %s eps %g: accuracy %d/%d from %g", norm ? "L2" : "Linf", o.eps,
           correct, NP, clean);
-    CHECK_OK(sr_pgd(am, x, y, NP, &o, 5, adv2, NULL, &err), &err);
+    CHECK_OK(sr_pgd(am, &(sr_labeled){.x = x, .y = y, .n = NP}, &o, 5, adv2, NULL, &err), &err);
     CHECK(!memcmp(adv, adv2, bytes), "same seed, same adversarials");
   }
   // FGSM sweep, white-box: accuracy falls with eps, eps 0 is clean, nothing out of bounds
@@ -189,7 +189,10 @@ int main(void) {
   small_model(dir, &m, &info, &ds, &err);
   if (sr_test_fail_) return sr_test_done();
   sr_amodel am;
-  CHECK_OK(sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, 16, &err), &err);
+  CHECK_OK(sr_amodel_init(
+               &am, &m, (sr_pixel_map){.c = ds.c, .gray = info.gray, .mean = info.mean, .scale = info.scale},
+               16, &err),
+           &err);
   float *x = sr_alloc((size_t)N * (size_t)am.d * sizeof(float));
   int32_t y[N], pred[N];
   for (int64_t i = 0; i < N * am.d; i++) x[i] = ds.images[i] / 255.0f;

@@ -89,7 +89,7 @@ static void test_apgd(sr_amodel *am, const float *x, const int32_t *pred) {
     o.on_iter = on_iter;
     o.ctx = &mn;
     sr_attack_result r, r2;
-    CHECK_OK(sr_apgd(am, x, pred, N, &o, 11, &r, &err), &err);
+    CHECK_OK(sr_apgd(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 11, &r, &err), &err);
     if (err.code) return;
     CHECK(mn.ok && mn.calls > 0, "%s: the best loss never falls within a run (%lld calls)", cases[c].name,
           (long long)mn.calls);
@@ -113,7 +113,7 @@ static void test_apgd(sr_amodel *am, const float *x, const int32_t *pred) {
           "%s: %d found, %d confirmed by an independent forward pass", cases[c].name, found, flipped);
     // the same seed repeats exactly
     o.on_iter = NULL;
-    CHECK_OK(sr_apgd(am, x, pred, N, &o, 11, &r2, &err), &err);
+    CHECK_OK(sr_apgd(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 11, &r2, &err), &err);
     CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)) &&
               !memcmp(r.queries, r2.queries, N * sizeof(int64_t)) &&
               !memcmp(r.found, r2.found, N * sizeof(int)),
@@ -134,10 +134,10 @@ static void test_fab(sr_amodel *am, const float *x, const int32_t *pred) {
     o.targets = 2;
     o.iterations = 4;
     sr_attack_result a, b, c;
-    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &a, &err), &err);
+    CHECK_OK(sr_fab(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 0, &a, &err), &err);
     o.iterations = 20;
-    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &b, &err), &err);
-    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &c, &err), &err);
+    CHECK_OK(sr_fab(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 0, &b, &err), &err);
+    CHECK_OK(sr_fab(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 0, &c, &err), &err);
     if (err.code) return;
     int32_t p[N];
     CHECK_OK(sr_amodel_predict(am, b.adv, N, p, NULL, &err), &err);
@@ -179,7 +179,7 @@ static void test_misclassified(sr_amodel *am, const float *x, const int32_t *pre
     o.iterations = 5;
     o.clean_pred = pred;
     sr_attack_result r;
-    CHECK_OK(sr_apgd(am, x, y, N, &o, 2, &r, &err), &err);
+    CHECK_OK(sr_apgd(am, &(sr_labeled){.x = x, .y = y, .n = N}, &o, 2, &r, &err), &err);
     if (err.code) return;
     int finite = 1;
     for (int64_t q = 0; q < N * am->d; q++) finite &= isfinite(r.adv[q]);
@@ -194,7 +194,7 @@ static void test_misclassified(sr_amodel *am, const float *x, const int32_t *pre
   fo.iterations = 5;
   fo.targets = 2;
   sr_attack_result r;
-  CHECK_OK(sr_fab(am, x, y, N, &fo, 0, &r, &err), &err);
+  CHECK_OK(sr_fab(am, &(sr_labeled){.x = x, .y = y, .n = N}, &fo, 0, &r, &err), &err);
   if (err.code) return;
   int finite = 1;
   for (int64_t q = 0; q < N * am->d; q++) finite &= isfinite(r.adv[q]);
@@ -217,7 +217,7 @@ static void test_zero_model(sr_amodel *am, sr_model *m, const float *x) {
       o.iterations = 10;
       o.targets = 3;
       sr_attack_result r;
-      CHECK_OK(sr_apgd(am, x, pred, N, &o, 4, &r, &err), &err);
+      CHECK_OK(sr_apgd(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 4, &r, &err), &err);
       if (err.code) return;
       int finite = 1, found = 0;
       for (int64_t q = 0; q < N * am->d; q++) finite &= isfinite(r.adv[q]);
@@ -230,7 +230,7 @@ static void test_zero_model(sr_amodel *am, sr_model *m, const float *x) {
     o.iterations = 10;
     o.targets = 3;
     sr_attack_result r;
-    CHECK_OK(sr_fab(am, x, pred, N, &o, 0, &r, &err), &err);
+    CHECK_OK(sr_fab(am, &(sr_labeled){.x = x, .y = pred, .n = N}, &o, 0, &r, &err), &err);
     if (err.code) return;
     int finite = 1, found = 0;
     for (int64_t q = 0; q < N * am->d; q++) finite &= isfinite(r.adv[q]);

@@ -54,7 +54,8 @@ static void check_closed_form(int each, int random_sign) {
   sr_model m;
   linear_model(&m, &cells, &err);
   sr_amodel am;
-  CHECK_OK(sr_amodel_init(&am, &m, C, 0, 0.5, SCALE, 16, &err), &err);
+  CHECK_OK(sr_amodel_init(&am, &m, (sr_pixel_map){.c = C, .gray = 0, .mean = 0.5, .scale = SCALE}, 16, &err),
+           &err);
   enum { N = 7 };
   float x[N * C * H * W];
   int32_t y[N] = {0};
@@ -129,7 +130,7 @@ static void check_stream(void) {
   sr_model m;
   cnn_model(&m, &err);
   sr_amodel am;
-  CHECK_OK(sr_amodel_init(&am, &m, C, 0, 0.5, 4.0, 16, &err),
+  CHECK_OK(sr_amodel_init(&am, &m, (sr_pixel_map){.c = C, .gray = 0, .mean = 0.5, .scale = 4.0}, 16, &err),
            &err);  // batch 16: jobs of 5 images straddle batches
   enum { N = 5 };
   float x[N * C * H * W];

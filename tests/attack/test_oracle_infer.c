@@ -18,7 +18,10 @@ int main(void) {
   sr_dataset ds;
   small_model(dir, &m, &info, &ds, &err);
   sr_amodel am;
-  CHECK_OK(sr_amodel_init(&am, &m, ds.c, info.gray, info.mean, info.scale, 128, &err), &err);
+  CHECK_OK(sr_amodel_init(
+               &am, &m, (sr_pixel_map){.c = ds.c, .gray = info.gray, .mean = info.mean, .scale = info.scale},
+               128, &err),
+           &err);
   int64_t d = am.d, K = am.classes;
   float *x = sr_alloc(sizeof(float) * (size_t)(NIMG * d)), *xn = sr_alloc(sizeof(float) * (size_t)(NIMG * d));
   float *z = sr_alloc(sizeof(float) * (size_t)(NIMG * K)), *zt = sr_alloc(sizeof(float) * (size_t)(NIMG * K));

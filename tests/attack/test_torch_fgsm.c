@@ -36,17 +36,20 @@ int main(void) {
   if (!x || !zref || !gref || !g32 || !al || !a2 || fx_labels(&f, "y", y, N)) return sr_test_done();
 
   sr_amodel am;
-  CHECK_OK(sr_amodel_init(&am, &m, 1, 0, mean, scale, N, &err), &err);
+  CHECK_OK(sr_amodel_init(&am, &m, (sr_pixel_map){.c = 1, .gray = 0, .mean = mean, .scale = scale}, N, &err),
+           &err);
   static float g[N * D], adv[N * D];
   float z[N * 10];
-  CHECK_OK(sr_amodel_grad_ce(&am, x, y, N, g, z, NULL, &err), &err);
+  CHECK_OK(sr_amodel_grad_ce(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &(sr_grad_out){.g = g, .logits = z},
+                             &err),
+           &err);
   fx_expect("eval logits vs float64 torch", z, zref, N * 10, 1e-5);
   fx_expect("input gradient vs float64 torch", g, gref, N * D, 1e-5);
   fx_expect("input gradient vs float32 torch", g, g32, N * D, 1e-5);
 
   // FGSM L-inf
   sr_pgd_opts o = sr_fgsm_opts(SR_NORM_LINF, eps_inf);
-  CHECK_OK(sr_pgd(&am, x, y, N, &o, 0, adv, NULL, &err), &err);
+  CHECK_OK(sr_pgd(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &o, 0, adv, NULL, &err), &err);
   int64_t same = 0, guarded = 0, ambiguous = 0, bad = 0;
   for (int i = 0; i < N; i++) {
     double gmax = 0;
@@ -79,7 +82,7 @@ int main(void) {
 
   // FGSM L2: step eps along g / ||g||, clamp; values equal up to float rounding of the normalisation
   o = sr_fgsm_opts(SR_NORM_L2, eps_l2);
-  CHECK_OK(sr_pgd(&am, x, y, N, &o, 0, adv, NULL, &err), &err);
+  CHECK_OK(sr_pgd(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &o, 0, adv, NULL, &err), &err);
   double dmax = 0;
   for (int q = 0; q < N * D; q++) dmax = fmax(dmax, fabs((double)adv[q] - a2[q]));
   printf("  FGSM L2 eps %g: max |simreg - torch| %.3g\n", eps_l2, dmax);

@@ -31,9 +31,13 @@ int main(void) {
   for (int i = 0; i < N; i++) y[i] = i % K;
 
   sr_amodel am, big;
-  CHECK(sr_amodel_init(&am, &m, 3, 0, 0.5, 5, 2, &err) == SR_ERR_SHAPE, "3 channels into a 1-channel model");
-  CHECK_OK(sr_amodel_init(&am, &m, C, 1, 0.5, 5, 2, &err), &err);
-  CHECK_OK(sr_amodel_init(&big, &m, C, 1, 0.5, 5, 8, &err), &err);
+  CHECK(sr_amodel_init(&am, &m, (sr_pixel_map){.c = 3, .gray = 0, .mean = 0.5, .scale = 5}, 2, &err) ==
+            SR_ERR_SHAPE,
+        "3 channels into a 1-channel model");
+  CHECK_OK(sr_amodel_init(&am, &m, (sr_pixel_map){.c = C, .gray = 1, .mean = 0.5, .scale = 5}, 2, &err),
+           &err);
+  CHECK_OK(sr_amodel_init(&big, &m, (sr_pixel_map){.c = C, .gray = 1, .mean = 0.5, .scale = 5}, 8, &err),
+           &err);
 
   // normalisation: gray = channel mean, then (x - 0.5) * 5, fed to the model directly
   for (int i = 0; i < N; i++)
@@ -53,7 +57,9 @@ int main(void) {
   CHECK(am.queries == N, "padding is not counted: %lld", (long long)am.queries);
 
   // gradient: directional derivatives along random directions vs central differences
-  CHECK_OK(sr_amodel_grad_ce(&am, x, y, N, g, NULL, counts, &err), &err);
+  CHECK_OK(sr_amodel_grad_ce(&am, &(sr_labeled){.x = x, .y = y, .n = N},
+                             &(sr_grad_out){.g = g, .counts = counts}, &err),
+           &err);
   CHECK(counts[0] == 2 && am.gradients == N && am.queries == 2 * N, "gradient calls are queries");
   for (int i = 0; i < N; i++) {
     static float v[C * H * W], xp[C * H * W], xm[C * H * W];
@@ -68,7 +74,8 @@ int main(void) {
     CHECK(fabs(fd - gv) <= 0.03 * fabs(gv) + 2e-3, "image %d: gradient.v %g vs finite difference %g", i, gv,
           fd);
   }
-  CHECK(sr_amodel_grad_ce(&am, x, (int32_t[]){0, 1, 2, 3, 99}, N, g, NULL, NULL, &err) == SR_ERR_ARG,
+  CHECK(sr_amodel_grad_ce(&am, &(sr_labeled){.x = x, .y = (int32_t[]){0, 1, 2, 3, 99}, .n = N},
+                          &(sr_grad_out){.g = g}, &err) == SR_ERR_ARG,
         "label out of range rejected");
   sr_amodel_free(&am);
   sr_amodel_free(&big);

@@ -57,6 +57,33 @@ set +e
 "$SIMREG" attack --attack noise --levels 0,x "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "bad levels"
 "$SIMREG" attack --attack noise --noise pink $A "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "bad noise kind"
 "$SIMREG" attack --attack noise "$T/missing" 2>/dev/null; [ $? -eq 2 ] || fail "missing run"
+# AutoAttack's flags: each bad value exits 2 and the message names the flag
+bad() {  # bad FLAG ARGS...: exit code 2, FLAG in the message
+  flag=$1
+  shift
+  "$SIMREG" attack "$@" --images 4 --quiet "$T/a" 2>"$T/err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "$* exited $rc, not 2"
+  grep -q -- "$flag" "$T/err" || fail "$*: message does not name $flag: $(cat "$T/err")"
+}
+bad --eps --attack autoattack --eps 0
+bad --eps --attack apgd-ce --eps -0.1
+bad --eps --attack autoattack --eps nan
+bad --norm --attack autoattack --norm l3
+bad --version --attack autoattack --version ultra
+bad --targets --attack apgd-t --targets 10
+bad --targets --attack fab-t --targets 12
+bad --targets --attack autoattack --version fast --targets 10
+bad --targets --attack apgd-t --targets 0
+bad --steps --attack apgd-ce --steps 0
+bad --norm --attack ddn --norm linf
+bad --norm --attack fmn --norm l1
+"$SIMREG" attack --attack autoattack --version fast --eps 0.05 --steps 5 $A "$T/a" || fail "autoattack fast"
+py "
+a=j['attacks']['autoattack_linf']; assert a['eps']==0.05 and a['images']==24, a
+assert 0 <= a['robust_accuracy'] <= a['clean_accuracy'] <= 1, a
+assert [s['attack'] for s in a['attacks']]==['apgd-ce','apgd-t'], a['attacks']
+" || fail "autoattack in robustness.json"
 echo '{broken' > "$T/a/robustness.json"
 "$SIMREG" attack --attack noise $A --n-levels 2 "$T/a" 2>/dev/null; [ $? -eq 2 ] || fail "malformed robustness.json"
 grep -q broken "$T/a/robustness.json" || fail "malformed results file was overwritten"

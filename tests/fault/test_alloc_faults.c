@@ -148,13 +148,16 @@ static sr_status resume_run(ctx *c, sr_err *err) {
 static sr_status attack_setup(ctx *c, sr_err *err) {
   sr_run_info info;
   sr_status st = sr_run_open(path_of("run"), "last", &c->m, &info, err);
-  if (!st) st = sr_amodel_init(&c->am, &c->m, 1, info.gray, info.mean, info.scale, 2, err);
+  if (!st)
+    st = sr_amodel_init(&c->am, &c->m,
+                        (sr_pixel_map){.c = 1, .gray = info.gray, .mean = info.mean, .scale = info.scale}, 2,
+                        err);
   float x[2 * 256], adv[2 * 256];
   int32_t y[2] = {1, 2};
   for (int i = 0; i < 2 * 256; i++) x[i] = (float)(i % 13) / 13.0f;
   sr_pgd_opts po = sr_pgd_opts_default(SR_NORM_LINF, 0.03);
   po.steps = 2;
-  if (!st) st = sr_pgd(&c->am, x, y, 2, &po, 3, adv, NULL, err);
+  if (!st) st = sr_pgd(&c->am, &(sr_labeled){.x = x, .y = y, .n = 2}, &po, 3, adv, NULL, err);
   sr_boundary_opts bo = sr_boundary_opts_default();
   bo.steps = 3;
   bo.init_draws = 20;
