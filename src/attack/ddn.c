@@ -6,16 +6,6 @@
 
 #include "attack/wbmin.h"
 
-sr_wbmin_opts sr_ddn_opts_default(void) {
-  return (sr_wbmin_opts){.norm = SR_NORM_L2,
-                         .steps = 100,
-                         .alpha_init = 1.0,
-                         .alpha_final = 0.01,
-                         .gamma_init = 0.05,
-                         .init_norm = 1.0,
-                         .levels = 256};
-}
-
 // Cross-entropy of the label: softmax - onehot.
 static sr_status ddn_dlogits(void *ctx, const float *logits, int64_t first, int64_t k, int classes,
                              float *dlogits, sr_err *err) {

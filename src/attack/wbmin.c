@@ -8,6 +8,26 @@ double sr_wb_dist(sr_norm norm, const float *a, const float *x, int64_t d) {
   return norm == SR_NORM_L2 ? sr_dist_l2(a, x, d) : sr_dist_linf(a, x, d);
 }
 
+// The defaults FMN and DDN share (100 steps, step size 1 -> 0.01, gamma from 0.05), then each one's own.
+static sr_wbmin_opts opts_common(sr_norm norm) {
+  sr_wbmin_opts o = {.norm = norm, .steps = 100, .alpha_init = 1.0, .alpha_final = 0.01, .gamma_init = 0.05};
+  return o;
+}
+
+sr_wbmin_opts sr_fmn_opts_default(sr_norm norm) {
+  sr_wbmin_opts o = opts_common(norm);
+  o.gamma_final = 0.001;
+  o.binary_search_steps = 10;
+  return o;
+}
+
+sr_wbmin_opts sr_ddn_opts_default(void) {
+  sr_wbmin_opts o = opts_common(SR_NORM_L2);
+  o.init_norm = 1.0;
+  o.levels = 256;
+  return o;
+}
+
 static int32_t argmax_row(const float *z, int classes) {
   int32_t b = 0;
   for (int j = 1; j < classes; j++) {
@@ -17,17 +37,7 @@ static int32_t argmax_row(const float *z, int classes) {
 }
 
 static void state_free(sr_wb_state *s) {
-  sr_free(s->rows);
-  sr_free(s->x);
-  sr_free(s->a);
-  sr_free(s->g);
-  sr_free(s->logits);
-  sr_free(s->y);
-  sr_free(s->eps);
-  sr_free(s->best);
-  sr_free(s->worst);
-  sr_free(s->adv_found);
-  sr_free(s->rng);
+  SR_FREE_ALL(s->rows, s->x, s->a, s->g, s->logits, s->y, s->eps, s->best, s->worst, s->adv_found, s->rng);
   memset(s, 0, sizeof *s);
 }
 

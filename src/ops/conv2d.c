@@ -473,14 +473,9 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
   return sr_exec(&p->dnn, s->prim, s->b ? 4 : 3, a, err);
 }
 
-const sr_layer_ops sr_ops_conv = {.name = "conv2d",
-                                  .build = build,
-                                  .forward = forward,
-                                  .backward = backward,
-                                  .ref_forward = ref_fwd,
-                                  .ref_backward = ref_bwd,
-                                  .flops = flops,
-                                  .plan_fuse = plan_fuse,
-                                  .plan_build = plan_build,
-                                  .plan_refresh = plan_refresh,
-                                  .plan_run = plan_run};
+const sr_layer_ops sr_ops_conv = {
+    .name = "conv2d",
+    .tape = {.build = build, .forward = forward, .backward = backward},
+    .ref = {.forward = ref_fwd, .backward = ref_bwd},
+    .flops = flops,
+    .plan = {.fuse = plan_fuse, .build = plan_build, .refresh = plan_refresh, .run = plan_run}};

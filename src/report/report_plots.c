@@ -24,6 +24,10 @@ static void bag_free(bag *b) {
   b->n = 0;
 }
 
+sr_plot_opts sr_report_axes(const char *title, const char *xlabel, const char *ylabel) {
+  return (sr_plot_opts){.title = title, .xlabel = xlabel, .ylabel = ylabel, .legend = 1};
+}
+
 static void out_base(char *out, size_t cap, const sr_report_opts *o, const char *name) {
   snprintf(out, cap, "%s/%s", o->out_dir, name);
 }
@@ -173,26 +177,12 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
   } else {
     sr_report_note(rep, "2D spectra not drawn side by side: the runs' perturbations have different sizes");
   }
-  sr_plot_opts pr = {.title = "Radial power profile",
-                     .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "mean power (max = 1)",
-                     .legend = 1,
-                     .xmin = 0,
-                     .xmax = 0.5,
-                     .ymin = 0,
-                     .ymax = 1.05};
+  sr_plot_opts pr = sr_spectrum_axes(0, 1);
   out_base(base, sizeof base, o, "spectra_radial");
   if (!st) st = sr_plot_lines(base, &pr, rad, n, err);
   if (!st)
     sr_report_add_figure(rep, "spectra_radial", "Azimuthal mean power in 25 radial bins, max-normalized");
-  sr_plot_opts pc = {.title = "Cumulative proportion of power",
-                     .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "proportion of power",
-                     .legend = 1,
-                     .xmin = 0,
-                     .xmax = 0.5,
-                     .ymin = 0,
-                     .ymax = 1.02};
+  sr_plot_opts pc = sr_spectrum_axes(1, 1);
   out_base(base, sizeof base, o, "spectra_cumulative");
   if (!st) st = sr_plot_lines(base, &pc, cum, n, err);
   if (!st)
@@ -382,11 +372,8 @@ static sr_status fig_convergence(sr_report *rep, const sr_report_opts *o, sr_err
   snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack",
            sr_report_minimal_label(rep->minimal));
   out_base(base, sizeof base, o, "attack_convergence");
-  sr_plot_opts po = {.title = title,
-                     .xlabel = hsj ? "iteration" : "step",
-                     .ylabel = "median ||delta||^2 / D",
-                     .logy = 1,
-                     .legend = 1};
+  sr_plot_opts po = sr_report_axes(title, hsj ? "iteration" : "step", "median ||delta||^2 / D");
+  po.logy = 1;
   sr_status st = sr_plot_lines(base, &po, s, ns, err);
   if (!st)
     sr_report_add_figure(
