@@ -25,19 +25,21 @@ void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy
                             const double *w, const sr_conv_shape *s);
 
 // Batch norm over (N,H,W) per channel. Training: batch statistics (biased variance for normalisation),
-// mean/invstd saved for backward. Eval: mean/var are the running statistics.
-// x, y: (N,C,H,W)  gamma, beta, mean, var/invstd: (C)
-void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
-                                    const double *gamma, const double *beta, double eps, int N, int C,
-                                    int HW);
+// mean/invstd saved for backward. Eval: the running statistics rmean/rvar.
+// x, y: (N,C,H,W)  gamma, beta, mean, invstd, rmean, rvar: (C)
+typedef struct sr_bn_ref {
+  const double *x;             // input (N, C, HW)
+  const double *gamma, *beta;  // (C)
+  const double *rmean, *rvar;  // (C) running statistics: eval mode only
+  double eps;
+  int n, c, hw;
+} sr_bn_ref;
+void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const sr_bn_ref *bn);
 void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                     const double *x, const double *mean, const double *invstd,
-                                     const double *gamma, int N, int C, int HW);
-void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gamma, const double *beta,
-                                   const double *rmean, const double *rvar, double eps, int N, int C, int HW);
+                                     const double *mean, const double *invstd, const sr_bn_ref *bn);
+void sr_batchnorm_forward_eval_ref(double *y, const sr_bn_ref *bn);
 void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                    const double *x, const double *gamma, const double *rmean,
-                                    const double *rvar, double eps, int N, int C, int HW);
+                                    const sr_bn_ref *bn);
 
 // x, y: (n)
 void sr_relu_forward_ref(double *y, const double *x, int64_t n);
