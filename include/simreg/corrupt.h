@@ -53,13 +53,6 @@ sr_status sr_corrupt_apply(const uint8_t *img, int c, int h, int w, sr_corruptio
 // The rng of image `index` in a batch: a function of (seed, kind, severity, index) only.
 void sr_corrupt_image_rng(sr_rng *rng, uint64_t seed, sr_corruption kind, int severity, int64_t index);
 
-// n uint8 images (n, c, h, w), CHW like sr_dataset.
-typedef struct sr_u8_images {
-  const uint8_t *px;
-  int64_t n;
-  int c, h, w;
-} sr_u8_images;
-
 // One corruption of a batch: kind and severity (1..5); image i of the batch draws from
 // sr_corrupt_image_rng(seed, kind, severity, first_index + i).
 typedef struct sr_corrupt_spec {

@@ -17,6 +17,13 @@ extern "C" {
 
 #define SR_DATASET_MAX_CLASSES 256
 
+// n uint8 images (n, c, h, w), CHW like sr_dataset.
+typedef struct sr_u8_images {
+  const uint8_t *px;
+  int64_t n;
+  int c, h, w;
+} sr_u8_images;
+
 // A whole split in memory. Images: n x c x h x w uint8 (CHW per image, 0..255), labels in [0, num_classes).
 typedef struct sr_dataset {
   int64_t n;

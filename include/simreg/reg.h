@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "simreg/core.h"
+#include "simreg/data.h"
 #include "simreg/model.h"
 
 #ifdef __cplusplus
@@ -99,12 +100,12 @@ void sr_reg_pair_targets(const sr_reg_target *t, int k, const int64_t *i, const 
 
 typedef enum sr_resize_mode { SR_RESIZE_AREA, SR_RESIZE_BILINEAR } sr_resize_mode;
 
-// Resize n images (n, c, h, w) uint8 to (n, oc, oh, ow): oc = 1 makes gray first (channel mean), else
+// Resize the images src (n, c, h, w) to (n, oc, oh, ow): oc = 1 makes gray first (channel mean), else
 // oc must equal c. AREA: every output pixel is the coverage-weighted mean of the input pixels under its
 // footprint (box filter; exact for any scale, the choice for shrinking); BILINEAR: half-pixel centres
 // (align_corners = False), edges clamped. Results are rounded to nearest and clamped to 0..255.
-sr_status sr_reg_resize_images(const uint8_t *src, int64_t n, int c, int h, int w, int oc, int oh, int ow,
-                               sr_resize_mode mode, uint8_t *dst, sr_err *err);
+sr_status sr_reg_resize_images(const sr_u8_images *src, int oc, int oh, int ow, sr_resize_mode mode,
+                               uint8_t *dst, sr_err *err);
 
 // ---- the loss ------------------------------------------------------------------------------------------
 

@@ -68,5 +68,6 @@ sr_status sr_ddn(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
   if (!(o->init_norm > 0) || !(o->gamma_init > 0 && o->gamma_init < 1) || !(o->alpha_init > 0) ||
       o->levels < 0)
     return sr_fail(err, SR_ERR_ARG, "ddn: init_norm and alpha must be > 0, gamma in (0, 1), levels >= 0");
-  return sr_wbmin_run(am, x, label, n, o, &ddn_algo, seed, r, err);
+  sr_labeled in = {.x = x, .y = label, .n = n};
+  return sr_wbmin_run(am, &in, o, &ddn_algo, seed, r, err);
 }

@@ -85,5 +85,6 @@ sr_status sr_fmn(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
   if (!(o->alpha_init > 0) || !(o->alpha_final >= 0) || !(o->gamma_init >= 0 && o->gamma_init < 1) ||
       !(o->gamma_final >= 0 && o->gamma_final < 1))
     return sr_fail(err, SR_ERR_ARG, "fmn: alpha must be > 0 and gamma in [0, 1)");
-  return sr_wbmin_run(am, x, label, n, o, &fmn_algo, 0, r, err);
+  sr_labeled in = {.x = x, .y = label, .n = n};
+  return sr_wbmin_run(am, &in, o, &fmn_algo, 0, r, err);
 }

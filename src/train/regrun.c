@@ -48,8 +48,8 @@ static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr
   if (!st && n < 2)
     st = sr_fail(err, SR_ERR_ARG, "--reg-n: need at least 2 regularization images (have %lld)", (long long)n);
   if (!st)
-    st = sr_reg_resize_images(tmp, n, src->c, src->h, src->w, oc, m->cfg.in_h, m->cfg.in_w, SR_RESIZE_AREA,
-                              r->images.images, err);
+    st = sr_reg_resize_images(&(sr_u8_images){tmp, n, src->c, src->h, src->w}, oc, m->cfg.in_h, m->cfg.in_w,
+                              SR_RESIZE_AREA, r->images.images, err);
   sr_free(tmp);
   sr_dataset_free(&other);
   return st;

@@ -114,16 +114,21 @@ static void test_mean_difference(void) {
   mean_ctx ca = {a}, cb = {b};
   sr_ci d;
   sr_err err = {0};
-  CHECK_OK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 4000, 0.95, &rng, &d, &err), &err);
+  CHECK_OK(sr_bootstrap_diff(&(sr_boot_sample){N1, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                             &(sr_boot_opts){4000, 0.95, &rng}, &d, &err),
+           &err);
   CHECK(fabs(d.estimate - (mb - ma)) < 1e-12, "estimate is the difference of means");
   double width = 2 * 1.959964 * sqrt(1.0 / N1 + 4.0 / N2);
   CHECK(fabs((d.hi - d.lo) / width - 1) < 0.15, "width %g vs normal theory %g", d.hi - d.lo, width);
   CHECK(d.lo > 0.1 && d.hi < 0.95, "difference 0.5 in [%g, %g]", d.lo, d.hi);
-  CHECK(sr_bootstrap_diff(0, mean_of, &ca, N2, mean_of, &cb, 100, 0.95, &rng, &d, &err) == SR_ERR_ARG,
+  CHECK(sr_bootstrap_diff(&(sr_boot_sample){0, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                          &(sr_boot_opts){100, 0.95, &rng}, &d, &err) == SR_ERR_ARG,
         "empty sample");
-  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 1, 0.95, &rng, &d, &err) == SR_ERR_ARG,
+  CHECK(sr_bootstrap_diff(&(sr_boot_sample){N1, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                          &(sr_boot_opts){1, 0.95, &rng}, &d, &err) == SR_ERR_ARG,
         "B < 2");
-  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 10, 1.0, &rng, &d, &err) == SR_ERR_ARG,
+  CHECK(sr_bootstrap_diff(&(sr_boot_sample){N1, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                          &(sr_boot_opts){10, 1.0, &rng}, &d, &err) == SR_ERR_ARG,
         "level 1");
 }
 
