@@ -38,9 +38,14 @@ sr_status sr_plot_lines(const char *base, const sr_plot_opts *o, const sr_series
 
 // Grouped bar chart: value[s*ncat + c] for series s (one colour each) and category c (x axis), with optional
 // confidence intervals lo/hi (same layout, NULL for none). Bars start at 0 (or at ymin when given).
-sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const char *const *categories, int ncat,
-                          const char *const *series, int nser, const double *value, const double *lo,
-                          const double *hi, sr_err *err);
+typedef struct sr_bars {
+  const char *const *categories;  // ncat names on the x axis
+  int ncat;
+  const char *const *series;  // nser names in the legend
+  int nser;
+  const double *value, *lo, *hi;
+} sr_bars;
+sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const sr_bars *b, sr_err *err);
 
 typedef enum sr_cmap { SR_CMAP_SEQUENTIAL, SR_CMAP_DIVERGING } sr_cmap;
 

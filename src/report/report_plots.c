@@ -105,7 +105,12 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   char btitle[96];
   snprintf(btitle, sizeof btitle, "%s: median with 95%% CI", sr_report_minimal_label(rep->minimal));
   sr_plot_opts po = {.title = btitle, .ylabel = "median ||delta||^2 / D"};
-  sr_status st = sr_plot_bars_ci(base, &po, cats, n, ser, 1, v, all_ci ? lo : NULL, all_ci ? hi : NULL, err);
+  sr_bars bars = {.categories = cats, .ncat = n, .series = ser, .nser = 1, .value = v};
+  if (all_ci) {
+    bars.lo = lo;
+    bars.hi = hi;
+  }
+  sr_status st = sr_plot_bars_ci(base, &po, &bars, err);
   if (st == SR_ERR_ARG) {  // e.g. every median is zero: nothing to draw, say so
     sr_report_note(rep, "boundary figure skipped: %s", err->msg);
     return SR_OK;

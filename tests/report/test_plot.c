@@ -120,16 +120,16 @@ static void test_bars(void) {
   char base[300];
   snprintf(base, sizeof base, "%s/bars", dir);
   sr_err err = {0};
-  CHECK_OK(sr_plot_bars_ci(base, &o, cats, 3, ser, 1, v, lo, hi, &err), &err);
+  CHECK_OK(sr_plot_bars_ci(base, &o, &(sr_bars){cats, 3, ser, 1, v, lo, hi}, &err), &err);
   check_files("bars", 900, 600);
   const char *groups[3] = {"low", "mid", "high"}, *models[2] = {"baseline", "pixel"};
   double g[6] = {0.7, 0.6, 0.43, 0.72, 0.66, 0.61};
   o.legend = 1;
   snprintf(base, sizeof base, "%s/bars_grouped", dir);
-  CHECK_OK(sr_plot_bars_ci(base, &o, groups, 3, models, 2, g, NULL, NULL, &err), &err);
+  CHECK_OK(sr_plot_bars_ci(base, &o, &(sr_bars){groups, 3, models, 2, g, NULL, NULL}, &err), &err);
   check_files("bars_grouped", 900, 600);
   double z[3] = {0, 0, 0};
-  CHECK(sr_plot_bars_ci(base, &o, cats, 3, ser, 1, z, NULL, NULL, &err) == SR_ERR_ARG,
+  CHECK(sr_plot_bars_ci(base, &o, &(sr_bars){cats, 3, ser, 1, z, NULL, NULL}, &err) == SR_ERR_ARG,
         "all-zero bars rejected");
 }
 
