@@ -168,7 +168,8 @@ static sr_status pixel_source(rsa_source *s, const uint8_t *im, int64_t n, int c
   if (s->rh) {
     rs = sr_alloc((size_t)n * (size_t)oc * (size_t)oh * (size_t)ow);
     if (!rs) return sr_fail(err, SR_ERR_NOMEM, "out of memory for resized images");
-    if ((st = sr_reg_resize_images(&(sr_u8_images){im, n, c, h, w}, oc, oh, ow, SR_RESIZE_AREA, rs, err)))
+    if ((st = sr_reg_resize_images(&(sr_u8_images){.px = im, .n = n, .c = c, .h = h, .w = w}, oc, oh, ow,
+                                   SR_RESIZE_AREA, rs, err)))
       return sr_free(rs), st;
     im = rs;
     c = oc;

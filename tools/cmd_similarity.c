@@ -62,8 +62,8 @@ static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int6
     (*idx)[i] = order[i];
     const uint8_t *im = src->images + (size_t)order[i] * in_sz;
     if (a->reg_data)
-      st = sr_reg_resize_images(&(sr_u8_images){im, 1, src->c, src->h, src->w}, *c, *h, *w, mode,
-                                *images + (size_t)i * out_sz, err);
+      st = sr_reg_resize_images(&(sr_u8_images){.px = im, .n = 1, .c = src->c, .h = src->h, .w = src->w}, *c,
+                                *h, *w, mode, *images + (size_t)i * out_sz, err);
     else
       memcpy(*images + (size_t)i * out_sz, im, in_sz);
   }

@@ -29,7 +29,8 @@ static void displacement(sr_cws *ws, sr_rng *rng, float *field, double sigma, do
   int rmax = (int)((ws->tab_len - 1) / 2);
   int r = sr_gauss_taps(sigma, 3.0, ws->fb, rmax);
   if (r > 0)
-    sr_sep_filter(field, field, ws->p2, ws->h, ws->w, &(sr_taps){ws->fb, r, SR_BORDER_REFLECT, ws->ia});
+    sr_sep_filter(field, field, ws->p2, ws->h, ws->w,
+                  &(sr_taps){.k = ws->fb, .r = r, .border = SR_BORDER_REFLECT, .idx = ws->ia});
   for (size_t i = 0; i < np; i++) field[i] *= (float)alpha;
 }
 

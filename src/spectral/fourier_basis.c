@@ -104,7 +104,8 @@ sr_status sr_fourier_band_ci(const int64_t *count, const int64_t *base, int64_t 
                              double level, sr_rng *rng, sr_ci *out, sr_err *err) {
   if (pixels < 1) return sr_fail(err, SR_ERR_ARG, "Fourier band with no position");
   band_ctx ctx = {.count = count, .base = base, .pixels = (double)pixels};
-  return sr_bootstrap(&(sr_boot_sample){n, band_stat, &ctx}, &(sr_boot_opts){b, level, rng}, out, err);
+  return sr_bootstrap(&(sr_boot_sample){.n = n, .stat = band_stat, .ctx = &ctx},
+                      &(sr_boot_opts){.b = b, .level = level, .rng = rng}, out, err);
 }
 
 const char *sr_fourier_verdict(const sr_ci *d) {

@@ -50,8 +50,8 @@ static sr_status paired_ci(const sr_paired01 *p, int ratio, int64_t nboot, doubl
       sb[i] += p->b[r * p->n + i] != 0;
     }
   paired_ctx c = {.sa = sa, .sb = sb, .reps = p->reps, .ratio = ratio};
-  sr_status st =
-      sr_bootstrap(&(sr_boot_sample){p->n, paired_stat, &c}, &(sr_boot_opts){nboot, level, rng}, out, err);
+  sr_status st = sr_bootstrap(&(sr_boot_sample){.n = p->n, .stat = paired_stat, .ctx = &c},
+                              &(sr_boot_opts){.b = nboot, .level = level, .rng = rng}, out, err);
   sr_free(sa);
   sr_free(sb);
   return st;

@@ -52,7 +52,8 @@ sr_status sr_spectrum_share_ci(const sr_spectrum *s, sr_share which, int64_t b, 
   sr_status st = check_set(s, which, "share CI", err);
   if (st) return st;
   share_ctx c = {s, which};
-  return sr_bootstrap(&(sr_boot_sample){s->n, share_stat, &c}, &(sr_boot_opts){b, level, rng}, out, err);
+  return sr_bootstrap(&(sr_boot_sample){.n = s->n, .stat = share_stat, .ctx = &c},
+                      &(sr_boot_opts){.b = b, .level = level, .rng = rng}, out, err);
 }
 
 sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which, int64_t b,
@@ -61,7 +62,7 @@ sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s
   if (!st) st = check_set(s, which, "share difference CI", err);
   if (st) return st;
   share_ctx c1 = {ref, which}, c2 = {s, which};
-  return sr_bootstrap_diff(&(sr_boot_sample){ref->n, share_stat, &c1},
-                           &(sr_boot_sample){s->n, share_stat, &c2}, &(sr_boot_opts){b, level, rng}, out,
-                           err);
+  return sr_bootstrap_diff(&(sr_boot_sample){.n = ref->n, .stat = share_stat, .ctx = &c1},
+                           &(sr_boot_sample){.n = s->n, .stat = share_stat, .ctx = &c2},
+                           &(sr_boot_opts){.b = b, .level = level, .rng = rng}, out, err);
 }

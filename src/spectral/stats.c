@@ -158,7 +158,8 @@ sr_status sr_bootstrap_median(const double *x, int64_t n, int64_t b, double leve
   median_ctx m = {x, sr_alloc((size_t)n * sizeof(double))};
   if (!m.scratch)
     return sr_fail(err, SR_ERR_NOMEM, "bootstrap median: cannot allocate %lld values", (long long)n);
-  st = sr_bootstrap(&(sr_boot_sample){n, median_of, &m}, &(sr_boot_opts){b, level, rng}, out, err);
+  st = sr_bootstrap(&(sr_boot_sample){.n = n, .stat = median_of, .ctx = &m},
+                    &(sr_boot_opts){.b = b, .level = level, .rng = rng}, out, err);
   sr_free(m.scratch);
   return st;
 }
