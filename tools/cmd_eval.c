@@ -124,7 +124,7 @@ int sr_cmd_eval(int argc, char **argv) {
     if (sr_batch_channels(&ds, &o) != m.cfg.in_c || ds.h != m.cfg.in_h || ds.w != m.cfg.in_w)
       st = sr_fail(&err, SR_ERR_SHAPE, "%s images are %dx%dx%d, the model takes %dx%dx%d", ds.name,
                    sr_batch_channels(&ds, &o), ds.h, ds.w, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w);
-    if (!st) st = sr_evaluate_sharded(d, &m, &ds, NULL, 0, &o, 1, &r, &err);
+    if (!st) st = sr_evaluate_sharded(d, &m, &(sr_eval_set){.ds = &ds, .idx = NULL, .n = 0}, &o, 1, &r, &err);
   }
   if (!st && sr_dist_rank(d) == 0) json ? print_json(&ds, &r) : print_text(&ds, &r);
   sr_eval_result_free(&r);

@@ -60,9 +60,13 @@ void sr_gap_forward_ref(double *y, const double *x, int N, int C, int HW);
 void sr_gap_backward_ref(double *dx, const double *dy, int N, int C, int HW);
 
 // x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
-void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I, int O);
+typedef struct sr_linear_shape {
+  int n, i, o;  // batch, in features, out features
+} sr_linear_shape;
+void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b,
+                           const sr_linear_shape *s);
 void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                            const double *w, int N, int I, int O);
+                            const double *w, const sr_linear_shape *s);
 
 // y = a + b, all (n); backward adds dy into both da and db.
 void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n);

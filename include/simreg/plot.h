@@ -61,8 +61,13 @@ typedef struct sr_map_opts {
 // Up to SR_PLOT_MAX_MAPS maps (each row-major (h,w); row 0 at y0, the bottom, unless origin_top) side by
 // side on one colour scale with one colour bar. x0..x1, y0..y1 are the outer edges of the cells. titles may
 // be NULL. Default size: 330 per map + 190 wide, 430 high.
-sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m,
-                       const double *const *maps, const char *const *titles, int nmaps, int64_t h, int64_t w,
+typedef struct sr_maps {
+  const double *const *maps;  // n maps of (h, w)
+  const char *const *titles;  // n titles or NULL
+  int n;
+  int64_t h, w;
+} sr_maps;
+sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const sr_maps *mp,
                        sr_err *err);
 // One (h,w) matrix with a colour bar (e.g. a similarity matrix: diverging on [-1, 1]).
 sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *a,

@@ -174,7 +174,7 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
     sr_plot_opts po = {
         .title = "Power spectra of minimal perturbations", .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
     out_base(base, sizeof base, o, "spectra_2d");
-    st = sr_plot_maps(base, &po, &m, maps, titles, n, h, w, err);
+    st = sr_plot_maps(base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = n, .h = h, .w = w}, err);
     if (!st)
       sr_report_add_figure(
           rep, "spectra_2d",
@@ -282,7 +282,8 @@ static sr_status fig_similarity(sr_report *rep, const sr_report_opts *o, sr_err 
     sr_map_opts m = {
         .vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
     sr_plot_opts po = {.title = title, .xlabel = "image j", .ylabel = "image i"};
-    sr_status st = sr_plot_maps(base, &po, &m, maps, titles, 2, k, k, err);
+    sr_status st =
+        sr_plot_maps(base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = 2, .h = k, .w = k}, err);
     if (st) return st;
     snprintf(cap, sizeof cap, "%s: target vs model similarity", run->name);
     sr_report_add_figure(rep, file, cap);

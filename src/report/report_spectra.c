@@ -136,7 +136,8 @@ static sr_status fig_db_maps(sr_report *rep, const sr_report_opts *o, const db_m
       .title = "Log power of mean-removed perturbations", .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   char base[4200];
   out_base(base, sizeof base, o, "spectra_2d_db");
-  sr_status st = sr_plot_maps(base, &po, &m, maps, titles, d->n, d->h, d->w, err);
+  sr_status st = sr_plot_maps(
+      base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = d->n, .h = d->h, .w = d->w}, err);
   if (!st)
     sr_report_add_figure(rep, "spectra_2d_db",
                          "10 log10(P/P_total) of the mean-removed spectra, shared range max-40 dB..max; DC "
@@ -181,7 +182,8 @@ static sr_status fig_db_diff(sr_report *rep, const sr_report_opts *o, const db_m
                      .ylabel = "fy"};
   char base[4200];
   out_base(base, sizeof base, o, "spectra_2d_diff");
-  sr_status st = sr_plot_maps(base, &po, &m, maps, titles, d->n - 1, d->h, d->w, err);
+  sr_status st = sr_plot_maps(
+      base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = d->n - 1, .h = d->h, .w = d->w}, err);
   sr_free(buf);
   if (!st)
     sr_report_add_figure(

@@ -114,7 +114,8 @@ static sr_status verdict_distance(const sr_report *rep, const sr_run *b, const s
   }
   int conv = b->has_convergence && r->has_convergence && b->converged && r->converged;
   sr_status st =
-      sr_verdict_distance(b->norms, b->n_norms, r->norms, r->n_norms, conv, o->bootstrap_b, rng, v, err);
+      sr_verdict_distance(&(sr_values){.x = b->norms, .n = b->n_norms},
+                          &(sr_values){.x = r->norms, .n = r->n_norms}, conv, o->bootstrap_b, rng, v, err);
   if (!st && (!b->has_convergence || !r->has_convergence) && v->word != SR_VERDICT_NOT_MEASURED)
     snprintf(v->note, sizeof v->note, "convergence not recorded in at least one run");
   return st;

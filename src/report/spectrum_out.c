@@ -105,7 +105,8 @@ static sr_status write_db(const sr_spectrum *s, const double *db, double peak, c
   snprintf(title, sizeof title, "Log power, mean removed (DC %.1f%%, grey)", 100 * s->dc_share);
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d_db", dir);
-  st = sr_plot_maps(path, &pm, &m, maps, titles, 1, s->h, s->w, err);
+  st = sr_plot_maps(path, &pm, &m, &(sr_maps){.maps = maps, .titles = titles, .n = 1, .h = s->h, .w = s->w},
+                    err);
   double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], top = -INFINITY, fx[2] = {0, 0.5}, flat[2];
   int n = sr_spectrum_radial_db_points(s, FLOOR_DB, rx, ry);
   for (int k = 0; k < n; k++) top = fmax(top, ry[k]);
@@ -158,7 +159,8 @@ sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const
   snprintf(title, sizeof title, "Power spectrum (%lld images)", (long long)s->n);
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d", dir);
-  st = sr_plot_maps(path, &pm, &m, maps, titles, 1, s->h, s->w, err);
+  st = sr_plot_maps(path, &pm, &m, &(sr_maps){.maps = maps, .titles = titles, .n = 1, .h = s->h, .w = s->w},
+                    err);
   double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], cum[SR_SPEC_NBINS + 1] = {0};
   for (int k = 0; k < SR_SPEC_NBINS; k++) cum[k + 1] = s->cumulative[k];
   sr_series rad = {.label = label, .x = rx, .y = ry, .n = sr_spectrum_radial_points(s, rx, ry), .marker = 1};

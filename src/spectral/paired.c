@@ -83,8 +83,12 @@ static double resample_median(const double *x, int64_t n, double *buf, sr_rng *r
   return sr_quantile_sorted(buf, n, 0.5);
 }
 
-sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot,
-                             double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_median_ratio_ci(const sr_values *xs, const sr_values *ys, const sr_boot_opts *bo, sr_ci *out,
+                             sr_err *err) {
+  const double *x = xs->x, *y = ys->x;
+  const int64_t nx = xs->n, ny = ys->n, nboot = bo->b;
+  const double level = bo->level;
+  sr_rng *rng = bo->rng;
   if (nx < 1 || ny < 1 || nboot < 2 || !(level > 0 && level < 1))
     return sr_fail(err, SR_ERR_ARG, "ratio of medians: need two non-empty samples, B >= 2, level in (0,1)");
   double mx, my;

@@ -21,8 +21,11 @@ static void tally(sr_eval_result *r, const float *logits, const int32_t *y, int6
   }
 }
 
-sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
-                      const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err) {
+sr_status sr_evaluate(sr_model *m, const sr_eval_set *set, const sr_loader_opts *o, int want_confusion,
+                      sr_eval_result *r, sr_err *err) {
+  const sr_dataset *ds = set->ds;
+  const int64_t *idx = set->idx;
+  int64_t n = set->n;
   memset(r, 0, sizeof *r);
   int K = m->cfg.classes;
   if (!idx) n = ds->n;

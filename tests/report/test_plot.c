@@ -156,7 +156,7 @@ static void test_maps_hist(void) {
   char base[300];
   snprintf(base, sizeof base, "%s/maps", dir);
   sr_err err = {0};
-  CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
+  CHECK_OK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err), &err);
   check_files("maps", 2 * 330 + 190, 430);
   sr_map_opts d = {
       .vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
@@ -174,16 +174,17 @@ static void test_maps_hist(void) {
   // A masked (NaN) DC cell: rejected unless mask_nan, then drawn (grey) and the files are complete.
   m1[(H / 2) * W + W / 2] = NAN;
   snprintf(base, sizeof base, "%s/masked", dir);
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC,
+  CHECK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err) == SR_ERR_NUMERIC,
         "NaN rejected without mask_nan");
   m.mask_nan = 1;
-  CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
+  CHECK_OK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err), &err);
   check_files("masked", 2 * 330 + 190, 430);
   m1[5] = INFINITY;
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC,
+  CHECK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err) == SR_ERR_NUMERIC,
         "inf in a map rejected (even with mask_nan)");
   m.mask_nan = 0;
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "inf in a map rejected");
+  CHECK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err) == SR_ERR_NUMERIC,
+        "inf in a map rejected");
 }
 
 int main(void) {

@@ -65,7 +65,9 @@ static sr_verdict_word distance_word(double factor, int converged, sr_verdict *v
   }
   sr_err err = {0};
   memset(v, 0, sizeof *v);
-  CHECK_OK(sr_verdict_distance(base, 200, run, 200, converged, 1000, &rng, v, &err), &err);
+  CHECK_OK(
+      sr_verdict_distance(&(sr_values){base, 200}, &(sr_values){run, 200}, converged, 1000, &rng, v, &err),
+      &err);
   return v->word;
 }
 
