@@ -173,7 +173,9 @@ static int run(const sim_args *a) {
     int64_t n = 0;
     int c = 0, h = 0, w = 0;
     st = gather(a, &images, &idx, &n, &c, &h, &w, &err);
-    if (!st) st = sr_reg_target_build(&o, images, n, c, h, w, a->cache, &t, &err);
+    if (!st)
+      st = sr_reg_target_build(&o, &(sr_u8_images){.px = images, .n = n, .c = c, .h = h, .w = w}, a->cache,
+                               &t, &err);
     if (!st) {
       memcpy(t.idx, idx, sizeof(int64_t) * (size_t)n);  // rows -> dataset indices, for the export
       printf("%s: %lld images %dx%dx%d from %s, th %g: %s in %.3f s (key %016llx)\n",

@@ -53,8 +53,12 @@ typedef struct sr_spectrum {
 // Errors: SR_ERR_ARG for sizes (H,W < 2, N,C < 1) or r0 outside (0, 0.5]; SR_ERR_NUMERIC for a non-finite
 // value or when every perturbation is zero (the normalization would divide by zero).
 // Not safe to call from several threads at once (FFTW's planner is global).
-sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, int64_t w, sr_layout layout,
-                              double r0, sr_spectrum *out, sr_err *err);
+typedef struct sr_perturbations {
+  const double *x;  // n perturbations of c channels, h x w, in `layout`
+  int64_t n, c, h, w;
+  sr_layout layout;
+} sr_perturbations;
+sr_status sr_spectrum_compute(const sr_perturbations *p, double r0, sr_spectrum *out, sr_err *err);
 void sr_spectrum_free(sr_spectrum *s);
 
 // Interpret an .npy of shape (N,H,W), (N,C,H,W) or (N,H,W,C) (any numeric dtype) and compute its spectrum.

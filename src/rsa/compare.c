@@ -241,8 +241,12 @@ double sr_rsa_cpu_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-sr_status sr_rsa_compare(const float *const *S, const int *is_target, int k, int64_t n, const sr_rsa_opts *o,
-                         sr_rsa_pair *pairs, sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err) {
+sr_status sr_rsa_compare(const sr_rsa_sources *src, const sr_rsa_opts *o, sr_rsa_pair *pairs,
+                         sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err) {
+  const float *const *S = src->S;
+  const int *is_target = src->is_target;
+  const int k = src->k;
+  const int64_t n = src->n;
   memset(t, 0, sizeof *t);
   if (k < 2 || n < 3)
     return sr_fail(err, SR_ERR_ARG, "RSA needs at least 2 sources over 3 images (got %d, %lld)", k,

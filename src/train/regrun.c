@@ -68,7 +68,8 @@ static sr_status build_target(sr_reg_run *r, const sr_train_config *c, sr_err *e
   char cache[1100];
   snprintf(cache, sizeof cache, "%s/cache", c->run.out);
   const sr_dataset *d = &r->images;
-  return sr_reg_target_build(&o, d->images, d->n, d->c, d->h, d->w, cache, &r->target, err);
+  return sr_reg_target_build(&o, &(sr_u8_images){.px = d->images, .n = d->n, .c = d->c, .h = d->h, .w = d->w},
+                             cache, &r->target, err);
 }
 
 static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {

@@ -333,7 +333,7 @@ static void test_coverage(void) {
     sr_rsa_pair p;
     sr_rsa_source_info info[2];
     sr_rsa_timing tm;
-    sr_status st = sr_rsa_compare(S, tgt, 2, n, &o, &p, info, &tm, &err);
+    sr_status st = sr_rsa_compare(&(sr_rsa_sources){S, tgt, 2, n}, &o, &p, info, &tm, &err);
     if (st) {
       CHECK(0, "compare: %s", err.msg);
       break;
@@ -383,7 +383,7 @@ static void test_neural_recovery(void) {
   sr_rsa_pair p;
   sr_rsa_source_info info[2];
   sr_rsa_timing tm;
-  CHECK_OK(sr_rsa_compare(S, tgt, 2, n, &o, &p, info, &tm, &err), &err);
+  CHECK_OK(sr_rsa_compare(&(sr_rsa_sources){S, tgt, 2, n}, &o, &p, info, &tm, &err), &err);
   printf("neural: r = %.4f [%.4f, %.4f] (rho %.2f), p = %.4f\n", p.pearson.r, p.pearson.lo, p.pearson.hi, rho,
          p.pearson.p);
   CHECK(p.pearson.lo <= rho && rho <= p.pearson.hi, "rho %.2f outside [%.4f, %.4f]", rho, p.pearson.lo,

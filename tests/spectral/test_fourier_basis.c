@@ -17,7 +17,7 @@ static void check_plane(int64_t h, int64_t w) {
       for (int64_t p = 0; p < h * w; p++) ss += b[p] * b[p];
       bad_norm += fabs(sqrt(ss) - 1) > 1e-6;
       sr_spectrum s;
-      CHECK_OK(sr_spectrum_compute(b, 1, 1, h, w, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+      CHECK_OK(sr_spectrum_compute(&(sr_perturbations){b, 1, 1, h, w, SR_LAYOUT_NCHW}, 0.25, &s, &err), &err);
       int64_t my = sr_fourier_mirror(ky, h), mx = sr_fourier_mirror(kx, w);
       bad_peak += fabs(s.map[ky * w + kx] - 1) > 1e-12 || fabs(s.map[my * w + mx] - 1) > 1e-12;
       for (int64_t p = 0; p < h * w; p++)

@@ -61,8 +61,10 @@ static void test_differences(void) {
   double *white = noise_set(n, 0, 21), *smooth = noise_set(n, 2, 22);
   sr_err err = {0};
   sr_spectrum w, l;
-  CHECK_OK(sr_spectrum_compute(white, n, 1, 16, 16, SR_LAYOUT_NCHW, 0.25, &w, &err), &err);
-  CHECK_OK(sr_spectrum_compute(smooth, n, 1, 16, 16, SR_LAYOUT_NCHW, 0.25, &l, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){white, n, 1, 16, 16, SR_LAYOUT_NCHW}, 0.25, &w, &err),
+           &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){smooth, n, 1, 16, 16, SR_LAYOUT_NCHW}, 0.25, &l, &err),
+           &err);
   sr_free(white);
   sr_free(smooth);
   if (!w.map || !l.map) return;
