@@ -84,8 +84,14 @@ void sr_rsa_boot_pearson(const sr_rsa_boot *bt, const double *sa, const double *
 // source s: out[s * b + p] = sum_{i<j} Z_s[i][j] T[pi_p(i)][pi_p(j)] (T's image labels permuted). Computed
 // by blocks of ~4096 upper-triangle entries: per permutation (one OpenMP thread each) the permuted entries of
 // T are gathered once per block and every source is dotted with them while they sit in L1. T and Z_s: n x n.
-sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
-                             uint64_t seed, double *out, sr_err *err);
+typedef struct sr_mantel {
+  const float *T;         // n x n target
+  const float *const *Z;  // ns sources, n x n
+  int ns;
+  int64_t n, b;  // images, permutations
+  uint64_t seed;
+} sr_mantel;
+sr_status sr_rsa_mantel_sums(const sr_mantel *mt, double *out, sr_err *err);
 // One-sided p-value (alternative: more similar than chance): (1 + #{perm >= obs}) / (b + 1).
 double sr_rsa_mantel_p(const double *perm, int64_t b, double obs);
 

@@ -198,7 +198,9 @@ static sr_status mantel_family(cmp_ctx *c, float **z, const int *is_target, int 
       }
     }
     if (!np) continue;
-    if ((st = sr_rsa_mantel_sums(z[u], part, np, c->n, B, c->o->seed, out, err))) break;
+    if ((st = sr_rsa_mantel_sums(
+             &(sr_mantel){.T = z[u], .Z = part, .ns = np, .n = c->n, .b = B, .seed = c->o->seed}, out, err)))
+      break;
     for (int q = 0; q < np; q++) {
       int v = who[q], a = u < v ? u : v, b = u < v ? v : u;
       sr_rsa_pair *p = &c->pairs[pair_index(c->k, a, b)];
