@@ -133,7 +133,9 @@ static sr_status histogram(const sr_reg_target *t, const char *base, int plot, s
     // a constant set (e.g. one kept value) has no range to bin: skip the figure, keep the text
     int varied = 0;
     for (int64_t q = 1; q < m && !varied; q++) varied = vals[q] != vals[0];
-    if (varied) st = sr_plot_hist(path, &po, sets, &m, labels, 1, 40, err);
+    if (varied)
+      st = sr_plot_hist(path, &po,
+                        &(sr_hist){.data = sets, .n = &m, .labels = labels, .nsets = 1, .nbins = 40}, err);
   }
   free(vals);
   return st;

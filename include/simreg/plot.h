@@ -75,8 +75,13 @@ sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_
 
 // Histograms (fraction of values per bin) of up to SR_PLOT_MAX_SERIES sets on shared bins over the joint
 // range, drawn as outlines in one axes. Default size 900x600.
-sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const double *const *data, const int64_t *n,
-                       const char *const *labels, int nsets, int nbins, sr_err *err);
+typedef struct sr_hist {
+  const double *const *data;  // nsets sets of n[s] values
+  const int64_t *n;
+  const char *const *labels;
+  int nsets, nbins;
+} sr_hist;
+sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const sr_hist *h, sr_err *err);
 
 #ifdef __cplusplus
 }

@@ -91,8 +91,8 @@ sr_status sr_spectrum_share_ci(const sr_spectrum *s, sr_share which, int64_t b, 
 // CI of the difference share(s) - share(ref): images of each set resampled independently (the two sets are
 // different images), the share recomputed in each, the difference taken (sr_bootstrap_diff). Any plane
 // sizes. SR_ERR_NUMERIC for SR_SHARE_HF_AC when either set lacks has_ac.
-sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which, int64_t b,
-                                    double level, sr_rng *rng, sr_ci *out, sr_err *err);
+sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which,
+                                    const sr_boot_opts *bo, sr_ci *out, sr_err *err);
 
 // Log-power map of the mean-removed spectrum: out (H,W), fftshifted like map, holds
 // 10 log10(P / ac_total_power) for every pixel but DC, floored at floor_db (so zero power stays finite),

@@ -196,11 +196,20 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
   return st;
 }
 
-// One training figure: for each run with metrics, the fields in `fields` (offsets into sr_run), one line
-// style each.
-static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const char *file, const char *title,
-                              const char *ylabel, int nf, double *const *(*get)(const sr_run *, int),
-                              const char *const *fname, sr_err *err) {
+// A training figure: file, title, y label, and the nf curves get(run, f) named fname[f] (NULL: one unnamed).
+typedef struct train_fig {
+  const char *file, *title, *ylabel;
+  int nf;
+  double *const *(*get)(const sr_run *, int);
+  const char *const *fname;
+} train_fig;
+
+// One training figure: for each run with metrics, the figure's fields, one line style each.
+static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const train_fig *fig, sr_err *err) {
+  const char *file = fig->file, *title = fig->title, *ylabel = fig->ylabel;
+  const int nf = fig->nf;
+  double *const *(*get)(const sr_run *, int) = fig->get;
+  const char *const *fname = fig->fname;
   sr_series s[SR_PLOT_MAX_SERIES];
   char labels[SR_PLOT_MAX_SERIES][256];
   bag b = {0};
@@ -303,7 +312,11 @@ static sr_status fig_similarity(sr_report *rep, const sr_report_opts *o, sr_err 
     snprintf(title, sizeof title, "%s: off-diagonal similarity values", run->name);
     out_base(base, sizeof base, o, file);
     sr_plot_opts ph = {.title = title, .xlabel = "similarity", .ylabel = "fraction of pairs", .legend = 1};
-    if (!st) st = sr_plot_hist(base, &ph, (const double *const *)off, cnt, titles, 2, 40, err);
+    if (!st)
+      st = sr_plot_hist(
+          base, &ph,
+          &(sr_hist){.data = (const double *const *)off, .n = cnt, .labels = titles, .nsets = 2, .nbins = 40},
+          err);
     sr_free(off[0]);
     sr_free(off[1]);
     if (st) return st;
@@ -402,13 +415,11 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   }
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
-  if (!st)
-    st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);
-  if (!st)
-    st = fig_training(rep, o, "train_acc", "Accuracy during training", "accuracy", 3, get_acc, acc_f, err);
-  if (!st)
-    st = fig_training(rep, o, "train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL,
-                      err);
+  const train_fig training[3] = {
+      {"train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f},
+      {"train_acc", "Accuracy during training", "accuracy", 3, get_acc, acc_f},
+      {"train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL}};
+  for (int f = 0; f < 3 && !st; f++) st = fig_training(rep, o, &training[f], err);
   if (!st) st = fig_gamma(rep, o, err);
   if (!st) st = fig_similarity(rep, o, err);
   if (!st) st = sr_report_rsa_figures(rep, o, err);

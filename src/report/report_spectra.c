@@ -55,13 +55,15 @@ sr_status sr_report_spectrum_diffs(sr_report *rep, const sr_report_opts *o, sr_e
     const sr_run *r = &rep->runs[i];
     if (!r->has_spectrum) continue;
     sr_rng rng = stream(o, i, STREAM_HF_DIFF);
-    sr_status st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF, o->bootstrap_b, 0.95,
-                                             &rng, &rep->hf_diff[i], err);
+    sr_status st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF,
+                                             &(sr_boot_opts){.b = o->bootstrap_b, .level = 0.95, .rng = &rng},
+                                             &rep->hf_diff[i], err);
     if (st) return sr_err_context(err, "%s: HF share difference", r->dir);
     rep->has_hf_diff[i] = 1;
     if (!ref->spectrum.has_ac || !r->spectrum.has_ac) continue;
     rng = stream(o, i, STREAM_HF_AC_DIFF);
-    st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF_AC, o->bootstrap_b, 0.95, &rng,
+    st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF_AC,
+                                   &(sr_boot_opts){.b = o->bootstrap_b, .level = 0.95, .rng = &rng},
                                    &rep->hf_ac_diff[i], err);
     if (st) return sr_err_context(err, "%s: mean-removed HF share difference", r->dir);
     rep->has_hf_ac_diff[i] = 1;

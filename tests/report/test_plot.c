@@ -169,7 +169,7 @@ static void test_maps_hist(void) {
   const char *labels[2] = {"target", "model"};
   sr_plot_opts ohist = {.title = "similarity values", .xlabel = "value", .ylabel = "fraction", .legend = 1};
   snprintf(base, sizeof base, "%s/hist", dir);
-  CHECK_OK(sr_plot_hist(base, &ohist, sets, n, labels, 2, 40, &err), &err);
+  CHECK_OK(sr_plot_hist(base, &ohist, &(sr_hist){sets, n, labels, 2, 40}, &err), &err);
   check_files("hist", 900, 600);
   // A masked (NaN) DC cell: rejected unless mask_nan, then drawn (grey) and the files are complete.
   m1[(H / 2) * W + W / 2] = NAN;

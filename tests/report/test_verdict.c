@@ -107,7 +107,7 @@ static sr_verdict_word hf_word(double base_share, double run_share) {
   spectrum_of(&b, h2, t2, run_share, &rng);
   sr_ci d;
   sr_err err = {0};
-  CHECK_OK(sr_spectrum_share_diff_ci(&a, &b, SR_SHARE_HF, 1000, 0.95, &rng, &d, &err), &err);
+  CHECK_OK(sr_spectrum_share_diff_ci(&a, &b, SR_SHARE_HF, &(sr_boot_opts){1000, 0.95, &rng}, &d, &err), &err);
   CHECK(fabs(d.estimate - (b.hf_share - a.hf_share)) < 1e-15 && d.lo <= d.estimate && d.estimate <= d.hi,
         "HF CI");
   return sr_verdict_reduction(&d, 0);

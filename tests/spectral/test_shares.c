@@ -74,18 +74,21 @@ static void test_differences(void) {
   for (int which = SR_SHARE_HF; which <= SR_SHARE_HF_AC; which++) {
     const char *name = which == SR_SHARE_HF ? "HF" : "mean-removed HF";
     sr_rng_seed(&rng, 5, 0);
-    CHECK_OK(sr_spectrum_share_diff_ci(&w, &w, (sr_share)which, 1000, 0.95, &rng, &d, &err), &err);
+    CHECK_OK(sr_spectrum_share_diff_ci(&w, &w, (sr_share)which, &(sr_boot_opts){1000, 0.95, &rng}, &d, &err),
+             &err);
     CHECK(d.estimate == 0 && d.lo < 0 && d.hi > 0, "%s: identical sets: 0 in [%g, %g]", name, d.lo, d.hi);
     CHECK(d.hi - d.lo < 0.1, "%s: identical sets: narrow interval %g", name, d.hi - d.lo);
     sr_rng_seed(&rng, 5, 1);
-    CHECK_OK(sr_spectrum_share_diff_ci(&l, &w, (sr_share)which, 1000, 0.95, &rng, &d, &err), &err);
+    CHECK_OK(sr_spectrum_share_diff_ci(&l, &w, (sr_share)which, &(sr_boot_opts){1000, 0.95, &rng}, &d, &err),
+             &err);
     double want = which == SR_SHARE_HF ? w.hf_share - l.hf_share : w.hf_share_ac - l.hf_share_ac;
     CHECK(fabs(d.estimate - want) < 1e-12 && d.estimate > 0.3, "%s: white minus smoothed = %g (want %g)",
           name, d.estimate, want);
     CHECK(d.lo > 0 && d.lo < d.estimate && d.estimate < d.hi, "%s: CI [%g, %g] excludes 0", name, d.lo, d.hi);
     sr_rng_seed(&rng, 5, 1);
     sr_ci e;
-    CHECK_OK(sr_spectrum_share_diff_ci(&w, &l, (sr_share)which, 1000, 0.95, &rng, &e, &err), &err);
+    CHECK_OK(sr_spectrum_share_diff_ci(&w, &l, (sr_share)which, &(sr_boot_opts){1000, 0.95, &rng}, &e, &err),
+             &err);
     CHECK(e.estimate == -d.estimate && e.hi < 0, "%s: reversed order is negative", name);
   }
   sr_spectrum_free(&w);
