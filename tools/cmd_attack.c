@@ -95,7 +95,8 @@ int sr_cmd_attack(int argc, char **argv) {
        0, 1e6, 0},
       {"steps", SR_OPT_I64, &a.steps,
        "PGD steps (default 40 linf / 50 l2; transfer: 1 = FGSM, the default), "
-       "Boundary steps (default 5000), apgd / fab-t iterations (default 100) or fmn / ddn steps (default 100)",
+       "Boundary steps (default 5000), apgd / fab-t iterations (default 100) or fmn / ddn steps (default "
+       "100)",
        0, 1e9, 0},
       {"step-size", SR_OPT_DOUBLE, &a.step_size, "PGD step relative to eps (default 2.5/steps)", 0, 1e6, 0},
       {"no-random-start", SR_OPT_FLAG, &a.no_random_start, "PGD starts at the clean image", 0, 0, 0},

@@ -102,8 +102,14 @@ int sr_cmd_corrupt(int argc, char **argv) {
   double t0 = sr_now();
   if (out) {
     progress_ctx ctx = {quiet};
-    st = sr_corrupt_write_dir(&ds, out, kinds, n_kinds, limit, (uint64_t)seed, freq_images, on_progress, &ctx,
-                              &freq, &err);
+    sr_corrupt_dir_opts co = {.kinds = kinds,
+                              .n_kinds = n_kinds,
+                              .limit = limit,
+                              .seed = (uint64_t)seed,
+                              .freq_images = freq_images,
+                              .progress = on_progress,
+                              .ctx = &ctx};
+    st = sr_corrupt_write_dir(&ds, out, &co, &freq, &err);
   } else {
     int64_t m = limit > 0 && limit < freq_images ? limit : freq_images;
     st = sr_corrupt_measure_freq(&ds, kinds, n_kinds, m, (uint64_t)seed, &freq, &err);

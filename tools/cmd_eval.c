@@ -64,7 +64,8 @@ static sr_status write_scores(sr_model *m, const sr_dataset *ds, const sr_loader
   for (int64_t s = 0; s < ds->n && !st; s += B) {
     int64_t nb = ds->n - s < B ? ds->n - s : B;
     for (int64_t i = 0; i < nb; i++) idx[i] = s + i;
-    st = sr_make_batch(ds, idx, nb, o, 0, s, x, y, err);
+    st = sr_make_batch(ds, &(sr_batch_rows){.idx = idx, .n = nb, .epoch = 0, .first_position = s}, o, x, y,
+                       err);
     if (!st) st = sr_model_scores(m, x, nb, out + s * K, err);
   }
   int64_t shape[2] = {ds->n, K};
@@ -165,7 +166,7 @@ int sr_cmd_eval(int argc, char **argv) {
     if (sr_batch_channels(&ds, &o) != m.cfg.in_c || ds.h != m.cfg.in_h || ds.w != m.cfg.in_w)
       st = sr_fail(&err, SR_ERR_SHAPE, "%s images are %dx%dx%d, the model takes %dx%dx%d", ds.name,
                    sr_batch_channels(&ds, &o), ds.h, ds.w, m.cfg.in_c, m.cfg.in_h, m.cfg.in_w);
-    if (!st) st = sr_evaluate_sharded(d, &m, &ds, NULL, 0, &o, 1, &r, &err);
+    if (!st) st = sr_evaluate_sharded(d, &m, &(sr_eval_set){.ds = &ds, .idx = NULL, .n = 0}, &o, 1, &r, &err);
     if (!st && scores && sr_dist_rank(d) == 0) st = write_scores(&m, &ds, &o, scores, &err);
   }
   if (!st && sr_dist_rank(d) == 0) json ? print_json(&ds, &r, m.scores) : print_text(&ds, &r);

@@ -189,9 +189,7 @@ int sr_cmd_robustness(int argc, char **argv) {
        "(FMN L2), ddn; two or more: also their per-image minimum (default boundary)",
        0, 0, 0},
       {"minimal-eps", SR_OPT_STRING, &s.minimal_eps,
-       "eps values of the robust-accuracy curve of the per-image minimum "
-       "(default: 21 from 0 to the largest minimal norm)",
-       0, 0, 0},
+       "eps of the per-image minimum's accuracy curve (default: 21 from 0 to the largest norm)", 0, 0, 0},
       {"wb-steps", SR_OPT_I64, &s.wb_steps, "FMN / DDN steps (default 100)", 1, 1e6, 0},
       {"masking-images", SR_OPT_I64, &s.masking_images,
        "gradient-masking checks on the first N correctly classified "

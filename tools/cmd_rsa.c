@@ -158,7 +158,8 @@ static sr_status pixel_source(rsa_source *s, const uint8_t *im, int64_t n, int c
     sr_reg_target_opts o = sr_reg_target_opts_default();
     o.kind = SR_REG_THRESHOLD;
     o.th = s->th;
-    if (!(st = sr_reg_target_build(&o, im, n, c, h, w, NULL, &t, err)))
+    if (!(st = sr_reg_target_build(&o, &(sr_u8_images){.px = im, .n = n, .c = c, .h = h, .w = w}, NULL, &t,
+                                   err)))
       memcpy(s->S, t.S, sizeof(float) * (size_t)n * (size_t)n);
     sr_reg_target_free(&t);
     return st;
@@ -168,7 +169,8 @@ static sr_status pixel_source(rsa_source *s, const uint8_t *im, int64_t n, int c
   if (s->rh) {
     rs = sr_alloc((size_t)n * (size_t)oc * (size_t)oh * (size_t)ow);
     if (!rs) return sr_fail(err, SR_ERR_NOMEM, "out of memory for resized images");
-    if ((st = sr_reg_resize_images(im, n, c, h, w, oc, oh, ow, SR_RESIZE_AREA, rs, err)))
+    if ((st = sr_reg_resize_images(&(sr_u8_images){.px = im, .n = n, .c = c, .h = h, .w = w}, oc, oh, ow,
+                                   SR_RESIZE_AREA, rs, err)))
       return sr_free(rs), st;
     im = rs;
     c = oc;
@@ -384,7 +386,8 @@ static sr_status compare(rsa_job *j, sr_err *err) {
                      .kendall_all = j->a->kendall_all,
                      .no_rank_resampling = j->a->no_rank_resampling,
                      .on_phase = j->a->quiet ? NULL : print_phase};
-    st = sr_rsa_compare(S, tgt, j->k, j->n, &o, j->pairs, j->info, &j->timing, err);
+    st = sr_rsa_compare(&(sr_rsa_sources){.S = S, .is_target = tgt, .k = j->k, .n = j->n}, &o, j->pairs,
+                        j->info, &j->timing, err);
   }
   if (!st && j->ncka) {
     j->cka = malloc(sizeof(double) * (size_t)j->ncka * (size_t)j->ncka);

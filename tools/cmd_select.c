@@ -10,8 +10,10 @@
 
 #define SEL_MAX 64
 
-static void print_table(const char *metric, double ratio, const sr_run *base, double bc, double bs,
-                        const sr_run *runs, const sr_select_row *rows, int n) {
+static void print_table(const sr_selection *sel, const sr_run *base, const sr_run *runs,
+                        const sr_select_row *rows, int n) {
+  const char *metric = sel->metric;
+  const double ratio = sel->ratio, bc = sel->base_clean, bs = sel->base_score;
   printf(
       "selection rule: clean accuracy >= %.2f x baseline's (%.4f), ranked by %s at the highest distortion\n",
       ratio, bc, metric);
@@ -29,8 +31,10 @@ static void print_table(const char *metric, double ratio, const sr_run *base, do
 
 static cJSON *num(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-static int write_json(const char *path, const char *metric, double ratio, const sr_run *base, double bc,
-                      double bs, const sr_run *runs, const sr_select_row *rows, int n, sr_err *err) {
+static int write_json(const char *path, const sr_selection *sel, const sr_run *base, const sr_run *runs,
+                      const sr_select_row *rows, int n, sr_err *err) {
+  const char *metric = sel->metric;
+  const double ratio = sel->ratio, bc = sel->base_clean, bs = sel->base_score;
   cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray();
   cJSON_AddStringToObject(j, "metric", metric);
   cJSON_AddNumberToObject(j, "ratio", ratio);
@@ -86,11 +90,11 @@ int sr_cmd_select(int argc, char **argv) {
   sr_status st = sr_run_load(baseline, &runs[npos], &err);
   int loaded = 0;
   for (; !st && loaded < npos; loaded++) st = sr_run_load(pos[loaded], &runs[loaded], &err);
-  double bc = NAN, bs = NAN;
-  if (!st) st = sr_select_rank(&runs[npos], runs, npos, metric, ratio, rows, &bc, &bs, &err);
+  sr_selection sel = {.metric = metric, .ratio = ratio, .base_clean = NAN, .base_score = NAN};
+  if (!st) st = sr_select_rank(&runs[npos], runs, npos, &sel, rows, &err);
   if (!st) {
-    print_table(metric, ratio, &runs[npos], bc, bs, runs, rows, npos);
-    if (json) st = write_json(json, metric, ratio, &runs[npos], bc, bs, runs, rows, npos, &err);
+    print_table(&sel, &runs[npos], runs, rows, npos);
+    if (json) st = write_json(json, &sel, &runs[npos], runs, rows, npos, &err);
   }
   for (int i = 0; i < loaded; i++) sr_run_free(&runs[i]);
   sr_run_free(&runs[npos]);

@@ -62,8 +62,8 @@ static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int6
     (*idx)[i] = order[i];
     const uint8_t *im = src->images + (size_t)order[i] * in_sz;
     if (a->reg_data)
-      st = sr_reg_resize_images(im, 1, src->c, src->h, src->w, *c, *h, *w, mode, *images + (size_t)i * out_sz,
-                                err);
+      st = sr_reg_resize_images(&(sr_u8_images){.px = im, .n = 1, .c = src->c, .h = src->h, .w = src->w}, *c,
+                                *h, *w, mode, *images + (size_t)i * out_sz, err);
     else
       memcpy(*images + (size_t)i * out_sz, im, in_sz);
   }
@@ -133,7 +133,9 @@ static sr_status histogram(const sr_reg_target *t, const char *base, int plot, s
     // a constant set (e.g. one kept value) has no range to bin: skip the figure, keep the text
     int varied = 0;
     for (int64_t q = 1; q < m && !varied; q++) varied = vals[q] != vals[0];
-    if (varied) st = sr_plot_hist(path, &po, sets, &m, labels, 1, 40, err);
+    if (varied)
+      st = sr_plot_hist(path, &po,
+                        &(sr_hist){.data = sets, .n = &m, .labels = labels, .nsets = 1, .nbins = 40}, err);
   }
   free(vals);
   return st;
@@ -173,7 +175,9 @@ static int run(const sim_args *a) {
     int64_t n = 0;
     int c = 0, h = 0, w = 0;
     st = gather(a, &images, &idx, &n, &c, &h, &w, &err);
-    if (!st) st = sr_reg_target_build(&o, images, n, c, h, w, a->cache, &t, &err);
+    if (!st)
+      st = sr_reg_target_build(&o, &(sr_u8_images){.px = images, .n = n, .c = c, .h = h, .w = w}, a->cache,
+                               &t, &err);
     if (!st) {
       memcpy(t.idx, idx, sizeof(int64_t) * (size_t)n);  // rows -> dataset indices, for the export
       printf("%s: %lld images %dx%dx%d from %s, th %g: %s in %.3f s (key %016llx)\n",

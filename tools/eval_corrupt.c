@@ -25,7 +25,8 @@ static sr_status eval_one(sr_model *m, const char *dir, sr_corruption k, const s
   for (int s = 0; !st && s < SR_NUM_SEVERITIES; s++) {
     for (int64_t i = 0; i < n; i++) idx[i] = (int64_t)s * n + i;
     sr_eval_result r;
-    if (!(st = sr_evaluate(m, &ds, idx, n, o, 0, &r, err))) acc[s] = r.accuracy;
+    if (!(st = sr_evaluate(m, &(sr_eval_set){.ds = &ds, .idx = idx, .n = n}, o, 0, &r, err)))
+      acc[s] = r.accuracy;
   }
   free(idx);
   sr_dataset_free(&ds);

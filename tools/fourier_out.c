@@ -65,7 +65,8 @@ static sr_status map_bands(const fmap_result *r, int64_t m, cJSON *j, sr_err *er
   for (int b = 0; b < SR_FOURIER_NBANDS && !st; b++) {
     sr_ci ci = {.estimate = NAN, .lo = NAN, .hi = NAN};  // a band without positions (planes under 8x8): nulls
     if (pixels[b])
-      st = sr_fourier_band_ci(count + b * r->n, NULL, r->n, pixels[b], r->b, 0.95, &rng, &ci, err);
+      st = sr_fourier_band_ci(count + b * r->n, NULL, r->n, pixels[b],
+                              &(sr_boot_opts){.b = r->b, .level = 0.95, .rng = &rng}, &ci, err);
     if (st) break;
     cJSON *o = cJSON_AddObjectToObject(bands, sr_fourier_band_name(b));
     cJSON_AddNumberToObject(o, "mean", ci.estimate);
@@ -87,7 +88,8 @@ static sr_status map_figure(const fmap_result *r, const char *base, const double
   mo.y0 = ((double)-(r->h / 2) - 0.5) / (double)r->h;
   mo.y1 = ((double)(r->h - r->h / 2) - 0.5) / (double)r->h;
   const double *maps[1] = {rate};
-  return sr_plot_maps(base, &po, &mo, maps, NULL, 1, r->h, r->w, err);
+  return sr_plot_maps(base, &po, &mo, &(sr_maps){.maps = maps, .titles = NULL, .n = 1, .h = r->h, .w = r->w},
+                      err);
 }
 
 // One map: its .npy, its figure and its JSON entry.

@@ -44,6 +44,10 @@ int sr_status_exit_code(sr_status s);
 void *sr_alloc(size_t bytes);            // NULL on failure; never for bytes == 0 (returns a valid ptr)
 void *sr_calloc(size_t n, size_t size);  // zeroed, overflow-checked
 void sr_free(void *p);
+// sr_free each of n buffers (a state's teardown); SR_FREE_ALL(a, b, c) counts them.
+void sr_free_all(void *const *ptrs, size_t n);
+#define SR_FREE_ALL(...) \
+  sr_free_all((void *const[]){__VA_ARGS__}, sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
 // a*b with overflow detection; returns 0 and sets *out on success.
 int sr_mul_overflow(size_t a, size_t b, size_t *out);
 

@@ -53,11 +53,18 @@ sr_status sr_corrupt_apply(const uint8_t *img, int c, int h, int w, sr_corruptio
 // The rng of image `index` in a batch: a function of (seed, kind, severity, index) only.
 void sr_corrupt_image_rng(sr_rng *rng, uint64_t seed, sr_corruption kind, int severity, int64_t index);
 
-// Corrupt n images in parallel (OpenMP). imgs, out: (n, c, h, w) uint8. Image i uses
-// sr_corrupt_image_rng(seed, kind, severity, first_index + i), so the bytes do not depend on the thread
-// count or on how a dataset is cut into batches.
-sr_status sr_corrupt_batch(const uint8_t *imgs, int64_t n, int c, int h, int w, sr_corruption kind,
-                           int severity, uint64_t seed, int64_t first_index, uint8_t *out, sr_err *err);
+// One corruption of a batch: kind and severity (1..5); image i of the batch draws from
+// sr_corrupt_image_rng(seed, kind, severity, first_index + i).
+typedef struct sr_corrupt_spec {
+  sr_corruption kind;
+  int severity;
+  uint64_t seed;
+  int64_t first_index;
+} sr_corrupt_spec;
+
+// Corrupt the images in parallel (OpenMP) into out (same shape). By the rng of each image, the bytes do not
+// depend on the thread count or on how a dataset is cut into batches.
+sr_status sr_corrupt_batch(const sr_u8_images *imgs, const sr_corrupt_spec *cs, uint8_t *out, sr_err *err);
 
 // ---- frequency groups ---------------------------------------------------------------------------------
 typedef enum sr_freq_group { SR_FREQ_LOW, SR_FREQ_MID, SR_FREQ_HIGH } sr_freq_group;
@@ -67,10 +74,10 @@ const char *sr_freq_group_name(sr_freq_group g);  // "low", "mid", "high"
 
 // Share of the power spectrum of (b - a) at normalized radius r > SR_CORRUPT_HF_RADIUS, averaged over the
 // n image pairs (channels' power summed per image; pairs with b == a are skipped). a, b: (n, c, h, w)
-// uint8. *used gets the number of pairs averaged (0 -> *share = 0). FFTW3 (single precision) inside;
-// call it from one thread at a time (FFTW's planner is not thread-safe).
-sr_status sr_corrupt_hf_share(const uint8_t *a, const uint8_t *b, int64_t n, int c, int h, int w,
-                              double *share, int64_t *used, sr_err *err);
+// uint8 (b: a's shape). *used gets the number of pairs averaged (0 -> *share = 0). FFTW3 (single precision)
+// inside; call it from one thread at a time (FFTW's planner is not thread-safe).
+sr_status sr_corrupt_hf_share(const sr_u8_images *a, const uint8_t *b, double *share, int64_t *used,
+                              sr_err *err);
 
 // Assign groups by terciles of the per-corruption mean shares: the lowest round(n/3) shares are "low",
 // the highest round(n/3) "high", the rest "mid" (ties broken by corruption order).
@@ -96,15 +103,23 @@ sr_status sr_corrupt_measure_freq(const sr_dataset *ds, const sr_corruption *kin
 // CIFAR-10-C and RobustBench have it); DIR/labels.npy: uint8 (5*N), the N labels repeated 5 times.
 // DIR/frequency.csv: the measured table (corruption, share_s1..share_s5, mean, group).
 
-// Generate and write the corruptions `kinds` of ds (its first `limit` images; limit <= 0 means all) into
+// Generate and write the corruptions o->kinds of ds (its first o->limit images; limit <= 0 means all) into
 // dir (created if needed). Each file is written atomically. Labels must be < 256 (CIFAR-10-C stores uint8).
-// freq_images > 0 also measures frequency shares on that many images and writes DIR/frequency.csv.
-// progress (may be NULL) is called after each corruption with its name and seconds taken.
+// o->freq_images > 0 also measures frequency shares on that many images and writes DIR/frequency.csv (and
+// *freq when freq is not NULL). o->progress (may be NULL) is called after each corruption with its name and
+// seconds taken.
 typedef void (*sr_corrupt_progress_fn)(void *ctx, const char *name, double seconds);
-sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corruption *kinds, int n_kinds,
-                               int64_t limit, uint64_t seed, int64_t freq_images,
-                               sr_corrupt_progress_fn progress, void *ctx, sr_corrupt_freq *freq,
-                               sr_err *err);
+typedef struct sr_corrupt_dir_opts {
+  const sr_corruption *kinds;
+  int n_kinds;
+  int64_t limit;
+  uint64_t seed;
+  int64_t freq_images;
+  sr_corrupt_progress_fn progress;
+  void *ctx;  // progress's
+} sr_corrupt_dir_opts;
+sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corrupt_dir_opts *o,
+                               sr_corrupt_freq *freq, sr_err *err);
 
 // Load one corruption at one severity (1..5) from such a directory as a dataset: images (N, C, H, W)
 // uint8 CHW, labels int32. Validates that <name>.npy is uint8 4-D (or 3-D = gray) with a first dimension

@@ -17,6 +17,13 @@ extern "C" {
 
 #define SR_DATASET_MAX_CLASSES 256
 
+// n uint8 images (n, c, h, w), CHW like sr_dataset.
+typedef struct sr_u8_images {
+  const uint8_t *px;
+  int64_t n;
+  int c, h, w;
+} sr_u8_images;
+
 // A whole split in memory. Images: n x c x h x w uint8 (CHW per image, 0..255), labels in [0, num_classes).
 typedef struct sr_dataset {
   int64_t n;
@@ -75,23 +82,31 @@ sr_status sr_loader_opts_check(const sr_dataset *ds, const sr_loader_opts *o, sr
 // Channels of the batches these options produce: 1 if o->gray, else ds->c. Batches are (N, C, ds->h, ds->w).
 int sr_batch_channels(const sr_dataset *ds, const sr_loader_opts *o);
 
-// Synchronous batch maker (what the loader thread runs). idx: the n dataset indices of this batch, in epoch
-// order; first_position: epoch position of idx[0] (sample i uses position first_position + i for its
+// Synchronous batch maker (what the loader thread runs). rows->idx: the n dataset indices of this batch, in
+// epoch order; first_position: epoch position of idx[0] (sample i uses position first_position + i for its
 // augmentation RNG). x: (n, C, h, w) floats, y: n labels. Returns SR_ERR_ARG (with message) on bad opts or
 // an index out of [0, ds->n). No allocation.
-sr_status sr_make_batch(const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
-                        int epoch, int64_t first_position, float *x, int32_t *y, sr_err *err);
+typedef struct sr_batch_rows {
+  const int64_t *idx;  // n dataset indices
+  int64_t n;
+  int epoch;
+  int64_t first_position;
+} sr_batch_rows;
+sr_status sr_make_batch(const sr_dataset *ds, const sr_batch_rows *rows, const sr_loader_opts *o, float *x,
+                        int32_t *y, sr_err *err);
 
 // The epoch order the loader uses: idx copied into order (n entries), then, if o->shuffle, Fisher-Yates
 // shuffled with an RNG keyed by (o->seed, epoch). Batch b of the epoch is order[b*batch ...].
 void sr_epoch_order(const int64_t *idx, int64_t n, const sr_loader_opts *o, int epoch, int64_t *order);
 
-// Crop-with-reflect-padding and flip of one image, with explicit offsets (dy, dx in [0, 2*pad]):
+// Crop-with-reflect-padding and flip of one image, with explicit offsets (g: dy, dx in [0, 2*pad]):
 // out(ch, y, x) = padded(ch, y + dy, x + dx) where padded is the image reflect-padded by `pad`
 // (edge pixel not repeated, like numpy/torch "reflect"), then mirrored left-right if flip.
 // src, dst: (c, h, w) uint8. This is the geometric part of sr_make_batch, exposed for tests and tools.
-void sr_augment_image(const uint8_t *src, int c, int h, int w, int pad, int dy, int dx, int flip,
-                      uint8_t *dst);
+typedef struct sr_crop_flip {
+  int pad, dy, dx, flip;
+} sr_crop_flip;
+void sr_augment_image(const uint8_t *src, int c, int h, int w, const sr_crop_flip *g, uint8_t *dst);
 
 // ---- validation hold-out -----------------------------------------------------------------------------
 // Split 0..n-1 into a fixed random validation set of round(fraction * n) indices (at least 1 when

@@ -57,8 +57,8 @@ void sr_fourier_band_counts(const sr_fourier_cells *c, const uint8_t *err, int64
 // Percentile-bootstrap CI (resampling images) of a band's mean error, mean_i count[i] / pixels; with base
 // (may be NULL) of the paired difference mean_i (count[i] - base[i]) / pixels (same images, resampled
 // together). out->estimate is the statistic on all images.
-sr_status sr_fourier_band_ci(const int64_t *count, const int64_t *base, int64_t n, int64_t pixels, int64_t b,
-                             double level, sr_rng *rng, sr_ci *out, sr_err *err);
+sr_status sr_fourier_band_ci(const int64_t *count, const int64_t *base, int64_t n, int64_t pixels,
+                             const sr_boot_opts *bo, sr_ci *out, sr_err *err);
 
 // The report's verdict on a paired difference (run - baseline) of error: "supports" (CI below 0: less
 // sensitive), "contradicts" (CI above 0), "inconclusive" (CI contains 0).

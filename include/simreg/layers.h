@@ -27,19 +27,21 @@ void sr_conv2d_backward_ref(double *dx, double *dw, double *db, const double *dy
                             const double *w, const sr_conv_shape *s);
 
 // Batch norm over (N,H,W) per channel. Training: batch statistics (biased variance for normalisation),
-// mean/invstd saved for backward. Eval: mean/var are the running statistics.
-// x, y: (N,C,H,W)  gamma, beta, mean, var/invstd: (C)
-void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
-                                    const double *gamma, const double *beta, double eps, int N, int C,
-                                    int HW);
+// mean/invstd saved for backward. Eval: the running statistics rmean/rvar.
+// x, y: (N,C,H,W)  gamma, beta, mean, invstd, rmean, rvar: (C)
+typedef struct sr_bn_ref {
+  const double *x;             // input (N, C, HW)
+  const double *gamma, *beta;  // (C)
+  const double *rmean, *rvar;  // (C) running statistics: eval mode only
+  double eps;
+  int n, c, hw;
+} sr_bn_ref;
+void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const sr_bn_ref *bn);
 void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                     const double *x, const double *mean, const double *invstd,
-                                     const double *gamma, int N, int C, int HW);
-void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gamma, const double *beta,
-                                   const double *rmean, const double *rvar, double eps, int N, int C, int HW);
+                                     const double *mean, const double *invstd, const sr_bn_ref *bn);
+void sr_batchnorm_forward_eval_ref(double *y, const sr_bn_ref *bn);
 void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                    const double *x, const double *gamma, const double *rmean,
-                                    const double *rvar, double eps, int N, int C, int HW);
+                                    const sr_bn_ref *bn);
 
 // x, y: (n)
 void sr_relu_forward_ref(double *y, const double *x, int64_t n);
@@ -60,9 +62,13 @@ void sr_gap_forward_ref(double *y, const double *x, int N, int C, int HW);
 void sr_gap_backward_ref(double *dx, const double *dy, int N, int C, int HW);
 
 // x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
-void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I, int O);
+typedef struct sr_linear_shape {
+  int n, i, o;  // batch, in features, out features
+} sr_linear_shape;
+void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b,
+                           const sr_linear_shape *s);
 void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                            const double *w, int N, int I, int O);
+                            const double *w, const sr_linear_shape *s);
 
 // y = a + b, all (n); backward adds dy into both da and db.
 void sr_add_forward_ref(double *y, const double *a, const double *b, int64_t n);

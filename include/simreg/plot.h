@@ -38,9 +38,14 @@ sr_status sr_plot_lines(const char *base, const sr_plot_opts *o, const sr_series
 
 // Grouped bar chart: value[s*ncat + c] for series s (one colour each) and category c (x axis), with optional
 // confidence intervals lo/hi (same layout, NULL for none). Bars start at 0 (or at ymin when given).
-sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const char *const *categories, int ncat,
-                          const char *const *series, int nser, const double *value, const double *lo,
-                          const double *hi, sr_err *err);
+typedef struct sr_bars {
+  const char *const *categories;  // ncat names on the x axis
+  int ncat;
+  const char *const *series;  // nser names in the legend
+  int nser;
+  const double *value, *lo, *hi;
+} sr_bars;
+sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const sr_bars *b, sr_err *err);
 
 typedef enum sr_cmap { SR_CMAP_SEQUENTIAL, SR_CMAP_DIVERGING } sr_cmap;
 
@@ -56,8 +61,13 @@ typedef struct sr_map_opts {
 // Up to SR_PLOT_MAX_MAPS maps (each row-major (h,w); row 0 at y0, the bottom, unless origin_top) side by
 // side on one colour scale with one colour bar. x0..x1, y0..y1 are the outer edges of the cells. titles may
 // be NULL. Default size: 330 per map + 190 wide, 430 high.
-sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m,
-                       const double *const *maps, const char *const *titles, int nmaps, int64_t h, int64_t w,
+typedef struct sr_maps {
+  const double *const *maps;  // n maps of (h, w)
+  const char *const *titles;  // n titles or NULL
+  int n;
+  int64_t h, w;
+} sr_maps;
+sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const sr_maps *mp,
                        sr_err *err);
 // One (h,w) matrix with a colour bar (e.g. a similarity matrix: diverging on [-1, 1]).
 sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const double *a,
@@ -65,8 +75,13 @@ sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_
 
 // Histograms (fraction of values per bin) of up to SR_PLOT_MAX_SERIES sets on shared bins over the joint
 // range, drawn as outlines in one axes. Default size 900x600.
-sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const double *const *data, const int64_t *n,
-                       const char *const *labels, int nsets, int nbins, sr_err *err);
+typedef struct sr_hist {
+  const double *const *data;  // nsets sets of n[s] values
+  const int64_t *n;
+  const char *const *labels;
+  int nsets, nbins;
+} sr_hist;
+sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const sr_hist *h, sr_err *err);
 
 #ifdef __cplusplus
 }

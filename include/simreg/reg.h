@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "simreg/core.h"
+#include "simreg/data.h"
 #include "simreg/model.h"
 
 #ifdef __cplusplus
@@ -57,12 +58,12 @@ typedef struct sr_reg_target {
   double seconds;      // wall time of the build (or of the cache read)
 } sr_reg_target;
 
-// Build a target over n images (n, c, h, w) uint8 CHW. cache_dir: when non-NULL, the result is looked up
+// Build a target over the images (n, c, h, w) uint8 CHW. cache_dir: when non-NULL, the result is looked up
 // in / written to cache_dir/reg-<key>.npy (and reg-<key>-pairs.npy for subsets); an unreadable or
 // inconsistent cache file is rebuilt and replaced. Errors: SR_ERR_ARG (n < 2, bad th, an empty subset,
 // SR_REG_FILE), SR_ERR_IO for the cache directory, SR_ERR_NOMEM. *t is zeroed first (free it always).
-sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h,
-                              int w, const char *cache_dir, sr_reg_target *t, sr_err *err);
+sr_status sr_reg_target_build(const sr_reg_target_opts *o, const sr_u8_images *images, const char *cache_dir,
+                              sr_reg_target *t, sr_err *err);
 
 // A user-supplied N x N similarity matrix (.npy float32/float64) and the N image indices it refers to
 // (.npy of int32/int64 with N elements, or a text file with N integers separated by white space), each in
@@ -99,12 +100,12 @@ void sr_reg_pair_targets(const sr_reg_target *t, int k, const int64_t *i, const 
 
 typedef enum sr_resize_mode { SR_RESIZE_AREA, SR_RESIZE_BILINEAR } sr_resize_mode;
 
-// Resize n images (n, c, h, w) uint8 to (n, oc, oh, ow): oc = 1 makes gray first (channel mean), else
+// Resize the images src (n, c, h, w) to (n, oc, oh, ow): oc = 1 makes gray first (channel mean), else
 // oc must equal c. AREA: every output pixel is the coverage-weighted mean of the input pixels under its
 // footprint (box filter; exact for any scale, the choice for shrinking); BILINEAR: half-pixel centres
 // (align_corners = False), edges clamped. Results are rounded to nearest and clamped to 0..255.
-sr_status sr_reg_resize_images(const uint8_t *src, int64_t n, int c, int h, int w, int oc, int oh, int ow,
-                               sr_resize_mode mode, uint8_t *dst, sr_err *err);
+sr_status sr_reg_resize_images(const sr_u8_images *src, int oc, int oh, int ow, sr_resize_mode mode,
+                               uint8_t *dst, sr_err *err);
 
 // ---- the loss ------------------------------------------------------------------------------------------
 

@@ -155,8 +155,14 @@ typedef struct sr_select_row {
   int kept;      // clean >= ratio * baseline clean and score known
   int rank;      // 1 = most robust among the kept runs; 0 when not kept
 } sr_select_row;
-sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const char *metric, double ratio,
-                         sr_select_row *rows, double *base_clean, double *base_score, sr_err *err);
+// The rule (metric, ratio) given, the baseline's clean accuracy and score filled by sr_select_rank.
+typedef struct sr_selection {
+  const char *metric;
+  double ratio;
+  double base_clean, base_score;
+} sr_selection;
+sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, sr_selection *sel,
+                         sr_select_row *rows, sr_err *err);
 
 // Outputs of `simreg spectrum`: DIR/spectrum.json (profile, shares, hf CI, shape, DC share and mean-removed
 // fields), DIR/spectrum_map.npy (the normalized (H,W) map, float64), DIR/spectrum_map_db.npy (the dB map of

@@ -84,8 +84,14 @@ void sr_rsa_boot_pearson(const sr_rsa_boot *bt, const double *sa, const double *
 // source s: out[s * b + p] = sum_{i<j} Z_s[i][j] T[pi_p(i)][pi_p(j)] (T's image labels permuted). Computed
 // by blocks of ~4096 upper-triangle entries: per permutation (one OpenMP thread each) the permuted entries of
 // T are gathered once per block and every source is dotted with them while they sit in L1. T and Z_s: n x n.
-sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
-                             uint64_t seed, double *out, sr_err *err);
+typedef struct sr_mantel {
+  const float *T;         // n x n target
+  const float *const *Z;  // ns sources, n x n
+  int ns;
+  int64_t n, b;  // images, permutations
+  uint64_t seed;
+} sr_mantel;
+sr_status sr_rsa_mantel_sums(const sr_mantel *mt, double *out, sr_err *err);
 // One-sided p-value (alternative: more similar than chance): (1 + #{perm >= obs}) / (b + 1).
 double sr_rsa_mantel_p(const double *perm, int64_t b, double obs);
 
@@ -185,13 +191,20 @@ typedef struct sr_rsa_timing {
 // Process CPU seconds so far (all threads): with other jobs on the machine, wall time alone misleads.
 double sr_rsa_cpu_seconds(void);
 
-// Statistics for every pair a < b of k sources S[s] (n x n, symmetric) into pairs[k (k - 1) / 2] (order:
+// The k sources compared: S[s] (n x n, symmetric), is_target[s]: pixel/threshold/file targets.
+typedef struct sr_rsa_sources {
+  const float *const *S;
+  const int *is_target;
+  int k;
+  int64_t n;
+} sr_rsa_sources;
+// Statistics for every pair a < b of the k sources S[s] into pairs[k (k - 1) / 2] (order:
 // (0,1), (0,2), ..., (k-2,k-1)). is_target[s]: pixel/threshold/file targets (see opts.all_pairs).
 // The Spearman CI resamples images with the ranks of the full sample fixed (Pearson of the standardized
 // midrank matrices on the resampled pairs); its p-value is exact for Spearman (ranks do not change under a
 // relabelling). Uses about 2 k n^2 floats of extra memory.
-sr_status sr_rsa_compare(const float *const *S, const int *is_target, int k, int64_t n, const sr_rsa_opts *o,
-                         sr_rsa_pair *pairs, sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err);
+sr_status sr_rsa_compare(const sr_rsa_sources *src, const sr_rsa_opts *o, sr_rsa_pair *pairs,
+                         sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err);
 
 // The per-layer profile figure (BASE.png/.svg) from an rsa.json written by `simreg rsa`: Pearson r of every
 // run layer (and mix) with every target, one line per (run, target), bootstrap CIs as error bars.

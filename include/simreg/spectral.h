@@ -53,8 +53,12 @@ typedef struct sr_spectrum {
 // Errors: SR_ERR_ARG for sizes (H,W < 2, N,C < 1) or r0 outside (0, 0.5]; SR_ERR_NUMERIC for a non-finite
 // value or when every perturbation is zero (the normalization would divide by zero).
 // Not safe to call from several threads at once (FFTW's planner is global).
-sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, int64_t w, sr_layout layout,
-                              double r0, sr_spectrum *out, sr_err *err);
+typedef struct sr_perturbations {
+  const double *x;  // n perturbations of c channels, h x w, in `layout`
+  int64_t n, c, h, w;
+  sr_layout layout;
+} sr_perturbations;
+sr_status sr_spectrum_compute(const sr_perturbations *p, double r0, sr_spectrum *out, sr_err *err);
 void sr_spectrum_free(sr_spectrum *s);
 
 // Interpret an .npy of shape (N,H,W), (N,C,H,W) or (N,H,W,C) (any numeric dtype) and compute its spectrum.
@@ -87,8 +91,8 @@ sr_status sr_spectrum_share_ci(const sr_spectrum *s, sr_share which, int64_t b, 
 // CI of the difference share(s) - share(ref): images of each set resampled independently (the two sets are
 // different images), the share recomputed in each, the difference taken (sr_bootstrap_diff). Any plane
 // sizes. SR_ERR_NUMERIC for SR_SHARE_HF_AC when either set lacks has_ac.
-sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which, int64_t b,
-                                    double level, sr_rng *rng, sr_ci *out, sr_err *err);
+sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which,
+                                    const sr_boot_opts *bo, sr_ci *out, sr_err *err);
 
 // Log-power map of the mean-removed spectrum: out (H,W), fftshifted like map, holds
 // 10 log10(P / ac_total_power) for every pixel but DC, floored at floor_db (so zero power stays finite),

@@ -32,13 +32,24 @@ typedef struct sr_ci {
 // Percentile bootstrap: B resamples of n indices drawn uniformly with replacement (sr_rng_below), the
 // statistic on each, interval = quantiles (1-level)/2 and (1+level)/2 of the B values (linear interpolation).
 // SR_ERR_ARG: n < 1, B < 2, level outside (0,1); SR_ERR_NUMERIC: the statistic returned a non-finite value.
-sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, double level, sr_rng *rng,
-                       sr_ci *out, sr_err *err);
+// A sample to resample: n items, the statistic on a resample's indices, its context.
+typedef struct sr_boot_sample {
+  int64_t n;
+  sr_boot_stat stat;
+  void *ctx;
+} sr_boot_sample;
+// B = b resamples, confidence level, the rng drawing the indices.
+typedef struct sr_boot_opts {
+  int64_t b;
+  double level;
+  sr_rng *rng;
+} sr_boot_opts;
+sr_status sr_bootstrap(const sr_boot_sample *s, const sr_boot_opts *o, sr_ci *out, sr_err *err);
 // Two-sample percentile bootstrap of stat2(sample 2) - stat1(sample 1): each resample draws n1 indices for
 // sample 1, then n2 for sample 2, independently with replacement; estimate = the difference on the original
 // samples. Same errors as sr_bootstrap (for either sample size).
-sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t n2, sr_boot_stat stat2,
-                            void *ctx2, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err);
+sr_status sr_bootstrap_diff(const sr_boot_sample *s1, const sr_boot_sample *s2, const sr_boot_opts *o,
+                            sr_ci *out, sr_err *err);
 // Convenience: bootstrap CI of the median of x.
 sr_status sr_bootstrap_median(const double *x, int64_t n, int64_t b, double level, sr_rng *rng, sr_ci *out,
                               sr_err *err);

@@ -126,15 +126,21 @@ typedef struct sr_eval_result {
   int64_t *confusion;  // classes x classes (true, predicted), owned; NULL unless requested
 } sr_eval_result;
 
-// Evaluate in eval mode (running BN statistics) on ds[idx[0..n)] (all images when idx is NULL).
-sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
-                      const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err);
+// The images evaluated: ds[idx[0..n)] (all of ds when idx is NULL).
+typedef struct sr_eval_set {
+  const sr_dataset *ds;
+  const int64_t *idx;
+  int64_t n;
+} sr_eval_set;
+// Evaluate in eval mode (running BN statistics) on the set's images.
+sr_status sr_evaluate(sr_model *m, const sr_eval_set *set, const sr_loader_opts *o, int want_confusion,
+                      sr_eval_result *r, sr_err *err);
 void sr_eval_result_free(sr_eval_result *r);
 // The same over data-parallel ranks: each evaluates its shard of the n images (sr_dist_shard), the sums
 // (loss, hits, confusion) are reduced, and every rank gets the result of all n. Every rank must call it
 // with the same model (weights and BN statistics). One process: sr_evaluate.
-sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
-                              const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err);
+sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_eval_set *set, const sr_loader_opts *o,
+                              int want_confusion, sr_eval_result *r, sr_err *err);
 
 // Train as configured, writing RUN/config.json, RUN/metrics.jsonl, RUN/last.safetensors,
 // RUN/best.safetensors (lowest validation loss) and RUN/checkpoint.safetensors (weights, BN statistics,

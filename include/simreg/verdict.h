@@ -33,9 +33,14 @@ sr_status sr_paired_ratio_ci(const sr_paired01 *p, int64_t nboot, double level, 
 // Discordant counts of the pairs: only_a = a correct and b wrong, only_b the reverse.
 void sr_paired_discordant(const sr_paired01 *p, int64_t *only_a, int64_t *only_b);
 
-// median(y) / median(x) of two independent samples, each resampled on its own.
-sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot,
-                             double level, sr_rng *rng, sr_ci *out, sr_err *err);
+// A sample of n values.
+typedef struct sr_values {
+  const double *x;
+  int64_t n;
+} sr_values;
+// median(y) / median(x) of two independent samples, each resampled on its own (bo: B, level, rng).
+sr_status sr_median_ratio_ci(const sr_values *x, const sr_values *y, const sr_boot_opts *bo, sr_ci *out,
+                             sr_err *err);
 
 // ---- verdict rules (src/report/verdict.c)
 // -------------------------------------------------------------------
@@ -79,8 +84,9 @@ sr_status sr_verdict_accuracy(const sr_paired01 *p, int cost, int64_t nboot, sr_
                               sr_err *err);
 // From minimal-perturbation distances: ratio of medians run / base, Mann-Whitney. Not converged (either run)
 // makes the word inconclusive with a note.
-sr_status sr_verdict_distance(const double *base, int64_t nb, const double *run, int64_t nr, int converged,
-                              int64_t nboot, sr_rng *rng, sr_verdict *v, sr_err *err);
+// nboot resamples drawn from rng.
+sr_status sr_verdict_distance(const sr_values *base, const sr_values *run, int converged, int64_t nboot,
+                              sr_rng *rng, sr_verdict *v, sr_err *err);
 
 #ifdef __cplusplus
 }

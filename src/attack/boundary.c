@@ -185,16 +185,7 @@ done:
 }
 
 static void free_state(bstate *b) {
-  sr_free(b->best);
-  sr_free(b->cand);
-  sr_free(b->sph);
-  sr_free(b->buf);
-  sr_free(b->list);
-  sr_free(b->rows);
-  sr_free(b->packed);
-  sr_free(b->adv_c);
-  sr_free(b->adv_s);
-  sr_free(b->rng);
+  SR_FREE_ALL(b->best, b->cand, b->sph, b->buf, b->list, b->rows, b->packed, b->adv_c, b->adv_s, b->rng);
 }
 
 static sr_status alloc_state(bstate *b, int64_t bsz, sr_err *err) {

@@ -6,16 +6,6 @@
 
 #include "attack/wbmin.h"
 
-sr_wbmin_opts sr_ddn_opts_default(void) {
-  return (sr_wbmin_opts){.norm = SR_NORM_L2,
-                         .steps = 100,
-                         .alpha_init = 1.0,
-                         .alpha_final = 0.01,
-                         .gamma_init = 0.05,
-                         .init_norm = 1.0,
-                         .levels = 256};
-}
-
 // Cross-entropy of the label: softmax - onehot.
 static sr_status ddn_dlogits(void *ctx, const float *logits, int64_t first, int64_t k, int classes,
                              float *dlogits, sr_err *err) {
@@ -78,5 +68,6 @@ sr_status sr_ddn(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
   if (!(o->init_norm > 0) || !(o->gamma_init > 0 && o->gamma_init < 1) || !(o->alpha_init > 0) ||
       o->levels < 0)
     return sr_fail(err, SR_ERR_ARG, "ddn: init_norm and alpha must be > 0, gamma in (0, 1), levels >= 0");
-  return sr_wbmin_run(am, x, label, n, o, &ddn_algo, seed, r, err);
+  sr_labeled in = {.x = x, .y = label, .n = n};
+  return sr_wbmin_run(am, &in, o, &ddn_algo, seed, r, err);
 }

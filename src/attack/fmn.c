@@ -6,16 +6,6 @@
 
 #include "attack/wbmin.h"
 
-sr_wbmin_opts sr_fmn_opts_default(sr_norm norm) {
-  return (sr_wbmin_opts){.norm = norm,
-                         .steps = 100,
-                         .alpha_init = 1.0,
-                         .alpha_final = 0.01,
-                         .gamma_init = 0.05,
-                         .gamma_final = 0.001,
-                         .binary_search_steps = 10};
-}
-
 // Loss = max_{j != y} z_j - z_y (ascended): dLoss/dz = +1 at the best other class, -1 at the label.
 static sr_status fmn_dlogits(void *ctx, const float *logits, int64_t first, int64_t k, int classes,
                              float *dlogits, sr_err *err) {
@@ -95,5 +85,6 @@ sr_status sr_fmn(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
   if (!(o->alpha_init > 0) || !(o->alpha_final >= 0) || !(o->gamma_init >= 0 && o->gamma_init < 1) ||
       !(o->gamma_final >= 0 && o->gamma_final < 1))
     return sr_fail(err, SR_ERR_ARG, "fmn: alpha must be > 0 and gamma in [0, 1)");
-  return sr_wbmin_run(am, x, label, n, o, &fmn_algo, 0, r, err);
+  sr_labeled in = {.x = x, .y = label, .n = n};
+  return sr_wbmin_run(am, &in, o, &fmn_algo, 0, r, err);
 }

@@ -286,26 +286,8 @@ static sr_status run_group(hstate *h, int64_t *init_q, int64_t *iters, sr_tracer
 }
 
 static void free_state(hstate *h) {
-  sr_free(h->cur);
-  sr_free(h->best);
-  sr_free(h->keep);
-  sr_free(h->qbuf);
-  sr_free(h->rv);
-  sr_free(h->qrow);
-  sr_free(h->rows);
-  sr_free(h->adv);
-  sr_free(h->s1);
-  sr_free(h->s0);
-  sr_free(h->dist);
-  sr_free(h->bestd);
-  sr_free(h->lo);
-  sr_free(h->hi);
-  sr_free(h->eps);
-  sr_free(h->delta);
-  sr_free(h->pos);
-  sr_free(h->ok);
-  sr_free(h->pend);
-  sr_free(h->rng);
+  SR_FREE_ALL(h->cur, h->best, h->keep, h->qbuf, h->rv, h->qrow, h->rows, h->adv, h->s1, h->s0, h->dist,
+              h->bestd, h->lo, h->hi, h->eps, h->delta, h->pos, h->ok, h->pend, h->rng);
 }
 
 static sr_status alloc_state(hstate *h, int64_t g, sr_err *err) {

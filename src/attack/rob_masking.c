@@ -6,11 +6,24 @@
 
 #include "attack/rob_internal.h"
 
-// Images (of m) a PGD run leaves correctly classified; robust (m, may be NULL) is and-ed with the outcome.
-static sr_status pgd_correct(sr_amodel *am, const float *x, const int32_t *y, int64_t m, const sr_pgd_opts *o,
-                             uint64_t seed, float *adv, int32_t *pred, uint8_t *robust, int64_t *correct,
-                             sr_err *err) {
-  sr_status st = m > 0 ? sr_pgd(am, &(sr_labeled){.x = x, .y = y, .n = m}, o, seed, adv, NULL, err) : SR_OK;
+// This rank's rows (in: m images from row lo of the correctly classified ones xc, lab) and their buffers.
+typedef struct mk_buf {
+  sr_labeled in;
+  int64_t lo;
+  float *xc, *g, *adv;
+  int32_t *lab, *pred;
+  uint8_t *robust;
+} mk_buf;
+
+// Images (of b->in) a PGD run leaves correctly classified (adversarials in b->adv, predictions in b->pred);
+// robust (b->in.n, may be NULL) is and-ed with the outcome.
+static sr_status pgd_correct(sr_amodel *am, mk_buf *b, const sr_pgd_opts *o, uint64_t seed, uint8_t *robust,
+                             int64_t *correct, sr_err *err) {
+  const int32_t *y = b->in.y;
+  const int64_t m = b->in.n;
+  float *adv = b->adv;
+  int32_t *pred = b->pred;
+  sr_status st = m > 0 ? sr_pgd(am, &b->in, o, seed, adv, NULL, err) : SR_OK;
   if (!st && m > 0) st = sr_amodel_predict(am, adv, m, pred, NULL, err);
   *correct = 0;
   for (int64_t i = 0; i < m && !st; i++) {
@@ -21,12 +34,10 @@ static sr_status pgd_correct(sr_amodel *am, const float *x, const int32_t *y, in
 }
 
 // Rows whose cross-entropy input gradient is all zero or has a non-finite value.
-static sr_status zero_gradients(sr_amodel *am, const float *x, const int32_t *y, int64_t m, float *g,
-                                int64_t *zero, sr_err *err) {
+static sr_status zero_gradients(sr_amodel *am, const sr_labeled *in, float *g, int64_t *zero, sr_err *err) {
+  const int64_t m = in->n;
   *zero = 0;
-  sr_status st =
-      m > 0 ? sr_amodel_grad_ce(am, &(sr_labeled){.x = x, .y = y, .n = m}, &(sr_grad_out){.g = g}, err)
-            : SR_OK;
+  sr_status st = m > 0 ? sr_amodel_grad_ce(am, in, &(sr_grad_out){.g = g}, err) : SR_OK;
   for (int64_t i = 0; i < m && !st; i++) {
     int bad = 1;
     const float *gi = g + i * am->d;
@@ -64,12 +75,6 @@ static void square_vs_pgd(const cJSON *out, sr_masking_in *in) {
   }
 }
 
-typedef struct mk_buf {
-  float *xc, *g, *adv;
-  int32_t *lab, *pred;
-  uint8_t *robust;
-} mk_buf;
-
 static void mk_free(mk_buf *b) {
   sr_free(b->xc);
   sr_free(b->g);
@@ -81,21 +86,20 @@ static void mk_free(mk_buf *b) {
 
 // The three measurements on this rank's rows: counts[0] zero gradients, [1] correct at the large eps,
 // [2] correct under the default PGD, [3] under the stronger one (robust to every restart).
-static sr_status measure(const sr_rob_opts *a, sr_amodel *am, mk_buf *b, int64_t lo, int64_t m, double eps,
-                         sr_rob_tick *p, int64_t counts[4], sr_err *err) {
-  const float *x = b->xc + lo * am->d;
-  const int32_t *y = b->lab + lo;
-  sr_status st = zero_gradients(am, x, y, m, b->g, &counts[0], err);
+static sr_status measure(const sr_rob_opts *a, sr_amodel *am, mk_buf *b, double eps, sr_rob_tick *p,
+                         int64_t counts[4], sr_err *err) {
+  const int64_t lo = b->lo, m = b->in.n;
+  sr_status st = zero_gradients(am, &b->in, b->g, &counts[0], err);
   sr_rob_tick_update(p, 0.05 * (double)m);
   sr_pgd_opts big = sr_pgd_opts_default(SR_NORM_LINF, 1.0);
   big.steps = 10;
   big.step = 2.5 / big.steps;
   big.first_index = lo;
-  if (!st) st = pgd_correct(am, x, y, m, &big, a->seed, b->adv, b->pred, NULL, &counts[1], err);
+  if (!st) st = pgd_correct(am, b, &big, a->seed, NULL, &counts[1], err);
   sr_rob_tick_update(p, 0.1 * (double)m);
   sr_pgd_opts def = sr_pgd_opts_default(SR_NORM_LINF, eps);
   def.first_index = lo;
-  if (!st) st = pgd_correct(am, x, y, m, &def, a->seed, b->adv, b->pred, NULL, &counts[2], err);
+  if (!st) st = pgd_correct(am, b, &def, a->seed, NULL, &counts[2], err);
   sr_rob_tick_update(p, 0.3 * (double)m);
   // stronger: twice the steps (same relative step), two restarts with other seeds
   sr_pgd_opts strong = def;
@@ -104,7 +108,7 @@ static sr_status measure(const sr_rob_opts *a, sr_amodel *am, mk_buf *b, int64_t
   memset(b->robust, 1, (size_t)(m > 0 ? m : 1));
   for (int r = 0; r < 2 && !st; r++) {
     int64_t c = 0;
-    st = pgd_correct(am, x, y, m, &strong, a->seed + 1000 + (uint64_t)r, b->adv, b->pred, b->robust, &c, err);
+    st = pgd_correct(am, b, &strong, a->seed + 1000 + (uint64_t)r, b->robust, &c, err);
     sr_rob_tick_update(p, (0.3 + 0.35 * (r + 1)) * (double)m);
   }
   counts[3] = 0;
@@ -135,7 +139,11 @@ sr_status sr_rob_masking(const sr_rob_opts *o, sr_rob_run *r, int64_t images, cJ
   int64_t counts[4] = {0, 0, 0, 0};
   sr_rob_tick p;
   sr_rob_tick_start(&p, &a, "masking", &r->t.am, m);
-  if (!st) st = measure(&a, &r->t.am, &b, lo, m, eps, &p, counts, err);
+  if (!st) {
+    b.in = (sr_labeled){.x = b.xc + lo * r->t.am.d, .y = b.lab + lo, .n = m};
+    b.lo = lo;
+    st = measure(&a, &r->t.am, &b, eps, &p, counts, err);
+  }
   sr_rob_tick_end(&p);
   if (!st) st = sr_dist_allreduce_i64(a.dist, counts, 4, err);
   mk_free(&b);

@@ -29,13 +29,7 @@ typedef struct wb_full {
   int64_t counters[2];  // recheck_failed, zero_gradients
 } wb_full;
 
-static void wb_full_free(wb_full *f) {
-  sr_free(f->adv);
-  sr_free(f->found);
-  sr_free(f->trace);
-  sr_free(f->queries);
-  sr_free(f->gradients);
-}
+static void wb_full_free(wb_full *f) { SR_FREE_ALL(f->adv, f->found, f->trace, f->queries, f->gradients); }
 
 static sr_status wb_gather(const sr_rob_opts *a, const sr_attack_result *res, int64_t nc, int64_t d,
                            int64_t batch, wb_full *f, sr_err *err) {
@@ -69,16 +63,7 @@ typedef struct wb_rows {
 } wb_rows;
 
 static void wb_rows_free(wb_rows *w) {
-  sr_free(w->nsq);
-  sr_free(w->l2);
-  sr_free(w->li);
-  sr_free(w->qs);
-  sr_free(w->gs);
-  sr_free(w->idx);
-  sr_free(w->rep);
-  sr_free(w->scratch);
-  sr_free(w->trace);
-  sr_free(w->delta);
+  SR_FREE_ALL(w->nsq, w->l2, w->li, w->qs, w->gs, w->idx, w->rep, w->scratch, w->trace, w->delta);
 }
 
 static sr_status wb_collect(const wb_full *f, const float *xc, int64_t nc, int64_t d, wb_rows *w,

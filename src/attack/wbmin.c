@@ -8,6 +8,26 @@ double sr_wb_dist(sr_norm norm, const float *a, const float *x, int64_t d) {
   return norm == SR_NORM_L2 ? sr_dist_l2(a, x, d) : sr_dist_linf(a, x, d);
 }
 
+// The defaults FMN and DDN share (100 steps, step size 1 -> 0.01, gamma from 0.05), then each one's own.
+static sr_wbmin_opts opts_common(sr_norm norm) {
+  sr_wbmin_opts o = {.norm = norm, .steps = 100, .alpha_init = 1.0, .alpha_final = 0.01, .gamma_init = 0.05};
+  return o;
+}
+
+sr_wbmin_opts sr_fmn_opts_default(sr_norm norm) {
+  sr_wbmin_opts o = opts_common(norm);
+  o.gamma_final = 0.001;
+  o.binary_search_steps = 10;
+  return o;
+}
+
+sr_wbmin_opts sr_ddn_opts_default(void) {
+  sr_wbmin_opts o = opts_common(SR_NORM_L2);
+  o.init_norm = 1.0;
+  o.levels = 256;
+  return o;
+}
+
 static int32_t argmax_row(const float *z, int classes) {
   int32_t b = 0;
   for (int j = 1; j < classes; j++) {
@@ -17,17 +37,7 @@ static int32_t argmax_row(const float *z, int classes) {
 }
 
 static void state_free(sr_wb_state *s) {
-  sr_free(s->rows);
-  sr_free(s->x);
-  sr_free(s->a);
-  sr_free(s->g);
-  sr_free(s->logits);
-  sr_free(s->y);
-  sr_free(s->eps);
-  sr_free(s->best);
-  sr_free(s->worst);
-  sr_free(s->adv_found);
-  sr_free(s->rng);
+  SR_FREE_ALL(s->rows, s->x, s->a, s->g, s->logits, s->y, s->eps, s->best, s->worst, s->adv_found, s->rng);
   memset(s, 0, sizeof *s);
 }
 
@@ -142,9 +152,21 @@ static sr_status start_search(sr_amodel *am, sr_wb_state *s, const float *start,
   return st;
 }
 
+// One chunk of the call's images: rows i0 .. i0+k of in, attacked by algo with streams of seed.
+typedef struct wb_chunk {
+  const sr_labeled *in;
+  int64_t i0, k;
+  const sr_wb_algo *algo;
+  uint64_t seed;
+} wb_chunk;
+
 // Images the model already gets wrong are done (found, distance 0); the others are packed into s.
-static sr_status pack_chunk(sr_amodel *am, const float *x, const int32_t *label, int64_t i0, int64_t k,
-                            uint64_t seed, sr_wb_state *s, sr_attack_result *r, sr_err *err) {
+static sr_status pack_chunk(sr_amodel *am, const wb_chunk *c, sr_wb_state *s, sr_attack_result *r,
+                            sr_err *err) {
+  const float *x = c->in->x;
+  const int32_t *label = c->in->y;
+  const int64_t i0 = c->i0, k = c->k;
+  const uint64_t seed = c->seed;
   int64_t d = s->d;
   int32_t *pred = s->y;  // scratch until the labels are packed
   sr_status st = sr_amodel_predict(am, x + i0 * d, k, pred, NULL, err);
@@ -197,11 +219,13 @@ static void chunk_dist(const sr_wb_state *s, const sr_attack_result *r, int64_t 
         r->found[i0 + i] ? sr_wb_dist(s->o->norm, r->adv + (i0 + i) * s->d, x + (i0 + i) * s->d, s->d) : NAN;
 }
 
-static sr_status run_chunk(sr_amodel *am, const float *x, const int32_t *label, int64_t i0, int64_t k,
-                           const sr_wb_algo *algo, uint64_t seed, sr_wb_state *s, sr_attack_result *r,
+static sr_status run_chunk(sr_amodel *am, const wb_chunk *c, sr_wb_state *s, sr_attack_result *r,
                            double *dist, sr_err *err) {
   const sr_wbmin_opts *o = s->o;
-  sr_status st = pack_chunk(am, x, label, i0, k, seed, s, r, err);
+  const float *x = c->in->x;
+  const int64_t i0 = c->i0, k = c->k;
+  const sr_wb_algo *algo = c->algo;
+  sr_status st = pack_chunk(am, c, s, r, err);
   if (!st && o->start && s->m) st = start_search(am, s, o->start, r, err);
   sr_tracer tr = {.r = r, .first = i0, .k = k, .d = s->d, .l2 = o->norm == SR_NORM_L2};
   if (!st) {
@@ -236,8 +260,11 @@ static sr_status run_chunk(sr_amodel *am, const float *x, const int32_t *label, 
   return st;
 }
 
-sr_status sr_wbmin_run(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
-                       const sr_wb_algo *algo, uint64_t seed, sr_attack_result *r, sr_err *err) {
+sr_status sr_wbmin_run(sr_amodel *am, const sr_labeled *in, const sr_wbmin_opts *o, const sr_wb_algo *algo,
+                       uint64_t seed, sr_attack_result *r, sr_err *err) {
+  const float *x = in->x;
+  const int32_t *label = in->y;
+  const int64_t n = in->n;
   memset(r, 0, sizeof *r);
   if (n < 0 || o->steps < 0 || o->binary_search_steps < 0)
     return sr_fail(err, SR_ERR_ARG, "%s: bad settings (images %lld, steps %d)", algo->name, (long long)n,
@@ -260,7 +287,8 @@ sr_status sr_wbmin_run(sr_amodel *am, const float *x, const int32_t *label, int6
   if (!st) st = state_alloc(&s, b, am->d, am->classes, err);
   for (int64_t i0 = 0; i0 < n && !st; i0 += b) {
     int64_t k = n - i0 < b ? n - i0 : b;
-    st = run_chunk(am, x, label, i0, k, algo, seed, &s, r, dist, err);
+    wb_chunk c = {.in = in, .i0 = i0, .k = k, .algo = algo, .seed = seed};
+    st = run_chunk(am, &c, &s, r, dist, err);
   }
   state_free(&s);
   sr_free(dist);

@@ -29,7 +29,8 @@ typedef struct sr_wb_algo {
 } sr_wb_algo;
 
 double sr_wb_dist(sr_norm norm, const float *a, const float *x, int64_t d);
-sr_status sr_wbmin_run(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
-                       const sr_wb_algo *algo, uint64_t seed, sr_attack_result *r, sr_err *err);
+// Attack the images in (labels: the classes to move away from) with algo; seed: the per-image streams.
+sr_status sr_wbmin_run(sr_amodel *am, const sr_labeled *in, const sr_wbmin_opts *o, const sr_wb_algo *algo,
+                       uint64_t seed, sr_attack_result *r, sr_err *err);
 
 #endif

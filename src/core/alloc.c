@@ -25,3 +25,7 @@ void *sr_calloc(size_t n, size_t size) {
 }
 
 void sr_free(void *p) { free(p); }
+
+void sr_free_all(void *const *ptrs, size_t n) {
+  for (size_t i = 0; i < n; i++) sr_free(ptrs[i]);
+}

@@ -108,8 +108,12 @@ void sr_corrupt_image_rng(sr_rng *rng, uint64_t seed, sr_corruption kind, int se
   sr_rng_seed(rng, seed, (tag << 48) ^ (uint64_t)index);
 }
 
-sr_status sr_corrupt_batch(const uint8_t *imgs, int64_t n, int c, int h, int w, sr_corruption kind,
-                           int severity, uint64_t seed, int64_t first_index, uint8_t *out, sr_err *err) {
+sr_status sr_corrupt_batch(const sr_u8_images *in, const sr_corrupt_spec *cs, uint8_t *out, sr_err *err) {
+  const uint8_t *imgs = in->px;
+  const int64_t n = in->n, first_index = cs->first_index;
+  const int c = in->c, h = in->h, w = in->w, severity = cs->severity;
+  const sr_corruption kind = cs->kind;
+  const uint64_t seed = cs->seed;
   sr_status st = check_args(c, h, w, kind, severity, err);
   if (st) return st;
   if (n < 0) return sr_fail(err, SR_ERR_ARG, "corrupt: negative image count %lld", (long long)n);

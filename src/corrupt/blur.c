@@ -73,7 +73,8 @@ static void gaussian_channels(sr_cws *ws, const float *in, float *out, double si
       memcpy(out + off, in + off, ws->plane * sizeof(float));
       continue;
     }
-    sr_sep_filter(in + off, out + off, ws->t1, ws->h, ws->w, k, r, SR_BORDER_CLAMP, ws->ia);
+    sr_sep_filter(in + off, out + off, ws->t1, ws->h, ws->w,
+                  &(sr_taps){.k = k, .r = r, .border = SR_BORDER_CLAMP, .idx = ws->ia});
   }
 }
 

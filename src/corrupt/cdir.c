@@ -39,10 +39,11 @@ static sr_status write_labels(const sr_dataset *ds, int64_t n, const char *dir, 
   return st;
 }
 
-sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corruption *kinds, int n_kinds,
-                               int64_t limit, uint64_t seed, int64_t freq_images,
-                               sr_corrupt_progress_fn progress, void *ctx, sr_corrupt_freq *freq,
-                               sr_err *err) {
+sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_corrupt_dir_opts *o,
+                               sr_corrupt_freq *freq, sr_err *err) {
+  const sr_corruption *kinds = o->kinds;
+  const int n_kinds = o->n_kinds;
+  const int64_t limit = o->limit, freq_images = o->freq_images;
   if (freq) memset(freq, 0, sizeof *freq);
   int64_t n = limit > 0 && limit < ds->n ? limit : ds->n;
   if (n < 1) return sr_fail(err, SR_ERR_ARG, "corrupt: the dataset has no images");
@@ -73,12 +74,15 @@ sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_c
     double t0 = sr_now(), sum = 0;
     f.kinds[k] = kinds[k];
     for (int s = 1; s <= SR_NUM_SEVERITIES && !st; s++) {
-      st = sr_corrupt_batch(ds->images, n, ds->c, ds->h, ds->w, kinds[k], s, seed, 0, chw, err);
+      sr_u8_images clean = {.px = ds->images, .n = n, .c = ds->c, .h = ds->h, .w = ds->w};
+      sr_corrupt_spec cs = {.kind = kinds[k], .severity = s, .seed = o->seed};
+      st = sr_corrupt_batch(&clean, &cs, chw, err);
       if (st) break;
       chw_to_hwc(chw, n, ds->c, ds->h, ds->w, all + (size_t)(s - 1) * (size_t)n * per);
       if (m > 0) {
         int64_t used;
-        st = sr_corrupt_hf_share(ds->images, chw, m, ds->c, ds->h, ds->w, &f.share[k][s - 1], &used, err);
+        clean.n = m;
+        st = sr_corrupt_hf_share(&clean, chw, &f.share[k][s - 1], &used, err);
         sum += f.share[k][s - 1];
       }
     }
@@ -88,7 +92,7 @@ sr_status sr_corrupt_write_dir(const sr_dataset *ds, const char *dir, const sr_c
     snprintf(path, sizeof path, "%s/%s.npy", dir, sr_corruption_name(kinds[k]));
     int64_t shape[4] = {n * SR_NUM_SEVERITIES, ds->h, ds->w, ds->c};
     st = sr_npy_write(path, SR_U8, 4, shape, all, err);
-    if (!st && progress) progress(ctx, sr_corruption_name(kinds[k]), sr_now() - t0);
+    if (!st && o->progress) o->progress(o->ctx, sr_corruption_name(kinds[k]), sr_now() - t0);
   }
   sr_free(chw);
   sr_free(all);

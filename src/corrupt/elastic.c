@@ -28,7 +28,9 @@ static void displacement(sr_cws *ws, sr_rng *rng, float *field, double sigma, do
   for (size_t i = 0; i < np; i++) field[i] = 2.f * sr_rng_uniformf(rng) - 1.f;
   int rmax = (int)((ws->tab_len - 1) / 2);
   int r = sr_gauss_taps(sigma, 3.0, ws->fb, rmax);
-  if (r > 0) sr_sep_filter(field, field, ws->p2, ws->h, ws->w, ws->fb, r, SR_BORDER_REFLECT, ws->ia);
+  if (r > 0)
+    sr_sep_filter(field, field, ws->p2, ws->h, ws->w,
+                  &(sr_taps){.k = ws->fb, .r = r, .border = SR_BORDER_REFLECT, .idx = ws->ia});
   for (size_t i = 0; i < np; i++) field[i] *= (float)alpha;
 }
 

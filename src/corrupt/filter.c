@@ -23,9 +23,13 @@ int sr_gauss_taps(double sigma, double truncate, float *k, int rmax) {
   return r;
 }
 
-// One 1-D pass along rows (stride 1) of each of `rows` lines of length n: out = taps (*) in.
+// One 1-D pass along rows (stride 1) of each of `rows` lines of length n: out = taps (*) in, idx: the folded
+// indices of the line (t->idx filled for this direction).
 static void pass(const float *in, float *out, int rows, int n, size_t line_stride, size_t elem_stride,
-                 const float *k, int r, const int *idx) {
+                 const sr_taps *t) {
+  const float *k = t->k;
+  const int r = t->r;
+  const int *idx = t->idx;
   for (int l = 0; l < rows; l++) {
     const float *src = in + (size_t)l * line_stride;
     float *dst = out + (size_t)l * line_stride;
@@ -38,13 +42,15 @@ static void pass(const float *in, float *out, int rows, int n, size_t line_strid
   }
 }
 
-void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const float *k, int r, sr_border b,
-                   int *idx) {
+void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const sr_taps *t) {
   // in, out, tmp: (h, w)
+  const int r = t->r;
+  const sr_border b = t->border;
+  int *idx = t->idx;
   for (int i = -r; i < w + r; i++) idx[i + r] = sr_border_index(i, w, b);
-  pass(in, tmp, h, w, (size_t)w, 1, k, r, idx);
+  pass(in, tmp, h, w, (size_t)w, 1, t);
   for (int i = -r; i < h + r; i++) idx[i + r] = sr_border_index(i, h, b);
-  pass(tmp, out, w, h, 1, (size_t)w, k, r, idx);
+  pass(tmp, out, w, h, 1, (size_t)w, t);
 }
 
 float sr_bilinear(const float *p, int h, int w, float y, float x, sr_border b) {

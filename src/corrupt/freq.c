@@ -6,8 +6,11 @@
 
 #include "internal.h"
 
-sr_status sr_corrupt_hf_share(const uint8_t *a, const uint8_t *b, int64_t n, int c, int h, int w,
-                              double *share, int64_t *used, sr_err *err) {
+sr_status sr_corrupt_hf_share(const sr_u8_images *ia, const uint8_t *b, double *share, int64_t *used,
+                              sr_err *err) {
+  const uint8_t *a = ia->px;
+  const int64_t n = ia->n;
+  const int c = ia->c, h = ia->h, w = ia->w;
   *share = 0;
   *used = 0;
   if (n < 0 || c < 1 || h < 1 || w < 1)
@@ -98,9 +101,10 @@ sr_status sr_corrupt_measure_freq(const sr_dataset *ds, const sr_corruption *kin
     double sum = 0;
     for (int s = 1; s <= SR_NUM_SEVERITIES && !st; s++) {
       int64_t used;
-      st = sr_corrupt_batch(ds->images, m, ds->c, ds->h, ds->w, kinds[k], s, seed, 0, buf, err);
-      if (!st)
-        st = sr_corrupt_hf_share(ds->images, buf, m, ds->c, ds->h, ds->w, &out->share[k][s - 1], &used, err);
+      sr_u8_images clean = {.px = ds->images, .n = m, .c = ds->c, .h = ds->h, .w = ds->w};
+      sr_corrupt_spec cs = {.kind = kinds[k], .severity = s, .seed = seed};
+      st = sr_corrupt_batch(&clean, &cs, buf, err);
+      if (!st) st = sr_corrupt_hf_share(&clean, buf, &out->share[k][s - 1], &used, err);
       sum += out->share[k][s - 1];
     }
     out->mean[k] = sum / SR_NUM_SEVERITIES;

@@ -7,8 +7,16 @@
 
 static const double FROST[5][2] = {{1, .2}, {1, .3}, {.9, .4}, {.85, .4}, {.75, .45}};  // image, frost weight
 
-// Deposit a bright needle from (y, x) along angle a: max-composited, fading towards the tip.
-static void needle(float *m, int h, int w, double y, double x, double a, double len, float bright) {
+// A needle from (y, x) along angle a, len long, brightness bright at its root.
+typedef struct frost_needle {
+  double y, x, a, len;
+  float bright;
+} frost_needle;
+
+// Deposit a bright needle n into m (h, w): max-composited, fading towards the tip.
+static void needle(float *m, int h, int w, const frost_needle *n) {
+  const double y = n->y, x = n->x, a = n->a, len = n->len;
+  const float bright = n->bright;
   double dy = sin(a), dx = cos(a);
   for (double t = 0; t <= len; t += 0.5) {
     int yy = (int)floor(y + t * dy + 0.5), xx = (int)floor(x + t * dx + 0.5);
@@ -39,16 +47,18 @@ static void frost_texture(sr_cws *ws, sr_rng *rng, float *m) {
     double a = base + (double)sr_rng_below(rng, 6) * M_PI / 3 + (sr_rng_uniform(rng) - 0.5) * 0.35;
     double len = side * (0.05 + 0.2 * sr_rng_uniform(rng));
     float bright = 0.45f + 0.55f * sr_rng_uniformf(rng);
-    needle(m, h, w, y, x, a, len, bright);
+    needle(m, h, w, &(frost_needle){.y = y, .x = x, .a = a, .len = len, .bright = bright});
     for (double t = 1.5; t < len; t += 2.0) {  // side branches, shorter and dimmer
       double by = y + t * sin(a), bx = x + t * cos(a), bl = (len - t) * 0.4;
-      needle(m, h, w, by, bx, a + M_PI / 3, bl, bright * 0.8f);
-      needle(m, h, w, by, bx, a - M_PI / 3, bl, bright * 0.8f);
+      needle(m, h, w,
+             &(frost_needle){.y = by, .x = bx, .a = a + M_PI / 3, .len = bl, .bright = bright * 0.8f});
+      needle(m, h, w,
+             &(frost_needle){.y = by, .x = bx, .a = a - M_PI / 3, .len = bl, .bright = bright * 0.8f});
     }
   }
   // Soften the crystals by a [1 2 1]/4 kernel so they are not single-pixel aliased lines.
   static const float k3[3] = {.25f, .5f, .25f};
-  sr_sep_filter(m, m, ws->p2, h, w, k3, 1, SR_BORDER_REFLECT, ws->ia);
+  sr_sep_filter(m, m, ws->p2, h, w, &(sr_taps){.k = k3, .r = 1, .border = SR_BORDER_REFLECT, .idx = ws->ia});
   for (size_t i = 0; i < ws->plane; i++) {
     float v = 0.05f + 0.3f * haze[i] + 0.85f * m[i];
     m[i] = v > 1.f ? 1.f : v;

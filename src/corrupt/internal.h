@@ -61,10 +61,15 @@ int sr_border_index(int i, int n, sr_border b);
 // Normalized Gaussian taps k[0..2r] with r = (int)(truncate * sigma + 0.5), as scipy.ndimage computes
 // them; returns r (0 means identity). k must hold 2 * rmax + 1 floats; r is capped at rmax.
 int sr_gauss_taps(double sigma, double truncate, float *k, int rmax);
-// Separable filter of one (h, w) plane with symmetric taps k[0..2r]: out may alias in. tmp: h*w floats.
-// idx: a table of at least max(h, w) + 2r ints.
-void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const float *k, int r, sr_border b,
-                   int *idx);
+// Symmetric taps k[0..2r], the border rule, and idx: a table of at least max(h, w) + 2r ints.
+typedef struct sr_taps {
+  const float *k;
+  int r;
+  sr_border border;
+  int *idx;
+} sr_taps;
+// Separable filter of one (h, w) plane with the taps t: out may alias in. tmp: h*w floats.
+void sr_sep_filter(const float *in, float *out, float *tmp, int h, int w, const sr_taps *t);
 // Bilinear sample of an (h, w) plane at (y, x), out-of-range coordinates folded by the border rule.
 float sr_bilinear(const float *p, int h, int w, float y, float x, sr_border b);
 // Fill dst[0..n) with N(mean, sd) draws (Box-Muller, both outputs used).
@@ -76,7 +81,9 @@ void sr_clipped_zoom(sr_cws *ws, const float *in, float *out, double z);
 // One-sided Gaussian line blur of an (h, w) plane (our replacement for ImageMagick's -motion-blur):
 // out(y, x) = sum_i k_i in(y + round(i sin a), x + round(i cos a)), i = 0 .. 2 ceil(radius),
 // k_i ~ exp(-i^2 / (2 sigma^2)), edges clamped. Uses ws->ia/ib/fa.
-void sr_line_blur(sr_cws *ws, const float *in, float *out, int h, int w, double radius, double sigma,
-                  double angle_deg);
+typedef struct sr_streak {
+  double radius, sigma, angle_deg;
+} sr_streak;
+void sr_line_blur(sr_cws *ws, const float *in, float *out, int h, int w, const sr_streak *s);
 
 #endif

@@ -6,8 +6,8 @@
 
 static const double MOTION[5][2] = {{6, 1}, {6, 1.5}, {6, 2}, {8, 2}, {9, 2.5}};  // radius, sigma
 
-void sr_line_blur(sr_cws *ws, const float *in, float *out, int h, int w, double radius, double sigma,
-                  double angle_deg) {
+void sr_line_blur(sr_cws *ws, const float *in, float *out, int h, int w, const sr_streak *s) {
+  const double radius = s->radius, sigma = s->sigma, angle_deg = s->angle_deg;
   // in, out: (h, w). Tap i samples the pixel i steps along the angle (trailing streak).
   int taps = 2 * (int)ceil(radius) + 1;
   if (taps > 128) taps = 128;
@@ -40,8 +40,8 @@ sr_status sr_cor_motion_blur(sr_cws *ws, int severity, sr_rng *rng, sr_err *err)
   double angle = -45.0 + 90.0 * sr_rng_uniform(rng);
   for (int ch = 0; ch < ws->c; ch++) {
     size_t off = (size_t)ch * ws->plane;
-    sr_line_blur(ws, ws->x + off, ws->y + off, ws->h, ws->w, MOTION[severity - 1][0], MOTION[severity - 1][1],
-                 angle);
+    sr_streak s = {.radius = MOTION[severity - 1][0], .sigma = MOTION[severity - 1][1], .angle_deg = angle};
+    sr_line_blur(ws, ws->x + off, ws->y + off, ws->h, ws->w, &s);
   }
   // The reference gets the result back as an 8-bit PNG: round to the nearest level.
   for (size_t i = 0; i < ws->n; i++) ws->y[i] = roundf(ws->y[i] * 255.f) * (1.f / 255.f);

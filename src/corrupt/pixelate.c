@@ -30,9 +30,16 @@ static void box_coeffs(int n_in, int n_out, int *start, int *count, float *wt) {
   }
 }
 
+// A strided view of lines of n elements: line l, element i at l * line + i * step.
+typedef struct box_view {
+  int n;
+  size_t line, step;
+} box_view;
+
 // One pass over `lines` lines: out[l][o] = round(sum_t wt * in[l][start + t]), strides in elements.
-static void box_pass(const float *in, float *out, int lines, int n_in, int n_out, size_t in_line,
-                     size_t in_step, size_t out_line, size_t out_step, sr_cws *ws) {
+static void box_pass(const float *in, box_view iv, float *out, box_view ov, int lines, sr_cws *ws) {
+  const int n_in = iv.n, n_out = ov.n;
+  const size_t in_line = iv.line, in_step = iv.step, out_line = ov.line, out_step = ov.step;
   box_coeffs(n_in, n_out, ws->ia, ws->ib, ws->fa);
   for (int l = 0; l < lines; l++)
     for (int o = 0; o < n_out; o++) {
@@ -54,10 +61,10 @@ sr_status sr_cor_pixelate(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
     const uint8_t *src = ws->in + (size_t)ch * ws->plane;
     float *y = ws->y + (size_t)ch * ws->plane;
     for (size_t i = 0; i < ws->plane; i++) y[i] = src[i];
-    box_pass(y, a, h, w, w2, (size_t)w, 1, (size_t)w2, 1, ws);    // (h, w)   -> (h, w2)
-    box_pass(a, b, w2, h, h2, 1, (size_t)w2, 1, (size_t)w2, ws);  // (h, w2)  -> (h2, w2)
-    box_pass(b, a, h2, w2, w, (size_t)w2, 1, (size_t)w, 1, ws);   // (h2, w2) -> (h2, w)
-    box_pass(a, y, w, h2, h, 1, (size_t)w, 1, (size_t)w, ws);     // (h2, w)  -> (h, w)
+    box_pass(y, (box_view){w, (size_t)w, 1}, a, (box_view){w2, (size_t)w2, 1}, h, ws);    // (h, w) -> (h, w2)
+    box_pass(a, (box_view){h, 1, (size_t)w2}, b, (box_view){h2, 1, (size_t)w2}, w2, ws);  // -> (h2, w2)
+    box_pass(b, (box_view){w2, (size_t)w2, 1}, a, (box_view){w, (size_t)w, 1}, h2, ws);   // -> (h2, w)
+    box_pass(a, (box_view){h2, 1, (size_t)w}, y, (box_view){h, 1, (size_t)w}, w, ws);     // -> (h, w)
     for (size_t i = 0; i < ws->plane; i++) y[i] *= 1.f / 255.f;
   }
   return SR_OK;

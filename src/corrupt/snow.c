@@ -27,7 +27,9 @@ sr_status sr_cor_snow(sr_cws *ws, int severity, sr_rng *rng, sr_err *err) {
     layer[i] = floorf(v * 255.f + 1e-3f) * (1.f / 255.f);
   }
   double angle = -135.0 + 90.0 * sr_rng_uniform(rng);
-  sr_line_blur(ws, layer, tmp, h, w, SNOW[severity - 1].radius, SNOW[severity - 1].sigma, angle);
+  sr_streak streak = {
+      .radius = SNOW[severity - 1].radius, .sigma = SNOW[severity - 1].sigma, .angle_deg = angle};
+  sr_line_blur(ws, layer, tmp, h, w, &streak);
   for (size_t i = 0; i < np; i++) tmp[i] = roundf(tmp[i] * 255.f) * (1.f / 255.f);  // back from PNG
 
   // x' = blend x + (1 - blend) max(x, 1.5 gray(x) + 0.5); gray = OpenCV's RGB2GRAY weights (or x itself).

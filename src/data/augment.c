@@ -48,8 +48,8 @@ static inline int reflect(int i, int n) {
   return i;
 }
 
-void sr_augment_image(const uint8_t *src, int c, int h, int w, int pad, int dy, int dx, int flip,
-                      uint8_t *dst) {
+void sr_augment_image(const uint8_t *src, int c, int h, int w, const sr_crop_flip *g, uint8_t *dst) {
+  const int pad = g->pad, dy = g->dy, dx = g->dx, flip = g->flip;
   // src, dst: (c, h, w)
   size_t plane = (size_t)h * (size_t)w;
   for (int ch = 0; ch < c; ch++)
@@ -62,8 +62,9 @@ void sr_augment_image(const uint8_t *src, int c, int h, int w, int pad, int dy, 
 
 // One sample: geometric transform fused with the lookup that does gray + normalization.
 // lut[s] = (s / (255 * k) - mean) * scale, where s is a sum of k channel values.
-static void make_sample(const sr_dataset *ds, const uint8_t *img, int gray, int pad, int dy, int dx, int flip,
+static void make_sample(const sr_dataset *ds, const uint8_t *img, int gray, const sr_crop_flip *g,
                         const float *lut, float *out) {
+  const int pad = g->pad, dy = g->dy, dx = g->dx, flip = g->flip;
   // img: (c, h, w) uint8 -> out: (gray ? 1 : c, h, w) float
   int c = ds->c, h = ds->h, w = ds->w;
   size_t plane = (size_t)h * (size_t)w;
@@ -84,8 +85,11 @@ static void make_sample(const sr_dataset *ds, const uint8_t *img, int gray, int 
     }
 }
 
-sr_status sr_make_batch(const sr_dataset *ds, const int64_t *idx, int64_t n, const sr_loader_opts *o,
-                        int epoch, int64_t first_position, float *x, int32_t *y, sr_err *err) {
+sr_status sr_make_batch(const sr_dataset *ds, const sr_batch_rows *rows, const sr_loader_opts *o, float *x,
+                        int32_t *y, sr_err *err) {
+  const int64_t *idx = rows->idx;
+  const int64_t n = rows->n, first_position = rows->first_position;
+  const int epoch = rows->epoch;
   sr_status st = sr_loader_opts_check(ds, o, err);
   if (st) return st;
   int k = o->gray ? ds->c : 1;  // channel values summed per output value
@@ -106,8 +110,8 @@ sr_status sr_make_batch(const sr_dataset *ds, const int64_t *idx, int64_t n, con
     int dy = (int)sr_rng_below(&r, (uint32_t)(2 * pad + 1));
     int dx = (int)sr_rng_below(&r, (uint32_t)(2 * pad + 1));
     if (!o->augment || !o->flip) flip = 0;
-    make_sample(ds, ds->images + (size_t)idx[i] * in_per, o->gray, pad, dy, dx, flip, lut,
-                x + (size_t)i * out_per);
+    sr_crop_flip g = {.pad = pad, .dy = dy, .dx = dx, .flip = flip};
+    make_sample(ds, ds->images + (size_t)idx[i] * in_per, o->gray, &g, lut, x + (size_t)i * out_per);
     y[i] = ds->labels[idx[i]];
   }
   return SR_OK;

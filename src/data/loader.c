@@ -72,7 +72,9 @@ static void *produce(void *arg) {
     int s = (int)(b % SR_RING);
     int64_t lo, rows = shard_rows(l, b, &lo), pos = b * l->opts.batch + lo;
     // Opts and indices were validated at create, so this cannot fail.
-    (void)sr_make_batch(l->ds, l->order + pos, rows, &l->opts, l->epoch, pos, l->x[s], l->y[s], NULL);
+    (void)sr_make_batch(
+        l->ds, &(sr_batch_rows){.idx = l->order + pos, .n = rows, .epoch = l->epoch, .first_position = pos},
+        &l->opts, l->x[s], l->y[s], NULL);
     pthread_mutex_lock(&l->mu);
     l->produced = k + 1;
     pthread_cond_broadcast(&l->cv);

@@ -55,14 +55,14 @@ struct sr_tape {
   dnnl_primitive_t feat_reorder[SR_MAX_FEATURES], featg_reorder[SR_MAX_FEATURES];
   dnnl_primitive_t featg_sum_reorder[SR_MAX_FEATURES];
   dnnl_memory_t feat_user[SR_MAX_FEATURES];
-  int *consumers;  // per node: how many nodes (and feature reads) use its output
-  int training;    // mode of the last forward
-  int want_dx;     // set during backward: whether node 0 needs its gradient
+  int *consumers;   // per node: how many nodes (and feature reads) use its output
+  int training;     // mode of the last forward
+  int want_dx;      // set during backward: whether node 0 needs its gradient
   int want_params;  // set during backward: whether parameter gradients are computed (0: input only)
 };
 
 // One node's step on the reference path. Forward reads x0 / x1 (x1: a second input or NULL), writes y and
-// aux (ref_aux_size doubles kept for backward) and, in training mode, may update the running statistics st;
+// aux (ref.aux_size doubles kept for backward) and, in training mode, may update the running statistics st;
 // backward reads dy and adds into dx0, dx1 and dp (each may be NULL). p, st, dp: the whole flat buffers
 // (the node's p_w / p_b / s_mean / s_var index them).
 typedef struct sr_ref_io {
@@ -77,28 +77,36 @@ typedef struct sr_ref_io {
   double *dx0, *dx1, *dp;
 } sr_ref_io;
 
-// Layer vtable: one per op, defined in the op's file: training tape, reference path, inference plan.
+// Layer vtable: one per op, defined in the op's file, in three parts: the training tape, the reference path
+// and the inference plan.
 struct sr_istep;
-typedef struct sr_layer_ops {
-  const char *name;
+typedef struct sr_tape_ops {  // training tape (tape.c): primitives and buffers, one forward, one backward
   sr_status (*build)(sr_tape *t, int i, sr_err *err);
   sr_status (*forward)(sr_tape *t, int i, sr_err *err);
   sr_status (*backward)(sr_tape *t, int i, sr_err *err);
-  // reference path (double, plain layouts): forward writes io->y (and io->aux); backward adds into
-  // io->dx0 / io->dx1 / io->dp.
-  void (*ref_forward)(const struct sr_ref_io *io);
-  void (*ref_backward)(const struct sr_ref_io *io);
-  int64_t (*ref_aux_size)(const sr_node *nd, const sr_node *in, int64_t N);  // doubles kept for backward
-  int64_t (*flops)(const sr_node *nd, const sr_node *in);                    // per image, forward
-  // Inference plan (infer.h, infer.c; NULL plan_build: the op cannot start a step). plan_fuse: which of the
-  // following nodes the step starting at node i absorbs (one[]: each node's only consumer or -1; NULL:
-  // none); plan_build: primitives and the output value's layout of step t; plan_refresh: refold weights
-  // after params_version or state_version moved (NULL: nothing to do); plan_run: one forward.
-  void (*plan_fuse)(const sr_model *m, const int *one, int i, struct sr_istep *s);
-  sr_status (*plan_build)(sr_infer *p, int t, sr_err *err);
-  sr_status (*plan_refresh)(sr_infer *p, struct sr_istep *s, sr_err *err);
-  sr_status (*plan_run)(sr_infer *p, const struct sr_istep *s, sr_err *err);
-  int plan_keeps_values;  // bf16: the step outputs values of its (bf16) input, or 0: no rounding needed
+} sr_tape_ops;
+typedef struct sr_ref_ops {                      // reference path (ref.c; double, plain layouts)
+  void (*forward)(const struct sr_ref_io *io);   // writes io->y (and io->aux)
+  void (*backward)(const struct sr_ref_io *io);  // adds into io->dx0 / io->dx1 / io->dp
+  int64_t (*aux_size)(const sr_node *nd, const sr_node *in, int64_t N);  // doubles kept for backward
+} sr_ref_ops;
+// Inference plan (infer.h, infer.c; NULL build: the op cannot start a step). fuse: which of the following
+// nodes the step starting at node i absorbs (one[]: each node's only consumer or -1; NULL: none); build:
+// primitives and the output value's layout of step t; refresh: refold weights after params_version or
+// state_version moved (NULL: nothing to do); run: one forward.
+typedef struct sr_plan_ops {
+  void (*fuse)(const sr_model *m, const int *one, int i, struct sr_istep *s);
+  sr_status (*build)(sr_infer *p, int t, sr_err *err);
+  sr_status (*refresh)(sr_infer *p, struct sr_istep *s, sr_err *err);
+  sr_status (*run)(sr_infer *p, const struct sr_istep *s, sr_err *err);
+  int keeps_values;  // bf16: the step outputs values of its (bf16) input, or 0: no rounding needed
+} sr_plan_ops;
+typedef struct sr_layer_ops {
+  const char *name;
+  sr_tape_ops tape;
+  sr_ref_ops ref;
+  int64_t (*flops)(const sr_node *nd, const sr_node *in);  // per image, forward
+  sr_plan_ops plan;
 } sr_layer_ops;
 
 // The ops (src/ops/<op>.c), registered in src/ops/registry.c.

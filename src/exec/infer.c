@@ -1,6 +1,6 @@
-// Inference plans, the generic executor: the steps of infer_plan.c built by their ops' plan_build (each op's
-// file), weights refolded by their plan_refresh, activation buffers shared by liveness, and the run (each
-// step's plan_run). See docs/PERFORMANCE.md.
+// Inference plans, the generic executor: the steps of infer_plan.c built by their ops' plan.build (each op's
+// file), weights refolded by their plan.refresh, activation buffers shared by liveness, and the run (each
+// step's plan.run). See docs/PERFORMANCE.md.
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,7 +140,7 @@ sr_status sr_infer_refresh(sr_infer *p, sr_err *err) {
   for (int t = 0; t < p->n_steps; t++) {
     sr_istep *s = &p->steps[t];
     const sr_layer_ops *ops = step_ops(p, s);
-    sr_status e = ops->plan_refresh ? ops->plan_refresh(p, s, err) : SR_OK;
+    sr_status e = ops->plan.refresh ? ops->plan.refresh(p, s, err) : SR_OK;
     if (e) return e;
   }
   DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);  // the fold buffer is reused by the next convolution
@@ -163,9 +163,9 @@ sr_status sr_infer_forward(sr_infer *p, const float *x, float *out, sr_err *err)
   for (int t = 0; t < p->n_steps; t++) {
     const sr_istep *s = &p->steps[t];
     const sr_layer_ops *ops = step_ops(p, s);
-    if ((e = ops->plan_run(p, s, err)))
+    if ((e = ops->plan.run(p, s, err)))
       return sr_err_context(err, "inference step %d (%s)", t, m->nodes[s->node].name);
-    if (p->x_lp && !ops->plan_keeps_values) {  // bf16: every step's output is a bf16 tensor
+    if (p->x_lp && !ops->plan.keeps_values) {  // bf16: every step's output is a bf16 tensor
       DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);
       sr_bf16_round_mem(p->vals[s->out].mem);
     }
@@ -197,15 +197,7 @@ void sr_infer_free(sr_infer *p) {
   if (p->out_reorder) dnnl_primitive_destroy(p->out_reorder);
   if (p->out_user) dnnl_memory_destroy(p->out_user);
   sr_dnn_free(&p->dnn);
-  sr_free(p->wtmp);
-  sr_free(p->x_lp);
-  sr_free(p->wino_scratch);
-  free(p->steps);
-  free(p->vals);
-  free(p->val_of);
-  free(p->bufs);
-  free(p->buf_size);
-  free(p);
+  SR_FREE_ALL(p->wtmp, p->x_lp, p->wino_scratch, p->steps, p->vals, p->val_of, p->bufs, p->buf_size, p);
 }
 
 // Largest plain convolution weight tensor: the fold buffer's size.
@@ -277,7 +269,7 @@ sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o
     sr_plain_md(&p->vals[0].md, 4, in);
   }
   for (int t = 0; !e && t < p->n_steps; t++) {
-    e = sr_layer_ops_for(m->nodes[p->steps[t].node].op)->plan_build(p, t, err);
+    e = sr_layer_ops_for(m->nodes[p->steps[t].node].op)->plan.build(p, t, err);
     if (e)
       sr_err_context(err, "building inference step for node %d (%s)", p->steps[t].node,
                      m->nodes[p->steps[t].node].name);

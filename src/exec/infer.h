@@ -1,4 +1,4 @@
-// Internal: inference plans. infer_plan.c groups the nodes into steps (each op's plan_fuse rule), infer.c is
+// Internal: inference plans. infer_plan.c groups the nodes into steps (each op's plan.fuse rule), infer.c is
 // the generic executor; each op's file builds, refolds and runs its steps (sr_layer_ops.plan_*).
 #ifndef SR_INFER_H
 #define SR_INFER_H
@@ -60,7 +60,7 @@ struct sr_infer {
 sr_status sr_infer_plan(sr_infer *p, sr_err *err);
 
 // ---- for the ops' plan_* functions ----
-// Each node's only consumer, or -1, is one[i] in plan_fuse. A fusion rule: absorb the ReLU that is node i's
+// Each node's only consumer, or -1, is one[i] in plan.fuse. A fusion rule: absorb the ReLU that is node i's
 // only consumer (linear, BN, add).
 void sr_plan_fuse_relu(const sr_model *m, const int *one, int i, sr_istep *s);
 static inline int sr_plan_is_op(const sr_model *m, int i, sr_op op) { return i >= 0 && m->nodes[i].op == op; }
@@ -76,7 +76,7 @@ sr_status sr_plan_weights(sr_infer *p, sr_istep *s, const dnnl_memory_desc_t *wp
                           const dnnl_memory_desc_t *wmd, void *src, sr_err *err);
 // A Winograd conv step's transformed weights from p->wtmp, kept once per model for all its plans.
 sr_status sr_plan_wino_weights(sr_infer *p, sr_istep *s, sr_err *err);
-// plan_run of one-input steps: prim(src = in[0], dst = out).
+// plan.run of one-input steps: prim(src = in[0], dst = out).
 sr_status sr_plan_run_src_dst(sr_infer *p, const sr_istep *s, sr_err *err);
 
 #endif

@@ -1,5 +1,5 @@
 // Inference plans, graph side: which nodes run as one step. Pure graph logic, no oneDNN calls; what a step
-// absorbs is its first node's op's rule (sr_layer_ops.plan_fuse, in the op's file).
+// absorbs is its first node's op's rule (sr_layer_ops.plan.fuse, in the op's file).
 #include <limits.h>
 #include <stdlib.h>
 
@@ -51,13 +51,13 @@ sr_status sr_infer_plan(sr_infer *p, sr_err *err) {
     const sr_node *nd = &m->nodes[i];
     sr_istep *s = &p->steps[p->n_steps];
     const sr_layer_ops *ops = sr_layer_ops_for(nd->op);
-    if (!ops || !ops->plan_build) {
+    if (!ops || !ops->plan.build) {
       free(one);
       return sr_fail(err, SR_ERR_ARG, "node %d (%s): no inference step for this op", i, nd->name);
     }
     *s = (sr_istep){
         .node = i, .bn = -1, .add = -1, .relu = -1, .last = i, .in = {nd->in[0], nd->in[1]}, .src_tmp = -1};
-    if (ops->plan_fuse) ops->plan_fuse(m, one, i, s);  // the op's fusion rule
+    if (ops->plan.fuse) ops->plan.fuse(m, one, i, s);  // the op's fusion rule
     // node indices -> values (the inputs precede the step, so they have values already)
     for (int k = 0; k < 2; k++)
       if (s->in[k] >= 0) s->in[k] = p->val_of[s->in[k]];

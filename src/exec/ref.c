@@ -68,7 +68,7 @@ sr_status sr_ref_forward_params(sr_model *m, const double *params, const double 
       if (bf16) round_bf16(r->y[0], node_numel(nd, n));
       continue;
     }
-    if (ops->ref_aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref_aux_size(nd, NULL, n))))
+    if (ops->ref.aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref.aux_size(nd, NULL, n))))
       goto nomem;
     sr_ref_io io = {.nd = nd,
                     .p = r->params,
@@ -79,7 +79,7 @@ sr_status sr_ref_forward_params(sr_model *m, const double *params, const double 
                     .x1 = nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL,
                     .y = r->y[i],
                     .aux = r->aux[i]};
-    ops->ref_forward(&io);
+    ops->ref.forward(&io);
     // a BN or add before a ReLU is rounded too, where the engine rounds the fused ReLU's output: the same
     // (rounding keeps the sign)
     if (bf16) round_bf16(r->y[i], node_numel(nd, n));
@@ -127,7 +127,7 @@ sr_status sr_ref_backward(sr_ref_run *r, const double *dout, double *dgrads, dou
                       .dx0 = dy[nd->in[0]],
                       .dx1 = nd->in[1] >= 0 ? dy[nd->in[1]] : NULL,
                       .dp = dgrads};
-      sr_layer_ops_for(nd->op)->ref_backward(&io);
+      sr_layer_ops_for(nd->op)->ref.backward(&io);
     }
     if (bf16) round_bf16(dy[0], node_numel(&m->nodes[0], r->n));
     if (dx) memcpy(dx, dy[0], sizeof(double) * (size_t)node_numel(&m->nodes[0], r->n));

@@ -288,7 +288,7 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
   }
   if (!st) st = sr_dnn_init(&t->dnn, m->engine, err);
   for (int i = 0; !st && i < m->n_nodes; i++) {
-    st = sr_layer_ops_for(m->nodes[i].op)->build(t, i, err);
+    st = sr_layer_ops_for(m->nodes[i].op)->tape.build(t, i, err);
     if (st)
       sr_err_context(err, "building %s node %d (%s)", sr_layer_ops_for(m->nodes[i].op)->name, i,
                      m->nodes[i].name);
@@ -358,7 +358,7 @@ sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, 
   }
   dnnl_memory_set_data_handle(t->tn[0].dst, (void *)x);
   for (int i = 1; i < m->n_nodes; i++) {
-    sr_status st = sr_layer_ops_for(m->nodes[i].op)->forward(t, i, err);
+    sr_status st = sr_layer_ops_for(m->nodes[i].op)->tape.forward(t, i, err);
     if (st) return sr_err_context(err, "forward %s", m->nodes[i].name);
     if (bf16 && t->tn[i].round_out) sr_bf16_round_mem(t->tn[i].dst);
   }
@@ -408,7 +408,7 @@ static sr_status backward_pass(sr_tape *t, const float *dout, float *dx, int par
   for (int i = last; i >= 1; i--) {
     // bf16: a node's gradient is complete (every consumer has added to it) when its own backward starts
     if (bf16 && t->tn[i].diff_written && t->tn[i].round_diff) sr_bf16_round_mem(t->tn[i].diff);
-    if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->backward(t, i, err)))
+    if (t->tn[i].diff_written && (st = sr_layer_ops_for(m->nodes[i].op)->tape.backward(t, i, err)))
       return sr_err_context(err, "backward %s", m->nodes[i].name);
     if (params && m->grad_hook) m->grad_hook(m->grad_hook_ctx, i);  // node i's parameter gradients are ready
   }

@@ -178,7 +178,9 @@ static void input_tile(const sr_wino *w, const float *src, tile_pos p, int cb, f
 
 // One tile, one output-channel block: m[xi * ms + c] -> dst (n, K/8, H, W, 8), with bias, sum, ReLU.
 static void output_tile(const sr_wino *w, const float *m, ptrdiff_t ms, tile_pos p, int kb, float *dst,
-                        const float *bias, int sum, int relu) {
+                        const sr_wino_post *post) {
+  const float *bias = post->bias;
+  const int sum = post->sum, relu = post->relu;
   sr_v8 x[SR_WINO_A], t[SR_WINO_M][SR_WINO_A], y[SR_WINO_M];
   for (int j = 0; j < SR_WINO_A; j++) {  // t = A^T m, column j: m's point (i, j) is at m + (i * 6 + j) * ms
     for (int i = 0; i < SR_WINO_A; i++) x[i] = SR_V8_LOAD(m + (ptrdiff_t)(i * SR_WINO_A + j) * ms);
@@ -201,10 +203,11 @@ static void output_tile(const sr_wino *w, const float *m, ptrdiff_t ms, tile_pos
   }
 }
 
-// One block of cnt tiles starting at t0: transform in, 36 GEMMs, transform out. v: (36, tb, C), m: (36, tb,
-// K), the 36 matrices point_stride apart.
-static int run_block(const sr_wino *w, const float *src, float *dst, const float *bias, int sum, int relu,
-                     int64_t t0, int64_t cnt, float *v, float *m) {
+// One block of cnt tiles starting at t0: transform in, 36 GEMMs, transform out. v: (36, tb, C), then m: (36,
+// tb, K) in the thread's scratch, the 36 matrices point_stride apart.
+static int run_block(const sr_wino *w, const float *src, float *dst, const sr_wino_post *post, int64_t t0,
+                     int64_t cnt, float *v) {
+  float *m = v + (size_t)SR_WINO_XI * (size_t)point_stride(w, w->C);
   ptrdiff_t vs = point_stride(w, w->C), ms = point_stride(w, w->K);
   for (int64_t t = 0; t < cnt; t++) {
     tile_pos p = tile_at(w, t0 + t);
@@ -219,14 +222,13 @@ static int run_block(const sr_wino *w, const float *src, float *dst, const float
   }
   for (int64_t t = 0; t < cnt; t++) {
     tile_pos p = tile_at(w, t0 + t);
-    for (int kb = 0; kb < w->K / L; kb++)
-      output_tile(w, m + t * w->K + kb * L, ms, p, kb, dst, bias, sum, relu);
+    for (int kb = 0; kb < w->K / L; kb++) output_tile(w, m + t * w->K + kb * L, ms, p, kb, dst, post);
   }
   return 0;
 }
 
-sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum,
-                          int relu, float *scratch, sr_err *err) {
+sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const sr_wino_post *post,
+                          float *scratch, sr_err *err) {
   int64_t nb = (w->tiles + w->tb - 1) / w->tb;
   int nthr = omp_get_max_threads() < w->nthr ? omp_get_max_threads()
                                              : w->nthr;  // never more than the scratch serves
@@ -234,10 +236,9 @@ sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const 
   int fail = 0;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1) reduction(| : fail)
   for (int64_t b = 0; b < nb; b++) {
-    float *v = scratch + per * (size_t)omp_get_thread_num(),
-          *m = v + (size_t)SR_WINO_XI * (size_t)point_stride(w, w->C);
+    float *v = scratch + per * (size_t)omp_get_thread_num();
     int64_t t0 = b * w->tb, cnt = w->tiles - t0 < w->tb ? w->tiles - t0 : w->tb;
-    fail |= run_block(w, src, dst, bias, sum, relu, t0, cnt, v, m);
+    fail |= run_block(w, src, dst, post, t0, cnt, v);
   }
   if (fail)
     return sr_fail(err, SR_ERR_BACKEND,

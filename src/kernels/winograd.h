@@ -38,10 +38,15 @@ void sr_wino_weights(float *u, const float *wt, int64_t O, int64_t I, int flip, 
 size_t sr_wino_weights_work_floats(int64_t O, int64_t I, int nthr);
 // w: (K, C, 3, 3) plain, already BN-folded -> w->u. Done once per (re)fold.
 sr_status sr_wino_set_weights(sr_wino *w, const float *wt, sr_err *err);
+// What follows the convolution: + bias (may be NULL), + dst's old values (sum), then ReLU (relu).
+typedef struct sr_wino_post {
+  const float *bias;
+  int sum, relu;
+} sr_wino_post;
 // src: (n, C, H, W) nChw8c; dst: (n, K, H, W) nChw8c. dst = relu?(conv(src) + bias + (sum ? dst : 0)).
-// bias may be NULL. scratch: sr_wino_scratch_floats floats.
-sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const float *bias, int sum,
-                          int relu, float *scratch, sr_err *err);
+// scratch: sr_wino_scratch_floats floats.
+sr_status sr_wino_forward(const sr_wino *w, const float *src, float *dst, const sr_wino_post *post,
+                          float *scratch, sr_err *err);
 // Tile t's 6x6 input window (pad 1) of channel block cb transformed, B^T d B: the 8 lanes of point xi go to
 // v + xi * vs. src: (n, C, H, W) nChw8c.
 void sr_wino_input_tile_at(const sr_wino *w, const float *src, int64_t t, int cb, float *v, ptrdiff_t vs);

@@ -132,11 +132,7 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
 }
 
 const sr_layer_ops sr_ops_act = {.name = "act",
-                                 .build = build,
-                                 .forward = forward,
-                                 .backward = backward,
-                                 .ref_forward = ref_fwd,
-                                 .ref_backward = ref_bwd,
+                                 .tape = {.build = build, .forward = forward, .backward = backward},
+                                 .ref = {.forward = ref_fwd, .backward = ref_bwd},
                                  .flops = flops,
-                                 .plan_build = plan_build,
-                                 .plan_run = sr_plan_run_src_dst};
+                                 .plan = {.build = plan_build, .run = sr_plan_run_src_dst}};

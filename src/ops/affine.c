@@ -135,11 +135,7 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
 }
 
 const sr_layer_ops sr_ops_affine = {.name = "affine",
-                                    .build = build,
-                                    .forward = forward,
-                                    .backward = backward,
-                                    .ref_forward = ref_fwd,
-                                    .ref_backward = ref_bwd,
+                                    .tape = {.build = build, .forward = forward, .backward = backward},
+                                    .ref = {.forward = ref_fwd, .backward = ref_bwd},
                                     .flops = flops,
-                                    .plan_build = plan_build,
-                                    .plan_run = plan_run};
+                                    .plan = {.build = plan_build, .run = plan_run}};

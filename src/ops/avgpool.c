@@ -34,32 +34,9 @@ void sr_avgpool_backward_ref(double *dx, const double *dy, const sr_pool_shape *
       }
 }
 
-static void ref_fwd(const sr_ref_io *io) {
-  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
-  sr_avgpool_forward_ref(io->y, io->x0, &sh);
-}
-
-static void ref_bwd(const sr_ref_io *io) {
-  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
-  if (io->dx0) sr_avgpool_backward_ref(io->dx0, io->dy, &sh);
-}
-
-static sr_status build(sr_tape *t, int i, sr_err *err) {
-  sr_pool_geom g = sr_pool_window(&t->m->nodes[i], dnnl_pooling_avg_include_padding);
-  return sr_pool_build(t, i, &g, err);
-}
-
-static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
-  sr_pool_geom g = sr_pool_window(&p->m->nodes[p->steps[t].node], dnnl_pooling_avg_include_padding);
-  return sr_pool_plan_build(p, t, &g, err);
-}
-
-const sr_layer_ops sr_ops_avgpool = {.name = "avgpool2d",
-                                     .build = build,
-                                     .forward = sr_pool_forward,
-                                     .backward = sr_pool_backward,
-                                     .ref_forward = ref_fwd,
-                                     .ref_backward = ref_bwd,
-                                     .flops = sr_pool_flops,
-                                     .plan_build = plan_build,
-                                     .plan_run = sr_plan_run_src_dst};
+const sr_layer_ops sr_ops_avgpool = {
+    .name = "avgpool2d",
+    .tape = {.build = sr_pool_window_build, .forward = sr_pool_forward, .backward = sr_pool_backward},
+    .ref = {.forward = sr_pool_window_ref_forward, .backward = sr_pool_window_ref_backward},
+    .flops = sr_pool_flops,
+    .plan = {.build = sr_pool_window_plan_build, .run = sr_plan_run_src_dst}};

@@ -6,9 +6,10 @@
 #include "exec/infer.h"
 
 // x, y: (N,C,HW)  gamma, beta, mean, invstd: (C)
-void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const double *x,
-                                    const double *gamma, const double *beta, double eps, int N, int C,
-                                    int HW) {
+void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, const sr_bn_ref *bn) {
+  const double *x = bn->x, *gamma = bn->gamma, *beta = bn->beta;
+  const double eps = bn->eps;
+  const int N = bn->n, C = bn->c, HW = bn->hw;
   double cnt = (double)N * HW;
   for (int c = 0; c < C; c++) {
     double s = 0, s2 = 0;
@@ -32,8 +33,9 @@ void sr_batchnorm_forward_train_ref(double *y, double *mean, double *invstd, con
 }
 
 void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                     const double *x, const double *mean, const double *invstd,
-                                     const double *gamma, int N, int C, int HW) {
+                                     const double *mean, const double *invstd, const sr_bn_ref *bn) {
+  const double *x = bn->x, *gamma = bn->gamma;
+  const int N = bn->n, C = bn->c, HW = bn->hw;
   double cnt = (double)N * HW;
   for (int c = 0; c < C; c++) {
     double sdy = 0, sdyx = 0;
@@ -55,9 +57,10 @@ void sr_batchnorm_backward_train_ref(double *dx, double *dgamma, double *dbeta, 
   }
 }
 
-void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gamma, const double *beta,
-                                   const double *rmean, const double *rvar, double eps, int N, int C,
-                                   int HW) {
+void sr_batchnorm_forward_eval_ref(double *y, const sr_bn_ref *bn) {
+  const double *x = bn->x, *gamma = bn->gamma, *beta = bn->beta, *rmean = bn->rmean, *rvar = bn->rvar;
+  const double eps = bn->eps;
+  const int N = bn->n, C = bn->c, HW = bn->hw;
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
       double is = 1.0 / sqrt(rvar[c] + eps);
@@ -69,8 +72,10 @@ void sr_batchnorm_forward_eval_ref(double *y, const double *x, const double *gam
 }
 
 void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, const double *dy,
-                                    const double *x, const double *gamma, const double *rmean,
-                                    const double *rvar, double eps, int N, int C, int HW) {
+                                    const sr_bn_ref *bn) {
+  const double *x = bn->x, *gamma = bn->gamma, *rmean = bn->rmean, *rvar = bn->rvar;
+  const double eps = bn->eps;
+  const int N = bn->n, C = bn->c, HW = bn->hw;
   for (int n = 0; n < N; n++)
     for (int c = 0; c < C; c++) {
       double is = 1.0 / sqrt(rvar[c] + eps);
@@ -83,27 +88,36 @@ void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, c
     }
 }
 
-static void ref_fwd(const sr_ref_io *io) {
+// The node's batch norm on the reference path: its input, parameters and running statistics.
+static sr_bn_ref ref_bn(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  int HW = nd->h * nd->w;
+  return (sr_bn_ref){.x = io->x0,
+                     .gamma = io->p + nd->p_w,
+                     .beta = io->p + nd->p_b,
+                     .rmean = io->st ? io->st + nd->s_mean : NULL,
+                     .rvar = io->st ? io->st + nd->s_var : NULL,
+                     .eps = nd->eps,
+                     .n = (int)io->n,
+                     .c = nd->c,
+                     .hw = nd->h * nd->w};
+}
+
+static void ref_fwd(const sr_ref_io *io) {
+  sr_bn_ref bn = ref_bn(io);
   if (io->training)
-    sr_batchnorm_forward_train_ref(io->y, io->aux, io->aux + nd->c, io->x0, io->p + nd->p_w, io->p + nd->p_b,
-                                   nd->eps, (int)io->n, nd->c, HW);
+    sr_batchnorm_forward_train_ref(io->y, io->aux, io->aux + io->nd->c, &bn);
   else
-    sr_batchnorm_forward_eval_ref(io->y, io->x0, io->p + nd->p_w, io->p + nd->p_b, io->st + nd->s_mean,
-                                  io->st + nd->s_var, nd->eps, (int)io->n, nd->c, HW);
+    sr_batchnorm_forward_eval_ref(io->y, &bn);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  int HW = nd->h * nd->w;
+  sr_bn_ref bn = ref_bn(io);
   if (io->training)
-    sr_batchnorm_backward_train_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0, io->aux,
-                                    io->aux + nd->c, io->p + nd->p_w, (int)io->n, nd->c, HW);
+    sr_batchnorm_backward_train_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->aux,
+                                    io->aux + nd->c, &bn);
   else
-    sr_batchnorm_backward_eval_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->x0,
-                                   io->p + nd->p_w, io->st + nd->s_mean, io->st + nd->s_var, nd->eps,
-                                   (int)io->n, nd->c, HW);
+    sr_batchnorm_backward_eval_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, &bn);
 }
 
 static int64_t aux_size(const sr_node *nd, const sr_node *in, int64_t N) {
@@ -368,13 +382,7 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
 }
 
 const sr_layer_ops sr_ops_bn = {.name = "batchnorm2d",
-                                .build = build,
-                                .forward = forward,
-                                .backward = backward,
-                                .ref_forward = ref_fwd,
-                                .ref_backward = ref_bwd,
-                                .ref_aux_size = aux_size,
+                                .tape = {.build = build, .forward = forward, .backward = backward},
+                                .ref = {.forward = ref_fwd, .backward = ref_bwd, .aux_size = aux_size},
                                 .flops = flops,
-                                .plan_fuse = sr_plan_fuse_relu,
-                                .plan_build = plan_build,
-                                .plan_run = plan_run};
+                                .plan = {.fuse = sr_plan_fuse_relu, .build = plan_build, .run = plan_run}};

@@ -213,7 +213,8 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
   sr_wino_weights(t->wino_u, sr_param(t, nd->p_w), nd->c, nd->ic, d, t->m->precision == SR_PRECISION_BF16,
                   t->wino_work);
   const float *bias = !d && nd->bias ? sr_param(t, nd->p_b) : NULL;
-  return sr_wino_forward(&t->tn[i].wino[d], x, y, bias, 0, 0, t->dnn.scratch_buf, err);
+  sr_wino_post post = {.bias = bias};
+  return sr_wino_forward(&t->tn[i].wino[d], x, y, &post, t->dnn.scratch_buf, err);
 }
 
 static sr_status build(sr_tape *t, int i, sr_err *err) {
@@ -505,7 +506,8 @@ static sr_status plan_run_wino(sr_infer *p, const sr_istep *s, sr_err *err) {
   DNNL_TRY(dnnl_stream_wait(p->dnn.e->stream), err);  // the reorders above have written src / dst
   DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->pre ? s->src_tmp : s->in[0]].mem, &src), err);
   DNNL_TRY(dnnl_memory_get_data_handle(p->vals[s->out].mem, &dst), err);
-  return sr_wino_forward(s->wino, src, dst, s->bias, s->add >= 0, s->relu >= 0, p->wino_scratch, err);
+  sr_wino_post post = {.bias = s->bias, .sum = s->add >= 0, .relu = s->relu >= 0};
+  return sr_wino_forward(s->wino, src, dst, &post, p->wino_scratch, err);
 }
 
 static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
@@ -521,14 +523,9 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
   return sr_exec(&p->dnn, s->prim, s->b ? 4 : 3, a, err);
 }
 
-const sr_layer_ops sr_ops_conv = {.name = "conv2d",
-                                  .build = build,
-                                  .forward = forward,
-                                  .backward = backward,
-                                  .ref_forward = ref_fwd,
-                                  .ref_backward = ref_bwd,
-                                  .flops = flops,
-                                  .plan_fuse = plan_fuse,
-                                  .plan_build = plan_build,
-                                  .plan_refresh = plan_refresh,
-                                  .plan_run = plan_run};
+const sr_layer_ops sr_ops_conv = {
+    .name = "conv2d",
+    .tape = {.build = build, .forward = forward, .backward = backward},
+    .ref = {.forward = ref_fwd, .backward = ref_bwd},
+    .flops = flops,
+    .plan = {.fuse = plan_fuse, .build = plan_build, .refresh = plan_refresh, .run = plan_run}};

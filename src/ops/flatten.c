@@ -77,12 +77,7 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
 }
 
 const sr_layer_ops sr_ops_flatten = {.name = "flatten",
-                                     .build = build,
-                                     .forward = forward,
-                                     .backward = backward,
-                                     .ref_forward = ref_fwd,
-                                     .ref_backward = ref_bwd,
+                                     .tape = {.build = build, .forward = forward, .backward = backward},
+                                     .ref = {.forward = ref_fwd, .backward = ref_bwd},
                                      .flops = flops,
-                                     .plan_build = plan_build,
-                                     .plan_run = plan_run,
-                                     .plan_keeps_values = 1};
+                                     .plan = {.build = plan_build, .run = plan_run, .keeps_values = 1}};

@@ -42,12 +42,9 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   return sr_pool_plan_build(p, t, &g, err);
 }
 
-const sr_layer_ops sr_ops_gap = {.name = "global_avgpool",
-                                 .build = build,
-                                 .forward = sr_pool_forward,
-                                 .backward = sr_pool_backward,
-                                 .ref_forward = ref_fwd,
-                                 .ref_backward = ref_bwd,
-                                 .flops = flops,
-                                 .plan_build = plan_build,
-                                 .plan_run = sr_plan_run_src_dst};
+const sr_layer_ops sr_ops_gap = {
+    .name = "global_avgpool",
+    .tape = {.build = build, .forward = sr_pool_forward, .backward = sr_pool_backward},
+    .ref = {.forward = ref_fwd, .backward = ref_bwd},
+    .flops = flops,
+    .plan = {.build = plan_build, .run = sr_plan_run_src_dst}};

@@ -16,4 +16,5 @@ static sr_status nothing(sr_tape *t, int i, sr_err *err) {
   return SR_OK;
 }
 
-const sr_layer_ops sr_ops_input = {.name = "input", .build = build, .forward = nothing, .backward = nothing};
+const sr_layer_ops sr_ops_input = {.name = "input",
+                                   .tape = {.build = build, .forward = nothing, .backward = nothing}};

@@ -3,8 +3,9 @@
 #include "exec/infer.h"
 
 // x: (N,I)  w: (O,I)  b: (O) or NULL  ->  y: (N,O)
-void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b, int N, int I,
-                           int O) {
+void sr_linear_forward_ref(double *y, const double *x, const double *w, const double *b,
+                           const sr_linear_shape *s) {
+  const int N = s->n, I = s->i, O = s->o;
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++) {
       double acc = b ? b[o] : 0;
@@ -14,7 +15,8 @@ void sr_linear_forward_ref(double *y, const double *x, const double *w, const do
 }
 
 void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy, const double *x,
-                            const double *w, int N, int I, int O) {
+                            const double *w, const sr_linear_shape *s) {
+  const int N = s->n, I = s->i, O = s->o;
   for (int n = 0; n < N; n++)
     for (int o = 0; o < O; o++) {
       double g = dy[(int64_t)n * O + o];
@@ -28,16 +30,21 @@ void sr_linear_backward_ref(double *dx, double *dw, double *db, const double *dy
 
 static int in_features(const sr_node *nd) { return nd->ic * nd->ih * nd->iw; }
 
+static sr_linear_shape ref_shape(const sr_ref_io *io) {
+  return (sr_linear_shape){.n = (int)io->n, .i = in_features(io->nd), .o = io->nd->c};
+}
+
 static void ref_fwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  sr_linear_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, (int)io->n,
-                        in_features(nd), nd->c);
+  sr_linear_shape sh = ref_shape(io);
+  sr_linear_forward_ref(io->y, io->x0, io->p + nd->p_w, nd->bias ? io->p + nd->p_b : NULL, &sh);
 }
 
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
+  sr_linear_shape sh = ref_shape(io);
   sr_linear_backward_ref(io->dx0, io->dp + nd->p_w, nd->bias ? io->dp + nd->p_b : NULL, io->dy, io->x0,
-                         io->p + nd->p_w, (int)io->n, in_features(nd), nd->c);
+                         io->p + nd->p_w, &sh);
 }
 
 static int64_t flops(const sr_node *nd, const sr_node *in) {
@@ -174,14 +181,9 @@ static sr_status plan_run(sr_infer *p, const sr_istep *s, sr_err *err) {
   return sr_exec(&p->dnn, s->prim, s->b ? 4 : 3, a, err);
 }
 
-const sr_layer_ops sr_ops_linear = {.name = "linear",
-                                    .build = build,
-                                    .forward = forward,
-                                    .backward = backward,
-                                    .ref_forward = ref_fwd,
-                                    .ref_backward = ref_bwd,
-                                    .flops = flops,
-                                    .plan_fuse = sr_plan_fuse_relu,
-                                    .plan_build = plan_build,
-                                    .plan_refresh = plan_refresh,
-                                    .plan_run = plan_run};
+const sr_layer_ops sr_ops_linear = {
+    .name = "linear",
+    .tape = {.build = build, .forward = forward, .backward = backward},
+    .ref = {.forward = ref_fwd, .backward = ref_bwd},
+    .flops = flops,
+    .plan = {.fuse = sr_plan_fuse_relu, .build = plan_build, .refresh = plan_refresh, .run = plan_run}};

@@ -96,3 +96,37 @@ sr_status sr_pool_plan_build(sr_infer *p, int t, const sr_pool_geom *g, sr_err *
   dnnl_primitive_desc_destroy(pd);
   return SR_OK;
 }
+
+// Padding counts in avgpool's divisor (PyTorch's count_include_pad=True).
+static dnnl_alg_kind_t window_alg(const sr_node *nd) {
+  return nd->op == SR_OP_MAXPOOL ? dnnl_pooling_max : dnnl_pooling_avg_include_padding;
+}
+
+sr_status sr_pool_window_build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_pool_geom g = sr_pool_window(nd, window_alg(nd));
+  return sr_pool_build(t, i, &g, err);
+}
+
+sr_status sr_pool_window_plan_build(sr_infer *p, int t, sr_err *err) {
+  const sr_node *nd = &p->m->nodes[p->steps[t].node];
+  sr_pool_geom g = sr_pool_window(nd, window_alg(nd));
+  return sr_pool_plan_build(p, t, &g, err);
+}
+
+void sr_pool_window_ref_forward(const sr_ref_io *io) {
+  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
+  if (io->nd->op == SR_OP_MAXPOOL)
+    sr_maxpool_forward_ref(io->y, io->x0, &sh);
+  else
+    sr_avgpool_forward_ref(io->y, io->x0, &sh);
+}
+
+void sr_pool_window_ref_backward(const sr_ref_io *io) {
+  sr_pool_shape sh = sr_pool_ref_shape(io->nd, io->n);
+  if (!io->dx0) return;
+  if (io->nd->op == SR_OP_MAXPOOL)
+    sr_maxpool_backward_ref(io->dx0, io->dy, io->x0, &sh);
+  else
+    sr_avgpool_backward_ref(io->dx0, io->dy, &sh);
+}

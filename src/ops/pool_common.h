@@ -18,4 +18,10 @@ sr_status sr_pool_build(sr_tape *t, int i, const sr_pool_geom *g, sr_err *err);
 sr_status sr_pool_forward(sr_tape *t, int i, sr_err *err);
 sr_status sr_pool_backward(sr_tape *t, int i, sr_err *err);
 sr_status sr_pool_plan_build(sr_infer *p, int t, const sr_pool_geom *g, sr_err *err);
+// A windowed pool's (maxpool, avgpool: they differ only in oneDNN algorithm and reference kernels, chosen by
+// the node's op) tape build, plan build and reference forward / backward.
+sr_status sr_pool_window_build(sr_tape *t, int i, sr_err *err);
+sr_status sr_pool_window_plan_build(sr_infer *p, int t, sr_err *err);
+void sr_pool_window_ref_forward(const sr_ref_io *io);
+void sr_pool_window_ref_backward(const sr_ref_io *io);
 #endif

@@ -78,13 +78,9 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   return sr_plan_prim(p, &ed, NULL, &s->prim, NULL, err);
 }
 
-const sr_layer_ops sr_ops_relu = {.name = "relu",
-                                  .build = build,
-                                  .forward = forward,
-                                  .backward = backward,
-                                  .ref_forward = ref_fwd,
-                                  .ref_backward = ref_bwd,
-                                  .flops = flops,
-                                  .plan_build = plan_build,
-                                  .plan_run = sr_plan_run_src_dst,
-                                  .plan_keeps_values = 1};
+const sr_layer_ops sr_ops_relu = {
+    .name = "relu",
+    .tape = {.build = build, .forward = forward, .backward = backward},
+    .ref = {.forward = ref_fwd, .backward = ref_bwd},
+    .flops = flops,
+    .plan = {.build = plan_build, .run = sr_plan_run_src_dst, .keeps_values = 1}};

@@ -40,8 +40,11 @@ static int axis_taps(int n, int m, sr_resize_mode mode, taps *t, double *wts) {
   return used;
 }
 
-sr_status sr_reg_resize_images(const uint8_t *src, int64_t n, int c, int h, int w, int oc, int oh, int ow,
-                               sr_resize_mode mode, uint8_t *dst, sr_err *err) {
+sr_status sr_reg_resize_images(const sr_u8_images *in, int oc, int oh, int ow, sr_resize_mode mode,
+                               uint8_t *dst, sr_err *err) {
+  const uint8_t *src = in->px;
+  const int64_t n = in->n;
+  const int c = in->c, h = in->h, w = in->w;
   if (n < 0 || c < 1 || h < 1 || w < 1 || oh < 1 || ow < 1 || (oc != 1 && oc != c))
     return sr_fail(err, SR_ERR_ARG,
                    "resize %dx%dx%d -> %dx%dx%d: bad sizes (output channels must be 1 or %d)", c, h, w, oc,

@@ -138,8 +138,11 @@ static sr_status build_mask(sr_reg_target *t, sr_reg_kind kind, double th, sr_er
   return SR_OK;
 }
 
-sr_status sr_reg_target_build(const sr_reg_target_opts *o, const uint8_t *images, int64_t n, int c, int h,
-                              int w, const char *cache_dir, sr_reg_target *t, sr_err *err) {
+sr_status sr_reg_target_build(const sr_reg_target_opts *o, const sr_u8_images *im, const char *cache_dir,
+                              sr_reg_target *t, sr_err *err) {
+  const uint8_t *images = im->px;
+  const int64_t n = im->n;
+  const int c = im->c, h = im->h, w = im->w;
   memset(t, 0, sizeof *t);
   if (o->kind == SR_REG_FILE || (unsigned)o->kind > SR_REG_FILE)
     return sr_fail(err, SR_ERR_ARG, "target kind '%s' is not built from images", sr_reg_kind_name(o->kind));

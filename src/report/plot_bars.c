@@ -47,9 +47,10 @@ static void draw_bars(const void *p) {
   if (legend) sr_plot_legend(c->nser, (const char *const *)c->ser, colors, NULL, NULL, 1);
 }
 
-sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const char *const *categories, int ncat,
-                          const char *const *series, int nser, const double *value, const double *lo,
-                          const double *hi, sr_err *err) {
+sr_status sr_plot_bars_ci(const char *base, const sr_plot_opts *o, const sr_bars *b, sr_err *err) {
+  const char *const *categories = b->categories, *const *series = b->series;
+  const int ncat = b->ncat, nser = b->nser;
+  const double *value = b->value, *lo = b->lo, *hi = b->hi;
   sr_status st = sr_plot_check_base(base, err);
   if (st) return st;
   if (ncat < 1 || nser < 1 || nser > SR_PLOT_MAX_SERIES || ncat > 256)

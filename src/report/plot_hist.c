@@ -28,8 +28,11 @@ static void draw_hist(const void *p) {
   if (legend) sr_plot_legend(c->nsets, c->labels, colors, NULL, NULL, 0);
 }
 
-sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const double *const *data, const int64_t *n,
-                       const char *const *labels, int nsets, int nbins, sr_err *err) {
+sr_status sr_plot_hist(const char *base, const sr_plot_opts *o, const sr_hist *h, sr_err *err) {
+  const double *const *data = h->data;
+  const int64_t *n = h->n;
+  const char *const *labels = h->labels;
+  const int nsets = h->nsets, nbins = h->nbins;
   sr_status st = sr_plot_check_base(base, err);
   if (st) return st;
   if (nsets < 1 || nsets > SR_PLOT_MAX_SERIES || nbins < 1 || nbins > 10000)

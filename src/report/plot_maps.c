@@ -106,9 +106,12 @@ static sr_status check_map(const double *v, int64_t n, int mask_nan, sr_err *err
   return SR_OK;
 }
 
-sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m,
-                       const double *const *maps, const char *const *titles, int nmaps, int64_t h, int64_t w,
+sr_status sr_plot_maps(const char *base, const sr_plot_opts *o, const sr_map_opts *m, const sr_maps *mp,
                        sr_err *err) {
+  const double *const *maps = mp->maps;
+  const char *const *titles = mp->titles;
+  const int nmaps = mp->n;
+  const int64_t h = mp->h, w = mp->w;
   sr_status st = sr_plot_check_base(base, err);
   if (st) return st;
   if (nmaps < 1 || nmaps > SR_PLOT_MAX_MAPS)
@@ -184,5 +187,5 @@ sr_status sr_plot_heatmap(const char *base, const sr_plot_opts *o, const sr_map_
   sr_plot_opts oo = *o;
   if (!oo.width) oo.width = 520;
   if (!oo.height) oo.height = 430;
-  return sr_plot_maps(base, &oo, m, maps, NULL, 1, h, w, err);
+  return sr_plot_maps(base, &oo, m, &(sr_maps){.maps = maps, .titles = NULL, .n = 1, .h = h, .w = w}, err);
 }

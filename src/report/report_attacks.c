@@ -230,12 +230,8 @@ sr_status sr_report_fig_min_over(sr_report *rep, const char *base, sr_err *err) 
     ns++;
   }
   if (!ns) return SR_OK;
-  sr_plot_opts po = {.title = "Robust accuracy, minimum over attacks",
-                     .xlabel = "||delta||_2",
-                     .ylabel = "robust accuracy",
-                     .legend = 1,
-                     .ymin = 0,
-                     .ymax = 1};
+  sr_plot_opts po = sr_report_axes("Robust accuracy, minimum over attacks", "||delta||_2", "robust accuracy");
+  po.ymax = 1;  // y from 0 to 1
   sr_status st = sr_plot_lines(base, &po, s, ns, err);
   if (!st)
     sr_report_add_figure(

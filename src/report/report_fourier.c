@@ -129,7 +129,8 @@ static sr_status analyse(sr_report *rep, const sr_report_opts *o, sr_err *err) {
       if (!f->pixels[b]) continue;  // small planes: a band without positions (no CI, shown as empty)
       sr_rng rng;
       sr_rng_seed(&rng, o->seed, 1000 + 10 * (uint64_t)r + (uint64_t)b);
-      sr_status st = sr_fourier_band_ci(f->count[b], NULL, f->n, f->pixels[b], o->bootstrap_b, 0.95, &rng,
+      sr_status st = sr_fourier_band_ci(f->count[b], NULL, f->n, f->pixels[b],
+                                        &(sr_boot_opts){.b = o->bootstrap_b, .level = 0.95, .rng = &rng},
                                         &f->band[b], err);
       if (st) return sr_err_context(err, "%s", f->path);
     }
@@ -142,8 +143,9 @@ static sr_status analyse(sr_report *rep, const sr_report_opts *o, sr_err *err) {
       if (!f->pixels[b]) continue;
       sr_rng rng;
       sr_rng_seed(&rng, o->seed, 2000 + 10 * (uint64_t)r + (uint64_t)b);
-      sr_status st = sr_fourier_band_ci(f->count[b], base->count[b], f->n, f->pixels[b], o->bootstrap_b, 0.95,
-                                        &rng, &f->diff[b], err);
+      sr_status st = sr_fourier_band_ci(f->count[b], base->count[b], f->n, f->pixels[b],
+                                        &(sr_boot_opts){.b = o->bootstrap_b, .level = 0.95, .rng = &rng},
+                                        &f->diff[b], err);
       if (st) return sr_err_context(err, "%s", f->path);
     }
   }
@@ -184,7 +186,8 @@ static sr_status figures(sr_report *rep, const sr_report_opts *o, sr_err *err) {
   snprintf(title, sizeof title, "Fourier sensitivity (error rate), eps %g, %lld images", f->eps,
            (long long)f->n);
   snprintf(base, sizeof base, "%s/fourier_maps", o->out_dir);
-  sr_status st = sr_plot_maps(base, &po, &mo, maps, titles, nm, f->h, f->w, err);
+  sr_status st = sr_plot_maps(base, &po, &mo,
+                              &(sr_maps){.maps = maps, .titles = titles, .n = nm, .h = f->h, .w = f->w}, err);
   if (!st) sr_report_add_figure(rep, "fourier_maps", title);
   if (!st && nd) {
     mo.cmap = SR_CMAP_DIVERGING;
@@ -192,7 +195,8 @@ static sr_status figures(sr_report *rep, const sr_report_opts *o, sr_err *err) {
     snprintf(title, sizeof title, "Fourier sensitivity: run - %.80s (negative: less error)",
              rep->runs[0].name);
     snprintf(base, sizeof base, "%s/fourier_diff", o->out_dir);
-    st = sr_plot_maps(base, &po, &mo, diffs, dtitles, nd, f->h, f->w, err);
+    st = sr_plot_maps(base, &po, &mo,
+                      &(sr_maps){.maps = diffs, .titles = dtitles, .n = nd, .h = f->h, .w = f->w}, err);
     if (!st) sr_report_add_figure(rep, "fourier_diff", title);
   }
   for (int i = 0; i < nd; i++) sr_free(dbuf[i]);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "simreg/plot.h"
 #include "simreg/report.h"
 
 #define SR_REPORT_MAX_GROUPS 8
@@ -32,10 +33,15 @@ int sr_run_severity_index(const sr_run *r, int severity);
 
 void sr_report_note(sr_report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sr_report_add_figure(sr_report *rep, const char *base, const char *caption);
+// A report figure's axes: title and labels, a legend of its runs; the caller sets ranges and log scale.
+sr_plot_opts sr_report_axes(const char *title, const char *xlabel, const char *ylabel);
 
 // 10 log10 of the mean-removed radial profile per bin (null for bins without a non-DC pixel), or null
 // without a mean-removed spectrum: report.json and spectrum.json share it (spectrum_out.c).
 struct cJSON *sr_radial_db_json(const sr_spectrum *s);
+// The axes of the radial power profile (cumulative 0) or cumulative power (1) figure, the same in the report
+// and in spectrum outputs (spectrum_out.c); legend: several runs drawn.
+sr_plot_opts sr_spectrum_axes(int cumulative, int legend);
 
 // Markdown-escape text for a table cell (| \ * _ ` [ ] < > #; newlines become spaces).
 void sr_report_md_escape(char *out, size_t cap, const char *s);

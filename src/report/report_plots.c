@@ -24,6 +24,10 @@ static void bag_free(bag *b) {
   b->n = 0;
 }
 
+sr_plot_opts sr_report_axes(const char *title, const char *xlabel, const char *ylabel) {
+  return (sr_plot_opts){.title = title, .xlabel = xlabel, .ylabel = ylabel, .legend = 1};
+}
+
 static void out_base(char *out, size_t cap, const sr_report_opts *o, const char *name) {
   snprintf(out, cap, "%s/%s", o->out_dir, name);
 }
@@ -101,7 +105,12 @@ static sr_status fig_boundary(sr_report *rep, const sr_report_opts *o, sr_err *e
   char btitle[96];
   snprintf(btitle, sizeof btitle, "%s: median with 95%% CI", sr_report_minimal_label(rep->minimal));
   sr_plot_opts po = {.title = btitle, .ylabel = "median ||delta||^2 / D"};
-  sr_status st = sr_plot_bars_ci(base, &po, cats, n, ser, 1, v, all_ci ? lo : NULL, all_ci ? hi : NULL, err);
+  sr_bars bars = {.categories = cats, .ncat = n, .series = ser, .nser = 1, .value = v};
+  if (all_ci) {
+    bars.lo = lo;
+    bars.hi = hi;
+  }
+  sr_status st = sr_plot_bars_ci(base, &po, &bars, err);
   if (st == SR_ERR_ARG) {  // e.g. every median is zero: nothing to draw, say so
     sr_report_note(rep, "boundary figure skipped: %s", err->msg);
     return SR_OK;
@@ -165,7 +174,7 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
     sr_plot_opts po = {
         .title = "Power spectra of minimal perturbations", .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
     out_base(base, sizeof base, o, "spectra_2d");
-    st = sr_plot_maps(base, &po, &m, maps, titles, n, h, w, err);
+    st = sr_plot_maps(base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = n, .h = h, .w = w}, err);
     if (!st)
       sr_report_add_figure(
           rep, "spectra_2d",
@@ -173,26 +182,12 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
   } else {
     sr_report_note(rep, "2D spectra not drawn side by side: the runs' perturbations have different sizes");
   }
-  sr_plot_opts pr = {.title = "Radial power profile",
-                     .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "mean power (max = 1)",
-                     .legend = 1,
-                     .xmin = 0,
-                     .xmax = 0.5,
-                     .ymin = 0,
-                     .ymax = 1.05};
+  sr_plot_opts pr = sr_spectrum_axes(0, 1);
   out_base(base, sizeof base, o, "spectra_radial");
   if (!st) st = sr_plot_lines(base, &pr, rad, n, err);
   if (!st)
     sr_report_add_figure(rep, "spectra_radial", "Azimuthal mean power in 25 radial bins, max-normalized");
-  sr_plot_opts pc = {.title = "Cumulative proportion of power",
-                     .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "proportion of power",
-                     .legend = 1,
-                     .xmin = 0,
-                     .xmax = 0.5,
-                     .ymin = 0,
-                     .ymax = 1.02};
+  sr_plot_opts pc = sr_spectrum_axes(1, 1);
   out_base(base, sizeof base, o, "spectra_cumulative");
   if (!st) st = sr_plot_lines(base, &pc, cum, n, err);
   if (!st)
@@ -201,11 +196,20 @@ static sr_status fig_spectra(sr_report *rep, const sr_report_opts *o, sr_err *er
   return st;
 }
 
-// One training figure: for each run with metrics, the fields in `fields` (offsets into sr_run), one line
-// style each.
-static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const char *file, const char *title,
-                              const char *ylabel, int nf, double *const *(*get)(const sr_run *, int),
-                              const char *const *fname, sr_err *err) {
+// A training figure: file, title, y label, and the nf curves get(run, f) named fname[f] (NULL: one unnamed).
+typedef struct train_fig {
+  const char *file, *title, *ylabel;
+  int nf;
+  double *const *(*get)(const sr_run *, int);
+  const char *const *fname;
+} train_fig;
+
+// One training figure: for each run with metrics, the figure's fields, one line style each.
+static sr_status fig_training(sr_report *rep, const sr_report_opts *o, const train_fig *fig, sr_err *err) {
+  const char *file = fig->file, *title = fig->title, *ylabel = fig->ylabel;
+  const int nf = fig->nf;
+  double *const *(*get)(const sr_run *, int) = fig->get;
+  const char *const *fname = fig->fname;
   sr_series s[SR_PLOT_MAX_SERIES];
   char labels[SR_PLOT_MAX_SERIES][256];
   bag b = {0};
@@ -287,7 +291,8 @@ static sr_status fig_similarity(sr_report *rep, const sr_report_opts *o, sr_err 
     sr_map_opts m = {
         .vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
     sr_plot_opts po = {.title = title, .xlabel = "image j", .ylabel = "image i"};
-    sr_status st = sr_plot_maps(base, &po, &m, maps, titles, 2, k, k, err);
+    sr_status st =
+        sr_plot_maps(base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = 2, .h = k, .w = k}, err);
     if (st) return st;
     snprintf(cap, sizeof cap, "%s: target vs model similarity", run->name);
     sr_report_add_figure(rep, file, cap);
@@ -307,7 +312,11 @@ static sr_status fig_similarity(sr_report *rep, const sr_report_opts *o, sr_err 
     snprintf(title, sizeof title, "%s: off-diagonal similarity values", run->name);
     out_base(base, sizeof base, o, file);
     sr_plot_opts ph = {.title = title, .xlabel = "similarity", .ylabel = "fraction of pairs", .legend = 1};
-    if (!st) st = sr_plot_hist(base, &ph, (const double *const *)off, cnt, titles, 2, 40, err);
+    if (!st)
+      st = sr_plot_hist(
+          base, &ph,
+          &(sr_hist){.data = (const double *const *)off, .n = cnt, .labels = titles, .nsets = 2, .nbins = 40},
+          err);
     sr_free(off[0]);
     sr_free(off[1]);
     if (st) return st;
@@ -382,11 +391,8 @@ static sr_status fig_convergence(sr_report *rep, const sr_report_opts *o, sr_err
   snprintf(title, sizeof title, "%s: median ||delta||^2/D during the attack",
            sr_report_minimal_label(rep->minimal));
   out_base(base, sizeof base, o, "attack_convergence");
-  sr_plot_opts po = {.title = title,
-                     .xlabel = hsj ? "iteration" : "step",
-                     .ylabel = "median ||delta||^2 / D",
-                     .logy = 1,
-                     .legend = 1};
+  sr_plot_opts po = sr_report_axes(title, hsj ? "iteration" : "step", "median ||delta||^2 / D");
+  po.logy = 1;
   sr_status st = sr_plot_lines(base, &po, s, ns, err);
   if (!st)
     sr_report_add_figure(
@@ -409,13 +415,11 @@ sr_status sr_report_figures(sr_report *rep, const sr_report_opts *o, sr_err *err
   }
   if (!st) st = fig_spectra(rep, o, err);
   if (!st) st = fig_corruptions(rep, o, err);
-  if (!st)
-    st = fig_training(rep, o, "train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f, err);
-  if (!st)
-    st = fig_training(rep, o, "train_acc", "Accuracy during training", "accuracy", 3, get_acc, acc_f, err);
-  if (!st)
-    st = fig_training(rep, o, "train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL,
-                      err);
+  const train_fig training[3] = {
+      {"train_loss", "Training loss", "cross-entropy", 2, get_loss, loss_f},
+      {"train_acc", "Accuracy during training", "accuracy", 3, get_acc, acc_f},
+      {"train_reg", "Similarity regularization loss", "reg loss", 1, get_reg, NULL}};
+  for (int f = 0; f < 3 && !st; f++) st = fig_training(rep, o, &training[f], err);
   if (!st) st = fig_gamma(rep, o, err);
   if (!st) st = fig_similarity(rep, o, err);
   if (!st) st = sr_report_rsa_figures(rep, o, err);

@@ -55,13 +55,15 @@ sr_status sr_report_spectrum_diffs(sr_report *rep, const sr_report_opts *o, sr_e
     const sr_run *r = &rep->runs[i];
     if (!r->has_spectrum) continue;
     sr_rng rng = stream(o, i, STREAM_HF_DIFF);
-    sr_status st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF, o->bootstrap_b, 0.95,
-                                             &rng, &rep->hf_diff[i], err);
+    sr_status st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF,
+                                             &(sr_boot_opts){.b = o->bootstrap_b, .level = 0.95, .rng = &rng},
+                                             &rep->hf_diff[i], err);
     if (st) return sr_err_context(err, "%s: HF share difference", r->dir);
     rep->has_hf_diff[i] = 1;
     if (!ref->spectrum.has_ac || !r->spectrum.has_ac) continue;
     rng = stream(o, i, STREAM_HF_AC_DIFF);
-    st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF_AC, o->bootstrap_b, 0.95, &rng,
+    st = sr_spectrum_share_diff_ci(&ref->spectrum, &r->spectrum, SR_SHARE_HF_AC,
+                                   &(sr_boot_opts){.b = o->bootstrap_b, .level = 0.95, .rng = &rng},
                                    &rep->hf_ac_diff[i], err);
     if (st) return sr_err_context(err, "%s: mean-removed HF share difference", r->dir);
     rep->has_hf_ac_diff[i] = 1;
@@ -136,7 +138,8 @@ static sr_status fig_db_maps(sr_report *rep, const sr_report_opts *o, const db_m
       .title = "Log power of mean-removed perturbations", .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   char base[4200];
   out_base(base, sizeof base, o, "spectra_2d_db");
-  sr_status st = sr_plot_maps(base, &po, &m, maps, titles, d->n, d->h, d->w, err);
+  sr_status st = sr_plot_maps(
+      base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = d->n, .h = d->h, .w = d->w}, err);
   if (!st)
     sr_report_add_figure(rep, "spectra_2d_db",
                          "10 log10(P/P_total) of the mean-removed spectra, shared range max-40 dB..max; DC "
@@ -181,7 +184,8 @@ static sr_status fig_db_diff(sr_report *rep, const sr_report_opts *o, const db_m
                      .ylabel = "fy"};
   char base[4200];
   out_base(base, sizeof base, o, "spectra_2d_diff");
-  sr_status st = sr_plot_maps(base, &po, &m, maps, titles, d->n - 1, d->h, d->w, err);
+  sr_status st = sr_plot_maps(
+      base, &po, &m, &(sr_maps){.maps = maps, .titles = titles, .n = d->n - 1, .h = d->h, .w = d->w}, err);
   sr_free(buf);
   if (!st)
     sr_report_add_figure(

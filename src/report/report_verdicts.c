@@ -53,9 +53,19 @@ static void not_measured(sr_verdict *v, const char *why) {
   snprintf(v->note, sizeof v->note, "%s", why);
 }
 
+// A curve verdict's level: the noise (transfer 0) or transferred (1) curve `kind` at `level`.
+typedef struct curve_level {
+  int transfer;
+  const char *kind;
+  double level;
+} curve_level;
+
 // Per-image outcomes of one curve level in both runs, or a reason they cannot be paired.
-static const char *pair_curve(const sr_run *b, const sr_run *r, int transfer, const char *kind, double level,
-                              sr_paired01 *p, char *measure, size_t cap) {
+static const char *pair_curve(const sr_run *b, const sr_run *r, const curve_level *c, sr_paired01 *p,
+                              char *measure, size_t cap) {
+  const int transfer = c->transfer;
+  const char *kind = c->kind;
+  const double level = c->level;
   const sr_curve *cb = sr_run_curve(b, transfer, kind), *cr = sr_run_curve(r, transfer, kind);
   if (!cb || !cr) return "the curve is missing in one of the runs";
   int64_t lb = level_index(cb, level), lr = level_index(cr, lb >= 0 ? cb->levels[lb] : level);
@@ -88,14 +98,22 @@ static sr_status verdict_clean(const sr_run *b, const sr_run *r, const sr_report
   return sr_verdict_accuracy(&p, 1, o->bootstrap_b, rng, v, err);
 }
 
-static sr_status verdict_curve(const sr_run *b, const sr_run *r, int transfer, const char *spec,
-                               const char *dflt, const sr_report_opts *o, sr_rng *rng, sr_verdict *v,
-                               sr_err *err) {
+// A curve verdict as the options ask for it: the noise (transfer 0) or transferred (1) curve and level of
+// spec (dflt when spec is unset).
+typedef struct curve_spec {
+  int transfer;
+  const char *spec, *dflt;
+} curve_spec;
+
+static sr_status verdict_curve(const sr_run *b, const sr_run *r, const curve_spec *cs,
+                               const sr_report_opts *o, sr_rng *rng, sr_verdict *v, sr_err *err) {
   char kind[64];
   double level;
-  parse_spec(spec, dflt, kind, sizeof kind, &level);
+  const int transfer = cs->transfer;
+  parse_spec(cs->spec, cs->dflt, kind, sizeof kind, &level);
   sr_paired01 p;
-  const char *why = pair_curve(b, r, transfer, kind, level, &p, v->measure, sizeof v->measure);
+  curve_level c = {.transfer = transfer, .kind = kind, .level = level};
+  const char *why = pair_curve(b, r, &c, &p, v->measure, sizeof v->measure);
   if (why) {
     snprintf(v->measure, sizeof v->measure, "accuracy, %s %s", kind, transfer ? "transferred" : "noise");
     not_measured(v, why);
@@ -114,7 +132,8 @@ static sr_status verdict_distance(const sr_report *rep, const sr_run *b, const s
   }
   int conv = b->has_convergence && r->has_convergence && b->converged && r->converged;
   sr_status st =
-      sr_verdict_distance(b->norms, b->n_norms, r->norms, r->n_norms, conv, o->bootstrap_b, rng, v, err);
+      sr_verdict_distance(&(sr_values){.x = b->norms, .n = b->n_norms},
+                          &(sr_values){.x = r->norms, .n = r->n_norms}, conv, o->bootstrap_b, rng, v, err);
   if (!st && (!b->has_convergence || !r->has_convergence) && v->word != SR_VERDICT_NOT_MEASURED)
     snprintf(v->note, sizeof v->note, "convergence not recorded in at least one run");
   return st;
@@ -149,8 +168,10 @@ sr_status sr_report_verdicts(sr_report *rep, const sr_report_opts *o, sr_err *er
       v[k].p = NAN;
     }
     st = verdict_clean(b, r, o, &rng, &v[0], err);
-    if (!st) st = verdict_curve(b, r, 0, o->verdict_noise, "gaussian:0.2", o, &rng, &v[1], err);
-    if (!st) st = verdict_curve(b, r, 1, o->verdict_transfer, "fgsm", o, &rng, &v[2], err);
+    curve_spec noise = {.transfer = 0, .spec = o->verdict_noise, .dflt = "gaussian:0.2"};
+    curve_spec transfer = {.transfer = 1, .spec = o->verdict_transfer, .dflt = "fgsm"};
+    if (!st) st = verdict_curve(b, r, &noise, o, &rng, &v[1], err);
+    if (!st) st = verdict_curve(b, r, &transfer, o, &rng, &v[2], err);
     if (!st) st = verdict_distance(rep, b, r, o, &rng, &v[3], err);
     if (!st) verdict_spectrum(rep, i, o, &v[4]);
     if (st) sr_err_context(err, "verdicts for %s", r->name);

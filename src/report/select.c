@@ -53,8 +53,11 @@ static void measure(const sr_run *r, const char *metric, double *clean, double *
   if (!isfinite(*clean)) *clean = sr_run_clean(r);
 }
 
-sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, const char *metric, double ratio,
-                         sr_select_row *rows, double *base_clean, double *base_score, sr_err *err) {
+sr_status sr_select_rank(const sr_run *base, const sr_run *runs, int n, sr_selection *sel,
+                         sr_select_row *rows, sr_err *err) {
+  const char *metric = sel->metric;
+  const double ratio = sel->ratio;
+  double *base_clean = &sel->base_clean, *base_score = &sel->base_score;
   int ok = metric && (!strcmp(metric, "boundary") || (!strncmp(metric, "noise:", 6) && metric[6]) ||
                       (!strncmp(metric, "transfer:", 9) && metric[9]));
   if (!ok)

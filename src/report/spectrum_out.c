@@ -13,6 +13,14 @@
 
 #define FLOOR_DB (-300.0)  // dB of zero power (keeps every value finite)
 
+sr_plot_opts sr_spectrum_axes(int cumulative, int legend) {
+  sr_plot_opts o = {.xlabel = "normalized radius (cycles/pixel)", .legend = legend, .xmin = 0, .xmax = 0.5};
+  o.title = cumulative ? "Cumulative proportion of power" : "Radial power profile";
+  o.ylabel = cumulative ? "proportion of power" : "mean power (max = 1)";
+  o.ymax = cumulative ? 1.02 : 1.05;
+  return o;
+}
+
 cJSON *sr_radial_db_json(const sr_spectrum *s) {
   if (!s->has_ac) return cJSON_CreateNull();
   cJSON *a = cJSON_CreateArray();
@@ -97,7 +105,8 @@ static sr_status write_db(const sr_spectrum *s, const double *db, double peak, c
   snprintf(title, sizeof title, "Log power, mean removed (DC %.1f%%, grey)", 100 * s->dc_share);
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d_db", dir);
-  st = sr_plot_maps(path, &pm, &m, maps, titles, 1, s->h, s->w, err);
+  st = sr_plot_maps(path, &pm, &m, &(sr_maps){.maps = maps, .titles = titles, .n = 1, .h = s->h, .w = s->w},
+                    err);
   double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], top = -INFINITY, fx[2] = {0, 0.5}, flat[2];
   int n = sr_spectrum_radial_db_points(s, FLOOR_DB, rx, ry);
   for (int k = 0; k < n; k++) top = fmax(top, ry[k]);
@@ -150,27 +159,16 @@ sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const
   snprintf(title, sizeof title, "Power spectrum (%lld images)", (long long)s->n);
   sr_plot_opts pm = {.title = title, .xlabel = "fx (cycles/pixel)", .ylabel = "fy"};
   snprintf(path, sizeof path, "%s/spectrum_2d", dir);
-  st = sr_plot_maps(path, &pm, &m, maps, titles, 1, s->h, s->w, err);
+  st = sr_plot_maps(path, &pm, &m, &(sr_maps){.maps = maps, .titles = titles, .n = 1, .h = s->h, .w = s->w},
+                    err);
   double rx[SR_SPEC_NBINS], ry[SR_SPEC_NBINS], cum[SR_SPEC_NBINS + 1] = {0};
   for (int k = 0; k < SR_SPEC_NBINS; k++) cum[k + 1] = s->cumulative[k];
   sr_series rad = {.label = label, .x = rx, .y = ry, .n = sr_spectrum_radial_points(s, rx, ry), .marker = 1};
-  sr_plot_opts pr = {.title = "Radial power profile",
-                     .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "mean power (max = 1)",
-                     .xmin = 0,
-                     .xmax = 0.5,
-                     .ymin = 0,
-                     .ymax = 1.05};
+  sr_plot_opts pr = sr_spectrum_axes(0, 0);
   snprintf(path, sizeof path, "%s/spectrum_radial", dir);
   if (!st) st = sr_plot_lines(path, &pr, &rad, 1, err);
   sr_series cs = {.label = label, .x = s->bin_edges, .y = cum, .n = SR_SPEC_NBINS + 1};
-  sr_plot_opts pc = {.title = "Cumulative proportion of power",
-                     .xlabel = "normalized radius (cycles/pixel)",
-                     .ylabel = "proportion of power",
-                     .xmin = 0,
-                     .xmax = 0.5,
-                     .ymin = 0,
-                     .ymax = 1.02};
+  sr_plot_opts pc = sr_spectrum_axes(1, 0);
   snprintf(path, sizeof path, "%s/spectrum_cumulative", dir);
   if (!st) st = sr_plot_lines(path, &pc, &cs, 1, err);
   return st;

@@ -65,11 +65,14 @@ sr_status sr_verdict_accuracy(const sr_paired01 *p, int cost, int64_t nboot, sr_
   return SR_OK;
 }
 
-sr_status sr_verdict_distance(const double *base, int64_t nb, const double *run, int64_t nr, int converged,
-                              int64_t nboot, sr_rng *rng, sr_verdict *v, sr_err *err) {
+sr_status sr_verdict_distance(const sr_values *bs, const sr_values *rs, int converged, int64_t nboot,
+                              sr_rng *rng, sr_verdict *v, sr_err *err) {
+  const double *base = bs->x, *run = rs->x;
+  const int64_t nb = bs->n, nr = rs->n;
   sr_mwu u;
   sr_status st = sr_mann_whitney(run, nr, base, nb, &u, err);
-  if (!st) st = sr_median_ratio_ci(base, nb, run, nr, nboot, 0.95, rng, &v->effect, err);
+  sr_boot_opts bo = {.b = nboot, .level = 0.95, .rng = rng};
+  if (!st) st = sr_median_ratio_ci(bs, rs, &bo, &v->effect, err);
   if (!st) st = sr_median(base, nb, &v->base, err);
   if (!st) st = sr_median(run, nr, &v->run, err);
   if (st) return st;

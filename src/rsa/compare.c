@@ -198,7 +198,9 @@ static sr_status mantel_family(cmp_ctx *c, float **z, const int *is_target, int 
       }
     }
     if (!np) continue;
-    if ((st = sr_rsa_mantel_sums(z[u], part, np, c->n, B, c->o->seed, out, err))) break;
+    if ((st = sr_rsa_mantel_sums(
+             &(sr_mantel){.T = z[u], .Z = part, .ns = np, .n = c->n, .b = B, .seed = c->o->seed}, out, err)))
+      break;
     for (int q = 0; q < np; q++) {
       int v = who[q], a = u < v ? u : v, b = u < v ? v : u;
       sr_rsa_pair *p = &c->pairs[pair_index(c->k, a, b)];
@@ -241,8 +243,12 @@ double sr_rsa_cpu_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-sr_status sr_rsa_compare(const float *const *S, const int *is_target, int k, int64_t n, const sr_rsa_opts *o,
-                         sr_rsa_pair *pairs, sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err) {
+sr_status sr_rsa_compare(const sr_rsa_sources *src, const sr_rsa_opts *o, sr_rsa_pair *pairs,
+                         sr_rsa_source_info *info, sr_rsa_timing *t, sr_err *err) {
+  const float *const *S = src->S;
+  const int *is_target = src->is_target;
+  const int k = src->k;
+  const int64_t n = src->n;
   memset(t, 0, sizeof *t);
   if (k < 2 || n < 3)
     return sr_fail(err, SR_ERR_ARG, "RSA needs at least 2 sources over 3 images (got %d, %lld)", k,

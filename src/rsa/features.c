@@ -61,7 +61,8 @@ static sr_status forward_all(sr_model *m, const sr_dataset *ds, const int64_t *i
   for (int64_t s = 0; s < n && !st; s += FEAT_BATCH) {
     const int64_t nb = n - s < FEAT_BATCH ? n - s : FEAT_BATCH;
     sr_tape *t;
-    st = sr_make_batch(ds, idx + s, nb, o, 0, s, x, y, err);
+    st = sr_make_batch(ds, &(sr_batch_rows){.idx = idx + s, .n = nb, .epoch = 0, .first_position = s}, o, x,
+                       y, err);
     if (!st) st = sr_model_tape(m, nb, 0, &t, err);
     if (!st) st = sr_tape_forward(t, x, 0, out, err);  // eval mode: running BatchNorm statistics
     for (int l = 0; l < f->n_layers && !st; l++)

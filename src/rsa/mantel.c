@@ -310,8 +310,11 @@ static void interleave(const float *const *Z, int g, int64_t n, float *W) {
   }
 }
 
-static int sparse_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
-                       const uint32_t *perms, float t0, int64_t nnz, double *out) {
+static int sparse_sums(const sr_mantel *mt, const uint32_t *perms, float t0, int64_t nnz, double *out) {
+  const float *T = mt->T;
+  const float *const *Z = mt->Z;
+  const int ns = mt->ns;
+  const int64_t n = mt->n, b = mt->b;
   const int64_t m = sr_rsa_pairs(n);
   sparse_t D = {0};
   float *W = sr_rsa_big_alloc(sizeof(float) * (size_t)m * MANTEL_GROUP);
@@ -336,8 +339,12 @@ static int sparse_sums(const float *T, const float *const *Z, int ns, int64_t n,
   return failed;
 }
 
-sr_status sr_rsa_mantel_sums_how(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
-                                 uint64_t seed, int how, double *out, sr_err *err) {
+sr_status sr_rsa_mantel_sums_how(const sr_mantel *mt, int how, double *out, sr_err *err) {
+  const float *T = mt->T;
+  const float *const *Z = mt->Z;
+  const int ns = mt->ns;
+  const int64_t n = mt->n, b = mt->b;
+  const uint64_t seed = mt->seed;
   if (n < 2 || b < 1 || ns < 1 || n > (int64_t)UINT32_MAX)
     return sr_fail(err, SR_ERR_ARG, "Mantel test needs n >= 2, b >= 1 and a source (got %lld, %lld, %d)",
                    (long long)n, (long long)b, ns);
@@ -353,7 +360,7 @@ sr_status sr_rsa_mantel_sums_how(const float *T, const float *const *Z, int ns, 
   const int sparse = how == SR_RSA_MANTEL_SPARSE ||
                      (how == SR_RSA_MANTEL_AUTO && (double)count >= MANTEL_SPARSE_SHARE * (double)m);
   if (sparse) {
-    failed = sparse_sums(T, Z, ns, n, b, perms, t0, m - count, out);
+    failed = sparse_sums(mt, perms, t0, m - count, out);
   } else {
     const dense_job J = {.T = T,
                          .Z = Z,
@@ -369,9 +376,8 @@ sr_status sr_rsa_mantel_sums_how(const float *T, const float *const *Z, int ns, 
   return failed ? sr_fail(err, SR_ERR_NOMEM, "out of memory for the Mantel permutations") : SR_OK;
 }
 
-sr_status sr_rsa_mantel_sums(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
-                             uint64_t seed, double *out, sr_err *err) {
-  return sr_rsa_mantel_sums_how(T, Z, ns, n, b, seed, SR_RSA_MANTEL_AUTO, out, err);
+sr_status sr_rsa_mantel_sums(const sr_mantel *mt, double *out, sr_err *err) {
+  return sr_rsa_mantel_sums_how(mt, SR_RSA_MANTEL_AUTO, out, err);
 }
 
 double sr_rsa_mantel_p(const double *perm, int64_t b, double obs) {

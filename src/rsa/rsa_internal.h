@@ -12,7 +12,6 @@ void *sr_rsa_big_alloc(size_t bytes);
 // How the Mantel sums are evaluated: SR_RSA_MANTEL_AUTO picks sparse when one value covers >= 90 % of the
 // target's pairs, else dense; the others force one form (both give the same sums up to float rounding).
 enum { SR_RSA_MANTEL_AUTO = 0, SR_RSA_MANTEL_DENSE = 1, SR_RSA_MANTEL_SPARSE = 2 };
-sr_status sr_rsa_mantel_sums_how(const float *T, const float *const *Z, int ns, int64_t n, int64_t b,
-                                 uint64_t seed, int how, double *out, sr_err *err);
+sr_status sr_rsa_mantel_sums_how(const sr_mantel *mt, int how, double *out, sr_err *err);
 
 #endif

@@ -100,11 +100,11 @@ static double band_stat(const int64_t *idx, int64_t k, void *ctx) {
   return s / ((double)k * b->pixels);
 }
 
-sr_status sr_fourier_band_ci(const int64_t *count, const int64_t *base, int64_t n, int64_t pixels, int64_t b,
-                             double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_fourier_band_ci(const int64_t *count, const int64_t *base, int64_t n, int64_t pixels,
+                             const sr_boot_opts *bo, sr_ci *out, sr_err *err) {
   if (pixels < 1) return sr_fail(err, SR_ERR_ARG, "Fourier band with no position");
   band_ctx ctx = {.count = count, .base = base, .pixels = (double)pixels};
-  return sr_bootstrap(n, band_stat, &ctx, b, level, rng, out, err);
+  return sr_bootstrap(&(sr_boot_sample){.n = n, .stat = band_stat, .ctx = &ctx}, bo, out, err);
 }
 
 const char *sr_fourier_verdict(const sr_ci *d) {

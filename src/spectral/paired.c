@@ -50,7 +50,8 @@ static sr_status paired_ci(const sr_paired01 *p, int ratio, int64_t nboot, doubl
       sb[i] += p->b[r * p->n + i] != 0;
     }
   paired_ctx c = {.sa = sa, .sb = sb, .reps = p->reps, .ratio = ratio};
-  sr_status st = sr_bootstrap(p->n, paired_stat, &c, nboot, level, rng, out, err);
+  sr_status st = sr_bootstrap(&(sr_boot_sample){.n = p->n, .stat = paired_stat, .ctx = &c},
+                              &(sr_boot_opts){.b = nboot, .level = level, .rng = rng}, out, err);
   sr_free(sa);
   sr_free(sb);
   return st;
@@ -82,8 +83,12 @@ static double resample_median(const double *x, int64_t n, double *buf, sr_rng *r
   return sr_quantile_sorted(buf, n, 0.5);
 }
 
-sr_status sr_median_ratio_ci(const double *x, int64_t nx, const double *y, int64_t ny, int64_t nboot,
-                             double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_median_ratio_ci(const sr_values *xs, const sr_values *ys, const sr_boot_opts *bo, sr_ci *out,
+                             sr_err *err) {
+  const double *x = xs->x, *y = ys->x;
+  const int64_t nx = xs->n, ny = ys->n, nboot = bo->b;
+  const double level = bo->level;
+  sr_rng *rng = bo->rng;
   if (nx < 1 || ny < 1 || nboot < 2 || !(level > 0 && level < 1))
     return sr_fail(err, SR_ERR_ARG, "ratio of medians: need two non-empty samples, B >= 2, level in (0,1)");
   double mx, my;

@@ -52,14 +52,16 @@ sr_status sr_spectrum_share_ci(const sr_spectrum *s, sr_share which, int64_t b, 
   sr_status st = check_set(s, which, "share CI", err);
   if (st) return st;
   share_ctx c = {s, which};
-  return sr_bootstrap(s->n, share_stat, &c, b, level, rng, out, err);
+  return sr_bootstrap(&(sr_boot_sample){.n = s->n, .stat = share_stat, .ctx = &c},
+                      &(sr_boot_opts){.b = b, .level = level, .rng = rng}, out, err);
 }
 
-sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which, int64_t b,
-                                    double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_spectrum_share_diff_ci(const sr_spectrum *ref, const sr_spectrum *s, sr_share which,
+                                    const sr_boot_opts *bo, sr_ci *out, sr_err *err) {
   sr_status st = check_set(ref, which, "share difference CI (reference set)", err);
   if (!st) st = check_set(s, which, "share difference CI", err);
   if (st) return st;
   share_ctx c1 = {ref, which}, c2 = {s, which};
-  return sr_bootstrap_diff(ref->n, share_stat, &c1, s->n, share_stat, &c2, b, level, rng, out, err);
+  return sr_bootstrap_diff(&(sr_boot_sample){.n = ref->n, .stat = share_stat, .ctx = &c1},
+                           &(sr_boot_sample){.n = s->n, .stat = share_stat, .ctx = &c2}, bo, out, err);
 }

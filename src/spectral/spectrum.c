@@ -69,8 +69,10 @@ static void add_power(double *plane, const fftw_complex *spec, int64_t c, int64_
   }
 }
 
-static sr_status check_args(const double *x, int64_t n, int64_t c, int64_t h, int64_t w, sr_layout layout,
-                            double r0, sr_err *err) {
+static sr_status check_args(const sr_perturbations *pert, double r0, sr_err *err) {
+  const double *x = pert->x;
+  const int64_t n = pert->n, c = pert->c, h = pert->h, w = pert->w;
+  const sr_layout layout = pert->layout;
   if (n < 1 || c < 1)
     return sr_fail(err, SR_ERR_ARG, "spectrum: need at least one image and channel (N=%lld, C=%lld)",
                    (long long)n, (long long)c);
@@ -163,10 +165,12 @@ static sr_status summarize(sr_spectrum *s, double *acc, sr_err *err) {
   return SR_OK;
 }
 
-sr_status sr_spectrum_compute(const double *x, int64_t n, int64_t c, int64_t h, int64_t w, sr_layout layout,
-                              double r0, sr_spectrum *out, sr_err *err) {
+sr_status sr_spectrum_compute(const sr_perturbations *pert, double r0, sr_spectrum *out, sr_err *err) {
+  const double *x = pert->x;
+  const int64_t n = pert->n, c = pert->c, h = pert->h, w = pert->w;
+  const sr_layout layout = pert->layout;
   memset(out, 0, sizeof *out);
-  sr_status st = check_args(x, n, c, h, w, layout, r0, err);
+  sr_status st = check_args(pert, r0, err);
   if (st) return st;
   int64_t hw = h * w, wh = w / 2 + 1;
   int64_t per_chunk = SR_SPEC_CHUNK_PLANES / c > 0 ? SR_SPEC_CHUNK_PLANES / c : 1;  // images per batch
@@ -284,7 +288,8 @@ sr_status sr_spectrum_from_npy(const sr_npy *a, sr_layout layout, double r0, sr_
   double *x = NULL;
   st = sr_npy_as_f64(a, &x, err);
   if (st) return st;
-  st = sr_spectrum_compute(x, a->shape[0], c, h, w, res, r0, out, err);
+  st = sr_spectrum_compute(
+      &(sr_perturbations){.x = x, .n = a->shape[0], .c = c, .h = h, .w = w, .layout = res}, r0, out, err);
   sr_free(x);
   return st;
 }

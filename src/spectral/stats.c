@@ -53,8 +53,12 @@ static void percentile_ci(double *vals, int64_t b, double level, sr_ci *out) {
   out->b = b;
 }
 
-sr_status sr_bootstrap(int64_t n, sr_boot_stat stat, void *ctx, int64_t b, double level, sr_rng *rng,
-                       sr_ci *out, sr_err *err) {
+sr_status sr_bootstrap(const sr_boot_sample *s, const sr_boot_opts *o, sr_ci *out, sr_err *err) {
+  const int64_t n = s->n, b = o->b;
+  const sr_boot_stat stat = s->stat;
+  void *ctx = s->ctx;
+  const double level = o->level;
+  sr_rng *rng = o->rng;
   if (n < 1 || n > (int64_t)UINT32_MAX)
     return sr_fail(err, SR_ERR_ARG, "bootstrap: sample size %lld", (long long)n);
   if (b < 2) return sr_fail(err, SR_ERR_ARG, "bootstrap: need at least 2 resamples (got %lld)", (long long)b);
@@ -97,8 +101,13 @@ static void draw_indices(int64_t *idx, int64_t n, sr_rng *rng) {
   for (int64_t i = 0; i < n; i++) idx[i] = sr_rng_below(rng, (uint32_t)n);
 }
 
-sr_status sr_bootstrap_diff(int64_t n1, sr_boot_stat stat1, void *ctx1, int64_t n2, sr_boot_stat stat2,
-                            void *ctx2, int64_t b, double level, sr_rng *rng, sr_ci *out, sr_err *err) {
+sr_status sr_bootstrap_diff(const sr_boot_sample *s1, const sr_boot_sample *s2, const sr_boot_opts *o,
+                            sr_ci *out, sr_err *err) {
+  const int64_t n1 = s1->n, n2 = s2->n, b = o->b;
+  const sr_boot_stat stat1 = s1->stat, stat2 = s2->stat;
+  void *ctx1 = s1->ctx, *ctx2 = s2->ctx;
+  const double level = o->level;
+  sr_rng *rng = o->rng;
   sr_status st = check_boot_args(n1, b, level, "bootstrap difference (sample 1)", err);
   if (!st) st = check_boot_args(n2, b, level, "bootstrap difference (sample 2)", err);
   if (st) return st;
@@ -149,7 +158,8 @@ sr_status sr_bootstrap_median(const double *x, int64_t n, int64_t b, double leve
   median_ctx m = {x, sr_alloc((size_t)n * sizeof(double))};
   if (!m.scratch)
     return sr_fail(err, SR_ERR_NOMEM, "bootstrap median: cannot allocate %lld values", (long long)n);
-  st = sr_bootstrap(n, median_of, &m, b, level, rng, out, err);
+  st = sr_bootstrap(&(sr_boot_sample){.n = n, .stat = median_of, .ctx = &m},
+                    &(sr_boot_opts){.b = b, .level = level, .rng = rng}, out, err);
   sr_free(m.scratch);
   return st;
 }

@@ -21,8 +21,11 @@ static void tally(sr_eval_result *r, const float *logits, const int32_t *y, int6
   }
 }
 
-sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
-                      const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err) {
+sr_status sr_evaluate(sr_model *m, const sr_eval_set *set, const sr_loader_opts *o, int want_confusion,
+                      sr_eval_result *r, sr_err *err) {
+  const sr_dataset *ds = set->ds;
+  const int64_t *idx = set->idx;
+  int64_t n = set->n;
   memset(r, 0, sizeof *r);
   int K = m->cfg.classes;
   if (!idx) n = ds->n;
@@ -42,7 +45,8 @@ sr_status sr_evaluate(sr_model *m, const sr_dataset *ds, const int64_t *idx, int
   for (int64_t s = 0; s < n && !st; s += B) {
     int64_t nb = n - s < B ? n - s : B;
     for (int64_t i = 0; i < nb; i++) ids[i] = idx ? idx[s + i] : s + i;
-    st = sr_make_batch(ds, ids, nb, o, 0, s, x, y, err);
+    st = sr_make_batch(ds, &(sr_batch_rows){.idx = ids, .n = nb, .epoch = 0, .first_position = s}, o, x, y,
+                       err);
     if (!st) st = sr_model_infer(m, x, nb, logits, err);  // fused inference plan (BN folded)
     if (st) break;
     loss_sum += (double)sr_softmax_ce(NULL, logits, y, (int)nb, K, NULL) * (double)nb;

@@ -4,9 +4,12 @@
 
 #include "simreg/train.h"
 
-sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_dataset *ds, const int64_t *idx, int64_t n,
-                              const sr_loader_opts *o, int want_confusion, sr_eval_result *r, sr_err *err) {
-  if (sr_dist_size(d) == 1) return sr_evaluate(m, ds, idx, n, o, want_confusion, r, err);
+sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_eval_set *set, const sr_loader_opts *o,
+                              int want_confusion, sr_eval_result *r, sr_err *err) {
+  if (sr_dist_size(d) == 1) return sr_evaluate(m, set, o, want_confusion, r, err);
+  const sr_dataset *ds = set->ds;
+  const int64_t *idx = set->idx;
+  int64_t n = set->n;
   memset(r, 0, sizeof *r);
   if (!idx) n = ds->n;
   int64_t lo, hi;
@@ -14,7 +17,8 @@ sr_status sr_evaluate_sharded(sr_dist *d, sr_model *m, const sr_dataset *ds, con
   int64_t *mine = sr_alloc(sizeof(int64_t) * (size_t)(hi - lo + 1));
   if (!mine) return sr_fail(err, SR_ERR_NOMEM, "evaluation shard of %lld images", (long long)(hi - lo));
   for (int64_t i = lo; i < hi; i++) mine[i - lo] = idx ? idx[i] : i;
-  sr_status st = sr_evaluate(m, ds, mine, hi - lo, o, want_confusion, r, err);
+  sr_eval_set shard = {.ds = ds, .idx = mine, .n = hi - lo};
+  sr_status st = sr_evaluate(m, &shard, o, want_confusion, r, err);
   sr_free(mine);
   if (st) return st;
   // The loss as a sum, the hits and the confusion counts, summed over ranks. (A rank that failed above

@@ -48,8 +48,8 @@ static sr_status gather_images(sr_reg_run *r, const sr_train_config *c, const sr
   if (!st && n < 2)
     st = sr_fail(err, SR_ERR_ARG, "--reg-n: need at least 2 regularization images (have %lld)", (long long)n);
   if (!st)
-    st = sr_reg_resize_images(tmp, n, src->c, src->h, src->w, oc, m->cfg.in_h, m->cfg.in_w, SR_RESIZE_AREA,
-                              r->images.images, err);
+    st = sr_reg_resize_images(&(sr_u8_images){.px = tmp, .n = n, .c = src->c, .h = src->h, .w = src->w}, oc,
+                              m->cfg.in_h, m->cfg.in_w, SR_RESIZE_AREA, r->images.images, err);
   sr_free(tmp);
   sr_dataset_free(&other);
   return st;
@@ -68,7 +68,8 @@ static sr_status build_target(sr_reg_run *r, const sr_train_config *c, sr_err *e
   char cache[1100];
   snprintf(cache, sizeof cache, "%s/cache", c->run.out);
   const sr_dataset *d = &r->images;
-  return sr_reg_target_build(&o, d->images, d->n, d->c, d->h, d->w, cache, &r->target, err);
+  return sr_reg_target_build(&o, &(sr_u8_images){.px = d->images, .n = d->n, .c = d->c, .h = d->h, .w = d->w},
+                             cache, &r->target, err);
 }
 
 static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {
@@ -140,8 +141,10 @@ static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const int64_t *a, con
     ib[p] = r->target.idx[b[p]];
   }
   sr_status st;
-  if ((st = sr_make_batch(&r->images, ia, k, &r->opts, 0, 0, r->xa, r->y, err)) ||
-      (st = sr_make_batch(&r->images, ib, k, &r->opts, 0, 0, r->xb, r->y, err)) ||
+  if ((st = sr_make_batch(&r->images, &(sr_batch_rows){.idx = ia, .n = k, .epoch = 0, .first_position = 0},
+                          &r->opts, r->xa, r->y, err)) ||
+      (st = sr_make_batch(&r->images, &(sr_batch_rows){.idx = ib, .n = k, .epoch = 0, .first_position = 0},
+                          &r->opts, r->xb, r->y, err)) ||
       (st = sr_model_tape(m, k, 1, ta, err)) || (st = sr_model_tape(m, k, 2, tb, err)) ||
       (st = sr_tape_forward(*ta, r->xa, training, NULL, err)) ||
       (st = sr_tape_forward(*tb, r->xb, training, NULL, err)))

@@ -456,9 +456,12 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   r->last = (sr_train_epoch_info){.reg_loss = NAN, .similarity_pearson = NAN, .similarity_spearman = NAN};
   sr_status st = sync_buffers(r, err);
   if (!st)
-    st = sr_evaluate_sharded(r->dist, &r->model, &r->train, r->va_idx, r->n_va, &r->eval_opts, 0, &val, err);
+    st = sr_evaluate_sharded(r->dist, &r->model,
+                             &(sr_eval_set){.ds = &r->train, .idx = r->va_idx, .n = r->n_va}, &r->eval_opts,
+                             0, &val, err);
   if (!st && r->cfg->data.eval_test)
-    st = sr_evaluate_sharded(r->dist, &r->model, &r->test, NULL, 0, &r->eval_opts, 0, &test, err);
+    st = sr_evaluate_sharded(r->dist, &r->model, &(sr_eval_set){.ds = &r->test, .idx = NULL, .n = 0},
+                             &r->eval_opts, 0, &test, err);
   if (st) return st;
   cJSON *e = cJSON_CreateObject();
   cJSON_AddNumberToObject(e, "epoch", epoch + 1);

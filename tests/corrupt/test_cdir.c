@@ -32,7 +32,8 @@ static void test_roundtrip(void) {
   sr_err err = {0};
   sr_corrupt_freq f;
   // limit 7 of the 9 images, frequency table on 5 of them.
-  CHECK_OK(sr_corrupt_write_dir(&ds, dir, kinds, 2, 7, 11, 5, NULL, NULL, &f, &err), &err);
+  CHECK_OK(sr_corrupt_write_dir(&ds, dir, &(sr_corrupt_dir_opts){kinds, 2, 7, 11, 5, NULL, NULL}, &f, &err),
+           &err);
   size_t per = 3 * 16 * 20;
   uint8_t *want = malloc(7 * per);
   char path[256];
@@ -43,7 +44,9 @@ static void test_roundtrip(void) {
             raw.shape[2] == 20 && raw.shape[3] == 3,
         "fog.npy shape");
   for (int s = 1; s <= 5; s++) {
-    CHECK_OK(sr_corrupt_batch(ds.images, 7, 3, 16, 20, SR_FOG, s, 11, 0, want, &err), &err);
+    CHECK_OK(sr_corrupt_batch(&(sr_u8_images){ds.images, 7, 3, 16, 20}, &(sr_corrupt_spec){SR_FOG, s, 11, 0},
+                              want, &err),
+             &err);
     // HWC on disk: element (s-1)*7 + i, y, x, ch.
     int ok = 1;
     const uint8_t *d = raw.data;
@@ -135,7 +138,8 @@ static void test_errors(void) {
   sr_corruption k = SR_FOG;
   char sub[128];
   snprintf(sub, sizeof sub, "%s/sub", dir);
-  CHECK(sr_corrupt_write_dir(&ds, sub, &k, 1, 0, 0, 0, NULL, NULL, NULL, &err) == SR_ERR_ARG &&
+  CHECK(sr_corrupt_write_dir(&ds, sub, &(sr_corrupt_dir_opts){&k, 1, 0, 0, 0, NULL, NULL}, NULL, &err) ==
+                SR_ERR_ARG &&
             strstr(err.msg, "300"),
         "label 300: %s", err.msg);
   CHECK(access(sub, F_OK) != 0, "nothing written for a refused dataset");
@@ -157,7 +161,8 @@ static void test_fashion_mnist(void) {
   sr_corruption all[SR_NUM_CORRUPTIONS];
   int n;
   CHECK_OK(sr_corruption_parse_list("all", all, &n, &err), &err);
-  CHECK_OK(sr_corrupt_write_dir(&ds, sub, all, n, 40, 3, 40, NULL, NULL, NULL, &err), &err);
+  CHECK_OK(sr_corrupt_write_dir(&ds, sub, &(sr_corrupt_dir_opts){all, n, 40, 3, 40, NULL, NULL}, NULL, &err),
+           &err);
   for (int k = 0; k < n; k++) {
     sr_dataset got;
     CHECK_OK(sr_corrupt_load(sub, sr_corruption_name(all[k]), 5, 10, &got, &err), &err);

@@ -31,14 +31,14 @@ static void test_known_spectra(void) {
     a[i] = 128;
     b[i] = (uint8_t)(78 + sr_rng_below(&r, 101));
   }
-  CHECK_OK(sr_corrupt_hf_share(a, b, n, c, h, w, &share, &used, &err), &err);
+  CHECK_OK(sr_corrupt_hf_share(&(sr_u8_images){a, n, c, h, w}, b, &share, &used, &err), &err);
   double want = grid_fraction(h, w);
   CHECK(used == n && fabs(share - want) < 0.01, "white: share %.4f want %.4f (used %lld)", share, want,
         (long long)used);
   CHECK(fabs(want - (1 - M_PI / 16)) < 0.01, "grid fraction %.4f", want);
   // Constant offset: all power at DC.
   for (size_t i = 0; i < n * per; i++) b[i] = 140;
-  CHECK_OK(sr_corrupt_hf_share(a, b, n, c, h, w, &share, &used, &err), &err);
+  CHECK_OK(sr_corrupt_hf_share(&(sr_u8_images){a, n, c, h, w}, b, &share, &used, &err), &err);
   CHECK(share < 1e-9, "constant: share %.3g", share);
   // Low (3/32 cycles/px) and high (13/32) cosines on their grid bins.
   for (int f = 0; f < 2; f++) {
@@ -48,14 +48,14 @@ static void test_known_spectra(void) {
         for (int y = 0; y < h; y++)
           for (int x = 0; x < w; x++)
             b[k * per + ((size_t)ch * h + y) * w + x] = (uint8_t)(128 + 60 * cos(2 * M_PI * fr * x));
-    CHECK_OK(sr_corrupt_hf_share(a, b, n, c, h, w, &share, &used, &err), &err);
+    CHECK_OK(sr_corrupt_hf_share(&(sr_u8_images){a, n, c, h, w}, b, &share, &used, &err), &err);
     CHECK(f ? share > 0.999 : share < 1e-3, "cosine at %.3f: share %.4f", fr, share);
   }
   // Identical pairs carry no power and are skipped; odd sizes work.
-  CHECK_OK(sr_corrupt_hf_share(a, a, n, c, h, w, &share, &used, &err), &err);
+  CHECK_OK(sr_corrupt_hf_share(&(sr_u8_images){a, n, c, h, w}, a, &share, &used, &err), &err);
   CHECK(used == 0 && share == 0, "identical: used %lld share %g", (long long)used, share);
   for (size_t i = 0; i < 3 * 27 * 13; i++) b[i] = (uint8_t)(78 + sr_rng_below(&r, 101));
-  CHECK_OK(sr_corrupt_hf_share(a, b, 1, 3, 27, 13, &share, &used, &err), &err);
+  CHECK_OK(sr_corrupt_hf_share(&(sr_u8_images){a, 1, 3, 27, 13}, b, &share, &used, &err), &err);
   CHECK(fabs(share - grid_fraction(27, 13)) < 0.08, "odd size white: %.3f vs %.3f", share,
         grid_fraction(27, 13));
   free(a);

@@ -52,13 +52,20 @@ static void test_batch_threads(void) {
   sr_err err = {0};
   for (int k = 0; k < SR_NUM_CORRUPTIONS; k++) {
     omp_set_num_threads(1);
-    CHECK_OK(sr_corrupt_batch(imgs, n, c, h, w, (sr_corruption)k, 3, 42, 0, o1, &err), &err);
+    CHECK_OK(sr_corrupt_batch(&(sr_u8_images){imgs, n, c, h, w},
+                              &(sr_corrupt_spec){(sr_corruption)k, 3, 42, 0}, o1, &err),
+             &err);
     omp_set_num_threads(2);
-    CHECK_OK(sr_corrupt_batch(imgs, n, c, h, w, (sr_corruption)k, 3, 42, 0, o2, &err), &err);
+    CHECK_OK(sr_corrupt_batch(&(sr_u8_images){imgs, n, c, h, w},
+                              &(sr_corrupt_spec){(sr_corruption)k, 3, 42, 0}, o2, &err),
+             &err);
     CHECK(!memcmp(o1, o2, n * per), "%s: 1 vs 2 threads differ", sr_corruption_name((sr_corruption)k));
     // Two halves with first_index give the same as one batch.
-    CHECK_OK(sr_corrupt_batch(imgs, 5, c, h, w, (sr_corruption)k, 3, 42, 0, o3, &err), &err);
-    CHECK_OK(sr_corrupt_batch(imgs + 5 * per, n - 5, c, h, w, (sr_corruption)k, 3, 42, 5, o3 + 5 * per, &err),
+    CHECK_OK(sr_corrupt_batch(&(sr_u8_images){imgs, 5, c, h, w},
+                              &(sr_corrupt_spec){(sr_corruption)k, 3, 42, 0}, o3, &err),
+             &err);
+    CHECK_OK(sr_corrupt_batch(&(sr_u8_images){imgs + 5 * per, n - 5, c, h, w},
+                              &(sr_corrupt_spec){(sr_corruption)k, 3, 42, 5}, o3 + 5 * per, &err),
              &err);
     CHECK(!memcmp(o1, o3, n * per), "%s: split batch differs", sr_corruption_name((sr_corruption)k));
     sr_rng r;
@@ -144,7 +151,7 @@ static double hf_of(const uint8_t *img, int n, int c, int h, int w) {
   double share;
   int64_t used;
   sr_err err = {0};
-  CHECK_OK(sr_corrupt_hf_share(zero, img, n, c, h, w, &share, &used, &err), &err);
+  CHECK_OK(sr_corrupt_hf_share(&(sr_u8_images){zero, n, c, h, w}, img, &share, &used, &err), &err);
   free(zero);
   return share;
 }
@@ -164,7 +171,9 @@ static void test_blur_monotone(void) {
   for (int b = 0; b < 4; b++) {
     double prev = clean, hf[6];
     for (int s = 1; s <= 5; s++) {
-      CHECK_OK(sr_corrupt_batch(imgs, n, c, h, w, blurs[b], s, 3, 0, out, &err), &err);
+      CHECK_OK(sr_corrupt_batch(&(sr_u8_images){imgs, n, c, h, w}, &(sr_corrupt_spec){blurs[b], s, 3, 0}, out,
+                                &err),
+               &err);
       hf[s] = hf_of(out, n, c, h, w);
       const char *nm = sr_corruption_name(blurs[b]);
       if (blurs[b] == SR_GLASS_BLUR) {
@@ -283,8 +292,9 @@ static void test_bad_args(void) {
     CHECK(sr_corrupt_apply(img, 3, 32, 32, SR_FOG, s, &r, out, &err) == SR_ERR_ARG, "severity %d accepted",
           s);
     CHECK(strstr(err.msg, "severity") && strstr(err.msg, "fog"), "message: %s", err.msg);
-    CHECK(sr_corrupt_batch(img, 1, 3, 32, 32, SR_FOG, s, 0, 0, out, &err) == SR_ERR_ARG, "batch severity %d",
-          s);
+    CHECK(sr_corrupt_batch(&(sr_u8_images){img, 1, 3, 32, 32}, &(sr_corrupt_spec){SR_FOG, s, 0, 0}, out,
+                           &err) == SR_ERR_ARG,
+          "batch severity %d", s);
   }
   CHECK(sr_corrupt_apply(img, 2, 32, 32, SR_FOG, 1, &r, out, &err) == SR_ERR_ARG, "2 channels accepted");
   CHECK(sr_corrupt_apply(img, 3, 4, 4, SR_FOG, 1, &r, out, &err) == SR_ERR_ARG, "4x4 accepted");

@@ -31,13 +31,13 @@ static void test_reflect_example(void) {
   static const uint8_t top_left[16] = {10, 9, 8, 9, 6, 5, 4, 5, 2, 1, 0, 1, 6, 5, 4, 5};
   static const uint8_t bottom_right[16] = {10, 11, 10, 9, 14, 15, 14, 13, 10, 11, 10, 9, 6, 7, 6, 5};
   static const uint8_t off13_flipped[16] = {6, 7, 6, 5, 2, 3, 2, 1, 6, 7, 6, 5, 10, 11, 10, 9};
-  sr_augment_image(src, 1, 4, 4, 2, 0, 0, 0, out);
+  sr_augment_image(src, 1, 4, 4, &(sr_crop_flip){2, 0, 0, 0}, out);
   CHECK(!memcmp(out, top_left, 16), "pad 2, offset (0,0)");
-  sr_augment_image(src, 1, 4, 4, 2, 4, 4, 0, out);
+  sr_augment_image(src, 1, 4, 4, &(sr_crop_flip){2, 4, 4, 0}, out);
   CHECK(!memcmp(out, bottom_right, 16), "pad 2, offset (4,4)");
-  sr_augment_image(src, 1, 4, 4, 2, 1, 3, 1, out);
+  sr_augment_image(src, 1, 4, 4, &(sr_crop_flip){2, 1, 3, 1}, out);
   CHECK(!memcmp(out, off13_flipped, 16), "pad 2, offset (1,3), flipped");
-  sr_augment_image(src, 1, 4, 4, 2, 2, 2, 0, out);
+  sr_augment_image(src, 1, 4, 4, &(sr_crop_flip){2, 2, 2, 0}, out);
   CHECK(!memcmp(out, src, 16), "centre offset is the identity");
 }
 
@@ -54,7 +54,7 @@ static void test_identity_and_flip(void) {
   o.gray = 0;
   o.crop_pad = 0;
   o.flip = 0;
-  CHECK_OK(sr_make_batch(&ds, idx, 300, &o, 0, 0, x, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, 300, 0, 0}, &o, x, y, &err), &err);
   int same = 1;
   for (int i = 0; i < 300; i++) {
     same &= y[i] == ds.labels[idx[i]];
@@ -66,11 +66,11 @@ static void test_identity_and_flip(void) {
   o.flip = 1;
   o.augment = 0;
   float *x2 = sr_alloc(sizeof(float) * 300 * per);
-  CHECK_OK(sr_make_batch(&ds, idx, 300, &o, 7, 0, x2, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, 300, 7, 0}, &o, x2, y, &err), &err);
   CHECK(!memcmp(x, x2, sizeof(float) * 300 * per), "augment = 0 disables crop and flip");
   o.augment = 1;
   o.crop_pad = 0;
-  CHECK_OK(sr_make_batch(&ds, idx, 300, &o, 0, 0, x2, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, 300, 0, 0}, &o, x2, y, &err), &err);
   int flipped = 0, exact = 1;
   for (int i = 0; i < 300; i++) {
     int is_id = !memcmp(x + i * per, x2 + i * per, sizeof(float) * per), is_mirror = 1;
@@ -103,7 +103,7 @@ static void test_crop_candidates(void) {
   o.crop_pad = PAD;
   o.mean = 0;
   o.scale = 255;  // outputs are the pixel values themselves
-  CHECK_OK(sr_make_batch(&ds, idx, N, &o, 3, 1000, x, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, N, 3, 1000}, &o, x, y, &err), &err);
   int seen[2 * PAD + 1][2 * PAD + 1][2];
   memset(seen, 0, sizeof seen);
   int unmatched = 0;
@@ -114,7 +114,8 @@ static void test_crop_candidates(void) {
     for (int dy = 0; dy <= 2 * PAD && !found; dy++)
       for (int dx = 0; dx <= 2 * PAD && !found; dx++)
         for (int f = 0; f < 2 && !found; f++) {
-          sr_augment_image(ds.images + (size_t)idx[i] * S * S, 1, S, S, PAD, dy, dx, f, cand);
+          sr_augment_image(ds.images + (size_t)idx[i] * S * S, 1, S, S, &(sr_crop_flip){PAD, dy, dx, f},
+                           cand);
           if (!memcmp(cand, got, sizeof got)) {
             found = 1;
             seen[dy][dx][f]++;
@@ -145,7 +146,7 @@ static void test_gray(void) {
   o.mean = 0.25f;
   o.scale = 2.0f;
   CHECK(sr_batch_channels(&ds, &o) == 1, "gray gives one channel");
-  CHECK_OK(sr_make_batch(&ds, idx, 20, &o, 0, 0, x, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, 20, 0, 0}, &o, x, y, &err), &err);
   double worst = 0;
   for (int i = 0; i < 20; i++)
     for (int k = 0; k < 25; k++) {
@@ -170,19 +171,19 @@ static void test_determinism(void) {
   sr_err err = {0};
   sr_loader_opts o = sr_loader_opts_default();
   o.seed = 77;
-  CHECK_OK(sr_make_batch(&ds, idx, N, &o, 5, 128, a, y, &err), &err);
-  CHECK_OK(sr_make_batch(&ds, idx, N, &o, 5, 128, b, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, N, 5, 128}, &o, a, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, N, 5, 128}, &o, b, y, &err), &err);
   CHECK(!memcmp(a, b, bytes), "same seed, epoch, positions: same batch");
   // The tail computed alone (resumed at position 128 + 40) equals the tail of the whole batch.
-  CHECK_OK(sr_make_batch(&ds, idx + 40, N - 40, &o, 5, 128 + 40, b, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx + 40, N - 40, 5, 128 + 40}, &o, b, y, &err), &err);
   CHECK(!memcmp(a + 40 * S * S, b, sizeof(float) * (N - 40) * S * S),
         "a sample depends only on its position");
-  CHECK_OK(sr_make_batch(&ds, idx, N, &o, 6, 128, b, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, N, 6, 128}, &o, b, y, &err), &err);
   int differ = 0;
   for (int i = 0; i < N; i++) differ += memcmp(a + i * S * S, b + i * S * S, sizeof(float) * S * S) != 0;
   CHECK(differ > N / 2, "another epoch augments differently (%d of %d samples differ)", differ, N);
   o.seed = 78;
-  CHECK_OK(sr_make_batch(&ds, idx, N, &o, 5, 128, b, y, &err), &err);
+  CHECK_OK(sr_make_batch(&ds, &(sr_batch_rows){idx, N, 5, 128}, &o, b, y, &err), &err);
   differ = 0;
   for (int i = 0; i < N; i++) differ += memcmp(a + i * S * S, b + i * S * S, sizeof(float) * S * S) != 0;
   CHECK(differ > N / 2, "another seed augments differently (%d of %d samples differ)", differ, N);
@@ -199,10 +200,12 @@ static void test_bad_opts(void) {
   int32_t y[2];
   sr_err err = {0};
   sr_loader_opts o = sr_loader_opts_default();
-  CHECK(sr_make_batch(&ds, idx, 2, &o, 0, 0, x, y, &err) == SR_ERR_ARG && strstr(err.msg, "crop padding 4"),
+  CHECK(sr_make_batch(&ds, &(sr_batch_rows){idx, 2, 0, 0}, &o, x, y, &err) == SR_ERR_ARG &&
+            strstr(err.msg, "crop padding 4"),
         "pad 4 on a 4-pixel side is refused: %s", err.msg);
   o.crop_pad = 3;
-  CHECK(sr_make_batch(&ds, idx, 2, &o, 0, 0, x, y, &err) == SR_ERR_ARG && strstr(err.msg, "index 4"),
+  CHECK(sr_make_batch(&ds, &(sr_batch_rows){idx, 2, 0, 0}, &o, x, y, &err) == SR_ERR_ARG &&
+            strstr(err.msg, "index 4"),
         "index out of range is refused: %s", err.msg);
   o.batch = 0;
   CHECK(sr_loader_opts_check(&ds, &o, &err) == SR_ERR_ARG && strstr(err.msg, "batch"), "batch 0: %s",

@@ -50,7 +50,8 @@ static void throughput(const sr_dataset *ds) {
   float *xb = sr_alloc(sizeof(float) * 64 * 784);
   int32_t yb[64];
   t0 = sr_now();
-  for (int64_t p = 0; p + 64 <= ds->n; p += 64) sr_make_batch(ds, idx + p, 64, &o, 0, p, xb, yb, &err);
+  for (int64_t p = 0; p + 64 <= ds->n; p += 64)
+    sr_make_batch(ds, &(sr_batch_rows){idx + p, 64, 0, p}, &o, xb, yb, &err);
   dt = sr_now() - t0;
   printf("sr_make_batch: %.0f images/s on the calling thread\n", (double)(ds->n / 64 * 64) / dt);
   sr_free(xb);

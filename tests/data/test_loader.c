@@ -46,7 +46,7 @@ static int64_t check_epoch(sr_loader *l, const sr_dataset *ds, const int64_t *id
   while (sr_loader_next(l, &x, &y, &nb)) {
     int64_t pos = b * o->batch, expect_nb = n - pos < o->batch ? n - pos : o->batch;
     if (slow) sleep_ms(2);
-    sr_make_batch(ds, order + pos, expect_nb, o, epoch, pos, want, wy, &err);
+    sr_make_batch(ds, &(sr_batch_rows){order + pos, expect_nb, epoch, pos}, o, want, wy, &err);
     if (nb != expect_nb || memcmp(x, want, sizeof(float) * per * (size_t)nb) ||
         memcmp(y, wy, sizeof(int32_t) * (size_t)nb))
       bad++;

@@ -47,7 +47,9 @@ static void check_fold_double(sr_rng *rng) {
   for (int withb = 0; withb < 2; withb++) {
     sr_conv_shape sh = {.n = N, .c = C, .h = H, .w = W, .o = O, .k = K, .stride = 2, .pad = 1};
     sr_conv2d_forward_ref(y, x, wd, withb ? bd : NULL, &sh);
-    sr_batchnorm_forward_eval_ref(yb, y, g, be, mu, var, 1e-5, N, O, OH * OW);
+    sr_bn_ref bn_r = {
+        .x = y, .gamma = g, .beta = be, .rmean = mu, .rvar = var, .eps = 1e-5, .n = N, .c = O, .hw = OH * OW};
+    sr_batchnorm_forward_eval_ref(yb, &bn_r);
     sr_bn_eval bn_e = {.gamma = gf, .beta = bef, .mean = muf, .var = varf, .eps = 1e-5};
     sr_fold_bn(wf, bf, w, withb ? b : NULL, &bn_e, O, C * K * K);
     for (int i = 0; i < O * C * K * K; i++) wfd[i] = wf[i];

@@ -91,7 +91,7 @@ static void wino_run(float *y, const float *x, const float *w, const float *b, c
   to_blocked(xb, x, N, C, H * W);
   if (sc) to_blocked(yb, sc, N, K, H * W);
   CHECK_OK(sr_wino_set_weights(&wn, w, &err), &err);
-  CHECK_OK(sr_wino_forward(&wn, xb, yb, b, sc != NULL, relu, scr, &err), &err);
+  CHECK_OK(sr_wino_forward(&wn, xb, yb, &(sr_wino_post){b, sc != NULL, relu}, scr, &err), &err);
   from_blocked(y, yb, N, K, H * W);
   sr_free(xb);
   sr_free(yb);
@@ -219,9 +219,9 @@ static void check_thread_independence(sr_rng *rng) {
   CHECK_OK(sr_wino_set_weights(&wn, wt, &err), &err);
   int threads = omp_get_max_threads();
   omp_set_num_threads(2);
-  CHECK_OK(sr_wino_forward(&wn, x, y2, b, 0, 1, scr, &err), &err);
+  CHECK_OK(sr_wino_forward(&wn, x, y2, &(sr_wino_post){b, 0, 1}, scr, &err), &err);
   omp_set_num_threads(1);
-  CHECK_OK(sr_wino_forward(&wn, x, y1, b, 0, 1, scr, &err), &err);
+  CHECK_OK(sr_wino_forward(&wn, x, y1, &(sr_wino_post){b, 0, 1}, scr, &err), &err);
   omp_set_num_threads(threads);
   CHECK(wn.tiles > wn.tb, "several blocks (%lld tiles, %lld per block)", (long long)wn.tiles,
         (long long)wn.tb);

@@ -26,12 +26,12 @@ static void bench(int hw) {
   sr_reg_target t;
   sr_reg_target_opts o = sr_reg_target_opts_default();
   t0 = sr_now();
-  CHECK_OK(sr_reg_target_build(&o, im, n, 1, hw, hw, NULL, &t, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, n, 1, hw, hw}, NULL, &t, &err), &err);
   double t_th = sr_now() - t0;
   o.kind = SR_REG_LOW;
   sr_reg_target_free(&t);
   t0 = sr_now();
-  CHECK_OK(sr_reg_target_build(&o, im, n, 1, hw, hw, NULL, &t, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, n, 1, hw, hw}, NULL, &t, &err), &err);
   double t_low = sr_now() - t0;
   int64_t pi[16], pj[16];
   t0 = sr_now();

@@ -27,7 +27,7 @@ static void check_case(const sr_st_file *f, const char *tag, int n, int c, int h
 
   sr_reg_target t;
   sr_reg_target_opts o = {.kind = SR_REG_PIXEL, .th = th};
-  CHECK_OK(sr_reg_target_build(&o, im, n, c, h, w, NULL, &t, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, n, c, h, w}, NULL, &t, &err), &err);
   double md = 0;
   for (int64_t q = 0; t.S && q < (int64_t)n * n; q++) md = fmax(md, fabs(t.S[q] - spix[q]));
   printf("  pixel: max |S - numpy| = %.2e, %lld pairs\n", md, (long long)t.n_pairs);
@@ -37,7 +37,7 @@ static void check_case(const sr_st_file *f, const char *tag, int n, int c, int h
   sr_reg_target_free(&t);
 
   o.kind = SR_REG_THRESHOLD;
-  CHECK_OK(sr_reg_target_build(&o, im, n, c, h, w, NULL, &t, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, n, c, h, w}, NULL, &t, &err), &err);
   int64_t bad = 0, counts[3] = {0};
   for (int64_t q = 0; t.S && q < (int64_t)n * n; q++) {
     bad += t.S[q] != (float)sth[q];
@@ -56,7 +56,7 @@ static void check_case(const sr_st_file *f, const char *tag, int n, int c, int h
       snprintf(key, sizeof key, "%s.mask_%s", tag, subsets[s]);
       const uint8_t *m = rx_get(f, key, SR_U8, (int64_t)n * n);
       o = (sr_reg_target_opts){.kind = kinds[s], .th = th, .subset_thresholded = values_th};
-      if (!m || sr_reg_target_build(&o, im, n, c, h, w, NULL, &t, &err)) {
+      if (!m || sr_reg_target_build(&o, &(sr_u8_images){im, n, c, h, w}, NULL, &t, &err)) {
         CHECK(0, "%s: %s", subsets[s], err.msg);
         continue;
       }
@@ -94,7 +94,7 @@ static void check_uniform(const sr_st_file *f) {
   for (int kind = 0; kind < 2; kind++) {
     sr_reg_target t;
     sr_reg_target_opts o = {.kind = kind ? SR_REG_HIGH : SR_REG_PIXEL, .th = 0.8};
-    CHECK_OK(sr_reg_target_build(&o, im, kind ? 30 : 7, 1, 7, 5, NULL, &t, &err), &err);
+    CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, kind ? 30 : 7, 1, 7, 5}, NULL, &t, &err), &err);
     if (!t.S) continue;
     int64_t n = t.n, *cnt = calloc((size_t)(n * n), sizeof *cnt), pi[50], pj[50];
     sr_rng rng;
@@ -130,12 +130,12 @@ static void check_cache(const sr_st_file *f) {
   sr_reg_target a, b, c;
   sr_reg_target_opts o = {.kind = SR_REG_POSITIVE, .th = 0.5, .subset_thresholded = 1};
   char path[4200];
-  CHECK_OK(sr_reg_target_build(&o, im, 40, 3, 8, 8, dir, &a, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, 40, 3, 8, 8}, dir, &a, &err), &err);
   snprintf(path, sizeof path, "%s/reg-%016llx.npy", dir, (unsigned long long)a.key);
   remove(path);  // a previous run's file: start cold
   sr_reg_target_free(&a);
-  CHECK_OK(sr_reg_target_build(&o, im, 40, 3, 8, 8, dir, &a, &err), &err);
-  CHECK_OK(sr_reg_target_build(&o, im, 40, 3, 8, 8, dir, &b, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, 40, 3, 8, 8}, dir, &a, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, 40, 3, 8, 8}, dir, &b, &err), &err);
   CHECK(!a.from_cache && b.from_cache, "second build should come from the cache (%d, %d)", a.from_cache,
         b.from_cache);
   CHECK(a.S && b.S && !memcmp(a.S, b.S, sizeof(float) * 1600) && b.n_pairs == a.n_pairs &&
@@ -146,14 +146,14 @@ static void check_cache(const sr_st_file *f) {
   sr_reg_target_opts vars[3] = {
       {SR_REG_POSITIVE, 0.51, 1}, {SR_REG_POSITIVE, 0.5, 0}, {SR_REG_NEGATIVE, 0.5, 1}};
   for (int v = 0; v < 3; v++) {
-    CHECK_OK(sr_reg_target_build(&vars[v], im, 40, 3, 8, 8, NULL, &c, &err), &err);
+    CHECK_OK(sr_reg_target_build(&vars[v], &(sr_u8_images){im, 40, 3, 8, 8}, NULL, &c, &err), &err);
     keys[v + 1] = c.key;
     sr_reg_target_free(&c);
   }
   uint8_t *im2 = malloc(40 * 3 * 64);
   memcpy(im2, im, 40 * 3 * 64);
   im2[1000] ^= 1;
-  CHECK_OK(sr_reg_target_build(&o, im2, 40, 3, 8, 8, NULL, &c, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im2, 40, 3, 8, 8}, NULL, &c, &err), &err);
   keys[4] = c.key;
   sr_reg_target_free(&c);
   for (int x = 0; x < 5; x++)
@@ -161,7 +161,7 @@ static void check_cache(const sr_st_file *f) {
   // A corrupt cache file is rebuilt, not trusted.
   CHECK(sr_write_file_atomic(path, "garbage", 7, &err) == SR_OK, "%s", err.msg);
   sr_reg_target_free(&b);
-  CHECK_OK(sr_reg_target_build(&o, im, 40, 3, 8, 8, dir, &b, &err), &err);
+  CHECK_OK(sr_reg_target_build(&o, &(sr_u8_images){im, 40, 3, 8, 8}, dir, &b, &err), &err);
   CHECK(!b.from_cache && b.S && !memcmp(a.S, b.S, sizeof(float) * 1600), "corrupt cache should be rebuilt");
   sr_npy chk;
   CHECK(sr_npy_read(path, &chk, &err) == SR_OK && chk.ndim == 2, "cache file rewritten: %s", err.msg);
@@ -177,14 +177,17 @@ static void check_errors(const sr_st_file *f) {
   sr_err err = {0};
   sr_reg_target t;
   sr_reg_target_opts o = {.kind = SR_REG_HIGH, .th = 0.999};
-  CHECK(sr_reg_target_build(&o, im, 30, 1, 7, 5, NULL, &t, &err) == SR_ERR_ARG && strstr(err.msg, "no pair"),
+  CHECK(sr_reg_target_build(&o, &(sr_u8_images){im, 30, 1, 7, 5}, NULL, &t, &err) == SR_ERR_ARG &&
+            strstr(err.msg, "no pair"),
         "empty subset: %s", err.msg);
   sr_reg_target_free(&t);
   o = (sr_reg_target_opts){.kind = SR_REG_THRESHOLD, .th = 1.0};
-  CHECK(sr_reg_target_build(&o, im, 30, 1, 7, 5, NULL, &t, &err) == SR_ERR_ARG, "th 1 rejected");
+  CHECK(sr_reg_target_build(&o, &(sr_u8_images){im, 30, 1, 7, 5}, NULL, &t, &err) == SR_ERR_ARG,
+        "th 1 rejected");
   sr_reg_target_free(&t);
   o.th = 0.5;
-  CHECK(sr_reg_target_build(&o, im, 1, 1, 7, 5, NULL, &t, &err) == SR_ERR_ARG, "one image rejected");
+  CHECK(sr_reg_target_build(&o, &(sr_u8_images){im, 1, 1, 7, 5}, NULL, &t, &err) == SR_ERR_ARG,
+        "one image rejected");
   sr_reg_target_free(&t);
   sr_reg_kind k;
   CHECK(sr_reg_kind_parse("negative", &k, &err) == SR_OK && k == SR_REG_NEGATIVE, "parse negative");

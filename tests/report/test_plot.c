@@ -120,16 +120,16 @@ static void test_bars(void) {
   char base[300];
   snprintf(base, sizeof base, "%s/bars", dir);
   sr_err err = {0};
-  CHECK_OK(sr_plot_bars_ci(base, &o, cats, 3, ser, 1, v, lo, hi, &err), &err);
+  CHECK_OK(sr_plot_bars_ci(base, &o, &(sr_bars){cats, 3, ser, 1, v, lo, hi}, &err), &err);
   check_files("bars", 900, 600);
   const char *groups[3] = {"low", "mid", "high"}, *models[2] = {"baseline", "pixel"};
   double g[6] = {0.7, 0.6, 0.43, 0.72, 0.66, 0.61};
   o.legend = 1;
   snprintf(base, sizeof base, "%s/bars_grouped", dir);
-  CHECK_OK(sr_plot_bars_ci(base, &o, groups, 3, models, 2, g, NULL, NULL, &err), &err);
+  CHECK_OK(sr_plot_bars_ci(base, &o, &(sr_bars){groups, 3, models, 2, g, NULL, NULL}, &err), &err);
   check_files("bars_grouped", 900, 600);
   double z[3] = {0, 0, 0};
-  CHECK(sr_plot_bars_ci(base, &o, cats, 3, ser, 1, z, NULL, NULL, &err) == SR_ERR_ARG,
+  CHECK(sr_plot_bars_ci(base, &o, &(sr_bars){cats, 3, ser, 1, z, NULL, NULL}, &err) == SR_ERR_ARG,
         "all-zero bars rejected");
 }
 
@@ -156,7 +156,7 @@ static void test_maps_hist(void) {
   char base[300];
   snprintf(base, sizeof base, "%s/maps", dir);
   sr_err err = {0};
-  CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
+  CHECK_OK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err), &err);
   check_files("maps", 2 * 330 + 190, 430);
   sr_map_opts d = {
       .vmin = -1, .vmax = 1, .cmap = SR_CMAP_DIVERGING, .cbar_label = "similarity", .origin_top = 1};
@@ -169,21 +169,22 @@ static void test_maps_hist(void) {
   const char *labels[2] = {"target", "model"};
   sr_plot_opts ohist = {.title = "similarity values", .xlabel = "value", .ylabel = "fraction", .legend = 1};
   snprintf(base, sizeof base, "%s/hist", dir);
-  CHECK_OK(sr_plot_hist(base, &ohist, sets, n, labels, 2, 40, &err), &err);
+  CHECK_OK(sr_plot_hist(base, &ohist, &(sr_hist){sets, n, labels, 2, 40}, &err), &err);
   check_files("hist", 900, 600);
   // A masked (NaN) DC cell: rejected unless mask_nan, then drawn (grey) and the files are complete.
   m1[(H / 2) * W + W / 2] = NAN;
   snprintf(base, sizeof base, "%s/masked", dir);
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC,
+  CHECK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err) == SR_ERR_NUMERIC,
         "NaN rejected without mask_nan");
   m.mask_nan = 1;
-  CHECK_OK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err), &err);
+  CHECK_OK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err), &err);
   check_files("masked", 2 * 330 + 190, 430);
   m1[5] = INFINITY;
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC,
+  CHECK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err) == SR_ERR_NUMERIC,
         "inf in a map rejected (even with mask_nan)");
   m.mask_nan = 0;
-  CHECK(sr_plot_maps(base, &o, &m, maps, titles, 2, H, W, &err) == SR_ERR_NUMERIC, "inf in a map rejected");
+  CHECK(sr_plot_maps(base, &o, &m, &(sr_maps){maps, titles, 2, H, W}, &err) == SR_ERR_NUMERIC,
+        "inf in a map rejected");
 }
 
 int main(void) {

@@ -38,26 +38,32 @@ int main(void) {
     CHECK_OK(sr_run_load(dir, &runs[i], &err), &err);
   }
   sr_select_row rows[3];
-  double bc, bs;
-  CHECK_OK(sr_select_rank(&runs[0], runs + 1, 3, "noise:gaussian", 0.9, rows, &bc, &bs, &err), &err);
+  sr_selection sel = {.metric = "noise:gaussian", .ratio = 0.9};
+  CHECK_OK(sr_select_rank(&runs[0], runs + 1, 3, &sel, rows, &err), &err);
+  double bc = sel.base_clean, bs = sel.base_score;
   CHECK(bc == 0.90, "baseline clean from the curve's level 0: %g", bc);
   CHECK(bs == 0.01, "score at the largest level (0.3, listed second): %g", bs);
   CHECK(rows[0].kept && rows[2].kept && !rows[1].kept, "kept a, c; dropped b");
   CHECK(rows[0].rank == 1 && rows[2].rank == 2 && rows[1].rank == 0, "ties keep order: a=%d c=%d",
         rows[0].rank, rows[2].rank);
 
-  CHECK_OK(sr_select_rank(&runs[0], runs + 1, 3, "boundary", 0.9, rows, &bc, &bs, &err), &err);
+  sel.metric = "boundary";
+  CHECK_OK(sr_select_rank(&runs[0], runs + 1, 3, &sel, rows, &err), &err);
+  bc = sel.base_clean;
   CHECK(bc == 0.5, "boundary: clean accuracy is the run's clean_accuracy: %g", bc);
   // every run has clean_accuracy 0.5, so all are kept; medians 4e-3 > 2e-3 ... b has 9e-3.
   CHECK(rows[1].rank == 1 && rows[0].rank == 2 && rows[2].rank == 3, "ranked by median: %d %d %d",
         rows[0].rank, rows[1].rank, rows[2].rank);
   CHECK(fabs(rows[0].score - 4e-3) < 1e-15, "median of the norms: %g", rows[0].score);
 
-  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "noise:speckle", 0.9, rows, &bc, &bs, &err) == SR_ERR_FORMAT,
+  CHECK(sr_select_rank(&runs[0], runs + 1, 3, &(sr_selection){.metric = "noise:speckle", .ratio = 0.9}, rows,
+                       &err) == SR_ERR_FORMAT,
         "baseline without that curve is an error");
-  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "loss", 0.9, rows, &bc, &bs, &err) == SR_ERR_ARG,
+  CHECK(sr_select_rank(&runs[0], runs + 1, 3, &(sr_selection){.metric = "loss", .ratio = 0.9}, rows, &err) ==
+            SR_ERR_ARG,
         "unknown metric");
-  CHECK(sr_select_rank(&runs[0], runs + 1, 3, "noise:gaussian", 1.5, rows, &bc, &bs, &err) == SR_ERR_ARG,
+  CHECK(sr_select_rank(&runs[0], runs + 1, 3, &(sr_selection){.metric = "noise:gaussian", .ratio = 1.5}, rows,
+                       &err) == SR_ERR_ARG,
         "ratio > 1");
   for (int i = 0; i < 4; i++) sr_run_free(&runs[i]);
   char cmd[700];

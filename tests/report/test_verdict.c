@@ -65,7 +65,9 @@ static sr_verdict_word distance_word(double factor, int converged, sr_verdict *v
   }
   sr_err err = {0};
   memset(v, 0, sizeof *v);
-  CHECK_OK(sr_verdict_distance(base, 200, run, 200, converged, 1000, &rng, v, &err), &err);
+  CHECK_OK(
+      sr_verdict_distance(&(sr_values){base, 200}, &(sr_values){run, 200}, converged, 1000, &rng, v, &err),
+      &err);
   return v->word;
 }
 
@@ -105,7 +107,7 @@ static sr_verdict_word hf_word(double base_share, double run_share) {
   spectrum_of(&b, h2, t2, run_share, &rng);
   sr_ci d;
   sr_err err = {0};
-  CHECK_OK(sr_spectrum_share_diff_ci(&a, &b, SR_SHARE_HF, 1000, 0.95, &rng, &d, &err), &err);
+  CHECK_OK(sr_spectrum_share_diff_ci(&a, &b, SR_SHARE_HF, &(sr_boot_opts){1000, 0.95, &rng}, &d, &err), &err);
   CHECK(fabs(d.estimate - (b.hf_share - a.hf_share)) < 1e-15 && d.lo <= d.estimate && d.estimate <= d.hi,
         "HF CI");
   return sr_verdict_reduction(&d, 0);

@@ -68,7 +68,9 @@ int main(void) {
   for (int c = 0; c < 3; c++) {
     w0 = sr_now();
     c0 = sr_rsa_cpu_seconds();
-    CHECK_OK(sr_rsa_mantel_sums_how(targets[c], parts, P, n, B, 5, hows[c], c == 2 ? q2 : q, &err), &err);
+    CHECK_OK(
+        sr_rsa_mantel_sums_how(&(sr_mantel){targets[c], parts, P, n, B, 5}, hows[c], c == 2 ? q2 : q, &err),
+        &err);
     printf("Mantel sums, %s target x %d partners, B = %lld, %s: %.2f s wall, %.2f s CPU\n",
            c == 0 ? "continuous" : "3-valued", P, (long long)B, how_name[hows[c]], sr_now() - w0,
            sr_rsa_cpu_seconds() - c0);

@@ -163,7 +163,7 @@ static void test_mantel(void) {
         obs / (double)npairs, ref[0]);
   double *perm = sr_alloc(sizeof(double) * (size_t)B);
   const float *zs[1] = {zy};
-  CHECK_OK(sr_rsa_mantel_sums(zx, zs, 1, n, B, 99, perm, &err), &err);
+  CHECK_OK(sr_rsa_mantel_sums(&(sr_mantel){zx, zs, 1, n, B, 99}, perm, &err), &err);
   const double p = sr_rsa_mantel_p(perm, B, obs), pr = ref[1];
   const double tol = 4 * sqrt(2 * pr * (1 - pr) / (double)B);
   CHECK(fabs(p - pr) <= tol, "Mantel p %.5f vs NumPy %.5f (4 sd of the difference: %.5f)", p, pr, tol);
@@ -213,14 +213,15 @@ static void test_mantel_sparse(void) {
   double *autom = sr_alloc(sizeof(double) * (size_t)(B * ns));
   sr_err err = {0};
   const float *const *zs = (const float *const *)Z;
-  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense, &err), &err);
-  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_SPARSE, sparse, &err), &err);
-  CHECK_OK(sr_rsa_mantel_sums(T, zs, ns, n, B, 3, autom, &err), &err);
+  CHECK_OK(sr_rsa_mantel_sums_how(&(sr_mantel){T, zs, ns, n, B, 3}, SR_RSA_MANTEL_DENSE, dense, &err), &err);
+  CHECK_OK(sr_rsa_mantel_sums_how(&(sr_mantel){T, zs, ns, n, B, 3}, SR_RSA_MANTEL_SPARSE, sparse, &err),
+           &err);
+  CHECK_OK(sr_rsa_mantel_sums(&(sr_mantel){T, zs, ns, n, B, 3}, autom, &err), &err);
   // the dense sums do not depend on how the permutations are split between threads (groups of 4 vs 3 + 3 + 3)
   double *dense3 = sr_alloc(sizeof(double) * (size_t)(B * ns));
   const int threads = omp_get_max_threads();
   omp_set_num_threads(3);
-  CHECK_OK(sr_rsa_mantel_sums_how(T, zs, ns, n, B, 3, SR_RSA_MANTEL_DENSE, dense3, &err), &err);
+  CHECK_OK(sr_rsa_mantel_sums_how(&(sr_mantel){T, zs, ns, n, B, 3}, SR_RSA_MANTEL_DENSE, dense3, &err), &err);
   omp_set_num_threads(threads);
   CHECK(memcmp(dense, dense3, sizeof(double) * (size_t)(B * ns)) == 0,
         "dense sums depend on the thread count");
@@ -333,7 +334,7 @@ static void test_coverage(void) {
     sr_rsa_pair p;
     sr_rsa_source_info info[2];
     sr_rsa_timing tm;
-    sr_status st = sr_rsa_compare(S, tgt, 2, n, &o, &p, info, &tm, &err);
+    sr_status st = sr_rsa_compare(&(sr_rsa_sources){S, tgt, 2, n}, &o, &p, info, &tm, &err);
     if (st) {
       CHECK(0, "compare: %s", err.msg);
       break;
@@ -383,7 +384,7 @@ static void test_neural_recovery(void) {
   sr_rsa_pair p;
   sr_rsa_source_info info[2];
   sr_rsa_timing tm;
-  CHECK_OK(sr_rsa_compare(S, tgt, 2, n, &o, &p, info, &tm, &err), &err);
+  CHECK_OK(sr_rsa_compare(&(sr_rsa_sources){S, tgt, 2, n}, &o, &p, info, &tm, &err), &err);
   printf("neural: r = %.4f [%.4f, %.4f] (rho %.2f), p = %.4f\n", p.pearson.r, p.pearson.lo, p.pearson.hi, rho,
          p.pearson.p);
   CHECK(p.pearson.lo <= rho && rho <= p.pearson.hi, "rho %.2f outside [%.4f, %.4f]", rho, p.pearson.lo,

@@ -24,7 +24,7 @@ static void test_cosine_offset(int h, int w, int ky, int kx) {
   double *x = cosine_set(N, C, h, w, ky, kx, amp, off);
   sr_err err = {0};
   sr_spectrum s;
-  CHECK_OK(sr_spectrum_compute(x, N, C, h, w, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){x, N, C, h, w, SR_LAYOUT_NCHW}, 0.25, &s, &err), &err);
   if (!s.map) {
     sr_free(x);
     return;
@@ -61,7 +61,7 @@ static void test_cosine_offset(int h, int w, int ky, int kx) {
   for (int p = 0; p < N * C; p++)
     for (int q = 0; q < h * w; q++) x[p * h * w + q] -= off[p];
   sr_spectrum m;
-  CHECK_OK(sr_spectrum_compute(x, N, C, h, w, SR_LAYOUT_NCHW, 0.25, &m, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){x, N, C, h, w, SR_LAYOUT_NCHW}, 0.25, &m, &err), &err);
   if (m.map) {
     CHECK(m.dc_share < 1e-25, "%dx%d: mean-subtracted input has no DC power (%g)", h, w, m.dc_share);
     CHECK(fabs(m.total_power - s.ac_total_power) < 1e-10 * m.total_power, "%dx%d: mean-removed total", h, w);
@@ -99,7 +99,7 @@ static void test_constant(void) {
   for (int i = 0; i < 3 * 8 * 8; i++) x[i] = 0.1 * (1 + i / 64);
   sr_err err = {0};
   sr_spectrum s;
-  CHECK_OK(sr_spectrum_compute(x, 3, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){x, 3, 1, 8, 8, SR_LAYOUT_NCHW}, 0.25, &s, &err), &err);
   if (!s.map) return;
   CHECK(!s.has_ac && fabs(s.dc_share - 1) < 1e-15 && s.ac_total_power == 0 && isnan(s.hf_share_ac),
         "constant perturbations: all DC, no mean-removed spectrum (dc %.17g)", s.dc_share);

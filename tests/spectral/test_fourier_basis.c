@@ -17,7 +17,7 @@ static void check_plane(int64_t h, int64_t w) {
       for (int64_t p = 0; p < h * w; p++) ss += b[p] * b[p];
       bad_norm += fabs(sqrt(ss) - 1) > 1e-6;
       sr_spectrum s;
-      CHECK_OK(sr_spectrum_compute(b, 1, 1, h, w, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+      CHECK_OK(sr_spectrum_compute(&(sr_perturbations){b, 1, 1, h, w, SR_LAYOUT_NCHW}, 0.25, &s, &err), &err);
       int64_t my = sr_fourier_mirror(ky, h), mx = sr_fourier_mirror(kx, w);
       bad_peak += fabs(s.map[ky * w + kx] - 1) > 1e-12 || fabs(s.map[my * w + mx] - 1) > 1e-12;
       for (int64_t p = 0; p < h * w; p++)
@@ -103,21 +103,22 @@ static void check_band_ci(void) {
   sr_err err = {0};
   sr_ci ci, d;
   sr_rng_seed(&r, 1, 0);
-  CHECK_OK(sr_fourier_band_ci(a, NULL, N, 10, 500, 0.95, &r, &ci, &err), &err);
+  CHECK_OK(sr_fourier_band_ci(a, NULL, N, 10, &(sr_boot_opts){500, 0.95, &r}, &ci, &err), &err);
   CHECK(fabs(ci.estimate - ma) < 1e-12 && ci.lo < ma && ma < ci.hi && ci.hi - ci.lo < 0.1,
         "band mean %g [%g, %g]", ci.estimate, ci.lo, ci.hi);
   // b - a = 2 for every image: the paired difference is exactly 0.2 whatever the resample (an unpaired
   // bootstrap would spread it); and its verdict "contradicts" (more error)
-  CHECK_OK(sr_fourier_band_ci(b, a, N, 10, 500, 0.95, &r, &d, &err), &err);
+  CHECK_OK(sr_fourier_band_ci(b, a, N, 10, &(sr_boot_opts){500, 0.95, &r}, &d, &err), &err);
   CHECK(fabs(d.estimate - 0.2) < 1e-12 && fabs(d.lo - 0.2) < 1e-12 && fabs(d.hi - 0.2) < 1e-12,
         "paired %g [%g, %g]", d.estimate, d.lo, d.hi);
   CHECK(!strcmp(sr_fourier_verdict(&d), "contradicts"), "positive difference");
-  CHECK_OK(sr_fourier_band_ci(a, b, N, 10, 500, 0.95, &r, &d, &err), &err);
+  CHECK_OK(sr_fourier_band_ci(a, b, N, 10, &(sr_boot_opts){500, 0.95, &r}, &d, &err), &err);
   CHECK(!strcmp(sr_fourier_verdict(&d), "supports"), "negative difference");
   d.lo = -0.01;
   d.hi = 0.02;
   CHECK(!strcmp(sr_fourier_verdict(&d), "inconclusive"), "CI containing 0");
-  CHECK(sr_fourier_band_ci(a, NULL, N, 0, 500, 0.95, &r, &d, &err) == SR_ERR_ARG, "empty band");
+  CHECK(sr_fourier_band_ci(a, NULL, N, 0, &(sr_boot_opts){500, 0.95, &r}, &d, &err) == SR_ERR_ARG,
+        "empty band");
 }
 
 int main(void) {

@@ -61,8 +61,10 @@ static void test_differences(void) {
   double *white = noise_set(n, 0, 21), *smooth = noise_set(n, 2, 22);
   sr_err err = {0};
   sr_spectrum w, l;
-  CHECK_OK(sr_spectrum_compute(white, n, 1, 16, 16, SR_LAYOUT_NCHW, 0.25, &w, &err), &err);
-  CHECK_OK(sr_spectrum_compute(smooth, n, 1, 16, 16, SR_LAYOUT_NCHW, 0.25, &l, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){white, n, 1, 16, 16, SR_LAYOUT_NCHW}, 0.25, &w, &err),
+           &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){smooth, n, 1, 16, 16, SR_LAYOUT_NCHW}, 0.25, &l, &err),
+           &err);
   sr_free(white);
   sr_free(smooth);
   if (!w.map || !l.map) return;
@@ -72,18 +74,21 @@ static void test_differences(void) {
   for (int which = SR_SHARE_HF; which <= SR_SHARE_HF_AC; which++) {
     const char *name = which == SR_SHARE_HF ? "HF" : "mean-removed HF";
     sr_rng_seed(&rng, 5, 0);
-    CHECK_OK(sr_spectrum_share_diff_ci(&w, &w, (sr_share)which, 1000, 0.95, &rng, &d, &err), &err);
+    CHECK_OK(sr_spectrum_share_diff_ci(&w, &w, (sr_share)which, &(sr_boot_opts){1000, 0.95, &rng}, &d, &err),
+             &err);
     CHECK(d.estimate == 0 && d.lo < 0 && d.hi > 0, "%s: identical sets: 0 in [%g, %g]", name, d.lo, d.hi);
     CHECK(d.hi - d.lo < 0.1, "%s: identical sets: narrow interval %g", name, d.hi - d.lo);
     sr_rng_seed(&rng, 5, 1);
-    CHECK_OK(sr_spectrum_share_diff_ci(&l, &w, (sr_share)which, 1000, 0.95, &rng, &d, &err), &err);
+    CHECK_OK(sr_spectrum_share_diff_ci(&l, &w, (sr_share)which, &(sr_boot_opts){1000, 0.95, &rng}, &d, &err),
+             &err);
     double want = which == SR_SHARE_HF ? w.hf_share - l.hf_share : w.hf_share_ac - l.hf_share_ac;
     CHECK(fabs(d.estimate - want) < 1e-12 && d.estimate > 0.3, "%s: white minus smoothed = %g (want %g)",
           name, d.estimate, want);
     CHECK(d.lo > 0 && d.lo < d.estimate && d.estimate < d.hi, "%s: CI [%g, %g] excludes 0", name, d.lo, d.hi);
     sr_rng_seed(&rng, 5, 1);
     sr_ci e;
-    CHECK_OK(sr_spectrum_share_diff_ci(&w, &l, (sr_share)which, 1000, 0.95, &rng, &e, &err), &err);
+    CHECK_OK(sr_spectrum_share_diff_ci(&w, &l, (sr_share)which, &(sr_boot_opts){1000, 0.95, &rng}, &e, &err),
+             &err);
     CHECK(e.estimate == -d.estimate && e.hi < 0, "%s: reversed order is negative", name);
   }
   sr_spectrum_free(&w);
@@ -114,16 +119,21 @@ static void test_mean_difference(void) {
   mean_ctx ca = {a}, cb = {b};
   sr_ci d;
   sr_err err = {0};
-  CHECK_OK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 4000, 0.95, &rng, &d, &err), &err);
+  CHECK_OK(sr_bootstrap_diff(&(sr_boot_sample){N1, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                             &(sr_boot_opts){4000, 0.95, &rng}, &d, &err),
+           &err);
   CHECK(fabs(d.estimate - (mb - ma)) < 1e-12, "estimate is the difference of means");
   double width = 2 * 1.959964 * sqrt(1.0 / N1 + 4.0 / N2);
   CHECK(fabs((d.hi - d.lo) / width - 1) < 0.15, "width %g vs normal theory %g", d.hi - d.lo, width);
   CHECK(d.lo > 0.1 && d.hi < 0.95, "difference 0.5 in [%g, %g]", d.lo, d.hi);
-  CHECK(sr_bootstrap_diff(0, mean_of, &ca, N2, mean_of, &cb, 100, 0.95, &rng, &d, &err) == SR_ERR_ARG,
+  CHECK(sr_bootstrap_diff(&(sr_boot_sample){0, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                          &(sr_boot_opts){100, 0.95, &rng}, &d, &err) == SR_ERR_ARG,
         "empty sample");
-  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 1, 0.95, &rng, &d, &err) == SR_ERR_ARG,
+  CHECK(sr_bootstrap_diff(&(sr_boot_sample){N1, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                          &(sr_boot_opts){1, 0.95, &rng}, &d, &err) == SR_ERR_ARG,
         "B < 2");
-  CHECK(sr_bootstrap_diff(N1, mean_of, &ca, N2, mean_of, &cb, 10, 1.0, &rng, &d, &err) == SR_ERR_ARG,
+  CHECK(sr_bootstrap_diff(&(sr_boot_sample){N1, mean_of, &ca}, &(sr_boot_sample){N2, mean_of, &cb},
+                          &(sr_boot_opts){10, 1.0, &rng}, &d, &err) == SR_ERR_ARG,
         "level 1");
 }
 

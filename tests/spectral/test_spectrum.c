@@ -15,7 +15,9 @@ static double max_abs_diff(const double *a, const double *b, size_t n) {
 static void test_numpy_reference(void) {
   sr_err err = {0};
   sr_spectrum s;
-  CHECK_OK(sr_spectrum_compute(ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW}, 0.25,
+                               &s, &err),
+           &err);
   if (!s.map) return;
   CHECK(max_abs_diff(s.map, ref_map, REF_H * REF_W) < 1e-12, "map vs NumPy: %g",
         max_abs_diff(s.map, ref_map, REF_H * REF_W));
@@ -26,7 +28,9 @@ static void test_numpy_reference(void) {
   CHECK(fabs(s.cumulative[SR_SPEC_NBINS - 1] + s.corner_share - 1) < 1e-12, "cumulative + corners = 1");
   sr_spectrum
       e;  // r0 on a bin edge (0.2 = upper edge of bin 9): the share is the complement of the cumulative
-  CHECK_OK(sr_spectrum_compute(ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW, 0.2, &e, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){ref_x, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NCHW}, 0.2,
+                               &e, &err),
+           &err);
   if (e.map)
     CHECK(fabs(e.hf_share - (1 - e.cumulative[9])) < 1e-12, "hf(0.2) %g vs 1 - cum[9] %g", e.hf_share,
           1 - e.cumulative[9]);
@@ -41,7 +45,9 @@ static void test_numpy_reference(void) {
       for (int p = 0; p < REF_H * REF_W; p++)
         nhwc[(i * REF_H * REF_W + p) * REF_C + c] = ref_x[(i * REF_C + c) * REF_H * REF_W + p];
   sr_spectrum t;
-  CHECK_OK(sr_spectrum_compute(nhwc, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NHWC, 0.25, &t, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){nhwc, REF_N, REF_C, REF_H, REF_W, SR_LAYOUT_NHWC}, 0.25,
+                               &t, &err),
+           &err);
   if (t.map) CHECK(max_abs_diff(s.map, t.map, REF_H * REF_W) < 1e-12, "NHWC == NCHW");
   sr_spectrum_free(&t);
   sr_spectrum_free(&s);
@@ -55,7 +61,7 @@ static void test_sinusoid(int ky, int kx, int h, int w, double r0, double want_h
       x[y * w + xx] = 0.3 * cos(2 * M_PI * ((double)ky * y / h + (double)kx * xx / w));
   sr_err err = {0};
   sr_spectrum s;
-  CHECK_OK(sr_spectrum_compute(x, 1, 1, h, w, SR_LAYOUT_NCHW, r0, &s, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){x, 1, 1, h, w, SR_LAYOUT_NCHW}, r0, &s, &err), &err);
   sr_free(x);
   if (!s.map) return;
   double r = sqrt((double)kx * kx / ((double)w * w) + (double)ky * ky / ((double)h * h));
@@ -85,7 +91,7 @@ static void test_white_noise(void) {
   for (int i = 0; i < n * h * w; i++) x[i] = sr_rng_normal(&rng);
   sr_err err = {0};
   sr_spectrum s;
-  CHECK_OK(sr_spectrum_compute(x, n, 1, h, w, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){x, n, 1, h, w, SR_LAYOUT_NCHW}, 0.25, &s, &err), &err);
   sr_free(x);
   if (!s.map) return;
   double lo = 1;
@@ -125,7 +131,7 @@ static void test_parseval(void) {
   }
   sr_err err = {0};
   sr_spectrum s;
-  CHECK_OK(sr_spectrum_compute(x, n, c, h, w, SR_LAYOUT_NCHW, 0.25, &s, &err), &err);
+  CHECK_OK(sr_spectrum_compute(&(sr_perturbations){x, n, c, h, w, SR_LAYOUT_NCHW}, 0.25, &s, &err), &err);
   // total_power is the channel- and image-mean of sum |F|^2, which Parseval ties to H*W*sum x^2.
   double want = (double)h * w * sumsq / (n * c);
   CHECK(fabs(s.total_power - want) < 1e-10 * want, "Parseval: %.15g vs %.15g", s.total_power, want);
@@ -139,18 +145,21 @@ static void test_degenerate(void) {
   double z[4 * 8 * 8] = {0};
   sr_err err = {0};
   sr_spectrum s;
-  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_NUMERIC,
+  CHECK(sr_spectrum_compute(&(sr_perturbations){z, 4, 1, 8, 8, SR_LAYOUT_NCHW}, 0.25, &s, &err) ==
+            SR_ERR_NUMERIC,
         "all-zero input is an error");
   CHECK(strstr(err.msg, "zero") != NULL, "message says why: %s", err.msg);
   CHECK(s.map == NULL && s.img_high == NULL, "nothing left allocated on error");
   z[5] = NAN;
-  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_NUMERIC,
+  CHECK(sr_spectrum_compute(&(sr_perturbations){z, 4, 1, 8, 8, SR_LAYOUT_NCHW}, 0.25, &s, &err) ==
+            SR_ERR_NUMERIC,
         "NaN input is an error");
   z[5] = 1;
-  CHECK(sr_spectrum_compute(z, 4, 1, 8, 8, SR_LAYOUT_NCHW, 0.7, &s, &err) == SR_ERR_ARG, "r0 > 0.5 rejected");
-  CHECK(sr_spectrum_compute(z, 4, 1, 1, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_ARG,
+  CHECK(sr_spectrum_compute(&(sr_perturbations){z, 4, 1, 8, 8, SR_LAYOUT_NCHW}, 0.7, &s, &err) == SR_ERR_ARG,
+        "r0 > 0.5 rejected");
+  CHECK(sr_spectrum_compute(&(sr_perturbations){z, 4, 1, 1, 8, SR_LAYOUT_NCHW}, 0.25, &s, &err) == SR_ERR_ARG,
         "1-row planes rejected");
-  CHECK(sr_spectrum_compute(z, 0, 1, 8, 8, SR_LAYOUT_NCHW, 0.25, &s, &err) == SR_ERR_ARG,
+  CHECK(sr_spectrum_compute(&(sr_perturbations){z, 0, 1, 8, 8, SR_LAYOUT_NCHW}, 0.25, &s, &err) == SR_ERR_ARG,
         "no images rejected");
 }
 
