@@ -2,8 +2,9 @@
 # collect-cifar10: copy the small results of experiments/paper-cifar10.sh from OUT into the repository
 # (docs/results/paper-cifar10/), then regenerate the CIFAR-10 table of docs/RESULTS.md from them.
 # Copied: every run's config.json, metrics.jsonl, robustness.json, eval-*.json, corruptions.json and
-# fourier-map/ (json, png, svg, npy under 1 MiB); the reports (report-*/), selections, alphas, times.tsv,
-# load.tsv and the job logs. Never checkpoints, weights, perturbation dumps over 1 MiB or the data.
+# fourier-map/ (json, png, npy under 1 MiB); the reports (report-*/), selections, alphas, times.tsv,
+# load.tsv, study.log and the job logs; PNG figures only (no SVG / HTML copies). Never checkpoints,
+# weights, perturbation dumps over 1 MiB or the data.
 # Run it as often as you like (it replaces what it copied before); commit docs/ afterwards.
 # Usage: experiments/collect-cifar10.sh [OUT]   (default /work/cifar-study)
 set -eu
@@ -19,7 +20,7 @@ mkdir -p "$DST"
 # copy_small SRC DST: the files of SRC (recursively) small enough and of a kind worth committing
 copy_small() {
   (cd "$1" && find . -type f -size -1024k \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.png' \
-    -o -name '*.svg' -o -name '*.txt' -o -name '*.tsv' -o -name '*.csv' -o -name '*.html' -o -name '*.npy' \) \
+    -o -name '*.txt' -o -name '*.tsv' -o -name '*.csv' -o -name '*.npy' \) \
     ! -path './cache/*' ! -name '*.tmp') | while read -r f; do
     mkdir -p "$2/$(dirname "$f")"
     cp "$1/$f" "$2/$f"
@@ -34,7 +35,7 @@ for d in "$OUT"/p-* "$OUT"/g-* "$OUT"/c-* "$OUT"/report-*; do
   mkdir -p "$DST/$n"
   copy_small "$d" "$DST/$n"
 done
-for f in times.tsv load.tsv alphas select-pilot.txt select-pilot.json select-gray.txt select-gray.json \
+for f in times.tsv load.tsv study.log alphas select-pilot.txt select-pilot.json select-gray.txt select-gray.json \
   select-colour.txt select-colour.json; do
   [ -f "$OUT/$f" ] && cp "$OUT/$f" "$DST/$f"
 done
