@@ -6,7 +6,9 @@
 # validation-loss weights are the ones evaluated), random crop 32 / reflect 4 + flip, x' = 5(x - 0.5).
 # EPOCHS=20 is one full cycle of the schedule (the paper runs two, 40 epochs).
 #
-# Stages (one job queue, experiments/lib.sh; LANES x THREADS, default 1 x 2):
+# Stages (one job queue, experiments/lib.sh; LANES x THREADS, default 2 x 1: on this shared 2-core machine
+# at nice 19 one 2-thread training ran ~4x slower than one 1-thread training, measured 2026-12-07 with
+# load 9-12 -- the two OpenMP threads are rarely scheduled together):
 #   pilot  gray, PILOT=4 epochs: p-base and the thresholded target Th 0.8 at alpha 0.5, 1, 2, 4, 10
 #          (p-th-aA); Gaussian noise sweep (sigma = linspace(0, 0.1, 10), whole test set) on each;
 #          `simreg select` (clean >= 0.9 x baseline, ranked by Gaussian noise at sigma 0.1) -> the two alphas
@@ -41,8 +43,8 @@
 #   env: OUT (default /work/cifar-study), EPOCHS, PILOT, WIDTH, SEED, HIMAGES, HITER, HEVALS, AIMAGES,
 #        FIMAGES, NIMG, LANES, THREADS, BUILD, CIFAR_DIR, STAGES ("pilot gray colour")
 set -eu
-LANES=${LANES:-1}
-THREADS=${THREADS:-2}
+LANES=${LANES:-2}
+THREADS=${THREADS:-1}
 . "$(dirname "$0")/lib.sh"
 OUT=${OUT:-/work/cifar-study}
 EPOCHS=${EPOCHS:-20}
@@ -195,6 +197,8 @@ job() {
         g-base) need train:p-base && from_pilot g-base "$OUT/p-base" && train_run "$r" "$EPOCHS" ;;
         g-th1) need select:pilot && from_pilot g-th1 "$OUT/p-th-a$(alpha_of A1)" && train_run "$r" "$EPOCHS" ;;
         g-th2) need select:pilot && from_pilot g-th2 "$OUT/p-th-a$(alpha_of A2)" && train_run "$r" "$EPOCHS" ;;
+        ?-base | ?-src) # shellcheck disable=SC2046
+          train_run "$r" "$EPOCHS" $(arm_flags "$name") ;;
         *) # shellcheck disable=SC2046
           need select:pilot && train_run "$r" "$EPOCHS" $(arm_flags "$name") ;;
       esac ;;
@@ -262,17 +266,20 @@ JOBS=""
 for s in $STAGES; do
   case "$s" in
     pilot)
-      JOBS="$JOBS train:p-base pnoise:p-base"
-      for a in $PILOT_ALPHAS; do JOBS="$JOBS train:p-th-a$a pnoise:p-th-a$a"; done
+      # trainings first: with two lanes a noise job queued right behind its training would idle a lane
+      JOBS="$JOBS train:p-base"
+      for a in $PILOT_ALPHAS; do JOBS="$JOBS train:p-th-a$a"; done
+      JOBS="$JOBS pnoise:p-base"
+      for a in $PILOT_ALPHAS; do JOBS="$JOBS pnoise:p-th-a$a"; done
       JOBS="$JOBS select:pilot" ;;
     gray)
-      JOBS="$JOBS corrupt:test train:g-base train:g-src train:g-th1 $(cheap g-base g-th1) train:g-th2"
-      JOBS="$JOBS $(cheap g-th2) $(costly g-base g-th1 g-th2) report:gray1"
+      JOBS="$JOBS corrupt:test train:g-base train:g-th1 train:g-src train:g-th2 $(cheap g-base g-th1 g-th2)"
+      JOBS="$JOBS $(costly g-base g-th1 g-th2) report:gray1"
       JOBS="$JOBS train:g-pix $(cheap g-pix) $(costly g-pix) report:gray2" ;;
     colour)
-      JOBS="$JOBS train:c-base train:c-src train:c-th1 $(cheap c-base c-th1) $(costly c-base c-th1)"
-      JOBS="$JOBS report:colour1 train:c-th2 $(cheap c-th2) $(costly c-th2) train:c-pix $(cheap c-pix)"
-      JOBS="$JOBS $(costly c-pix) report:colour2" ;;
+      JOBS="$JOBS train:c-base train:c-th1 train:c-src train:c-th2 $(cheap c-base c-th1 c-th2)"
+      JOBS="$JOBS $(costly c-base c-th1 c-th2) report:colour1"
+      JOBS="$JOBS train:c-pix $(cheap c-pix) $(costly c-pix) report:colour2" ;;
   esac
 done
 
