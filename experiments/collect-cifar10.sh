@@ -1,6 +1,7 @@
 #!/bin/sh
 # collect-cifar10: copy the small results of experiments/paper-cifar10.sh from OUT into the repository
-# (docs/results/paper-cifar10/), then regenerate the CIFAR-10 table of docs/RESULTS.md from them.
+# (docs/results/paper-cifar10/), then regenerate the CIFAR-10 tables of docs/RESULTS.md from them
+# (experiments/cifar10-table.py; between the cifar10-table markers).
 # Copied: every run's config.json, metrics.jsonl, robustness.json, eval-*.json, corruptions.json and
 # fourier-map/ (json, png, npy under 1 MiB); the reports (report-*/), selections, alphas, times.tsv,
 # load.tsv, study.log and the job logs; PNG figures only (no SVG / HTML copies). Never checkpoints,
@@ -46,5 +47,7 @@ if [ -d "$OUT/logs" ]; then
 fi
 # which jobs are done (the study's progress, for a later session)
 ls "$OUT/.done" 2>/dev/null | sort >"$DST/done.txt"
-python3 "$here/experiments/cifar10-table.py" "$DST" >"$DST/table.md"
-echo "collected into $DST (table: $DST/table.md)"
+python3 "$here/experiments/cifar10-table.py" "$DST" >"$DST/table.md.tmp"
+mv "$DST/table.md.tmp" "$DST/table.md"
+python3 "$here/experiments/cifar10-table.py" "$DST" --splice "$here/docs/RESULTS.md"
+echo "collected into $DST; docs/RESULTS.md's CIFAR-10 tables regenerated from it"

@@ -39,10 +39,18 @@
 # are skipped; a training job that has a checkpoint continues it (simreg train --resume); claims
 # (OUT/.lock) left by a dead invocation are dropped when no live invocation holds OUT (OUT/.owner).
 # Results to commit: experiments/collect-cifar10.sh (small files only).
-# Usage: nice -n 19 experiments/paper-cifar10.sh
+# Usage: nice -n 19 experiments/paper-cifar10.sh [--full]
 #   env: OUT (default /work/cifar-study), EPOCHS, PILOT, WIDTH, SEED, HIMAGES, HITER, HEVALS, AIMAGES,
-#        FIMAGES, NIMG, LANES, THREADS, BUILD, CIFAR_DIR, STAGES ("pilot gray colour")
+#        FIMAGES, NIMG, LANES, THREADS, BUILD, CIFAR_DIR, LAUNCH, STAGES ("pilot gray colour")
 set -eu
+# --full: the paper's scale (width 1, 40 epochs = two cycles); days on 2 cores, meant for a cluster:
+# LAUNCH="mpirun -np 16" prefixes every training command (docs/SCALING.md)
+if [ "${1:-}" = --full ]; then
+  WIDTH=${WIDTH:-1}
+  EPOCHS=${EPOCHS:-40}
+  OUT=${OUT:-/work/cifar-study-full}
+fi
+LAUNCH=${LAUNCH:-}
 LANES=${LANES:-2}
 THREADS=${THREADS:-1}
 . "$(dirname "$0")/lib.sh"
@@ -110,10 +118,10 @@ train_run() {
   e=$2
   shift 2
   if [ -f "$d/checkpoint.safetensors" ]; then
-    "$bin" train --resume "$d" --epochs "$e" --threads "$THREADS" --quiet
+    $LAUNCH "$bin" train --resume "$d" --epochs "$e" --threads "$THREADS" --quiet
   else
     # shellcheck disable=SC2086
-    "$bin" train $RECIPE --epochs "$e" --threads "$THREADS" --quiet --out "$d" "$@"
+    $LAUNCH "$bin" train $RECIPE --epochs "$e" --threads "$THREADS" --quiet --out "$d" "$@"
   fi
 }
 
