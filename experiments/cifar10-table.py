@@ -247,6 +247,29 @@ def splice(results, table):
     os.replace(tmp, results)
 
 
+def training_table(d):
+    """per run: epochs trained, training seconds (sum of the epochs' own timings in metrics.jsonl), the last
+    epoch's test accuracy (of the last weights; the instruments use the best-validation weights)"""
+    print("| run | epochs done | training time (sum over epochs) | last epoch: test acc. (last weights) |")
+    print("|---|---|---|---|")
+    for n in sorted(os.listdir(d)):
+        f = os.path.join(d, n, "metrics.jsonl")
+        if not n[:2] in ("p-", "g-", "c-") or not os.path.isfile(f):
+            continue
+        rows = []
+        with open(f) as fh:
+            for line in fh:
+                line = line.strip()
+                if line:
+                    rows.append(json.loads(line))
+        if not rows:
+            continue
+        secs = sum(r.get("seconds", 0) for r in rows)
+        last = rows[-1]
+        print("| %s | %d | %d s (%.1f h) | %s |" % (n, last["epoch"], secs, secs / 3600.0,
+                                                   "%.4f" % last["test_acc"] if "test_acc" in last else "—"))
+
+
 def main():
     if len(sys.argv) == 4 and sys.argv[2] == "--splice":
         with open(os.path.join(sys.argv[1], "table.md")) as f:
@@ -272,7 +295,11 @@ def main():
         print("Picked: A1 = %s, A2 = %s (%s settings kept by the rule)." % (al.get("A1"), al.get("A2"),
                                                                          al.get("kept")))
     print()
-    print("#### Wall time per job (1 lane × 2 threads, nice 19) and the machine's load")
+    print("#### Training time per run")
+    print()
+    training_table(d)
+    print()
+    print("#### Wall time per job (2 lanes × 1 thread, nice 19) and the machine's load")
     print()
     times_table(d)
 
