@@ -41,6 +41,8 @@
 # Resume: run it again with the same OUT (any machine; copy OUT or start empty). Finished jobs (OUT/.done)
 # are skipped; a training job that has a checkpoint continues it (simreg train --resume); claims
 # (OUT/.lock) left by a dead invocation are dropped when no live invocation holds OUT (OUT/.owner).
+# The runs' config.json name the data as cifar10:OUT/data, so a copied OUT must keep its path (or a
+# symlink to it); a copy without OUT/cifar10-c (2.3 GB, regenerated) must drop OUT/.done/corrupt_test.
 # Results to commit: experiments/collect-cifar10.sh (small files only).
 # Usage: nice -n 19 experiments/paper-cifar10.sh [--full]
 #   env: OUT (default /work/cifar-study), EPOCHS, PILOT, WIDTH, SEED, HIMAGES, HITER, HEVALS, AIMAGES,
@@ -76,8 +78,10 @@ export OMP_WAIT_POLICY
 
 xp_init
 # Claims left by an invocation that died (machine lost, killed) would block their jobs forever.
-if [ -f "$OUT/.owner" ] && kill -0 "$(cat "$OUT/.owner")" 2>/dev/null; then
-  echo "paper-cifar10: another invocation ($(cat "$OUT/.owner")) holds $OUT; joining its queue"
+# (A copied OUT may name a pid that is alive on the new machine: it must also be this script.)
+owner=$(cat "$OUT/.owner" 2>/dev/null || true)
+if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null && grep -q paper-cifar10 "/proc/$owner/cmdline" 2>/dev/null; then
+  echo "paper-cifar10: another invocation ($owner) holds $OUT; joining its queue"
 else
   for l in "$OUT"/.lock/*; do
     [ -e "$l" ] || continue
