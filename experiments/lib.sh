@@ -4,7 +4,7 @@
 # claimed by creating OUT/.lock/JOB (mkdir is atomic), finished when OUT/.done/JOB exists. Several workers
 # (LANES in one invocation, or a second invocation of the same script) share the queue, so a run can be
 # widened while it is going. A job that needs another job's result waits for its done marker.
-# Every job's output goes to OUT/logs/JOB.log; OUT/times.tsv gets its wall time.
+# Every job's output goes to OUT/logs/JOB.log; OUT/times.tsv gets its threads, wall time and start (unix s).
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$here/build}
@@ -39,7 +39,7 @@ xp_worker() {
     echo "[$(date +%H:%M:%S)] start $j"
     if job "$j" >"$OUT/logs/$key.log" 2>&1; then
       t1=$(date +%s)
-      printf '%s\t%s\t%d\n' "$j" "$THREADS" "$((t1 - t0))" >>"$OUT/times.tsv"
+      printf '%s\t%s\t%d\t%d\n' "$j" "$THREADS" "$((t1 - t0))" "$t0" >>"$OUT/times.tsv"
       touch "$OUT/.done/$key"
       echo "[$(date +%H:%M:%S)] done  $j ($((t1 - t0)) s)"
     else
