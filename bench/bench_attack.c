@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
   q0 = am.queries;
   t0 = sr_now();
   s0 = am.seconds;
-  if (sr_boundary(&am, x, y, b, &bo, 1, &r, &err)) die(&err);
+  if (sr_boundary(&am, &(sr_labeled){.x = x, .y = y, .n = b}, &bo, 1, &r, &err)) die(&err);
   rate bnd = measure(&am, q0, t0, s0, infer, &mb);
   sr_attack_result_free(&r);
 
@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     q0 = am.queries;
     t0 = sr_now();
     s0 = am.seconds;
-    if (sr_hsj(&am, x, y, b, &ho, 1, &r, &err)) die(&err);
+    if (sr_hsj(&am, &(sr_labeled){.x = x, .y = y, .n = b}, &ho, 1, &r, &err)) die(&err);
     hsj[k] = measure(&am, q0, t0, s0, infer, &mh);
     sr_attack_result_free(&r);
   }

@@ -54,7 +54,9 @@ static sr_status compute(const sr_rob_opts *a, int quiet, sr_rob_run *r, fmap_re
   o.job_hi = hi;
   o.on_progress = on_progress;
   o.ctx = &p;
-  sr_status st = hi > lo ? sr_fourier_errors(&r->t.am, r->x, r->y, r->n, res->cells, &o, err, e) : SR_OK;
+  sr_status st = hi > lo ? sr_fourier_errors(&r->t.am, &(sr_labeled){.x = r->x, .y = r->y, .n = r->n},
+                                             res->cells, &o, err, e)
+                         : SR_OK;
   atk_progress_end(&p);
   if (!st && sr_dist_size(a->dist) > 1) {
     uint8_t *mine = sr_alloc((size_t)((hi > lo ? hi - lo : 1) * r->n));

@@ -232,8 +232,8 @@ typedef struct sr_attack_result {
 } sr_attack_result;
 
 // label: the class to move away from (the model's own prediction). Allocates the result arrays.
-sr_status sr_boundary(sr_amodel *am, const float *x, const int32_t *label, int64_t n,
-                      const sr_boundary_opts *o, uint64_t seed, sr_attack_result *r, sr_err *err);
+sr_status sr_boundary(sr_amodel *am, const sr_labeled *in, const sr_boundary_opts *o, uint64_t seed,
+                      sr_attack_result *r, sr_err *err);
 // The same against any oracle (the re-check is one more oracle call per image). Pixel range [0,1].
 sr_status sr_boundary_oracle(const sr_oracle *orc, const float *x, int64_t n, const sr_boundary_opts *o,
                              uint64_t seed, sr_attack_result *r, sr_err *err);
@@ -272,8 +272,8 @@ sr_hsj_opts sr_hsj_opts_default(sr_norm norm);
 // label: the class to move away from. Images are attacked in groups of am->batch; randomness per image from
 // (seed, image index). r->adv is the closest adversarial found (the attack's norm), re-checked by a fresh
 // forward pass; r->queries counts the attack's queries per image (the re-check is not counted).
-sr_status sr_hsj(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_hsj_opts *o,
-                 uint64_t seed, sr_attack_result *r, sr_err *err);
+sr_status sr_hsj(sr_amodel *am, const sr_labeled *in, const sr_hsj_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err);
 // The same against any oracle (the re-check is one more oracle call per image). Pixel range [0,1].
 sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const sr_hsj_opts *o, uint64_t seed,
                         sr_attack_result *r, sr_err *err);
@@ -297,8 +297,8 @@ double sr_square_p(double p_init, int64_t it, int64_t n);
 // Margin loss logit[label] - max_{j != label} logit[j]; an image is fooled when it is < 0. r->found: fooled
 // and confirmed by a fresh forward pass; r->queries: forward passes per image (<= budget); r->adv is inside
 // the eps ball exactly and in [0,1] (also where not fooled: the last best point).
-sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_square_opts *o,
-                    uint64_t seed, sr_attack_result *r, sr_err *err);
+sr_status sr_square(sr_amodel *am, const sr_labeled *in, const sr_square_opts *o, uint64_t seed,
+                    sr_attack_result *r, sr_err *err);
 
 // ---- minimal-norm white-box attacks: FMN (Pintor et al. 2021), DDN (Rony et al. 2019) ---------------------
 // Untargeted, from the clean image, through input gradients (sr_amodel_grad). An image the model already
@@ -328,10 +328,10 @@ sr_wbmin_opts sr_fmn_opts_default(sr_norm norm);
 sr_wbmin_opts sr_ddn_opts_default(void);
 // label: the class to move away from. r->wb.zero_gradients: steps whose input gradient was zero or
 // non-finite.
-sr_status sr_fmn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
+sr_status sr_fmn(sr_amodel *am, const sr_labeled *in, const sr_wbmin_opts *o, sr_attack_result *r,
+                 sr_err *err);
+sr_status sr_ddn(sr_amodel *am, const sr_labeled *in, const sr_wbmin_opts *o, uint64_t seed,
                  sr_attack_result *r, sr_err *err);
-sr_status sr_ddn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
-                 uint64_t seed, sr_attack_result *r, sr_err *err);
 
 // ---- Auto-PGD (Croce & Hein 2020), L-inf or L2: APGD-CE, APGD-DLR, APGD-T (targeted DLR)
 // -------------------

@@ -66,6 +66,7 @@ const char *sr_fourier_verdict(const sr_ci *diff);
 
 // ---- the map: one stream of batched forward passes -------------------------------------------------------
 struct sr_amodel;
+struct sr_labeled;
 
 typedef struct sr_fmap_opts {
   const double *eps;  // (n_eps) L2 sizes of the perturbation, each > 0
@@ -91,8 +92,8 @@ int sr_fourier_sign(uint64_t seed, int64_t i);
 // the shard, err[job * n + i] = 1 when the model's prediction on clip(x_i + eps s_i basis, 0, 1) differs from
 // y_i, else 0 (other rows untouched). The basis images are built once per call; the (job, image) pairs are
 // cut into batches of am->batch images regardless of job boundaries. cells must match the model's h x w.
-sr_status sr_fourier_errors(struct sr_amodel *am, const float *x, const int32_t *y, int64_t n,
-                            const sr_fourier_cells *cells, const sr_fmap_opts *o, uint8_t *err, sr_err *e);
+sr_status sr_fourier_errors(struct sr_amodel *am, const struct sr_labeled *in, const sr_fourier_cells *cells,
+                            const sr_fmap_opts *o, uint8_t *err, sr_err *e);
 
 #ifdef __cplusplus
 }

@@ -62,12 +62,11 @@ static void ddn_update(sr_wb_state *s, int64_t j, int step, int steps, int is_ad
 
 static const sr_wb_algo ddn_algo = {.name = "ddn", .dlogits = ddn_dlogits, .update = ddn_update};
 
-sr_status sr_ddn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
-                 uint64_t seed, sr_attack_result *r, sr_err *err) {
+sr_status sr_ddn(sr_amodel *am, const sr_labeled *in, const sr_wbmin_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err) {
   if (o->norm != SR_NORM_L2) return sr_fail(err, SR_ERR_ARG, "ddn: only the L2 norm");
   if (!(o->init_norm > 0) || !(o->gamma_init > 0 && o->gamma_init < 1) || !(o->alpha_init > 0) ||
       o->levels < 0)
     return sr_fail(err, SR_ERR_ARG, "ddn: init_norm and alpha must be > 0, gamma in (0, 1), levels >= 0");
-  sr_labeled in = {.x = x, .y = label, .n = n};
-  return sr_wbmin_run(am, &in, o, &ddn_algo, seed, r, err);
+  return sr_wbmin_run(am, in, o, &ddn_algo, seed, r, err);
 }

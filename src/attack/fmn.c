@@ -78,13 +78,12 @@ static void fmn_update(sr_wb_state *s, int64_t j, int step, int steps, int is_ad
 
 static const sr_wb_algo fmn_algo = {.name = "fmn", .dlogits = fmn_dlogits, .update = fmn_update};
 
-sr_status sr_fmn(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_wbmin_opts *o,
-                 sr_attack_result *r, sr_err *err) {
+sr_status sr_fmn(sr_amodel *am, const sr_labeled *in, const sr_wbmin_opts *o, sr_attack_result *r,
+                 sr_err *err) {
   if (o->norm != SR_NORM_L2 && o->norm != SR_NORM_LINF)
     return sr_fail(err, SR_ERR_ARG, "fmn: norm must be L2 or L-inf");
   if (!(o->alpha_init > 0) || !(o->alpha_final >= 0) || !(o->gamma_init >= 0 && o->gamma_init < 1) ||
       !(o->gamma_final >= 0 && o->gamma_final < 1))
     return sr_fail(err, SR_ERR_ARG, "fmn: alpha must be > 0 and gamma in [0, 1)");
-  sr_labeled in = {.x = x, .y = label, .n = n};
-  return sr_wbmin_run(am, &in, o, &fmn_algo, 0, r, err);
+  return sr_wbmin_run(am, in, o, &fmn_algo, 0, r, err);
 }

@@ -42,8 +42,11 @@ static sr_status check_args(const sr_amodel *am, int64_t n, const sr_fourier_cel
   return SR_OK;
 }
 
-static sr_status stream_init(fstream *s, sr_amodel *am, const float *x, const int32_t *y, int64_t n,
-                             const sr_fourier_cells *c, const sr_fmap_opts *o, sr_err *e) {
+static sr_status stream_init(fstream *s, sr_amodel *am, const sr_labeled *in, const sr_fourier_cells *c,
+                             const sr_fmap_opts *o, sr_err *e) {
+  const float *x = in->x;
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   *s = (fstream){.am = am, .x = x, .y = y, .n = n, .hw = c->h * c->w, .ncells = c->n, .cells = c, .o = o};
   s->basis = sr_calloc((size_t)(c->n * s->hw), sizeof(float));
   s->sign = sr_calloc((size_t)n, sizeof(float));
@@ -95,8 +98,11 @@ static void perturb(const fstream *s, int64_t job, int64_t i, float *dst) {
   for (int ch = 0; ch < am->c; ch++) add_clip(dst + ch * s->hw, src + ch * s->hw, b, a, s->hw);
 }
 
-sr_status sr_fourier_errors(sr_amodel *am, const float *x, const int32_t *y, int64_t n,
-                            const sr_fourier_cells *cells, const sr_fmap_opts *o, uint8_t *err, sr_err *e) {
+sr_status sr_fourier_errors(sr_amodel *am, const sr_labeled *in, const sr_fourier_cells *cells,
+                            const sr_fmap_opts *o, uint8_t *err, sr_err *e) {
+  const float *x = in->x;
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   sr_status st = check_args(am, n, cells, o, e);
   if (st) return st;
   int64_t jobs = sr_fourier_n_maps(o, am->c) * cells->n;
@@ -105,7 +111,7 @@ sr_status sr_fourier_errors(sr_amodel *am, const float *x, const int32_t *y, int
     return sr_fail(e, SR_ERR_ARG, "Fourier map: jobs [%lld, %lld) outside [0, %lld)", (long long)lo,
                    (long long)hi, (long long)jobs);
   fstream s;
-  st = stream_init(&s, am, x, y, n, cells, o, e);
+  st = stream_init(&s, am, &(sr_labeled){.x = x, .y = y, .n = n}, cells, o, e);
   // the stream of (job, image) pairs t in [lo*n, hi*n), cut into batches of am->batch
   int64_t t0 = lo * n, t1 = hi * n;
   for (int64_t t = t0; t < t1 && !st; t += am->batch) {

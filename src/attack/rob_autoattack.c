@@ -108,8 +108,11 @@ static void within_eps(const aa_run *a, const float *x, int64_t n, sr_attack_res
   }
 }
 
-static sr_status attack_share(aa_run *a, aa_kind kind, const float *x, const int32_t *y, int64_t n,
-                              int64_t first, sr_rob_tick *tick, sr_attack_result *res, sr_err *err) {
+static sr_status attack_share(aa_run *a, aa_kind kind, const sr_labeled *in, int64_t first, sr_rob_tick *tick,
+                              sr_attack_result *res, sr_err *err) {
+  const float *x = in->x;
+  const int32_t *y = in->y;
+  int64_t n = in->n;
   sr_amodel *am = &a->r->t.am;
   uint64_t seed = a->o->seed;
   if (kind == AA_SQUARE) {
@@ -123,7 +126,7 @@ static sr_status attack_share(aa_run *a, aa_kind kind, const float *x, const int
     aa_prog p = {.tick = tick, .runs = 1, .iterations = so.queries};
     so.on_iter = square_iter;
     so.ctx = &p;
-    return sr_square(am, x, y, n, &so, seed, res, err);
+    return sr_square(am, &(sr_labeled){.x = x, .y = y, .n = n}, &so, seed, res, err);
   }
   if (kind == AA_FAB_T) {
     sr_fab_opts fo = sr_fab_opts_default(a->norm, a->eps);
@@ -190,7 +193,8 @@ static sr_status run_attack(aa_run *a, int which, int64_t *idx, float *xs, int32
   sr_status st =
       !found || !mine ? sr_fail(err, SR_ERR_NOMEM, "attack results for %lld images", (long long)nr) : SR_OK;
   if (!st && hi > lo)
-    st = attack_share(a, a->plan.list[which], xs + lo * r->d, ys + lo, hi - lo, lo, &tick, &res, err);
+    st = attack_share(a, a->plan.list[which], &(sr_labeled){.x = xs + lo * r->d, .y = ys + lo, .n = hi - lo},
+                      lo, &tick, &res, err);
   int64_t sums[3] = {0, 0, 0};  // queries, gradients, recheck failures
   for (int64_t i = 0; i < hi - lo && !st; i++) {
     mine[i] = res.found[i];

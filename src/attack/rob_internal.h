@@ -21,8 +21,17 @@ cJSON *sr_rob_quartiles_of(const double *v, int64_t n, double *scratch);
 
 // Correctly classified images: among the first r->n loaded ones, or (a->first_correct) the first `want` of
 // the whole split; labels = the model's predictions; *seen: images looked at. *xc and *lab are the caller's.
-sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab,
-                                int64_t *nc, int64_t *seen, sr_err *err);
+// Correctly classified images picked for an attack: x (n, d) and their labels (owned: sr_free); seen: images
+// looked at to find them.
+typedef struct sr_rob_picked {
+  float *x;
+  int32_t *y;
+  int64_t n, seen;
+} sr_rob_picked;
+sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, sr_rob_picked *out,
+                                sr_err *err);
+// The same for a->images, failing when none is correctly classified (nothing to attack).
+sr_status sr_rob_attackable_images(const sr_rob_opts *a, sr_rob_run *r, sr_rob_picked *out, sr_err *err);
 
 // Per image, the smallest L2 norm over the black-box attacks (boundary, hsj) and over the white-box ones
 // (fmn, ddn) in the patch (INFINITY: none); *n = 0 (and NULL arrays) unless both groups ran on the same

@@ -121,8 +121,11 @@ sr_status sr_rob_masking(const sr_rob_opts *o, sr_rob_run *r, int64_t images, cJ
   a.first_correct = 1;
   mk_buf b = {0};
   int64_t nc = 0;
-  int64_t seen = 0;
-  sr_status st = sr_rob_correct_images(&a, r, images, &b.xc, &b.lab, &nc, &seen, err);
+  sr_rob_picked pk = {0};
+  sr_status st = sr_rob_correct_images(&a, r, images, &pk, err);
+  b.xc = pk.x;
+  b.lab = pk.y;
+  nc = pk.n;
   int64_t lo = 0;
   int64_t hi = 0;
   if (!st) sr_rob_shard(&a, nc, r->t.am.batch, &lo, &hi);

@@ -12,8 +12,12 @@
 // ---- the images a minimal-perturbation or budget attack works on
 // --------------------------------------------- Correctly classified images: among the first n loaded ones,
 // or (first_correct) the first `want` of the whole split. *seen: images looked at.
-sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, float **xc, int32_t **lab,
-                                int64_t *nc, int64_t *seen, sr_err *err) {
+sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t want, sr_rob_picked *out,
+                                sr_err *err) {
+  float **xc = &out->x;
+  int32_t **lab = &out->y;
+  int64_t *nc = &out->n;
+  int64_t *seen = &out->seen;
   if (want > r->ds.n) want = r->ds.n;
   int64_t d = r->d, cap = a->first_correct ? want : r->n;
   *xc = sr_alloc((size_t)cap * (size_t)d * sizeof(float));
@@ -47,6 +51,14 @@ sr_status sr_rob_correct_images(const sr_rob_opts *a, sr_rob_run *r, int64_t wan
   }
   sr_free(buf);
   sr_free(pred);
+  return st;
+}
+
+sr_status sr_rob_attackable_images(const sr_rob_opts *a, sr_rob_run *r, sr_rob_picked *out, sr_err *err) {
+  sr_status st = sr_rob_correct_images(a, r, a->images, out, err);
+  if (!st && !out->n)
+    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir,
+                 (long long)out->seen);
   return st;
 }
 
@@ -188,10 +200,12 @@ sr_status sr_rob_minpert(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err
   float *xc = NULL, *delta = NULL;
   int32_t *lab = NULL;
   mp_full f = {0};
-  sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
-  if (!st && !nc)
-    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir,
-                 (long long)seen);
+  sr_rob_picked pk = {0};
+  sr_status st = sr_rob_attackable_images(a, r, &pk, err);
+  xc = pk.x;
+  lab = pk.y;
+  nc = pk.n;
+  seen = pk.seen;
   size_t m = (size_t)(st ? 1 : nc) * (size_t)R;
   double *nsq = sr_alloc(m * sizeof(double)), *l2 = sr_alloc(m * sizeof(double)),
          *li = sr_alloc(m * sizeof(double));
@@ -234,8 +248,9 @@ sr_status sr_rob_minpert(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err
     uint64_t seed = a->seed + (uint64_t)k;
     const float *xs = xc + lo * d;
     if (hi > lo)
-      st = hsj ? sr_hsj(&r->t.am, xs, lab + lo, hi - lo, &ho, seed, &res, err)
-               : sr_boundary(&r->t.am, xs, lab + lo, hi - lo, &bo, seed, &res, err);
+      st = hsj ? sr_hsj(&r->t.am, &(sr_labeled){.x = xs, .y = lab + lo, .n = hi - lo}, &ho, seed, &res, err)
+               : sr_boundary(&r->t.am, &(sr_labeled){.x = xs, .y = lab + lo, .n = hi - lo}, &bo, seed, &res,
+                             err);
     if (!st) st = mp_gather(a, &res, nc, d, r->t.am.batch, &f, err);
     sr_attack_result_free(&res);
     if (st || !sr_rob_root(a)) continue;
@@ -328,10 +343,12 @@ sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err 
   float *xc = NULL;
   int32_t *lab = NULL;
   int64_t nc = 0, seen = 0;
-  sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
-  if (!st && !nc)
-    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir,
-                 (long long)seen);
+  sr_rob_picked pk = {0};
+  sr_status st = sr_rob_attackable_images(a, r, &pk, err);
+  xc = pk.x;
+  lab = pk.y;
+  nc = pk.n;
+  seen = pk.seen;
   sr_square_opts o = sr_square_opts_default(norm, eps);
   o.queries = a->queries;
   if (a->p_init > 0) o.p_init = a->p_init;
@@ -348,7 +365,9 @@ sr_status sr_rob_square(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err 
   int *ffound = sr_alloc((size_t)(nc > 0 ? nc : 1) * sizeof(int));
   if (!st && (!fq || !ffound)) st = sr_fail(err, SR_ERR_NOMEM, "square results");
   double t0 = sr_now();
-  if (!st && hi > lo) st = sr_square(&r->t.am, xc + lo * r->d, lab + lo, hi - lo, &o, a->seed, &res, err);
+  if (!st && hi > lo)
+    st = sr_square(&r->t.am, &(sr_labeled){.x = xc + lo * r->d, .y = lab + lo, .n = hi - lo}, &o, a->seed,
+                   &res, err);
   recf = res.recheck_failed;
   if (!st) st = sr_dist_gather_batches(a->dist, res.queries, nc, r->t.am.batch, sizeof(int64_t), fq, err);
   if (!st) st = sr_dist_gather_batches(a->dist, res.found, nc, r->t.am.batch, sizeof(int), ffound, err);

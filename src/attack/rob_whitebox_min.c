@@ -178,10 +178,12 @@ sr_status sr_rob_wbmin(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err *
   int32_t *lab = NULL;
   int64_t nc = 0;
   int64_t seen = 0;
-  sr_status st = sr_rob_correct_images(a, r, a->images, &xc, &lab, &nc, &seen, err);
-  if (!st && !nc)
-    st = sr_fail(err, SR_ERR_ARG, "%s: the model misclassifies all %lld images: nothing to attack", r->dir,
-                 (long long)seen);
+  sr_rob_picked pk = {0};
+  sr_status st = sr_rob_attackable_images(a, r, &pk, err);
+  xc = pk.x;
+  lab = pk.y;
+  nc = pk.n;
+  seen = pk.seen;
   int64_t lo = 0;
   int64_t hi = 0;
   if (!st) sr_rob_shard(a, nc, r->t.am.batch, &lo, &hi);
@@ -198,8 +200,10 @@ sr_status sr_rob_wbmin(const sr_rob_opts *a, sr_rob_run *r, cJSON *out, sr_err *
   sr_trace_steps(o.steps, trace_at);
   double t0 = sr_now();
   if (!st && hi > lo)
-    st = ddn ? sr_ddn(&r->t.am, xc + lo * r->d, lab + lo, hi - lo, &o, a->seed, &res, err)
-             : sr_fmn(&r->t.am, xc + lo * r->d, lab + lo, hi - lo, &o, &res, err);
+    st = ddn ? sr_ddn(&r->t.am, &(sr_labeled){.x = xc + lo * r->d, .y = lab + lo, .n = hi - lo}, &o, a->seed,
+                      &res, err)
+             : sr_fmn(&r->t.am, &(sr_labeled){.x = xc + lo * r->d, .y = lab + lo, .n = hi - lo}, &o, &res,
+                      err);
   if (!st) st = wb_gather(a, &res, nc, r->d, r->t.am.batch, &f, err);
   double secs = sr_now() - t0;
   sr_rob_tick_end(&p);

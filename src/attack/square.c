@@ -264,8 +264,11 @@ static sr_status recheck(sr_amodel *am, const sr_square_opts *o, const float *x,
   return sr_recheck_on_model(am, label, x, n, &ball, r, err);
 }
 
-sr_status sr_square(sr_amodel *am, const float *x, const int32_t *label, int64_t n, const sr_square_opts *o,
-                    uint64_t seed, sr_attack_result *r, sr_err *err) {
+sr_status sr_square(sr_amodel *am, const sr_labeled *in, const sr_square_opts *o, uint64_t seed,
+                    sr_attack_result *r, sr_err *err) {
+  const float *x = in->x;
+  const int32_t *label = in->y;
+  int64_t n = in->n;
   if (n < 1 || (o->norm != SR_NORM_L2 && o->norm != SR_NORM_LINF) || !(o->eps > 0) || !isfinite(o->eps) ||
       o->queries < 1 || !(o->p_init > 0 && o->p_init <= 1))
     return sr_fail(err, SR_ERR_ARG, "square attack: bad settings (eps %g, queries %lld, p_init %g)", o->eps,

@@ -117,7 +117,7 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   o.on_step = on_step;
   o.ctx = &t;
   sr_attack_result r, r2;
-  CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r, &err), &err);
+  CHECK_OK(sr_boundary(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 11, &r, &err), &err);
   CHECK(t.increases == 0, "distances never increase (%lld increases)", (long long)t.increases);
   CHECK(t.calls == 60 * ((N + am->batch - 1) / am->batch), "one callback per step and batch: %lld",
         (long long)t.calls);
@@ -157,12 +157,12 @@ static void test_boundary(sr_amodel *am, const float *x, const int32_t *pred0) {
   CHECK(flipped == N, "adversarials change the prediction (%d/%d)", flipped, N);
   // same seed: same result; more steps only shrink the distances
   o.on_step = NULL;
-  CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
+  CHECK_OK(sr_boundary(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 11, &r2, &err), &err);
   CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)), "same seed, same adversarials");
   CHECK(!memcmp(r.queries, r2.queries, sizeof(int64_t) * N), "same seed, same query counts");
   sr_attack_result_free(&r2);
   o.steps = 600;
-  CHECK_OK(sr_boundary(am, x, pred0, N, &o, 11, &r2, &err), &err);
+  CHECK_OK(sr_boundary(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 11, &r2, &err), &err);
   double later = 0;
   for (int i = 0; i < N; i++) {
     CHECK(r2.norm_sq_per_dim[i] <= r.norm_sq_per_dim[i], "image %d: 600 steps %g > 60 steps %g", i,

@@ -64,7 +64,7 @@ static void check_closed_form(int each, int random_sign) {
   sr_fmap_opts o = {.eps = eps, .n_eps = 1, .each = each, .random_sign = random_sign, .seed = 3};
   int64_t maps = sr_fourier_n_maps(&o, C);
   uint8_t *e = calloc((size_t)(maps * cells.n * N), 1);
-  CHECK_OK(sr_fourier_errors(&am, x, y, N, &cells, &o, e, &err), &err);
+  CHECK_OK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &cells, &o, e, &err), &err);
   int bad = 0, ones = 0, near = 0;
   for (int64_t mi = 0; mi < maps; mi++)
     for (int64_t p = 0; p < H * W; p++)
@@ -145,7 +145,7 @@ static void check_stream(void) {
   sr_fmap_opts o = {.eps = eps, .n_eps = 1, .random_sign = 1, .seed = 9};
   uint8_t *e = calloc((size_t)(cells.n * N), 1), *e2 = calloc((size_t)(cells.n * N), 1);
   uint8_t *full = calloc((size_t)(H * W * N), 1);
-  CHECK_OK(sr_fourier_errors(&am, x, y, N, &cells, &o, e, &err), &err);
+  CHECK_OK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &cells, &o, e, &err), &err);
   brute_force(&am, x, y, N, eps[0], 9, full);
   int bad = 0, asym = 0, ones = 0;
   for (int64_t p = 0; p < H * W; p++) {
@@ -163,21 +163,24 @@ static void check_stream(void) {
   // two shards cover the same rows
   o.job_lo = 0;
   o.job_hi = 7;
-  CHECK_OK(sr_fourier_errors(&am, x, y, N, &cells, &o, e2, &err), &err);
+  CHECK_OK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &cells, &o, e2, &err), &err);
   o.job_lo = 7;
   o.job_hi = cells.n;
-  CHECK_OK(sr_fourier_errors(&am, x, y, N, &cells, &o, e2, &err), &err);
+  CHECK_OK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &cells, &o, e2, &err), &err);
   CHECK(!memcmp(e, e2, (size_t)(cells.n * N)), "shards differ from the whole");
   // errors as values
   eps[0] = 0;
-  CHECK(sr_fourier_errors(&am, x, y, N, &cells, &o, e2, &err) == SR_ERR_ARG, "eps 0 is rejected");
+  CHECK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &cells, &o, e2, &err) == SR_ERR_ARG,
+        "eps 0 is rejected");
   eps[0] = 1;
   o.job_hi = cells.n + 1;
-  CHECK(sr_fourier_errors(&am, x, y, N, &cells, &o, e2, &err) == SR_ERR_ARG, "jobs past the end");
+  CHECK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &cells, &o, e2, &err) == SR_ERR_ARG,
+        "jobs past the end");
   sr_fourier_cells wrong;
   CHECK_OK(sr_fourier_cells_init(&wrong, W, H, &err), &err);
   o.job_lo = o.job_hi = 0;
-  CHECK(sr_fourier_errors(&am, x, y, N, &wrong, &o, e2, &err) == SR_ERR_SHAPE, "plane of the wrong size");
+  CHECK(sr_fourier_errors(&am, &(sr_labeled){.x = x, .y = y, .n = N}, &wrong, &o, e2, &err) == SR_ERR_SHAPE,
+        "plane of the wrong size");
   sr_fourier_cells_free(&wrong);
   free(e);
   free(e2);

@@ -70,7 +70,7 @@ static void test_hsj(sr_amodel *am, const float *x, const int32_t *pred0) {
     CHECK(flipped == N && box, "%s: independent forward pass confirms %d/%d, inside [0,1]", nm, flipped, N);
     // progress: the iterations shrink the distance left by the initialisation
     o.iterations = 0;
-    CHECK_OK(sr_hsj(am, x, pred0, N, &o, 5, &r0, &err), &err);
+    CHECK_OK(sr_hsj(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 5, &r0, &err), &err);
     double before = 0, after = 0;
     for (int i = 0; i < N; i++) {
       const float *a = r.adv + i * am->d, *b = r0.adv + i * am->d, *xi = x + i * am->d;
@@ -85,7 +85,7 @@ static void test_hsj(sr_amodel *am, const float *x, const int32_t *pred0) {
            before / N, after / N, (long long)sum, N);
     if (!ni) {  // the same code path for both norms; once keeps the test short
       o.iterations = 6;
-      CHECK_OK(sr_hsj(am, x, pred0, N, &o, 5, &r2, &err), &err);
+      CHECK_OK(sr_hsj(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 5, &r2, &err), &err);
       CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)),
             "%s: same seed, same adversarials", nm);
       CHECK(!memcmp(r.queries, r2.queries, N * sizeof(int64_t)), "%s: same seed, same query counts", nm);
@@ -160,7 +160,7 @@ static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
     o.queries = 150;
     sr_attack_result r, r2;
     int64_t q0 = am->queries;
-    CHECK_OK(sr_square(am, x, pred0, N, &o, 3, &r, &err), &err);
+    CHECK_OK(sr_square(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 3, &r, &err), &err);
     int64_t sum = 0;
     int found = 0, within = 1, budget = 1;
     double worst = 0;
@@ -187,7 +187,7 @@ static void test_square(sr_amodel *am, const float *x, const int32_t *pred0) {
     for (int i = 0; i < N; i++) agree &= (p[i] != pred0[i]) == (r.found[i] != 0);
     CHECK(agree, "%s: an independent forward pass agrees on which images are fooled", nm);
     printf("square %s eps %g: %d/%d fooled, %lld queries\n", nm, o.eps, found, N, (long long)sum);
-    CHECK_OK(sr_square(am, x, pred0, N, &o, 3, &r2, &err), &err);
+    CHECK_OK(sr_square(am, &(sr_labeled){.x = x, .y = pred0, .n = N}, &o, 3, &r2, &err), &err);
     CHECK(!memcmp(r.adv, r2.adv, (size_t)N * (size_t)am->d * sizeof(float)) &&
               !memcmp(r.queries, r2.queries, N * sizeof(int64_t)),
           "%s: same seed, same result", nm);

@@ -24,7 +24,8 @@ static double dist(sr_norm norm, const float *a, const float *b, int64_t d) {
 
 static sr_status run(int which, sr_amodel *am, const float *x, const int32_t *y, int64_t n,
                      const sr_wbmin_opts *o, sr_attack_result *r, sr_err *err) {
-  return which == 2 ? sr_ddn(am, x, y, n, o, 7, r, err) : sr_fmn(am, x, y, n, o, r, err);
+  return which == 2 ? sr_ddn(am, &(sr_labeled){.x = x, .y = y, .n = n}, o, 7, r, err)
+                    : sr_fmn(am, &(sr_labeled){.x = x, .y = y, .n = n}, o, r, err);
 }
 
 // The trace of the best distance: NaN until the first adversarial, then never increasing.

@@ -165,7 +165,7 @@ static sr_status attack_setup(ctx *c, sr_err *err) {
   sr_attack_result br;
   memset(&br, 0, sizeof br);
   if (!st) {
-    st = sr_boundary(&c->am, x, y, 2, &bo, 4, &br, err);
+    st = sr_boundary(&c->am, &(sr_labeled){.x = x, .y = y, .n = 2}, &bo, 4, &br, err);
     if (!st) sr_attack_result_free(&br);
   }
   return st;
