@@ -82,7 +82,9 @@ static double conv_peak(double budget) {
   sr_model_config cfg = {.arch = "custom", .in_c = 64, .in_h = 32, .in_w = 32, .classes = 1};
   sr_rng rng;
   sr_rng_seed(&rng, 0, 0);
-  if (sr_model_init(&m, &cfg, &err) || sr_graph_conv(&m, 0, 64, 3, 1, 1, 0, "conv") < 0 ||
+  if (sr_model_init(&m, &cfg, &err) ||
+      sr_graph_conv(&m, 0, &(sr_conv_spec){.out_c = 64, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "conv") <
+          0 ||
       sr_model_finalize(&m, &rng, &err))
     return 0;
   const int n = 64;

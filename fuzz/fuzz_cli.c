@@ -26,7 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       {"s", SR_OPT_STRING, &s, "a string", 0, 0, 0},     {0},
   };
   int npos = 0;
-  int rc = sr_cli_parse("fuzz", "[options] [A [B]]", opts, argc, argv, 2, pos, 2, &npos);
+  int rc = sr_cli_parse("fuzz", "[options] [A [B]]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 2, &npos);
   if (rc == 0) {
     if (n < 1 || n > 100 || big < 0 || big > (int64_t)1e12 || !(x >= 0 && x <= 1) || npos < 0 || npos > 2)
       abort();

@@ -55,8 +55,11 @@ static int set_value(const char *cmd, sr_opt *o, const char *val) {
   return 0;
 }
 
-int sr_cli_parse(const char *cmd, const char *usage, sr_opt *opts, int argc, char **argv, int first,
-                 const char **pos, int max_pos, int *npos) {
+int sr_cli_parse(const char *cmd, const char *usage, sr_opt *opts, const sr_cli_argv *args, const char **pos,
+                 int max_pos, int *npos) {
+  const int argc = args->argc;
+  char **argv = args->argv;
+  const int first = args->first;
   *npos = 0;
   int only_pos = 0;
   for (int i = first; i < argc; i++) {

@@ -20,11 +20,17 @@ typedef struct sr_opt {
   int seen;         // set by the parser
 } sr_opt;
 
-// Parse argv[first..argc) against opts (terminated by {0}). Positional arguments go to pos[] (at most
+// The command line of a subcommand: argv[first..argc) are its arguments.
+typedef struct sr_cli_argv {
+  int argc;
+  char **argv;
+  int first;
+} sr_cli_argv;
+// Parse the arguments against opts (terminated by {0}). Positional arguments go to pos[] (at most
 // max_pos). "--help"/"-h" prints usage and returns -1 (caller exits 0). Errors print to stderr naming the
 // flag and return 2. Returns 0 on success and sets *npos.
-int sr_cli_parse(const char *cmd, const char *usage, sr_opt *opts, int argc, char **argv, int first,
-                 const char **pos, int max_pos, int *npos);
+int sr_cli_parse(const char *cmd, const char *usage, sr_opt *opts, const sr_cli_argv *args, const char **pos,
+                 int max_pos, int *npos);
 void sr_cli_usage(const char *cmd, const char *usage, const sr_opt *opts);
 // Whether the option named `name` appeared on the command line.
 int sr_cli_seen(const sr_opt *opts, const char *name);

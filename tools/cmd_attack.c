@@ -7,9 +7,17 @@
 #include "attack_run.h"
 #include "cli.h"
 
+// The noise levels or budgets of a sweep (sr_rob_levels).
+typedef struct {
+  const double *lv;
+  int nl;
+} atk_levels;
+
 // The runner for a->attack; rank 0 (quiet == 0) prints its summary line.
-static sr_status run_one(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *src, const double *lv, int nl,
+static sr_status run_one(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *src, const atk_levels *lev,
                          cJSON *out, int quiet, sr_err *err) {
+  const double *lv = lev->lv;
+  const int nl = lev->nl;
   sr_status st;
   if (!strcmp(a->attack, "noise")) {
     st = sr_rob_noise(a, r, lv, nl, out, err);
@@ -47,7 +55,7 @@ static sr_status attack(const char *dir, const sr_rob_opts *a, cJSON *out, int q
   double lv[SR_ROB_MAX_LEVELS];
   int nl = 0;
   if (!st) st = sr_rob_levels(a, &r, !strcmp(a->attack, "noise"), lv, &nl, err);
-  if (!st) st = run_one(a, &r, transfer ? &src : NULL, lv, nl, out, quiet, err);
+  if (!st) st = run_one(a, &r, transfer ? &src : NULL, &(atk_levels){.lv = lv, .nl = nl}, out, quiet, err);
   sr_rob_close_target(&src);
   sr_rob_close(&r);
   return st;
@@ -123,7 +131,7 @@ int sr_cmd_attack(int argc, char **argv) {
   const char *pos[1];
   int npos;
   int rc = sr_cli_parse("attack", "--attack KIND [options] RUN | --model onnx:PATH --data SPEC --run-dir DIR",
-                        opts, argc, argv, 2, pos, 1, &npos);
+                        opts, &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   a.seed = (uint64_t)seed;
   if (npos != 1 && !mo.model) {

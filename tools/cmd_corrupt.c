@@ -67,7 +67,8 @@ int sr_cmd_corrupt(int argc, char **argv) {
       {0},
   };
   int npos = 0;
-  int rc = sr_cli_parse("corrupt", USAGE, opts, argc, argv, 2, NULL, 0, &npos);
+  int rc = sr_cli_parse("corrupt", USAGE, opts, &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, NULL,
+                        0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   sr_err err = {0};
   if (!data) {

@@ -102,8 +102,8 @@ int sr_cmd_eval(int argc, char **argv) {
   };
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse("eval", "RUN | --model onnx:PATH --data SPEC [options]", opts, argc, argv, 2, pos, 1,
-                        &npos);
+  int rc = sr_cli_parse("eval", "RUN | --model onnx:PATH --data SPEC [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (strcmp(which, "best") && strcmp(which, "last")) {
     fprintf(stderr, "simreg eval: --checkpoint must be best or last, not '%s'\n", which);

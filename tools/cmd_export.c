@@ -16,7 +16,8 @@ int sr_cmd_export(int argc, char **argv) {
   };
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse("export", "RUN -o MODEL.onnx [options]", opts, argc, argv, 2, pos, 1, &npos);
+  int rc = sr_cli_parse("export", "RUN -o MODEL.onnx [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (npos != 1 || !out) {
     fprintf(stderr, "simreg export: give one run directory and -o FILE.onnx (see simreg export --help)\n");

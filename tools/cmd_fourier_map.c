@@ -146,8 +146,8 @@ int sr_cmd_fourier_map(int argc, char **argv) {
   a.batch = 256;
   const char *pos[1];
   int npos;
-  int rc =
-      sr_cli_parse(CMD, "RUN | --model onnx:PATH --data SPEC [options]", opts, argc, argv, 2, pos, 1, &npos);
+  int rc = sr_cli_parse(CMD, "RUN | --model onnx:PATH --data SPEC [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   double eps[FMAP_MAX_EPS];
   if (npos != 1 && !mo.model)

@@ -146,8 +146,8 @@ int sr_cmd_import(int argc, char **argv) {
   };
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse("import", "MODEL.onnx --data SPEC --out RUN [options]", opts, argc, argv, 2, pos, 1,
-                        &npos);
+  int rc = sr_cli_parse("import", "MODEL.onnx --data SPEC --out RUN [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (npos != 1 || !a.data || !a.out) {
     fprintf(stderr, "simreg import: give one .onnx file, --data and --out (see simreg import --help)\n");

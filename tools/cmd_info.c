@@ -38,7 +38,8 @@ int sr_cmd_info(int argc, char **argv) {
       {0},
   };
   int npos;
-  int rc = sr_cli_parse("info", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
+  int rc = sr_cli_parse("info", "[options]", opts, &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2},
+                        NULL, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (strncmp(arch, "onnx:", 5)) {
     cfg.in_c = cfg.in_c ? cfg.in_c : 1;

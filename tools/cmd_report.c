@@ -46,7 +46,8 @@ int sr_cmd_report(int argc, char **argv) {
       {0}};
   const char *pos[SR_REPORT_MAX_RUNS + 1];
   int npos;
-  int rc = sr_cli_parse("report", "RUN... -o DIR [options]", opts, argc, argv, 2, pos, SR_REPORT_MAX_RUNS + 1,
+  int rc = sr_cli_parse("report", "RUN... -o DIR [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, SR_REPORT_MAX_RUNS + 1,
                         &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (npos < 1 || !out) {

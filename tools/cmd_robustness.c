@@ -215,7 +215,7 @@ int sr_cmd_robustness(int argc, char **argv) {
   int nruns;
   int rc = sr_cli_parse("robustness",
                         "--suite paper [options] RUN... | --model onnx:PATH --data SPEC --run-dir DIR", opts,
-                        argc, argv, 2, runs, MAX_RUNS, &nruns);
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, runs, MAX_RUNS, &nruns);
   if (rc) return rc < 0 ? 0 : rc;
   s.a.seed = (uint64_t)seed;
   if (!name || strcmp(name, "paper")) {

@@ -115,7 +115,9 @@ static sr_status image_indices(rsa_job *j, const sr_dataset *ds, sr_err *err) {
             sr_fail(err, SR_ERR_ARG, "%s: index %lld (entry %lld) is outside the %lld images of the %s split",
                     a->indices, (long long)idx[i], (long long)i, (long long)ds->n, a->split);
   } else if (!strcmp(a->split, "train")) {
-    st = sr_split_holdout(ds->n, a->val_fraction, (uint64_t)a->holdout_seed, &idx, &cnt, &val, &nval, err);
+    st = sr_split_holdout(
+        &(sr_holdout_spec){.n = ds->n, .fraction = a->val_fraction, .seed = (uint64_t)a->holdout_seed}, &idx,
+        &cnt, &val, &nval, err);
   } else {
     idx = sr_alloc(sizeof(int64_t) * (size_t)ds->n);
     st = idx ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "indices");
@@ -488,8 +490,8 @@ int sr_cmd_rsa(int argc, char **argv) {
       {0}};
   const char *pos[RSA_MAX_SOURCES];
   int npos;
-  int rc = sr_cli_parse("rsa", "SOURCE SOURCE... -o DIR [options]", opts, argc, argv, 2, pos, RSA_MAX_SOURCES,
-                        &npos);
+  int rc = sr_cli_parse("rsa", "SOURCE SOURCE... -o DIR [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, RSA_MAX_SOURCES, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (!a.out) return fprintf(stderr, "simreg rsa: need -o DIR (see simreg rsa --help)\n"), SR_EXIT_USAGE;
   if (strcmp(a.split, "train") && strcmp(a.split, "test"))

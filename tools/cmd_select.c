@@ -74,8 +74,8 @@ int sr_cmd_select(int argc, char **argv) {
                    {0}};
   const char *pos[SEL_MAX + 1];
   int npos;
-  int rc =
-      sr_cli_parse("select", "--baseline RUN [options] RUN...", opts, argc, argv, 2, pos, SEL_MAX + 1, &npos);
+  int rc = sr_cli_parse("select", "--baseline RUN [options] RUN...", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, SEL_MAX + 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (!baseline || npos < 1 || npos > SEL_MAX) {
     fprintf(stderr,

@@ -21,8 +21,17 @@ typedef struct {
 
 // The regularization images: the first n training images after the validation hold-out of --data (as
 // training splits it), or the first n images of --reg-data resized to --data's image size.
-static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int64_t *n, int *c, int *h,
-                        int *w, sr_err *err) {
+typedef struct {
+  uint8_t *px;   // (n, c, h, w), malloc'ed
+  int64_t *idx;  // n dataset indices, malloc'ed
+  int64_t n;
+  int c, h, w;
+} reg_images;
+
+static sr_status gather(const sim_args *a, reg_images *out, sr_err *err) {
+  uint8_t **images = &out->px;
+  int64_t **idx = &out->idx, *n = &out->n;
+  int *c = &out->c, *h = &out->h, *w = &out->w;
   sr_dataset ds, rd;
   memset(&rd, 0, sizeof rd);
   sr_status st = sr_dataset_load(a->data, a->split, &ds, err);
@@ -40,7 +49,9 @@ static sr_status gather(const sim_args *a, uint8_t **images, int64_t **idx, int6
     order = sr_alloc(sizeof(int64_t) * (size_t)(n_order ? n_order : 1));
     for (int64_t i = 0; order && i < n_order; i++) order[i] = i;
   } else {
-    st = sr_split_holdout(ds.n, a->val_fraction, (uint64_t)a->seed, &order, &n_order, &val, &n_val, err);
+    st = sr_split_holdout(
+        &(sr_holdout_spec){.n = ds.n, .fraction = a->val_fraction, .seed = (uint64_t)a->seed}, &order,
+        &n_order, &val, &n_val, err);
   }
   if (!st && a->n > n_order)
     st = sr_fail(err, SR_ERR_ARG, "--reg-n %lld: %s has only %lld usable images", (long long)a->n,
@@ -171,10 +182,12 @@ static int run(const sim_args *a) {
   } else if (!st) {
     if (a->file || a->indices)
       return fprintf(stderr, "simreg similarity: --file/--indices need --reg file\n"), SR_EXIT_USAGE;
-    uint8_t *images = NULL;
-    int64_t n = 0;
-    int c = 0, h = 0, w = 0;
-    st = gather(a, &images, &idx, &n, &c, &h, &w, &err);
+    reg_images ri = {0};
+    st = gather(a, &ri, &err);
+    uint8_t *images = ri.px;
+    const int64_t n = ri.n;
+    const int c = ri.c, h = ri.h, w = ri.w;
+    idx = ri.idx;
     if (!st)
       st = sr_reg_target_build(&o, &(sr_u8_images){.px = images, .n = n, .c = c, .h = h, .w = w}, a->cache,
                                &t, &err);
@@ -245,7 +258,8 @@ int sr_cmd_similarity(int argc, char **argv) {
       {0}};
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse("similarity", "-o OUT.npy [options]", opts, argc, argv, 2, pos, 0, &npos);
+  int rc = sr_cli_parse("similarity", "-o OUT.npy [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (!a.out) {
     fprintf(stderr, "simreg similarity: need -o OUT.npy (see simreg similarity --help)\n");

@@ -21,7 +21,8 @@ int sr_cmd_spectrum(int argc, char **argv) {
       {0}};
   const char *pos[1];
   int npos;
-  int rc = sr_cli_parse("spectrum", "FILE.npy -o DIR [options]", opts, argc, argv, 2, pos, 1, &npos);
+  int rc = sr_cli_parse("spectrum", "FILE.npy -o DIR [options]", opts,
+                        &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2}, pos, 1, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   if (npos != 1 || !out) {
     fprintf(stderr, "simreg spectrum: need FILE.npy and -o DIR (see simreg spectrum --help)\n");

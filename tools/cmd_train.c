@@ -116,9 +116,17 @@ static int run_training(sr_train_config *c, int quiet, int json) {
   return rc;
 }
 
+// The settings --resume may change (epochs and precision only where given on the command line).
+typedef struct {
+  int epochs, threads;
+  sr_precision precision;
+} resume_overrides;
+
 // --resume RUN: every setting comes from RUN/config.json; only a few may change.
-static int resume(const char *run, const sr_opt *opts, sr_train_config *c, int epochs, int threads, int quiet,
-                  int json, sr_precision precision) {
+static int resume(const char *run, const sr_opt *opts, sr_train_config *c, const resume_overrides *ov,
+                  int quiet, int json) {
+  const int epochs = ov->epochs, threads = ov->threads;
+  const sr_precision precision = ov->precision;
   static const char *allowed[] = {"resume", "epochs", "threads", "quiet", "json", "bucket-mb", "precision"};
   for (const sr_opt *o = opts; o->name; o++) {
     int ok = 0;
@@ -238,12 +246,16 @@ int sr_cmd_train(int argc, char **argv) {
   };
   int npos;
   c.run.checkpoint_every = 200;
-  int rc = sr_cli_parse("train", "[options]", opts, argc, argv, 2, NULL, 0, &npos);
+  int rc = sr_cli_parse("train", "[options]", opts, &(sr_cli_argv){.argc = argc, .argv = argv, .first = 2},
+                        NULL, 0, &npos);
   if (rc) return rc < 0 ? 0 : rc;
   sr_err err = {0};
   if (sr_precision_parse(precision, &c.model.precision, &err)) return sr_cli_fail("train", &err);
   if (resume_run)
-    return resume(resume_run, opts, &c, c.optim.epochs, c.run.threads, quiet, json, c.model.precision);
+    return resume(resume_run, opts, &c,
+                  &(resume_overrides){
+                      .epochs = c.optim.epochs, .threads = c.run.threads, .precision = c.model.precision},
+                  quiet, json);
   if (c.optim.epochs < 0) {
     fprintf(stderr, "simreg train: --epochs must be >= 0 (got %d)\n", c.optim.epochs);
     return SR_EXIT_USAGE;

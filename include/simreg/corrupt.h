@@ -43,12 +43,12 @@ sr_status sr_corruption_parse(const char *name, sr_corruption *out, sr_err *err)
 // kinds must hold SR_NUM_CORRUPTIONS entries; duplicates are an error.
 sr_status sr_corruption_parse_list(const char *list, sr_corruption *kinds, int *n, sr_err *err);
 
-// Corrupt one image. img, out: (c, h, w) uint8, CHW like sr_dataset (out may not alias img).
-// c is 1 or 3; h, w >= 8. severity 1..5. Randomness comes only from rng.
+// Corrupt one image. img: one image (img->n is 1); img->px, out: (c, h, w) uint8, CHW like sr_dataset (out
+// may not alias img). c is 1 or 3; h, w >= 8. severity 1..5. Randomness comes only from rng.
 // Gray (c == 1) images get the gray equivalent of colour operations (see docs/CORRUPTIONS.md).
 // Allocates a small workspace per call; use sr_corrupt_batch for many images.
-sr_status sr_corrupt_apply(const uint8_t *img, int c, int h, int w, sr_corruption kind, int severity,
-                           sr_rng *rng, uint8_t *out, sr_err *err);
+sr_status sr_corrupt_apply(const sr_u8_images *img, sr_corruption kind, int severity, sr_rng *rng,
+                           uint8_t *out, sr_err *err);
 
 // The rng of image `index` in a batch: a function of (seed, kind, severity, index) only.
 void sr_corrupt_image_rng(sr_rng *rng, uint64_t seed, sr_corruption kind, int severity, int64_t index);

@@ -112,7 +112,12 @@ void sr_augment_image(const uint8_t *src, int c, int h, int w, const sr_crop_fli
 // Split 0..n-1 into a fixed random validation set of round(fraction * n) indices (at least 1 when
 // fraction > 0, at most n - 1) and the rest, both sorted ascending. The same (n, fraction, seed) always
 // gives the same split. Caller sr_free's both lists.
-sr_status sr_split_holdout(int64_t n, double fraction, uint64_t seed, int64_t **train_idx, int64_t *n_train,
+typedef struct sr_holdout_spec {  // the split of 0..n-1: validation share and seed
+  int64_t n;
+  double fraction;
+  uint64_t seed;
+} sr_holdout_spec;
+sr_status sr_split_holdout(const sr_holdout_spec *sp, int64_t **train_idx, int64_t *n_train,
                            int64_t **val_idx, int64_t *n_val, sr_err *err);
 
 // ---- prefetching loader ------------------------------------------------------------------------------

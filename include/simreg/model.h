@@ -140,7 +140,11 @@ typedef struct sr_model {
 
 // ---- building (graph API; the zoo below uses it) ----
 sr_status sr_model_init(sr_model *m, const sr_model_config *cfg, sr_err *err);  // adds the input node 0
-int sr_graph_conv(sr_model *m, int in, int out_c, int k, int stride, int pad, int bias, const char *name);
+// A k x k convolution to out_c channels, one stride, the same padding on every side, a bias when bias != 0.
+typedef struct sr_conv_spec {
+  int out_c, k, stride, pad, bias;
+} sr_conv_spec;
+int sr_graph_conv(sr_model *m, int in, const sr_conv_spec *s, const char *name);
 // A convolution of any geometry (imported graphs): k x k kernel, one stride, dilation, groups (in and out
 // channels divisible by them), asymmetric padding (top, left, bottom, right, each < the dilated kernel).
 typedef struct sr_conv_geom {
@@ -282,9 +286,17 @@ sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, 
 sr_status sr_ref_backward(sr_ref_run *run, const double *dout, double *dgrads, double *dx, sr_err *err);
 const double *sr_ref_node_output(const sr_ref_run *run, int node);
 void sr_ref_free(sr_ref_run *run);
-// sr_ref_forward with the double parameters given (finite differences); params NULL: the model's.
-sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
-                                double *out, sr_ref_run **run, sr_err *err);
+// The input of a reference forward: n images x, training or eval mode, the double parameters (params NULL:
+// the model's).
+typedef struct sr_ref_input {
+  const double *params;
+  const double *x;
+  int64_t n;
+  int training;
+} sr_ref_input;
+// sr_ref_forward with the double parameters given (finite differences).
+sr_status sr_ref_forward_params(sr_model *m, const sr_ref_input *in, double *out, sr_ref_run **run,
+                                sr_err *err);
 
 // ---- weights I/O: safetensors with PyTorch state_dict names ----
 sr_status sr_model_save(const sr_model *m, const char *path, sr_err *err);

@@ -91,13 +91,15 @@ static sr_status apply_ws(sr_cws *ws, const uint8_t *img, sr_corruption kind, in
   return SR_OK;
 }
 
-sr_status sr_corrupt_apply(const uint8_t *img, int c, int h, int w, sr_corruption kind, int severity,
-                           sr_rng *rng, uint8_t *out, sr_err *err) {
-  sr_status st = check_args(c, h, w, kind, severity, err);
+sr_status sr_corrupt_apply(const sr_u8_images *img, sr_corruption kind, int severity, sr_rng *rng,
+                           uint8_t *out, sr_err *err) {
+  if (img->n != 1)
+    return sr_fail(err, SR_ERR_ARG, "corrupt: one image expected, got %lld", (long long)img->n);
+  sr_status st = check_args(img->c, img->h, img->w, kind, severity, err);
   if (st) return st;
   sr_cws ws;
-  if ((st = sr_cws_init(&ws, c, h, w, err))) return st;
-  st = apply_ws(&ws, img, kind, severity, rng, out, err);
+  if ((st = sr_cws_init(&ws, img->c, img->h, img->w, err))) return st;
+  st = apply_ws(&ws, img->px, kind, severity, rng, out, err);
   sr_cws_free(&ws);
   return st;
 }

@@ -9,8 +9,11 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-sr_status sr_split_holdout(int64_t n, double fraction, uint64_t seed, int64_t **train_idx, int64_t *n_train,
+sr_status sr_split_holdout(const sr_holdout_spec *sp, int64_t **train_idx, int64_t *n_train,
                            int64_t **val_idx, int64_t *n_val, sr_err *err) {
+  const int64_t n = sp->n;
+  const double fraction = sp->fraction;
+  const uint64_t seed = sp->seed;
   *train_idx = *val_idx = NULL;
   *n_train = *n_val = 0;
   if (n < 2) return sr_fail(err, SR_ERR_ARG, "hold-out split of %lld samples: need at least 2", (long long)n);

@@ -96,9 +96,10 @@ static int push(sr_model *m, sr_op op, int in, int c, int h, int w, const char *
   return m->n_nodes++;
 }
 
-int sr_graph_conv(sr_model *m, int in, int out_c, int k, int stride, int pad, int bias, const char *name) {
-  sr_conv_geom g = {.k = k, .stride = stride, .dil = 1, .groups = 1, .pads = {pad, pad, pad, pad}};
-  return sr_graph_conv_geom(m, in, out_c, &g, bias, name);
+int sr_graph_conv(sr_model *m, int in, const sr_conv_spec *s, const char *name) {
+  const int pad = s->pad;
+  sr_conv_geom g = {.k = s->k, .stride = s->stride, .dil = 1, .groups = 1, .pads = {pad, pad, pad, pad}};
+  return sr_graph_conv_geom(m, in, s->out_c, &g, s->bias, name);
 }
 
 // Output size of one dimension: floor((n + pad_begin + pad_end - dilated kernel) / stride) + 1.

@@ -43,8 +43,11 @@ static void round_weights(const sr_model *m, double *p) {
       round_bf16(p + m->nodes[i].p_w, sr_node_weight_count(&m->nodes[i]));
 }
 
-sr_status sr_ref_forward_params(sr_model *m, const double *params, const double *x, int64_t n, int training,
-                                double *out, sr_ref_run **run, sr_err *err) {
+sr_status sr_ref_forward_params(sr_model *m, const sr_ref_input *in, double *out, sr_ref_run **run,
+                                sr_err *err) {
+  const double *params = in->params, *x = in->x;
+  const int64_t n = in->n;
+  const int training = in->training;
   sr_ref_run *r = calloc(1, sizeof *r);
   if (!r) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate reference run");
   r->m = m;
@@ -95,7 +98,8 @@ nomem:
 
 sr_status sr_ref_forward(sr_model *m, const double *x, int64_t n, int training, double *out, sr_ref_run **run,
                          sr_err *err) {
-  return sr_ref_forward_params(m, NULL, x, n, training, out, run, err);
+  return sr_ref_forward_params(m, &(sr_ref_input){.params = NULL, .x = x, .n = n, .training = training}, out,
+                               run, err);
 }
 
 const double *sr_ref_node_output(const sr_ref_run *r, int node) { return r->y[node]; }

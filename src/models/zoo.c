@@ -21,17 +21,17 @@ static sr_status unfit(const sr_model *m, sr_err *err, const char *what) {
 static int basic_block(sr_model *m, int x, int ch, int stride, const char *prefix) {
   char n[48];
   snprintf(n, sizeof n, "%s.conv1", prefix);
-  int y = sr_graph_conv(m, x, ch, 3, stride, 1, 0, n);
+  int y = sr_graph_conv(m, x, &(sr_conv_spec){.out_c = ch, .k = 3, .stride = stride, .pad = 1, .bias = 0}, n);
   snprintf(n, sizeof n, "%s.bn1", prefix);
   y = sr_graph_relu(m, sr_graph_bn(m, y, n));
   snprintf(n, sizeof n, "%s.conv2", prefix);
-  y = sr_graph_conv(m, y, ch, 3, 1, 1, 0, n);
+  y = sr_graph_conv(m, y, &(sr_conv_spec){.out_c = ch, .k = 3, .stride = 1, .pad = 1, .bias = 0}, n);
   snprintf(n, sizeof n, "%s.bn2", prefix);
   y = sr_graph_bn(m, y, n);
   int sc = x;
   if (x >= 0 && (stride != 1 || m->nodes[x].c != ch)) {
     snprintf(n, sizeof n, "%s.downsample.0", prefix);
-    sc = sr_graph_conv(m, x, ch, 1, stride, 0, 0, n);
+    sc = sr_graph_conv(m, x, &(sr_conv_spec){.out_c = ch, .k = 1, .stride = stride, .pad = 0, .bias = 0}, n);
     snprintf(n, sizeof n, "%s.downsample.1", prefix);
     sc = sr_graph_bn(m, sc, n);
   }
@@ -41,7 +41,8 @@ static int basic_block(sr_model *m, int x, int ch, int stride, const char *prefi
 static sr_status build_resnet(sr_model *m, const int *blocks, sr_err *err) {
   static const int base[4] = {64, 128, 256, 512};
   double w = m->cfg.width > 0 ? m->cfg.width : 1.0;
-  int x = sr_graph_conv(m, 0, width_of(64, w), 7, 1, 3, 0, "conv1");
+  int x = sr_graph_conv(
+      m, 0, &(sr_conv_spec){.out_c = width_of(64, w), .k = 7, .stride = 1, .pad = 3, .bias = 0}, "conv1");
   x = sr_graph_relu(m, sr_graph_bn(m, x, "bn1"));
   sr_status st = x < 0 ? unfit(m, err, "resnet stem") : sr_model_add_feature(m, x, "stem", err);
   for (int s = 0; s < 4 && !st; s++) {
@@ -63,11 +64,12 @@ static sr_status build_resnet(sr_model *m, const int *blocks, sr_err *err) {
 
 // cnn-small: two conv3x3-BN-ReLU-maxpool2 blocks (32, 64 channels) and a linear classifier.
 static sr_status build_cnn_small(sr_model *m, sr_err *err) {
-  int x = sr_graph_conv(m, 0, 32, 3, 1, 1, 0, "conv1");
+  int x =
+      sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 32, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "conv1");
   x = sr_graph_maxpool(m, sr_graph_relu(m, sr_graph_bn(m, x, "bn1")), 2, 2, 0);
   sr_status st = x < 0 ? unfit(m, err, "cnn-small block 1") : sr_model_add_feature(m, x, "block1", err);
   if (st) return st;
-  x = sr_graph_conv(m, x, 64, 3, 1, 1, 0, "conv2");
+  x = sr_graph_conv(m, x, &(sr_conv_spec){.out_c = 64, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "conv2");
   x = sr_graph_maxpool(m, sr_graph_relu(m, sr_graph_bn(m, x, "bn2")), 2, 2, 0);
   st = x < 0 ? unfit(m, err, "cnn-small block 2") : sr_model_add_feature(m, x, "block2", err);
   if (st) return st;

@@ -100,10 +100,12 @@ static sr_status set_out(ctx *c, int node) {
   return sr_oval_set(c->im, c->nd->output[0], node, -1, c->err);
 }
 
-// Record that constant cst fills count values at (where, offset) of the model, named by tensor ti (renamed to
-// the initializer's name, which the safetensors file and export use).
-static sr_status fill(ctx *c, int where, int64_t offset, int64_t count, int cst, int ti, int transpose,
-                      int64_t rows, int64_t cols, double scale) {
+// Record that constant spec->cst fills spec->count values at (where, offset) of the model (spec->name
+// unused), named by tensor ti (renamed to the initializer's name, which the safetensors file and export use).
+static sr_status fill(ctx *c, const sr_ofill *spec, int ti) {
+  const int cst = spec->cst, transpose = spec->transpose;
+  const int64_t count = spec->count;
+  const double scale = spec->scale;
   sr_oimp *im = c->im;
   sr_oconst *k = &im->consts[cst];
   if (k->n != count) return bad_shape(c, "a weight tensor's size does not fit the layer");
@@ -118,12 +120,12 @@ static sr_status fill(ctx *c, int where, int64_t offset, int64_t count, int cst,
     im->cap_fills = cap;
   }
   sr_ofill *f = &im->fills[im->n_fills++];
-  *f = (sr_ofill){.where = where,
-                  .offset = offset,
+  *f = (sr_ofill){.where = spec->where,
+                  .offset = spec->offset,
                   .count = count,
                   .cst = cst,
-                  .rows = rows,
-                  .cols = cols,
+                  .rows = spec->rows,
+                  .cols = spec->cols,
                   .transpose = transpose,
                   .scale = scale};
   // the initializer's own name, when the constant is one unchanged
@@ -255,8 +257,17 @@ static sr_status op_conv(ctx *c) {
   if (i < 0) return set_out(c, i);
   sr_node *nd = &c->m->nodes[i];
   int ti = c->m->n_tensors - (b >= 0 ? 2 : 1);
-  if ((e = fill(c, 0, nd->p_w, (int64_t)o * (in->c / groups) * k * k, w, ti, 0, 0, 0, 1.0))) return e;
-  if (b >= 0 && (e = fill(c, 0, nd->p_b, o, b, ti + 1, 0, 0, 0, 1.0))) return e;
+  if ((e = fill(c,
+                &(sr_ofill){.where = 0,
+                            .offset = nd->p_w,
+                            .count = (int64_t)o * (in->c / groups) * k * k,
+                            .cst = w,
+                            .scale = 1.0},
+                ti)))
+    return e;
+  if (b >= 0 &&
+      (e = fill(c, &(sr_ofill){.where = 0, .offset = nd->p_b, .count = o, .cst = b, .scale = 1.0}, ti + 1)))
+    return e;
   return set_out(c, i);
 }
 
@@ -277,7 +288,10 @@ static sr_status op_bn(ctx *c) {
   int ti = c->m->n_tensors - 5;
   int64_t off[4] = {nd->p_w, nd->p_b, nd->s_mean, nd->s_var};
   sr_status e = SR_OK;
-  for (int k = 0; k < 4 && !e; k++) e = fill(c, k < 2 ? 0 : 1, off[k], nd->c, cs[k], ti + k, 0, 0, 0, 1.0);
+  for (int k = 0; k < 4 && !e; k++)
+    e = fill(
+        c, &(sr_ofill){.where = k < 2 ? 0 : 1, .offset = off[k], .count = nd->c, .cst = cs[k], .scale = 1.0},
+        ti + k);
   if (!e && c->nd->name && c->nd->name[0])
     snprintf(c->m->tensors[ti + 4].name, sizeof c->m->tensors[0].name, "%.40s.num_batches_tracked",
              c->nd->name);
@@ -361,8 +375,10 @@ static sr_status op_arith(ctx *c) {
     }
     const sr_node *nd = &c->m->nodes[i];
     int ti = c->m->n_tensors - 2;
-    if (!e) e = fill(c, 1, nd->s_mean, C, cs, ti, 0, 0, 0, 1.0);
-    if (!e) e = fill(c, 1, nd->s_var, C, ch, ti + 1, 0, 0, 0, 1.0);
+    if (!e)
+      e = fill(c, &(sr_ofill){.where = 1, .offset = nd->s_mean, .count = C, .cst = cs, .scale = 1.0}, ti);
+    if (!e)
+      e = fill(c, &(sr_ofill){.where = 1, .offset = nd->s_var, .count = C, .cst = ch, .scale = 1.0}, ti + 1);
   }
   free(v);
   return e ? e : set_out(c, i);
@@ -389,11 +405,20 @@ static sr_status op_linear(ctx *c, int gemm) {
   if (i < 0) return set_out(c, i);
   const sr_node *nd = &c->m->nodes[i];
   int ti = c->m->n_tensors - (b >= 0 ? 2 : 1);
-  sr_status e = fill(c, 0, nd->p_w, o * fan_in, w, ti, !tb, W->dims[0], W->dims[1], alpha);
+  sr_status e = fill(c,
+                     &(sr_ofill){.where = 0,
+                                 .offset = nd->p_w,
+                                 .count = o * fan_in,
+                                 .cst = w,
+                                 .transpose = !tb,
+                                 .rows = W->dims[0],
+                                 .cols = W->dims[1],
+                                 .scale = alpha},
+                     ti);
   if (!e && b >= 0) {
     const sr_oconst *B = &c->im->consts[b];
     if (B->n != o) return bad_shape(c, "C is not one value per output");
-    e = fill(c, 0, nd->p_b, o, b, ti + 1, 0, 0, 0, beta);
+    e = fill(c, &(sr_ofill){.where = 0, .offset = nd->p_b, .count = o, .cst = b, .scale = beta}, ti + 1);
   }
   return e ? e : set_out(c, i);
 }

@@ -76,9 +76,18 @@ static double centred_cos(const sr_reg_state *s, int l, const float *a, const fl
   return uv / fmax(nrm[0] * nrm[1], SR_REG_COS_EPS);
 }
 
+// One pair's features at one layer and their forward results: the cosine cs and the norms nrm[2].
+typedef struct {
+  const float *a, *b;
+  double cs;
+  const double *nrm;
+} cos_pair;
+
 // ga = c * ds/du, gb = c * ds/dv for s = u.v / max(|u||v|, eps) (mu constant).
-static void cos_backward(const sr_reg_state *s, int l, const float *a, const float *b, double cs,
-                         const double *nrm, double coef, float *ga, float *gb) {
+static void cos_backward(const sr_reg_state *s, int l, const cos_pair *pr, double coef, float *ga,
+                         float *gb) {
+  const float *a = pr->a, *b = pr->b;
+  const double cs = pr->cs, *nrm = pr->nrm;
   const int C = s->channels[l];
   const int64_t hw = s->hw[l];
   const double den = nrm[0] * nrm[1];
@@ -198,9 +207,11 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_tota
     for (int p = 0; p < kk; p++)
       for (int l = 0; l < L; l++) {
         size_t off = (size_t)p * (size_t)s->chw[l];
-        cos_backward(s, l, a[l] + off, b[l] + off, s->s_layer[(size_t)p * L + l],
-                     &s->norm[((size_t)p * L + l) * 2], coef[p] * gamma[l],
-                     grad_a[l] + (size_t)(p0 + p) * (size_t)s->chw[l],
+        const cos_pair pr = {.a = a[l] + off,
+                             .b = b[l] + off,
+                             .cs = s->s_layer[(size_t)p * L + l],
+                             .nrm = &s->norm[((size_t)p * L + l) * 2]};
+        cos_backward(s, l, &pr, coef[p] * gamma[l], grad_a[l] + (size_t)(p0 + p) * (size_t)s->chw[l],
                      grad_b[l] + (size_t)(p0 + p) * (size_t)s->chw[l]);
       }
   }

@@ -53,8 +53,17 @@ static long long sync_size(const char *path) {
   return n;
 }
 
-static sr_status render_one(const char *base, const char *dev, const char *ext, int width, int height,
-                            sr_draw_fn draw, const void *ctx, sr_err *err) {
+// One figure: the path without extension, its size in pixels and what draws it.
+typedef struct {
+  const char *base;
+  int width, height;
+  sr_draw_fn draw;
+  const void *ctx;
+} plot_job;
+
+// The figure through one PLplot device (dev) into base.ext.
+static sr_status render_one(const plot_job *job, const char *dev, const char *ext, sr_err *err) {
+  const char *base = job->base;
   char path[4096], tmp[4200];
   if (snprintf(path, sizeof path, "%s.%s", base, ext) >= (int)sizeof path)
     return sr_fail(err, SR_ERR_ARG, "%s: path too long", base);
@@ -67,12 +76,12 @@ static sr_status render_one(const char *base, const char *dev, const char *ext, 
   plmkstrm(&strm);
   plsdev(dev);
   plsfnam(tmp);
-  plspage(0., 0., width, height, 0, 0);
+  plspage(0., 0., job->width, job->height, 0, 0);
   setup_colors();
   plinit();
   plfontld(1);
   pladv(0);
-  draw(ctx);
+  job->draw(job->ctx);
   plend1();
   long long size = sync_size(tmp);
   if (size <= 0) {
@@ -91,8 +100,9 @@ sr_status sr_plot_render(const char *base, int width, int height, sr_draw_fn dra
                          sr_err *err) {
   if (width < 100 || height < 100 || width > 8000 || height > 8000)
     return sr_fail(err, SR_ERR_ARG, "%s: plot size %dx%d outside [100, 8000]", base, width, height);
-  sr_status st = render_one(base, "pngcairo", "png", width, height, draw, ctx, err);
-  if (!st) st = render_one(base, "svgcairo", "svg", width, height, draw, ctx, err);
+  const plot_job job = {.base = base, .width = width, .height = height, .draw = draw, .ctx = ctx};
+  sr_status st = render_one(&job, "pngcairo", "png", err);
+  if (!st) st = render_one(&job, "svgcairo", "svg", err);
   return st;
 }
 

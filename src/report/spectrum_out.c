@@ -48,8 +48,14 @@ static void add_mean_removed(cJSON *j, const sr_spectrum *s, const sr_ci *dc, co
   cJSON_AddItemToObject(j, "radial_db_mean_removed", sr_radial_db_json(s));
 }
 
-static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const sr_ci *dc, const sr_ci *hf_ac,
-                            double peak_db, const char *label, const char *dir, sr_err *err) {
+// The bootstrap intervals of a spectrum: high-frequency share, DC share, mean-removed high-frequency share.
+typedef struct {
+  const sr_ci *hf, *dc, *hf_ac;
+} spec_cis;
+
+static sr_status write_json(const sr_spectrum *s, const spec_cis *ci, double peak_db, const char *label,
+                            const char *dir, sr_err *err) {
+  const sr_ci *hf = ci->hf;
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "label", label);
   cJSON_AddNumberToObject(j, "images", (double)s->n);
@@ -65,7 +71,7 @@ static sr_status write_json(const sr_spectrum *s, const sr_ci *hf, const sr_ci *
   cJSON_AddItemToObject(j, "bin_edges", cJSON_CreateDoubleArray(s->bin_edges, SR_SPEC_NBINS + 1));
   cJSON_AddItemToObject(j, "radial", cJSON_CreateDoubleArray(s->radial, SR_SPEC_NBINS));
   cJSON_AddItemToObject(j, "cumulative", cJSON_CreateDoubleArray(s->cumulative, SR_SPEC_NBINS));
-  add_mean_removed(j, s, dc, hf_ac, peak_db);
+  add_mean_removed(j, s, ci->dc, ci->hf_ac, peak_db);
   char *text = cJSON_Print(j);
   cJSON_Delete(j);
   if (!text) return sr_fail(err, SR_ERR_NOMEM, "spectrum.json: cannot serialize");
@@ -137,7 +143,7 @@ sr_status sr_spectrum_write_outputs(const sr_spectrum *s, const sr_ci *hf, const
             : sr_fail(err, SR_ERR_NOMEM, "spectrum: cannot allocate the dB map");
   }
   if (!st) st = sr_mkdir_p(dir, err);
-  if (!st) st = write_json(s, hf, dc, hf_ac, peak, label, dir, err);
+  if (!st) st = write_json(s, &(spec_cis){.hf = hf, .dc = dc, .hf_ac = hf_ac}, peak, label, dir, err);
   if (!st && db) st = write_db(s, db, peak, label, dir, err);
   sr_free(db);
   if (st) return st;

@@ -91,11 +91,22 @@ static inline double hsum16(v16f v) {
   return t;
 }
 
+typedef struct {
+  const float *T;
+  const float *const *Z;
+  int ns;
+  int64_t n, b, qmax;
+  const uint32_t *perms;
+  double *out;
+} dense_job;
+
 // out[s * b + p + u] += z_s . g_u for every partner s and the np (<= MANTEL_PG) gathered blocks g_u (q
 // entries each, stride qmax). Every permutation's sum depends on its own block only (16 float lanes, then
 // double), so the grouping of permutations does not change any result.
-static void dot_group(const float *zb, int ns, int64_t q, const float *g, int64_t qmax, int np, double *out,
-                      int64_t b, int64_t p) {
+static void dot_group(const dense_job *J, const float *zb, int64_t q, const float *g, int np, int64_t p) {
+  const int ns = J->ns;
+  const int64_t qmax = J->qmax, b = J->b;
+  double *out = J->out;
   const int64_t q16 = q & ~(int64_t)15;
   for (int s = 0; s < ns; s++) {
     const float *z = zb + (size_t)s * (size_t)q;
@@ -134,15 +145,6 @@ static void dot_group(const float *zb, int ns, int64_t q, const float *g, int64_
   }
 }
 
-typedef struct {
-  const float *T;
-  const float *const *Z;
-  int ns;
-  int64_t n, b, qmax;
-  const uint32_t *perms;
-  double *out;
-} dense_job;
-
 // Permutations [p0, p1) over all blocks of rows. Scratch: zb (ns, qmax), g (MANTEL_PG, qmax), row (n).
 static void dense_range(const dense_job *J, int64_t p0, int64_t p1, float *zb, float *g, float *row) {
   const int64_t n = J->n;
@@ -158,7 +160,7 @@ static void dense_range(const dense_job *J, int64_t p0, int64_t p1, float *zb, f
       for (int u = 0; u < np; u++)
         gather_block(J->T, n, J->perms + (size_t)(p + u) * (size_t)n, i0, i1, row,
                      g + (size_t)u * (size_t)J->qmax);
-      dot_group(zb, J->ns, q, g, J->qmax, np, J->out, J->b, p);
+      dot_group(J, zb, q, g, np, p);
     }
     i0 = i1;
   }

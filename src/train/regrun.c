@@ -91,9 +91,8 @@ static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {
   return ok ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "regularizer buffers");
 }
 
-sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train,
-                           const int64_t *tr_idx, int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts,
-                           sr_err *err) {
+sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_eval_set *train, sr_model *m,
+                           const sr_loader_opts *train_opts, sr_err *err) {
   memset(r, 0, sizeof *r);
   if (!c->reg.kind[0] || !strcmp(c->reg.kind, "none")) return SR_OK;
   r->on = 1;
@@ -112,7 +111,7 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dat
   int layers[SR_MAX_FEATURES], nl = 0;
   sr_status st = c->reg.layers[0] ? sr_reg_parse_layers(m, c->reg.layers, layers, &nl, err) : SR_OK;
   if (!st) st = sr_reg_state_init(&r->state, m, nl ? layers : NULL, nl, err);
-  if (!st) st = gather_images(r, c, train, tr_idx, n_tr, m, err);
+  if (!st) st = gather_images(r, c, train->ds, train->idx, train->n, m, err);
   // Rank 0 builds the target and fills the cache; the other ranks then read it from there.
   if (!st && sr_dist_rank(r->dist) > 0) st = sr_dist_barrier(r->dist, err);
   if (!st) st = build_target(r, c, err);
@@ -132,9 +131,17 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dat
   return SR_OK;
 }
 
+// k pairs of target indices: pair p is (a[p], b[p]).
+typedef struct {
+  const int64_t *a, *b;
+  int k;
+} pair_list;
+
 // Forward the images target.idx[a[p]] and target.idx[b[p]] on slots 1 and 2, reading every layer.
-static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const int64_t *a, const int64_t *b, int k,
-                               int training, sr_tape **ta, sr_tape **tb, sr_err *err) {
+static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const pair_list *pl, int training, sr_tape **ta,
+                               sr_tape **tb, sr_err *err) {
+  const int64_t *a = pl->a, *b = pl->b;
+  const int k = pl->k;
   int64_t ia[SR_REG_PROBES], ib[SR_REG_PROBES];
   for (int p = 0; p < k; p++) {
     ia[p] = r->target.idx[a[p]];
@@ -164,7 +171,8 @@ sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err)
   int64_t lo, hi;
   sr_dist_shard(r->k, sr_dist_rank(r->dist), sr_dist_size(r->dist), &lo, &hi);
   int kl = (int)(hi - lo), L = r->state.n_layers;
-  sr_status st = forward_pairs(r, m, r->pi + lo, r->pj + lo, kl, 1, &ta, &tb, err);
+  sr_status st =
+      forward_pairs(r, m, &(pair_list){.a = r->pi + lo, .b = r->pj + lo, .k = kl}, 1, &ta, &tb, err);
   if (!st) {
     sr_reg_channel_sums(&r->state, r->fa, r->fb, kl, r->sums);
     st = sr_dist_allreduce_f64(r->dist, r->sums, sr_reg_channel_count(&r->state), err);
@@ -203,7 +211,8 @@ sr_status sr_reg_run_probe(sr_reg_run *r, sr_model *m, double *pearson, double *
   sr_status st = SR_OK;
   for (int s = 0; s + r->k <= SR_REG_PROBES && !st; s += r->k) {
     sr_tape *ta, *tb;
-    if (!(st = forward_pairs(r, m, r->probe_i + s, r->probe_j + s, r->k, 0, &ta, &tb, err)))
+    if (!(st = forward_pairs(r, m, &(pair_list){.a = r->probe_i + s, .b = r->probe_j + s, .k = r->k}, 0, &ta,
+                             &tb, err)))
       st = sr_reg_similarity(&r->state, r->fa, r->fb, r->k, r->probe_s + s, err);
   }
   int n = SR_REG_PROBES / r->k * r->k;

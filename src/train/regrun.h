@@ -32,9 +32,9 @@ typedef struct sr_reg_run {
   double *sums;   // per-channel sums of the pair batch (reduced over ranks)
 } sr_reg_run;
 
-sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_dataset *train,
-                           const int64_t *tr_idx, int64_t n_tr, sr_model *m, const sr_loader_opts *train_opts,
-                           sr_err *err);
+// train: the training images (the regularization images come from them unless c->reg.data names others).
+sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_eval_set *train, sr_model *m,
+                           const sr_loader_opts *train_opts, sr_err *err);
 // Forward both halves (training mode), the loss, feature gradients, backward: adds into m->grads and
 // r->state.dw. Call between zero_grad and the SGD step.
 sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err);

@@ -219,8 +219,9 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_dataset_load(c->data.spec, "train", &r->train, err))) return st;
   if (c->data.limit > 0 && c->data.limit < r->train.n) r->train.n = c->data.limit;
   if (c->data.eval_test && (st = sr_dataset_load(c->data.spec, "test", &r->test, err))) return st;
-  if ((st = sr_split_holdout(r->train.n, c->data.val_fraction, c->optim.seed, &r->tr_idx, &r->n_tr,
-                             &r->va_idx, &r->n_va, err)))
+  if ((st = sr_split_holdout(
+           &(sr_holdout_spec){.n = r->train.n, .fraction = c->data.val_fraction, .seed = c->optim.seed},
+           &r->tr_idx, &r->n_tr, &r->va_idx, &r->n_va, err)))
     return st;
   r->opts = sr_loader_opts_default();
   r->opts.batch = c->optim.batch;
@@ -264,7 +265,9 @@ static sr_status setup(run_state *r, sr_err *err) {
   r->dlogits = sr_alloc(sizeof(float) * (size_t)c->optim.batch * (size_t)mc.classes);
   r->metrics = cJSON_CreateArray();
   if (!r->logits || !r->dlogits || !r->metrics) return sr_fail(err, SR_ERR_NOMEM, "training buffers");
-  if ((st = sr_reg_run_setup(&r->reg, c, &r->train, r->tr_idx, r->n_tr, &r->model, &r->opts, err))) return st;
+  if ((st = sr_reg_run_setup(&r->reg, c, &(sr_eval_set){.ds = &r->train, .idx = r->tr_idx, .n = r->n_tr},
+                             &r->model, &r->opts, err)))
+    return st;
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->run.out, err))) return st;
   if ((st = copy_onnx(c, err))) return st;

@@ -96,7 +96,8 @@ static void check_closed_form(int each, int random_sign) {
 static void cnn_model(sr_model *m, sr_err *err) {
   sr_model_config cfg = {.arch = "custom", .in_c = C, .in_h = H, .in_w = W, .classes = 3};
   CHECK_OK(sr_model_init(m, &cfg, err), err);
-  int cv = sr_graph_relu(m, sr_graph_conv(m, 0, 4, 3, 1, 1, 1, "conv"));
+  int cv = sr_graph_relu(
+      m, sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 4, .k = 3, .stride = 1, .pad = 1, .bias = 1}, "conv"));
   sr_graph_linear(m, sr_graph_flatten(m, cv), 3, 1, "fc");
   sr_rng rng;
   sr_rng_seed(&rng, 7, 0);

@@ -24,9 +24,15 @@ static void test_all_deterministic(int c, int h, int w) {
       sr_rng_seed(&r1, 5, 0);
       sr_rng_seed(&r2, 5, 0);
       sr_rng_seed(&r3, 6, 0);
-      CHECK_OK(sr_corrupt_apply(img, c, h, w, (sr_corruption)k, s, &r1, a, &err), &err);
-      CHECK_OK(sr_corrupt_apply(img, c, h, w, (sr_corruption)k, s, &r2, b, &err), &err);
-      CHECK_OK(sr_corrupt_apply(img, c, h, w, (sr_corruption)k, s, &r3, d, &err), &err);
+      CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, (sr_corruption)k,
+                                s, &r1, a, &err),
+               &err);
+      CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, (sr_corruption)k,
+                                s, &r2, b, &err),
+               &err);
+      CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, (sr_corruption)k,
+                                s, &r3, d, &err),
+               &err);
       const char *nm = sr_corruption_name((sr_corruption)k);
       CHECK(!memcmp(a, b, n), "%s s%d %dx%dx%d: same seed must give the same bytes", nm, s, c, h, w);
       size_t changed = 0, differ = 0;
@@ -70,7 +76,9 @@ static void test_batch_threads(void) {
     CHECK(!memcmp(o1, o3, n * per), "%s: split batch differs", sr_corruption_name((sr_corruption)k));
     sr_rng r;
     sr_corrupt_image_rng(&r, 42, (sr_corruption)k, 3, 7);
-    CHECK_OK(sr_corrupt_apply(imgs + 7 * per, c, h, w, (sr_corruption)k, 3, &r, o3, &err), &err);
+    CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = imgs + 7 * per, .n = 1, .c = c, .h = h, .w = w},
+                              (sr_corruption)k, 3, &r, o3, &err),
+             &err);
     CHECK(!memcmp(o3, o1 + 7 * per, per), "%s: batch image 7 differs from sr_corrupt_apply",
           sr_corruption_name((sr_corruption)k));
   }
@@ -92,7 +100,9 @@ static void noise_stats(sr_corruption k, int s, uint8_t level, double *mean, dou
   for (int r = 0; r < reps; r++) {
     sr_rng rng;
     sr_rng_seed(&rng, 1234 + r, 0);
-    CHECK_OK(sr_corrupt_apply(img, c, h, w, k, s, &rng, out, &err), &err);
+    CHECK_OK(
+        sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, k, s, &rng, out, &err),
+        &err);
     for (size_t i = 0; i < n; i++) {
       double d = ((double)out[i] - level) / 255.0;
       s1 += d;
@@ -216,7 +226,9 @@ static void test_tone_and_jpeg(int c) {
   // Brightness: every value non-decreasing with severity, mean strictly increasing.
   memcpy(prev, img, n);
   for (int s = 1; s <= 5; s++) {
-    CHECK_OK(sr_corrupt_apply(img, c, h, w, SR_BRIGHTNESS, s, &r, out, &err), &err);
+    CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, SR_BRIGHTNESS, s,
+                              &r, out, &err),
+             &err);
     int ok = 1;
     for (size_t i = 0; i < n; i++) ok &= out[i] >= prev[i];
     CHECK(ok, "brightness s%d (c=%d): some value got darker", s, c);
@@ -225,7 +237,9 @@ static void test_tone_and_jpeg(int c) {
     memcpy(prev, out, n);
   }
   if (c == 1) {  // gray: exactly clip(x + c) (truncated)
-    CHECK_OK(sr_corrupt_apply(img, c, h, w, SR_BRIGHTNESS, 5, &r, out, &err), &err);
+    CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, SR_BRIGHTNESS, 5,
+                              &r, out, &err),
+             &err);
     int exact = 1;
     for (size_t i = 0; i < n; i++) {
       int want = img[i] + 76.5 >= 255 ? 255 : (int)(img[i] + 76.5);
@@ -236,7 +250,9 @@ static void test_tone_and_jpeg(int c) {
   // Contrast: spread strictly shrinking, mean kept.
   double prev_sd = sd_of(img, n);
   for (int s = 1; s <= 5; s++) {
-    CHECK_OK(sr_corrupt_apply(img, c, h, w, SR_CONTRAST, s, &r, out, &err), &err);
+    CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, SR_CONTRAST, s, &r,
+                              out, &err),
+             &err);
     double sd = sd_of(out, n);
     CHECK(sd < prev_sd, "contrast s%d: sd %.2f not below %.2f", s, sd, prev_sd);
     CHECK(fabs(mean_of(out, n) - mean_of(img, n)) < 1.0, "contrast s%d: mean moved %.2f -> %.2f", s,
@@ -249,7 +265,9 @@ static void test_tone_and_jpeg(int c) {
     double e = 0;
     for (int t = 0; t < 6; t++) {
       synth_texture(img, c, h, w, 30 + t);
-      CHECK_OK(sr_corrupt_apply(img, c, h, w, SR_JPEG_COMPRESSION, s, &r, out, &err), &err);
+      CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w},
+                                SR_JPEG_COMPRESSION, s, &r, out, &err),
+               &err);
       for (size_t i = 0; i < n; i++) e += (out[i] - img[i]) * (out[i] - img[i]);
     }
     CHECK(e > prev_e, "jpeg s%d (c=%d): error %.0f not above %.0f", s, c, e, prev_e);
@@ -274,7 +292,9 @@ static void test_flat_invariants(void) {
     for (int s = 1; s <= 5; s++) {
       sr_rng r;
       sr_rng_seed(&r, 9, 0);
-      CHECK_OK(sr_corrupt_apply(img, c, h, w, ks[k], s, &r, out, &err), &err);
+      CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = c, .h = h, .w = w}, ks[k], s, &r, out,
+                                &err),
+               &err);
       int maxd = 0;
       for (size_t i = 0; i < n; i++) maxd = abs(out[i] - 100) > maxd ? abs(out[i] - 100) : maxd;
       CHECK(maxd <= 1, "%s s%d on a flat image: max change %d", sr_corruption_name(ks[k]), s, maxd);
@@ -289,17 +309,26 @@ static void test_bad_args(void) {
   sr_rng_seed(&r, 0, 0);
   sr_err err = {0};
   for (int s = 0; s <= 6; s += 6) {
-    CHECK(sr_corrupt_apply(img, 3, 32, 32, SR_FOG, s, &r, out, &err) == SR_ERR_ARG, "severity %d accepted",
-          s);
+    CHECK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = 3, .h = 32, .w = 32}, SR_FOG, s, &r, out,
+                           &err) == SR_ERR_ARG,
+          "severity %d accepted", s);
     CHECK(strstr(err.msg, "severity") && strstr(err.msg, "fog"), "message: %s", err.msg);
     CHECK(sr_corrupt_batch(&(sr_u8_images){img, 1, 3, 32, 32}, &(sr_corrupt_spec){SR_FOG, s, 0, 0}, out,
                            &err) == SR_ERR_ARG,
           "batch severity %d", s);
   }
-  CHECK(sr_corrupt_apply(img, 2, 32, 32, SR_FOG, 1, &r, out, &err) == SR_ERR_ARG, "2 channels accepted");
-  CHECK(sr_corrupt_apply(img, 3, 4, 4, SR_FOG, 1, &r, out, &err) == SR_ERR_ARG, "4x4 accepted");
-  CHECK(sr_corrupt_apply(img, 3, 32, 32, (sr_corruption)15, 1, &r, out, &err) == SR_ERR_ARG,
+  CHECK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = 2, .h = 32, .w = 32}, SR_FOG, 1, &r, out,
+                         &err) == SR_ERR_ARG,
+        "2 channels accepted");
+  CHECK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = 3, .h = 4, .w = 4}, SR_FOG, 1, &r, out,
+                         &err) == SR_ERR_ARG,
+        "4x4 accepted");
+  CHECK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 1, .c = 3, .h = 32, .w = 32}, (sr_corruption)15, 1,
+                         &r, out, &err) == SR_ERR_ARG,
         "kind 15 accepted");
+  CHECK(sr_corrupt_apply(&(sr_u8_images){.px = img, .n = 2, .c = 3, .h = 32, .w = 32}, SR_FOG, 1, &r, out,
+                         &err) == SR_ERR_ARG,
+        "two images accepted");
   sr_corruption k;
   CHECK(sr_corruption_parse("gaussian_blur", &k, &err) == SR_ERR_ARG, "unknown name accepted");
   CHECK(strstr(err.msg, "gaussian_blur") && strstr(err.msg, "gaussian_noise"), "message: %s", err.msg);

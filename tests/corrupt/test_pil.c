@@ -27,7 +27,9 @@ static int compare(const char *set, const char *what, sr_corruption kind, double
     for (int s = 1; s <= 5; s++) {
       sr_rng r;
       sr_rng_seed(&r, 0, 0);
-      CHECK_OK(sr_corrupt_apply(chw, c, h, w, kind, s, &r, out, &err), &err);
+      CHECK_OK(sr_corrupt_apply(&(sr_u8_images){.px = chw, .n = 1, .c = c, .h = h, .w = w}, kind, s, &r, out,
+                                &err),
+               &err);
       const uint8_t *want = (const uint8_t *)ref.data + ((size_t)(s - 1) * n + i) * per;
       for (int ch = 0; ch < c; ch++)
         for (int p = 0; p < h * w; p++) {

@@ -151,7 +151,9 @@ static void test_shutdown(void) {
 static void test_holdout(void) {
   sr_err err = {0};
   int64_t *tr, *va, ntr, nva, *tr2, *va2, ntr2, nva2;
-  CHECK_OK(sr_split_holdout(60000, 0.01, 42, &tr, &ntr, &va, &nva, &err), &err);
+  CHECK_OK(sr_split_holdout(&(sr_holdout_spec){.n = 60000, .fraction = 0.01, .seed = 42}, &tr, &ntr, &va,
+                            &nva, &err),
+           &err);
   CHECK(nva == 600 && ntr == 59400, "1%% of 60000: %lld / %lld", (long long)nva, (long long)ntr);
   static unsigned char mark[60000];
   int sorted = 1, dup = 0;
@@ -169,11 +171,15 @@ static void test_holdout(void) {
   CHECK(sorted, "both lists sorted ascending");
   CHECK(va[0] < 1000 && va[nva - 1] > 59000, "validation spread over the range: %lld..%lld", (long long)va[0],
         (long long)va[nva - 1]);
-  CHECK_OK(sr_split_holdout(60000, 0.01, 42, &tr2, &ntr2, &va2, &nva2, &err), &err);
+  CHECK_OK(sr_split_holdout(&(sr_holdout_spec){.n = 60000, .fraction = 0.01, .seed = 42}, &tr2, &ntr2, &va2,
+                            &nva2, &err),
+           &err);
   CHECK(nva2 == nva && !memcmp(va, va2, sizeof(int64_t) * (size_t)nva), "same seed: same split");
   sr_free(tr2);
   sr_free(va2);
-  CHECK_OK(sr_split_holdout(60000, 0.01, 43, &tr2, &ntr2, &va2, &nva2, &err), &err);
+  CHECK_OK(sr_split_holdout(&(sr_holdout_spec){.n = 60000, .fraction = 0.01, .seed = 43}, &tr2, &ntr2, &va2,
+                            &nva2, &err),
+           &err);
   int common = 0;
   for (int64_t i = 0, j = 0; i < nva && j < nva2;) {
     if (va[i] == va2[j]) {
@@ -190,16 +196,21 @@ static void test_holdout(void) {
   sr_free(va2);
   sr_free(tr);
   sr_free(va);
-  CHECK_OK(sr_split_holdout(50, 0.01, 1, &tr, &ntr, &va, &nva, &err), &err);
+  CHECK_OK(
+      sr_split_holdout(&(sr_holdout_spec){.n = 50, .fraction = 0.01, .seed = 1}, &tr, &ntr, &va, &nva, &err),
+      &err);
   CHECK(nva == 1 && ntr == 49, "a small set still holds out one sample");
   sr_free(tr);
   sr_free(va);
-  CHECK_OK(sr_split_holdout(50, 0, 1, &tr, &ntr, &va, &nva, &err), &err);
+  CHECK_OK(
+      sr_split_holdout(&(sr_holdout_spec){.n = 50, .fraction = 0, .seed = 1}, &tr, &ntr, &va, &nva, &err),
+      &err);
   CHECK(nva == 0 && ntr == 50 && tr[49] == 49, "fraction 0 keeps everything for training");
   sr_free(tr);
   sr_free(va);
-  CHECK(sr_split_holdout(50, 1.0, 1, &tr, &ntr, &va, &nva, &err) == SR_ERR_ARG, "fraction 1 refused: %s",
-        err.msg);
+  CHECK(sr_split_holdout(&(sr_holdout_spec){.n = 50, .fraction = 1.0, .seed = 1}, &tr, &ntr, &va, &nva,
+                         &err) == SR_ERR_ARG,
+        "fraction 1 refused: %s", err.msg);
 }
 
 int main(void) {

@@ -33,7 +33,8 @@ static double ref_loss(sr_model *m, const double *p, const double *x, int64_t n,
   sr_err err = {0};
   sr_ref_run *run = NULL;
   double *out = malloc(sizeof(double) * (size_t)nout);
-  if (sr_ref_forward_params(m, p, x, n, training, out, &run, &err)) {
+  if (sr_ref_forward_params(m, &(sr_ref_input){.params = p, .x = x, .n = n, .training = training}, out, &run,
+                            &err)) {
     fprintf(stderr, "ref forward failed: %s\n", err.msg);
     exit(1);
   }
@@ -59,7 +60,8 @@ __attribute__((unused)) static double fd_check(sr_model *m, const double *x, int
   for (int64_t i = 0; i < nout; i++) r[i] = sr_rng_normal(&rng);
   for (int64_t i = 0; i < m->n_params; i++) p[i] = m->params[i];
   sr_ref_run *run;
-  if (sr_ref_forward_params(m, p, x, n, training, NULL, &run, &err) ||
+  if (sr_ref_forward_params(m, &(sr_ref_input){.params = p, .x = x, .n = n, .training = training}, NULL, &run,
+                            &err) ||
       sr_ref_backward(run, r, dp, dx, &err)) {
     fprintf(stderr, "ref failed: %s\n", err.msg);
     exit(1);

@@ -4,11 +4,21 @@
 
 typedef int (*build_fn)(sr_model *m);
 
-static int conv_k3s1p1_bias(sr_model *m) { return sr_graph_conv(m, 0, 4, 3, 1, 1, 1, "conv"); }
-static int conv_k7s1p3(sr_model *m) { return sr_graph_conv(m, 0, 5, 7, 1, 3, 0, "conv"); }
-static int conv_k3s2p1(sr_model *m) { return sr_graph_conv(m, 0, 6, 3, 2, 1, 0, "conv"); }
-static int conv_k1s2p0(sr_model *m) { return sr_graph_conv(m, 0, 8, 1, 2, 0, 0, "conv"); }
-static int conv_k5s2p2_bias(sr_model *m) { return sr_graph_conv(m, 0, 3, 5, 2, 2, 1, "conv"); }
+static int conv_k3s1p1_bias(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 4, .k = 3, .stride = 1, .pad = 1, .bias = 1}, "conv");
+}
+static int conv_k7s1p3(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 5, .k = 7, .stride = 1, .pad = 3, .bias = 0}, "conv");
+}
+static int conv_k3s2p1(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 6, .k = 3, .stride = 2, .pad = 1, .bias = 0}, "conv");
+}
+static int conv_k1s2p0(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 8, .k = 1, .stride = 2, .pad = 0, .bias = 0}, "conv");
+}
+static int conv_k5s2p2_bias(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 3, .k = 5, .stride = 2, .pad = 2, .bias = 1}, "conv");
+}
 static int conv_geom(sr_model *m, int in, int o, sr_conv_geom g, int bias) {
   return sr_graph_conv_geom(m, in, o, &g, bias, "conv");
 }
@@ -52,13 +62,20 @@ static int linear_4d(sr_model *m) { return sr_graph_linear(m, 0, 5, 1, "fc"); }
 static int linear_2d(sr_model *m) { return sr_graph_linear(m, sr_graph_flatten(m, 0), 6, 0, "fc"); }
 // Residual add with fan-out: the input feeds both branches, so its gradient accumulates.
 static int add_fanout(sr_model *m) {
-  return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 3, 3, 1, 1, 0, "c")));
+  return sr_graph_add(
+      m, 0,
+      sr_graph_relu(
+          m,
+          sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 3, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c")));
 }
 
 // 16 channels: oneDNN picks blocked layouts (nChw8c/16c), exercising reorders at the boundaries.
 static int blocked_chain(sr_model *m) {
-  int x = sr_graph_bn(m, sr_graph_conv(m, 0, 16, 3, 1, 1, 0, "c1"), "bn");
-  x = sr_graph_conv(m, sr_graph_maxpool(m, sr_graph_relu(m, x), 2, 2, 0), 16, 3, 2, 1, 1, "c2");
+  int x = sr_graph_bn(
+      m, sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 16, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c1"),
+      "bn");
+  x = sr_graph_conv(m, sr_graph_maxpool(m, sr_graph_relu(m, x), 2, 2, 0),
+                    &(sr_conv_spec){.out_c = 16, .k = 3, .stride = 2, .pad = 1, .bias = 1}, "c2");
   return sr_graph_linear(m, sr_graph_gap(m, x), 3, 1, "fc");
 }
 

@@ -110,7 +110,7 @@ int main(void) {
   sr_model m;
   sr_model_config cfg = {.arch = "custom", .in_c = 3, .in_h = 9, .in_w = 9, .classes = 1};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int c = sr_graph_conv(&m, 0, 6, 3, 2, 1, 1, "conv");
+  int c = sr_graph_conv(&m, 0, &(sr_conv_spec){.out_c = 6, .k = 3, .stride = 2, .pad = 1, .bias = 1}, "conv");
   CHECK(sr_graph_bn(&m, c, "bn") > 0, "graph");
   CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
   randomise_bn(&m, &rng);
@@ -126,11 +126,22 @@ int main(void) {
   // computed before either conv could take it) cover the other step kinds.
   cfg = (sr_model_config){.arch = "custom", .in_c = 4, .in_h = 8, .in_w = 8, .classes = 5};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int r1 = sr_graph_relu(&m, sr_graph_bn(&m, sr_graph_conv(&m, 0, 4, 3, 1, 1, 0, "c1"), "b1"));
-  int h = sr_graph_relu(&m, sr_graph_bn(&m, sr_graph_conv(&m, r1, 4, 3, 1, 1, 0, "ca"), "ba"));
-  int b2 = sr_graph_bn(&m, sr_graph_conv(&m, h, 4, 3, 1, 1, 0, "c2"), "b2");
+  int r1 = sr_graph_relu(
+      &m, sr_graph_bn(&m,
+                      sr_graph_conv(
+                          &m, 0, &(sr_conv_spec){.out_c = 4, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c1"),
+                      "b1"));
+  int h = sr_graph_relu(
+      &m,
+      sr_graph_bn(
+          &m,
+          sr_graph_conv(&m, r1, &(sr_conv_spec){.out_c = 4, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "ca"),
+          "ba"));
+  int b2 = sr_graph_bn(
+      &m, sr_graph_conv(&m, h, &(sr_conv_spec){.out_c = 4, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c2"),
+      "b2");
   int a1 = sr_graph_relu(&m, sr_graph_add(&m, b2, r1));
-  int c3 = sr_graph_conv(&m, a1, 4, 1, 1, 0, 1, "c3");
+  int c3 = sr_graph_conv(&m, a1, &(sr_conv_spec){.out_c = 4, .k = 1, .stride = 1, .pad = 0, .bias = 1}, "c3");
   int a2 = sr_graph_relu(&m, sr_graph_add(&m, c3, 0));
   int s1 = sr_graph_relu(&m, sr_graph_bn(&m, a2, "b4"));
   int s2 = sr_graph_maxpool(&m, a2, 3, 1, 1);

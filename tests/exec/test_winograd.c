@@ -250,7 +250,8 @@ static void check_switch(void) {
   sr_model m;
   sr_model_config cfg = {.arch = "custom", .in_c = 32, .in_h = 8, .in_w = 8, .classes = 4};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int c = sr_graph_conv(&m, 0, 32, 3, 1, 1, 0, "conv");
+  int c =
+      sr_graph_conv(&m, 0, &(sr_conv_spec){.out_c = 32, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "conv");
   int f = sr_graph_flatten(&m, c);
   sr_graph_linear(&m, f, 4, 1, "fc");
   CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
@@ -330,12 +331,25 @@ static void check_plan(sr_rng *rng) {
   sr_model m;
   sr_model_config cfg = {.arch = "custom", .in_c = 3, .in_h = 14, .in_w = 14, .classes = 7};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int r1 =
-      sr_graph_relu(&m, sr_graph_bn(&m, sr_graph_conv(&m, 0, 32, 3, 1, 1, 0, "c1"), "b1"));  // C = 3: direct
-  int h = sr_graph_relu(&m, sr_graph_bn(&m, sr_graph_conv(&m, r1, 32, 3, 1, 1, 0, "ca"), "ba"));
-  int b2 = sr_graph_bn(&m, sr_graph_conv(&m, h, 32, 3, 1, 1, 0, "c2"), "b2");
-  int a1 = sr_graph_relu(&m, sr_graph_add(&m, b2, r1));                     // sum + ReLU, in place
-  int c3 = sr_graph_relu(&m, sr_graph_conv(&m, a1, 40, 3, 1, 1, 1, "c3"));  // own bias, no BN
+  int r1 = sr_graph_relu(
+      &m,
+      sr_graph_bn(
+          &m,
+          sr_graph_conv(&m, 0, &(sr_conv_spec){.out_c = 32, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c1"),
+          "b1"));  // C = 3: direct
+  int h = sr_graph_relu(
+      &m,
+      sr_graph_bn(
+          &m,
+          sr_graph_conv(&m, r1, &(sr_conv_spec){.out_c = 32, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "ca"),
+          "ba"));
+  int b2 = sr_graph_bn(
+      &m, sr_graph_conv(&m, h, &(sr_conv_spec){.out_c = 32, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c2"),
+      "b2");
+  int a1 = sr_graph_relu(&m, sr_graph_add(&m, b2, r1));  // sum + ReLU, in place
+  int c3 = sr_graph_relu(
+      &m, sr_graph_conv(&m, a1, &(sr_conv_spec){.out_c = 40, .k = 3, .stride = 1, .pad = 1, .bias = 1},
+                        "c3"));  // own bias, no BN
   int out = sr_graph_linear(&m, sr_graph_gap(&m, c3), 7, 1, "fc");
   CHECK(out > 0, "graph");
   CHECK_OK(sr_model_finalize(&m, rng, &err), &err);
@@ -408,8 +422,15 @@ static void check_plan_input_shortcut(sr_rng *rng) {
   sr_model m;
   sr_model_config cfg = {.arch = "custom", .in_c = C, .in_h = S, .in_w = S, .classes = 5};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int a =
-      sr_graph_relu(&m, sr_graph_add(&m, sr_graph_bn(&m, sr_graph_conv(&m, 0, C, 3, 1, 1, 0, "c"), "b"), 0));
+  int a = sr_graph_relu(
+      &m,
+      sr_graph_add(
+          &m,
+          sr_graph_bn(&m,
+                      sr_graph_conv(
+                          &m, 0, &(sr_conv_spec){.out_c = C, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "c"),
+                      "b"),
+          0));
   CHECK(sr_graph_linear(&m, sr_graph_gap(&m, a), 5, 1, "fc") > 0, "graph");
   CHECK_OK(sr_model_finalize(&m, rng, &err), &err);
   float x[N * C * S * S], z[N * 5], t[N * 5];

@@ -96,7 +96,10 @@ static void check_exact(int linear) {
   for (int k = 0; k < 2; k++) {
     sr_model *m = k ? &b : &a;
     CHECK_OK(sr_model_init(m, &cfg, &err), &err);
-    int out = linear ? sr_graph_linear(m, 0, 10, 1, "fc") : sr_graph_conv(m, 0, 24, 3, 1, 1, 1, "conv");
+    int out = linear
+                  ? sr_graph_linear(m, 0, 10, 1, "fc")
+                  : sr_graph_conv(
+                        m, 0, &(sr_conv_spec){.out_c = 24, .k = 3, .stride = 1, .pad = 1, .bias = 1}, "conv");
     CHECK(out > 0, "graph");
     sr_rng r2 = rng;
     CHECK_OK(sr_model_finalize(m, &r2, &err), &err);
@@ -238,7 +241,8 @@ static void check_plan_exact(void) {
   sr_model m;
   sr_model_config cfg = {.arch = "custom", .in_c = 16, .in_h = 12, .in_w = 12, .classes = 10};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int c = sr_graph_conv(&m, 0, 24, 3, 1, 1, 1, "conv");
+  int c =
+      sr_graph_conv(&m, 0, &(sr_conv_spec){.out_c = 24, .k = 3, .stride = 1, .pad = 1, .bias = 1}, "conv");
   CHECK(c > 0 && sr_graph_linear(&m, c, 10, 1, "fc") > 0, "graph");
   CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
   CHECK_OK(sr_model_set_precision(&m, SR_PRECISION_BF16, &err), &err);

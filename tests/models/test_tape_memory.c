@@ -92,8 +92,11 @@ static void check_conv(int bias) {
   sr_model m;
   sr_model_config cfg = {.arch = "custom", .in_c = 8, .in_h = 32, .in_w = 32, .classes = 10};
   CHECK_OK(sr_model_init(&m, &cfg, &err), &err);
-  int h = sr_graph_relu(&m, sr_graph_conv(&m, 0, 64, 3, 1, 1, 1, "c1"));
-  h = sr_graph_relu(&m, sr_graph_conv(&m, h, 64, 3, 1, 1, bias, "c2"));
+  int h = sr_graph_relu(
+      &m, sr_graph_conv(&m, 0, &(sr_conv_spec){.out_c = 64, .k = 3, .stride = 1, .pad = 1, .bias = 1}, "c1"));
+  h = sr_graph_relu(
+      &m,
+      sr_graph_conv(&m, h, &(sr_conv_spec){.out_c = 64, .k = 3, .stride = 1, .pad = 1, .bias = bias}, "c2"));
   CHECK(sr_graph_linear(&m, sr_graph_gap(&m, h), 10, 1, "fc") > 0, "graph");
   CHECK_OK(sr_model_finalize(&m, &rng, &err), &err);
   int64_t n = 8, d = 8 * 32 * 32;

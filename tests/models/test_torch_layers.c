@@ -10,11 +10,21 @@
 
 typedef int (*build_fn)(sr_model *m);
 
-static int conv_k3s1p1_bias(sr_model *m) { return sr_graph_conv(m, 0, 4, 3, 1, 1, 1, "l"); }
-static int conv_k7s1p3_c1(sr_model *m) { return sr_graph_conv(m, 0, 8, 7, 1, 3, 0, "l"); }
-static int conv_k3s2p1_c16(sr_model *m) { return sr_graph_conv(m, 0, 16, 3, 2, 1, 0, "l"); }
-static int conv_k1s2p0_c8(sr_model *m) { return sr_graph_conv(m, 0, 16, 1, 2, 0, 0, "l"); }
-static int conv_k5s2p2_bias(sr_model *m) { return sr_graph_conv(m, 0, 8, 5, 2, 2, 1, "l"); }
+static int conv_k3s1p1_bias(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 4, .k = 3, .stride = 1, .pad = 1, .bias = 1}, "l");
+}
+static int conv_k7s1p3_c1(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 8, .k = 7, .stride = 1, .pad = 3, .bias = 0}, "l");
+}
+static int conv_k3s2p1_c16(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 16, .k = 3, .stride = 2, .pad = 1, .bias = 0}, "l");
+}
+static int conv_k1s2p0_c8(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 16, .k = 1, .stride = 2, .pad = 0, .bias = 0}, "l");
+}
+static int conv_k5s2p2_bias(sr_model *m) {
+  return sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 8, .k = 5, .stride = 2, .pad = 2, .bias = 1}, "l");
+}
 static int bn(sr_model *m) { return sr_graph_bn(m, 0, "l"); }
 static int relu(sr_model *m) { return sr_graph_relu(m, 0); }
 static int maxpool_k2s2(sr_model *m) { return sr_graph_maxpool(m, 0, 2, 2, 0); }
@@ -26,7 +36,11 @@ static int flatten(sr_model *m) { return sr_graph_flatten(m, 0); }
 static int linear_4d(sr_model *m) { return sr_graph_linear(m, 0, 5, 1, "l"); }
 static int linear_2d(sr_model *m) { return sr_graph_linear(m, sr_graph_flatten(m, 0), 6, 0, "l"); }
 static int add_fanout(sr_model *m) {
-  return sr_graph_add(m, 0, sr_graph_relu(m, sr_graph_conv(m, 0, 8, 3, 1, 1, 0, "l")));
+  return sr_graph_add(
+      m, 0,
+      sr_graph_relu(
+          m,
+          sr_graph_conv(m, 0, &(sr_conv_spec){.out_c = 8, .k = 3, .stride = 1, .pad = 1, .bias = 0}, "l")));
 }
 
 typedef struct {
