@@ -364,17 +364,3 @@ sr_status sr_hsj_oracle(const sr_oracle *orc, const float *x, int64_t n, const s
   if (st) sr_attack_result_free(r);
   return st;
 }
-
-static sr_status on_oracle(const sr_oracle *orc, const float *x, int64_t n, const void *o, uint64_t seed,
-                           sr_attack_result *r, sr_err *err) {
-  return sr_hsj_oracle(orc, x, n, o, seed, r, err);
-}
-
-sr_status sr_hsj(sr_amodel *am, const sr_labeled *in, const sr_hsj_opts *o, uint64_t seed,
-                 sr_attack_result *r, sr_err *err) {
-  const float *x = in->x;
-  const int32_t *label = in->y;
-  int64_t n = in->n;
-  sr_decision_run run = {.fn = on_oracle, .x = x, .n = n, .opts = o, .seed = seed, .r = r};
-  return sr_decision_on_model(am, label, &run, err);
-}

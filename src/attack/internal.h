@@ -28,19 +28,6 @@ sr_status sr_attack_init_blended(const sr_blend_start *s, sr_err *err);
 typedef sr_status (*sr_oracle_fn)(const sr_oracle *orc, void *ctx, sr_err *err);
 sr_status sr_with_model_oracle(sr_amodel *am, const int32_t *label, sr_oracle_fn fn, void *ctx, sr_err *err);
 
-// A decision attack written against an oracle (sr_boundary_oracle, sr_hsj_oracle) run on a model: the
-// attack's arguments with its options behind a void pointer.
-typedef sr_status (*sr_decision_fn)(const sr_oracle *orc, const float *x, int64_t n, const void *opts,
-                                    uint64_t seed, sr_attack_result *r, sr_err *err);
-typedef struct sr_decision_run {
-  sr_decision_fn fn;
-  const float *x;
-  int64_t n;
-  const void *opts;
-  uint64_t seed;
-  sr_attack_result *r;
-} sr_decision_run;
-sr_status sr_decision_on_model(sr_amodel *am, const int32_t *label, const sr_decision_run *run, sr_err *err);
 // The fresh-forward re-check of r against the model (adversarial = prediction != label[row]); ball: NULL or
 // the eps ball an adversarial must also lie in (sr_attack_recheck).
 sr_status sr_recheck_on_model(sr_amodel *am, const int32_t *label, const float *x, int64_t n,

@@ -37,13 +37,31 @@ sr_status sr_with_model_oracle(sr_amodel *am, const int32_t *label, sr_oracle_fn
   return st;
 }
 
+// The decision attacks (written against an oracle) on a model: the model is their oracle.
+typedef struct decision_args {
+  int hsj;  // 0: Boundary
+  const sr_labeled *in;
+  const void *opts;
+  uint64_t seed;
+  sr_attack_result *r;
+} decision_args;
+
 static sr_status decision_fn(const sr_oracle *orc, void *ctx, sr_err *err) {
-  const sr_decision_run *a = ctx;
-  return a->fn(orc, a->x, a->n, a->opts, a->seed, a->r, err);
+  const decision_args *a = ctx;
+  return a->hsj ? sr_hsj_oracle(orc, a->in->x, a->in->n, a->opts, a->seed, a->r, err)
+                : sr_boundary_oracle(orc, a->in->x, a->in->n, a->opts, a->seed, a->r, err);
 }
 
-sr_status sr_decision_on_model(sr_amodel *am, const int32_t *label, const sr_decision_run *run, sr_err *err) {
-  return sr_with_model_oracle(am, label, decision_fn, (void *)run, err);
+sr_status sr_boundary(sr_amodel *am, const sr_labeled *in, const sr_boundary_opts *o, uint64_t seed,
+                      sr_attack_result *r, sr_err *err) {
+  decision_args a = {.hsj = 0, .in = in, .opts = o, .seed = seed, .r = r};
+  return sr_with_model_oracle(am, in->y, decision_fn, &a, err);
+}
+
+sr_status sr_hsj(sr_amodel *am, const sr_labeled *in, const sr_hsj_opts *o, uint64_t seed,
+                 sr_attack_result *r, sr_err *err) {
+  decision_args a = {.hsj = 1, .in = in, .opts = o, .seed = seed, .r = r};
+  return sr_with_model_oracle(am, in->y, decision_fn, &a, err);
 }
 
 typedef struct recheck_args {
