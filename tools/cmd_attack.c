@@ -6,6 +6,7 @@
 
 #include "attack_run.h"
 #include "cli.h"
+#include "simreg/train.h"
 
 // The noise levels or budgets of a sweep (sr_rob_levels).
 typedef struct {
@@ -61,6 +62,25 @@ static sr_status attack(const char *dir, const sr_rob_opts *a, cJSON *out, int q
   return st;
 }
 
+// --source onnx:PATH: the transfer source imported into a temporary run, on the target's dataset (--data or
+// the run's); its pixel scaling is the import's default (normalisation inside the graph).
+static int open_onnx_source(sr_rob_opts *a, sr_cli_model *smo, const sr_opt *opts, const char *run) {
+  sr_model m;
+  sr_run_info info;
+  sr_err err = {0};
+  if (!a->data) {
+    if (sr_run_open(run, a->which, &m, &info, &err)) return sr_cli_fail("attack", &err);
+    sr_model_free(&m);
+  }
+  smo->model = a->source;
+  a->source_label = a->source;  // robustness.json names the file, not the temporary run
+  const char *p[1];
+  int np = 0;
+  int rc = sr_cli_model_open("attack", smo, opts, a->data ? a->data : info.data, NULL, p, &np);
+  if (!rc) a->source = smo->dir;
+  return rc;
+}
+
 int sr_cmd_attack(int argc, char **argv) {
   sr_rob_opts a = sr_rob_opts_default();
   int quiet = 0;
@@ -108,7 +128,8 @@ int sr_cmd_attack(int argc, char **argv) {
        0, 1e9, 0},
       {"step-size", SR_OPT_DOUBLE, &a.step_size, "PGD step relative to eps (default 2.5/steps)", 0, 1e6, 0},
       {"no-random-start", SR_OPT_FLAG, &a.no_random_start, "PGD starts at the clean image", 0, 0, 0},
-      {"source", SR_OPT_STRING, &a.source, "transfer: run whose gradients craft the adversarials", 0, 0, 0},
+      {"source", SR_OPT_STRING, &a.source,
+       "transfer: run (or onnx:PATH) whose gradients craft the adversarials", 0, 0, 0},
       {"iterations", SR_OPT_INT, &a.iterations, "hsj iterations (default 64)", 0, 100000, 0},
       {"init-evals", SR_OPT_INT, &a.init_evals,
        "hsj gradient-estimate queries at iteration 1 (default 100; "
@@ -184,8 +205,14 @@ int sr_cmd_attack(int argc, char **argv) {
   if (sr_precision_parse(precision, &a.precision, &err)) return sr_cli_fail("attack", &err);
   // an ONNX model is imported into --run-dir first: the results are merged into its robustness.json
   if ((rc = sr_cli_model_open("attack", &mo, opts, a.data, "RUN/robustness.json", pos, &npos))) return rc;
+  sr_cli_model smo = SR_CLI_MODEL_INIT;
+  if (a.source && !strncmp(a.source, "onnx:", 5) && (rc = open_onnx_source(&a, &smo, opts, pos[0])))
+    return rc;
   // Under mpirun the images are shared out over the ranks; rank 0 reports and writes (docs/SCALING.md).
-  if (sr_dist_init(&a.dist, &err)) return sr_cli_fail("attack", &err);
+  if (sr_dist_init(&a.dist, &err)) {
+    sr_cli_model_done(&smo);
+    return sr_cli_fail("attack", &err);
+  }
   int root = sr_dist_rank(a.dist) == 0;
   if (!root) quiet = 1;
   atk_progress bar;
@@ -196,6 +223,7 @@ int sr_cmd_attack(int argc, char **argv) {
     st = sr_robustness_merge(pos[0], out, &err);  // takes out
   else
     cJSON_Delete(out);
+  sr_cli_model_done(&smo);
   if (st) {
     int rc = sr_cli_fail("attack", &err);
     sr_dist_abort(a.dist, rc);  // the other ranks would wait in a collective forever

@@ -41,10 +41,11 @@ typedef struct sr_rob_opts {
   int threads;        // OpenMP threads, 0: the runtime's default
   double max_level, eps, step_size, p_init;
   uint64_t seed;
-  const char *version;     // autoattack: standard (default) | fast
-  int targets;             // apgd-t / fab-t target classes (0: 9; autoattack fast: 3)
-  sr_precision precision;  // of the attacked model and of a transfer source
-  int winograd;            // sr_model_set_winograd for every model opened (sr_wino_native() by default)
+  const char *version;       // autoattack: standard (default) | fast
+  int targets;               // apgd-t / fab-t target classes (0: 9; autoattack fast: 3)
+  sr_precision precision;    // of the attacked model and of a transfer source
+  int winograd;              // sr_model_set_winograd for every model opened (sr_wino_native() by default)
+  const char *source_label;  // what robustness.json records as the transfer source (NULL: source)
   // Under mpirun: the images are shared out over the ranks in whole batches and the results gathered on
   // rank 0, which alone fills the patch (docs/SCALING.md). NULL: one process.
   sr_dist *dist;

@@ -107,7 +107,7 @@ sr_status sr_rob_gradient(const sr_rob_opts *a, sr_rob_run *r, sr_rob_target *sr
   cJSON *cv = cJSON_AddObjectToObject(group, key);
   cJSON_AddItemToObject(cv, "levels", sr_rob_doubles(lv, nl));
   cJSON_AddItemToObject(cv, "accuracy", sr_rob_doubles(acc, nl));
-  if (src) cJSON_AddStringToObject(cv, "source", a->source);
+  if (src) cJSON_AddStringToObject(cv, "source", a->source_label ? a->source_label : a->source);
   cJSON_AddNumberToObject(cv, "steps", o.steps);
   cJSON_AddNumberToObject(cv, "step_relative", o.step / top);
   cJSON_AddBoolToObject(cv, "random_start", o.random_start);

@@ -46,6 +46,11 @@ A2=$("$SIMREG" eval "$T/imp" --json | acc)
 "$SIMREG" attack --attack fgsm --model "$M" --data "$D" --run-dir "$T/r" --images 8 --levels 0,0.1 $Q
 $PY -c "import json; j=json.load(open('$T/r/robustness.json')); assert 'noise' in j and 'fgsm' in j['white_box'], list(j)" ||
   fail "attack results: $(cat "$T/r/robustness.json")"
+# a transfer source given as onnx:PATH (imported into a temporary run on the target's dataset, then removed)
+"$SIMREG" attack --attack transfer --source "$S" --images 8 --levels 0,0.1 $Q "$T/imp"
+$PY -c "import json; t=json.load(open('$T/imp/robustness.json'))['transfer']['fgsm']; assert t['source'] == '$S' and len(t['accuracy']) == 2, t" ||
+  fail "transfer from an ONNX source: $(cat "$T/imp/robustness.json")"
+[ -z "$(ls "$TMPDIR")" ] || fail "temporary source run left: $(ls "$TMPDIR")"
 "$SIMREG" robustness --suite paper --model "$M" --data "$D" --run-dir "$T/r" --images 8 --repeats 1 \
   --boundary-steps 20 --masking-images 0 --out "$T/suite.json" $Q 2>/dev/null
 $PY -c "import json; j=json.load(open('$T/suite.json')); assert j['status'] == 'complete' and len(j['runs']) == 1" ||
