@@ -4,7 +4,9 @@ usage: torch_peer.py [--bf16] MODEL WIDTH CHANNELS SIZE BATCH [SECONDS]   (print
                                                                     steps; run it in a fresh process per measurement)
 --bf16: PyTorch's CPU mixed precision, torch.autocast("cpu", dtype=torch.bfloat16): f32 master weights, bf16
 convolutions and matmuls, the loss in f32 (what simreg's --precision bf16 computes). Inference is also timed
-with the whole model cast to bf16 (model.to(torch.bfloat16)); infer_img_s is the faster of the two."""
+with the whole model cast to bf16 (model.to(torch.bfloat16)); infer_img_s is the faster of the two.
+f32 also times PyTorch's best inference, frozen TorchScript (torch.jit.freeze of the scripted eval model, then
+torch.jit.optimize_for_inference: BN folded, oneDNN layouts), as infer_frozen_img_s in the same process."""
 import copy, json, os, resource, sys, time
 import torch
 import torch.nn as nn
@@ -84,6 +86,12 @@ def main():
     inf = infer_for(budget)
     row = {"model": arch, "precision": "bf16" if bf16 else "f32", "width": width, "batch": batch,
            "threads": torch.get_num_threads(), "train_img_s": round(tr, 2), "infer_img_s": round(inf, 2)}
+    if not bf16:
+        model.eval()
+        with torch.no_grad():
+            frozen = torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.script(model)))
+        infer_for(0.3, frozen)
+        row["infer_frozen_img_s"] = round(infer_for(budget, frozen), 2)
     if bf16:
         pure = copy.deepcopy(model).to(torch.bfloat16)
         xb = x.to(torch.bfloat16)
