@@ -45,6 +45,9 @@ print(f"ratio {s['model']} width {s['width']} {s['input']} batch {s['batch']} (m
       f"inference {med(S, 'infer_img_s'):.1f} vs {med(P, 'infer_img_s'):.1f} img/s = {ratio('infer_img_s', 'infer_img_s'):.2f}x, "
       f"fused inference {med(S, 'infer_fused_img_s'):.1f} img/s = {ratio('infer_fused_img_s', 'infer_img_s'):.2f}x "
       f"[{rounds('infer_fused_img_s', 'infer_img_s')}]")
+if all("infer_frozen_img_s" in p for p in P):
+    print(f"  against PyTorch's frozen TorchScript ({med(P, 'infer_frozen_img_s'):.1f} img/s): fused inference "
+          f"{ratio('infer_fused_img_s', 'infer_frozen_img_s'):.2f}x [{rounds('infer_fused_img_s', 'infer_frozen_img_s')}]")
 print(f"  fused inference with {s['winograd_convs']} Winograd convolutions {med(S, 'infer_fused_img_s'):.1f} img/s, all direct "
       f"{med(S, 'infer_fused_direct_img_s'):.1f} img/s ({ratio('infer_fused_direct_img_s', 'infer_img_s'):.2f}x PyTorch): "
       f"Winograd {st.median(s['infer_fused_img_s'] / s['infer_fused_direct_img_s'] for s in S):.2f}x")

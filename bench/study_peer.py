@@ -102,8 +102,8 @@ def bench_train(arch, width, root, reg, budget):
     params = list(model.parameters()) + ([w] if on else [])
     opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
     if on:
-        reg_x = (gray_u8(images[:REG_N]).float() / 255.0 - 0.5) * 5.0
-        target = threshold_target(gray_u8(images[:REG_N]))
+        reg_u8 = gray_u8(images[:REG_N])  # uint8, as simreg holds them; normalised per pair batch
+        target = threshold_target(reg_u8)
         run_mean = [torch.zeros(m.num_features) for m in
                     [model.bn1] + [getattr(model, f"layer{s}")[-1].bn2 for s in range(1, 5)]]
     gen = torch.Generator().manual_seed(7)
@@ -117,7 +117,8 @@ def bench_train(arch, width, root, reg, budget):
         loss = F.cross_entropy(model(x), y)
         if on:
             pi, pj = sample_pairs(REG_N, PAIRS, gen)
-            fa, fb = resnet_features(model, reg_x[pi]), resnet_features(model, reg_x[pj])
+            xa, xb = ((reg_u8[q].float() / 255.0 - 0.5) * 5.0 for q in (pi, pj))
+            fa, fb = resnet_features(model, xa), resnet_features(model, xb)
             rl, _, new_mean = reg_forward(fa, fb, run_mean, w, target[pi, pj], ALPHA, False)
             run_mean = [m.detach() for m in new_mean]
             loss = loss + rl
