@@ -13,7 +13,7 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_re
   LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/sanitizers/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OMPI_MCA_mca_base_component_disable_dlclose=1
 
-.PHONY: all deps deps-main build build-cli main test test-plain test-asan fuzz-ci test-all bench install clean format format-check
+.PHONY: all deps deps-main build build-cli main test test-plain test-asan fuzz-ci test-all bench bench-study install clean format format-check
 all: build
 
 deps:
@@ -69,6 +69,10 @@ test-all: deps build
 
 bench: deps build
 	sh bench/run.sh $(BUILD)
+
+# The study's workload (regularized steps, attack queries, Fourier-map stream) beside PyTorch (issue 25).
+bench-study: deps build
+	sh bench/study_mix.sh $(BUILD) 3
 
 install: build
 	cmake --install $(BUILD)

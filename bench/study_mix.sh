@@ -24,6 +24,10 @@ secs=${SECS:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 export OMP_NUM_THREADS=2
 py=/usr/bin/python3
+if ! $py -c 'import torch' 2>/dev/null; then
+  echo "study_mix: installing python3-torch (the benchmark peer)" >&2
+  apt-get install -y -q python3-torch >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -q python3-torch >/dev/null; }
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 data="$tmp/data/cifar-10-batches-bin"
