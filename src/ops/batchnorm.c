@@ -276,8 +276,10 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   float *state = t->m->state;
   if ((s = sr_mem_create(&t->dnn, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
+      (s = t->groups > 1 ? sr_mem_create_unbound(&t->dnn, &tn->mem[M_MU], &v, err)  // views (build_groups)
+                         : sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) ||
+      (s = t->groups > 1 ? sr_mem_create_unbound(&t->dnn, &tn->mem[M_VAR], &v, err)
+                         : sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_DG], &v, NULL, err)) ||
