@@ -6,6 +6,8 @@
 # Rounds alternate old/new (the order flips every round), each round runs both binaries with and without
 # the regularizer; medians over rounds. The regularizer's share of the step = (reg step - plain step) /
 # reg step, against its FLOP share 2k / (64 + 2k) = 33%.
+# Minima (ms) are printed too: under load the rounds vary severalfold. The pair batch alone, in one
+# process, old path against new in the same binary: build/bench/bench_regstep resnet18 WIDTH 32 64 16.
 # usage: bench/regstep_ab.sh OLD_SIMREG NEW_SIMREG [ROUNDS]
 #   data: CIFAR_DIR=DIR (holding cifar-10-batches-bin/), else built once with ../shared/tools/cifar10-bin
 #   into ${TMPDIR:-/tmp}/simreg-regstep-cifar; models: MODELS="0.25 1" (resnet18 widths);
@@ -31,6 +33,7 @@ limit_for() { awk -v s="$1" -v b="$batch" 'BEGIN { n = s * b; l = int(n / 0.99);
 step_s() { sed -n 2p "$1/metrics.jsonl" | sed 's/.*"seconds":\([0-9.e+-]*\).*/\1/' | awk -v s="$2" '{ printf "%.6f", $1 / s }'; }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+minimum() { sort -g | head -1; }
 
 echo "# regularized step A/B, $(date -u +%FT%TZ), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $rounds rounds, old/new alternating; 2 threads"
@@ -59,7 +62,7 @@ for w in ${MODELS:-0.25 1}; do
   done
 done
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-16s %5s %12s %12s %9s %10s %10s\n" model steps "reg step ms" "plain ms" "reg share" "FLOP share" "reg old/new"
+printf "%-16s %5s %12s %12s %9s %10s %10s %15s\n" model steps "reg step ms" "plain ms" "reg share" "FLOP share" "reg old/new" "min reg/plain ms"
 for w in ${MODELS:-0.25 1}; do
   if [ "$w" = 1 ]; then steps=${STEPS_W1:-12}; else steps=${STEPS_W025:-40}; fi
   oreg=$(median < "$tmp/old-reg-$w")
@@ -67,9 +70,12 @@ for w in ${MODELS:-0.25 1}; do
   for which in old new; do
     rs=$(median < "$tmp/$which-reg-$w")
     ps=$(median < "$tmp/$which-plain-$w")
+    rmin=$(minimum < "$tmp/$which-reg-$w")
+    pmin=$(minimum < "$tmp/$which-plain-$w")
     awk -v m="resnet18 w$w $which" -v s="$steps" -v r="$rs" -v p="$ps" -v k="$k" -v b="$batch" -v o="$oreg" -v n="$nreg" -v which="$which" \
-      'BEGIN { printf "%-16s %5d %12.1f %12.1f %8.1f%% %9.1f%% %10s\n", m, s, 1000 * r, 1000 * p, 100 * (r - p) / r,
-               100 * 2 * k / (b + 2 * k), which == "new" ? sprintf("%.3fx", o / n) : "" }'
+      -v rm="$rmin" -v pm="$pmin" \
+      'BEGIN { printf "%-16s %5d %12.1f %12.1f %8.1f%% %9.1f%% %10s %7.0f/%-7.0f\n", m, s, 1000 * r, 1000 * p, 100 * (r - p) / r,
+               100 * 2 * k / (b + 2 * k), which == "new" ? sprintf("%.3fx", o / n) : "", 1000 * rm, 1000 * pm }'
   done
 done
 echo "# every round (seconds per step):"
