@@ -166,8 +166,27 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 // node's output; training backward (fused, workspace = ReLU mask) runs from the ReLU node; eval-mode
 // backward stays unfused (the ReLU node masks the gradient with its output first).
 enum { P_FT, P_FI, P_BT, P_BI, P_FTG, P_CORR };
-enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB, M_WS, M_CORR, M_CS, M_CB, M_MUG, M_VARG, M_WSG, M_GX, M_GY,
-       M_GDY, M_GDX };
+enum {
+  M_G,
+  M_B,
+  M_MU,
+  M_VAR,
+  M_RMU,
+  M_RVAR,
+  M_DG,
+  M_DB,
+  M_WS,
+  M_CORR,
+  M_CS,
+  M_CB,
+  M_MUG,
+  M_VARG,
+  M_WSG,
+  M_GX,
+  M_GY,
+  M_GDY,
+  M_GDX
+};
 
 // SyncBN primitives: forward training that normalises with the (global) statistics it is given, and
 // y = scale * x-hat + shift with those statistics (no ReLU) for the backward correction.
@@ -201,8 +220,9 @@ static sr_status group_md(const dnnl_memory_desc_t *whole, int G, dnnl_memory_de
   md->padded_dims[0] /= G;
   size_t size = dnnl_memory_desc_get_size(whole);
   const dnnl_blocking_desc_t *b = &whole->format_desc.blocking;
-  int ok = whole->format_kind == dnnl_blocked && whole->offset0 == 0 && whole->padded_dims[0] == whole->dims[0] &&
-           whole->padded_offsets[0] == 0 && (size_t)b->strides[0] * (size_t)whole->dims[0] * sizeof(float) == size &&
+  int ok = whole->format_kind == dnnl_blocked && whole->offset0 == 0 &&
+           whole->padded_dims[0] == whole->dims[0] && whole->padded_offsets[0] == 0 &&
+           (size_t)b->strides[0] * (size_t)whole->dims[0] * sizeof(float) == size &&
            dnnl_memory_desc_get_size(md) * (size_t)G == size;
   for (int k = 0; k < b->inner_nblks; k++) ok = ok && b->inner_idxs[k] != 0;
   return ok ? SR_OK : sr_fail(err, SR_ERR_BACKEND, "ghost BatchNorm: batch is not the outermost dimension");
@@ -327,7 +347,8 @@ static void bind_group_stats(sr_tape *t, int i, int g) {
   size_t c = sizeof(float) * (size_t)t->m->nodes[i].c;
   view_at(tn->mem[M_MU], tn->mem[M_MUG], (size_t)g * c);
   view_at(tn->mem[M_VAR], tn->mem[M_VARG], (size_t)g * c);
-  if (tn->mem[M_WSG]) view_at(tn->mem[M_WS], tn->mem[M_WSG], (size_t)g * dnnl_memory_desc_get_size(&tn->mds[M_WS]));
+  if (tn->mem[M_WSG])
+    view_at(tn->mem[M_WS], tn->mem[M_WSG], (size_t)g * dnnl_memory_desc_get_size(&tn->mds[M_WS]));
 }
 
 static sr_status forward_groups(sr_tape *t, int i, sr_err *err) {
