@@ -182,7 +182,15 @@ int64_t sr_model_flops(const sr_model *m);  // multiply-adds x2 per image, forwa
 // ---- running (oneDNN) ----
 // Get (create on first use) the tape for batch size n in the given slot (0..3).
 sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err);
+// The same for a batch of `groups` equal groups of n/groups images stacked along N ("ghost" BatchNorm): in
+// training mode every BatchNorm normalises each group with that group's own batch statistics and updates
+// its running statistics once per group, in group order, exactly as `groups` separate tapes of n/groups
+// run one after another would; the backward is per group for BatchNorm (dgamma, dbeta summed over groups)
+// and over the whole batch for every other layer. Eval mode is the plain batch. groups must divide n; not
+// with SyncBN (m->bn_allreduce). A tape is cached per (n, slot, groups); groups 1 is sr_model_tape.
+sr_status sr_model_tape_groups(sr_model *m, int64_t n, int groups, int slot, sr_tape **t, sr_err *err);
 int64_t sr_tape_batch(const sr_tape *t);
+int sr_tape_groups(const sr_tape *t);
 // Bytes of activation-gradient buffers the tape holds (nodes share them by backward liveness).
 size_t sr_tape_diff_bytes(const sr_tape *t);
 // Convolutions that run as Winograd F(4x4, 3x3) on this tape, in all three passes (forward, backward-data,
@@ -288,11 +296,14 @@ const double *sr_ref_node_output(const sr_ref_run *run, int node);
 void sr_ref_free(sr_ref_run *run);
 // The input of a reference forward: n images x, training or eval mode, the double parameters (params NULL:
 // the model's).
+// groups (0 or 1: one batch): training-mode BatchNorm statistics per group of n/groups images, as
+// sr_model_tape_groups.
 typedef struct sr_ref_input {
   const double *params;
   const double *x;
   int64_t n;
   int training;
+  int groups;
 } sr_ref_input;
 // sr_ref_forward with the double parameters given (finite differences).
 sr_status sr_ref_forward_params(sr_model *m, const sr_ref_input *in, double *out, sr_ref_run **run,

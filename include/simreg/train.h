@@ -92,6 +92,9 @@ typedef struct sr_train_reg {
   char target[1024];   // --reg file: N x N .npy
   char indices[1024];  // --reg file: the N image indices
   int mse;             // plain squared difference instead of the g(x) transform
+  // The pair batch as two tapes of k images (the path before ghost BatchNorm; also SyncBN's) instead of one
+  // tape of 2k with per-half BatchNorm statistics: the same step within float rounding; for A/B checks.
+  int two_tapes;
 } sr_train_reg;
 
 typedef struct sr_train_run {

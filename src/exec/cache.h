@@ -7,9 +7,10 @@
 struct sr_wino_cache;
 
 struct sr_exec_cache {
-  sr_tape *tapes[SR_MAX_TAPES];  // sr_model_tape: one per (batch size, slot)
+  sr_tape *tapes[SR_MAX_TAPES];  // sr_model_tape(_groups): one per (batch size, slot, groups)
   int64_t tape_n[SR_MAX_TAPES];
   int tape_slot[SR_MAX_TAPES];
+  int tape_groups[SR_MAX_TAPES];    // ghost BatchNorm groups (sr_model_tape_groups; 1: a plain batch)
   sr_infer *infers[SR_MAX_INFERS];  // sr_model_infer: one per batch size
   int64_t infer_n[SR_MAX_INFERS];
   struct sr_wino_cache *wino;  // Winograd-transformed weights shared by the plans (infer.c)

@@ -10,7 +10,7 @@
 #include "simreg/layers.h"
 #include "simreg/model.h"
 
-#define SR_TN_MEMS  12
+#define SR_TN_MEMS  20
 #define SR_TN_PRIMS 12
 
 // Per-node state of a tape. Each layer file documents what it keeps in mem[] / prim[].
@@ -36,6 +36,7 @@ struct sr_tape {
   sr_model *m;
   sr_dnn dnn;  // engine, stream, attributes, the shared user scratchpad (also Winograd's)
   int64_t n;
+  int groups;  // ghost BatchNorm: n is groups x n/groups images, BN statistics per group (batchnorm.c)
   sr_tnode *tn;
   void *tmp_buf;  // shared temp for accumulating gradients into fanned-out nodes
   size_t tmp_size;
@@ -70,7 +71,8 @@ typedef struct sr_ref_io {
   const double *p;
   double *st;
   int training;
-  int64_t n;  // batch
+  int64_t n;   // batch
+  int groups;  // training-mode BatchNorm statistics per group of n/groups images (1: the whole batch)
   const double *x0, *x1;
   double *y, *aux;
   const double *dy;

@@ -8,6 +8,7 @@ struct sr_ref_run {
   sr_model *m;
   int64_t n;
   int training;
+  int groups;  // BatchNorm statistics per group (sr_ref_input.groups)
   double *params, *state;
   double **y, **aux;
 };
@@ -48,11 +49,15 @@ sr_status sr_ref_forward_params(sr_model *m, const sr_ref_input *in, double *out
   const double *params = in->params, *x = in->x;
   const int64_t n = in->n;
   const int training = in->training;
+  const int groups = in->groups > 1 ? in->groups : 1;
+  if (n % groups)
+    return sr_fail(err, SR_ERR_ARG, "reference run: batch %lld is not %d equal groups", (long long)n, groups);
   sr_ref_run *r = calloc(1, sizeof *r);
   if (!r) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate reference run");
   r->m = m;
   r->n = n;
   r->training = training;
+  r->groups = groups;
   r->params = malloc(sizeof(double) * (size_t)(m->n_params + 1));
   r->state = malloc(sizeof(double) * (size_t)(m->n_state + 1));
   r->y = calloc((size_t)m->n_nodes, sizeof(double *));
@@ -71,13 +76,16 @@ sr_status sr_ref_forward_params(sr_model *m, const sr_ref_input *in, double *out
       if (bf16) round_bf16(r->y[0], node_numel(nd, n));
       continue;
     }
-    if (ops->ref.aux_size && !(r->aux[i] = malloc(sizeof(double) * (size_t)ops->ref.aux_size(nd, NULL, n))))
+    // one aux per group (BatchNorm keeps each group's statistics)
+    if (ops->ref.aux_size &&
+        !(r->aux[i] = malloc(sizeof(double) * (size_t)groups * (size_t)ops->ref.aux_size(nd, NULL, n))))
       goto nomem;
     sr_ref_io io = {.nd = nd,
                     .p = r->params,
                     .st = r->state,
                     .training = training,
                     .n = n,
+                    .groups = groups,
                     .x0 = r->y[nd->in[0]],
                     .x1 = nd->in[1] >= 0 ? r->y[nd->in[1]] : NULL,
                     .y = r->y[i],
@@ -124,6 +132,7 @@ sr_status sr_ref_backward(sr_ref_run *r, const double *dout, double *dgrads, dou
                       .st = r->state,
                       .training = r->training,
                       .n = r->n,
+                      .groups = r->groups,
                       .x0 = r->y[nd->in[0]],
                       .y = r->y[i],
                       .aux = r->aux[i],

@@ -263,11 +263,12 @@ static void plan_rounding(sr_tape *t) {
   }
 }
 
-static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) {
+static sr_status tape_build(sr_model *m, int64_t n, int groups, sr_tape **out, sr_err *err) {
   sr_tape *t = calloc(1, sizeof *t);
   if (!t) return sr_fail(err, SR_ERR_NOMEM, "cannot allocate tape");
   t->m = m;
   t->n = n;
+  t->groups = groups;
   t->tn = calloc((size_t)m->n_nodes, sizeof *t->tn);
   t->consumers = calloc((size_t)m->n_nodes, sizeof *t->consumers);
   sr_status st = SR_OK;
@@ -305,12 +306,20 @@ static sr_status tape_build(sr_model *m, int64_t n, sr_tape **out, sr_err *err) 
 }
 
 sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *err) {
+  return sr_model_tape_groups(m, n, 1, slot, t, err);
+}
+
+sr_status sr_model_tape_groups(sr_model *m, int64_t n, int groups, int slot, sr_tape **t, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");
   struct sr_exec_cache *c = m->exec;
   if (n < 1 || n > (1 << 20)) return sr_fail(err, SR_ERR_ARG, "batch size %lld out of range", (long long)n);
+  if (groups < 1 || n % groups)
+    return sr_fail(err, SR_ERR_ARG, "batch %lld is not %d equal BatchNorm groups", (long long)n, groups);
+  if (groups > 1 && m->bn_allreduce)
+    return sr_fail(err, SR_ERR_ARG, "per-group BatchNorm statistics (%d groups) with SyncBN", groups);
   int freei = -1;
   for (int i = 0; i < SR_MAX_TAPES; i++) {
-    if (c->tapes[i] && c->tape_n[i] == n && c->tape_slot[i] == slot) {
+    if (c->tapes[i] && c->tape_n[i] == n && c->tape_slot[i] == slot && c->tape_groups[i] == groups) {
       *t = c->tapes[i];
       return SR_OK;
     }
@@ -327,13 +336,15 @@ sr_status sr_model_tape(sr_model *m, int64_t n, int slot, sr_tape **t, sr_err *e
     memmove(c->tapes + v, c->tapes + v + 1, sizeof(c->tapes[0]) * (size_t)tail);
     memmove(c->tape_n + v, c->tape_n + v + 1, sizeof(c->tape_n[0]) * (size_t)tail);
     memmove(c->tape_slot + v, c->tape_slot + v + 1, sizeof(c->tape_slot[0]) * (size_t)tail);
+    memmove(c->tape_groups + v, c->tape_groups + v + 1, sizeof(c->tape_groups[0]) * (size_t)tail);
     freei = SR_MAX_TAPES - 1;
     c->tapes[freei] = NULL;
   }
-  sr_status st = tape_build(m, n, &c->tapes[freei], err);
+  sr_status st = tape_build(m, n, groups, &c->tapes[freei], err);
   if (st) return st;
   c->tape_n[freei] = n;
   c->tape_slot[freei] = slot;
+  c->tape_groups[freei] = groups;
   *t = c->tapes[freei];
   return SR_OK;
 }
@@ -347,6 +358,8 @@ void sr_model_free_tapes(sr_model *m) {
 }
 
 int64_t sr_tape_batch(const sr_tape *t) { return t->n; }
+
+int sr_tape_groups(const sr_tape *t) { return t->groups; }
 
 sr_status sr_tape_forward(sr_tape *t, const float *x, int training, float *out, sr_err *err) {
   sr_model *m = t->m;

@@ -88,36 +88,55 @@ void sr_batchnorm_backward_eval_ref(double *dx, double *dgamma, double *dbeta, c
     }
 }
 
-// The node's batch norm on the reference path: its input, parameters and running statistics.
-static sr_bn_ref ref_bn(const sr_ref_io *io) {
+// Offset of group g's values in an (n, C, H, W) tensor of G groups.
+static size_t ref_group_off(const sr_ref_io *io, int g, int G) {
   const sr_node *nd = io->nd;
-  return (sr_bn_ref){.x = io->x0,
+  return (size_t)g * (size_t)(io->n / G) * (size_t)nd->c * (size_t)(nd->h * nd->w);
+}
+
+// The node's batch norm on the reference path: group g's input (n/G images), parameters and running
+// statistics.
+static sr_bn_ref ref_bn(const sr_ref_io *io, int g, int G) {
+  const sr_node *nd = io->nd;
+  return (sr_bn_ref){.x = io->x0 + ref_group_off(io, g, G),
                      .gamma = io->p + nd->p_w,
                      .beta = io->p + nd->p_b,
                      .rmean = io->st ? io->st + nd->s_mean : NULL,
                      .rvar = io->st ? io->st + nd->s_var : NULL,
                      .eps = nd->eps,
-                     .n = (int)io->n,
+                     .n = (int)(io->n / G),
                      .c = nd->c,
                      .hw = nd->h * nd->w};
 }
 
+// Training: each group normalised with its own statistics (ghost BatchNorm); aux holds 2C per group. Eval
+// mode is per image, so the whole batch at once.
 static void ref_fwd(const sr_ref_io *io) {
-  sr_bn_ref bn = ref_bn(io);
-  if (io->training)
-    sr_batchnorm_forward_train_ref(io->y, io->aux, io->aux + io->nd->c, &bn);
-  else
-    sr_batchnorm_forward_eval_ref(io->y, &bn);
+  int G = io->training && io->groups > 1 ? io->groups : 1;
+  for (int g = 0; g < G; g++) {
+    sr_bn_ref bn = ref_bn(io, g, G);
+    double *y = io->y + ref_group_off(io, g, G), *aux = io->aux + (size_t)g * 2 * (size_t)io->nd->c;
+    if (io->training)
+      sr_batchnorm_forward_train_ref(y, aux, aux + io->nd->c, &bn);
+    else
+      sr_batchnorm_forward_eval_ref(y, &bn);
+  }
 }
 
 static void ref_bwd(const sr_ref_io *io) {
   const sr_node *nd = io->nd;
-  sr_bn_ref bn = ref_bn(io);
-  if (io->training)
-    sr_batchnorm_backward_train_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, io->aux,
-                                    io->aux + nd->c, &bn);
-  else
-    sr_batchnorm_backward_eval_ref(io->dx0, io->dp + nd->p_w, io->dp + nd->p_b, io->dy, &bn);
+  int G = io->training && io->groups > 1 ? io->groups : 1;
+  for (int g = 0; g < G; g++) {
+    sr_bn_ref bn = ref_bn(io, g, G);
+    size_t off = ref_group_off(io, g, G);
+    const double *aux = io->aux + (size_t)g * 2 * (size_t)nd->c;
+    double *dx = io->dx0 ? io->dx0 + off : NULL;
+    if (io->training)
+      sr_batchnorm_backward_train_ref(dx, io->dp + nd->p_w, io->dp + nd->p_b, io->dy + off, aux, aux + nd->c,
+                                      &bn);
+    else
+      sr_batchnorm_backward_eval_ref(dx, io->dp + nd->p_w, io->dp + nd->p_b, io->dy + off, &bn);
+  }
 }
 
 static int64_t aux_size(const sr_node *nd, const sr_node *in, int64_t N) {
@@ -136,12 +155,38 @@ static int64_t flops(const sr_node *nd, const sr_node *in) {
 //       SyncBN only: 4 fwd training with given statistics, 5 affine of x-hat (backward correction)
 // mem:  0 gamma, 1 beta (in params), 2 batch mean, 3 batch variance, 4 running mean, 5 running var
 //       (in state), 6 dgamma temp, 7 dbeta temp, 8 ReLU workspace (fused), SyncBN only: 9 correction
-//       (src layout), 10 its per-channel scale, 11 its shift
+//       (src layout), 10 its per-channel scale, 11 its shift; ghost BN only (t->groups > 1): 12, 13 every
+//       group's mean and variance (2, 3 are views of one group's), 14 every group's ReLU workspace (8 is a
+//       view), 15-18 views of one group of the src, dst, diff_dst and diff_src buffers (mds[15]: that md)
+// Ghost BN: the primitives are built for one group of n/groups images and run once per group on views into
+// the whole batch's buffers (N is the outermost dimension of every oneDNN activation layout, so group g
+// starts at byte g * size / groups), each with its own statistics; in training every group updates the
+// running statistics in group order, as separate tapes run one after another would.
 // Fused with the following ReLU (tn->fused): the forward primitives apply the ReLU and write the ReLU
 // node's output; training backward (fused, workspace = ReLU mask) runs from the ReLU node; eval-mode
 // backward stays unfused (the ReLU node masks the gradient with its output first).
 enum { P_FT, P_FI, P_BT, P_BI, P_FTG, P_CORR };
-enum { M_G, M_B, M_MU, M_VAR, M_RMU, M_RVAR, M_DG, M_DB, M_WS, M_CORR, M_CS, M_CB };
+enum {
+  M_G,
+  M_B,
+  M_MU,
+  M_VAR,
+  M_RMU,
+  M_RVAR,
+  M_DG,
+  M_DB,
+  M_WS,
+  M_CORR,
+  M_CS,
+  M_CB,
+  M_MUG,
+  M_VARG,
+  M_WSG,
+  M_GX,
+  M_GY,
+  M_GDY,
+  M_GDX
+};
 
 // SyncBN primitives: forward training that normalises with the (global) statistics it is given, and
 // y = scale * x-hat + shift with those statistics (no ReLU) for the backward correction.
@@ -167,10 +212,57 @@ static sr_status build_sync(sr_tape *t, int i, const dnnl_memory_desc_t *src, co
   return sr_mem_create(&t->dnn, &tn->mem[M_CB], v, NULL, err);
 }
 
+// One group's descriptor: the whole batch's with N divided by G. Refused unless N is the outermost,
+// unblocked dimension of a dense layout (then group g is the byte range [g, g+1) * size / G).
+static sr_status group_md(const dnnl_memory_desc_t *whole, int G, dnnl_memory_desc_t *md, sr_err *err) {
+  *md = *whole;
+  md->dims[0] /= G;
+  md->padded_dims[0] /= G;
+  size_t size = dnnl_memory_desc_get_size(whole);
+  const dnnl_blocking_desc_t *b = &whole->format_desc.blocking;
+  int ok = whole->format_kind == dnnl_blocked && whole->offset0 == 0 &&
+           whole->padded_dims[0] == whole->dims[0] && whole->padded_offsets[0] == 0 &&
+           (size_t)b->strides[0] * (size_t)whole->dims[0] * sizeof(float) == size &&
+           dnnl_memory_desc_get_size(md) * (size_t)G == size;
+  for (int k = 0; k < b->inner_nblks; k++) ok = ok && b->inner_idxs[k] != 0;
+  return ok ? SR_OK : sr_fail(err, SR_ERR_BACKEND, "ghost BatchNorm: batch is not the outermost dimension");
+}
+
+// Ghost BN's buffers: every group's statistics and workspace, and the views the primitives run on.
+static sr_status build_groups(sr_tape *t, int i, const dnnl_memory_desc_t *gmd, const dnnl_memory_desc_t *ws,
+                              sr_err *err) {
+  sr_tnode *tn = &t->tn[i];
+  int64_t G = t->groups, all[1] = {G * t->m->nodes[i].c};
+  dnnl_memory_desc_t v;
+  sr_plain_md(&v, 1, all);
+  sr_status s;
+  tn->mds[M_GX] = *gmd;
+  if ((s = sr_mem_create(&t->dnn, &tn->mem[M_MUG], &v, NULL, err)) ||
+      (s = sr_mem_create(&t->dnn, &tn->mem[M_VARG], &v, NULL, err)))
+    return s;
+  for (int k = M_GX; k <= M_GDX; k++)
+    if ((s = sr_mem_create_unbound(&t->dnn, &tn->mem[k], gmd, err))) return s;
+  if (!ws) return SR_OK;
+  tn->mds[M_WS] = *ws;
+  dnnl_memory_desc_t wall;
+  dnnl_dims_t wd = {(int64_t)(G * (int64_t)dnnl_memory_desc_get_size(ws))};
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&wall, 1, wd, dnnl_u8, dnnl_a), err);
+  if ((s = sr_mem_create(&t->dnn, &tn->mem[M_WSG], &wall, NULL, err))) return s;
+  return sr_mem_create_unbound(&t->dnn, &tn->mem[M_WS], ws, err);
+}
+
 static sr_status build(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
-  const dnnl_memory_desc_t *src = sr_in_md(t, i, 0);
+  const dnnl_memory_desc_t *whole = sr_in_md(t, i, 0), *src = whole;
+  dnnl_memory_desc_t gmd;
+  sr_status s;
+  if (t->groups > 1) {
+    if (t->m->bn_allreduce)
+      return sr_fail(err, SR_ERR_ARG, "per-group BatchNorm statistics are not supported with SyncBN");
+    if ((s = group_md(whole, t->groups, &gmd, err))) return s;
+    src = &gmd;
+  }
   unsigned flags = dnnl_use_scale | dnnl_use_shift, relu = tn->fused ? dnnl_fuse_norm_relu : 0;
   float eps = (float)nd->eps;
   dnnl_batch_normalization_desc_t ft, fi, bt, bi;
@@ -184,11 +276,11 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
                                                        flags | dnnl_use_global_stats),
            err);
   dnnl_primitive_desc_t ftp, fip, btp, bip;
-  sr_status s;
   if ((s = sr_pd_create(&t->dnn, &ftp, &ft, NULL, NULL, err))) return s;
   const dnnl_memory_desc_t *ws = sr_pd_md(ftp, dnnl_query_workspace_md);
-  if (tn->fused && ws && ws->ndims > 0 && (s = sr_mem_create(&t->dnn, &tn->mem[M_WS], ws, NULL, err)))
-    return s;
+  int has_ws = tn->fused && ws && ws->ndims > 0;
+  dnnl_memory_desc_t wsmd = has_ws ? *ws : (dnnl_memory_desc_t){0};
+  if (has_ws && t->groups == 1 && (s = sr_mem_create(&t->dnn, &tn->mem[M_WS], ws, NULL, err))) return s;
   if ((s = sr_pd_create(&t->dnn, &fip, &fi, NULL, NULL, err)) ||
       (s = sr_pd_create(&t->dnn, &btp, &bt, NULL, ftp, err)) ||
       (s = sr_pd_create(&t->dnn, &bip, &bi, NULL, ftp, err)))
@@ -196,7 +288,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   if ((s = sr_prim_from_pd(&t->dnn, btp, &tn->prim[P_BT], err)) ||
       (s = sr_prim_from_pd(&t->dnn, bip, &tn->prim[P_BI], err)) ||
       (s = sr_prim_from_pd(&t->dnn, ftp, &tn->prim[P_FT], err)) ||
-      (s = sr_prim_from_pd(&t->dnn, fip, &tn->prim[P_FI], err)) || (s = sr_node_outputs(t, i, src, err)))
+      (s = sr_prim_from_pd(&t->dnn, fip, &tn->prim[P_FI], err)) || (s = sr_node_outputs(t, i, whole, err)))
     return s;
   int64_t cd[1] = {nd->c};
   dnnl_memory_desc_t v;
@@ -204,13 +296,16 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
   float *state = t->m->state;
   if ((s = sr_mem_create(&t->dnn, &tn->mem[M_G], &v, sr_param(t, nd->p_w), err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_B], &v, sr_param(t, nd->p_b), err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) ||
-      (s = sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
+      (s = t->groups > 1 ? sr_mem_create_unbound(&t->dnn, &tn->mem[M_MU], &v, err)  // views (build_groups)
+                         : sr_mem_create(&t->dnn, &tn->mem[M_MU], &v, NULL, err)) ||
+      (s = t->groups > 1 ? sr_mem_create_unbound(&t->dnn, &tn->mem[M_VAR], &v, err)
+                         : sr_mem_create(&t->dnn, &tn->mem[M_VAR], &v, NULL, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_RMU], &v, state + nd->s_mean, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_RVAR], &v, state + nd->s_var, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_DG], &v, NULL, err)) ||
       (s = sr_mem_create(&t->dnn, &tn->mem[M_DB], &v, NULL, err)))
     return s;
+  if (t->groups > 1) return build_groups(t, i, &gmd, has_ws ? &wsmd : NULL, err);
   return t->m->bn_allreduce ? build_sync(t, i, src, &v, err) : SR_OK;
 }
 
@@ -235,13 +330,59 @@ static void update_running(sr_tape *t, int i, double cnt) {
   t->m->state_version++;  // inference plans refold
 }
 
+static void *handle_of(dnnl_memory_t m) {
+  void *p;
+  dnnl_memory_get_data_handle(m, &p);
+  return p;
+}
+
+// Point a group view at byte offset off of a whole-batch buffer.
+static void view_at(dnnl_memory_t view, dnnl_memory_t whole, size_t off) {
+  dnnl_memory_set_data_handle(view, (char *)handle_of(whole) + off);
+}
+
+// Ghost BN: group g's statistics (and workspace) become the ones the primitives see.
+static void bind_group_stats(sr_tape *t, int i, int g) {
+  sr_tnode *tn = &t->tn[i];
+  size_t c = sizeof(float) * (size_t)t->m->nodes[i].c;
+  view_at(tn->mem[M_MU], tn->mem[M_MUG], (size_t)g * c);
+  view_at(tn->mem[M_VAR], tn->mem[M_VARG], (size_t)g * c);
+  if (tn->mem[M_WSG])
+    view_at(tn->mem[M_WS], tn->mem[M_WSG], (size_t)g * dnnl_memory_desc_get_size(&tn->mds[M_WS]));
+}
+
+static sr_status forward_groups(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  int tr = t->training;
+  size_t gb = dnnl_memory_desc_get_size(&tn->mds[M_GX]);
+  dnnl_memory_t dst = tn->fused ? t->tn[tn->fused].dst : tn->dst;
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_GX]},
+                         {DNNL_ARG_DST, tn->mem[M_GY]},
+                         {DNNL_ARG_SCALE, tn->mem[M_G]},
+                         {DNNL_ARG_SHIFT, tn->mem[M_B]},
+                         {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
+                         {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
+                         {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
+  for (int g = 0; g < t->groups; g++) {
+    view_at(tn->mem[M_GX], t->tn[nd->in[0]].dst, (size_t)g * gb);
+    view_at(tn->mem[M_GY], dst, (size_t)g * gb);
+    bind_group_stats(t, i, g);
+    sr_status s = sr_exec(&t->dnn, tn->prim[tr ? P_FT : P_FI], (tr && tn->mem[M_WS]) ? 7 : 6, a, err);
+    if (s) return s;
+    if (tr) update_running(t, i, (double)(t->n / t->groups) * nd->h * nd->w);
+  }
+  return SR_OK;
+}
+
 static sr_status forward(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
-  if (t->training && t->n * nd->h * nd->w < 2)
+  if (t->training && t->n / t->groups * nd->h * nd->w < 2)
     return sr_fail(err, SR_ERR_ARG,
                    "batch norm in training needs more than one value per channel (batch %lld)",
-                   (long long)t->n);
+                   (long long)(t->n / t->groups));
+  if (t->groups > 1) return forward_groups(t, i, err);
   int tr = t->training;
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},
                          {DNNL_ARG_DST, tn->fused ? t->tn[tn->fused].dst : tn->dst},
@@ -313,9 +454,45 @@ static sr_status sync_backward(sr_tape *t, int i, dnnl_memory_t dsrc, sr_err *er
 
 // diff_dst: the gradient at the BN output (unfused, or fused in eval mode) or at the ReLU output (fused
 // training backward, which applies the ReLU mask from the workspace itself).
+// Ghost BN backward: per group (its statistics, workspace and slices), dgamma and dbeta summed over groups in
+// group order.
+static sr_status backward_groups(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  int tr = t->training;
+  dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
+  size_t gb = dnnl_memory_desc_get_size(&tn->mds[M_GX]);
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, tn->mem[M_GX]},
+                         {DNNL_ARG_MEAN, tn->mem[tr ? M_MU : M_RMU]},
+                         {DNNL_ARG_VARIANCE, tn->mem[tr ? M_VAR : M_RVAR]},
+                         {DNNL_ARG_DIFF_DST, tn->mem[M_GDY]},
+                         {DNNL_ARG_SCALE, tn->mem[M_G]},
+                         {DNNL_ARG_SHIFT, tn->mem[M_B]},
+                         {DNNL_ARG_DIFF_SRC, tn->mem[M_GDX]},
+                         {DNNL_ARG_DIFF_SCALE, tn->mem[M_DG]},
+                         {DNNL_ARG_DIFF_SHIFT, tn->mem[M_DB]},
+                         {DNNL_ARG_WORKSPACE, tn->mem[M_WS]}};
+  for (int g = 0; g < t->groups; g++) {
+    size_t off = (size_t)g * gb;
+    view_at(tn->mem[M_GX], t->tn[nd->in[0]].dst, off);
+    view_at(tn->mem[M_GDY], diff_dst, off);
+    view_at(tn->mem[M_GDX], dsrc ? dsrc : tn->dtmp, off);
+    bind_group_stats(t, i, g);
+    sr_status s = sr_exec(&t->dnn, tn->prim[tr ? P_BT : P_BI], (tr && tn->mem[M_WS]) ? 10 : 9, a, err);
+    if (s) return s;
+    if (t->want_params) {
+      sr_add_floats(sr_grad(t, nd->p_w), mem_f32(tn->mem[M_DG]), nd->c);
+      sr_add_floats(sr_grad(t, nd->p_b), mem_f32(tn->mem[M_DB]), nd->c);
+    }
+  }
+  if (dsrc) sr_diff_done(t, i, 0);
+  return SR_OK;
+}
+
 static sr_status bn_backward(sr_tape *t, int i, dnnl_memory_t diff_dst, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
   sr_tnode *tn = &t->tn[i];
+  if (t->groups > 1) return backward_groups(t, i, diff_dst, err);
   int tr = t->training;
   dnnl_memory_t dsrc = sr_diff_target(t, i, 0);
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, t->tn[nd->in[0]].dst},

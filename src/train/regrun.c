@@ -1,4 +1,6 @@
-// The similarity regularizer in the training loop: pair batches through two extra tapes (slots 1, 2).
+// The similarity regularizer in the training loop: each pair batch as one tape of 2k images ([a; b], slot 1)
+// whose BatchNorm layers normalise each half with its own statistics (ghost BatchNorm), exactly as two tapes
+// of k would; two tapes (slots 1, 2) under SyncBN or with reg.two_tapes.
 #include "regrun.h"
 
 #include <inttypes.h>
@@ -10,8 +12,7 @@ void sr_reg_run_free(sr_reg_run *r) {
   sr_reg_state_free(&r->state);
   sr_free(r->images.images);
   sr_free(r->images.labels);
-  sr_free(r->xa);
-  sr_free(r->xb);
+  sr_free(r->xa);  // xb, fb, gb point into xa, fa, ga
   sr_free(r->y);
   sr_free(r->pi);
   sr_free(r->pj);
@@ -20,9 +21,7 @@ void sr_reg_run_free(sr_reg_run *r) {
   sr_free(r->sums);
   for (int l = 0; l < SR_MAX_FEATURES; l++) {
     sr_free(r->fa[l]);
-    sr_free(r->fb[l]);
     sr_free(r->ga[l]);
-    sr_free(r->gb[l]);
   }
   memset(r, 0, sizeof *r);
 }
@@ -74,19 +73,17 @@ static sr_status build_target(sr_reg_run *r, const sr_train_config *c, sr_err *e
 
 static sr_status alloc_buffers(sr_reg_run *r, const sr_model *m, sr_err *err) {
   size_t k = (size_t)r->k, in = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
-  r->xa = sr_alloc(sizeof(float) * k * in);
-  r->xb = sr_alloc(sizeof(float) * k * in);
+  r->xa = sr_alloc(sizeof(float) * 2 * k * in);
   r->y = sr_alloc(sizeof(int32_t) * k);
   r->pi = sr_alloc(sizeof(int64_t) * k);
   r->pj = sr_alloc(sizeof(int64_t) * k);
   r->tgt = sr_alloc(sizeof(float) * k);
   r->scnn = sr_alloc(sizeof(float) * k);
   r->sums = sr_alloc(sizeof(double) * (size_t)sr_reg_channel_count(&r->state));
-  int ok = r->xa && r->xb && r->y && r->pi && r->pj && r->tgt && r->scnn && r->sums;
+  int ok = r->xa && r->y && r->pi && r->pj && r->tgt && r->scnn && r->sums;
   for (int l = 0; ok && l < r->state.n_layers; l++) {
-    size_t n = sizeof(float) * k * (size_t)r->state.chw[l];
-    ok = (r->fa[l] = sr_alloc(n)) && (r->fb[l] = sr_alloc(n)) && (r->ga[l] = sr_alloc(n)) &&
-         (r->gb[l] = sr_alloc(n));
+    size_t n = sizeof(float) * 2 * k * (size_t)r->state.chw[l];
+    ok = (r->fa[l] = sr_alloc(n)) && (r->ga[l] = sr_alloc(n));
   }
   return ok ? SR_OK : sr_fail(err, SR_ERR_NOMEM, "regularizer buffers");
 }
@@ -100,6 +97,7 @@ sr_status sr_reg_run_setup(sr_reg_run *r, const sr_train_config *c, const sr_eva
   r->alpha = c->reg.alpha;
   r->mse = c->reg.mse;
   r->dist = c->run.dist;
+  r->ghost = !c->reg.two_tapes && !c->run.sync_bn;  // SyncBN's statistics are over ranks: two tapes
   if (r->k < 2 || r->k > SR_REG_PROBES)
     return sr_fail(err, SR_ERR_ARG, "--reg-pairs must be in [2, %d] (batch norm needs 2), got %d",
                    SR_REG_PROBES, r->k);
@@ -137,7 +135,18 @@ typedef struct {
   int k;
 } pair_list;
 
-// Forward the images target.idx[a[p]] and target.idx[b[p]] on slots 1 and 2, reading every layer.
+// The b-half views for a pass of k pairs: images, features and feature gradients follow the a-half.
+static void point_halves(sr_reg_run *r, const sr_model *m, int k) {
+  size_t in = (size_t)m->cfg.in_c * m->cfg.in_h * m->cfg.in_w;
+  r->xb = r->xa + (size_t)k * in;
+  for (int l = 0; l < r->state.n_layers; l++) {
+    r->fb[l] = r->fa[l] + (size_t)k * (size_t)r->state.chw[l];
+    r->gb[l] = r->ga[l] + (size_t)k * (size_t)r->state.chw[l];
+  }
+}
+
+// Forward the images target.idx[a[p]] and target.idx[b[p]], reading every layer: one ghost tape of 2k
+// (*tb = NULL), or the two halves on slots 1 and 2.
 static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const pair_list *pl, int training, sr_tape **ta,
                                sr_tape **tb, sr_err *err) {
   const int64_t *a = pl->a, *b = pl->b;
@@ -147,12 +156,23 @@ static sr_status forward_pairs(sr_reg_run *r, sr_model *m, const pair_list *pl, 
     ia[p] = r->target.idx[a[p]];
     ib[p] = r->target.idx[b[p]];
   }
+  point_halves(r, m, k);
+  *tb = NULL;
   sr_status st;
   if ((st = sr_make_batch(&r->images, &(sr_batch_rows){.idx = ia, .n = k, .epoch = 0, .first_position = 0},
                           &r->opts, r->xa, r->y, err)) ||
       (st = sr_make_batch(&r->images, &(sr_batch_rows){.idx = ib, .n = k, .epoch = 0, .first_position = 0},
-                          &r->opts, r->xb, r->y, err)) ||
-      (st = sr_model_tape(m, k, 1, ta, err)) || (st = sr_model_tape(m, k, 2, tb, err)) ||
+                          &r->opts, r->xb, r->y, err)))
+    return st;
+  if (r->ghost) {
+    if ((st = sr_model_tape_groups(m, 2 * (int64_t)k, 2, 1, ta, err)) ||
+        (st = sr_tape_forward(*ta, r->xa, training, NULL, err)))
+      return st;
+    for (int l = 0; l < r->state.n_layers && !st; l++)
+      st = sr_tape_feature(*ta, r->state.feat[l], r->fa[l], err);
+    return st;
+  }
+  if ((st = sr_model_tape(m, k, 1, ta, err)) || (st = sr_model_tape(m, k, 2, tb, err)) ||
       (st = sr_tape_forward(*ta, r->xa, training, NULL, err)) ||
       (st = sr_tape_forward(*tb, r->xb, training, NULL, err)))
     return st;
@@ -188,11 +208,11 @@ sr_status sr_reg_run_step(sr_reg_run *r, sr_model *m, double *loss, sr_err *err)
                       .grad_a = r->ga,
                       .grad_b = r->gb};
   if (!st) st = sr_reg_loss_shard(&r->state, &step, r->k, r->sums, err);
-  for (int l = 0; l < L && !st; l++)
-    if (!(st = sr_tape_feature_grad(ta, r->state.feat[l], r->ga[l], err)))
+  for (int l = 0; l < L && !st; l++)  // ghost: ga[l] holds both halves' gradients, gb[l] points into it
+    if (!(st = sr_tape_feature_grad(ta, r->state.feat[l], r->ga[l], err)) && tb)
       st = sr_tape_feature_grad(tb, r->state.feat[l], r->gb[l], err);
   if (!st) st = sr_tape_backward(ta, NULL, NULL, err);
-  if (!st) st = sr_tape_backward(tb, NULL, NULL, err);
+  if (!st && tb) st = sr_tape_backward(tb, NULL, NULL, err);
   double red[SR_MAX_FEATURES + 1];  // dw (this step only: the trainer zeroes it after each step) and the loss
   memcpy(red, r->state.dw, sizeof(double) * (size_t)L);
   red[L] = st ? 0 : *loss;

@@ -18,8 +18,10 @@ typedef struct sr_reg_run {
   sr_rng rng;           // pair sampling (checkpointed)
   sr_dataset images;    // the regularization images (uint8), labels unused
   sr_loader_opts opts;  // the training preprocessing without augmentation
-  float *xa, *xb;       // (k, C, H, W)
+  int ghost;            // one tape of 2k with per-half BatchNorm statistics (else two tapes of k)
+  float *xa, *xb;       // (2k, C, H, W) [a-images; b-images]; xb points into xa's buffer (set per pass)
   int32_t *y;
+  // features and their gradients, (2k, C, H, W) each: fb / gb point into fa / ga after the pass's a-half
   float *fa[SR_MAX_FEATURES], *fb[SR_MAX_FEATURES], *ga[SR_MAX_FEATURES], *gb[SR_MAX_FEATURES];
   int64_t *pi, *pj;
   float *tgt, *scnn;

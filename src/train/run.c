@@ -138,7 +138,7 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
   const cJSON *reg = item(j, "reg");
   if (cJSON_IsObject(reg)) {
     double n = (double)c->reg.n, pairs = c->reg.pairs;
-    char loss[16] = "log";
+    char loss[16] = "log", pass[16] = "ghost";
     get_str(reg, "type", c->reg.kind, sizeof c->reg.kind);
     get_num(reg, "alpha", &c->reg.alpha);
     get_num(reg, "threshold", &c->reg.th);
@@ -147,6 +147,8 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
     get_str(reg, "layers", c->reg.layers, sizeof c->reg.layers);
     if (!strcmp(c->reg.layers, "all")) c->reg.layers[0] = 0;
     get_str(reg, "loss", loss, sizeof loss);
+    get_str(reg, "pair_pass", pass, sizeof pass);  // absent: a run from before ghost BN used two tapes
+    if (!cJSON_GetObjectItemCaseSensitive(reg, "pair_pass")) snprintf(pass, sizeof pass, "two-tapes");
     get_str(reg, "data", c->reg.data, sizeof c->reg.data);
     get_str(reg, "target", c->reg.target, sizeof c->reg.target);
     get_str(reg, "indices", c->reg.indices, sizeof c->reg.indices);
@@ -156,6 +158,7 @@ sr_status sr_train_config_load(const char *run, sr_train_config *c, sr_err *err)
       c->reg.n = (int64_t)n;
     c->reg.pairs = to_int(pairs);
     c->reg.mse = !strcmp(loss, "mse");
+    c->reg.two_tapes = !strcmp(pass, "two-tapes");
   }
   cJSON_Delete(j);
   if (!(seed >= 0 && seed <= 9007199254740992.0) || !(limit >= 0 && limit <= 9e15))

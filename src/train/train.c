@@ -174,6 +174,7 @@ static sr_status write_config(const run_state *r, sr_err *err) {
     ok &= cJSON_AddNumberToObject(reg, "pairs", c->reg.pairs) != NULL;
     ok &= cJSON_AddStringToObject(reg, "layers", c->reg.layers[0] ? c->reg.layers : "all") != NULL;
     ok &= cJSON_AddStringToObject(reg, "loss", c->reg.mse ? "mse" : "log") != NULL;
+    ok &= cJSON_AddStringToObject(reg, "pair_pass", r->reg.ghost ? "ghost" : "two-tapes") != NULL;
     if (c->reg.data[0]) ok &= cJSON_AddStringToObject(reg, "data", c->reg.data) != NULL;
     if (c->reg.target[0]) ok &= cJSON_AddStringToObject(reg, "target", c->reg.target) != NULL;
     if (c->reg.indices[0]) ok &= cJSON_AddStringToObject(reg, "indices", c->reg.indices) != NULL;
