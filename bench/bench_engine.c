@@ -194,10 +194,12 @@ int main(int argc, char **argv) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 0, 0);
-  const char *wg = getenv("SR_WINOGRAD");  // 0: every convolution direct (the library reads no environment)
+  // SR_CONV_ALGO (default measure; SR_WINOGRAD=0 / 1 as before: direct / winograd), as the CLI reads it
+  const char *wg = getenv("SR_WINOGRAD"), *algo = getenv("SR_CONV_ALGO");
+  if (!algo) algo = wg && !strcmp(wg, "0") ? "direct" : wg && !strcmp(wg, "1") ? "winograd" : "measure";
   if (sr_model_create(&m, &cfg, &rng, &err) ||
       sr_model_set_precision(&m, bf16 ? SR_PRECISION_BF16 : SR_PRECISION_F32, &err) ||
-      sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err)) {
+      sr_model_set_conv_algo(&m, algo, &err)) {
     fprintf(stderr, "bench: %s\n", err.msg);
     return 1;
   }
@@ -241,6 +243,8 @@ int main(int argc, char **argv) {
   }
   sr_infer_stats st;
   sr_infer_get_stats(p, &st);
+  int tape_dnnl = 0;
+  for (int i = 0; i < m.n_nodes; i++) tape_dnnl += sr_tape_conv_choice(t, i, NULL) == SR_CONV_DNNL_WINOGRAD;
   run_fused(p, x, logits, n, 0.3);
   run_fused(pd, x, logits, n, 0.3);
   // alternating slices, so that a change in the machine's load hits both plans alike
@@ -256,10 +260,11 @@ int main(int argc, char **argv) {
       "{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%"
       "d,\"train_img_s\":%.2f,"
       "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
-      "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f}\n",
+      "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f,"
+      "\"conv_algo\":\"%s\",\"dnnl_winograd_convs\":%d,\"tape_winograd_convs\":%d,\"tape_dnnl_winograd_convs\":%d}\n",
       cfg.arch, sr_precision_name(m.precision), cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n,
       omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9, inf * f / 1e9, fused * f / 1e9, st.winograd,
-      fused_direct);
+      fused_direct, algo, st.dnnl_winograd, sr_tape_winograd_convs(t), tape_dnnl);
   sr_sgd_free(&o);
   sr_model_free(&m);
   sr_free(x);
