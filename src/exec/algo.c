@@ -11,9 +11,7 @@
 
 static const char *const algo_names[SR_CONV_ALGOS] = {"direct", "winograd", "dnnl-winograd"};
 
-const char *sr_conv_algo_name(sr_conv_algo a) {
-  return (unsigned)a < SR_CONV_ALGOS ? algo_names[a] : "?";
-}
+const char *sr_conv_algo_name(sr_conv_algo a) { return (unsigned)a < SR_CONV_ALGOS ? algo_names[a] : "?"; }
 
 int sr_conv_algo_parse(const char *s) {
   for (int a = 0; s && a < SR_CONV_ALGOS; a++)
@@ -48,7 +46,8 @@ const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key) {
 sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err) {
   struct sr_exec_cache *e = m->exec;
   if ((unsigned)c->algo >= SR_CONV_ALGOS)
-    return sr_fail(err, SR_ERR_ARG, "convolution choice '%s': algorithm %d out of range", c->key, (int)c->algo);
+    return sr_fail(err, SR_ERR_ARG, "convolution choice '%s': algorithm %d out of range", c->key,
+                   (int)c->algo);
   if (!memchr(c->key, 0, sizeof c->key)) return sr_fail(err, SR_ERR_ARG, "convolution choice key too long");
   sr_conv_choice *old = (sr_conv_choice *)sr_conv_choice_find(m, c->key);
   if (old) {
@@ -82,33 +81,10 @@ void sr_model_free_conv_choices(sr_model *m) {
   m->exec->n_choices = m->exec->cap_choices = 0;
 }
 
-static const char *isa_name(void) {
-  switch (dnnl_get_effective_cpu_isa()) {
-    case dnnl_cpu_isa_sse41:
-      return "sse41";
-    case dnnl_cpu_isa_avx:
-      return "avx";
-    case dnnl_cpu_isa_avx2:
-      return "avx2";
-    case dnnl_cpu_isa_avx2_vnni:
-      return "avx2_vnni";
-    case dnnl_cpu_isa_avx512_core:
-      return "avx512_core";
-    case dnnl_cpu_isa_avx512_core_vnni:
-      return "avx512_core_vnni";
-    case dnnl_cpu_isa_avx512_core_bf16:
-      return "avx512_core_bf16";
-    case dnnl_cpu_isa_avx512_core_amx:
-      return "avx512_core_amx";
-    default:
-      return "isa_other";
-  }
-}
-
 void sr_conv_key(char *key, size_t n, const char *exec, const sr_node *nd, int64_t batch) {
   snprintf(key, n, "%s c%d o%d k%d s%d p%d,%d,%d,%d g%d d%d %dx%d n%lld t%d %s", exec, nd->ic, nd->c, nd->k,
            nd->stride, sr_conv_pad(nd, 0), sr_conv_pad(nd, 1), nd->pads[2], nd->pads[3], sr_conv_groups(nd),
-           sr_conv_dil(nd), nd->ih, nd->iw, (long long)batch, omp_get_max_threads(), isa_name());
+           sr_conv_dil(nd), nd->ih, nd->iw, (long long)batch, omp_get_max_threads(), sr_cpu_isa_name());
 }
 
 void sr_conv_choice_clear(sr_conv_choice *c, const char *key) {
@@ -170,9 +146,9 @@ static sr_status zeroed_mem(sr_dnn *c, const dnnl_memory_desc_t *md, dnnl_memory
 }
 
 sr_status sr_time_pd(sr_dnn *c, const_dnnl_primitive_desc_t pd, double *ms, sr_err *err) {
-  static const int kinds[] = {DNNL_ARG_SRC,          DNNL_ARG_WEIGHTS,   DNNL_ARG_BIAS,      DNNL_ARG_DST,
-                              DNNL_ARG_DIFF_SRC,     DNNL_ARG_DIFF_DST,  DNNL_ARG_DIFF_WEIGHTS,
-                              DNNL_ARG_DIFF_BIAS,    DNNL_ARG_WORKSPACE, DNNL_ARG_SCRATCHPAD};
+  static const int kinds[] = {
+      DNNL_ARG_SRC,      DNNL_ARG_WEIGHTS,      DNNL_ARG_BIAS,      DNNL_ARG_DST,       DNNL_ARG_DIFF_SRC,
+      DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS, DNNL_ARG_WORKSPACE, DNNL_ARG_SCRATCHPAD};
   timed_prim t = {.stream = c->e->stream};
   sr_status s = SR_OK;
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && !s; k++) {
@@ -205,10 +181,15 @@ sr_status sr_model_set_conv_algo(sr_model *m, const char *name, sr_err *err) {
   sr_status s;
   if (!strcmp(name, "measure")) return sr_model_set_conv_policy(m, SR_CONV_MEASURE, err);
   if (!strcmp(name, "dnnl-winograd")) return sr_model_set_conv_policy(m, SR_CONV_DNNL_WINOGRAD_ALL, err);
-  int on = !strcmp(name, "winograd") ? 1 : !strcmp(name, "direct") ? 0 : !strcmp(name, "rule") ? sr_wino_native() : -1;
+  int on = !strcmp(name, "winograd") ? 1
+           : !strcmp(name, "direct") ? 0
+           : !strcmp(name, "rule")   ? sr_wino_native()
+                                     : -1;
   if (on < 0)
-    return sr_fail(err, SR_ERR_ARG, "unknown convolution algorithm setting '%s' (measure, direct, winograd, rule, "
-                   "dnnl-winograd)", name);
+    return sr_fail(err, SR_ERR_ARG,
+                   "unknown convolution algorithm setting '%s' (measure, direct, winograd, rule, "
+                   "dnnl-winograd)",
+                   name);
   if ((s = sr_model_set_conv_policy(m, SR_CONV_RULE, err))) return s;
   return sr_model_set_winograd(m, on, err);
 }

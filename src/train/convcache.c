@@ -25,7 +25,8 @@ cJSON *sr_conv_choices_json(const sr_model *m) {
     ok = ms && cJSON_AddStringToObject(e, "key", c[i].key) &&
          cJSON_AddStringToObject(e, "algo", sr_conv_algo_name(c[i].algo));
     for (int a = 0; ok && a < SR_CONV_ALGOS; a++)
-      if (c[i].ms[a] >= 0) ok = cJSON_AddNumberToObject(ms, sr_conv_algo_name((sr_conv_algo)a), c[i].ms[a]) != NULL;
+      if (c[i].ms[a] >= 0)
+        ok = cJSON_AddNumberToObject(ms, sr_conv_algo_name((sr_conv_algo)a), c[i].ms[a]) != NULL;
   }
   if (!ok) {
     cJSON_Delete(j);
@@ -35,10 +36,12 @@ cJSON *sr_conv_choices_json(const sr_model *m) {
 }
 
 static sr_status parse_choice(const cJSON *e, const char *path, int i, sr_conv_choice *c, sr_err *err) {
-  const cJSON *key = cJSON_GetObjectItemCaseSensitive(e, "key"), *algo = cJSON_GetObjectItemCaseSensitive(e, "algo");
+  const cJSON *key = cJSON_GetObjectItemCaseSensitive(e, "key"),
+              *algo = cJSON_GetObjectItemCaseSensitive(e, "algo");
   const cJSON *ms = cJSON_GetObjectItemCaseSensitive(e, "ms");
   int a = cJSON_IsString(algo) ? sr_conv_algo_parse(algo->valuestring) : -1;
-  if (!cJSON_IsString(key) || strlen(key->valuestring) >= sizeof c->key || a < 0 || (ms && !cJSON_IsObject(ms)))
+  if (!cJSON_IsString(key) || strlen(key->valuestring) >= sizeof c->key || a < 0 ||
+      (ms && !cJSON_IsObject(ms)))
     return sr_fail(err, SR_ERR_FORMAT, "%s: convolution choice %d is malformed (key, algo, ms)", path, i);
   memset(c, 0, sizeof *c);
   snprintf(c->key, sizeof c->key, "%s", key->valuestring);
@@ -53,7 +56,8 @@ static sr_status parse_choice(const cJSON *e, const char *path, int i, sr_conv_c
 sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_err *err) {
   const cJSON *arr = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "choices") : NULL;
   if (!cJSON_IsArray(arr))
-    return sr_fail(err, SR_ERR_FORMAT, "%s: convolution choices: not an object with a \"choices\" array", path);
+    return sr_fail(err, SR_ERR_FORMAT, "%s: convolution choices: not an object with a \"choices\" array",
+                   path);
   int i = 0;
   const cJSON *e;
   cJSON_ArrayForEach(e, arr) {
@@ -76,7 +80,8 @@ static sr_status load_file(const char *path, int section, sr_model *m, sr_err *e
   sr_free(buf);
   if (!cJSON_IsObject(j)) {
     cJSON_Delete(j);
-    return sr_fail(err, SR_ERR_FORMAT, "%s: not a JSON object (a corrupt convolution algorithm cache? delete it)", path);
+    return sr_fail(err, SR_ERR_FORMAT,
+                   "%s: not a JSON object (a corrupt convolution algorithm cache? delete it)", path);
   }
   const cJSON *part = section ? cJSON_GetObjectItemCaseSensitive(j, "conv_algo") : j;
   s = part ? sr_conv_choices_from_json(m, part, path, err) : SR_OK;
