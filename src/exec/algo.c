@@ -1,6 +1,7 @@
 // Per-convolution algorithm choice: the model's policy, its table of choices keyed by (executor, shape,
 // batch, threads, CPU ISA), and the timing helpers the conv op uses when a tape or plan measures
 // (src/ops/conv2d.c). See docs/PERFORMANCE.md.
+#include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,7 +117,9 @@ sr_status sr_time_median(sr_timed_fn fn, void *ctx, double *ms, sr_err *err) {
   }
   if (s) return s;
   qsort(t, SR_ALGO_REPS, sizeof t[0], cmp_double);
-  *ms = t[0];  // the fastest: on a shared machine the others carry other processes' time slices
+  // the fastest: on a shared machine the others carry other processes' time slices; in whole microseconds,
+  // so that the JSON a run records reads back to the same number
+  *ms = fmax(round(t[0] * 1e3), 1.0) / 1e3;
   return SR_OK;
 }
 
