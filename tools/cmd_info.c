@@ -55,7 +55,7 @@ static int conv_table(sr_model *m, int tape, int n, cJSON *j) {
   if (tape ? sr_model_tape(m, n, 0, &t, &err) : sr_infer_create(m, n, &p, &err)) return sr_cli_fail("info", &err);
   cJSON *arr = j ? cJSON_AddArrayToObject(j, tape ? "tape" : "plan") : NULL;
   if (!j) {
-    printf("\n%s of batch %d, convolution algorithm setting %s (times: ms per %s, fastest of 7)\n",
+    printf("\n%s of batch %d, convolution algorithm setting %s (times: ms per %s, fastest of 9)\n",
            tape ? "training tape" : "inference plan", n, sr_model_conv_algo(m),
            tape ? "forward + backward" : "fused step");
     printf("%-24s %-28s %10s %10s %10s  %s\n", "conv", "shape", "direct", "winograd", "dnnl-wino", "choice");

@@ -102,6 +102,11 @@ int sr_conv_choice_best(sr_conv_choice *c) {
   return best;
 }
 
+void sr_conv_choice_fold(sr_conv_choice *c, const double *ms) {
+  for (int a = 0; a < SR_CONV_ALGOS; a++)
+    if (ms[a] >= 0 && (c->ms[a] < 0 || ms[a] < c->ms[a])) c->ms[a] = ms[a];
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
