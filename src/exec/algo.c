@@ -103,8 +103,11 @@ int sr_conv_choice_best(sr_conv_choice *c) {
 }
 
 void sr_conv_choice_fold(sr_conv_choice *c, const double *ms) {
-  for (int a = 0; a < SR_CONV_ALGOS; a++)
-    if (ms[a] >= 0 && (c->ms[a] < 0 || ms[a] < c->ms[a])) c->ms[a] = ms[a];
+  for (int a = 0; a < SR_CONV_ALGOS; a++) {
+    // whole microseconds (sums of timings too), so that the JSON a run records reads back to the same number
+    double v = round(ms[a] * 1e3) / 1e3;
+    if (ms[a] >= 0 && (c->ms[a] < 0 || v < c->ms[a])) c->ms[a] = v;
+  }
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -122,9 +125,7 @@ sr_status sr_time_median(sr_timed_fn fn, void *ctx, double *ms, sr_err *err) {
   }
   if (s) return s;
   qsort(t, SR_ALGO_REPS, sizeof t[0], cmp_double);
-  // the fastest: on a shared machine the others carry other processes' time slices; in whole microseconds,
-  // so that the JSON a run records reads back to the same number
-  *ms = fmax(round(t[0] * 1e3), 1.0) / 1e3;
+  *ms = fmax(t[0], 1e-3);  // the fastest: on a shared machine the others carry other processes' time slices
   return SR_OK;
 }
 
