@@ -4,10 +4,10 @@
 //        process) bench_engine --conv-peak   (the f32 engine's 3x3 convolution alone, and oneDNN's bf16 one
 //        where it has one)
 // Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
-// infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
-// and residual adds fused as post-ops: sr_infer_*), with its 3x3 convolutions as Winograd F(4x4, 3x3) where
-// the plan's rule picks it (winograd_convs; off with SR_WINOGRAD=0); infer_fused_direct_img_s is the same
-// plan with every convolution direct (oneDNN), measured in the same process.
+// infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU and
+// residual adds fused as post-ops: sr_infer_*) with the convolution algorithms SR_CONV_ALGO gives (default
+// measure; conv_algo, winograd_convs, dnnl_winograd_convs), infer_fused_direct_img_s the same plan with every
+// convolution direct (oneDNN); the three are measured in turn, in the same process.
 #include <dnnl.h>
 #include <omp.h>
 #include <stdio.h>
@@ -232,8 +232,7 @@ int main(int argc, char **argv) {
   }
   run_train(&m, &o, t, x, y, logits, dl, n, 0.5, &iters);  // warm-up: first-touch, JIT kernels
   double tr = run_train(&m, &o, t, x, y, logits, dl, n, budget, &iters);
-  run_infer(t, x, logits, n, 0.3);
-  double inf = run_infer(t, x, logits, n, budget);
+  run_infer(t, x, logits, n, 0.3);  // warm-up; measured below, in turn with the plans
   // the plan as configured (Winograd unless SR_WINOGRAD=0), then every convolution direct, same process
   sr_infer *p, *pd;
   sr_infer_options direct = {.winograd = 0};
@@ -247,9 +246,10 @@ int main(int argc, char **argv) {
   for (int i = 0; i < m.n_nodes; i++) tape_dnnl += sr_tape_conv_choice(t, i, NULL) == SR_CONV_DNNL_WINOGRAD;
   run_fused(p, x, logits, n, 0.3);
   run_fused(pd, x, logits, n, 0.3);
-  // alternating slices, so that a change in the machine's load hits both plans alike
-  double fused = 0, fused_direct = 0;
+  // alternating slices, so that a change in the machine's load hits the unfused graph and both plans alike
+  double inf = 0, fused = 0, fused_direct = 0;
   for (int k = 0; k < 4; k++) {
+    inf += run_infer(t, x, logits, n, budget / 4) / 4;
     fused += run_fused(p, x, logits, n, budget / 4) / 4;
     fused_direct += run_fused(pd, x, logits, n, budget / 4) / 4;
   }

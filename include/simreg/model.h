@@ -223,7 +223,8 @@ typedef enum sr_conv_algo { SR_CONV_DIRECT, SR_CONV_WINOGRAD, SR_CONV_DNNL_WINOG
 // ISA) and reused by every later tape or plan of that key; DNNL_WINOGRAD, oneDNN's Winograd wherever it
 // can be created, else direct. A new model starts at RULE.
 typedef enum sr_conv_policy { SR_CONV_RULE, SR_CONV_MEASURE, SR_CONV_DNNL_WINOGRAD_ALL } sr_conv_policy;
-// One cached choice. key: "plan|train c.. o.. k.. s.. p.. g.. d.. HxW n.. t.. ISA"; ms: per candidate the
+// One cached choice. key: "plan[+sum][+relu]|train c.. o.. k.. s.. p.. g.. d.. HxW n.. t.. ISA" (a plan step's
+// post-ops are part of its key); ms: per candidate the
 // fastest of 9 runs (3 rounds over the candidates in turn) in milliseconds (a tape: forward + backward-data
 // + backward-weights; a plan step: the fused convolution plus the reorders Winograd forces on its
 // neighbours), -1 where not a candidate or not timed (a choice given, not measured).

@@ -122,7 +122,7 @@ void sr_model_free_wino_cache(sr_model *m);
 // ---- per-convolution algorithm choice (algo.c) ----
 #define SR_ALGO_REPS   3  // timed runs per candidate and round (after one warm-up); the fastest counts
 #define SR_ALGO_ROUNDS 3  // rounds over all candidates in turn: the fastest of every round counts
-// "plan c64 o64 k3 s1 p1,1,0,0 g1 d1 32x32 n64 t2 avx512_core": what a choice is cached by.
+// "plan+sum+relu c64 o64 k3 s1 p1,1,0,0 g1 d1 32x32 n64 t2 avx512_core": what a choice is cached by.
 void sr_conv_key(char *key, size_t n, const char *exec, const sr_node *nd, int64_t batch);
 const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key);
 sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err);

@@ -647,7 +647,9 @@ static sr_status plan_choose(sr_infer *p, int t, sr_conv_choice *c, dnnl_primiti
   sr_model *m = p->m;
   const sr_node *nd = &m->nodes[s->node];
   char key[sizeof c->key];
-  sr_conv_key(key, sizeof key, "plan", nd, p->n);
+  // the post-ops are part of the key: oneDNN's Winograd exists for some of them only, and they cost
+  static const char *const exec[4] = {"plan", "plan+relu", "plan+sum", "plan+sum+relu"};
+  sr_conv_key(key, sizeof key, exec[(s->add >= 0) * 2 + (s->relu >= 0)], nd, p->n);
   sr_conv_choice_clear(c, key);
   int ours = sr_wino_eligible(nd, p->n);
   const sr_conv_choice *known = p->opts.conv == SR_CONV_MEASURE ? sr_conv_choice_find(m, key) : NULL;

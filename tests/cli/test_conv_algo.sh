@@ -44,7 +44,7 @@ c = json.load(open(sys.argv[1] + "/config.json"))["conv_algo"]
 k = json.load(open(sys.argv[1] + "/conv_algo.json"))
 assert c["setting"] == "measure", c
 keys = [e["key"] for e in c["choices"]]
-assert any(x.startswith("train ") for x in keys) and any(x.startswith("plan ") for x in keys), keys
+assert any(x.startswith("train ") for x in keys) and any(x.startswith("plan") for x in keys), keys
 assert [e["key"] for e in k["choices"]] == keys
 print("ok train recorded", len(keys), "choices")
 PY

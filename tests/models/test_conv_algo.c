@@ -49,7 +49,7 @@ static void check_choices(sr_model *m, const char *algo, const char *where, int 
       for (int k = 0; k < SR_CONV_ALGOS; k++)
         CHECK(c.ms[k] < 0 || c.ms[a] <= c.ms[k], "%s %s node %d: %s (%g ms) is not slower than %s (%g ms)",
               algo, where, i, sr_conv_algo_name(a), c.ms[a], sr_conv_algo_name(k), c.ms[k]);
-      CHECK(!strncmp(c.key, tape ? "train " : "plan ", tape ? 6 : 5), "key '%s'", c.key);
+      CHECK(!strncmp(c.key, tape ? "train " : "plan", tape ? 6 : 4), "key '%s'", c.key);
     }
   }
   CHECK(convs == 20, "%s %s: 20 convolutions with a choice (%d)", algo, where, convs);
