@@ -261,7 +261,8 @@ int main(int argc, char **argv) {
       "d,\"train_img_s\":%.2f,"
       "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
       "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f,"
-      "\"conv_algo\":\"%s\",\"dnnl_winograd_convs\":%d,\"tape_winograd_convs\":%d,\"tape_dnnl_winograd_convs\":%d}\n",
+      "\"conv_algo\":\"%s\",\"dnnl_winograd_convs\":%d,\"tape_winograd_convs\":%d,\"tape_dnnl_winograd_"
+      "convs\":%d}\n",
       cfg.arch, sr_precision_name(m.precision), cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n,
       omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9, inf * f / 1e9, fused * f / 1e9, st.winograd,
       fused_direct, algo, st.dnnl_winograd, sr_tape_winograd_convs(t), tape_dnnl);

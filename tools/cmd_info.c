@@ -26,8 +26,8 @@ static int64_t node_params(const sr_node *nd) {
 // --plan / --tape: per convolution its shape, each candidate's measured time and the algorithm taken.
 static void conv_row(const sr_node *nd, int algo, const sr_conv_choice *c, cJSON *arr) {
   char shape[64], t[SR_CONV_ALGOS][16];
-  snprintf(shape, sizeof shape, "%dx%dx%d->%dx%dx%d k%d s%d", nd->ic, nd->ih, nd->iw, nd->c, nd->h, nd->w, nd->k,
-           nd->stride);
+  snprintf(shape, sizeof shape, "%dx%dx%d->%dx%dx%d k%d s%d", nd->ic, nd->ih, nd->iw, nd->c, nd->h, nd->w,
+           nd->k, nd->stride);
   for (int a = 0; a < SR_CONV_ALGOS; a++)
     if (c->ms[a] >= 0)
       snprintf(t[a], sizeof t[a], "%.3f", c->ms[a]);
@@ -52,7 +52,8 @@ static int conv_table(sr_model *m, int tape, int n, cJSON *j) {
   sr_err err = {0};
   sr_infer *p = NULL;
   sr_tape *t = NULL;
-  if (tape ? sr_model_tape(m, n, 0, &t, &err) : sr_infer_create(m, n, &p, &err)) return sr_cli_fail("info", &err);
+  if (tape ? sr_model_tape(m, n, 0, &t, &err) : sr_infer_create(m, n, &p, &err))
+    return sr_cli_fail("info", &err);
   cJSON *arr = j ? cJSON_AddArrayToObject(j, tape ? "tape" : "plan") : NULL;
   if (!j) {
     printf("\n%s of batch %d, convolution algorithm setting %s (times: ms per %s, fastest of 9)\n",

@@ -216,16 +216,21 @@ int sr_model_winograd(const sr_model *m);
 // The algorithms a convolution can run as: oneDNN's direct kernel, the project's Winograd F(4x4, 3x3)
 // (kernels/winograd.c, nChw8c; in a tape only where oneDNN picked nChw8c), oneDNN's own Winograd
 // (dnnl_convolution_winograd, where its primitive descriptor can be created).
-typedef enum sr_conv_algo { SR_CONV_DIRECT, SR_CONV_WINOGRAD, SR_CONV_DNNL_WINOGRAD, SR_CONV_ALGOS } sr_conv_algo;
+typedef enum sr_conv_algo {
+  SR_CONV_DIRECT,
+  SR_CONV_WINOGRAD,
+  SR_CONV_DNNL_WINOGRAD,
+  SR_CONV_ALGOS
+} sr_conv_algo;
 // How tapes and plans pick: RULE, the fixed rule (the Winograd switch above: ours where eligible, or every
 // convolution direct); MEASURE, every candidate timed on the executor's batch when it is built (a few
 // repetitions, the fastest kept), the choice cached in the model per (executor, shape, batch, threads, CPU
 // ISA) and reused by every later tape or plan of that key; DNNL_WINOGRAD, oneDNN's Winograd wherever it
 // can be created, else direct. A new model starts at RULE.
 typedef enum sr_conv_policy { SR_CONV_RULE, SR_CONV_MEASURE, SR_CONV_DNNL_WINOGRAD_ALL } sr_conv_policy;
-// One cached choice. key: "plan[+sum][+relu]|train c.. o.. k.. s.. p.. g.. d.. HxW n.. t.. ISA" (a plan step's
-// post-ops are part of its key); ms: per candidate the
-// fastest of 9 runs (3 rounds over the candidates in turn) in milliseconds (a tape: forward + backward-data
+// One cached choice. key: "plan[+sum][+relu]|train c.. o.. k.. s.. p.. g.. d.. HxW n.. t.. ISA" (a plan
+// step's post-ops are part of its key); ms: per candidate the fastest of 9 runs (3 rounds over the candidates
+// in turn) in milliseconds (a tape: forward + backward-data
 // + backward-weights; a plan step: the fused convolution plus the reorders Winograd forces on its
 // neighbours), -1 where not a candidate or not timed (a choice given, not measured).
 typedef struct sr_conv_choice {
@@ -264,7 +269,7 @@ sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **p, sr_err *err);
 // Plan options. Winograd: 3x3 stride-1 pad-1 convolutions with >= 32 input and output channels, both
 // multiples of 8, run as Winograd F(4x4, 3x3) instead of oneDNN's direct convolution (docs/PERFORMANCE.md).
 typedef struct sr_infer_options {
-  int winograd;  // 1: use the rule above; 0: every convolution direct
+  int winograd;         // 1: use the rule above; 0: every convolution direct
   sr_conv_policy conv;  // SR_CONV_RULE (0): the winograd field decides; else as sr_model_set_conv_policy
 } sr_infer_options;
 // Defaults: Winograd where it is native (below). sr_infer_create and sr_model_infer use the model's setting

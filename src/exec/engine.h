@@ -128,7 +128,7 @@ const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key);
 sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err);
 void sr_model_free_conv_choices(sr_model *m);
 void sr_conv_choice_clear(sr_conv_choice *c, const char *key);  // key set, every time -1
-int sr_conv_choice_best(sr_conv_choice *c);                      // the fastest timed one (direct if none)
+int sr_conv_choice_best(sr_conv_choice *c);                     // the fastest timed one (direct if none)
 void sr_conv_choice_fold(sr_conv_choice *c, const double *ms);  // keep the faster of c->ms[a] and ms[a]
 typedef sr_status (*sr_timed_fn)(void *ctx, sr_err *err);
 // One warm-up call, then SR_ALGO_REPS timed ones: the fastest in milliseconds.

@@ -228,16 +228,16 @@ static dnnl_status_t train_pds(sr_tape *t, int i, dnnl_alg_kind_t alg, dnnl_prim
   sr_plain_md(&b_md, 1, bd);
   dnnl_convolution_desc_t fd, bdd, bwd;
   pd[0] = pd[1] = pd[2] = NULL;
-  dnnl_status_t s = dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &src_any, &w_any,
-                                                               nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr);
+  dnnl_status_t s = dnnl_dilated_convolution_forward_desc_init(
+      &fd, dnnl_forward_training, alg, &src_any, &w_any, nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr);
   if (!s) s = dnnl_primitive_desc_create(&pd[0], &fd, t->dnn.attr, t->dnn.e->eng, NULL);
   if (s) return s;
   const dnnl_memory_desc_t *dst = sr_pd_md(pd[0], dnnl_query_dst_md);
   s = dnnl_dilated_convolution_backward_data_desc_init(&bdd, alg, &src_any, &w_any, dst, st, dl, pl, pr);
   if (!s) s = dnnl_primitive_desc_create(&pd[1], &bdd, t->dnn.attr, t->dnn.e->eng, pd[0]);
   if (!s)
-    s = dnnl_dilated_convolution_backward_weights_desc_init(&bwd, alg, &src_any, &w_any, nd->bias ? &b_md : NULL,
-                                                            &dst_any, st, dl, pl, pr);
+    s = dnnl_dilated_convolution_backward_weights_desc_init(
+        &bwd, alg, &src_any, &w_any, nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr);
   if (!s) s = dnnl_primitive_desc_create(&pd[2], &bwd, t->dnn.attr, t->dnn.e->eng, pd[0]);
   return s;
 }
@@ -289,7 +289,8 @@ static sr_status time_wino(const sr_node *nd, int64_t n, int train, const sr_win
   sr_wino_init(&c.w[0], nd, n, nthr);
   sr_wino_init(&c.w[1], &swapped, n, nthr);
   size_t xs = (size_t)n * (size_t)nd->ic * (size_t)nd->ih * (size_t)nd->iw;
-  size_t ys = (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w, ws = (size_t)nd->c * (size_t)nd->ic * 9;
+  size_t ys = (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w,
+         ws = (size_t)nd->c * (size_t)nd->ic * 9;
   size_t scr = max_size(sr_wino_scratch_floats(&c.w[0]), sr_wino_scratch_floats(&c.w[1]));
   scr = max_size(scr, sr_wino_bwdw_scratch_floats(&c.w[0]));
   c.x = zero_floats(xs);
@@ -324,7 +325,8 @@ static sr_status time_train_pds(sr_tape *t, dnnl_primitive_desc_t pd[3], double 
 // Which algorithm the tape runs node i with (the policy; a measured choice is timed once per key and kept
 // in the model). pd: the chosen oneDNN descriptors (direct ones for the project's Winograd, whose layouts
 // the tape still uses).
-static sr_status train_choose(sr_tape *t, int i, sr_conv_choice *c, dnnl_primitive_desc_t pd[3], sr_err *err) {
+static sr_status train_choose(sr_tape *t, int i, sr_conv_choice *c, dnnl_primitive_desc_t pd[3],
+                              sr_err *err) {
   sr_model *m = t->m;
   const sr_node *nd = &m->nodes[i];
   char key[sizeof c->key];
@@ -609,8 +611,8 @@ static dnnl_status_t plan_pd(sr_infer *p, int t, dnnl_alg_kind_t alg, dnnl_primi
   int has_bias = nd->bias || s->bn >= 0;
   dnnl_convolution_desc_t cd;
   *pd = NULL;
-  dnnl_status_t e = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg, &src_any, &w_any,
-                                                               has_bias ? &b_md : NULL, &dst, st, dl, pl, pr);
+  dnnl_status_t e = dnnl_dilated_convolution_forward_desc_init(
+      &cd, dnnl_forward_inference, alg, &src_any, &w_any, has_bias ? &b_md : NULL, &dst, st, dl, pl, pr);
   if (e) return e;
   dnnl_primitive_attr_t attr;
   sr_err ignore = {0};

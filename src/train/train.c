@@ -12,7 +12,6 @@
 #include "regrun.h"
 #include "simreg/layers.h"
 #include "simreg/safetensors.h"
-#include "convcache.h"
 #include "simreg/train.h"
 
 sr_train_config sr_train_config_default(void) {
