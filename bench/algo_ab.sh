@@ -7,7 +7,9 @@
 # NEW runs with SR_CONV_ALGO as set (default measure: each bench process times its candidates once, when its
 # tape and plan are built, outside the timed loops); OLD with its own defaults (main: Winograd on in plans
 # and the bench's infer_fused_direct_img_s, every convolution direct, reported as "old fused direct").
-# usage: [ROUNDS=5] bench/algo_ab.sh OLD_BUILD NEW_BUILD [SECONDS]
+# On a loaded machine set OMP_WAIT_POLICY=passive (inherited by both sides): with libgomp's spinning waits
+# 2-thread runs collapse when another process takes a core.
+# usage: [ROUNDS=5] [OMP_WAIT_POLICY=passive] bench/algo_ab.sh OLD_BUILD NEW_BUILD [SECONDS]
 set -eu
 old=$1
 new=$2
@@ -16,7 +18,7 @@ rounds=${ROUNDS:-5}
 export OMP_NUM_THREADS=2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "# bench/algo_ab.sh: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u '+%F %T') UTC, load:$(cut -d' ' -f1-3 /proc/loadavg), $rounds rounds x ${secs}s, 2 threads"
+echo "# bench/algo_ab.sh: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u '+%F %T') UTC, load:$(cut -d' ' -f1-3 /proc/loadavg), $rounds rounds x ${secs}s, 2 threads, OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-unset}"
 for cfg in "resnet18 1 1 32 64" "resnet18 0.25 1 32 64" "cnn-small 1 1 28 128"; do
   tag=$(echo "$cfg" | tr ' ' '_')
   for r in $(seq "$rounds"); do
