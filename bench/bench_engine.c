@@ -4,10 +4,10 @@
 //        process) bench_engine --conv-peak   (the f32 engine's 3x3 convolution alone, and oneDNN's bf16 one
 //        where it has one)
 // Prints one JSON line: {"model":..., "train_img_s":..., "infer_img_s":..., "infer_fused_img_s":..., ...}
-// infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU
-// and residual adds fused as post-ops: sr_infer_*), with its 3x3 convolutions as Winograd F(4x4, 3x3) where
-// the plan's rule picks it (winograd_convs; off with SR_WINOGRAD=0); infer_fused_direct_img_s is the same
-// plan with every convolution direct (oneDNN), measured in the same process.
+// infer_img_s is the training graph in eval mode, infer_fused_img_s the inference plan (BN folded, ReLU and
+// residual adds fused as post-ops: sr_infer_*) with the convolution algorithms SR_CONV_ALGO gives (default
+// measure; conv_algo, winograd_convs, dnnl_winograd_convs), infer_fused_direct_img_s the same plan with every
+// convolution direct (oneDNN); the three are measured in turn, in the same process.
 #include <dnnl.h>
 #include <omp.h>
 #include <stdio.h>
@@ -194,10 +194,12 @@ int main(int argc, char **argv) {
   sr_model m;
   sr_rng rng;
   sr_rng_seed(&rng, 0, 0);
-  const char *wg = getenv("SR_WINOGRAD");  // 0: every convolution direct (the library reads no environment)
+  // SR_CONV_ALGO (default measure; SR_WINOGRAD=0 / 1 as before: direct / winograd), as the CLI reads it
+  const char *wg = getenv("SR_WINOGRAD"), *algo = getenv("SR_CONV_ALGO");
+  if (!algo) algo = wg && !strcmp(wg, "0") ? "direct" : wg && !strcmp(wg, "1") ? "winograd" : "measure";
   if (sr_model_create(&m, &cfg, &rng, &err) ||
       sr_model_set_precision(&m, bf16 ? SR_PRECISION_BF16 : SR_PRECISION_F32, &err) ||
-      sr_model_set_winograd(&m, !(wg && strcmp(wg, "0") == 0), &err)) {
+      sr_model_set_conv_algo(&m, algo, &err)) {
     fprintf(stderr, "bench: %s\n", err.msg);
     return 1;
   }
@@ -230,8 +232,7 @@ int main(int argc, char **argv) {
   }
   run_train(&m, &o, t, x, y, logits, dl, n, 0.5, &iters);  // warm-up: first-touch, JIT kernels
   double tr = run_train(&m, &o, t, x, y, logits, dl, n, budget, &iters);
-  run_infer(t, x, logits, n, 0.3);
-  double inf = run_infer(t, x, logits, n, budget);
+  run_infer(t, x, logits, n, 0.3);  // warm-up; measured below, in turn with the plans
   // the plan as configured (Winograd unless SR_WINOGRAD=0), then every convolution direct, same process
   sr_infer *p, *pd;
   sr_infer_options direct = {.winograd = 0};
@@ -241,11 +242,14 @@ int main(int argc, char **argv) {
   }
   sr_infer_stats st;
   sr_infer_get_stats(p, &st);
+  int tape_dnnl = 0;
+  for (int i = 0; i < m.n_nodes; i++) tape_dnnl += sr_tape_conv_choice(t, i, NULL) == SR_CONV_DNNL_WINOGRAD;
   run_fused(p, x, logits, n, 0.3);
   run_fused(pd, x, logits, n, 0.3);
-  // alternating slices, so that a change in the machine's load hits both plans alike
-  double fused = 0, fused_direct = 0;
+  // alternating slices, so that a change in the machine's load hits the unfused graph and both plans alike
+  double inf = 0, fused = 0, fused_direct = 0;
   for (int k = 0; k < 4; k++) {
+    inf += run_infer(t, x, logits, n, budget / 4) / 4;
     fused += run_fused(p, x, logits, n, budget / 4) / 4;
     fused_direct += run_fused(pd, x, logits, n, budget / 4) / 4;
   }
@@ -256,10 +260,12 @@ int main(int argc, char **argv) {
       "{\"model\":\"%s\",\"precision\":\"%s\",\"width\":%g,\"input\":\"%dx%dx%d\",\"batch\":%d,\"threads\":%"
       "d,\"train_img_s\":%.2f,"
       "\"infer_img_s\":%.2f,\"infer_fused_img_s\":%.2f,\"train_gflops\":%.2f,\"infer_gflops\":%.2f,"
-      "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f}\n",
+      "\"infer_fused_gflops\":%.2f,\"winograd_convs\":%d,\"infer_fused_direct_img_s\":%.2f,"
+      "\"conv_algo\":\"%s\",\"dnnl_winograd_convs\":%d,\"tape_winograd_convs\":%d,\"tape_dnnl_winograd_"
+      "convs\":%d}\n",
       cfg.arch, sr_precision_name(m.precision), cfg.width, cfg.in_c, cfg.in_h, cfg.in_w, n,
       omp_get_max_threads(), tr, inf, fused, tr * 3 * f / 1e9, inf * f / 1e9, fused * f / 1e9, st.winograd,
-      fused_direct);
+      fused_direct, algo, st.dnnl_winograd, sr_tape_winograd_convs(t), tape_dnnl);
   sr_sgd_free(&o);
   sr_model_free(&m);
   sr_free(x);

@@ -39,6 +39,10 @@ int sr_cli_fail(const char *cmd, const sr_err *err);
 // SR_WINOGRAD: 0 every convolution direct, 1 Winograd where its rule picks it, unset: where native
 // (cli_exec.c).
 int sr_cli_winograd(void);
+// SR_CONV_ALGO: measure (the default) | direct | winograd | rule | dnnl-winograd (sr_model_set_conv_algo);
+// unset with SR_WINOGRAD=0 or 1 set: direct or winograd. NULL (after a message naming SR_CONV_ALGO) when it
+// names none of them: the command exits 2.
+const char *sr_cli_conv_algo(void);
 
 // simreg import's work (cmd_import.c): MODEL.onnx -> a run directory; also behind --model onnx:PATH.
 typedef struct sr_cli_import {

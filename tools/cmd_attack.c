@@ -201,6 +201,7 @@ int sr_cmd_attack(int argc, char **argv) {
   }
   sr_rob_threads(&a);
   a.winograd = sr_cli_winograd();
+  if (!(a.conv_algo = sr_cli_conv_algo())) return SR_EXIT_USAGE;
   sr_err err = {0};
   if (sr_precision_parse(precision, &a.precision, &err)) return sr_cli_fail("attack", &err);
   // an ONNX model is imported into --run-dir first: the results are merged into its robustness.json

@@ -122,9 +122,15 @@ int sr_cmd_eval(int argc, char **argv) {
   sr_model m;
   sr_run_info info;
   sr_status ost = sr_run_open(pos[0], which, &m, &info, &err);
+  int temp_run = mo.temp;  // an import read from a temporary run: no cache file there
   sr_cli_model_done(&mo);  // a temporary run is read: the model is in memory
   if (ost) return sr_cli_fail("eval", &err);
-  if (sr_model_set_precision(&m, prec, &err) || sr_model_set_winograd(&m, sr_cli_winograd(), &err)) {
+  const char *algo = sr_cli_conv_algo();
+  if (!algo) {
+    sr_model_free(&m);
+    return SR_EXIT_USAGE;
+  }
+  if (sr_model_set_precision(&m, prec, &err) || sr_model_set_conv_algo(&m, algo, &err)) {
     sr_model_free(&m);
     return sr_cli_fail("eval", &err);
   }
@@ -170,6 +176,8 @@ int sr_cmd_eval(int argc, char **argv) {
     if (!st && scores && sr_dist_rank(d) == 0) st = write_scores(&m, &ds, &o, scores, &err);
   }
   if (!st && sr_dist_rank(d) == 0) json ? print_json(&ds, &r, m.scores) : print_text(&ds, &r);
+  // the plans' convolution choices cached in the run for the next command (not in a temporary import)
+  if (!st && sr_dist_rank(d) == 0 && !temp_run) st = sr_run_save_conv_choices(pos[0], &m, &err);
   sr_eval_result_free(&r);
   sr_dataset_free(&ds);
   sr_model_free(&m);

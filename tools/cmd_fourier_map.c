@@ -178,6 +178,10 @@ int sr_cmd_fourier_map(int argc, char **argv) {
   res.threads = a.threads;
   sr_rob_threads(&a);
   a.winograd = sr_cli_winograd();
+  if (!(a.conv_algo = sr_cli_conv_algo())) {
+    sr_cli_model_done(&mo);
+    return SR_EXIT_USAGE;
+  }
   sr_err err = {0};
   if (sr_dist_init(&a.dist, &err)) {
     sr_cli_model_done(&mo);

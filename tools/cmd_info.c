@@ -1,4 +1,5 @@
-// simreg info: layers, output shapes, parameter count and forward FLOPs per image of a model.
+// simreg info: layers, output shapes, parameter count and forward FLOPs per image of a model; with --plan /
+// --tape the convolution algorithm each one runs (measured or by rule) in a plan / tape of --batch.
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +23,57 @@ static int64_t node_params(const sr_node *nd) {
   return 0;
 }
 
+// --plan / --tape: per convolution its shape, each candidate's measured time and the algorithm taken.
+static void conv_row(const sr_node *nd, int algo, const sr_conv_choice *c, cJSON *arr) {
+  char shape[64], t[SR_CONV_ALGOS][16];
+  snprintf(shape, sizeof shape, "%dx%dx%d->%dx%dx%d k%d s%d", nd->ic, nd->ih, nd->iw, nd->c, nd->h, nd->w,
+           nd->k, nd->stride);
+  for (int a = 0; a < SR_CONV_ALGOS; a++)
+    if (c->ms[a] >= 0)
+      snprintf(t[a], sizeof t[a], "%.3f", c->ms[a]);
+    else
+      snprintf(t[a], sizeof t[a], "-");
+  if (!arr) {
+    printf("%-24s %-28s %10s %10s %10s  %s\n", nd->name, shape, t[0], t[1], t[2], sr_conv_algo_name(algo));
+    return;
+  }
+  cJSON *r = cJSON_CreateObject(), *ms = cJSON_AddObjectToObject(r, "ms");
+  cJSON_AddStringToObject(r, "name", nd->name);
+  cJSON_AddStringToObject(r, "shape", shape);
+  cJSON_AddStringToObject(r, "key", c->key);
+  for (int a = 0; a < SR_CONV_ALGOS; a++)
+    if (c->ms[a] >= 0) cJSON_AddNumberToObject(ms, sr_conv_algo_name((sr_conv_algo)a), c->ms[a]);
+  cJSON_AddStringToObject(r, "choice", sr_conv_algo_name(algo));
+  cJSON_AddItemToArray(arr, r);
+}
+
+// Build the plan (tape 0: an inference plan; 1: a training tape) of batch n and list its convolutions.
+static int conv_table(sr_model *m, int tape, int n, cJSON *j) {
+  sr_err err = {0};
+  sr_infer *p = NULL;
+  sr_tape *t = NULL;
+  if (tape ? sr_model_tape(m, n, 0, &t, &err) : sr_infer_create(m, n, &p, &err))
+    return sr_cli_fail("info", &err);
+  cJSON *arr = j ? cJSON_AddArrayToObject(j, tape ? "tape" : "plan") : NULL;
+  if (!j) {
+    printf("\n%s of batch %d, convolution algorithm setting %s (times: ms per %s, fastest of 9)\n",
+           tape ? "training tape" : "inference plan", n, sr_model_conv_algo(m),
+           tape ? "forward + backward" : "fused step");
+    printf("%-24s %-28s %10s %10s %10s  %s\n", "conv", "shape", "direct", "winograd", "dnnl-wino", "choice");
+  }
+  for (int i = 1; i < m->n_nodes; i++) {
+    sr_conv_choice c;
+    int a = tape ? sr_tape_conv_choice(t, i, &c) : sr_infer_conv_choice(p, i, &c);
+    if (a >= 0) conv_row(&m->nodes[i], a, &c, arr);
+  }
+  sr_infer_free(p);
+  return 0;
+}
+
 int sr_cmd_info(int argc, char **argv) {
   const char *arch = "cnn-small", *weights = NULL;
   sr_model_config cfg = {.width = 1.0};  // input and classes: defaults below, or an ONNX graph's own
-  int json = 0;
+  int json = 0, plan = 0, tape = 0, batch = 64;
   sr_opt opts[] = {
       {"model", SR_OPT_STRING, &arch, "resnet18 | resnet34 | cnn-small | mlp | onnx:PATH", 0, 0, 0},
       {"width", SR_OPT_DOUBLE, &cfg.width, "channel multiplier for resnets (default 1)", 0.01, 16, 0},
@@ -35,6 +83,12 @@ int sr_cmd_info(int argc, char **argv) {
       {"weights", SR_OPT_STRING, &weights, "also check that a .safetensors file loads into this model", 0, 0,
        0},
       {"json", SR_OPT_FLAG, &json, "JSON output", 0, 0, 0},
+      {"plan", SR_OPT_FLAG, &plan,
+       "also build the inference plan and list per convolution the candidates' times and the choice "
+       "(SR_CONV_ALGO: measure by default)",
+       0, 0, 0},
+      {"tape", SR_OPT_FLAG, &tape, "the same for the training tape", 0, 0, 0},
+      {"batch", SR_OPT_INT, &batch, "batch of --plan / --tape (default 64)", 1, 65536, 0},
       {0},
   };
   int npos;
@@ -57,6 +111,15 @@ int sr_cmd_info(int argc, char **argv) {
     sr_model_free(&m);
     return sr_cli_fail("info", &err);
   }
+  const char *algo = sr_cli_conv_algo();
+  if (!algo) {
+    sr_model_free(&m);
+    return SR_EXIT_USAGE;
+  }
+  if (sr_model_set_conv_algo(&m, algo, &err)) {
+    sr_model_free(&m);
+    return sr_cli_fail("info", &err);
+  }
   if (json) {
     cJSON *j = cJSON_CreateObject(), *layers = cJSON_AddArrayToObject(j, "layers");
     cJSON_AddStringToObject(j, "model", arch);
@@ -74,6 +137,11 @@ int sr_cmd_info(int argc, char **argv) {
     }
     cJSON *f = cJSON_AddArrayToObject(j, "features");
     for (int k = 0; k < m.n_feat; k++) cJSON_AddItemToArray(f, cJSON_CreateString(m.feat_name[k]));
+    if ((plan && (rc = conv_table(&m, 0, batch, j))) || (tape && (rc = conv_table(&m, 1, batch, j)))) {
+      cJSON_Delete(j);
+      sr_model_free(&m);
+      return rc;
+    }
     char *s = cJSON_Print(j);
     printf("%s\n", s);
     free(s);
@@ -97,6 +165,10 @@ int sr_cmd_info(int argc, char **argv) {
     if (m.scores != SR_SCORES_LOGITS)
       printf("scores: %s of the logits (the graph's final node; decisions on the logits)\n",
              sr_scores_name(m.scores));
+    if ((plan && (rc = conv_table(&m, 0, batch, NULL))) || (tape && (rc = conv_table(&m, 1, batch, NULL)))) {
+      sr_model_free(&m);
+      return rc;
+    }
   }
   sr_model_free(&m);
   return 0;

@@ -255,6 +255,7 @@ int sr_cmd_robustness(int argc, char **argv) {
   }
   sr_rob_threads(&s.a);
   s.a.winograd = sr_cli_winograd();
+  if (!(s.a.conv_algo = sr_cli_conv_algo())) return SR_EXIT_USAGE;
   sr_err err = {0};
   // Under mpirun every attack is sharded over the ranks (as simreg attack); rank 0 reports and writes.
   if (sr_dist_init(&s.a.dist, &err)) return sr_cli_fail("robustness", &err);

@@ -90,6 +90,9 @@ static int run_training(sr_train_config *c, int quiet, int json) {
                                    .on_done = print_done,
                                    .ctx = &pr};
   c->model.direct_conv = !sr_cli_winograd();
+  const char *algo = sr_cli_conv_algo();
+  if (!algo) return SR_EXIT_USAGE;
+  snprintf(c->model.conv_algo, sizeof c->model.conv_algo, "%s", algo);
   sr_err err = {0};
   if (sr_dist_init(&c->run.dist, &err)) return sr_cli_fail("train", &err);
   int rc = 0;

@@ -220,6 +220,48 @@ int64_t sr_model_feature_size(const sr_model *m, int f);  // C*H*W of one image
 sr_status sr_model_set_winograd(sr_model *m, int on, sr_err *err);
 int sr_model_winograd(const sr_model *m);
 
+// ---- per-convolution algorithm choice (docs/PERFORMANCE.md) ----
+// The algorithms a convolution can run as: oneDNN's direct kernel, the project's Winograd F(4x4, 3x3)
+// (kernels/winograd.c, nChw8c; in a tape only where oneDNN picked nChw8c), oneDNN's own Winograd
+// (dnnl_convolution_winograd, where its primitive descriptor can be created).
+typedef enum sr_conv_algo {
+  SR_CONV_DIRECT,
+  SR_CONV_WINOGRAD,
+  SR_CONV_DNNL_WINOGRAD,
+  SR_CONV_ALGOS
+} sr_conv_algo;
+// How tapes and plans pick: RULE, the fixed rule (the Winograd switch above: ours where eligible, or every
+// convolution direct); MEASURE, every candidate timed on the executor's batch when it is built (a few
+// repetitions, the fastest kept), the choice cached in the model per (executor, shape, batch, threads, CPU
+// ISA) and reused by every later tape or plan of that key; DNNL_WINOGRAD, oneDNN's Winograd wherever it
+// can be created, else direct. A new model starts at RULE.
+typedef enum sr_conv_policy { SR_CONV_RULE, SR_CONV_MEASURE, SR_CONV_DNNL_WINOGRAD_ALL } sr_conv_policy;
+// One cached choice. key: "plan[+sum][+relu]|train c.. o.. k.. s.. p.. g.. d.. HxW n.. t.. ISA" (a plan
+// step's post-ops are part of its key); ms: per candidate the fastest of 9 runs (3 rounds over the candidates
+// in turn) in milliseconds (a tape: forward + backward-data
+// + backward-weights; a plan step: the fused convolution plus the reorders Winograd forces on its
+// neighbours), -1 where not a candidate or not timed (a choice given, not measured).
+typedef struct sr_conv_choice {
+  char key[120];
+  sr_conv_algo algo;
+  double ms[SR_CONV_ALGOS];
+} sr_conv_choice;
+// Drops the model's tapes and plans (rebuilt with the new policy on next use); the cached choices stay.
+sr_status sr_model_set_conv_policy(sr_model *m, sr_conv_policy p, sr_err *err);
+sr_conv_policy sr_model_conv_policy(const sr_model *m);
+// The model's cached choices (valid until the next tape or plan is built or choices are added).
+int sr_model_conv_choices(const sr_model *m, const sr_conv_choice **out);
+// Add (or replace, by key) choices, e.g. those a run recorded: a measuring tape or plan then takes them
+// instead of timing. Refuses an algorithm out of range.
+sr_status sr_model_add_conv_choices(sr_model *m, const sr_conv_choice *c, int n, sr_err *err);
+const char *sr_conv_algo_name(sr_conv_algo a);  // "direct", "winograd", "dnnl-winograd"
+int sr_conv_algo_parse(const char *s);          // the name back, -1 if unknown
+// The CLI's SR_CONV_ALGO names: measure | direct (RULE, Winograd off) | winograd (RULE, on: ours where
+// eligible) | rule (RULE, on where native) | dnnl-winograd. Applies the setting to m; SR_ERR_ARG if unknown.
+sr_status sr_model_set_conv_algo(sr_model *m, const char *name, sr_err *err);
+// The setting's name back ("measure", "direct", "winograd", "dnnl-winograd").
+const char *sr_model_conv_algo(const sr_model *m);
+
 // Convenience: tape(n, slot 0) forward.
 sr_status sr_model_forward(sr_model *m, const float *x, int64_t n, int training, float *out, sr_err *err);
 void sr_model_zero_grad(sr_model *m);
@@ -235,7 +277,8 @@ sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **p, sr_err *err);
 // Plan options. Winograd: 3x3 stride-1 pad-1 convolutions with >= 32 input and output channels, both
 // multiples of 8, run as Winograd F(4x4, 3x3) instead of oneDNN's direct convolution (docs/PERFORMANCE.md).
 typedef struct sr_infer_options {
-  int winograd;  // 1: use the rule above; 0: every convolution direct
+  int winograd;         // 1: use the rule above; 0: every convolution direct
+  sr_conv_policy conv;  // SR_CONV_RULE (0): the winograd field decides; else as sr_model_set_conv_policy
 } sr_infer_options;
 // Defaults: Winograd where it is native (below). sr_infer_create and sr_model_infer use the model's setting
 // (sr_model_set_winograd), which starts at sr_wino_native().
@@ -256,10 +299,16 @@ typedef struct sr_infer_stats {
   int add_fused;      // residual adds run as a convolution's sum post-op
   int add_in_place;   // of those, how many wrote into the shortcut's buffer (no copy)
   int winograd;       // convolutions run as Winograd F(4x4, 3x3) (the rest: oneDNN direct)
+  int dnnl_winograd;  // convolutions run as oneDNN's Winograd (dnnl_convolution_winograd)
   int64_t act_bytes;  // activation buffers
   int64_t weight_bytes;
 } sr_infer_stats;
 void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s);
+// The algorithm the plan runs node's convolution with, and the choice behind it (key, measured times);
+// -1 where node is not the first node of a convolution step.
+int sr_infer_conv_choice(const sr_infer *p, int node, sr_conv_choice *out);
+// The same for a tape (its three passes run the one algorithm); -1 where node is not a convolution.
+int sr_tape_conv_choice(const sr_tape *t, int node, sr_conv_choice *out);
 // Convenience: the model's cached plan for batch n (created on first use, at most SR_MAX_INFERS kept), run.
 sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err);
 void sr_model_free_infers(sr_model *m);

@@ -70,6 +70,8 @@ typedef struct sr_train_model {
   double width;
   sr_precision precision;  // f32 (default) or bf16 mixed precision (model.h)
   int direct_conv;         // 1: every convolution direct, no Winograd (sr_model_set_winograd; not saved)
+  char conv_algo[16];      // sr_model_set_conv_algo name ("measure", ...); "" leaves direct_conv's rule.
+                           // The choices are recorded in config.json's "conv_algo" and reused on resume
 } sr_train_model;
 
 typedef struct sr_train_optim {
@@ -161,6 +163,13 @@ typedef struct sr_run_info {
 // Read the training settings a run recorded in RUN/config.json (for --resume).
 sr_status sr_train_config_load(const char *run, sr_train_config *cfg, sr_err *err);
 
+// A run's convolution algorithm choices (sr_model_conv_choices): RUN/config.json's "conv_algo" and the
+// cache file RUN/conv_algo.json, each where present, added to m (sr_run_open does this). A file that is not
+// valid JSON of that shape is SR_ERR_FORMAT naming it.
+#define SR_CONV_CACHE_FILE "conv_algo.json"
+sr_status sr_run_load_conv_choices(const char *run, sr_model *m, sr_err *err);
+// m's choices written to RUN/conv_algo.json (temp file, fsync, rename).
+sr_status sr_run_save_conv_choices(const char *run, const sr_model *m, sr_err *err);
 // Rebuild the model of RUN (config.json) and load RUN/<which>.safetensors (which: "best" or "last").
 // An imported model's config.json names its graph "onnx:model.onnx", relative to RUN.
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err);

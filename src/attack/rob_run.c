@@ -122,7 +122,8 @@ sr_status sr_rob_open_target(const char *dir, const sr_rob_opts *a, int c, sr_ro
   if (st) return sr_err_context(err, "%s", dir);
   t->open = 1;
   if ((st = sr_model_set_precision(&t->m, a->precision, err)) ||
-      (st = sr_model_set_winograd(&t->m, a->winograd, err)))
+      (st = sr_model_set_winograd(&t->m, a->winograd, err)) ||
+      (a->conv_algo && (st = sr_model_set_conv_algo(&t->m, a->conv_algo, err))))
     return st;
   if ((st = sr_amodel_init(
            &t->am, &t->m,
@@ -146,7 +147,8 @@ sr_status sr_rob_open(const char *dir, const sr_rob_opts *a, sr_rob_run *r, cJSO
   if (st) return sr_err_context(err, "%s", dir);
   r->t.open = 1;
   if ((st = sr_model_set_precision(&r->t.m, a->precision, err)) ||
-      (st = sr_model_set_winograd(&r->t.m, a->winograd, err)))
+      (st = sr_model_set_winograd(&r->t.m, a->winograd, err)) ||
+      (a->conv_algo && (st = sr_model_set_conv_algo(&r->t.m, a->conv_algo, err))))
     return st;
   st = sr_dataset_load(a->data ? a->data : r->t.info.data, a->split, &r->ds, err);
   if (!st && (r->ds.h != r->t.m.cfg.in_h || r->ds.w != r->t.m.cfg.in_w))

@@ -15,6 +15,9 @@ struct sr_exec_cache {
   int64_t infer_n[SR_MAX_INFERS];
   struct sr_wino_cache *wino;  // Winograd-transformed weights shared by the plans (infer.c)
   int winograd;                // sr_model_set_winograd: 1 (default) or 0, for tapes and plans
+  sr_conv_policy policy;       // sr_model_set_conv_policy (algo.c)
+  sr_conv_choice *choices;     // per (executor, shape, batch, threads, ISA): measured or given (algo.c)
+  int n_choices, cap_choices;
 };
 
 #endif

@@ -30,6 +30,7 @@ typedef struct sr_tnode {
   int round_out,
       round_diff;        // bf16: the output / gradient needs rounding (else it holds bf16 values already)
   struct sr_wino *wino;  // conv run as Winograd: [0] forward, [1] backward-data (winograd_train.c); else NULL
+  sr_conv_choice *choice;  // conv: the algorithm its passes run and why (else NULL)
 } sr_tnode;
 
 struct sr_tape {
@@ -119,6 +120,26 @@ const sr_layer_ops *sr_layer_ops_for(sr_op op);
 // Drop a model's tapes (tape.c) and its plans' shared Winograd weights (infer.c).
 void sr_model_free_tapes(sr_model *m);
 void sr_model_free_wino_cache(sr_model *m);
+
+// ---- per-convolution algorithm choice (algo.c) ----
+#define SR_ALGO_REPS   3  // timed runs per candidate and round (after one warm-up); the fastest counts
+#define SR_ALGO_ROUNDS 3  // rounds over all candidates in turn: the fastest of every round counts
+// "plan+sum+relu c64 o64 k3 s1 p1,1,0,0 g1 d1 32x32 n64 t2 avx512_core": what a choice is cached by.
+void sr_conv_key(char *key, size_t n, const char *exec, const sr_node *nd, int64_t batch);
+const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key);
+sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err);
+void sr_model_free_conv_choices(sr_model *m);
+void sr_conv_choice_clear(sr_conv_choice *c, const char *key);  // key set, every time -1
+int sr_conv_choice_best(sr_conv_choice *c);                     // the fastest timed one (direct if none)
+void sr_conv_choice_fold(sr_conv_choice *c, const double *ms);  // keep the faster of c->ms[a] and ms[a]
+typedef sr_status (*sr_timed_fn)(void *ctx, sr_err *err);
+// One warm-up call, then SR_ALGO_REPS timed ones: the fastest in milliseconds.
+sr_status sr_time_median(sr_timed_fn fn, void *ctx, double *ms, sr_err *err);
+// A primitive built from pd on its own zeroed memories (and scratchpad), timed with sr_time_median.
+sr_status sr_time_pd(sr_dnn *c, const_dnnl_primitive_desc_t pd, double *ms, sr_err *err);
+// A reorder between two layouts timed the same way (0 when they are equal).
+sr_status sr_time_reorder(sr_dnn *c, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, double *ms,
+                          sr_err *err);
 
 // ---- tape helpers for the op files (tape.c; the oneDNN ones, on t->dnn, are dnn.h's) ----
 // The node's output memory descriptor as a consumer's src: producer's md.

@@ -320,6 +320,7 @@ void sr_model_free(sr_model *m) {
   sr_model_free_tapes(m);
   sr_model_free_infers(m);
   sr_model_free_wino_cache(m);
+  sr_model_free_conv_choices(m);
   free(m->exec);
   sr_engine *e = m->engine;
   if (e) {

@@ -190,6 +190,7 @@ void sr_infer_free(sr_infer *p) {
       if (mems[k]) dnnl_memory_destroy(mems[k]);
     sr_free(s->bias);
     free(s->wino);  // its u belongs to the model's cache
+    free(s->choice);
   }
   for (int v = 0; p->vals && v < p->n_vals; v++)
     if (p->vals[v].mem) dnnl_memory_destroy(p->vals[v].mem);
@@ -241,7 +242,7 @@ int sr_wino_native(void) {
 void sr_infer_default_options(sr_infer_options *o) { *o = (sr_infer_options){.winograd = sr_wino_native()}; }
 
 sr_status sr_infer_create(sr_model *m, int64_t n, sr_infer **out, sr_err *err) {
-  sr_infer_options o = {.winograd = sr_model_winograd(m)};
+  sr_infer_options o = {.winograd = sr_model_winograd(m), .conv = sr_model_conv_policy(m)};
   return sr_infer_create_opts(m, n, &o, out, err);
 }
 
@@ -284,6 +285,15 @@ sr_status sr_infer_create_opts(sr_model *m, int64_t n, const sr_infer_options *o
 }
 
 void sr_infer_get_stats(const sr_infer *p, sr_infer_stats *s) { *s = p->stats; }
+
+int sr_infer_conv_choice(const sr_infer *p, int node, sr_conv_choice *out) {
+  for (int t = 0; t < p->n_steps; t++)
+    if (p->steps[t].node == node && p->steps[t].choice) {
+      if (out) *out = *p->steps[t].choice;
+      return (int)p->steps[t].choice->algo;
+    }
+  return -1;
+}
 
 sr_status sr_model_infer(sr_model *m, const float *x, int64_t n, float *out, sr_err *err) {
   if (!m->finalized) return sr_fail(err, SR_ERR_ARG, "model is not finalized");

@@ -23,6 +23,7 @@ typedef struct sr_istep {
   dnnl_memory_desc_t view_md;        // flatten: ndims > 0, its output gets a memory viewing it as 4-D
   float *bias;                       // conv: folded bias (O)
   sr_wino *wino;                     // conv run as Winograd (winograd.c; prim, w, wre unused), else NULL
+  sr_conv_choice *choice;            // conv: the algorithm it runs and why (else NULL)
 } sr_istep;
 
 typedef struct sr_ivalue {

@@ -57,6 +57,7 @@ static void tape_destroy(sr_tape *t) {
       if (tn->diff) dnnl_memory_destroy(tn->diff);
       if (tn->dtmp) dnnl_memory_destroy(tn->dtmp);
       if (tn->wino) free(tn->wino);  // their u is the tape's shared wino_u
+      free(tn->choice);
     }
     free(t->tn);
   }
@@ -202,6 +203,12 @@ static sr_status bind_diffs(sr_tape *t, sr_err *err) {
 }
 
 size_t sr_tape_diff_bytes(const sr_tape *t) { return t->diff_bytes; }
+
+int sr_tape_conv_choice(const sr_tape *t, int node, sr_conv_choice *out) {
+  if (node < 0 || node >= t->m->n_nodes || !t->tn[node].choice) return -1;
+  if (out) *out = *t->tn[node].choice;
+  return (int)t->tn[node].choice->algo;
+}
 
 int sr_tape_winograd_convs(const sr_tape *t) {
   int n = 0;

@@ -175,15 +175,10 @@ static int is_nchw8c(const dnnl_memory_desc_t *md) {
 
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
-// Only where the rule picks it (the plan's rule; sr_model_set_winograd(m, 0) turns it off) and oneDNN chose
-// nChw8c for the input, its gradient and the output, so the kernels read and write the tape's buffers in
-// place.
-static sr_status build_wino(sr_tape *t, int i, const dnnl_memory_desc_t *src, const dnnl_memory_desc_t *dst,
-                            sr_err *err) {
+// The chosen algorithm is the project's Winograd (train_choose checked the layouts: the kernels read and
+// write the tape's nChw8c buffers in place).
+static sr_status build_wino(sr_tape *t, int i, sr_err *err) {
   const sr_node *nd = &t->m->nodes[i];
-  if (!sr_model_winograd(t->m) || !sr_wino_eligible(nd, t->n) || !is_nchw8c(src) || !is_nchw8c(dst) ||
-      !dnnl_memory_desc_equal(src, sr_in_md(t, i, 0)))
-    return SR_OK;
   sr_tnode *tn = &t->tn[i];
   if (!(tn->wino = calloc(2, sizeof *tn->wino)))
     return sr_fail(err, SR_ERR_NOMEM, "Winograd state of %s", nd->name);
@@ -217,49 +212,206 @@ static sr_status wino_run(sr_tape *t, int i, int d, dnnl_memory_t src, dnnl_memo
   return sr_wino_forward(&t->tn[i].wino[d], x, y, &post, t->dnn.scratch_buf, err);
 }
 
-static sr_status build(sr_tape *t, int i, sr_err *err) {
+// The three training passes' primitive descriptors with one algorithm (oneDNN picks every layout). A
+// dnnl status, not an sr_status: a Winograd descriptor that cannot be created is an answer, not an error.
+static dnnl_status_t train_pds(sr_tape *t, int i, dnnl_alg_kind_t alg, dnnl_primitive_desc_t pd[3]) {
   const sr_node *nd = &t->m->nodes[i];
-  sr_tnode *tn = &t->tn[i];
   int64_t wd[5], dd[4] = {t->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
   int nw = weight_dims(nd, wd);
   dnnl_dims_t st, dl, pl, pr;
   conv_geometry(nd, st, dl, pl, pr);
   int64_t sd[4] = {t->n, nd->ic, nd->ih, nd->iw};
-  dnnl_memory_desc_t w_any, dst_any, b_md, w_plain, src_any;
+  dnnl_memory_desc_t w_any, dst_any, b_md, src_any;
   sr_any_md(&src_any, 4, sd);
   sr_any_md(&w_any, nw, wd);
   sr_any_md(&dst_any, 4, dd);
   sr_plain_md(&b_md, 1, bd);
+  dnnl_convolution_desc_t fd, bdd, bwd;
+  pd[0] = pd[1] = pd[2] = NULL;
+  dnnl_status_t s = dnnl_dilated_convolution_forward_desc_init(
+      &fd, dnnl_forward_training, alg, &src_any, &w_any, nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr);
+  if (!s) s = dnnl_primitive_desc_create(&pd[0], &fd, t->dnn.attr, t->dnn.e->eng, NULL);
+  if (s) return s;
+  const dnnl_memory_desc_t *dst = sr_pd_md(pd[0], dnnl_query_dst_md);
+  s = dnnl_dilated_convolution_backward_data_desc_init(&bdd, alg, &src_any, &w_any, dst, st, dl, pl, pr);
+  if (!s) s = dnnl_primitive_desc_create(&pd[1], &bdd, t->dnn.attr, t->dnn.e->eng, pd[0]);
+  if (!s)
+    s = dnnl_dilated_convolution_backward_weights_desc_init(
+        &bwd, alg, &src_any, &w_any, nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr);
+  if (!s) s = dnnl_primitive_desc_create(&pd[2], &bwd, t->dnn.attr, t->dnn.e->eng, pd[0]);
+  return s;
+}
+
+static void free_pds(dnnl_primitive_desc_t pd[3]) {
+  for (int k = 0; k < 3; k++)
+    if (pd[k]) dnnl_primitive_desc_destroy(pd[k]);
+}
+
+// Where the project's Winograd can run in a tape: eligible, and oneDNN chose nChw8c for the input (the
+// producer's own layout), its gradient and the output, so the kernels read and write the tape's buffers.
+static int wino_fits_tape(sr_tape *t, int i, const_dnnl_primitive_desc_t fpd) {
+  const dnnl_memory_desc_t *src = sr_pd_md(fpd, dnnl_query_src_md), *dst = sr_pd_md(fpd, dnnl_query_dst_md);
+  return sr_wino_eligible(&t->m->nodes[i], t->n) && is_nchw8c(src) && is_nchw8c(dst) &&
+         dnnl_memory_desc_equal(src, sr_in_md(t, i, 0));
+}
+
+// The project's Winograd in all three passes on scratch buffers (zeros), as wino_run and
+// wino_backward_weights run it: the weight transform of each direction included.
+typedef struct wino_timing {
+  sr_wino w[2];
+  float *x, *y, *dx, *wt, *dw, *u, *work, *scratch;
+  int train;
+  sr_wino_post post;
+} wino_timing;
+
+static sr_status wino_timed_run(void *ctx, sr_err *err) {
+  wino_timing *c = ctx;
+  sr_wino_post none = {0};
+  if (!c->train) return sr_wino_forward(&c->w[0], c->x, c->y, &c->post, c->scratch, err);
+  sr_wino_weights(c->u, c->wt, c->w[0].K, c->w[0].C, 0, 0, c->work);
+  sr_status s = sr_wino_forward(&c->w[0], c->x, c->y, &none, c->scratch, err);
+  if (s) return s;
+  sr_wino_weights(c->u, c->wt, c->w[0].K, c->w[0].C, 1, 0, c->work);
+  if ((s = sr_wino_forward(&c->w[1], c->y, c->dx, &none, c->scratch, err))) return s;
+  return sr_wino_backward_weights(&c->w[0], c->x, c->y, c->dw, c->u, c->scratch, err);
+}
+
+static float *zero_floats(size_t n) { return sr_calloc(n ? n : 1, sizeof(float)); }
+
+// train 0: the plan's forward with its post-ops; 1: the tape's three passes.
+static sr_status time_wino(const sr_node *nd, int64_t n, int train, const sr_wino_post *post, double *ms,
+                           sr_err *err) {
+  wino_timing c = {.train = train, .post = post ? *post : (sr_wino_post){0}};
+  int nthr = omp_get_max_threads();
+  sr_node swapped = *nd;
+  swapped.ic = nd->c;
+  swapped.c = nd->ic;
+  sr_wino_init(&c.w[0], nd, n, nthr);
+  sr_wino_init(&c.w[1], &swapped, n, nthr);
+  size_t xs = (size_t)n * (size_t)nd->ic * (size_t)nd->ih * (size_t)nd->iw;
+  size_t ys = (size_t)n * (size_t)nd->c * (size_t)nd->h * (size_t)nd->w,
+         ws = (size_t)nd->c * (size_t)nd->ic * 9;
+  size_t scr = max_size(sr_wino_scratch_floats(&c.w[0]), sr_wino_scratch_floats(&c.w[1]));
+  scr = max_size(scr, sr_wino_bwdw_scratch_floats(&c.w[0]));
+  c.x = zero_floats(xs);
+  c.y = zero_floats(ys);
+  c.dx = zero_floats(xs);
+  c.wt = zero_floats(ws);
+  c.dw = zero_floats(ws);
+  c.u = zero_floats((size_t)SR_WINO_XI * (size_t)nd->c * (size_t)nd->ic);
+  c.work = zero_floats(sr_wino_weights_work_floats(nd->c, nd->ic, nthr));
+  c.scratch = zero_floats(scr);
+  c.post.bias = NULL;  // the bias add costs the same in every candidate
+  c.w[0].u = c.w[1].u = c.u;
+  sr_status s = SR_OK;
+  if (!c.x || !c.y || !c.dx || !c.wt || !c.dw || !c.u || !c.work || !c.scratch)
+    s = sr_fail(err, SR_ERR_NOMEM, "buffers to time Winograd on %s", nd->name);
+  if (!s) s = sr_time_median(wino_timed_run, &c, ms, err);
+  SR_FREE_ALL(c.x, c.y, c.dx, c.wt, c.dw, c.u, c.work, c.scratch);
+  return s;
+}
+
+static sr_status time_train_pds(sr_tape *t, dnnl_primitive_desc_t pd[3], double *ms, sr_err *err) {
+  *ms = 0;
+  for (int k = 0; k < 3; k++) {
+    double one;
+    sr_status s = sr_time_pd(&t->dnn, pd[k], &one, err);
+    if (s) return s;
+    *ms += one;
+  }
+  return SR_OK;
+}
+
+// Which algorithm the tape runs node i with (the policy; a measured choice is timed once per key and kept
+// in the model). pd: the chosen oneDNN descriptors (direct ones for the project's Winograd, whose layouts
+// the tape still uses).
+static sr_status train_choose(sr_tape *t, int i, sr_conv_choice *c, dnnl_primitive_desc_t pd[3],
+                              sr_err *err) {
+  sr_model *m = t->m;
+  const sr_node *nd = &m->nodes[i];
+  char key[sizeof c->key];
+  sr_conv_key(key, sizeof key, "train", nd, t->n);
+  sr_conv_choice_clear(c, key);
+  dnnl_primitive_desc_t wpd[3] = {NULL, NULL, NULL};
+  sr_conv_policy pol = sr_model_conv_policy(m);
+  const sr_conv_choice *known = pol == SR_CONV_MEASURE ? sr_conv_choice_find(m, key) : NULL;
+  if (known) *c = *known;
+  if (pol != SR_CONV_RULE && (!known || known->algo == SR_CONV_DNNL_WINOGRAD) &&
+      train_pds(t, i, dnnl_convolution_winograd, wpd))
+    free_pds(wpd);  // not available for this shape: direct or ours
+  if (train_pds(t, i, dnnl_convolution_direct, pd)) {
+    free_pds(pd);
+    free_pds(wpd);
+    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: no direct convolution for %s", nd->name);
+  }
+  int ours = wino_fits_tape(t, i, pd[0]);
+  sr_status s = SR_OK;
+  if (pol == SR_CONV_RULE) {
+    c->algo = sr_model_winograd(m) && ours ? SR_CONV_WINOGRAD : SR_CONV_DIRECT;
+  } else if (pol == SR_CONV_DNNL_WINOGRAD_ALL) {
+    c->algo = wpd[0] ? SR_CONV_DNNL_WINOGRAD : SR_CONV_DIRECT;
+  } else if (!known) {
+    // rounds over the candidates, in turn: a burst of another process's load hits them alike
+    for (int r = 0; r < SR_ALGO_ROUNDS && !s; r++) {
+      double ms[SR_CONV_ALGOS] = {-1, -1, -1};
+      s = time_train_pds(t, pd, &ms[SR_CONV_DIRECT], err);
+      if (!s && wpd[0]) s = time_train_pds(t, wpd, &ms[SR_CONV_DNNL_WINOGRAD], err);
+      if (!s && ours) s = time_wino(nd, t->n, 1, NULL, &ms[SR_CONV_WINOGRAD], err);
+      sr_conv_choice_fold(c, ms);
+    }
+    sr_conv_choice_best(c);
+    if (!s) s = sr_conv_choice_put(m, c, err);
+  }
+  // a given choice this CPU or layout cannot run falls back to direct (the cached entry stays)
+  if ((c->algo == SR_CONV_WINOGRAD && !ours) || (c->algo == SR_CONV_DNNL_WINOGRAD && !wpd[0]))
+    c->algo = SR_CONV_DIRECT;
+  if (!s && c->algo == SR_CONV_DNNL_WINOGRAD) {
+    free_pds(pd);
+    memcpy(pd, wpd, sizeof wpd);
+  } else {
+    free_pds(wpd);
+  }
+  if (!s && !(t->tn[i].choice = malloc(sizeof *c))) s = sr_fail(err, SR_ERR_NOMEM, "choice of %s", nd->name);
+  if (s) {
+    free_pds(pd);
+    return s;
+  }
+  *t->tn[i].choice = *c;
+  return SR_OK;
+}
+
+static sr_status build(sr_tape *t, int i, sr_err *err) {
+  const sr_node *nd = &t->m->nodes[i];
+  sr_tnode *tn = &t->tn[i];
+  int64_t wd[5], bd[1] = {nd->c};
+  int nw = weight_dims(nd, wd);
+  dnnl_memory_desc_t b_md, w_plain;
+  sr_plain_md(&b_md, 1, bd);
   sr_md(&w_plain, nw, wd, nw == 5 ? dnnl_abcde : dnnl_abcd);
   const dnnl_memory_desc_t *in = sr_in_md(t, i, 0);
-  dnnl_convolution_desc_t fd, bdd, bwd;
-  DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
-                                                      &src_any, &w_any, nd->bias ? &b_md : NULL, &dst_any, st,
-                                                      dl, pl, pr),
-           err);
-  dnnl_primitive_desc_t fpd, dpd, wpd;
-  sr_status s = sr_pd_create(&t->dnn, &fpd, &fd, NULL, NULL, err);
+  sr_conv_choice choice;
+  dnnl_primitive_desc_t pds[3];
+  sr_status s = train_choose(t, i, &choice, pds, err);
   if (s) return s;
+  dnnl_primitive_desc_t fpd = pds[0], dpd = pds[1], wpd = pds[2];
   dnnl_memory_desc_t dst = *sr_pd_md(fpd, dnnl_query_dst_md);
   dnnl_memory_desc_t srcmd = *sr_pd_md(fpd, dnnl_query_src_md);
   const dnnl_memory_desc_t *src = &srcmd;
-  DNNL_TRY(dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &src_any, &w_any,
-                                                            &dst, st, dl, pl, pr),
-           err);
-  DNNL_TRY(
-      dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &src_any, &w_any,
-                                                          nd->bias ? &b_md : NULL, &dst_any, st, dl, pl, pr),
-      err);
-  if ((s = sr_pd_create(&t->dnn, &dpd, &bdd, NULL, fpd, err))) return s;
-  if ((s = sr_pd_create(&t->dnn, &wpd, &bwd, NULL, fpd, err))) return s;
   tn->mds[M_WF] = *sr_pd_md(fpd, dnnl_query_weights_md);
   tn->mds[M_WB] = *sr_pd_md(dpd, dnnl_query_weights_md);
   tn->mds[M_DW] = *sr_pd_md(wpd, dnnl_query_diff_weights_md);
   dnnl_memory_desc_t wsrc = *sr_pd_md(wpd, dnnl_query_src_md), wddst = *sr_pd_md(wpd, dnnl_query_diff_dst_md);
   dnnl_memory_desc_t dsrcmd = *sr_pd_md(dpd, dnnl_query_diff_src_md);
-  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err)) ||
-      (s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err)) ||
-      (s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
+  if ((s = sr_prim_from_pd(&t->dnn, fpd, &tn->prim[P_FWD], err))) {
+    dnnl_primitive_desc_destroy(dpd);
+    dnnl_primitive_desc_destroy(wpd);
+    return s;
+  }
+  if ((s = sr_prim_from_pd(&t->dnn, dpd, &tn->prim[P_BWD_D], err))) {
+    dnnl_primitive_desc_destroy(wpd);
+    return s;
+  }
+  if ((s = sr_prim_from_pd(&t->dnn, wpd, &tn->prim[P_BWD_W], err)) || (s = sr_node_outputs(t, i, &dst, err)))
     return s;
   if ((s = sr_weights_build(t, i, &w_plain, &b_md, err))) return s;
   if (!dnnl_memory_desc_equal(&wsrc, src) &&
@@ -280,7 +432,7 @@ static sr_status build(sr_tape *t, int i, sr_err *err) {
       ((s = sr_mem_create(&t->dnn, &tn->mem[M_DSRC], &dsrcmd, NULL, err)) ||
        (s = sr_reorder_create(&t->dnn, &tn->prim[P_RDSRC], &dsrcmd, in, 0, err))))
     return s;
-  return build_wino(t, i, src, &dst, err);
+  return choice.algo == SR_CONV_WINOGRAD ? build_wino(t, i, err) : SR_OK;
 }
 
 // The input in the layout the convolution wants.
@@ -437,16 +589,17 @@ static sr_status plan_build_wino(sr_infer *p, int t, sr_err *err) {
   return plan_io(p, t, &src, &dmd, err);
 }
 
-static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+// The step's oneDNN convolution with algorithm alg, post-ops included (a dnnl status: a Winograd one that
+// cannot be created is an answer, not an error).
+static dnnl_status_t plan_pd(sr_infer *p, int t, dnnl_alg_kind_t alg, dnnl_primitive_desc_t *pd) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
-  if (p->opts.winograd && sr_wino_eligible(nd, p->n)) return plan_build_wino(p, t, err);
   int64_t wd[5], dd[4] = {p->n, nd->c, nd->h, nd->w}, bd[1] = {nd->c};
   int nw = weight_dims(nd, wd);
   int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw};
   dnnl_dims_t st, dl, pl, pr;
   conv_geometry(nd, st, dl, pl, pr);
-  dnnl_memory_desc_t src_any, w_any, dst, b_md, w_plain;
+  dnnl_memory_desc_t src_any, w_any, dst, b_md;
   sr_md(&src_any, 4, sd, dnnl_format_tag_any);
   sr_md(&w_any, nw, wd, dnnl_format_tag_any);
   // with a fused add, dst takes the shortcut's layout: the sum post-op accumulates onto it in place
@@ -455,20 +608,112 @@ static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
   else
     sr_md(&dst, 4, dd, dnnl_format_tag_any);
   sr_plain_md(&b_md, 1, bd);
-  sr_md(&w_plain, nw, wd, nw == 5 ? dnnl_abcde : dnnl_abcd);
   int has_bias = nd->bias || s->bn >= 0;
   dnnl_convolution_desc_t cd;
-  DNNL_TRY(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
-                                                      &src_any, &w_any, has_bias ? &b_md : NULL, &dst, st, dl,
-                                                      pl, pr),
-           err);
+  *pd = NULL;
+  dnnl_status_t e = dnnl_dilated_convolution_forward_desc_init(
+      &cd, dnnl_forward_inference, alg, &src_any, &w_any, has_bias ? &b_md : NULL, &dst, st, dl, pl, pr);
+  if (e) return e;
   dnnl_primitive_attr_t attr;
-  sr_status e = sr_post_ops_attr(s->add >= 0, s->relu >= 0, &attr, err);
-  if (e) return e;
-  dnnl_primitive_desc_t pd;
-  e = sr_plan_prim(p, &cd, attr, &s->prim, &pd, err);
+  sr_err ignore = {0};
+  if (sr_post_ops_attr(s->add >= 0, s->relu >= 0, &attr, &ignore)) return dnnl_out_of_memory;
+  e = dnnl_primitive_desc_create(pd, &cd, attr, p->dnn.e->eng, NULL);
   dnnl_primitive_attr_destroy(attr);
+  return e;
+}
+
+// The project's Winograd for this step: its kernel with the step's post-ops, plus the reorders its nChw8c
+// layout forces where the input, the shortcut or the consumer (the direct step's dst layout) differ.
+static sr_status time_plan_wino(sr_infer *p, int t, const_dnnl_primitive_desc_t direct, double *ms,
+                                sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
+  dnnl_memory_desc_t src8, dst8;
+  sr_md(&src8, 4, sd, dnnl_nChw8c);
+  sr_md(&dst8, 4, dd, dnnl_nChw8c);
+  sr_wino_post post = {.sum = s->add >= 0, .relu = s->relu >= 0};
+  double in_ms = 0, out_ms = 0, sum_ms = 0;
+  sr_status e = time_wino(nd, p->n, 0, &post, ms, err);
+  if (!e) e = sr_time_reorder(&p->dnn, &p->vals[s->in[0]].md, &src8, &in_ms, err);
+  if (!e) e = sr_time_reorder(&p->dnn, &dst8, sr_pd_md(direct, dnnl_query_dst_md), &out_ms, err);
+  if (!e && s->add >= 0) e = sr_time_reorder(&p->dnn, &p->vals[s->in[1]].md, &dst8, &sum_ms, err);
+  *ms += in_ms + out_ms + sum_ms;
+  return e;
+}
+
+// Which algorithm the step runs (the plan's options; a measured choice is timed once per key and kept in
+// the model for every later plan). *pd: the chosen oneDNN descriptor (NULL for the project's Winograd).
+static sr_status plan_choose(sr_infer *p, int t, sr_conv_choice *c, dnnl_primitive_desc_t *pd, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  sr_model *m = p->m;
+  const sr_node *nd = &m->nodes[s->node];
+  char key[sizeof c->key];
+  // the post-ops are part of the key: oneDNN's Winograd exists for some of them only, and they cost
+  static const char *const exec[4] = {"plan", "plan+relu", "plan+sum", "plan+sum+relu"};
+  sr_conv_key(key, sizeof key, exec[(s->add >= 0) * 2 + (s->relu >= 0)], nd, p->n);
+  sr_conv_choice_clear(c, key);
+  int ours = sr_wino_eligible(nd, p->n);
+  const sr_conv_choice *known = p->opts.conv == SR_CONV_MEASURE ? sr_conv_choice_find(m, key) : NULL;
+  if (known) *c = *known;
+  dnnl_primitive_desc_t dpd = NULL, wpd = NULL;
+  if (p->opts.conv != SR_CONV_RULE && (!known || known->algo == SR_CONV_DNNL_WINOGRAD) &&
+      plan_pd(p, t, dnnl_convolution_winograd, &wpd) && wpd) {
+    dnnl_primitive_desc_destroy(wpd);
+    wpd = NULL;
+  }
+  if (plan_pd(p, t, dnnl_convolution_direct, &dpd)) {
+    if (wpd) dnnl_primitive_desc_destroy(wpd);
+    return sr_fail(err, SR_ERR_BACKEND, "oneDNN: no direct inference convolution for %s", nd->name);
+  }
+  sr_status e = SR_OK;
+  if (p->opts.conv == SR_CONV_RULE) {
+    c->algo = p->opts.winograd && ours ? SR_CONV_WINOGRAD : SR_CONV_DIRECT;
+  } else if (p->opts.conv == SR_CONV_DNNL_WINOGRAD_ALL) {
+    c->algo = wpd ? SR_CONV_DNNL_WINOGRAD : SR_CONV_DIRECT;
+  } else if (!known) {
+    for (int r = 0; r < SR_ALGO_ROUNDS && !e; r++) {  // rounds over the candidates, in turn
+      double ms[SR_CONV_ALGOS] = {-1, -1, -1};
+      e = sr_time_pd(&p->dnn, dpd, &ms[SR_CONV_DIRECT], err);
+      if (!e && wpd) e = sr_time_pd(&p->dnn, wpd, &ms[SR_CONV_DNNL_WINOGRAD], err);
+      if (!e && ours) e = time_plan_wino(p, t, dpd, &ms[SR_CONV_WINOGRAD], err);
+      sr_conv_choice_fold(c, ms);
+    }
+    sr_conv_choice_best(c);
+    if (!e) e = sr_conv_choice_put(m, c, err);
+  }
+  if ((c->algo == SR_CONV_WINOGRAD && !ours) || (c->algo == SR_CONV_DNNL_WINOGRAD && !wpd))
+    c->algo = SR_CONV_DIRECT;  // a given choice this CPU or shape cannot run (the cached entry stays)
+  *pd = c->algo == SR_CONV_DNNL_WINOGRAD ? wpd : c->algo == SR_CONV_DIRECT ? dpd : NULL;
+  if (wpd && wpd != *pd) dnnl_primitive_desc_destroy(wpd);
+  if (dpd != *pd) dnnl_primitive_desc_destroy(dpd);
+  if (!e && !(s->choice = malloc(sizeof *c))) e = sr_fail(err, SR_ERR_NOMEM, "choice of %s", nd->name);
+  if (e) {
+    if (*pd) dnnl_primitive_desc_destroy(*pd);
+    *pd = NULL;
+    return e;
+  }
+  *s->choice = *c;
+  return SR_OK;
+}
+
+static sr_status plan_build(sr_infer *p, int t, sr_err *err) {
+  sr_istep *s = &p->steps[t];
+  const sr_node *nd = &p->m->nodes[s->node];
+  sr_conv_choice c;
+  dnnl_primitive_desc_t pd = NULL;
+  sr_status e = plan_choose(p, t, &c, &pd, err);
   if (e) return e;
+  if (c.algo == SR_CONV_WINOGRAD) return plan_build_wino(p, t, err);
+  int64_t wd[5];
+  int nw = weight_dims(nd, wd);
+  dnnl_memory_desc_t w_plain;
+  sr_md(&w_plain, nw, wd, nw == 5 ? dnnl_abcde : dnnl_abcd);
+  p->stats.dnnl_winograd += c.algo == SR_CONV_DNNL_WINOGRAD;
+  if ((e = sr_prim_create(&p->dnn, pd, &s->prim, err))) {
+    dnnl_primitive_desc_destroy(pd);
+    return e;
+  }
   dnnl_memory_desc_t src = *sr_pd_md(pd, dnnl_query_src_md), wmd = *sr_pd_md(pd, dnnl_query_weights_md);
   dnnl_memory_desc_t dmd = *sr_pd_md(pd, dnnl_query_dst_md);
   dnnl_primitive_desc_destroy(pd);

@@ -71,7 +71,8 @@ sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_in
   sr_rng_seed(&rng, 0, 0);
   if ((st = sr_model_create(m, &cfg, &rng, err))) return sr_err_context(err, "%s", path);
   snprintf(path, sizeof path, "%s/%s.safetensors", run, which ? which : "best");
-  if ((st = sr_model_load(m, path, err))) sr_model_free(m);
+  // the run's recorded convolution choices: a measuring model reuses them instead of timing again
+  if ((st = sr_run_load_conv_choices(run, m, err)) || (st = sr_model_load(m, path, err))) sr_model_free(m);
   return st;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "convcache.h"
 #include "finite.h"
 #include "regrun.h"
 #include "simreg/layers.h"
@@ -70,6 +71,7 @@ typedef struct run_state {
   sr_dist_grads *buckets;    // gradient allreduce overlapped with the backward pass
   double comm_wait0;         // the buckets' wait seconds at the epoch's start
   int resumed;               // continued from a checkpoint
+  int conv_recorded;         // convolution choices config.json holds
   sr_train_epoch_info last;  // the last epoch's report
   int have_last;
 } run_state;
@@ -164,6 +166,8 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   ok &= cJSON_AddStringToObject(j, "precision", sr_precision_name(c->model.precision)) != NULL;
   ok &= cJSON_AddBoolToObject(j, "eval_test", c->data.eval_test) != NULL;
   ok &= cJSON_AddNumberToObject(j, "checkpoint_every", c->run.checkpoint_every) != NULL;
+  cJSON *algo = sr_conv_choices_json(&r->model);  // what a resumed run, eval and attack reuse
+  ok &= algo && cJSON_AddItemToObject(j, "conv_algo", algo);
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
   ok &= reg != NULL;
   ok &= cJSON_AddStringToObject(reg, "type", r->reg.on ? c->reg.kind : "none") != NULL;
@@ -182,7 +186,7 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   sr_status st = ok ? write_json(c->run.out, "config.json", j, 0, err)
                     : sr_fail(err, SR_ERR_NOMEM, "%s/config.json: out of memory", c->run.out);
   cJSON_Delete(j);
-  return st;
+  return st ? st : sr_run_save_conv_choices(c->run.out, &r->model, err);
 }
 
 // Every rank needs rows of every batch (two with batch norm), the last partial batch included.
@@ -254,6 +258,9 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_model_set_precision(&r->model, c->model.precision, err)) ||
       (st = sr_model_set_winograd(&r->model, !c->model.direct_conv, err)))
     return st;
+  if (c->model.conv_algo[0] && (st = sr_model_set_conv_algo(&r->model, c->model.conv_algo, err))) return st;
+  // a resumed run reuses the choices it recorded (the same algorithms, not a new timing)
+  if (c->run.resume && (st = sr_run_load_conv_choices(c->run.out, &r->model, err))) return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->optim.momentum, c->optim.weight_decay,
                         c->optim.nesterov, err)))
     return st;
@@ -272,6 +279,8 @@ static sr_status setup(run_state *r, sr_err *err) {
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->run.out, err))) return st;
   if ((st = copy_onnx(c, err))) return st;
+  const sr_conv_choice *cc;
+  r->conv_recorded = sr_model_conv_choices(&r->model, &cc);
   return write_config(r, err);
 }
 
@@ -521,6 +530,12 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   if (r->cfg->run.cb.on_epoch) r->cfg->run.cb.on_epoch(r->cfg->run.cb.ctx, &r->last);
   char path[2048];
   if (r->rank == 0 && (st = write_json(r->cfg->run.out, "metrics.jsonl", r->metrics, 1, err))) return st;
+  const sr_conv_choice *cc;
+  int nc = sr_model_conv_choices(&r->model, &cc);
+  if (r->rank == 0 && nc != r->conv_recorded) {  // tapes and plans built this epoch chose: record them
+    if ((st = write_config(r, err))) return st;
+    r->conv_recorded = nc;
+  }
   snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->run.out);
   if (r->rank == 0 && (st = sr_model_save(&r->model, path, err))) return st;
   if (val.loss < *best) {

@@ -1,0 +1,14 @@
+// Internal: the convolution algorithm choices as JSON (convcache.c), for config.json and the cache file.
+#ifndef SR_CONVCACHE_H
+#define SR_CONVCACHE_H
+
+#include <cjson/cJSON.h>
+
+#include "simreg/train.h"
+
+// {"setting": "measure", "choices": [{"key": ..., "algo": "direct", "ms": {"direct": 0.8, ...}}, ...]}
+cJSON *sr_conv_choices_json(const sr_model *m);
+// The same object back into m's choices; SR_ERR_FORMAT naming path when it is malformed.
+sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_err *err);
+
+#endif
