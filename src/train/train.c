@@ -166,8 +166,11 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   ok &= cJSON_AddStringToObject(j, "precision", sr_precision_name(c->model.precision)) != NULL;
   ok &= cJSON_AddBoolToObject(j, "eval_test", c->data.eval_test) != NULL;
   ok &= cJSON_AddNumberToObject(j, "checkpoint_every", c->run.checkpoint_every) != NULL;
-  cJSON *algo = sr_conv_choices_json(&r->model);  // what a resumed run, eval and attack reuse
-  ok &= algo && cJSON_AddItemToObject(j, "conv_algo", algo);
+  cJSON *algo = sr_conv_choices_json(&r->model);                // what a resumed run, eval and attack reuse
+  if (!algo || !cJSON_AddItemToObject(j, "conv_algo", algo)) {  // not attached: still ours to free
+    cJSON_Delete(algo);
+    ok = 0;
+  }
   cJSON *reg = cJSON_AddObjectToObject(j, "reg");
   ok &= reg != NULL;
   ok &= cJSON_AddStringToObject(reg, "type", r->reg.on ? c->reg.kind : "none") != NULL;
