@@ -74,6 +74,8 @@ static int bench_train(const char *arch, double width, const char *data, const c
   sr_train_config c = sr_train_config_default();
   snprintf(c.model.arch, sizeof c.model.arch, "%s", arch);
   c.model.width = width;
+  const char *algo = getenv("SR_CONV_ALGO");  // as `simreg train`: measured per shape unless told otherwise
+  snprintf(c.model.conv_algo, sizeof c.model.conv_algo, "%s", algo && *algo ? algo : "measure");
   snprintf(c.data.spec, sizeof c.data.spec, "cifar10:%s", data);
   c.data.eval_test = 0;
   c.optim.epochs = 1000;  // stopped by the budget
