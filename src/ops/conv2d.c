@@ -569,15 +569,20 @@ static sr_status plan_io(sr_infer *p, int t, const dnnl_memory_desc_t *srcp, con
   return SR_OK;
 }
 
+// The step's input and output as nChw8c, the layout the project's Winograd kernels read and write.
+static void wino_mds(const sr_infer *p, const sr_node *nd, dnnl_memory_desc_t *src, dnnl_memory_desc_t *dst) {
+  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
+  sr_md(src, 4, sd, dnnl_nChw8c);
+  sr_md(dst, 4, dd, dnnl_nChw8c);
+}
+
 // Winograd step: src and dst forced to nChw8c (what the direct convolutions pick on AVX2 for these widths,
 // so no extra reorders in a resnet); weights transformed at every fold, no oneDNN primitive.
 static sr_status plan_build_wino(sr_infer *p, int t, sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
-  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
   dnnl_memory_desc_t src, dmd;
-  sr_md(&src, 4, sd, dnnl_nChw8c);
-  sr_md(&dmd, 4, dd, dnnl_nChw8c);
+  wino_mds(p, nd, &src, &dmd);
   if (!(s->wino = calloc(1, sizeof *s->wino)))
     return sr_fail(err, SR_ERR_NOMEM, "Winograd step of %s", nd->name);
   sr_wino_init(s->wino, nd, p->n,
@@ -628,10 +633,8 @@ static sr_status time_plan_wino(sr_infer *p, int t, const_dnnl_primitive_desc_t 
                                 sr_err *err) {
   sr_istep *s = &p->steps[t];
   const sr_node *nd = &p->m->nodes[s->node];
-  int64_t sd[4] = {p->n, nd->ic, nd->ih, nd->iw}, dd[4] = {p->n, nd->c, nd->h, nd->w};
   dnnl_memory_desc_t src8, dst8;
-  sr_md(&src8, 4, sd, dnnl_nChw8c);
-  sr_md(&dst8, 4, dd, dnnl_nChw8c);
+  wino_mds(p, nd, &src8, &dst8);
   sr_wino_post post = {.sum = s->add >= 0, .relu = s->relu >= 0};
   double in_ms = 0, out_ms = 0, sum_ms = 0;
   sr_status e = time_wino(nd, p->n, 0, &post, ms, err);
