@@ -65,6 +65,12 @@ static void on_step(void *ctx, const sr_train_step_info *s) {
   if (c->counted >= 5 && c->timed >= c->budget) c->stop = 1;
 }
 
+// As the CLI: measured per shape unless SR_CONV_ALGO says otherwise (train, attack and fourier-map alike).
+static const char *conv_algo(void) {
+  const char *algo = getenv("SR_CONV_ALGO");
+  return algo && *algo ? algo : "measure";
+}
+
 static int bench_train(const char *arch, double width, const char *data, const char *reg, double budget) {
   char out[] = "/tmp/bench_study_XXXXXX";
   if (!mkdtemp(out)) {
@@ -74,8 +80,7 @@ static int bench_train(const char *arch, double width, const char *data, const c
   sr_train_config c = sr_train_config_default();
   snprintf(c.model.arch, sizeof c.model.arch, "%s", arch);
   c.model.width = width;
-  const char *algo = getenv("SR_CONV_ALGO");  // as `simreg train`: measured per shape unless told otherwise
-  snprintf(c.model.conv_algo, sizeof c.model.conv_algo, "%s", algo && *algo ? algo : "measure");
+  snprintf(c.model.conv_algo, sizeof c.model.conv_algo, "%s", conv_algo());
   snprintf(c.data.spec, sizeof c.data.spec, "cifar10:%s", data);
   c.data.eval_test = 0;
   c.optim.epochs = 1000;  // stopped by the budget
@@ -127,6 +132,7 @@ static int wl_open(wl *w, const char *arch, double width, int64_t batch, int64_t
   sr_rng rng;
   sr_rng_seed(&rng, 0, 0);
   if (sr_model_create(&w->m, &cfg, &rng, err)) return 1;
+  if (sr_model_set_conv_algo(&w->m, conv_algo(), err)) return 1;
   sr_pixel_map px = {.c = 3, .gray = 1, .mean = 0.5, .scale = 5.0};
   if (sr_amodel_init(&w->am, &w->m, px, batch, err)) return 1;
   w->n = n;
@@ -173,8 +179,10 @@ static int bench_query(const char *arch, double width, int64_t batch, double bud
     wl_close(&w);
     return 1;
   }
-  printf("{\"item\":\"query\",\"model\":\"%s\",\"width\":%g,\"batch\":%lld,\"threads\":%d,\"img_s\":%.2f}\n",
-         arch, width, (long long)batch, omp_get_max_threads(), rate);
+  printf(
+      "{\"item\":\"query\",\"model\":\"%s\",\"width\":%g,\"batch\":%lld,\"threads\":%d,\"img_s\":%.2f,"
+      "\"conv_algo\":\"%s\"}\n",
+      arch, width, (long long)batch, omp_get_max_threads(), rate, conv_algo());
   wl_close(&w);
   return 0;
 }
@@ -208,8 +216,9 @@ static int bench_fourier(const char *arch, double width, double budget) {
     fprintf(stderr, "bench_study: %s\n", err.msg);
   else
     printf(
-        "{\"item\":\"fourier\",\"model\":\"%s\",\"width\":%g,\"batch\":256,\"threads\":%d,\"img_s\":%.2f}\n",
-        arch, width, omp_get_max_threads(), images / (sr_now() - t0));
+        "{\"item\":\"fourier\",\"model\":\"%s\",\"width\":%g,\"batch\":256,\"threads\":%d,\"img_s\":%.2f,"
+        "\"conv_algo\":\"%s\"}\n",
+        arch, width, omp_get_max_threads(), images / (sr_now() - t0), conv_algo());
   sr_free(res);
   sr_fourier_cells_free(&cells);
   wl_close(&w);
