@@ -6,9 +6,13 @@
 
 #include "simreg/train.h"
 
-// {"setting": "measure", "choices": [{"key": ..., "algo": "direct", "ms": {"direct": 0.8, ...}}, ...]}
+// {"setting": "measure", "choices": [{"key": ..., "algo": "direct", "ms": {"direct": 0.8, ...}}, ...]}:
+// the choices the run records (sr_conv_choice_recorded: not machine-cache entries no tape or plan took).
 cJSON *sr_conv_choices_json(const sr_model *m);
-// The same object back into m's choices; SR_ERR_FORMAT naming path when it is malformed.
-sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_err *err);
+int sr_conv_choices_recorded(const sr_model *m);  // how many sr_conv_choices_json lists
+// The same object back into m's choices, marked source, for keys m does not have yet; SR_ERR_FORMAT naming
+// path when it is malformed.
+sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_conv_source source,
+                                    sr_err *err);
 
 #endif

@@ -71,7 +71,7 @@ typedef struct run_state {
   sr_dist_grads *buckets;    // gradient allreduce overlapped with the backward pass
   double comm_wait0;         // the buckets' wait seconds at the epoch's start
   int resumed;               // continued from a checkpoint
-  int conv_recorded;         // convolution choices config.json holds
+  int conv_recorded;         // convolution choices config.json holds (sr_conv_choices_recorded)
   sr_train_epoch_info last;  // the last epoch's report
   int have_last;
 } run_state;
@@ -192,6 +192,20 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   return st ? st : sr_run_save_conv_choices(c->run.out, &r->model, err);
 }
 
+// The run's choices recorded (config.json, RUN/conv_algo.json) and the new measurements merged into the
+// machine cache. The machine cache is a cache, not an output: failing to write it is a warning.
+static sr_status record_choices(run_state *r, sr_err *err) {
+  sr_status st = write_config(r, err);
+  if (st) return st;
+  r->conv_recorded = sr_conv_choices_recorded(&r->model);
+  const sr_train_callbacks *cb = &r->cfg->run.cb;
+  sr_err e2 = {0};
+  if (r->cfg->run.conv_cache[0] && sr_conv_cache_merge(r->cfg->run.conv_cache, &r->model, NULL, &e2) &&
+      cb->on_warning)
+    cb->on_warning(cb->ctx, e2.msg);
+  return SR_OK;
+}
+
 // Every rank needs rows of every batch (two with batch norm), the last partial batch included.
 static sr_status check_shards(const run_state *r, sr_err *err) {
   if (r->size == 1) return SR_OK;
@@ -264,6 +278,8 @@ static sr_status setup(run_state *r, sr_err *err) {
   if (c->model.conv_algo[0] && (st = sr_model_set_conv_algo(&r->model, c->model.conv_algo, err))) return st;
   // a resumed run reuses the choices it recorded (the same algorithms, not a new timing)
   if (c->run.resume && (st = sr_run_load_conv_choices(c->run.out, &r->model, err))) return st;
+  // then the machine's cache for the keys the run lacks: fresh runs take the choices earlier ones measured
+  if (c->run.conv_cache[0] && (st = sr_conv_cache_load(c->run.conv_cache, &r->model, err))) return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->optim.momentum, c->optim.weight_decay,
                         c->optim.nesterov, err)))
     return st;
@@ -282,9 +298,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->run.out, err))) return st;
   if ((st = copy_onnx(c, err))) return st;
-  const sr_conv_choice *cc;
-  r->conv_recorded = sr_model_conv_choices(&r->model, &cc);
-  return write_config(r, err);
+  return record_choices(r, err);
 }
 
 static void report_step(const run_state *r, int64_t steps, int64_t first, double t_start, double elapsed) {
@@ -533,12 +547,9 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   if (r->cfg->run.cb.on_epoch) r->cfg->run.cb.on_epoch(r->cfg->run.cb.ctx, &r->last);
   char path[2048];
   if (r->rank == 0 && (st = write_json(r->cfg->run.out, "metrics.jsonl", r->metrics, 1, err))) return st;
-  const sr_conv_choice *cc;
-  int nc = sr_model_conv_choices(&r->model, &cc);
-  if (r->rank == 0 && nc != r->conv_recorded) {  // tapes and plans built this epoch chose: record them
-    if ((st = write_config(r, err))) return st;
-    r->conv_recorded = nc;
-  }
+  // tapes and plans built this epoch chose: record them
+  if (r->rank == 0 && sr_conv_choices_recorded(&r->model) != r->conv_recorded && (st = record_choices(r, err)))
+    return st;
   snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->run.out);
   if (r->rank == 0 && (st = sr_model_save(&r->model, path, err))) return st;
   if (val.loss < *best) {
