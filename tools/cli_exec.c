@@ -54,8 +54,8 @@ const char *sr_cli_conv_cache(const char *cmd, const char *algo, char *buf, size
     return NULL;
   }
   if (access(slash ? (dir[0] ? dir : "/") : ".", W_OK) != 0) {
-    fprintf(stderr, "simreg %s: warning: convolution choice cache %s off: its directory is not writable\n", cmd,
-            buf);
+    fprintf(stderr, "simreg %s: warning: convolution choice cache %s off: its directory is not writable\n",
+            cmd, buf);
     return NULL;
   }
   return buf;

@@ -64,8 +64,8 @@ static int conv_table(sr_model *m, int tape, int n, const char *cache, cJSON *j)
            tape ? "training tape" : "inference plan", n, sr_model_conv_algo(m),
            tape ? "forward + backward" : "fused step");
     printf("choice cache: %s\n", cache ? cache : "off");
-    printf("%-24s %-28s %10s %10s %10s  %-8s %s\n", "conv", "shape", "direct", "winograd", "dnnl-wino", "from",
-           "choice");
+    printf("%-24s %-28s %10s %10s %10s  %-8s %s\n", "conv", "shape", "direct", "winograd", "dnnl-wino",
+           "from", "choice");
   }
   for (int i = 1; i < m->n_nodes; i++) {
     sr_conv_choice c;
@@ -151,7 +151,8 @@ int sr_cmd_info(int argc, char **argv) {
       else
         cJSON_AddNullToObject(j, "conv_cache");
     }
-    if ((plan && (rc = conv_table(&m, 0, batch, cache, j))) || (tape && (rc = conv_table(&m, 1, batch, cache, j)))) {
+    if ((plan && (rc = conv_table(&m, 0, batch, cache, j))) ||
+        (tape && (rc = conv_table(&m, 1, batch, cache, j)))) {
       cJSON_Delete(j);
       sr_model_free(&m);
       return rc;

@@ -97,7 +97,9 @@ static sr_status choice_add(sr_model *m, const sr_conv_choice *c, int replace, s
   return SR_OK;
 }
 
-sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err) { return choice_add(m, c, 1, err); }
+sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err) {
+  return choice_add(m, c, 1, err);
+}
 
 sr_status sr_conv_choice_add_new(sr_model *m, const sr_conv_choice *c, sr_err *err) {
   if (!m->exec) return sr_fail(err, SR_ERR_ARG, "model is not initialised");

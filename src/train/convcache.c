@@ -59,8 +59,8 @@ static sr_status parse_choice(const cJSON *e, const char *path, int i, sr_conv_c
   int a = cJSON_IsString(algo) ? sr_conv_algo_parse(algo->valuestring) : -1;
   if (!cJSON_IsString(key) || strlen(key->valuestring) >= sizeof c->key || a < 0 ||
       (ms && !cJSON_IsObject(ms)))
-    return sr_fail(err, SR_ERR_FORMAT, "%s: convolution choice %d is malformed (key, algo, ms; " CORRUPT_HINT ")",
-                   path, i);
+    return sr_fail(err, SR_ERR_FORMAT,
+                   "%s: convolution choice %d is malformed (key, algo, ms; " CORRUPT_HINT ")", path, i);
   memset(c, 0, sizeof *c);
   snprintf(c->key, sizeof c->key, "%s", key->valuestring);
   c->algo = (sr_conv_algo)a;
@@ -74,13 +74,14 @@ static sr_status parse_choice(const cJSON *e, const char *path, int i, sr_conv_c
 static const cJSON *choices_array(const cJSON *j, const char *path, sr_err *err) {
   const cJSON *arr = cJSON_IsObject(j) ? cJSON_GetObjectItemCaseSensitive(j, "choices") : NULL;
   if (!cJSON_IsArray(arr))
-    sr_fail(err, SR_ERR_FORMAT, "%s: convolution choices: not an object with a \"choices\" array (" CORRUPT_HINT ")",
-            path);
+    sr_fail(err, SR_ERR_FORMAT,
+            "%s: convolution choices: not an object with a \"choices\" array (" CORRUPT_HINT ")", path);
   return cJSON_IsArray(arr) ? arr : NULL;
 }
 
-sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_conv_source source,
-                                    sr_err *err) {
+// replace: the JSON's entry wins over one m has (else m's stays).
+static sr_status choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_conv_source source,
+                                   int replace, sr_err *err) {
   const cJSON *arr = choices_array(j, path, err);
   if (!arr) return SR_ERR_FORMAT;
   int i = 0;
@@ -89,10 +90,15 @@ sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *pat
     sr_conv_choice c;
     sr_status s = parse_choice(e, path, i++, &c, err);
     c.source = source;
-    if (!s) s = sr_conv_choice_add_new(m, &c, err);
+    if (!s) s = replace ? sr_conv_choice_put(m, &c, err) : sr_conv_choice_add_new(m, &c, err);
     if (s) return s;
   }
   return SR_OK;
+}
+
+sr_status sr_conv_choices_from_json(sr_model *m, const cJSON *j, const char *path, sr_conv_source source,
+                                    sr_err *err) {
+  return choices_from_json(m, j, path, source, 0, err);
 }
 
 // The file as JSON; *j = NULL (and SR_OK) when it does not exist.
@@ -212,4 +218,44 @@ sr_status sr_conv_cache_merge(const char *path, const sr_model *m, int *added, s
                   : merge_locked(path, c, n, added, err);
   close(fd);  // releases the lock
   return s;
+}
+
+// Rank 0's choices as unformatted JSON, broadcast (length, then text) and added by the other ranks.
+static sr_status bcast_choices(sr_model *m, sr_dist *d, sr_err *err) {
+  char *txt = NULL;
+  uint64_t len = 0;
+  if (sr_dist_rank(d) == 0) {
+    cJSON *j = sr_conv_choices_json(m);
+    txt = j ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_Delete(j);
+    len = txt ? (uint64_t)strlen(txt) + 1 : 0;  // 0: out of memory, every rank fails alike below
+  }
+  sr_status s = sr_dist_bcast(d, &len, sizeof len, 0, err);
+  if (!s && !len) s = sr_fail(err, SR_ERR_NOMEM, "rank 0's convolution choices: out of memory");
+  if (!s && !txt && !(txt = cJSON_malloc((size_t)len)))
+    s = sr_fail(err, SR_ERR_NOMEM, "rank 0's convolution choices: %llu bytes", (unsigned long long)len);
+  // a rank that fails here leaves the collective: the CLI aborts the job (sr_dist_abort)
+  if (!s) s = sr_dist_bcast(d, txt, (size_t)len, 0, err);
+  if (!s && sr_dist_rank(d) > 0) {
+    txt[len - 1] = 0;
+    cJSON *j = cJSON_Parse(txt);
+    // rank 0's entry wins even over a cache entry this rank read (the cache may have grown in between)
+    s = j ? choices_from_json(m, j, "rank 0's convolution choices", SR_CONV_SRC_GIVEN, 1, err)
+          : sr_fail(err, SR_ERR_FORMAT, "rank 0's convolution choices: not JSON");
+    cJSON_Delete(j);
+  }
+  cJSON_free(txt);
+  return s;
+}
+
+sr_status sr_conv_share_choices(sr_model *m, sr_dist *d, const int64_t *sizes, int n, sr_err *err) {
+  if (sr_dist_size(d) < 2 || sr_model_conv_policy(m) != SR_CONV_MEASURE) return SR_OK;
+  sr_status s = SR_OK;
+  for (int i = 0; i < n && !s && sr_dist_rank(d) == 0; i++) {
+    sr_tape *t;
+    if (sizes[i] > 0) s = sr_model_tape(m, sizes[i], 0, &t, err);
+  }
+  if (s) return s;  // the others wait in the broadcast: the CLI's sr_dist_abort ends them
+  if (sr_dist_rank(d) == 0) sr_model_free_tapes(m);  // the step loop builds the ones it uses, as before
+  return bcast_choices(m, d, err);
 }

@@ -230,6 +230,29 @@ static sr_status sync_buffers(run_state *r, sr_err *err) {
   return st ? st : sr_dist_bcast(r->dist, m->bn_tracked, sizeof(int64_t) * (size_t)m->n_bn, 0, err);
 }
 
+#define SHARE_SIZES 6  // shards differ by at most a row: 2 sizes each of batch, last batch, pairs
+
+static void add_size(int64_t *sizes, int *n, int64_t rows) {
+  int seen = rows <= 0;
+  for (int i = 0; i < *n; i++) seen |= sizes[i] == rows;
+  if (!seen && *n < SHARE_SIZES) sizes[(*n)++] = rows;
+}
+
+// Under MPI every rank's training tapes run rank 0's measured algorithms (convcache.c): for the rows each
+// rank takes of a full batch, of the epoch's last, partial one and of the regularizer's pairs (a ghost
+// tape of 2k rows has the convolution keys of a plain one).
+static sr_status share_choices(run_state *r, sr_err *err) {
+  int64_t B = r->cfg->optim.batch, sizes[SHARE_SIZES], lo, hi;
+  int n = 0;
+  for (int q = 0; q < r->size; q++) {
+    add_size(sizes, &n, B * (q + 1) / r->size - B * q / r->size);
+    add_size(sizes, &n, r->n_tr % B * (q + 1) / r->size - r->n_tr % B * q / r->size);
+    sr_dist_shard(r->reg.on ? r->reg.k : 0, q, r->size, &lo, &hi);
+    add_size(sizes, &n, (r->reg.ghost ? 2 : 1) * (hi - lo));
+  }
+  return sr_conv_share_choices(&r->model, r->dist, sizes, n, err);
+}
+
 static sr_status setup(run_state *r, sr_err *err) {
   const sr_train_config *c = r->cfg;
   sr_status st;
@@ -295,6 +318,7 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_reg_run_setup(&r->reg, c, &(sr_eval_set){.ds = &r->train, .idx = r->tr_idx, .n = r->n_tr},
                              &r->model, &r->opts, err)))
     return st;
+  if ((st = share_choices(r, err))) return st;
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->run.out, err))) return st;
   if ((st = copy_onnx(c, err))) return st;
@@ -548,7 +572,8 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   char path[2048];
   if (r->rank == 0 && (st = write_json(r->cfg->run.out, "metrics.jsonl", r->metrics, 1, err))) return st;
   // tapes and plans built this epoch chose: record them
-  if (r->rank == 0 && sr_conv_choices_recorded(&r->model) != r->conv_recorded && (st = record_choices(r, err)))
+  if (r->rank == 0 && sr_conv_choices_recorded(&r->model) != r->conv_recorded &&
+      (st = record_choices(r, err)))
     return st;
   snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->run.out);
   if (r->rank == 0 && (st = sr_model_save(&r->model, path, err))) return st;
