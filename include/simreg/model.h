@@ -268,7 +268,7 @@ int sr_model_conv_choices(const sr_model *m, const sr_conv_choice **out);
 sr_status sr_model_add_conv_choices(sr_model *m, const sr_conv_choice *c, int n, sr_err *err);
 const char *sr_conv_algo_name(sr_conv_algo a);      // "direct", "winograd", "dnnl-winograd"
 const char *sr_conv_source_name(sr_conv_source s);  // "setting", "measured", "given", "run", "cache"
-int sr_conv_algo_parse(const char *s);          // the name back, -1 if unknown
+int sr_conv_algo_parse(const char *s);              // the name back, -1 if unknown
 // The CLI's SR_CONV_ALGO names: measure | direct (RULE, Winograd off) | winograd (RULE, on: ours where
 // eligible) | rule (RULE, on where native) | dnnl-winograd. Applies the setting to m; SR_ERR_ARG if unknown.
 sr_status sr_model_set_conv_algo(sr_model *m, const char *name, sr_err *err);

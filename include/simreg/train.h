@@ -110,8 +110,8 @@ typedef struct sr_train_run {
   // [r*B/R, (r+1)*B/R) of every global batch and its share of the k pairs; gradients are summed in
   // buckets during the backward pass. Only rank 0 writes files; the checkpoint does not depend on R.
   sr_dist *dist;
-  double bucket_mb;       // gradient bucket size in MiB (0: 1 MiB)
-  int sync_bn;            // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
+  double bucket_mb;  // gradient bucket size in MiB (0: 1 MiB)
+  int sync_bn;       // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
   // The machine-wide convolution choice cache (sr_conv_cache_load, "": none): loaded after the run's own
   // choices on every rank; rank 0 merges what the run measured into it whenever it records its choices.
   char conv_cache[1024];
