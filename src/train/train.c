@@ -340,6 +340,8 @@ static void report_step(const run_state *r, int64_t steps, int64_t first, double
 static sr_status write_checkpoint(run_state *r, sr_err *err) {
   sr_status sst = sync_buffers(r, err);  // collective: every rank calls write_checkpoint at the same step
   if (sst || r->rank > 0) return sst;
+  // a resume from here must take the choices the steps so far ran (an interrupted epoch records none)
+  if (sr_conv_choices_recorded(&r->model) != r->conv_recorded && (sst = record_choices(r, err))) return sst;
   char path[2048], meta[8][64];
   const progress_state *p = &r->pos;
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->run.out);
