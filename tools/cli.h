@@ -2,9 +2,11 @@
 #ifndef SIMREG_CLI_H
 #define SIMREG_CLI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "simreg/core.h"
+#include "simreg/model.h"
 
 // Exit codes: 0 ok, 1 runtime failure, 2 bad user input (flag, file), 130/143 interrupted.
 enum { SR_EXIT_OK = 0, SR_EXIT_FAIL = 1, SR_EXIT_USAGE = 2 };
@@ -43,6 +45,14 @@ int sr_cli_winograd(void);
 // unset with SR_WINOGRAD=0 or 1 set: direct or winograd. NULL (after a message naming SR_CONV_ALGO) when it
 // names none of them: the command exits 2.
 const char *sr_cli_conv_algo(void);
+// The machine-wide convolution choice cache for a command measuring under algo (sr_conv_cache_load; NULL
+// unless algo is "measure"): SR_CONV_CACHE=PATH, =off (none), unset: $XDG_CACHE_HOME/simreg/conv_algo.json,
+// else $HOME/.cache/simreg/conv_algo.json, else none. Its directory is created (mkdir -p, 0755); where that
+// fails or it is not writable, a one-line warning on stderr and NULL. The path is written into buf.
+const char *sr_cli_conv_cache(const char *cmd, const char *algo, char *buf, size_t n);
+// What m measured merged into the cache at path (sr_conv_cache_merge; NULL: nothing); a failure is a
+// one-line warning on stderr.
+void sr_cli_conv_cache_save(const char *cmd, const char *path, const sr_model *m);
 
 // simreg import's work (cmd_import.c): MODEL.onnx -> a run directory; also behind --model onnx:PATH.
 typedef struct sr_cli_import {

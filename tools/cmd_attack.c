@@ -57,6 +57,10 @@ static sr_status attack(const char *dir, const sr_rob_opts *a, cJSON *out, int q
   int nl = 0;
   if (!st) st = sr_rob_levels(a, &r, !strcmp(a->attack, "noise"), lv, &nl, err);
   if (!st) st = run_one(a, &r, transfer ? &src : NULL, &(atk_levels){.lv = lv, .nl = nl}, out, quiet, err);
+  if (!st && sr_dist_rank(a->dist) == 0) {  // what the plans measured, for the machine's next commands
+    sr_cli_conv_cache_save("attack", a->conv_cache, &r.t.m);
+    if (transfer) sr_cli_conv_cache_save("attack", a->conv_cache, &src.m);
+  }
   sr_rob_close_target(&src);
   sr_rob_close(&r);
   return st;
@@ -202,6 +206,8 @@ int sr_cmd_attack(int argc, char **argv) {
   sr_rob_threads(&a);
   a.winograd = sr_cli_winograd();
   if (!(a.conv_algo = sr_cli_conv_algo())) return SR_EXIT_USAGE;
+  char cache[4096];
+  a.conv_cache = sr_cli_conv_cache("attack", a.conv_algo, cache, sizeof cache);
   sr_err err = {0};
   if (sr_precision_parse(precision, &a.precision, &err)) return sr_cli_fail("attack", &err);
   // an ONNX model is imported into --run-dir first: the results are merged into its robustness.json

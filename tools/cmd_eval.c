@@ -130,7 +130,11 @@ int sr_cmd_eval(int argc, char **argv) {
     sr_model_free(&m);
     return SR_EXIT_USAGE;
   }
-  if (sr_model_set_precision(&m, prec, &err) || sr_model_set_conv_algo(&m, algo, &err)) {
+  // the machine's cached choices for the keys the run lacks (sr_run_open loaded the run's own first)
+  char cache_buf[4096];
+  const char *cache = sr_cli_conv_cache("eval", algo, cache_buf, sizeof cache_buf);
+  if (sr_model_set_precision(&m, prec, &err) || sr_model_set_conv_algo(&m, algo, &err) ||
+      (cache && sr_conv_cache_load(cache, &m, &err))) {
     sr_model_free(&m);
     return sr_cli_fail("eval", &err);
   }
@@ -154,6 +158,7 @@ int sr_cmd_eval(int argc, char **argv) {
     o.mean = (float)info.mean;
     o.scale = (float)info.scale;
     rc = sr_eval_corruptions(pos[0], &m, &o, corruptions, json);
+    if (!rc) sr_cli_conv_cache_save("eval", cache, &m);
     sr_model_free(&m);
     sr_dist_finalize(d);
     return rc;
@@ -178,6 +183,7 @@ int sr_cmd_eval(int argc, char **argv) {
   if (!st && sr_dist_rank(d) == 0) json ? print_json(&ds, &r, m.scores) : print_text(&ds, &r);
   // the plans' convolution choices cached in the run for the next command (not in a temporary import)
   if (!st && sr_dist_rank(d) == 0 && !temp_run) st = sr_run_save_conv_choices(pos[0], &m, &err);
+  if (!st && sr_dist_rank(d) == 0) sr_cli_conv_cache_save("eval", cache, &m);
   sr_eval_result_free(&r);
   sr_dataset_free(&ds);
   sr_model_free(&m);

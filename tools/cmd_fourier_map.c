@@ -100,6 +100,7 @@ static sr_status run_map(const sr_rob_opts *a, int quiet, const char *dir, fmap_
   res->seconds = sr_now() - t0;
   res->err = err;
   if (!st && sr_dist_rank(a->dist) == 0) st = fmap_write(res, e);
+  if (!st && sr_dist_rank(a->dist) == 0) sr_cli_conv_cache_save(CMD, a->conv_cache, &r.t.m);
   if (!st && !quiet)
     printf(
         "%s: %lld maps x %lld frequencies (%lld computed, Hermitian half) x %lld images in %.1f s, %.0f "
@@ -182,6 +183,8 @@ int sr_cmd_fourier_map(int argc, char **argv) {
     sr_cli_model_done(&mo);
     return SR_EXIT_USAGE;
   }
+  char cache[4096];
+  a.conv_cache = sr_cli_conv_cache(CMD, a.conv_algo, cache, sizeof cache);
   sr_err err = {0};
   if (sr_dist_init(&a.dist, &err)) {
     sr_cli_model_done(&mo);

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "simreg/model.h"
+#include "simreg/train.h"
 
 static const char *op_name(sr_op op) {
   static const char *n[SR_OP_COUNT] = {"input",     "conv2d",         "batchnorm2d", "relu",    "maxpool2d",
@@ -23,7 +24,8 @@ static int64_t node_params(const sr_node *nd) {
   return 0;
 }
 
-// --plan / --tape: per convolution its shape, each candidate's measured time and the algorithm taken.
+// --plan / --tape: per convolution its shape, each candidate's measured time, the algorithm taken and where
+// the choice came from ("from": measured now, the machine cache, the setting's rule).
 static void conv_row(const sr_node *nd, int algo, const sr_conv_choice *c, cJSON *arr) {
   char shape[64], t[SR_CONV_ALGOS][16];
   snprintf(shape, sizeof shape, "%dx%dx%d->%dx%dx%d k%d s%d", nd->ic, nd->ih, nd->iw, nd->c, nd->h, nd->w,
@@ -34,7 +36,8 @@ static void conv_row(const sr_node *nd, int algo, const sr_conv_choice *c, cJSON
     else
       snprintf(t[a], sizeof t[a], "-");
   if (!arr) {
-    printf("%-24s %-28s %10s %10s %10s  %s\n", nd->name, shape, t[0], t[1], t[2], sr_conv_algo_name(algo));
+    printf("%-24s %-28s %10s %10s %10s  %-8s %s\n", nd->name, shape, t[0], t[1], t[2],
+           sr_conv_source_name(c->source), sr_conv_algo_name(algo));
     return;
   }
   cJSON *r = cJSON_CreateObject(), *ms = cJSON_AddObjectToObject(r, "ms");
@@ -44,11 +47,12 @@ static void conv_row(const sr_node *nd, int algo, const sr_conv_choice *c, cJSON
   for (int a = 0; a < SR_CONV_ALGOS; a++)
     if (c->ms[a] >= 0) cJSON_AddNumberToObject(ms, sr_conv_algo_name((sr_conv_algo)a), c->ms[a]);
   cJSON_AddStringToObject(r, "choice", sr_conv_algo_name(algo));
+  cJSON_AddStringToObject(r, "source", sr_conv_source_name(c->source));
   cJSON_AddItemToArray(arr, r);
 }
 
 // Build the plan (tape 0: an inference plan; 1: a training tape) of batch n and list its convolutions.
-static int conv_table(sr_model *m, int tape, int n, cJSON *j) {
+static int conv_table(sr_model *m, int tape, int n, const char *cache, cJSON *j) {
   sr_err err = {0};
   sr_infer *p = NULL;
   sr_tape *t = NULL;
@@ -59,7 +63,9 @@ static int conv_table(sr_model *m, int tape, int n, cJSON *j) {
     printf("\n%s of batch %d, convolution algorithm setting %s (times: ms per %s, fastest of 9)\n",
            tape ? "training tape" : "inference plan", n, sr_model_conv_algo(m),
            tape ? "forward + backward" : "fused step");
-    printf("%-24s %-28s %10s %10s %10s  %s\n", "conv", "shape", "direct", "winograd", "dnnl-wino", "choice");
+    printf("choice cache: %s\n", cache ? cache : "off");
+    printf("%-24s %-28s %10s %10s %10s  %-8s %s\n", "conv", "shape", "direct", "winograd", "dnnl-wino",
+           "from", "choice");
   }
   for (int i = 1; i < m->n_nodes; i++) {
     sr_conv_choice c;
@@ -116,7 +122,9 @@ int sr_cmd_info(int argc, char **argv) {
     sr_model_free(&m);
     return SR_EXIT_USAGE;
   }
-  if (sr_model_set_conv_algo(&m, algo, &err)) {
+  char cache_buf[4096];
+  const char *cache = plan || tape ? sr_cli_conv_cache("info", algo, cache_buf, sizeof cache_buf) : NULL;
+  if (sr_model_set_conv_algo(&m, algo, &err) || (cache && sr_conv_cache_load(cache, &m, &err))) {
     sr_model_free(&m);
     return sr_cli_fail("info", &err);
   }
@@ -137,7 +145,14 @@ int sr_cmd_info(int argc, char **argv) {
     }
     cJSON *f = cJSON_AddArrayToObject(j, "features");
     for (int k = 0; k < m.n_feat; k++) cJSON_AddItemToArray(f, cJSON_CreateString(m.feat_name[k]));
-    if ((plan && (rc = conv_table(&m, 0, batch, j))) || (tape && (rc = conv_table(&m, 1, batch, j)))) {
+    if (plan || tape) {
+      if (cache)
+        cJSON_AddStringToObject(j, "conv_cache", cache);
+      else
+        cJSON_AddNullToObject(j, "conv_cache");
+    }
+    if ((plan && (rc = conv_table(&m, 0, batch, cache, j))) ||
+        (tape && (rc = conv_table(&m, 1, batch, cache, j)))) {
       cJSON_Delete(j);
       sr_model_free(&m);
       return rc;
@@ -165,11 +180,13 @@ int sr_cmd_info(int argc, char **argv) {
     if (m.scores != SR_SCORES_LOGITS)
       printf("scores: %s of the logits (the graph's final node; decisions on the logits)\n",
              sr_scores_name(m.scores));
-    if ((plan && (rc = conv_table(&m, 0, batch, NULL))) || (tape && (rc = conv_table(&m, 1, batch, NULL)))) {
+    if ((plan && (rc = conv_table(&m, 0, batch, cache, NULL))) ||
+        (tape && (rc = conv_table(&m, 1, batch, cache, NULL)))) {
       sr_model_free(&m);
       return rc;
     }
   }
+  sr_cli_conv_cache_save("info", cache, &m);
   sr_model_free(&m);
   return 0;
 }

@@ -127,6 +127,10 @@ static sr_status one_run(const suite *s, const char *dir, int k, int nruns, cJSO
     if (!st && !s->quiet) atk_print_masking(patch);
   }
   if (!st && !s->quiet) fprintf(stderr, "[%d/%d] %s done in %.0f s\n", k + 1, nruns, dir, sr_now() - t0);
+  if (!st && sr_dist_rank(a.dist) == 0) {  // what the plans measured, for the machine's next commands
+    sr_cli_conv_cache_save("robustness", a.conv_cache, &r.t.m);
+    if (src.open) sr_cli_conv_cache_save("robustness", a.conv_cache, &src.m);
+  }
   sr_rob_close_target(&src);
   sr_rob_close(&r);
   return st ? sr_err_context(err, "%s", dir) : SR_OK;
@@ -256,6 +260,8 @@ int sr_cmd_robustness(int argc, char **argv) {
   sr_rob_threads(&s.a);
   s.a.winograd = sr_cli_winograd();
   if (!(s.a.conv_algo = sr_cli_conv_algo())) return SR_EXIT_USAGE;
+  char cache[4096];
+  s.a.conv_cache = sr_cli_conv_cache("robustness", s.a.conv_algo, cache, sizeof cache);
   sr_err err = {0};
   // Under mpirun every attack is sharded over the ranks (as simreg attack); rank 0 reports and writes.
   if (sr_dist_init(&s.a.dist, &err)) return sr_cli_fail("robustness", &err);

@@ -80,6 +80,11 @@ static void print_done(void *ctx, const sr_train_epoch_info *last) {
   printf("%s\n", keep);
 }
 
+static void print_warning(void *ctx, const char *msg) {
+  (void)ctx;
+  fprintf(stderr, "simreg train: warning: %s\n", msg);
+}
+
 // Under mpirun every rank runs this; a rank that fails ends the whole job (sr_dist_abort), since the
 // others would wait for it in the next collective.
 static int run_training(sr_train_config *c, int quiet, int json) {
@@ -88,11 +93,19 @@ static int run_training(sr_train_config *c, int quiet, int json) {
                                    .on_step = print_step,
                                    .on_epoch = print_epoch,
                                    .on_done = print_done,
+                                   .on_warning = print_warning,
                                    .ctx = &pr};
   c->model.direct_conv = !sr_cli_winograd();
   const char *algo = sr_cli_conv_algo();
   if (!algo) return SR_EXIT_USAGE;
   snprintf(c->model.conv_algo, sizeof c->model.conv_algo, "%s", algo);
+  char cache[4096];
+  const char *cp = sr_cli_conv_cache("train", algo, cache, sizeof cache);
+  if (cp && strlen(cp) >= sizeof c->run.conv_cache) {
+    fprintf(stderr, "simreg train: warning: convolution choice cache off: path too long: %s\n", cp);
+    cp = NULL;
+  }
+  snprintf(c->run.conv_cache, sizeof c->run.conv_cache, "%s", cp ? cp : "");
   sr_err err = {0};
   if (sr_dist_init(&c->run.dist, &err)) return sr_cli_fail("train", &err);
   int rc = 0;

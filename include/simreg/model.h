@@ -241,21 +241,34 @@ typedef enum sr_conv_policy { SR_CONV_RULE, SR_CONV_MEASURE, SR_CONV_DNNL_WINOGR
 // in turn) in milliseconds (a tape: forward + backward-data
 // + backward-weights; a plan step: the fused convolution plus the reorders Winograd forces on its
 // neighbours), -1 where not a candidate or not timed (a choice given, not measured).
+// Where a choice came from (simreg info --plan prints it; not saved in the JSON files): the policy's fixed
+// setting (RULE, DNNL_WINOGRAD: nothing timed or looked up), timed by this process, added through
+// sr_model_add_conv_choices, read from a run (sr_run_load_conv_choices) or from the machine-wide cache
+// (sr_conv_cache_load, simreg/train.h).
+typedef enum sr_conv_source {
+  SR_CONV_SRC_SETTING,
+  SR_CONV_SRC_MEASURED,
+  SR_CONV_SRC_GIVEN,
+  SR_CONV_SRC_RUN,
+  SR_CONV_SRC_CACHE
+} sr_conv_source;
 typedef struct sr_conv_choice {
   char key[120];
   sr_conv_algo algo;
   double ms[SR_CONV_ALGOS];
+  sr_conv_source source;
 } sr_conv_choice;
 // Drops the model's tapes and plans (rebuilt with the new policy on next use); the cached choices stay.
 sr_status sr_model_set_conv_policy(sr_model *m, sr_conv_policy p, sr_err *err);
 sr_conv_policy sr_model_conv_policy(const sr_model *m);
 // The model's cached choices (valid until the next tape or plan is built or choices are added).
 int sr_model_conv_choices(const sr_model *m, const sr_conv_choice **out);
-// Add (or replace, by key) choices, e.g. those a run recorded: a measuring tape or plan then takes them
+// Add (or replace, by key) choices, marked SR_CONV_SRC_GIVEN: a measuring tape or plan then takes them
 // instead of timing. Refuses an algorithm out of range.
 sr_status sr_model_add_conv_choices(sr_model *m, const sr_conv_choice *c, int n, sr_err *err);
-const char *sr_conv_algo_name(sr_conv_algo a);  // "direct", "winograd", "dnnl-winograd"
-int sr_conv_algo_parse(const char *s);          // the name back, -1 if unknown
+const char *sr_conv_algo_name(sr_conv_algo a);      // "direct", "winograd", "dnnl-winograd"
+const char *sr_conv_source_name(sr_conv_source s);  // "setting", "measured", "given", "run", "cache"
+int sr_conv_algo_parse(const char *s);              // the name back, -1 if unknown
 // The CLI's SR_CONV_ALGO names: measure | direct (RULE, Winograd off) | winograd (RULE, on: ours where
 // eligible) | rule (RULE, on where native) | dnnl-winograd. Applies the setting to m; SR_ERR_ARG if unknown.
 sr_status sr_model_set_conv_algo(sr_model *m, const char *name, sr_err *err);

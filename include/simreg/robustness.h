@@ -46,6 +46,7 @@ typedef struct sr_rob_opts {
   sr_precision precision;    // of the attacked model and of a transfer source
   int winograd;              // sr_model_set_winograd for every model opened (sr_wino_native() by default)
   const char *conv_algo;     // then sr_model_set_conv_algo (NULL: the winograd field alone)
+  const char *conv_cache;    // then the machine's choice cache (sr_conv_cache_load; NULL: none)
   const char *source_label;  // what robustness.json records as the transfer source (NULL: source)
   // Under mpirun: the images are shared out over the ranks in whole batches and the results gathered on
   // rank 0, which alone fills the patch (docs/SCALING.md). NULL: one process.

@@ -50,6 +50,7 @@ typedef struct sr_train_callbacks {
   void (*on_step)(void *ctx, const sr_train_step_info *s);  // after every SGD step
   void (*on_epoch)(void *ctx, const sr_train_epoch_info *e);
   void (*on_done)(void *ctx, const sr_train_epoch_info *last);  // training finished (not when interrupted)
+  void (*on_warning)(void *ctx, const char *msg);  // a problem training goes on after (a cache not written)
   void *ctx;
 } sr_train_callbacks;
 
@@ -109,8 +110,11 @@ typedef struct sr_train_run {
   // [r*B/R, (r+1)*B/R) of every global batch and its share of the k pairs; gradients are summed in
   // buckets during the backward pass. Only rank 0 writes files; the checkpoint does not depend on R.
   sr_dist *dist;
-  double bucket_mb;       // gradient bucket size in MiB (0: 1 MiB)
-  int sync_bn;            // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
+  double bucket_mb;  // gradient bucket size in MiB (0: 1 MiB)
+  int sync_bn;       // BatchNorm statistics over the whole global batch (default: per rank, as DDP)
+  // The machine-wide convolution choice cache (sr_conv_cache_load, "": none): loaded after the run's own
+  // choices on every rank; rank 0 merges what the run measured into it whenever it records its choices.
+  char conv_cache[1024];
   sr_train_callbacks cb;  // progress, per-epoch and final reports (all may be NULL)
 } sr_train_run;
 
@@ -163,13 +167,27 @@ typedef struct sr_run_info {
 // Read the training settings a run recorded in RUN/config.json (for --resume).
 sr_status sr_train_config_load(const char *run, sr_train_config *cfg, sr_err *err);
 
-// A run's convolution algorithm choices (sr_model_conv_choices): RUN/config.json's "conv_algo" and the
-// cache file RUN/conv_algo.json, each where present, added to m (sr_run_open does this). A file that is not
-// valid JSON of that shape is SR_ERR_FORMAT naming it.
+// A run's convolution algorithm choices (sr_model_conv_choices): RUN/config.json's "conv_algo", then the
+// cache file RUN/conv_algo.json, each where present, added to m for keys m does not have yet (marked
+// SR_CONV_SRC_RUN; sr_run_open does this). A file that is not valid JSON of that shape is SR_ERR_FORMAT
+// naming it.
 #define SR_CONV_CACHE_FILE "conv_algo.json"
 sr_status sr_run_load_conv_choices(const char *run, sr_model *m, sr_err *err);
-// m's choices written to RUN/conv_algo.json (temp file, fsync, rename).
+// m's choices written to RUN/conv_algo.json (temp file, fsync, rename): those measured, given or read from
+// the run, and the machine-cache entries its tapes and plans took.
 sr_status sr_run_save_conv_choices(const char *run, const sr_model *m, sr_err *err);
+// The machine-wide choice cache (docs/PERFORMANCE.md): one file of RUN/conv_algo.json's format shared by
+// the runs of a machine, so that fresh runs with the same seed and threads take the same algorithms. The
+// library reads no environment: the caller names the file (the CLI: SR_CONV_CACHE).
+// Its choices added to m for keys m does not have yet (marked SR_CONV_SRC_CACHE): load a run's own choices
+// first, they win. A missing file adds nothing; a malformed one is SR_ERR_FORMAT naming it.
+sr_status sr_conv_cache_load(const char *path, sr_model *m, sr_err *err);
+// m's choices that were measured or given (not read from a run or a cache) merged into path: under an
+// exclusive flock on PATH.lock the file is read again, the keys it lacks appended (a key already there is
+// never replaced: the first measurement on a machine wins) and written back (temp, fsync, rename), so
+// concurrent merges keep each other's keys. *added (may be NULL): the new keys. Nothing to merge: no lock,
+// no write. path's directory must exist; a malformed file is SR_ERR_FORMAT naming it.
+sr_status sr_conv_cache_merge(const char *path, const sr_model *m, int *added, sr_err *err);
 // Rebuild the model of RUN (config.json) and load RUN/<which>.safetensors (which: "best" or "last").
 // An imported model's config.json names its graph "onnx:model.onnx", relative to RUN.
 sr_status sr_run_open(const char *run, const char *which, sr_model *m, sr_run_info *info, sr_err *err);

@@ -123,7 +123,8 @@ sr_status sr_rob_open_target(const char *dir, const sr_rob_opts *a, int c, sr_ro
   t->open = 1;
   if ((st = sr_model_set_precision(&t->m, a->precision, err)) ||
       (st = sr_model_set_winograd(&t->m, a->winograd, err)) ||
-      (a->conv_algo && (st = sr_model_set_conv_algo(&t->m, a->conv_algo, err))))
+      (a->conv_algo && (st = sr_model_set_conv_algo(&t->m, a->conv_algo, err))) ||
+      (a->conv_cache && (st = sr_conv_cache_load(a->conv_cache, &t->m, err))))
     return st;
   if ((st = sr_amodel_init(
            &t->am, &t->m,
@@ -148,7 +149,8 @@ sr_status sr_rob_open(const char *dir, const sr_rob_opts *a, sr_rob_run *r, cJSO
   r->t.open = 1;
   if ((st = sr_model_set_precision(&r->t.m, a->precision, err)) ||
       (st = sr_model_set_winograd(&r->t.m, a->winograd, err)) ||
-      (a->conv_algo && (st = sr_model_set_conv_algo(&r->t.m, a->conv_algo, err))))
+      (a->conv_algo && (st = sr_model_set_conv_algo(&r->t.m, a->conv_algo, err))) ||
+      (a->conv_cache && (st = sr_conv_cache_load(a->conv_cache, &r->t.m, err))))
     return st;
   st = sr_dataset_load(a->data ? a->data : r->t.info.data, a->split, &r->ds, err);
   if (!st && (r->ds.h != r->t.m.cfg.in_h || r->ds.w != r->t.m.cfg.in_w))

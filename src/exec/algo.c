@@ -14,6 +14,11 @@ static const char *const algo_names[SR_CONV_ALGOS] = {"direct", "winograd", "dnn
 
 const char *sr_conv_algo_name(sr_conv_algo a) { return (unsigned)a < SR_CONV_ALGOS ? algo_names[a] : "?"; }
 
+const char *sr_conv_source_name(sr_conv_source s) {
+  static const char *const names[] = {"setting", "measured", "given", "run", "cache"};
+  return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
 int sr_conv_algo_parse(const char *s) {
   for (int a = 0; s && a < SR_CONV_ALGOS; a++)
     if (!strcmp(s, algo_names[a])) return a;
@@ -38,38 +43,75 @@ int sr_model_conv_choices(const sr_model *m, const sr_conv_choice **out) {
   return m->exec ? m->exec->n_choices : 0;
 }
 
-const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key) {
+static int choice_index(const sr_model *m, const char *key) {
   for (int i = 0; m->exec && i < m->exec->n_choices; i++)
-    if (!strcmp(m->exec->choices[i].key, key)) return &m->exec->choices[i];
-  return NULL;
+    if (!strcmp(m->exec->choices[i].key, key)) return i;
+  return -1;
 }
 
-sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err) {
+const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key) {
+  int i = choice_index(m, key);
+  return i < 0 ? NULL : &m->exec->choices[i];
+}
+
+const sr_conv_choice *sr_conv_choice_take(sr_model *m, const char *key) {
+  int i = choice_index(m, key);
+  if (i < 0) return NULL;
+  m->exec->choice_used[i] = 1;
+  return &m->exec->choices[i];
+}
+
+int sr_conv_choice_recorded(const sr_model *m, int i) {
+  const struct sr_exec_cache *e = m->exec;
+  return e && i >= 0 && i < e->n_choices && (e->choices[i].source != SR_CONV_SRC_CACHE || e->choice_used[i]);
+}
+
+static sr_status grow_choices(struct sr_exec_cache *e, sr_err *err) {
+  if (e->n_choices < e->cap_choices) return SR_OK;
+  int cap = e->cap_choices ? 2 * e->cap_choices : 16;
+  sr_conv_choice *g = realloc(e->choices, sizeof *g * (size_t)cap);
+  if (g) e->choices = g;
+  unsigned char *u = g ? realloc(e->choice_used, (size_t)cap) : NULL;
+  if (!u) return sr_fail(err, SR_ERR_NOMEM, "convolution choice table of %d entries", cap);
+  e->choice_used = u;
+  e->cap_choices = cap;
+  return SR_OK;
+}
+
+// replace: an existing entry of c's key is overwritten (else kept, and c dropped).
+static sr_status choice_add(sr_model *m, const sr_conv_choice *c, int replace, sr_err *err) {
   struct sr_exec_cache *e = m->exec;
   if ((unsigned)c->algo >= SR_CONV_ALGOS)
     return sr_fail(err, SR_ERR_ARG, "convolution choice '%s': algorithm %d out of range", c->key,
                    (int)c->algo);
   if (!memchr(c->key, 0, sizeof c->key)) return sr_fail(err, SR_ERR_ARG, "convolution choice key too long");
-  sr_conv_choice *old = (sr_conv_choice *)sr_conv_choice_find(m, c->key);
-  if (old) {
-    *old = *c;
+  int i = choice_index(m, c->key);
+  if (i >= 0) {
+    if (replace) e->choices[i] = *c;
     return SR_OK;
   }
-  if (e->n_choices == e->cap_choices) {
-    int cap = e->cap_choices ? 2 * e->cap_choices : 16;
-    sr_conv_choice *g = realloc(e->choices, sizeof *g * (size_t)cap);
-    if (!g) return sr_fail(err, SR_ERR_NOMEM, "convolution choice table of %d entries", cap);
-    e->choices = g;
-    e->cap_choices = cap;
-  }
+  sr_status s = grow_choices(e, err);
+  if (s) return s;
+  e->choice_used[e->n_choices] = 0;
   e->choices[e->n_choices++] = *c;
   return SR_OK;
+}
+
+sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err) {
+  return choice_add(m, c, 1, err);
+}
+
+sr_status sr_conv_choice_add_new(sr_model *m, const sr_conv_choice *c, sr_err *err) {
+  if (!m->exec) return sr_fail(err, SR_ERR_ARG, "model is not initialised");
+  return choice_add(m, c, 0, err);
 }
 
 sr_status sr_model_add_conv_choices(sr_model *m, const sr_conv_choice *c, int n, sr_err *err) {
   if (!m->exec) return sr_fail(err, SR_ERR_ARG, "model is not initialised");
   for (int i = 0; i < n; i++) {
-    sr_status s = sr_conv_choice_put(m, &c[i], err);
+    sr_conv_choice g = c[i];
+    g.source = SR_CONV_SRC_GIVEN;
+    sr_status s = sr_conv_choice_put(m, &g, err);
     if (s) return s;
   }
   return SR_OK;
@@ -78,7 +120,9 @@ sr_status sr_model_add_conv_choices(sr_model *m, const sr_conv_choice *c, int n,
 void sr_model_free_conv_choices(sr_model *m) {
   if (!m->exec) return;
   free(m->exec->choices);
+  free(m->exec->choice_used);
   m->exec->choices = NULL;
+  m->exec->choice_used = NULL;
   m->exec->n_choices = m->exec->cap_choices = 0;
 }
 
@@ -92,6 +136,7 @@ void sr_conv_choice_clear(sr_conv_choice *c, const char *key) {
   memset(c, 0, sizeof *c);
   snprintf(c->key, sizeof c->key, "%s", key);
   for (int a = 0; a < SR_CONV_ALGOS; a++) c->ms[a] = -1;
+  c->source = SR_CONV_SRC_SETTING;
 }
 
 int sr_conv_choice_best(sr_conv_choice *c) {
@@ -99,6 +144,7 @@ int sr_conv_choice_best(sr_conv_choice *c) {
   for (int a = 0; a < SR_CONV_ALGOS; a++)
     if (c->ms[a] >= 0 && (c->ms[best] < 0 || c->ms[a] < c->ms[best])) best = a;
   c->algo = (sr_conv_algo)best;
+  c->source = SR_CONV_SRC_MEASURED;
   return best;
 }
 

@@ -17,6 +17,7 @@ struct sr_exec_cache {
   int winograd;                // sr_model_set_winograd: 1 (default) or 0, for tapes and plans
   sr_conv_policy policy;       // sr_model_set_conv_policy (algo.c)
   sr_conv_choice *choices;     // per (executor, shape, batch, threads, ISA): measured or given (algo.c)
+  unsigned char *choice_used;  // per choice: a tape or plan took it (a cache entry is recorded only then)
   int n_choices, cap_choices;
 };
 

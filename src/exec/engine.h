@@ -127,10 +127,16 @@ void sr_model_free_wino_cache(sr_model *m);
 // "plan+sum+relu c64 o64 k3 s1 p1,1,0,0 g1 d1 32x32 n64 t2 avx512_core": what a choice is cached by.
 void sr_conv_key(char *key, size_t n, const char *exec, const sr_node *nd, int64_t batch);
 const sr_conv_choice *sr_conv_choice_find(const sr_model *m, const char *key);
-sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err);
+// The same, marking the entry as taken by a tape or plan (what the run records: sr_conv_choice_recorded).
+const sr_conv_choice *sr_conv_choice_take(sr_model *m, const char *key);
+// Whether the model's choice i belongs in the run's record (config.json, RUN/conv_algo.json): everything
+// but a machine-cache entry no tape or plan took.
+int sr_conv_choice_recorded(const sr_model *m, int i);
+sr_status sr_conv_choice_put(sr_model *m, const sr_conv_choice *c, sr_err *err);  // add or replace, by key
+sr_status sr_conv_choice_add_new(sr_model *m, const sr_conv_choice *c, sr_err *err);  // add; a key kept
 void sr_model_free_conv_choices(sr_model *m);
-void sr_conv_choice_clear(sr_conv_choice *c, const char *key);  // key set, every time -1
-int sr_conv_choice_best(sr_conv_choice *c);                     // the fastest timed one (direct if none)
+void sr_conv_choice_clear(sr_conv_choice *c, const char *key);  // key set, every time -1, source SETTING
+int sr_conv_choice_best(sr_conv_choice *c);  // the fastest timed one (direct if none); source MEASURED
 void sr_conv_choice_fold(sr_conv_choice *c, const double *ms);  // keep the faster of c->ms[a] and ms[a]
 typedef sr_status (*sr_timed_fn)(void *ctx, sr_err *err);
 // One warm-up call, then SR_ALGO_REPS timed ones: the fastest in milliseconds.

@@ -334,7 +334,7 @@ static sr_status train_choose(sr_tape *t, int i, sr_conv_choice *c, dnnl_primiti
   sr_conv_choice_clear(c, key);
   dnnl_primitive_desc_t wpd[3] = {NULL, NULL, NULL};
   sr_conv_policy pol = sr_model_conv_policy(m);
-  const sr_conv_choice *known = pol == SR_CONV_MEASURE ? sr_conv_choice_find(m, key) : NULL;
+  const sr_conv_choice *known = pol == SR_CONV_MEASURE ? sr_conv_choice_take(m, key) : NULL;
   if (known) *c = *known;
   if (pol != SR_CONV_RULE && (!known || known->algo == SR_CONV_DNNL_WINOGRAD) &&
       train_pds(t, i, dnnl_convolution_winograd, wpd))
@@ -657,7 +657,7 @@ static sr_status plan_choose(sr_infer *p, int t, sr_conv_choice *c, dnnl_primiti
   sr_conv_key(key, sizeof key, exec[(s->add >= 0) * 2 + (s->relu >= 0)], nd, p->n);
   sr_conv_choice_clear(c, key);
   int ours = sr_wino_eligible(nd, p->n);
-  const sr_conv_choice *known = p->opts.conv == SR_CONV_MEASURE ? sr_conv_choice_find(m, key) : NULL;
+  const sr_conv_choice *known = p->opts.conv == SR_CONV_MEASURE ? sr_conv_choice_take(m, key) : NULL;
   if (known) *c = *known;
   dnnl_primitive_desc_t dpd = NULL, wpd = NULL;
   if (p->opts.conv != SR_CONV_RULE && (!known || known->algo == SR_CONV_DNNL_WINOGRAD) &&

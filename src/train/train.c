@@ -71,7 +71,7 @@ typedef struct run_state {
   sr_dist_grads *buckets;    // gradient allreduce overlapped with the backward pass
   double comm_wait0;         // the buckets' wait seconds at the epoch's start
   int resumed;               // continued from a checkpoint
-  int conv_recorded;         // convolution choices config.json holds
+  int conv_recorded;         // convolution choices config.json holds (sr_conv_choices_recorded)
   sr_train_epoch_info last;  // the last epoch's report
   int have_last;
 } run_state;
@@ -192,6 +192,20 @@ static sr_status write_config(const run_state *r, sr_err *err) {
   return st ? st : sr_run_save_conv_choices(c->run.out, &r->model, err);
 }
 
+// The run's choices recorded (config.json, RUN/conv_algo.json) and the new measurements merged into the
+// machine cache. The machine cache is a cache, not an output: failing to write it is a warning.
+static sr_status record_choices(run_state *r, sr_err *err) {
+  sr_status st = write_config(r, err);
+  if (st) return st;
+  r->conv_recorded = sr_conv_choices_recorded(&r->model);
+  const sr_train_callbacks *cb = &r->cfg->run.cb;
+  sr_err e2 = {0};
+  if (r->cfg->run.conv_cache[0] && sr_conv_cache_merge(r->cfg->run.conv_cache, &r->model, NULL, &e2) &&
+      cb->on_warning)
+    cb->on_warning(cb->ctx, e2.msg);
+  return SR_OK;
+}
+
 // Every rank needs rows of every batch (two with batch norm), the last partial batch included.
 static sr_status check_shards(const run_state *r, sr_err *err) {
   if (r->size == 1) return SR_OK;
@@ -214,6 +228,29 @@ static sr_status sync_buffers(run_state *r, sr_err *err) {
   sr_model *m = &r->model;
   sr_status st = sr_dist_bcast(r->dist, m->state, sizeof(float) * (size_t)m->n_state, 0, err);
   return st ? st : sr_dist_bcast(r->dist, m->bn_tracked, sizeof(int64_t) * (size_t)m->n_bn, 0, err);
+}
+
+#define SHARE_SIZES 6  // shards differ by at most a row: 2 sizes each of batch, last batch, pairs
+
+static void add_size(int64_t *sizes, int *n, int64_t rows) {
+  int seen = rows <= 0;
+  for (int i = 0; i < *n; i++) seen |= sizes[i] == rows;
+  if (!seen && *n < SHARE_SIZES) sizes[(*n)++] = rows;
+}
+
+// Under MPI every rank's training tapes run rank 0's measured algorithms (convcache.c): for the rows each
+// rank takes of a full batch, of the epoch's last, partial one and of the regularizer's pairs (a ghost
+// tape of 2k rows has the convolution keys of a plain one).
+static sr_status share_choices(run_state *r, sr_err *err) {
+  int64_t B = r->cfg->optim.batch, sizes[SHARE_SIZES], lo, hi;
+  int n = 0;
+  for (int q = 0; q < r->size; q++) {
+    add_size(sizes, &n, B * (q + 1) / r->size - B * q / r->size);
+    add_size(sizes, &n, r->n_tr % B * (q + 1) / r->size - r->n_tr % B * q / r->size);
+    sr_dist_shard(r->reg.on ? r->reg.k : 0, q, r->size, &lo, &hi);
+    add_size(sizes, &n, (r->reg.ghost ? 2 : 1) * (hi - lo));
+  }
+  return sr_conv_share_choices(&r->model, r->dist, sizes, n, err);
 }
 
 static sr_status setup(run_state *r, sr_err *err) {
@@ -264,6 +301,8 @@ static sr_status setup(run_state *r, sr_err *err) {
   if (c->model.conv_algo[0] && (st = sr_model_set_conv_algo(&r->model, c->model.conv_algo, err))) return st;
   // a resumed run reuses the choices it recorded (the same algorithms, not a new timing)
   if (c->run.resume && (st = sr_run_load_conv_choices(c->run.out, &r->model, err))) return st;
+  // then the machine's cache for the keys the run lacks: fresh runs take the choices earlier ones measured
+  if (c->run.conv_cache[0] && (st = sr_conv_cache_load(c->run.conv_cache, &r->model, err))) return st;
   if ((st = sr_sgd_init(&r->sgd, r->model.n_params, c->optim.momentum, c->optim.weight_decay,
                         c->optim.nesterov, err)))
     return st;
@@ -279,12 +318,11 @@ static sr_status setup(run_state *r, sr_err *err) {
   if ((st = sr_reg_run_setup(&r->reg, c, &(sr_eval_set){.ds = &r->train, .idx = r->tr_idx, .n = r->n_tr},
                              &r->model, &r->opts, err)))
     return st;
+  if ((st = share_choices(r, err))) return st;
   if (r->rank > 0) return SR_OK;  // only rank 0 writes
   if ((st = sr_mkdir_p(c->run.out, err))) return st;
   if ((st = copy_onnx(c, err))) return st;
-  const sr_conv_choice *cc;
-  r->conv_recorded = sr_model_conv_choices(&r->model, &cc);
-  return write_config(r, err);
+  return record_choices(r, err);
 }
 
 static void report_step(const run_state *r, int64_t steps, int64_t first, double t_start, double elapsed) {
@@ -302,6 +340,8 @@ static void report_step(const run_state *r, int64_t steps, int64_t first, double
 static sr_status write_checkpoint(run_state *r, sr_err *err) {
   sr_status sst = sync_buffers(r, err);  // collective: every rank calls write_checkpoint at the same step
   if (sst || r->rank > 0) return sst;
+  // a resume from here must take the choices the steps so far ran (an interrupted epoch records none)
+  if (sr_conv_choices_recorded(&r->model) != r->conv_recorded && (sst = record_choices(r, err))) return sst;
   char path[2048], meta[8][64];
   const progress_state *p = &r->pos;
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", r->cfg->run.out);
@@ -533,12 +573,10 @@ static sr_status end_epoch(run_state *r, sr_err *err) {
   if (r->cfg->run.cb.on_epoch) r->cfg->run.cb.on_epoch(r->cfg->run.cb.ctx, &r->last);
   char path[2048];
   if (r->rank == 0 && (st = write_json(r->cfg->run.out, "metrics.jsonl", r->metrics, 1, err))) return st;
-  const sr_conv_choice *cc;
-  int nc = sr_model_conv_choices(&r->model, &cc);
-  if (r->rank == 0 && nc != r->conv_recorded) {  // tapes and plans built this epoch chose: record them
-    if ((st = write_config(r, err))) return st;
-    r->conv_recorded = nc;
-  }
+  // tapes and plans built this epoch chose: record them
+  if (r->rank == 0 && sr_conv_choices_recorded(&r->model) != r->conv_recorded &&
+      (st = record_choices(r, err)))
+    return st;
   snprintf(path, sizeof path, "%s/last.safetensors", r->cfg->run.out);
   if (r->rank == 0 && (st = sr_model_save(&r->model, path, err))) return st;
   if (val.loss < *best) {

@@ -2,7 +2,8 @@
 // `mpirun -np 2 simreg train` with the same global batch and seed gives the same weights (1e-5 relative),
 // with and without the regularizer; a 2-rank checkpoint resumes with 1 process (and the reverse) to the
 // uninterrupted result; `mpirun -np 2 simreg eval` reports what one process does; --sync-bn matches one
-// process up to reduction order; bad shard settings fail on every rank with a clear message.
+// process up to reduction order; bad shard settings fail on every rank with a clear message; measuring
+// ranks take rank 0's convolution choices for every rank's training batch.
 //
 // Relative difference of two weight files: per tensor max|a - b| / max|b| (b: the one-process run), the
 // maximum over tensors. Model: mlp. It has no BatchNorm, whose batch statistics are per rank by default
@@ -226,6 +227,22 @@ static void test_sync_bn(void) {
   cJSON_Delete(cfg);
 }
 
+// SR_CONV_ALGO=measure over 3 ranks (batch 64: 21/21/22 rows; the last batch of 297 - 256 = 41: 13/14/14;
+// 7 pairs: 2/2/3, ghost tapes of 4 and 6 rows): rank 0 measures a training tape of every rank's row count
+// and shares its choices, so config.json (rank 0's record) holds a training key for each, and the other
+// ranks run the algorithms it records.
+static void test_rank_choices(void) {
+  int rc = sh("SR_CONV_ALGO=measure " MPIRUN
+              " -np 3 '%s' train --model cnn-small --data fashion-mnist --limit 300 --batch 64 --epochs 1 "
+              "--no-test --threads 1 --seed 5 --reg pixel --reg-n 50 --reg-pairs 7 --quiet --out %s/algo3",
+              simreg, tmp);
+  CHECK(rc == 0, "3-rank measuring run failed (%d)", rc);
+  static const int rows[] = {21, 22, 13, 14, 4, 6};
+  for (int i = 0; i < 6; i++)
+    CHECK(sh("grep -q 'train c32 o64 .* n%d t1 ' %s/algo3/config.json", rows[i], tmp) == 0,
+          "config.json records rank 0's choice for the %d-row training tape", rows[i]);
+}
+
 static void test_bad_shards(void) {
   // cnn-small has BatchNorm: 3 rows over 2 ranks leaves one row on rank 0.
   int rc = sh(MPIRUN
@@ -258,6 +275,7 @@ int main(void) {
   test_eval();
   test_sync_bn();
   test_bad_shards();
+  test_rank_choices();
   if (!sr_test_fail_)
     sh("rm -rf '%s'", tmp);
   else
