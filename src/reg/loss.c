@@ -24,6 +24,16 @@ static sr_status ensure_scratch(sr_reg_state *s, int k, sr_err *err) {
 }
 
 // Per-channel sums over both halves of k pairs, layer after layer. a, b: (k, C, HW).
+// Below this many feature values per call the loops stay on one thread (a parallel region costs more).
+#define SR_REG_PAR_MIN 32768
+
+// Feature values of k pairs over all layers (both halves).
+static int64_t pair_values(const sr_reg_state *s, int k) {
+  int64_t n = 0;
+  for (int l = 0; l < s->n_layers; l++) n += 2 * (int64_t)k * s->chw[l];
+  return n;
+}
+
 // One channel's sum over both halves of k pairs, in the fixed order pairs, then pixels.
 static double channel_sum(const float *a, const float *b, int k, int C, int c, int64_t hw) {
   double sum = 0;
@@ -42,7 +52,7 @@ void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *co
   int64_t first[SR_MAX_FEATURES + 1] = {0};
   for (int l = 0; l < s->n_layers; l++) first[l + 1] = first[l] + s->channels[l];
   const int64_t nc = first[s->n_layers];
-#pragma omp parallel for schedule(dynamic, 4) if (nc > 16)
+#pragma omp parallel for schedule(dynamic, 4) if (pair_values(s, k) > SR_REG_PAR_MIN)
   for (int64_t t = 0; t < nc; t++) {
     int l = 0;
     while (t >= first[l + 1]) l++;
@@ -138,7 +148,7 @@ static void similarities(sr_reg_state *s, float *const *fa, float *const *fb, in
   sr_reg_gamma(s, gamma);
   const int L = s->n_layers;
   // (pair, layer) cosines are independent: the threads split them; S sums them in layer order after.
-#pragma omp parallel for schedule(dynamic, 1) if (k * L > 4)
+#pragma omp parallel for schedule(dynamic, 1) if (pair_values(s, k) > SR_REG_PAR_MIN)
   for (int t = 0; t < k * L; t++) {
     const int p = t / L, l = t % L;
     size_t off = (size_t)p * (size_t)s->chw[l];
@@ -221,8 +231,8 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_tota
       for (int m = 0; m < L; m++) s->dw[m] += coef[p] * gamma[m] * (s->s_layer[(size_t)p * L + m] - S[p]);
     }
     if (!grad_a || !grad_b) continue;
-    // each (pair, layer) writes its own gradient rows: the threads split them
-#pragma omp parallel for schedule(dynamic, 1) if (kk * L > 4)
+      // each (pair, layer) writes its own gradient rows: the threads split them
+#pragma omp parallel for schedule(dynamic, 1) if (pair_values(s, kk) > SR_REG_PAR_MIN)
     for (int t = 0; t < kk * L; t++) {
       const int p = t / L, l = t % L;
       size_t off = (size_t)p * (size_t)s->chw[l];
