@@ -23,6 +23,9 @@ sr_status sr_sgd_init(sr_sgd *o, int64_t n, double momentum, double weight_decay
 //   d = g + wd*p;  buf = d (first step) or momentum*buf + (1-dampening)*d;
 //   d = nesterov ? d + momentum*buf : buf (when momentum != 0);  p -= lr*d
 void sr_sgd_step(sr_sgd *o, float *p, const float *g, double lr);
+// The same step (bit for bit), also telling whether every g and every updated p is finite (1) or not (0),
+// read in the update's own pass over memory instead of two more passes after it.
+int sr_sgd_step_checked(sr_sgd *o, float *p, const float *g, double lr);
 void sr_sgd_free(sr_sgd *o);
 
 typedef enum sr_lr_kind { SR_LR_CONSTANT, SR_LR_STEP, SR_LR_COSINE, SR_LR_CYCLIC } sr_lr_kind;

@@ -60,8 +60,31 @@ void sr_augment_image(const uint8_t *src, int c, int h, int w, const sr_crop_fli
     }
 }
 
+// Columns handled per pass of make_sample: their source columns fit in a small stack array.
+#define SR_COL_CHUNK 512
+
+// Output row y (c planes of h x w at img) through the column map: gray sums the channels of each source
+// pixel (exact in unsigned), then the lookup does gray + normalization. Separate loops for the common
+// channel counts keep the inner loop free of branches.
+static void map_row(const uint8_t *src, size_t plane, int c, int gray, const int *cols, int n,
+                    const float *lut, float *o) {
+  if (!gray || c == 1) {
+    for (int i = 0; i < n; i++) o[i] = lut[src[cols[i]]];
+  } else if (c == 3) {
+    const uint8_t *r0 = src, *r1 = src + plane, *r2 = src + 2 * plane;
+    for (int i = 0; i < n; i++) o[i] = lut[(unsigned)r0[cols[i]] + r1[cols[i]] + r2[cols[i]]];
+  } else {
+    for (int i = 0; i < n; i++) {
+      unsigned s = 0;
+      for (int ch = 0; ch < c; ch++) s += src[(size_t)ch * plane + (size_t)cols[i]];
+      o[i] = lut[s];
+    }
+  }
+}
+
 // One sample: geometric transform fused with the lookup that does gray + normalization.
-// lut[s] = (s / (255 * k) - mean) * scale, where s is a sum of k channel values.
+// lut[s] = (s / (255 * k) - mean) * scale, where s is a sum of k channel values. The crop, reflect padding
+// and flip of a column do not depend on the row: they are resolved once per sample into a column map.
 static void make_sample(const sr_dataset *ds, const uint8_t *img, int gray, const sr_crop_flip *g,
                         const float *lut, float *out) {
   const int pad = g->pad, dy = g->dy, dx = g->dx, flip = g->flip;
@@ -69,20 +92,17 @@ static void make_sample(const sr_dataset *ds, const uint8_t *img, int gray, cons
   int c = ds->c, h = ds->h, w = ds->w;
   size_t plane = (size_t)h * (size_t)w;
   int out_c = gray ? 1 : c;
-  for (int oc = 0; oc < out_c; oc++)
-    for (int y = 0; y < h; y++) {
-      size_t row = (size_t)reflect(y + dy - pad, h) * (size_t)w;
-      float *o = out + (size_t)oc * plane + (size_t)y * (size_t)w;
-      for (int x = 0; x < w; x++) {
-        size_t sx = row + (size_t)reflect((flip ? w - 1 - x : x) + dx - pad, w);
-        unsigned s = 0;
-        if (gray)
-          for (int ch = 0; ch < c; ch++) s += img[(size_t)ch * plane + sx];
-        else
-          s = img[(size_t)oc * plane + sx];
-        o[x] = lut[s];
+  int cols[SR_COL_CHUNK];
+  for (int x0 = 0; x0 < w; x0 += SR_COL_CHUNK) {
+    int n = w - x0 < SR_COL_CHUNK ? w - x0 : SR_COL_CHUNK;
+    for (int i = 0; i < n; i++) cols[i] = reflect((flip ? w - 1 - (x0 + i) : x0 + i) + dx - pad, w);
+    for (int oc = 0; oc < out_c; oc++)
+      for (int y = 0; y < h; y++) {
+        const uint8_t *src = img + (size_t)oc * plane + (size_t)reflect(y + dy - pad, h) * (size_t)w;
+        float *o = out + (size_t)oc * plane + (size_t)y * (size_t)w + (size_t)x0;
+        map_row(src, plane, c, gray, cols, n, lut, o);
       }
-    }
+  }
 }
 
 sr_status sr_make_batch(const sr_dataset *ds, const sr_batch_rows *rows, const sr_loader_opts *o, float *x,

@@ -1,7 +1,9 @@
 // Prefetching batch loader: one producer thread per epoch fills a ring of preallocated batch buffers.
 // Batch b of an epoch always lands in slot b % SR_RING; the producer may run at most SR_RING batches
 // ahead of the last batch the consumer released, so the batch the consumer holds is never overwritten.
+#define _GNU_SOURCE  // SCHED_BATCH
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 
 #include "data/internal.h"
@@ -61,6 +63,11 @@ void sr_epoch_order(const int64_t *idx, int64_t n, const sr_loader_opts *o, int 
 
 static void *produce(void *arg) {
   sr_loader *l = arg;
+  // The consumer wakes this thread each time it releases a slot. On a machine whose cores all run the
+  // training threads, a normal thread would preempt the waker there and then (wakeup preemption), stalling
+  // the step for a whole batch; SCHED_BATCH makes it wait for its fair turn instead, which the ring's
+  // lead allows. Best effort: where the policy is refused the thread keeps the default one.
+  (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &(struct sched_param){.sched_priority = 0});
   for (int64_t k = 0;; k++) {
     int64_t b = l->first + k;
     if (b >= l->nbatches) break;

@@ -35,6 +35,28 @@ void sr_sgd_step(sr_sgd *o, float *p, const float *g, double lr) {
   o->has_buf = use_mom;
 }
 
+// sr_sgd_step's loop with a finiteness sum riding along (tests/optim compares the two bit for bit).
+int sr_sgd_step_checked(sr_sgd *o, float *p, const float *g, double lr) {
+  const float wd = (float)o->weight_decay, mom = (float)o->momentum, damp = (float)(1.0 - o->dampening);
+  const float nlr = (float)-lr;
+  const int first = !o->has_buf, nest = o->nesterov, use_mom = o->momentum > 0;
+  float *buf = o->buf;
+  float acc = 0;  // 0 * x is NaN exactly when x is Inf or NaN: the sum stays 0 while all are finite
+#pragma omp parallel for simd reduction(+ : acc) schedule(static) if (o->n > 65536)
+  for (int64_t i = 0; i < o->n; i++) {
+    float d = wd != 0 ? g[i] + wd * p[i] : g[i];
+    if (use_mom) {
+      float b = first ? d : buf[i] * mom + damp * d;
+      buf[i] = b;
+      d = nest ? d + mom * b : b;
+    }
+    p[i] = p[i] + nlr * d;
+    acc += 0.0f * g[i] + 0.0f * p[i];
+  }
+  o->has_buf = use_mom;
+  return acc == 0.0f;
+}
+
 void sr_sgd_free(sr_sgd *o) {
   sr_free(o->buf);
   memset(o, 0, sizeof *o);

@@ -24,21 +24,39 @@ static sr_status ensure_scratch(sr_reg_state *s, int k, sr_err *err) {
 }
 
 // Per-channel sums over both halves of k pairs, layer after layer. a, b: (k, C, HW).
+// Below this many feature values per call the loops stay on one thread (a parallel region costs more).
+#define SR_REG_PAR_MIN 32768
+
+// Feature values of k pairs over all layers (both halves).
+static int64_t pair_values(const sr_reg_state *s, int k) {
+  int64_t n = 0;
+  for (int l = 0; l < s->n_layers; l++) n += 2 * (int64_t)k * s->chw[l];
+  return n;
+}
+
+// One channel's sum over both halves of k pairs, in the fixed order pairs, then pixels.
+static double channel_sum(const float *a, const float *b, int k, int C, int c, int64_t hw) {
+  double sum = 0;
+  for (int p = 0; p < k; p++) {
+    const float *x = a + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw,
+                *y = b + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw;
+    for (int64_t q = 0; q < hw; q++) sum += (double)x[q] + (double)y[q];
+  }
+  return sum;
+}
+
 void sr_reg_channel_sums(const sr_reg_state *s, float *const *feats_a, float *const *feats_b, int k,
                          double *sums) {
-  for (int l = 0; l < s->n_layers; l++) {
-    const int C = s->channels[l];
-    const int64_t hw = s->hw[l];
-    const float *a = feats_a[l], *b = feats_b[l];
-    for (int c = 0; c < C; c++) {
-      double sum = 0;
-      for (int p = 0; p < k; p++) {
-        const float *x = a + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw,
-                    *y = b + ((size_t)p * (size_t)C + (size_t)c) * (size_t)hw;
-        for (int64_t q = 0; q < hw; q++) sum += (double)x[q] + (double)y[q];
-      }
-      *sums++ = sum;
-    }
+  // Channels are independent (each summed in its own fixed order): the threads split them, the result does
+  // not depend on how.
+  int64_t first[SR_MAX_FEATURES + 1] = {0};
+  for (int l = 0; l < s->n_layers; l++) first[l + 1] = first[l] + s->channels[l];
+  const int64_t nc = first[s->n_layers];
+#pragma omp parallel for schedule(dynamic, 4) if (pair_values(s, k) > SR_REG_PAR_MIN)
+  for (int64_t t = 0; t < nc; t++) {
+    int l = 0;
+    while (t >= first[l + 1]) l++;
+    sums[t] = channel_sum(feats_a[l], feats_b[l], k, s->channels[l], (int)(t - first[l]), s->hw[l]);
   }
 }
 
@@ -106,13 +124,20 @@ static void cos_backward(const sr_reg_state *s, int l, const cos_pair *pr, doubl
   }
 }
 
+// Whether x[0..n) are all finite: 0 * x is NaN exactly when x is Inf or NaN, so one vectorised sum tells.
+static int all_finite(const float *x, int64_t n) {
+  float acc = 0;
+#pragma omp parallel for simd reduction(+ : acc) schedule(static) if (n > 65536)
+  for (int64_t q = 0; q < n; q++) acc += 0.0f * x[q];
+  return acc == 0.0f;
+}
+
 static sr_status check_inputs(const sr_reg_state *s, float *const *fa, float *const *fb, int k, sr_err *err) {
   if (k < 1) return sr_fail(err, SR_ERR_ARG, "regularization batch of %d pairs", k);
   for (int l = 0; l < s->n_layers; l++) {
-    size_t n = (size_t)k * (size_t)s->chw[l];
-    for (size_t q = 0; q < n; q++)
-      if (!isfinite(fa[l][q]) || !isfinite(fb[l][q]))
-        return sr_fail(err, SR_ERR_NUMERIC, "regularized feature layer %d has a non-finite activation", l);
+    int64_t n = (int64_t)k * s->chw[l];
+    if (!all_finite(fa[l], n) || !all_finite(fb[l], n))
+      return sr_fail(err, SR_ERR_NUMERIC, "regularized feature layer %d has a non-finite activation", l);
   }
   return SR_OK;
 }
@@ -122,14 +147,16 @@ static void similarities(sr_reg_state *s, float *const *fa, float *const *fb, in
   double gamma[SR_MAX_FEATURES];
   sr_reg_gamma(s, gamma);
   const int L = s->n_layers;
+  // (pair, layer) cosines are independent: the threads split them; S sums them in layer order after.
+#pragma omp parallel for schedule(dynamic, 1) if (pair_values(s, k) > SR_REG_PAR_MIN)
+  for (int t = 0; t < k * L; t++) {
+    const int p = t / L, l = t % L;
+    size_t off = (size_t)p * (size_t)s->chw[l];
+    s->s_layer[t] = centred_cos(s, l, fa[l] + off, fb[l] + off, &s->norm[(size_t)t * 2]);
+  }
   for (int p = 0; p < k; p++) {
     S[p] = 0;
-    for (int l = 0; l < L; l++) {
-      size_t off = (size_t)p * (size_t)s->chw[l];
-      double c = centred_cos(s, l, fa[l] + off, fb[l] + off, &s->norm[((size_t)p * L + l) * 2]);
-      s->s_layer[(size_t)p * L + l] = c;
-      S[p] += gamma[l] * c;
-    }
+    for (int l = 0; l < L; l++) S[p] += gamma[l] * s->s_layer[(size_t)p * L + l];
   }
 }
 
@@ -204,16 +231,18 @@ sr_status sr_reg_loss_shard(sr_reg_state *s, const sr_reg_step *step, int k_tota
       for (int m = 0; m < L; m++) s->dw[m] += coef[p] * gamma[m] * (s->s_layer[(size_t)p * L + m] - S[p]);
     }
     if (!grad_a || !grad_b) continue;
-    for (int p = 0; p < kk; p++)
-      for (int l = 0; l < L; l++) {
-        size_t off = (size_t)p * (size_t)s->chw[l];
-        const cos_pair pr = {.a = a[l] + off,
-                             .b = b[l] + off,
-                             .cs = s->s_layer[(size_t)p * L + l],
-                             .nrm = &s->norm[((size_t)p * L + l) * 2]};
-        cos_backward(s, l, &pr, coef[p] * gamma[l], grad_a[l] + (size_t)(p0 + p) * (size_t)s->chw[l],
-                     grad_b[l] + (size_t)(p0 + p) * (size_t)s->chw[l]);
-      }
+      // each (pair, layer) writes its own gradient rows: the threads split them
+#pragma omp parallel for schedule(dynamic, 1) if (pair_values(s, kk) > SR_REG_PAR_MIN)
+    for (int t = 0; t < kk * L; t++) {
+      const int p = t / L, l = t % L;
+      size_t off = (size_t)p * (size_t)s->chw[l];
+      const cos_pair pr = {.a = a[l] + off,
+                           .b = b[l] + off,
+                           .cs = s->s_layer[(size_t)p * L + l],
+                           .nrm = &s->norm[((size_t)p * L + l) * 2]};
+      cos_backward(s, l, &pr, coef[p] * gamma[l], grad_a[l] + (size_t)(p0 + p) * (size_t)s->chw[l],
+                   grad_b[l] + (size_t)(p0 + p) * (size_t)s->chw[l]);
+    }
   }
   *step->loss = alpha * total / k_total;
   return SR_OK;

@@ -477,9 +477,11 @@ static sr_status train_epoch(run_state *r, sr_err *err) {
     double red[3] = {(double)l * (double)nb, (double)correct,
                      r->cfg->run.stop && *r->cfg->run.stop ? 1.0 : 0.0};
     if ((st = sr_dist_allreduce_f64(r->dist, red, 3, err))) break;
-    sr_sgd_step(&r->sgd, m->params, m->grads, lr);
+    // the update reads every gradient and weight anyway: it checks them in the same pass; only a
+    // non-finite value takes the slow scan that names the layer (before any checkpoint is written)
+    int finite = sr_sgd_step_checked(&r->sgd, m->params, m->grads, lr);
     m->params_version++;
-    if ((st = sr_train_check_finite(m, l, epoch, p->step, err))) break;  // stop before any checkpoint
+    if (!finite && (st = sr_train_check_finite(m, l, epoch, p->step, err))) break;
     if (r->reg.on) {  // the layer weights w follow the same SGD (as in the paper's code)
       sr_reg_step_w(&r->reg.state, lr, r->cfg->optim.momentum);
       sr_reg_zero_grad(&r->reg.state);
