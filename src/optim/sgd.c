@@ -17,43 +17,52 @@ sr_status sr_sgd_init(sr_sgd *o, int64_t n, double momentum, double weight_decay
   return SR_OK;
 }
 
+// The update's constants for one step (PyTorch's SGD: weight decay, dampened momentum, Nesterov).
+typedef struct sgd_coef {
+  float wd, mom, damp, nlr;
+  int first, nest, use_mom;
+} sgd_coef;
+
+static sgd_coef coef_of(const sr_sgd *o, double lr) {
+  return (sgd_coef){.wd = (float)o->weight_decay,
+                    .mom = (float)o->momentum,
+                    .damp = (float)(1.0 - o->dampening),
+                    .nlr = (float)-lr,
+                    .first = !o->has_buf,
+                    .nest = o->nesterov,
+                    .use_mom = o->momentum > 0};
+}
+
+// Parameter i's update (buf is touched only with momentum): the one definition both loops inline.
+static inline float sgd_one(const sgd_coef *c, float p, float g, float *buf, int64_t i) {
+  float d = c->wd != 0 ? g + c->wd * p : g;
+  if (c->use_mom) {
+    float b = c->first ? d : buf[i] * c->mom + c->damp * d;
+    buf[i] = b;
+    d = c->nest ? d + c->mom * b : b;
+  }
+  return p + c->nlr * d;
+}
+
 void sr_sgd_step(sr_sgd *o, float *p, const float *g, double lr) {
-  const float wd = (float)o->weight_decay, mom = (float)o->momentum, damp = (float)(1.0 - o->dampening);
-  const float nlr = (float)-lr;
-  const int first = !o->has_buf, nest = o->nesterov, use_mom = o->momentum > 0;
+  const sgd_coef c = coef_of(o, lr);
   float *buf = o->buf;
 #pragma omp parallel for simd schedule(static) if (o->n > 65536)
-  for (int64_t i = 0; i < o->n; i++) {
-    float d = wd != 0 ? g[i] + wd * p[i] : g[i];
-    if (use_mom) {
-      float b = first ? d : buf[i] * mom + damp * d;
-      buf[i] = b;
-      d = nest ? d + mom * b : b;
-    }
-    p[i] = p[i] + nlr * d;
-  }
-  o->has_buf = use_mom;
+  for (int64_t i = 0; i < o->n; i++) p[i] = sgd_one(&c, p[i], g[i], buf, i);
+  o->has_buf = c.use_mom;
 }
 
 // sr_sgd_step's loop with a finiteness sum riding along (tests/optim compares the two bit for bit).
 int sr_sgd_step_checked(sr_sgd *o, float *p, const float *g, double lr) {
-  const float wd = (float)o->weight_decay, mom = (float)o->momentum, damp = (float)(1.0 - o->dampening);
-  const float nlr = (float)-lr;
-  const int first = !o->has_buf, nest = o->nesterov, use_mom = o->momentum > 0;
+  const sgd_coef c = coef_of(o, lr);
   float *buf = o->buf;
   float acc = 0;  // 0 * x is NaN exactly when x is Inf or NaN: the sum stays 0 while all are finite
 #pragma omp parallel for simd reduction(+ : acc) schedule(static) if (o->n > 65536)
   for (int64_t i = 0; i < o->n; i++) {
-    float d = wd != 0 ? g[i] + wd * p[i] : g[i];
-    if (use_mom) {
-      float b = first ? d : buf[i] * mom + damp * d;
-      buf[i] = b;
-      d = nest ? d + mom * b : b;
-    }
-    p[i] = p[i] + nlr * d;
+    p[i] = sgd_one(&c, p[i], g[i], buf, i);
     acc += 0.0f * g[i] + 0.0f * p[i];
   }
-  o->has_buf = use_mom;
+  o->has_buf = c.use_mom;
   return acc == 0.0f;
 }
 
